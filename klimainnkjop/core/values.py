@@ -1,0 +1,112 @@
+"""Parsing of the values found in Norwegian ledger exports: amounts, dates, codes.
+
+Every parser raises ValueError with a short Norwegian-neutral English reason; the importer adds
+file, row and column.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation, ROUND_HALF_EVEN
+
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+
+
+def parse_amount_ore(text: str) -> int:
+    """'-1 234,50' / '1.234,50' / '1,234.50' / '(1234.50)' / '1234.5-' -> integer øre (hundredths)."""
+    raw = text.strip()
+    if not raw:
+        raise ValueError("empty amount")
+    negative = False
+    if raw.startswith("(") and raw.endswith(")"):
+        negative, raw = True, raw[1:-1]
+    if raw.endswith("-"):
+        negative, raw = True, raw[:-1]
+    raw = raw.replace("\u2212", "-")  # unicode minus
+    for symbol in ("kr", "NOK", "£", "€", "$"):
+        raw = raw.replace(symbol, "")
+    raw = _SPACES.sub("", raw)
+    if raw.startswith("-"):
+        negative, raw = not negative, raw[1:]
+    elif raw.startswith("+"):
+        raw = raw[1:]
+    if not raw or not re.fullmatch(r"[0-9.,]+", raw):
+        raise ValueError(f"not a number: {text!r}")
+    last_comma, last_dot = raw.rfind(","), raw.rfind(".")
+    if last_comma >= 0 and last_dot >= 0:
+        decimal_sep = "," if last_comma > last_dot else "."
+    elif last_comma >= 0:
+        # '1,234' with exactly three digits after one comma and more before is ambiguous; Norwegian
+        # exports use the comma as decimal separator, so we read it as such.
+        decimal_sep = "," if raw.count(",") == 1 else ""
+    elif last_dot >= 0:
+        decimal_sep = "." if raw.count(".") == 1 else ""
+    else:
+        decimal_sep = ""
+    thousands = {",", "."} - {decimal_sep}
+    for sep in thousands:
+        raw = raw.replace(sep, "")
+    if decimal_sep:
+        raw = raw.replace(decimal_sep, ".")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:  # pragma: no cover - guarded by the regex above
+        raise ValueError(f"not a number: {text!r}") from exc
+    ore = int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return -ore if negative else ore
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%d/%m/%y", "%Y%m%d", "%d-%m-%Y",
+    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%d-%b-%y", "%d-%b-%Y", "%d %b %Y",
+)
+
+
+def parse_date(text: str, fmt: str | None = None) -> dt.date:
+    raw = text.strip()
+    if not raw:
+        raise ValueError("empty date")
+    formats = (fmt,) if fmt else _DATE_FORMATS
+    for candidate in formats:
+        try:
+            return dt.datetime.strptime(raw, candidate).date()
+        except ValueError:
+            continue
+    raise ValueError(f"not a date: {text!r}" + (f" (expected format {fmt})" if fmt else ""))
+
+
+def parse_orgnr(text: str) -> str:
+    """'NO 944 117 784 MVA' -> '944117784'; empty stays empty."""
+    raw = re.sub(r"[\s.]", "", text.strip().upper())
+    raw = raw.removeprefix("NO").removesuffix("MVA")
+    if not raw:
+        return ""
+    if not (len(raw) == 9 and raw.isdigit()):
+        raise ValueError(f"not a 9-digit organisation number: {text!r}")
+    return raw
+
+
+def parse_art(text: str) -> str:
+    raw = text.strip()
+    if not raw:
+        return ""
+    if not raw.isdigit() or len(raw) > 3:
+        raise ValueError(f"not a KOSTRA art code: {text!r}")
+    return raw.zfill(3)
+
+
+def parse_currency(text: str) -> str:
+    raw = text.strip().upper() or "NOK"
+    if not re.fullmatch(r"[A-Z]{3}", raw):
+        raise ValueError(f"not an ISO 4217 currency code: {text!r}")
+    return raw
+
+
+def parse_kontoklasse(text: str) -> bool:
+    """True for investment. Accepts KOSTRA codes (0/4 investment, 1/3 drift) and words."""
+    raw = text.strip().lower()
+    if raw in {"0", "4", "i", "inv", "investering", "investment", "true", "ja"}:
+        return True
+    if raw in {"", "1", "3", "d", "drift", "operating", "false", "nei"}:
+        return False
+    raise ValueError(f"not a kontoklasse (0/4 investment, 1/3 drift): {text!r}")

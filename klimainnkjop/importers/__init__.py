@@ -1,0 +1,1 @@
+"""File parsers. Each reads a whole file into validated rows, or a complete list of errors. They write nothing."""

@@ -1,0 +1,214 @@
+"""Ledger exports (CSV with any delimiter and encoding, or XLSX) mapped to spend lines by a profile."""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from klimainnkjop.core import kostra, values
+from klimainnkjop.importers.errors import ImportRejected, RowError
+from klimainnkjop.importers.tabular import read_table
+
+# Line fields a profile can map a column to.
+FIELDS = (
+    "posting_date", "account", "art", "function", "unit", "unit_name", "project", "supplier_orgnr",
+    "supplier_name", "amount", "vat", "currency", "description", "invoice_no", "voucher", "line_id",
+    "kontoklasse",
+)
+REQUIRED = ("posting_date", "amount")
+
+
+@dataclass
+class Profile:
+    """A column-mapping profile. `columns` maps line fields to the file's column names."""
+
+    name: str
+    columns: dict[str, str]
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    header_row: int = 1
+    date_format: str | None = None
+    currency: str = "NOK"
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # per-field value translations
+    amount_includes_vat: bool = False
+
+    @classmethod
+    def from_spec(cls, spec: dict, source: str = "profile") -> "Profile":
+        problems = []
+        if not isinstance(spec, dict):
+            raise ValueError(f"{source}: a profile is an object with 'name' and 'columns'")
+        name = spec.get("name")
+        columns = spec.get("columns")
+        if not name or not isinstance(name, str):
+            problems.append("'name' is missing")
+        if not isinstance(columns, dict) or not columns:
+            problems.append("'columns' must map line fields to column names")
+            columns = {}
+        unknown = sorted(set(columns) - set(FIELDS))
+        if unknown:
+            problems.append(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+        missing = [f for f in REQUIRED if f not in columns]
+        if missing:
+            problems.append(f"required field(s) not mapped: {', '.join(missing)}")
+        if "art" not in columns and "account" not in columns:
+            problems.append("map 'art' or 'account' (the KOSTRA art is derived from the account's first three digits)")
+        allowed = {"name", "columns", "encoding", "delimiter", "sheet", "header_row", "date_format", "currency",
+                   "values", "amount_includes_vat", "description"}
+        extra = sorted(set(spec) - allowed)
+        if extra:
+            problems.append(f"unknown setting(s) {', '.join(extra)}")
+        if problems:
+            raise ValueError(f"{source}: " + "; ".join(problems))
+        return cls(
+            name=name,
+            columns={k: str(v) for k, v in columns.items() if v},
+            encoding=spec.get("encoding"),
+            delimiter=spec.get("delimiter"),
+            sheet=spec.get("sheet"),
+            header_row=int(spec.get("header_row", 1)),
+            date_format=spec.get("date_format"),
+            currency=values.parse_currency(spec.get("currency", "NOK")),
+            values=spec.get("values", {}) or {},
+            amount_includes_vat=bool(spec.get("amount_includes_vat", False)),
+        )
+
+    def to_spec(self) -> dict:
+        return {
+            "name": self.name, "columns": self.columns, "encoding": self.encoding, "delimiter": self.delimiter,
+            "sheet": self.sheet, "header_row": self.header_row, "date_format": self.date_format,
+            "currency": self.currency, "values": self.values, "amount_includes_vat": self.amount_includes_vat,
+        }
+
+
+@dataclass
+class ParsedLine:
+    row_no: int
+    posting_date: object
+    account: str
+    art: str
+    function: str
+    unit: str
+    unit_name: str
+    project: str
+    supplier_orgnr: str
+    supplier_name: str
+    amount_minor: int      # in `currency`, hundredths
+    vat_minor: int
+    currency: str
+    description: str
+    invoice_no: str
+    voucher: str
+    line_id: str
+    investment: bool
+    key: str = ""
+
+
+@dataclass
+class ParsedFile:
+    file_name: str
+    rows_read: int
+    lines: list[ParsedLine]
+
+
+def parse_ledger(data: bytes, file_name: str, profile: Profile) -> ParsedFile:
+    """Validate the whole file. Returns every line, or raises ImportRejected with every error."""
+    table = read_table(data, file_name, encoding=profile.encoding, delimiter=profile.delimiter,
+                       sheet=profile.sheet, header_row=profile.header_row)
+    errors: list[RowError] = []
+    positions: dict[str, int] = {}
+    normalized_header = {h.strip().lower(): i for i, h in enumerate(table.header)}
+    for fld, column in profile.columns.items():
+        index = normalized_header.get(column.strip().lower())
+        if index is None:
+            errors.append(RowError(file_name, profile.header_row, column,
+                                   f"column for '{fld}' not found in the header ({', '.join(table.header)})"))
+        else:
+            positions[fld] = index
+    if errors:
+        raise ImportRejected(errors)
+    if not table.rows:
+        raise ImportRejected([RowError(file_name, None, None, "the file has a header but no lines")])
+
+    lines: list[ParsedLine] = []
+    for row_no, cells in table.rows:
+        line = _parse_row(file_name, row_no, cells, positions, profile, errors)
+        if line is not None:
+            lines.append(line)
+    if errors:
+        raise ImportRejected(errors)
+    _assign_keys(lines)
+    return ParsedFile(file_name=file_name, rows_read=len(table.rows), lines=lines)
+
+
+def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[str, int], profile: Profile,
+               errors: list[RowError]) -> ParsedLine | None:
+    before = len(errors)
+
+    def raw(fld: str) -> str:
+        index = positions.get(fld)
+        if index is None:
+            return ""
+        text = cells[index].strip() if index < len(cells) else ""
+        mapping = profile.values.get(fld)
+        if mapping:
+            text = mapping.get(text, text)
+        return text
+
+    def parsed(fld: str, parser: Callable[[str], object], default: object = None) -> object:
+        text = raw(fld)
+        if fld not in positions:
+            return default
+        try:
+            return parser(text)
+        except ValueError as exc:
+            errors.append(RowError(file_name, row_no, profile.columns[fld], str(exc)))
+            return default
+
+    if max(positions.values()) >= len(cells):
+        errors.append(RowError(file_name, row_no, None, f"only {len(cells)} fields, the header has more"))
+        return None
+
+    posting_date = parsed("posting_date", lambda t: values.parse_date(t, profile.date_format))
+    amount = parsed("amount", values.parse_amount_ore, 0)
+    vat = parsed("vat", lambda t: values.parse_amount_ore(t) if t else 0, 0)
+    currency = parsed("currency", values.parse_currency, profile.currency)
+    account = raw("account")
+    art = parsed("art", values.parse_art, "")
+    if not art and account:
+        art = kostra.art_from_account(account) or ""
+    supplier_orgnr = parsed("supplier_orgnr", values.parse_orgnr, "")
+    investment = parsed("kontoklasse", values.parse_kontoklasse, False)
+    if len(errors) > before:
+        return None
+    if profile.amount_includes_vat:
+        amount -= vat
+    return ParsedLine(
+        row_no=row_no, posting_date=posting_date, account=account, art=art, function=raw("function"),
+        unit=raw("unit"), unit_name=raw("unit_name"), project=raw("project"), supplier_orgnr=supplier_orgnr,
+        supplier_name=raw("supplier_name"), amount_minor=amount, vat_minor=vat, currency=currency,
+        description=raw("description"), invoice_no=raw("invoice_no"), voucher=raw("voucher"),
+        line_id=raw("line_id"), investment=bool(investment),
+    )
+
+
+def _assign_keys(lines: list[ParsedLine]) -> None:
+    """Natural key: voucher + line id when the export has them, else the line's content.
+
+    Identical lines within one file are distinct purchases, so the n-th repetition gets n in its key;
+    an overlapping export that holds the same lines produces the same keys.
+    """
+    seen: Counter[str] = Counter()
+    for line in lines:
+        if line.line_id:
+            basis = f"id|{line.voucher}|{line.line_id}"
+        else:
+            basis = "|".join(str(x) for x in (
+                line.posting_date, line.account, line.art, line.function, line.unit, line.project,
+                line.supplier_orgnr, line.amount_minor, line.vat_minor, line.currency, line.description,
+                line.invoice_no, line.voucher, line.investment,
+            ))
+        seen[basis] += 1
+        digest = hashlib.sha256(f"{basis}|{seen[basis]}".encode()).hexdigest()[:32]
+        line.key = digest

@@ -1,0 +1,1 @@
+"""Every read of application data and engine results. Each selector takes an access.Scope."""

@@ -1,0 +1,101 @@
+"""Reads of computed results (the aggregates Parquet of the latest compute run), always scoped."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+from ibis import _
+
+from klimainnkjop.access import Scope
+from klimainnkjop.storage import linestore
+from klimainnkjop.storage.models import ComputeRun
+
+# CLI/API key -> aggregate column
+BY_KEYS = {
+    "org": "org", "year": "year", "category": "category", "art": "art", "unit": "unit",
+    "supplier": "supplier_orgnr", "investment": "investment", "month": "month",
+}
+
+
+class NoResults(LookupError):
+    pass
+
+
+@dataclass
+class Run:
+    run: ComputeRun
+
+    @property
+    def factor_set_label(self) -> str:
+        fs = self.run.factor_set
+        return f"{fs.name} {fs.version}"
+
+
+def latest_run() -> Run | None:
+    run = ComputeRun.objects.filter(status="done").select_related("factor_set").order_by("-id").first()
+    return Run(run) if run else None
+
+
+def _aggregates(run: Run, scope: Scope, org: str | None, year: int | None) -> ibis.Table:
+    con = ibis.duckdb.connect()
+    table = con.read_parquet(str(linestore.absolute(run.run.result_dir) / "aggregates.parquet"))
+    if org is not None:
+        scope.check(org)
+        table = table.filter(_.org == org)
+    elif not scope.everything:
+        table = table.filter(_.org.isin(list(scope.orgnrs or [""])))
+    if scope.units:
+        allowed = None
+        for orgnr, units in scope.units.items():
+            cond = (_.org == orgnr) & _.unit.isin(list(units) or [""])
+            allowed = cond if allowed is None else allowed | cond
+        limited = list(scope.units)
+        table = table.filter(~_.org.isin(limited) | allowed)
+    if year is not None:
+        table = table.filter(_.year == year)
+    return table
+
+
+def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by: list[str] | None = None,
+           include_excluded: bool = False) -> dict:
+    """Spend, kg CO2e and line counts of purchases, grouped by the given keys."""
+    by = by or []
+    unknown = [k for k in by if k not in BY_KEYS]
+    if unknown:
+        raise ValueError(f"--by: unknown key(s) {', '.join(unknown)}; choose among {', '.join(BY_KEYS)}")
+    run = latest_run()
+    if run is None:
+        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+    table = _aggregates(run, scope, org, year)
+    if not include_excluded:
+        table = table.filter(_.exclusion == "")
+    columns = [BY_KEYS[k] for k in by]
+    metrics = dict(spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), lines=_.lines.sum(),
+                   covered_spend_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum())
+    grouped = table.group_by(columns).aggregate(**metrics) if columns else table.aggregate(**metrics)
+    if columns:
+        grouped = grouped.order_by(columns)
+    rows = []
+    for record in grouped.to_pyarrow().to_pylist():
+        if not columns and not record["lines"]:
+            continue
+        row = {key: record[BY_KEYS[key]] for key in by}
+        row.update(
+            spend_nok=round((record["spend_ore"] or 0) / 100, 2),
+            kg_co2e=float(record["kg_co2e"] or 0.0),
+            lines=int(record["lines"] or 0),
+            covered_spend_nok=round((record["covered_spend_ore"] or 0) / 100, 2),
+        )
+        rows.append(row)
+    return {"factor_set": run.factor_set_label, "run": run.run.pk, "rows": rows}
+
+
+def excluded_spend(scope: Scope, *, org: str | None = None, year: int | None = None) -> list[dict]:
+    """What was left out of the account, and why (wages, transfers, financial items, income, internal)."""
+    run = latest_run()
+    if run is None:
+        return []
+    table = _aggregates(run, scope, org, year).filter(_.exclusion != "")
+    grouped = table.group_by("exclusion").aggregate(spend_ore=_.spend_ore.sum(), lines=_.lines.sum()).order_by("exclusion")
+    return [{"exclusion": r["exclusion"], "spend_nok": round(r["spend_ore"] / 100, 2), "lines": int(r["lines"])}
+            for r in grouped.to_pyarrow().to_pylist()]

@@ -1,0 +1,205 @@
+"""Imports: validate the whole file, then write the Parquet batch, then commit one short transaction."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from klimainnkjop.importers.errors import ImportRejected, RowError
+from klimainnkjop.importers.kostra import is_balance, parse_kostra
+from klimainnkjop.importers.ledger import ParsedLine, Profile, parse_ledger
+from klimainnkjop.services.audit import record_audit
+from klimainnkjop.services.organisations import InvalidInput, do_create_organisation, do_ensure_units
+from klimainnkjop.storage import linestore
+from klimainnkjop.storage.models import ExchangeRate, ImportBatch, MappingProfile, Organisation, Supplier
+
+
+@dataclass
+class ImportResult:
+    batch: ImportBatch | None
+    already_imported: bool
+    rows_read: int
+    lines_added: int
+    lines_duplicate: int
+
+    def as_dict(self) -> dict:
+        return {
+            "batch": self.batch.pk if self.batch else None,
+            "organisation": self.batch.organisation.orgnr if self.batch else None,
+            "already_imported": self.already_imported, "rows_read": self.rows_read,
+            "lines_added": self.lines_added, "lines_duplicate": self.lines_duplicate,
+        }
+
+
+def _profile_for(organisation: Organisation, name: str | None) -> MappingProfile:
+    profiles = MappingProfile.objects.filter(organisation=organisation)
+    if name:
+        found = profiles.filter(name=name).first()
+        if found is None:
+            known = ", ".join(p.name for p in profiles) or "none"
+            raise InvalidInput(f"profile: {organisation.orgnr} has no profile named {name!r} (known: {known})")
+        return found
+    count = profiles.count()
+    if count == 1:
+        return profiles.get()
+    raise InvalidInput(f"profile: {organisation.orgnr} has {count} profiles; name one with --profile")
+
+
+def _existing(organisation: Organisation, kind: str, sha: str) -> ImportBatch | None:
+    return ImportBatch.objects.filter(organisation=organisation, kind=kind, file_sha256=sha).first()
+
+
+def _stored_files(organisation: Organisation):
+    return [linestore.absolute(p) for p in ImportBatch.objects.filter(
+        organisation=organisation, status=ImportBatch.STATUS_DONE).exclude(parquet_path="")
+        .values_list("parquet_path", flat=True)]
+
+
+def _convert_currency(parsed_lines: list[ParsedLine], file_name: str, profile_columns: dict[str, str]) -> list[int]:
+    """NOK øre per line, with the annual average rate of the posting year for foreign currencies."""
+    rates = {(r.year, r.currency): r.nok_per_unit for r in ExchangeRate.objects.all()}
+    errors: list[RowError] = []
+    missing: set[tuple[int, str]] = set()
+    out = []
+    for line in parsed_lines:
+        if line.currency == "NOK":
+            out.append(line.amount_minor)
+            continue
+        rate = rates.get((line.posting_date.year, line.currency))
+        if rate is None:
+            key = (line.posting_date.year, line.currency)
+            if key not in missing:
+                missing.add(key)
+                errors.append(RowError(
+                    file_name, line.row_no, profile_columns.get("currency") or profile_columns.get("amount"),
+                    f"no exchange rate {line.currency}→NOK for {line.posting_date.year}; add one "
+                    f"(klimainnkjop rate set {line.posting_date.year} {line.currency} NOK_PER_UNIT) or import in NOK"))
+            out.append(0)
+            continue
+        out.append(round(line.amount_minor * rate))
+    if errors:
+        raise ImportRejected(errors)
+    return out
+
+
+def do_import_ledger(*, organisation: Organisation, data: bytes, file_name: str, profile_name: str | None = None,
+                     actor: Any = None) -> ImportResult:
+    sha = linestore.sha256_bytes(data)
+    previous = _existing(organisation, "ledger", sha)
+    if previous is not None:
+        return ImportResult(previous, True, previous.rows_read, 0, 0)
+    stored = _profile_for(organisation, profile_name)
+    profile = Profile.from_spec(stored.spec, source=f"profile {stored.name}")
+    parsed = parse_ledger(data, file_name, profile)
+    nok = _convert_currency(parsed.lines, file_name, profile.columns)
+
+    existing_keys = linestore.read_keys(_stored_files(organisation))
+    fresh = [(line, amount) for line, amount in zip(parsed.lines, nok) if line.key not in existing_keys]
+    duplicates = len(parsed.lines) - len(fresh)
+    columns: dict[str, list] = {f.name: [] for f in linestore.LINE_SCHEMA}
+    for line, amount in fresh:
+        columns["line_key"].append(line.key)
+        columns["org"].append(organisation.orgnr)
+        columns["source"].append("ledger")
+        columns["row_no"].append(line.row_no)
+        columns["posting_date"].append(line.posting_date)
+        columns["year"].append(line.posting_date.year)
+        columns["month"].append(line.posting_date.month)
+        for name in ("account", "art", "function", "unit", "project", "supplier_orgnr", "supplier_name",
+                     "description", "invoice_no", "voucher", "line_id", "currency", "investment"):
+            columns[name].append(getattr(line, name))
+        columns["amount_ore"].append(amount)
+        vat_nok = line.vat_minor if line.currency == "NOK" else round(line.vat_minor * amount / line.amount_minor) if line.amount_minor else 0
+        columns["vat_ore"].append(vat_nok)
+        columns["amount_orig_minor"].append(line.amount_minor)
+    return _commit_batch(
+        organisation=organisation, kind="ledger", data=data, file_name=file_name, sha=sha, profile_name=stored.name,
+        rows_read=parsed.rows_read, columns=columns, duplicates=duplicates,
+        units={line.unit: line.unit_name for line, _ in fresh if line.unit},
+        suppliers={line.supplier_orgnr: line.supplier_name for line, _ in fresh if line.supplier_orgnr},
+        actor=actor,
+    )
+
+
+def _commit_batch(*, organisation: Organisation, kind: str, data: bytes, file_name: str, sha: str, profile_name: str,
+                  rows_read: int, columns: dict[str, list], duplicates: int, units: dict[str, str],
+                  suppliers: dict[str, str], actor: Any) -> ImportResult:
+    linestore.archive_raw(data, sha)
+    added = len(columns["line_key"])
+    token = linestore.new_token()
+    columns["batch"] = [token] * added
+    path = ""
+    if added:
+        path = linestore.relative(linestore.write_batch(organisation.orgnr, columns, token))
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            organisation=organisation, kind=kind, token=token, file_name=file_name, file_sha256=sha,
+            profile_name=profile_name,
+            status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
+            lines_added=added, lines_duplicate=duplicates, amount_ore=sum(columns["amount_ore"]),
+            parquet_path=path, created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        do_ensure_units(organisation=organisation, units=units, actor=actor)
+        _ensure_suppliers(suppliers)
+        record_audit(actor=actor, action=f"import_{kind}", obj=batch, organisation=organisation, after={
+            "file": file_name, "sha256": sha, "rows_read": rows_read, "lines_added": added,
+            "lines_duplicate": duplicates})
+    return ImportResult(batch, False, rows_read, added, duplicates)
+
+
+def _ensure_suppliers(suppliers: dict[str, str]) -> None:
+    known = set(Supplier.objects.filter(orgnr__in=list(suppliers)).values_list("orgnr", flat=True))
+    Supplier.objects.bulk_create([Supplier(orgnr=o, name=n or o) for o, n in suppliers.items() if o not in known])
+
+
+def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation | None = None,
+                     actor: Any = None) -> ImportResult:
+    """A whole municipality's year from its KOSTRA file. Balance records are skipped."""
+    parsed = parse_kostra(data, file_name)
+    if organisation is None:
+        if len(parsed.regions) != 1:
+            raise InvalidInput(f"{file_name}: the file holds regions {', '.join(sorted(parsed.regions))}; name one "
+                               "organisation with --org")
+        region = next(iter(parsed.regions))
+        organisation = Organisation.objects.filter(kostra_region=region).first()
+        if organisation is None:
+            orgnrs = {r.orgnr for r in parsed.records if r.orgnr.isdigit() and len(r.orgnr) == 9}
+            if len(orgnrs) != 1:
+                raise InvalidInput(f"{file_name}: no organisation has KOSTRA region {region}, and the file names no "
+                                   "single orgnr to create one with; add it with `klimainnkjop org add` first")
+            organisation = do_create_organisation(orgnr=orgnrs.pop(), name=f"Kommune {region}",
+                                                  kostra_region=region, actor=actor)
+    sha = linestore.sha256_bytes(data)
+    previous = _existing(organisation, "kostra", sha)
+    if previous is not None:
+        return ImportResult(previous, True, previous.rows_read, 0, 0)
+    records = [r for r in parsed.records if not is_balance(r) and r.amount_ore != 0]
+    # A KOSTRA file replaces nothing: its lines are keyed by year, class, function and art, so the same
+    # year's file imported again (even re-exported) does not double count.
+    existing_keys = linestore.read_keys(_stored_files(organisation))
+    columns: dict[str, list] = {f.name: [] for f in linestore.LINE_SCHEMA}
+    duplicates = 0
+    seen: dict[str, int] = {}
+    for r in records:
+        basis = f"kostra|{r.year}|{r.skjema}|{int(r.investment)}|{r.function}|{r.art}"
+        seen[basis] = seen.get(basis, 0) + 1
+        key = linestore.sha256_bytes(f"{basis}|{seen[basis]}".encode())[:32]
+        if key in existing_keys:
+            duplicates += 1
+            continue
+        values = {
+            "line_key": key, "org": organisation.orgnr, "source": "kostra", "row_no": r.row_no,
+            "posting_date": dt.date(r.year, 12, 31), "year": r.year, "month": 0, "account": "", "art": r.art,
+            "function": r.function, "unit": "", "project": "", "supplier_orgnr": "", "supplier_name": "",
+            "amount_ore": r.amount_ore, "vat_ore": 0, "currency": "NOK", "amount_orig_minor": r.amount_ore,
+            "description": f"KOSTRA {r.skjema} {'investering' if r.investment else 'drift'}", "invoice_no": "",
+            "voucher": "", "line_id": "", "investment": r.investment,
+        }
+        for name, value in values.items():
+            columns[name].append(value)
+    return _commit_batch(
+        organisation=organisation, kind="kostra", data=data, file_name=file_name, sha=sha, profile_name="",
+        rows_read=parsed.rows_read, columns=columns, duplicates=duplicates, units={}, suppliers={}, actor=actor,
+    )

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from klimainnkjop.core import kostra
+from klimainnkjop.storage.models import Organisation, Region, Unit
+from klimainnkjop.services.audit import record_audit
+
+
+class InvalidInput(ValueError):
+    """Bad input from a user; the message says what and where."""
+
+
+def _org_dict(org: Organisation) -> dict:
+    return {"orgnr": org.orgnr, "name": org.name, "kind": org.kind, "kostra_region": org.kostra_region or None}
+
+
+def do_create_organisation(*, orgnr: str, name: str, kind: str = "kommune", kostra_region: str = "",
+                           region_name: str | None = None, actor: Any = None) -> Organisation:
+    orgnr = orgnr.replace(" ", "")
+    if not (len(orgnr) == 9 and orgnr.isdigit()):
+        raise InvalidInput(f"orgnr: {orgnr!r} is not a 9-digit organisation number")
+    if kind not in {Organisation.KIND_KOMMUNE, Organisation.KIND_IKS}:
+        raise InvalidInput(f"kind: {kind!r} must be kommune or iks")
+    if not name.strip():
+        raise InvalidInput("name: must not be empty")
+    region_code = ""
+    if kostra_region:
+        code = kostra_region.strip()
+        if not (code.isdigit() and len(code) in (4, 6)):
+            raise InvalidInput(f"kostra-region: {kostra_region!r} is not a 4-digit municipality number")
+        region_code = kostra.current_region_code(code)
+    with transaction.atomic():
+        if Organisation.objects.filter(orgnr=orgnr).exists():
+            raise InvalidInput(f"orgnr: an organisation with orgnr {orgnr} exists already")
+        region = None
+        if region_name:
+            region, _ = Region.objects.get_or_create(name=region_name)
+        org = Organisation.objects.create(orgnr=orgnr, name=name.strip(), kind=kind, kostra_region=region_code,
+                                          region=region)
+        record_audit(actor=actor, action="create_organisation", obj=org, organisation=org, after=_org_dict(org))
+    return org
+
+
+def do_ensure_units(*, organisation: Organisation, units: dict[str, str], actor: Any = None) -> int:
+    """Create units (ansvar codes) seen in an import; names fill in where empty. Returns how many were new."""
+    existing = {u.code: u for u in Unit.objects.filter(organisation=organisation)}
+    new = [Unit(organisation=organisation, code=code, name=name) for code, name in units.items()
+           if code and code not in existing]
+    Unit.objects.bulk_create(new)
+    for code, name in units.items():
+        unit = existing.get(code)
+        if unit is not None and name and not unit.name:
+            unit.name = name
+            unit.save(update_fields=["name"])
+    if new:
+        record_audit(actor=actor, action="create_units", object_type="Unit", object_id=str(len(new)),
+                     organisation=organisation, after={"codes": sorted(u.code for u in new)[:200]})
+    return len(new)
+
+
+def organisation_dict(org: Organisation) -> dict:
+    return _org_dict(org)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from klimainnkjop.importers.ledger import Profile
+from klimainnkjop.services.audit import record_audit
+from klimainnkjop.services.organisations import InvalidInput
+from klimainnkjop.storage.models import MappingProfile, Organisation
+
+
+def read_profile_file(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read the file ({exc.strerror})") from exc
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from exc
+    return spec
+
+
+def do_save_profile(*, organisation: Organisation, spec: dict, actor: Any = None, source: str = "profile") -> MappingProfile:
+    try:
+        profile = Profile.from_spec(spec, source=source)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    with transaction.atomic():
+        existing = MappingProfile.objects.filter(organisation=organisation, name=profile.name).first()
+        before = existing.spec if existing else None
+        saved, _ = MappingProfile.objects.update_or_create(
+            organisation=organisation, name=profile.name, defaults={"spec": profile.to_spec()})
+        record_audit(actor=actor, action="save_profile", obj=saved, organisation=organisation, before=before,
+                     after=saved.spec)
+    return saved

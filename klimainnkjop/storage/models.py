@@ -1,0 +1,226 @@
+"""Application data. Money is integer øre; emissions are float kg CO2e.
+
+Spend lines are not here: they live as immutable Parquet files per import batch (linestore.py),
+and ImportBatch is the ledger of which files count.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Region(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organisation(models.Model):
+    KIND_KOMMUNE = "kommune"
+    KIND_IKS = "iks"
+    KIND_CHOICES = [(KIND_KOMMUNE, "kommune"), (KIND_IKS, "IKS")]
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="organisations", null=True, blank=True)
+    orgnr = models.CharField(max_length=9, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES, default=KIND_KOMMUNE)
+    kostra_region = models.CharField(max_length=4, blank=True, default="", db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.orgnr})"
+
+
+class Unit(models.Model):
+    """A responsibility centre (ansvar) of an organisation; parent gives the hierarchy."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="units")
+    code = models.CharField(max_length=40)
+    name = models.CharField(max_length=200, blank=True, default="")
+    parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children")
+
+    class Meta:
+        unique_together = [("organisation", "code")]
+        ordering = ["code"]
+
+
+class Supplier(models.Model):
+    orgnr = models.CharField(max_length=9, unique=True)
+    name = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["name"]
+
+
+class Category(models.Model):
+    code = models.CharField(max_length=60, unique=True)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    name_nb = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+
+
+class ArtCategory(models.Model):
+    """Maps a KOSTRA art code to a category (the coarsest classification, used for ledger lines)."""
+
+    art = models.CharField(max_length=3, unique=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT)
+
+
+class FactorSet(models.Model):
+    STATUS_DRAFT = "draft"
+    STATUS_PUBLISHED = "published"
+
+    name = models.CharField(max_length=100)
+    version = models.CharField(max_length=40)
+    publisher = models.CharField(max_length=200)
+    licence = models.CharField(max_length=200)
+    attribution = models.TextField()
+    gwp_basis = models.CharField(max_length=40, default="AR5 GWP100")
+    status = models.CharField(max_length=10, default=STATUS_PUBLISHED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = [("name", "version")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+class Factor(models.Model):
+    """A spend factor (kg CO2e per unit of currency at a price year), valid for a range of years."""
+
+    factor_set = models.ForeignKey(FactorSet, on_delete=models.CASCADE, related_name="factors")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT)
+    value = models.FloatField(help_text="kg CO2e per unit of basis")
+    basis_unit = models.CharField(max_length=20, default="NOK")
+    currency = models.CharField(max_length=3, default="NOK")
+    price_year = models.IntegerField()
+    valid_from_year = models.IntegerField(default=1900)
+    valid_to_year = models.IntegerField(default=9999, help_text="inclusive")
+    source_ref = models.CharField(max_length=200)
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        unique_together = [("factor_set", "category", "valid_from_year")]
+
+
+class PriceIndex(models.Model):
+    """Consumer price index by year (for deflating spend to a factor's price year)."""
+
+    year = models.IntegerField(unique=True)
+    value = models.FloatField()
+    source = models.CharField(max_length=300)
+
+
+class ExchangeRate(models.Model):
+    """Annual average NOK per unit of a currency."""
+
+    year = models.IntegerField()
+    currency = models.CharField(max_length=3)
+    nok_per_unit = models.FloatField()
+    source = models.CharField(max_length=300)
+
+    class Meta:
+        unique_together = [("year", "currency")]
+
+
+class MappingProfile(models.Model):
+    """How one organisation's ledger export maps onto line fields (stored as JSON)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="profiles")
+    name = models.CharField(max_length=100)
+    spec = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        unique_together = [("organisation", "name")]
+        ordering = ["name"]
+
+
+class ImportBatch(models.Model):
+    """One imported file. Only batches with status done count; their Parquet file holds the lines."""
+
+    STATUS_DONE = "done"
+    STATUS_EMPTY = "empty"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="batches")
+    kind = models.CharField(max_length=20)  # ledger | kostra
+    token = models.CharField(max_length=32, unique=True)  # names the Parquet file and the lines' `batch`
+    file_name = models.CharField(max_length=500)
+    file_sha256 = models.CharField(max_length=64)
+    profile_name = models.CharField(max_length=100, blank=True, default="")
+    status = models.CharField(max_length=10, default=STATUS_DONE)
+    rows_read = models.IntegerField(default=0)
+    lines_added = models.IntegerField(default=0)
+    lines_duplicate = models.IntegerField(default=0)
+    amount_ore = models.BigIntegerField(default=0)
+    parquet_path = models.CharField(max_length=500, blank=True, default="")
+    errors = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = [("organisation", "kind", "file_sha256")]
+        ordering = ["-created_at"]
+
+
+class ComputeRun(models.Model):
+    """One computation of the account with one factor set. Results are Parquet files under results/."""
+
+    factor_set = models.ForeignKey(FactorSet, on_delete=models.PROTECT)
+    status = models.CharField(max_length=10, default="done")
+    lines_in = models.BigIntegerField(default=0)
+    lines_purchase = models.BigIntegerField(default=0)
+    spend_ore = models.BigIntegerField(default=0)
+    kg_co2e = models.FloatField(default=0.0)
+    result_dir = models.CharField(max_length=500)
+    batch_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class Membership(models.Model):
+    """A person's role in an organisation (optionally limited to a unit). access.py decides what it allows."""
+
+    ROLES = [
+        ("region-admin", "Regionadministrator"),
+        ("org-admin", "Organisasjonsadministrator"),
+        ("purchaser", "Innkjøpsansvarlig"),
+        ("finance", "Økonomi"),
+        ("unit-leader", "Enhetsleder"),
+        ("reader", "Leser"),
+        ("auditor", "Revisor"),
+    ]
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=ROLES)
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, null=True, blank=True)
+
+    class Meta:
+        unique_together = [("user", "organisation", "role", "unit")]
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when; before and after (written by services only)."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    actor_label = models.CharField(max_length=200, default="system")
+    organisation = models.ForeignKey(Organisation, on_delete=models.SET_NULL, null=True, blank=True)
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=60)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
