@@ -110,9 +110,14 @@ def main(argv: list[str] | None = None) -> int:
         from klimainnkjop.importers.errors import ImportRejected
         from klimainnkjop.services.organisations import InvalidInput
 
+        from klimainnkjop.selectors.results import NoResults
+
         if isinstance(exc, (ImportRejected, InvalidInput, OutsideScope, ValueError, FileNotFoundError)):
             print(f"klimainnkjop: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
+        if isinstance(exc, NoResults):
+            print(f"klimainnkjop: {exc}", file=sys.stderr)
+            return EXIT_ERROR
         if isinstance(exc, KeyboardInterrupt):
             raise
         import traceback

@@ -1,0 +1,84 @@
+"""The CLI contract that automation relies on, run as a real process."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(data_dir, *args, stdin=None):
+    env = {**os.environ, "KLIMAINNKJOP_DATA_DIR": str(data_dir)}
+    return subprocess.run([sys.executable, "-m", "klimainnkjop.cli", *args], cwd=ROOT, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def files(tmp_path):
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"name": "visma", "columns": {
+        "posting_date": "Dato", "account": "Konto", "unit": "Ansvar", "supplier_orgnr": "Orgnr",
+        "supplier_name": "Leverandør", "amount": "Beløp"}}), encoding="utf-8")
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_bytes("Dato;Konto;Ansvar;Orgnr;Leverandør;Beløp\n"
+                       "01.03.2024;115000;2100;999999999;Mat AS;-1 234,50\n"
+                       "15.04.2024;115000;2100;999999999;Mat AS;10 000,00\n"
+                       "15.04.2024;010000;2100;;;50 000,00\n".encode("cp1252"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Dato;Konto;Ansvar;Orgnr;Leverandør;Beløp\n01.03.2024;115000;2100;;;tolv\n", encoding="utf-8")
+    return profile, ledger, bad
+
+
+def test_the_cli_imports_computes_and_reports_totals_as_json(tmp_path, files):
+    profile, ledger, _ = files
+    data = tmp_path / "var"
+    assert cli(data, "org", "add", "944117784", "Kongsvinger kommune", "--kostra-region", "0402").returncode == 0
+    listed = json.loads(cli(data, "org", "list", "--format", "json").stdout)
+    assert listed == [{"orgnr": "944117784", "name": "Kongsvinger kommune", "kind": "kommune", "kostra_region": "3401"}]
+    assert cli(data, "profile", "import", str(profile), "--org", "944117784").returncode == 0
+    first = cli(data, "import", "ledger", str(ledger), "--org", "944117784", "--profile", "visma")
+    assert first.returncode == 0 and "3 lines added" in first.stdout
+    again = cli(data, "import", "ledger", str(ledger), "--org", "944117784")
+    assert again.returncode == 0 and "already imported" in again.stdout
+    assert cli(data, "compute").returncode == 0
+    out = cli(data, "totals", "--org", "944117784", "--year", "2024", "--by", "org,year,category", "--format", "json")
+    document = json.loads(out.stdout)
+    assert document["factor_set"] == "provisional-dfo 2026.1"
+    assert document["rows"] == [{"org": "944117784", "year": 2024, "category": "goods.food", "spend_nok": 8765.5,
+                                 "kg_co2e": pytest.approx(8765.5 * 141.0 / 133.6 * 0.02036864734299517),
+                                 "lines": 2}]
+    csv_out = cli(data, "totals", "--by", "art", "--format", "csv").stdout.splitlines()
+    assert csv_out[0] == "art,spend_nok,kg_co2e,lines" and csv_out[1].startswith("115,8765.5,")
+    assert (data / "klimainnkjop.sqlite3").exists() or os.environ.get("DATABASE_URL")
+
+
+def test_bad_input_exits_2_naming_file_row_and_column_and_writes_nothing(tmp_path, files):
+    profile, _, bad = files
+    data = tmp_path / "var"
+    cli(data, "org", "add", "944117784", "Kongsvinger kommune")
+    cli(data, "profile", "import", str(profile), "--org", "944117784")
+    result = cli(data, "import", "ledger", str(bad), "--org", "944117784")
+    assert result.returncode == 2
+    assert "bad.csv, row 2, column 'Beløp': not a number: 'tolv'" in result.stderr
+    assert not list((data / "lines").rglob("*.parquet")) if (data / "lines").exists() else True
+
+
+@pytest.mark.parametrize("args,message", [
+    (["org", "add", "12", "X"], "9-digit"),
+    (["import", "ledger", "/nonexistent.csv", "--org", "944117784"], "no such file"),
+    (["totals", "--by", "colour"], "unknown key"),
+    (["import", "ledger", str(ROOT / "README.md"), "--org", "111111111"], "no organisation"),
+])
+def test_bad_arguments_exit_2_with_a_message(tmp_path, args, message):
+    result = cli(tmp_path / "var", *args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+
+
+def test_totals_before_any_computation_says_what_to_do(tmp_path):
+    result = cli(tmp_path / "var", "totals")
+    assert result.returncode == 1
+    assert "klimainnkjop compute" in result.stderr and "Traceback" not in result.stderr

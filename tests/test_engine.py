@@ -1,0 +1,146 @@
+"""The calculation: hand-computed cases, and invariants against an independent per-line oracle."""
+import datetime as dt
+import itertools
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from klimainnkjop.access import system_scope
+from klimainnkjop.engine import runner
+from klimainnkjop.selectors.results import totals
+from klimainnkjop.services.compute import do_compute
+from klimainnkjop.storage.linestore import LINE_SCHEMA
+from klimainnkjop.storage.models import Category, Factor, FactorSet
+from tests.factories import import_ledger, ledger_csv
+
+FOOD = 0.02036864734299517       # factors_provisional.csv, goods.food, 2026 prices
+ELECTRICITY = 0.035742850241545894
+CPI = {2021: 116.1, 2022: 122.8, 2023: 129.6, 2024: 133.6, 2025: 137.5, 2026: 141.0}
+
+
+def test_spend_is_moved_to_the_factors_price_year_before_the_factor_applies(org, reference):
+    import_ledger(org, ledger_csv(
+        "01.03.2022;115000;2020;2100;999999999;Mat AS;10 000,00;Matvarer",
+        "01.11.2024;180000;1200;1000;988888888;Kraft AS;20 000,00;Strøm",
+        "15.04.2024;010100;2020;2100;;;50 000,00;Lønn",
+        "15.04.2024;429000;2020;2100;;;2 500,00;Mva-kompensasjon",
+    ))
+    run = do_compute(actor="test")
+    food = 10_000 * (141.0 / 122.8) * FOOD          # 233.874 533 8 kg (decimal arithmetic, 30 digits)
+    power = 20_000 * (141.0 / 133.6) * ELECTRICITY  # 754.452 377 9 kg
+    assert run.kg_co2e == pytest.approx(food + power, rel=1e-12)
+    assert run.spend_ore == 3_000_000 and run.lines_purchase == 2 and run.lines_in == 4
+    rows = {r["category"]: r for r in totals(system_scope(), by=["category"])["rows"]}
+    assert rows["goods.food"]["kg_co2e"] == pytest.approx(233.8745338, abs=1e-6)
+    assert rows["energy.electricity"]["kg_co2e"] == pytest.approx(754.4523779, abs=1e-6)
+    assert rows["goods.food"]["spend_nok"] == 10_000.00
+
+
+def test_a_factor_in_another_currency_and_price_year_is_applied_after_conversion(org, reference):
+    food = Category.objects.get(code="goods.food")
+    eur_set = FactorSet.objects.create(name="test-eur", version="1", publisher="test", licence="CC0", attribution="t")
+    Factor.objects.create(factor_set=eur_set, category=food, value=0.5, currency="EUR", price_year=2022,
+                          source_ref="hand-made")
+    import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;11 629,00;Matvarer"))
+    run = do_compute(factor_set_name="test-eur", actor="test")
+    # 11 629 NOK in 2024 → 2022 prices (×122.8/133.6) → EUR at the 2022 average (÷10.1026) → × 0.5 kg/EUR
+    expected = 11_629 * (122.8 / 133.6) / 10.1026 * 0.5
+    assert run.kg_co2e == pytest.approx(expected, rel=1e-12)
+    assert round(run.kg_co2e * 1000) == 529_019  # grams; 529.018 823 75 kg in 30-digit decimal arithmetic
+    assert totals(system_scope())["factor_set"] == "test-eur 1"
+
+
+def test_recomputing_with_another_factor_set_keeps_the_earlier_results(org, reference, data_dir):
+    import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;1 000,00;Matvarer"))
+    first = do_compute(actor="test")
+    second = do_compute(actor="test")
+    assert first.pk != second.pk
+    assert (data_dir / first.result_dir / "aggregates.parquet").exists()
+    assert (data_dir / second.result_dir / "aggregates.parquet").exists()
+
+
+def test_kostra_lines_step_aside_for_a_year_that_has_ledger_lines(org, reference):
+    from klimainnkjop.services.imports import do_import_kostra
+
+    record = lambda year, klasse, art, kr: f"0A{year} 040200{' ' * 18}{klasse}0202{art}{kr:>9}"
+    kostra_file = "\n".join([record(2023, 1, "115", 100), record(2024, 1, "115", 999)]).encode()
+    do_import_kostra(data=kostra_file, file_name="kostra.dat", actor="test")
+    import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;1 000,00;Matvarer"))
+    do_compute(actor="test")
+    by_year = {r["year"]: r["spend_nok"] for r in totals(system_scope(), by=["year"])["rows"]}
+    assert by_year == {2023: 100_000.0, 2024: 1_000.0}
+
+
+# --- invariants on the engine itself, against an independent oracle -------------------------------
+
+ARTS = ["010", "115", "180", "230", "270", "375", "380", "429", "500", "620", "101", ""]
+CATEGORY = {"115": "goods.food", "180": "energy.electricity", "230": "construction.works", "270": "services.other",
+            "375": "services.public_production"}
+FACTOR = {"goods.food": 0.02, "energy.electricity": 0.035, "construction.works": 0.025, "services.other": 0.015}
+# services.public_production deliberately has no factor: purchase, not covered
+
+
+def _inputs(tmp_path, lines):
+    columns = {f.name: [] for f in LINE_SCHEMA}
+    for i, (art, year, month, unit, amount, investment) in enumerate(lines):
+        values = {"line_key": f"k{i}", "org": "944117784" if i % 3 else "964950113", "batch": "b", "source": "ledger",
+                  "row_no": i + 2, "posting_date": dt.date(year, month, 1), "year": year, "month": month,
+                  "account": art + "000", "art": art, "function": "", "unit": unit, "project": "",
+                  "supplier_orgnr": "999999999" if i % 2 else "", "supplier_name": "", "amount_ore": amount,
+                  "vat_ore": 0, "currency": "NOK", "amount_orig_minor": amount, "description": "", "invoice_no": "",
+                  "voucher": "", "line_id": "", "investment": investment}
+        for k, v in values.items():
+            columns[k].append(v)
+    path = tmp_path / "lines.parquet"
+    pq.write_table(pa.Table.from_pydict(columns, schema=LINE_SCHEMA), path)
+    known = frozenset(a for a in ARTS if a and a != "101")
+    factors = [{"category": c, "value": v, "price_year": 2026, "currency": "NOK", "valid_from_year": 1900,
+                "valid_to_year": 9999, "ref": c} for c, v in FACTOR.items()]
+    return runner.EngineInputs(
+        line_files=[path], art_classes=runner.art_class_table(CATEGORY, known),
+        factors=runner.factor_year_table(factors, range(2020, 2028)),
+        prices=pa.table({"year": pa.array(list(CPI), pa.int32()), "cpi": pa.array(list(CPI.values()), pa.float64())}),
+        rates=pa.table({"year": pa.array(list(CPI), pa.int32()), "currency": ["NOK"] * len(CPI),
+                        "nok_per_unit": [1.0] * len(CPI)}),
+    )
+
+
+def _oracle_kg(art, year, amount):
+    category = CATEGORY.get(art)
+    if category is None or category not in FACTOR:
+        return 0.0
+    return amount / 100 * CPI[2026] / CPI[year] * FACTOR[category]
+
+
+line_strategy = st.tuples(
+    st.sampled_from(ARTS), st.sampled_from(list(CPI)), st.integers(1, 12), st.sampled_from(["1000", "2100", "3100"]),
+    st.integers(-10**9, 10**10), st.booleans())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(line_strategy, min_size=1, max_size=60))
+def test_parts_sum_to_totals_under_every_grouping(tmp_path_factory, lines):
+    import duckdb
+
+    tmp = tmp_path_factory.mktemp("engine")
+    totals_ = runner.run(_inputs(tmp, lines), tmp / "out")
+    purchases = [l for l in lines if l[0] in CATEGORY]
+    assert totals_.lines_in == len(lines)
+    assert totals_.lines_purchase == len(purchases)
+    assert totals_.spend_ore == sum(l[4] for l in purchases)
+    expected_kg = sum(_oracle_kg(l[0], l[1], l[4]) for l in lines)
+    assert totals_.kg_co2e == pytest.approx(expected_kg, rel=1e-9, abs=1e-6)
+    agg = str(tmp / "out" / "aggregates.parquet")
+    keys = ["org", "year", "month", "unit", "category", "supplier_orgnr", "art", "investment"]
+    con = duckdb.connect()
+    whole = con.execute(f"select sum(kg_co2e), sum(spend_ore), sum(lines) from '{agg}'").fetchone()
+    assert whole[2] == len(lines)
+    for size in (1, 2):
+        for group in itertools.combinations(keys, size):
+            cols = ", ".join(group)
+            parts = con.execute(f"select sum(kg), sum(sp), sum(n) from (select {cols}, sum(kg_co2e) kg, "
+                                f"sum(spend_ore) sp, sum(lines) n from '{agg}' group by {cols})").fetchone()
+            assert parts[0] == pytest.approx(whole[0], rel=1e-9, abs=1e-6)
+            assert parts[1] == whole[1] and parts[2] == whole[2]
