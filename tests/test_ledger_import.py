@@ -20,7 +20,7 @@ ROWS = (
     "15.04.2024;010100;2020;2100;;;50 000,00;Lønn",
     "15.04.2024;180000;1200;1000;988888888;Kraft AS;10 000,00;Strøm",
 )
-OXFORD = Path(__file__).resolve().parents[2] / "shared" / "data" / "uk-oxford-city-council-spend-over-500" / "expenditure-over-500-apr-jun-2017.csv"
+OXFORD = Path(__file__).resolve().parent / "data" / "expenditure-over-500-apr-jun-2017.csv"
 
 
 def stored_lines(org):
