@@ -1,0 +1,410 @@
+"""Benchmarks: the product's engine and CLI against a hand-written DuckDB baseline, measured in the same run.
+
+    make bench                                   # 10M synthetic lines + demo region + dashboard read
+    .venv/bin/python benchmarks/run.py --quick   # 1M lines
+    .venv/bin/python benchmarks/run.py --help
+
+See benchmarks/README.md. Prints a table and writes benchmarks/out/latest.json.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
+
+import duckdb  # noqa: E402
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+import baseline  # noqa: E402
+from synthetic import DATA, Generator  # noqa: E402
+
+REL_TOL = 1e-6
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+class Report:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.notes: list[str] = []
+
+    def add(self, case: str, lines: int | None, product: float | None, baseline_s: float | None, check: str) -> None:
+        ratio = product / baseline_s if product is not None and baseline_s else None
+        row = {"case": case, "lines": lines, "product_s": product, "baseline_s": baseline_s, "ratio": ratio,
+               "check": check}
+        self.rows.append(row)
+        print(f"  -> {case}: product {_fmt_s(product)}  baseline {_fmt_s(baseline_s)}  ratio {_fmt_ratio(ratio)}  "
+              f"{check}", flush=True)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  .. {text}", flush=True)
+
+    def table(self) -> str:
+        header = ["case", "lines", "product (s)", "baseline (s)", "ratio product/baseline", "check"]
+        cells = [[r["case"], f"{r['lines']:,}" if r["lines"] is not None else "-", _fmt_s(r["product_s"]),
+                  _fmt_s(r["baseline_s"]), _fmt_ratio(r["ratio"]), r["check"]] for r in self.rows]
+        widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)]
+        out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)),
+               "  ".join("-" * w for w in widths)]
+        for c in cells:
+            out.append("  ".join(
+                v.rjust(w) if 0 < i < 5 else v.ljust(w) for i, (v, w) in enumerate(zip(c, widths))))
+        return "\n".join(out)
+
+
+def _fmt_s(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if value < 0.1 else f"{value:.2f}"
+
+
+def _fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _rel(a: float, b: float) -> float:
+    if a == b:
+        return 0.0
+    return abs(a - b) / max(abs(a), abs(b))
+
+
+def compare_totals(product: dict, base: dict) -> tuple[bool, str]:
+    problems = []
+    for key in ("lines_in", "lines_purchase"):
+        if product[key] != base[key]:
+            problems.append(f"{key} {product[key]} != {base[key]}")
+    for key in ("spend_ore", "kg_co2e"):
+        if _rel(product[key], base[key]) > REL_TOL:
+            problems.append(f"{key} {product[key]} != {base[key]} (rel {_rel(product[key], base[key]):.1e})")
+    if problems:
+        return False, "MISMATCH: " + "; ".join(problems)
+    return True, (f"same totals: {product['kg_co2e'] / 1000:,.1f} t CO2e, spend {product['spend_ore'] / 100:,.0f} NOK "
+                  f"(rel diff kg {_rel(product['kg_co2e'], base['kg_co2e']):.1e})")
+
+
+def compare_aggregates(con: duckdb.DuckDBPyConnection, product_file: Path, base_file: Path) -> tuple[bool, str]:
+    """Same aggregate rows and, per (exclusion, category), the same spend and kg."""
+    counts = [con.execute(f"SELECT count(*) FROM read_parquet('{f}')").fetchone()[0] for f in (product_file, base_file)]
+    q = "SELECT exclusion, coalesce(category, '-'), sum(spend_ore), sum(kg_co2e), sum(lines) FROM read_parquet('{}') " \
+        "GROUP BY ALL ORDER BY ALL"
+    a = con.execute(q.format(product_file)).fetchall()
+    b = con.execute(q.format(base_file)).fetchall()
+    if counts[0] != counts[1]:
+        return False, f"aggregate rows {counts[0]} != {counts[1]}"
+    if [r[:2] for r in a] != [r[:2] for r in b]:
+        return False, "aggregate (exclusion, category) groups differ"
+    worst = max((max(_rel(x[2], y[2]), _rel(x[3], y[3]), _rel(x[4], y[4])) for x, y in zip(a, b)), default=0.0)
+    if worst > REL_TOL:
+        return False, f"per-category totals differ (worst rel {worst:.1e})"
+    return True, f"{counts[0]:,} aggregate rows, {len(a)} exclusion×category groups equal"
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+# ------------------------------------------------------------------------------------- 1. synthetic lines
+
+def engine_inputs(line_files: list[Path]):
+    """What services.compute.engine_inputs builds from the database, built from the shipped CSVs instead."""
+    import csv
+
+    from klimainnkjop.engine import runner
+
+    def rows(name):
+        with open(DATA / name, encoding="utf-8", newline="") as fh:
+            return list(csv.DictReader(fh, delimiter=";"))
+
+    art_categories = {r["art"]: r["category"] for r in rows("art_categories.csv")}
+    known = frozenset(r["art"] for r in rows("kostra_arts.csv"))
+    factors = [{"category": r["category"], "value": float(r["value"]), "price_year": int(r["price_year"]),
+                "currency": r["currency"], "valid_from_year": baseline.VALID_FROM, "valid_to_year": 9999,
+                "ref": f"{baseline.FACTOR_SET_REF}:{r['category']}:{baseline.VALID_FROM}"}
+               for r in rows("factors_provisional.csv")]
+    years = range(2000, dt.date.today().year + 2)
+    prices = [(int(r["year"]), float(r["value"])) for r in rows("price_index.csv")]
+    rates = [(int(r["year"]), r["currency"], float(r["nok_per_unit"])) for r in rows("exchange_rates.csv")]
+    rates += [(y, "NOK", 1.0) for y in years]
+    return runner.EngineInputs(
+        line_files=line_files,
+        art_classes=runner.art_class_table(art_categories, known),
+        factors=runner.factor_year_table(factors, years),
+        prices=pa.table({"year": pa.array([p[0] for p in prices], pa.int32()),
+                         "cpi": pa.array([p[1] for p in prices], pa.float64())}),
+        rates=pa.table({"year": pa.array([r[0] for r in rates], pa.int32()),
+                        "currency": pa.array([r[1] for r in rates], pa.string()),
+                        "nok_per_unit": pa.array([r[2] for r in rates], pa.float64())}),
+    )
+
+
+def bench_synthetic(args, work: Path, report: Report) -> dict:
+    from klimainnkjop.engine import runner
+
+    print(f"\n[1] synthetic lines: generating {args.lines:,} lines in chunks of {args.chunk:,} ...", flush=True)
+    gen = Generator(seed=args.seed)
+    gen_s, files = timed(gen.write, work / "lines", args.lines, args.chunk)
+    size = sum(f.stat().st_size for f in files)
+    report.note(f"generated {args.lines:,} lines as {len(files)} Parquet files ({size / 1e6:,.0f} MB zstd) "
+                f"in {gen_s:.1f} s")
+    inputs_s, inputs = timed(engine_inputs, files)
+
+    engine_out, base_out = work / "results" / "engine", work / "results" / "baseline"
+    engine_times, base_times = [], []
+    totals = base = None
+    for i in range(args.repeat):
+        t, totals = timed(runner.run, inputs, engine_out)
+        engine_times.append(t)
+        print(f"    engine run {i + 1}/{args.repeat}: {t:.2f} s", flush=True)
+        t, base = timed(baseline.run, [str(f) for f in files], base_out)
+        base_times.append(t)
+        print(f"    baseline run {i + 1}/{args.repeat}: {t:.2f} s", flush=True)
+
+    product = {"lines_in": totals.lines_in, "lines_purchase": totals.lines_purchase, "spend_ore": totals.spend_ore,
+               "kg_co2e": totals.kg_co2e}
+    ok, check = compare_totals(product, base)
+    con = duckdb.connect()
+    ok_agg, check_agg = compare_aggregates(con, engine_out / "aggregates.parquet", base_out / "aggregates.parquet")
+    con.close()
+    label = f"engine.runner.run vs SQL (best of {args.repeat})" if args.repeat > 1 else "engine.runner.run vs SQL"
+    report.add(f"synthetic: {label}", args.lines, min(engine_times), min(base_times),
+               ("OK " if ok and ok_agg else "FAIL ") + check + "; " + check_agg)
+    report.note(f"engine inputs built in {inputs_s * 1000:.0f} ms; {totals.lines_purchase:,} purchase lines of "
+                f"{totals.lines_in:,} after KOSTRA lines step aside")
+    return {"engine_out": engine_out, "files": files, "org": gen.orgs[0], "generate_s": gen_s,
+            "engine_times": engine_times, "baseline_times": base_times}
+
+
+# ------------------------------------------------------------------------------------------ 2. demo region
+
+def _cli() -> list[str]:
+    exe = Path(sys.executable).parent / "klimainnkjop"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "klimainnkjop.cli"]
+
+
+def _run_cli(data_dir: Path, *argv: str, timeout: float) -> tuple[float, subprocess.CompletedProcess]:
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)   # the embedded SQLite file inside data_dir, never a shared database
+    env["KLIMAINNKJOP_DATA_DIR"] = str(data_dir)
+    start = time.perf_counter()
+    proc = subprocess.run([*_cli(), "--data-dir", str(data_dir), *argv], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=str(ROOT))
+    return time.perf_counter() - start, proc
+
+
+def _error_text(proc: subprocess.CompletedProcess) -> str:
+    text = (proc.stderr or proc.stdout or "").strip().splitlines()
+    return f"exit {proc.returncode}: " + (text[-1][:160] if text else "no output")
+
+
+def bench_demo(args, work: Path, report: Report) -> None:
+    data_dir = work / "demo"
+    print(f"\n[2] demo region: klimainnkjop --data-dir {data_dir} demo --scale {args.demo_scale} ...", flush=True)
+    try:
+        demo_s, proc = _run_cli(data_dir, "demo", "--scale", str(args.demo_scale), timeout=args.demo_timeout)
+    except subprocess.TimeoutExpired:
+        report.add("demo: not available (timed out)", None, None, None, "-")
+        return
+    except OSError as exc:
+        report.add(f"demo: not available ({exc})", None, None, None, "-")
+        return
+    if proc.returncode != 0:
+        report.add(f"demo: not available ({_error_text(proc)})", None, None, None, "-")
+        return
+    line_files = sorted((data_dir / "lines").glob("**/*.parquet"))
+    if not line_files:
+        report.add("demo: not available (no Parquet line files under lines/)", None, None, None, "-")
+        return
+    con = duckdb.connect()
+    n_lines = con.execute(f"SELECT count(*) FROM read_parquet({[str(f) for f in line_files]})").fetchone()[0]
+
+    compute_s, cproc = _run_cli(data_dir, "compute", timeout=args.demo_timeout)
+    if cproc.returncode != 0:
+        report.add(f"demo compute: failed ({_error_text(cproc)})", n_lines, None, None, "-")
+        return
+    base_out = work / "results" / "demo-baseline"
+    base_s, base = timed(baseline.run, [str(f) for f in line_files], base_out)
+    # warm start for the CLI: a no-op command measures Python + Django start-up and migration check
+    startup_s, sproc = _run_cli(data_dir, "org", "list", "--format", "json", timeout=120)
+
+    runs = sorted((data_dir / "results").glob("run-*"), key=lambda p: int(p.name.split("-")[1]))
+    if not runs:
+        check = "FAIL no results/run-* folder after compute"
+    else:
+        product = baseline.summarise(con, runs[-1] / "lines.parquet")
+        ok, check = compare_totals(product, base)
+        if ok:
+            ok2, check2 = compare_aggregates(con, runs[-1] / "aggregates.parquet", base_out / "aggregates.parquet")
+            ok = ok and ok2
+            check += "; " + check2
+        check = ("OK " if ok else "FAIL ") + check
+    con.close()
+    report.add(f"demo --scale {args.demo_scale} (generate+import+compute, CLI) vs SQL", n_lines, demo_s, base_s,
+               f"{len(line_files)} line files")
+    report.add("demo: compute (CLI process) vs SQL", n_lines, compute_s, base_s, check)
+    if sproc.returncode == 0:
+        report.add("demo: compute minus CLI start-up vs SQL", n_lines, max(compute_s - startup_s, 0.0), base_s,
+                   f"start-up ({' '.join(['org', 'list'])}) {startup_s:.2f} s")
+
+
+# -------------------------------------------------------------------------------------- 3. dashboard read
+
+DASHBOARD_SQL = """
+SELECT year, category, sum({spend}) AS spend_ore, sum(kg_co2e) AS kg_co2e, {lines} AS lines,
+       sum(CASE WHEN covered THEN {spend} ELSE 0 END) AS covered_spend_ore
+FROM {source} WHERE org = $org AND exclusion = ''
+GROUP BY year, category ORDER BY year, category
+"""
+
+
+def _normalise(rows) -> list[tuple]:
+    return [(r[0], r[1], int(r[2]), round(float(r[3]), 3), int(r[4]), int(r[5])) for r in rows]
+
+
+def _quantiles(times: list[float]) -> tuple[float, float]:
+    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+
+
+def _repeat(fn, reps: int) -> tuple[list[float], object]:
+    times, result = [], None
+    fn()   # warm-up (file system cache, parquet metadata)
+    for _ in range(reps):
+        t, result = timed(fn)
+        times.append(t)
+    return times, result
+
+
+def _selector_style(agg_file: Path, org: str):
+    """What selectors.results.totals(org=..., by=[year, category]) does, minus Django: a new ibis connection."""
+    import ibis
+    from ibis import _
+
+    con = ibis.duckdb.connect()
+    table = con.read_parquet(str(agg_file)).filter(_.org == org).filter(_.exclusion == "")
+    grouped = table.group_by(["year", "category"]).aggregate(
+        spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), lines=_.lines.sum(),
+        covered_spend_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum()).order_by(["year", "category"])
+    out = grouped.to_pyarrow().to_pylist()
+    return [(r["year"], r["category"], r["spend_ore"], r["kg_co2e"], r["lines"], r["covered_spend_ore"]) for r in out]
+
+
+def bench_dashboard(args, synthetic: dict, report: Report) -> None:
+    org = synthetic["org"]
+    agg = synthetic["engine_out"] / "aggregates.parquet"
+    line_results = synthetic["engine_out"] / "lines.parquet"
+    raw = [str(f) for f in synthetic["files"]]
+    print(f"\n[3] dashboard read: total by year and category for org {org}, {args.reps} repetitions ...", flush=True)
+    con = duckdb.connect()
+    agg_rows = con.execute(f"SELECT count(*) FROM read_parquet('{agg}')").fetchone()[0]
+
+    def query(connection, source: str, lines: str):
+        spend = "spend_ore" if lines == "sum(lines)" else "amount_ore"
+        sql = DASHBOARD_SQL.format(source=source, lines=lines, spend=spend)
+        return lambda: _normalise(connection.execute(sql, {"org": org}).fetchall())
+
+    on_agg = query(con, f"read_parquet('{agg}')", "sum(lines)")
+    on_lines = query(con, f"read_parquet('{line_results}')", "count(*)")
+    ref_con = baseline.connect()   # computing on the fly needs the reference tables
+    on_raw = query(ref_con, f"({baseline.line_results_sql(raw)})", "count(*)")
+
+    t_agg, r_agg = _repeat(on_agg, args.reps)
+    t_lines, r_lines = _repeat(on_lines, args.reps)
+    raw_reps = max(3, args.reps // 10)
+    t_raw, r_raw = _repeat(on_raw, raw_reps)
+    t_sel, r_sel = _repeat(lambda: _normalise(_selector_style(agg, org)), args.reps)
+
+    same = "OK same rows" if r_agg == r_lines else "FAIL rows differ"
+    same_raw = "OK same rows" if r_agg == r_raw else "FAIL rows differ"
+    same_sel = "OK same rows" if r_sel == r_agg else "FAIL rows differ"
+    (a50, a95), (l50, l95), (w50, w95), (s50, s95) = map(_quantiles, (t_agg, t_lines, t_raw, t_sel))
+    n = synthetic["lines"]
+    report.add(f"dashboard p50: aggregates ({agg_rows:,} rows) vs line results", n, a50, l50, same)
+    report.add("dashboard p95: aggregates vs line results", n, a95, l95, same)
+    report.add(f"dashboard p50: aggregates vs raw lines computed on the fly ({raw_reps} reps)", n, a50, w50, same_raw)
+    report.add("dashboard p50: selector-style ibis (new connection) vs plain SQL, aggregates", agg_rows, s50, a50,
+               same_sel)
+    report.add("dashboard p95: selector-style ibis (new connection) vs plain SQL, aggregates", agg_rows, s95, a95,
+               same_sel)
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=10_000_000, help="synthetic lines (default 10,000,000)")
+    parser.add_argument("--quick", action="store_true", help="1,000,000 synthetic lines (overrides --lines)")
+    parser.add_argument("--chunk", type=int, default=1_000_000, help="lines per generated Parquet batch file")
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of engine and baseline; the best is reported")
+    parser.add_argument("--reps", type=int, default=50, help="repetitions of the dashboard query")
+    parser.add_argument("--demo-scale", type=float, default=1.0, help="scale of `klimainnkjop demo` (default 1.0)")
+    parser.add_argument("--demo-timeout", type=float, default=1800.0, help="seconds before a CLI call is abandoned")
+    parser.add_argument("--skip-demo", action="store_true", help="leave out part 2 (demo region via the CLI)")
+    parser.add_argument("--tmp", default=None, help="work folder (default: a new temporary folder, removed after)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--out", default=str(HERE / "out" / "latest.json"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.lines = 1_000_000
+
+    work = Path(args.tmp) if args.tmp else Path(tempfile.mkdtemp(prefix="klimainnkjop-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    report = Report()
+    print(f"klimainnkjop benchmarks — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"duckdb {duckdb.__version__}, work folder {work}", flush=True)
+    started = time.perf_counter()
+    try:
+        synthetic = bench_synthetic(args, work, report)
+        synthetic["lines"] = args.lines
+        if args.skip_demo:
+            report.add("demo: skipped (--skip-demo)", None, None, None, "-")
+        else:
+            bench_demo(args, work, report)
+        bench_dashboard(args, synthetic, report)
+    finally:
+        if not args.keep and not args.tmp:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print("\n" + report.table())
+    for n in report.notes:
+        print(f"  note: {n}")
+    failed = [r for r in report.rows if r["check"].startswith("FAIL") or "MISMATCH" in r["check"]]
+    print("\nAll checks passed: product and baseline did the same work." if not failed else
+          f"\n{len(failed)} check(s) FAILED: the product and the baseline disagree; the timings above compare different work.")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"Total {time.perf_counter() - started:.0f} s; peak RSS of this process {peak_mb:,.0f} MB.")
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": {"node": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
+                    "duckdb": duckdb.__version__, "platform": platform.platform()},
+        "args": {k: v for k, v in vars(args).items()},
+        "rows": report.rows, "notes": report.notes, "peak_rss_mb": peak_mb, "checks_passed": not failed,
+    }, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"Written {out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
