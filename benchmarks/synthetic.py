@@ -4,8 +4,8 @@ Vectorised with numpy/pyarrow; written as one Parquet batch file per chunk (~1M 
 bounded whatever the total size.
 
 Shape (per chunk, same distributions everywhere):
-  13 organisations of uneven size, 40 units each, years 2021-2026, 12 months, ~3,000 suppliers (each unit buys an art from
-  its own dozen suppliers, Zipf-like),
+  13 organisations of uneven size, 40 units each, years 2021-2026, 12 months, ~3,000 suppliers (a unit buys
+  each art from its own dozen suppliers, Zipf-like),
   KOSTRA arts weighted: ~55 % purchase arts 100-375 (nearly all mapped to a category), ~17 % wages 010-099,
   ~25 % transfers/financial/income 400-990, a few internal/asset arts and unknown arts.
   ~1.5 % of the lines come from KOSTRA files (month 0, no unit/supplier). The last organisation has no
