@@ -1,0 +1,347 @@
+"""The web pages: figures as imported and computed, charts with their tables, language, scope."""
+from __future__ import annotations
+
+import csv
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from klimainnkjop.services.compute import do_compute
+from klimainnkjop.services.imports import do_import_ledger
+from klimainnkjop.services.profiles import do_save_profile
+from klimainnkjop.storage.models import Membership
+
+DATA = Path(__file__).resolve().parent.parent / "klimainnkjop" / "data"
+NBSP = "\u00a0"
+
+PROFILE = {
+    "name": "visma",
+    "columns": {"posting_date": "Bilagsdato", "account": "Konto", "unit": "Ansvar", "supplier_orgnr": "Lev.orgnr",
+                "supplier_name": "Leverandør", "amount": "Beløp", "description": "Tekst", "voucher": "Bilagsnr",
+                "line_id": "Linje", "kontoklasse": "Kontoklasse"},
+    "date_format": "%d.%m.%Y",
+    "currency": "NOK",
+}
+
+HEADER = "Bilagsdato;Konto;Ansvar;Lev.orgnr;Leverandør;Beløp;Tekst;Bilagsnr;Linje;Kontoklasse\n"
+
+# Kongsvinger, 2024: office supplies (art 100) and electricity (art 180) in operating, construction works
+# (art 230) as investment, and wages (art 010) that must be left out.
+KONGSVINGER_CSV = HEADER + (
+    "15.03.2024;10000;1100;982463718;Kontorgiganten AS;123 456,00;Papir;1;1;1\n"
+    "20.06.2024;18000;1200;987654325;Nettkraft AS;250 000,00;Strøm;2;1;1\n"
+    "01.09.2024;23000;1200;974760673;Byggmester Hansen AS;1 000 000,00;Skolebygg;3;1;0\n"
+    "31.01.2024;01000;1100;;;500 000,00;Lønn;4;1;1\n"
+)
+# Grue, 2024: office supplies only.
+GRUE_CSV = HEADER + "10.05.2024;10000;2100;982463718;Kontorgiganten AS;77 777,00;Papir;1;1;1\n"
+
+
+def factor(category: str) -> float:
+    with open(DATA / "factors_provisional.csv", encoding="utf-8") as fh:
+        return next(float(r["value"]) for r in csv.DictReader(fh, delimiter=";") if r["category"] == category)
+
+
+def cpi(year: int) -> float:
+    with open(DATA / "price_index.csv", encoding="utf-8") as fh:
+        return next(float(r["value"]) for r in csv.DictReader(fh, delimiter=";") if int(r["year"]) == year)
+
+
+def kg(spend_nok: float, category: str, year: int) -> float:
+    """kg CO2e by hand: spend moved to the factor's price year (2026) with the CPI, times the factor."""
+    return spend_nok * cpi(2026) / cpi(year) * factor(category)
+
+
+def norwegian(value: float, decimals: int = 1) -> str:
+    """Written the Norwegian way, independently of the code under test: 12 345,6 (non-breaking space)."""
+    return f"{value:,.{decimals}f}".replace(",", " ").replace(".", ",").replace(" ", NBSP)
+
+
+KONGSVINGER_OPERATING_KG = kg(123_456, "goods.office", 2024) + kg(250_000, "energy.electricity", 2024)
+KONGSVINGER_INVESTMENT_KG = kg(1_000_000, "construction.works", 2024)
+KONGSVINGER_KG = KONGSVINGER_OPERATING_KG + KONGSVINGER_INVESTMENT_KG
+GRUE_KG = kg(77_777, "goods.office", 2024)
+
+
+def import_ledger(organisation, text: str, name: str) -> None:
+    do_save_profile(organisation=organisation, spec=PROFILE, actor="test")
+    do_import_ledger(organisation=organisation, data=text.encode("utf-8"), file_name=name, actor="test")
+
+
+@pytest.fixture
+def region_data(reference, org, other_org):
+    import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv")
+    import_ledger(other_org, GRUE_CSV, "grue-2024.csv")
+    do_compute(actor="test")
+    return org, other_org
+
+
+def make_user(username: str, organisation=None, role: str | None = None):
+    user = get_user_model().objects.create_user(username=username, password="a-long-test-password")
+    if organisation is not None:
+        Membership.objects.create(user=user, organisation=organisation, role=role)
+    return user
+
+
+@pytest.fixture
+def admin_client(client, org):
+    client.force_login(make_user("regionadmin", org, "region-admin"))
+    return client
+
+
+# --- a tiny HTML tree, enough to find figures and tables (the standard library only) -----------------------
+
+class Node:
+    def __init__(self, tag: str, attrs: dict, parent: "Node | None"):
+        self.tag, self.attrs, self.parent, self.children, self.text_parts = tag, attrs, parent, [], []
+
+    def text(self) -> str:
+        return "".join(p if isinstance(p, str) else p.text() for p in self.text_parts)
+
+    def iter(self):
+        yield self
+        for child in self.children:
+            yield from child.iter()
+
+    def find_all(self, tag: str, **attrs) -> list["Node"]:
+        def matches(n: Node, key: str, value: str) -> bool:
+            if key == "class_":
+                return value in (n.attrs.get("class") or "").split()
+            return n.attrs.get(key) == value
+
+        return [n for n in self.iter() if n.tag == tag and all(matches(n, k, v) for k, v in attrs.items())]
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#root", {}, None)
+        self.current = self.root
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, dict(attrs), self.current)
+        self.current.children.append(node)
+        self.current.text_parts.append(node)
+        if tag not in VOID:
+            self.current = node
+
+    def handle_startendtag(self, tag, attrs):
+        node = Node(tag, dict(attrs), self.current)
+        self.current.children.append(node)
+        self.current.text_parts.append(node)
+
+    def handle_endtag(self, tag):
+        node = self.current
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.current = node.parent
+
+    def handle_data(self, data):
+        self.current.text_parts.append(data)
+
+
+def parse(html: str) -> Node:
+    builder = TreeBuilder()
+    builder.feed(html)
+    return builder.root
+
+
+def squash(text: str) -> str:
+    """Collapse ordinary white space (not the non-breaking spaces inside numbers)."""
+    return re.sub(r"[ \t\r\n]+", " ", text).strip()
+
+
+def table_cells(table: Node) -> list[str]:
+    return [squash(c.text()) for c in table.iter() if c.tag in ("td", "th")]
+
+
+def chart_value_labels(figure: Node) -> list[str]:
+    """The numbers printed on the bars (Vega's text marks; axis ticks are role-axis-label, not role-mark)."""
+    marks = [g for g in figure.iter() if g.tag == "g" and "mark-text" in (g.attrs.get("class") or "").split()
+             and "role-mark" in (g.attrs.get("class") or "").split()]
+    return [t.text().strip() for g in marks for t in g.iter() if t.tag == "text"]
+
+
+def page(client, url: str) -> tuple[str, Node]:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    html = response.content.decode()
+    return html, parse(html)
+
+
+# --- tests -------------------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_region_page_shows_the_hand_computed_total_for_the_imported_ledgers(region_data, admin_client):
+    html, _ = page(admin_client, "/")
+    total_tonnes = (KONGSVINGER_KG + GRUE_KG) / 1000
+    assert norwegian(total_tonnes) in html
+    assert norwegian(KONGSVINGER_KG / 1000) in html
+    assert norwegian(GRUE_KG / 1000) in html
+    # operating and investment kept apart
+    assert norwegian(KONGSVINGER_INVESTMENT_KG / 1000) in html
+    assert norwegian((KONGSVINGER_OPERATING_KG + GRUE_KG) / 1000) in html
+    # purchases in whole kroner: everything but the wages
+    assert norwegian(123_456 + 250_000 + 1_000_000 + 77_777, 0) in html
+
+
+@pytest.mark.django_db
+def test_the_region_page_names_the_factor_set_the_coverage_and_what_was_left_out(region_data, admin_client):
+    html, tree = page(admin_client, "/")
+    assert "DFØ" in html or "provisional" in html.lower() or "Faktorsett" in html
+    assert f"100,0{NBSP}%" in html  # every purchase had a factor
+    excluded = tree.find_all("table", id="excluded-table")[0]
+    cells = table_cells(excluded)
+    assert "Lønn" in cells
+    assert norwegian(500_000, 0) in cells
+
+
+@pytest.mark.django_db
+def test_the_region_page_shows_category_names_in_the_active_language(region_data, admin_client):
+    html, _ = page(admin_client, "/")
+    assert "Kontorrekvisita" in html and "Strøm" in html
+    admin_client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html, _ = page(admin_client, "/")
+    assert "Office supplies" in html and "Electricity" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/", "/org/944117784/"])
+def test_every_chart_is_accompanied_by_a_table_with_the_same_numbers(region_data, admin_client, url):
+    html, tree = page(admin_client, url)
+    figures = tree.find_all("figure")
+    assert figures, "the page has charts"
+    for figure in figures:
+        image = [n for n in figure.iter() if n.attrs.get("role") == "img"]
+        assert len(image) == 1, "the chart is one image for assistive technology"
+        label_id = image[0].attrs["aria-labelledby"]
+        summary = tree.find_all("span", id=label_id)[0].text()
+        assert summary.strip() and "tonn" in summary
+        svg = [n for n in figure.iter() if n.tag == "svg"][0]
+        assert svg.attrs.get("aria-hidden") == "true"
+        link = [n for n in figure.iter() if n.tag == "a" and n.attrs.get("href", "").startswith("#")][0]
+        table = tree.find_all("table", id=link.attrs["href"][1:])[0]
+        assert table.find_all("caption") and table.find_all("th", scope="col") and table.find_all("th", scope="row")
+        labels = chart_value_labels(figure)
+        assert labels, "the chart prints its values"
+        cells = table_cells(table)
+        for label in labels:
+            assert label in cells, f"chart value {label!r} is not in table {table.attrs['id']}"
+        row_heads = [squash(th.text()) for th in table.find_all("th", scope="row")]
+        assert len(labels) == len(row_heads), "one bar per table row"
+
+
+@pytest.mark.django_db
+def test_the_organisation_page_shows_units_suppliers_and_import_batches(region_data, admin_client):
+    html, tree = page(admin_client, "/org/944117784/")
+    assert "Kongsvinger kommune" in html
+    assert norwegian(KONGSVINGER_KG / 1000) in html
+    supplier_cells = table_cells(tree.find_all("table", id="top-suppliers-table")[0])
+    assert "Byggmester Hansen AS" in supplier_cells and "Nettkraft AS" in supplier_cells
+    assert norwegian(KONGSVINGER_INVESTMENT_KG / 1000) in supplier_cells
+    unit_cells = table_cells(tree.find_all("table", id="per-unit-table")[0])
+    assert "1100" in unit_cells and "1200" in unit_cells
+    assert "kongsvinger-2024.csv" in html and "grue-2024.csv" not in html
+
+
+@pytest.mark.django_db
+def test_norwegian_is_the_default_and_english_appears_when_the_language_is_switched(region_data, admin_client):
+    html, tree = page(admin_client, "/")
+    assert tree.find_all("html")[0].attrs["lang"] == "nb"
+    assert "Utslipp per år" in html and "Emissions per year" not in html
+    assert "Hopp til hovedinnhold" in html
+    response = admin_client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    html, tree = page(admin_client, "/")
+    assert tree.find_all("html")[0].attrs["lang"] == "en"
+    assert "Emissions per year" in html and "Utslipp per år" not in html
+    assert "Wages" in html
+    # numbers follow the language too
+    assert f"{(KONGSVINGER_KG + GRUE_KG) / 1000:,.1f}" in html
+
+
+@pytest.mark.django_db
+def test_the_login_page_is_norwegian_and_carries_a_csrf_token(client):
+    html, tree = page(client, "/logg-inn/")
+    assert "Logg inn" in html and "Brukernavn" in html and "Passord" in html
+    assert "csrfmiddlewaretoken" in html
+    assert tree.find_all("main") and tree.find_all("a", class_="ds-skip-link")
+
+
+@pytest.mark.django_db
+def test_a_person_can_log_in_and_out_with_forms(region_data, client):
+    make_user("ola", region_data[1], "reader")
+    response = client.post("/logg-inn/", {"username": "ola", "password": "a-long-test-password"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    html, tree = page(client, "/")
+    logout = [f for f in tree.find_all("form") if f.attrs.get("action") == "/logg-ut/"][0]
+    assert logout.attrs["method"] == "post" and logout.find_all("input", name="csrfmiddlewaretoken")
+    response = client.post("/logg-ut/")
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_wrong_password_shows_an_error_in_norwegian(client, db):
+    make_user("kari")
+    response = client.post("/logg-inn/", {"username": "kari", "password": "wrong"})
+    assert response.status_code == 200
+    assert 'role="alert"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_pages_have_one_h1_headings_in_order_and_no_inline_script(region_data, admin_client):
+    for url in ["/", "/org/944117784/", "/logg-inn/"]:
+        html, tree = page(admin_client, url)
+        assert "<script" not in html.lower()
+        levels = [int(n.tag[1]) for n in tree.iter() if re.fullmatch(r"h[1-6]", n.tag)]
+        assert levels[0] == 1 and levels.count(1) == 1, url
+        for before, after in zip(levels, levels[1:]):
+            assert after <= before + 1, f"{url}: heading h{after} after h{before}"
+        for th in tree.find_all("th"):
+            assert th.attrs.get("scope") in ("col", "row"), url
+
+
+@pytest.mark.django_db
+def test_numbers_in_tables_are_right_aligned(region_data, admin_client):
+    _, tree = page(admin_client, "/")
+    table = tree.find_all("table", id="per-year-table")[0]
+    numeric = [td for td in table.find_all("td")]
+    assert numeric and all("num" in (td.attrs.get("class") or "").split() for td in numeric)
+
+
+@pytest.mark.django_db
+def test_the_region_page_explains_when_nothing_is_computed_yet(reference, admin_client):
+    response = admin_client.get("/")
+    assert response.status_code == 200
+    assert "Ingenting er beregnet ennå" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_reader_of_one_municipality_gets_404_for_another(region_data, client):
+    kongsvinger, grue = region_data
+    client.force_login(make_user("grue-leser", grue, "reader"))
+    assert client.get(f"/org/{kongsvinger.orgnr}/").status_code == 404
+    assert client.get(f"/org/{grue.orgnr}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_region_page_of_a_reader_of_grue_lists_only_grues_figures(region_data, client):
+    kongsvinger, grue = region_data
+    client.force_login(make_user("grue-leser", grue, "reader"))
+    html, tree = page(client, "/")
+    assert norwegian(GRUE_KG / 1000) in html
+    assert norwegian(KONGSVINGER_KG / 1000) not in html
+    assert norwegian((KONGSVINGER_KG + GRUE_KG) / 1000) not in html
+    assert "Kongsvinger kommune" not in html
+    assert "Lønn" not in html  # Kongsvinger's wages are not Grue's
+    org_rows = [squash(th.text()) for th in tree.find_all("table", id="per-organisation-table")[0]
+                .find_all("th", scope="row")]
+    assert org_rows == ["Grue kommune"]

@@ -1,0 +1,109 @@
+"""Who gets what, for every URL pattern of the project.
+
+EXPECTATIONS has a row per URL pattern (the full route as Django spells it) and request; each row gives the
+status per kind of user. A pattern without a row fails the suite, so a new page cannot ship without a rule.
+"""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from klimainnkjop.services.compute import do_compute
+from klimainnkjop.storage.models import Membership
+
+KONGSVINGER = "944117784"
+GRUE = "964950113"
+LOGIN = "/logg-inn/"
+
+USER_KINDS = ["anonymous", "region_admin", "reader_own", "reader_other"]
+# reader_own reads Kongsvinger (the organisation in the URLs below); reader_other reads Grue only.
+
+OK, LOGIN_REDIRECT, NOT_FOUND, REDIRECT, NOT_ALLOWED = 200, "login", 404, 302, 405
+
+# route -> list of (method, path, {user kind: expected}); expected is a status or "login" (302 to the login page)
+EXPECTATIONS: dict[str, list[tuple[str, str, dict[str, object]]]] = {
+    "": [
+        ("get", "/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+    ],
+    "org/<str:orgnr>/": [
+        ("get", f"/org/{KONGSVINGER}/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{GRUE}/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": NOT_FOUND, "reader_other": OK}),
+        ("get", "/org/999999999/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+        ("get", "/org/not-a-number/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+    "logg-inn/": [
+        ("get", LOGIN, {"anonymous": OK, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+    ],
+    "logg-ut/": [
+        ("post", "/logg-ut/", {k: REDIRECT for k in USER_KINDS}),
+        ("get", "/logg-ut/", {k: NOT_ALLOWED for k in USER_KINDS}),  # logging out takes a POST form
+    ],
+    "i18n/setlang/": [
+        ("post", "/i18n/setlang/", {k: REDIRECT for k in USER_KINDS}),  # anyone may choose a language
+    ],
+}
+
+
+def all_routes(patterns=None, prefix: str = "") -> list[str]:
+    patterns = get_resolver().url_patterns if patterns is None else patterns
+    routes: list[str] = []
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            routes += all_routes(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            routes.append(prefix + str(p.pattern))
+    return routes
+
+
+def test_every_url_pattern_of_the_project_has_a_row_in_the_permission_table():
+    routes = all_routes()
+    missing = sorted(set(routes) - set(EXPECTATIONS))
+    stale = sorted(set(EXPECTATIONS) - set(routes))
+    assert not missing, f"URL patterns without a permission rule in EXPECTATIONS: {missing}"
+    assert not stale, f"EXPECTATIONS names patterns that no longer exist: {stale}"
+    for route, rows in EXPECTATIONS.items():
+        for _method, _path, expected in rows:
+            assert set(expected) == set(USER_KINDS), route
+
+
+@pytest.fixture
+def people(reference, org, other_org):
+    do_compute(actor="test")  # an (empty) computed account, so the pages render their full layout
+    users = get_user_model().objects
+
+    def person(name, organisation, role):
+        user = users.create_user(username=name, password="a-long-test-password")
+        Membership.objects.create(user=user, organisation=organisation, role=role)
+        return user
+
+    return {
+        "anonymous": None,
+        "region_admin": person("admin", org, "region-admin"),
+        "reader_own": person("kongsvinger-reader", org, "reader"),
+        "reader_other": person("grue-reader", other_org, "reader"),
+    }
+
+
+CASES = [(route, method, path, kind, expected)
+         for route, rows in EXPECTATIONS.items() for method, path, table in rows for kind, expected in table.items()]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route,method,path,kind,expected", CASES,
+                         ids=[f"{c[1]} {c[2]} as {c[3]}" for c in CASES])
+def test_each_kind_of_user_gets_the_status_the_permission_table_says(people, client, route, method, path, kind,
+                                                                       expected):
+    if people[kind] is not None:
+        client.force_login(people[kind])
+    data = {"language": "en", "next": "/"} if route == "i18n/setlang/" else {}
+    response = getattr(client, method)(path, data)
+    if expected == LOGIN_REDIRECT:
+        assert response.status_code == 302, (path, kind, response.status_code)
+        assert response["Location"].startswith(LOGIN + "?next="), response["Location"]
+    else:
+        assert response.status_code == expected, (path, kind, response.status_code)
