@@ -1,0 +1,158 @@
+"""Load the demo region through the real services: organisations, profiles, imports, compute, users.
+
+The generator (generate.py) writes the files; this module only calls services, except for the Django
+demo users and their memberships, which no service creates yet.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from klimainnkjop import paths
+from klimainnkjop.demo import region as R
+from klimainnkjop.demo.generate import Manifest, generate
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "klima-demo-2026"
+READER_USERNAME = "leser-grue"
+READER_PASSWORD = DEMO_PASSWORD
+# username, password, organisation key, role
+DEMO_USERS = (
+    (DEMO_USERNAME, DEMO_PASSWORD, "kongsvinger", "region-admin"),
+    (READER_USERNAME, READER_PASSWORD, "grue", "reader"),
+)
+
+
+def _nb_number(value: float, decimals: int = 0) -> str:
+    text = f"{value:,.{decimals}f}".replace(",", " ").replace(".", ",")
+    return text
+
+
+@dataclass
+class DemoResult:
+    loaded: bool                       # False: the demo was there already (if_empty) and nothing was imported
+    directory: Path | None = None
+    organisations: int = 0
+    files: int = 0
+    rows_read: int = 0
+    lines_added: int = 0
+    lines_duplicate: int = 0
+    already_imported: int = 0
+    run_id: int | None = None
+    spend_nok: float = 0.0
+    kg_co2e: float = 0.0
+    seconds: float = 0.0
+    manifest: Manifest | None = None
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # username, password, what
+
+    def summary(self) -> str:
+        out = []
+        if self.loaded:
+            out.append(f"Demoregionen {R.REGION_NAME} er lastet inn på {_nb_number(self.seconds, 1)} s: "
+                       f"{self.organisations} organisasjoner, {self.files} filer, "
+                       f"{_nb_number(self.lines_added)} nye linjer"
+                       + (f" ({_nb_number(self.lines_duplicate)} dubletter)" if self.lines_duplicate else "")
+                       + (f", {self.already_imported} filer var importert fra før" if self.already_imported else "")
+                       + ".")
+            out.append(f"Beregning {self.run_id}: innkjøp for {_nb_number(self.spend_nok / 1e6, 1)} mill. kr, "
+                       f"{_nb_number(self.kg_co2e / 1000)} tonn CO2e.")
+            if self.directory is not None:
+                out.append(f"Demofilene ligger i {self.directory}")
+        else:
+            out.append(f"Demoregionen er allerede lastet inn ({self.organisations} organisasjoner); ingenting ble "
+                       "importert.")
+        for username, password, what in self.users:
+            out.append(f"Innlogging: {username} / {password}  ({what})")
+        return "\n".join(out)
+
+
+def demo_directory() -> Path:
+    return paths.data_dir() / "demo"
+
+
+def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False, actor: Any = None,
+                 progress: Callable[[str], None] | None = None, today: dt.date | None = None) -> DemoResult:
+    from klimainnkjop.services.compute import do_compute
+    from klimainnkjop.services.imports import do_import_kostra, do_import_ledger
+    from klimainnkjop.services.organisations import do_create_organisation
+    from klimainnkjop.services.profiles import do_save_profile
+    from klimainnkjop.services.reference import do_load_reference_data
+    from klimainnkjop.storage.models import Organisation
+
+    say = progress or (lambda message: None)
+    started = time.perf_counter()
+    if if_empty and Organisation.objects.exists():
+        users = ensure_demo_users()
+        return DemoResult(loaded=False, organisations=Organisation.objects.count(), users=users,
+                          seconds=time.perf_counter() - started)
+
+    do_load_reference_data(actor=actor)
+    directory = demo_directory()
+    say(f"Genererer demoregionen {R.REGION_NAME} (skala {scale:g}, frø {seed}) i {directory}")
+    manifest = generate(directory, scale=scale, seed=seed, today=today or dt.date.today())
+
+    organisations: dict[str, Organisation] = {}
+    for entry in manifest.organisations:
+        org = Organisation.objects.filter(orgnr=entry.orgnr).first()
+        if org is None:
+            org = do_create_organisation(orgnr=entry.orgnr, name=entry.name, kind=entry.kind,
+                                         kostra_region=entry.kostra_region, region_name=R.REGION_NAME, actor=actor)
+        organisations[entry.key] = org
+        do_save_profile(organisation=org, spec=manifest.profiles[entry.key], actor=actor,
+                        source=f"demo profile {entry.profile}")
+
+    result = DemoResult(loaded=True, directory=directory, organisations=len(organisations), manifest=manifest)
+    for kostra in manifest.kostra_files:
+        org = organisations[kostra["org_key"]]
+        say(f"Importerer KOSTRA {kostra['year']} for {org.name}")
+        _count(result, do_import_kostra(data=(directory / kostra["path"]).read_bytes(),
+                                        file_name=Path(kostra["path"]).name, organisation=org, actor=actor))
+    total = len(manifest.files)
+    for number, entry in enumerate(manifest.files, start=1):
+        org = organisations[entry.org_key]
+        say(f"Importerer {org.name} {entry.year} ({number}/{total})")
+        _count(result, do_import_ledger(organisation=org, data=(directory / entry.path).read_bytes(),
+                                        file_name=Path(entry.path).name, profile_name=entry.profile, actor=actor))
+    say("Beregner klimagassregnskapet")
+    run = do_compute(actor=actor)
+    result.run_id, result.spend_nok, result.kg_co2e = run.pk, run.spend_ore / 100, run.kg_co2e
+    result.users = ensure_demo_users()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _count(result: DemoResult, imported) -> None:
+    result.files += 1
+    result.rows_read += imported.rows_read
+    result.lines_added += imported.lines_added
+    result.lines_duplicate += imported.lines_duplicate
+    result.already_imported += int(imported.already_imported)
+
+
+def ensure_demo_users() -> list[tuple[str, str, str]]:
+    """Create the demo users (if missing) and their memberships (if their organisation exists).
+
+    An existing user keeps its password: the summary then shows the demo password, which is only right
+    if nobody changed it.
+    """
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from klimainnkjop.storage.models import Membership, Organisation
+
+    User = get_user_model()
+    shown = []
+    with transaction.atomic():
+        for username, password, org_key, role in DEMO_USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User.objects.create_user(username=username, password=password)
+            org = Organisation.objects.filter(orgnr=R.ORGS_BY_KEY[org_key].orgnr).first()
+            if org is not None:
+                Membership.objects.get_or_create(user=user, organisation=org, role=role, unit=None)
+            label = dict(Membership.ROLES).get(role, role)
+            shown.append((username, password, f"{label.lower()}, {org.name if org else R.ORGS_BY_KEY[org_key].name}"))
+    return shown

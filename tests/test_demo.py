@@ -1,0 +1,287 @@
+"""The demo region: deterministic files, loaded through the real services, calibrated on KOSTRA figures."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from klimainnkjop.core.kostra import OrgNumber
+from klimainnkjop.demo import region as R
+from klimainnkjop.demo.generate import generate
+from klimainnkjop.demo.load import DEMO_PASSWORD, DEMO_USERNAME, READER_USERNAME, do_load_demo
+
+TODAY = dt.date(2026, 11, 15)
+SCALE = 0.005
+SEED = 7
+FULL_YEARS = range(2021, 2026)
+REGION_PURCHASES_PER_YEAR = 1.15e9  # NOK at scale 1 (the brief: 1.1-1.2 billion)
+
+KOMMUNER = {"Eidskog kommune": "3416", "Grue kommune": "3417", "Kongsvinger kommune": "3401",
+            "Nord-Odal kommune": "3414", "Sør-Odal kommune": "3415", "Våler kommune": "3419",
+            "Åsnes kommune": "3418"}
+IKS = {"Glåmdal Interkommunale Vann- og avløpsselskap (GIVAS)", "Glåmdal Brannvesen IKS",
+       "Glåmdal Interkommunale Renovasjonsselskap (GIR)", "Solør Renovasjon IKS",
+       "Glåmdal interkommunale voksenopplæringssenter (GIV)", "Glåmdal Sekretariat IKS"}
+
+
+def _digests(directory: Path) -> dict[str, str]:
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def _load(**kwargs):
+    messages: list[str] = []
+    options = dict(scale=SCALE, seed=SEED, today=TODAY, actor="test", progress=messages.append)
+    options.update(kwargs)
+    result = do_load_demo(**options)
+    return result, messages
+
+
+def _parsed_files(manifest):
+    """Every demo ledger file read back with its organisation's profile, independently of the import."""
+    from klimainnkjop.importers.ledger import Profile, parse_ledger
+
+    for entry in manifest.files:
+        profile = Profile.from_spec(manifest.profiles[entry.org_key])
+        data = (manifest.directory / entry.path).read_bytes()
+        yield entry, data, parse_ledger(data, Path(entry.path).name, profile)
+
+
+def _totals(by):
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.results import totals
+
+    return totals(system_scope(), by=by)["rows"]
+
+
+# --- the generator -------------------------------------------------------------------------------------
+def test_the_same_seed_gives_identical_files(tmp_path):
+    generate(tmp_path / "a", scale=SCALE, seed=SEED, today=TODAY)
+    generate(tmp_path / "b", scale=SCALE, seed=SEED, today=TODAY)
+    first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")
+    assert len(first) > 13 * 5
+    assert first == second
+
+
+def test_a_different_seed_gives_different_files(tmp_path):
+    generate(tmp_path / "a", scale=SCALE, seed=SEED, today=TODAY)
+    generate(tmp_path / "b", scale=SCALE, seed=SEED + 1, today=TODAY)
+    first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")
+    assert first.keys() == second.keys()
+    ledgers = [name for name in first if name.startswith("ledger/")]
+    assert all(first[name] != second[name] for name in ledgers)
+
+
+def test_a_later_today_leaves_the_files_of_earlier_years_unchanged(tmp_path):
+    generate(tmp_path / "a", scale=SCALE, seed=SEED, today=TODAY)
+    generate(tmp_path / "b", scale=SCALE, seed=SEED, today=dt.date(2027, 2, 1))
+    first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")
+    for name, digest in first.items():
+        if name.startswith("ledger/") and not name.endswith(("2026.csv", "2026.xlsx")):
+            assert second[name] == digest, name
+    assert any(name.endswith("2027.csv") for name in second)
+
+
+def test_no_line_is_dated_after_today_or_before_2021(tmp_path):
+    manifest = generate(tmp_path, scale=SCALE, seed=SEED, today=TODAY)
+    dates = [line.posting_date for _, _, parsed in _parsed_files(manifest) for line in parsed.lines]
+    assert min(dates) >= dt.date(2021, 1, 1)
+    assert max(dates) <= TODAY
+    assert max(dates).year == TODAY.year
+
+
+def test_every_organisation_and_supplier_has_a_valid_orgnr_starting_with_9():
+    numbers = [org.orgnr for org in R.ORGS] + [s.orgnr for s in R.SUPPLIERS.values()]
+    assert len(set(numbers)) == len(numbers)
+    assert all(OrgNumber.is_valid(n) and n.startswith("9") for n in numbers)
+
+
+def test_the_files_use_the_visma_and_agresso_layouts_one_of_them_as_xlsx(tmp_path):
+    manifest = generate(tmp_path, scale=SCALE, seed=SEED, today=TODAY)
+    layouts = {f.layout for f in manifest.files}
+    assert {"visma", "agresso-csv", "agresso-xlsx"} <= layouts
+    for entry in manifest.files:
+        data = (tmp_path / entry.path).read_bytes()
+        if entry.layout == "visma":
+            header = data.split(b"\r\n", 1)[0].decode("cp1252")
+            assert header.startswith("Bilagsnr;Linje;Bilagsdato;Konto") and "Leverandør" in header
+            with pytest.raises(UnicodeDecodeError):
+                data.decode("utf-8")  # Windows-1252, as the ERP exports it (æøå are single bytes)
+        elif entry.layout == "agresso-csv":
+            assert data.startswith(b"\xef\xbb\xbfPeriode,Bilagsdato,")
+        else:
+            assert data.startswith(b"PK\x03\x04") and entry.path.endswith(".xlsx")
+    assert (tmp_path / "kostra" / "kongsvinger-2019.txt").read_text("ascii").splitlines()[0][7:13] == "040200"
+
+
+# --- loading through the services ----------------------------------------------------------------------
+@pytest.mark.django_db
+def test_loading_the_demo_creates_the_thirteen_organisations_with_their_kinds_and_kostra_codes():
+    from klimainnkjop.storage.models import ImportBatch, MappingProfile, Organisation, Unit
+
+    result, messages = _load()
+    orgs = list(Organisation.objects.select_related("region"))
+    assert len(orgs) == 13
+    assert {o.region.name for o in orgs} == {"Kongsvingerregionen"}
+    assert {o.name: o.kostra_region for o in orgs if o.kind == "kommune"} == KOMMUNER
+    assert {o.name for o in orgs if o.kind == "iks"} == IKS
+    assert all(o.kostra_region == "" for o in orgs if o.kind == "iks")
+    assert all(OrgNumber.is_valid(o.orgnr) and o.orgnr.startswith("9") for o in orgs)
+    assert MappingProfile.objects.count() == 13
+    # every organisation and full year has a ledger, and units came in with their names
+    ledger_years = set(ImportBatch.objects.filter(kind="ledger").values_list("organisation__name", "file_name"))
+    assert len(ledger_years) == 13 * len(range(2021, TODAY.year + 1))
+    assert Unit.objects.filter(organisation__name="Kongsvinger kommune", code="1000").get().name
+    assert Unit.objects.filter(organisation__kind="iks").count() < Unit.objects.filter(
+        organisation__name="Kongsvinger kommune").count() * 6
+    assert any(m.startswith("Importerer Grue kommune 2023 (") for m in messages)
+
+
+@pytest.mark.django_db
+def test_every_full_year_buys_for_about_1_15_billion_nok_times_the_scale():
+    _load()
+    by_year = {row["year"]: row["spend_nok"] for row in _totals(["year"])}
+    target = REGION_PURCHASES_PER_YEAR * SCALE
+    for year in FULL_YEARS:
+        assert target * 0.85 <= by_year[year] <= target * 1.15, (year, by_year[year], target)
+    assert 0 < by_year[TODAY.year] < by_year[TODAY.year - 1] * 1.1  # the current year is not over
+
+
+@pytest.mark.django_db
+def test_the_region_intensity_lies_between_15_and_50_grams_per_krone():
+    _load()
+    (row,) = _totals([])
+    assert 0.015 <= row["kg_co2e"] / row["spend_nok"] <= 0.05
+    assert row["covered_spend_nok"] == row["spend_nok"]  # every demo purchase art has a factor
+
+
+@pytest.mark.django_db
+def test_wages_transfers_financial_items_and_income_are_in_the_files_but_not_in_the_account():
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.results import excluded_spend
+
+    result, _ = _load()
+    arts: set[str] = set()
+    positive = 0
+    for _, _, parsed in _parsed_files(result.manifest):
+        arts.update(line.art for line in parsed.lines)
+        positive += sum(line.amount_minor for line in parsed.lines if line.amount_minor > 0)
+    assert {"010", "099", "429", "500", "510", "729", "800", "870"} <= arts
+    purchase_nok = sum(r["spend_nok"] for r in _totals(["year"]) if r["year"] >= 2021)
+    assert purchase_nok < positive / 100 * 0.5
+    reasons = {row["exclusion"]: row["spend_nok"] for row in excluded_spend(system_scope())}
+    assert {"wages", "transfer", "financial", "income"} <= set(reasons)
+    assert reasons["wages"] > purchase_nok  # municipalities spend more on wages than on purchases
+    assert reasons["income"] < 0
+
+
+@pytest.mark.django_db
+def test_kongsvinger_keeps_the_proportions_of_its_kostra_accounts():
+    _load()
+    kongsvinger = R.ORGS_BY_KEY["kongsvinger"].orgnr
+    rows = [r for r in _totals(["org", "year", "art", "investment"]) if r["org"] == kongsvinger
+            and r["year"] in FULL_YEARS]
+    total = sum(r["spend_nok"] for r in rows)
+    investment = sum(r["spend_nok"] for r in rows if r["investment"])
+    calibration = R.KONGSVINGER_2019
+    expected_investment = sum(calibration["investment_100_299"].values()) / R.KONGSVINGER_PURCHASES_2019
+    assert abs(investment / total - expected_investment) < 0.04
+    operating = {}
+    for r in rows:
+        if not r["investment"]:
+            operating[r["art"]] = operating.get(r["art"], 0) + r["spend_nok"]
+    assert max(operating, key=operating.get) == "370"  # kjøp fra andre, the largest post
+    expected_rent = calibration["operating_100_299"]["190"] / (
+        sum(calibration["operating_100_299"].values()) + sum(calibration["operating_300_379"].values()))
+    assert abs(operating["190"] / sum(operating.values()) - expected_rent) < 0.02
+
+
+@pytest.mark.django_db
+def test_electricity_costs_more_in_winter_than_in_summer():
+    _load()
+    rows = [r for r in _totals(["art", "month"]) if r["art"] == "180"]
+    winter = sum(r["spend_nok"] for r in rows if r["month"] in (12, 1, 2))
+    summer = sum(r["spend_nok"] for r in rows if r["month"] in (6, 7, 8))
+    assert winter > 1.5 * summer
+
+
+@pytest.mark.django_db
+def test_the_2019_kostra_file_is_imported_for_kongsvinger_under_its_new_number():
+    from klimainnkjop.storage.models import ImportBatch
+
+    _load()
+    batch = ImportBatch.objects.get(kind="kostra")
+    assert batch.organisation.kostra_region == "3401"
+    assert batch.lines_added > 20
+    by_year = {r["year"]: r["spend_nok"] for r in _totals(["year"])}
+    assert by_year[2019] > 0
+
+
+@pytest.mark.django_db
+def test_if_empty_on_a_loaded_data_dir_adds_nothing():
+    from klimainnkjop.storage.models import ComputeRun, ImportBatch
+
+    _load()
+    batches, runs = ImportBatch.objects.count(), ComputeRun.objects.count()
+    result, messages = _load(if_empty=True)
+    assert not result.loaded
+    assert ImportBatch.objects.count() == batches
+    assert ComputeRun.objects.count() == runs
+    assert messages == []
+    assert f"{DEMO_USERNAME} / {DEMO_PASSWORD}" in result.summary()
+
+
+@pytest.mark.django_db
+def test_loading_twice_without_if_empty_recognises_every_file():
+    from klimainnkjop.storage.models import ImportBatch, Organisation
+
+    _load()
+    batches = ImportBatch.objects.count()
+    result, _ = _load()
+    assert ImportBatch.objects.count() == batches
+    assert result.already_imported == result.files and result.lines_added == 0
+    assert Organisation.objects.count() == 13
+
+
+@pytest.mark.django_db
+def test_the_summary_shows_the_demo_login():
+    result, _ = _load()
+    summary = result.summary()
+    assert DEMO_USERNAME in summary and DEMO_PASSWORD in summary
+    assert f"Innlogging: {DEMO_USERNAME} / {DEMO_PASSWORD}" in summary
+    assert len(summary.splitlines()) >= 3
+
+
+@pytest.mark.django_db
+def test_the_demo_users_see_the_region_or_only_grue():
+    from django.contrib.auth import authenticate
+
+    from klimainnkjop.access import OutsideScope, scope_for
+    from klimainnkjop.storage.models import Organisation
+
+    _load()
+    admin = authenticate(username=DEMO_USERNAME, password=DEMO_PASSWORD)
+    reader = authenticate(username=READER_USERNAME, password=DEMO_PASSWORD)
+    assert admin is not None and reader is not None
+    assert not admin.is_superuser
+    assert scope_for(admin).everything
+    grue = Organisation.objects.get(name="Grue kommune")
+    kongsvinger = Organisation.objects.get(name="Kongsvinger kommune")
+    reader_scope = scope_for(reader)
+    assert reader_scope.orgnrs == frozenset({grue.orgnr})
+    with pytest.raises(OutsideScope):
+        reader_scope.check(kongsvinger.orgnr)
+
+
+@pytest.mark.django_db
+def test_if_empty_creates_the_demo_user_when_organisations_exist_without_it():
+    from django.contrib.auth import get_user_model
+
+    from klimainnkjop.services.organisations import do_create_organisation
+
+    do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="3401", actor="test")
+    result, _ = _load(if_empty=True)
+    assert get_user_model().objects.filter(username=DEMO_USERNAME).exists()
+    assert DEMO_PASSWORD in result.summary()
