@@ -196,6 +196,9 @@ class Generator:
             "line_id": pc.if_else(kostra_mask, empty, _ints_as_str(line_id)),
             "investment": pa.array(investment),
         }
+        for field in LINE_SCHEMA:   # columns added to the schema later: null (no quantity etc.)
+            if field.name not in columns:
+                columns[field.name] = pa.nulls(n, field.type)
         return pa.Table.from_pydict(columns, schema=LINE_SCHEMA)
 
     def write(self, folder: Path, total: int, chunk_size: int = 1_000_000) -> list[Path]:
