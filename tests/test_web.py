@@ -345,3 +345,16 @@ def test_the_region_page_of_a_reader_of_grue_lists_only_grues_figures(region_dat
     org_rows = [squash(th.text()) for th in tree.find_all("table", id="per-organisation-table")[0]
                 .find_all("th", scope="row")]
     assert org_rows == ["Grue kommune"]
+
+
+@pytest.mark.django_db
+def test_an_english_browser_still_gets_bokmal_until_the_person_switches(region_data, admin_client, settings):
+    middleware = "klimainnkjop.web.middleware.DefaultLanguageMiddleware"
+    if middleware not in settings.MIDDLEWARE:
+        at = settings.MIDDLEWARE.index("django.middleware.locale.LocaleMiddleware")
+        settings.MIDDLEWARE = [*settings.MIDDLEWARE[:at], middleware, *settings.MIDDLEWARE[at:]]
+    response = admin_client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "Utslipp per år" in response.content.decode()
+    admin_client.post("/i18n/setlang/", {"language": "en", "next": "/"}, HTTP_ACCEPT_LANGUAGE="en-US")
+    response = admin_client.get("/", HTTP_ACCEPT_LANGUAGE="nb-NO")
+    assert "Emissions per year" in response.content.decode()

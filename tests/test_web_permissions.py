@@ -60,15 +60,24 @@ def all_routes(patterns=None, prefix: str = "") -> list[str]:
     return routes
 
 
+def without_rule(routes: list[str]) -> list[str]:
+    return sorted(set(routes) - set(EXPECTATIONS))
+
+
 def test_every_url_pattern_of_the_project_has_a_row_in_the_permission_table():
     routes = all_routes()
-    missing = sorted(set(routes) - set(EXPECTATIONS))
+    missing = without_rule(routes)
     stale = sorted(set(EXPECTATIONS) - set(routes))
     assert not missing, f"URL patterns without a permission rule in EXPECTATIONS: {missing}"
     assert not stale, f"EXPECTATIONS names patterns that no longer exist: {stale}"
     for route, rows in EXPECTATIONS.items():
         for _method, _path, expected in rows:
             assert set(expected) == set(USER_KINDS), route
+
+
+def test_a_new_page_without_a_rule_would_fail_the_permission_table_check():
+    assert "" in all_routes() and "i18n/setlang/" in all_routes()  # nested includes are walked
+    assert without_rule(all_routes() + ["new-page/<int:pk>/"]) == ["new-page/<int:pk>/"]
 
 
 @pytest.fixture

@@ -39,6 +39,10 @@ def bar_chart_spec(bars: list[Bar], *, series: list[str], value_title: str, hori
              for b in bars for i, s in enumerate(series)]
     totals = [{"name": b.name, "total": float(sum(b.values.get(s, 0.0) for s in series)), "label": b.label}
               for b in bars]
+    highest = max([t["total"] for t in totals] + [0.0])
+    lowest = min([t["total"] for t in totals] + [0.0])
+    # room beyond the longest bar for its printed value
+    value_scale = alt.Scale(domain=[lowest * 1.15, highest * (1.25 if horizontal else 1.12) or 1.0], nice=True)
     category = alt.X if not horizontal else alt.Y
     value = alt.Y if not horizontal else alt.X
     cat_axis = alt.Axis(title=None, labelLimit=260, labelFontSize=12, **({} if horizontal else {"labelAngle": 0}))
@@ -48,7 +52,7 @@ def bar_chart_spec(bars: list[Bar], *, series: list[str], value_title: str, hori
                       if len(series) > 1 else None)
     bar_layer = alt.Chart(alt.Data(values=parts)).mark_bar().encode(
         category("name:N", sort=names, axis=cat_axis),
-        value("value:Q", stack="zero", axis=val_axis),
+        value("value:Q", stack="zero", axis=val_axis, scale=value_scale),
         color,
         order=alt.Order("order:Q"),
     )
@@ -64,7 +68,7 @@ def bar_chart_spec(bars: list[Bar], *, series: list[str], value_title: str, hori
     if horizontal:
         chart = chart.properties(width=480, height=max(60, 26 * len(bars)))
     else:
-        chart = chart.properties(width=max(240, min(720, 70 * len(bars))), height=260)
+        chart = chart.properties(width=max(420, min(720, 90 * len(bars))), height=260)
     spec = chart.configure(font=FONT, aria=False).configure_view(stroke=None).to_dict()
     spec.pop("$schema", None)
     return spec
