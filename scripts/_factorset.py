@@ -73,7 +73,7 @@ def render(meta: dict, rows: list[dict]) -> str:
     if missing:
         raise ValueError(f"metadata missing: {missing}")
     codes = category_codes()
-    lines = [f"# {k}: {_clean(str(meta[k]), k, forbidden=chr(10) + chr(13))}" for k in META_ORDER]
+    lines = [f"# {k}: {_clean(str(meta[k]), k)}" for k in META_ORDER]
     lines.append(";".join(COLUMNS))
     for r in rows:
         if r["key"] not in codes:

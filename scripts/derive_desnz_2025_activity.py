@@ -86,8 +86,8 @@ DFO_SELECTION = [
 META = {
     "name": NAME,
     "version": "2026.1",
-    "publisher": "UK Department for Energy Security and Net Zero (DESNZ); Norwegian electricity and district heating: DFØ / Sea Breeze Electrical Consulting AS",
-    "licence": "Open Government Licence v3.0; electricity and district heating rows CC BY 4.0",
+    "publisher": "UK Department for Energy Security and Net Zero (DESNZ), Norwegian electricity and district heating: DFØ / Sea Breeze Electrical Consulting AS",
+    "licence": "Open Government Licence v3.0, electricity and district heating rows CC BY 4.0",
     "attribution": (
         "Contains public sector information licensed under the Open Government Licence v3.0: UK Government "
         "GHG Conversion Factors for Company Reporting 2025 (DESNZ). Electricity and district heating: "
@@ -97,8 +97,8 @@ META = {
     "description": (
         "Activity factors (kg CO2e per litre, kWh, km, passenger_km, tonne_km, night, tonne) from the DESNZ 2025 "
         "flat file: direct + well-to-tank (WTT) where both exist, air travel with radiative forcing, materials "
-        "cradle to gate, waste disposal per DESNZ boundaries; Norwegian electricity (location-based main row, "
-        "market-based second row) and district heating from the DFØ 2026 table; derived by scripts/derive_desnz_2025_activity.py"
+        "cradle to gate, waste disposal per DESNZ boundaries, Norwegian electricity (location-based main row, "
+        "market-based second row) and district heating from the DFØ 2026 table, derived by scripts/derive_desnz_2025_activity.py"
     ),
     "role": "activity",
 }

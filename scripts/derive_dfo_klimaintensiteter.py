@@ -40,8 +40,8 @@ META = {
     "gwp_basis": "AR5 GWP100",
     "description": (
         "Norwegian public-sector spend factors (DFØ 2022 factors, CPI-adjusted to 2026M08 by the source, "
-        "kg CO2e per NOK, purchaser price) bridged to KOSTRA art codes and taxonomy categories; "
-        "data/public/dfo/2026/factors.csv @ c1573658; derived by scripts/derive_dfo_klimaintensiteter.py"
+        "kg CO2e per NOK, purchaser price) bridged to KOSTRA art codes and taxonomy categories, "
+        "data/public/dfo/2026/factors.csv @ c1573658, derived by scripts/derive_dfo_klimaintensiteter.py"
     ),
     "role": "spend-default",
 }

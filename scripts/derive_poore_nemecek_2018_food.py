@@ -56,8 +56,8 @@ META = {
     "gwp_basis": "AR5 GWP100",
     "description": (
         "Life-cycle emissions of food products, kg CO2e per kg product (Total_emissions: land use change, "
-        "feed, farm, processing, transport, packaging, retail), global mean of Poore & Nemecek (2018); "
-        "sub-categories with several products take the simple mean; derived by scripts/derive_poore_nemecek_2018_food.py"
+        "feed, farm, processing, transport, packaging, retail), global mean of Poore & Nemecek (2018), "
+        "sub-categories with several products take the simple mean, derived by scripts/derive_poore_nemecek_2018_food.py"
     ),
     "role": "activity",
 }
