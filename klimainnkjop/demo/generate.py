@@ -67,6 +67,7 @@ TEXTS = {
 FIXED_FUNCTION = {"500": "870", "510": "870", "800": "840", "870": "800", "910": "870"}
 # Spread of line amounts (lognormal sigma): monthly bills are alike, construction invoices are not.
 SIGMA = {"180": 0.35, "181": 0.35, "190": 0.4, "130": 0.6, "230": 1.2, "270": 1.2, "370": 1.2}
+INTRA_SHARE = R.intra_region_share()
 LAYOUT_EXT = {"visma": "csv", "agresso-csv": "csv", "agresso-xlsx": "xlsx"}
 
 
@@ -143,7 +144,9 @@ class Bucket:
 
 # --- budgets -------------------------------------------------------------------------------------------
 def region_purchases(year: int, scale: float) -> float:
-    return R.REGION_PURCHASES_NOK * scale * (1 + R.GROWTH) ** (year - R.REFERENCE_YEAR)
+    """Gross purchases of all organisations (including those between them) for one year."""
+    consolidated = R.REGION_PURCHASES_NOK * scale * (1 + R.GROWTH) ** (year - R.REFERENCE_YEAR)
+    return consolidated / (1 - INTRA_SHARE)
 
 
 def _noisy(shares: dict[str, float], rng: random.Random | None, spread: float) -> dict[str, float]:

@@ -42,6 +42,7 @@ class DemoResult:
     lines_duplicate: int = 0
     already_imported: int = 0
     run_id: int | None = None
+    year: int | None = None            # the last full year, which spend_nok and kg_co2e describe
     spend_nok: float = 0.0
     kg_co2e: float = 0.0
     seconds: float = 0.0
@@ -57,8 +58,10 @@ class DemoResult:
                        + (f" ({_nb_number(self.lines_duplicate)} dubletter)" if self.lines_duplicate else "")
                        + (f", {self.already_imported} filer var importert fra før" if self.already_imported else "")
                        + ".")
-            out.append(f"Beregning {self.run_id}: innkjøp for {_nb_number(self.spend_nok / 1e6, 1)} mill. kr, "
-                       f"{_nb_number(self.kg_co2e / 1000)} tonn CO2e.")
+            if self.year:
+                out.append(f"Beregning {self.run_id}, {self.year} for hele regionen: innkjøp for "
+                           f"{_nb_number(self.spend_nok / 1e6, 1)} mill. kr, {_nb_number(self.kg_co2e / 1000)} tonn "
+                           "CO2e.")
             if self.directory is not None:
                 out.append(f"Demofilene ligger i {self.directory}")
         else:
@@ -75,6 +78,8 @@ def demo_directory() -> Path:
 
 def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False, actor: Any = None,
                  progress: Callable[[str], None] | None = None, today: dt.date | None = None) -> DemoResult:
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.results import totals
     from klimainnkjop.services.compute import do_compute
     from klimainnkjop.services.imports import do_import_kostra, do_import_ledger
     from klimainnkjop.services.organisations import do_create_organisation
@@ -118,7 +123,11 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
                                         file_name=Path(entry.path).name, profile_name=entry.profile, actor=actor))
     say("Beregner klimagassregnskapet")
     run = do_compute(actor=actor)
-    result.run_id, result.spend_nok, result.kg_co2e = run.pk, run.spend_ore / 100, run.kg_co2e
+    result.run_id = run.pk
+    result.year = manifest.today.year - 1
+    region_year = totals(system_scope(), year=result.year)["rows"]
+    if region_year:
+        result.spend_nok, result.kg_co2e = region_year[0]["spend_nok"], region_year[0]["kg_co2e"]
     result.users = ensure_demo_users()
     result.seconds = time.perf_counter() - started
     return result

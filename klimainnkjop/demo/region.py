@@ -17,7 +17,10 @@ from klimainnkjop.core.kostra import OrgNumber
 REGION_NAME = "Kongsvingerregionen"
 START_YEAR = 2021
 # Purchases (KOSTRA art 100-379, operating plus investment) of the whole region in REFERENCE_YEAR at
-# scale 1; other years follow GROWTH (price and volume growth).
+# scale 1, consolidated: what the region buys from outside itself. The kommuner's purchases from the
+# region's IKS (art 375) and from each other (art 350) come on top (about 13 %): they are purchases in
+# each organisation's own account, but the region total leaves them out (the seller's own purchases
+# are counted already). Other years follow GROWTH (price and volume growth).
 REGION_PURCHASES_NOK = 1_150_000_000
 REFERENCE_YEAR = 2023
 GROWTH = 0.04
@@ -409,6 +412,20 @@ IKS_SUPPLIERS: dict[str, dict[str, list[tuple[str, float]]]] = {
 }
 
 ORGS_BY_KEY = {org.key: org for org in ORGS}
+
+
+def intra_region_share() -> float:
+    """Expected share of the region's gross purchases bought from the region's own organisations."""
+    kommune_share = sum(share for key, share in org_shares().items() if ORGS_BY_KEY[key].kind == "kommune")
+    operating = {**OPERATING_100_299, **OPERATING_300_379}
+    # kommuner: investment share 0.2-0.23; the art shares are of their operating purchases
+    intra = 0.0
+    for org in ORGS:
+        if org.kind == "kommune":
+            own = (operating["375"] + operating["350"]) / sum(operating.values()) * (1 - org.investment_share)
+            intra += org_shares()[org.key] * own
+    assert 0 < intra < kommune_share
+    return intra
 
 
 def org_shares() -> dict[str, float]:
