@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     rate_set.add_argument("nok_per_unit", type=float)
     rate_set.add_argument("--source", default="entered by user")
 
+    factors = sub.add_parser("factors", help="the factor library").add_subparsers(dest="factors_command",
+                                                                                  required=True)
+    factors_list = factors.add_parser("list")
+    factors_list.add_argument("--set", default=None, help="NAME or NAME:VERSION")
+    factors_list.add_argument("--format", choices=["json", "csv", "table"], default="table")
+    factors_import = factors.add_parser("import")
+    factors_import.add_argument("file")
+
     compute = sub.add_parser("compute", help="compute the climate account")
     compute.add_argument("--factor-set", default=None)
 
@@ -236,13 +244,37 @@ def cmd_rate(args) -> int:
     return EXIT_OK
 
 
+def cmd_factors(args) -> int:
+    if args.factors_command == "import":
+        from klimainnkjop.services.factors import do_import_factor_set
+
+        data, name = _read_file(args.file)
+        factor_set, created = do_import_factor_set(data=data, file_name=name, actor="cli")
+        verb = "imported" if created else "already imported"
+        print(f"{name}: {verb} {factor_set.name} {factor_set.version} ({factor_set.factors.count()} factors, "
+              f"{factor_set.status})")
+        return EXIT_OK
+    from klimainnkjop.selectors.factors import factor_row, factor_sets, factors
+    from klimainnkjop.services.organisations import InvalidInput
+
+    rows = [factor_row(f) for f in factors(set_name=args.set)]
+    if args.set and not rows:
+        known = ", ".join(fs.label for fs in factor_sets()) or "none"
+        raise InvalidInput(f"--set: no factor set {args.set!r} (known: {known})")
+    if args.format == "table":
+        rows = [{k: r[k] for k in ("set", "version", "key", "basis", "unit", "price_year", "value", "low", "high",
+                                   "quality", "source_ref")} for r in rows]
+    _emit(rows, args.format)
+    return EXIT_OK
+
+
 def cmd_compute(args) -> int:
     from klimainnkjop.services.compute import do_compute
 
     run = do_compute(factor_set_name=args.factor_set, actor="cli")
-    print(f"run {run.pk} with {run.factor_set.name} {run.factor_set.version}: {run.lines_in} lines, "
-          f"{run.lines_purchase} purchases, {run.spend_ore / 100:,.0f} NOK, {run.kg_co2e / 1000:,.1f} t CO2e"
-          .replace(",", " "))
+    print(f"run {run.pk} with {', '.join(run.factor_sets)}: {run.lines_in} lines, "
+          f"{run.lines_purchase} purchases, {run.spend_ore / 100:,.0f} NOK, {run.kg_co2e / 1000:,.1f} t CO2e "
+          f"({run.kg_low / 1000:,.1f}–{run.kg_high / 1000:,.1f})".replace(",", " "))
     return EXIT_OK
 
 
@@ -255,7 +287,8 @@ def cmd_totals(args) -> int:
         _org(args.org)
     document = totals(system_scope(), org=args.org, year=args.year, by=by)
     rows = [{k: v for k, v in r.items() if k != "covered_spend_nok"} for r in document["rows"]]
-    document = {"factor_set": document["factor_set"], "rows": rows}
+    document = {"factor_set": document["factor_set"], "factor_sets": document["factor_sets"],
+                "consolidated": document["consolidated"], "rows": rows}
     _emit(rows, args.format, document)
     return EXIT_OK
 
@@ -273,7 +306,7 @@ def cmd_serve(args) -> int:
 
 COMMANDS = {
     "demo": cmd_demo, "org": cmd_org, "profile": cmd_profile, "import": cmd_import, "rate": cmd_rate,
-    "compute": cmd_compute, "totals": cmd_totals, "serve": cmd_serve,
+    "compute": cmd_compute, "totals": cmd_totals, "serve": cmd_serve, "factors": cmd_factors,
 }
 
 if __name__ == "__main__":

@@ -68,11 +68,12 @@ def test_the_cli_imports_computes_and_reports_totals_as_json(tmp_path, files):
     out = cli(data, "totals", "--org", "944117784", "--year", "2024", "--by", "org,year,category", "--format", "json")
     document = json.loads(out.stdout)
     assert document["factor_set"] == "provisional-dfo 2026.1"
+    kg = 8765.5 * 141.0 / 133.6 * 0.02036864734299517
     assert document["rows"] == [{"org": "944117784", "year": 2024, "category": "goods.food", "spend_nok": 8765.5,
-                                 "kg_co2e": pytest.approx(8765.5 * 141.0 / 133.6 * 0.02036864734299517),
-                                 "lines": 2}]
+                                 "kg_co2e": pytest.approx(kg), "kg_co2e_low": pytest.approx(kg * 0.5),
+                                 "kg_co2e_high": pytest.approx(kg * 1.5), "lines": 2}]
     csv_out = cli(data, "totals", "--by", "art", "--format", "csv").stdout.splitlines()
-    assert csv_out[0] == "art,spend_nok,kg_co2e,lines" and csv_out[1].startswith("115,8765.5,")
+    assert csv_out[0] == "art,spend_nok,kg_co2e,kg_co2e_low,kg_co2e_high,lines" and csv_out[1].startswith("115,8765.5,")
     assert (data / "klimainnkjop.sqlite3").exists() or os.environ.get("DATABASE_URL")
 
 

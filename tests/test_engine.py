@@ -41,8 +41,8 @@ def test_spend_is_moved_to_the_factors_price_year_before_the_factor_applies(org,
 def test_a_factor_in_another_currency_and_price_year_is_applied_after_conversion(org, reference):
     food = Category.objects.get(code="goods.food")
     eur_set = FactorSet.objects.create(name="test-eur", version="1", publisher="test", licence="CC0", attribution="t")
-    Factor.objects.create(factor_set=eur_set, category=food, value=0.5, currency="EUR", price_year=2022,
-                          source_ref="hand-made")
+    Factor.objects.create(factor_set=eur_set, category=food, value=0.5, low=0.25, high=0.75, unit="EUR",
+                          price_year=2022, source_ref="hand-made")
     import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;11 629,00;Matvarer"))
     run = do_compute(factor_set_name="test-eur", actor="test")
     # 11 629 NOK in 2024 → 2022 prices (×122.8/133.6) → EUR at the 2022 average (÷10.1026) → × 0.5 kg/EUR
@@ -50,6 +50,7 @@ def test_a_factor_in_another_currency_and_price_year_is_applied_after_conversion
     assert run.kg_co2e == pytest.approx(expected, rel=1e-12)
     assert round(run.kg_co2e * 1000) == 529_019  # grams; 529.018 823 75 kg in 30-digit decimal arithmetic
     assert totals(system_scope())["factor_set"] == "test-eur 1"
+    assert run.kg_low == pytest.approx(expected / 2) and run.kg_high == pytest.approx(expected * 1.5)
 
 
 def test_recomputing_with_another_factor_set_keeps_the_earlier_results(org, reference, data_dir):
@@ -90,17 +91,19 @@ def _inputs(tmp_path, lines):
                   "account": art + "000", "art": art, "function": "", "unit": unit, "project": "",
                   "supplier_orgnr": "999999999" if i % 2 else "", "supplier_name": "", "amount_ore": amount,
                   "vat_ore": 0, "currency": "NOK", "amount_orig_minor": amount, "description": "", "invoice_no": "",
-                  "voucher": "", "line_id": "", "investment": investment}
+                  "voucher": "", "line_id": "", "investment": investment, "quantity": None, "quantity_unit": ""}
         for k, v in values.items():
             columns[k].append(v)
     path = tmp_path / "lines.parquet"
     pq.write_table(pa.Table.from_pydict(columns, schema=LINE_SCHEMA), path)
     known = frozenset(a for a in ARTS if a and a != "101")
-    factors = [{"category": c, "value": v, "price_year": 2026, "currency": "NOK", "valid_from_year": 1900,
-                "valid_to_year": 9999, "ref": c} for c, v in FACTOR.items()]
+    factors = [{"category": c, "value": v, "low": v / 2, "high": v * 2, "price_year": 2026, "currency": "NOK",
+                "ref": c, "quality": 4, "tier": 1, "valid_from": 1900, "valid_to": 9999} for c, v in FACTOR.items()]
+    parents = {c: None for c in set(CATEGORY.values())}
     return runner.EngineInputs(
         line_files=[path], art_classes=runner.art_class_table(CATEGORY, known),
-        factors=runner.factor_year_table(factors, range(2020, 2028)),
+        ancestors=runner.ancestor_table(parents),
+        spend_factors=runner.expand_years(factors, range(2020, 2028), runner.SPEND_SCHEMA),
         prices=pa.table({"year": pa.array(list(CPI), pa.int32()), "cpi": pa.array(list(CPI.values()), pa.float64())}),
         rates=pa.table({"year": pa.array(list(CPI), pa.int32()), "currency": ["NOK"] * len(CPI),
                         "nok_per_unit": [1.0] * len(CPI)}),
@@ -132,15 +135,21 @@ def test_parts_sum_to_totals_under_every_grouping(tmp_path_factory, lines):
     assert totals_.spend_ore == sum(l[4] for l in purchases)
     expected_kg = sum(_oracle_kg(l[0], l[1], l[4]) for l in lines)
     assert totals_.kg_co2e == pytest.approx(expected_kg, rel=1e-9, abs=1e-6)
+    assert totals_.kg_low == pytest.approx(expected_kg / 2, rel=1e-9, abs=1e-6)
+    assert totals_.kg_high == pytest.approx(expected_kg * 2, rel=1e-9, abs=1e-6)
     agg = str(tmp / "out" / "aggregates.parquet")
-    keys = ["org", "year", "month", "unit", "category", "supplier_orgnr", "art", "investment"]
+    keys = ["org", "year", "month", "unit", "category", "supplier_orgnr", "art", "investment", "method", "quality"]
     con = duckdb.connect()
-    whole = con.execute(f"select sum(kg_co2e), sum(spend_ore), sum(lines) from '{agg}'").fetchone()
+    whole = con.execute(f"select sum(kg_co2e), sum(spend_ore), sum(lines), sum(kg_low), sum(kg_high) "
+                        f"from '{agg}'").fetchone()
     assert whole[2] == len(lines)
     for size in (1, 2):
         for group in itertools.combinations(keys, size):
             cols = ", ".join(group)
-            parts = con.execute(f"select sum(kg), sum(sp), sum(n) from (select {cols}, sum(kg_co2e) kg, "
-                                f"sum(spend_ore) sp, sum(lines) n from '{agg}' group by {cols})").fetchone()
+            parts = con.execute(f"select sum(kg), sum(sp), sum(n), sum(lo), sum(hi) from (select {cols}, "
+                                f"sum(kg_co2e) kg, sum(spend_ore) sp, sum(lines) n, sum(kg_low) lo, sum(kg_high) hi "
+                                f"from '{agg}' group by {cols})").fetchone()
             assert parts[0] == pytest.approx(whole[0], rel=1e-9, abs=1e-6)
             assert parts[1] == whole[1] and parts[2] == whole[2]
+            assert parts[3] == pytest.approx(whole[3], rel=1e-9, abs=1e-6)
+            assert parts[4] == pytest.approx(whole[4], rel=1e-9, abs=1e-6)

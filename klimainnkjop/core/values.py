@@ -14,6 +14,16 @@ _SPACES = re.compile(r"[\s\u00a0\u202f']")
 
 def parse_amount_ore(text: str) -> int:
     """'-1 234,50' / '1.234,50' / '1,234.50' / '(1234.50)' / '1234.5-' -> integer øre (hundredths)."""
+    return int((parse_number(text) * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def parse_quantity(text: str) -> float | None:
+    """A physical quantity written like an amount ('1 234,567'); empty means none."""
+    return float(parse_number(text)) if text.strip() else None
+
+
+def parse_number(text: str) -> Decimal:
+    """A number as Norwegian and English exports write it, exactly, as a Decimal."""
     raw = text.strip()
     if not raw:
         raise ValueError("empty amount")
@@ -52,8 +62,7 @@ def parse_amount_ore(text: str) -> int:
         value = Decimal(raw)
     except InvalidOperation as exc:  # pragma: no cover - guarded by the regex above
         raise ValueError(f"not a number: {text!r}") from exc
-    ore = int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-    return -ore if negative else ore
+    return -value if negative else value
 
 
 _DATE_FORMATS = (

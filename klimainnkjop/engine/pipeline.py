@@ -1,15 +1,27 @@
-"""The per-line calculation, written once as ibis expressions.
+"""The per-line calculation, written once as ibis expressions. This is the one place where a line's
+factor is resolved.
 
 Runs on DuckDB by default and is meant to run unchanged on Spark: no engine-specific SQL, no as-of
-joins (factor validity is expanded to year keys), no Python UDFs. Money stays int64 øre until the
-final multiplication, emissions are float64 kg CO2e.
+joins (factor validity is expanded to year keys), no Python UDFs; choices between candidates are
+windows (row_number) over explicit priorities. Money stays int64 øre until the final
+multiplication; emissions are float64 kg CO2e.
+
+Method per line, best first (GHG Protocol scope 3): supplier-specific > activity-based (quantity ×
+factor per physical unit) > spend-based (NOK excl. VAT moved to the factor's price year × factor).
+A category without a factor of its own uses its nearest ancestor's (depth in `ancestors`).
 
 Inputs (ibis tables):
-  lines         the line store schema (storage.linestore.LINE_SCHEMA)
-  art_classes   art, exclusion ('' for a purchase, else the reason), category (nullable)
-  factors       category, year, factor_value, price_year, factor_currency, factor_ref   (one row per year key)
-  prices        year, cpi
-  rates         year, currency, nok_per_unit   (NOK itself included with 1.0)
+  lines            the line store schema (storage.linestore.LINE_SCHEMA)
+  art_classes      art, exclusion ('' for a purchase, else the reason), category (nullable)
+  ancestors        category, ancestor, depth   (depth 0 = the category itself)
+  spend_factors    category, year, value, low, high, price_year, currency, ref, quality, tier
+                   (tier 1 = the chosen spend set, 2 = the fallback set)
+  activity_factors category, year, unit, value, low, high, ref, quality, priority
+  conversions      from_unit, to_unit, multiplier     (line unit → factor unit, made with pint)
+  supplier_factors supplier_orgnr, year, value, low, high, price_year, currency, ref, quality, priority
+  prices           year, cpi
+  rates            year, currency, nok_per_unit   (NOK itself included with 1.0)
+  members          orgnr   (the organisations of the region: purchases between them are intra_region)
 """
 from __future__ import annotations
 
@@ -17,7 +29,8 @@ import ibis
 from ibis import _
 
 AGGREGATE_KEYS = ["org", "year", "month", "unit", "category", "supplier_orgnr", "art", "investment", "source",
-                  "exclusion", "covered"]
+                  "exclusion", "covered", "method", "quality", "intra_region"]
+METRICS = ["amount_ore", "kg_co2e", "kg_low", "kg_high"]
 
 
 def preferred_source(lines: ibis.Table) -> ibis.Table:
@@ -28,44 +41,107 @@ def preferred_source(lines: ibis.Table) -> ibis.Table:
     return lines.filter(_.source != "kostra").union(kostra)
 
 
-def line_results(lines: ibis.Table, art_classes: ibis.Table, factors: ibis.Table, prices: ibis.Table,
-                 rates: ibis.Table) -> ibis.Table:
+def _first(table: ibis.Table, keys: list[str], order: list) -> ibis.Table:
+    ranked = table.mutate(_rank=ibis.row_number().over(group_by=keys, order_by=order))
+    return ranked.filter(ranked._rank == 0).drop("_rank")
+
+
+def _spend_at_price_year(amount_ore, cpi_line, cpi_factor, nok_per_unit):
+    """NOK øre in the line's year → the factor's currency at the factor's price year."""
+    return (amount_ore.cast("float64") / 100.0) * (cpi_factor / cpi_line) / nok_per_unit
+
+
+def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Table, spend_factors: ibis.Table,
+                 activity_factors: ibis.Table, conversions: ibis.Table, supplier_factors: ibis.Table,
+                 prices: ibis.Table, rates: ibis.Table, members: ibis.Table) -> ibis.Table:
     lines = preferred_source(lines)
-    classified = lines.left_join(art_classes, lines.art == art_classes.art).select(
+    base = lines.left_join(art_classes, lines.art == art_classes.art).select(
         *[lines[c] for c in lines.columns],
         exclusion=ibis.coalesce(art_classes.exclusion, ibis.literal("unknown_art")),
         category=art_classes.category,
     )
-    with_factor = classified.left_join(
-        factors, (classified.category == factors.category) & (classified.year == factors.year)
-    ).select(
-        *[classified[c] for c in classified.columns],
-        factor_value=factors.factor_value, price_year=factors.price_year,
-        factor_currency=factors.factor_currency, factor_ref=factors.factor_ref,
-    )
+    keys = base.select("line_key", "category", "year", "supplier_orgnr", "quantity", "quantity_unit")
+
+    # spend: nearest ancestor with a factor, chosen set before fallback
+    sp = keys.join(ancestors, keys.category == ancestors.category).join(
+        spend_factors, (ancestors.ancestor == spend_factors.category) & (keys.year == spend_factors.year))
+    sp = _first(sp.select(line_key=keys.line_key, depth=ancestors.depth, tier=spend_factors.tier,
+                          s_value=spend_factors.value, s_low=spend_factors.low, s_high=spend_factors.high,
+                          s_price_year=spend_factors.price_year, s_currency=spend_factors.currency,
+                          s_ref=spend_factors.ref, s_quality=spend_factors.quality),
+                ["line_key"], ["depth", "tier"]).drop("depth", "tier")
+
+    # activity: a quantity in a unit convertible to the factor's unit
+    ac = keys.filter(keys.quantity.notnull()).join(ancestors, keys.category == ancestors.category)
+    ac = ac.join(conversions, ac.quantity_unit == conversions.from_unit)
+    ac = ac.join(activity_factors, (ac.ancestor == activity_factors.category) & (ac.year == activity_factors.year)
+                 & (ac.to_unit == activity_factors.unit))
+    ac = _first(ac.select(line_key=ac.line_key, depth=ac.depth, a_quantity=ac.quantity * ac.multiplier,
+                          a_value=ac.value, a_low=ac.low, a_high=ac.high, a_ref=ac.ref, a_quality=ac.quality,
+                          a_priority=ac.priority),
+                ["line_key"], ["depth", "a_quality", "a_priority"]).drop("depth", "a_priority")
+
+    # supplier-specific
+    su = keys.join(supplier_factors, (keys.supplier_orgnr == supplier_factors.supplier_orgnr)
+                   & (keys.year == supplier_factors.year))
+    su = _first(su.select(line_key=keys.line_key, u_value=supplier_factors.value, u_low=supplier_factors.low,
+                          u_high=supplier_factors.high, u_price_year=supplier_factors.price_year,
+                          u_currency=supplier_factors.currency, u_ref=supplier_factors.ref,
+                          u_quality=supplier_factors.quality, u_priority=supplier_factors.priority),
+                ["line_key"], ["u_quality", "u_priority"]).drop("u_priority")
+
+    t = base.left_join(sp, "line_key").drop("line_key_right")
+    t = t.left_join(ac, "line_key").drop("line_key_right")
+    t = t.left_join(su, "line_key").drop("line_key_right")
     line_cpi = prices.select(cpi_year=_.year, cpi_line=_.cpi)
-    factor_cpi = prices.select(cpi_price_year=_.year, cpi_factor=_.cpi)
-    fx = rates.select(fx_year=_.year, fx_currency=_.currency, fx_nok=_.nok_per_unit)
-    t = with_factor.left_join(line_cpi, with_factor.year == line_cpi.cpi_year)
-    t = t.left_join(factor_cpi, t.price_year == factor_cpi.cpi_price_year)
-    t = t.left_join(fx, (t.price_year == fx.fx_year) & (t.factor_currency == fx.fx_currency))
+    t = t.left_join(line_cpi, t.year == line_cpi.cpi_year).drop("cpi_year")
+    s_cpi = prices.select(s_cpi_year=_.year, s_cpi=_.cpi)
+    t = t.left_join(s_cpi, t.s_price_year == s_cpi.s_cpi_year).drop("s_cpi_year")
+    u_cpi = prices.select(u_cpi_year=_.year, u_cpi=_.cpi)
+    t = t.left_join(u_cpi, t.u_price_year == u_cpi.u_cpi_year).drop("u_cpi_year")
+    s_fx = rates.select(s_fx_year=_.year, s_fx_currency=_.currency, s_fx=_.nok_per_unit)
+    t = t.left_join(s_fx, (t.s_price_year == s_fx.s_fx_year) & (t.s_currency == s_fx.s_fx_currency))
+    t = t.drop("s_fx_year", "s_fx_currency")
+    u_fx = rates.select(u_fx_year=_.year, u_fx_currency=_.currency, u_fx=_.nok_per_unit)
+    t = t.left_join(u_fx, (t.u_price_year == u_fx.u_fx_year) & (t.u_currency == u_fx.u_fx_currency))
+    t = t.drop("u_fx_year", "u_fx_currency")
+    member = members.select(member_orgnr=_.orgnr)
+    t = t.left_join(member, t.supplier_orgnr == member.member_orgnr)
+
     purchase = t.exclusion == ""
-    computable = purchase & t.factor_value.notnull() & t.cpi_line.notnull() & t.cpi_factor.notnull() & t.fx_nok.notnull()
-    # spend in the factor's currency at the factor's price year
-    spend_at_price_year = (t.amount_ore.cast("float64") / 100.0) * (t.cpi_factor / t.cpi_line) / t.fx_nok
+    can_supplier = purchase & t.u_value.notnull() & t.cpi_line.notnull() & t.u_cpi.notnull() & t.u_fx.notnull()
+    can_activity = purchase & t.a_value.notnull()
+    can_spend = purchase & t.s_value.notnull() & t.cpi_line.notnull() & t.s_cpi.notnull() & t.s_fx.notnull()
+    u_spend = _spend_at_price_year(t.amount_ore, t.cpi_line, t.u_cpi, t.u_fx)
+    s_spend = _spend_at_price_year(t.amount_ore, t.cpi_line, t.s_cpi, t.s_fx)
+
+    def pick(supplier, activity, spend, default):
+        return ibis.cases((can_supplier, supplier), (can_activity, activity), (can_spend, spend), else_=default)
+
+    zero = ibis.literal(0.0)
     return t.select(
         "line_key", "org", "batch", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
-        "investment", "exclusion", "amount_ore", "factor_ref", "factor_value", "price_year",
-        deflator=ibis.ifelse(computable, t.cpi_factor / t.cpi_line, ibis.null("float64")),
-        covered=computable,
-        kg_co2e=ibis.ifelse(computable, spend_at_price_year * t.factor_value, ibis.literal(0.0)),
+        "investment", "exclusion", "amount_ore", "quantity", "quantity_unit",
+        method=pick(ibis.literal("supplier"), ibis.literal("activity"), ibis.literal("spend"),
+                    ibis.null("string")),
+        factor_ref=pick(t.u_ref, t.a_ref, t.s_ref, ibis.null("string")),
+        factor_value=pick(t.u_value, t.a_value, t.s_value, ibis.null("float64")),
+        quality=pick(t.u_quality, t.a_quality, t.s_quality, ibis.null("int32")).cast("int32"),
+        deflator=pick(t.u_cpi / t.cpi_line, ibis.null("float64"), t.s_cpi / t.cpi_line, ibis.null("float64")),
+        covered=can_supplier | can_activity | can_spend,
+        kg_co2e=pick(u_spend * t.u_value, t.a_quantity * t.a_value, s_spend * t.s_value, zero),
+        kg_low=pick(u_spend * t.u_low, t.a_quantity * t.a_low, s_spend * t.s_low, zero),
+        kg_high=pick(u_spend * t.u_high, t.a_quantity * t.a_high, s_spend * t.s_high, zero),
+        intra_region=t.member_orgnr.notnull() & (t.supplier_orgnr != t.org),
     )
 
 
 def aggregates(results: ibis.Table) -> ibis.Table:
-    """Organisation × year × month × unit × category × supplier × art × investment, for the pages to read."""
+    """Organisation × year × month × unit × category × supplier × art × … for the pages to read."""
     return results.group_by(AGGREGATE_KEYS).aggregate(
         spend_ore=_.amount_ore.sum(),
         kg_co2e=_.kg_co2e.sum(),
+        kg_low=_.kg_low.sum(),
+        kg_high=_.kg_high.sum(),
         lines=_.count(),
     )

@@ -5,23 +5,41 @@ The only module that knows which backend runs the expressions (DuckDB here; a Sp
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
 import pyarrow as pa
 
-from klimainnkjop.core import kostra
+from klimainnkjop.core import kostra, units
 from klimainnkjop.engine import pipeline
+from klimainnkjop.storage.linestore import LINE_SCHEMA
+
+SPEND_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("value", pa.float64()),
+                          ("low", pa.float64()), ("high", pa.float64()), ("price_year", pa.int32()),
+                          ("currency", pa.string()), ("ref", pa.string()), ("quality", pa.int32()),
+                          ("tier", pa.int32())])
+ACTIVITY_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("unit", pa.string()),
+                             ("value", pa.float64()), ("low", pa.float64()), ("high", pa.float64()),
+                             ("ref", pa.string()), ("quality", pa.int32()), ("priority", pa.int32())])
+SUPPLIER_SCHEMA = pa.schema([("supplier_orgnr", pa.string()), ("year", pa.int32()), ("value", pa.float64()),
+                             ("low", pa.float64()), ("high", pa.float64()), ("price_year", pa.int32()),
+                             ("currency", pa.string()), ("ref", pa.string()), ("quality", pa.int32()),
+                             ("priority", pa.int32())])
 
 
 @dataclass
 class EngineInputs:
     line_files: list[Path]
     art_classes: pa.Table
-    factors: pa.Table
+    ancestors: pa.Table
+    spend_factors: pa.Table
     prices: pa.Table
     rates: pa.Table
+    activity_factors: pa.Table = field(default_factory=ACTIVITY_SCHEMA.empty_table)
+    supplier_factors: pa.Table = field(default_factory=SUPPLIER_SCHEMA.empty_table)
+    conversions: pa.Table | None = None
+    members: pa.Table = field(default_factory=lambda: pa.table({"orgnr": pa.array([], pa.string())}))
 
 
 @dataclass
@@ -30,6 +48,8 @@ class RunTotals:
     lines_purchase: int
     spend_ore: int
     kg_co2e: float
+    kg_low: float = 0.0
+    kg_high: float = 0.0
 
 
 def art_class_table(art_categories: dict[str, str], known_arts: frozenset[str] | None = None) -> pa.Table:
@@ -39,22 +59,37 @@ def art_class_table(art_categories: dict[str, str], known_arts: frozenset[str] |
     return pa.table({"art": arts, "exclusion": exclusions, "category": pa.array(categories, pa.string())})
 
 
-def factor_year_table(factors: list[dict], years: range) -> pa.Table:
-    """Expand validity intervals [valid_from_year, valid_to_year] to explicit year keys."""
-    rows: dict[str, list] = {k: [] for k in ("category", "year", "factor_value", "price_year", "factor_currency",
-                                             "factor_ref")}
-    for f in factors:
+def ancestor_table(parents: dict[str, str | None]) -> pa.Table:
+    """(category, ancestor, depth) for every category, itself at depth 0."""
+    rows: dict[str, list] = {"category": [], "ancestor": [], "depth": []}
+    for code in sorted(parents):
+        node, depth, seen = code, 0, set()
+        while node is not None and node not in seen:
+            seen.add(node)
+            rows["category"].append(code)
+            rows["ancestor"].append(node)
+            rows["depth"].append(depth)
+            node, depth = parents.get(node), depth + 1
+    return pa.table(rows, schema=pa.schema([("category", pa.string()), ("ancestor", pa.string()),
+                                            ("depth", pa.int32())]))
+
+
+def expand_years(rows: list[dict], years: range, schema: pa.Schema) -> pa.Table:
+    """Validity intervals [valid_from, valid_to] become explicit year keys (no as-of joins)."""
+    out: dict[str, list] = {name: [] for name in schema.names}
+    for row in rows:
         for year in years:
-            if f["valid_from_year"] <= year <= f["valid_to_year"]:
-                rows["category"].append(f["category"])
-                rows["year"].append(year)
-                rows["factor_value"].append(float(f["value"]))
-                rows["price_year"].append(int(f["price_year"]))
-                rows["factor_currency"].append(f["currency"])
-                rows["factor_ref"].append(f["ref"])
-    return pa.table(rows, schema=pa.schema([("category", pa.string()), ("year", pa.int32()),
-                                            ("factor_value", pa.float64()), ("price_year", pa.int32()),
-                                            ("factor_currency", pa.string()), ("factor_ref", pa.string())]))
+            if row["valid_from"] <= year <= row["valid_to"]:
+                for name in schema.names:
+                    out[name].append(year if name == "year" else row[name])
+    return pa.table(out, schema=schema)
+
+
+def conversion_table() -> pa.Table:
+    names = set(units.CANONICAL)
+    rows = units.conversion_rows(names, names)
+    return pa.table({"from_unit": [r[0] for r in rows], "to_unit": [r[1] for r in rows],
+                     "multiplier": pa.array([r[2] for r in rows], pa.float64())})
 
 
 def connect() -> ibis.BaseBackend:
@@ -69,24 +104,29 @@ def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
     tmp.mkdir(parents=True)
     con = connect()
     if inputs.line_files:
-        lines = con.read_parquet([str(p) for p in inputs.line_files])
+        # union_by_name: batch files written before a column was added read it as null
+        lines = con.read_parquet([str(p) for p in inputs.line_files], union_by_name=True)
     else:
-        from klimainnkjop.storage.linestore import LINE_SCHEMA
         lines = ibis.memtable(LINE_SCHEMA.empty_table())
+    memtable = ibis.memtable
     results = pipeline.line_results(
-        lines, ibis.memtable(inputs.art_classes), ibis.memtable(inputs.factors), ibis.memtable(inputs.prices),
-        ibis.memtable(inputs.rates))
+        lines, memtable(inputs.art_classes), memtable(inputs.ancestors), memtable(inputs.spend_factors),
+        memtable(inputs.activity_factors), memtable(inputs.conversions or conversion_table()),
+        memtable(inputs.supplier_factors), memtable(inputs.prices), memtable(inputs.rates),
+        memtable(inputs.members))
     con.to_parquet(results, str(tmp / "lines.parquet"))
     stored = con.read_parquet(str(tmp / "lines.parquet"))
     con.to_parquet(pipeline.aggregates(stored), str(tmp / "aggregates.parquet"))
+    purchase = stored.exclusion == ""
     summary = stored.aggregate(
         lines_in=stored.count(),
-        lines_purchase=(stored.exclusion == "").sum(),
-        spend_ore=ibis.ifelse(stored.exclusion == "", stored.amount_ore, 0).sum(),
-        kg=stored.kg_co2e.sum(),
+        lines_purchase=purchase.sum(),
+        spend_ore=ibis.ifelse(purchase, stored.amount_ore, 0).sum(),
+        kg=stored.kg_co2e.sum(), kg_low=stored.kg_low.sum(), kg_high=stored.kg_high.sum(),
     ).to_pyarrow().to_pylist()[0]
     if out_dir.exists():
         shutil.rmtree(out_dir)
     tmp.rename(out_dir)
     return RunTotals(int(summary["lines_in"] or 0), int(summary["lines_purchase"] or 0),
-                     int(summary["spend_ore"] or 0), float(summary["kg"] or 0.0))
+                     int(summary["spend_ore"] or 0), float(summary["kg"] or 0.0), float(summary["kg_low"] or 0.0),
+                     float(summary["kg_high"] or 0.0))

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from klimainnkjop.core import kostra, values
+from klimainnkjop.core import kostra, units, values
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.tabular import read_table
 
@@ -14,7 +14,7 @@ from klimainnkjop.importers.tabular import read_table
 FIELDS = (
     "posting_date", "account", "art", "function", "unit", "unit_name", "project", "supplier_orgnr",
     "supplier_name", "amount", "vat", "currency", "description", "invoice_no", "voucher", "line_id",
-    "kontoklasse",
+    "kontoklasse", "quantity", "quantity_unit",
 )
 REQUIRED = ("posting_date", "amount")
 
@@ -102,6 +102,8 @@ class ParsedLine:
     voucher: str
     line_id: str
     investment: bool
+    quantity: float | None = None
+    quantity_unit: str = ""
     key: str = ""
 
 
@@ -180,6 +182,16 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
         art = kostra.art_from_account(account) or ""
     supplier_orgnr = parsed("supplier_orgnr", values.parse_orgnr, "")
     investment = parsed("kontoklasse", values.parse_kontoklasse, False)
+    quantity = parsed("quantity", values.parse_quantity, None)
+    quantity_unit = ""
+    if quantity is not None:
+        normalized = units.normalize(quantity, raw("quantity_unit")) if raw("quantity_unit") else None
+        if normalized is None:
+            column = profile.columns.get("quantity_unit") or profile.columns["quantity"]
+            reason = f"unknown unit {raw('quantity_unit')!r}" if raw("quantity_unit") else "a quantity needs a unit"
+            errors.append(RowError(file_name, row_no, column, reason))
+        else:
+            quantity, quantity_unit = normalized
     if len(errors) > before:
         return None
     if profile.amount_includes_vat:
@@ -189,7 +201,7 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
         unit=raw("unit"), unit_name=raw("unit_name"), project=raw("project"), supplier_orgnr=supplier_orgnr,
         supplier_name=raw("supplier_name"), amount_minor=amount, vat_minor=vat, currency=currency,
         description=raw("description"), invoice_no=raw("invoice_no"), voucher=raw("voucher"),
-        line_id=raw("line_id"), investment=bool(investment),
+        line_id=raw("line_id"), investment=bool(investment), quantity=quantity, quantity_unit=quantity_unit,
     )
 
 
@@ -207,7 +219,7 @@ def _assign_keys(lines: list[ParsedLine]) -> None:
             basis = "|".join(str(x) for x in (
                 line.posting_date, line.account, line.art, line.function, line.unit, line.project,
                 line.supplier_orgnr, line.amount_minor, line.vat_minor, line.currency, line.description,
-                line.invoice_no, line.voucher, line.investment,
+                line.invoice_no, line.voucher, line.investment, line.quantity, line.quantity_unit,
             ))
         seen[basis] += 1
         digest = hashlib.sha256(f"{basis}|{seen[basis]}".encode()).hexdigest()[:32]

@@ -13,7 +13,8 @@ from klimainnkjop.storage.models import ComputeRun
 # CLI/API key -> aggregate column
 BY_KEYS = {
     "org": "org", "year": "year", "category": "category", "art": "art", "unit": "unit",
-    "supplier": "supplier_orgnr", "investment": "investment", "month": "month",
+    "supplier": "supplier_orgnr", "investment": "investment", "month": "month", "method": "method",
+    "quality": "quality", "source": "source",
 }
 
 
@@ -57,8 +58,12 @@ def _aggregates(run: Run, scope: Scope, org: str | None, year: int | None) -> ib
 
 
 def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by: list[str] | None = None,
-           include_excluded: bool = False) -> dict:
-    """Spend, kg CO2e and line counts of purchases, grouped by the given keys."""
+           include_excluded: bool = False, consolidated: bool | None = None) -> dict:
+    """Spend, kg CO2e (with its range) and line counts of purchases, grouped by the given keys.
+
+    Consolidated (the default without `org`): purchases between organisations of the region are left
+    out, since the selling organisation's own purchases are in the account already.
+    """
     by = by or []
     unknown = [k for k in by if k not in BY_KEYS]
     if unknown:
@@ -69,8 +74,11 @@ def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by:
     table = _aggregates(run, scope, org, year)
     if not include_excluded:
         table = table.filter(_.exclusion == "")
+    if consolidated if consolidated is not None else org is None:
+        table = table.filter(~_.intra_region)
     columns = [BY_KEYS[k] for k in by]
-    metrics = dict(spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), lines=_.lines.sum(),
+    metrics = dict(spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(),
+                   kg_high=_.kg_high.sum(), lines=_.lines.sum(),
                    covered_spend_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum())
     grouped = table.group_by(columns).aggregate(**metrics) if columns else table.aggregate(**metrics)
     if columns:
@@ -83,11 +91,14 @@ def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by:
         row.update(
             spend_nok=round((record["spend_ore"] or 0) / 100, 2),
             kg_co2e=float(record["kg_co2e"] or 0.0),
+            kg_co2e_low=float(record["kg_low"] or 0.0),
+            kg_co2e_high=float(record["kg_high"] or 0.0),
             lines=int(record["lines"] or 0),
             covered_spend_nok=round((record["covered_spend_ore"] or 0) / 100, 2),
         )
         rows.append(row)
-    return {"factor_set": run.factor_set_label, "run": run.run.pk, "rows": rows}
+    return {"factor_set": run.factor_set_label, "factor_sets": run.run.factor_sets, "run": run.run.pk,
+            "consolidated": bool(consolidated if consolidated is not None else org is None), "rows": rows}
 
 
 def excluded_spend(scope: Scope, *, org: str | None = None, year: int | None = None) -> list[dict]:
@@ -99,3 +110,28 @@ def excluded_spend(scope: Scope, *, org: str | None = None, year: int | None = N
     grouped = table.group_by("exclusion").aggregate(spend_ore=_.spend_ore.sum(), lines=_.lines.sum()).order_by("exclusion")
     return [{"exclusion": r["exclusion"], "spend_nok": round(r["spend_ore"] / 100, 2), "lines": int(r["lines"])}
             for r in grouped.to_pyarrow().to_pylist()]
+
+
+def runs():
+    return ComputeRun.objects.filter(status="done").select_related("factor_set").order_by("-id")
+
+
+def compare_runs(scope: Scope, *, base: ComputeRun, other: ComputeRun, org: str | None = None,
+                 year: int | None = None) -> list[dict]:
+    """kg CO2e per category in two runs (e.g. two factor sets) and the difference, largest change first."""
+    def per_category(run: ComputeRun) -> dict:
+        table = _aggregates(Run(run), scope, org, year).filter(_.exclusion == "")
+        if org is None:
+            table = table.filter(~_.intra_region)
+        grouped = table.group_by("category").aggregate(kg=_.kg_co2e.sum(), spend=_.spend_ore.sum())
+        return {r["category"]: r for r in grouped.to_pyarrow().to_pylist()}
+
+    a, b = per_category(base), per_category(other)
+    rows = []
+    for category in sorted(set(a) | set(b), key=lambda c: c or ""):
+        kg_a = float(a.get(category, {}).get("kg") or 0.0)
+        kg_b = float(b.get(category, {}).get("kg") or 0.0)
+        rows.append({"category": category, "kg_base": kg_a, "kg_other": kg_b, "kg_diff": kg_b - kg_a,
+                     "spend_nok": round(((a.get(category) or b.get(category) or {}).get("spend") or 0) / 100, 2)})
+    rows.sort(key=lambda r: -abs(r["kg_diff"]))
+    return rows

@@ -1,3 +1,4 @@
+"""Computation of the account: chooses the factor sets, feeds the engine, records the run."""
 from __future__ import annotations
 
 import csv
@@ -11,16 +12,25 @@ from klimainnkjop import paths
 from klimainnkjop.engine import runner
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
-from klimainnkjop.services.reference import DATA, PROVISIONAL
+from klimainnkjop.services.reference import DATA
 from klimainnkjop.storage import linestore
-from klimainnkjop.storage.models import ArtCategory, ComputeRun, ExchangeRate, Factor, FactorSet, ImportBatch, PriceIndex
+from klimainnkjop.storage.models import (Category, CategoryMapping, ComputeRun, ExchangeRate, Factor, FactorSet,
+                                         ImportBatch, Organisation, PriceIndex, SupplierFactor)
+
+PROVISIONAL_PREFIX = "provisional-"
+
+
+def _published(role: str):
+    return FactorSet.objects.filter(role=role, status=FactorSet.STATUS_PUBLISHED).order_by("-id")
 
 
 def default_factor_set() -> FactorSet:
-    found = FactorSet.objects.filter(name=PROVISIONAL["name"], status=FactorSet.STATUS_PUBLISHED).order_by("-id").first()
-    if found is None:
+    """The newest published spend-default set; the provisional one only while nothing better is loaded."""
+    sets = list(_published(FactorSet.ROLE_SPEND_DEFAULT))
+    preferred = [s for s in sets if not s.name.startswith(PROVISIONAL_PREFIX)] or sets
+    if not preferred:
         raise InvalidInput("factor set: none loaded; run `klimainnkjop demo` or load the reference data")
-    return found
+    return preferred[0]
 
 
 def resolve_factor_set(name: str | None) -> FactorSet:
@@ -32,8 +42,10 @@ def resolve_factor_set(name: str | None) -> FactorSet:
         found = found.filter(version=version)
     factor_set = found.order_by("-id").first()
     if factor_set is None:
-        known = ", ".join(f"{f.name}:{f.version}" for f in FactorSet.objects.all()) or "none"
+        known = ", ".join(f.label for f in FactorSet.objects.all()) or "none"
         raise InvalidInput(f"factor set: no factor set named {name!r} (known: {known})")
+    if factor_set.status != FactorSet.STATUS_PUBLISHED:
+        raise InvalidInput(f"factor set: {factor_set.label} is a draft; publish it before computing with it")
     return factor_set
 
 
@@ -42,38 +54,67 @@ def known_arts() -> frozenset[str]:
         return frozenset(row["art"] for row in csv.DictReader(fh, delimiter=";"))
 
 
-def engine_inputs(factor_set: FactorSet, batches: list[ImportBatch]) -> runner.EngineInputs:
-    art_categories = dict(ArtCategory.objects.values_list("art", "category__code"))
-    factors = [
-        {"category": f.category.code, "value": f.value, "price_year": f.price_year, "currency": f.currency,
-         "valid_from_year": f.valid_from_year, "valid_to_year": f.valid_to_year,
-         "ref": f"{factor_set.name}:{factor_set.version}:{f.category.code}:{f.valid_from_year}"}
-        for f in Factor.objects.filter(factor_set=factor_set).select_related("category")
-    ]
+def _ref(factor: Factor) -> str:
+    return f"{factor.factor_set.label}#{factor.pk}"
+
+
+def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[runner.EngineInputs, list[FactorSet]]:
+    """Everything the engine needs, and the factor sets it will use (chosen spend set first)."""
     years = range(2000, dt.date.today().year + 2)
+    art_categories = dict(CategoryMapping.objects.filter(scheme="kostra_art").values_list("code", "category__code"))
+    parents = {c.code: (c.parent.code if c.parent else None) for c in Category.objects.select_related("parent")}
+    fallback = _published(FactorSet.ROLE_SPEND_FALLBACK).exclude(pk=spend_set.pk).first()
+    activity_sets = list(_published(FactorSet.ROLE_ACTIVITY).exclude(pk=spend_set.pk))
+    used = [spend_set, *([fallback] if fallback else []), *activity_sets]
+
+    spend_rows = []
+    for tier, fs in ((1, spend_set), (2, fallback)):
+        if fs is None:
+            continue
+        for f in Factor.objects.filter(factor_set=fs, basis=Factor.BASIS_SPEND).select_related("category", "factor_set"):
+            spend_rows.append({"category": f.category.code, "value": f.value, "low": f.low, "high": f.high,
+                               "price_year": f.price_year, "currency": f.unit, "ref": _ref(f), "quality": f.quality,
+                               "tier": tier, "valid_from": f.valid_from_year, "valid_to": f.valid_to_year})
+    activity_rows = []
+    for priority, fs in enumerate([spend_set, *activity_sets]):
+        for f in Factor.objects.filter(factor_set=fs, basis=Factor.BASIS_ACTIVITY).select_related("category", "factor_set"):
+            activity_rows.append({"category": f.category.code, "unit": f.unit, "value": f.value, "low": f.low,
+                                  "high": f.high, "ref": _ref(f), "quality": f.quality, "priority": priority,
+                                  "valid_from": f.valid_from_year, "valid_to": f.valid_to_year})
+    supplier_rows = [
+        {"supplier_orgnr": s.supplier_orgnr, "value": s.value, "low": s.low, "high": s.high,
+         "price_year": s.price_year, "currency": s.currency, "ref": f"supplier#{s.pk}", "quality": s.quality,
+         "priority": -s.pk, "valid_from": s.valid_from_year, "valid_to": s.valid_to_year}
+        for s in SupplierFactor.objects.all()
+    ]
     prices = list(PriceIndex.objects.values_list("year", "value"))
     rates = list(ExchangeRate.objects.values_list("year", "currency", "nok_per_unit"))
     rates += [(y, "NOK", 1.0) for y in years]
-    return runner.EngineInputs(
+    inputs = runner.EngineInputs(
         line_files=[linestore.absolute(b.parquet_path) for b in batches],
         art_classes=runner.art_class_table(art_categories, known_arts()),
-        factors=runner.factor_year_table(factors, years),
+        ancestors=runner.ancestor_table(parents),
+        spend_factors=runner.expand_years(spend_rows, years, runner.SPEND_SCHEMA),
+        activity_factors=runner.expand_years(activity_rows, years, runner.ACTIVITY_SCHEMA),
+        supplier_factors=runner.expand_years(supplier_rows, years, runner.SUPPLIER_SCHEMA),
         prices=pa.table({"year": pa.array([p[0] for p in prices], pa.int32()),
                          "cpi": pa.array([p[1] for p in prices], pa.float64())}),
         rates=pa.table({"year": pa.array([r[0] for r in rates], pa.int32()),
                         "currency": pa.array([r[1] for r in rates], pa.string()),
                         "nok_per_unit": pa.array([r[2] for r in rates], pa.float64())}),
+        members=pa.table({"orgnr": pa.array(list(Organisation.objects.values_list("orgnr", flat=True)), pa.string())}),
     )
+    return inputs, used
 
 
 def do_compute(*, factor_set_name: str | None = None, actor: Any = None) -> ComputeRun:
     """Recompute the whole account. Earlier runs are kept: each run has its own result folder."""
     factor_set = resolve_factor_set(factor_set_name)
     batches = list(ImportBatch.objects.filter(status=ImportBatch.STATUS_DONE).exclude(parquet_path=""))
-    inputs = engine_inputs(factor_set, batches)
+    inputs, used = engine_inputs(factor_set, batches)
     with transaction.atomic():
         run = ComputeRun.objects.create(factor_set=factor_set, status="running", result_dir="",
-                                        batch_ids=[b.pk for b in batches])
+                                        batch_ids=[b.pk for b in batches], factor_sets=[fs.label for fs in used])
     out_dir = paths.results_dir() / f"run-{run.pk}"
     totals = runner.run(inputs, out_dir)
     with transaction.atomic():
@@ -81,8 +122,9 @@ def do_compute(*, factor_set_name: str | None = None, actor: Any = None) -> Comp
         run.result_dir = linestore.relative(out_dir)
         run.lines_in, run.lines_purchase = totals.lines_in, totals.lines_purchase
         run.spend_ore, run.kg_co2e = totals.spend_ore, totals.kg_co2e
+        run.kg_low, run.kg_high = totals.kg_low, totals.kg_high
         run.save()
         record_audit(actor=actor, action="compute", obj=run, after={
-            "factor_set": str(factor_set), "batches": len(batches), "lines_in": totals.lines_in,
+            "factor_sets": run.factor_sets, "batches": len(batches), "lines_in": totals.lines_in,
             "kg_co2e": totals.kg_co2e})
     return run

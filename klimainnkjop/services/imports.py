@@ -108,7 +108,8 @@ def do_import_ledger(*, organisation: Organisation, data: bytes, file_name: str,
         columns["year"].append(line.posting_date.year)
         columns["month"].append(line.posting_date.month)
         for name in ("account", "art", "function", "unit", "project", "supplier_orgnr", "supplier_name",
-                     "description", "invoice_no", "voucher", "line_id", "currency", "investment"):
+                     "description", "invoice_no", "voucher", "line_id", "currency", "investment", "quantity",
+                     "quantity_unit"):
             columns[name].append(getattr(line, name))
         columns["amount_ore"].append(amount)
         vat_nok = line.vat_minor if line.currency == "NOK" else round(line.vat_minor * amount / line.amount_minor) if line.amount_minor else 0
@@ -195,7 +196,7 @@ def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation 
             "function": r.function, "unit": "", "project": "", "supplier_orgnr": "", "supplier_name": "",
             "amount_ore": r.amount_ore, "vat_ore": 0, "currency": "NOK", "amount_orig_minor": r.amount_ore,
             "description": f"KOSTRA {r.skjema} {'investering' if r.investment else 'drift'}", "invoice_no": "",
-            "voucher": "", "line_id": "", "investment": r.investment,
+            "voucher": "", "line_id": "", "investment": r.investment, "quantity": None, "quantity_unit": "",
         }
         for name, value in values.items():
             columns[name].append(value)

@@ -1,4 +1,5 @@
-"""Reference data shipped with the product: categories, art mapping, provisional factors, prices, rates."""
+"""Reference data shipped with the product: the category taxonomy and its mappings, the factor sets,
+the price index and exchange rates. Loading is idempotent and never changes a published factor set."""
 from __future__ import annotations
 
 import csv
@@ -8,61 +9,84 @@ from typing import Any
 from django.db import transaction
 
 from klimainnkjop.services.audit import record_audit
-from klimainnkjop.storage.models import ArtCategory, Category, ExchangeRate, Factor, FactorSet, PriceIndex
+from klimainnkjop.storage.models import Category, CategoryMapping, ExchangeRate, FactorSet, PriceIndex
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-PROVISIONAL = {
-    "name": "provisional-dfo",
-    "version": "2026.1",
-    "publisher": "Klimainnkjøp (provisional selection)",
-    "licence": "CC BY 4.0",
-    "attribution": "Klimaintensiteter Norge, Sea Breeze Electrical Consulting AS, based on emission factors "
-                   "published by DFØ (2022 factors, price-adjusted to 2026M08).",
-}
 
 
-def _rows(name: str) -> list[dict[str, str]]:
-    with open(DATA / name, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh, delimiter=";"))
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader((line for line in fh if not line.startswith("#")), delimiter=";"))
+
+
+def shipped_factor_set_files() -> list[Path]:
+    return [DATA / "provisional-dfo.csv", *sorted((DATA / "factor_sets").glob("*.csv"))]
+
+
+def _load_categories(rows: list[dict[str, str]]) -> int:
+    created = 0
+    pending = list(rows)
+    while pending:  # parents first, whatever the file order
+        progressed, rest = False, []
+        for row in pending:
+            parent = None
+            if row.get("parent"):
+                parent = Category.objects.filter(code=row["parent"]).first()
+                if parent is None:
+                    rest.append(row)
+                    continue
+            _, made = Category.objects.get_or_create(
+                code=row["code"], defaults={"parent": parent, "name_nb": row["name_nb"],
+                                            "name_en": row.get("name_en") or row["name_nb"]})
+            created += made
+            progressed = True
+        if not progressed:
+            raise ValueError(f"categories with unknown parents: {', '.join(r['code'] for r in rest)}")
+        pending = rest
+    return created
 
 
 @transaction.atomic
 def do_load_reference_data(*, actor: Any = None) -> FactorSet:
-    """Idempotent: loads what is missing, never changes a published factor set."""
-    created = 0
-    for row in _rows("categories.csv"):
-        parent = Category.objects.get(code=row["parent"]) if row["parent"] else None
-        _, made = Category.objects.get_or_create(
-            code=row["code"], defaults={"parent": parent, "name_nb": row["name_nb"], "name_en": row["name_en"]})
-        created += made
+    """Returns the default spend factor set."""
+    from klimainnkjop.services.factors import do_import_factor_set
+
+    created = _load_categories(_rows(DATA / "categories.csv"))
+    proposed = DATA / "mappings" / "categories_proposed.csv"
+    if proposed.exists():
+        created += _load_categories(_rows(proposed))
     categories = {c.code: c for c in Category.objects.all()}
-    for row in _rows("art_categories.csv"):
-        _, made = ArtCategory.objects.get_or_create(art=row["art"], defaults={"category": categories[row["category"]]})
+    for row in _rows(DATA / "art_categories.csv"):
+        _, made = CategoryMapping.objects.get_or_create(
+            scheme="kostra_art", code=row["art"], defaults={"category": categories[row["category"]],
+                                                           "note": "shipped: KOSTRA art → category"})
         created += made
-    for row in _rows("price_index.csv"):
+    for path in sorted((DATA / "mappings").glob("*_to_category.csv")):
+        for row in _rows(path):
+            if row.get("scheme") == "kostra_art" or row.get("category") not in categories:
+                continue
+            _, made = CategoryMapping.objects.get_or_create(
+                scheme=row["scheme"], code=row["code"],
+                defaults={"category": categories[row["category"]], "note": row.get("note", "")[:300]})
+            created += made
+    for row in _rows(DATA / "price_index.csv"):
         _, made = PriceIndex.objects.get_or_create(
             year=int(row["year"]), defaults={"value": float(row["value"]), "source": row["source"]})
         created += made
-    for row in _rows("exchange_rates.csv"):
+    for row in _rows(DATA / "exchange_rates.csv"):
         _, made = ExchangeRate.objects.get_or_create(
             year=int(row["year"]), currency=row["currency"],
             defaults={"nok_per_unit": float(row["nok_per_unit"]), "source": row["source"]})
         created += made
-    factor_set, made = FactorSet.objects.get_or_create(
-        name=PROVISIONAL["name"], version=PROVISIONAL["version"],
-        defaults={k: v for k, v in PROVISIONAL.items() if k not in {"name", "version"}})
-    if made:
-        Factor.objects.bulk_create([
-            Factor(factor_set=factor_set, category=categories[row["category"]], value=float(row["value"]),
-                   currency=row["currency"], price_year=int(row["price_year"]), source_ref=row["source_ref"],
-                   note=row["note"])
-            for row in _rows("factors_provisional.csv")
-        ])
-        created += 1
+    for path in shipped_factor_set_files():
+        _, made = do_import_factor_set(data=path.read_bytes(), file_name=path.name, actor=actor)
+        created += made
     if created:
-        record_audit(actor=actor, action="load_reference_data", object_type="FactorSet",
-                     object_id=str(factor_set.pk), after={"created": created})
-    return factor_set
+        record_audit(actor=actor, action="load_reference_data", object_type="ReferenceData", object_id="shipped",
+                     after={"created": created})
+    from klimainnkjop.services.compute import default_factor_set
+
+    return default_factor_set()
 
 
 def do_set_exchange_rate(*, year: int, currency: str, nok_per_unit: float, source: str, actor: Any = None) -> ExchangeRate:

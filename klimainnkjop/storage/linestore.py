@@ -43,6 +43,8 @@ LINE_SCHEMA = pa.schema(
         ("voucher", pa.string()),
         ("line_id", pa.string()),
         ("investment", pa.bool_()),
+        ("quantity", pa.float64()),       # physical quantity when the source has one (else null)
+        ("quantity_unit", pa.string()),   # its unit, canonical name (core.units)
     ]
 )
 

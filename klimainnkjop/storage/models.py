@@ -65,16 +65,29 @@ class Category(models.Model):
         ordering = ["code"]
 
 
-class ArtCategory(models.Model):
-    """Maps a KOSTRA art code to a category (the coarsest classification, used for ledger lines)."""
+class CategoryMapping(models.Model):
+    """A code of another scheme (KOSTRA art, CPV, UNSPSC, NACE) mapped to a category; longest prefix wins."""
 
-    art = models.CharField(max_length=3, unique=True)
+    SCHEMES = [("kostra_art", "KOSTRA art"), ("cpv", "CPV"), ("unspsc", "UNSPSC"), ("nace", "NACE")]
+
+    scheme = models.CharField(max_length=20, choices=SCHEMES)
+    code = models.CharField(max_length=20)
     category = models.ForeignKey(Category, on_delete=models.PROTECT)
+    note = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        unique_together = [("scheme", "code")]
 
 
 class FactorSet(models.Model):
+    """A versioned set of factors. Once published it never changes; a correction is a new version."""
+
     STATUS_DRAFT = "draft"
     STATUS_PUBLISHED = "published"
+    ROLE_SPEND_DEFAULT = "spend-default"
+    ROLE_SPEND_FALLBACK = "spend-fallback"
+    ROLE_ACTIVITY = "activity"
+    ROLES = [ROLE_SPEND_DEFAULT, ROLE_SPEND_FALLBACK, ROLE_ACTIVITY, ""]
 
     name = models.CharField(max_length=100)
     version = models.CharField(max_length=40)
@@ -82,7 +95,10 @@ class FactorSet(models.Model):
     licence = models.CharField(max_length=200)
     attribution = models.TextField()
     gwp_basis = models.CharField(max_length=40, default="AR5 GWP100")
+    description = models.TextField(blank=True, default="")
+    role = models.CharField(max_length=20, blank=True, default="")
     status = models.CharField(max_length=10, default=STATUS_PUBLISHED)
+    file_sha256 = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -91,23 +107,55 @@ class FactorSet(models.Model):
     def __str__(self) -> str:
         return f"{self.name} {self.version}"
 
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.version}"
+
 
 class Factor(models.Model):
-    """A spend factor (kg CO2e per unit of currency at a price year), valid for a range of years."""
+    """kg CO2e per unit of basis: per unit of money at a price year (spend) or per physical unit (activity)."""
+
+    BASIS_SPEND = "spend"
+    BASIS_ACTIVITY = "activity"
 
     factor_set = models.ForeignKey(FactorSet, on_delete=models.CASCADE, related_name="factors")
     category = models.ForeignKey(Category, on_delete=models.PROTECT)
+    basis = models.CharField(max_length=10, default=BASIS_SPEND)
+    unit = models.CharField(max_length=20, default="NOK", help_text="currency for spend, physical unit for activity")
+    price_year = models.IntegerField(null=True, blank=True)
+    price_type = models.CharField(max_length=10, blank=True, default="purchaser")
     value = models.FloatField(help_text="kg CO2e per unit of basis")
-    basis_unit = models.CharField(max_length=20, default="NOK")
-    currency = models.CharField(max_length=3, default="NOK")
-    price_year = models.IntegerField()
+    low = models.FloatField()
+    high = models.FloatField()
+    region = models.CharField(max_length=10, default="NO")
     valid_from_year = models.IntegerField(default=1900)
     valid_to_year = models.IntegerField(default=9999, help_text="inclusive")
-    source_ref = models.CharField(max_length=200)
+    quality = models.IntegerField(default=4)
+    source_ref = models.CharField(max_length=300)
     note = models.TextField(blank=True, default="")
 
     class Meta:
-        unique_together = [("factor_set", "category", "valid_from_year")]
+        unique_together = [("factor_set", "category", "basis", "unit", "valid_from_year")]
+
+    @property
+    def currency(self) -> str:
+        return self.unit if self.basis == self.BASIS_SPEND else ""
+
+
+class SupplierFactor(models.Model):
+    """A supplier's own, documented emission intensity (kg CO2e per NOK at a price year)."""
+
+    supplier_orgnr = models.CharField(max_length=9, db_index=True)
+    value = models.FloatField()
+    low = models.FloatField()
+    high = models.FloatField()
+    currency = models.CharField(max_length=3, default="NOK")
+    price_year = models.IntegerField()
+    valid_from_year = models.IntegerField()
+    valid_to_year = models.IntegerField()
+    quality = models.IntegerField(default=2)
+    evidence = models.TextField(help_text="what documents the figure (EPD, climate report, verified account)")
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class PriceIndex(models.Model):
@@ -179,6 +227,9 @@ class ComputeRun(models.Model):
     lines_purchase = models.BigIntegerField(default=0)
     spend_ore = models.BigIntegerField(default=0)
     kg_co2e = models.FloatField(default=0.0)
+    kg_low = models.FloatField(default=0.0)
+    kg_high = models.FloatField(default=0.0)
+    factor_sets = models.JSONField(default=list, help_text="labels of every factor set used, chosen spend set first")
     result_dir = models.CharField(max_length=500)
     batch_ids = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)

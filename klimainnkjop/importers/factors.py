@@ -1,0 +1,214 @@
+"""Factor set files (docs/factor-set-template.md): CSV with `# key: value` metadata, or XLSX with sheets
+`set` and `factors`. Validates everything; returns the set or raises ImportRejected with every error."""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+from python_calamine import CalamineWorkbook
+
+from klimainnkjop.core import units, values
+from klimainnkjop.importers.errors import ImportRejected, RowError
+from klimainnkjop.importers.tabular import XLSX_MAGIC, _cell_text, decode
+
+REQUIRED_META = ("name", "version", "publisher", "licence", "attribution")
+OPTIONAL_META = ("gwp_basis", "description", "status", "role")
+COLUMNS = ("key", "basis", "unit", "price_year", "price_type", "value", "low", "high", "region", "valid_from",
+           "valid_to", "quality", "source_ref", "note")
+REQUIRED_COLUMNS = ("key", "basis", "unit", "value", "source_ref")
+ROLES = ("spend-default", "spend-fallback", "activity", "")
+DEFAULT_RANGE = {1: 0.2, 2: 0.2, 3: 0.3, 4: 0.5, 5: 0.7}  # relative half-width by data quality
+
+
+@dataclass
+class FactorRow:
+    row_no: int
+    key: str
+    basis: str
+    unit: str
+    price_year: int | None
+    price_type: str
+    value: float
+    low: float
+    high: float
+    region: str
+    valid_from: int
+    valid_to: int
+    quality: int
+    source_ref: str
+    note: str
+
+
+@dataclass
+class FactorSetFile:
+    meta: dict[str, str]
+    rows: list[FactorRow] = field(default_factory=list)
+
+
+def parse_factor_set(data: bytes, file_name: str, categories: set[str]) -> FactorSetFile:
+    if data.startswith(XLSX_MAGIC) or file_name.lower().endswith(".xlsx"):
+        meta, header, records = _read_xlsx(data, file_name)
+    else:
+        meta, header, records = _read_csv(data, file_name)
+    errors: list[RowError] = []
+    for key in REQUIRED_META:
+        if not meta.get(key, "").strip():
+            errors.append(RowError(file_name, None, key, f"metadata '{key}' is missing"))
+    unknown_meta = sorted(set(meta) - set(REQUIRED_META) - set(OPTIONAL_META))
+    if unknown_meta:
+        errors.append(RowError(file_name, None, None, f"unknown metadata {', '.join(unknown_meta)}"))
+    if meta.get("status", "published") not in ("published", "draft"):
+        errors.append(RowError(file_name, None, "status", "status must be published or draft"))
+    if meta.get("role", "") not in ROLES:
+        errors.append(RowError(file_name, None, "role", f"role must be one of {', '.join(r for r in ROLES if r)}"))
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        errors.append(RowError(file_name, None, None, f"missing column(s) {', '.join(missing)}"))
+    extra = [c for c in header if c and c not in COLUMNS]
+    if extra:
+        errors.append(RowError(file_name, None, None, f"unknown column(s) {', '.join(extra)}"))
+    if errors:
+        raise ImportRejected(errors)
+    rows = []
+    seen: dict[tuple, int] = {}
+    for row_no, cells in records:
+        record = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+        row = _parse_row(file_name, row_no, record, categories, errors)
+        if row is not None:
+            identity = (row.key, row.basis, row.unit, row.valid_from)
+            if identity in seen:
+                errors.append(RowError(file_name, row_no, "key", f"duplicate of row {seen[identity]} "
+                                       f"({row.key}, {row.basis}, {row.unit}, from {row.valid_from})"))
+            seen[identity] = row_no
+            rows.append(row)
+    if not records:
+        errors.append(RowError(file_name, None, None, "the set has no factors"))
+    if errors:
+        raise ImportRejected(errors)
+    return FactorSetFile(meta={k: v.strip() for k, v in meta.items()}, rows=rows)
+
+
+def _parse_row(file_name, row_no, r, categories, errors) -> FactorRow | None:
+    before = len(errors)
+
+    def err(column, reason):
+        errors.append(RowError(file_name, row_no, column, reason))
+
+    def number(column, required=False):
+        text = r.get(column, "")
+        if not text:
+            if required:
+                err(column, "a number is required")
+            return None
+        try:
+            return float(values.parse_number(text))
+        except ValueError as exc:
+            err(column, str(exc))
+            return None
+
+    def year(column, default):
+        text = r.get(column, "")
+        if not text:
+            return default
+        if not re.fullmatch(r"\d{4}", text):
+            err(column, f"not a year: {text!r}")
+            return default
+        return int(text)
+
+    key = r.get("key", "")
+    if key not in categories:
+        err("key", f"unknown category {key!r}; add it to the taxonomy first")
+    basis = r.get("basis", "")
+    unit = r.get("unit", "")
+    price_year = None
+    if basis == "spend":
+        if not re.fullmatch(r"[A-Z]{3}", unit):
+            err("unit", f"a spend factor's unit is a currency code (NOK, USD, EUR), not {unit!r}")
+        price_year = year("price_year", None)
+        if price_year is None and "price_year" not in {e.column for e in errors[before:]}:
+            err("price_year", "a spend factor needs the price year of its currency")
+    elif basis == "activity":
+        canonical = units.canonical(unit)
+        if canonical is None or canonical not in units.CANONICAL:
+            err("unit", f"unknown physical unit {unit!r}; use one of {', '.join(units.CANONICAL)}")
+        else:
+            unit = canonical
+    else:
+        err("basis", f"basis must be spend or activity, not {basis!r}")
+    price_type = r.get("price_type", "") or "purchaser"
+    if price_type not in ("purchaser", "basic"):
+        err("price_type", "price_type must be purchaser or basic")
+    value = number("value", required=True)
+    if value is not None and value < 0:
+        err("value", "a factor must not be negative")
+    quality_text = r.get("quality", "")
+    quality = 4 if basis == "spend" else 3
+    if quality_text:
+        if quality_text in {"1", "2", "3", "4", "5"}:
+            quality = int(quality_text)
+        else:
+            err("quality", f"quality is 1 (best) to 5, not {quality_text!r}")
+    low, high = number("low"), number("high")
+    if value is not None:
+        spread = DEFAULT_RANGE[quality]
+        low = value * (1 - spread) if low is None else low
+        high = value * (1 + spread) if high is None else high
+        if not low <= value <= high:
+            err("low", f"the range {low}–{high} must contain the value {value}")
+    valid_from, valid_to = year("valid_from", 1900), year("valid_to", 9999)
+    if valid_from > valid_to:
+        err("valid_to", "valid_to is before valid_from")
+    if not r.get("source_ref"):
+        err("source_ref", "every factor names its source")
+    if len(errors) > before:
+        return None
+    return FactorRow(row_no, key, basis, unit, price_year, price_type, value, low, high, r.get("region") or "NO",
+                     valid_from, valid_to, quality, r["source_ref"], r.get("note", ""))
+
+
+def _read_csv(data: bytes, file_name: str):
+    text = decode(data, file_name)
+    meta: dict[str, str] = {}
+    header: list[str] | None = None
+    records = []
+    import csv
+
+    lines = text.splitlines()
+    body_start = 0
+    for index, line in enumerate(lines):
+        if line.startswith("#"):
+            key, sep, value = line[1:].partition(":")
+            if sep:
+                meta[key.strip()] = value.strip()
+            body_start = index + 1
+        elif line.strip():
+            break
+        else:
+            body_start = index + 1
+    reader = csv.reader(io.StringIO("\n".join(lines[body_start:])), delimiter=";")
+    for offset, record in enumerate(reader, start=body_start + 1):
+        if header is None:
+            header = [h.strip() for h in record]
+            continue
+        if any(c.strip() for c in record):
+            records.append((offset, record))
+    return meta, header or [], records
+
+
+def _read_xlsx(data: bytes, file_name: str):
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if "set" not in book.sheet_names or "factors" not in book.sheet_names:
+            raise ImportRejected([RowError(file_name, None, None, "an XLSX factor set has sheets 'set' and 'factors'")])
+        meta_rows = book.get_sheet_by_name("set").to_python()
+        factor_rows = book.get_sheet_by_name("factors").to_python()
+    except ImportRejected:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise ImportRejected([RowError(file_name, None, None, f"cannot read the spreadsheet: {exc}")]) from exc
+    meta = {_cell_text(r[0]).strip(): _cell_text(r[1]) for r in meta_rows if len(r) >= 2 and _cell_text(r[0]).strip()}
+    header = [_cell_text(c).strip() for c in factor_rows[0]] if factor_rows else []
+    records = [(i, [_cell_text(c) for c in r]) for i, r in enumerate(factor_rows[1:], start=2)
+               if any(_cell_text(c).strip() for c in r)]
+    return meta, header, records

@@ -1,0 +1,64 @@
+"""Reads of the factor library (public reference data: no organisation scope) and of where factors are used
+(engine results: scoped)."""
+from __future__ import annotations
+
+import ibis
+from django.db.models import Q
+from ibis import _
+
+from klimainnkjop.access import Scope
+from klimainnkjop.selectors.results import latest_run
+from klimainnkjop.storage import linestore
+from klimainnkjop.storage.models import Factor, FactorSet
+
+FIELDS = ["set", "version", "publisher", "licence", "attribution", "gwp_basis", "status", "role", "id", "key",
+          "category_nb", "category_en", "basis", "unit", "currency", "price_year", "price_type", "value", "low",
+          "high", "region", "valid_from", "valid_to", "quality", "source_ref", "note"]
+
+
+def factor_sets():
+    return FactorSet.objects.order_by("name", "-id")
+
+
+def factors(*, set_name: str | None = None, query: str = "", limit: int | None = None):
+    qs = Factor.objects.select_related("factor_set", "category").order_by("factor_set__name", "factor_set__version",
+                                                                          "category__code", "basis", "unit")
+    if set_name:
+        name, _, version = set_name.partition(":")
+        qs = qs.filter(factor_set__name=name)
+        if version:
+            qs = qs.filter(factor_set__version=version)
+    if query:
+        qs = qs.filter(Q(category__code__icontains=query) | Q(category__name_nb__icontains=query)
+                       | Q(category__name_en__icontains=query) | Q(source_ref__icontains=query)
+                       | Q(note__icontains=query) | Q(factor_set__name__icontains=query))
+    return qs[:limit] if limit else qs
+
+
+def factor_row(f: Factor) -> dict:
+    fs = f.factor_set
+    return {
+        "set": fs.name, "version": fs.version, "publisher": fs.publisher, "licence": fs.licence,
+        "attribution": fs.attribution, "gwp_basis": fs.gwp_basis, "status": fs.status, "role": fs.role,
+        "id": f.pk, "key": f.category.code, "category_nb": f.category.name_nb, "category_en": f.category.name_en,
+        "basis": f.basis, "unit": f.unit, "currency": f.currency or None, "price_year": f.price_year,
+        "price_type": f.price_type if f.basis == Factor.BASIS_SPEND else None, "value": f.value, "low": f.low,
+        "high": f.high, "region": f.region, "valid_from": f.valid_from_year, "valid_to": f.valid_to_year,
+        "quality": f.quality, "source_ref": f.source_ref, "note": f.note,
+    }
+
+
+def factor_usage(scope: Scope, factor: Factor, *, limit: int = 100) -> dict:
+    """How many of the visible lines of the latest run used this factor, and the first of them."""
+    run = latest_run()
+    if run is None:
+        return {"lines": 0, "kg_co2e": 0.0, "rows": []}
+    con = ibis.duckdb.connect()
+    table = con.read_parquet(str(linestore.absolute(run.run.result_dir) / "lines.parquet"))
+    table = table.filter(_.factor_ref == f"{factor.factor_set.label}#{factor.pk}")
+    if not scope.everything:
+        table = table.filter(_.org.isin(list(scope.orgnrs or [""])))
+    summary = table.aggregate(n=_.count(), kg=_.kg_co2e.sum()).to_pyarrow().to_pylist()[0]
+    rows = table.select("org", "year", "month", "unit", "art", "supplier_orgnr", "amount_ore", "kg_co2e", "method") \
+        .order_by(ibis.desc("kg_co2e")).limit(limit).to_pyarrow().to_pylist()
+    return {"lines": int(summary["n"] or 0), "kg_co2e": float(summary["kg"] or 0.0), "rows": rows}
