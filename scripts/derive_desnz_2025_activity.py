@@ -4,7 +4,7 @@ Inputs (kept in the repository, byte for byte as published):
   klimainnkjop/data/raw/desnz-ghg-conversion-factors-2025/ghg-conversion-factors-2025-flat-format.csv
     UK DESNZ greenhouse gas reporting: conversion factors 2025, flat file (OGL v3.0, AR5 GWP100)
   klimainnkjop/data/raw/dfo-2026/factors.csv
-    Norwegian electricity (location- and market-based) and district heating (CC BY 4.0)
+    Norwegian electricity (location-based) and district heating (CC BY 4.0)
 
 Method (each row is listed in SELECTION with the DESNZ ids it adds up):
 - Scope: the value is the sum of the direct factor (combustion / operation) and its well-to-tank
@@ -30,7 +30,7 @@ Method (each row is listed in SELECTION with the DESNZ ids it adds up):
   DESNZ allocates combustion emissions to the recovered energy, so the factor covers collection
   and transport only) and to landfill (proposed waste.treatment.landfill), per tonne.
 - Electricity is NOT taken from DESNZ (UK grid): energy.electricity comes from the DFØ table,
-  location-based (NO) as the main row, market-based as a second row with a note; district heating
+  location-based (NO) only (one factor per key and unit; market-based named in its note); district heating
   likewise from the DFØ table. These rows keep the source text of the DFØ table and region NO.
 All rows quality 3 (±30 %). Row order: as listed in SELECTION (sorted by key, main row first).
 
@@ -80,8 +80,9 @@ SELECTION = [
 # key -> DFØ activity factor id (Norwegian values)
 DFO_SELECTION = [
     ("energy.district_heating", "activity_6341_fjernvarme", "district heating, Norway"),
-    ("energy.electricity", "activity_6341_elektrisitet__lokasjonsbasert__no", "location-based, Norwegian grid (main row)"),
-    ("energy.electricity", "activity_6341_elektrisitet__markedsbasert", "market-based, second row: use for market-based reporting only"),
+    ("energy.electricity", "activity_6341_elektrisitet__lokasjonsbasert__no",
+     "location-based, Norwegian grid (a set holds one factor per key and unit; the market-based figure, "
+     "DFØ activity_6341_elektrisitet__markedsbasert 0.018 kg/kWh, belongs in a market-based set of its own)"),
 ]
 META = {
     "name": NAME,
@@ -97,8 +98,8 @@ META = {
     "description": (
         "Activity factors (kg CO2e per litre, kWh, km, passenger_km, tonne_km, night, tonne) from the DESNZ 2025 "
         "flat file: direct + well-to-tank (WTT) where both exist, air travel with radiative forcing, materials "
-        "cradle to gate, waste disposal per DESNZ boundaries, Norwegian electricity (location-based main row, "
-        "market-based second row) and district heating from the DFØ 2026 table, derived by scripts/derive_desnz_2025_activity.py"
+        "cradle to gate, waste disposal per DESNZ boundaries, Norwegian electricity (location-based) "
+        "and district heating from the DFØ 2026 table, derived by scripts/derive_desnz_2025_activity.py"
     ),
     "role": "activity",
 }

@@ -10,6 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def shipped_factor(set_name, key, column="value"):
+    """Read a shipped factor straight from its file (an oracle independent of the importer)."""
+    text = (ROOT / "klimainnkjop" / "data" / "factor_sets" / f"{set_name}.csv").read_text(encoding="utf-8")
+    rows = [line.split(";") for line in text.splitlines() if line and not line.startswith("#")]
+    header = rows[0]
+    row = next(r for r in rows[1:] if r[0] == key and r[1] == "spend")
+    return float(row[header.index(column)])
+
+
 @pytest.fixture(autouse=True)
 def separate_database(monkeypatch):
     """On PostgreSQL, each CLI test gets a database of its own (the CLI is another process)."""
@@ -67,11 +76,13 @@ def test_the_cli_imports_computes_and_reports_totals_as_json(tmp_path, files):
     assert cli(data, "compute").returncode == 0
     out = cli(data, "totals", "--org", "944117784", "--year", "2024", "--by", "org,year,category", "--format", "json")
     document = json.loads(out.stdout)
-    assert document["factor_set"] == "provisional-dfo 2026.1"
-    kg = 8765.5 * 141.0 / 133.6 * 0.02036864734299517
+    assert document["factor_set"] == "dfo-klimaintensiteter 2026.1"
+    kg = 8765.5 * 141.0 / 133.6 * shipped_factor("dfo-klimaintensiteter", "goods.food")
+    low, high = (kg * shipped_factor("dfo-klimaintensiteter", "goods.food", column) /
+                 shipped_factor("dfo-klimaintensiteter", "goods.food") for column in ("low", "high"))
     assert document["rows"] == [{"org": "944117784", "year": 2024, "category": "goods.food", "spend_nok": 8765.5,
-                                 "kg_co2e": pytest.approx(kg), "kg_co2e_low": pytest.approx(kg * 0.5),
-                                 "kg_co2e_high": pytest.approx(kg * 1.5), "lines": 2}]
+                                 "kg_co2e": pytest.approx(kg), "kg_co2e_low": pytest.approx(low),
+                                 "kg_co2e_high": pytest.approx(high), "lines": 2}]
     csv_out = cli(data, "totals", "--by", "art", "--format", "csv").stdout.splitlines()
     assert csv_out[0] == "art,spend_nok,kg_co2e,kg_co2e_low,kg_co2e_high,lines" and csv_out[1].startswith("115,8765.5,")
     assert (data / "klimainnkjop.sqlite3").exists() or os.environ.get("DATABASE_URL")

@@ -15,7 +15,7 @@ from klimainnkjop.storage.linestore import LINE_SCHEMA
 from klimainnkjop.storage.models import Category, Factor, FactorSet
 from tests.factories import import_ledger, ledger_csv
 
-FOOD = 0.02036864734299517       # factors_provisional.csv, goods.food, 2026 prices
+FOOD = 0.02036864734299517       # provisional-dfo.csv, goods.food, 2026 prices
 ELECTRICITY = 0.035742850241545894
 CPI = {2021: 116.1, 2022: 122.8, 2023: 129.6, 2024: 133.6, 2025: 137.5, 2026: 141.0}
 

@@ -9,10 +9,10 @@ from klimainnkjop.importers.errors import ImportRejected
 from klimainnkjop.selectors.factors import factor_row, factors
 from klimainnkjop.selectors.results import compare_runs, totals
 from klimainnkjop.services.compute import do_compute
-from klimainnkjop.services.factors import (PublishedSetIsImmutable, do_add_supplier_factor, do_import_factor_set,
-                                           do_set_category_mapping)
+from klimainnkjop.services.factors import (PublishedSetIsImmutable, do_add_category, do_add_supplier_factor,
+                                           do_import_factor_set, do_set_category_mapping)
 from klimainnkjop.services.reference import shipped_factor_set_files
-from klimainnkjop.storage.models import AuditEntry, FactorSet
+from klimainnkjop.storage.models import AuditEntry, Category, Factor, FactorSet
 from tests.factories import HEADER, VISMA, import_ledger, ledger_csv
 
 META = """# name: test-activity
@@ -129,12 +129,29 @@ def test_a_supplier_specific_factor_beats_activity_and_spend(org, reference):
 
 
 def test_a_category_without_its_own_factor_uses_its_parents(org, reference):
-    do_set_category_mapping(scheme="kostra_art", code="115", category_code="goods.food.beef", actor="test")
-    import_ledger(org, ledger_csv("01.03.2026;115000;2020;2100;999999999;Mat AS;1 000,00;Kjøtt"))
-    do_compute(actor="test")
+    do_add_category(code="goods.food.rice", name_nb="Ris", parent_code="goods.food", actor="test")
+    do_set_category_mapping(scheme="kostra_art", code="115", category_code="goods.food.rice", actor="test")
+    import_ledger(org, ledger_csv("01.03.2026;115000;2020;2100;999999999;Mat AS;1 000,00;Ris"))
+    run = do_compute(factor_set_name="provisional-dfo", actor="test")
     row = totals(system_scope(), by=["category"])["rows"][0]
     food = factors(set_name="provisional-dfo").get(category__code="goods.food").value
-    assert row["category"] == "goods.food.beef" and row["kg_co2e"] == pytest.approx(1000 * food)
+    assert row["category"] == "goods.food.rice" and row["kg_co2e"] == pytest.approx(1000 * food)
+    assert run.factor_sets[0] == "provisional-dfo:2026.1"
+
+
+def test_the_fallback_set_covers_a_category_the_chosen_set_lacks(org, reference):
+    fallback = FactorSet.objects.create(name="fallback", version="1", publisher="t", licence="CC0",
+                                        attribution="t", role="spend-fallback")
+    beef = Category.objects.get(code="goods.food.beef")
+    Factor.objects.create(factor_set=fallback, category=beef, value=0.2, low=0.1, high=0.3, unit="NOK",
+                          price_year=2022, quality=5, source_ref="test")
+    do_set_category_mapping(scheme="kostra_art", code="115", category_code="goods.food.beef", actor="test")
+    import_ledger(org, ledger_csv("01.03.2022;115000;2020;2100;999999999;Mat AS;1 000,00;Kjøtt"))
+    run = do_compute(factor_set_name="provisional-dfo", actor="test")
+    row = totals(system_scope(), by=["category", "method", "quality"])["rows"][0]
+    assert (row["category"], row["method"], row["quality"]) == ("goods.food.beef", "spend", 5)
+    assert row["kg_co2e"] == pytest.approx(1000 * 0.2)  # same price year: no deflation
+    assert "fallback:1" in run.factor_sets
 
 
 def test_region_totals_do_not_double_count_purchases_between_member_organisations(org, other_org, reference):
