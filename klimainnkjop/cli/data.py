@@ -1,53 +1,13 @@
-"""The command line: `klimainnkjop [--data-dir DIR] COMMAND ...`.
-
-Exit codes: 0 success, 2 bad input (the message names file, row and field; nothing was written), 1 otherwise.
-"""
+"""Data commands: demo, organisations, profiles, imports, rates, factors, compute, totals, serve."""
 from __future__ import annotations
 
-import argparse
-import csv
-import io
-import json
 import os
-import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
+from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
 
 
-def _setup(data_dir: str | None) -> None:
-    from klimainnkjop.paths import ENV_VAR
-
-    if data_dir:
-        os.environ[ENV_VAR] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "klimainnkjop.settings")
-    import django
-
-    django.setup()
-    _migrate()
-    from klimainnkjop.services.reference import do_load_reference_data
-    from klimainnkjop.storage.models import FactorSet
-
-    if not FactorSet.objects.exists():
-        do_load_reference_data(actor="cli")
-
-
-def _migrate() -> None:
-    from django.core.management import call_command
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-        call_command("migrate", verbosity=0, interactive=False)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="klimainnkjop", description="Klimagassregnskap for offentlige innkjøp")
-    parser.add_argument("--data-dir", default=None,
-                        help="where everything a run writes is kept (default ./var; env KLIMAINNKJOP_DATA_DIR)")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub) -> dict:
     demo = sub.add_parser("demo", help="generate and import the demo region, then compute")
     demo.add_argument("--scale", type=float, default=1.0)
     demo.add_argument("--seed", type=int, default=2021)
@@ -105,84 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--host", default="127.0.0.1")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        _setup(args.data_dir)
-        return COMMANDS[args.command](args)
-    except Exception as exc:  # noqa: BLE001 - mapped to exit codes below
-        from klimainnkjop.access import OutsideScope
-        from klimainnkjop.importers.errors import ImportRejected
-        from klimainnkjop.services.organisations import InvalidInput
-
-        from klimainnkjop.selectors.results import NoResults
-
-        if isinstance(exc, (ImportRejected, InvalidInput, OutsideScope, ValueError, FileNotFoundError)):
-            print(f"klimainnkjop: {exc}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        if isinstance(exc, NoResults):
-            print(f"klimainnkjop: {exc}", file=sys.stderr)
-            return EXIT_ERROR
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        import traceback
-
-        traceback.print_exc()
-        return EXIT_ERROR
-
-
-def _read_file(path: str) -> tuple[bytes, str]:
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    return p.read_bytes(), p.name
-
-
-def _org(orgnr: str):
-    from klimainnkjop.services.organisations import InvalidInput
-    from klimainnkjop.storage.models import Organisation
-
-    org = Organisation.objects.filter(orgnr=orgnr.replace(" ", "")).first()
-    if org is None:
-        raise InvalidInput(f"--org: no organisation with orgnr {orgnr}; add it with `klimainnkjop org add`")
-    return org
-
-
-def _emit(rows: list[dict], fmt: str, document: dict | None = None) -> None:
-    if fmt == "json":
-        print(json.dumps(document if document is not None else rows, ensure_ascii=False, indent=2))
-        return
-    if not rows:
-        print("(no rows)")
-        return
-    columns = list(rows[0])
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        print(out.getvalue(), end="")
-        return
-    cells = [[_fmt_cell(r[c]) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
-    for row in cells:
-        print("  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(row, widths)))
-
-
-def _fmt_cell(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.2f}".replace(",", " ")
-    return str(value)
-
-
-def _numeric(text: str) -> bool:
-    return text.replace(" ", "").replace(".", "").replace("-", "").isdigit()
+    return {
+        "demo": cmd_demo, "org": cmd_org, "profile": cmd_profile, "import": cmd_import, "rate": cmd_rate,
+        "compute": cmd_compute, "totals": cmd_totals, "serve": cmd_serve, "factors": cmd_factors,
+    }
 
 
 def cmd_demo(args) -> int:
@@ -204,7 +90,7 @@ def cmd_org(args) -> int:
         print(f"added {org.name} ({org.orgnr})")
         return EXIT_OK
     rows = [organisation_dict(o) for o in Organisation.objects.order_by("name")]
-    _emit(rows, args.format)
+    emit(rows, args.format)
     return EXIT_OK
 
 
@@ -212,7 +98,7 @@ def cmd_profile(args) -> int:
     from klimainnkjop.services.profiles import do_save_profile, read_profile_file
 
     spec = read_profile_file(Path(args.file))
-    saved = do_save_profile(organisation=_org(args.org), spec=spec, actor="cli", source=args.file)
+    saved = do_save_profile(organisation=find_org(args.org), spec=spec, actor="cli", source=args.file)
     print(f"saved profile {saved.name!r} for {saved.organisation.orgnr}")
     return EXIT_OK
 
@@ -220,12 +106,12 @@ def cmd_profile(args) -> int:
 def cmd_import(args) -> int:
     from klimainnkjop.services.imports import do_import_kostra, do_import_ledger
 
-    data, name = _read_file(args.file)
+    data, name = read_file(args.file)
     if args.import_command == "ledger":
-        result = do_import_ledger(organisation=_org(args.org), data=data, file_name=name, profile_name=args.profile,
+        result = do_import_ledger(organisation=find_org(args.org), data=data, file_name=name, profile_name=args.profile,
                                   actor="cli")
     else:
-        result = do_import_kostra(data=data, file_name=name, organisation=_org(args.org) if args.org else None,
+        result = do_import_kostra(data=data, file_name=name, organisation=find_org(args.org) if args.org else None,
                                   actor="cli")
     if result.already_imported:
         print(f"{name}: already imported (batch {result.batch.pk}); nothing added")
@@ -248,7 +134,7 @@ def cmd_factors(args) -> int:
     if args.factors_command == "import":
         from klimainnkjop.services.factors import do_import_factor_set
 
-        data, name = _read_file(args.file)
+        data, name = read_file(args.file)
         factor_set, created = do_import_factor_set(data=data, file_name=name, actor="cli")
         verb = "imported" if created else "already imported"
         print(f"{name}: {verb} {factor_set.name} {factor_set.version} ({factor_set.factors.count()} factors, "
@@ -264,7 +150,7 @@ def cmd_factors(args) -> int:
     if args.format == "table":
         rows = [{k: r[k] for k in ("set", "version", "key", "basis", "unit", "price_year", "value", "low", "high",
                                    "quality", "source_ref")} for r in rows]
-    _emit(rows, args.format)
+    emit(rows, args.format)
     return EXIT_OK
 
 
@@ -284,17 +170,16 @@ def cmd_totals(args) -> int:
 
     by = [k.strip() for k in args.by.split(",") if k.strip()]
     if args.org:
-        _org(args.org)
+        find_org(args.org)
     document = totals(system_scope(), org=args.org, year=args.year, by=by)
     rows = [{k: v for k, v in r.items() if k != "covered_spend_nok"} for r in document["rows"]]
     document = {"factor_set": document["factor_set"], "factor_sets": document["factor_sets"],
                 "consolidated": document["consolidated"], "rows": rows}
-    _emit(rows, args.format, document)
+    emit(rows, args.format, document)
     return EXIT_OK
 
 
 def cmd_serve(args) -> int:
-    from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: F401
     from waitress import serve
 
     from klimainnkjop.wsgi import application
@@ -304,10 +189,3 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {
-    "demo": cmd_demo, "org": cmd_org, "profile": cmd_profile, "import": cmd_import, "rate": cmd_rate,
-    "compute": cmd_compute, "totals": cmd_totals, "serve": cmd_serve, "factors": cmd_factors,
-}
-
-if __name__ == "__main__":
-    sys.exit(main())

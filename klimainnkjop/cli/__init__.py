@@ -1,0 +1,87 @@
+"""The command line: `klimainnkjop [--data-dir DIR] COMMAND ...`.
+
+Exit codes: 0 success, 2 bad input (the message names file, row and field; nothing was written), 1 otherwise.
+Each command group lives in its own module with `register(sub) -> {command: handler}`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from klimainnkjop.cli.output import EXIT_BAD_INPUT, EXIT_ERROR
+
+GROUPS = ["klimainnkjop.cli.data"]
+
+
+def _setup(data_dir: str | None) -> None:
+    from klimainnkjop.paths import ENV_VAR
+
+    if data_dir:
+        os.environ[ENV_VAR] = data_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "klimainnkjop.settings")
+    import django
+
+    django.setup()
+    _migrate()
+    from klimainnkjop.services.reference import do_load_reference_data
+    from klimainnkjop.storage.models import FactorSet
+
+    if not FactorSet.objects.exists():
+        do_load_reference_data(actor="cli")
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", verbosity=0, interactive=False)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="klimainnkjop", description="Klimagassregnskap for offentlige innkjøp")
+    parser.add_argument("--data-dir", default=None,
+                        help="where everything a run writes is kept (default ./var; env KLIMAINNKJOP_DATA_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    handlers: dict = {}
+    for module in GROUPS:
+        handlers.update(importlib.import_module(module).register(sub))
+    return parser, handlers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        _setup(args.data_dir)
+        return handlers[args.command](args)
+    except Exception as exc:  # noqa: BLE001 - mapped to exit codes below
+        from klimainnkjop.access import OutsideScope
+        from klimainnkjop.importers.errors import ImportRejected
+        from klimainnkjop.services.organisations import InvalidInput
+
+        from klimainnkjop.selectors.results import NoResults
+
+        if isinstance(exc, (ImportRejected, InvalidInput, OutsideScope, ValueError, FileNotFoundError)):
+            print(f"klimainnkjop: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if isinstance(exc, NoResults):
+            print(f"klimainnkjop: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        import traceback
+
+        traceback.print_exc()
+        return EXIT_ERROR
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from klimainnkjop.cli import main
+
+sys.exit(main())

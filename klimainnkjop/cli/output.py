@@ -1,0 +1,62 @@
+"""Shared helpers of the command line: reading files, finding organisations, printing rows."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def read_file(path: str) -> tuple[bytes, str]:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    return p.read_bytes(), p.name
+
+
+def find_org(orgnr: str):
+    from klimainnkjop.services.organisations import InvalidInput
+    from klimainnkjop.storage.models import Organisation
+
+    org = Organisation.objects.filter(orgnr=orgnr.replace(" ", "")).first()
+    if org is None:
+        raise InvalidInput(f"--org: no organisation with orgnr {orgnr}; add it with `klimainnkjop org add`")
+    return org
+
+
+def emit(rows: list[dict], fmt: str, document: dict | None = None) -> None:
+    if fmt == "json":
+        print(json.dumps(document if document is not None else rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        print("(no rows)")
+        return
+    columns = list(rows[0])
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        print(out.getvalue(), end="")
+        return
+    cells = [[_fmt_cell(r[c]) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    for row in cells:
+        print("  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(row, widths)))
+
+
+def _fmt_cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}".replace(",", " ")
+    return str(value)
+
+
+def _numeric(text: str) -> bool:
+    return text.replace(" ", "").replace(".", "").replace("-", "").isdigit()
+
+
