@@ -8,6 +8,11 @@ Shape (per chunk, same distributions everywhere):
   each art from its own dozen suppliers, Zipf-like),
   KOSTRA arts weighted: ~55 % purchase arts 100-375 (nearly all mapped to a category), ~17 % wages 010-099,
   ~25 % transfers/financial/income 400-990, a few internal/asset arts and unknown arts.
+  ~2 % of the ledger purchase lines carry a quantity in a physical unit (electricity in kWh or MWh, district
+  heating in kWh, heating oil in litre or m3, food in kg, building materials in tonne or kg, equipment in pieces:
+  some have an activity factor, some convert to the factor's unit, some have no factor in their unit), and ~1 %
+  of the ledger purchase lines are bought from one of the 13 organisations themselves (intra-region; about
+  1 in 13 of those from the buying organisation itself, which is not intra-region).
   ~1.5 % of the lines come from KOSTRA files (month 0, no unit/supplier). The last organisation has no
   ledger for 2021-2022, so its KOSTRA lines of those years count; every other KOSTRA line steps aside
   because a ledger exists for that organisation and year.
@@ -34,6 +39,18 @@ SUPPLIERS_PER_UNIT_ART = 12
 YEARS = np.arange(2021, 2027, dtype=np.int32)
 KOSTRA_SHARE = 0.015
 NO_LEDGER_YEARS = (2021, 2022)   # for the last organisation
+QUANTITY_SHARE = 0.02            # of the ledger purchase lines
+INTRA_SHARE = 0.01               # of the ledger purchase lines: the supplier is one of the organisations
+# art -> [(unit, NOK excl. VAT per unit, weight)]: a line with a quantity gets one of these arts
+QUANTITY_ARTS = {
+    "180": [("kWh", 1.1, 0.7), ("MWh", 1100.0, 0.3)],      # electricity: activity factor per kWh
+    "181": [("kWh", 0.9, 1.0)],                            # district heating
+    "182": [("litre", 14.0, 0.8), ("m3", 14000.0, 0.2)],   # heating oil: factor per litre
+    "115": [("kg", 95.0, 1.0)],                            # food: factors only for sub-categories -> spend
+    "250": [("tonne", 6000.0, 0.6), ("kg", 6.0, 0.4)],     # building materials: factor per tonne
+    "200": [("piece", 2500.0, 1.0)],                       # equipment: no activity factor -> spend
+}
+QUANTITY_ART_WEIGHTS = {"180": 0.3, "181": 0.1, "182": 0.2, "115": 0.2, "250": 0.15, "200": 0.05}
 
 FUNCTIONS = ["100", "110", "120", "121", "130", "170", "201", "202", "211", "213", "215", "221", "222", "223",
              "231", "232", "233", "234", "241", "242", "243", "244", "251", "252", "253", "254", "256", "261",
@@ -115,14 +132,23 @@ class Generator:
         w = 1.0 / np.arange(1, N_ORGS + 1) ** 0.7      # a big city and smaller municipalities / IKS
         self.org_weights = w / w.sum()
         self.units = [f"{1000 + 25 * i}" for i in range(UNITS_PER_ORG)]
-        self.suppliers = _orgnrs(rng, N_SUPPLIERS, 81000000) + [""]
-        self.supplier_names = [f"Leverandør {i:04d} AS" for i in range(N_SUPPLIERS)] + [""]
+        # supplier pool: N_SUPPLIERS companies, "" (no supplier), then the organisations themselves
+        self.suppliers = _orgnrs(rng, N_SUPPLIERS, 81000000) + [""] + self.orgs
+        self.supplier_names = ([f"Leverandør {i:04d} AS" for i in range(N_SUPPLIERS)] + [""]
+                               + [f"Organisasjon {i:02d}" for i in range(N_ORGS)])
         s = 1.0 / np.arange(1, SUPPLIERS_PER_UNIT_ART + 1) ** 1.2
         self.rank_weights = s / s.sum()
         self.arts, self.art_weights = _arts()
         art_codes = np.array([int(a) if a.isdigit() else -1 for a in self.arts])
         self.art_is_wage = (art_codes >= 0) & (art_codes < 100)
         self.art_is_purchase_range = (art_codes >= 100) & (art_codes < 400)
+        with open(DATA / "art_categories.csv", encoding="utf-8") as fh:
+            mapped = {r["art"] for r in csv.DictReader(fh, delimiter=";")}
+        self.art_is_mapped = np.array([a in mapped for a in self.arts])
+        self.qty_arts = np.array([self.arts.index(a) for a in QUANTITY_ART_WEIGHTS])
+        w = np.array(list(QUANTITY_ART_WEIGHTS.values()))
+        self.qty_art_weights = w / w.sum()
+        self.qty_units = sorted({u for opts in QUANTITY_ARTS.values() for u, _, _ in opts})
         self.projects = [""] * 8 + [f"P{4000 + i}" for i in range(30)]
 
     def chunk(self, index: int, n: int) -> pa.Table:
@@ -145,12 +171,19 @@ class Generator:
                            - np.timedelta64(1, "D"), posting + day.astype("timedelta64[D]"))
 
         art_idx = rng.choice(len(self.arts), size=n, p=self.art_weights)
+        # ~2 % of the ledger purchase lines have a quantity: they are bought under an art with physical units
+        has_qty = (~is_kostra) & self.art_is_mapped[art_idx] & (rng.random(n) < QUANTITY_SHARE)
+        art_idx = np.where(has_qty, self.qty_arts[rng.choice(len(self.qty_arts), size=n, p=self.qty_art_weights)],
+                           art_idx)
         unit_idx = rng.integers(0, UNITS_PER_ORG, size=n)
         # a unit buys each art from its own handful of suppliers, the first of them taking most of the spend
         rank = rng.choice(SUPPLIERS_PER_UNIT_ART, size=n, p=self.rank_weights)
         sup_idx = (org * 131 + unit_idx * 977 + art_idx * 7919 + rank * 104729) % N_SUPPLIERS
         no_supplier = self.art_is_wage[art_idx] | is_kostra | (rng.random(n) < 0.04)
         sup_idx = np.where(no_supplier, N_SUPPLIERS, sup_idx)
+        # ~1 % of the ledger purchase lines are bought from an organisation of the region (maybe itself)
+        intra = (~is_kostra) & self.art_is_mapped[art_idx] & (rng.random(n) < INTRA_SHARE)
+        sup_idx = np.where(intra, N_SUPPLIERS + 1 + rng.integers(0, N_ORGS, size=n), sup_idx)
 
         # amounts: lognormal, median ~3,000 NOK, a long tail; ~3 % credit notes
         amount = np.round(np.exp(rng.normal(np.log(300_000), 1.6, size=n))).astype(np.int64)
@@ -161,6 +194,22 @@ class Generator:
         currency = np.where(eur, 1, 0)
         orig = np.where(eur, np.round(amount / 11.0).astype(np.int64), amount)
         investment = rng.random(n) < np.where(is_kostra, 0.3, 0.08)
+        # quantity = spend / unit price (with ±30 % noise); credit notes have a negative quantity
+        pick = rng.random(n)
+        unit_code = np.full(n, -1, dtype=np.int64)
+        price = np.ones(n)
+        for art, options in QUANTITY_ARTS.items():
+            on_art = has_qty & (art_idx == self.arts.index(art))
+            edge = 0.0
+            for unit_name, unit_price, weight in options:
+                chosen = on_art & (pick >= edge) & (pick < edge + weight)
+                unit_code = np.where(chosen, self.qty_units.index(unit_name), unit_code)
+                price = np.where(chosen, unit_price, price)
+                edge += weight
+        noise = rng.uniform(0.7, 1.3, size=n)
+        quantity = np.round(amount / 100.0 / price * noise, 3)
+        quantity_arr = pa.array(quantity, pa.float64(), mask=~has_qty)
+        quantity_unit = pa.array([None] + self.qty_units, pa.string()).take(pa.array(unit_code + 1))
 
         row_no = (np.arange(n, dtype=np.int32) % 250_000) + 2
         voucher = index * 10_000_000 + np.arange(n) // 3
@@ -195,6 +244,8 @@ class Generator:
             "voucher": pc.if_else(kostra_mask, empty, _ints_as_str(voucher)),
             "line_id": pc.if_else(kostra_mask, empty, _ints_as_str(line_id)),
             "investment": pa.array(investment),
+            "quantity": quantity_arr,
+            "quantity_unit": quantity_unit,
         }
         for field in LINE_SCHEMA:   # columns added to the schema later: null (no quantity etc.)
             if field.name not in columns:
