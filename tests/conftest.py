@@ -1,6 +1,8 @@
 """Shared fixtures. Each test gets its own data directory (line store, archive, results)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from klimainnkjop.paths import ENV_VAR
@@ -34,3 +36,24 @@ def other_org(db):
 
     return do_create_organisation(orgnr="964950113", name="Grue kommune", kostra_region="0423",
                                   region_name="Kongsvingerregionen", actor="test")
+
+
+@pytest.fixture
+def separate_database(monkeypatch):
+    """On PostgreSQL, each CLI test gets a database of its own (the CLI is another process)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield
+        return
+    import uuid
+
+    import psycopg
+
+    base, _, _ = url.rpartition("/")
+    name = f"klimainnkjop_cli_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    monkeypatch.setenv("DATABASE_URL", f"{base}/{name}")
+    yield
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

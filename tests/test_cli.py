@@ -20,24 +20,8 @@ def shipped_factor(set_name, key, column="value"):
 
 
 @pytest.fixture(autouse=True)
-def separate_database(monkeypatch):
-    """On PostgreSQL, each CLI test gets a database of its own (the CLI is another process)."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        yield
-        return
-    import uuid
-
-    import psycopg
-
-    base, _, _ = url.rpartition("/")
-    name = f"klimainnkjop_cli_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    monkeypatch.setenv("DATABASE_URL", f"{base}/{name}")
-    yield
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def _own_database(separate_database):
+    """The CLI is another process: on PostgreSQL it gets a database of its own."""
 
 
 def cli(data_dir, *args, stdin=None):
