@@ -186,3 +186,22 @@ def test_every_shipped_factor_names_its_source_and_licence(reference):
     for row in rows:
         assert row["source_ref"] and row["licence"] and row["attribution"], row
         assert row["low"] <= row["value"] <= row["high"]
+
+
+def test_lines_of_two_organisations_with_the_same_natural_key_keep_their_own_factors(org, other_org, reference):
+    """Natural keys are unique within an organisation only: the same voucher and line id in two ledgers."""
+    profile = {"name": "ids", "columns": {**VISMA["columns"], "voucher": "Bilag", "line_id": "Linje"}}
+    header = HEADER.rstrip("\n") + ";Bilag;Linje\n"
+    import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;1 000,00;Mat;1;1", header=header),
+                  profile=profile)
+    import_ledger(other_org, ledger_csv("01.03.2024;180000;2020;2100;988888888;Kraft AS;1 000,00;Strøm;1;1",
+                                        header=header), profile=profile)
+    do_compute(factor_set_name="provisional-dfo", actor="test")
+    rows = {r["org"]: r for r in totals(system_scope(), by=["org", "category"])["rows"]}
+    provisional = factors(set_name="provisional-dfo")
+    deflate = 141.0 / 133.6
+    assert rows[org.orgnr]["category"] == "goods.food"
+    assert rows[org.orgnr]["kg_co2e"] == pytest.approx(1000 * deflate * provisional.get(category__code="goods.food").value)
+    assert rows[other_org.orgnr]["kg_co2e"] == pytest.approx(
+        1000 * deflate * provisional.get(category__code="energy.electricity").value)
+    assert totals(system_scope())["rows"][0]["lines"] == 2

@@ -60,39 +60,32 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         exclusion=ibis.coalesce(art_classes.exclusion, ibis.literal("unknown_art")),
         category=art_classes.category,
     )
-    keys = base.select("line_key", "category", "year", "supplier_orgnr", "quantity", "quantity_unit")
+    # Factors are chosen per key (category × year, category × year × unit, supplier × year), not per
+    # line: a window over the few candidate keys, then a plain equi-join to the lines.
+    sp = ancestors.join(spend_factors, ancestors.ancestor == spend_factors.category)
+    sp = _first(sp.select(s_category=ancestors.category, s_year=spend_factors.year, depth=ancestors.depth,
+                          tier=spend_factors.tier, s_value=spend_factors.value, s_low=spend_factors.low,
+                          s_high=spend_factors.high, s_price_year=spend_factors.price_year,
+                          s_currency=spend_factors.currency, s_ref=spend_factors.ref,
+                          s_quality=spend_factors.quality),
+                ["s_category", "s_year"], ["depth", "tier"]).drop("depth", "tier")
 
-    # spend: nearest ancestor with a factor, chosen set before fallback
-    sp = keys.join(ancestors, keys.category == ancestors.category).join(
-        spend_factors, (ancestors.ancestor == spend_factors.category) & (keys.year == spend_factors.year))
-    sp = _first(sp.select(line_key=keys.line_key, depth=ancestors.depth, tier=spend_factors.tier,
-                          s_value=spend_factors.value, s_low=spend_factors.low, s_high=spend_factors.high,
-                          s_price_year=spend_factors.price_year, s_currency=spend_factors.currency,
-                          s_ref=spend_factors.ref, s_quality=spend_factors.quality),
-                ["line_key"], ["depth", "tier"]).drop("depth", "tier")
+    ac = ancestors.join(activity_factors, ancestors.ancestor == activity_factors.category)
+    ac = ac.join(conversions, ac.unit == conversions.to_unit)
+    ac = _first(ac.select(a_category=ac.category, a_year=ac.year, a_unit=ac.from_unit, depth=ac.depth,
+                          a_multiplier=ac.multiplier, a_value=ac.value, a_low=ac.low, a_high=ac.high, a_ref=ac.ref,
+                          a_quality=ac.quality, a_priority=ac.priority),
+                ["a_category", "a_year", "a_unit"], ["depth", "a_quality", "a_priority"]).drop("depth", "a_priority")
 
-    # activity: a quantity in a unit convertible to the factor's unit
-    ac = keys.filter(keys.quantity.notnull()).join(ancestors, keys.category == ancestors.category)
-    ac = ac.join(conversions, ac.quantity_unit == conversions.from_unit)
-    ac = ac.join(activity_factors, (ac.ancestor == activity_factors.category) & (ac.year == activity_factors.year)
-                 & (ac.to_unit == activity_factors.unit))
-    ac = _first(ac.select(line_key=ac.line_key, depth=ac.depth, a_quantity=ac.quantity * ac.multiplier,
-                          a_value=ac.value, a_low=ac.low, a_high=ac.high, a_ref=ac.ref, a_quality=ac.quality,
-                          a_priority=ac.priority),
-                ["line_key"], ["depth", "a_quality", "a_priority"]).drop("depth", "a_priority")
+    su = _first(supplier_factors.select(u_supplier=_.supplier_orgnr, u_year=_.year, u_value=_.value, u_low=_.low,
+                                        u_high=_.high, u_price_year=_.price_year, u_currency=_.currency,
+                                        u_ref=_.ref, u_quality=_.quality, u_priority=_.priority),
+                ["u_supplier", "u_year"], ["u_quality", "u_priority"]).drop("u_priority")
 
-    # supplier-specific
-    su = keys.join(supplier_factors, (keys.supplier_orgnr == supplier_factors.supplier_orgnr)
-                   & (keys.year == supplier_factors.year))
-    su = _first(su.select(line_key=keys.line_key, u_value=supplier_factors.value, u_low=supplier_factors.low,
-                          u_high=supplier_factors.high, u_price_year=supplier_factors.price_year,
-                          u_currency=supplier_factors.currency, u_ref=supplier_factors.ref,
-                          u_quality=supplier_factors.quality, u_priority=supplier_factors.priority),
-                ["line_key"], ["u_quality", "u_priority"]).drop("u_priority")
-
-    t = base.left_join(sp, "line_key").drop("line_key_right")
-    t = t.left_join(ac, "line_key").drop("line_key_right")
-    t = t.left_join(su, "line_key").drop("line_key_right")
+    t = base.left_join(sp, (base.category == sp.s_category) & (base.year == sp.s_year)).drop("s_category", "s_year")
+    t = t.left_join(ac, (t.category == ac.a_category) & (t.year == ac.a_year) & (t.quantity_unit == ac.a_unit)
+                    & t.quantity.notnull()).drop("a_category", "a_year", "a_unit")
+    t = t.left_join(su, (t.supplier_orgnr == su.u_supplier) & (t.year == su.u_year)).drop("u_supplier", "u_year")
     line_cpi = prices.select(cpi_year=_.year, cpi_line=_.cpi)
     t = t.left_join(line_cpi, t.year == line_cpi.cpi_year).drop("cpi_year")
     s_cpi = prices.select(s_cpi_year=_.year, s_cpi=_.cpi)
@@ -114,6 +107,7 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     can_spend = purchase & t.s_value.notnull() & t.cpi_line.notnull() & t.s_cpi.notnull() & t.s_fx.notnull()
     u_spend = _spend_at_price_year(t.amount_ore, t.cpi_line, t.u_cpi, t.u_fx)
     s_spend = _spend_at_price_year(t.amount_ore, t.cpi_line, t.s_cpi, t.s_fx)
+    a_quantity = t.quantity * t.a_multiplier
 
     def pick(supplier, activity, spend, default):
         return ibis.cases((can_supplier, supplier), (can_activity, activity), (can_spend, spend), else_=default)
@@ -129,9 +123,9 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         quality=pick(t.u_quality, t.a_quality, t.s_quality, ibis.null("int32")).cast("int32"),
         deflator=pick(t.u_cpi / t.cpi_line, ibis.null("float64"), t.s_cpi / t.cpi_line, ibis.null("float64")),
         covered=can_supplier | can_activity | can_spend,
-        kg_co2e=pick(u_spend * t.u_value, t.a_quantity * t.a_value, s_spend * t.s_value, zero),
-        kg_low=pick(u_spend * t.u_low, t.a_quantity * t.a_low, s_spend * t.s_low, zero),
-        kg_high=pick(u_spend * t.u_high, t.a_quantity * t.a_high, s_spend * t.s_high, zero),
+        kg_co2e=pick(u_spend * t.u_value, a_quantity * t.a_value, s_spend * t.s_value, zero),
+        kg_low=pick(u_spend * t.u_low, a_quantity * t.a_low, s_spend * t.s_low, zero),
+        kg_high=pick(u_spend * t.u_high, a_quantity * t.a_high, s_spend * t.s_high, zero),
         intra_region=t.member_orgnr.notnull() & (t.supplier_orgnr != t.org),
     )
 
