@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from klimainnkjop.storage.models import Membership, Organisation, Unit
 
 REGION_WIDE_ROLES = {"region-admin"}
+ADMIN_ROLES = {"org-admin"}  # people, units and invitations of their organisation
+AUDIT_ROLES = {"auditor"}  # everything of their organisation, and its audit log
+IMPORT_ROLES = {"org-admin", "finance", "purchaser"}  # ledger imports, profiles, deleting an import
 
 
 class OutsideScope(PermissionError):
@@ -21,6 +24,17 @@ class Scope:
     orgnrs: frozenset[str] | None  # None: every organisation
     units: dict[str, frozenset[str]] | None = None  # orgnr -> unit codes, for unit leaders only
     label: str = ""
+    audit: frozenset[str] | None = frozenset()  # organisations whose audit log may be read; None: every one
+
+    def check_audit(self, orgnr: str | None = None) -> None:
+        """Raises OutsideScope for an organisation outside the scope, PermissionError for a log not to be read."""
+        if orgnr is not None:
+            self.check(orgnr)
+        if self.audit is None:
+            return
+        if orgnr is None or orgnr not in self.audit:
+            raise PermissionError(f"the audit log{f' of {orgnr}' if orgnr else ''} is for auditors and region "
+                                  f"administrators; {self.label or 'this scope'} may not read it")
 
     @property
     def everything(self) -> bool:
@@ -46,17 +60,17 @@ class Scope:
 
 def system_scope() -> Scope:
     """For the CLI and background jobs, which act with the operator's full rights."""
-    return Scope(orgnrs=None, label="system")
+    return Scope(orgnrs=None, label="system", audit=None)
 
 
 def scope_for(user) -> Scope:
     if user is None or not user.is_authenticated:
         return Scope(orgnrs=frozenset(), label="anonymous")
     if user.is_superuser:
-        return Scope(orgnrs=None, label=user.get_username())
+        return Scope(orgnrs=None, label=user.get_username(), audit=None)
     memberships = list(Membership.objects.filter(user=user).select_related("organisation", "unit"))
     if any(m.role in REGION_WIDE_ROLES for m in memberships):
-        return Scope(orgnrs=None, label=user.get_username())
+        return Scope(orgnrs=None, label=user.get_username(), audit=None)
     orgs: set[str] = set()
     unit_limits: dict[str, set[str]] = {}
     whole_orgs: set[str] = set()
@@ -68,7 +82,8 @@ def scope_for(user) -> Scope:
         else:
             whole_orgs.add(orgnr)
     limits = {o: frozenset(u) for o, u in unit_limits.items() if o not in whole_orgs}
-    return Scope(orgnrs=frozenset(orgs), units=limits or None, label=user.get_username())
+    audit = frozenset(m.organisation.orgnr for m in memberships if m.role in AUDIT_ROLES)
+    return Scope(orgnrs=frozenset(orgs), units=limits or None, label=user.get_username(), audit=audit)
 
 
 def _unit_and_children(unit: Unit) -> set[str]:
@@ -79,3 +94,50 @@ def _unit_and_children(unit: Unit) -> set[str]:
         frontier = [pk for pk, _ in children]
         codes.update(code for _, code in children)
     return codes
+
+
+# --- explicit predicates for the faces (web, CLI): one question each, answered from memberships -----------
+
+def _active(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)
+
+
+def roles_of(user, orgnr: str) -> set[str]:
+    """The person's roles in one organisation (region-wide roles count everywhere)."""
+    if not _active(user):
+        return set()
+    rows = Membership.objects.filter(user=user).values_list("role", "organisation__orgnr")
+    return {role for role, org in rows if org == orgnr or role in REGION_WIDE_ROLES}
+
+
+def is_region_admin(user) -> bool:
+    if not _active(user):
+        return False
+    return user.is_superuser or Membership.objects.filter(user=user, role__in=REGION_WIDE_ROLES).exists()
+
+
+def can_view(user, orgnr: str) -> bool:
+    """May read the organisation's figures (a unit leader: those of their units only)."""
+    return _active(user) and scope_for(user).allows(orgnr)
+
+
+def can_administer(user, orgnr: str) -> bool:
+    """May manage the organisation's people, memberships, units and invitations."""
+    return is_region_admin(user) or bool(roles_of(user, orgnr) & ADMIN_ROLES)
+
+
+def can_administer_region(user) -> bool:
+    """May create organisations and change shared reference data (factor sets, categories, rates)."""
+    return is_region_admin(user)
+
+
+def can_import(user, orgnr: str) -> bool:
+    """May import ledgers, save mapping profiles and delete imports of the organisation."""
+    return is_region_admin(user) or bool(roles_of(user, orgnr) & IMPORT_ROLES)
+
+
+def can_view_audit(user, orgnr: str | None = None) -> bool:
+    """May read the audit log of the organisation (orgnr None: the whole region's log)."""
+    if is_region_admin(user):
+        return True
+    return orgnr is not None and bool(roles_of(user, orgnr) & AUDIT_ROLES)

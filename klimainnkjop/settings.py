@@ -10,8 +10,15 @@ from klimainnkjop.paths import data_dir
 
 BASE_DIR = Path(__file__).resolve().parent
 
-DEBUG = os.environ.get("KLIMAINNKJOP_DEBUG", "") == "1"
-SECRET_KEY = os.environ.get("KLIMAINNKJOP_SECRET_KEY") or "embedded-default-not-for-production"
+PRODUCTION = os.environ.get("KLIMAINNKJOP_PRODUCTION", "") == "1"
+DEBUG = os.environ.get("KLIMAINNKJOP_DEBUG", "") == "1" and not PRODUCTION
+DEFAULT_SECRET_KEY = "embedded-default-not-for-production"
+SECRET_KEY = os.environ.get("KLIMAINNKJOP_SECRET_KEY") or DEFAULT_SECRET_KEY
+if PRODUCTION and (SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("KLIMAINNKJOP_PRODUCTION=1 needs KLIMAINNKJOP_SECRET_KEY in the environment: at least "
+                               "50 random characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))'")
 ALLOWED_HOSTS = [h for h in os.environ.get("KLIMAINNKJOP_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
 INSTALLED_APPS = [
@@ -22,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "klimainnkjop.storage",
     "klimainnkjop.web",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -35,6 +43,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "klimainnkjop.urls"
@@ -72,9 +81,50 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Argon2id first; the others only verify (and upgrade on sign-in) hashes made before.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# Password sign-in refuses a username from an address for KLIMAINNKJOP_LOCKOUT_MINUTES after
+# KLIMAINNKJOP_LOCKOUT_FAILURES failures within KLIMAINNKJOP_LOCKOUT_WINDOW_MINUTES (klimainnkjop.services.auth).
+AUTHENTICATION_BACKENDS = ["klimainnkjop.auth.backends.LockoutModelBackend"]
+KLIMAINNKJOP_LOCKOUT_FAILURES = int(os.environ.get("KLIMAINNKJOP_LOCKOUT_FAILURES", "5"))
+KLIMAINNKJOP_LOCKOUT_WINDOW_MINUTES = int(os.environ.get("KLIMAINNKJOP_LOCKOUT_WINDOW_MINUTES", "15"))
+KLIMAINNKJOP_LOCKOUT_MINUTES = int(os.environ.get("KLIMAINNKJOP_LOCKOUT_MINUTES", "15"))
+
+# OpenID Connect (Entra ID, ID-porten): on when KLIMAINNKJOP_OIDC_CLIENT_ID is set. Endpoints are given
+# explicitly (no discovery request at start-up). See README "Sign-in".
+KLIMAINNKJOP_OIDC_ENABLED = bool(os.environ.get("KLIMAINNKJOP_OIDC_CLIENT_ID"))
+KLIMAINNKJOP_OIDC_ISSUER = os.environ.get("KLIMAINNKJOP_OIDC_ISSUER", "")
+KLIMAINNKJOP_OIDC_TRUST_EMAIL = os.environ.get("KLIMAINNKJOP_OIDC_TRUST_EMAIL", "") == "1"
+if KLIMAINNKJOP_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("klimainnkjop.auth.backends.OIDCBackend")
+    OIDC_RP_CLIENT_ID = os.environ["KLIMAINNKJOP_OIDC_CLIENT_ID"]
+    OIDC_RP_CLIENT_SECRET = os.environ.get("KLIMAINNKJOP_OIDC_CLIENT_SECRET", "")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ["KLIMAINNKJOP_OIDC_AUTHORIZATION_ENDPOINT"]
+    OIDC_OP_TOKEN_ENDPOINT = os.environ["KLIMAINNKJOP_OIDC_TOKEN_ENDPOINT"]
+    OIDC_OP_JWKS_ENDPOINT = os.environ["KLIMAINNKJOP_OIDC_JWKS_ENDPOINT"]
+    OIDC_OP_USER_ENDPOINT = os.environ.get("KLIMAINNKJOP_OIDC_USERINFO_ENDPOINT", "")
+    OIDC_RP_SIGN_ALGO = os.environ.get("KLIMAINNKJOP_OIDC_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = os.environ.get("KLIMAINNKJOP_OIDC_SCOPES", "openid email profile")
+    OIDC_USE_PKCE = True
+    OIDC_USE_NONCE = True
+    OIDC_CREATE_USER = False
+    OIDC_TIMEOUT = 10
+    if not KLIMAINNKJOP_OIDC_ISSUER:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("KLIMAINNKJOP_OIDC_ISSUER is needed with KLIMAINNKJOP_OIDC_CLIENT_ID")
 
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English")]
@@ -102,11 +152,46 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if os.environ.get("KLIMAINNKJOP_PRODUCTION") == "1":
+if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+    SESSION_COOKIE_AGE = int(os.environ.get("KLIMAINNKJOP_SESSION_SECONDS", str(60 * 60 * 8)))
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
+    # Preloading only takes effect for a registrable domain submitted to the browsers' list; the service
+    # usually runs on a subdomain of the municipality's, where the flag is harmless. KLIMAINNKJOP_HSTS_PRELOAD=0 drops it.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = os.environ.get("KLIMAINNKJOP_HSTS_PRELOAD", "1") == "1"
+    SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+    if os.environ.get("KLIMAINNKJOP_BEHIND_PROXY", "") == "1":  # a TLS-terminating proxy sets X-Forwarded-Proto
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content security policy (django-csp): only this site's own files, no inline scripts or styles, no framing.
+# Enforced in production; report-only elsewhere, so a page in development shows a violation in the browser's
+# console without breaking.
+from csp.constants import NONE, SELF  # noqa: E402
+
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF] + ([os.environ["KLIMAINNKJOP_OIDC_AUTHORIZATION_ENDPOINT"]]
+                                 if KLIMAINNKJOP_OIDC_ENABLED else []),
+    },
+}
+if PRODUCTION:
+    CONTENT_SECURITY_POLICY = _CSP
+else:
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
 
 LOGGING = {
     "version": 1,

@@ -48,7 +48,8 @@ def _profile_for(organisation: Organisation, name: str | None) -> MappingProfile
 
 
 def _existing(organisation: Organisation, kind: str, sha: str) -> ImportBatch | None:
-    return ImportBatch.objects.filter(organisation=organisation, kind=kind, file_sha256=sha).first()
+    return ImportBatch.objects.filter(organisation=organisation, kind=kind, file_sha256=sha).exclude(
+        status=ImportBatch.STATUS_DELETED).first()
 
 
 def _stored_files(organisation: Organisation):
@@ -204,3 +205,24 @@ def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation 
         organisation=organisation, kind="kostra", data=data, file_name=file_name, sha=sha, profile_name="",
         rows_read=parsed.rows_read, columns=columns, duplicates=duplicates, units={}, suppliers={}, actor=actor,
     )
+
+
+def _batch_dict(batch: ImportBatch) -> dict:
+    return {"organisation": batch.organisation.orgnr, "kind": batch.kind, "file": batch.file_name,
+            "sha256": batch.file_sha256, "status": batch.status, "rows_read": batch.rows_read,
+            "lines_added": batch.lines_added, "amount_ore": batch.amount_ore, "parquet_path": batch.parquet_path}
+
+
+def do_delete_import_batch(*, batch: ImportBatch, actor: Any = None) -> ImportBatch:
+    """Take an import out of what counts: the next compute leaves its lines out, and the same file may be
+    imported again. The row, its Parquet file and the raw file stay (the audit trail points at them)."""
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().select_related("organisation").get(pk=batch.pk)
+        if batch.status == ImportBatch.STATUS_DELETED:
+            raise InvalidInput(f"batch: import {batch.pk} ({batch.file_name}) is deleted already")
+        before = _batch_dict(batch)
+        batch.status = ImportBatch.STATUS_DELETED
+        batch.save(update_fields=["status"])
+        record_audit(actor=actor, action="delete_import", obj=batch, organisation=batch.organisation,
+                     before=before, after=_batch_dict(batch))
+    return batch

@@ -196,6 +196,7 @@ class ImportBatch(models.Model):
 
     STATUS_DONE = "done"
     STATUS_EMPTY = "empty"
+    STATUS_DELETED = "deleted"  # removed from what counts; the row, the Parquet file and the raw file are kept
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="batches")
     kind = models.CharField(max_length=20)  # ledger | kostra
@@ -214,7 +215,9 @@ class ImportBatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        unique_together = [("organisation", "kind", "file_sha256")]
+        # A deleted batch steps aside, so the same file can be imported again after a deletion.
+        constraints = [models.UniqueConstraint(fields=["organisation", "kind", "file_sha256"],
+                                               condition=~models.Q(status="deleted"), name="batch_file_once")]
         ordering = ["-created_at"]
 
 
@@ -275,3 +278,59 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+class Invitation(models.Model):
+    """An administrator's invitation of a person (by e-mail) to a role. The only way a sign-in through an
+    external identity provider (OIDC) is given memberships: claims alone never grant a role."""
+
+    email = models.EmailField()
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=20, choices=Membership.ROLES)
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, null=True, blank=True)
+    token_sha256 = models.CharField(max_length=64, unique=True, help_text="of the link's secret token; never the token")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class ExternalIdentity(models.Model):
+    """A person's identity at an OIDC provider: issuer + subject (stable, unlike e-mail)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_identities")
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="identity_once")]
+
+
+class TotpDevice(models.Model):
+    """A TOTP second factor (RFC 6238). Counts only once confirmed with a valid code."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device")
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(default=0, help_text="time step of the last accepted code (no replay)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class LoginFailure(models.Model):
+    """One failed password sign-in, per username and client address (for the lockout)."""
+
+    username = models.CharField(max_length=150)
+    ip = models.CharField(max_length=45, blank=True, default="")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "ip", "created_at"])]

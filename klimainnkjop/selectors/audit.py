@@ -1,0 +1,60 @@
+"""Reads of the audit log. Region administrators read all of it; an auditor reads their organisation's
+entries and those of the shared reference data (factor sets, categories, mappings, rates, compute runs) that
+its figures depend on. Nobody else reads it."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+from django.utils import timezone
+
+from klimainnkjop.access import Scope, scope_for
+from klimainnkjop.storage.models import AuditEntry
+
+# Entries without an organisation that every auditor may read: changes of shared reference data.
+SHARED_OBJECT_TYPES = frozenset({"FactorSet", "Category", "CategoryMapping", "ExchangeRate", "PriceIndex",
+                                 "SupplierFactor", "ComputeRun", "ReferenceData"})
+FIELDS = ["id", "who", "when", "action", "object", "organisation", "before", "after"]
+
+
+def _scope(scope_or_user) -> Scope:
+    return scope_or_user if isinstance(scope_or_user, Scope) else scope_for(scope_or_user)
+
+
+def audit_entries(scope_or_user, org: str | None = None, *, include_shared: bool = True,
+                  since: dt.datetime | None = None, until: dt.datetime | None = None):
+    """Audit entries, newest first. Raises access.OutsideScope for an organisation outside the scope and
+    PermissionError where the scope may not read the log."""
+    scope = _scope(scope_or_user)
+    shared = Q(organisation__isnull=True, object_type__in=SHARED_OBJECT_TYPES)
+    if org is not None:
+        scope.check_audit(org)
+        condition = Q(organisation__orgnr=org) | shared if include_shared else Q(organisation__orgnr=org)
+        entries = AuditEntry.objects.filter(condition)
+    elif scope.audit is None:
+        entries = AuditEntry.objects.all()
+    elif scope.audit:
+        condition = Q(organisation__orgnr__in=scope.audit)
+        entries = AuditEntry.objects.filter(condition | shared if include_shared else condition)
+    else:
+        scope.check_audit(None)  # raises PermissionError
+        entries = AuditEntry.objects.none()
+    if since is not None:
+        entries = entries.filter(created_at__gte=since)
+    if until is not None:
+        entries = entries.filter(created_at__lt=until)
+    return entries.select_related("organisation", "actor").order_by("-id")
+
+
+def audit_row(entry: AuditEntry) -> dict:
+    """One entry as a flat record: who, when (local time), action, object, organisation, before, after."""
+    return {
+        "id": entry.pk,
+        "who": entry.actor.get_username() if entry.actor_id and entry.actor else entry.actor_label,
+        "when": timezone.localtime(entry.created_at).isoformat(timespec="seconds"),
+        "action": entry.action,
+        "object": f"{entry.object_type}#{entry.object_id}" if entry.object_id else entry.object_type,
+        "organisation": entry.organisation.orgnr if entry.organisation_id and entry.organisation else "",
+        "before": entry.before,
+        "after": entry.after,
+    }
