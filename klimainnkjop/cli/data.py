@@ -6,6 +6,8 @@ from pathlib import Path
 
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
 
+IMPORT_SUBPARSERS = None  # the `import` command's subparsers, set by register()
+
 
 def register(sub) -> dict:
     demo = sub.add_parser("demo", help="generate and import the demo region, then compute")
@@ -29,7 +31,9 @@ def register(sub) -> dict:
     profile_import.add_argument("file")
     profile_import.add_argument("--org", required=True)
 
+    global IMPORT_SUBPARSERS
     imp = sub.add_parser("import", help="import data").add_subparsers(dest="import_command", required=True)
+    IMPORT_SUBPARSERS = imp  # other groups add import subcommands here, with set_defaults(import_handler=...)
     ledger = imp.add_parser("ledger")
     ledger.add_argument("file")
     ledger.add_argument("--org", required=True)
@@ -104,6 +108,8 @@ def cmd_profile(args) -> int:
 
 
 def cmd_import(args) -> int:
+    if getattr(args, "import_handler", None):
+        return args.import_handler(args)
     from klimainnkjop.services.imports import do_import_kostra, do_import_ledger
 
     data, name = read_file(args.file)

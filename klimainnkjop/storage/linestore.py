@@ -48,6 +48,20 @@ LINE_SCHEMA = pa.schema(
     ]
 )
 
+# Columns only invoice lines (EHF/PEPPOL, source "ehf") carry, after the common ones. Batches of other
+# sources are written without them and read them as null (readers use union_by_name).
+INVOICE_COLUMNS = [
+    ("document_type", pa.string()),      # invoice | creditnote
+    ("document_id", pa.string()),        # the document's id (BT-1), also in invoice_no
+    ("item_name", pa.string()),          # Item/Name
+    ("item_description", pa.string()),   # Item/Description
+    ("seller_item_id", pa.string()),     # Item/SellersItemIdentification/ID
+    ("item_class_scheme", pa.string()),  # cpv (UNCL 7143 STI) | unspsc (TST) | other list id, lower case
+    ("item_class_code", pa.string()),    # Item/CommodityClassification/ItemClassificationCode
+    ("unit_code", pa.string()),          # the quantity's UN/ECE Rec 20 code as on the invoice
+]
+INVOICE_LINE_SCHEMA = pa.schema(list(LINE_SCHEMA) + [pa.field(n, t) for n, t in INVOICE_COLUMNS])
+
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -66,12 +80,12 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def write_batch(org: str, rows: dict[str, list], token: str) -> Path:
-    """Write one batch's lines; returns the final path."""
+def write_batch(org: str, rows: dict[str, list], token: str, schema: pa.Schema = LINE_SCHEMA) -> Path:
+    """Write one batch's lines (LINE_SCHEMA, or a schema that extends it at the end); returns the final path."""
     folder = paths.lines_dir() / org
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{token}.parquet"
-    table = pa.Table.from_pydict(rows, schema=LINE_SCHEMA)
+    table = pa.Table.from_pydict(rows, schema=schema)
     tmp = target.with_suffix(".parquet.tmp")
     pq.write_table(table, tmp, compression="zstd")
     _fsync(tmp)

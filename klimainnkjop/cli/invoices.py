@@ -1,0 +1,80 @@
+"""Invoice-level data: `import ehf`, `import saft` (added to the `import` group of cli/data.py) and
+`invoices match`."""
+from __future__ import annotations
+
+import sys
+
+from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
+
+
+def register(sub) -> dict:
+    from klimainnkjop.cli import data
+
+    imp = data.IMPORT_SUBPARSERS
+    ehf = imp.add_parser("ehf", help="EHF / PEPPOL BIS Billing 3.0 invoices and credit notes (files, folders, zips)")
+    ehf.add_argument("paths", nargs="+", metavar="PATH")
+    ehf.add_argument("--org", default=None, help="the buyer organisation (default: from the buyer's orgnr)")
+    ehf.set_defaults(import_handler=cmd_import_ehf)
+    saft = imp.add_parser("saft", help="a SAF-T Financial file")
+    saft.add_argument("file")
+    saft.add_argument("--org", default=None, help="the organisation (default: from the file's company orgnr)")
+    saft.set_defaults(import_handler=cmd_import_saft)
+
+    invoices = sub.add_parser("invoices", help="invoice-level data").add_subparsers(dest="invoices_command",
+                                                                                  required=True)
+    match = invoices.add_parser("match", help="match invoices to ledger lines (supplier orgnr + invoice number)")
+    match.add_argument("--org", required=True)
+    match.add_argument("--format", choices=["json", "table"], default="table")
+    return {"invoices": cmd_invoices}
+
+
+def cmd_import_ehf(args) -> int:
+    from klimainnkjop.services.invoices import do_import_ehf, read_inputs
+
+    documents = read_inputs(args.paths)
+    result = do_import_ehf(documents=documents, organisation=find_org(args.org) if args.org else None, actor="cli")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{result.documents_read} documents read, {result.documents_added} added "
+          f"({result.lines_added} lines), {result.documents_duplicate} already present")
+    return EXIT_OK
+
+
+def cmd_import_saft(args) -> int:
+    from klimainnkjop.services.invoices import do_import_saft
+
+    data, name = read_file(args.file)
+    result = do_import_saft(data=data, file_name=name, organisation=find_org(args.org) if args.org else None,
+                            actor="cli")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if result.already_imported:
+        print(f"{name}: already imported (batch {result.batch.pk}); nothing added")
+    else:
+        print(f"{name}: {result.rows_read} lines read, {result.lines_added} lines added, "
+              f"{result.lines_duplicate} already present")
+    return EXIT_OK
+
+
+def cmd_invoices(args) -> int:
+    from klimainnkjop.services.invoices import match_invoices_to_ledger
+
+    report = match_invoices_to_ledger(find_org(args.org))
+    if args.format == "json":
+        emit([], "json", report)
+        return EXIT_OK
+    rows = [{"status": "matched", **_row(r)} for r in report["matched"]]
+    rows += [{"status": "invoice only", **_row(r)} for r in report["unmatched_invoices"]]
+    rows += [{"status": "ledger only", "supplier_orgnr": r["supplier_orgnr"], "invoice_no": r["invoice_no"],
+              "date": r["posting_date"], "invoice_nok": None, "ledger_nok": r["amount_nok"]}
+             for r in report["unmatched_ledger"]]
+    emit(rows, "table")
+    s = report["summary"]
+    print(f"{s['invoices']} invoices: {s['matched']} matched, {s['unmatched_invoices']} without a ledger match; "
+          f"{s['unmatched_ledger']} ledger invoice numbers without an invoice")
+    return EXIT_OK
+
+
+def _row(r: dict) -> dict:
+    return {"supplier_orgnr": r["supplier_orgnr"], "invoice_no": r["invoice_no"], "date": r["issue_date"],
+            "invoice_nok": r["amount_nok"], "ledger_nok": r.get("ledger_amount_nok")}

@@ -1,0 +1,280 @@
+"""EHF / PEPPOL BIS Billing 3.0 invoices and credit notes (UBL 2.1) parsed into invoice lines.
+
+A document is validated in full (UBL 2.1 XSD, EN 16931 and PEPPOL BIS 3 rules; importers/validation.py)
+before anything is read from it; a fatal rule failure rejects it with every rule id and message.
+
+What becomes a line:
+- every InvoiceLine / CreditNoteLine, amount = its LineExtensionAmount (EN 16931 BT-131: quantity × net
+  price − line allowances + line charges, so line-level AllowanceCharge is already in the amount; the
+  net of the line's allowances and charges is kept in `line_allowance_minor` for the report);
+- every document-level AllowanceCharge as a line of its own (line id "AC1", "AC2", …; an allowance is
+  negative, a charge positive; VAT from its own tax category). They are kept, not distributed, so every
+  figure stays traceable to the document and the lines reconcile to TaxExclusiveAmount
+  (BT-109 = Σ BT-131 − Σ allowances + Σ charges). An engine that wants them spread can do it by the
+  document id.
+- A CreditNote counts negative: its amounts and quantities are negated. (An Invoice with negative lines,
+  PEPPOL's "negative invoice correction", keeps its own signs.)
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from lxml import etree
+
+from klimainnkjop.core import units
+from klimainnkjop.importers.errors import RowError
+from klimainnkjop.importers import validation
+
+NS = {
+    "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+    "cn": "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
+KINDS = {f"{{{NS['inv']}}}Invoice": "Invoice", f"{{{NS['cn']}}}CreditNote": "CreditNote"}
+# UNCL 7143 item classification list ids → the code schemes of CategoryMapping
+CLASS_SCHEMES = {"STI": "cpv", "TST": "unspsc"}
+CLASS_PREFERENCE = ("STI", "TST")
+NORWEGIAN_ORGNR = "0192"
+_VAT_NO = re.compile(r"^NO(\d{9})(MVA)?$")
+
+
+class InvalidDocument(Exception):
+    """The document is refused: the errors name the file and, for a rule, its id."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+@dataclass
+class Party:
+    orgnr: str            # Norwegian organisation number ('' if the party has none)
+    name: str
+    key: str              # identifies the party even without an orgnr (scheme:id, VAT id, name)
+
+
+@dataclass
+class InvoiceLine:
+    line_id: str
+    amount_minor: int     # excl. VAT, in the document currency, hundredths; signed (credit notes negative)
+    vat_minor: int
+    vat_category: str
+    vat_percent: float | None
+    quantity: float | None
+    quantity_unit: str    # canonical (core.units) or '' when the unit code is unknown
+    unit_code: str        # as on the invoice (UN/ECE Rec 20)
+    item_name: str
+    item_description: str
+    seller_item_id: str
+    item_class_scheme: str
+    item_class_code: str
+    line_allowance_minor: int = 0
+    is_document_allowance_charge: bool = False
+
+
+@dataclass
+class InvoiceDocument:
+    file_name: str
+    kind: str             # Invoice | CreditNote
+    document_id: str
+    issue_date: dt.date
+    currency: str
+    seller: Party
+    buyer: Party
+    line_extension_minor: int         # LegalMonetaryTotal/LineExtensionAmount, signed like the lines
+    tax_exclusive_minor: int
+    tax_inclusive_minor: int
+    payable_minor: int
+    allowance_total_minor: int
+    charge_total_minor: int
+    lines: list[InvoiceLine]
+    warnings: list[str] = field(default_factory=list)
+    validation_seconds: dict[str, float] = field(default_factory=dict)
+    sha256: str = ""
+    data: bytes = b""
+
+    @property
+    def sign(self) -> int:
+        return -1 if self.kind == "CreditNote" else 1
+
+    @property
+    def document_type(self) -> str:
+        return "creditnote" if self.kind == "CreditNote" else "invoice"
+
+    def line_key(self, line_id: str) -> str:
+        basis = f"ehf|{self.seller.key}|{self.document_type}|{self.document_id}|{line_id}"
+        return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def _minor(text: str | None) -> int:
+    if text is None or not text.strip():
+        return 0
+    return int((Decimal(text.strip()) * 100).to_integral_value(ROUND_HALF_UP))
+
+
+def _text(node, path: str) -> str:
+    found = node.find(path, NS) if node is not None else None
+    return (found.text or "").strip() if found is not None and found.text else ""
+
+
+def _orgnr(value: str, scheme: str | None) -> str:
+    value = value.replace(" ", "")
+    if scheme == NORWEGIAN_ORGNR and value.isdigit() and len(value) == 9:
+        return value
+    match = _VAT_NO.match(value.upper())
+    return match.group(1) if match else ""
+
+
+def _party(party) -> Party:
+    if party is None:
+        return Party("", "", "")
+    orgnr = ""
+    candidates = []
+    endpoint = party.find("cbc:EndpointID", NS)
+    if endpoint is not None and endpoint.text:
+        candidates.append((endpoint.text.strip(), endpoint.get("schemeID")))
+    legal = party.find("cac:PartyLegalEntity/cbc:CompanyID", NS)
+    if legal is not None and legal.text:
+        candidates.append((legal.text.strip(), legal.get("schemeID")))
+    for ident in party.findall("cac:PartyIdentification/cbc:ID", NS):
+        if ident.text:
+            candidates.append((ident.text.strip(), ident.get("schemeID")))
+    vat = ""
+    for tax in party.findall("cac:PartyTaxScheme", NS):
+        company = _text(tax, "cbc:CompanyID")
+        if _text(tax, "cac:TaxScheme/cbc:ID") == "VAT" and company:
+            vat = company
+            candidates.append((company, None))
+    for value, scheme in candidates:
+        orgnr = _orgnr(value, scheme)
+        if orgnr:
+            break
+    name = _text(party, "cac:PartyLegalEntity/cbc:RegistrationName") or _text(party, "cac:PartyName/cbc:Name")
+    if orgnr:
+        key = orgnr
+    elif endpoint is not None and endpoint.text:
+        key = f"{endpoint.get('schemeID') or ''}:{endpoint.text.strip()}"
+    else:
+        key = vat or name
+    return Party(orgnr, name, key)
+
+
+def _classification(item) -> tuple[str, str]:
+    codes = [(c.get("listID") or "", (c.text or "").strip())
+             for c in item.findall("cac:CommodityClassification/cbc:ItemClassificationCode", NS) if c.text]
+    for preferred in CLASS_PREFERENCE:
+        for list_id, code in codes:
+            if list_id == preferred:
+                return CLASS_SCHEMES[list_id], code
+    if codes:
+        list_id, code = codes[0]
+        return CLASS_SCHEMES.get(list_id, list_id.lower()), code
+    return "", ""
+
+
+def _vat(amount_minor: int, percent: float | None) -> int:
+    if not percent:
+        return 0
+    return int((Decimal(amount_minor) * Decimal(str(percent)) / 100).to_integral_value(ROUND_HALF_UP))
+
+
+def _percent(category) -> float | None:
+    text = _text(category, "cbc:Percent")
+    return float(text) if text else None
+
+
+def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> InvoiceDocument:
+    """Validate and read one UBL Invoice or CreditNote. Raises InvalidDocument naming file and rule ids."""
+    try:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidDocument([RowError(file_name, exc.lineno, None, f"not well-formed XML: {exc.msg}")]) from exc
+    kind = KINDS.get(root.tag)
+    if kind is None:
+        raise InvalidDocument([RowError(file_name, None, None,
+                                        f"not a UBL 2.1 Invoice or CreditNote (root element {root.tag})")])
+    seconds: dict[str, float] = {}
+    warnings: list[str] = []
+    if validate:
+        report = validation.validate_ubl(data, etree.ElementTree(root), kind)
+        seconds = report.seconds
+        if not report.ok:
+            raise InvalidDocument([RowError(file_name, None, None, f"rule {f.rule} ({f.layer}, {f.flag}): "
+                                                                   f"{f.message}" + (f" at {f.location}" if f.location else ""))
+                                   for f in report.fatal])
+        warnings.extend(f"{file_name}: rule {f.rule} ({f.flag}): {f.message}" for f in report.warnings)
+    try:
+        return _read(root, kind, file_name, data, seconds, warnings)
+    except (InvalidOperation, ValueError) as exc:  # only reachable with validation off
+        raise InvalidDocument([RowError(file_name, None, None, f"cannot read the document: {exc}")]) from exc
+
+
+def _read(root, kind: str, file_name: str, data: bytes, seconds: dict, warnings: list[str]) -> InvoiceDocument:
+    sign = -1 if kind == "CreditNote" else 1
+    line_tag, quantity_tag = ("cac:CreditNoteLine", "cbc:CreditedQuantity") if kind == "CreditNote" else \
+        ("cac:InvoiceLine", "cbc:InvoicedQuantity")
+    lines: list[InvoiceLine] = []
+    for node in root.findall(line_tag, NS):
+        line_id = _text(node, "cbc:ID")
+        amount = sign * _minor(_text(node, "cbc:LineExtensionAmount"))
+        item = node.find("cac:Item", NS)
+        category = item.find("cac:ClassifiedTaxCategory", NS) if item is not None else None
+        percent = _percent(category)
+        quantity_node = node.find(quantity_tag, NS)
+        unit_code = (quantity_node.get("unitCode") or "").strip() if quantity_node is not None else ""
+        quantity = quantity_unit = None
+        if quantity_node is not None and quantity_node.text and unit_code:
+            normalized = units.normalize(float(Decimal(quantity_node.text.strip())), unit_code)
+            if normalized is None:
+                warnings.append(f"{file_name}: line {line_id}: unit code {unit_code!r} is not known; the amount is "
+                                "kept, the quantity is not")
+            else:
+                quantity, quantity_unit = sign * normalized[0], normalized[1]
+        line_ac = 0
+        for ac in node.findall("cac:AllowanceCharge", NS):
+            value = _minor(_text(ac, "cbc:Amount"))
+            line_ac += value if _text(ac, "cbc:ChargeIndicator") == "true" else -value
+        scheme, code = _classification(item) if item is not None else ("", "")
+        lines.append(InvoiceLine(
+            line_id=line_id, amount_minor=amount, vat_minor=_vat(amount, percent),
+            vat_category=_text(category, "cbc:ID"), vat_percent=percent, quantity=quantity,
+            quantity_unit=quantity_unit or "", unit_code=unit_code, item_name=_text(item, "cbc:Name"),
+            item_description=_text(item, "cbc:Description"),
+            seller_item_id=_text(item, "cac:SellersItemIdentification/cbc:ID"),
+            item_class_scheme=scheme, item_class_code=code, line_allowance_minor=sign * line_ac,
+        ))
+    for index, ac in enumerate(root.findall("cac:AllowanceCharge", NS), start=1):
+        charge = _text(ac, "cbc:ChargeIndicator") == "true"
+        amount = sign * (1 if charge else -1) * _minor(_text(ac, "cbc:Amount"))
+        category = ac.find("cac:TaxCategory", NS)
+        percent = _percent(category)
+        reason = _text(ac, "cbc:AllowanceChargeReason") or _text(ac, "cbc:AllowanceChargeReasonCode")
+        label = "charge" if charge else "allowance"
+        lines.append(InvoiceLine(
+            line_id=f"AC{index}", amount_minor=amount, vat_minor=_vat(amount, percent),
+            vat_category=_text(category, "cbc:ID"), vat_percent=percent, quantity=None, quantity_unit="",
+            unit_code="", item_name=f"{label}: {reason}" if reason else label, item_description="",
+            seller_item_id="", item_class_scheme="", item_class_code="", is_document_allowance_charge=True,
+        ))
+    totals = root.find("cac:LegalMonetaryTotal", NS)
+    issue = dt.date.fromisoformat(_text(root, "cbc:IssueDate"))
+    return InvoiceDocument(
+        file_name=file_name, kind=kind, document_id=_text(root, "cbc:ID"), issue_date=issue,
+        currency=_text(root, "cbc:DocumentCurrencyCode").upper(),
+        seller=_party(root.find("cac:AccountingSupplierParty/cac:Party", NS)),
+        buyer=_party(root.find("cac:AccountingCustomerParty/cac:Party", NS)),
+        line_extension_minor=sign * _minor(_text(totals, "cbc:LineExtensionAmount")),
+        tax_exclusive_minor=sign * _minor(_text(totals, "cbc:TaxExclusiveAmount")),
+        tax_inclusive_minor=sign * _minor(_text(totals, "cbc:TaxInclusiveAmount")),
+        payable_minor=sign * _minor(_text(totals, "cbc:PayableAmount")),
+        allowance_total_minor=sign * _minor(_text(totals, "cbc:AllowanceTotalAmount")),
+        charge_total_minor=sign * _minor(_text(totals, "cbc:ChargeTotalAmount")),
+        lines=lines, warnings=warnings, validation_seconds=seconds,
+        sha256=hashlib.sha256(data).hexdigest(), data=data,
+    )

@@ -1,0 +1,361 @@
+"""Invoice-level data: EHF/PEPPOL BIS 3 documents and SAF-T Financial files into the line store, and the
+report that matches invoices to ledger lines (the engine's basis for not counting a purchase twice).
+
+EHF import policy:
+- every document of the import (one file, a folder's *.xml, a zip's *.xml) is validated first; if any is
+  invalid, the whole import is refused and nothing is stored (the message names every file and rule id);
+- one ImportBatch (kind "ehf") per organisation and import; its sha is the file's (one document) or the
+  hash of the sorted document hashes, so the same import twice is recognised as such;
+- per-document idempotence: a line's natural key is seller + document type + document id + line id, so a
+  document imported again (alone, in another folder or zip) adds nothing and is counted as duplicate.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from klimainnkjop.importers.ehf import InvalidDocument, InvoiceDocument, parse_document
+from klimainnkjop.importers.errors import ImportRejected, RowError
+from klimainnkjop.importers.saft import parse_saft
+from klimainnkjop.services.audit import record_audit
+from klimainnkjop.services.imports import ImportResult, _commit_batch, _existing, _stored_files
+from klimainnkjop.services.imports import _ensure_suppliers
+from klimainnkjop.services.organisations import InvalidInput
+from klimainnkjop.storage import linestore
+from klimainnkjop.storage.models import ExchangeRate, ImportBatch, Organisation
+
+
+# ---------------------------------------------------------------- reading inputs
+
+
+def read_inputs(paths: list[str | Path]) -> list[tuple[str, bytes]]:
+    """(name, bytes) of every XML document in the given files, folders (recursively) and zip files."""
+    out: list[tuple[str, bytes]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".xml", ".zip"))
+            out.extend(read_inputs(files))
+        elif not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        elif zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for member in sorted(archive.namelist()):
+                    if member.endswith("/") or "__MACOSX" in member or not member.lower().endswith(".xml"):
+                        continue
+                    out.append((f"{path.name}!{member}", archive.read(member)))
+        else:
+            out.append((path.name, path.read_bytes()))
+    if not out:
+        raise InvalidInput(f"{', '.join(str(p) for p in paths)}: no XML documents found")
+    return out
+
+
+# ---------------------------------------------------------------- EHF
+
+
+@dataclass
+class InvoiceImportResult:
+    documents_read: int = 0
+    documents_added: int = 0
+    documents_duplicate: int = 0
+    lines_added: int = 0
+    batches: list[ImportBatch] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    validation_seconds: dict[str, dict[str, float]] = field(default_factory=dict)  # file → layer → s
+
+    def as_dict(self) -> dict:
+        return {
+            "documents_read": self.documents_read, "documents_added": self.documents_added,
+            "documents_duplicate": self.documents_duplicate, "lines_added": self.lines_added,
+            "batches": [b.pk for b in self.batches], "warnings": self.warnings,
+            "validation_seconds": self.validation_seconds,
+        }
+
+
+def _rates() -> dict[tuple[int, str], float]:
+    return {(r.year, r.currency): r.nok_per_unit for r in ExchangeRate.objects.all()}
+
+
+def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors: list[RowError],
+                 warnings: list[str]) -> Organisation | None:
+    buyer = doc.buyer.orgnr
+    if organisation is not None:
+        if buyer and buyer != organisation.orgnr:
+            if Organisation.objects.filter(orgnr=buyer).exists():
+                errors.append(RowError(doc.file_name, None, None,
+                                       f"the buyer is organisation {buyer}, not {organisation.orgnr} (--org)"))
+                return None
+            warnings.append(f"{doc.file_name}: the buyer's orgnr {buyer} differs from --org {organisation.orgnr}; "
+                            "imported for --org")
+        return organisation
+    found = Organisation.objects.filter(orgnr=buyer).first() if buyer else None
+    if found is None:
+        who = f"orgnr {buyer}" if buyer else f"{doc.buyer.name or 'the buyer'} (no Norwegian orgnr)"
+        errors.append(RowError(doc.file_name, None, None,
+                               f"no organisation matches the buyer {who}; add it with `klimainnkjop org add` or "
+                               "name one with --org"))
+    return found
+
+
+def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisation | None = None,
+                  actor: Any = None) -> InvoiceImportResult:
+    result = InvoiceImportResult(documents_read=len(documents))
+    errors: list[RowError] = []
+    parsed: list[InvoiceDocument] = []
+    for name, data in documents:
+        try:
+            doc = parse_document(data, name)
+        except InvalidDocument as exc:
+            errors.extend(exc.errors)
+            continue
+        parsed.append(doc)
+        result.validation_seconds[name] = {k: round(v, 4) for k, v in doc.validation_seconds.items()}
+        result.warnings.extend(doc.warnings)
+    if errors:
+        raise ImportRejected(errors)
+
+    rates = _rates()
+    by_org: dict[int, tuple[Organisation, list[tuple[InvoiceDocument, float]]]] = {}
+    for doc in parsed:
+        org = _resolve_org(doc, organisation, errors, result.warnings)
+        rate = 1.0 if doc.currency == "NOK" else rates.get((doc.issue_date.year, doc.currency))
+        if rate is None:
+            errors.append(RowError(doc.file_name, None, "DocumentCurrencyCode",
+                                   f"no exchange rate {doc.currency}→NOK for {doc.issue_date.year}; add one "
+                                   f"(klimainnkjop rate set {doc.issue_date.year} {doc.currency} NOK_PER_UNIT)"))
+        if org is not None and rate is not None:
+            by_org.setdefault(org.pk, (org, []))[1].append((doc, rate))
+    if errors:
+        raise ImportRejected(errors)
+
+    for org, docs in by_org.values():
+        _import_for_org(org, docs, result, actor)
+    return result
+
+
+def _import_for_org(org: Organisation, docs: list[tuple[InvoiceDocument, float]], result: InvoiceImportResult,
+                    actor: Any) -> None:
+    shas = sorted(doc.sha256 for doc, _ in docs)
+    sha = shas[0] if len(shas) == 1 else hashlib.sha256("|".join(shas).encode()).hexdigest()
+    if _existing(org, "ehf", sha) is not None:
+        result.documents_duplicate += len(docs)
+        return
+    existing = linestore.read_keys(_stored_files(org))
+    seen_docs: dict[tuple[str, str, str], str] = {}
+    columns: dict[str, list] = {f.name: [] for f in linestore.INVOICE_LINE_SCHEMA}
+    suppliers: dict[str, str] = {}
+    added_docs = duplicates = 0
+    for doc, rate in docs:
+        ident = (doc.seller.key, doc.document_type, doc.document_id)
+        keys = [doc.line_key(line.line_id) for line in doc.lines]
+        if ident in seen_docs or (keys and all(k in existing for k in keys)):
+            duplicates += 1
+            if ident in seen_docs and seen_docs[ident] != doc.sha256:
+                result.warnings.append(f"{doc.file_name}: {doc.document_type} {doc.document_id} from {doc.seller.key} "
+                                       f"is already in this import with other content; skipped (a correction is a "
+                                       "credit note)")
+            continue
+        seen_docs[ident] = doc.sha256
+        added_docs += 1
+        if doc.seller.orgnr:
+            suppliers[doc.seller.orgnr] = doc.seller.name
+        for row_no, (line, key) in enumerate(zip(doc.lines, keys), start=1):
+            if key in existing:
+                continue
+            amount = round(line.amount_minor * rate)
+            values = {
+                "line_key": key, "org": org.orgnr, "source": "ehf", "row_no": row_no,
+                "posting_date": doc.issue_date, "year": doc.issue_date.year, "month": doc.issue_date.month,
+                "account": "", "art": "", "function": "", "unit": "", "project": "",
+                "supplier_orgnr": doc.seller.orgnr, "supplier_name": doc.seller.name, "amount_ore": amount,
+                "vat_ore": round(line.vat_minor * rate), "currency": doc.currency,
+                "amount_orig_minor": line.amount_minor, "description": line.item_name,
+                "invoice_no": doc.document_id, "voucher": "", "line_id": line.line_id, "investment": False,
+                "quantity": line.quantity, "quantity_unit": line.quantity_unit,
+                "document_type": doc.document_type, "document_id": doc.document_id, "item_name": line.item_name,
+                "item_description": line.item_description, "seller_item_id": line.seller_item_id,
+                "item_class_scheme": line.item_class_scheme, "item_class_code": line.item_class_code,
+                "unit_code": line.unit_code,
+            }
+            for name, value in values.items():
+                columns[name].append(value)
+    for doc, _ in docs:
+        linestore.archive_raw(doc.data, doc.sha256)
+    file_name = docs[0][0].file_name if len(docs) == 1 else f"{len(docs)} documents: {docs[0][0].file_name} …"
+    batch = _commit(org, "ehf", sha, file_name[:500], len(docs), columns, duplicates, suppliers, actor,
+                    linestore.INVOICE_LINE_SCHEMA)
+    result.batches.append(batch)
+    result.documents_added += added_docs
+    result.documents_duplicate += duplicates
+    result.lines_added += batch.lines_added
+
+
+def _commit(org, kind, sha, file_name, rows_read, columns, duplicates, suppliers, actor, schema) -> ImportBatch:
+    """Like services.imports._commit_batch (Parquet first, then one short transaction), for a batch of many
+    documents whose raw files were archived one by one."""
+    added = len(columns["line_key"])
+    token = linestore.new_token()
+    columns["batch"] = [token] * added
+    path = linestore.relative(linestore.write_batch(org.orgnr, columns, token, schema=schema)) if added else ""
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            organisation=org, kind=kind, token=token, file_name=file_name, file_sha256=sha, profile_name="",
+            status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
+            lines_added=added, lines_duplicate=duplicates, amount_ore=sum(columns["amount_ore"]), parquet_path=path,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        _ensure_suppliers(suppliers)
+        record_audit(actor=actor, action=f"import_{kind}", obj=batch, organisation=org, after={
+            "file": file_name, "sha256": sha, "documents": rows_read, "lines_added": added,
+            "documents_duplicate": duplicates})
+    return batch
+
+
+# ---------------------------------------------------------------- SAF-T
+
+
+@dataclass
+class SaftImportResult(ImportResult):
+    warnings: list[str] = field(default_factory=list)
+    validation_seconds: float = 0.0
+
+
+def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | None = None,
+                   actor: Any = None) -> SaftImportResult:
+    parsed = parse_saft(data, file_name)
+    if organisation is None:
+        organisation = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
+        if organisation is None:
+            raise InvalidInput(f"{file_name}: no organisation has the file's company orgnr "
+                               f"{parsed.company_orgnr or '(none)'}; add it with `klimainnkjop org add` or name one "
+                               "with --org")
+    elif parsed.company_orgnr and parsed.company_orgnr != organisation.orgnr:
+        raise InvalidInput(f"{file_name}: the file is company {parsed.company_orgnr}'s, not {organisation.orgnr}")
+    sha = linestore.sha256_bytes(data)
+    previous = _existing(organisation, "saft", sha)
+    if previous is not None:
+        return SaftImportResult(previous, True, previous.rows_read, 0, 0, parsed.warnings, parsed.validation_seconds)
+    existing = linestore.read_keys(_stored_files(organisation))
+    columns: dict[str, list] = {f.name: [] for f in linestore.LINE_SCHEMA}
+    duplicates = 0
+    suppliers: dict[str, str] = {}
+    for line in parsed.lines:
+        if line.key in existing:
+            duplicates += 1
+            continue
+        if line.supplier_orgnr:
+            suppliers[line.supplier_orgnr] = line.supplier_name
+        values = {
+            "line_key": line.key, "org": organisation.orgnr, "source": "saft", "row_no": line.row_no,
+            "posting_date": line.posting_date, "year": line.posting_date.year, "month": line.posting_date.month,
+            "account": line.account, "art": line.art, "function": "", "unit": "", "project": "",
+            "supplier_orgnr": line.supplier_orgnr, "supplier_name": line.supplier_name,
+            "amount_ore": line.amount_ore, "vat_ore": line.vat_ore, "currency": "NOK",
+            "amount_orig_minor": line.amount_ore, "description": line.description, "invoice_no": line.invoice_no,
+            "voucher": line.transaction_id, "line_id": line.record_id, "investment": False, "quantity": None,
+            "quantity_unit": "",
+        }
+        for name, value in values.items():
+            columns[name].append(value)
+    base = _commit_batch(organisation=organisation, kind="saft", data=data, file_name=file_name, sha=sha,
+                         profile_name="", rows_read=len(parsed.lines), columns=columns, duplicates=duplicates,
+                         units={}, suppliers=suppliers, actor=actor)
+    return SaftImportResult(base.batch, False, base.rows_read, base.lines_added, base.lines_duplicate,
+                            parsed.warnings, parsed.validation_seconds)
+
+
+# ---------------------------------------------------------------- invoices ↔ ledger
+
+# The ledger side of an invoice: its cost lines. A ledger import's lines are taken as they are; of a SAF-T
+# file's balanced transaction (cost, creditor, VAT) only the cost lines: a KOSTRA art, or an NS 4102
+# profit-and-loss account (3000-8999).
+COST_LINE = "(source = 'ledger' OR art <> '' OR regexp_matches(account, '^[3-8][0-9]{3}$'))"
+
+
+def match_invoices_to_ledger(organisation: Organisation, *, tolerance_ore: int = 100,
+                             tolerance_share: float = 0.005) -> dict:
+    """Invoices (EHF documents) matched to ledger lines (sources ledger, saft) on supplier orgnr + invoice
+    number, with the amounts (excl. VAT, NOK) equal within max(1 NOK, 0.5 %).
+
+    Ledger side: the lines of one supplier + invoice number summed (an invoice is often posted on several
+    lines); lines with a zero sum or of balance-only content still count if their number matches.
+    Returns {"organisation", "matched": [...], "unmatched_invoices": [...], "unmatched_ledger": [...],
+    "summary": {...}}.
+    """
+    import duckdb
+
+    files = [str(p) for p in _stored_files(organisation) if p.exists()]
+    empty = {"organisation": organisation.orgnr, "matched": [], "unmatched_invoices": [], "unmatched_ledger": [],
+             "summary": {"invoices": 0, "matched": 0, "unmatched_invoices": 0, "unmatched_ledger": 0}}
+    if not files:
+        return empty
+    con = duckdb.connect()
+    listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    con.execute(f"CREATE VIEW lines AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+    columns = {r[0] for r in con.execute("DESCRIBE lines").fetchall()}
+    doc_type = "document_type" if "document_type" in columns else "'invoice'"
+    query = f"""
+    WITH inv AS (
+        SELECT supplier_orgnr, invoice_no, {doc_type} AS document_type, any_value(supplier_name) AS supplier_name,
+               min(posting_date) AS issue_date, sum(amount_ore) AS amount_ore, count(*) AS lines,
+               string_agg(DISTINCT batch, ',') AS batches
+        FROM lines WHERE source = 'ehf' GROUP BY ALL
+    ), led AS (
+        SELECT supplier_orgnr, invoice_no, any_value(supplier_name) AS supplier_name, min(posting_date) AS posting_date,
+               sum(amount_ore) AS amount_ore, count(*) AS lines, list(line_key ORDER BY line_key) AS line_keys,
+               string_agg(DISTINCT source, ',') AS sources
+        FROM lines WHERE source IN ('ledger', 'saft') AND invoice_no <> '' AND supplier_orgnr <> ''
+          AND amount_ore <> 0 AND {COST_LINE}
+        GROUP BY supplier_orgnr, invoice_no
+    )
+    SELECT inv.supplier_orgnr, inv.invoice_no, inv.document_type, inv.supplier_name, inv.issue_date,
+           inv.amount_ore, inv.lines, led.posting_date, led.amount_ore, led.lines, led.line_keys, led.sources,
+           led.supplier_orgnr IS NOT NULL AS found
+    FROM inv LEFT JOIN led ON inv.supplier_orgnr = led.supplier_orgnr AND inv.supplier_orgnr <> ''
+                          AND inv.invoice_no = led.invoice_no
+    ORDER BY inv.issue_date, inv.supplier_orgnr, inv.invoice_no
+    """
+    matched, unmatched_invoices, used = [], [], set()
+    for (orgnr, number, kind, name, issued, amount, nlines, posted, ledger_amount, ledger_lines, keys, sources,
+         found) in con.execute(query).fetchall():
+        invoice = {"supplier_orgnr": orgnr, "supplier_name": name, "invoice_no": number, "document_type": kind,
+                   "issue_date": str(issued), "amount_nok": amount / 100, "lines": nlines}
+        if found:
+            difference = amount - ledger_amount
+            allowed = max(tolerance_ore, abs(amount) * tolerance_share)
+            invoice.update({"ledger_amount_nok": ledger_amount / 100, "ledger_lines": ledger_lines,
+                            "ledger_posting_date": str(posted), "ledger_sources": sources,
+                            "difference_nok": difference / 100, "ledger_line_keys": list(keys)})
+            if abs(difference) <= allowed:
+                matched.append(invoice)
+                used.add((orgnr, number))
+                continue
+            invoice["reason"] = "amount differs beyond tolerance"
+        else:
+            invoice["reason"] = "no ledger line with this supplier and invoice number"
+        unmatched_invoices.append(invoice)
+    ledger_rows = con.execute(f"""
+        SELECT supplier_orgnr, any_value(supplier_name), invoice_no, min(posting_date), sum(amount_ore), count(*),
+               string_agg(DISTINCT source, ',')
+        FROM lines WHERE source IN ('ledger', 'saft') AND invoice_no <> '' AND amount_ore <> 0 AND {COST_LINE}
+        GROUP BY supplier_orgnr, invoice_no ORDER BY 4, 1, 3""").fetchall()
+    unmatched_ledger = [
+        {"supplier_orgnr": o, "supplier_name": n, "invoice_no": i, "posting_date": str(d), "amount_nok": a / 100,
+         "lines": c, "sources": s}
+        for o, n, i, d, a, c, s in ledger_rows if (o, i) not in used]
+    con.close()
+    return {
+        "organisation": organisation.orgnr, "tolerance": {"nok": tolerance_ore / 100, "share": tolerance_share},
+        "matched": matched, "unmatched_invoices": unmatched_invoices, "unmatched_ledger": unmatched_ledger,
+        "summary": {"invoices": len(matched) + len(unmatched_invoices), "matched": len(matched),
+                    "unmatched_invoices": len(unmatched_invoices), "unmatched_ledger": len(unmatched_ledger)},
+    }
