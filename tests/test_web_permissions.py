@@ -20,6 +20,7 @@ USER_KINDS = ["anonymous", "region_admin", "reader_own", "reader_other"]
 # reader_own reads Kongsvinger (the organisation in the URLs below); reader_other reads Grue only.
 
 OK, LOGIN_REDIRECT, NOT_FOUND, REDIRECT, NOT_ALLOWED = 200, "login", 404, 302, 405
+BAD_REQUEST = 400
 
 # route -> list of (method, path, {user kind: expected}); expected is a status or "login" (302 to the login page)
 EXPECTATIONS: dict[str, list[tuple[str, str, dict[str, object]]]] = {
@@ -35,6 +36,30 @@ EXPECTATIONS: dict[str, list[tuple[str, str, dict[str, object]]]] = {
          {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
         ("get", "/org/not-a-number/",
          {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+    "faktorer/": [
+        ("get", "/faktorer/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("get", "/faktorer/?q=mat&side=2",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("get", "/faktorer/?sett=no-such-set:1",  # a bad choice is a form error, not a 500
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": BAD_REQUEST}),
+    ],
+    "faktorer/<int:pk>/": [
+        # the factor library is shared reference data (its usage list is scoped: tests/test_web_factors.py)
+        ("get", "/faktorer/999999999/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+        ("get", "/faktorer/not-a-number/", {k: NOT_FOUND for k in USER_KINDS}),
+    ],
+    "metode/": [
+        ("get", "/metode/", {k: OK for k in USER_KINDS}),  # public: the method is no secret
+    ],
+    "sammenligning/": [
+        ("get", "/sammenligning/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("get", "/sammenligning/?a=x&b=999999999",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": BAD_REQUEST}),
     ],
     "logg-inn/": [
         ("get", LOGIN, {"anonymous": OK, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
