@@ -143,6 +143,10 @@ def test_parts_sum_to_totals_under_every_grouping(tmp_path_factory, lines):
     whole = con.execute(f"select sum(kg_co2e), sum(spend_ore), sum(lines), sum(kg_low), sum(kg_high) "
                         f"from '{agg}'").fetchone()
     assert whole[2] == len(lines)
+    rolled = con.execute(f"select sum(kg_co2e), sum(spend_ore), sum(lines), sum(kg_low), sum(kg_high) "
+                         f"from '{tmp / 'out' / 'summary.parquet'}'").fetchone()
+    assert rolled[1:3] == whole[1:3]
+    assert rolled[0] == pytest.approx(whole[0], rel=1e-9, abs=1e-6)
     for size in (1, 2):
         for group in itertools.combinations(keys, size):
             cols = ", ".join(group)

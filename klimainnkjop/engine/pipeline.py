@@ -30,7 +30,9 @@ from ibis import _
 
 AGGREGATE_KEYS = ["org", "year", "month", "unit", "category", "supplier_orgnr", "art", "investment", "source",
                   "exclusion", "covered", "method", "quality", "intra_region"]
-METRICS = ["amount_ore", "kg_co2e", "kg_low", "kg_high"]
+# The small table most pages read: no unit, supplier or art (those questions go to the aggregates).
+SUMMARY_KEYS = ["org", "year", "month", "category", "investment", "source", "exclusion", "covered", "method",
+                "quality", "intra_region"]
 
 
 def preferred_source(lines: ibis.Table) -> ibis.Table:
@@ -130,12 +132,20 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     )
 
 
-def aggregates(results: ibis.Table) -> ibis.Table:
+def aggregates(results: ibis.Table, keys: list[str] | None = None) -> ibis.Table:
     """Organisation × year × month × unit × category × supplier × art × … for the pages to read."""
-    return results.group_by(AGGREGATE_KEYS).aggregate(
+    return results.group_by(keys or AGGREGATE_KEYS).aggregate(
         spend_ore=_.amount_ore.sum(),
         kg_co2e=_.kg_co2e.sum(),
         kg_low=_.kg_low.sum(),
         kg_high=_.kg_high.sum(),
         lines=_.count(),
+    )
+
+
+def summary(aggregated: ibis.Table) -> ibis.Table:
+    """The aggregates rolled up to SUMMARY_KEYS (sums of sums, so every total is the same)."""
+    return aggregated.group_by(SUMMARY_KEYS).aggregate(
+        spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(),
+        lines=_.lines.sum(),
     )

@@ -117,12 +117,15 @@ def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
     con.to_parquet(results, str(tmp / "lines.parquet"))
     stored = con.read_parquet(str(tmp / "lines.parquet"))
     con.to_parquet(pipeline.aggregates(stored), str(tmp / "aggregates.parquet"))
-    purchase = stored.exclusion == ""
-    summary = stored.aggregate(
-        lines_in=stored.count(),
-        lines_purchase=purchase.sum(),
-        spend_ore=ibis.ifelse(purchase, stored.amount_ore, 0).sum(),
-        kg=stored.kg_co2e.sum(), kg_low=stored.kg_low.sum(), kg_high=stored.kg_high.sum(),
+    aggregated = con.read_parquet(str(tmp / "aggregates.parquet"))
+    con.to_parquet(pipeline.summary(aggregated), str(tmp / "summary.parquet"))
+    rolled = con.read_parquet(str(tmp / "summary.parquet"))
+    purchase = rolled.exclusion == ""
+    summary = rolled.aggregate(
+        lines_in=rolled.lines.sum(),
+        lines_purchase=ibis.ifelse(purchase, rolled.lines, 0).sum(),
+        spend_ore=ibis.ifelse(purchase, rolled.spend_ore, 0).sum(),
+        kg=rolled.kg_co2e.sum(), kg_low=rolled.kg_low.sum(), kg_high=rolled.kg_high.sum(),
     ).to_pyarrow().to_pylist()[0]
     if out_dir.exists():
         shutil.rmtree(out_dir)

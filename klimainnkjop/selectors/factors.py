@@ -7,7 +7,7 @@ from django.db.models import Q
 from ibis import _
 
 from klimainnkjop.access import Scope
-from klimainnkjop.selectors.results import latest_run
+from klimainnkjop.selectors.results import _table, latest_run
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import Factor, FactorSet
 
@@ -53,8 +53,7 @@ def factor_usage(scope: Scope, factor: Factor, *, limit: int = 100) -> dict:
     run = latest_run()
     if run is None:
         return {"lines": 0, "kg_co2e": 0.0, "rows": []}
-    con = ibis.duckdb.connect()
-    table = con.read_parquet(str(linestore.absolute(run.run.result_dir) / "lines.parquet"))
+    table = _table(linestore.absolute(run.run.result_dir) / "lines.parquet")
     table = table.filter(_.factor_ref == f"{factor.factor_set.label}#{factor.pk}")
     if not scope.everything:
         table = table.filter(_.org.isin(list(scope.orgnrs or [""])))

@@ -1,12 +1,15 @@
 """Reads of computed results (the aggregates Parquet of the latest compute run), always scoped."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import ibis
 from ibis import _
 
 from klimainnkjop.access import Scope
+from klimainnkjop.engine.pipeline import SUMMARY_KEYS
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import ComputeRun
 
@@ -16,6 +19,9 @@ BY_KEYS = {
     "supplier": "supplier_orgnr", "investment": "investment", "month": "month", "method": "method",
     "quality": "quality", "source": "source",
 }
+
+
+SUMMARY_COLUMNS = set(SUMMARY_KEYS)
 
 
 class NoResults(LookupError):
@@ -37,9 +43,30 @@ def latest_run() -> Run | None:
     return Run(run) if run else None
 
 
-def _aggregates(run: Run, scope: Scope, org: str | None, year: int | None) -> ibis.Table:
-    con = ibis.duckdb.connect()
-    table = con.read_parquet(str(linestore.absolute(run.run.result_dir) / "aggregates.parquet"))
+_local = threading.local()
+
+
+def _table(path: Path) -> ibis.Table:
+    """A result file as an ibis table on this thread's DuckDB connection (result files never change)."""
+    if not hasattr(_local, "con"):
+        _local.con, _local.tables = ibis.duckdb.connect(), {}
+    key = str(path)
+    if key not in _local.tables:
+        if len(_local.tables) > 64:  # old runs: forget them
+            for name in list(_local.tables)[:32]:
+                _local.tables.pop(name)
+        _local.tables[key] = _local.con.read_parquet(key)
+    return _local.tables[key]
+
+
+def _aggregates(run: Run, scope: Scope, org: str | None, year: int | None,
+                columns: set[str] | None = None) -> ibis.Table:
+    """The run's results, filtered to the scope. Reads the small summary table when it has every column
+    needed (and no unit limit applies), else the full aggregates."""
+    folder = linestore.absolute(run.run.result_dir)
+    summary = folder / "summary.parquet"
+    use_summary = (columns is not None and columns <= SUMMARY_COLUMNS and not scope.units and summary.exists())
+    table = _table(summary if use_summary else folder / "aggregates.parquet")
     if org is not None:
         scope.check(org)
         table = table.filter(_.org == org)
@@ -71,12 +98,12 @@ def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by:
     run = latest_run()
     if run is None:
         raise NoResults("nothing computed yet; run `klimainnkjop compute`")
-    table = _aggregates(run, scope, org, year)
+    columns = [BY_KEYS[k] for k in by]
+    table = _aggregates(run, scope, org, year, set(columns) | {"exclusion", "intra_region", "covered"})
     if not include_excluded:
         table = table.filter(_.exclusion == "")
     if consolidated if consolidated is not None else org is None:
         table = table.filter(~_.intra_region)
-    columns = [BY_KEYS[k] for k in by]
     metrics = dict(spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(),
                    kg_high=_.kg_high.sum(), lines=_.lines.sum(),
                    covered_spend_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum())
@@ -106,7 +133,7 @@ def excluded_spend(scope: Scope, *, org: str | None = None, year: int | None = N
     run = latest_run()
     if run is None:
         return []
-    table = _aggregates(run, scope, org, year).filter(_.exclusion != "")
+    table = _aggregates(run, scope, org, year, {"exclusion"}).filter(_.exclusion != "")
     grouped = table.group_by("exclusion").aggregate(spend_ore=_.spend_ore.sum(), lines=_.lines.sum()).order_by("exclusion")
     return [{"exclusion": r["exclusion"], "spend_nok": round(r["spend_ore"] / 100, 2), "lines": int(r["lines"])}
             for r in grouped.to_pyarrow().to_pylist()]
@@ -120,7 +147,8 @@ def compare_runs(scope: Scope, *, base: ComputeRun, other: ComputeRun, org: str 
                  year: int | None = None) -> list[dict]:
     """kg CO2e per category in two runs (e.g. two factor sets) and the difference, largest change first."""
     def per_category(run: ComputeRun) -> dict:
-        table = _aggregates(Run(run), scope, org, year).filter(_.exclusion == "")
+        table = _aggregates(Run(run), scope, org, year, {"category", "exclusion", "intra_region"})
+        table = table.filter(_.exclusion == "")
         if org is None:
             table = table.filter(~_.intra_region)
         grouped = table.group_by("category").aggregate(kg=_.kg_co2e.sum(), spend=_.spend_ore.sum())
