@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import time
 
+import jwt
+
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
@@ -61,6 +63,12 @@ class OIDCBackend(OIDCAuthenticationBackend):
     expiry are checked too, and the person is found by klimainnkjop.services.auth.do_sign_in_external (issuer
     + sub; invitations only), never created from claims alone.
     """
+
+    def get_payload_data(self, token, key):
+        try:
+            return super().get_payload_data(token, key)
+        except jwt.InvalidTokenError as exc:  # e.g. expired: a refusal (400), not a server error
+            raise SuspiciousOperation(f"ID token refused: {exc}") from exc
 
     def verify_token(self, token, **kwargs):
         payload = super().verify_token(token, **kwargs)
