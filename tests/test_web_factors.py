@@ -8,7 +8,7 @@ import pytest
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.factors import do_set_category_mapping
 from klimainnkjop.services.reference import shipped_factor_set_files
-from klimainnkjop.storage.models import ComputeRun, Factor, FactorSet
+from klimainnkjop.storage.models import ComputeRun, Factor, FactorSet, Membership, Unit
 from tests.test_web import (GRUE_KG, HEADER, cpi, import_ledger, kg, make_user, norwegian, page, parse,
                             region_data, squash, table_cells)  # noqa: F401 - region_data is a fixture
 from tests.test_web_permissions import EXPECTATIONS
@@ -132,6 +132,22 @@ def test_a_reader_of_grue_sees_only_grues_lines_for_a_factor_kongsvinger_also_us
     rows = rows_of(tree.find_all("table", id="usage-table")[0])
     assert [r[0] for r in rows] == ["Grue kommune"]
     assert "Kongsvinger" not in html and norwegian(OFFICE_KONGSVINGER, 0) not in html
+
+
+@pytest.mark.django_db
+def test_a_unit_leader_sees_only_the_lines_of_their_own_unit(region_data, client):
+    kongsvinger, _ = region_data
+    user = make_user("enhetsleder")
+    Membership.objects.create(user=user, organisation=kongsvinger, role="unit-leader",
+                              unit=Unit.objects.get(organisation=kongsvinger, code="1200"))
+    client.force_login(user)
+    _, tree = page(client, f"/faktorer/{office_factor().pk}/")  # office supplies were bought by unit 1100
+    assert squash(tree.find_all("dd", id="usage-lines")[0].text()) == "0"
+    assert not tree.find_all("table", id="usage-table")
+    works = spend_factor("dfo-klimaintensiteter", "construction.works")
+    _, tree = page(client, f"/faktorer/{works.pk}/")  # construction works were bought by unit 1200
+    assert squash(tree.find_all("dd", id="usage-lines")[0].text()) == "1"
+    assert [r[3] for r in rows_of(tree.find_all("table", id="usage-table")[0])] == ["1200"]
 
 
 @pytest.mark.django_db
