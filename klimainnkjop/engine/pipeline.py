@@ -28,6 +28,8 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
+from klimainnkjop.engine.classify import classify
+
 AGGREGATE_KEYS = ["org", "year", "month", "unit", "category", "supplier_orgnr", "art", "investment", "source",
                   "exclusion", "covered", "method", "quality", "intra_region"]
 # The small table most pages read: no unit, supplier or art (those questions go to the aggregates).
@@ -35,12 +37,66 @@ SUMMARY_KEYS = ["org", "year", "month", "category", "investment", "source", "exc
                 "quality", "intra_region"]
 
 
-def preferred_source(lines: ibis.Table) -> ibis.Table:
-    """A KOSTRA file is a year's baseline; where ledger lines exist for the same organisation and year,
-    they are more detailed and the KOSTRA lines of that year step aside (no double counting)."""
-    ledger_years = lines.filter(_.source != "kostra").select("org", "year").distinct()
-    kostra = lines.filter(_.source == "kostra").anti_join(ledger_years, ["org", "year"])
-    return lines.filter(_.source != "kostra").union(kostra)
+INVOICE_SOURCES = ("ehf", "supplier_stats")
+LEDGER_SOURCES = ("ledger", "saft")
+DOC = ["org", "supplier_orgnr", "invoice_no"]
+DIMENSIONS = ["unit", "function", "account", "art", "project", "investment"]
+
+
+def reconcile_sources(lines: ibis.Table) -> ibis.Table:
+    """One purchase counted once, from its most detailed source. Adds `source_exclusion`.
+
+    - A KOSTRA file is a year's baseline: where ledger lines (ledger export or SAF-T) exist for the
+      same organisation and year, the KOSTRA lines of that year step aside.
+    - An invoice (EHF, supplier statistics) that is also in the ledger, matched on supplier orgnr +
+      invoice number with the amounts within 1 NOK or 0.5 %, replaces its ledger lines
+      (`invoice_detail`) and takes their accounting dimensions (unit, function, account, art, project,
+      investment) from the largest of them: quantities and item names enrich the ledger instead of
+      adding to it. Only cost lines count on the ledger side (a ledger export's lines; SAF-T lines with
+      an art or a 3xxx–8xxx account), not the payable and VAT postings of the same voucher.
+    - An unmatched invoice is left out where the organisation's year is already complete without it:
+      `unmatched_invoice` when there are ledger lines (it is probably booked without its number),
+      `covered_by_kostra` when a KOSTRA file gives the year. Otherwise it counts as it is.
+    """
+    columns = list(lines.columns)
+    ledger = lines.filter(_.source.isin(LEDGER_SOURCES))
+    invoices = lines.filter(_.source.isin(INVOICE_SOURCES))
+    kostra = lines.filter(_.source == "kostra")
+    others = lines.filter(~_.source.isin((*LEDGER_SOURCES, *INVOICE_SOURCES, "kostra")))
+    ledger_years = ledger.select("org", "year").distinct()
+    kostra = kostra.anti_join(ledger_years, ["org", "year"])
+    kostra_years = kostra.select("org", "year").distinct()
+
+    cost_line = (_.source == "ledger") | (_.art != "") | _.account.substr(0, 1).isin(list("345678"))
+    with_doc = ledger.filter((_.invoice_no != "") & (_.supplier_orgnr != "")).filter(cost_line)
+    ledger_docs = with_doc.group_by(DOC).aggregate(ledger_sum=_.amount_ore.sum())
+    invoice_docs = invoices.group_by(DOC).aggregate(invoice_sum=_.amount_ore.sum())
+    docs = ledger_docs.join(invoice_docs, DOC)
+    tolerance = ibis.greatest(ibis.literal(100), (docs.ledger_sum.abs() * 0.005).cast("int64"))
+    matched = docs.filter((docs.ledger_sum - docs.invoice_sum).abs() <= tolerance).select(*DOC)
+    dims = with_doc.select(*DOC, size=_.amount_ore.abs(), **{f"d_{d}": _[d] for d in DIMENSIONS})
+    dims = _first(dims, DOC, [ibis.desc("size"), "d_account"]).drop("size").join(matched, DOC)
+    dims = dims.mutate(_matched=ibis.literal(True))
+
+    replaced = with_doc.select(*DOC, "line_key").join(matched, DOC).select("org", "line_key") \
+        .mutate(_replaced=ibis.literal(True))
+    ledger = ledger.left_join(replaced, ["org", "line_key"]).select(
+        *[ledger[c] for c in columns],
+        source_exclusion=ibis.ifelse(replaced._replaced.notnull(), ibis.literal("invoice_detail"),
+                                     ibis.literal("")))
+    years = ledger_years.mutate(_ledger_year=ibis.literal(True))
+    k_years = kostra_years.mutate(_kostra_year=ibis.literal(True))
+    enriched = invoices.left_join(dims, DOC)
+    enriched = enriched.left_join(years, (enriched.org == years.org) & (enriched.year == years.year))
+    enriched = enriched.left_join(k_years, (enriched.org == k_years.org) & (enriched.year == k_years.year))
+    is_matched = enriched._matched.notnull()
+    invoices = enriched.select(
+        *[enriched[c] if c not in DIMENSIONS else ibis.ifelse(is_matched, enriched[f"d_{c}"], enriched[c]).name(c)
+          for c in columns],
+        source_exclusion=ibis.cases((is_matched, ""), (enriched._ledger_year.notnull(), "unmatched_invoice"),
+                                    (enriched._kostra_year.notnull(), "covered_by_kostra"), else_=""))
+    plain = ibis.literal("")
+    return ibis.union(ledger, invoices, others.mutate(source_exclusion=plain), kostra.mutate(source_exclusion=plain))
 
 
 def _first(table: ibis.Table, keys: list[str], order: list) -> ibis.Table:
@@ -53,15 +109,39 @@ def _spend_at_price_year(amount_ore, cpi_line, cpi_factor, nok_per_unit):
     return (amount_ore.cast("float64") / 100.0) * (cpi_factor / cpi_line) / nok_per_unit
 
 
+def _empty(**columns: str) -> ibis.Table:
+    return ibis.memtable({name: [] for name in columns}, schema=ibis.schema(columns))
+
+
 def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Table, spend_factors: ibis.Table,
                  activity_factors: ibis.Table, conversions: ibis.Table, supplier_factors: ibis.Table,
-                 prices: ibis.Table, rates: ibis.Table, members: ibis.Table) -> ibis.Table:
-    lines = preferred_source(lines)
-    base = lines.left_join(art_classes, lines.art == art_classes.art).select(
-        *[lines[c] for c in lines.columns],
-        exclusion=ibis.coalesce(art_classes.exclusion, ibis.literal("unknown_art")),
-        category=art_classes.category,
+                 prices: ibis.Table, rates: ibis.Table, members: ibis.Table, *, overrides: ibis.Table | None = None,
+                 rules: ibis.Table | None = None, predictions: ibis.Table | None = None,
+                 code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None) -> ibis.Table:
+    overrides = overrides if overrides is not None else _empty(org="string", line_key="string", category="string",
+                                                                rule="string")
+    rules = rules if rules is not None else _empty(rule="string", kind="string", value="string", org="string",
+                                                   category="string", priority="int64")
+    predictions = predictions if predictions is not None else _empty(org="string", line_key="string",
+                                                                      category="string", confidence="float64")
+    code_map = code_map if code_map is not None else _empty(scheme="string", code="string", category="string")
+    suppliers = suppliers if suppliers is not None else _empty(orgnr="string", nace="string")
+    lengths = ibis.memtable({"n": list(range(1, 11))})
+
+    lines = reconcile_sources(lines)
+    classified = classify(lines, art_classes, overrides, rules, predictions, code_map, suppliers, lengths)
+    by_art = lines.left_join(art_classes, lines.art == art_classes.art)
+    art_exclusion = ibis.coalesce(art_classes.exclusion, ibis.literal("unknown_art"))
+    by_art = by_art.select(
+        *[lines[c] for c in lines.columns if c != "source_exclusion"],
+        exclusion=ibis.cases((lines.source_exclusion != "", lines.source_exclusion),
+                             (lines.source.isin(INVOICE_SOURCES) & (lines.art == ""), ""),
+                             else_=art_exclusion),
     )
+    base = by_art.left_join(classified, (by_art.org == classified.org) & (by_art.line_key == classified.line_key))
+    base = base.select(*[by_art[c] for c in by_art.columns], category=classified.category,
+                       classification_rule=classified.rule, classification_confidence=classified.confidence)
+
     # Factors are chosen per key (category × year, category × year × unit, supplier × year), not per
     # line: a window over the few candidate keys, then a plain equi-join to the lines.
     sp = ancestors.join(spend_factors, ancestors.ancestor == spend_factors.category)
@@ -117,7 +197,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     zero = ibis.literal(0.0)
     return t.select(
         "line_key", "org", "batch", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
-        "investment", "exclusion", "amount_ore", "quantity", "quantity_unit",
+        "investment", "exclusion", "amount_ore", "quantity", "quantity_unit", "classification_rule",
+        "classification_confidence",
         method=pick(ibis.literal("supplier"), ibis.literal("activity"), ibis.literal("spend"),
                     ibis.null("string")),
         factor_ref=pick(t.u_ref, t.a_ref, t.s_ref, ibis.null("string")),

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from klimainnkjop.core import kostra, units
 from klimainnkjop.engine import pipeline
-from klimainnkjop.storage.linestore import LINE_SCHEMA
+from klimainnkjop.storage.linestore import INVOICE_LINE_SCHEMA
 
 SPEND_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("value", pa.float64()),
                           ("low", pa.float64()), ("high", pa.float64()), ("price_year", pa.int32()),
@@ -40,6 +40,11 @@ class EngineInputs:
     supplier_factors: pa.Table = field(default_factory=SUPPLIER_SCHEMA.empty_table)
     conversions: pa.Table | None = None
     members: pa.Table = field(default_factory=lambda: pa.table({"orgnr": pa.array([], pa.string())}))
+    overrides: pa.Table | None = None
+    rules: pa.Table | None = None
+    predictions: pa.Table | None = None
+    code_map: pa.Table | None = None
+    suppliers: pa.Table | None = None
 
 
 @dataclass
@@ -104,16 +109,22 @@ def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
     tmp.mkdir(parents=True)
     con = connect()
     if inputs.line_files:
-        # union_by_name: batch files written before a column was added read it as null
+        # union_by_name: batch files written without a column (older files, or sources that do not have
+        # it) read it as null; columns no file has are added as typed nulls
         lines = con.read_parquet([str(p) for p in inputs.line_files], union_by_name=True)
+        missing = {f.name: ibis.null(ibis.dtype(f.type)) for f in INVOICE_LINE_SCHEMA if f.name not in lines.columns}
+        if missing:
+            lines = lines.mutate(**missing)
     else:
-        lines = ibis.memtable(LINE_SCHEMA.empty_table())
+        lines = ibis.memtable(INVOICE_LINE_SCHEMA.empty_table())
     memtable = ibis.memtable
     results = pipeline.line_results(
         lines, memtable(inputs.art_classes), memtable(inputs.ancestors), memtable(inputs.spend_factors),
         memtable(inputs.activity_factors), memtable(inputs.conversions or conversion_table()),
         memtable(inputs.supplier_factors), memtable(inputs.prices), memtable(inputs.rates),
-        memtable(inputs.members))
+        memtable(inputs.members),
+        **{name: memtable(getattr(inputs, name)) for name in ("overrides", "rules", "predictions", "code_map",
+                                                              "suppliers") if getattr(inputs, name) is not None})
     con.to_parquet(results, str(tmp / "lines.parquet"))
     stored = con.read_parquet(str(tmp / "lines.parquet"))
     con.to_parquet(pipeline.aggregates(stored), str(tmp / "aggregates.parquet"))

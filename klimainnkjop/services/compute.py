@@ -14,8 +14,9 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reference import DATA
 from klimainnkjop.storage import linestore
-from klimainnkjop.storage.models import (Category, CategoryMapping, ComputeRun, ExchangeRate, Factor, FactorSet,
-                                         ImportBatch, Organisation, PriceIndex, SupplierFactor)
+from klimainnkjop.storage.models import (Category, CategoryMapping, ClassificationRule, ComputeRun, ExchangeRate,
+                                         Factor, FactorSet, ImportBatch, Organisation, PriceIndex, Supplier,
+                                         SupplierFactor)
 
 PROVISIONAL_PREFIX = "provisional-"
 
@@ -103,8 +104,39 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
                         "currency": pa.array([r[1] for r in rates], pa.string()),
                         "nok_per_unit": pa.array([r[2] for r in rates], pa.float64())}),
         members=pa.table({"orgnr": pa.array(list(Organisation.objects.values_list("orgnr", flat=True)), pa.string())}),
+        **classification_inputs(),
     )
     return inputs, used
+
+
+def classification_inputs() -> dict[str, pa.Table]:
+    """Rules, manual overrides, code mappings and supplier NACE codes as tables the engine joins."""
+    active = ClassificationRule.objects.filter(active=True).select_related("category", "organisation")
+    overrides = [r for r in active if r.kind == "line"]
+    rules = [r for r in active if r.kind != "line"]
+    mappings = CategoryMapping.objects.exclude(scheme="kostra_art").select_related("category")
+    suppliers = Supplier.objects.exclude(nace="")
+    string = pa.string()
+    return {
+        "overrides": pa.table({
+            "org": pa.array([r.organisation.orgnr for r in overrides], string),
+            "line_key": pa.array([r.value for r in overrides], string),
+            "category": pa.array([r.category.code for r in overrides], string),
+            "rule": pa.array([r.label for r in overrides], string)}),
+        "rules": pa.table({
+            "rule": pa.array([r.label for r in rules], string), "kind": pa.array([r.kind for r in rules], string),
+            "value": pa.array([r.value for r in rules], string),
+            "org": pa.array([r.organisation.orgnr if r.organisation else "" for r in rules], string),
+            "category": pa.array([r.category.code for r in rules], string),
+            "priority": pa.array([r.priority for r in rules], pa.int64())}),
+        "code_map": pa.table({
+            "scheme": pa.array([m.scheme for m in mappings], string),
+            "code": pa.array([m.code for m in mappings], string),
+            "category": pa.array([m.category.code for m in mappings], string)}),
+        "suppliers": pa.table({
+            "orgnr": pa.array([s.orgnr for s in suppliers], string),
+            "nace": pa.array([s.nace for s in suppliers], string)}),
+    }
 
 
 def do_compute(*, factor_set_name: str | None = None, actor: Any = None) -> ComputeRun:

@@ -50,6 +50,7 @@ class Unit(models.Model):
 class Supplier(models.Model):
     orgnr = models.CharField(max_length=9, unique=True)
     name = models.CharField(max_length=300)
+    nace = models.CharField(max_length=10, blank=True, default="", help_text="main NACE Rev.2 code, e.g. 46.39")
 
     class Meta:
         ordering = ["name"]
@@ -77,6 +78,35 @@ class CategoryMapping(models.Model):
 
     class Meta:
         unique_together = [("scheme", "code")]
+
+
+class ClassificationRule(models.Model):
+    """A rule that places lines in a category; rules are data and run inside the engine as joins.
+
+    kind `line` is a manual override of one line (value = its natural key, organisation required);
+    the others match every line with that supplier orgnr, account, item classification code, or a
+    word of its text. Lower priority numbers win within a kind's level."""
+
+    KINDS = [("line", "line"), ("supplier", "supplier"), ("account", "account"), ("item_code", "item code"),
+             ("keyword", "keyword")]
+
+    kind = models.CharField(max_length=10, choices=KINDS)
+    value = models.CharField(max_length=200)
+    organisation = models.ForeignKey("Organisation", on_delete=models.CASCADE, null=True, blank=True,
+                                     related_name="classification_rules")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT)
+    priority = models.IntegerField(default=100)
+    active = models.BooleanField(default=True)
+    note = models.CharField(max_length=300, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "value"])]
+
+    @property
+    def label(self) -> str:
+        return f"{'manual' if self.kind == 'line' else 'rule'}#{self.pk}"
 
 
 class FactorSet(models.Model):

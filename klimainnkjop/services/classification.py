@@ -1,0 +1,71 @@
+"""Classification decisions: user rules and manual overrides. Each becomes data the engine joins in."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from klimainnkjop.services.audit import record_audit
+from klimainnkjop.services.organisations import InvalidInput
+from klimainnkjop.storage.models import Category, ClassificationRule, Organisation
+
+
+def _rule_dict(rule: ClassificationRule) -> dict:
+    return {"kind": rule.kind, "value": rule.value, "category": rule.category.code, "priority": rule.priority,
+            "organisation": rule.organisation.orgnr if rule.organisation else None, "active": rule.active}
+
+
+def _category(code: str) -> Category:
+    category = Category.objects.filter(code=code).first()
+    if category is None:
+        raise InvalidInput(f"category: no category {code!r}")
+    return category
+
+
+def do_add_classification_rule(*, kind: str, value: str, category_code: str, organisation: Organisation | None = None,
+                               priority: int = 100, note: str = "", actor: Any = None) -> ClassificationRule:
+    if kind not in dict(ClassificationRule.KINDS) or kind == "line":
+        raise InvalidInput(f"kind: {kind!r} must be supplier, account, item_code or keyword")
+    value = value.strip().lower() if kind == "keyword" else value.strip()
+    if not value or (kind == "keyword" and not value.isalnum()):
+        raise InvalidInput("value: a keyword is one word (letters and digits)" if kind == "keyword"
+                           else "value: must not be empty")
+    with transaction.atomic():
+        rule = ClassificationRule.objects.create(
+            kind=kind, value=value, category=_category(category_code), organisation=organisation, priority=priority,
+            note=note, created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        record_audit(actor=actor, action="add_classification_rule", obj=rule, organisation=organisation,
+                     after=_rule_dict(rule))
+    return rule
+
+
+def do_override_line_categories(*, organisation: Organisation, line_keys: list[str], category_code: str,
+                                note: str = "", actor: Any = None) -> int:
+    """Manual override of one or many lines (bulk re-classification). Replaces earlier overrides."""
+    category = _category(category_code)
+    keys = sorted({k.strip() for k in line_keys if k.strip()})
+    if not keys:
+        raise InvalidInput("lines: choose at least one line")
+    with transaction.atomic():
+        previous = {r.value: r.category.code for r in ClassificationRule.objects.filter(
+            kind="line", organisation=organisation, value__in=keys, active=True).select_related("category")}
+        ClassificationRule.objects.filter(kind="line", organisation=organisation, value__in=keys).update(active=False)
+        ClassificationRule.objects.bulk_create([
+            ClassificationRule(kind="line", value=k, organisation=organisation, category=category, priority=0,
+                               note=note, created_by=actor if getattr(actor, "is_authenticated", False) else None)
+            for k in keys])
+        record_audit(actor=actor, action="override_line_categories", object_type="ClassificationRule",
+                     object_id=str(len(keys)), organisation=organisation,
+                     before={"lines": previous} if previous else None,
+                     after={"lines": keys[:500], "category": category_code, "count": len(keys)})
+    return len(keys)
+
+
+def do_deactivate_classification_rule(*, rule: ClassificationRule, actor: Any = None) -> ClassificationRule:
+    with transaction.atomic():
+        before = _rule_dict(rule)
+        rule.active = False
+        rule.save(update_fields=["active"])
+        record_audit(actor=actor, action="deactivate_classification_rule", obj=rule, organisation=rule.organisation,
+                     before=before, after=_rule_dict(rule))
+    return rule
