@@ -5,20 +5,25 @@ import json
 
 import pytest
 
-from klimainnkjop import services
+from pathlib import Path
+
 from klimainnkjop.access import system_scope
 from klimainnkjop.selectors.audit import audit_entries, audit_row
 from klimainnkjop.selectors.results import totals
-from klimainnkjop.services import auth, compute, factors, imports, organisations, profiles, reference, users
+from klimainnkjop.services import (auth, classification, compute, factors, imports, invoices, organisations, profiles,
+                                   reference, users)
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import AuditEntry, Category, CategoryMapping, FactorSet, ImportBatch, Membership, Unit
 from tests.factories import VISMA, import_ledger, ledger_csv
 from tests.test_factor_library import META, factor_file
 from tests.test_kostra_import import kostra_file, record
 
+EHF = Path(__file__).resolve().parent / "data" / "ehf" / "Norwegian-example-1.xml"
+SAFT = Path(__file__).resolve().parent / "data" / "saft" / "ExampleFile_SAF-T_Financial_888888888_20180228235959.xml"
+
 # The modules whose services change master data (organisations, units, people, factor library, rates,
 # profiles, imports) and decisions (compute, publish, delete). A new do_ function here needs a case below.
-MODULES = [organisations, users, factors, reference, profiles, imports, compute, auth]
+MODULES = [organisations, users, factors, reference, profiles, imports, compute, auth, classification, invoices]
 NOT_CHANGING_ANYTHING_AUDITABLE = {
     "do_load_reference_data",  # idempotent loader of shipped files; audited by the services it calls
     "do_sign_in_external",  # a sign-in; covered by tests/test_auth.py (link_identity, sign_in_external)
@@ -74,8 +79,32 @@ def cases(org):
         secret, _ = auth.do_start_totp_enrolment(user=user(), actor="test")
         auth.do_confirm_totp(user=user(), code=pyotp.TOTP(secret).now(), actor="test")
 
+    def override_twice():
+        key = next(iter(linestore.read_keys([linestore.absolute(b.parquet_path)
+                                             for b in ImportBatch.objects.filter(organisation=org)])))
+        classification.do_override_line_categories(organisation=org, line_keys=[key], category_code="goods.food",
+                                                   actor="test")
+        classification.do_override_line_categories(organisation=org, line_keys=[key],
+                                                   category_code="goods.food.rice" if Category.objects.filter(
+                                                       code="goods.food.rice").exists() else "goods.food.grain",
+                                                   actor="test")
+
+    def keyword_rule():
+        return classification.do_add_classification_rule(kind="keyword", value="diesel",
+                                                         category_code="energy.fuel.diesel", actor="test")
+
     unit = Unit.objects.get(organisation=org, code="2100")
     return {
+        "do_add_classification_rule": (keyword_rule, "add_classification_rule", False),
+        "do_override_line_categories": (override_twice, "override_line_categories", True),
+        "do_deactivate_classification_rule": (lambda: classification.do_deactivate_classification_rule(
+            rule=keyword_rule(), actor="test"), "deactivate_classification_rule", True),
+        "do_import_ehf": (lambda: invoices.do_import_ehf(documents=[(EHF.name, EHF.read_bytes())], organisation=org,
+                                                         actor="test"), "import_ehf", False),
+        "do_import_saft": (lambda: invoices.do_import_saft(
+            data=SAFT.read_bytes(), file_name=SAFT.name, actor="test",
+            organisation=organisations.do_create_organisation(orgnr="888888888", name="SAF-T example company",
+                                                              kind="iks", actor="test")), "import_saft", False),
         "do_create_organisation": (lambda: organisations.do_create_organisation(
             orgnr="938801363", name="Eidskog kommune", actor="test"), "create_organisation", False),
         "do_update_organisation": (lambda: users.do_update_organisation(
