@@ -7,7 +7,7 @@ from django.db.models import Q
 from ibis import _
 
 from klimainnkjop.access import Scope
-from klimainnkjop.selectors.results import _table, latest_run
+from klimainnkjop.selectors.results import _table, latest_run, scoped
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import Factor, FactorSet
 
@@ -48,21 +48,6 @@ def factor_row(f: Factor) -> dict:
     }
 
 
-def factor_usage(scope: Scope, factor: Factor, *, limit: int = 100) -> dict:
-    """How many of the visible lines of the latest run used this factor, and the first of them."""
-    run = latest_run()
-    if run is None:
-        return {"lines": 0, "kg_co2e": 0.0, "rows": []}
-    table = _table(linestore.absolute(run.run.result_dir) / "lines.parquet")
-    table = table.filter(_.factor_ref == f"{factor.factor_set.label}#{factor.pk}")
-    if not scope.everything:
-        table = table.filter(_.org.isin(list(scope.orgnrs or [""])))
-    summary = table.aggregate(n=_.count(), kg=_.kg_co2e.sum()).to_pyarrow().to_pylist()[0]
-    rows = table.select("org", "year", "month", "unit", "art", "supplier_orgnr", "amount_ore", "kg_co2e", "method") \
-        .order_by(ibis.desc("kg_co2e")).limit(limit).to_pyarrow().to_pylist()
-    return {"lines": int(summary["n"] or 0), "kg_co2e": float(summary["kg"] or 0.0), "rows": rows}
-
-
 def factor_sets_with_counts():
     """The factor sets, each with `factor_count` (the number of its factors)."""
     from django.db.models import Count
@@ -70,22 +55,14 @@ def factor_sets_with_counts():
     return factor_sets().annotate(factor_count=Count("factors"))
 
 
-def visible_factor_usage(scope: Scope, factor: Factor, *, limit: int = 50) -> dict:
-    """Like factor_usage, but limited to the scope's units as well (a unit leader sees only their units),
-    and naming the run it was read from (`run`: the ComputeRun, or None when nothing is computed yet)."""
+def factor_usage(scope: Scope, factor: Factor, *, limit: int = 50) -> dict:
+    """How many of the visible lines of the latest run used this factor (a unit leader sees only their
+    units), the first of them, and the run it was read from (None when nothing is computed yet)."""
     run = latest_run()
     if run is None:
         return {"run": None, "lines": 0, "kg_co2e": 0.0, "spend_ore": 0, "rows": []}
     table = _table(linestore.absolute(run.run.result_dir) / "lines.parquet")
-    table = table.filter(_.factor_ref == f"{factor.factor_set.label}#{factor.pk}")
-    if not scope.everything:
-        table = table.filter(_.org.isin(list(scope.orgnrs or [""])))
-    if scope.units:
-        allowed = None
-        for orgnr, units in scope.units.items():
-            cond = (_.org == orgnr) & _.unit.isin(list(units) or [""])
-            allowed = cond if allowed is None else allowed | cond
-        table = table.filter(~_.org.isin(list(scope.units)) | allowed)
+    table = scoped(table.filter(_.factor_ref == f"{factor.factor_set.label}#{factor.pk}"), scope)
     summary = table.aggregate(n=_.count(), kg=_.kg_co2e.sum(), spend=_.amount_ore.sum()).to_pyarrow().to_pylist()[0]
     rows = table.select("org", "year", "month", "unit", "art", "supplier_orgnr", "amount_ore", "kg_co2e", "method") \
         .order_by([ibis.desc("kg_co2e"), "org", "year", "month"]).limit(limit).to_pyarrow().to_pylist()

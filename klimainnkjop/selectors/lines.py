@@ -5,7 +5,7 @@ import ibis
 from ibis import _
 
 from klimainnkjop.access import Scope
-from klimainnkjop.selectors.results import NoResults, _table, latest_run
+from klimainnkjop.selectors.results import NoResults, _table, latest_run, scoped
 from klimainnkjop.storage import linestore
 
 LINE_COLUMNS = ["org", "line_key", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
@@ -19,11 +19,7 @@ def _lines(scope: Scope, org: str) -> ibis.Table:
     run = latest_run()
     if run is None:
         raise NoResults("nothing computed yet; run `klimainnkjop compute`")
-    table = _table(linestore.absolute(run.run.result_dir) / "lines.parquet").filter(_.org == org)
-    units = scope.unit_filter(org)
-    if units is not None:
-        table = table.filter(_.unit.isin(list(units) or [""]))
-    return table
+    return scoped(_table(linestore.absolute(run.run.result_dir) / "lines.parquet").filter(_.org == org), scope)
 
 
 def lines(scope: Scope, *, org: str, year: int | None = None, category: str | None = None,

@@ -59,6 +59,20 @@ def _table(path: Path) -> ibis.Table:
     return _local.tables[key]
 
 
+def scoped(table: ibis.Table, scope: Scope) -> ibis.Table:
+    """Rows of engine results limited to what the scope may see: its organisations, and for unit
+    leaders their units. Every read of results passes here."""
+    if not scope.everything:
+        table = table.filter(_.org.isin(list(scope.orgnrs or [""])))
+    if scope.units:
+        allowed = None
+        for orgnr, units in scope.units.items():
+            cond = (_.org == orgnr) & _.unit.isin(list(units) or [""])
+            allowed = cond if allowed is None else allowed | cond
+        table = table.filter(~_.org.isin(list(scope.units)) | allowed)
+    return table
+
+
 def _aggregates(run: Run, scope: Scope, org: str | None, year: int | None,
                 columns: set[str] | None = None) -> ibis.Table:
     """The run's results, filtered to the scope. Reads the small summary table when it has every column
@@ -70,15 +84,7 @@ def _aggregates(run: Run, scope: Scope, org: str | None, year: int | None,
     if org is not None:
         scope.check(org)
         table = table.filter(_.org == org)
-    elif not scope.everything:
-        table = table.filter(_.org.isin(list(scope.orgnrs or [""])))
-    if scope.units:
-        allowed = None
-        for orgnr, units in scope.units.items():
-            cond = (_.org == orgnr) & _.unit.isin(list(units) or [""])
-            allowed = cond if allowed is None else allowed | cond
-        limited = list(scope.units)
-        table = table.filter(~_.org.isin(limited) | allowed)
+    table = scoped(table, scope)
     if year is not None:
         table = table.filter(_.year == year)
     return table

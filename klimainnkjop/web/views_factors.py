@@ -170,7 +170,7 @@ def factor_library(request):
 def factor_detail(request, pk: int):
     factor = get_object_or_404(Factor.objects.select_related("factor_set", "category", "category__parent"), pk=pk)
     scope = scope_for(request.user)
-    usage = factor_selectors.visible_factor_usage(scope, factor, limit=USAGE_ROWS)
+    usage = factor_selectors.factor_usage(scope, factor, limit=USAGE_ROWS)
     org_names = dashboard.organisation_names(scope)
     suppliers = _supplier_names(scope, usage["rows"])
     run = usage["run"]
