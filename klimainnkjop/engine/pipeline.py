@@ -198,7 +198,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     return t.select(
         "line_key", "org", "batch", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
         "investment", "exclusion", "amount_ore", "quantity", "quantity_unit", "classification_rule",
-        "classification_confidence",
+        "classification_confidence", "posting_date", "supplier_name", "description", "invoice_no", "item_name",
+        "item_class_scheme", "item_class_code",
         method=pick(ibis.literal("supplier"), ibis.literal("activity"), ibis.literal("spend"),
                     ibis.null("string")),
         factor_ref=pick(t.u_ref, t.a_ref, t.s_ref, ibis.null("string")),

@@ -11,7 +11,8 @@ from klimainnkjop.storage import linestore
 LINE_COLUMNS = ["org", "line_key", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
                 "investment", "exclusion", "amount_ore", "quantity", "quantity_unit", "method", "factor_ref",
                 "factor_value", "quality", "deflator", "kg_co2e", "kg_low", "kg_high", "classification_rule",
-                "classification_confidence", "intra_region"]
+                "classification_confidence", "intra_region", "posting_date", "supplier_name", "description",
+                "invoice_no", "item_name", "item_class_scheme", "item_class_code"]
 
 
 def _lines(scope: Scope, org: str) -> ibis.Table:
