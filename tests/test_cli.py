@@ -99,3 +99,22 @@ def test_totals_before_any_computation_says_what_to_do(tmp_path):
     result = cli(tmp_path / "var", "totals")
     assert result.returncode == 1
     assert "klimainnkjop compute" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_users_add_categories_and_mappings_that_the_next_computation_uses(tmp_path, files):
+    profile, ledger, _ = files
+    data = tmp_path / "var"
+    cli(data, "org", "add", "944117784", "Kongsvinger kommune")
+    cli(data, "profile", "import", str(profile), "--org", "944117784")
+    cli(data, "import", "ledger", str(ledger), "--org", "944117784")
+    added = cli(data, "categories", "add", "goods.food.school_meals", "Skolemat", "--parent", "goods.food")
+    assert added.returncode == 0, added.stderr
+    mapped = cli(data, "categories", "map", "kostra_art", "115", "goods.food.school_meals")
+    assert mapped.returncode == 0, mapped.stderr
+    assert cli(data, "categories", "map", "cpv", "15", "goods.unicorns").returncode == 2
+    cli(data, "compute")
+    rows = json.loads(cli(data, "totals", "--by", "category", "--format", "json").stdout)["rows"]
+    assert [r["category"] for r in rows] == ["goods.food.school_meals"]
+    listed = json.loads(cli(data, "categories", "list", "--format", "json").stdout)
+    assert {"code": "goods.food.school_meals", "parent": "goods.food", "name_nb": "Skolemat",
+            "name_en": "Skolemat"} in listed
