@@ -364,3 +364,51 @@ class LoginFailure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["username", "ip", "created_at"])]
+
+
+class Report(models.Model):
+    """A generated report (PDF, XLSX or CSV), archived in the data directory with the run it used."""
+
+    SCOPE_ORG = "org"
+    SCOPE_UNIT = "unit"
+    SCOPE_REGION = "region"
+    STATUS_RUNNING = "running"
+    STATUS_DONE = "done"
+    STATUS_FAILED = "failed"
+
+    scope_kind = models.CharField(max_length=10, default=SCOPE_ORG)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="reports")
+    unit_code = models.CharField(max_length=40, blank=True, default="")
+    period = models.CharField(max_length=10)  # 2025Q3, 2025H1, 2025T2, 2025
+    format = models.CharField(max_length=5)  # pdf | xlsx | csv
+    status = models.CharField(max_length=10, default=STATUS_RUNNING)
+    progress = models.CharField(max_length=200, blank=True, default="")
+    run = models.ForeignKey(ComputeRun, on_delete=models.PROTECT, null=True, blank=True, related_name="reports")
+    factor_sets = models.JSONField(default=list)
+    file_path = models.CharField(max_length=500, blank=True, default="", help_text="relative to the data dir")
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class Publication(models.Model):
+    """An administrator's decision to show one year's figures of an organisation (or of the region, with
+    organisation empty) on the public page and as open data."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, null=True, blank=True,
+                                     related_name="publications")
+    year = models.IntegerField()
+    run = models.ForeignKey(ComputeRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    figures = models.JSONField(default=dict, help_text="the published figures, as shown and as open data")
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    published_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-year", "-id"]
