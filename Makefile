@@ -6,7 +6,9 @@ PORT ?= 8000
 DATA_DIR ?= var
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean messages
+BROWSER_STAMP := $(VENV)/.browser-tools
+
+.PHONY: install run test bench clean messages browser-tools
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +23,16 @@ run: install
 	$(BIN)/klimainnkjop --data-dir $(DATA_DIR) demo --if-empty
 	$(BIN)/klimainnkjop --data-dir $(DATA_DIR) serve --port $(PORT)
 
-test: install
-	$(BIN)/python -m pytest
+# The browser tests drive Debian's Chromium (never a downloaded browser build) and inject axe-core.
+$(BROWSER_STAMP): package.json package-lock.json
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	npm ci --no-audit --no-fund --silent
+	touch $(BROWSER_STAMP)
+
+browser-tools: $(BROWSER_STAMP)
+
+test: install browser-tools
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -1,0 +1,108 @@
+"""Every page in a real browser (Debian's Chromium driven by Playwright) with axe-core: no WCAG 2.1 A/AA
+violations, and the keyboard reaches the content."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from klimainnkjop.storage.models import Factor, Membership
+from tests.test_web import region_data  # noqa: F401  (fixture: two organisations, imported and computed)
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API next to pytest-django
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "en-lang-og-god-passfrase"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def signed_in(browser, live_server, region_data):  # noqa: F811
+    org, _ = region_data
+    user = get_user_model().objects.create_user("admin@region.no", password=PASSWORD)
+    Membership.objects.create(user=user, organisation=org, role="region-admin")
+    page = browser.new_page(locale="nb-NO")
+    page.goto(f"{live_server.url}/logg-inn/")
+    page.get_by_label("Brukernavn").fill("admin@region.no")
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+    page.wait_for_url(f"{live_server.url}/")
+    yield page, live_server.url, region_data
+    page.close()
+
+
+def axe_violations(page) -> list[dict]:
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag',
+            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    return result
+
+
+def pages(base: str, org, other) -> list[str]:
+    factor = Factor.objects.filter(factor_set__name="dfo-klimaintensiteter", category__code="goods.office").first()
+    return [
+        "/", f"/org/{org.orgnr}/", f"/org/{other.orgnr}/", "/faktorer/", "/faktorer/?q=mat",
+        f"/faktorer/{factor.pk}/", "/metode/", "/sammenligning/",
+    ]
+
+
+def test_no_page_has_wcag_a_or_aa_violations(signed_in):
+    page, base, (org, other) = signed_in
+    problems = {}
+    for path in pages(base, org, other):
+        response = page.goto(base + path)
+        assert response.status == 200, path
+        violations = axe_violations(page)
+        if violations:
+            problems[path] = violations
+    assert not problems, problems
+
+
+def test_the_login_page_has_no_wcag_violations(browser, live_server):
+    page = browser.new_page(locale="nb-NO")
+    page.goto(f"{live_server.url}/logg-inn/")
+    assert axe_violations(page) == []
+    page.close()
+
+
+def test_the_keyboard_reaches_the_skip_link_first_and_it_moves_focus_to_the_content(signed_in):
+    page, base, _ = signed_in
+    page.goto(base + "/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.getAttribute('href')")
+    assert focused and focused.startswith("#")
+    page.keyboard.press("Enter")
+    target = focused[1:]
+    assert page.evaluate(f"location.hash") == f"#{target}"
+    page.keyboard.press("Tab")
+    inside = page.evaluate(f"document.getElementById('{target}').contains(document.activeElement)")
+    assert inside
+
+
+def test_the_organisations_emissions_per_category_are_one_click_from_the_region_page(signed_in):
+    page, base, (org, _) = signed_in
+    page.goto(base + "/")
+    page.get_by_role("link", name=org.name).first.click()
+    assert page.url.rstrip("/").endswith(org.orgnr)
+    table = page.get_by_role("table", name="kategori").first
+    assert table.is_visible()
+    assert table.get_by_role("row").count() > 1
