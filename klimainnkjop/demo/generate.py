@@ -19,6 +19,7 @@ import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from klimainnkjop.demo import ehf
 from klimainnkjop.demo import region as R
 from klimainnkjop.demo import writers
 
@@ -86,6 +87,7 @@ class Line:
     invoice: str
     voucher: str = ""
     line_no: int = 1
+    ehf: bool = False              # booked from an EHF invoice (its lines share one voucher)
 
 
 @dataclass
@@ -125,12 +127,14 @@ class Manifest:
     files: list[DemoFile]
     kostra_files: list[dict]
     profiles: dict[str, dict] = field(default_factory=dict)  # org key -> profile spec
+    # EHF invoices per organisation and year: org_key, orgnr, year, directory, documents (paths), amount_ore
+    invoice_files: list[dict] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps({
             "seed": self.seed, "scale": self.scale, "today": self.today.isoformat(), "region": self.region,
             "organisations": [asdict(o) for o in self.organisations], "files": [asdict(f) for f in self.files],
-            "kostra_files": self.kostra_files, "profiles": self.profiles,
+            "kostra_files": self.kostra_files, "profiles": self.profiles, "invoice_files": self.invoice_files,
         }, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
@@ -244,7 +248,9 @@ class OrgYear:
         self.org, self.year, self.today, self.density = org, year, today, density
         self.rng = random.Random(f"klimainnkjop-demo|{seed}|{org.key}|{year}")
         self.iks_suppliers, self.kommune_suppliers = iks_suppliers, kommune_suppliers
-        self.scale = scale
+        self.scale, self.seed = scale, seed
+        self.invoices: list[ehf.Invoice] = []          # the year's EHF invoices up to today
+        self.invoiced: dict[str, str] = {}              # art -> supplier whose purchases come as invoices
         self.units_by_code = {u.code: u for u in org.units}
         self.all_units = Picker(list(org.units), [u.weight for u in org.units])
         self.pickers: dict[tuple, Picker] = {}
@@ -274,6 +280,7 @@ class OrgYear:
             supplier = self.kommune_suppliers[rng.choice(others)]
         elif R.is_purchase_art(art):
             pool = R.IKS_SUPPLIERS.get(org.profile, {}).get(art) or R.SUPPLIERS_BY_ART[art]
+            pool = [(k, w) for k, w in pool if k != self.invoiced.get(art)]
             supplier = R.SUPPLIERS[self.picker(("supplier", art), [k for k, _ in pool], [w for _, w in pool]).pick(rng)]
         if bucket.project is not None and bucket.project.function:
             return self.units_by_code[bucket.project.unit], bucket.project.function, supplier
@@ -299,11 +306,45 @@ class OrgYear:
             text = f"{project.name}: {text.lower() if art != '230' else 'entreprise, delfaktura'}"
         return text
 
+    def invoice_lines(self, bucket: Bucket) -> tuple[list[Line], int]:
+        """The ledger lines booked from the bucket's EHF invoices (fuel, food) and the budget they use.
+
+        The invoices' budget is a smooth share of the year's purchases (no per-year noise), so the spend
+        on fuel and food grows steadily and a switch shows in the emissions, not in the spend."""
+        org, year = self.org, self.year
+        if bucket.investment or bucket.art not in (ehf.FUEL_ART, ehf.FOOD_ART):
+            return [], 0
+        kind = "fuel" if bucket.art == ehf.FUEL_ART else "food"
+        share = ehf.fuel_budget_share(org) if kind == "fuel" else ehf.food_budget_share(org)
+        if share <= 0:
+            return [], 0
+        operating = region_purchases(year, self.scale) * R.org_shares()[org.key] * (1 - org.investment_share)
+        budget_ore = round(operating * operating_shares(org)[bucket.art] * share * 100)
+        invoices = ehf.plan_invoices(org, year, kind, budget_ore, self.scale, self.seed)
+        self.invoiced[bucket.art] = ehf.FUEL_SUPPLIER if kind == "fuel" else ehf.FOOD_SUPPLIER
+        used = sum(invoice.amount_ore for invoice in invoices)
+        out = []
+        for invoice in invoices:
+            if invoice.issue_date > self.today:
+                continue
+            self.invoices.append(invoice)
+            date = invoice.issue_date
+            text = (f"Drivstoff {MONTHS_NB[date.month - 1]} {date.year}" if kind == "fuel"
+                    else f"Matvarer uke {date.isocalendar()[1]}")
+            for function, amount, vat in invoice.ledger_parts():
+                out.append(Line(date=date, art=bucket.art, unit=invoice.unit, function=function, project="",
+                                investment=False, supplier=invoice.supplier, amount_ore=amount, vat_ore=vat,
+                                text=text, invoice=invoice.number, ehf=True))
+        return out, used
+
     def lines(self) -> list[Line]:
         rng = self.rng
         out: list[Line] = []
         for bucket in org_year_buckets(self.org, self.year, self.scale, rng):
             budget_ore = round(bucket.budget_nok * 100)
+            invoiced, used = self.invoice_lines(bucket)
+            out.extend(invoiced)
+            budget_ore -= used
             if budget_ore == 0:
                 continue
             count = max(1, round(self.density * abs(bucket.budget_nok) / typical_size(bucket)))
@@ -336,10 +377,19 @@ class OrgYear:
                 ))
         out = [line for line in out if line.date <= self.today and line.amount_ore != 0]
         out.sort(key=lambda l: (l.date, l.supplier is None, l.art, l.unit.code, l.function, l.amount_ore))
-        # Vouchers: one per invoice; the wages of a month share one payroll voucher.
-        number, payroll = 0, {}
+        # Vouchers: one per invoice (an EHF invoice booked on several lines keeps one voucher); the wages of
+        # a month share one payroll voucher.
+        number, payroll, booked = 0, {}, {}
         for line in out:
-            if line.art in R.WAGE_SPLIT:
+            if line.ehf:
+                key = (line.supplier.orgnr, line.invoice)
+                if key not in booked:
+                    number += 1
+                    booked[key] = [f"{self.year % 100:02d}{number:06d}", 0]
+                voucher = booked[key]
+                voucher[1] += 1
+                line.voucher, line.line_no = voucher[0], voucher[1]
+            elif line.art in R.WAGE_SPLIT:
                 if line.date not in payroll:
                     number += 1
                     payroll[line.date] = [f"{self.year % 100:02d}{number:06d}", 0]
@@ -386,7 +436,8 @@ def generate(directory: Path, *, scale: float = 1.0, seed: int = 2021, today: dt
         raise ValueError("scale must be positive")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    for old in sorted(directory.glob("ledger/*/*")) + sorted(directory.glob("kostra/*")):
+    for old in sorted(directory.glob("ledger/*/*")) + sorted(directory.glob("kostra/*")) + \
+            sorted(directory.glob("ehf/*/*/*.xml")):
         old.unlink()
     density = line_density()
     iks_suppliers = {o.key: R.Supplier(o.key, o.name, o.orgnr) for o in R.ORGS if o.kind == "iks"}
@@ -394,15 +445,19 @@ def generate(directory: Path, *, scale: float = 1.0, seed: int = 2021, today: dt
     organisations = [DemoOrg(o.key, o.orgnr, o.name, o.kind, o.kostra_region, o.layout, profile_spec(o.layout)["name"])
                      for o in R.ORGS]
     files: list[DemoFile] = []
+    invoice_files: list[dict] = []
     years = list(range(R.START_YEAR, today.year + 1))
     for org in R.ORGS:
         spec = profile_spec(org.layout)
         for year in years:
             if progress:
                 progress(f"Genererer {org.name} {year}")
-            lines = OrgYear(org, year, scale, seed, today, density, iks_suppliers, kommune_suppliers).lines()
+            org_year = OrgYear(org, year, scale, seed, today, density, iks_suppliers, kommune_suppliers)
+            lines = org_year.lines()
             if not lines:
                 continue
+            if org_year.invoices:
+                invoice_files.append(write_invoices(directory, org, year, org_year.invoices))
             relative = f"ledger/{org.key}/{org.key}-{year}.{LAYOUT_EXT[org.layout]}"
             path = directory / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -420,6 +475,19 @@ def generate(directory: Path, *, scale: float = 1.0, seed: int = 2021, today: dt
     kostra_files.append({"org_key": "kongsvinger", "orgnr": kongsvinger.orgnr, "year": 2019,
                          "path": "kostra/kongsvinger-2019.txt", "scale_factor": round(factor, 6)})
     manifest = Manifest(directory, seed, scale, today, R.REGION_NAME, organisations, files, kostra_files,
-                        {o.key: profile_spec(o.layout) for o in R.ORGS})
+                        {o.key: profile_spec(o.layout) for o in R.ORGS}, invoice_files)
     (directory / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     return manifest
+
+
+def write_invoices(directory: Path, org: R.Org, year: int, invoices: list[ehf.Invoice]) -> dict:
+    """One EHF document per invoice under ehf/<org>/<year>/; the manifest entry of the organisation-year."""
+    folder = f"ehf/{org.key}/{year}"
+    (directory / folder).mkdir(parents=True, exist_ok=True)
+    documents = []
+    for invoice in sorted(invoices, key=lambda i: i.number):
+        relative = f"{folder}/{invoice.number}.xml"
+        (directory / relative).write_bytes(ehf.write_invoice(invoice))
+        documents.append(relative)
+    return {"org_key": org.key, "orgnr": org.orgnr, "year": year, "directory": folder, "documents": documents,
+            "amount_ore": sum(i.amount_ore for i in invoices)}

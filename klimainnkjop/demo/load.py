@@ -41,6 +41,10 @@ class DemoResult:
     lines_added: int = 0
     lines_duplicate: int = 0
     already_imported: int = 0
+    invoices_read: int = 0             # EHF documents
+    invoices_added: int = 0
+    invoices_duplicate: int = 0
+    invoice_lines_added: int = 0
     run_id: int | None = None
     year: int | None = None            # the last full year, which spend_nok and kg_co2e describe
     spend_nok: float = 0.0
@@ -58,6 +62,12 @@ class DemoResult:
                        + (f" ({_nb_number(self.lines_duplicate)} dubletter)" if self.lines_duplicate else "")
                        + (f", {self.already_imported} filer var importert fra før" if self.already_imported else "")
                        + ".")
+            if self.invoices_read:
+                out.append(f"E-fakturaer (EHF): {_nb_number(self.invoices_read)} dokumenter validert, "
+                           f"{_nb_number(self.invoices_added)} importert med {_nb_number(self.invoice_lines_added)} "
+                           "linjer"
+                           + (f", {_nb_number(self.invoices_duplicate)} var importert fra før"
+                              if self.invoices_duplicate else "") + ".")
             if self.year:
                 out.append(f"Beregning {self.run_id}, {self.year} for hele regionen: innkjøp for "
                            f"{_nb_number(self.spend_nok / 1e6, 1)} mill. kr, {_nb_number(self.kg_co2e / 1000)} tonn "
@@ -82,6 +92,7 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
     from klimainnkjop.selectors.results import totals
     from klimainnkjop.services.compute import do_compute
     from klimainnkjop.services.imports import do_import_kostra, do_import_ledger
+    from klimainnkjop.services.invoices import do_import_ehf
     from klimainnkjop.services.organisations import do_create_organisation
     from klimainnkjop.services.profiles import do_save_profile
     from klimainnkjop.services.reference import do_load_reference_data
@@ -121,6 +132,18 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
         say(f"Importerer {org.name} {entry.year} ({number}/{total})")
         _count(result, do_import_ledger(organisation=org, data=(directory / entry.path).read_bytes(),
                                         file_name=Path(entry.path).name, profile_name=entry.profile, actor=actor))
+    ensure_invoice_mappings(actor=actor)
+    total = len(manifest.invoice_files)
+    for number, entry in enumerate(manifest.invoice_files, start=1):
+        org = organisations[entry["org_key"]]
+        documents = [(Path(path).name, (directory / path).read_bytes()) for path in entry["documents"]]
+        say(f"Importerer e-fakturaer (EHF) for {org.name} {entry['year']}: {len(documents)} dokumenter "
+            f"({number}/{total})")
+        imported = do_import_ehf(documents=documents, organisation=org, actor=actor)
+        result.invoices_read += imported.documents_read
+        result.invoices_added += imported.documents_added
+        result.invoices_duplicate += imported.documents_duplicate
+        result.invoice_lines_added += imported.lines_added
     say("Beregner klimagassregnskapet")
     run = do_compute(actor=actor)
     result.run_id = run.pk
@@ -131,6 +154,21 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
     result.users = ensure_demo_users()
     result.seconds = time.perf_counter() - started
     return result
+
+
+# CPV codes of the demo's invoices that the shipped mapping (data/mappings/cpv_to_category.csv) does not
+# place where they belong: biodiesel (CPV 0913423x, HVO in the demo) falls under "gas oils, diesel" (09134).
+DEMO_CPV_MAPPINGS = (("0913423", "energy.fuel.hvo", "biodiesel (B20/B100, HVO)"),)
+
+
+def ensure_invoice_mappings(*, actor: Any = None) -> None:
+    """Add the CPV → category mappings the demo's invoices need, through the service, if missing."""
+    from klimainnkjop.services.factors import do_set_category_mapping
+    from klimainnkjop.storage.models import CategoryMapping
+
+    for code, category, note in DEMO_CPV_MAPPINGS:
+        if not CategoryMapping.objects.filter(scheme="cpv", code=code).exists():
+            do_set_category_mapping(scheme="cpv", code=code, category_code=category, note=note, actor=actor)
 
 
 def _count(result: DemoResult, imported) -> None:
