@@ -11,7 +11,8 @@ import sys
 
 from klimainnkjop.cli.output import EXIT_BAD_INPUT, EXIT_ERROR
 
-GROUPS = ["klimainnkjop.cli.data", "klimainnkjop.cli.users", "klimainnkjop.cli.invoices", "klimainnkjop.cli.categories"]
+GROUPS = ["klimainnkjop.cli.data", "klimainnkjop.cli.users", "klimainnkjop.cli.invoices", "klimainnkjop.cli.categories",
+          "klimainnkjop.cli.suppliers"]
 
 
 def _setup(data_dir: str | None) -> None:

@@ -51,6 +51,18 @@ class Supplier(models.Model):
     orgnr = models.CharField(max_length=9, unique=True)
     name = models.CharField(max_length=300)
     nace = models.CharField(max_length=10, blank=True, default="", help_text="main NACE Rev.2 code, e.g. 46.39")
+    # From Enhetsregisteret (bulk file or open API); see services/suppliers.py.
+    nace_secondary = models.JSONField(default=list, blank=True, help_text="naeringskode2, naeringskode3")
+    nace_description = models.CharField(max_length=300, blank=True, default="")
+    organisation_form = models.CharField(max_length=10, blank=True, default="", help_text="AS, ASA, ENK, KOMM, …")
+    address = models.CharField(max_length=300, blank=True, default="", help_text="business address lines")
+    postal_code = models.CharField(max_length=10, blank=True, default="")
+    postal_place = models.CharField(max_length=100, blank=True, default="")
+    municipality_number = models.CharField(max_length=4, blank=True, default="")
+    register_status = models.CharField(max_length=10, blank=True, default="",
+                                       help_text="'' unknown | active | deleted (410) | unknown_orgnr (404)")
+    source = models.CharField(max_length=20, blank=True, default="", help_text="ledger | brreg-file | brreg-api | …")
+    fetched_at = models.DateTimeField(null=True, blank=True, help_text="when the register data was read")
 
     class Meta:
         ordering = ["name"]
@@ -212,6 +224,20 @@ class MappingProfile(models.Model):
     """How one organisation's ledger export maps onto line fields (stored as JSON)."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="profiles")
+    name = models.CharField(max_length=100)
+    spec = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        unique_together = [("organisation", "name")]
+        ordering = ["name"]
+
+
+class SupplierStatsProfile(models.Model):
+    """How one framework supplier's periodic purchase report maps onto line fields (importers/supplier_stats.py).
+    Kept apart from the ledger's MappingProfile so that `import ledger` still finds its one profile."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="supplier_stats_profiles")
     name = models.CharField(max_length=100)
     spec = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
