@@ -1,0 +1,266 @@
+"""The figures of one report: an organisation, a unit (with its sub-units) or the region, for one period.
+
+Everything is read through selectors.results.totals (the same function the dashboard and `klimainnkjop
+totals` use), filtered to the period's months, so a report's totals are the selectors' totals. Money is
+summed in integer øre, as the engine keeps it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Max
+
+from klimainnkjop.access import Scope
+from klimainnkjop.reports.periods import Period
+from klimainnkjop.selectors import results
+from klimainnkjop.services.organisations import InvalidInput
+from klimainnkjop.storage.models import Category, FactorSet, ImportBatch, Organisation, Region, Unit
+
+SCOPE_ORG, SCOPE_UNIT, SCOPE_REGION = "org", "unit", "region"
+METHOD_NAMES = {"supplier": "Leverandørspesifikk", "activity": "Aktivitetsbasert", "spend": "Utgiftsbasert",
+                None: "Uten faktor", "": "Uten faktor"}
+QUALITY_NAMES = {1: "1 (best: verifisert leverandørdata)", 2: "2", 3: "3", 4: "4", 5: "5 (svakest: grove anslag)",
+                 None: "Uten faktor"}
+TOP_CATEGORIES = 5
+
+
+def ore(nok: float) -> int:
+    """Back to øre: spend_nok is øre / 100 rounded to two decimals, so this is exact."""
+    return int(round(nok * 100))
+
+
+@dataclass
+class Sum:
+    """Spend (øre) and emissions (kg CO2e) of one group, operating and investment apart."""
+
+    key: object = None
+    name: str = ""
+    ore_operating: int = 0
+    ore_investment: int = 0
+    kg_operating: float = 0.0
+    kg_investment: float = 0.0
+    kg_low: float = 0.0
+    kg_high: float = 0.0
+    covered_ore: int = 0
+    lines: int = 0
+
+    def add(self, row: dict) -> None:
+        if row.get("investment"):
+            self.ore_investment += ore(row["spend_nok"])
+            self.kg_investment += row["kg_co2e"]
+        else:
+            self.ore_operating += ore(row["spend_nok"])
+            self.kg_operating += row["kg_co2e"]
+        self.kg_low += row["kg_co2e_low"]
+        self.kg_high += row["kg_co2e_high"]
+        self.covered_ore += ore(row["covered_spend_nok"])
+        self.lines += row["lines"]
+
+    @property
+    def kg(self) -> float:
+        return self.kg_operating + self.kg_investment
+
+    @property
+    def ore_total(self) -> int:
+        return self.ore_operating + self.ore_investment
+
+    @property
+    def spend_nok(self) -> float:
+        return self.ore_total / 100
+
+    @property
+    def intensity(self) -> float | None:
+        """kg CO2e per krone."""
+        return self.kg / self.spend_nok if self.ore_total else None
+
+    @property
+    def covered_share(self) -> float | None:
+        return self.covered_ore / self.ore_total if self.ore_total else None
+
+
+@dataclass
+class FactorSetInfo:
+    label: str
+    name: str
+    version: str
+    publisher: str
+    licence: str
+    attribution: str
+    gwp_basis: str
+    role: str
+
+
+@dataclass
+class ReportData:
+    scope_kind: str
+    period: Period
+    title: str
+    subject: str  # who: the organisation, unit or region name
+    orgnr: str | None
+    unit_code: str | None
+    consolidated: bool
+    run_id: int
+    run_created_at: dt.datetime
+    factor_set: str
+    factor_sets: list[FactorSetInfo]
+    data_as_of: dt.datetime | None
+    generated_at: dt.datetime
+    total: Sum
+    previous: Sum
+    annual_left_out: Sum  # month-0 (annual KOSTRA) lines of the year, not in a part-year report
+    by_category: list[Sum] = field(default_factory=list)
+    by_part: list[Sum] = field(default_factory=list)  # per unit (org, unit reports) or per organisation (region)
+    part_label: str = "Enhet"
+    by_month: list[Sum] = field(default_factory=list)
+    by_method: list[Sum] = field(default_factory=list)
+    by_quality: list[Sum] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def top_categories(self) -> list[Sum]:
+        return [s for s in self.by_category if s.kg > 0][:TOP_CATEGORIES]
+
+
+def _units_below(orgnr: str, code: str) -> set[str]:
+    unit = Unit.objects.filter(organisation__orgnr=orgnr, code=code).first()
+    if unit is None:
+        raise InvalidInput(f"--unit: organisation {orgnr} has no unit {code!r}")
+    codes, frontier = {unit.code}, [unit.pk]
+    while frontier:
+        children = list(Unit.objects.filter(parent_id__in=frontier).values_list("pk", "code"))
+        frontier = [pk for pk, _ in children]
+        codes.update(c for _, c in children)
+    return codes
+
+
+class _Reader:
+    """results.totals for the report's subject, limited to a period's months (and a unit's codes)."""
+
+    def __init__(self, scope: Scope, orgnr: str | None, units: set[str] | None):
+        self.scope, self.orgnr, self.units = scope, orgnr, units
+        self.document: dict | None = None
+
+    def rows(self, year: int, months: tuple[int, ...], by: list[str]) -> list[dict]:
+        keys = ["month", "investment"] + [k for k in by if k not in ("month", "investment")]
+        if self.units is not None and "unit" not in keys:
+            keys.append("unit")
+        document = results.totals(self.scope, org=self.orgnr, year=year, by=keys)
+        self.document = self.document or document
+        wanted = set(months)
+        return [r for r in document["rows"] if r["month"] in wanted and (self.units is None or r["unit"] in self.units)]
+
+
+def _grouped(rows: list[dict], key, names: dict | None = None) -> list[Sum]:
+    groups: dict = {}
+    for row in rows:
+        k = key(row)
+        if k not in groups:
+            groups[k] = Sum(k, str((names or {}).get(k, k if k not in (None, "") else "–")))
+        groups[k].add(row)
+    return list(groups.values())
+
+
+def _total(rows: list[dict], name: str = "") -> Sum:
+    total = Sum(None, name)
+    for row in rows:
+        total.add(row)
+    return total
+
+
+def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = None,
+          unit_code: str | None = None) -> ReportData:
+    """The figures of a report. Raises OutsideScope / PermissionError / InvalidInput / results.NoResults."""
+    if scope_kind not in (SCOPE_ORG, SCOPE_UNIT, SCOPE_REGION):
+        raise InvalidInput(f"scope: {scope_kind!r} must be org, unit or region")
+    units: set[str] | None = None
+    if scope_kind == SCOPE_REGION:
+        if not scope.everything:
+            raise PermissionError("a region report is for region administrators")
+        orgnr = None
+        regions = list(Region.objects.values_list("name", flat=True)[:2])
+        subject = regions[0] if len(regions) == 1 else "Regionen"
+    else:
+        if not orgnr:
+            raise InvalidInput("--org: an organisation number is needed")
+        scope.check(orgnr)
+        org = Organisation.objects.filter(orgnr=orgnr).first()
+        if org is None:
+            raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+        subject = org.name
+        limit = scope.unit_filter(orgnr)
+        if scope_kind == SCOPE_UNIT:
+            if not unit_code:
+                raise InvalidInput("--unit: a unit code is needed for a unit report")
+            units = _units_below(orgnr, unit_code)
+            if limit is not None and unit_code not in limit:
+                raise PermissionError(f"unit {unit_code} is outside what this person may see")
+            name = Unit.objects.filter(organisation__orgnr=orgnr, code=unit_code).values_list("name", flat=True).first()
+            subject = f"{org.name}, {unit_code} {name or ''}".strip()
+        elif limit is not None:
+            raise PermissionError("an organisation report covers every unit; choose a unit report")
+    reader = _Reader(scope, orgnr, units)
+    months = period.months
+    current = reader.rows(period.year, months, ["category"])
+    previous = reader.rows(period.year - 1, months, [])
+    document = reader.document
+    run = results.latest_run()
+    assert run is not None and document is not None
+
+    language_names = dict(Category.objects.values_list("code", "name_nb"))
+    by_category = sorted(_grouped(current, lambda r: r["category"] or "", {**language_names, "": "Uten kategori"}),
+                         key=lambda s: -s.kg)
+    if scope_kind == SCOPE_REGION:
+        part_rows = reader.rows(period.year, months, ["org"])
+        names = dict(Organisation.objects.values_list("orgnr", "name"))
+        by_part = sorted(_grouped(part_rows, lambda r: r["org"], names), key=lambda s: -s.kg)
+        part_label = "Organisasjon"
+    else:
+        part_rows = reader.rows(period.year, months, ["unit"])
+        names = {code: f"{code} {name}".strip()
+                 for code, name in Unit.objects.filter(organisation__orgnr=orgnr).values_list("code", "name")}
+        by_part = sorted(_grouped(part_rows, lambda r: r["unit"] or "", {**names, "": "Uten enhet"}),
+                         key=lambda s: -s.kg)
+        part_label = "Enhet"
+    month_names = {0: "Hele året (årslinjer, KOSTRA)", **{m: f"{m:02d}" for m in range(1, 13)}}
+    by_month = sorted(_grouped(current, lambda r: r["month"], month_names), key=lambda s: s.key)
+    method_rows = reader.rows(period.year, months, ["method", "quality"])
+    by_method = sorted(_grouped(method_rows, lambda r: r["method"], METHOD_NAMES), key=lambda s: -s.kg)
+    by_quality = sorted(_grouped(method_rows, lambda r: r["quality"], QUALITY_NAMES),
+                        key=lambda s: (s.key is None, s.key or 0))
+    annual = [] if period.full_year else reader.rows(period.year, (0,), [])
+
+    sets = {fs.label: fs for fs in FactorSet.objects.filter(
+        name__in=[label.partition(":")[0] for label in run.run.factor_sets])}
+    factor_sets = [FactorSetInfo(label, fs.name, fs.version, fs.publisher, fs.licence, fs.attribution, fs.gwp_basis,
+                                 fs.role)
+                   for label in run.run.factor_sets if (fs := sets.get(label)) is not None]
+    orgs = [orgnr] if orgnr else list(scope.organisations().values_list("orgnr", flat=True))
+    as_of = ImportBatch.objects.filter(pk__in=run.run.batch_ids, organisation__orgnr__in=orgs) \
+        .aggregate(latest=Max("created_at"))["latest"]
+
+    kind_word = {SCOPE_ORG: "Klimaregnskap for innkjøp", SCOPE_UNIT: "Klimaregnskap for innkjøp",
+                 SCOPE_REGION: "Klimaregnskap for innkjøp i regionen"}[scope_kind]
+    data = ReportData(
+        scope_kind=scope_kind, period=period, title=f"{kind_word}: {subject}, {period.code}", subject=subject,
+        orgnr=orgnr, unit_code=unit_code if scope_kind == SCOPE_UNIT else None,
+        consolidated=bool(document["consolidated"]), run_id=run.run.pk, run_created_at=run.run.created_at,
+        factor_set=run.factor_set_label, factor_sets=factor_sets, data_as_of=as_of,
+        generated_at=dt.datetime.now(dt.timezone.utc),
+        total=_total(current, "Totalt"), previous=_total(previous, f"{period.previous_year().code}"),
+        annual_left_out=_total(annual), by_category=by_category, by_part=by_part, part_label=part_label,
+        by_month=by_month, by_method=by_method, by_quality=by_quality,
+    )
+    if period.full_year:
+        data.notes.append("Årsrapporten tar med linjer uten måned (KOSTRA-tall for hele året, måned 0).")
+    else:
+        left_out = f"{data.annual_left_out.kg / 1000:.1f}".replace(".", ",")
+        data.notes.append("KOSTRA-tall gjelder hele året og har ingen måned; de er bare med i årsrapporter."
+                          + (f" For {period.year} utgjør de {left_out} tonn CO2e som ikke er med her."
+                             if data.annual_left_out.lines else ""))
+    if data.consolidated:
+        data.notes.append("Konsolidert: kjøp mellom organisasjoner i regionen er holdt utenfor, fordi selgerens "
+                          "egne innkjøp allerede er med.")
+    data.notes.append("Tallene er anslag: utgift × utslippsfaktor. Intervallet lav–høy er summen av faktorenes "
+                      "usikkerhet.")
+    return data

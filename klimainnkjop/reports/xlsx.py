@@ -1,0 +1,45 @@
+"""Excel: one sheet per table of rows.tables(), a bold header row, number formats, "Om rapporten" last."""
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from klimainnkjop.reports import rows as R
+from klimainnkjop.reports.data import ReportData
+
+FORMATS = {R.INT: "#,##0", R.NOK: "#,##0.00", R.KG: "#,##0", R.TONNES: "#,##0.0", R.SHARE: "0.0%",
+           R.INTENSITY: "0.0000"}
+
+
+def write(data: ReportData) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    book.properties.title = data.title
+    book.properties.language = "nb-NO"
+    book.properties.creator = "Klimainnkjøp"
+    bold = Font(bold=True)
+    for table in R.tables(data):
+        sheet = book.create_sheet(table.title[:31])
+        sheet.append([c.label for c in table.columns])
+        for cell in sheet[1]:
+            cell.font = bold
+        for i, row in enumerate(table.rows, start=2):
+            sheet.append(list(row))
+            override = table.row_kinds[i - 2] if table.row_kinds else None
+            for j, column in enumerate(table.columns, start=1):
+                kind = override if (override and column.kind != R.TEXT and j in (2, 3)) else column.kind
+                if kind in FORMATS:
+                    sheet.cell(row=i, column=j).number_format = FORMATS[kind]
+            if row and row[0] == "Sum" or (len(row) > 1 and row[1] == "Sum"):
+                for cell in sheet[i]:
+                    cell.font = bold
+        sheet.freeze_panes = "B2"
+        for j, column in enumerate(table.columns, start=1):
+            width = max([len(column.label)] + [len(str(r[j - 1])) for r in table.rows if isinstance(r[j - 1], str)])
+            sheet.column_dimensions[get_column_letter(j)].width = min(max(12, width + 2), 90)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
