@@ -307,3 +307,58 @@ def test_the_cli_imports_the_register_file_and_adds_a_supplier_factor_with_its_e
     bad.write_text('"organisasjonsnummer","navn"\n"123","X"\n', encoding="utf-8")
     rejected = cli(data, "suppliers", "import", str(bad))
     assert rejected.returncode == 2 and "bad.csv, row 2, column 'organisasjonsnummer'" in rejected.stderr
+
+
+def test_with_all_a_file_larger_than_one_chunk_is_added_in_chunks_and_a_repeated_unit_once(db, tmp_path,
+                                                                                           monkeypatch):
+    import klimainnkjop.services.suppliers as suppliers
+
+    monkeypatch.setattr(suppliers, "CREATE_CHUNK", 2)
+    units = json.loads((BRREG / "enheter_sample.json").read_text(encoding="utf-8"))
+    path = tmp_path / "enheter.json"
+    path.write_text(json.dumps(units + [units[1]]), encoding="utf-8")
+    do_import_supplier_register(path=path, include_all=True, actor="test")
+    assert sorted(Supplier.objects.values_list("orgnr", flat=True)) == ["910000001", "910000005", "910000006"]
+
+
+def test_the_cli_refresh_asks_a_local_stand_in_for_the_api_and_fills_nace(_own_database, tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked = []
+
+    class Replay(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            orgnr = self.path.rsplit("/", 1)[-1]
+            asked.append(orgnr)
+            file = BRREG / "responses" / f"{orgnr}.json"
+            recorded = json.loads(file.read_text(encoding="utf-8")) if file.exists() else {"status": 404, "body": {}}
+            body = json.dumps(recorded["body"]).encode()
+            self.send_response(recorded["status"])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Replay)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        data = tmp_path / "cli"
+        env = {"KLIMAINNKJOP_BRREG_URL": f"http://127.0.0.1:{server.server_address[1]}/enhetsregisteret/api"}
+        path = tmp_path / "enheter.csv"
+        path.write_text('"organisasjonsnummer","navn"\n"910000001","X"\n"910000004","Y"\n', encoding="utf-8")
+        assert cli(data, "suppliers", "import", str(path), "--all").returncode == 0
+        done = cli(data, "suppliers", "refresh", "--missing-only", env=env)
+        assert done.returncode == 0, done.stderr
+        assert "2 suppliers looked up (2 requests): 2 updated" in done.stdout and "1 unknown numbers" in done.stdout
+        again = cli(data, "suppliers", "refresh", env=env)
+        assert "(0 requests)" in again.stdout  # both answers come from the cache
+        rows = {r["orgnr"]: r for r in json.loads(cli(data, "suppliers", "list", "--format", "json").stdout)}
+        assert rows["910000001"]["nace"] == "19.200" and rows["910000004"]["register_status"] == "unknown_orgnr"
+        assert sorted(asked) == ["910000001", "910000004"]
+    finally:
+        server.shutdown()
+        server.server_close()

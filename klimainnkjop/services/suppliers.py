@@ -126,9 +126,10 @@ def do_import_supplier_register(*, path: str | Path, file_name: str | None = Non
 
 
 def _create(pending: dict[str, Supplier], known: set[str]) -> int:
+    """Insert one chunk. The numbers are not added to `known` (a national file would make it a million
+    strings): a unit listed twice in the file is inserted once, the second ignored as a conflict."""
     batch = list(pending.values())
-    Supplier.objects.bulk_create(batch, batch_size=500)
-    known.update(pending)
+    Supplier.objects.bulk_create(batch, batch_size=500, ignore_conflicts=True)
     pending.clear()
     return len(batch)
 
