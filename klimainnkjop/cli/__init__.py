@@ -14,6 +14,7 @@ from klimainnkjop.cli.output import EXIT_BAD_INPUT, EXIT_ERROR
 GROUPS = ["klimainnkjop.cli.data", "klimainnkjop.cli.users", "klimainnkjop.cli.invoices", "klimainnkjop.cli.categories",
           "klimainnkjop.cli.suppliers"]
 GROUPS += ["klimainnkjop.cli.reports"]  # report, publish
+GROUPS += ["klimainnkjop.cli.classify"]  # the learned text model
 
 
 def _setup(data_dir: str | None) -> None:

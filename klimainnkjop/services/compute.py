@@ -13,6 +13,7 @@ from klimainnkjop.engine import runner
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reference import DATA
+from klimainnkjop.services.training import predictions_for
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import (Category, CategoryMapping, ClassificationRule, ComputeRun, ExchangeRate,
                                          Factor, FactorSet, ImportBatch, Organisation, PriceIndex, Supplier,
@@ -105,6 +106,7 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
                         "nok_per_unit": pa.array([r[2] for r in rates], pa.float64())}),
         members=pa.table({"orgnr": pa.array(list(Organisation.objects.values_list("orgnr", flat=True)), pa.string())}),
         **classification_inputs(),
+        predictions=predictions_for(batches),  # the learned text model's (None until trained)
     )
     return inputs, used
 

@@ -438,3 +438,21 @@ class Publication(models.Model):
 
     class Meta:
         ordering = ["-year", "-id"]
+
+
+class ModelVersion(models.Model):
+    """One trained version of the learned text model (klimainnkjop.ml). The model file (joblib) and its
+    predictions (Parquet) are in the data directory; the newest version is the one the engine uses."""
+
+    trained_at = models.DateTimeField()
+    path = models.CharField(max_length=500, help_text="folder of model.joblib, meta.json and predictions.parquet")
+    n_examples = models.IntegerField(default=0)
+    n_corrections = models.IntegerField(default=0, help_text="of n_examples, from users' line corrections")
+    accuracy = models.FloatField(default=0.0, help_text="on the held-out part of the shipped labelled set")
+    macro_f1 = models.FloatField(default=0.0)
+    metrics = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-id"]

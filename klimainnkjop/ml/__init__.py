@@ -1,0 +1,1 @@
+"""The learned text model: Norwegian line descriptions → categories (no Django here)."""
