@@ -7,6 +7,12 @@ SHA-512, not with the per-process `hash()`), so the past years' files stay the s
 Budgets are allocated exactly: each organisation-year-art budget is split over its lines, so the
 region's purchases per year match the calibration to the øre whatever the scale; randomness only
 decides how the budget is spread over lines, units, suppliers and dates.
+
+EHF invoices (ehf.py): the fuel supplier's to the IKS that drive trucks and to the kommuner's technical
+services, the food wholesaler's to the kommuner's care homes and schools. Their budget is a smooth share
+of the organisation's art 120 / 115 (the rest of the art goes to other suppliers as before), and each
+invoice is booked in the ledger as one or two lines with its supplier orgnr, number and amount, so the
+engine replaces those lines with the invoice's litres and kilograms. Files: ehf/<org>/<year>/<number>.xml.
 """
 from __future__ import annotations
 
