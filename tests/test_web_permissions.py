@@ -73,6 +73,34 @@ EXPECTATIONS: dict[str, list[tuple[str, str, dict[str, object]]]] = {
     ],
 }
 
+# Reports, publishing and the public page (org-admin and scoped downloads: tests/test_web_public.py)
+EXPECTATIONS.update({
+    "rapporter/": [
+        ("get", "/rapporter/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("post", "/rapporter/",  # an empty form is a form error
+         {"anonymous": LOGIN_REDIRECT, "region_admin": 400, "reader_own": 400, "reader_other": 400}),
+    ],
+    "rapporter/<int:pk>/last-ned/": [
+        ("get", "/rapporter/999999999/last-ned/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/publiser/": [
+        ("post", f"/org/{KONGSVINGER}/publiser/",  # no year: nothing published
+         {"anonymous": LOGIN_REDIRECT, "region_admin": 400, "reader_own": 403, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/publiser/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_ALLOWED, "reader_own": NOT_ALLOWED,
+          "reader_other": NOT_ALLOWED}),
+    ],
+    # the public page shows published figures only; nothing is published here
+    "offentlig/": [("get", "/offentlig/", {k: NOT_FOUND for k in USER_KINDS})],
+    "offentlig/data.csv": [("get", "/offentlig/data.csv", {k: NOT_FOUND for k in USER_KINDS})],
+    "offentlig/data.json": [("get", "/offentlig/data.json", {k: NOT_FOUND for k in USER_KINDS})],
+    "offentlig/<str:orgnr>/": [("get", f"/offentlig/{KONGSVINGER}/", {k: NOT_FOUND for k in USER_KINDS})],
+    "offentlig/<str:orgnr>/data.csv": [("get", f"/offentlig/{KONGSVINGER}/data.csv", {k: NOT_FOUND for k in USER_KINDS})],
+    "offentlig/<str:orgnr>/data.json": [
+        ("get", f"/offentlig/{KONGSVINGER}/data.json", {k: NOT_FOUND for k in USER_KINDS})],
+})
+
 
 def all_routes(patterns=None, prefix: str = "") -> list[str]:
     patterns = get_resolver().url_patterns if patterns is None else patterns

@@ -16,3 +16,18 @@ urlpatterns = [
     path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# reports, publishing, the public page and open data (views_reports.py, views_public.py)
+from klimainnkjop.web import views_public, views_reports  # noqa: E402
+
+urlpatterns += [
+    path("rapporter/", views_reports.reports, name="reports"),
+    path("rapporter/<int:pk>/last-ned/", views_reports.download, name="report_download"),
+    path("org/<str:orgnr>/publiser/", views_reports.publish, name="publish"),
+    path("offentlig/", views_public.public_region, name="public_region"),
+    path("offentlig/data.csv", views_public.region_csv, name="public_region_csv"),
+    path("offentlig/data.json", views_public.region_json, name="public_region_json"),
+    path("offentlig/<str:orgnr>/", views_public.public_organisation, name="public_organisation"),
+    path("offentlig/<str:orgnr>/data.csv", views_public.organisation_csv, name="public_organisation_csv"),
+    path("offentlig/<str:orgnr>/data.json", views_public.organisation_json, name="public_organisation_json"),
+]

@@ -1,0 +1,137 @@
+"""The public page (no sign-in): only figures an administrator published (a Publication), and the same figures
+as open data (CSV and JSON). Nothing published: 404."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import get_language
+
+from klimainnkjop.selectors import dashboard
+from klimainnkjop.access import system_scope
+from klimainnkjop.storage.models import Organisation, Publication
+from klimainnkjop.web import formatting
+
+
+def _publications(orgnr: str | None) -> list[Publication]:
+    query = Publication.objects.select_related("organisation")
+    query = query.filter(organisation__isnull=True) if orgnr is None else query.filter(organisation__orgnr=orgnr)
+    return list(query.order_by("-year"))
+
+
+def _category_names() -> dict[str, str]:
+    return dashboard.category_names(system_scope(), get_language() or "nb")
+
+
+def _view(publication: Publication, names: dict[str, str]) -> dict:
+    f = publication.figures
+    total = f["total"]
+    return {
+        "year": publication.year, "published_at": publication.published_at, "run": publication.run_id,
+        "factor_sets": f.get("factor_sets", []), "consolidated": f.get("consolidated"),
+        "tonnes": formatting.number(total["kg_co2e"] / 1000, 1),
+        "tonnes_operating": formatting.number(total["kg_co2e_operating"] / 1000, 1),
+        "tonnes_investment": formatting.number(total["kg_co2e_investment"] / 1000, 1),
+        "tonnes_low": formatting.number(total["kg_co2e_low"] / 1000, 1),
+        "tonnes_high": formatting.number(total["kg_co2e_high"] / 1000, 1),
+        "spend": formatting.number(total["spend_nok"], 0),
+        "categories": [{"name": names.get(c["category"], c["category"] or "–"),
+                        "tonnes": formatting.number(c["kg_co2e"] / 1000, 1),
+                        "spend": formatting.number(c["spend_nok"], 0)} for c in f["categories"]],
+    }
+
+
+def public_region(request):
+    region = _publications(None)
+    organisations = Organisation.objects.filter(publications__isnull=False).distinct().order_by("name")
+    if not region and not organisations:
+        raise Http404
+    names = _category_names()
+    return render(request, "web/public.html", {"subject": None, "publications": [_view(p, names) for p in region],
+                                               "organisations": organisations})
+
+
+def public_organisation(request, orgnr: str):
+    publications = _publications(orgnr)
+    if not publications:
+        raise Http404
+    names = _category_names()
+    return render(request, "web/public.html", {"subject": publications[0].organisation,
+                                               "publications": [_view(p, names) for p in publications]})
+
+
+# --- open data: exactly the published figures ---------------------------------------------------------------
+
+def open_data(publications: list[Publication]) -> list[dict]:
+    """One row per published year and category, and a row per year with category 'total'."""
+    rows = []
+    for p in sorted(publications, key=lambda p: p.year):
+        f = p.figures
+        base = {"orgnr": f.get("orgnr") or "", "year": p.year, "consolidated": bool(f.get("consolidated")),
+                "run": f.get("run"), "published_at": p.published_at.isoformat()}
+        total = f["total"]
+        rows.append({**base, "category": "total", "kg_co2e": total["kg_co2e"], "spend_nok": total["spend_nok"],
+                     "kg_co2e_operating": total["kg_co2e_operating"],
+                     "kg_co2e_investment": total["kg_co2e_investment"], "kg_co2e_low": total["kg_co2e_low"],
+                     "kg_co2e_high": total["kg_co2e_high"]})
+        for c in f["categories"]:
+            rows.append({**base, "category": c["category"], "kg_co2e": c["kg_co2e"], "spend_nok": c["spend_nok"],
+                         "kg_co2e_operating": None, "kg_co2e_investment": None, "kg_co2e_low": None,
+                         "kg_co2e_high": None})
+    return rows
+
+
+def _document(publications: list[Publication]) -> dict:
+    factor_sets = sorted({fs for p in publications for fs in p.figures.get("factor_sets", [])})
+    return {"description": "Klimagassutslipp fra innkjøp (kg CO2e) og innkjøp (NOK), publisert av administrator",
+            "factor_sets": factor_sets,
+            "publications": [p.figures | {"published_at": p.published_at.isoformat()}
+                             for p in sorted(publications, key=lambda p: p.year)],
+            "rows": open_data(publications)}
+
+
+def _csv(publications: list[Publication], name: str) -> HttpResponse:
+    rows = open_data(publications)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else str(v).replace(".", ",") if isinstance(v, float) else v)
+                      for k, v in r.items()} for r in rows)
+    response = HttpResponse(("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+def _json(publications: list[Publication]) -> JsonResponse:
+    return JsonResponse(_document(publications), json_dumps_params={"ensure_ascii": False, "indent": 2})
+
+
+def region_csv(request):
+    publications = _publications(None)
+    if not publications:
+        raise Http404
+    return _csv(publications, "klimainnkjop-region")
+
+
+def region_json(request):
+    publications = _publications(None)
+    if not publications:
+        raise Http404
+    return _json(publications)
+
+
+def organisation_csv(request, orgnr: str):
+    publications = _publications(orgnr)
+    if not publications:
+        raise Http404
+    return _csv(publications, f"klimainnkjop-{orgnr}")
+
+
+def organisation_json(request, orgnr: str):
+    publications = _publications(orgnr)
+    if not publications:
+        raise Http404
+    return _json(publications)
