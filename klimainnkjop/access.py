@@ -141,3 +141,11 @@ def can_view_audit(user, orgnr: str | None = None) -> bool:
     if is_region_admin(user):
         return True
     return orgnr is not None and bool(roles_of(user, orgnr) & AUDIT_ROLES)
+
+
+CLASSIFY_ROLES = {"org-admin", "purchaser"}  # re-classify lines, make classification rules of it
+
+
+def can_classify(user, orgnr: str) -> bool:
+    """May change the category of the organisation's lines (review queue) and add rules for them."""
+    return is_region_admin(user) or bool(roles_of(user, orgnr) & CLASSIFY_ROLES)

@@ -101,6 +101,24 @@ EXPECTATIONS.update({
         ("get", f"/offentlig/{KONGSVINGER}/data.json", {k: NOT_FOUND for k in USER_KINDS})],
 })
 
+# The review queue and the explanation of one line (purchasers and lines: tests/test_web_review.py)
+EXPECTATIONS.update({
+    "org/<str:orgnr>/gjennomgang/": [
+        ("get", f"/org/{KONGSVINGER}/gjennomgang/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("post", f"/org/{KONGSVINGER}/gjennomgang/",  # no line chosen: a form error; a reader may not change
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": 403, "reader_other": NOT_FOUND}),
+        ("get", "/org/999999999/gjennomgang/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/linje/<str:line_key>/": [
+        ("get", f"/org/{KONGSVINGER}/linje/no-such-line/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{GRUE}/linje/no-such-line/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+})
+
 
 def all_routes(patterns=None, prefix: str = "") -> list[str]:
     patterns = get_resolver().url_patterns if patterns is None else patterns

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from klimainnkjop.web import views, views_factors
+from klimainnkjop.web import views_review
 from klimainnkjop.web.forms import LoginForm
 
 urlpatterns = [
@@ -30,4 +31,9 @@ urlpatterns += [
     path("offentlig/<str:orgnr>/", views_public.public_organisation, name="public_organisation"),
     path("offentlig/<str:orgnr>/data.csv", views_public.organisation_csv, name="public_organisation_csv"),
     path("offentlig/<str:orgnr>/data.json", views_public.organisation_json, name="public_organisation_json"),
+]
+
+urlpatterns += [  # the review queue and the explanation of one line (views_review.py)
+    path("org/<str:orgnr>/gjennomgang/", views_review.review, name="review"),
+    path("org/<str:orgnr>/linje/<str:line_key>/", views_review.line, name="line"),
 ]
