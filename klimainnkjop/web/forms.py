@@ -13,3 +13,193 @@ class LoginForm(AuthenticationForm):
             if self.errors:
                 form_field.widget.attrs["aria-invalid"] = "true"
                 form_field.widget.attrs["aria-describedby"] = "login-errors"
+
+
+# --- administration and account forms (views_admin.py, views_account.py) -------------------------------------
+
+from django import forms  # noqa: E402
+from django.core.exceptions import ValidationError  # noqa: E402
+from django.utils.translation import gettext_lazy  # noqa: E402
+
+from klimainnkjop.storage.models import Membership, Organisation  # noqa: E402
+
+ROLE_LABELS = {
+    "region-admin": gettext_lazy("Region administrator"),
+    "org-admin": gettext_lazy("Organisation administrator"),
+    "purchaser": gettext_lazy("Purchaser"),
+    "finance": gettext_lazy("Finance"),
+    "unit-leader": gettext_lazy("Unit leader"),
+    "reader": gettext_lazy("Reader"),
+    "auditor": gettext_lazy("Auditor"),
+}
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
+class DesignsystemetForm(forms.Form):
+    """Designsystemet classes; aria-invalid and aria-describedby pointing at the field's error or help text."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style()
+
+    def style(self):
+        for name, field in self.fields.items():
+            widget = field.widget
+            if not isinstance(widget, (forms.CheckboxInput, forms.HiddenInput)):
+                widget.attrs["class"] = "ds-input"
+            described = []
+            if field.help_text:
+                described.append(f"{name}-help")
+            if self._errors and name in self._errors:  # (self.errors would validate before choices are set)
+                widget.attrs["aria-invalid"] = "true"
+                described.append(f"{name}-error")
+            if described:
+                widget.attrs["aria-describedby"] = " ".join(described)
+            else:
+                widget.attrs.pop("aria-describedby", None)
+
+    def full_clean(self):
+        super().full_clean()
+        self.style()
+
+    def add_service_error(self, message: str) -> None:
+        """An InvalidInput from a service ('field: text') as an error of that field, else of the form."""
+        field, _, text = str(message).partition(": ")
+        field = {"kostra-region": "kostra_region", "unit": "unit", "parent": "parent"}.get(field, field)
+        self.add_error(field if field in self.fields and text else None, text or str(message))
+        self.style()
+
+
+class OrganisationForm(DesignsystemetForm):
+    orgnr = forms.CharField(label=gettext_lazy("Organisation number"), max_length=11,
+                            help_text=gettext_lazy("Nine digits, e.g. 944117784."))
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=[
+        (Organisation.KIND_KOMMUNE, gettext_lazy("Municipality")),
+        (Organisation.KIND_IKS, gettext_lazy("Inter-municipal company (IKS)"))])
+    kostra_region = forms.CharField(label=gettext_lazy("KOSTRA municipality number"), max_length=6, required=False,
+                                    help_text=gettext_lazy("Four digits; leave empty for an IKS."))
+    region_name = forms.CharField(label=gettext_lazy("Region"), max_length=200, required=False)
+
+    def clean_orgnr(self):
+        orgnr = self.cleaned_data["orgnr"].replace(" ", "")
+        if not (len(orgnr) == 9 and orgnr.isdigit()):
+            raise ValidationError(gettext_lazy("Enter an organisation number of nine digits."))
+        if Organisation.objects.filter(orgnr=orgnr).exists():
+            raise ValidationError(gettext_lazy("An organisation with this number exists already."))
+        return orgnr
+
+
+class OrganisationEditForm(DesignsystemetForm):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    kind = OrganisationForm.base_fields["kind"]
+
+
+class UnitForm(DesignsystemetForm):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
+    parent = forms.ChoiceField(label=gettext_lazy("Part of (parent unit)"), required=False)
+
+    def __init__(self, *args, units=(), unit=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].choices = [("", gettext_lazy("None (top level)"))] + [
+            (u.code, f"{u.code} {u.name}".strip()) for u in units if unit is None or u.pk != unit.pk]
+        self.style()
+
+
+class _RoleFields(DesignsystemetForm):
+    email = forms.EmailField(label=gettext_lazy("E-mail address"), max_length=254)
+    role = forms.ChoiceField(label=gettext_lazy("Role"))
+    unit = forms.ChoiceField(label=gettext_lazy("Unit (for a unit leader only)"), required=False,
+                             help_text=gettext_lazy("A unit leader sees this unit and the units below it."))
+
+    def __init__(self, *args, units=(), roles=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r, ROLE_LABELS[r]) for r in roles]
+        self.fields["unit"].choices = [("", gettext_lazy("No unit"))] + [
+            (u.code, f"{u.code} {u.name}".strip()) for u in units]
+        self.style()
+
+    def clean(self):
+        data = super().clean()
+        role, unit = data.get("role"), data.get("unit")
+        if role == "unit-leader" and not unit:
+            self.add_error("unit", gettext_lazy("Choose the unit of the unit leader."))
+        elif role and role != "unit-leader" and unit:
+            self.add_error("unit", gettext_lazy("Only a unit leader is limited to a unit; leave the unit empty."))
+        return data
+
+
+class MembershipForm(_RoleFields):
+    pass
+
+
+class InvitationForm(_RoleFields):
+    days = forms.IntegerField(label=gettext_lazy("Valid for (days)"), min_value=1, max_value=60, initial=14)
+
+
+class AuditFilterForm(DesignsystemetForm):
+    handling = forms.ChoiceField(label=gettext_lazy("Action"), required=False)
+
+    def __init__(self, *args, actions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["handling"].choices = [("", gettext_lazy("All actions"))] + [(a, a) for a in actions]
+        self.fields["handling"].error_messages["invalid_choice"] = gettext_lazy(
+            "There is no action %(value)s in this log. Choose one from the list.")
+        self.style()
+
+
+class TotpCodeForm(DesignsystemetForm):
+    code = forms.CharField(label=gettext_lazy("Code from the authenticator app"), max_length=10,
+                           help_text=gettext_lazy("Six digits."),
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+
+
+class SetPasswordForm(DesignsystemetForm):
+    password1 = forms.CharField(label=gettext_lazy("New password"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                help_text=gettext_lazy("At least 12 characters, not a common password, not only "
+                                                       "digits and not like your e-mail address."))
+    password2 = forms.CharField(label=gettext_lazy("Repeat the password"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        one, two = data.get("password1"), data.get("password2")
+        if one and two and one != two:
+            self.add_error("password2", gettext_lazy("The two passwords differ."))
+        elif one:
+            from django.contrib.auth.password_validation import validate_password
+
+            try:
+                validate_password(one, user=self.user)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+
+class SignInForm(LoginForm):
+    """The login form, saying plainly when the username is locked out from this address."""
+
+    def clean(self):
+        from klimainnkjop.auth.backends import client_ip
+        from klimainnkjop.services import auth as auth_service
+
+        username = self.cleaned_data.get("username")
+        ip = client_ip(self.request)
+        locked = ValidationError(gettext_lazy("Too many failed sign-ins. This username is locked for a while from "
+                                              "your address; try again in 15 minutes."), code="locked_out")
+        if username and auth_service.is_locked_out(username, ip):
+            raise locked
+        try:
+            return super().clean()
+        except ValidationError:
+            if username and auth_service.is_locked_out(username, ip):
+                raise locked
+            raise

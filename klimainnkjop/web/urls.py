@@ -1,7 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from klimainnkjop.web import views, views_factors
+from django.conf import settings
+
+from klimainnkjop.web import views, views_account, views_admin, views_factors
 from klimainnkjop.web import views_review
 from klimainnkjop.web.forms import LoginForm
 
@@ -12,10 +14,31 @@ urlpatterns = [
     path("faktorer/<int:pk>/", views_factors.factor_detail, name="factor"),
     path("metode/", views_factors.method, name="method"),
     path("sammenligning/", views_factors.comparison, name="comparison"),
-    path("logg-inn/", auth_views.LoginView.as_view(template_name="web/login.html", authentication_form=LoginForm),
-         name="login"),
+    path("logg-inn/", views_account.SignInView.as_view(), name="login"),  # LoginForm + lockout message, then TOTP
     path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # administration, the audit log (views_admin.py)
+    path("organisasjoner/", views_admin.organisations, name="admin_organisations"),
+    path("organisasjoner/ny/", views_admin.organisation_new, name="admin_organisation_new"),
+    path("org/<str:orgnr>/endre/", views_admin.organisation_edit, name="admin_organisation_edit"),
+    path("org/<str:orgnr>/enheter/", views_admin.units, name="admin_units"),
+    path("org/<str:orgnr>/enheter/<int:pk>/endre/", views_admin.unit_edit, name="admin_unit_edit"),
+    path("org/<str:orgnr>/personer/", views_admin.people, name="admin_people"),
+    path("org/<str:orgnr>/personer/<int:pk>/fjern/", views_admin.membership_remove, name="admin_membership_remove"),
+    path("org/<str:orgnr>/invitasjoner/", views_admin.invitations, name="admin_invitations"),
+    path("org/<str:orgnr>/invitasjoner/<int:pk>/trekk-tilbake/", views_admin.invitation_revoke,
+         name="admin_invitation_revoke"),
+    path("org/<str:orgnr>/importer/", views_admin.imports, name="admin_imports"),
+    path("org/<str:orgnr>/importer/<int:pk>/slett/", views_admin.import_delete, name="admin_import_delete"),
+    path("revisjonslogg/", views_admin.audit_region, name="audit"),
+    path("org/<str:orgnr>/revisjonslogg/", views_admin.audit_organisation, name="org_audit"),
+    # sign-in second factor, own account, invitation links (views_account.py)
+    path("logg-inn/totp/", views_account.login_totp, name="login_totp"),
+    path("meg/", views_account.account, name="account"),
+    path("meg/totp/ny/", views_account.totp_start, name="account_totp_start"),
+    path("meg/totp/bekreft/", views_account.totp_confirm, name="account_totp_confirm"),
+    path("meg/totp/fjern/", views_account.totp_disable, name="account_totp_disable"),
+    path("invitasjon/<str:token>/", views_account.invitation, name="invitation"),
 ]
 
 # reports, publishing, the public page and open data (views_reports.py, views_public.py)
@@ -37,3 +60,5 @@ urlpatterns += [  # the review queue and the explanation of one line (views_revi
     path("org/<str:orgnr>/gjennomgang/", views_review.review, name="review"),
     path("org/<str:orgnr>/linje/<str:line_key>/", views_review.line, name="line"),
 ]
+if settings.KLIMAINNKJOP_OIDC_ENABLED:  # OpenID Connect (Entra ID, ID-porten): README "Sign-in"
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
