@@ -31,6 +31,10 @@ BAD_REQUEST = 400
 EXPECTATIONS: dict[str, list[tuple[str, str, dict[str, object]]]] = {
     "": [
         ("get", "/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("get", "/?periode=2024T2", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK,
+                                     "reader_other": OK}),
+        ("get", "/?periode=tjuetjuefem", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                          "reader_own": BAD_REQUEST, "reader_other": BAD_REQUEST}),
     ],
     "org/<str:orgnr>/": [
         ("get", f"/org/{KONGSVINGER}/",
@@ -41,6 +45,32 @@ EXPECTATIONS: dict[str, list[tuple[str, str, dict[str, object]]]] = {
          {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
         ("get", "/org/not-a-number/",
          {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/?periode=2024H1",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/?periode=2024H3",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/linjer/": [  # the drill-down list (scoped like the dashboard; tests/test_web_dashboards.py)
+        ("get", f"/org/{KONGSVINGER}/linjer/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/linjer/?periode=2024Q2&kategori=goods.office&metode=spend&sortering=belop",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/linjer/?format=csv",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/linjer/?periode=2024Q5",  # a bad period is a message, not a 500
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/linjer/?metode=magic",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": NOT_FOUND}),
+        ("get", "/org/999999999/linjer/", {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND,
+                                           "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/enhet/<str:unit>/": [  # a unit dashboard (units exist once imported: test_web_dashboards.py)
+        ("get", f"/org/{KONGSVINGER}/enhet/no-such-unit/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND,
+          "reader_other": NOT_FOUND}),
     ],
     "faktorer/": [
         ("get", "/faktorer/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),

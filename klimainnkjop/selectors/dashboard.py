@@ -6,6 +6,7 @@ selectors.results. Nothing here reads raw lines: only the run's aggregates and s
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from klimainnkjop.access import Scope
@@ -24,6 +25,8 @@ class Figures:
     spend_investment: float = 0.0
     covered_spend: float = 0.0
     lines: int = 0
+    kg_low: float = 0.0
+    kg_high: float = 0.0
 
     @property
     def kg(self) -> float:
@@ -58,6 +61,21 @@ class Figures:
             self.spend_operating += row["spend_nok"]
         self.covered_spend += row["covered_spend_nok"]
         self.lines += row["lines"]
+        self.kg_low += row.get("kg_co2e_low", 0.0)
+        self.kg_high += row.get("kg_co2e_high", 0.0)
+
+    @property
+    def tonnes_low(self) -> float:
+        return self.kg_low / 1000.0
+
+    @property
+    def tonnes_high(self) -> float:
+        return self.kg_high / 1000.0
+
+    @property
+    def intensity(self) -> float | None:
+        """kg CO2e per NOK of purchases."""
+        return self.kg / self.spend if self.spend else None
 
 
 @dataclass
@@ -108,19 +126,23 @@ def overview(scope: Scope, *, org: str | None = None, year: int | None = None) -
                     per_year=per_year, per_org=per_org, per_category=per_category, total=total, excluded=excluded)
 
 
-def per_unit(scope: Scope, orgnr: str, *, year: int) -> list[Figures]:
+def per_unit(scope: Scope, orgnr: str, *, year: int, months: list[int] | None = None,
+             units: list[str] | None = None) -> list[Figures]:
     scope.check(orgnr)
     try:
-        document = results.totals(scope, org=orgnr, year=year, by=["unit", "investment"])
+        document = results.totals(scope, org=orgnr, year=year, by=["unit", "investment"], months=months,
+                                  units=units)
     except results.NoResults:
         return []
     return sorted(_group(document["rows"], lambda r: r["unit"] or ""), key=lambda f: -f.kg)
 
 
-def top_suppliers(scope: Scope, orgnr: str, *, year: int, limit: int = 10) -> list[Figures]:
+def top_suppliers(scope: Scope, orgnr: str, *, year: int, limit: int = 10, months: list[int] | None = None,
+                  units: list[str] | None = None) -> list[Figures]:
     scope.check(orgnr)
     try:
-        document = results.totals(scope, org=orgnr, year=year, by=["supplier", "investment"])
+        document = results.totals(scope, org=orgnr, year=year, by=["supplier", "investment"], months=months,
+                                  units=units)
     except results.NoResults:
         return []
     groups = sorted(_group(document["rows"], lambda r: r["supplier"] or ""), key=lambda f: -f.kg)
@@ -146,3 +168,163 @@ def category_names(scope: Scope, language: str) -> dict[str, str]:
     """Category code -> name in the language ('nb' or else English). Categories are shared reference data."""
     field_name = "name_nb" if language.startswith("nb") or language.startswith("no") else "name_en"
     return dict(Category.objects.values_list("code", field_name))
+
+
+# --- periods: a year, a half-year (H1–H2), a tertial (T1–T3) or a quarter (Q1–Q4) ---------------------------
+
+PERIOD_PATTERN = re.compile(r"^(\d{4})(?:([HTQ])(\d))?$")
+PERIOD_PARTS = {"H": 2, "T": 3, "Q": 4}
+
+
+class PeriodError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Period:
+    year: int
+    kind: str = ""  # "" (the whole year), "H", "T" or "Q"
+    number: int = 0
+
+    @property
+    def code(self) -> str:
+        return f"{self.year}{self.kind}{self.number}" if self.kind else str(self.year)
+
+    @property
+    def whole_year(self) -> bool:
+        return not self.kind
+
+    @property
+    def months(self) -> list[int] | None:
+        """The calendar months of the period; None for the whole year (which includes KOSTRA's month 0)."""
+        if not self.kind:
+            return None
+        size = 12 // PERIOD_PARTS[self.kind]
+        return list(range((self.number - 1) * size + 1, self.number * size + 1))
+
+    def previous(self) -> "Period":
+        """The same period the year before."""
+        return Period(self.year - 1, self.kind, self.number)
+
+    def siblings(self) -> list["Period"]:
+        """Every period of the same year, the year first."""
+        out = [Period(self.year)]
+        for kind in ("H", "T", "Q"):
+            out += [Period(self.year, kind, n) for n in range(1, PERIOD_PARTS[kind] + 1)]
+        return out
+
+
+def parse_period(text: str) -> Period:
+    """'2025', '2025H1', '2025T2' or '2025Q3' (case-insensitive); PeriodError otherwise."""
+    match = PERIOD_PATTERN.match((text or "").strip().upper())
+    if not match:
+        raise PeriodError(text)
+    year, kind, number = int(match.group(1)), match.group(2) or "", int(match.group(3) or 0)
+    if kind and not 1 <= number <= PERIOD_PARTS[kind]:
+        raise PeriodError(text)
+    if not 1900 <= year <= 2999:
+        raise PeriodError(text)
+    return Period(year, kind, number)
+
+
+@dataclass
+class PeriodOverview:
+    """Everything a dashboard shows for one period, from the small summary table (or, for a unit, the
+    aggregates): per year, the period per organisation / category / method / data quality, its total with
+    the range, the same period a year before, and what was left out."""
+
+    factor_set: str
+    run: int
+    years: list[int]
+    period: Period
+    per_year: list[Figures]
+    total: Figures
+    previous: Figures
+    per_org: list[Figures] = field(default_factory=list)
+    per_category: list[Figures] = field(default_factory=list)
+    per_method: list[Figures] = field(default_factory=list)
+    per_quality: list[Figures] = field(default_factory=list)
+    excluded: list[dict] = field(default_factory=list)
+    kostra_lines: int = 0  # KOSTRA annual lines (month 0) of the year: left out of a part of the year
+
+    @property
+    def year(self) -> int:
+        return self.period.year
+
+    @property
+    def difference_kg(self) -> float:
+        return self.total.kg - self.previous.kg
+
+    @property
+    def difference_percent(self) -> float | None:
+        return 100.0 * self.difference_kg / self.previous.kg if self.previous.kg else None
+
+
+METHODS = ["supplier", "activity", "spend", ""]  # "" = not covered by any factor
+
+
+def period_overview(scope: Scope, *, org: str | None = None, period: Period | None = None,
+                    units: list[str] | None = None) -> PeriodOverview | None:
+    """A dashboard's figures. None when nothing is computed yet. Without a period: the latest year.
+
+    Three small grouped reads: per year (for the year list), the period and the previous one by
+    org × category × method × quality × investment, and what was left out of the period."""
+    if org is not None:
+        scope.check(org)
+    try:
+        by_year = results.totals(scope, org=org, by=["year", "investment"], units=units)
+    except results.NoResults:
+        return None
+    per_year = sorted(_group(by_year["rows"], lambda r: r["year"]), key=lambda f: f.key)
+    years = [f.key for f in per_year]
+    if period is None:
+        period = Period(years[-1] if years else 0)
+    months = period.months
+    keys = ["year", "org", "category", "investment", "method", "quality"]
+    rows = results.totals(scope, org=org, year=period.year, by=keys, months=months, units=units)["rows"]
+    total = Figures(period.code)
+    for r in rows:
+        total.add(r)
+    previous = Figures(period.previous().code)
+    for r in results.totals(scope, org=org, year=period.year - 1, by=["investment"], months=months,
+                            units=units)["rows"]:
+        previous.add(r)
+    by_kg = lambda f: -f.kg  # noqa: E731
+    kostra = 0
+    if months is not None:
+        kostra_rows = results.totals(scope, org=org, year=period.year, by=["investment"], months=[0],
+                                     units=units)["rows"]
+        kostra = sum(r["lines"] for r in kostra_rows)
+    method_groups = {f.key: f for f in _group(rows, lambda r: r["method"] or "")}
+    return PeriodOverview(
+        factor_set=by_year["factor_set"], run=by_year["run"], years=years, period=period, per_year=per_year,
+        total=total, previous=previous,
+        per_org=sorted(_group(rows, lambda r: r["org"]), key=by_kg),
+        per_category=sorted(_group(rows, lambda r: r["category"] or ""), key=by_kg),
+        per_method=[method_groups[m] for m in METHODS if m in method_groups],
+        per_quality=sorted(_group([r for r in rows if r["quality"] is not None], lambda r: r["quality"]),
+                           key=lambda f: f.key),
+        excluded=results.excluded_spend(scope, org=org, year=period.year, months=months, units=units),
+        kostra_lines=kostra,
+    )
+
+
+def unit_subtree(scope: Scope, orgnr: str, code: str) -> list[str]:
+    """The unit and its sub-units that the scope may see; LookupError when the unit is unknown or outside."""
+    scope.check(orgnr)
+    units = {pk: (c, parent) for pk, c, parent in
+             Unit.objects.filter(organisation__orgnr=orgnr).values_list("pk", "code", "parent_id")}
+    root = next((pk for pk, (c, _) in units.items() if c == code), None)
+    allowed = scope.unit_filter(orgnr)
+    if root is None or (allowed is not None and code not in allowed):
+        raise LookupError(f"no unit {code} in {orgnr} for this scope")
+    codes, frontier = [code], [root]
+    while frontier:
+        frontier = [pk for pk, (_, parent) in units.items() if parent in frontier]
+        codes += [units[pk][0] for pk in frontier]
+    return [c for c in codes if allowed is None or c in allowed]
+
+
+def unit_name(scope: Scope, orgnr: str, code: str) -> str:
+    scope.check(orgnr)
+    return Unit.objects.filter(organisation__orgnr=orgnr, code=code).values_list("name", flat=True).first() or ""

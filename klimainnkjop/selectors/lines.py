@@ -23,18 +23,60 @@ def _lines(scope: Scope, org: str) -> ibis.Table:
     return scoped(_table(linestore.absolute(run.run.result_dir) / "lines.parquet").filter(_.org == org), scope)
 
 
-def lines(scope: Scope, *, org: str, year: int | None = None, category: str | None = None,
-          exclusion: str | None = "", limit: int = 50, offset: int = 0) -> list[dict]:
-    """Lines of one organisation, largest emissions first (exclusion None: every line)."""
+NO_VALUE = "-"  # a filter value meaning "without": no category, no unit, no supplier, not covered (method)
+ORDERS = {"kg": [ibis.desc("kg_co2e"), "line_key"], "amount": [ibis.desc("amount_ore"), "line_key"]}
+
+
+def _filtered(scope: Scope, *, org: str, year: int | None = None, category: str | None = None,
+              exclusion: str | None = "", units: list[str] | None = None, supplier: str | None = None,
+              method: str | None = None, months: list[int] | None = None) -> ibis.Table:
+    """The organisation's lines narrowed by the drill-down filters (None: no filter on that key;
+    NO_VALUE: lines without a value for it)."""
     table = _lines(scope, org)
     if year is not None:
         table = table.filter(_.year == year)
-    if category is not None:
-        table = table.filter(_.category == category)
+    if months is not None:
+        table = table.filter(_.month.isin(list(months) or [-1]))
+    for column, value in (("category", category), ("supplier_orgnr", supplier), ("method", method)):
+        if value == NO_VALUE:
+            table = table.filter(table[column].isnull() | (table[column] == ""))
+        elif value is not None:
+            table = table.filter(table[column] == value)
+    if units is not None:
+        wanted = [u for u in units if u != NO_VALUE]
+        cond = _.unit.isin(wanted or [""])
+        if NO_VALUE in units:
+            cond = cond | _.unit.isnull() | (_.unit == "")
+        table = table.filter(cond)
     if exclusion is not None:
         table = table.filter(_.exclusion == exclusion)
-    table = table.select(*LINE_COLUMNS).order_by([ibis.desc("kg_co2e"), "line_key"])
-    return table.limit(limit, offset=offset).to_pyarrow().to_pylist()
+    return table
+
+
+def lines(scope: Scope, *, org: str, year: int | None = None, category: str | None = None,
+          exclusion: str | None = "", limit: int | None = 50, offset: int = 0, units: list[str] | None = None,
+          supplier: str | None = None, method: str | None = None, months: list[int] | None = None,
+          order: str = "kg") -> list[dict]:
+    """Lines of one organisation, largest emissions (order="amount": largest amount) first
+    (exclusion None: every line; limit None: all of them)."""
+    table = _filtered(scope, org=org, year=year, category=category, exclusion=exclusion, units=units,
+                      supplier=supplier, method=method, months=months)
+    table = table.select(*LINE_COLUMNS).order_by(ORDERS[order])
+    if limit is not None:
+        table = table.limit(limit, offset=offset)
+    elif offset:
+        table = table.limit(None, offset=offset)
+    return table.to_pyarrow().to_pylist()
+
+
+def lines_total(scope: Scope, *, org: str, **filters) -> dict:
+    """How many lines the same filters give, and their sums (amount in NOK, kg CO2e with its range)."""
+    table = _filtered(scope, org=org, **filters)
+    row = table.aggregate(lines=_.count(), amount_ore=_.amount_ore.sum(), kg_co2e=_.kg_co2e.sum(),
+                          kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum()).to_pyarrow().to_pylist()[0]
+    return {"lines": int(row["lines"] or 0), "amount_nok": (row["amount_ore"] or 0) / 100,
+            "kg_co2e": float(row["kg_co2e"] or 0.0), "kg_low": float(row["kg_low"] or 0.0),
+            "kg_high": float(row["kg_high"] or 0.0)}
 
 
 def explain_line(scope: Scope, *, org: str, line_key: str) -> dict:

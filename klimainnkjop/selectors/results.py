@@ -90,12 +90,23 @@ def _aggregates(run: Run, scope: Scope, org: str | None, year: int | None,
     return table
 
 
+def _narrowed(table: ibis.Table, months: list[int] | None, units: list[str] | None) -> ibis.Table:
+    """Optional filters of the dashboards: months of a period (0 = KOSTRA annual lines), a unit subtree."""
+    if months is not None:
+        table = table.filter(_.month.isin(list(months) or [-1]))
+    if units is not None:
+        table = table.filter(_.unit.isin(list(units) or [""]))
+    return table
+
+
 def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by: list[str] | None = None,
-           include_excluded: bool = False, consolidated: bool | None = None) -> dict:
+           include_excluded: bool = False, consolidated: bool | None = None, months: list[int] | None = None,
+           units: list[str] | None = None) -> dict:
     """Spend, kg CO2e (with its range) and line counts of purchases, grouped by the given keys.
 
     Consolidated (the default without `org`): purchases between organisations of the region are left
-    out, since the selling organisation's own purchases are in the account already.
+    out, since the selling organisation's own purchases are in the account already. `months` limits to
+    those months (a period; month 0 holds KOSTRA annual lines), `units` to those unit codes.
     """
     by = by or []
     unknown = [k for k in by if k not in BY_KEYS]
@@ -105,7 +116,8 @@ def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by:
     if run is None:
         raise NoResults("nothing computed yet; run `klimainnkjop compute`")
     columns = [BY_KEYS[k] for k in by]
-    table = _aggregates(run, scope, org, year, set(columns) | {"exclusion", "intra_region", "covered"})
+    needed = set(columns) | {"exclusion", "intra_region", "covered", "month"} | ({"unit"} if units is not None else set())
+    table = _narrowed(_aggregates(run, scope, org, year, needed), months, units)
     if not include_excluded:
         table = table.filter(_.exclusion == "")
     if consolidated if consolidated is not None else org is None:
@@ -134,12 +146,14 @@ def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by:
             "consolidated": bool(consolidated if consolidated is not None else org is None), "rows": rows}
 
 
-def excluded_spend(scope: Scope, *, org: str | None = None, year: int | None = None) -> list[dict]:
+def excluded_spend(scope: Scope, *, org: str | None = None, year: int | None = None,
+                   months: list[int] | None = None, units: list[str] | None = None) -> list[dict]:
     """What was left out of the account, and why (wages, transfers, financial items, income, internal)."""
     run = latest_run()
     if run is None:
         return []
-    table = _aggregates(run, scope, org, year, {"exclusion"}).filter(_.exclusion != "")
+    needed = {"exclusion", "month"} | ({"unit"} if units is not None else set())
+    table = _narrowed(_aggregates(run, scope, org, year, needed), months, units).filter(_.exclusion != "")
     grouped = table.group_by("exclusion").aggregate(spend_ore=_.spend_ore.sum(), lines=_.lines.sum()).order_by("exclusion")
     return [{"exclusion": r["exclusion"], "spend_nok": round(r["spend_ore"] / 100, 2), "lines": int(r["lines"])}
             for r in grouped.to_pyarrow().to_pylist()]

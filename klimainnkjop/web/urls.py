@@ -3,13 +3,15 @@ from django.urls import include, path
 
 from django.conf import settings
 
-from klimainnkjop.web import views, views_account, views_admin, views_factors
+from klimainnkjop.web import views, views_account, views_admin, views_factors, views_lines
 from klimainnkjop.web import views_review
 from klimainnkjop.web.forms import LoginForm
 
 urlpatterns = [
     path("", views.region, name="region"),
     path("org/<str:orgnr>/", views.organisation, name="organisation"),
+    path("org/<str:orgnr>/enhet/<str:unit>/", views.unit, name="unit"),  # a unit and its sub-units
+    path("org/<str:orgnr>/linjer/", views_lines.lines, name="lines"),  # drill-down (views_lines.py)
     path("faktorer/", views_factors.factor_library, name="factors"),
     path("faktorer/<int:pk>/", views_factors.factor_detail, name="factor"),
     path("metode/", views_factors.method, name="method"),

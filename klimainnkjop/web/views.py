@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -47,6 +49,8 @@ class Panel:
     chart_summary: str = ""
     intro: str = ""
     empty: str = field(default="")
+    more_href: str = ""  # a link below the table (to the lines behind it)
+    more_text: str = ""
 
 
 def _tonnes(value: float) -> str:
@@ -77,6 +81,10 @@ def _figure_cells(head: Cell, f: dashboard.Figures) -> list[Cell]:
             Cell(formatting.percent(f.covered_percent), True)]
 
 
+def _range(f: dashboard.Figures) -> str:
+    return f"{_tonnes(f.tonnes_low)}–{_tonnes(f.tonnes_high)}"
+
+
 def _series() -> list[str]:
     return [str(labels.OPERATING), str(labels.INVESTMENT)]
 
@@ -92,7 +100,85 @@ def _highest(figures: list[dashboard.Figures], names: dict) -> tuple[str, str]:
     return str(names.get(top.key, top.key)), _tonnes(top.tonnes)
 
 
-def year_panel(overview: dashboard.Overview) -> Panel:
+# --- periods ---------------------------------------------------------------------------------------------------
+
+def period_label(period: dashboard.Period) -> str:
+    if period.kind == "H":
+        return _("Half-year %(n)s %(year)s") % {"n": period.number, "year": period.year}
+    if period.kind == "T":
+        return _("Tertial %(n)s %(year)s") % {"n": period.number, "year": period.year}
+    if period.kind == "Q":
+        return _("Quarter %(n)s %(year)s") % {"n": period.number, "year": period.year}
+    return str(period.year)
+
+
+class BadPeriod(Exception):
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+
+def requested_period(request) -> dashboard.Period | None:
+    """?periode=2025, 2025H1, 2025T2 or 2025Q3 (also the older ?year=2025); None: the latest year.
+    BadPeriod for anything else (the view answers 400 with a message)."""
+    text = request.GET.get("periode", "").strip()
+    if not text:
+        text = request.GET.get("year", "").strip()
+    if not text:
+        return None
+    try:
+        return dashboard.parse_period(text)
+    except dashboard.PeriodError:
+        raise BadPeriod(text)
+
+
+def bad_period_response(request, text: str):
+    return render(request, "web/_period_invalid.html", {"text": text}, status=400)
+
+
+def lines_href(orgnr: str, period: dashboard.Period | None, **filters) -> str:
+    """The drill-down list of the lines behind a figure, with the same period and filters."""
+    query = {"periode": period.code} if period is not None else {}
+    query.update({k: v for k, v in filters.items() if v is not None})
+    return reverse("lines", args=[orgnr]) + ("?" + urlencode(query) if query else "")
+
+
+def _key_value(key) -> str:
+    return "-" if key in ("", None) else str(key)
+
+
+def period_nav(request, overview: dashboard.PeriodOverview) -> dict:
+    """Links to every year with data and to the parts of the chosen year."""
+    def link(p: dashboard.Period) -> dict:
+        return {"label": period_label(p), "code": p.code, "href": f"{request.path}?periode={p.code}",
+                "current": p == overview.period}
+
+    parts = overview.period.siblings()
+    return {"years": [link(dashboard.Period(y)) for y in overview.years],
+            "halves": [link(p) for p in parts if p.kind == "H"],
+            "tertials": [link(p) for p in parts if p.kind == "T"],
+            "quarters": [link(p) for p in parts if p.kind == "Q"]}
+
+
+def key_figures(overview: dashboard.PeriodOverview) -> dict:
+    total, previous = overview.total, overview.previous
+    diff_percent = overview.difference_percent
+    return {
+        "label": period_label(overview.period),
+        "previous_label": period_label(overview.period.previous()),
+        "range": _range(total),
+        "intensity": formatting.number(total.intensity, 3),
+        "previous_tonnes": _tonnes(previous.tonnes),
+        "difference_tonnes": ("+" if overview.difference_kg > 0 else "") + _tonnes(overview.difference_kg / 1000),
+        "difference_percent": ("+" if diff_percent and diff_percent > 0 else "") + formatting.percent(diff_percent)
+        if diff_percent is not None else "–",
+        "has_previous": bool(previous.lines),
+    }
+
+
+# --- panels --------------------------------------------------------------------------------------------------
+
+def year_panel(overview, request=None) -> Panel:
     figures = overview.per_year
     names = {f.key: str(f.key) for f in figures}
     summary = ""
@@ -100,63 +186,131 @@ def year_panel(overview: dashboard.Overview) -> Panel:
         year, tonnes = _highest(figures, names)
         summary = _("Emissions per year: highest in %(year)s with %(tonnes)s tonnes CO2e.") % {
             "year": year, "tonnes": tonnes}
+    path = request.path if request is not None else ""
     return Panel(
         id="per-year", title=_("Emissions per year"), caption=_("Emissions and purchases per year"),
         columns=_figure_columns(_("Year")),
-        rows=[_figure_cells(Cell(str(f.key), header=True), f) for f in figures],
+        rows=[_figure_cells(Cell(str(f.key), header=True, href=f"{path}?periode={f.key}" if path else ""), f)
+              for f in figures],
         chart_svg=_chart(_bars(figures, names), series=_series(), horizontal=False), chart_summary=summary,
     )
 
 
-def org_panel(overview: dashboard.Overview, org_names: dict[str, str]) -> Panel:
+def org_panel(overview, org_names: dict[str, str]) -> Panel:
     figures = overview.per_org
+    label = period_label(overview.period)
     summary = ""
     if figures:
         name, tonnes = _highest(figures, org_names)
         summary = _("Emissions per organisation in %(year)s: highest for %(name)s with %(tonnes)s tonnes CO2e.") % {
-            "year": overview.year, "name": name, "tonnes": tonnes}
+            "year": label, "name": name, "tonnes": tonnes}
     rows = [_figure_cells(Cell(org_names.get(f.key, f.key), header=True,
-                               href=reverse("organisation", args=[f.key])), f) for f in figures]
+                               href=reverse("organisation", args=[f.key]) + f"?periode={overview.period.code}"), f)
+            for f in figures]
     return Panel(
         id="per-organisation", title=_("Emissions per organisation"),
-        caption=_("Emissions and purchases per organisation in %(year)s") % {"year": overview.year},
+        caption=_("Emissions and purchases per organisation in %(year)s") % {"year": label},
         columns=_figure_columns(_("Organisation")), rows=rows,
         chart_svg=_chart(_bars(figures, org_names), series=_series(), horizontal=True), chart_summary=summary,
     )
 
 
-def category_panel(overview: dashboard.Overview, category_names: dict[str, str]) -> Panel:
+def category_panel(overview, category_names: dict[str, str], orgnr: str | None = None,
+                   unit: str | None = None) -> Panel:
     figures = overview.per_category
+    label = period_label(overview.period)
     names = dict(category_names)
     names[""] = _("Without category")
     summary = ""
     if figures:
         name, tonnes = _highest(figures, names)
         summary = _("Emissions per category in %(year)s: highest for %(name)s with %(tonnes)s tonnes CO2e.") % {
-            "year": overview.year, "name": name, "tonnes": tonnes}
-    rows = [_figure_cells(Cell(names.get(f.key, f.key), header=True), f) for f in figures]
+            "year": label, "name": name, "tonnes": tonnes}
+    unit_filter = {"enhet": unit, "underenheter": "1"} if unit else {}
+    rows = [_figure_cells(Cell(names.get(f.key, f.key), header=True,
+                               href=lines_href(orgnr, overview.period, kategori=_key_value(f.key), **unit_filter)
+                               if orgnr else ""), f) for f in figures]
     return Panel(
         id="per-category", title=_("Emissions per category"),
-        caption=_("Emissions and purchases per category in %(year)s") % {"year": overview.year},
+        intro=_("Largest first. Each category leads to the invoice lines behind it.") if orgnr else "",
+        caption=_("Emissions and purchases per category in %(year)s") % {"year": label},
         columns=_figure_columns(_("Category")), rows=rows,
         chart_svg=_chart(_bars(figures, names), series=_series(), horizontal=True), chart_summary=summary,
+        more_href=lines_href(orgnr, overview.period, **unit_filter) if orgnr else "",
+        more_text=_("All lines of the period") if orgnr else "",
     )
 
 
-def excluded_panel(overview: dashboard.Overview) -> Panel:
+def method_label(method: str) -> str:
+    return str({"supplier": _("Supplier-specific factor"), "activity": _("Activity-based factor"),
+                "spend": _("Spend-based factor"), "": _("Not covered by a factor")}.get(method, method))
+
+
+def method_panel(overview, orgnr: str | None = None, unit: str | None = None) -> Panel:
+    figures = overview.per_method
+    total = overview.total
+    names = {f.key: method_label(f.key) for f in figures}
+    unit_filter = {"enhet": unit, "underenheter": "1"} if unit else {}
+    rows = []
+    for f in figures:
+        href = lines_href(orgnr, overview.period, metode=_key_value(f.key), **unit_filter) if orgnr else ""
+        rows.append([Cell(names[f.key], header=True, href=href), Cell(_tonnes(f.tonnes), True),
+                     Cell(formatting.percent(100.0 * f.kg / total.kg if total.kg else None), True),
+                     Cell(_nok(f.spend), True),
+                     Cell(formatting.percent(100.0 * f.spend / total.spend if total.spend else None), True),
+                     Cell(formatting.number(f.lines, 0), True)])
+    bars = [charts.Bar(names[f.key], {str(_("Tonnes CO2e")): f.tonnes}, _tonnes(f.tonnes)) for f in figures]
+    summary = ""
+    if figures:
+        name, tonnes = _highest(figures, names)
+        summary = _("Emissions by method: most with %(name)s, %(tonnes)s tonnes CO2e.") % {"name": name,
+                                                                                            "tonnes": tonnes}
+    return Panel(
+        id="per-method", title=_("Methods"),
+        intro=_("Which kind of emission factor each purchase got: supplier-specific, activity-based (quantity "
+                "× factor), spend-based, or none."),
+        caption=_("Emissions and purchases by method in %(period)s") % {"period": period_label(overview.period)},
+        columns=[Column(_("Method")), Column(_("Tonnes CO2e"), True), Column(_("Share of emissions"), True),
+                 Column(_("Purchases, NOK"), True), Column(_("Share of purchases"), True), Column(_("Lines"), True)],
+        rows=rows, chart_svg=_chart(bars, series=[str(_("Tonnes CO2e"))], horizontal=True),
+        chart_summary=summary, empty=_("No purchases in this period."),
+    )
+
+
+def quality_panel(overview) -> Panel:
+    figures = overview.per_quality
+    total = overview.total
+    rows = [[Cell(str(f.key), header=True), Cell(_tonnes(f.tonnes), True),
+             Cell(formatting.percent(100.0 * f.kg / total.kg if total.kg else None), True), Cell(_nok(f.spend), True),
+             Cell(formatting.number(f.lines, 0), True)] for f in figures]
+    return Panel(
+        id="per-quality", title=_("Data quality"),
+        intro=_("Quality of the emission factors, from 1 (best: measured, specific) to 5 (weakest: broad "
+                "averages)."),
+        caption=_("Emissions by data quality in %(period)s") % {"period": period_label(overview.period)},
+        columns=[Column(_("Quality (1–5)")), Column(_("Tonnes CO2e"), True), Column(_("Share of emissions"), True),
+                 Column(_("Purchases, NOK"), True), Column(_("Lines"), True)],
+        rows=rows, empty=_("No purchases with an emission factor in this period."),
+    )
+
+
+def excluded_panel(overview) -> Panel:
+    label = period_label(overview.period)
     rows = [[Cell(labels.exclusion_label(r["exclusion"]), header=True), Cell(_nok(r["spend_nok"]), True),
              Cell(formatting.number(r["lines"], 0), True)] for r in overview.excluded]
     return Panel(
         id="excluded", title=_("Not included in the account"),
         intro=_("Spend that is not a purchase of goods or services is left out, by KOSTRA art."),
-        caption=_("Spend left out in %(year)s, by reason") % {"year": overview.year},
+        caption=_("Spend left out in %(year)s, by reason") % {"year": label},
         columns=[Column(_("Reason")), Column(_("Amount, NOK"), True), Column(_("Lines"), True)], rows=rows,
         empty=_("Nothing was left out."),
     )
 
 
-def unit_panel(scope: Scope, orgnr: str, year: int) -> Panel:
-    figures = dashboard.per_unit(scope, orgnr, year=year)
+def unit_panel(scope: Scope, orgnr: str, period: dashboard.Period, units: list[str] | None = None,
+               subtree_of: str | None = None) -> Panel:
+    figures = dashboard.per_unit(scope, orgnr, year=period.year, months=period.months, units=units)
+    label = period_label(period)
     names = {code: (f"{code} {name}".strip() if name else code)
              for code, name in dashboard.unit_names(scope, orgnr).items()}
     names[""] = _("Without unit")
@@ -164,62 +318,73 @@ def unit_panel(scope: Scope, orgnr: str, year: int) -> Panel:
     if figures:
         name, tonnes = _highest(figures, names)
         summary = _("Emissions per unit in %(year)s: highest for %(name)s with %(tonnes)s tonnes CO2e.") % {
-            "year": year, "name": name, "tonnes": tonnes}
-    rows = [_figure_cells(Cell(names.get(f.key, f.key), header=True), f) for f in figures]
+            "year": label, "name": name, "tonnes": tonnes}
+    rows = []
+    for f in figures:
+        cells = _figure_cells(Cell(names.get(f.key, f.key), header=True,
+                                   href=lines_href(orgnr, period, enhet=_key_value(f.key))), f)
+        dashboard_href = (reverse("unit", args=[orgnr, f.key]) + f"?periode={period.code}"
+                          if f.key and f.key != subtree_of else "")
+        cells.append(Cell(_("Dashboard") if dashboard_href else "", href=dashboard_href))
+        rows.append(cells)
     return Panel(
         id="per-unit", title=_("Emissions per unit"),
-        caption=_("Emissions and purchases per unit in %(year)s") % {"year": year},
-        columns=_figure_columns(_("Unit")), rows=rows,
+        intro=_("Each unit leads to its lines; the last column to the unit's own dashboard with its sub-units."),
+        caption=_("Emissions and purchases per unit in %(year)s") % {"year": label},
+        columns=_figure_columns(_("Unit")) + [Column(_("Unit dashboard"))], rows=rows,
         chart_svg=_chart(_bars(figures, names), series=_series(), horizontal=True), chart_summary=summary,
         empty=_("No purchases by unit this year."),
     )
 
 
-def supplier_panel(scope: Scope, orgnr: str, year: int) -> Panel:
-    figures = dashboard.top_suppliers(scope, orgnr, year=year, limit=10)
+def supplier_panel(scope: Scope, orgnr: str, period: dashboard.Period, units: list[str] | None = None,
+                   unit: str | None = None) -> Panel:
+    figures = dashboard.top_suppliers(scope, orgnr, year=period.year, limit=10, months=period.months, units=units)
+    label = period_label(period)
     names = dashboard.supplier_names(scope, orgnr, [f.key for f in figures])
     names[""] = _("Without supplier")
-    rows = [_figure_cells(Cell(names.get(f.key, f.key), header=True), f) for f in figures]
+    unit_filter = {"enhet": unit, "underenheter": "1"} if unit else {}
+    rows = [_figure_cells(Cell(names.get(f.key, f.key), header=True,
+                               href=lines_href(orgnr, period, leverandor=_key_value(f.key), **unit_filter)), f)
+            for f in figures]
     summary = ""
     if figures:
         name, tonnes = _highest(figures, names)
         summary = _("Top suppliers in %(year)s: highest for %(name)s with %(tonnes)s tonnes CO2e.") % {
-            "year": year, "name": name, "tonnes": tonnes}
+            "year": label, "name": name, "tonnes": tonnes}
     return Panel(
         id="top-suppliers", title=_("Top suppliers"),
-        caption=_("The ten suppliers with the highest emissions in %(year)s") % {"year": year},
+        caption=_("The ten suppliers with the highest emissions in %(year)s") % {"year": label},
         columns=_figure_columns(_("Supplier")), rows=rows,
         chart_svg=_chart(_bars(figures, names), series=_series(), horizontal=True), chart_summary=summary,
         empty=_("No purchases with a supplier this year."),
     )
 
 
-def _year(request) -> int | None:
-    try:
-        return int(request.GET.get("year", ""))
-    except ValueError:
-        return None
-
-
-def _year_links(request, overview: dashboard.Overview) -> list[dict]:
-    return [{"year": y, "href": f"{request.path}?year={y}", "current": y == overview.year} for y in overview.years]
-
-
 # --- views ----------------------------------------------------------------------------------------------------
+
+def _dashboard_context(request, overview) -> dict:
+    if overview is None or not overview.years:
+        return {}
+    return {"period_nav": period_nav(request, overview), "figures": key_figures(overview),
+            "period_label": period_label(overview.period)}
+
 
 @login_required
 def region(request):
     scope = scope_for(request.user)
+    try:
+        period = requested_period(request)
+    except BadPeriod as bad:
+        return bad_period_response(request, bad.text)
     org_names = dashboard.organisation_names(scope)
-    overview = dashboard.overview(scope, year=_year(request))
+    overview = dashboard.period_overview(scope, period=period)
     context = {"organisations": org_names, "overview": overview, "panels": []}
     if overview is not None and overview.years:
-        context.update(
-            year_links=_year_links(request, overview),
-            panels=[year_panel(overview), org_panel(overview, org_names),
-                    category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
-                    excluded_panel(overview)],
-        )
+        context.update(_dashboard_context(request, overview))
+        context["panels"] = [year_panel(overview, request), org_panel(overview, org_names),
+                             category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
+                             method_panel(overview), quality_panel(overview), excluded_panel(overview)]
     return render(request, "web/region.html", context)
 
 
@@ -230,15 +395,46 @@ def organisation(request, orgnr):
         org = org_selectors.organisation(scope, orgnr)
     except (OutsideScope, Organisation.DoesNotExist):
         raise Http404
-    overview = dashboard.overview(scope, org=org.orgnr, year=_year(request))
+    try:
+        period = requested_period(request)
+    except BadPeriod as bad:
+        return bad_period_response(request, bad.text)
+    overview = dashboard.period_overview(scope, org=org.orgnr, period=period)
     batches = list(org_selectors.import_batches(scope, org.orgnr))
     context = {"org": org, "overview": overview, "panels": [], "batches": batches}
     if overview is not None and overview.years:
-        context.update(
-            year_links=_year_links(request, overview),
-            panels=[year_panel(overview),
-                    category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
-                    unit_panel(scope, org.orgnr, overview.year), supplier_panel(scope, org.orgnr, overview.year),
-                    excluded_panel(overview)],
-        )
+        context.update(_dashboard_context(request, overview))
+        names = dashboard.category_names(scope, get_language() or "nb")
+        context["panels"] = [
+            year_panel(overview, request), category_panel(overview, names, org.orgnr),
+            unit_panel(scope, org.orgnr, overview.period), supplier_panel(scope, org.orgnr, overview.period),
+            method_panel(overview, org.orgnr), quality_panel(overview), excluded_panel(overview)]
+    return render(request, "web/organisation.html", context)
+
+
+@login_required
+def unit(request, orgnr, unit):
+    """One unit and its sub-units (a unit leader: only their own units)."""
+    scope = scope_for(request.user)
+    try:
+        org = org_selectors.organisation(scope, orgnr)
+        codes = dashboard.unit_subtree(scope, org.orgnr, unit)
+    except (OutsideScope, Organisation.DoesNotExist, LookupError):
+        raise Http404
+    try:
+        period = requested_period(request)
+    except BadPeriod as bad:
+        return bad_period_response(request, bad.text)
+    overview = dashboard.period_overview(scope, org=org.orgnr, period=period, units=codes)
+    unit_title = f"{unit} {dashboard.unit_name(scope, org.orgnr, unit)}".strip()
+    context = {"org": org, "overview": overview, "panels": [], "unit": unit, "unit_title": unit_title,
+               "sub_units": [c for c in codes if c != unit]}
+    if overview is not None and overview.years:
+        context.update(_dashboard_context(request, overview))
+        names = dashboard.category_names(scope, get_language() or "nb")
+        context["panels"] = [
+            year_panel(overview, request), category_panel(overview, names, org.orgnr, unit),
+            unit_panel(scope, org.orgnr, overview.period, units=codes, subtree_of=unit),
+            supplier_panel(scope, org.orgnr, overview.period, units=codes, unit=unit),
+            method_panel(overview, org.orgnr, unit), quality_panel(overview), excluded_panel(overview)]
     return render(request, "web/organisation.html", context)

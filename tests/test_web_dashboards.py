@@ -1,0 +1,277 @@
+"""Dashboards by period (year, half-year, tertial, quarter), the comparison with the year before, unit
+dashboards, and the drill-down from a figure to the lines behind it (page, sums, sorting, CSV)."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from klimainnkjop.access import system_scope
+from klimainnkjop.selectors import dashboard
+from klimainnkjop.selectors import lines as line_selectors
+from klimainnkjop.services.compute import do_compute
+from klimainnkjop.storage.models import Membership, Unit
+from tests.test_web import (HEADER, KONGSVINGER_CSV, GRUE_CSV, import_ledger, kg, make_user, norwegian, page,
+                            squash, table_cells)
+
+# 2023 for the comparison (office supplies in the second quarter), and 2024 pens bought by unit 1110,
+# a sub-unit of 1100, in November.
+KONGSVINGER_2023_CSV = HEADER + "10.04.2023;10000;1100;982463718;Kontorgiganten AS;50 000,00;Papir;5;1;1\n"
+KONGSVINGER_PENS_CSV = HEADER + "05.11.2024;10000;1110;982463718;Kontorgiganten AS;10 000,00;Penner;6;1;1\n"
+
+OFFICE_MARCH = kg(123_456, "goods.office", 2024)
+ELECTRICITY_JUNE = kg(250_000, "energy.electricity", 2024)
+WORKS_SEPTEMBER = kg(1_000_000, "construction.works", 2024)
+PENS_NOVEMBER = kg(10_000, "goods.office", 2024)
+OFFICE_APRIL_2023 = kg(50_000, "goods.office", 2023)
+BY_MONTH_2024 = {3: OFFICE_MARCH, 6: ELECTRICITY_JUNE, 9: WORKS_SEPTEMBER, 11: PENS_NOVEMBER}
+SPEND_BY_MONTH_2024 = {3: 123_456, 6: 250_000, 9: 1_000_000, 11: 10_000}
+KONGSVINGER, GRUE = "944117784", "964950113"
+
+
+def by_hand(months: range, table: dict = BY_MONTH_2024) -> float:
+    return sum(v for m, v in table.items() if m in months)
+
+
+@pytest.fixture
+def kongsvinger(reference, org, other_org):
+    import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv")
+    import_ledger(org, KONGSVINGER_2023_CSV, "kongsvinger-2023.csv")
+    import_ledger(org, KONGSVINGER_PENS_CSV, "kongsvinger-2024-penner.csv")
+    import_ledger(other_org, GRUE_CSV, "grue-2024.csv")
+    Unit.objects.filter(organisation=org, code="1110").update(
+        parent=Unit.objects.get(organisation=org, code="1100"))
+    do_compute(actor="test")
+    return org
+
+
+@pytest.fixture
+def admin(client, kongsvinger):
+    client.force_login(make_user("regionadmin", kongsvinger, "region-admin"))
+    return client
+
+
+def key_total(tree) -> str:
+    """The total sentence under the key figures."""
+    section = tree.find_all("section", class_="key-figures")[0]
+    return squash(section.text())
+
+
+# --- periods ------------------------------------------------------------------------------------------------
+
+def test_a_period_is_a_year_a_half_year_a_tertial_or_a_quarter_with_its_months():
+    assert dashboard.parse_period("2025").months is None
+    assert dashboard.parse_period("2025H1").months == [1, 2, 3, 4, 5, 6]
+    assert dashboard.parse_period("2025h2").months == [7, 8, 9, 10, 11, 12]
+    assert dashboard.parse_period("2025T2").months == [5, 6, 7, 8]
+    assert dashboard.parse_period("2025Q3").months == [7, 8, 9]
+    assert dashboard.parse_period("2025Q3").previous() == dashboard.parse_period("2024Q3")
+    assert dashboard.parse_period("2025T3").code == "2025T3"
+
+
+@pytest.mark.parametrize("text", ["", "25", "2025Q5", "2025H0", "2025T4", "2025X1", "2025Q", "Q3-2025", "2025 Q3x"])
+def test_anything_else_is_not_a_period(text):
+    with pytest.raises(dashboard.PeriodError):
+        dashboard.parse_period(text)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/?periode=2025Q5", "/org/944117784/?periode=halvår", "/org/944117784/linjer/?periode=2024T9",
+                                 "/org/944117784/enhet/1100/?periode=x"])
+def test_a_bad_period_is_a_400_page_that_says_how_to_write_one(admin, url):
+    response = admin.get(url)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Ukjent periode" in html and "2025Q3" in html and 'role="alert"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("code,months", [("2024", range(0, 13)), ("2024H1", range(1, 7)), ("2024H2", range(7, 13)),
+                                         ("2024T1", range(1, 5)), ("2024T2", range(5, 9)), ("2024T3", range(9, 13)),
+                                         ("2024Q1", range(1, 4)), ("2024Q2", range(4, 7)), ("2024Q3", range(7, 10)),
+                                         ("2024Q4", range(10, 13))])
+def test_the_total_of_a_period_is_the_sum_of_its_months_computed_by_hand(admin, code, months):
+    expected = by_hand(months)
+    overview = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.parse_period(code))
+    assert overview.total.kg == pytest.approx(expected, rel=1e-9)
+    assert overview.total.spend == pytest.approx(by_hand(months, SPEND_BY_MONTH_2024))
+    assert overview.total.kg_low <= overview.total.kg <= overview.total.kg_high
+    _, tree = page(admin, f"/org/{KONGSVINGER}/?periode={code}")
+    assert f"Totalt {norwegian(expected / 1000)} tonn CO2e" in key_total(tree)
+
+
+@pytest.mark.django_db
+def test_a_quarter_says_that_kostra_year_lines_count_only_in_the_full_year(admin):
+    _, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2024Q2")
+    assert "KOSTRA" in squash(tree.find_all("p", id="kostra-note")[0].text())
+    _, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2024")
+    assert not tree.find_all("p", id="kostra-note")
+
+
+@pytest.mark.django_db
+def test_a_period_is_compared_with_the_same_period_the_year_before(admin):
+    overview = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.parse_period("2024Q2"))
+    assert overview.previous.kg == pytest.approx(OFFICE_APRIL_2023)
+    difference = ELECTRICITY_JUNE - OFFICE_APRIL_2023
+    assert overview.difference_kg == pytest.approx(difference)
+    assert overview.difference_percent == pytest.approx(100 * difference / OFFICE_APRIL_2023)
+    _, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2024Q2")
+    change = squash(tree.find_all("dd", id="change")[0].text())
+    assert f"+{norwegian(difference / 1000)}" in change
+    assert f"+{norwegian(100 * difference / OFFICE_APRIL_2023)}\u00a0%" in change
+    _, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2024Q3")  # nothing in the third quarter of 2023
+    assert "Ingen innkjøp i den perioden" in squash(tree.find_all("dd", id="change")[0].text())
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_methods_quality_intensity_and_the_range(admin):
+    html, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2024")
+    method_cells = table_cells(tree.find_all("table", id="per-method-table")[0])
+    assert "Utgiftsbasert faktor" in method_cells
+    assert tree.find_all("table", id="per-quality-table")
+    total = by_hand(range(0, 13))
+    intensity = total / sum(SPEND_BY_MONTH_2024.values())
+    assert norwegian(intensity, 3) in squash(tree.find_all("dd", id="intensity")[0].text())
+    overview = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.parse_period("2024"))
+    assert f"{norwegian(overview.total.kg_low / 1000)}–{norwegian(overview.total.kg_high / 1000)}" in key_total(tree)
+
+
+@pytest.mark.django_db
+def test_the_region_page_takes_a_period_and_links_each_organisation_with_it(admin):
+    _, tree = page(admin, "/?periode=2024H1")
+    assert f"Totalt {norwegian((OFFICE_MARCH + ELECTRICITY_JUNE + kg(77_777, 'goods.office', 2024)) / 1000)}" \
+        in key_total(tree)
+    links = [a.attrs["href"] for a in tree.find_all("table", id="per-organisation-table")[0].find_all("a")]
+    assert f"/org/{KONGSVINGER}/?periode=2024H1" in links
+
+
+# --- drill-down -----------------------------------------------------------------------------------------------
+
+def row_link(tree, table_id: str, name: str) -> tuple[str, list[str]]:
+    for tr in tree.find_all("table", id=table_id)[0].find_all("tr"):
+        th = tr.find_all("th", scope="row")
+        if th and squash(th[0].text()) == name:
+            return th[0].find_all("a")[0].attrs["href"], [squash(td.text()) for td in tr.find_all("td")]
+    raise AssertionError(f"no row {name} in {table_id}")
+
+
+def drill(client, href: str) -> dict:
+    _, tree = page(client, href)
+    return {"lines": squash(tree.find_all("dd", id="total-lines")[0].text()),
+            "amount": squash(tree.find_all("dd", id="total-amount")[0].text()),
+            "tonnes": squash(tree.find_all("dd", id="total-tonnes")[0].text()),
+            "keys": [a.attrs["href"] for a in tree.find_all("table", id="lines-table")[0].find_all("a")]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("table,name", [("per-category-table", "Kontorrekvisita"), ("per-unit-table", "1100"),
+                                        ("top-suppliers-table", "Kontorgiganten AS"),
+                                        ("per-method-table", "Utgiftsbasert faktor")])
+def test_the_lines_behind_a_dashboard_row_add_up_to_the_rows_figures(admin, table, name):
+    _, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2024")
+    href, cells = row_link(tree, table, name)
+    # the row's cells: operating, investment, total tonnes, purchases NOK, ... (methods: tonnes, share, NOK)
+    tonnes, spend = (cells[0], cells[2]) if table == "per-method-table" else (cells[2], cells[3])
+    found = drill(admin, href)
+    assert found["tonnes"] == tonnes and found["amount"] == spend
+
+
+@pytest.mark.django_db
+def test_the_drill_down_sums_equal_the_dashboard_figures_exactly_and_the_csv_has_the_same_rows(admin):
+    scope = system_scope()
+    period = dashboard.parse_period("2024H2")
+    overview = dashboard.period_overview(scope, org=KONGSVINGER, period=period)
+    office = next(f for f in overview.per_category if f.key == "goods.office")
+    total = line_selectors.lines_total(scope, org=KONGSVINGER, year=2024, months=period.months,
+                                       category="goods.office")
+    assert total["kg_co2e"] == pytest.approx(office.kg, rel=1e-12) == pytest.approx(PENS_NOVEMBER)
+    assert total["amount_nok"] == pytest.approx(office.spend) == 10_000
+    assert total["lines"] == office.lines == 1
+    html_rows = drill(admin, f"/org/{KONGSVINGER}/linjer/?periode=2024")["keys"]
+    response = admin.get(f"/org/{KONGSVINGER}/linjer/?periode=2024&format=csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert [f"/org/{KONGSVINGER}/linje/{r['line_key']}/" for r in rows] == html_rows
+    assert sum(float(r["amount_nok"].replace(",", ".")) for r in rows) == pytest.approx(sum(SPEND_BY_MONTH_2024.values()))
+    assert sum(float(r["kg_co2e"].replace(",", ".")) for r in rows) == pytest.approx(by_hand(range(13)), rel=1e-6)
+
+
+@pytest.mark.django_db
+def test_the_lines_are_sorted_by_emissions_or_by_amount(admin):
+    by_kg = line_selectors.lines(system_scope(), org=KONGSVINGER, year=2024)
+    assert [r["kg_co2e"] for r in by_kg] == sorted((r["kg_co2e"] for r in by_kg), reverse=True)
+    by_amount = line_selectors.lines(system_scope(), org=KONGSVINGER, year=2024, order="amount")
+    assert [r["amount_ore"] for r in by_amount] == sorted((r["amount_ore"] for r in by_amount), reverse=True)
+    _, tree = page(admin, f"/org/{KONGSVINGER}/linjer/?periode=2024&sortering=belop")
+    amounts = [squash(td.text()) for tr in tree.find_all("table", id="lines-table")[0].find_all("tr")
+               for td in tr.find_all("td", class_="num")][0::2]
+    assert amounts[0] == norwegian(1_000_000, 2)
+    assert admin.get(f"/org/{KONGSVINGER}/linjer/?sortering=størst").status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_lines_list_has_pages_of_fifty(reference, org, client):
+    text = HEADER + "".join(f"{1 + i % 28:02d}.0{1 + i % 9}.2024;10000;1100;982463718;Kontorgiganten AS;"
+                            f"{1000 + i},00;Papir {i};{100 + i};1;1\n" for i in range(120))
+    import_ledger(org, text, "mange.csv")
+    do_compute(actor="test")
+    client.force_login(make_user("admin", org, "region-admin"))
+    seen = []
+    for side in (1, 2, 3):
+        found = drill(client, f"/org/{KONGSVINGER}/linjer/?side={side}&sortering=belop")
+        seen += found["keys"]
+        assert len(found["keys"]) == (50 if side < 3 else 20)
+    assert len(set(seen)) == 120 and found["lines"] == "120"
+
+
+# --- units ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_a_unit_dashboard_shows_the_unit_with_its_sub_units(admin):
+    html, tree = page(admin, f"/org/{KONGSVINGER}/enhet/1100/?periode=2024")
+    assert f"Totalt {norwegian((OFFICE_MARCH + PENS_NOVEMBER) / 1000)} tonn CO2e" in key_total(tree)
+    unit_rows = [squash(th.text()) for th in tree.find_all("table", id="per-unit-table")[0].find_all("th", scope="row")]
+    assert sorted(unit_rows) == ["1100", "1110"]
+    _, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2024")
+    href, _ = row_link(tree, "per-unit-table", "1200")
+    assert href == f"/org/{KONGSVINGER}/linjer/?periode=2024&enhet=1200"
+
+
+@pytest.mark.django_db
+def test_a_unit_leader_sees_only_their_units_on_the_unit_dashboard_and_in_the_lines(kongsvinger, client):
+    user = make_user("enhetsleder")
+    Membership.objects.create(user=user, organisation=kongsvinger, role="unit-leader",
+                              unit=Unit.objects.get(organisation=kongsvinger, code="1100"))
+    client.force_login(user)
+    assert client.get(f"/org/{KONGSVINGER}/enhet/1200/").status_code == 404
+    assert client.get(f"/org/{KONGSVINGER}/enhet/1110/").status_code == 200
+    assert client.get(f"/org/{KONGSVINGER}/linjer/?enhet=1200").status_code == 404
+    assert client.get(f"/org/{GRUE}/linjer/").status_code == 404
+    _, tree = page(client, f"/org/{KONGSVINGER}/enhet/1100/?periode=2024")
+    assert f"Totalt {norwegian((OFFICE_MARCH + PENS_NOVEMBER) / 1000)} tonn CO2e" in key_total(tree)
+    response = client.get(f"/org/{KONGSVINGER}/linjer/?format=csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode().lstrip("\ufeff")),
+                               delimiter=";"))
+    assert sorted({r["unit"] for r in rows}) == ["1100", "1110"]
+    found = drill(client, f"/org/{KONGSVINGER}/linjer/")
+    assert found["lines"] == "3"  # office supplies 2024 and 2023, pens; not 1200's electricity and works
+    _, tree = page(client, f"/org/{KONGSVINGER}/")
+    cells = table_cells(tree.find_all("table", id="per-unit-table")[0])
+    assert "1200" not in cells and "1100" in cells
+
+
+@pytest.mark.django_db
+def test_dashboards_have_one_h1_ordered_headings_and_no_inline_script_or_style(admin):
+    import re
+
+    for url in ["/?periode=2024Q2", f"/org/{KONGSVINGER}/?periode=2024T1", f"/org/{KONGSVINGER}/enhet/1100/",
+                f"/org/{KONGSVINGER}/linjer/?periode=2024"]:
+        html, tree = page(admin, url)
+        assert "<script" not in html.lower() and " style=" not in html.lower()
+        levels = [int(n.tag[1]) for n in tree.iter() if re.fullmatch(r"h[1-6]", n.tag)]
+        assert levels[0] == 1 and levels.count(1) == 1, url
+        for before, after in zip(levels, levels[1:]):
+            assert after <= before + 1, f"{url}: heading h{after} after h{before}"
