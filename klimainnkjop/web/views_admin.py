@@ -296,7 +296,7 @@ def import_delete(request, orgnr, pk):
 # --- the audit log ------------------------------------------------------------------------------------------
 
 def _audit_response(request, entries, *, org: Organisation | None):
-    actions = sorted(set(entries.values_list("action", flat=True).distinct()))
+    actions = sorted(set(entries.order_by().values_list("action", flat=True).distinct()))
     form = AuditFilterForm(request.GET or None, actions=actions)
     action = ""
     if form.is_bound:
