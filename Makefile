@@ -11,6 +11,8 @@ BROWSER_STAMP := $(VENV)/.browser-tools
 .PHONY: install run test bench clean messages browser-tools
 
 $(STAMP): requirements.lock pyproject.toml
+	# WeasyPrint (PDF reports) needs Pango and a font from Debian
+	dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -r requirements.lock
