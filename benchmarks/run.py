@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import platform
@@ -461,6 +462,97 @@ def bench_dashboard(args, synthetic: dict, report: Report) -> None:
                same_sel)
 
 
+# ------------------------------------------------------------------------------ 4. dashboard pages (Django)
+
+PAGES_SQL = """
+SELECT year, org, category, investment, method, quality, sum(spend_ore), sum(kg_co2e), sum(kg_low), sum(kg_high),
+       sum(lines), sum(CASE WHEN covered THEN spend_ore ELSE 0 END)
+FROM read_parquet('{summary}') WHERE exclusion = '' AND NOT intra_region AND year IN ($year, $year - 1)
+GROUP BY ALL
+"""
+
+
+def bench_pages(args, synthetic: dict, work: Path, report: Report) -> None:
+    """Server time of the region page and an organisation page (Django test client, in-process) over the
+    synthetic run's results, against one plain DuckDB SQL over the summary table giving the region page's
+    figures. A temporary SQLite database in its own data dir holds the organisations and a ComputeRun
+    pointing at the results of part 1."""
+    data_dir = work / "pages"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["KLIMAINNKJOP_DATA_DIR"] = str(data_dir)
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "klimainnkjop.settings")
+    print(f"\n[4] dashboard pages: Django test client, region page and an organisation page, {args.reps} "
+          f"requests each ...", flush=True)
+    try:
+        import django
+
+        django.setup()
+        from django.conf import settings
+        from django.contrib.auth import get_user_model
+        from django.core.management import call_command
+        from django.test import Client
+
+        from klimainnkjop.storage.models import ComputeRun, FactorSet, Organisation
+
+        settings.ALLOWED_HOSTS = ["*"]
+        call_command("migrate", verbosity=0)
+        fs = FactorSet.objects.create(name="dfo-klimaintensiteter", version="bench", publisher="-", licence="-",
+                                      attribution="-")
+        ComputeRun.objects.create(factor_set=fs, status="done", result_dir=str(synthetic["engine_out"]),
+                                  factor_sets=["dfo-klimaintensiteter bench"])
+        for i, orgnr in enumerate(synthetic["members"]):
+            Organisation.objects.get_or_create(orgnr=orgnr, defaults={"name": f"Kommune {i + 1}"})
+        user = get_user_model().objects.create_superuser("bench", "bench@example.org", "bench-password-long")
+        client = Client()
+        client.force_login(user)
+    except Exception as exc:  # noqa: BLE001 - the rest of the benchmark still counts
+        report.add(f"dashboard pages: not available ({type(exc).__name__}: {str(exc)[:120]})", None, None, None, "-")
+        return
+    org = synthetic["org"]
+    summary = synthetic["engine_out"] / "summary.parquet"
+    con = duckdb.connect()
+    year = con.execute(f"SELECT max(year) FROM read_parquet('{summary}') WHERE exclusion = ''").fetchone()[0]
+    summary_rows = con.execute(f"SELECT count(*) FROM read_parquet('{summary}')").fetchone()[0]
+    n = synthetic["lines"]
+
+    def get(url: str):
+        def fn():
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            return response
+        return fn
+
+    baseline_fn = lambda: con.execute(PAGES_SQL.format(summary=summary), {"year": year}).fetchall()  # noqa: E731
+    t_base, _ = _repeat(baseline_fn, args.reps)
+    b50, b95 = _quantiles(t_base)
+    for label, url in [("region page /", "/"), (f"organisation page /org/{org}/", f"/org/{org}/"),
+                       (f"organisation page, a quarter /org/{org}/?periode={year}Q2", f"/org/{org}/?periode={year}Q2"),
+                       ("drill-down /linjer/ (page 1, by kg)", f"/org/{org}/linjer/?periode={year}")]:
+        times, response = _repeat(get(url), args.reps)
+        p50, p95 = _quantiles(times)
+        verdict = "OK p95 < 150 ms" if p95 < 0.150 else "SLOW p95 >= 150 ms (target 150 ms)"
+        report.add(f"page p50: {label} vs one SQL over summary ({summary_rows:,} rows)", n, p50, b50,
+                   f"{verdict}; {len(response.content) / 1000:,.0f} kB")
+        report.add(f"page p95: {label} vs one SQL over summary", n, p95, b95, verdict)
+    # where the time goes: the organisation page under cProfile, the top functions by own + callee time
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    get(f"/org/{org}/")()
+    profiler.disable()
+    stream = io.StringIO()
+    pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(40)
+    interesting = [line.strip() for line in stream.getvalue().splitlines()
+                   if any(k in line for k in ("selectors/", "to_pyarrow", "charts.py", "vl_convert", "vegalite_to_svg",
+                                              "render(", "template", "compile"))][:12]
+    report.note("organisation page profile (cumulative s, cProfile): " + " | ".join(
+        " ".join(line.split()[3:4] + line.split()[5:]) for line in interesting))
+    con.close()
+
+
 # ------------------------------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
@@ -475,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo-scale", type=float, default=1.0, help="scale of `klimainnkjop demo` (default 1.0)")
     parser.add_argument("--demo-timeout", type=float, default=1800.0, help="seconds before a CLI call is abandoned")
     parser.add_argument("--skip-demo", action="store_true", help="leave out part 2 (demo region via the CLI)")
+    parser.add_argument("--skip-pages", action="store_true", help="leave out part 4 (dashboard pages via Django)")
     parser.add_argument("--tmp", default=None, help="work folder (default: a new temporary folder, removed after)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--out", default=str(HERE / "out" / "latest.json"))
@@ -497,6 +590,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             bench_demo(args, work, report)
         bench_dashboard(args, synthetic, report)
+        if args.skip_pages:
+            report.add("dashboard pages: skipped (--skip-pages)", None, None, None, "-")
+        else:
+            bench_pages(args, synthetic, work, report)
     finally:
         if not args.keep and not args.tmp:
             shutil.rmtree(work, ignore_errors=True)
