@@ -55,7 +55,7 @@ def test_the_generator_writes_ehf_invoices_for_the_fuel_and_food_buyers(tmp_path
                    for path in entry["documents"])
     count_at_scale_1 = sum(ehf.invoice_count(n, m, 1.0) for n, m in ((ehf.FUEL_INVOICES, ehf.FUEL_MIN),
                                                                       (ehf.FOOD_INVOICES, ehf.FOOD_MIN)))
-    assert count_at_scale_1 == 64  # monthly fuel and weekly food invoices per organisation and year
+    assert count_at_scale_1 == 38  # monthly fuel and fortnightly food invoices per organisation and year
 
 
 def test_every_demo_invoice_passes_the_xsd_en16931_and_peppol_rules_and_reconciles(tmp_path):

@@ -132,7 +132,6 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
         say(f"Importerer {org.name} {entry.year} ({number}/{total})")
         _count(result, do_import_ledger(organisation=org, data=(directory / entry.path).read_bytes(),
                                         file_name=Path(entry.path).name, profile_name=entry.profile, actor=actor))
-    ensure_invoice_mappings(actor=actor)
     total = len(manifest.invoice_files)
     for number, entry in enumerate(manifest.invoice_files, start=1):
         org = organisations[entry["org_key"]]
@@ -154,21 +153,6 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
     result.users = ensure_demo_users()
     result.seconds = time.perf_counter() - started
     return result
-
-
-# CPV codes of the demo's invoices that the shipped mapping (data/mappings/cpv_to_category.csv) does not
-# place where they belong: biodiesel (CPV 0913423x, HVO in the demo) falls under "gas oils, diesel" (09134).
-DEMO_CPV_MAPPINGS = (("0913423", "energy.fuel.hvo", "biodiesel (B20/B100, HVO)"),)
-
-
-def ensure_invoice_mappings(*, actor: Any = None) -> None:
-    """Add the CPV → category mappings the demo's invoices need, through the service, if missing."""
-    from klimainnkjop.services.factors import do_set_category_mapping
-    from klimainnkjop.storage.models import CategoryMapping
-
-    for code, category, note in DEMO_CPV_MAPPINGS:
-        if not CategoryMapping.objects.filter(scheme="cpv", code=code).exists():
-            do_set_category_mapping(scheme="cpv", code=code, category_code=category, note=note, actor=actor)
 
 
 def _count(result: DemoResult, imported) -> None:
