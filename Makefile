@@ -34,7 +34,7 @@ $(BROWSER_STAMP): package.json package-lock.json
 browser-tools: $(BROWSER_STAMP)
 
 test: install browser-tools
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/python -m pytest
+	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from klimainnkjop.storage.models import Factor, Membership
 from tests.test_web import region_data  # noqa: F401  (fixture: two organisations, imported and computed)
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API next to pytest-django
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
@@ -22,6 +21,9 @@ PASSWORD = "en-lang-og-god-passfrase"
 def browser():
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop next to pytest-django; only while these tests run (a
+    # process-wide setting would leak into the production deploy check of tests/test_auth.py).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -29,6 +31,7 @@ def browser():
                   "--disable-component-update", "--no-first-run", "--disable-sync"])
         yield browser
         browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
