@@ -258,15 +258,15 @@ def test_the_comparison_offers_the_runs_by_number_factor_sets_and_date(two_runs,
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("query,message", [
-    ("?a=abc&b=1", "Det finnes ingen ferdig beregning med nummer abc"),
-    ("?a=999999&b=1", "Det finnes ingen ferdig beregning med nummer 999999"),
+    ("?a=abc&b=ONE", "Det finnes ingen ferdig beregning med nummer abc"),
+    ("?a=999999&b=ONE", "Det finnes ingen ferdig beregning med nummer 999999"),
     ("?a=1", "Velg en beregning."),
     ("?b=", "Velg en beregning."),
     ("?a=SAME&b=SAME", "Velg to ulike beregninger."),
 ])
 def test_bad_or_missing_run_ids_give_a_clear_message_and_no_server_error(two_runs, reader_client, query, message):
     default, _ = two_runs
-    query = query.replace("SAME", str(default.pk)).replace("b=1", f"b={default.pk}")
+    query = query.replace("SAME", str(default.pk)).replace("ONE", str(default.pk))
     response = reader_client.get(f"/sammenligning/{query}")
     assert response.status_code == 400
     html = response.content.decode()

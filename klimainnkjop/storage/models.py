@@ -59,7 +59,7 @@ class Supplier(models.Model):
     postal_code = models.CharField(max_length=10, blank=True, default="")
     postal_place = models.CharField(max_length=100, blank=True, default="")
     municipality_number = models.CharField(max_length=4, blank=True, default="")
-    register_status = models.CharField(max_length=10, blank=True, default="",
+    register_status = models.CharField(max_length=20, blank=True, default="",
                                        help_text="'' unknown | active | deleted (410) | unknown_orgnr (404)")
     source = models.CharField(max_length=20, blank=True, default="", help_text="ledger | brreg-file | brreg-api | …")
     fetched_at = models.DateTimeField(null=True, blank=True, help_text="when the register data was read")
