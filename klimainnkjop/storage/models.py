@@ -408,6 +408,13 @@ class Report(models.Model):
     unit_code = models.CharField(max_length=40, blank=True, default="")
     period = models.CharField(max_length=10)  # 2025Q3, 2025H1, 2025T2, 2025
     format = models.CharField(max_length=5)  # pdf | xlsx | csv
+    LAYOUT_STANDARD = "standard"
+    LAYOUT_FUNDER = "funder"
+    layout = models.CharField(max_length=20, default=LAYOUT_STANDARD,
+                              help_text="standard | funder (the funder's progress/final report: results, "
+                                        "activities, deviations)")
+    texts = models.JSONField(default=dict, blank=True,
+                             help_text="free text the author gives for the layout, e.g. activities, deviations")
     status = models.CharField(max_length=10, default=STATUS_RUNNING)
     progress = models.CharField(max_length=200, blank=True, default="")
     run = models.ForeignKey(ComputeRun, on_delete=models.PROTECT, null=True, blank=True, related_name="reports")
