@@ -131,3 +131,51 @@ def test_the_largest_category_and_the_lines_behind_it_are_three_clicks_from_the_
     assert kg == sorted(kg, reverse=True)
     table.locator("tbody tr").first.get_by_role("link").click()  # 3: the line's explanation
     assert "/linje/" in page.url
+
+
+def administration_pages(org) -> list[str]:
+    """The pages behind sign-in that are not dashboards: administration, audit, account, reports, review and
+    a line's explanation (web/views_admin.py, views_account.py, views_reports.py, views_review.py)."""
+    from klimainnkjop.selectors import lines as line_selectors
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.storage.models import ImportBatch, Unit
+
+    unit = Unit.objects.filter(organisation=org).first()
+    batch = ImportBatch.objects.filter(organisation=org).first()
+    line_key = line_selectors.lines(system_scope(), org=org.orgnr, limit=1)[0]["line_key"]
+    return [
+        "/organisasjoner/", "/organisasjoner/ny/", f"/org/{org.orgnr}/endre/", f"/org/{org.orgnr}/enheter/",
+        f"/org/{org.orgnr}/enheter/{unit.pk}/endre/", f"/org/{org.orgnr}/personer/",
+        f"/org/{org.orgnr}/invitasjoner/", f"/org/{org.orgnr}/importer/",
+        f"/org/{org.orgnr}/importer/{batch.pk}/slett/", "/revisjonslogg/", f"/org/{org.orgnr}/revisjonslogg/",
+        "/meg/", "/rapporter/", f"/org/{org.orgnr}/gjennomgang/", f"/org/{org.orgnr}/linje/{line_key}/",
+    ]
+
+
+def test_no_administration_account_report_or_review_page_has_wcag_a_or_aa_violations(signed_in):
+    page, base, (org, _) = signed_in
+    problems = {}
+    for path in administration_pages(org):
+        response = page.goto(base + path)
+        assert response.status == 200, path
+        violations = axe_violations(page)
+        if violations:
+            problems[path] = violations
+    assert not problems, problems
+
+
+def test_the_public_pages_have_no_wcag_violations_without_sign_in(browser, live_server, region_data):  # noqa: F811
+    from klimainnkjop.services.reports import do_publish_figures
+
+    org, _ = region_data
+    do_publish_figures(year=2024, orgnr=org.orgnr)
+    do_publish_figures(year=2024)
+    page = browser.new_page(locale="nb-NO")
+    problems = {}
+    for path in ("/offentlig/", f"/offentlig/{org.orgnr}/"):
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, path
+        if violations := axe_violations(page):
+            problems[path] = violations
+    page.close()
+    assert not problems, problems
