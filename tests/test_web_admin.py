@@ -336,3 +336,22 @@ def test_the_log_is_paginated_fifty_entries_a_page(client, region_admin, org):
     assert 'rel="next"' in first and "?side=2" in first
     second = page_text(client.get("/revisjonslogg/?side=2"))
     assert 'rel="prev"' in second and second.count("<tr>") >= 2
+
+
+# --- refusals in Norwegian -----------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_a_person_without_an_administrator_role_gets_a_norwegian_no_access_page(client, person, org):
+    client.force_login(person("leser@kongsvinger.kommune.no", "reader"))
+    response = client.get(f"/org/{org.orgnr}/personer/")
+    assert response.status_code == 403
+    text = page_text(response)
+    assert "Ingen tilgang" in text and 'role="alert"' in text and 'lang="nb"' in text
+
+
+@pytest.mark.django_db
+def test_an_unknown_address_gets_a_norwegian_not_found_page(client, region_admin):
+    client.force_login(region_admin)
+    response = client.get("/finnes-ikke/")
+    assert response.status_code == 404
+    assert "Fant ikke siden" in page_text(response)
