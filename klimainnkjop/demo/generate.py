@@ -13,6 +13,10 @@ services, the food wholesaler's to the kommuner's care homes and schools. Their 
 of the organisation's art 120 / 115 (the rest of the art goes to other suppliers as before), and each
 invoice is booked in the ledger as one or two lines with its supplier orgnr, number and amount, so the
 engine replaces those lines with the invoice's litres and kilograms. Files: ehf/<org>/<year>/<number>.xml.
+
+Supplier purchase statistics (stats.py): a fruit-and-vegetables supplier's and a fuel-card supplier's
+quarterly reports (CSV and XLSX, all their customers in one file) from 2024, their invoices booked in the
+customers' ledgers in the same way. Files: statistikk/<supplier>/<report>-<year>-K<quarter>.csv|xlsx.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from pathlib import Path
 
 from klimainnkjop.demo import ehf
 from klimainnkjop.demo import region as R
+from klimainnkjop.demo import stats
 from klimainnkjop.demo import writers
 
 MONTHS_NB = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
@@ -135,12 +140,17 @@ class Manifest:
     profiles: dict[str, dict] = field(default_factory=dict)  # org key -> profile spec
     # EHF invoices per organisation and year: org_key, orgnr, year, directory, documents (paths), amount_ore
     invoice_files: list[dict] = field(default_factory=list)
+    # Supplier statistics, one per supplier and quarter: supplier, profile, path, year, quarter, customers
+    # (org keys), rows, amount_ore (per customer); and the profile spec per supplier key
+    stats_files: list[dict] = field(default_factory=list)
+    stats_profiles: dict[str, dict] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps({
             "seed": self.seed, "scale": self.scale, "today": self.today.isoformat(), "region": self.region,
             "organisations": [asdict(o) for o in self.organisations], "files": [asdict(f) for f in self.files],
             "kostra_files": self.kostra_files, "profiles": self.profiles, "invoice_files": self.invoice_files,
+            "stats_files": self.stats_files, "stats_profiles": self.stats_profiles,
         }, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
@@ -256,7 +266,8 @@ class OrgYear:
         self.iks_suppliers, self.kommune_suppliers = iks_suppliers, kommune_suppliers
         self.scale, self.seed = scale, seed
         self.invoices: list[ehf.Invoice] = []          # the year's EHF invoices up to today
-        self.invoiced: dict[str, str] = {}              # art -> supplier whose purchases come as invoices
+        self.stats_invoices: list[stats.StatsInvoice] = []  # the year's invoices reported in supplier statistics
+        self.invoiced: dict[str, set[str]] = {}         # art -> suppliers whose purchases come as planned invoices
         self.units_by_code = {u.code: u for u in org.units}
         self.all_units = Picker(list(org.units), [u.weight for u in org.units])
         self.pickers: dict[tuple, Picker] = {}
@@ -286,7 +297,7 @@ class OrgYear:
             supplier = self.kommune_suppliers[rng.choice(others)]
         elif R.is_purchase_art(art):
             pool = R.IKS_SUPPLIERS.get(org.profile, {}).get(art) or R.SUPPLIERS_BY_ART[art]
-            pool = [(k, w) for k, w in pool if k != self.invoiced.get(art)]
+            pool = [(k, w) for k, w in pool if k not in self.invoiced.get(art, ())]
             supplier = R.SUPPLIERS[self.picker(("supplier", art), [k for k, _ in pool], [w for _, w in pool]).pick(rng)]
         if bucket.project is not None and bucket.project.function:
             return self.units_by_code[bucket.project.unit], bucket.project.function, supplier
@@ -318,18 +329,20 @@ class OrgYear:
         The invoices' budget is a smooth share of the year's purchases (no per-year noise), so the spend
         on fuel and food grows steadily and a switch shows in the emissions, not in the spend."""
         org, year = self.org, self.year
-        if bucket.investment or bucket.art not in (ehf.FUEL_ART, ehf.FOOD_ART):
+        if bucket.investment:
             return [], 0
+        out, used = self.stats_lines(bucket)
+        if bucket.art not in (ehf.FUEL_ART, ehf.FOOD_ART):
+            return out, used
         kind = "fuel" if bucket.art == ehf.FUEL_ART else "food"
         share = ehf.fuel_budget_share(org) if kind == "fuel" else ehf.food_budget_share(org)
         if share <= 0:
-            return [], 0
+            return out, used
         operating = region_purchases(year, self.scale) * R.org_shares()[org.key] * (1 - org.investment_share)
         budget_ore = round(operating * operating_shares(org)[bucket.art] * share * 100)
         invoices = ehf.plan_invoices(org, year, kind, budget_ore, self.scale, self.seed)
-        self.invoiced[bucket.art] = ehf.FUEL_SUPPLIER if kind == "fuel" else ehf.FOOD_SUPPLIER
-        used = sum(invoice.amount_ore for invoice in invoices)
-        out = []
+        self.invoiced.setdefault(bucket.art, set()).add(ehf.FUEL_SUPPLIER if kind == "fuel" else ehf.FOOD_SUPPLIER)
+        used += sum(invoice.amount_ore for invoice in invoices)
         for invoice in invoices:
             if invoice.issue_date > self.today:
                 continue
@@ -342,6 +355,30 @@ class OrgYear:
                                 investment=False, supplier=invoice.supplier, amount_ore=amount, vat_ore=vat,
                                 text=text, invoice=invoice.number, ehf=True))
         return out, used
+
+    def stats_lines(self, bucket: Bucket) -> tuple[list[Line], int]:
+        """The ledger lines of the invoices a framework supplier reports in its statistics (one line per
+        invoice, with the supplier orgnr, number and net amount of the report's rows) and the budget they use."""
+        org, year = self.org, self.year
+        supplier = stats.supplier_for(org, bucket.art)
+        if supplier is None or year < stats.STATS_START:
+            return [], 0
+        operating = region_purchases(year, self.scale) * R.org_shares()[org.key] * (1 - org.investment_share)
+        budget_ore = round(operating * operating_shares(org)[bucket.art] * stats.budget_share(org, supplier) * 100)
+        invoices = stats.plan_invoices(org, year, supplier, budget_ore, self.scale, self.seed)
+        self.invoiced.setdefault(bucket.art, set()).add(supplier.key)
+        out = []
+        for invoice in invoices:
+            if invoice.issue_date > self.today:
+                continue
+            self.stats_invoices.append(invoice)
+            date = invoice.issue_date
+            text = (f"Frukt og grønt {MONTHS_NB[date.month - 1]} {date.year}" if supplier is stats.FOOD
+                    else f"Drivstoffkort, samlefaktura {MONTHS_NB[date.month - 1]} {date.year}")
+            out.append(Line(date=date, art=bucket.art, unit=invoice.unit, function=invoice.function, project="",
+                            investment=False, supplier=R.SUPPLIERS[supplier.key], amount_ore=invoice.amount_ore,
+                            vat_ore=invoice.vat_ore, text=text, invoice=invoice.number))
+        return out, sum(invoice.amount_ore for invoice in invoices)
 
     def lines(self) -> list[Line]:
         rng = self.rng
@@ -443,7 +480,7 @@ def generate(directory: Path, *, scale: float = 1.0, seed: int = 2021, today: dt
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for old in sorted(directory.glob("ledger/*/*")) + sorted(directory.glob("kostra/*")) + \
-            sorted(directory.glob("ehf/*/*/*.xml")):
+            sorted(directory.glob("ehf/*/*/*.xml")) + sorted(directory.glob("statistikk/*/*")):
         old.unlink()
     density = line_density()
     iks_suppliers = {o.key: R.Supplier(o.key, o.name, o.orgnr) for o in R.ORGS if o.kind == "iks"}
@@ -452,6 +489,7 @@ def generate(directory: Path, *, scale: float = 1.0, seed: int = 2021, today: dt
                      for o in R.ORGS]
     files: list[DemoFile] = []
     invoice_files: list[dict] = []
+    stats_invoices: list[stats.StatsInvoice] = []
     years = list(range(R.START_YEAR, today.year + 1))
     for org in R.ORGS:
         spec = profile_spec(org.layout)
@@ -460,6 +498,7 @@ def generate(directory: Path, *, scale: float = 1.0, seed: int = 2021, today: dt
                 progress(f"Genererer {org.name} {year}")
             org_year = OrgYear(org, year, scale, seed, today, density, iks_suppliers, kommune_suppliers)
             lines = org_year.lines()
+            stats_invoices.extend(org_year.stats_invoices)
             if not lines:
                 continue
             if org_year.invoices:
@@ -480,8 +519,10 @@ def generate(directory: Path, *, scale: float = 1.0, seed: int = 2021, today: dt
     kostra_path.write_bytes(writers.write_kostra_2019(kongsvinger, factor, random.Random(f"klimainnkjop-demo|{seed}|kostra")))
     kostra_files.append({"org_key": "kongsvinger", "orgnr": kongsvinger.orgnr, "year": 2019,
                          "path": "kostra/kongsvinger-2019.txt", "scale_factor": round(factor, 6)})
+    stats_files = stats.write_reports(directory, stats_invoices, today)
     manifest = Manifest(directory, seed, scale, today, R.REGION_NAME, organisations, files, kostra_files,
-                        {o.key: profile_spec(o.layout) for o in R.ORGS}, invoice_files)
+                        {o.key: profile_spec(o.layout) for o in R.ORGS}, invoice_files, stats_files,
+                        {s.key: stats.profile_spec(s) for s in stats.SUPPLIERS})
     (directory / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     return manifest
 

@@ -45,6 +45,10 @@ class DemoResult:
     invoices_added: int = 0
     invoices_duplicate: int = 0
     invoice_lines_added: int = 0
+    stats_imports: int = 0             # supplier statistics: one report imported for one organisation
+    stats_reports: int = 0             # distinct report files
+    stats_lines_added: int = 0
+    stats_already_imported: int = 0
     run_id: int | None = None
     year: int | None = None            # the last full year, which spend_nok and kg_co2e describe
     spend_nok: float = 0.0
@@ -68,6 +72,12 @@ class DemoResult:
                            "linjer"
                            + (f", {_nb_number(self.invoices_duplicate)} var importert fra før"
                               if self.invoices_duplicate else "") + ".")
+            if self.stats_imports:
+                out.append(f"Innkjøpsstatistikk fra leverandører: {self.stats_reports} kvartalsrapporter importert "
+                           f"{self.stats_imports} ganger (én gang per kunde) med "
+                           f"{_nb_number(self.stats_lines_added)} nye linjer"
+                           + (f", {self.stats_already_imported} var importert fra før"
+                              if self.stats_already_imported else "") + ".")
             if self.year:
                 out.append(f"Beregning {self.run_id}, {self.year} for hele regionen: innkjøp for "
                            f"{_nb_number(self.spend_nok / 1e6, 1)} mill. kr, {_nb_number(self.kg_co2e / 1000)} tonn "
@@ -95,6 +105,7 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
     from klimainnkjop.services.invoices import do_import_ehf
     from klimainnkjop.services.organisations import do_create_organisation
     from klimainnkjop.services.profiles import do_save_profile
+    from klimainnkjop.services.suppliers import do_import_supplier_stats, do_save_supplier_stats_profile
     from klimainnkjop.services.reference import do_load_reference_data
     from klimainnkjop.storage.models import Organisation
 
@@ -143,6 +154,26 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
         result.invoices_added += imported.documents_added
         result.invoices_duplicate += imported.documents_duplicate
         result.invoice_lines_added += imported.lines_added
+    # Supplier statistics: each customer keeps the supplier's mapping profile and imports the supplier's
+    # quarterly report (which covers all its framework customers) for itself.
+    customers = {(entry["supplier"], key) for entry in manifest.stats_files for key in entry["customers"]}
+    for supplier_key, org_key in sorted(customers):
+        spec = manifest.stats_profiles[supplier_key]
+        do_save_supplier_stats_profile(organisation=organisations[org_key], spec=spec, actor=actor,
+                                       source=f"demo supplier-statistics profile {spec['name']}")
+    total = len(manifest.stats_files)
+    for number, entry in enumerate(manifest.stats_files, start=1):
+        data = (directory / entry["path"]).read_bytes()
+        say(f"Importerer innkjøpsstatistikk {Path(entry['path']).name} for {len(entry['customers'])} kunder "
+            f"({number}/{total})")
+        result.stats_reports += 1
+        for org_key in entry["customers"]:
+            imported = do_import_supplier_stats(organisation=organisations[org_key], data=data,
+                                                file_name=Path(entry["path"]).name, profile_name=entry["profile"],
+                                                actor=actor)
+            result.stats_imports += 1
+            result.stats_lines_added += imported.lines_added
+            result.stats_already_imported += int(imported.already_imported)
     say("Beregner klimagassregnskapet")
     run = do_compute(actor=actor)
     result.run_id = run.pk
