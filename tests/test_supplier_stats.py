@@ -112,6 +112,21 @@ def test_a_report_without_rows_of_the_customer_is_refused(org, other_org):
     assert (result.lines_added, result.rows_other_customer) == (1, 4)
 
 
+
+def test_a_report_without_the_mapped_columns_or_without_lines_is_refused_naming_each_column():
+    from klimainnkjop.importers.supplier_stats import StatsProfile, parse_supplier_stats
+
+    profile = StatsProfile.from_spec(PROFILE)
+    header, *rows = REPORT.decode().splitlines()
+    cut = ";".join(c for c in header.split(";") if c not in ("CPV", "Enhet"))
+    with pytest.raises(ImportRejected) as refused:
+        parse_supplier_stats(f"{cut}\n".encode(), "cut.csv", profile, "944117784")
+    assert [(e.row, e.column) for e in refused.value.errors] == [(1, "CPV"), (1, "Enhet")]
+    assert "column for 'item_class_code' not found in the header (Periode, Kundens orgnr" in str(refused.value)
+    with pytest.raises(ImportRejected, match="cut.csv: the file has a header but no lines"):
+        parse_supplier_stats(f"{header}\n\n".encode(), "cut.csv", profile, "944117784")
+    assert len(parse_supplier_stats(REPORT, "fuel_2024.csv", profile, "944117784").lines) == len(rows) - 1
+
 def test_a_report_line_matched_to_the_ledger_on_invoice_number_enriches_the_ledger_line(org, reference, data_dir):
     ledger_profile = {"name": "visma-faktura", "columns": {**VISMA["columns"], "invoice_no": "Faktura"}}
     do_save_profile(organisation=org, spec=ledger_profile, actor="test")

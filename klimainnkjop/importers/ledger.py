@@ -8,7 +8,7 @@ from typing import Callable
 
 from klimainnkjop.core import kostra, units, values
 from klimainnkjop.importers.errors import ImportRejected, RowError
-from klimainnkjop.importers.tabular import read_table
+from klimainnkjop.importers.tabular import column_positions, read_table
 
 # Line fields a profile can map a column to.
 FIELDS = (
@@ -118,21 +118,8 @@ def parse_ledger(data: bytes, file_name: str, profile: Profile) -> ParsedFile:
     """Validate the whole file. Returns every line, or raises ImportRejected with every error."""
     table = read_table(data, file_name, encoding=profile.encoding, delimiter=profile.delimiter,
                        sheet=profile.sheet, header_row=profile.header_row)
+    positions = column_positions(table, profile.columns, file_name, profile.header_row)
     errors: list[RowError] = []
-    positions: dict[str, int] = {}
-    normalized_header = {h.strip().lower(): i for i, h in enumerate(table.header)}
-    for fld, column in profile.columns.items():
-        index = normalized_header.get(column.strip().lower())
-        if index is None:
-            errors.append(RowError(file_name, profile.header_row, column,
-                                   f"column for '{fld}' not found in the header ({', '.join(table.header)})"))
-        else:
-            positions[fld] = index
-    if errors:
-        raise ImportRejected(errors)
-    if not table.rows:
-        raise ImportRejected([RowError(file_name, None, None, "the file has a header but no lines")])
-
     lines: list[ParsedLine] = []
     for row_no, cells in table.rows:
         line = _parse_row(file_name, row_no, cells, positions, profile, errors)

@@ -26,7 +26,7 @@ from typing import Callable
 
 from klimainnkjop.core import units, values
 from klimainnkjop.importers.errors import ImportRejected, RowError
-from klimainnkjop.importers.tabular import read_table
+from klimainnkjop.importers.tabular import column_positions, read_table
 
 FIELDS = ("period", "customer_orgnr", "supplier_orgnr", "supplier_name", "product_name", "product_no",
           "item_class_code", "item_class_scheme", "quantity", "quantity_unit", "amount", "invoice_no", "line_id")
@@ -149,21 +149,8 @@ def parse_supplier_stats(data: bytes, file_name: str, profile: StatsProfile, cus
     """Validate the whole file; every line of `customer_orgnr`, or ImportRejected with every error."""
     table = read_table(data, file_name, encoding=profile.encoding, delimiter=profile.delimiter,
                        sheet=profile.sheet, header_row=profile.header_row)
+    positions = column_positions(table, profile.columns, file_name, profile.header_row)
     errors: list[RowError] = []
-    header = {h.strip().lower(): i for i, h in enumerate(table.header)}
-    positions: dict[str, int] = {}
-    for fld, column in profile.columns.items():
-        index = header.get(column.strip().lower())
-        if index is None:
-            errors.append(RowError(file_name, profile.header_row, column,
-                                   f"column for '{fld}' not found in the header ({', '.join(table.header)})"))
-        else:
-            positions[fld] = index
-    if errors:
-        raise ImportRejected(errors)
-    if not table.rows:
-        raise ImportRejected([RowError(file_name, None, None, "the file has a header but no lines")])
-
     lines: list[StatsLine] = []
     others: Counter[str] = Counter()
     for row_no, cells in table.rows:

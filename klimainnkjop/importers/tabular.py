@@ -27,6 +27,27 @@ def read_table(data: bytes, file_name: str, *, encoding: str | None = None, deli
     return _read_csv(data, file_name, encoding=encoding, delimiter=delimiter, header_row=header_row)
 
 
+def column_positions(table: Table, columns: dict[str, str], file_name: str, header_row: int) -> dict[str, int]:
+    """Field -> index in the table's rows for a profile's `columns` (field -> column name, matched on the
+    header case- and space-insensitively). ImportRejected with every column that is not in the header, or
+    when the file has a header but no lines."""
+    header = {h.strip().lower(): i for i, h in enumerate(table.header)}
+    errors: list[RowError] = []
+    positions: dict[str, int] = {}
+    for fld, column in columns.items():
+        index = header.get(column.strip().lower())
+        if index is None:
+            errors.append(RowError(file_name, header_row, column,
+                                   f"column for '{fld}' not found in the header ({', '.join(table.header)})"))
+        else:
+            positions[fld] = index
+    if errors:
+        raise ImportRejected(errors)
+    if not table.rows:
+        raise ImportRejected([RowError(file_name, None, None, "the file has a header but no lines")])
+    return positions
+
+
 def decode(data: bytes, file_name: str, encoding: str | None = None) -> str:
     """UTF-8 (with or without BOM) first, then Windows-1252, the usual Norwegian ERP export encoding."""
     candidates = [encoding] if encoding else ["utf-8-sig", "cp1252"]
