@@ -15,7 +15,8 @@ def value(v, kind: str) -> str:
     if v is None:
         return ""
     if kind == R.TEXT or isinstance(v, str):
-        return str(v)
+        text = str(v)
+        return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # a text, never a spreadsheet formula
     if kind == R.INT:
         return str(int(v))
     return f"{float(v):.{DECIMALS.get(kind, 3)}f}".replace(".", ",")
@@ -29,7 +30,7 @@ def write(data: ReportData) -> bytes:
         writer.writerow([c.label for c in table.columns])
         for i, row in enumerate(table.rows):
             override = table.row_kinds[i] if table.row_kinds else None
-            writer.writerow([value(v, override if (override and c.kind != R.TEXT and j in (1, 2)) else c.kind)
-                             for j, (v, c) in enumerate(zip(row, table.columns))])
+            writer.writerow([value(v, override if (override and c.kind != R.TEXT and j in table.kind_columns)
+                                   else c.kind) for j, (v, c) in enumerate(zip(row, table.columns))])
         writer.writerow([])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

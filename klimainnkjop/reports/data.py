@@ -3,10 +3,16 @@
 Everything is read through selectors.results.totals (the same function the dashboard and `klimainnkjop
 totals` use), filtered to the period's months, so a report's totals are the selectors' totals. Money is
 summed in integer øre, as the engine keeps it.
+
+Two layouts share these figures: the standard report, and the funder's progress or final report
+(Framdriftsrapport / Sluttrapport to Klimasats, Miljødirektoratet): the same period's results compared with
+the same period a year before and with a baseline year, and the author's texts (activities carried out,
+deviations from plan, experiences, further work), checked by `clean_layout`.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from django.db.models import Max
@@ -15,7 +21,7 @@ from klimainnkjop.access import Scope
 from klimainnkjop.reports.periods import Period
 from klimainnkjop.selectors import results
 from klimainnkjop.services.organisations import InvalidInput
-from klimainnkjop.storage.models import Category, FactorSet, ImportBatch, Organisation, Region, Unit
+from klimainnkjop.storage.models import Category, FactorSet, ImportBatch, Organisation, Region, Report, Unit
 
 SCOPE_ORG, SCOPE_UNIT, SCOPE_REGION = "org", "unit", "region"
 METHOD_NAMES = {"supplier": "Leverandørspesifikk", "activity": "Aktivitetsbasert", "spend": "Utgiftsbasert",
@@ -23,6 +29,64 @@ METHOD_NAMES = {"supplier": "Leverandørspesifikk", "activity": "Aktivitetsbaser
 QUALITY_NAMES = {1: "1 (best: verifisert leverandørdata)", 2: "2", 3: "3", 4: "4", 5: "5 (svakest: grove anslag)",
                  None: "Uten faktor"}
 TOP_CATEGORIES = 5
+
+LAYOUT_STANDARD, LAYOUT_FUNDER = Report.LAYOUT_STANDARD, Report.LAYOUT_FUNDER
+LAYOUTS = (LAYOUT_STANDARD, LAYOUT_FUNDER)
+# The funder layout's free texts: key -> (heading in the report, most characters). The order is the report's.
+TEXT_FIELDS = {
+    "project": ("Prosjekt", 300),
+    "activities": ("Gjennomførte aktiviteter", 5000),
+    "deviations": ("Avvik fra plan", 5000),
+    "experiences": ("Erfaringer", 5000),
+    "next_steps": ("Videre arbeid", 5000),
+}
+# Choices kept with the texts (so the archived Report row says what it was): progress or final report, and
+# the baseline year to compare with (default: the first year with figures).
+KIND_PROGRESS, KIND_FINAL = "progress", "final"
+KIND_TITLES = {KIND_PROGRESS: "Framdriftsrapport", KIND_FINAL: "Sluttrapport"}
+OPTION_FIELDS = ("kind", "baseline_year")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_layout(layout: str | None, texts: dict | None, period: Period | None = None) -> tuple[str, dict[str, str]]:
+    """The layout and its texts, checked: a known layout, texts only for the funder layout, known keys, short
+    strings without control characters, a baseline year not after the period. Line ends become a newline,
+    ends are stripped, empty texts dropped. Raises InvalidInput naming the field."""
+    layout = layout or LAYOUT_STANDARD
+    if layout not in LAYOUTS:
+        raise InvalidInput(f"--layout: {layout!r} must be one of {', '.join(LAYOUTS)}")
+    if texts is None:
+        texts = {}
+    if not isinstance(texts, dict):
+        raise InvalidInput(f"texts: must be a mapping of field to text, not {type(texts).__name__}")
+    if texts and layout != LAYOUT_FUNDER:
+        raise InvalidInput(f"texts: only the {LAYOUT_FUNDER} layout takes texts; this report's layout is {layout}")
+    cleaned: dict[str, str] = {}
+    for key, value in texts.items():
+        if key not in TEXT_FIELDS and key not in OPTION_FIELDS:
+            raise InvalidInput(f"texts: unknown field {key!r}; choose among "
+                               f"{', '.join([*TEXT_FIELDS, *OPTION_FIELDS])}")
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InvalidInput(f"texts: {key!r} must be text, not {type(value).__name__}")
+        value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+        if _CONTROL.search(value):
+            raise InvalidInput(f"texts: {key!r} contains a control character")
+        if key == "kind":
+            if value and value not in KIND_TITLES:
+                raise InvalidInput(f"texts: 'kind' {value!r} must be {KIND_PROGRESS} or {KIND_FINAL}")
+        elif key == "baseline_year":
+            if value and not re.fullmatch(r"(19|2\d)\d\d", value):
+                raise InvalidInput(f"--baseline-year: {value!r} is not a year")
+            if value and period is not None and int(value) > period.year:
+                raise InvalidInput(f"--baseline-year: {value} is after the report's period {period.code}")
+        elif len(value) > TEXT_FIELDS[key][1]:
+            raise InvalidInput(f"texts: {key!r} ({TEXT_FIELDS[key][0]}) has {len(value)} characters; "
+                               f"at most {TEXT_FIELDS[key][1]}")
+        if value:
+            cleaned[key] = value
+    return layout, cleaned
 
 
 def ore(nok: float) -> int:
@@ -92,6 +156,19 @@ class FactorSetInfo:
 
 
 @dataclass
+class Comparison:
+    """The same months of an earlier year (the year before, or the baseline year), for the funder layout."""
+
+    period: Period
+    label: str  # column heading, e.g. "2024H1" or "2021H1 (basisår)"
+    baseline: bool
+    total: Sum
+    by_category: dict = field(default_factory=dict)  # key -> Sum
+    by_part: dict = field(default_factory=dict)  # key -> Sum
+    annual_lines: int = 0  # month-0 lines of that year, outside a part-year comparison
+
+
+@dataclass
 class ReportData:
     scope_kind: str
     period: Period
@@ -116,6 +193,14 @@ class ReportData:
     by_method: list[Sum] = field(default_factory=list)
     by_quality: list[Sum] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    layout: str = LAYOUT_STANDARD
+    texts: dict[str, str] = field(default_factory=dict)  # the funder layout's texts (clean_layout)
+    baseline_year: int | None = None  # funder layout: the year compared with, when before the period
+    comparisons: list[Comparison] = field(default_factory=list)  # funder layout: year before, baseline year
+
+    @property
+    def final(self) -> bool:
+        return self.texts.get("kind") == KIND_FINAL
 
     @property
     def top_categories(self) -> list[Sum]:
@@ -150,6 +235,12 @@ class _Reader:
         wanted = set(months)
         return [r for r in document["rows"] if r["month"] in wanted and (self.units is None or r["unit"] in self.units)]
 
+    def years(self) -> list[int]:
+        """The years with purchase lines for the report's subject."""
+        keys = ["year"] + (["unit"] if self.units is not None else [])
+        rows = results.totals(self.scope, org=self.orgnr, by=keys)["rows"]
+        return sorted({r["year"] for r in rows if r["lines"] and (self.units is None or r["unit"] in self.units)})
+
 
 def _grouped(rows: list[dict], key, names: dict | None = None) -> list[Sum]:
     groups: dict = {}
@@ -168,9 +259,27 @@ def _total(rows: list[dict], name: str = "") -> Sum:
     return total
 
 
+def _parts(reader: _Reader, year: int, months: tuple[int, ...], scope_kind: str, orgnr: str | None,
+           names: dict) -> list[Sum]:
+    """Per organisation (region) or per unit (organisation, unit), largest first."""
+    if scope_kind == SCOPE_REGION:
+        rows = reader.rows(year, months, ["org"])
+        return sorted(_grouped(rows, lambda r: r["org"], names), key=lambda s: -s.kg)
+    rows = reader.rows(year, months, ["unit"])
+    return sorted(_grouped(rows, lambda r: r["unit"] or "", {**names, "": "Uten enhet"}), key=lambda s: -s.kg)
+
+
+def _categories(rows: list[dict], names: dict) -> list[Sum]:
+    """Per category, largest first."""
+    return sorted(_grouped(rows, lambda r: r["category"] or "", {**names, "": "Uten kategori"}), key=lambda s: -s.kg)
+
+
 def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = None,
-          unit_code: str | None = None) -> ReportData:
-    """The figures of a report. Raises OutsideScope / PermissionError / InvalidInput / results.NoResults."""
+          unit_code: str | None = None, layout: str = LAYOUT_STANDARD, texts: dict | None = None) -> ReportData:
+    """The figures of a report. Raises OutsideScope / PermissionError / InvalidInput / results.NoResults.
+
+    layout "funder" adds the comparisons with the year before and the baseline year and carries the texts."""
+    layout, texts = clean_layout(layout, texts, period)
     if scope_kind not in (SCOPE_ORG, SCOPE_UNIT, SCOPE_REGION):
         raise InvalidInput(f"scope: {scope_kind!r} must be org, unit or region")
     units: set[str] | None = None
@@ -207,21 +316,16 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
     run = results.latest_run()
     assert run is not None and document is not None
 
-    language_names = dict(Category.objects.values_list("code", "name_nb"))
-    by_category = sorted(_grouped(current, lambda r: r["category"] or "", {**language_names, "": "Uten kategori"}),
-                         key=lambda s: -s.kg)
+    category_names = dict(Category.objects.values_list("code", "name_nb"))
+    by_category = _categories(current, category_names)
     if scope_kind == SCOPE_REGION:
-        part_rows = reader.rows(period.year, months, ["org"])
-        names = dict(Organisation.objects.values_list("orgnr", "name"))
-        by_part = sorted(_grouped(part_rows, lambda r: r["org"], names), key=lambda s: -s.kg)
+        part_names = dict(Organisation.objects.values_list("orgnr", "name"))
         part_label = "Organisasjon"
     else:
-        part_rows = reader.rows(period.year, months, ["unit"])
-        names = {code: f"{code} {name}".strip()
-                 for code, name in Unit.objects.filter(organisation__orgnr=orgnr).values_list("code", "name")}
-        by_part = sorted(_grouped(part_rows, lambda r: r["unit"] or "", {**names, "": "Uten enhet"}),
-                         key=lambda s: -s.kg)
+        part_names = {code: f"{code} {name}".strip()
+                      for code, name in Unit.objects.filter(organisation__orgnr=orgnr).values_list("code", "name")}
         part_label = "Enhet"
+    by_part = _parts(reader, period.year, months, scope_kind, orgnr, part_names)
     month_names = {0: "Hele året (årslinjer, KOSTRA)", **{m: f"{m:02d}" for m in range(1, 13)}}
     by_month = sorted(_grouped(current, lambda r: r["month"], month_names), key=lambda s: s.key)
     method_rows = reader.rows(period.year, months, ["method", "quality"])
@@ -241,6 +345,8 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
 
     kind_word = {SCOPE_ORG: "Klimaregnskap for innkjøp", SCOPE_UNIT: "Klimaregnskap for innkjøp",
                  SCOPE_REGION: "Klimaregnskap for innkjøp i regionen"}[scope_kind]
+    if layout == LAYOUT_FUNDER:
+        kind_word = KIND_TITLES[texts.get("kind", KIND_PROGRESS)]
     data = ReportData(
         scope_kind=scope_kind, period=period, title=f"{kind_word}: {subject}, {period.code}", subject=subject,
         orgnr=orgnr, unit_code=unit_code if scope_kind == SCOPE_UNIT else None,
@@ -249,7 +355,7 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
         generated_at=dt.datetime.now(dt.timezone.utc),
         total=_total(current, "Totalt"), previous=_total(previous, f"{period.previous_year().code}"),
         annual_left_out=_total(annual), by_category=by_category, by_part=by_part, part_label=part_label,
-        by_month=by_month, by_method=by_method, by_quality=by_quality,
+        by_month=by_month, by_method=by_method, by_quality=by_quality, layout=layout, texts=texts,
     )
     if period.full_year:
         data.notes.append("Årsrapporten tar med linjer uten måned (KOSTRA-tall for hele året, måned 0).")
@@ -263,4 +369,49 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
                           "egne innkjøp allerede er med.")
     data.notes.append("Tallene er anslag: utgift × utslippsfaktor. Intervallet lav–høy er summen av faktorenes "
                       "usikkerhet.")
+    if layout == LAYOUT_FUNDER:
+        _add_comparisons(data, reader, category_names, part_names)
     return data
+
+
+def _comparison(reader: _Reader, data: ReportData, year: int, label: str, baseline: bool, category_names: dict,
+                part_names: dict) -> Comparison:
+    """The report's months in an earlier year, in total, per category and per organisation or unit."""
+    period = Period(year, data.period.kind, data.period.number)
+    rows = reader.rows(year, period.months, ["category"])
+    parts = _parts(reader, year, period.months, data.scope_kind, data.orgnr, part_names)
+    annual = 0 if period.full_year else _total(reader.rows(year, (0,), [])).lines
+    return Comparison(period=period, label=label, baseline=baseline, total=_total(rows, label),
+                      by_category={s.key: s for s in _categories(rows, category_names)},
+                      by_part={s.key: s for s in parts}, annual_lines=annual)
+
+
+def _add_comparisons(data: ReportData, reader: _Reader, category_names: dict, part_names: dict) -> None:
+    """The funder layout: the same months a year before, and in the baseline year (the author's, or the first
+    year with figures) when that is earlier still."""
+    period = data.period
+    years = [y for y in reader.years() if y < period.year]
+    chosen = data.texts.get("baseline_year")
+    if chosen:
+        baseline = int(chosen)
+    else:
+        baseline = years[0] if years else period.year
+    data.baseline_year = baseline if baseline < period.year else None
+    previous_code = period.previous_year().code
+    data.comparisons.append(_comparison(
+        reader, data, period.year - 1, previous_code + (" (basisår)" if baseline == period.year - 1 else ""),
+        baseline == period.year - 1, category_names, part_names))
+    if baseline < period.year - 1:
+        code = Period(baseline, period.kind, period.number).code
+        data.comparisons.append(_comparison(reader, data, baseline, f"{code} (basisår)", True, category_names,
+                                            part_names))
+    if data.baseline_year is None:
+        data.notes.append(f"Ingen tall fra før {period.year}, så ingen basisår å sammenligne med.")
+    else:
+        how = "valgt av forfatteren" if chosen else "første år med tall i systemet"
+        data.notes.append(f"Basisår: {baseline} ({how}). Sammenligningene gjelder de samme månedene som "
+                          f"rapportperioden.")
+    for comparison in data.comparisons:
+        if comparison.annual_lines and not comparison.total.lines:
+            data.notes.append(f"{comparison.period.year} har bare årstall (KOSTRA, uten måned) i dette "
+                              f"utvalget; sammenlign med {comparison.period.year} i en årsrapport.")

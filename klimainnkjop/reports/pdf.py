@@ -38,7 +38,7 @@ def _cells(table: R.Table) -> list[list[dict]]:
         override = table.row_kinds[i] if table.row_kinds else None
         cells = []
         for j, (value, column) in enumerate(zip(row, table.columns)):
-            kind = override if (override and column.kind != R.TEXT and j in (1, 2)) else column.kind
+            kind = override if (override and column.kind != R.TEXT and j in table.kind_columns) else column.kind
             cells.append({"text": norwegian(value, kind), "numeric": kind != R.TEXT, "header": j == 0 or (
                 j == 1 and table.columns[0].label in ("Kode", "Plass"))})
         out.append(cells)
@@ -49,10 +49,15 @@ def _chart(table: R.Table) -> dict | None:
     """A bar chart of the table's tonnes (without the Sum row), as a PNG data URL with alt text."""
     labels = [c.label for c in table.columns]
     name_index = 1 if labels[0] in ("Kode", "Plass") else 0
-    tonnes_index = next((i for i, c in enumerate(table.columns) if c.label in ("Totalt, tonn CO2e", "Tonn CO2e")), None)
+    tonnes_index = table.chart_column if table.chart_column is not None else next(
+        (i for i, c in enumerate(table.columns) if c.label in ("Totalt, tonn CO2e", "Tonn CO2e")), None)
     rows = [r for r in table.rows if r[name_index] != "Sum"][:12]
     if tonnes_index is None or not rows or not any(r[tonnes_index] for r in rows):
         return None
+    if table.chart_column is not None:  # a comparison table: draw the groups with emissions in the period
+        rows = [r for r in rows if (r[tonnes_index] or 0) > 0]
+        if not rows:
+            return None
     bars = [charts.Bar(str(r[name_index]), {"Tonn CO2e": float(r[tonnes_index] or 0.0)},
                        norwegian(r[tonnes_index], R.TONNES)) for r in rows]
     spec = charts.bar_chart_spec(bars, series=["Tonn CO2e"], value_title="Tonn CO2e", horizontal=True)
@@ -66,10 +71,15 @@ def _chart(table: R.Table) -> dict | None:
 def html(data: ReportData) -> str:
     sections = []
     for table in R.tables(data):
-        sections.append({"table": table, "cells": _cells(table), "chart": _chart(table) if table.chart else None})
+        sections.append({"table": table, "cells": _cells(table), "chart": _chart(table) if table.chart else None,
+                         "paragraphs": [row[0] for row in table.rows] if table.prose else None})
     total = data.total
     lead = {"tonnes": norwegian(total.kg / 1000, R.TONNES), "nok": norwegian(total.ore_total / 100, R.NOK),
-            "low": norwegian(total.kg_low / 1000, R.TONNES), "high": norwegian(total.kg_high / 1000, R.TONNES)}
+            "low": norwegian(total.kg_low / 1000, R.TONNES), "high": norwegian(total.kg_high / 1000, R.TONNES),
+            "comparisons": [{"code": c.period.code, "baseline": c.baseline,
+                             "tonnes": norwegian(c.total.kg / 1000, R.TONNES),
+                             "change": norwegian(R.change(total.kg, c.total.kg), R.SHARE)}
+                            for c in data.comparisons]}
     return _engine.get_template("report.html").render(Context({"data": data, "sections": sections, "lead": lead}))
 
 

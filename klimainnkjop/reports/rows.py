@@ -2,13 +2,16 @@
 
 The PDF, the XLSX and the CSV writers all take their numbers from `tables(data)`, so the three formats can
 not disagree. Values are raw numbers (kg, tonnes, kroner, shares as fractions); writers format them.
+The funder layout (data.layout == "funder") has tables of its own (`funder_tables`): the results compared
+with the year before and the baseline year, and the author's texts as prose tables (one paragraph a row).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from klimainnkjop.reports.data import ReportData, Sum
+from klimainnkjop.reports.data import LAYOUT_FUNDER, TEXT_FIELDS, ReportData, Sum
 
 TEXT, INT, NOK, KG, TONNES, SHARE, INTENSITY = "text", "int", "nok", "kg", "tonnes", "share", "intensity"
 
@@ -28,6 +31,10 @@ class Table:
     rows: list[list] = field(default_factory=list)
     row_kinds: list[str | None] | None = None  # per-row kind overriding numeric columns (the summary)
     chart: str = ""  # "bars": the PDF draws the first column against tonnes
+    kind_columns: tuple[int, ...] = (1, 2)  # the columns (0-based) that row_kinds overrides
+    chart_column: int | None = None  # the tonnes column to draw, when not labelled "Tonn CO2e"
+    level: int = 2  # heading level in the PDF
+    prose: bool = False  # one TEXT column of paragraphs: the PDF prints them as text, not as a table
 
 
 FIGURE_COLUMNS = [
@@ -45,34 +52,39 @@ def figure_values(s: Sum, total_kg: float) -> list:
             (s.kg / total_kg) if total_kg else None]
 
 
-def _change(now: float | None, before: float | None) -> float | None:
+def change(now: float | None, before: float | None) -> float | None:
     if now is None or not before:
         return None
     return (now - before) / before
 
 
-def summary(data: ReportData) -> Table:
-    t, p = data.total, data.previous
-    rows_spec = [
-        ("Utslipp, tonn CO2e", TONNES, t.kg / 1000, p.kg / 1000),
-        ("Utslipp, kg CO2e", KG, t.kg, p.kg),
-        ("herav drift, tonn CO2e", TONNES, t.kg_operating / 1000, p.kg_operating / 1000),
-        ("herav investering, tonn CO2e", TONNES, t.kg_investment / 1000, p.kg_investment / 1000),
-        ("Usikkerhet, lav, tonn CO2e", TONNES, t.kg_low / 1000, p.kg_low / 1000),
-        ("Usikkerhet, høy, tonn CO2e", TONNES, t.kg_high / 1000, p.kg_high / 1000),
-        ("Innkjøp, kr", NOK, t.ore_total / 100, p.ore_total / 100),
-        ("herav drift, kr", NOK, t.ore_operating / 100, p.ore_operating / 100),
-        ("herav investering, kr", NOK, t.ore_investment / 100, p.ore_investment / 100),
-        ("Intensitet, kg CO2e per krone", INTENSITY, t.intensity, p.intensity),
-        ("Andel av innkjøpene med utslippsfaktor", SHARE, t.covered_share, p.covered_share),
-        ("Linjer", INT, t.lines, p.lines),
+def key_figures(s: Sum) -> list[tuple[str, str, float | int | None]]:
+    """The key figures of one total: (label, kind, value), in the summary's order."""
+    return [
+        ("Utslipp, tonn CO2e", TONNES, s.kg / 1000),
+        ("Utslipp, kg CO2e", KG, s.kg),
+        ("herav drift, tonn CO2e", TONNES, s.kg_operating / 1000),
+        ("herav investering, tonn CO2e", TONNES, s.kg_investment / 1000),
+        ("Usikkerhet, lav, tonn CO2e", TONNES, s.kg_low / 1000),
+        ("Usikkerhet, høy, tonn CO2e", TONNES, s.kg_high / 1000),
+        ("Innkjøp, kr", NOK, s.ore_total / 100),
+        ("herav drift, kr", NOK, s.ore_operating / 100),
+        ("herav investering, kr", NOK, s.ore_investment / 100),
+        ("Intensitet, kg CO2e per krone", INTENSITY, s.intensity),
+        ("Andel av innkjøpene med utslippsfaktor", SHARE, s.covered_share),
+        ("Linjer", INT, s.lines),
     ]
+
+
+def summary(data: ReportData) -> Table:
+    rows_spec = [(label, kind, now, before) for (label, kind, now), (_, _, before)
+                 in zip(key_figures(data.total), key_figures(data.previous))]
     return Table(
         key="sammendrag", title="Sammendrag",
         caption=f"Nøkkeltall for {data.period.label}, sammenlignet med samme periode året før",
         columns=[Column("Nøkkeltall"), Column(data.period.code, TONNES),
                  Column(data.period.previous_year().code, TONNES), Column("Endring", SHARE)],
-        rows=[[label, now, before, _change(now, before) if kind not in (SHARE,) else None]
+        rows=[[label, now, before, change(now, before) if kind not in (SHARE,) else None]
               for label, kind, now, before in rows_spec],
         row_kinds=[kind for _, kind, _, _ in rows_spec],
     )
@@ -101,6 +113,13 @@ def about(data: ReportData) -> Table:
         ["Rapport", data.title],
         ["Gjelder", data.subject],
         ["Periode", f"{data.period.code}: {data.period.label}"],
+    ]
+    if data.layout == LAYOUT_FUNDER:
+        rows += [["Rapporttype", ("Sluttrapport" if data.final else "Framdriftsrapport") + " til tilskuddsgiver"],
+                 ["Basisår", str(data.baseline_year) if data.baseline_year else "–"]]
+        if data.texts.get("project"):
+            rows.append(["Prosjekt", data.texts["project"]])
+    rows += [
         ["Konsolidert", "ja" if data.consolidated else "nei"],
         ["Beregning (kjøring)", f"nr. {data.run_id}, {data.run_created_at:%Y-%m-%d %H:%M} UTC"],
         ["Valgt faktorsett", data.factor_set],
@@ -118,6 +137,9 @@ def about(data: ReportData) -> Table:
 
 def tables(data: ReportData) -> Iterator[Table]:
     """Every table of the report, in reading order."""
+    if data.layout == LAYOUT_FUNDER:
+        yield from funder_tables(data)
+        return
     total = data.total
     yield summary(data)
     yield Table(
@@ -139,4 +161,98 @@ def tables(data: ReportData) -> Iterator[Table]:
                data.by_method, total)
     yield _mix("kvalitet", "Datakvalitet", "Utslipp og innkjøp etter datakvalitet (1 best – 5 svakest)",
                "Datakvalitet", data.by_quality, total)
+    yield about(data)
+
+
+# --- the funder's progress or final report -------------------------------------------------------------------
+
+def _comparison_row(name: str, now: Sum | None, earlier: list[Sum | None], total_kg: float) -> list:
+    now = now or Sum()
+    row = [name, now.kg / 1000]
+    for before in earlier:
+        before = before or Sum()
+        row += [before.kg / 1000, change(now.kg, before.kg)]
+    row += [now.kg_low / 1000, now.kg_high / 1000, now.ore_total / 100, now.intensity,
+            (now.kg / total_kg) if total_kg else None]
+    return row
+
+
+def _comparison_columns(data: ReportData, first: str) -> list[Column]:
+    columns = [Column(first), Column(f"{data.period.code}, tonn CO2e", TONNES)]
+    for c in data.comparisons:
+        columns += [Column(f"{c.label}, tonn CO2e", TONNES), Column(f"Endring fra {c.period.code}", SHARE)]
+    return columns + [Column(f"{data.period.code}, lav, tonn CO2e", TONNES),
+                      Column(f"{data.period.code}, høy, tonn CO2e", TONNES),
+                      Column(f"{data.period.code}, innkjøp, kr", NOK), Column("kg CO2e per krone", INTENSITY),
+                      Column("Andel av utslippene", SHARE)]
+
+
+def _compared(key: str, title: str, caption: str, first: str, data: ReportData, now: list[Sum],
+              earlier: list[dict]) -> Table:
+    """One row per group of the period or of a year compared with (largest now first), then the Sum row, which
+    is the report's total."""
+    by_key = {s.key: s for s in now}
+    keys = [s.key for s in now]
+    for groups in earlier:
+        keys += sorted((k for k in groups if k not in by_key and k not in keys), key=lambda k: -groups[k].kg)
+    rows = []
+    for k in keys:
+        name = by_key[k].name if k in by_key else next(g[k].name for g in earlier if k in g)
+        rows.append(_comparison_row(name, by_key.get(k), [g.get(k) for g in earlier], data.total.kg))
+    rows.append(_comparison_row("Sum", data.total, [c.total for c in data.comparisons], data.total.kg))
+    return Table(key=key, title=title, caption=caption, columns=_comparison_columns(data, first), rows=rows,
+                 chart="bars", chart_column=1, level=3)
+
+
+def results(data: ReportData) -> Table:
+    """The funder's key figures: the period, the same months a year before and in the baseline year."""
+    earlier = [key_figures(c.total) for c in data.comparisons]
+    columns = [Column("Nøkkeltall"), Column(data.period.code, TONNES)]
+    kind_columns = [1]
+    for c in data.comparisons:
+        kind_columns.append(len(columns))
+        columns += [Column(c.label, TONNES), Column(f"Endring fra {c.period.code}", SHARE)]
+    rows, kinds = [], []
+    for i, (label, kind, now) in enumerate(key_figures(data.total)):
+        row = [label, now]
+        for figures in earlier:
+            before = figures[i][2]
+            row += [before, change(now, before) if kind != SHARE else None]
+        rows.append(row)
+        kinds.append(kind)
+    compared = " og ".join(f"{c.period.code}{' (basisår)' if c.baseline else ''}" for c in data.comparisons)
+    return Table(key="resultater", title="Resultater",
+                 caption=f"Klimagassutslipp fra innkjøp, {data.period.label}, sammenlignet med {compared}",
+                 columns=columns, rows=rows, row_kinds=kinds, kind_columns=tuple(kind_columns))
+
+
+def prose(key: str, title: str, text: str, caption: str = "") -> Table:
+    """A text section: one paragraph a row (paragraphs are separated by an empty line)."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()] or ["Ikke fylt ut."]
+    return Table(key=key, title=title, caption=caption or title, columns=[Column("Tekst")],
+                 rows=[[p] for p in paragraphs], prose=True)
+
+
+def funder_tables(data: ReportData) -> Iterator[Table]:
+    """The funder layout, in reading order: results (key figures, per category, per organisation or unit,
+    method and data quality), the author's texts, and the data lineage."""
+    yield results(data)
+    earlier_categories = [c.by_category for c in data.comparisons]
+    yield _compared("kategori", "Resultater per kategori", f"Utslipp per kategori, {data.period.code} mot "
+                    f"tidligere år", "Kategori", data, data.by_category, earlier_categories)
+    part = "organisasjon" if data.part_label == "Organisasjon" else "enhet"
+    yield _compared("del", f"Resultater per {part}", f"Utslipp per {part}, {data.period.code} mot tidligere år"
+                    + (" (konsolidert)" if data.consolidated else ""), data.part_label, data, data.by_part,
+                    [c.by_part for c in data.comparisons])
+    method = _mix("metode", "Metode", f"Utslipp og innkjøp etter metode, {data.period.code} (hvordan faktoren er "
+                  f"valgt)", "Metode", data.by_method, data.total)
+    quality = _mix("kvalitet", "Datakvalitet", f"Utslipp og innkjøp etter datakvalitet, {data.period.code} "
+                   f"(1 best – 5 svakest)", "Datakvalitet", data.by_quality, data.total)
+    method.level = quality.level = 3
+    yield method
+    yield quality
+    for key, (title, _) in TEXT_FIELDS.items():
+        if key == "project":
+            continue
+        yield prose(key, title, data.texts.get(key, ""))
     yield about(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from klimainnkjop.reports import rows as R
@@ -30,12 +30,19 @@ def write(data: ReportData) -> bytes:
             sheet.append(list(row))
             override = table.row_kinds[i - 2] if table.row_kinds else None
             for j, column in enumerate(table.columns, start=1):
-                kind = override if (override and column.kind != R.TEXT and j in (2, 3)) else column.kind
+                if isinstance(row[j - 1], str) and row[j - 1].startswith("="):
+                    sheet.cell(row=i, column=j).data_type = "s"  # an author's text, never a formula
+                kind = override if (override and column.kind != R.TEXT and j - 1 in table.kind_columns) else column.kind
                 if kind in FORMATS:
                     sheet.cell(row=i, column=j).number_format = FORMATS[kind]
             if row and row[0] == "Sum" or (len(row) > 1 and row[1] == "Sum"):
                 for cell in sheet[i]:
                     cell.font = bold
+        if table.prose:  # the author's text: one paragraph a row, wrapped in one wide column
+            sheet.column_dimensions["A"].width = 100
+            for (cell,) in sheet.iter_rows(min_row=2, max_col=1):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            continue
         sheet.freeze_panes = "B2"
         for j, column in enumerate(table.columns, start=1):
             width = max([len(column.label)] + [len(str(r[j - 1])) for r in table.rows if isinstance(r[j - 1], str)])
