@@ -275,3 +275,136 @@ def test_dashboards_have_one_h1_ordered_headings_and_no_inline_script_or_style(a
         assert levels[0] == 1 and levels.count(1) == 1, url
         for before, after in zip(levels, levels[1:]):
             assert after <= before + 1, f"{url}: heading h{after} after h{before}"
+
+
+# --- speed without wrong figures: one grouped read, cached per run and scope, charts without Altair ----------
+
+@pytest.mark.django_db
+def test_a_warm_cache_gives_a_unit_leader_and_an_administrator_their_own_figures(kongsvinger, client):
+    """The figures are cached per compute run and scope: after the administrator's visit warmed the cache,
+    the unit leader of 1100 still sees only 1100 and 1110, and the administrator still sees every unit."""
+    from django.core.cache import cache
+
+    cache.clear()
+    admin_user = make_user("regionadmin", kongsvinger, "region-admin")
+    leader = make_user("enhetsleder")
+    Membership.objects.create(user=leader, organisation=kongsvinger, role="unit-leader",
+                              unit=Unit.objects.get(organisation=kongsvinger, code="1100"))
+    everything = norwegian((OFFICE_MARCH + ELECTRICITY_JUNE + WORKS_SEPTEMBER + PENS_NOVEMBER) / 1000)
+    own = norwegian((OFFICE_MARCH + PENS_NOVEMBER) / 1000)
+    for _ in range(2):  # the second round is served from the cache
+        client.force_login(admin_user)
+        _, tree = page(client, f"/org/{KONGSVINGER}/?periode=2024")
+        assert f"Totalt {everything} tonn CO2e" in key_total(tree)
+        admin_units = table_cells(tree.find_all("table", id="per-unit-table")[0])
+        assert "1200" in admin_units
+        client.force_login(leader)
+        _, tree = page(client, f"/org/{KONGSVINGER}/?periode=2024")
+        assert f"Totalt {own} tonn CO2e" in key_total(tree)
+        leader_units = table_cells(tree.find_all("table", id="per-unit-table")[0])
+        assert "1200" not in leader_units and "1100" in leader_units
+        assert everything != own
+
+
+@pytest.mark.django_db
+def test_a_new_compute_run_is_not_answered_from_the_cache_of_the_previous_one(admin, kongsvinger):
+    _, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2023")
+    assert f"Totalt {norwegian(OFFICE_APRIL_2023 / 1000)} tonn CO2e" in key_total(tree)
+    import_ledger(kongsvinger, HEADER + "12.05.2023;10000;1100;982463718;Kontorgiganten AS;20 000,00;Papir;7;1;1\n",
+                  "kongsvinger-2023-mer.csv")
+    do_compute(actor="test")
+    _, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2023")
+    assert f"Totalt {norwegian(kg(70_000, 'goods.office', 2023) / 1000)} tonn CO2e" in key_total(tree)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("org_code, code, units", [
+    (None, "2024", None), (None, "2024Q2", None), ("944117784", "2024", None), ("944117784", "2024H2", None),
+    ("944117784", "2024T3", ["1100", "1110"]), ("944117784", "2024Q4", ["1110"])])
+def test_the_one_grouped_read_gives_what_the_separate_reads_give(kongsvinger, org_code, code, units):
+    """results.period_totals (one read) against totals / excluded_spend (five reads), figure by figure."""
+    from klimainnkjop.selectors import results
+
+    scope = system_scope()
+    period = dashboard.parse_period(code)
+    months = period.months
+    one = results.period_totals(scope, org=org_code, year=period.year, months=months, units=units)
+
+    def sums(rows, key):
+        out = {}
+        for r in rows:
+            k = key(r)
+            s = out.setdefault(k, [0.0, 0.0, 0.0, 0.0, 0, 0.0])
+            for i, f in enumerate(["kg_co2e", "spend_nok", "kg_co2e_low", "kg_co2e_high", "lines",
+                                   "covered_spend_nok"]):
+                s[i] += r[f]
+        return {k: [round(v, 6) for v in s] for k, s in out.items()}
+
+    keys = ["org", "category", "method", "quality", "investment"]
+    period_rows = results.totals(scope, org=org_code, year=period.year, by=keys, months=months, units=units)["rows"]
+    assert period_rows and sums(one["period"], lambda r: tuple(r[k] for k in keys)) == sums(
+        period_rows, lambda r: tuple(r[k] for k in keys))
+    by_year = results.totals(scope, org=org_code, by=["year", "investment"], units=units)["rows"]
+    assert sums(one["per_year"], lambda r: (r["year"], r["investment"])) == sums(
+        by_year, lambda r: (r["year"], r["investment"]))
+    previous = results.totals(scope, org=org_code, year=period.year - 1, by=["investment"], months=months,
+                              units=units)["rows"]
+    assert sums(one["previous"], lambda r: r["investment"]) == sums(previous, lambda r: r["investment"])
+    if months is not None:
+        kostra = results.totals(scope, org=org_code, year=period.year, by=["investment"], months=[0], units=units)
+        assert sums(one["kostra"], lambda r: r["investment"]) == sums(kostra["rows"], lambda r: r["investment"])
+    assert one["excluded"] == results.excluded_spend(scope, org=org_code, year=period.year, months=months,
+                                                     units=units)
+
+
+def test_the_chart_spec_is_the_one_altair_would_write():
+    alt = pytest.importorskip("altair")
+    from klimainnkjop.web import charts
+
+    bars = [charts.Bar("Kontor", {"Drift": 1.5, "Investering": 0.5}, "2,0"), charts.Bar("Bygg", {"Drift": 1.0}, "1,0")]
+    for series in (["Drift", "Investering"], ["Tonn CO2e"]):
+        for horizontal in (True, False):
+            for legend in ("", "Art"):
+                expected = _altair_spec(alt, bars, series=series, value_title="Tonn CO2e", horizontal=horizontal,
+                                        legend_title=legend)
+                assert charts.bar_chart_spec(bars, series=series, value_title="Tonn CO2e", horizontal=horizontal,
+                                             legend_title=legend) == expected
+    assert charts.bar_chart_spec([], series=["Tonn"], value_title="Tonn") == _altair_spec(
+        alt, [], series=["Tonn"], value_title="Tonn")
+
+
+def _altair_spec(alt, bars, *, series, value_title, horizontal=False, legend_title=""):
+    """The chart as web.charts wrote it with Altair (with schema validation) before it wrote the dict."""
+    from klimainnkjop.web.charts import FONT, PALETTE
+
+    names = [b.name for b in bars]
+    parts = [{"name": b.name, "series": s, "value": float(b.values.get(s, 0.0)), "order": i}
+             for b in bars for i, s in enumerate(series)]
+    totals = [{"name": b.name, "total": float(sum(b.values.get(s, 0.0) for s in series)), "label": b.label}
+              for b in bars]
+    highest = max([t["total"] for t in totals] + [0.0])
+    lowest = min([t["total"] for t in totals] + [0.0])
+    value_scale = alt.Scale(domain=[lowest * 1.15, highest * (1.25 if horizontal else 1.12) or 1.0], nice=True)
+    category = alt.X if not horizontal else alt.Y
+    value = alt.Y if not horizontal else alt.X
+    cat_axis = alt.Axis(title=None, labelLimit=260, labelFontSize=12, **({} if horizontal else {"labelAngle": 0}))
+    val_axis = alt.Axis(title=value_title, format=",~r", grid=True, labelFontSize=11, tickCount=5)
+    color = alt.Color("series:N", scale=alt.Scale(domain=series, range=PALETTE[:len(series)]),
+                      sort=series, legend=alt.Legend(title=legend_title or None, orient="top", labelFontSize=12)
+                      if len(series) > 1 else None)
+    bar_layer = alt.Chart(alt.Data(values=parts)).mark_bar().encode(
+        category("name:N", sort=names, axis=cat_axis), value("value:Q", stack="zero", axis=val_axis,
+                                                             scale=value_scale),
+        color, order=alt.Order("order:Q"))
+    text_layer = alt.Chart(alt.Data(values=totals)).mark_text(
+        align="left" if horizontal else "center", baseline="middle" if horizontal else "bottom",
+        dx=4 if horizontal else 0, dy=0 if horizontal else -3, fontSize=12, color="#1a1a1a",
+    ).encode(category("name:N", sort=names), value("total:Q"), text="label:N")
+    chart = alt.layer(bar_layer, text_layer)
+    if horizontal:
+        chart = chart.properties(width=480, height=max(60, 26 * len(bars)))
+    else:
+        chart = chart.properties(width=max(420, min(720, 90 * len(bars))), height=260)
+    spec = chart.configure(font=FONT, aria=False).configure_view(stroke=None).to_dict()
+    spec.pop("$schema", None)
+    return spec

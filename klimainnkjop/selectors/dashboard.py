@@ -6,12 +6,17 @@ selectors.results. Nothing here reads raw lines: only the run's aggregates and s
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
+
+from django.core.cache import cache
 
 from klimainnkjop.access import Scope
 from klimainnkjop.selectors import results
 from klimainnkjop.storage.models import Category, Supplier, Unit
+
+CACHE_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -128,25 +133,39 @@ def overview(scope: Scope, *, org: str | None = None, year: int | None = None) -
 
 def per_unit(scope: Scope, orgnr: str, *, year: int, months: list[int] | None = None,
              units: list[str] | None = None) -> list[Figures]:
+    """Per unit, largest first; cached per compute run, scope and arguments."""
     scope.check(orgnr)
-    try:
-        document = results.totals(scope, org=orgnr, year=year, by=["unit", "investment"], months=months,
-                                  units=units)
-    except results.NoResults:
+    run = results.latest_run()
+    if run is None:
         return []
-    return sorted(_group(document["rows"], lambda r: r["unit"] or ""), key=lambda f: -f.kg)
+
+    def compute():
+        document = results.totals(scope, org=orgnr, year=year, by=["unit", "investment"], months=months,
+                                  units=units, run=run)
+        return sorted(_group(document["rows"], lambda r: r["unit"] or ""), key=lambda f: -f.kg)
+
+    return _cached("units", scope, run, (orgnr, year, _key(months), _key(units)), compute)
 
 
 def top_suppliers(scope: Scope, orgnr: str, *, year: int, limit: int = 10, months: list[int] | None = None,
                   units: list[str] | None = None) -> list[Figures]:
+    """The suppliers with the most kg CO2e, largest first; cached per compute run, scope and arguments."""
     scope.check(orgnr)
-    try:
-        document = results.totals(scope, org=orgnr, year=year, by=["supplier", "investment"], months=months,
-                                  units=units)
-    except results.NoResults:
+    run = results.latest_run()
+    if run is None:
         return []
-    groups = sorted(_group(document["rows"], lambda r: r["supplier"] or ""), key=lambda f: -f.kg)
-    return groups[:limit]
+
+    def compute():
+        document = results.totals(scope, org=orgnr, year=year, by=["supplier", "investment"], months=months,
+                                  units=units, run=run)
+        groups = sorted(_group(document["rows"], lambda r: r["supplier"] or ""), key=lambda f: -f.kg)
+        return groups[:limit]
+
+    return _cached("suppliers", scope, run, (orgnr, year, limit, _key(months), _key(units)), compute)
+
+
+def _key(values: list | None) -> tuple | None:
+    return None if values is None else tuple(values)
 
 
 def unit_names(scope: Scope, orgnr: str) -> dict[str, str]:
@@ -263,49 +282,61 @@ class PeriodOverview:
 METHODS = ["supplier", "activity", "spend", ""]  # "" = not covered by any factor
 
 
+def _cached(kind: str, scope: Scope, run: results.Run, args: tuple, compute):
+    """A dashboard read cached per (compute run, scope, arguments). A run's results never change, so the
+    value cannot go stale; the scope's key keeps one viewer's figures from another's."""
+    key = "dash:" + hashlib.sha256(repr((kind, results.run_key(run), results.scope_key(scope), args))
+                                   .encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
 def period_overview(scope: Scope, *, org: str | None = None, period: Period | None = None,
                     units: list[str] | None = None) -> PeriodOverview | None:
     """A dashboard's figures. None when nothing is computed yet. Without a period: the latest year.
 
-    Three small grouped reads: per year (for the year list), the period and the previous one by
-    org × category × method × quality × investment, and what was left out of the period."""
+    One grouped read (results.period_totals; a second for the list of years when no period is given),
+    cached per compute run, scope, organisation, period and units."""
     if org is not None:
         scope.check(org)
-    try:
-        by_year = results.totals(scope, org=org, by=["year", "investment"], units=units)
-    except results.NoResults:
+    run = results.latest_run()
+    if run is None:
         return None
-    per_year = sorted(_group(by_year["rows"], lambda r: r["year"]), key=lambda f: f.key)
-    years = [f.key for f in per_year]
+    unit_key = _key(units)
     if period is None:
+        years = _cached("years", scope, run, (org, unit_key), lambda: [
+            r["year"] for r in results.totals(scope, org=org, by=["year"], units=units, run=run)["rows"]])
         period = Period(years[-1] if years else 0)
-    months = period.months
-    keys = ["year", "org", "category", "investment", "method", "quality"]
-    rows = results.totals(scope, org=org, year=period.year, by=keys, months=months, units=units)["rows"]
+    return _cached("period", scope, run, (org, period.code, unit_key),
+                   lambda: _period_overview(scope, run, org, period, units))
+
+
+def _period_overview(scope: Scope, run: results.Run, org: str | None, period: Period,
+                     units: list[str] | None) -> PeriodOverview:
+    document = results.period_totals(scope, org=org, year=period.year, months=period.months, units=units, run=run)
+    per_year = sorted(_group(document["per_year"], lambda r: r["year"]), key=lambda f: f.key)
+    rows = document["period"]
     total = Figures(period.code)
     for r in rows:
         total.add(r)
     previous = Figures(period.previous().code)
-    for r in results.totals(scope, org=org, year=period.year - 1, by=["investment"], months=months,
-                            units=units)["rows"]:
+    for r in document["previous"]:
         previous.add(r)
     by_kg = lambda f: -f.kg  # noqa: E731
-    kostra = 0
-    if months is not None:
-        kostra_rows = results.totals(scope, org=org, year=period.year, by=["investment"], months=[0],
-                                     units=units)["rows"]
-        kostra = sum(r["lines"] for r in kostra_rows)
     method_groups = {f.key: f for f in _group(rows, lambda r: r["method"] or "")}
     return PeriodOverview(
-        factor_set=by_year["factor_set"], run=by_year["run"], years=years, period=period, per_year=per_year,
-        total=total, previous=previous,
+        factor_set=document["factor_set"], run=document["run"], years=[f.key for f in per_year], period=period,
+        per_year=per_year, total=total, previous=previous,
         per_org=sorted(_group(rows, lambda r: r["org"]), key=by_kg),
         per_category=sorted(_group(rows, lambda r: r["category"] or ""), key=by_kg),
         per_method=[method_groups[m] for m in METHODS if m in method_groups],
         per_quality=sorted(_group([r for r in rows if r["quality"] is not None], lambda r: r["quality"]),
                            key=lambda f: f.key),
-        excluded=results.excluded_spend(scope, org=org, year=period.year, months=months, units=units),
-        kostra_lines=kostra,
+        excluded=document["excluded"],
+        kostra_lines=sum(r["lines"] for r in document["kostra"]),
     )
 
 

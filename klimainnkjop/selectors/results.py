@@ -1,6 +1,7 @@
 """Reads of computed results (the aggregates Parquet of the latest compute run), always scoped."""
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,25 @@ class Run:
 def latest_run() -> Run | None:
     run = ComputeRun.objects.filter(status="done").select_related("factor_set").order_by("-id").first()
     return Run(run) if run else None
+
+
+def run_key(run: Run) -> str:
+    """Identifies a run's results for caches: its id, folder and when its files were written. A run's results
+    never change, so a value cached under this key never goes stale (a new run has a new key)."""
+    folder = linestore.absolute(run.run.result_dir)
+    try:
+        written = (folder / "aggregates.parquet").stat().st_mtime_ns
+    except OSError:
+        written = 0
+    return hashlib.sha256(f"{run.run.pk}|{folder}|{written}".encode()).hexdigest()[:24]
+
+
+def scope_key(scope: Scope) -> str:
+    """Identifies what a scope may see (its organisations and, for unit leaders, units): two scopes with the
+    same key see the same results. Part of every cache key of scoped figures."""
+    orgs = None if scope.orgnrs is None else sorted(scope.orgnrs)
+    units = None if scope.units is None else sorted((o, sorted(u)) for o, u in scope.units.items())
+    return hashlib.sha256(repr((orgs, units)).encode()).hexdigest()[:24]
 
 
 _local = threading.local()
@@ -101,7 +121,7 @@ def _narrowed(table: ibis.Table, months: list[int] | None, units: list[str] | No
 
 def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by: list[str] | None = None,
            include_excluded: bool = False, consolidated: bool | None = None, months: list[int] | None = None,
-           units: list[str] | None = None) -> dict:
+           units: list[str] | None = None, run: Run | None = None) -> dict:
     """Spend, kg CO2e (with its range) and line counts of purchases, grouped by the given keys.
 
     Consolidated (the default without `org`): purchases between organisations of the region are left
@@ -112,7 +132,7 @@ def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by:
     unknown = [k for k in by if k not in BY_KEYS]
     if unknown:
         raise ValueError(f"--by: unknown key(s) {', '.join(unknown)}; choose among {', '.join(BY_KEYS)}")
-    run = latest_run()
+    run = run or latest_run()
     if run is None:
         raise NoResults("nothing computed yet; run `klimainnkjop compute`")
     columns = [BY_KEYS[k] for k in by]
@@ -133,23 +153,89 @@ def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by:
         if not columns and not record["lines"]:
             continue
         row = {key: record[BY_KEYS[key]] for key in by}
-        row.update(
-            spend_nok=round((record["spend_ore"] or 0) / 100, 2),
-            kg_co2e=float(record["kg_co2e"] or 0.0),
-            kg_co2e_low=float(record["kg_low"] or 0.0),
-            kg_co2e_high=float(record["kg_high"] or 0.0),
-            lines=int(record["lines"] or 0),
-            covered_spend_nok=round((record["covered_spend_ore"] or 0) / 100, 2),
-        )
+        row.update(_figures(record))
         rows.append(row)
     return {"factor_set": run.factor_set_label, "factor_sets": run.run.factor_sets, "run": run.run.pk,
             "consolidated": bool(consolidated if consolidated is not None else org is None), "rows": rows}
 
 
+def _figures(record: dict) -> dict:
+    return dict(
+        spend_nok=round((record["spend_ore"] or 0) / 100, 2),
+        kg_co2e=float(record["kg_co2e"] or 0.0),
+        kg_co2e_low=float(record["kg_low"] or 0.0),
+        kg_co2e_high=float(record["kg_high"] or 0.0),
+        lines=int(record["lines"] or 0),
+        covered_spend_nok=round((record["covered_spend_ore"] or 0) / 100, 2),
+    )
+
+
+def period_totals(scope: Scope, *, year: int, org: str | None = None, months: list[int] | None = None,
+                  units: list[str] | None = None, run: Run | None = None) -> dict:
+    """A dashboard's figures in one grouped read, with the same filters and sums as `totals` and
+    `excluded_spend` would give in five reads:
+
+    - `per_year`: purchases per year × investment (every month);
+    - `period`: purchases of `year` in `months` (None: the whole year) per org × category × method ×
+      quality × investment;
+    - `previous`: purchases of the same months a year before, per investment;
+    - `kostra`: purchases of `year` in month 0 (KOSTRA annual lines) per investment, when `months` is given;
+    - `excluded`: what was left out of the period, per reason (intra-region purchases included, as in
+      `excluded_spend`).
+
+    Consolidated (purchases between organisations of the region left out) without `org`, as `totals`."""
+    run = run or latest_run()
+    if run is None:
+        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+    needed = {"org", "year", "month", "category", "investment", "method", "quality", "exclusion", "intra_region",
+              "covered"} | ({"unit"} if units is not None else set())
+    table = _narrowed(_aggregates(run, scope, org, None, needed), None, units)
+    purchase = _.exclusion == ""
+    if org is None:
+        table = table.filter(~_.intra_region | ~purchase)
+    in_months = _.month.isin(list(months) or [-1]) if months is not None else ibis.literal(True)
+    current = (_.year == year) & in_months
+    table = table.filter(purchase | current)
+    bucket = ibis.cases((current, "period"), ((_.year == year - 1) & in_months, "previous"),
+                        ((_.year == year) & (_.month == 0), "kostra"), else_="other")
+    table = table.mutate(bucket=bucket)
+    detail = table.bucket == "period"
+    table = table.mutate(**{f"g_{c}": ibis.ifelse(detail, table[c], ibis.null(table[c].type()))
+                            for c in ("org", "category", "method", "quality")})
+    keys = ["year", "bucket", "g_org", "g_category", "g_method", "g_quality", "investment", "exclusion"]
+    grouped = table.group_by(keys).aggregate(
+        spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(),
+        lines=_.lines.sum(), covered_spend_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum())
+    out: dict = {"factor_set": run.factor_set_label, "factor_sets": run.run.factor_sets, "run": run.run.pk,
+                 "per_year": [], "period": [], "previous": [], "kostra": [], "excluded": []}
+    excluded: dict[str, list[int]] = {}
+    for record in grouped.to_pyarrow().to_pylist():
+        if record["exclusion"]:
+            if record["bucket"] == "period":
+                sums = excluded.setdefault(record["exclusion"], [0, 0])
+                sums[0] += record["spend_ore"] or 0
+                sums[1] += record["lines"] or 0
+            continue
+        figures = _figures(record)
+        out["per_year"].append({"year": record["year"], "investment": record["investment"], **figures})
+        if record["bucket"] == "period":
+            out["period"].append({"year": record["year"], "org": record["g_org"], "category": record["g_category"],
+                                  "method": record["g_method"], "quality": record["g_quality"],
+                                  "investment": record["investment"], **figures})
+        elif record["bucket"] == "previous":
+            out["previous"].append({"investment": record["investment"], **figures})
+        elif record["bucket"] == "kostra" and months is not None:
+            out["kostra"].append({"investment": record["investment"], **figures})
+    out["excluded"] = [{"exclusion": reason, "spend_nok": round(spend / 100, 2), "lines": int(lines)}
+                       for reason, (spend, lines) in sorted(excluded.items())]
+    return out
+
+
 def excluded_spend(scope: Scope, *, org: str | None = None, year: int | None = None,
-                   months: list[int] | None = None, units: list[str] | None = None) -> list[dict]:
+                   months: list[int] | None = None, units: list[str] | None = None,
+                   run: Run | None = None) -> list[dict]:
     """What was left out of the account, and why (wages, transfers, financial items, income, internal)."""
-    run = latest_run()
+    run = run or latest_run()
     if run is None:
         return []
     needed = {"exclusion", "month"} | ({"unit"} if units is not None else set())

@@ -1,4 +1,4 @@
-"""Charts: one Altair (Vega-Lite) definition, rendered server-side to SVG with vl-convert.
+"""Charts: one Vega-Lite definition (the dict Altair would write), rendered server-side to SVG with vl-convert.
 
 The one place charts are made, so a PDF export can reuse `bar_chart_spec` / `render_svg` (vl-convert also
 renders PNG and PDF from the same spec). Inputs are small aggregated rows, never lines. The SVG is meant to
@@ -7,11 +7,15 @@ assistive technology, and every chart is shown next to a table with the same num
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
-import altair as alt
 import vl_convert as vlc
+from django.core.cache import cache
+
+CACHE_SECONDS = 24 * 3600
 
 # Okabe & Ito (2008), distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -33,7 +37,10 @@ class Bar:
 
 def bar_chart_spec(bars: list[Bar], *, series: list[str], value_title: str, horizontal: bool = False,
                    legend_title: str = "") -> dict:
-    """A (stacked) bar chart with the formatted total printed by each bar."""
+    """A (stacked) bar chart with the formatted total printed by each bar, as a Vega-Lite dict.
+
+    Written out as the dict Altair would produce (tests/test_web_dashboards.py compares the two), without
+    Altair's schema validation, which cost most of a page's time."""
     names = [b.name for b in bars]
     parts = [{"name": b.name, "series": s, "value": float(b.values.get(s, 0.0)), "order": i}
              for b in bars for i, s in enumerate(series)]
@@ -42,46 +49,60 @@ def bar_chart_spec(bars: list[Bar], *, series: list[str], value_title: str, hori
     highest = max([t["total"] for t in totals] + [0.0])
     lowest = min([t["total"] for t in totals] + [0.0])
     # room beyond the longest bar for its printed value
-    value_scale = alt.Scale(domain=[lowest * 1.15, highest * (1.25 if horizontal else 1.12) or 1.0], nice=True)
-    category = alt.X if not horizontal else alt.Y
-    value = alt.Y if not horizontal else alt.X
-    cat_axis = alt.Axis(title=None, labelLimit=260, labelFontSize=12, **({} if horizontal else {"labelAngle": 0}))
-    val_axis = alt.Axis(title=value_title, format=",~r", grid=True, labelFontSize=11, tickCount=5)
-    color = alt.Color("series:N", scale=alt.Scale(domain=series, range=PALETTE[:len(series)]),
-                      sort=series, legend=alt.Legend(title=legend_title or None, orient="top", labelFontSize=12)
-                      if len(series) > 1 else None)
-    bar_layer = alt.Chart(alt.Data(values=parts)).mark_bar().encode(
-        category("name:N", sort=names, axis=cat_axis),
-        value("value:Q", stack="zero", axis=val_axis, scale=value_scale),
-        color,
-        order=alt.Order("order:Q"),
-    )
-    text_layer = alt.Chart(alt.Data(values=totals)).mark_text(
-        align="left" if horizontal else "center", baseline="middle" if horizontal else "bottom",
-        dx=4 if horizontal else 0, dy=0 if horizontal else -3, fontSize=12, color="#1a1a1a",
-    ).encode(
-        category("name:N", sort=names),
-        value("total:Q"),
-        text="label:N",
-    )
-    chart = alt.layer(bar_layer, text_layer)
+    value_scale = {"domain": [lowest * 1.15, highest * (1.25 if horizontal else 1.12) or 1.0], "nice": True}
+    category, value = ("y", "x") if horizontal else ("x", "y")
+    cat_axis = {"title": None, "labelLimit": 260, "labelFontSize": 12, **({} if horizontal else {"labelAngle": 0})}
+    val_axis = {"title": value_title, "format": ",~r", "grid": True, "labelFontSize": 11, "tickCount": 5}
+    legend = ({"title": legend_title or None, "orient": "top", "labelFontSize": 12} if len(series) > 1 else None)
+    color = {"field": "series", "type": "nominal", "scale": {"domain": list(series), "range": PALETTE[:len(series)]},
+             "sort": list(series), "legend": legend}
+    bar_layer = {
+        "data": {"values": parts}, "mark": {"type": "bar"},
+        "encoding": {
+            category: {"field": "name", "type": "nominal", "sort": names, "axis": cat_axis},
+            value: {"field": "value", "type": "quantitative", "stack": "zero", "axis": val_axis, "scale": value_scale},
+            "color": color,
+            "order": {"field": "order", "type": "quantitative"},
+        },
+    }
+    text_layer = {
+        "data": {"values": totals},
+        "mark": {"type": "text", "align": "left" if horizontal else "center",
+                 "baseline": "middle" if horizontal else "bottom", "dx": 4 if horizontal else 0,
+                 "dy": 0 if horizontal else -3, "fontSize": 12, "color": "#1a1a1a"},
+        "encoding": {
+            category: {"field": "name", "type": "nominal", "sort": names},
+            value: {"field": "total", "type": "quantitative"},
+            "text": {"field": "label", "type": "nominal"},
+        },
+    }
     if horizontal:
-        chart = chart.properties(width=480, height=max(60, 26 * len(bars)))
+        size = {"width": 480, "height": max(60, 26 * len(bars))}
     else:
-        chart = chart.properties(width=max(420, min(720, 90 * len(bars))), height=260)
-    spec = chart.configure(font=FONT, aria=False).configure_view(stroke=None).to_dict()
-    spec.pop("$schema", None)
-    return spec
+        size = {"width": max(420, min(720, 90 * len(bars))), "height": 260}
+    return {"config": {"view": {"continuousWidth": 300, "continuousHeight": 300, "stroke": None}, "aria": False,
+                       "font": FONT},
+            "layer": [bar_layer, text_layer], **size}
 
 
 _ROOT_SVG = re.compile(r"<svg\b")
 
 
 def render_svg(spec: dict, *, language: str = "nb") -> str:
-    """SVG text for inlining: hidden from assistive technology (the wrapper carries the label)."""
-    locale = FORMAT_LOCALES["nb" if language.startswith(("nb", "no")) else "en"]
-    svg = vlc.vegalite_to_svg(spec, format_locale=locale)
-    return _ROOT_SVG.sub('<svg aria-hidden="true" focusable="false"', svg, count=1)
+    """SVG text for inlining: hidden from assistive technology (the wrapper carries the label).
+
+    Cached (Django's cache, the "default" one) by a hash of the spec and the locale: the same spec always
+    gives the same picture, and the spec carries every number and name shown, so a cached SVG can never
+    show another scope's figures."""
+    locale_code = "nb" if language.startswith(("nb", "no")) else "en"
+    text = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    key = "chart-svg:" + hashlib.sha256(f"{locale_code}|{text}".encode()).hexdigest()
+    svg = cache.get(key)
+    if svg is None:
+        svg = vlc.vegalite_to_svg(spec, format_locale=FORMAT_LOCALES[locale_code])
+        svg = _ROOT_SVG.sub('<svg aria-hidden="true" focusable="false"', svg, count=1)
+        cache.set(key, svg, CACHE_SECONDS)
+    return svg
 
 
 def bar_chart_svg(bars: list[Bar], *, series: list[str], value_title: str, horizontal: bool = False,
