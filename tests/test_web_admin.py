@@ -11,8 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from klimainnkjop.access import system_scope
-from klimainnkjop.cli.users import audit_csv
-from klimainnkjop.selectors.audit import FIELDS, audit_entries, audit_row
+from klimainnkjop.selectors.audit import FIELDS, audit_csv, audit_entries, audit_row
 from klimainnkjop.services.organisations import do_ensure_units
 from klimainnkjop.services.users import do_add_user, do_create_invitation
 from klimainnkjop.storage.models import AuditEntry, ImportBatch, Invitation, Membership, Organisation, Unit

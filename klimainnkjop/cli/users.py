@@ -1,8 +1,6 @@
 """People and the audit log: `user add|remove|list|invite|set-password`, `audit export`."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 
@@ -113,22 +111,9 @@ def cmd_user(args) -> int:
     return EXIT_OK
 
 
-def audit_csv(rows: list[dict]) -> str:
-    """`;`-separated with a byte-order mark, as Norwegian Excel opens it; before/after as JSON text."""
-    from klimainnkjop.selectors.audit import FIELDS
-
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, delimiter=";", lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (json.dumps(v, ensure_ascii=False, sort_keys=True) if k in ("before", "after")
-                             and v is not None else v) for k, v in row.items()})
-    return "\ufeff" + out.getvalue()
-
-
 def cmd_audit(args) -> int:
     from klimainnkjop.access import system_scope
-    from klimainnkjop.selectors.audit import audit_entries, audit_row
+    from klimainnkjop.selectors.audit import audit_csv, audit_entries, audit_row
 
     org = find_org(args.org).orgnr if args.org else None
     rows = [audit_row(e) for e in audit_entries(system_scope(), org)]

@@ -3,7 +3,10 @@ entries and those of the shared reference data (factor sets, categories, mapping
 its figures depend on. Nobody else reads it."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 
 from django.db.models import Q
 from django.utils import timezone
@@ -58,3 +61,15 @@ def audit_row(entry: AuditEntry) -> dict:
         "before": entry.before,
         "after": entry.after,
     }
+
+
+def audit_csv(rows: list[dict]) -> str:
+    """The audit export as text: `;`-separated with a byte-order mark, as Norwegian Excel opens it; before/after
+    as JSON text. One writer for the CLI and the web."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS, delimiter=";", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (json.dumps(v, ensure_ascii=False, sort_keys=True) if k in ("before", "after")
+                             and v is not None else v) for k, v in row.items()})
+    return "\ufeff" + out.getvalue()

@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from klimainnkjop import access
-from klimainnkjop.cli.users import audit_csv
 from klimainnkjop.selectors import audit as audit_selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.services import imports as import_services
@@ -317,7 +316,7 @@ def _audit_response(request, entries, *, org: Organisation | None):
             response = HttpResponse(json.dumps(rows, ensure_ascii=False, indent=2),
                                     content_type="application/json; charset=utf-8")
         else:
-            response = HttpResponse(audit_csv(rows), content_type="text/csv; charset=utf-8")
+            response = HttpResponse(audit_selectors.audit_csv(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.{export}"'
         return response
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("side"))
