@@ -77,6 +77,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif os.environ.get("KLIMAINNKJOP_TEST_DATABASE"):  # a test database of one's own, for runs side by side
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["KLIMAINNKJOP_TEST_DATABASE"]}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

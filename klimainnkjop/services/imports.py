@@ -13,6 +13,7 @@ from klimainnkjop.importers.ledger import ParsedLine, Profile, parse_ledger
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput, do_create_organisation, do_ensure_units
 from klimainnkjop.storage import linestore
+from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ExchangeRate, ImportBatch, MappingProfile, Organisation, Supplier
 
 
@@ -87,6 +88,12 @@ def _convert_currency(parsed_lines: list[ParsedLine], file_name: str, profile_co
 
 def do_import_ledger(*, organisation: Organisation, data: bytes, file_name: str, profile_name: str | None = None,
                      actor: Any = None) -> ImportResult:
+    with organisation_lock(organisation.orgnr):
+        return _import_ledger(organisation, data, file_name, profile_name, actor)
+
+
+def _import_ledger(organisation: Organisation, data: bytes, file_name: str, profile_name: str | None,
+                   actor: Any) -> ImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "ledger", sha)
     if previous is not None:
@@ -173,6 +180,11 @@ def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation 
                                    "single orgnr to create one with; add it with `klimainnkjop org add` first")
             organisation = do_create_organisation(orgnr=orgnrs.pop(), name=f"Kommune {region}",
                                                   kostra_region=region, actor=actor)
+    with organisation_lock(organisation.orgnr):
+        return _import_kostra(organisation, parsed, data, file_name, actor)
+
+
+def _import_kostra(organisation: Organisation, parsed, data: bytes, file_name: str, actor: Any) -> ImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "kostra", sha)
     if previous is not None:

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from klimainnkjop import access
 from klimainnkjop.selectors import audit as audit_selectors
 from klimainnkjop.selectors import organisations as org_selectors
+from klimainnkjop.selectors import people as people_selectors
 from klimainnkjop.services import imports as import_services
 from klimainnkjop.services import organisations as org_services
 from klimainnkjop.services import users as user_services
@@ -126,7 +127,7 @@ def organisation_edit(request, orgnr):
 
 def _unit_tree(org: Organisation) -> list[dict]:
     """Units in hierarchy order (depth-first by code), each with its depth."""
-    units = list(Unit.objects.filter(organisation=org).select_related("parent").order_by("code"))
+    units = people_selectors.units(org)
     children: dict[int | None, list[Unit]] = {}
     known = {u.pk for u in units}
     for u in units:
@@ -152,8 +153,8 @@ def units(request, orgnr):
 @require_http_methods(["GET", "POST"])
 def unit_edit(request, orgnr, pk):
     org = _organisation(request, orgnr, access.can_administer)
-    unit = get_object_or_404(Unit, organisation=org, pk=pk)
-    all_units = list(Unit.objects.filter(organisation=org).order_by("code"))
+    unit = people_selectors.unit(org, pk)
+    all_units = people_selectors.units(org)
     form = UnitForm(_posted(request), units=all_units, unit=unit,
                     initial={"name": unit.name, "parent": unit.parent.code if unit.parent_id else ""})
     if request.method == "POST" and form.is_valid():
@@ -176,7 +177,7 @@ def unit_edit(request, orgnr, pk):
 @require_http_methods(["GET", "POST"])
 def people(request, orgnr):
     org = _organisation(request, orgnr, access.can_administer)
-    org_units = list(Unit.objects.filter(organisation=org).order_by("code"))
+    org_units = people_selectors.units(org)
     form = MembershipForm(_posted(request), units=org_units, roles=_roles_for(request.user, org.orgnr))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -190,9 +191,8 @@ def people(request, orgnr):
             messages.success(request, _("%(email)s now has the role %(role)s.") % {
                 "email": user.get_username(), "role": role_label(data["role"])})
             return redirect("admin_people", orgnr=org.orgnr)
-    memberships = (Membership.objects.filter(organisation=org).select_related("user", "unit")
-                   .order_by("user__username", "role"))
-    rows = [{"m": m, "role": role_label(m.role), "has_password": m.user.has_usable_password()} for m in memberships]
+    rows = [{"m": m, "role": role_label(m.role), "has_password": m.user.has_usable_password()}
+            for m in people_selectors.memberships(org)]
     return render(request, "web/admin_people.html", {"org": org, "rows": rows, "form": form},
                   status=400 if form.is_bound and form.errors else 200)
 
@@ -201,7 +201,7 @@ def people(request, orgnr):
 @require_POST
 def membership_remove(request, orgnr, pk):
     org = _organisation(request, orgnr, access.can_administer)
-    membership = get_object_or_404(Membership.objects.select_related("user", "unit"), organisation=org, pk=pk)
+    membership = people_selectors.membership(org, pk)
     if membership.role == "region-admin" and not access.can_administer_region(request.user):
         raise PermissionDenied
     email, role = membership.user.get_username(), role_label(membership.role)
@@ -226,7 +226,7 @@ def _invitation_status(inv: Invitation, now) -> str:
 @require_http_methods(["GET", "POST"])
 def invitations(request, orgnr):
     org = _organisation(request, orgnr, access.can_administer)
-    org_units = list(Unit.objects.filter(organisation=org).order_by("code"))
+    org_units = people_selectors.units(org)
     form = InvitationForm(_posted(request), units=org_units, roles=_roles_for(request.user, org.orgnr))
     link = ""
     created = None
@@ -245,7 +245,7 @@ def invitations(request, orgnr):
     now = timezone.now()
     rows = [{"inv": inv, "role": role_label(inv.role), "status": _invitation_status(inv, now),
              "open": not inv.accepted_at and not inv.revoked_at and inv.expires_at > now}
-            for inv in Invitation.objects.filter(organisation=org).select_related("unit").order_by("-id")]
+            for inv in people_selectors.invitations(org)]
     context = {"org": org, "rows": rows, "form": form, "link": link, "created": created}
     return render(request, "web/admin_invitations.html", context,
                   status=400 if form.is_bound and form.errors else 200)
@@ -255,7 +255,7 @@ def invitations(request, orgnr):
 @require_POST
 def invitation_revoke(request, orgnr, pk):
     org = _organisation(request, orgnr, access.can_administer)
-    invitation = get_object_or_404(Invitation, organisation=org, pk=pk)
+    invitation = people_selectors.invitation(org, pk)
     if invitation.accepted_at or invitation.revoked_at:
         messages.info(request, _("The invitation to %(email)s was used or revoked already.") % {
             "email": invitation.email})
@@ -280,7 +280,7 @@ def imports(request, orgnr):
 @require_http_methods(["GET", "POST"])
 def import_delete(request, orgnr, pk):
     org = _organisation(request, orgnr, access.can_import)
-    batch = get_object_or_404(ImportBatch, organisation=org, pk=pk)
+    batch = people_selectors.import_batch(org, pk)
     if batch.status == ImportBatch.STATUS_DELETED:
         messages.info(request, _("The import %(file)s is deleted already.") % {"file": batch.file_name})
         return redirect("admin_imports", orgnr=org.orgnr)
