@@ -146,6 +146,10 @@ def test_parts_sum_to_totals_under_every_grouping(tmp_path_factory, lines):
     rolled = con.execute(f"select sum(kg_co2e), sum(spend_ore), sum(lines), sum(kg_low), sum(kg_high) "
                          f"from '{tmp / 'out' / 'summary.parquet'}'").fetchone()
     assert rolled[1:3] == whole[1:3]
+    for name in ("aggregates", "summary"):  # sorted, so a page's read of one organisation's year skips the rest
+        order = [tuple(r) for r in con.execute(f"select org, year, month from '{tmp / 'out' / name}.parquet'")
+                 .fetchall()]
+        assert order and order == sorted(order), name
     assert rolled[0] == pytest.approx(whole[0], rel=1e-9, abs=1e-6)
     for size in (1, 2):
         for group in itertools.combinations(keys, size):

@@ -127,9 +127,12 @@ def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
                                                               "suppliers") if getattr(inputs, name) is not None})
     con.to_parquet(results, str(tmp / "lines.parquet"))
     stored = con.read_parquet(str(tmp / "lines.parquet"))
-    con.to_parquet(pipeline.aggregates(stored), str(tmp / "aggregates.parquet"))
+    # sorted by organisation, year and month, so that a page's read of one organisation's year (or quarter)
+    # skips the other row groups by their min/max statistics instead of scanning the whole file
+    order = ["org", "year", "month"]
+    con.to_parquet(pipeline.aggregates(stored).order_by(order), str(tmp / "aggregates.parquet"))
     aggregated = con.read_parquet(str(tmp / "aggregates.parquet"))
-    con.to_parquet(pipeline.summary(aggregated), str(tmp / "summary.parquet"))
+    con.to_parquet(pipeline.summary(aggregated).order_by(order), str(tmp / "summary.parquet"))
     rolled = con.read_parquet(str(tmp / "summary.parquet"))
     purchase = rolled.exclusion == ""
     summary = rolled.aggregate(
