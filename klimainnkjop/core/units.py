@@ -10,7 +10,7 @@ CANONICAL = {
     "kg": "kilogram", "tonne": "metric_ton", "g": "gram", "litre": "liter", "m3": "meter**3",
     "kWh": "kilowatt_hour", "MWh": "megawatt_hour", "GJ": "gigajoule", "km": "kilometer",
     "tonne_km": "metric_ton * kilometer", "passenger_km": "passenger * kilometer", "m2": "meter**2",
-    "night": "night", "piece": "piece",
+    "night": "night", "piece": "piece", "package": "package",
 }
 # Names seen on invoice lines and in ledgers (UN/ECE Recommendation 20 codes and common spellings).
 ALIASES = {
@@ -20,7 +20,18 @@ ALIASES = {
     "kilo": "kg", "kilogram": "kg", "tonn": "tonne", "t": "tonne", "l": "litre", "liter": "litre", "L": "litre",
     "kwh": "kWh", "mwh": "MWh", "stk": "piece", "stk.": "piece", "pkm": "passenger_km", "tkm": "tonne_km",
     "m²": "m2", "m³": "m3", "natt": "night", "døgn": "night", "dl": "dl", "ml": "ml", "hg": "hg",
+    "ton": "tonne", "kgm": "kg", "ltr": "litre", "stykk": "piece",
+    # Packages of a size the line does not say (Rec 20 PK pack, PA packet, BX box, CT carton, CS case, BO bottle,
+    # RO roll, SET; Norwegian pakke, kartong, kasse, eske, boks, flaske, rull, sett). Their own unit, so no
+    # activity factor applies and the spend factor does -- and never pint's *peck* for "pk" or *pint* for "pt".
+    "PK": "package", "PA": "package", "BX": "package", "CT": "package", "CS": "package", "BO": "package",
+    "RO": "package", "SET": "package", "pk.": "package", "pakke": "package", "pakn": "package",
+    "pakning": "package", "kartong": "package", "kasse": "package", "ks": "package", "eske": "package",
+    "boks": "package", "fl": "package", "flaske": "package", "rull": "package", "rl": "package",
+    "sett": "package", "pt": "package", "pall": "package",
 }
+# Case does not matter for the aliases ("Liter", "KG", "Kwh"), except where pint's names differ by case only.
+_FOLDED = {name.lower(): target for name, target in {**{c: c for c in CANONICAL}, **ALIASES}.items()}
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +40,7 @@ def registry() -> pint.UnitRegistry:
     ureg.define("passenger = [passenger]")
     ureg.define("night = [night]")
     ureg.define("piece = [piece]")
+    ureg.define("package = [package]")
     return ureg
 
 
@@ -37,7 +49,7 @@ def canonical(name: str) -> str | None:
     name = name.strip()
     if name in CANONICAL:
         return name
-    alias = ALIASES.get(name) or ALIASES.get(name.upper())
+    alias = ALIASES.get(name) or ALIASES.get(name.upper()) or _FOLDED.get(name.lower())
     if alias:
         return alias
     try:
