@@ -30,7 +30,25 @@ INSTALLED_APPS = [
     "klimainnkjop.storage",
     "klimainnkjop.web",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
 ]
+
+# Background jobs (django-tasks): reports are made by a worker (`klimainnkjop worker`, started by `serve` unless
+# --no-worker) from a queue in the database. KLIMAINNKJOP_TASKS=immediate runs each job inline in the request
+# instead (no worker needed; the page waits for the report). The tests run jobs inline (tests/conftest.py).
+KLIMAINNKJOP_TASKS = os.environ.get("KLIMAINNKJOP_TASKS", "database")
+if KLIMAINNKJOP_TASKS not in ("database", "immediate"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"KLIMAINNKJOP_TASKS={KLIMAINNKJOP_TASKS!r}: give 'database' or 'immediate'")
+TASKS = {
+    "default": {
+        "BACKEND": ("django_tasks.backends.immediate.ImmediateBackend" if KLIMAINNKJOP_TASKS == "immediate"
+                    else "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

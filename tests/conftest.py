@@ -57,3 +57,10 @@ def separate_database(monkeypatch):
     yield
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def immediate_jobs(settings):
+    """Background jobs (django-tasks) run inline, in the test's transaction; tests/test_report_jobs.py switches
+    to the database queue where it tests the worker."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

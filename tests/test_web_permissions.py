@@ -254,6 +254,21 @@ EXPECTATIONS.update({
         ("get", "/rapporter/999999999/last-ned/",
          {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
     ],
+    "rapporter/status/": [  # the archive list the reports page polls; scoped like the page (test_report_jobs.py)
+        ("get", "/rapporter/status/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+    ],
+    "rapporter/planer/": [  # adding a report schedule: administrators only; an empty form is a form error
+        ("post", "/rapporter/planer/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                        "reader_own": FORBIDDEN, "reader_other": FORBIDDEN,
+                                        "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+        ("get", "/rapporter/planer/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+    "rapporter/planer/<int:pk>/slett/": [  # removing one (real schedules: tests/test_report_jobs.py)
+        ("post", "/rapporter/planer/999999999/slett/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("get", "/rapporter/planer/999999999/slett/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
     "org/<str:orgnr>/publiser/": [
         ("post", f"/org/{KONGSVINGER}/publiser/",  # no year: nothing published
          {"anonymous": LOGIN_REDIRECT, "region_admin": 400, "reader_own": 403, "reader_other": NOT_FOUND}),

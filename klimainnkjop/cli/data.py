@@ -69,6 +69,8 @@ def register(sub) -> dict:
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="do not start the report worker (run `klimainnkjop worker` as its own service instead)")
     return {
         "demo": cmd_demo, "org": cmd_org, "profile": cmd_profile, "import": cmd_import, "rate": cmd_rate,
         "compute": cmd_compute, "totals": cmd_totals, "serve": cmd_serve, "factors": cmd_factors,
@@ -190,8 +192,14 @@ def cmd_serve(args) -> int:
 
     from klimainnkjop.wsgi import application
 
+    from klimainnkjop.cli.reports import start_worker, stop_worker
+
+    worker = None if args.no_worker else start_worker()
     print(f"Klimainnkjøp: http://{args.host}:{args.port}/", flush=True)
-    serve(application, host=args.host, port=args.port, threads=8)
+    try:
+        serve(application, host=args.host, port=args.port, threads=8)
+    finally:
+        stop_worker(worker)
     return EXIT_OK
 
 

@@ -1,12 +1,17 @@
 """Generating and archiving reports; publishing figures for the public page. Every write has an audit entry."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
+from django_tasks import task
 
 from klimainnkjop import access, paths
 from klimainnkjop.access import Scope
@@ -15,11 +20,19 @@ from klimainnkjop.reports.periods import parse_period
 from klimainnkjop.selectors import results
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
-from klimainnkjop.storage.models import Organisation, Publication, Report
+from klimainnkjop.storage.models import Organisation, Publication, Report, ReportSchedule
 
 FORMATS = ("pdf", "xlsx", "csv")
 CONTENT_TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+# A report's progress, kept on its row in English and shown through gettext (web/templates/web/reports.html).
+PROGRESS_QUEUED = gettext_noop("Waiting for its turn")
+PROGRESS_READING = gettext_noop("Reading the figures (step 1 of 2)")
+PROGRESS_WRITING = {"pdf": gettext_noop("Writing the PDF file (step 2 of 2)"),
+                    "xlsx": gettext_noop("Writing the Excel file (step 2 of 2)"),
+                    "csv": gettext_noop("Writing the CSV file (step 2 of 2)")}
+PROGRESS_DONE = gettext_noop("Done")
+PROGRESS_FAILED = gettext_noop("Failed")
 
 
 def render(data: report_data.ReportData, fmt: str) -> bytes:
@@ -42,26 +55,56 @@ def _file_name(report: Report, data: report_data.ReportData) -> str:
     return f"klimaregnskap-{subject}-{data.period.code}-{report.pk}.{report.format}"
 
 
-def do_generate_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: str | None = None,
-                       unit_code: str | None = None, actor: Any = None) -> Report:
-    """Builds the report, writes it to the data directory (reports/) and records it with its run and sha256.
-
-    Runs synchronously; the Report row's status and progress say how far it came (failed: the error)."""
+def _new_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: str | None, unit_code: str | None,
+                actor: Any, status: str, progress: str, layout: str, texts: dict | None) -> Report:
+    """Checks the request (period, format, organisation, and that the scope may see it) and records the Report
+    row; nothing is built yet."""
     parsed = parse_period(period)
+    layout, texts = report_data.clean_layout(layout, texts, parsed)  # a bad layout or text: no row, no file
     if fmt not in FORMATS:
         raise InvalidInput(f"--format: {fmt!r} must be one of {', '.join(FORMATS)}")
-    organisation = Organisation.objects.filter(orgnr=orgnr).first() if orgnr else None
-    if scope_kind != report_data.SCOPE_REGION and orgnr and organisation is None:
-        raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+    if scope_kind not in (Report.SCOPE_ORG, Report.SCOPE_UNIT, Report.SCOPE_REGION):
+        raise InvalidInput(f"scope: {scope_kind!r} must be org, unit or region")
+    if scope_kind == Report.SCOPE_UNIT and not unit_code:
+        raise InvalidInput("--unit: a unit report needs a unit code")
+    organisation = None
+    if scope_kind == report_data.SCOPE_REGION:
+        if not scope.everything:
+            raise PermissionError("only region-wide scopes may make a region report")
+    else:
+        if not orgnr:
+            raise InvalidInput("--org: an organisation report needs an organisation number")
+        scope.check(orgnr)
+        organisation = Organisation.objects.filter(orgnr=orgnr).first()
+        if organisation is None:
+            raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+        limit = scope.unit_filter(orgnr)  # a unit leader: only reports of their units
+        if limit is not None and (scope_kind != Report.SCOPE_UNIT or unit_code not in limit):
+            raise PermissionError("a unit leader may only make reports of their own units")
     user = actor if getattr(actor, "is_authenticated", False) else None
-    report = Report.objects.create(
-        scope_kind=scope_kind, organisation=organisation if scope_kind != report_data.SCOPE_REGION else None,
-        unit_code=unit_code or "", period=parsed.code, format=fmt, status=Report.STATUS_RUNNING,
-        progress="Henter tall", created_by=user)
+    return Report.objects.create(
+        scope_kind=scope_kind, organisation=organisation, unit_code=(unit_code or "") if organisation else "",
+        period=parsed.code, format=fmt, layout=layout or Report.LAYOUT_STANDARD, texts=texts or {},
+        status=status, progress=progress, created_by=user)
+
+
+def _progress(report: Report, status: str, progress: str) -> None:
+    report.status, report.progress = status, progress
+    Report.objects.filter(pk=report.pk).update(status=status, progress=progress)
+
+
+def make_report(report: Report, scope: Scope, *, actor: Any = None) -> Report:
+    """Builds a recorded report: reads the figures, writes the file to the data directory (reports/), and marks
+    the row done with its run, factor sets and sha256, with an audit entry. On an error the row is marked failed
+    with the error, and the error is raised. The one builder of the CLI, the web's background job and the
+    schedules."""
+    _progress(report, Report.STATUS_RUNNING, PROGRESS_READING)
     try:
-        data = report_data.build(scope, scope_kind=scope_kind, period=parsed, orgnr=orgnr, unit_code=unit_code)
-        Report.objects.filter(pk=report.pk).update(progress=f"Skriver {fmt.upper()}")
-        content = render(data, fmt)
+        data = report_data.build(scope, scope_kind=report.scope_kind, period=parse_period(report.period),
+                                 orgnr=report.organisation.orgnr if report.organisation_id else None,
+                                 unit_code=report.unit_code or None, layout=report.layout, texts=report.texts)
+        _progress(report, Report.STATUS_RUNNING, PROGRESS_WRITING[report.format])
+        content = render(data, report.format)
         folder = paths.data_dir() / "reports"
         folder.mkdir(parents=True, exist_ok=True)
         name = _file_name(report, data)
@@ -70,17 +113,198 @@ def do_generate_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, 
         report.factor_sets = [fs.label for fs in data.factor_sets] or [data.factor_set]
         report.file_path = f"reports/{name}"
         report.sha256 = hashlib.sha256(content).hexdigest()
-        report.status, report.progress = Report.STATUS_DONE, "Ferdig"
+        report.status, report.progress, report.error = Report.STATUS_DONE, PROGRESS_DONE, ""
         report.save()
     except Exception as exc:
-        report.status, report.progress, report.error = Report.STATUS_FAILED, "Feilet", str(exc)[:2000]
+        report.status, report.progress, report.error = Report.STATUS_FAILED, PROGRESS_FAILED, str(exc)[:2000]
         report.save()
         raise
-    record_audit(actor=actor, action="report.generate", obj=report, organisation=organisation,
-                 after={"scope": scope_kind, "orgnr": orgnr, "unit": unit_code, "period": parsed.code,
-                        "format": fmt, "run": report.run_id, "factor_sets": report.factor_sets,
-                        "file": report.file_path, "sha256": report.sha256})
+    orgnr = report.organisation.orgnr if report.organisation_id else None
+    record_audit(actor=actor, action="report.generate", obj=report, organisation=report.organisation,
+                 after={"scope": report.scope_kind, "orgnr": orgnr, "unit": report.unit_code or None,
+                        "period": report.period, "format": report.format, "layout": report.layout, "texts": report.texts,
+                        "run": report.run_id, "factor_sets": report.factor_sets, "file": report.file_path,
+                        "sha256": report.sha256})
     return report
+
+
+def do_generate_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: str | None = None,
+                       unit_code: str | None = None, actor: Any = None, layout: str = Report.LAYOUT_STANDARD,
+                       texts: dict | None = None) -> Report:
+    """Makes a report now, in this process (the CLI): records it, builds it (make_report) and returns it done;
+    raises if it failed (the row says failed, with the error)."""
+    report = _new_report(scope, scope_kind=scope_kind, period=period, fmt=fmt, orgnr=orgnr, unit_code=unit_code,
+                         actor=actor, status=Report.STATUS_RUNNING, progress=PROGRESS_READING, layout=layout,
+                         texts=texts)
+    return make_report(report, scope, actor=actor)
+
+
+def do_request_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: str | None = None,
+                      unit_code: str | None = None, actor: Any = None, layout: str = Report.LAYOUT_STANDARD,
+                      texts: dict | None = None) -> Report:
+    """Records a report as queued and hands it to the background worker (the web). Returns at once with the
+    database queue; with the immediate backend (tests, KLIMAINNKJOP_TASKS=immediate) the report is already
+    made, or failed, when this returns. Bad input and a scope that may not see the subject raise here."""
+    report = _new_report(scope, scope_kind=scope_kind, period=period, fmt=fmt, orgnr=orgnr, unit_code=unit_code,
+                         actor=actor, status=Report.STATUS_QUEUED, progress=PROGRESS_QUEUED, layout=layout,
+                         texts=texts)
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    generate_report_job.enqueue(report_id=report.pk, user_id=user.pk if user else None)
+    report.refresh_from_db()
+    return report
+
+
+@task()
+def generate_report_job(report_id: int, user_id: int | None = None, schedule_id: int | None = None,
+                        previous_period: str = "") -> str:
+    """The background job: makes a queued report with the scope of the person who asked for it (checked again
+    now), or the system's scope for schedules. A failed schedule report gives its period back to the schedule,
+    so the next run-due tries again. Returns the report's status."""
+    report = Report.objects.select_related("organisation").filter(pk=report_id).first()
+    if report is None or report.status not in (Report.STATUS_QUEUED, Report.STATUS_RUNNING):
+        return report.status if report else "missing"  # already made (a job run twice) or deleted
+    actor: Any = "schedule" if schedule_id else "worker"
+    scope = access.system_scope()
+    if user_id is not None:
+        actor = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        scope = access.scope_for(actor)
+        if actor is None:
+            report.status, report.progress = Report.STATUS_FAILED, PROGRESS_FAILED
+            report.error = "the person who asked for the report no longer has an active account"
+            report.save()
+            return report.status
+    try:
+        make_report(report, scope, actor=actor)
+    except Exception:
+        if schedule_id:
+            ReportSchedule.objects.filter(pk=schedule_id, last_period=report.period).update(
+                last_period=previous_period)
+        raise
+    return report.status
+
+
+# --- schedules: a report for every completed period ------------------------------------------------------
+
+def due_period(cadence: str, today: dt.date) -> str:
+    """The most recently completed period of the cadence on `today`: on 2026-04-02 a quarter gives 2026Q1, a
+    half-year 2025H2, a tertial 2025T3, a year 2025."""
+    year, month = today.year, today.month
+    if cadence == ReportSchedule.CADENCE_YEAR:
+        return str(year - 1)
+    kind, length = {ReportSchedule.CADENCE_QUARTER: ("Q", 3), ReportSchedule.CADENCE_HALF_YEAR: ("H", 6),
+                    ReportSchedule.CADENCE_TERTIAL: ("T", 4)}.get(cadence, ("", 0))
+    if not kind:
+        raise InvalidInput(f"--cadence: {cadence!r} must be one of {', '.join(ReportSchedule.CADENCES)}")
+    current = (month - 1) // length + 1
+    return f"{year - 1}{kind}{12 // length}" if current == 1 else f"{year}{kind}{current - 1}"
+
+
+def _check_schedule_rights(actor: Any, orgnr: str | None) -> None:
+    if getattr(actor, "is_authenticated", False):
+        allowed = access.can_administer(actor, orgnr) if orgnr else access.can_administer_region(actor)
+        if not allowed:
+            raise PermissionError("only the organisation's or the region's administrators may change report "
+                                  "schedules")
+
+
+def _schedule_facts(schedule: ReportSchedule) -> dict:
+    return {"orgnr": schedule.organisation.orgnr if schedule.organisation_id else None,
+            "unit": schedule.unit_code or None, "cadence": schedule.cadence, "format": schedule.format,
+            "layout": schedule.layout, "active": schedule.active, "last_period": schedule.last_period or None}
+
+
+def do_add_report_schedule(*, cadence: str, fmt: str, orgnr: str | None = None, unit_code: str | None = None,
+                           layout: str = Report.LAYOUT_STANDARD, actor: Any = None) -> ReportSchedule:
+    """Adds a schedule for an organisation (optionally one of its units) or, with orgnr None, the region. A person
+    must administer the organisation (or the region); the CLI acts as the operator."""
+    if cadence not in ReportSchedule.CADENCES:
+        raise InvalidInput(f"--cadence: {cadence!r} must be one of {', '.join(ReportSchedule.CADENCES)}")
+    if fmt not in FORMATS:
+        raise InvalidInput(f"--format: {fmt!r} must be one of {', '.join(FORMATS)}")
+    if layout != Report.LAYOUT_STANDARD:
+        raise InvalidInput(f"--layout: schedules make the {Report.LAYOUT_STANDARD} layout; the funder's report "
+                           f"takes texts written for it")
+    unit_code = (unit_code or "").strip()
+    if unit_code and not orgnr:
+        raise InvalidInput("--unit: only with --org")
+    organisation = None
+    if orgnr:
+        organisation = Organisation.objects.filter(orgnr=orgnr).first()
+        if organisation is None:
+            raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+        if unit_code and not organisation.units.filter(code=unit_code).exists():
+            raise InvalidInput(f"--unit: {organisation.name} has no unit {unit_code!r}")
+    _check_schedule_rights(actor, orgnr)
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    with transaction.atomic():
+        schedule = ReportSchedule.objects.create(organisation=organisation, unit_code=unit_code, cadence=cadence,
+                                                 format=fmt, layout=layout, created_by=user)
+        record_audit(actor=actor, action="report_schedule.add", obj=schedule, organisation=organisation,
+                     after=_schedule_facts(schedule))
+    return schedule
+
+
+def do_remove_report_schedule(*, schedule_id: int, actor: Any = None) -> None:
+    """Removes a schedule; the reports it made stay in the archive."""
+    schedule = ReportSchedule.objects.select_related("organisation").filter(pk=schedule_id).first()
+    if schedule is None:
+        raise InvalidInput(f"schedule: there is no report schedule {schedule_id}")
+    _check_schedule_rights(actor, schedule.organisation.orgnr if schedule.organisation_id else None)
+    with transaction.atomic():
+        record_audit(actor=actor, action="report_schedule.remove", obj=schedule, organisation=schedule.organisation,
+                     before=_schedule_facts(schedule))
+        schedule.delete()
+
+
+@dataclass
+class DueRun:
+    """One schedule's report made (or queued) by do_run_due_schedules; error is set when it failed."""
+
+    schedule: ReportSchedule
+    report: Report
+    error: str = ""
+
+
+def do_run_due_schedules(*, today: dt.date | None = None, queue: bool = False, actor: Any = "schedule") -> list[DueRun]:
+    """Makes, for each active schedule, its most recently completed period on `today` unless the schedule has
+    made it already: a second run on the same day adds nothing, so cron may call it daily. The schedule takes
+    the period before making the report (two runs at once make it once); a report that fails gives it back, so
+    the next run tries again. With queue the reports go to the background worker instead of being made here."""
+    today = today or timezone.localdate()
+    done: list[DueRun] = []
+    for schedule in ReportSchedule.objects.filter(active=True).select_related("organisation"):
+        period = due_period(schedule.cadence, today)
+        previous = schedule.last_period
+        if previous == period:
+            continue
+        if not ReportSchedule.objects.filter(pk=schedule.pk, last_period=previous).update(last_period=period):
+            continue  # another run took it
+        orgnr = schedule.organisation.orgnr if schedule.organisation_id else None
+        try:
+            report = _new_report(access.system_scope(), scope_kind=schedule.scope_kind, period=period,
+                                 fmt=schedule.format, orgnr=orgnr, unit_code=schedule.unit_code or None, actor=None,
+                                 status=Report.STATUS_QUEUED, progress=PROGRESS_QUEUED, layout=schedule.layout,
+                                 texts=None)
+        except Exception:
+            ReportSchedule.objects.filter(pk=schedule.pk).update(last_period=previous)
+            raise
+        ReportSchedule.objects.filter(pk=schedule.pk).update(last_report=report)
+        record_audit(actor=actor, action="report_schedule.run", obj=schedule, organisation=schedule.organisation,
+                     after={"period": period, "report": report.pk, "queued": queue})
+        run = DueRun(schedule=schedule, report=report)
+        if queue:
+            generate_report_job.enqueue(report_id=report.pk, schedule_id=schedule.pk, previous_period=previous)
+            report.refresh_from_db()  # the immediate backend has made it already
+            run.error = report.error if report.status == Report.STATUS_FAILED else ""
+        else:
+            try:
+                make_report(report, access.system_scope(), actor=actor)
+            except Exception as exc:  # noqa: BLE001 - recorded on the report; the schedule tries again next run
+                ReportSchedule.objects.filter(pk=schedule.pk, last_period=period).update(last_period=previous)
+                run.error = str(exc) or type(exc).__name__
+        schedule.refresh_from_db()
+        done.append(run)
+    return done
 
 
 def report_path(report: Report):

@@ -398,6 +398,7 @@ class Report(models.Model):
     SCOPE_ORG = "org"
     SCOPE_UNIT = "unit"
     SCOPE_REGION = "region"
+    STATUS_QUEUED = "queued"  # waiting for the worker (services/reports.do_request_report)
     STATUS_RUNNING = "running"
     STATUS_DONE = "done"
     STATUS_FAILED = "failed"
@@ -428,6 +429,40 @@ class Report(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+class ReportSchedule(models.Model):
+    """A report made for every completed period: `klimainnkjop reports run-due` (from cron) makes the most
+    recently completed quarter, half-year, tertial or year of each active schedule, once."""
+
+    CADENCE_QUARTER = "quarter"
+    CADENCE_HALF_YEAR = "half-year"
+    CADENCE_TERTIAL = "tertial"
+    CADENCE_YEAR = "year"
+    CADENCES = (CADENCE_QUARTER, CADENCE_HALF_YEAR, CADENCE_TERTIAL, CADENCE_YEAR)
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, null=True, blank=True,
+                                     related_name="report_schedules", help_text="empty: the region, consolidated")
+    unit_code = models.CharField(max_length=40, blank=True, default="")
+    cadence = models.CharField(max_length=10)  # quarter | half-year | tertial | year
+    format = models.CharField(max_length=5)  # pdf | xlsx | csv
+    layout = models.CharField(max_length=20, default="standard")
+    active = models.BooleanField(default=True)
+    last_period = models.CharField(max_length=10, blank=True, default="",
+                                   help_text="the last period made (or being made), e.g. 2026Q1")
+    last_report = models.ForeignKey(Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    @property
+    def scope_kind(self) -> str:
+        if self.organisation_id is None:
+            return Report.SCOPE_REGION
+        return Report.SCOPE_UNIT if self.unit_code else Report.SCOPE_ORG
 
 
 class Publication(models.Model):

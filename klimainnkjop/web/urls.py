@@ -49,6 +49,9 @@ from klimainnkjop.web import views_public, views_reports  # noqa: E402
 urlpatterns += [
     path("rapporter/", views_reports.reports, name="reports"),
     path("rapporter/<int:pk>/last-ned/", views_reports.download, name="report_download"),
+    path("rapporter/status/", views_reports.report_status, name="report_status"),  # the archive list, polled
+    path("rapporter/planer/", views_reports.schedule_add, name="report_schedule_add"),
+    path("rapporter/planer/<int:pk>/slett/", views_reports.schedule_remove, name="report_schedule_remove"),
     path("org/<str:orgnr>/publiser/", views_reports.publish, name="publish"),
     path("offentlig/", views_public.public_region, name="public_region"),
     path("offentlig/data.csv", views_public.region_csv, name="public_region_csv"),

@@ -1,12 +1,16 @@
-"""Reports: the archive of generated reports the viewer may see, a form to generate one, downloads; and the
-administrators' publishing of a year's figures on the public page. Thin: access.py decides, services write."""
+"""Reports: the archive of reports the viewer may see with each one's status and progress (polled while any is
+queued or running), a form that queues one for the background worker, downloads; the administrators' report
+schedules and their publishing of a year's figures on the public page. Thin: access.py decides, services write."""
 from __future__ import annotations
+
+import datetime
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_POST
 
@@ -15,11 +19,19 @@ from klimainnkjop.access import OutsideScope, Scope, scope_for
 from klimainnkjop.reports.periods import parse_period
 from klimainnkjop.selectors import results
 from klimainnkjop.services.organisations import InvalidInput
-from klimainnkjop.services.reports import CONTENT_TYPES, do_generate_report, do_publish_figures, report_path
-from klimainnkjop.storage.models import Organisation, Publication, Report
+from klimainnkjop.services.reports import (CONTENT_TYPES, do_add_report_schedule, do_publish_figures,
+                                           do_remove_report_schedule, do_request_report, report_path)
+from klimainnkjop.storage.models import Organisation, Publication, Report, ReportSchedule
 
 REGION = "region"
 FORMAT_CHOICES = [("pdf", "PDF"), ("xlsx", "Excel (XLSX)"), ("csv", "CSV (;)")]
+CADENCE_CHOICES = [(ReportSchedule.CADENCE_QUARTER, gettext_lazy("Every quarter")),
+                   (ReportSchedule.CADENCE_HALF_YEAR, gettext_lazy("Every half-year")),
+                   (ReportSchedule.CADENCE_TERTIAL, gettext_lazy("Every tertial")),
+                   (ReportSchedule.CADENCE_YEAR, gettext_lazy("Every year"))]
+PENDING = (Report.STATUS_QUEUED, Report.STATUS_RUNNING)
+ARCHIVE_LENGTH = 100
+STALE_QUEUE = datetime.timedelta(minutes=5)  # a report queued this long: the worker is probably not running
 
 
 def visible_reports(scope: Scope):
@@ -56,35 +68,117 @@ class ReportForm(forms.Form):
             raise forms.ValidationError(_("Write the period as 2025Q3, 2025H1, 2025T2 or 2025."))
 
 
+class ScheduleForm(forms.Form):
+    subject = forms.ChoiceField(label=gettext_lazy("Organisation or region"))
+    unit = forms.CharField(label=gettext_lazy("Unit code (optional)"), required=False, max_length=40)
+    cadence = forms.ChoiceField(label=gettext_lazy("How often"), choices=CADENCE_CHOICES,
+                                help_text=gettext_lazy("The report is made for each period when it is over."))
+    format = forms.ChoiceField(label=gettext_lazy("Format"), choices=FORMAT_CHOICES)
+
+    def __init__(self, *args, user, administered: list[Organisation], **kwargs):
+        super().__init__(*args, prefix="plan", **kwargs)
+        choices = [(o.orgnr, f"{o.name} ({o.orgnr})") for o in administered]
+        if access.can_administer_region(user):
+            choices.insert(0, (REGION, _("The region (consolidated)")))
+        self.fields["subject"].choices = choices
+
+
 def _administered(user) -> list[Organisation]:
     return [o for o in Organisation.objects.order_by("name") if access.can_administer(user, o.orgnr)]
+
+
+def _schedules(user, administered: list[Organisation]) -> list[ReportSchedule]:
+    """The schedules the person may change: their organisations' and, for region administrators, the region's."""
+    orgnrs = {o.orgnr for o in administered}
+    region = access.can_administer_region(user)
+    return [s for s in ReportSchedule.objects.select_related("organisation", "last_report")
+            if (s.organisation is None and region) or (s.organisation is not None and s.organisation.orgnr in orgnrs)]
+
+
+def _archive_context(scope: Scope) -> dict:
+    archive = list(visible_reports(scope)[:ARCHIVE_LENGTH])
+    waited = timezone.now() - STALE_QUEUE
+    return {"reports": archive, "pending": any(r.status in PENDING for r in archive),
+            "stale": any(r.status == Report.STATUS_QUEUED and r.created_at < waited for r in archive)}
+
+
+def _page(request, *, form: ReportForm, schedule_form: ScheduleForm | None = None, status: int = 200):
+    scope = scope_for(request.user)
+    administered = _administered(request.user)
+    schedule_form = schedule_form or ScheduleForm(user=request.user, administered=administered)
+    context = {"form": form, **_archive_context(scope), "administered": administered,
+               "schedules": _schedules(request.user, administered), "schedule_form": schedule_form,
+               "may_schedule": bool(schedule_form.fields["subject"].choices),
+               "publications": Publication.objects.select_related("organisation")[:50]}
+    context["new"] = next((r for r in context["reports"] if str(r.pk) == request.GET.get("ny")), None)
+    return render(request, "web/reports.html", context, status=status)
 
 
 @login_required
 def reports(request):
     scope = scope_for(request.user)
     form = ReportForm(request.POST or None, scope=scope)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            subject = form.cleaned_data["subject"]
-            unit = form.cleaned_data["unit"].strip() or None
-            kind = REGION if subject == REGION else ("unit" if unit else "org")
-            try:
-                report = do_generate_report(scope, scope_kind=kind, orgnr=None if subject == REGION else subject,
-                                            unit_code=unit, period=form.cleaned_data["period"],
-                                            fmt=form.cleaned_data["format"], actor=request.user)
-                return redirect(f"{reverse('reports')}?ny={report.pk}")
-            except (InvalidInput, PermissionError, results.NoResults) as exc:
-                form.add_error(None, str(exc))
-            except Exception as exc:  # noqa: BLE001 - recorded on the report as failed; shown to the user
-                form.add_error(None, _("The report could not be made: %(error)s") % {"error": exc})
-        status = 400
-    archive = list(visible_reports(scope)[:100])
-    new = next((r for r in archive if str(r.pk) == request.GET.get("ny")), None)
-    context = {"form": form, "reports": archive, "new": new, "administered": _administered(request.user),
-               "publications": Publication.objects.select_related("organisation")[:50]}
-    return render(request, "web/reports.html", context, status=status)
+    if request.method != "POST":
+        return _page(request, form=form)
+    if form.is_valid():
+        subject = form.cleaned_data["subject"]
+        unit = form.cleaned_data["unit"].strip() or None
+        kind = REGION if subject == REGION else ("unit" if unit else "org")
+        try:
+            report = do_request_report(scope, scope_kind=kind, orgnr=None if subject == REGION else subject,
+                                       unit_code=unit, period=form.cleaned_data["period"],
+                                       fmt=form.cleaned_data["format"], actor=request.user)
+            return redirect(f"{reverse('reports')}?ny={report.pk}")
+        except (InvalidInput, PermissionError, results.NoResults) as exc:
+            form.add_error(None, str(exc))
+    return _page(request, form=form, status=400)
+
+
+@login_required
+def report_status(request):
+    """The archive list alone, for the page's script to poll while a report is queued or running."""
+    return render(request, "web/reports_archive.html", _archive_context(scope_for(request.user)))
+
+
+@login_required
+@require_POST
+def schedule_add(request):
+    administered = _administered(request.user)
+    form = ScheduleForm(request.POST, user=request.user, administered=administered)
+    if not form.fields["subject"].choices:
+        return HttpResponseForbidden(_("Only administrators may schedule reports."))
+    if form.is_valid():
+        subject = form.cleaned_data["subject"]
+        try:
+            do_add_report_schedule(orgnr=None if subject == REGION else subject,
+                                   unit_code=form.cleaned_data["unit"].strip() or None,
+                                   cadence=form.cleaned_data["cadence"], fmt=form.cleaned_data["format"],
+                                   actor=request.user)
+            return redirect(f"{reverse('reports')}#schedules-heading")
+        except (InvalidInput, PermissionError) as exc:
+            form.add_error(None, str(exc))
+    return _page(request, form=ReportForm(scope=scope_for(request.user)), schedule_form=form, status=400)
+
+
+@login_required
+@require_POST
+def schedule_remove(request, pk: int):
+    schedule = ReportSchedule.objects.select_related("organisation").filter(pk=pk).first()
+    if schedule is None:
+        raise Http404
+    orgnr = schedule.organisation.orgnr if schedule.organisation_id else None
+    if orgnr is not None:
+        if not scope_for(request.user).allows(orgnr):
+            raise Http404
+        allowed = access.can_administer(request.user, orgnr)
+    else:
+        if not scope_for(request.user).everything:
+            raise Http404
+        allowed = access.can_administer_region(request.user)
+    if not allowed:
+        return HttpResponseForbidden(_("Only administrators may remove report schedules."))
+    do_remove_report_schedule(schedule_id=schedule.pk, actor=request.user)
+    return redirect(f"{reverse('reports')}#schedules-heading")
 
 
 @login_required
