@@ -76,3 +76,14 @@ def test_a_failed_import_releases_the_lock(org):
         import_ledger(org, "not;a;ledger\n1;2;3\n")
     assert not locks.is_held(org.orgnr)
     assert import_ledger(org, ledger_csv(ROW.format(voucher="V2"))).lines_added == 1
+
+
+def test_every_import_service_takes_the_organisations_lock():
+    """Each entry point that reads stored keys and writes a batch does so under organisation_lock."""
+    import inspect
+
+    from klimainnkjop.services import imports, invoices, suppliers
+
+    for function in (imports.do_import_ledger, imports.do_import_kostra, invoices.do_import_ehf,
+                     invoices.do_import_saft, suppliers.do_import_supplier_stats):
+        assert "organisation_lock(" in inspect.getsource(function), function.__name__

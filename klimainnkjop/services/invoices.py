@@ -30,6 +30,7 @@ from klimainnkjop.services.imports import ImportResult, _commit_batch, _existing
 from klimainnkjop.services.imports import _ensure_suppliers
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage import linestore
+from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ExchangeRate, ImportBatch, Organisation
 
 
@@ -138,7 +139,8 @@ def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisat
         raise ImportRejected(errors)
 
     for org, docs in by_org.values():
-        _import_for_org(org, docs, result, actor)
+        with organisation_lock(org.orgnr):
+            _import_for_org(org, docs, result, actor)
     return result
 
 
@@ -240,6 +242,11 @@ def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | 
                                "with --org")
     elif parsed.company_orgnr and parsed.company_orgnr != organisation.orgnr:
         raise InvalidInput(f"{file_name}: the file is company {parsed.company_orgnr}'s, not {organisation.orgnr}")
+    with organisation_lock(organisation.orgnr):
+        return _import_saft(organisation, parsed, data, file_name, actor)
+
+
+def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str, actor: Any) -> SaftImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "saft", sha)
     if previous is not None:

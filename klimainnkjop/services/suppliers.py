@@ -19,6 +19,7 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.imports import ImportResult, _ensure_suppliers, _existing, _stored_files
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage import linestore
+from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ImportBatch, Organisation, Supplier, SupplierStatsProfile
 
 REGISTER_FIELDS = ("name", "organisation_form", "nace", "nace_description", "nace_secondary", "address",
@@ -249,6 +250,12 @@ def do_import_supplier_stats(*, organisation: Organisation, data: bytes, file_na
     canonical units, item names and codes, supplier orgnr and invoice number, so the engine matches them to
     the ledger). Whole file validated first; nothing is written for a refused file; the same file twice, or
     rows already imported from an overlapping report, add nothing."""
+    with organisation_lock(organisation.orgnr):
+        return _import_supplier_stats(organisation, data, file_name, profile_name, actor)
+
+
+def _import_supplier_stats(organisation: Organisation, data: bytes, file_name: str, profile_name: str | None,
+                           actor: Any) -> StatsImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "supplier_stats", sha)
     if previous is not None:
