@@ -122,9 +122,9 @@ def make_report(report: Report, scope: Scope, *, actor: Any = None) -> Report:
     orgnr = report.organisation.orgnr if report.organisation_id else None
     record_audit(actor=actor, action="report.generate", obj=report, organisation=report.organisation,
                  after={"scope": report.scope_kind, "orgnr": orgnr, "unit": report.unit_code or None,
-                        "period": report.period, "format": report.format, "layout": report.layout, "texts": report.texts,
-                        "run": report.run_id, "factor_sets": report.factor_sets, "file": report.file_path,
-                        "sha256": report.sha256})
+                        "period": report.period, "format": report.format, "layout": report.layout,
+                        "texts": report.texts, "run": report.run_id, "factor_sets": report.factor_sets,
+                        "file": report.file_path, "sha256": report.sha256})
     return report
 
 
