@@ -132,10 +132,10 @@ def overview(scope: Scope, *, org: str | None = None, year: int | None = None) -
 
 
 def per_unit(scope: Scope, orgnr: str, *, year: int, months: list[int] | None = None,
-             units: list[str] | None = None) -> list[Figures]:
+             units: list[str] | None = None, run: results.Run | None = None) -> list[Figures]:
     """Per unit, largest first; cached per compute run, scope and arguments."""
     scope.check(orgnr)
-    run = results.latest_run()
+    run = run or results.latest_run()
     if run is None:
         return []
 
@@ -148,10 +148,10 @@ def per_unit(scope: Scope, orgnr: str, *, year: int, months: list[int] | None = 
 
 
 def top_suppliers(scope: Scope, orgnr: str, *, year: int, limit: int = 10, months: list[int] | None = None,
-                  units: list[str] | None = None) -> list[Figures]:
+                  units: list[str] | None = None, run: results.Run | None = None) -> list[Figures]:
     """The suppliers with the most kg CO2e, largest first; cached per compute run, scope and arguments."""
     scope.check(orgnr)
-    run = results.latest_run()
+    run = run or results.latest_run()
     if run is None:
         return []
 
@@ -294,15 +294,20 @@ def _cached(kind: str, scope: Scope, run: results.Run, args: tuple, compute):
     return value
 
 
+def current_run() -> results.Run | None:
+    """The latest compute run, to look up once per page and pass to the reads below (`run=`)."""
+    return results.latest_run()
+
+
 def period_overview(scope: Scope, *, org: str | None = None, period: Period | None = None,
-                    units: list[str] | None = None) -> PeriodOverview | None:
+                    units: list[str] | None = None, run: results.Run | None = None) -> PeriodOverview | None:
     """A dashboard's figures. None when nothing is computed yet. Without a period: the latest year.
 
     One grouped read (results.period_totals; a second for the list of years when no period is given),
     cached per compute run, scope, organisation, period and units."""
     if org is not None:
         scope.check(org)
-    run = results.latest_run()
+    run = run or results.latest_run()
     if run is None:
         return None
     unit_key = _key(units)

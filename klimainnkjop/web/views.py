@@ -1,10 +1,13 @@
 """Pages. Thin: access via access.scope_for, reads via selectors, charts via web.charts."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.template.loader import render_to_string
 
 from django.http import Http404
 from django.shortcuts import render
@@ -51,6 +54,21 @@ class Panel:
     empty: str = field(default="")
     more_href: str = ""  # a link below the table (to the lines behind it)
     more_text: str = ""
+    html: str = field(default="", repr=False)  # the rendered section (render_panels)
+
+
+def render_panels(panels: list[Panel]) -> list[Panel]:
+    """Renders each panel's section once per content: cached by a hash of everything the panel shows (its
+    repr: texts, cells, links, chart) and the language, so a cached section is always the same section."""
+    language = get_language() or "nb"
+    for panel in panels:
+        key = "panel-html:" + hashlib.sha256(f"{language}|{panel!r}".encode()).hexdigest()
+        html = cache.get(key)
+        if html is None:
+            html = render_to_string("web/_panel.html", {"panel": panel})
+            cache.set(key, html, charts.CACHE_SECONDS)
+        panel.html = mark_safe(html)  # noqa: S308 - our template's output, escaped there
+    return panels
 
 
 def _tonnes(value: float) -> str:
@@ -308,8 +326,8 @@ def excluded_panel(overview) -> Panel:
 
 
 def unit_panel(scope: Scope, orgnr: str, period: dashboard.Period, units: list[str] | None = None,
-               subtree_of: str | None = None) -> Panel:
-    figures = dashboard.per_unit(scope, orgnr, year=period.year, months=period.months, units=units)
+               subtree_of: str | None = None, run=None) -> Panel:
+    figures = dashboard.per_unit(scope, orgnr, year=period.year, months=period.months, units=units, run=run)
     label = period_label(period)
     names = {code: (f"{code} {name}".strip() if name else code)
              for code, name in dashboard.unit_names(scope, orgnr).items()}
@@ -338,8 +356,9 @@ def unit_panel(scope: Scope, orgnr: str, period: dashboard.Period, units: list[s
 
 
 def supplier_panel(scope: Scope, orgnr: str, period: dashboard.Period, units: list[str] | None = None,
-                   unit: str | None = None) -> Panel:
-    figures = dashboard.top_suppliers(scope, orgnr, year=period.year, limit=10, months=period.months, units=units)
+                   unit: str | None = None, run=None) -> Panel:
+    figures = dashboard.top_suppliers(scope, orgnr, year=period.year, limit=10, months=period.months, units=units,
+                                      run=run)
     label = period_label(period)
     names = dashboard.supplier_names(scope, orgnr, [f.key for f in figures])
     names[""] = _("Without supplier")
@@ -385,6 +404,7 @@ def region(request):
         context["panels"] = [year_panel(overview, request), org_panel(overview, org_names),
                              category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
                              method_panel(overview), quality_panel(overview), excluded_panel(overview)]
+    render_panels(context["panels"])
     return render(request, "web/region.html", context)
 
 
@@ -399,7 +419,8 @@ def organisation(request, orgnr):
         period = requested_period(request)
     except BadPeriod as bad:
         return bad_period_response(request, bad.text)
-    overview = dashboard.period_overview(scope, org=org.orgnr, period=period)
+    run = dashboard.current_run()  # looked up once for the page's reads
+    overview = dashboard.period_overview(scope, org=org.orgnr, period=period, run=run)
     batches = list(org_selectors.import_batches(scope, org.orgnr))
     context = {"org": org, "overview": overview, "panels": [], "batches": batches}
     if overview is not None and overview.years:
@@ -407,8 +428,10 @@ def organisation(request, orgnr):
         names = dashboard.category_names(scope, get_language() or "nb")
         context["panels"] = [
             year_panel(overview, request), category_panel(overview, names, org.orgnr),
-            unit_panel(scope, org.orgnr, overview.period), supplier_panel(scope, org.orgnr, overview.period),
+            unit_panel(scope, org.orgnr, overview.period, run=run),
+            supplier_panel(scope, org.orgnr, overview.period, run=run),
             method_panel(overview, org.orgnr), quality_panel(overview), excluded_panel(overview)]
+    render_panels(context["panels"])
     return render(request, "web/organisation.html", context)
 
 
@@ -425,7 +448,8 @@ def unit(request, orgnr, unit):
         period = requested_period(request)
     except BadPeriod as bad:
         return bad_period_response(request, bad.text)
-    overview = dashboard.period_overview(scope, org=org.orgnr, period=period, units=codes)
+    run = dashboard.current_run()  # looked up once for the page's reads
+    overview = dashboard.period_overview(scope, org=org.orgnr, period=period, units=codes, run=run)
     unit_title = f"{unit} {dashboard.unit_name(scope, org.orgnr, unit)}".strip()
     context = {"org": org, "overview": overview, "panels": [], "unit": unit, "unit_title": unit_title,
                "sub_units": [c for c in codes if c != unit]}
@@ -434,7 +458,8 @@ def unit(request, orgnr, unit):
         names = dashboard.category_names(scope, get_language() or "nb")
         context["panels"] = [
             year_panel(overview, request), category_panel(overview, names, org.orgnr, unit),
-            unit_panel(scope, org.orgnr, overview.period, units=codes, subtree_of=unit),
-            supplier_panel(scope, org.orgnr, overview.period, units=codes, unit=unit),
+            unit_panel(scope, org.orgnr, overview.period, units=codes, subtree_of=unit, run=run),
+            supplier_panel(scope, org.orgnr, overview.period, units=codes, unit=unit, run=run),
             method_panel(overview, org.orgnr, unit), quality_panel(overview), excluded_panel(overview)]
+    render_panels(context["panels"])
     return render(request, "web/organisation.html", context)
