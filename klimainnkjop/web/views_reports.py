@@ -25,6 +25,8 @@ from klimainnkjop.storage.models import Organisation, Publication, Report, Repor
 
 REGION = "region"
 FORMAT_CHOICES = [("pdf", "PDF"), ("xlsx", "Excel (XLSX)"), ("csv", "CSV (;)")]
+LAYOUT_CHOICES = [(Report.LAYOUT_STANDARD, gettext_lazy("Climate account")),
+                  (Report.LAYOUT_FUNDER, gettext_lazy("Progress or final report to the funder"))]
 CADENCE_CHOICES = [(ReportSchedule.CADENCE_QUARTER, gettext_lazy("Every quarter")),
                    (ReportSchedule.CADENCE_HALF_YEAR, gettext_lazy("Every half-year")),
                    (ReportSchedule.CADENCE_TERTIAL, gettext_lazy("Every tertial")),
@@ -53,6 +55,24 @@ class ReportForm(forms.Form):
                              help_text=gettext_lazy("2025Q3 (quarter), 2025H1 (half-year), 2025T2 (tertial) or "
                                                     "2025 (year)"))
     format = forms.ChoiceField(label=gettext_lazy("Format"), choices=FORMAT_CHOICES)
+    layout = forms.ChoiceField(label=gettext_lazy("Report type"), choices=LAYOUT_CHOICES,
+                               initial=Report.LAYOUT_STANDARD, required=False)  # absent: the climate account
+    # The funder's progress or final report (reports/data.clean_layout checks the texts; limits match it)
+    final = forms.BooleanField(label=gettext_lazy("Final report"), required=False,
+                               help_text=gettext_lazy("Otherwise a progress report."))
+    baseline_year = forms.IntegerField(label=gettext_lazy("Baseline year"), required=False, min_value=1990,
+                                       max_value=2999, help_text=gettext_lazy("Empty: the first year with figures."))
+    project = forms.CharField(label=gettext_lazy("Project"), required=False, max_length=300)
+    activities = forms.CharField(label=gettext_lazy("Activities carried out"), required=False, max_length=5000,
+                                 widget=forms.Textarea(attrs={"rows": 4}))
+    deviations = forms.CharField(label=gettext_lazy("Deviations from the plan"), required=False, max_length=5000,
+                                 widget=forms.Textarea(attrs={"rows": 4}))
+    experiences = forms.CharField(label=gettext_lazy("Experiences"), required=False, max_length=5000,
+                                  widget=forms.Textarea(attrs={"rows": 4}))
+    next_steps = forms.CharField(label=gettext_lazy("Further work"), required=False, max_length=5000,
+                                 widget=forms.Textarea(attrs={"rows": 4}))
+
+    FUNDER_FIELDS = ("final", "baseline_year", "project", "activities", "deviations", "experiences", "next_steps")
 
     def __init__(self, *args, scope: Scope, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,11 +81,30 @@ class ReportForm(forms.Form):
             choices.insert(0, (REGION, _("The region (consolidated)")))
         self.fields["subject"].choices = choices
 
+    def main_fields(self):
+        return [self[name] for name in self.fields if name not in self.FUNDER_FIELDS]
+
+    def funder_fields(self):
+        return [self[name] for name in self.FUNDER_FIELDS]
+
     def clean_period(self):
         try:
             return parse_period(self.cleaned_data["period"]).code
         except InvalidInput:
             raise forms.ValidationError(_("Write the period as 2025Q3, 2025H1, 2025T2 or 2025."))
+
+    def layout_and_texts(self) -> tuple[str, dict | None]:
+        """The layout and, for the funder's layout, the texts as the report service takes them."""
+        data = self.cleaned_data
+        if data["layout"] != Report.LAYOUT_FUNDER:
+            return Report.LAYOUT_STANDARD, None
+        texts = {"kind": "final" if data["final"] else "progress"}
+        if data["baseline_year"]:
+            texts["baseline_year"] = str(data["baseline_year"])
+        for name in ("project", "activities", "deviations", "experiences", "next_steps"):
+            if data[name].strip():
+                texts[name] = data[name].strip()
+        return Report.LAYOUT_FUNDER, texts
 
 
 class ScheduleForm(forms.Form):
@@ -124,10 +163,12 @@ def reports(request):
         subject = form.cleaned_data["subject"]
         unit = form.cleaned_data["unit"].strip() or None
         kind = REGION if subject == REGION else ("unit" if unit else "org")
+        layout, texts = form.layout_and_texts()
         try:
             report = do_request_report(scope, scope_kind=kind, orgnr=None if subject == REGION else subject,
                                        unit_code=unit, period=form.cleaned_data["period"],
-                                       fmt=form.cleaned_data["format"], actor=request.user)
+                                       fmt=form.cleaned_data["format"], actor=request.user, layout=layout,
+                                       texts=texts)
             return redirect(f"{reverse('reports')}?ny={report.pk}")
         except (InvalidInput, PermissionError, results.NoResults) as exc:
             form.add_error(None, str(exc))
