@@ -35,6 +35,14 @@ PROGRESS_DONE = gettext_noop("Done")
 PROGRESS_FAILED = gettext_noop("Failed")
 
 
+def _organisation(orgnr: str) -> Organisation:
+    """The organisation with this orgnr, or a clear error naming the option."""
+    organisation = Organisation.objects.filter(orgnr=orgnr).first()
+    if organisation is None:
+        raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+    return organisation
+
+
 def render(data: report_data.ReportData, fmt: str) -> bytes:
     if fmt == "pdf":
         from klimainnkjop.reports import pdf
@@ -75,9 +83,7 @@ def _new_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: 
         if not orgnr:
             raise InvalidInput("--org: an organisation report needs an organisation number")
         scope.check(orgnr)
-        organisation = Organisation.objects.filter(orgnr=orgnr).first()
-        if organisation is None:
-            raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+        organisation = _organisation(orgnr)
         limit = scope.unit_filter(orgnr)  # a unit leader: only reports of their units
         if limit is not None and (scope_kind != Report.SCOPE_UNIT or unit_code not in limit):
             raise PermissionError("a unit leader may only make reports of their own units")
@@ -229,9 +235,7 @@ def do_add_report_schedule(*, cadence: str, fmt: str, orgnr: str | None = None, 
         raise InvalidInput("--unit: only with --org")
     organisation = None
     if orgnr:
-        organisation = Organisation.objects.filter(orgnr=orgnr).first()
-        if organisation is None:
-            raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+        organisation = _organisation(orgnr)
         if unit_code and not organisation.units.filter(code=unit_code).exists():
             raise InvalidInput(f"--unit: {organisation.name} has no unit {unit_code!r}")
     _check_schedule_rights(actor, orgnr)
@@ -351,9 +355,7 @@ def do_publish_figures(*, year: int, orgnr: str | None = None, actor: Any = None
             raise PermissionError("only the organisation's or the region's administrators may publish figures")
     organisation = None
     if orgnr:
-        organisation = Organisation.objects.filter(orgnr=orgnr).first()
-        if organisation is None:
-            raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+        organisation = _organisation(orgnr)
     if not 1900 <= int(year) <= 2999:
         raise InvalidInput(f"--year: {year!r} is not a year")
     figures = published_figures(orgnr, int(year))
