@@ -186,3 +186,11 @@ def test_with_oidc_the_login_page_offers_the_id_porten_and_entra_id_button(clien
 
 def test_without_oidc_the_login_page_has_no_oidc_button(client, db):
     assert "/oidc/" not in client.get("/logg-inn/").content.decode()
+
+
+def test_the_lockout_message_names_the_configured_duration_in_norwegian(client, kari, settings):
+    settings.KLIMAINNKJOP_LOCKOUT_MINUTES = 30
+    for _ in range(5):
+        response = client.post("/logg-inn/", {"username": EMAIL, "password": "feil-passord-igjen"})
+    page = text(response)
+    assert "sperret en stund" in page and "prøv igjen om 30 minutter" in page

@@ -19,7 +19,8 @@ class LoginForm(AuthenticationForm):
 
 from django import forms  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
-from django.utils.translation import gettext_lazy  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.utils.translation import gettext, gettext_lazy  # noqa: E402
 
 from klimainnkjop.storage.models import Membership, Organisation  # noqa: E402
 
@@ -193,8 +194,9 @@ class SignInForm(LoginForm):
 
         username = self.cleaned_data.get("username")
         ip = client_ip(self.request)
-        locked = ValidationError(gettext_lazy("Too many failed sign-ins. This username is locked for a while from "
-                                              "your address; try again in 15 minutes."), code="locked_out")
+        locked = ValidationError(gettext("Too many failed sign-ins. This username is locked for a while from your "
+                                         "address; try again in %(minutes)d minutes.")
+                                 % {"minutes": settings.KLIMAINNKJOP_LOCKOUT_MINUTES}, code="locked_out")
         if username and auth_service.is_locked_out(username, ip):
             raise locked
         try:

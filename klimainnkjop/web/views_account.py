@@ -108,7 +108,8 @@ def login_totp(request):
             form.style()
     if request.method == "POST" and (locked or form.errors):
         status = 403 if locked else 400
-    return render(request, "web/account_totp_login.html", {"form": form, "locked": locked}, status=status)
+    return render(request, "web/account_totp_login.html", {"form": form, "locked": locked,
+                  "lockout_minutes": settings.KLIMAINNKJOP_LOCKOUT_MINUTES}, status=status)
 
 
 # --- the person's own account -------------------------------------------------------------------------------
