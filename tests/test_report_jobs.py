@@ -374,3 +374,23 @@ def test_the_cli_adds_lists_runs_and_removes_schedules(tmp_path, separate_databa
     assert run_cli("reports", "schedule", "remove", "1", data_dir=var).returncode == 2
     worker = run_cli("worker", "--batch", data_dir=var, env={"KLIMAINNKJOP_TASKS": "immediate"})
     assert worker.returncode == 2 and "no worker is needed" in worker.stderr
+
+
+@pytest.mark.django_db
+def test_a_report_left_running_by_a_stopped_worker_is_marked_failed_with_a_clear_error(people, database_queue):
+    from klimainnkjop.services.reports import INTERRUPTED_AFTER, do_fail_interrupted_reports
+
+    old = do_request_report(system_scope(), scope_kind="org", orgnr=KONGSVINGER, period="2025Q3", fmt="csv")
+    fresh = do_request_report(system_scope(), scope_kind="org", orgnr=KONGSVINGER, period="2025Q2", fmt="csv")
+    queued = do_request_report(system_scope(), scope_kind="org", orgnr=KONGSVINGER, period="2025Q1", fmt="csv")
+    Report.objects.filter(pk__in=[old.pk, fresh.pk]).update(status=Report.STATUS_RUNNING)
+    long_ago = old.created_at - INTERRUPTED_AFTER - dt.timedelta(minutes=1)
+    Report.objects.filter(pk__in=[old.pk, queued.pk]).update(created_at=long_ago)
+
+    assert do_fail_interrupted_reports() == 1
+    old.refresh_from_db(), fresh.refresh_from_db(), queued.refresh_from_db()
+    assert old.status == Report.STATUS_FAILED and "interrupted" in old.error
+    assert fresh.status == Report.STATUS_RUNNING  # may still be in the making
+    assert queued.status == Report.STATUS_QUEUED  # waits for a worker, not interrupted
+    assert AuditEntry.objects.filter(action="report.interrupted", object_id=str(old.pk)).count() == 1
+    assert do_fail_interrupted_reports() == 0

@@ -178,6 +178,10 @@ def cmd_worker(args) -> int:
         print("klimainnkjop: KLIMAINNKJOP_TASKS=immediate makes reports in the web request; no worker is needed",
               file=sys.stderr)
         return EXIT_BAD_INPUT
+    from klimainnkjop.services.reports import do_fail_interrupted_reports
+
+    if interrupted := do_fail_interrupted_reports():
+        print(f"klimainnkjop: {interrupted} report(s) interrupted by an earlier stop are marked failed", file=sys.stderr)
     call_command("db_worker", batch=args.batch, interval=args.interval, reload=False, startup_delay=False,
                  verbosity=1)
     return EXIT_OK

@@ -189,6 +189,26 @@ def generate_report_job(report_id: int, user_id: int | None = None, schedule_id:
     return report.status
 
 
+INTERRUPTED_AFTER = dt.timedelta(hours=2)  # no report takes this long; one still running was interrupted
+
+
+def do_fail_interrupted_reports(*, now: dt.datetime | None = None, actor: Any = "worker") -> int:
+    """Marks as failed the reports still 'running' long after they were asked for: their worker was stopped
+    while making them (killed, machine restarted) and no job will finish them. Called when a worker starts.
+    The person asks again; the error says so. Returns how many."""
+    limit = (now or timezone.now()) - INTERRUPTED_AFTER
+    count = 0
+    with transaction.atomic():
+        for report in Report.objects.select_for_update().filter(status=Report.STATUS_RUNNING, created_at__lt=limit):
+            report.status, report.progress = Report.STATUS_FAILED, PROGRESS_FAILED
+            report.error = ("interrupted: the report worker stopped while making this report; ask for it again")
+            report.save(update_fields=["status", "progress", "error"])
+            record_audit(actor=actor, action="report.interrupted", obj=report, organisation=report.organisation,
+                         before={"status": Report.STATUS_RUNNING}, after={"status": Report.STATUS_FAILED})
+            count += 1
+    return count
+
+
 # --- schedules: a report for every completed period ------------------------------------------------------
 
 def due_period(cadence: str, today: dt.date) -> str:
