@@ -40,3 +40,11 @@ def test_conversion_between_units_of_one_dimension_uses_the_units_library():
 def test_an_unknown_unit_is_not_guessed():
     assert units.canonical("blåbærsyltetøy") is None
     assert units.normalize(3, "5") is None
+
+
+def test_no_two_unit_names_differ_by_case_only_so_case_folding_is_unambiguous():
+    names = [*units.CANONICAL, *units.ALIASES]
+    folded: dict[str, set[str]] = {}
+    for name in names:
+        folded.setdefault(name.lower(), set()).add(units.CANONICAL.get(name) and name or units.ALIASES[name])
+    assert {k: v for k, v in folded.items() if len(v) > 1} == {}

@@ -20,7 +20,7 @@ ALIASES = {
     "kilo": "kg", "kilogram": "kg", "tonn": "tonne", "t": "tonne", "l": "litre", "liter": "litre", "L": "litre",
     "kwh": "kWh", "mwh": "MWh", "stk": "piece", "stk.": "piece", "pkm": "passenger_km", "tkm": "tonne_km",
     "m²": "m2", "m³": "m3", "natt": "night", "døgn": "night", "dl": "dl", "ml": "ml", "hg": "hg",
-    "ton": "tonne", "kgm": "kg", "ltr": "litre", "stykk": "piece",
+    "ton": "tonne", "stykk": "piece",
     # Packages of a size the line does not say (Rec 20 PK pack, PA packet, BX box, CT carton, CS case, BO bottle,
     # RO roll, SET; Norwegian pakke, kartong, kasse, eske, boks, flaske, rull, sett). Their own unit, so no
     # activity factor applies and the spend factor does -- and never pint's *peck* for "pk" or *pint* for "pt".
@@ -49,7 +49,7 @@ def canonical(name: str) -> str | None:
     name = name.strip()
     if name in CANONICAL:
         return name
-    alias = ALIASES.get(name) or ALIASES.get(name.upper()) or _FOLDED.get(name.lower())
+    alias = ALIASES.get(name) or _FOLDED.get(name.lower())  # no two names differ by case only
     if alias:
         return alias
     try:
