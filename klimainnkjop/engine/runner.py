@@ -125,11 +125,12 @@ def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
         memtable(inputs.members),
         **{name: memtable(getattr(inputs, name)) for name in ("overrides", "rules", "predictions", "code_map",
                                                               "suppliers") if getattr(inputs, name) is not None})
-    con.to_parquet(results, str(tmp / "lines.parquet"))
-    stored = con.read_parquet(str(tmp / "lines.parquet"))
-    # sorted by organisation, year and month, so that a page's read of one organisation's year (or quarter)
-    # skips the other row groups by their min/max statistics instead of scanning the whole file
+    # every result file is sorted by organisation, year and month, so that a read of one organisation's year
+    # (or quarter) - a dashboard page, the drill-down list - skips the other row groups by their min/max
+    # statistics instead of scanning the whole file
     order = ["org", "year", "month"]
+    con.to_parquet(results.order_by(order), str(tmp / "lines.parquet"))
+    stored = con.read_parquet(str(tmp / "lines.parquet"))
     con.to_parquet(pipeline.aggregates(stored).order_by(order), str(tmp / "aggregates.parquet"))
     aggregated = con.read_parquet(str(tmp / "aggregates.parquet"))
     con.to_parquet(pipeline.summary(aggregated).order_by(order), str(tmp / "summary.parquet"))

@@ -48,7 +48,7 @@ class Panel:
     columns: list[Column]
     rows: list[list[Cell]]
     footer: list[Cell] | None = None
-    chart_svg: str = ""
+    chart: dict | None = None  # charts.chart_payload, drawn in the browser
     chart_summary: str = ""
     intro: str = ""
     empty: str = field(default="")
@@ -79,12 +79,11 @@ def _nok(value: float) -> str:
     return formatting.number(value, 0)
 
 
-def _chart(bars: list[charts.Bar], *, series: list[str], horizontal: bool) -> str:
+def _chart(bars: list[charts.Bar], *, series: list[str], horizontal: bool) -> dict | None:
     if not bars:
-        return ""
-    svg = charts.bar_chart_svg(bars, series=series, value_title=_("Tonnes CO2e"), horizontal=horizontal,
-                               language=get_language() or "nb")
-    return mark_safe(svg)  # noqa: S308 - produced by vl-convert from our own spec, no user markup
+        return None
+    return charts.bar_chart(bars, series=series, value_title=str(_("Tonnes CO2e")), horizontal=horizontal,
+                            language=get_language() or "nb")
 
 
 def _figure_columns(first: str) -> list[Column]:
@@ -210,7 +209,7 @@ def year_panel(overview, request=None) -> Panel:
         columns=_figure_columns(_("Year")),
         rows=[_figure_cells(Cell(str(f.key), header=True, href=f"{path}?periode={f.key}" if path else ""), f)
               for f in figures],
-        chart_svg=_chart(_bars(figures, names), series=_series(), horizontal=False), chart_summary=summary,
+        chart=_chart(_bars(figures, names), series=_series(), horizontal=False), chart_summary=summary,
     )
 
 
@@ -229,7 +228,7 @@ def org_panel(overview, org_names: dict[str, str]) -> Panel:
         id="per-organisation", title=_("Emissions per organisation"),
         caption=_("Emissions and purchases per organisation in %(year)s") % {"year": label},
         columns=_figure_columns(_("Organisation")), rows=rows,
-        chart_svg=_chart(_bars(figures, org_names), series=_series(), horizontal=True), chart_summary=summary,
+        chart=_chart(_bars(figures, org_names), series=_series(), horizontal=True), chart_summary=summary,
     )
 
 
@@ -253,7 +252,7 @@ def category_panel(overview, category_names: dict[str, str], orgnr: str | None =
         intro=_("Largest first. Each category leads to the invoice lines behind it.") if orgnr else "",
         caption=_("Emissions and purchases per category in %(year)s") % {"year": label},
         columns=_figure_columns(_("Category")), rows=rows,
-        chart_svg=_chart(_bars(figures, names), series=_series(), horizontal=True), chart_summary=summary,
+        chart=_chart(_bars(figures, names), series=_series(), horizontal=True), chart_summary=summary,
         more_href=lines_href(orgnr, overview.period, **unit_filter) if orgnr else "",
         more_text=_("All lines of the period") if orgnr else "",
     )
@@ -290,7 +289,7 @@ def method_panel(overview, orgnr: str | None = None, unit: str | None = None) ->
         caption=_("Emissions and purchases by method in %(period)s") % {"period": period_label(overview.period)},
         columns=[Column(_("Method")), Column(_("Tonnes CO2e"), True), Column(_("Share of emissions"), True),
                  Column(_("Purchases, NOK"), True), Column(_("Share of purchases"), True), Column(_("Lines"), True)],
-        rows=rows, chart_svg=_chart(bars, series=[str(_("Tonnes CO2e"))], horizontal=True),
+        rows=rows, chart=_chart(bars, series=[str(_("Tonnes CO2e"))], horizontal=True),
         chart_summary=summary, empty=_("No purchases in this period."),
     )
 
@@ -350,7 +349,7 @@ def unit_panel(scope: Scope, orgnr: str, period: dashboard.Period, units: list[s
         intro=_("Each unit leads to its lines; the last column to the unit's own dashboard with its sub-units."),
         caption=_("Emissions and purchases per unit in %(year)s") % {"year": label},
         columns=_figure_columns(_("Unit")) + [Column(_("Unit dashboard"))], rows=rows,
-        chart_svg=_chart(_bars(figures, names), series=_series(), horizontal=True), chart_summary=summary,
+        chart=_chart(_bars(figures, names), series=_series(), horizontal=True), chart_summary=summary,
         empty=_("No purchases by unit this year."),
     )
 
@@ -375,7 +374,7 @@ def supplier_panel(scope: Scope, orgnr: str, period: dashboard.Period, units: li
         id="top-suppliers", title=_("Top suppliers"),
         caption=_("The ten suppliers with the highest emissions in %(year)s") % {"year": label},
         columns=_figure_columns(_("Supplier")), rows=rows,
-        chart_svg=_chart(_bars(figures, names), series=_series(), horizontal=True), chart_summary=summary,
+        chart=_chart(_bars(figures, names), series=_series(), horizontal=True), chart_summary=summary,
         empty=_("No purchases with a supplier this year."),
     )
 

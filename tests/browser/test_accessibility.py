@@ -60,6 +60,11 @@ def axe_violations(page) -> list[dict]:
     return result
 
 
+def wait_for_charts(page) -> None:
+    """The dashboards' charts are drawn in the browser after the page has loaded (web/static/web/charts.js)."""
+    page.wait_for_function("() => [...document.querySelectorAll('[data-chart]')].every(e => e.dataset.drawn)")
+
+
 def pages(base: str, org, other) -> list[str]:
     factor = Factor.objects.filter(factor_set__name="dfo-klimaintensiteter", category__code="goods.office").first()
     return [
@@ -78,10 +83,37 @@ def test_no_page_has_wcag_a_or_aa_violations(signed_in):
     for path in pages(base, org, other):
         response = page.goto(base + path)
         assert response.status == (400 if path.endswith("Q9") else 200), path
+        wait_for_charts(page)
         violations = axe_violations(page)
         if violations:
             problems[path] = violations
     assert not problems, problems
+
+
+def test_the_charts_are_drawn_in_the_browser_as_svg_with_the_tables_numbers_and_no_csp_violation(signed_in):
+    page, base, (org, _) = signed_in
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    for path in ["/", f"/org/{org.orgnr}/", f"/org/{org.orgnr}/?periode=2024Q2"]:
+        page.goto(base + path)
+        wait_for_charts(page)
+        wrappers = page.locator("[data-chart]")
+        assert wrappers.count() >= 2, path
+        for i in range(wrappers.count()):
+            wrapper = wrappers.nth(i)
+            assert wrapper.get_attribute("data-drawn") == "true", path
+            assert wrapper.get_attribute("role") == "img" and wrapper.get_attribute("aria-labelledby")
+            svg = wrapper.locator("svg")
+            assert svg.count() == 1 and svg.get_attribute("aria-hidden") == "true"
+            # the values printed by the bars (Vega's text marks) are the numbers of the panel's table
+            printed = [t.strip() for t in wrapper.locator("g.mark-text.role-mark text").all_text_contents()]
+            assert printed, path
+            section = wrapper.locator("xpath=ancestor::section[1]")
+            cells = [c.strip() for c in section.locator("table td, table th").all_text_contents()]
+            for label in printed:
+                assert label in cells, (path, label)
+    # the Content Security Policy (report-only outside production) would name any eval or inline style
+    assert not [m for m in console if "Content Security Policy" in m or "chart" in m.lower()], console
 
 
 def test_the_login_page_has_no_wcag_violations(browser, live_server):
