@@ -528,7 +528,7 @@ def bench_pages(args, synthetic: dict, work: Path, report: Report) -> None:
     def get(url: str, cold: bool = False):
         def fn():
             if cold:
-                cache.clear()  # figures and chart SVGs computed again, as on the first view after a compute run
+                cache.clear()  # figures read and sections rendered again, as on the first view after a compute run
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
             return response
@@ -562,7 +562,7 @@ def bench_pages(args, synthetic: dict, work: Path, report: Report) -> None:
     import pstats
 
     profiler = cProfile.Profile()
-    cache.clear()  # profile the cold page: the figures read and the charts drawn
+    cache.clear()  # profile the cold page: the figures read (the browser draws the charts)
     profiler.enable()
     get(f"/org/{org}/")()
     profiler.disable()

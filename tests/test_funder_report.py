@@ -167,6 +167,12 @@ def test_a_final_report_is_titled_sluttrapport(accounts):
     assert data.final and data.title == "Sluttrapport: Kongsvinger kommune, 2025"
     text = pdf_text(render(data, "pdf"))
     assert "Sluttrapport til tilskuddsgiver" in text and "Tallgrunnlaget er avgjørende." in text
+    report = do_generate_report(system_scope(), scope_kind="org", orgnr=KONGSVINGER, period="2025", fmt="csv",
+                                actor="test", layout=Report.LAYOUT_FUNDER, texts={**TEXTS, "kind": "final"})
+    assert report_path(report).name == f"sluttrapport-{KONGSVINGER}-2025-{report.pk}.csv"
+    standard = do_generate_report(system_scope(), scope_kind="org", orgnr=KONGSVINGER, period="2025", fmt="csv",
+                                  actor="test")
+    assert report_path(standard).name == f"klimaregnskap-{KONGSVINGER}-2025-{standard.pk}.csv"
 
 
 @pytest.mark.django_db
@@ -228,6 +234,7 @@ def test_a_generated_funder_report_records_its_layout_texts_run_and_factor_sets(
     assert report.texts["activities"] == "Kartla innkjøpene.\n\nLærte opp."  # trimmed, newlines normalised
     assert report.run_id == run.pk and report.factor_sets == run.factor_sets and report.factor_sets
     assert report_path(report).exists()
+    assert report_path(report).name == f"framdriftsrapport-{KONGSVINGER}-2025H2-{report.pk}.{fmt}"
     entry = AuditEntry.objects.get(action="report.generate", object_id=str(report.pk))
     assert entry.after["layout"] == "funder" and entry.after["texts"] == report.texts
     assert entry.after["run"] == run.pk and entry.after["factor_sets"] == run.factor_sets

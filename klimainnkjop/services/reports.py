@@ -60,7 +60,10 @@ def _file_name(report: Report, data: report_data.ReportData) -> str:
     subject = data.orgnr or "region"
     if data.unit_code:
         subject += "-" + re.sub(r"[^A-Za-z0-9_-]", "_", data.unit_code)
-    return f"klimaregnskap-{subject}-{data.period.code}-{report.pk}.{report.format}"
+    # the funder's layout is named as the funder calls it: framdriftsrapport (progress) or sluttrapport (final)
+    kind = report_data.KIND_TITLES[report_data.KIND_FINAL if data.final else report_data.KIND_PROGRESS].lower() \
+        if data.layout == report_data.LAYOUT_FUNDER else "klimaregnskap"
+    return f"{kind}-{subject}-{data.period.code}-{report.pk}.{report.format}"
 
 
 def _new_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: str | None, unit_code: str | None,
