@@ -394,3 +394,21 @@ def test_a_report_left_running_by_a_stopped_worker_is_marked_failed_with_a_clear
     assert queued.status == Report.STATUS_QUEUED  # waits for a worker, not interrupted
     assert AuditEntry.objects.filter(action="report.interrupted", object_id=str(old.pk)).count() == 1
     assert do_fail_interrupted_reports() == 0
+
+
+@pytest.mark.django_db
+def test_a_scheduled_report_interrupted_by_a_stopped_worker_is_made_again_by_the_next_run(people, database_queue):
+    from klimainnkjop.services.reports import INTERRUPTED_AFTER, do_fail_interrupted_reports
+
+    schedule = do_add_report_schedule(orgnr=KONGSVINGER, cadence="quarter", fmt="csv", actor="test")
+    [run] = do_run_due_schedules(today=APRIL_2, queue=True)  # queued for the worker, which then dies mid-way
+    Report.objects.filter(pk=run.report.pk).update(
+        status=Report.STATUS_RUNNING, created_at=run.report.created_at - INTERRUPTED_AFTER - dt.timedelta(minutes=1))
+    assert do_run_due_schedules(today=APRIL_2, queue=True) == []  # still taken while it may be in the making
+    assert do_fail_interrupted_reports() == 1
+    schedule.refresh_from_db()
+    assert schedule.last_period == ""
+    [again] = do_run_due_schedules(today=APRIL_2, queue=True)
+    assert again.report.period == run.report.period == "2026Q1" and again.report.pk != run.report.pk
+    schedule.refresh_from_db()
+    assert schedule.last_period == "2026Q1" and schedule.last_report_id == again.report.pk

@@ -198,7 +198,8 @@ INTERRUPTED_AFTER = dt.timedelta(hours=2)  # no report takes this long; one stil
 def do_fail_interrupted_reports(*, now: dt.datetime | None = None, actor: Any = "worker") -> int:
     """Marks as failed the reports still 'running' long after they were asked for: their worker was stopped
     while making them (killed, machine restarted) and no job will finish them. Called when a worker starts.
-    The person asks again; the error says so. Returns how many."""
+    The person asks again; the error says so. A schedule whose report it was gives its period back, so the next
+    `run-due` makes it again while it is still the schedule's due period. Returns how many."""
     limit = (now or timezone.now()) - INTERRUPTED_AFTER
     count = 0
     with transaction.atomic():
@@ -208,6 +209,7 @@ def do_fail_interrupted_reports(*, now: dt.datetime | None = None, actor: Any = 
             report.save(update_fields=["status", "progress", "error"])
             record_audit(actor=actor, action="report.interrupted", obj=report, organisation=report.organisation,
                          before={"status": Report.STATUS_RUNNING}, after={"status": Report.STATUS_FAILED})
+            ReportSchedule.objects.filter(last_report=report, last_period=report.period).update(last_period="")
             count += 1
     return count
 
