@@ -33,8 +33,9 @@ $(BROWSER_STAMP): package.json package-lock.json
 
 browser-tools: $(BROWSER_STAMP)
 
+# Two workers (pytest-xdist; the machines have two cores), each with its own test database.
 test: install browser-tools
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 bench: install
 	$(BIN)/python benchmarks/run.py

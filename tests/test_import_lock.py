@@ -10,6 +10,20 @@ from klimainnkjop.storage import linestore, locks
 from klimainnkjop.storage.locks import organisation_lock
 from tests.factories import import_ledger, ledger_csv
 
+def in_thread(work):
+    """Runs work in a thread that closes its own database connection at the end (a connection left open keeps
+    the PostgreSQL test database from being dropped when the run ends)."""
+    from django.db import connection
+
+    def run():
+        try:
+            work()
+        finally:
+            connection.close()
+
+    return threading.Thread(target=run)
+
+
 ROW = "2024-03-01;11500;120;1200;974760673;Leverandør AS;1000,00;Kontormøbler {voucher}"
 
 
@@ -30,7 +44,7 @@ def test_a_second_holder_waits_until_the_first_releases_the_lock(db):
         with organisation_lock("964950113"):
             order.append("second in")
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads = [in_thread(first), in_thread(second)]
     for t in threads:
         t.start()
     first_holds.wait(10)
@@ -45,7 +59,11 @@ def test_a_second_holder_waits_until_the_first_releases_the_lock(db):
 def test_another_organisations_lock_does_not_wait(db):
     with organisation_lock("964950113"):
         entered = threading.Event()
-        worker = threading.Thread(target=lambda: (organisation_lock("864951142").__enter__(), entered.set()))
+        def other():
+            with organisation_lock("864951142"):
+                entered.set()
+
+        worker = in_thread(other)
         worker.start()
         assert entered.wait(5)
         worker.join(5)
