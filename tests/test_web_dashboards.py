@@ -12,8 +12,8 @@ from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import lines as line_selectors
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.storage.models import Membership, Unit
-from tests.test_web import (HEADER, assert_no_inline_script, KONGSVINGER_CSV, GRUE_CSV, import_ledger, kg, make_user, norwegian, page,
-                            squash, table_cells)
+from tests.test_web import (HEADER, KONGSVINGER_CSV, GRUE_CSV, assert_no_inline_script, import_ledger, kg,
+                            make_user, norwegian, page, squash, table_cells)
 
 # 2023 for the comparison (office supplies in the second quarter), and 2024 pens bought by unit 1110,
 # a sub-unit of 1100, in November.
@@ -409,3 +409,39 @@ def _altair_spec(alt, bars, *, series, value_title, horizontal=False, legend_tit
     spec = chart.configure(font=FONT, aria=False).configure_view(stroke=None).to_dict()
     spec.pop("$schema", None)
     return spec
+
+
+@pytest.mark.django_db
+def test_cached_line_reads_stay_within_each_scope_and_follow_a_new_compute_run(kongsvinger):
+    """A page of the drill-down list and its total are cached per run and scope: after the whole organisation's
+    read, a unit leader's same read gives only their units; another organisation's scope is refused before any
+    cache is asked; a new compute run is read afresh."""
+    from django.core.cache import cache
+
+    from klimainnkjop.access import OutsideScope, Scope
+
+    cache.clear()
+    everything = system_scope()
+    leader = Scope(orgnrs=frozenset({KONGSVINGER}), units={KONGSVINGER: frozenset({"1100", "1110"})},
+                   label="unit leader")
+    stranger = Scope(orgnrs=frozenset({GRUE}), label="Grue")
+    for _ in range(2):  # the second round is served from the cache
+        all_lines = line_selectors.lines(everything, org=KONGSVINGER, year=2024)
+        own_lines = line_selectors.lines(leader, org=KONGSVINGER, year=2024)
+        assert {r["unit"] for r in all_lines} >= {"1100", "1200"}
+        assert {r["unit"] for r in own_lines} <= {"1100", "1110"} and own_lines
+        own_total = line_selectors.lines_total(leader, org=KONGSVINGER, year=2024)
+        assert own_total["lines"] == len(own_lines) < line_selectors.lines_total(everything, org=KONGSVINGER,
+                                                                                 year=2024)["lines"]
+        assert own_total["kg_co2e"] == pytest.approx(sum(r["kg_co2e"] for r in own_lines))
+        with pytest.raises(OutsideScope):
+            line_selectors.lines(stranger, org=KONGSVINGER, year=2024)
+        with pytest.raises(OutsideScope):
+            line_selectors.lines_total(stranger, org=KONGSVINGER, year=2024)
+    before = line_selectors.lines_total(everything, org=KONGSVINGER, year=2023)
+    import_ledger(kongsvinger, HEADER + "12.05.2023;10000;1100;982463718;Kontorgiganten AS;20 000,00;Papir;7;1;1\n",
+                  "kongsvinger-2023-mer.csv")
+    do_compute(actor="test")
+    after = line_selectors.lines_total(everything, org=KONGSVINGER, year=2023)
+    assert after["lines"] == before["lines"] + 1 and after["amount_nok"] == before["amount_nok"] + 20_000
+    assert len(line_selectors.lines(everything, org=KONGSVINGER, year=2023)) == after["lines"]

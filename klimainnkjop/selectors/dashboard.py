@@ -6,17 +6,12 @@ selectors.results. Nothing here reads raw lines: only the run's aggregates and s
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
-
-from django.core.cache import cache
 
 from klimainnkjop.access import Scope
 from klimainnkjop.selectors import results
 from klimainnkjop.storage.models import Category, Supplier, Unit
-
-CACHE_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -283,15 +278,8 @@ METHODS = ["supplier", "activity", "spend", ""]  # "" = not covered by any facto
 
 
 def _cached(kind: str, scope: Scope, run: results.Run, args: tuple, compute):
-    """A dashboard read cached per (compute run, scope, arguments). A run's results never change, so the
-    value cannot go stale; the scope's key keeps one viewer's figures from another's."""
-    key = "dash:" + hashlib.sha256(repr((kind, results.run_key(run), results.scope_key(scope), args))
-                                   .encode()).hexdigest()
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, CACHE_SECONDS)
-    return value
+    """A dashboard read cached per (compute run, scope, arguments): results.cached."""
+    return results.cached("dash:" + kind, scope, run, args, compute)
 
 
 def current_run() -> results.Run | None:

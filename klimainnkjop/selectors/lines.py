@@ -5,7 +5,7 @@ import ibis
 from ibis import _
 
 from klimainnkjop.access import Scope
-from klimainnkjop.selectors.results import NoResults, _table, latest_run, scoped
+from klimainnkjop.selectors.results import NoResults, Run, _table, cached, latest_run, scoped
 from klimainnkjop.storage import linestore
 
 LINE_COLUMNS = ["org", "line_key", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
@@ -15,11 +15,17 @@ LINE_COLUMNS = ["org", "line_key", "source", "year", "month", "unit", "art", "ca
                 "invoice_no", "item_name", "item_class_scheme", "item_class_code"]
 
 
-def _lines(scope: Scope, org: str) -> ibis.Table:
+def _run(scope: Scope, org: str) -> Run:
     scope.check(org)
     run = latest_run()
     if run is None:
         raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+    return run
+
+
+def _lines(scope: Scope, org: str, run: Run | None = None) -> ibis.Table:
+    scope.check(org)
+    run = run or _run(scope, org)
     return scoped(_table(linestore.absolute(run.run.result_dir) / "lines.parquet").filter(_.org == org), scope)
 
 
@@ -29,10 +35,10 @@ ORDERS = {"kg": [ibis.desc("kg_co2e"), "line_key"], "amount": [ibis.desc("amount
 
 def _filtered(scope: Scope, *, org: str, year: int | None = None, category: str | None = None,
               exclusion: str | None = "", units: list[str] | None = None, supplier: str | None = None,
-              method: str | None = None, months: list[int] | None = None) -> ibis.Table:
+              method: str | None = None, months: list[int] | None = None, run: Run | None = None) -> ibis.Table:
     """The organisation's lines narrowed by the drill-down filters (None: no filter on that key;
     NO_VALUE: lines without a value for it)."""
-    table = _lines(scope, org)
+    table = _lines(scope, org, run)
     if year is not None:
         table = table.filter(_.year == year)
     if months is not None:
@@ -53,30 +59,51 @@ def _filtered(scope: Scope, *, org: str, year: int | None = None, category: str 
     return table
 
 
+CACHED_ROWS = 200  # a page of the drill-down list is cached per run and scope; exports are not
+
+
+def _filter_key(filters: dict) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in filters.items()))
+
+
 def lines(scope: Scope, *, org: str, year: int | None = None, category: str | None = None,
           exclusion: str | None = "", limit: int | None = 50, offset: int = 0, units: list[str] | None = None,
           supplier: str | None = None, method: str | None = None, months: list[int] | None = None,
           order: str = "kg") -> list[dict]:
     """Lines of one organisation, largest emissions (order="amount": largest amount) first
-    (exclusion None: every line; limit None: all of them)."""
-    table = _filtered(scope, org=org, year=year, category=category, exclusion=exclusion, units=units,
-                      supplier=supplier, method=method, months=months)
-    table = table.select(*LINE_COLUMNS).order_by(ORDERS[order])
-    if limit is not None:
-        table = table.limit(limit, offset=offset)
-    elif offset:
-        table = table.limit(None, offset=offset)
-    return table.to_pyarrow().to_pylist()
+    (exclusion None: every line; limit None: all of them). A page (limit up to CACHED_ROWS) is cached per
+    compute run and scope, as the dashboards' figures are: a run's lines never change."""
+    filters = {"year": year, "category": category, "exclusion": exclusion, "units": units, "supplier": supplier,
+               "method": method, "months": months}
+    run = _run(scope, org)
+
+    def read() -> list[dict]:
+        table = _filtered(scope, org=org, run=run, **filters).select(*LINE_COLUMNS).order_by(ORDERS[order])
+        if limit is not None:
+            table = table.limit(limit, offset=offset)
+        elif offset:
+            table = table.limit(None, offset=offset)
+        return table.to_pyarrow().to_pylist()
+
+    if limit is None or limit > CACHED_ROWS:
+        return read()
+    return cached("lines", scope, run, (org, _filter_key(filters), limit, offset, order), read)
 
 
 def lines_total(scope: Scope, *, org: str, **filters) -> dict:
-    """How many lines the same filters give, and their sums (amount in NOK, kg CO2e with its range)."""
-    table = _filtered(scope, org=org, **filters)
-    row = table.aggregate(lines=_.count(), amount_ore=_.amount_ore.sum(), kg_co2e=_.kg_co2e.sum(),
-                          kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum()).to_pyarrow().to_pylist()[0]
-    return {"lines": int(row["lines"] or 0), "amount_nok": (row["amount_ore"] or 0) / 100,
-            "kg_co2e": float(row["kg_co2e"] or 0.0), "kg_low": float(row["kg_low"] or 0.0),
-            "kg_high": float(row["kg_high"] or 0.0)}
+    """How many lines the same filters give, and their sums (amount in NOK, kg CO2e with its range); cached
+    per compute run and scope."""
+    run = _run(scope, org)
+
+    def read() -> dict:
+        table = _filtered(scope, org=org, run=run, **filters)
+        row = table.aggregate(lines=_.count(), amount_ore=_.amount_ore.sum(), kg_co2e=_.kg_co2e.sum(),
+                              kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum()).to_pyarrow().to_pylist()[0]
+        return {"lines": int(row["lines"] or 0), "amount_nok": (row["amount_ore"] or 0) / 100,
+                "kg_co2e": float(row["kg_co2e"] or 0.0), "kg_low": float(row["kg_low"] or 0.0),
+                "kg_high": float(row["kg_high"] or 0.0)}
+
+    return cached("lines-total", scope, run, (org, _filter_key(filters)), read)
 
 
 def explain_line(scope: Scope, *, org: str, line_key: str) -> dict:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
+from django.core.cache import cache
 from ibis import _
 
 from klimainnkjop.access import Scope
@@ -61,6 +62,21 @@ def scope_key(scope: Scope) -> str:
     orgs = None if scope.orgnrs is None else sorted(scope.orgnrs)
     units = None if scope.units is None else sorted((o, sorted(u)) for o, u in scope.units.items())
     return hashlib.sha256(repr((orgs, units)).encode()).hexdigest()[:24]
+
+
+CACHE_SECONDS = 24 * 3600
+
+
+def cached(kind: str, scope: Scope, run: Run, args: tuple, compute):
+    """A scoped read cached per (compute run, scope, arguments) in Django's cache. A run's results never
+    change, so the value cannot go stale; the scope's key keeps one viewer's figures and lines from another's.
+    The caller checks the scope (Scope.check) before asking."""
+    key = "read:" + hashlib.sha256(repr((kind, run_key(run), scope_key(scope), args)).encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
 
 
 _local = threading.local()
