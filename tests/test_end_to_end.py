@@ -53,7 +53,12 @@ def served_demo(tmp_path, separate_database):
         yield env, f"http://127.0.0.1:{port}", login.group(1), login.group(2)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        out, _ = server.communicate(timeout=40)
+    # serve started a report worker and, stopped with SIGTERM, stopped it too (no orphaned worker process)
+    started = re.search(r"report worker started \(process (\d+)\)", out.decode())
+    assert started, out
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(started.group(1)), 0)
 
 
 def test_generated_exports_end_as_figures_on_the_region_page(served_demo):

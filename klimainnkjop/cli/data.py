@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
@@ -194,6 +196,9 @@ def cmd_serve(args) -> int:
 
     from klimainnkjop.cli.reports import start_worker, stop_worker
 
+    # SIGTERM (a service manager's stop) ends the server through the `finally` below, so that the worker
+    # child is stopped too instead of being left running without its server
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     worker = None if args.no_worker else start_worker()
     print(f"Klimainnkjøp: http://{args.host}:{args.port}/", flush=True)
     try:

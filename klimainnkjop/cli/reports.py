@@ -207,3 +207,4 @@ def stop_worker(process: subprocess.Popen | None) -> None:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
