@@ -478,7 +478,8 @@ def bench_pages(args, synthetic: dict, work: Path, report: Report) -> None:
     figures. A temporary SQLite database in its own data dir holds the organisations and a ComputeRun
     pointing at the results of part 1."""
     data_dir = work / "pages"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(data_dir, ignore_errors=True)  # a kept work folder (--tmp, --keep) holds an earlier run's
+    data_dir.mkdir(parents=True)
     os.environ["KLIMAINNKJOP_DATA_DIR"] = str(data_dir)
     os.environ.pop("DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "klimainnkjop.settings")
