@@ -72,11 +72,7 @@ def cached(kind: str, scope: Scope, run: Run, args: tuple, compute):
     change, so the value cannot go stale; the scope's key keeps one viewer's figures and lines from another's.
     The caller checks the scope (Scope.check) before asking."""
     key = "read:" + hashlib.sha256(repr((kind, run_key(run), scope_key(scope), args)).encode()).hexdigest()
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, CACHE_SECONDS)
-    return value
+    return cache.get_or_set(key, compute, CACHE_SECONDS)
 
 
 _local = threading.local()

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext as _
 
 from klimainnkjop.access import OutsideScope, Scope, scope_for
-from klimainnkjop.selectors import dashboard
+from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.storage.models import Organisation
 from klimainnkjop.web import charts, formatting, labels
@@ -63,10 +63,8 @@ def render_panels(panels: list[Panel]) -> list[Panel]:
     language = get_language() or "nb"
     for panel in panels:
         key = "panel-html:" + hashlib.sha256(f"{language}|{panel!r}".encode()).hexdigest()
-        html = cache.get(key)
-        if html is None:
-            html = render_to_string("web/_panel.html", {"panel": panel})
-            cache.set(key, html, charts.CACHE_SECONDS)
+        html = cache.get_or_set(key, lambda: render_to_string("web/_panel.html", {"panel": panel}),
+                                results.CACHE_SECONDS)
         panel.html = mark_safe(html)  # noqa: S308 - our template's output, escaped there
     return panels
 
