@@ -22,6 +22,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from klimainnkjop.importers.xmlsafe import serialise
+
 VALIDATION_DIR = Path(__file__).resolve().parent.parent / "data" / "validation"
 UBL_XSD = {
     "Invoice": VALIDATION_DIR / "ubl-2.1-xsd" / "xsd" / "maindoc" / "UBL-Invoice-2.1.xsd",
@@ -34,6 +36,7 @@ PEPPOL_SCH = VALIDATION_DIR / "peppol" / "PEPPOL-EN16931-UBL.sch"
 SCH = "http://purl.oclc.org/dsdl/schematron"
 XSL = "http://www.w3.org/1999/XSL/Transform"
 SVRL = "http://purl.oclc.org/dsdl/svrl"
+SAXON_ALLOWED_PROTOCOLS = "http://saxon.sf.net/feature/allowedProtocols"
 
 
 @dataclass(frozen=True)
@@ -161,12 +164,19 @@ def _message(check, target, x) -> None:
 
 
 class _Saxon:
-    """One Saxon processor and the compiled stylesheets (compiled once per process)."""
+    """One Saxon processor and the compiled stylesheets (compiled once per process).
+
+    Saxon is hardened on its own too: `allowedProtocols` is empty, so it may open no URI of any scheme (no
+    external DTD, entity, stylesheet module, doc() or unparsed-text()). The stylesheets are therefore compiled
+    from text read here, and documents are handed over as text already parsed and re-serialised by
+    importers/xmlsafe.py (no DOCTYPE can reach Saxon).
+    """
 
     def __init__(self) -> None:
         from saxonche import PySaxonProcessor
 
         self.processor = PySaxonProcessor(license=False)
+        self.processor.set_configuration_property(SAXON_ALLOWED_PROTOCOLS, "")
         self.xslt = self.processor.new_xslt30_processor()
         self.executables: dict[str, object] = {}
 
@@ -174,16 +184,16 @@ class _Saxon:
         found = self.executables.get(name)
         if found is None:
             if name == "en16931":
-                found = self.xslt.compile_stylesheet(stylesheet_file=str(EN16931_XSLT))
+                text = EN16931_XSLT.read_text(encoding="utf-8")
             else:
-                compiled = compile_schematron(PEPPOL_SCH.read_bytes()).decode("utf-8")
-                found = self.xslt.compile_stylesheet(stylesheet_text=compiled)
+                text = compile_schematron(PEPPOL_SCH.read_bytes()).decode("utf-8")
+            found = self.xslt.compile_stylesheet(stylesheet_text=text)
             self.executables[name] = found
         return found
 
-    def svrl(self, name: str, document: bytes) -> bytes:
+    def svrl(self, name: str, document: str) -> bytes:
         executable = self.executable(name)
-        node = self.processor.parse_xml(xml_text=document.decode("utf-8"))
+        node = self.processor.parse_xml(xml_text=document)
         return executable.transform_to_string(xdm_node=node).encode("utf-8")
 
 
@@ -197,7 +207,8 @@ def _processor() -> _Saxon:
     return _saxon
 
 
-def schematron_failures(layer: str, document: bytes) -> list[RuleFailure]:
+def schematron_failures(layer: str, document: str) -> list[RuleFailure]:
+    """The rule failures of one layer; document: XML text from xmlsafe.serialise (never a file's raw bytes)."""
     with _lock:
         svrl = _processor().svrl(layer, document)
     report = etree.fromstring(svrl)
@@ -226,14 +237,19 @@ def warm_up() -> None:
             _processor().executable(name)
 
 
-def validate_ubl(document: bytes, tree: etree._ElementTree, kind: str) -> ValidationReport:
-    """XSD, then (if the XSD passes) EN 16931 and PEPPOL BIS 3 rules. kind: Invoice | CreditNote."""
+def validate_ubl(tree: etree._ElementTree, kind: str) -> ValidationReport:
+    """XSD, then (if the XSD passes) EN 16931 and PEPPOL BIS 3 rules. kind: Invoice | CreditNote.
+
+    tree: parsed by importers/xmlsafe.py. Saxon gets it re-serialised (UTF-8 text without DOCTYPE), so a
+    document in UTF-16 or ISO-8859-1 is validated like one in UTF-8."""
+
     result = ValidationReport()
     began = time.perf_counter()
     result.fatal.extend(xsd_failures(tree, UBL_XSD[kind]))
     result.seconds["xsd"] = time.perf_counter() - began
     if result.fatal:
         return result
+    document = serialise(tree.getroot())
     for layer in ("en16931", "peppol"):
         began = time.perf_counter()
         for failure in schematron_failures(layer, document):
