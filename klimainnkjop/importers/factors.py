@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from python_calamine import CalamineWorkbook
 
+from klimainnkjop.importers import archives
 from klimainnkjop.core import units, values
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.tabular import XLSX_MAGIC, _cell_text, decode
@@ -197,6 +198,8 @@ def _read_csv(data: bytes, file_name: str):
 
 
 def _read_xlsx(data: bytes, file_name: str):
+    if data.startswith(XLSX_MAGIC):  # XLSX and ODS are zips: sizes, members and ratio before calamine unpacks
+        archives.check_zip(data, file_name)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if "set" not in book.sheet_names or "factors" not in book.sheet_names:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from python_calamine import CalamineWorkbook
 
+from klimainnkjop.importers import archives
 from klimainnkjop.importers.errors import ImportRejected, RowError
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -108,6 +109,8 @@ def _cell_text(value: object) -> str:
 
 
 def _read_xlsx(data: bytes, file_name: str, *, sheet: str | None, header_row: int) -> Table:
+    if data.startswith(XLSX_MAGIC):  # XLSX and ODS are zips: sizes, members and ratio before calamine unpacks
+        archives.check_zip(data, file_name)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = book.sheet_names

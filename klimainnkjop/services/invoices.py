@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import transaction
 
+from klimainnkjop.importers import archives
 from klimainnkjop.importers.ehf import InvalidDocument, InvoiceDocument, parse_document
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.saft import parse_saft
@@ -37,24 +38,26 @@ from klimainnkjop.storage.models import ExchangeRate, ImportBatch, Organisation
 # ---------------------------------------------------------------- reading inputs
 
 
-def read_inputs(paths: list[str | Path]) -> list[tuple[str, bytes]]:
-    """(name, bytes) of every XML document in the given files, folders (recursively) and zip files."""
+def _wanted(member: str) -> bool:
+    return not member.endswith("/") and "__MACOSX" not in member and member.lower().endswith(".xml")
+
+
+def read_inputs(paths: list[str | Path], budget: archives.Budget | None = None) -> list[tuple[str, bytes]]:
+    """(name, bytes) of every XML document in the given files, folders (recursively) and zip files, within the
+    limits of importers/archives.py for the whole import (ArchiveRefused, an ImportRejected, names the file)."""
+    budget = budget or archives.Budget()
     out: list[tuple[str, bytes]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".xml", ".zip"))
-            out.extend(read_inputs(files))
+            out.extend(read_inputs(files, budget) if files else [])
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
-        elif zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                for member in sorted(archive.namelist()):
-                    if member.endswith("/") or "__MACOSX" in member or not member.lower().endswith(".xml"):
-                        continue
-                    out.append((f"{path.name}!{member}", archive.read(member)))
+        elif path.is_file() and zipfile.is_zipfile(path):
+            out.extend(archives.read_zip(path, path.name, budget, wanted=_wanted))
         else:
-            out.append((path.name, path.read_bytes()))
+            out.append((path.name, archives.read_file(path, budget)))
     if not out:
         raise InvalidInput(f"{', '.join(str(p) for p in paths)}: no XML documents found")
     return out
