@@ -235,3 +235,15 @@ def test_the_limits_come_from_a_setting_then_the_environment_then_the_defaults(s
     monkeypatch.setenv("KLIMAINNKJOP_ARCHIVE_MAX_TOTAL_MIB", "0")
     with pytest.raises(ValueError, match="KLIMAINNKJOP_ARCHIVE_MAX_TOTAL_MIB"):
         archives.limits()
+
+
+def test_the_refusal_speaks_norwegian_bokmal_and_english_when_english_is_chosen(db, tmp_path):
+    from django.utils import translation
+
+    path = tmp_path / "outer.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("inner.zip", b"PK\x03\x04")
+    with translation.override("nb"), pytest.raises(ImportRejected, match="arkiv inne i et arkiv godtas ikke"):
+        read_inputs([path])
+    with translation.override("en"), pytest.raises(ImportRejected, match="archive inside an archive is not accepted"):
+        read_inputs([path])

@@ -32,9 +32,20 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
 
-from django.utils.translation import gettext as _
-
 from klimainnkjop.importers.errors import ImportRejected, RowError
+
+def _(message: str) -> str:
+    """gettext (Norwegian bokmål by default, English available) where Django is set up; the English otherwise."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return message
+    from django.utils.translation import gettext
+
+    return gettext(message)
+
+
+translated = _
 
 MIB = 1024 * 1024
 CHUNK_BYTES = MIB

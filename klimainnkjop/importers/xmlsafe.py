@@ -20,6 +20,7 @@ import re
 
 from lxml import etree
 
+from klimainnkjop.importers.archives import translated as _
 from klimainnkjop.importers.errors import ImportRejected, RowError
 
 XINCLUDE_NAMESPACES = ("http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude")
@@ -36,6 +37,11 @@ _SIGNATURES = (  # XML 1.0 appendix F: the first four bytes of '<?xm' (or '<' + 
 )
 # XML declaration, processing instructions, comments and white space: all a prolog may hold before a DOCTYPE
 _PROLOG_ITEMS = re.compile(r"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.S)
+
+
+def _doctype_refused() -> str:
+    return _("the document has a document type declaration (DOCTYPE); DTDs and entities are not accepted in "
+             "e-invoices or SAF-T files")
 
 
 def _prolog_text(data: bytes) -> str:
@@ -71,8 +77,7 @@ def parse(data: bytes, file_name: str, *, huge_tree: bool = False) -> etree._Ele
     huge_tree: lift libxml2's limits on depth (256 → 2048) and text size, for files known to be large (SAF-T).
     """
     if declares_doctype(data):
-        raise _refused(file_name, "the document has a document type declaration (DOCTYPE); DTDs and entities are "
-                                  "not accepted in e-invoices or SAF-T files")
+        raise _refused(file_name, _doctype_refused())
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                              attribute_defaults=False, huge_tree=huge_tree, collect_ids=False)
     try:
@@ -84,12 +89,11 @@ def parse(data: bytes, file_name: str, *, huge_tree: bool = False) -> etree._Ele
         raise _refused(file_name, f"not readable as XML: {_short(str(exc))}") from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise _refused(file_name, "the document has a document type declaration (DOCTYPE); DTDs and entities are "
-                                  "not accepted in e-invoices or SAF-T files")
+        raise _refused(file_name, _doctype_refused())
     for namespace in XINCLUDE_NAMESPACES:
         for element in root.iter(f"{{{namespace}}}*"):
             raise ImportRejected([RowError(file_name, element.sourceline, None,
-                                           "the document uses XInclude; not accepted")])
+                                           _("the document uses XInclude; not accepted"))])
     return root
 
 
