@@ -19,6 +19,20 @@ if PRODUCTION and (SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):
 
     raise ImproperlyConfigured("KLIMAINNKJOP_PRODUCTION=1 needs KLIMAINNKJOP_SECRET_KEY in the environment: at least "
                                "50 random characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))'")
+# TOTP secrets (and any other EncryptedCharField) are encrypted at rest with KLIMAINNKJOP_FIELD_KEY: Fernet keys,
+# comma-separated, the first encrypting (klimainnkjop/storage/encryption.py). Unset, the key is derived from
+# SECRET_KEY. A malformed key refuses to start rather than failing at the first sign-in with a second factor.
+KLIMAINNKJOP_FIELD_KEY = os.environ.get("KLIMAINNKJOP_FIELD_KEY", "")
+if KLIMAINNKJOP_FIELD_KEY:
+    from klimainnkjop.storage.encryption import parse_keys
+
+    try:
+        parse_keys(KLIMAINNKJOP_FIELD_KEY)
+    except ValueError as exc:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{exc}; make one with python -c 'from cryptography.fernet import Fernet; "
+                                   "print(Fernet.generate_key().decode())'") from None
 ALLOWED_HOSTS = [h for h in os.environ.get("KLIMAINNKJOP_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
 INSTALLED_APPS = [

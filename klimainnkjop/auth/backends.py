@@ -14,6 +14,7 @@ from klimainnkjop.services import auth as auth_service
 
 LOG = logging.getLogger(__name__)
 INVITATION_SESSION_KEY = "klimainnkjop_invitation_token"
+OIDC_REFUSAL_ATTRIBUTE = "klimainnkjop_oidc_refusal"  # set on the request when an identity maps to no person
 
 
 def client_ip(request) -> str:
@@ -96,6 +97,9 @@ class OIDCBackend(OIDCAuthenticationBackend):
                 trust_email=settings.KLIMAINNKJOP_OIDC_TRUST_EMAIL)
         except auth_service.ExternalSignInRefused as exc:
             LOG.warning("OIDC sign-in refused: %s", exc)
+            if self.request is not None:  # for the failed sign-in's audit entry (klimainnkjop/auth/signals.py)
+                setattr(self.request, OIDC_REFUSAL_ATTRIBUTE, {"subject": str(claims.get("sub") or "")[:200],
+                                                               "reason": str(exc)[:200]})
             return None
 
     def filter_users_by_claims(self, claims):  # never by e-mail alone: see do_sign_in_external

@@ -15,6 +15,7 @@ GROUPS = ["klimainnkjop.cli.data", "klimainnkjop.cli.users", "klimainnkjop.cli.i
           "klimainnkjop.cli.suppliers"]
 GROUPS += ["klimainnkjop.cli.reports"]  # report, publish
 GROUPS += ["klimainnkjop.cli.classify"]  # the learned text model
+GROUPS += ["klimainnkjop.cli.maintenance"]  # leftovers of killed processes
 
 
 def _setup(data_dir: str | None) -> None:

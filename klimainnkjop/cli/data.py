@@ -199,6 +199,9 @@ def cmd_serve(args) -> int:
     # SIGTERM (a service manager's stop) ends the server through the `finally` below, so that the worker
     # child is stopped too instead of being left running without its server
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    from klimainnkjop.cli.maintenance import clean_at_start
+
+    clean_at_start("serve")  # runs and imports left unfinished by a kill (services/maintenance.py)
     worker = None if args.no_worker else start_worker()
     print(f"Klimainnkjøp: http://{args.host}:{args.port}/", flush=True)
     try:

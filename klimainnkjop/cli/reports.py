@@ -182,6 +182,9 @@ def cmd_worker(args) -> int:
 
     if interrupted := do_fail_interrupted_reports():
         print(f"klimainnkjop: {interrupted} report(s) interrupted by an earlier stop are marked failed", file=sys.stderr)
+    from klimainnkjop.cli.maintenance import clean_at_start
+
+    clean_at_start("worker")
     call_command("db_worker", batch=args.batch, interval=args.interval, reload=False, startup_delay=False,
                  verbosity=1)
     return EXIT_OK

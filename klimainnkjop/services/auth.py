@@ -93,6 +93,47 @@ def forget_old_failures(*, now: dt.datetime | None = None) -> int:
     return deleted
 
 
+# --- the sign-in trail: every sign-in, sign-out and failed sign-in is an audit entry ---------------------------
+# Written from Django's user_logged_in / user_logged_out / user_login_failed signals (klimainnkjop/auth/signals.py).
+# They hold the username and the client's address, never a password, code or token.
+
+SIGN_IN_METHODS = ("password", "password+totp", "oidc")
+
+
+def _home_organisation(user):
+    """The person's organisation when they belong to exactly one (so that its auditors see the entry)."""
+    if user is None:
+        return None
+    from klimainnkjop.storage.models import Organisation
+
+    orgs = list(Organisation.objects.filter(memberships__user=user).distinct()[:2])
+    return orgs[0] if len(orgs) == 1 else None
+
+
+def record_sign_in(*, user, ip: str, method: str) -> None:
+    record_audit(actor=user, action="sign_in", object_type="User", object_id=str(user.pk),
+                 organisation=_home_organisation(user),
+                 after={"username": user.get_username(), "ip": ip or "", "method": method})
+
+
+def record_sign_out(*, user, ip: str) -> None:
+    record_audit(actor=user, action="sign_out", object_type="User", object_id=str(user.pk),
+                 organisation=_home_organisation(user), after={"username": user.get_username(), "ip": ip or ""})
+
+
+def record_sign_in_failure(*, username: str, ip: str, method: str, detail: dict | None = None) -> None:
+    """A refused sign-in: wrong password or code, unknown username, locked out, or an OpenID Connect identity that
+    maps to no person (detail: its subject and why). The username as typed (trimmed, at most 150 characters), never
+    what was typed as password."""
+    key = _key(username)
+    user = get_user_model().objects.filter(username=key).first() if key else None
+    lockout_key = f"totp:{key}" if method == "password+totp" else key
+    record_audit(actor="anonymous", action="sign_in_failed", object_type="User",
+                 object_id=str(user.pk) if user else "", organisation=_home_organisation(user),
+                 after={"username": key, "ip": ip or "", "method": method,
+                        "locked_out": bool(key) and is_locked_out(lockout_key, ip), **(detail or {})})
+
+
 # --- TOTP second factor --------------------------------------------------------------------------------------
 
 def has_second_factor(user) -> bool:

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import shutil
+import socket
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -147,12 +151,18 @@ def do_compute(*, factor_set_name: str | None = None, actor: Any = None) -> Comp
     batches = list(ImportBatch.objects.filter(status=ImportBatch.STATUS_DONE).exclude(parquet_path=""))
     inputs, used = engine_inputs(factor_set, batches)
     with transaction.atomic():
-        run = ComputeRun.objects.create(factor_set=factor_set, status="running", result_dir="",
-                                        batch_ids=[b.pk for b in batches], factor_sets=[fs.label for fs in used])
-    out_dir = paths.results_dir() / f"run-{run.pk}"
-    totals = runner.run(inputs, out_dir)
+        run = ComputeRun.objects.create(factor_set=factor_set, status=ComputeRun.STATUS_RUNNING, result_dir="",
+                                        batch_ids=[b.pk for b in batches], factor_sets=[fs.label for fs in used],
+                                        pid=os.getpid(), host=socket.gethostname())
+    out_dir = run_dir(run)
+    try:
+        totals = runner.run(inputs, out_dir)
+    except BaseException as exc:  # also an interrupt: the run must not stay `running`
+        mark_run_failed(run, error=f"failed: {type(exc).__name__}: {str(exc)[:500]}", action="compute.failed",
+                        actor=actor)
+        raise
     with transaction.atomic():
-        run.status = "done"
+        run.status = ComputeRun.STATUS_DONE
         run.result_dir = linestore.relative(out_dir)
         run.lines_in, run.lines_purchase = totals.lines_in, totals.lines_purchase
         run.spend_ore, run.kg_co2e = totals.spend_ore, totals.kg_co2e
@@ -162,3 +172,28 @@ def do_compute(*, factor_set_name: str | None = None, actor: Any = None) -> Comp
             "factor_sets": run.factor_sets, "batches": len(batches), "lines_in": totals.lines_in,
             "kg_co2e": totals.kg_co2e})
     return run
+
+
+def run_dir(run: ComputeRun) -> Path:
+    """Where a run's results go; the engine writes them to `run-N.tmp` first and renames the folder when done."""
+    return paths.results_dir() / f"run-{run.pk}"
+
+
+def mark_run_failed(run: ComputeRun, *, error: str, action: str, actor: Any = None) -> bool:
+    """A run that will never finish: status failed with the reason, its unfinished result folders removed (no
+    reader opens a failed run's folder), and an audit entry. False when the run was not running (any more)."""
+    with transaction.atomic():
+        locked = ComputeRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != ComputeRun.STATUS_RUNNING:
+            return False
+        locked.status, locked.error = ComputeRun.STATUS_FAILED, error
+        locked.save(update_fields=["status", "error"])
+        folder = run_dir(locked)
+        removed = [linestore.relative(p) for p in (folder.with_name(folder.name + ".tmp"), folder) if p.exists()]
+        for path in removed:
+            shutil.rmtree(linestore.absolute(path), ignore_errors=True)
+        record_audit(actor=actor, action=action, obj=locked,
+                     before={"status": ComputeRun.STATUS_RUNNING, "pid": locked.pid, "host": locked.host},
+                     after={"status": ComputeRun.STATUS_FAILED, "error": error, "removed": removed})
+    run.status, run.error = locked.status, locked.error
+    return True

@@ -197,14 +197,15 @@ def _import_for_org(org: Organisation, docs: list[tuple[InvoiceDocument, float]]
         linestore.archive_raw(doc.data, doc.sha256)
     file_name = docs[0][0].file_name if len(docs) == 1 else f"{len(docs)} documents: {docs[0][0].file_name} …"
     batch = _commit(org, "ehf", sha, file_name[:500], len(docs), columns, duplicates, suppliers, actor,
-                    linestore.INVOICE_LINE_SCHEMA)
+                    linestore.INVOICE_LINE_SCHEMA, raw_sha256s=shas)
     result.batches.append(batch)
     result.documents_added += added_docs
     result.documents_duplicate += duplicates
     result.lines_added += batch.lines_added
 
 
-def _commit(org, kind, sha, file_name, rows_read, columns, duplicates, suppliers, actor, schema) -> ImportBatch:
+def _commit(org, kind, sha, file_name, rows_read, columns, duplicates, suppliers, actor, schema,
+            raw_sha256s: list[str] | None = None) -> ImportBatch:
     """Like services.imports._commit_batch (Parquet first, then one short transaction), for a batch of many
     documents whose raw files were archived one by one."""
     added = len(columns["line_key"])
@@ -213,7 +214,8 @@ def _commit(org, kind, sha, file_name, rows_read, columns, duplicates, suppliers
     path = linestore.relative(linestore.write_batch(org.orgnr, columns, token, schema=schema)) if added else ""
     with transaction.atomic():
         batch = ImportBatch.objects.create(
-            organisation=org, kind=kind, token=token, file_name=file_name, file_sha256=sha, profile_name="",
+            organisation=org, kind=kind, token=token, file_name=file_name, file_sha256=sha,
+            raw_sha256s=raw_sha256s or [], profile_name="",
             status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
             lines_added=added, lines_duplicate=duplicates, amount_ore=sum(columns["amount_ore"]), parquet_path=path,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,

@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from klimainnkjop.storage.encryption import EncryptedCharField
+
 
 class Region(models.Model):
     name = models.CharField(max_length=200, unique=True)
@@ -259,6 +261,9 @@ class ImportBatch(models.Model):
     token = models.CharField(max_length=32, unique=True)  # names the Parquet file and the lines' `batch`
     file_name = models.CharField(max_length=500)
     file_sha256 = models.CharField(max_length=64)
+    raw_sha256s = models.JSONField(default=list, blank=True,
+                                   help_text="the archived raw files when they are not just file_sha256: the "
+                                             "documents of an EHF batch (sorted)")
     profile_name = models.CharField(max_length=100, blank=True, default="")
     status = models.CharField(max_length=10, default=STATUS_DONE)
     rows_read = models.IntegerField(default=0)
@@ -280,6 +285,10 @@ class ImportBatch(models.Model):
 class ComputeRun(models.Model):
     """One computation of the account with one factor set. Results are Parquet files under results/."""
 
+    STATUS_RUNNING = "running"
+    STATUS_DONE = "done"
+    STATUS_FAILED = "failed"  # the engine raised, or the process was killed (services/maintenance.py)
+
     factor_set = models.ForeignKey(FactorSet, on_delete=models.PROTECT)
     status = models.CharField(max_length=10, default="done")
     lines_in = models.BigIntegerField(default=0)
@@ -291,6 +300,9 @@ class ComputeRun(models.Model):
     factor_sets = models.JSONField(default=list, help_text="labels of every factor set used, chosen spend set first")
     result_dir = models.CharField(max_length=500)
     batch_ids = models.JSONField(default=list)
+    pid = models.IntegerField(null=True, blank=True, help_text="the process that computes (computed) it")
+    host = models.CharField(max_length=255, blank=True, default="", help_text="machine of that process")
+    error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -375,7 +387,7 @@ class TotpDevice(models.Model):
     """A TOTP second factor (RFC 6238). Counts only once confirmed with a valid code."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device")
-    secret = models.CharField(max_length=64)
+    secret = EncryptedCharField(max_length=255, help_text="base32, encrypted at rest (storage/encryption.py)")
     confirmed_at = models.DateTimeField(null=True, blank=True)
     last_used_step = models.BigIntegerField(default=0, help_text="time step of the last accepted code (no replay)")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -189,6 +189,8 @@ class SignInForm(LoginForm):
     """The login form, saying plainly when the username is locked out from this address."""
 
     def clean(self):
+        from django.contrib.auth.signals import user_login_failed
+
         from klimainnkjop.auth.backends import client_ip
         from klimainnkjop.services import auth as auth_service
 
@@ -198,6 +200,8 @@ class SignInForm(LoginForm):
                                          "address; try again in %(minutes)d minutes.")
                                  % {"minutes": settings.KLIMAINNKJOP_LOCKOUT_MINUTES}, code="locked_out")
         if username and auth_service.is_locked_out(username, ip):
+            # refused before authenticate(): still a failed sign-in for the audit log (klimainnkjop/auth/signals.py)
+            user_login_failed.send(sender=__name__, credentials={"username": username}, request=self.request)
             raise locked
         try:
             return super().clean()

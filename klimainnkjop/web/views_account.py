@@ -18,6 +18,7 @@ import pyotp
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
@@ -82,6 +83,12 @@ def _totp_locked(user, ip: str) -> bool:
     return auth_service.is_locked_out(f"totp:{user.get_username()}", ip)
 
 
+def _failed_code(request, user) -> None:
+    """A refused code is a failed sign-in like a wrong password (audit log: klimainnkjop/auth/signals.py)."""
+    user_login_failed.send(sender=__name__, request=request,
+                           credentials={"username": user.get_username(), "second_factor": "totp"})
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_totp(request):
@@ -102,10 +109,13 @@ def login_totp(request):
                                                    require_https=request.is_secure()):
                 target = reverse(settings.LOGIN_REDIRECT_URL)
             return HttpResponseRedirect(target)
+        _failed_code(request, user)
         locked = _totp_locked(user, ip)
         if not locked:
             form.add_error("code", _("The code is wrong or used already. Enter the code the app shows now."))
             form.style()
+    elif request.method == "POST" and locked:
+        _failed_code(request, user)
     if request.method == "POST" and (locked or form.errors):
         status = 403 if locked else 400
     return render(request, "web/account_totp_login.html", {"form": form, "locked": locked,
