@@ -1,10 +1,10 @@
 """Shared helpers of the command line: reading files, finding organisations, printing rows."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
+
+from klimainnkjop.core import cells as export_cells
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -34,12 +34,8 @@ def emit(rows: list[dict], fmt: str, document: dict | None = None) -> None:
         print("(no rows)")
         return
     columns = list(rows[0])
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        print(out.getvalue(), end="")
+    if fmt == "csv":  # through the one export writer: a text that could be a formula is quoted, numbers are not
+        print(export_cells.csv_records(rows, columns, export_cells.PLAIN), end="")
         return
     cells = [[_fmt_cell(r[c]) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]

@@ -1,4 +1,5 @@
-"""Excel: one sheet per table of rows.tables(), a bold header row, number formats, "Om rapporten" last."""
+"""Excel: one sheet per table of rows.tables(), a bold header row, number formats, "Om rapporten" last. Cells go
+through the product's export writer (core/cells.py): a text is never a formula, numbers are numeric cells."""
 from __future__ import annotations
 
 import io
@@ -7,6 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from klimainnkjop.core import cells
 from klimainnkjop.reports import rows as R
 from klimainnkjop.reports.data import ReportData
 
@@ -23,15 +25,13 @@ def write(data: ReportData) -> bytes:
     bold = Font(bold=True)
     for table in R.tables(data):
         sheet = book.create_sheet(table.title[:31])
-        sheet.append([c.label for c in table.columns])
+        cells.append_xlsx_row(sheet, [c.label for c in table.columns])
         for cell in sheet[1]:
             cell.font = bold
         for i, row in enumerate(table.rows, start=2):
-            sheet.append(list(row))
+            cells.append_xlsx_row(sheet, row)  # text never a formula, numbers numeric cells
             override = table.row_kinds[i - 2] if table.row_kinds else None
             for j, column in enumerate(table.columns, start=1):
-                if isinstance(row[j - 1], str) and row[j - 1].startswith("="):
-                    sheet.cell(row=i, column=j).data_type = "s"  # an author's text, never a formula
                 kind = override if (override and column.kind != R.TEXT and j - 1 in table.kind_columns) else column.kind
                 if kind in FORMATS:
                     sheet.cell(row=i, column=j).number_format = FORMATS[kind]

@@ -3,15 +3,14 @@ entries and those of the shared reference data (factor sets, categories, mapping
 its figures depend on. Nobody else reads it."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 
 from django.db.models import Q
 from django.utils import timezone
 
 from klimainnkjop.access import Scope, scope_for
+from klimainnkjop.core import cells
 from klimainnkjop.storage.models import AuditEntry
 
 # Entries without an organisation that every auditor may read: changes of shared reference data.
@@ -65,11 +64,6 @@ def audit_row(entry: AuditEntry) -> dict:
 
 def audit_csv(rows: list[dict]) -> str:
     """The audit export as text: `;`-separated with a byte-order mark, as Norwegian Excel opens it; before/after
-    as JSON text. One writer for the CLI and the web."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, delimiter=";", lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (json.dumps(v, ensure_ascii=False, sort_keys=True) if k in ("before", "after")
-                             and v is not None else v) for k, v in row.items()})
-    return "\ufeff" + out.getvalue()
+    as JSON text. One writer for the CLI and the web, the product's export writer (core/cells.py)."""
+    return cells.csv_records([{k: (json.dumps(v, ensure_ascii=False, sort_keys=True) if k in ("before", "after")
+                                   and v is not None else v) for k, v in row.items()} for row in rows], FIELDS)

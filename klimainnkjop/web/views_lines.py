@@ -5,7 +5,6 @@ time); the CSV export streams every line the filters give.
 """
 from __future__ import annotations
 
-import csv
 from urllib.parse import quote, urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -15,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language, gettext as _
 
 from klimainnkjop.access import OutsideScope, scope_for
+from klimainnkjop.core import cells
 from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import lines as line_selectors
 from klimainnkjop.selectors import organisations as org_selectors
@@ -72,39 +72,28 @@ def _filters(request, scope, orgnr: str) -> tuple[dict, dict]:
     return selected, {k: v for k, v in params.items() if v} | ({"periode": period.code} if period else {})
 
 
-def _number(value, decimals: int) -> str:
-    """For Norwegian Excel: a decimal comma, no grouping."""
-    if value is None:
-        return ""
-    return f"{value:.{decimals}f}".replace(".", ",")
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 CSV_COLUMNS = ["line_key", "posting_date", "year", "month", "unit", "category", "art", "supplier_orgnr",
                "supplier_name", "description", "invoice_no", "investment", "amount_nok", "method", "factor_ref",
                "factor_value", "quality", "kg_co2e", "kg_low", "kg_high"]
 
 
 def _csv_response(scope, orgnr: str, selected: dict, order: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo(), delimiter=";")
+    """The lines for Norwegian Excel, through the product's export writer (core/cells.py): supplier names and
+    descriptions are text that can never become a formula; amounts and kg are numbers with a decimal comma."""
+    writer = cells.CsvWriter(cells.EXCEL)
 
     def rows():
-        yield "\ufeff" + writer.writerow(CSV_COLUMNS)
+        yield writer.start() + writer.row(CSV_COLUMNS)
         offset = 0
         while True:
             chunk = line_selectors.lines(scope, org=orgnr, limit=10_000, offset=offset, order=order, **selected)
             for r in chunk:
-                yield writer.writerow([
+                yield writer.row([
                     r["line_key"], r["posting_date"].isoformat() if r["posting_date"] else "", r["year"], r["month"],
-                    r["unit"] or "", r["category"] or "", r["art"] or "", r["supplier_orgnr"] or "",
-                    r["supplier_name"] or "", r["description"] or "", r["invoice_no"] or "",
-                    "1" if r["investment"] else "0", _number(r["amount_ore"] / 100, 2), r["method"] or "",
-                    r["factor_ref"] or "", _number(r["factor_value"], 6), r["quality"] if r["quality"] else "",
-                    _number(r["kg_co2e"], 3), _number(r["kg_low"], 3), _number(r["kg_high"], 3)])
+                    r["unit"], r["category"], r["art"], r["supplier_orgnr"], r["supplier_name"], r["description"],
+                    r["invoice_no"], 1 if r["investment"] else 0, cells.number(r["amount_ore"] / 100, 2),
+                    r["method"], r["factor_ref"], cells.number(r["factor_value"], 6), r["quality"] or None,
+                    cells.number(r["kg_co2e"], 3), cells.number(r["kg_low"], 3), cells.number(r["kg_high"], 3)])
             if len(chunk) < 10_000:
                 return
             offset += 10_000

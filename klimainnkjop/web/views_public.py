@@ -2,8 +2,6 @@
 as open data (CSV and JSON). Nothing published: 404."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django.http import Http404, HttpResponse, JsonResponse
@@ -12,6 +10,7 @@ from django.utils.translation import get_language
 
 from klimainnkjop.selectors import dashboard
 from klimainnkjop.access import system_scope
+from klimainnkjop.core import cells
 from klimainnkjop.storage.models import Organisation, Publication
 from klimainnkjop.web import formatting
 
@@ -94,13 +93,9 @@ def _document(publications: list[Publication]) -> dict:
 
 
 def _csv(publications: list[Publication], name: str) -> HttpResponse:
-    rows = open_data(publications)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";", lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows({k: ("" if v is None else str(v).replace(".", ",") if isinstance(v, float) else v)
-                      for k, v in r.items()} for r in rows)
-    response = HttpResponse(("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8")
+    rows = open_data(publications)  # through the product's export writer (core/cells.py), for Norwegian Excel
+    response = HttpResponse(cells.csv_records(rows, list(rows[0])).encode("utf-8"),
+                            content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
 
