@@ -445,3 +445,13 @@ def test_an_interrupt_still_goes_through_the_cli(world, monkeypatch):
     path.write_bytes(b"x")
     with pytest.raises(KeyboardInterrupt):
         main(["import", "ledger", str(path), "--org", ORGNR, "--profile", "fuzz"])
+
+
+# --------------------------------------------------------------------------------------------- EHF
+
+@FUZZ
+@given(data=raw_bytes)
+def test_arbitrary_bytes_as_an_ehf_invoice_are_refused_naming_the_file(world, data_dir, capsys, data):
+    path = world / "invoice.xml"
+    path.write_bytes(data)
+    assert run(capsys, data_dir, path, ["import", "ehf", str(path), "--org", ORGNR])[0] == 2
