@@ -20,6 +20,12 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)".replace(",", " ")
 
 
+def listing(names: list, limit: int = 40, most: int = 30) -> str:
+    """Names from the file (header columns, settings) joined for a message, each and their number bounded."""
+    shown = ", ".join(_cut(str(n), limit) for n in names[:most])
+    return shown + (f", … ({len(names)} in all)" if len(names) > most else "")
+
+
 def is_reader_panic(exc: BaseException) -> bool:
     """A Rust panic inside a native reader (python-calamine): pyo3 raises it as `pyo3_runtime.PanicException`,
     a BaseException that passes `except Exception`; it is the one BaseException we treat as bad input."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from python_calamine import CalamineWorkbook
 
 from klimainnkjop.core import units, values
-from klimainnkjop.importers.errors import ImportRejected, RowError, quoted
+from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import XLSX_MAGIC, _cell_text, decode, open_workbook, sheet_values
 
 REQUIRED_META = ("name", "version", "publisher", "licence", "attribution")
@@ -66,7 +66,7 @@ def parse_factor_set(data: bytes, file_name: str, categories: set[str]) -> Facto
     unknown_meta = sorted(set(meta) - set(REQUIRED_META) - set(OPTIONAL_META))
     if unknown_meta:
         errors.append(RowError(file_name, None, None,
-                               f"unknown metadata {', '.join(quoted(m, 30) for m in unknown_meta[:10])}"))
+                               f"unknown metadata {listing(unknown_meta)}"))
     if meta.get("status", "published") not in ("published", "draft"):
         errors.append(RowError(file_name, None, "status", "status must be published or draft"))
     if meta.get("role", "") not in ROLES:
@@ -77,7 +77,7 @@ def parse_factor_set(data: bytes, file_name: str, categories: set[str]) -> Facto
     extra = [c for c in header if c and c not in COLUMNS]
     if extra:
         errors.append(RowError(file_name, header_row, None,
-                               f"unknown column(s) {', '.join(quoted(c, 30) for c in extra[:10])}"))
+                               f"unknown column(s) {listing(extra)}"))
     if errors:
         raise ImportRejected(errors)
     rows = []

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from klimainnkjop.core import kostra, units, values
-from klimainnkjop.importers.errors import ImportRejected, RowError, quoted
+from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import column_positions, read_table, setting_problems
 
 # Line fields a profile can map a column to.
@@ -49,7 +49,7 @@ class Profile:
             columns = {}
         unknown = sorted(set(columns) - set(FIELDS))
         if unknown:
-            problems.append(f"unknown field(s) {', '.join(quoted(u, 30) for u in unknown[:10])}; "
+            problems.append(f"unknown field(s) {listing(unknown)}; "
                             f"known: {', '.join(FIELDS)}")
         missing = [f for f in REQUIRED if f not in columns]
         if missing:
@@ -60,7 +60,7 @@ class Profile:
                    "values", "amount_includes_vat", "description"}
         extra = sorted(set(spec) - allowed)
         if extra:
-            problems.append(f"unknown setting(s) {', '.join(quoted(e, 30) for e in extra[:10])}")
+            problems.append(f"unknown setting(s) {listing(extra)}")
         problems += setting_problems(spec)
         if isinstance(spec.get("currency"), str):
             try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from klimainnkjop.core import units, values
-from klimainnkjop.importers.errors import ImportRejected, RowError, quoted
+from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import column_positions, read_table, setting_problems
 
 FIELDS = ("period", "customer_orgnr", "supplier_orgnr", "supplier_name", "product_name", "product_no",
@@ -64,7 +64,7 @@ class StatsProfile:
             columns = {}
         unknown = sorted(set(columns) - set(FIELDS))
         if unknown:
-            problems.append(f"unknown field(s) {', '.join(quoted(u, 30) for u in unknown[:10])}; "
+            problems.append(f"unknown field(s) {listing(unknown)}; "
                             f"known: {', '.join(FIELDS)}")
         missing = [f for f in REQUIRED if f not in columns]
         if missing:
@@ -86,7 +86,7 @@ class StatsProfile:
             problems.append("amounts must be excl. VAT (amount_includes_vat is not supported for supplier reports)")
         extra = sorted(set(spec) - SETTINGS)
         if extra:
-            problems.append(f"unknown setting(s) {', '.join(quoted(e, 30) for e in extra[:10])}")
+            problems.append(f"unknown setting(s) {listing(extra)}")
         problems += setting_problems(spec, ("supplier_orgnr", "supplier_name", "item_class_scheme", "kind"))
         if isinstance(spec.get("supplier_name"), str) and len(spec["supplier_name"]) > 300:
             problems.append("'supplier_name' is longer than 300 characters")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from python_calamine import CalamineWorkbook
 
-from klimainnkjop.importers.errors import ImportRejected, RowError, is_reader_panic, quoted
+from klimainnkjop.importers.errors import ImportRejected, RowError, is_reader_panic, listing, quoted
 
 XLSX_MAGIC = b"PK\x03\x04"
 DELIMITERS = ";,\t|"
@@ -38,9 +38,7 @@ def column_positions(table: Table, columns: dict[str, str], file_name: str, head
         index = header.get(column.strip().lower())
         if index is None:
             errors.append(RowError(file_name, header_row, column,
-                                   f"column for '{fld}' not found in the header "
-                                   f"({', '.join(quoted(h, 40) for h in table.header[:30])}"
-                                   f"{', …' if len(table.header) > 30 else ''})"))
+                                   f"column for '{fld}' not found in the header ({listing(table.header)})"))
         else:
             positions[fld] = index
     if errors:
