@@ -68,8 +68,10 @@ def _read_csv(data: bytes, file_name: str, *, encoding: str | None, delimiter: s
         try:
             delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
         except csv.Error:
-            first = text.splitlines()[header_row - 1]
-            delimiter = max(DELIMITERS, key=first.count)
+            lines = text.splitlines()
+            if len(lines) < header_row:
+                raise ImportRejected([RowError(file_name, header_row, None, "no header row")]) from None
+            delimiter = max(DELIMITERS, key=lines[header_row - 1].count)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     except (TypeError, csv.Error) as exc:  # a profile's delimiter that is not one character
@@ -196,7 +198,7 @@ def setting_problems(spec: dict, text_settings: tuple[str, ...] = ()) -> list[st
         except LookupError:
             problems.append(f"'encoding': unknown encoding {quoted(encoding)}")
     delimiter = spec.get("delimiter")
-    if isinstance(delimiter, str) and delimiter and (len(delimiter) != 1 or delimiter in "\r\n\"'"):
+    if isinstance(delimiter, str) and delimiter and (len(delimiter) != 1 or delimiter in "\r\n\""):
         problems.append(f"'delimiter' must be one character (not a quote or line break), not {quoted(delimiter)}")
     header_row = spec.get("header_row", 1)
     if isinstance(header_row, str) and header_row.strip().isdigit():
