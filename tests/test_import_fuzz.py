@@ -398,8 +398,8 @@ CORPUS_CASES = {
                                        ["'values' must map fields"]),
     "stats-amount-1e30.xlsx": (["import", "supplier-stats"], ["--org", ORGNR, "--profile", "fuzz-stats"],
                                ["row 2, column 'Beløp': amount out of range"]),
-    "saft-total-not-a-number.xml": (["import", "saft"], ["--org", ORGNR], ["column 'TotalDebit': not an amount"]),
-    "saft-amount-1e30.xml": (["import", "saft"], ["--org", ORGNR], ["column 'Amount': not an amount: '1e30'"]),
+    "saft-total-not-a-number.xml": (["import", "saft"], ["--org", ORGNR], ["column 'TotalDebit': not a number: 'abc'"]),
+    "saft-amount-1e30.xml": (["import", "saft"], ["--org", ORGNR], ["column 'Amount': amount out of range: '1e30'"]),
 }
 
 

@@ -96,11 +96,11 @@ def _ore(text: str) -> int:
     """An xs:decimal amount in øre; ValueError (quoting it, cut) for anything else or out of range."""
     try:
         value = Decimal(text.strip())
-        if not value.is_finite() or abs(value) >= MAX_AMOUNT:
-            raise InvalidOperation
-        return int((value * 100).to_integral_value(ROUND_HALF_UP))
     except InvalidOperation:
-        raise ValueError(f"not an amount: {quoted(text.strip())}") from None
+        raise ValueError(f"not a number: {quoted(text.strip())}") from None
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
+        raise ValueError(f"amount out of range: {quoted(text.strip())}")
+    return int((value * 100).to_integral_value(ROUND_HALF_UP))
 
 
 def parse_saft(data: bytes, file_name: str) -> SaftFile:
