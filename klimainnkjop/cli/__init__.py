@@ -64,7 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _setup(args.data_dir)
         return handlers[args.command](args)
-    except Exception as exc:  # noqa: BLE001 - mapped to exit codes below
+    except BaseException as exc:  # noqa: BLE001 - mapped to exit codes below
+        from klimainnkjop.importers.errors import is_reader_panic
+
+        if is_reader_panic(exc):  # a Rust panic in the spreadsheet reader: a hostile cell, i.e. bad input
+            where = getattr(args, "file", None) or ", ".join(getattr(args, "paths", None) or []) or "input"
+            print(f"klimainnkjop: {where}: the file cannot be read ({exc})", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit and the like go on as they are
+            raise
         from klimainnkjop.access import OutsideScope
         from klimainnkjop.importers.errors import ImportRejected
         from klimainnkjop.services.organisations import InvalidInput
@@ -77,8 +85,6 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, NoResults):
             print(f"klimainnkjop: {exc}", file=sys.stderr)
             return EXIT_ERROR
-        if isinstance(exc, KeyboardInterrupt):
-            raise
         import traceback
 
         traceback.print_exc()

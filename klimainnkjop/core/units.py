@@ -47,6 +47,8 @@ def registry() -> pint.UnitRegistry:
 def canonical(name: str) -> str | None:
     """The canonical name for a unit string, or None if unknown."""
     name = name.strip()
+    if len(name) > 40:  # no unit is written longer; pint's parser takes seconds on a few thousand characters
+        return None
     if name in CANONICAL:
         return name
     alias = ALIASES.get(name) or _FOLDED.get(name.lower())  # no two names differ by case only

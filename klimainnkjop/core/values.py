@@ -9,17 +9,33 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation, ROUND_HALF_EVEN
 
+from klimainnkjop.importers.errors import quoted
+
+# No amount or quantity in a purchase is near these; larger ones are a broken or hostile file (and would
+# overflow the line store's 64-bit øre).
+MAX_AMOUNT = Decimal(10) ** 13        # 10 000 billion, in the file's currency
+MAX_QUANTITY = Decimal(10) ** 15
+MAX_NUMBER_CHARS = 100
+
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 
 
 def parse_amount_ore(text: str) -> int:
     """'-1 234,50' / '1.234,50' / '1,234.50' / '(1234.50)' / '1234.5-' -> integer øre (hundredths)."""
-    return int((parse_number(text) * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    number = parse_number(text)
+    if abs(number) >= MAX_AMOUNT:
+        raise ValueError(f"amount out of range: {quoted(text)}")
+    return int((number * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def parse_quantity(text: str) -> float | None:
     """A physical quantity written like an amount ('1 234,567'); empty means none."""
-    return float(parse_number(text)) if text.strip() else None
+    if not text.strip():
+        return None
+    number = parse_number(text)
+    if abs(number) >= MAX_QUANTITY:
+        raise ValueError(f"quantity out of range: {quoted(text)}")
+    return float(number)
 
 
 def parse_number(text: str) -> Decimal:
@@ -27,6 +43,8 @@ def parse_number(text: str) -> Decimal:
     raw = text.strip()
     if not raw:
         raise ValueError("empty amount")
+    if len(raw) > MAX_NUMBER_CHARS:
+        raise ValueError(f"not a number: {quoted(text)}")
     negative = False
     if raw.startswith("(") and raw.endswith(")"):
         negative, raw = True, raw[1:-1]
@@ -41,7 +59,7 @@ def parse_number(text: str) -> Decimal:
     elif raw.startswith("+"):
         raw = raw[1:]
     if not raw or not re.fullmatch(r"[0-9.,]+", raw):
-        raise ValueError(f"not a number: {text!r}")
+        raise ValueError(f"not a number: {quoted(text)}")
     last_comma, last_dot = raw.rfind(","), raw.rfind(".")
     if last_comma >= 0 and last_dot >= 0:
         decimal_sep = "," if last_comma > last_dot else "."
@@ -60,8 +78,8 @@ def parse_number(text: str) -> Decimal:
         raw = raw.replace(decimal_sep, ".")
     try:
         value = Decimal(raw)
-    except InvalidOperation as exc:  # pragma: no cover - guarded by the regex above
-        raise ValueError(f"not a number: {text!r}") from exc
+    except InvalidOperation as exc:  # e.g. '1.2.3' read with '.' as decimal separator after the rules above
+        raise ValueError(f"not a number: {quoted(text)}") from exc
     return -value if negative else value
 
 
@@ -81,7 +99,7 @@ def parse_date(text: str, fmt: str | None = None) -> dt.date:
             return dt.datetime.strptime(raw, candidate).date()
         except ValueError:
             continue
-    raise ValueError(f"not a date: {text!r}" + (f" (expected format {fmt})" if fmt else ""))
+    raise ValueError(f"not a date: {quoted(text)}" + (f" (expected format {fmt})" if fmt else ""))
 
 
 def parse_orgnr(text: str) -> str:
@@ -91,7 +109,7 @@ def parse_orgnr(text: str) -> str:
     if not raw:
         return ""
     if not (len(raw) == 9 and raw.isdigit()):
-        raise ValueError(f"not a 9-digit organisation number: {text!r}")
+        raise ValueError(f"not a 9-digit organisation number: {quoted(text)}")
     return raw
 
 
@@ -100,14 +118,14 @@ def parse_art(text: str) -> str:
     if not raw:
         return ""
     if not raw.isdigit() or len(raw) > 3:
-        raise ValueError(f"not a KOSTRA art code: {text!r}")
+        raise ValueError(f"not a KOSTRA art code: {quoted(text)}")
     return raw.zfill(3)
 
 
 def parse_currency(text: str) -> str:
     raw = text.strip().upper() or "NOK"
     if not re.fullmatch(r"[A-Z]{3}", raw):
-        raise ValueError(f"not an ISO 4217 currency code: {text!r}")
+        raise ValueError(f"not an ISO 4217 currency code: {quoted(text)}")
     return raw
 
 
@@ -118,4 +136,4 @@ def parse_kontoklasse(text: str) -> bool:
         return True
     if raw in {"", "1", "3", "d", "drift", "operating", "false", "nei"}:
         return False
-    raise ValueError(f"not a kontoklasse (0/4 investment, 1/3 drift): {text!r}")
+    raise ValueError(f"not a kontoklasse (0/4 investment, 1/3 drift): {quoted(text)}")

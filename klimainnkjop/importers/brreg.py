@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
 
-from klimainnkjop.importers.errors import RowError
+from klimainnkjop.importers.errors import RowError, quoted
 
 NACE = re.compile(r"^\d{2}(\.\d{1,3})?$")
 CHUNK = 1 << 20
@@ -82,7 +82,7 @@ def unit_from_record(record: dict, file_name: str, position: int | None) -> tupl
 
     orgnr = _text(_get(record, "organisasjonsnummer")).replace(" ", "")
     if not (len(orgnr) == 9 and orgnr.isdigit()):
-        bad("organisasjonsnummer", f"not a 9-digit organisation number: {orgnr!r}")
+        bad("organisasjonsnummer", f"not a 9-digit organisation number: {quoted(orgnr)}")
     name = _text(_get(record, "navn"))
     deleted_on = _text(_get(record, "slettedato"))
     if not name and not deleted_on:
@@ -91,18 +91,18 @@ def unit_from_record(record: dict, file_name: str, position: int | None) -> tupl
     for n in (1, 2, 3):
         code = _text(_get(record, f"naeringskode{n}.kode"))
         if code and not NACE.match(code):
-            bad(f"naeringskode{n}.kode", f"not a NACE code (like 46.391): {code!r}")
+            bad(f"naeringskode{n}.kode", f"not a NACE code (like 46.391): {quoted(code)}")
         codes.append(code)
     # The business address; units without one (many associations) have a postal address only.
     prefix = "forretningsadresse" if any(_text(_get(record, f"forretningsadresse.{p}"))
                                          for p in ("adresse", "postnummer", "kommunenummer")) else "postadresse"
     municipality = _text(_get(record, f"{prefix}.kommunenummer"))
     if municipality and not (len(municipality) == 4 and municipality.isdigit()):
-        bad(f"{prefix}.kommunenummer", f"not a 4-digit municipality number: {municipality!r}")
+        bad(f"{prefix}.kommunenummer", f"not a 4-digit municipality number: {quoted(municipality)}")
     country = _text(_get(record, f"{prefix}.landkode")) or "NO"
     postal_code = _text(_get(record, f"{prefix}.postnummer"))
     if postal_code and country == "NO" and not (len(postal_code) == 4 and postal_code.isdigit()):
-        bad(f"{prefix}.postnummer", f"not a 4-digit Norwegian postal code: {postal_code!r}")
+        bad(f"{prefix}.postnummer", f"not a 4-digit Norwegian postal code: {quoted(postal_code)}")
     if errors:
         return None, errors
     return Unit(

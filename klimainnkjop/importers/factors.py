@@ -6,14 +6,15 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from python_calamine import CalamineWorkbook
-
-from klimainnkjop.importers import archives
 from klimainnkjop.core import units, values
-from klimainnkjop.importers.errors import ImportRejected, RowError
-from klimainnkjop.importers.tabular import XLSX_MAGIC, _cell_text, decode
+from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
+from klimainnkjop.importers.tabular import XLSX_MAGIC, _cell_text, decode, open_workbook, sheet_values
 
 REQUIRED_META = ("name", "version", "publisher", "licence", "attribution")
+# the lengths storage.models.FactorSet and Factor keep
+MAX_META = {"name": 100, "version": 40, "publisher": 200, "licence": 200, "gwp_basis": 40}
+MAX_COLUMN = {"region": 10, "source_ref": 300}
+MAX_FACTOR = 1e12
 OPTIONAL_META = ("gwp_basis", "description", "status", "role")
 COLUMNS = ("key", "basis", "unit", "price_year", "price_type", "value", "low", "high", "region", "valid_from",
            "valid_to", "quality", "source_ref", "note")
@@ -50,25 +51,31 @@ class FactorSetFile:
 def parse_factor_set(data: bytes, file_name: str, categories: set[str]) -> FactorSetFile:
     if data.startswith(XLSX_MAGIC) or file_name.lower().endswith(".xlsx"):
         meta, header, records = _read_xlsx(data, file_name)
+        header_row = 1
     else:
-        meta, header, records = _read_csv(data, file_name)
+        meta, header, records, header_row = _read_csv(data, file_name)
     errors: list[RowError] = []
     for key in REQUIRED_META:
         if not meta.get(key, "").strip():
             errors.append(RowError(file_name, None, key, f"metadata '{key}' is missing"))
+    for key, limit in MAX_META.items():
+        if len(meta.get(key, "").strip()) > limit:
+            errors.append(RowError(file_name, None, key, f"metadata '{key}' is longer than {limit} characters"))
     unknown_meta = sorted(set(meta) - set(REQUIRED_META) - set(OPTIONAL_META))
     if unknown_meta:
-        errors.append(RowError(file_name, None, None, f"unknown metadata {', '.join(unknown_meta)}"))
+        errors.append(RowError(file_name, None, None,
+                               f"unknown metadata {listing(unknown_meta)}"))
     if meta.get("status", "published") not in ("published", "draft"):
         errors.append(RowError(file_name, None, "status", "status must be published or draft"))
     if meta.get("role", "") not in ROLES:
         errors.append(RowError(file_name, None, "role", f"role must be one of {', '.join(r for r in ROLES if r)}"))
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        errors.append(RowError(file_name, None, None, f"missing column(s) {', '.join(missing)}"))
+        errors.append(RowError(file_name, header_row, None, f"missing column(s) {', '.join(missing)}"))
     extra = [c for c in header if c and c not in COLUMNS]
     if extra:
-        errors.append(RowError(file_name, None, None, f"unknown column(s) {', '.join(extra)}"))
+        errors.append(RowError(file_name, header_row, None,
+                               f"unknown column(s) {listing(extra)}"))
     if errors:
         raise ImportRejected(errors)
     rows = []
@@ -103,40 +110,44 @@ def _parse_row(file_name, row_no, r, categories, errors) -> FactorRow | None:
                 err(column, "a number is required")
             return None
         try:
-            return float(values.parse_number(text))
+            number = values.parse_number(text)
         except ValueError as exc:
             err(column, str(exc))
             return None
+        if abs(number) > MAX_FACTOR:
+            err(column, f"out of range: {quoted(text)}")
+            return None
+        return float(number)
 
     def year(column, default):
         text = r.get(column, "")
         if not text:
             return default
         if not re.fullmatch(r"\d{4}", text):
-            err(column, f"not a year: {text!r}")
+            err(column, f"not a year: {quoted(text)}")
             return default
         return int(text)
 
     key = r.get("key", "")
     if key not in categories:
-        err("key", f"unknown category {key!r}; add it to the taxonomy first")
+        err("key", f"unknown category {quoted(key)}; add it to the taxonomy first")
     basis = r.get("basis", "")
     unit = r.get("unit", "")
     price_year = None
     if basis == "spend":
         if not re.fullmatch(r"[A-Z]{3}", unit):
-            err("unit", f"a spend factor's unit is a currency code (NOK, USD, EUR), not {unit!r}")
+            err("unit", f"a spend factor's unit is a currency code (NOK, USD, EUR), not {quoted(unit)}")
         price_year = year("price_year", None)
         if price_year is None and "price_year" not in {e.column for e in errors[before:]}:
             err("price_year", "a spend factor needs the price year of its currency")
     elif basis == "activity":
         canonical = units.canonical(unit)
         if canonical is None or canonical not in units.CANONICAL:
-            err("unit", f"unknown physical unit {unit!r}; use one of {', '.join(units.CANONICAL)}")
+            err("unit", f"unknown physical unit {quoted(unit)}; use one of {', '.join(units.CANONICAL)}")
         else:
             unit = canonical
     else:
-        err("basis", f"basis must be spend or activity, not {basis!r}")
+        err("basis", f"basis must be spend or activity, not {quoted(basis)}")
     price_type = r.get("price_type", "") or "purchaser"
     if price_type not in ("purchaser", "basic"):
         err("price_type", "price_type must be purchaser or basic")
@@ -149,7 +160,7 @@ def _parse_row(file_name, row_no, r, categories, errors) -> FactorRow | None:
         if quality_text in {"1", "2", "3", "4", "5"}:
             quality = int(quality_text)
         else:
-            err("quality", f"quality is 1 (best) to 5, not {quality_text!r}")
+            err("quality", f"quality is 1 (best) to 5, not {quoted(quality_text)}")
     low, high = number("low"), number("high")
     if value is not None:
         spread = DEFAULT_RANGE[quality]
@@ -162,6 +173,9 @@ def _parse_row(file_name, row_no, r, categories, errors) -> FactorRow | None:
         err("valid_to", "valid_to is before valid_from")
     if not r.get("source_ref"):
         err("source_ref", "every factor names its source")
+    for column, limit in MAX_COLUMN.items():
+        if len(r.get(column, "")) > limit:
+            err(column, f"at most {limit} characters: {quoted(r[column])}")
     if len(errors) > before:
         return None
     return FactorRow(row_no, key, basis, unit, price_year, price_type, value, low, high, r.get("region") or "NO",
@@ -169,12 +183,13 @@ def _parse_row(file_name, row_no, r, categories, errors) -> FactorRow | None:
 
 
 def _read_csv(data: bytes, file_name: str):
+    """(meta, header, records, the header's row number)."""
+    import csv
+
     text = decode(data, file_name)
     meta: dict[str, str] = {}
     header: list[str] | None = None
     records = []
-    import csv
-
     lines = text.splitlines()
     body_start = 0
     for index, line in enumerate(lines):
@@ -188,28 +203,25 @@ def _read_csv(data: bytes, file_name: str):
         else:
             body_start = index + 1
     reader = csv.reader(io.StringIO("\n".join(lines[body_start:])), delimiter=";")
-    for offset, record in enumerate(reader, start=body_start + 1):
-        if header is None:
-            header = [h.strip() for h in record]
-            continue
-        if any(c.strip() for c in record):
-            records.append((offset, record))
-    return meta, header or [], records
+    try:
+        for record in reader:
+            if header is None:
+                header = [h.strip() for h in record]
+                continue
+            if any(c.strip() for c in record):
+                records.append((body_start + reader.line_num, record))
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        raise ImportRejected([RowError(file_name, body_start + reader.line_num, None,
+                                       f"malformed CSV: {exc}")]) from exc
+    return meta, header or [], records, body_start + 1
 
 
 def _read_xlsx(data: bytes, file_name: str):
-    if data.startswith(XLSX_MAGIC):  # XLSX and ODS are zips: sizes, members and ratio before calamine unpacks
-        archives.check_zip(data, file_name)
-    try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        if "set" not in book.sheet_names or "factors" not in book.sheet_names:
-            raise ImportRejected([RowError(file_name, None, None, "an XLSX factor set has sheets 'set' and 'factors'")])
-        meta_rows = book.get_sheet_by_name("set").to_python()
-        factor_rows = book.get_sheet_by_name("factors").to_python()
-    except ImportRejected:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise ImportRejected([RowError(file_name, None, None, f"cannot read the spreadsheet: {exc}")]) from exc
+    book = open_workbook(data, file_name)
+    if "set" not in book.sheet_names or "factors" not in book.sheet_names:
+        raise ImportRejected([RowError(file_name, None, None, "an XLSX factor set has sheets 'set' and 'factors'")])
+    meta_rows = sheet_values(book, "set", file_name)
+    factor_rows = sheet_values(book, "factors", file_name)
     meta = {_cell_text(r[0]).strip(): _cell_text(r[1]) for r in meta_rows if len(r) >= 2 and _cell_text(r[0]).strip()}
     header = [_cell_text(c).strip() for c in factor_rows[0]] if factor_rows else []
     records = [(i, [_cell_text(c) for c in r]) for i, r in enumerate(factor_rows[1:], start=2)

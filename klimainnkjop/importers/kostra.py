@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from klimainnkjop.core import kostra
-from klimainnkjop.importers.errors import ImportRejected, RowError
+from klimainnkjop.importers.errors import ImportRejected, RowError, quoted
 from klimainnkjop.importers.tabular import decode
 
 FIELDS = [  # name, start (1-based), size
@@ -72,25 +72,25 @@ def _parse_record(file_name: str, row_no: int, raw: dict[str, str], errors: list
     before = len(errors)
     skjema = raw["skjema"].strip()
     if skjema not in ACCOUNT_FORMS | BALANCE_FORMS:
-        errors.append(RowError(file_name, row_no, "skjema", f"unknown form {skjema!r}"))
+        errors.append(RowError(file_name, row_no, "skjema", f"unknown form {quoted(skjema)}"))
     year_text = raw["aargang"].strip()
     if not (year_text.isdigit() and 1990 <= int(year_text) <= dt.date.today().year + 1):
-        errors.append(RowError(file_name, row_no, "aargang", f"not a year: {year_text!r}"))
+        errors.append(RowError(file_name, row_no, "aargang", f"not a year: {quoted(year_text)}"))
     region = raw["region"].strip()
     if not (region.isdigit() and len(region) == 6):
-        errors.append(RowError(file_name, row_no, "region", f"not a 6-digit region number: {region!r}"))
+        errors.append(RowError(file_name, row_no, "region", f"not a 6-digit region number: {quoted(region)}"))
     klasse = raw["kontoklasse"]
     if klasse not in kostra.INVESTMENT_CLASSES | kostra.OPERATING_CLASSES | kostra.BALANCE_CLASSES:
-        errors.append(RowError(file_name, row_no, "kontoklasse", f"unknown kontoklasse {klasse!r}"))
+        errors.append(RowError(file_name, row_no, "kontoklasse", f"unknown kontoklasse {quoted(klasse)}"))
     function = raw["funksjon"].strip()
     art = raw["art"].strip()
     if not art.isdigit():
-        errors.append(RowError(file_name, row_no, "art", f"not an art code: {raw['art']!r}"))
+        errors.append(RowError(file_name, row_no, "art", f"not an art code: {quoted(raw['art'])}"))
     amount_text = raw["belop"].strip().replace(" ", "")
     try:
         amount_k = int(amount_text)
     except ValueError:
-        errors.append(RowError(file_name, row_no, "belop", f"not an integer amount in 1000 NOK: {raw['belop']!r}"))
+        errors.append(RowError(file_name, row_no, "belop", f"not an integer amount in 1000 NOK: {quoted(raw['belop'])}"))
         amount_k = 0
     if len(errors) > before:
         return None

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from klimainnkjop.core import kostra, units, values
-from klimainnkjop.importers.errors import ImportRejected, RowError
-from klimainnkjop.importers.tabular import column_positions, read_table
+from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
+from klimainnkjop.importers.tabular import column_positions, read_table, setting_problems
 
 # Line fields a profile can map a column to.
 FIELDS = (
@@ -17,6 +17,7 @@ FIELDS = (
     "kontoklasse", "quantity", "quantity_unit",
 )
 REQUIRED = ("posting_date", "amount")
+MAX_UNIT_CODE = 40  # storage.models.Unit.code
 
 
 @dataclass
@@ -48,7 +49,8 @@ class Profile:
             columns = {}
         unknown = sorted(set(columns) - set(FIELDS))
         if unknown:
-            problems.append(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+            problems.append(f"unknown field(s) {listing(unknown)}; "
+                            f"known: {', '.join(FIELDS)}")
         missing = [f for f in REQUIRED if f not in columns]
         if missing:
             problems.append(f"required field(s) not mapped: {', '.join(missing)}")
@@ -58,7 +60,13 @@ class Profile:
                    "values", "amount_includes_vat", "description"}
         extra = sorted(set(spec) - allowed)
         if extra:
-            problems.append(f"unknown setting(s) {', '.join(extra)}")
+            problems.append(f"unknown setting(s) {listing(extra)}")
+        problems += setting_problems(spec)
+        if isinstance(spec.get("currency"), str):
+            try:
+                values.parse_currency(spec["currency"])
+            except ValueError as exc:
+                problems.append(f"'currency': {exc}")
         if problems:
             raise ValueError(f"{source}: " + "; ".join(problems))
         return cls(
@@ -69,7 +77,7 @@ class Profile:
             sheet=spec.get("sheet"),
             header_row=int(spec.get("header_row", 1)),
             date_format=spec.get("date_format"),
-            currency=values.parse_currency(spec.get("currency", "NOK")),
+            currency=values.parse_currency(spec.get("currency") or "NOK"),
             values=spec.get("values", {}) or {},
             amount_includes_vat=bool(spec.get("amount_includes_vat", False)),
         )
@@ -168,6 +176,9 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
     if not art and account:
         art = kostra.art_from_account(account) or ""
     supplier_orgnr = parsed("supplier_orgnr", values.parse_orgnr, "")
+    if len(raw("unit")) > MAX_UNIT_CODE:
+        errors.append(RowError(file_name, row_no, profile.columns["unit"],
+                               f"a unit code is at most {MAX_UNIT_CODE} characters: {quoted(raw('unit'))}"))
     investment = parsed("kontoklasse", values.parse_kontoklasse, False)
     quantity = parsed("quantity", values.parse_quantity, None)
     quantity_unit = ""
@@ -175,7 +186,7 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
         normalized = units.normalize(quantity, raw("quantity_unit")) if raw("quantity_unit") else None
         if normalized is None:
             column = profile.columns.get("quantity_unit") or profile.columns["quantity"]
-            reason = f"unknown unit {raw('quantity_unit')!r}" if raw("quantity_unit") else "a quantity needs a unit"
+            reason = f"unknown unit {quoted(raw('quantity_unit'))}" if raw("quantity_unit") else "a quantity needs a unit"
             errors.append(RowError(file_name, row_no, column, reason))
         else:
             quantity, quantity_unit = normalized

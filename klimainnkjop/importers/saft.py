@@ -29,7 +29,7 @@ from functools import lru_cache
 from lxml import etree
 
 from klimainnkjop.importers import validation, xmlsafe
-from klimainnkjop.importers.errors import ImportRejected, RowError
+from klimainnkjop.importers.errors import ImportRejected, RowError, quoted
 
 NS_URI = "urn:StandardAuditFile-Taxation-Financial:NO"
 NS = {"s": NS_URI}
@@ -89,8 +89,18 @@ def art_for_account(account: str) -> str:
     return ""
 
 
+MAX_AMOUNT = Decimal(10) ** 13  # as core.values.MAX_AMOUNT: beyond any purchase, and beyond 64-bit øre
+
+
 def _ore(text: str) -> int:
-    return int((Decimal(text.strip()) * 100).to_integral_value(ROUND_HALF_UP))
+    """An xs:decimal amount in øre; ValueError (quoting it, cut) for anything else or out of range."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"not a number: {quoted(text.strip())}") from None
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
+        raise ValueError(f"amount out of range: {quoted(text.strip())}")
+    return int((value * 100).to_integral_value(ROUND_HALF_UP))
 
 
 def parse_saft(data: bytes, file_name: str) -> SaftFile:
@@ -110,7 +120,7 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
         if version in STRICT_VERSIONS:
             raise ImportRejected([RowError(file_name, _line(f.location), None, f"SAF-T 1.30 schema: {f.message}")
                                   for f in failures])
-        warnings.append(f"{file_name}: AuditFileVersion {version!r} is older than 1.30; {len(failures)} deviation(s) "
+        warnings.append(f"{file_name}: AuditFileVersion {quoted(version)} is older than 1.30; {len(failures)} deviation(s) "
                         f"from the 1.30 schema (first: {failures[0].message}); the values read were checked")
 
     errors: list[RowError] = []
@@ -138,7 +148,7 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
             try:
                 posting = dt.date.fromisoformat(date_text)
             except ValueError:
-                errors.append(RowError(file_name, tx.sourceline, "GLPostingDate", f"not a date: {date_text!r}"))
+                errors.append(RowError(file_name, tx.sourceline, "GLPostingDate", f"not a date: {quoted(date_text)}"))
                 continue
             tx_lines = tx.findall("s:Line", NS)
             named = {(ln.findtext("s:SupplierID", "", NS) or "").strip() for ln in tx_lines} - {""}
@@ -157,8 +167,14 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
                                        "TransactionID + RecordID is not unique in the file")])
 
     def total(name: str) -> int | None:
-        text = root.findtext(f"s:GeneralLedgerEntries/s:{name}", None, NS)
-        return _ore(text) if text and text.strip() else None
+        node = root.find(f"s:GeneralLedgerEntries/s:{name}", NS)
+        text = node.text if node is not None else None
+        if not text or not text.strip():
+            return None
+        try:
+            return _ore(text)
+        except ValueError as exc:
+            raise ImportRejected([RowError(file_name, node.sourceline, name, str(exc))]) from None
 
     return SaftFile(file_name, company_orgnr, company_name, version, lines, total("TotalDebit"), total("TotalCredit"),
                     warnings, seconds)
@@ -185,8 +201,8 @@ def _line_of(file_name, ln, posting, journal_id, tx_id, tx_supplier, suppliers, 
         for tax in ln.iterfind("s:TaxInformation", NS):
             plain = tax.findtext("s:TaxAmount/s:Amount", None, NS)
             vat += _ore(plain) if plain else _amount(tax, "DebitTaxAmount") - _amount(tax, "CreditTaxAmount")
-    except InvalidOperation:
-        errors.append(RowError(file_name, ln.sourceline, "Amount", "not a number"))
+    except ValueError as exc:
+        errors.append(RowError(file_name, ln.sourceline, "Amount", str(exc)))
         return None
     supplier_id = (ln.findtext("s:SupplierID", "", NS) or "").strip() or tx_supplier
     orgnr, name = suppliers.get(supplier_id, ("", ""))

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from klimainnkjop.core import units, values
-from klimainnkjop.importers.errors import ImportRejected, RowError
-from klimainnkjop.importers.tabular import column_positions, read_table
+from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
+from klimainnkjop.importers.tabular import column_positions, read_table, setting_problems
 
 FIELDS = ("period", "customer_orgnr", "supplier_orgnr", "supplier_name", "product_name", "product_no",
           "item_class_code", "item_class_scheme", "quantity", "quantity_unit", "amount", "invoice_no", "line_id")
@@ -64,7 +64,8 @@ class StatsProfile:
             columns = {}
         unknown = sorted(set(columns) - set(FIELDS))
         if unknown:
-            problems.append(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+            problems.append(f"unknown field(s) {listing(unknown)}; "
+                            f"known: {', '.join(FIELDS)}")
         missing = [f for f in REQUIRED if f not in columns]
         if missing:
             problems.append(f"required field(s) not mapped: {', '.join(missing)}")
@@ -77,15 +78,18 @@ class StatsProfile:
         if "supplier_orgnr" not in columns and not fixed_supplier:
             problems.append("map a 'supplier_orgnr' column or give the supplier as \"supplier_orgnr\": \"9 digits\"")
         if spec.get("kind", "supplier_stats") not in ("supplier_stats", "supplier-stats"):
-            problems.append(f"kind {spec.get('kind')!r} is not supplier_stats")
+            problems.append(f"kind {quoted(spec.get('kind'), 30)} is not supplier_stats")
         scheme = str(spec.get("item_class_scheme") or "").lower()
         if scheme and scheme not in SCHEMES:
-            problems.append(f"item_class_scheme {scheme!r}: use one of {', '.join(sorted(set(SCHEMES.values())))}")
+            problems.append(f"item_class_scheme {quoted(scheme, 30)}: use one of {', '.join(sorted(set(SCHEMES.values())))}")
         if spec.get("amount_includes_vat"):
             problems.append("amounts must be excl. VAT (amount_includes_vat is not supported for supplier reports)")
         extra = sorted(set(spec) - SETTINGS)
         if extra:
-            problems.append(f"unknown setting(s) {', '.join(extra)}")
+            problems.append(f"unknown setting(s) {listing(extra)}")
+        problems += setting_problems(spec, ("supplier_orgnr", "supplier_name", "item_class_scheme", "kind"))
+        if isinstance(spec.get("supplier_name"), str) and len(spec["supplier_name"]) > 300:
+            problems.append("'supplier_name' is longer than 300 characters")
         if problems:
             raise ValueError(f"{source}: " + "; ".join(problems))
         return cls(name=name, columns={k: str(v) for k, v in columns.items() if v}, supplier_orgnr=fixed_supplier,
@@ -140,7 +144,7 @@ def parse_period(text: str, fmt: str | None) -> dt.date:
         if m:
             year, month = int(m.group(year_group)), int(m.group(month_group))
             if not 1 <= month <= 12:
-                raise ValueError(f"not a month: {text!r}")
+                raise ValueError(f"not a month: {quoted(text)}")
             return dt.date(year, month, 1)
     return values.parse_date(raw, fmt)
 
@@ -206,7 +210,7 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
         if normalized is None:
             column = profile.columns.get("quantity_unit") or profile.columns["quantity"]
             errors.append(RowError(file_name, row_no, column,
-                                   f"unknown unit {unit_text!r}" if unit_text else "a quantity needs a unit"))
+                                   f"unknown unit {quoted(unit_text)}" if unit_text else "a quantity needs a unit"))
         else:
             quantity, quantity_unit = normalized
     code = raw("item_class_code").replace(" ", "")
@@ -214,7 +218,7 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
     if scheme:
         if scheme not in SCHEMES:
             errors.append(RowError(file_name, row_no, profile.columns["item_class_scheme"],
-                                   f"unknown classification scheme {scheme!r} (cpv, unspsc, gtin)"))
+                                   f"unknown classification scheme {quoted(scheme)} (cpv, unspsc, gtin)"))
         scheme = SCHEMES.get(scheme, scheme)
     elif code:
         scheme = profile.item_class_scheme

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from python_calamine import CalamineWorkbook
 
 from klimainnkjop.importers import archives
-from klimainnkjop.importers.errors import ImportRejected, RowError
+from klimainnkjop.importers.errors import ImportRejected, RowError, is_reader_panic, listing, quoted
 
 XLSX_MAGIC = b"PK\x03\x04"
 DELIMITERS = ";,\t|"
@@ -39,7 +39,7 @@ def column_positions(table: Table, columns: dict[str, str], file_name: str, head
         index = header.get(column.strip().lower())
         if index is None:
             errors.append(RowError(file_name, header_row, column,
-                                   f"column for '{fld}' not found in the header ({', '.join(table.header)})"))
+                                   f"column for '{fld}' not found in the header ({listing(table.header)})"))
         else:
             positions[fld] = index
     if errors:
@@ -65,13 +65,20 @@ def _read_csv(data: bytes, file_name: str, *, encoding: str | None, delimiter: s
     if not text.strip():
         raise ImportRejected([RowError(file_name, None, None, "the file is empty")])
     if not delimiter:
-        sample = "\n".join(text.splitlines()[header_row - 1: header_row + 20])
+        # bounded: the sniffer's regular expressions take seconds on a line of a few hundred kilobytes
+        sample = "\n".join(line[:2000] for line in text.splitlines()[header_row - 1: header_row + 20])
         try:
             delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
         except csv.Error:
-            first = text.splitlines()[header_row - 1]
-            delimiter = max(DELIMITERS, key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+            lines = text.splitlines()
+            if len(lines) < header_row:
+                raise ImportRejected([RowError(file_name, header_row, None, "no header row")]) from None
+            delimiter = max(DELIMITERS, key=lines[header_row - 1].count)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except (TypeError, csv.Error) as exc:  # a profile's delimiter that is not one character
+        raise ImportRejected([RowError(file_name, None, None, f"cannot read the file with delimiter "
+                                                              f"{quoted(delimiter)}: {exc}")]) from exc
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -108,20 +115,52 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(data: bytes, file_name: str, *, sheet: str | None, header_row: int) -> Table:
+def open_workbook(data: bytes, file_name: str) -> CalamineWorkbook:
     if data.startswith(XLSX_MAGIC):  # XLSX and ODS are zips: sizes, members and ratio before calamine unpacks
         archives.check_zip(data, file_name)
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        names = book.sheet_names
-        name = sheet or names[0]
-        if name not in names:
-            raise ImportRejected([RowError(file_name, None, None, f"no sheet named {name!r} (sheets: {', '.join(names)})")])
-        values = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    except ImportRejected:
-        raise
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for broken files
         raise ImportRejected([RowError(file_name, None, None, f"cannot read the spreadsheet: {exc}")]) from exc
+
+
+def sheet_values(book: CalamineWorkbook, name: str, file_name: str) -> list[list]:
+    """Every row of sheet `name` from cell A1, or ImportRejected naming the first row calamine cannot read:
+    a hostile cell (a date serial of -1e308, a duration of 1e20 days) makes it raise, or panic in Rust."""
+    try:
+        sheet = book.get_sheet_by_name(name)
+        return sheet.to_python(skip_empty_area=False)
+    except BaseException as exc:  # noqa: BLE001 - only calamine's panic among the BaseExceptions, see below
+        if not (isinstance(exc, Exception) or is_reader_panic(exc)):
+            raise
+        row = _failing_row(book, name)
+        raise ImportRejected([RowError(file_name, row, None, f"sheet {quoted(name)}: a cell cannot be read "
+                                                            f"(a date or duration out of range?): {exc}")]) from None
+
+
+def _failing_row(book: CalamineWorkbook, name: str) -> int | None:
+    """The 1-based row of the first cell calamine cannot convert, found by reading row by row."""
+    read = 0
+    try:
+        for _row in book.get_sheet_by_name(name).iter_rows():  # from row 1, like to_python(skip_empty_area=False)
+            read += 1
+    except BaseException as exc:  # noqa: BLE001
+        if not (isinstance(exc, Exception) or is_reader_panic(exc)):
+            raise
+        return read + 1
+    return None
+
+
+def _read_xlsx(data: bytes, file_name: str, *, sheet: str | None, header_row: int) -> Table:
+    book = open_workbook(data, file_name)
+    names = book.sheet_names
+    if not names:
+        raise ImportRejected([RowError(file_name, None, None, "the spreadsheet has no sheets")])
+    name = sheet or names[0]
+    if name not in names:
+        raise ImportRejected([RowError(file_name, None, None, f"no sheet named {quoted(name)} "
+                                                              f"(sheets: {', '.join(quoted(n) for n in names[:20])})")])
+    values = sheet_values(book, name, file_name)
     if len(values) < header_row:
         raise ImportRejected([RowError(file_name, header_row, None, "no header row")])
     header = [_cell_text(v).strip() for v in values[header_row - 1]]
@@ -131,3 +170,54 @@ def _read_xlsx(data: bytes, file_name: str, *, sheet: str | None, header_row: in
         if any(c.strip() for c in cells):
             rows.append((index, cells))
     return Table(header, rows)
+
+
+MAX_PROFILE_NAME = 100  # MappingProfile.name, SupplierStatsProfile.name
+MAX_HEADER_ROW = 1000
+
+
+def setting_problems(spec: dict, text_settings: tuple[str, ...] = ()) -> list[str]:
+    """What is wrong with the type or value of a profile's settings (the JSON may hold lists, numbers, booleans
+    or objects anywhere); an empty list when every setting present can be used as it is."""
+    import codecs
+
+    problems: list[str] = []
+    name = spec.get("name")
+    if isinstance(name, str) and len(name) > MAX_PROFILE_NAME:
+        problems.append(f"'name' is longer than {MAX_PROFILE_NAME} characters")
+    columns = spec.get("columns")
+    if isinstance(columns, dict):
+        bad = [f for f, c in columns.items() if isinstance(c, (list, dict, bool)) or len(str(c)) > 200]
+        if bad:
+            problems.append(f"'columns': each field maps to one column name (up to 200 characters); "
+                            f"not so for {', '.join(quoted(f, 30) for f in bad[:10])}")
+    for key in ("encoding", "delimiter", "sheet", "date_format", "currency", "description", *text_settings):
+        value = spec.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"'{key}' must be text, not {type(value).__name__} {quoted(value, 30)}")
+    encoding = spec.get("encoding")
+    if isinstance(encoding, str) and encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            problems.append(f"'encoding': unknown encoding {quoted(encoding)}")
+    delimiter = spec.get("delimiter")
+    if isinstance(delimiter, str) and delimiter and (len(delimiter) != 1 or delimiter in "\r\n\""):
+        problems.append(f"'delimiter' must be one character (not a quote or line break), not {quoted(delimiter)}")
+    header_row = spec.get("header_row", 1)
+    if isinstance(header_row, str) and header_row.strip().isdigit():
+        header_row = int(header_row)
+    if isinstance(header_row, bool) or not isinstance(header_row, int) or not 1 <= header_row <= MAX_HEADER_ROW:
+        problems.append(f"'header_row' must be a row number from 1 to {MAX_HEADER_ROW}, not {quoted(header_row, 30)}")
+    mapped = spec.get("values")
+    if mapped is not None:
+        if not isinstance(mapped, dict) or not all(
+                isinstance(table, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in table.items())
+                for table in mapped.values()):
+            problems.append("'values' must map fields to objects of text → text, "
+                            "e.g. {\"kontoklasse\": {\"Capital\": \"0\"}}")
+    for key in ("amount_includes_vat",):
+        value = spec.get(key)
+        if value is not None and not isinstance(value, bool):
+            problems.append(f"'{key}' must be true or false, not {quoted(value, 30)}")
+    return problems

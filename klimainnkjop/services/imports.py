@@ -160,7 +160,9 @@ def _commit_batch(*, organisation: Organisation, kind: str, data: bytes, file_na
 
 def _ensure_suppliers(suppliers: dict[str, str]) -> None:
     known = set(Supplier.objects.filter(orgnr__in=list(suppliers)).values_list("orgnr", flat=True))
-    Supplier.objects.bulk_create([Supplier(orgnr=o, name=n or o) for o, n in suppliers.items() if o not in known])
+    limit = Supplier._meta.get_field("name").max_length  # the lines keep the whole name
+    Supplier.objects.bulk_create([Supplier(orgnr=o, name=(n or o)[:limit]) for o, n in suppliers.items()
+                                  if o not in known])
 
 
 def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation | None = None,

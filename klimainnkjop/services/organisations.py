@@ -47,6 +47,8 @@ def do_create_organisation(*, orgnr: str, name: str, kind: str = "kommune", kost
 def do_ensure_units(*, organisation: Organisation, units: dict[str, str], actor: Any = None) -> int:
     """Create units (ansvar codes) seen in an import; names fill in where empty. Returns how many were new."""
     existing = {u.code: u for u in Unit.objects.filter(organisation=organisation)}
+    limit = Unit._meta.get_field("name").max_length
+    units = {code: (name or "")[:limit] for code, name in units.items()}  # the lines keep the whole name
     new = [Unit(organisation=organisation, code=code, name=name) for code, name in units.items()
            if code and code not in existing]
     Unit.objects.bulk_create(new)

@@ -13,14 +13,19 @@ from klimainnkjop.storage.models import MappingProfile, Organisation
 
 
 def read_profile_file(path: Path) -> dict:
+    """The JSON of a profile file, or InvalidInput naming the file (and line and column) for anything else."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read the file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
     try:
         spec = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise InvalidInput(f"{path}: not a profile: the JSON is nested too deeply") from exc
     return spec
 
 

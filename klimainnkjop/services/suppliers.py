@@ -3,7 +3,6 @@ framework suppliers' purchase statistics into the line store. Every change leave
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -200,12 +199,9 @@ def do_refresh_suppliers(*, client: BrregClient | None = None, missing_only: boo
 
 
 def read_stats_profile_file(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read the file ({exc.strerror})") from exc
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from exc
+    from klimainnkjop.services.profiles import read_profile_file
+
+    return read_profile_file(path)
 
 
 def do_save_supplier_stats_profile(*, organisation: Organisation, spec: dict, actor: Any = None,
