@@ -3,7 +3,7 @@ loopback, against the real server, one configuration after the other in the same
 
     .venv/bin/python benchmarks/load.py                        # demo region, 50 clients, 30 s per configuration
     .venv/bin/python benchmarks/load.py --tmp /tmp/lb --keep   # keep the demo folder; a second run reuses it
-    .venv/bin/python benchmarks/load.py --configs waitress,gunicorn:5:4
+    .venv/bin/python benchmarks/load.py --configs waitress,gunicorn:5:1
 
 Configurations (--configs, comma-separated):
     waitress              the server before issue 19: waitress, one process, 8 threads, per-process memory cache
@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0, help="load per configuration (default 30)")
     parser.add_argument("--single-reps", type=int, default=5, help="rounds of single requests over every page")
-    parser.add_argument("--configs", default="waitress,gunicorn:2:4,gunicorn:5:4,gunicorn:5:4:redis")
+    parser.add_argument("--configs", default="waitress,gunicorn:5:1,gunicorn:3:1,gunicorn:5:1:redis,waitress",
+                        help="the first and last waitress bracket the run: how much the machine's load drifted")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--demo-scale", type=float, default=1.0)
     parser.add_argument("--tmp", default=None, help="work folder (default: a new temporary folder, removed after)")
@@ -239,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep and not args.tmp:
             shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()
-    baseline = next((r for r in rows if r["config"] == "waitress"), None)
+    before = [r for r in rows if r["config"] == "waitress"]  # the mean of the runs before and after, when bracketed
+    baseline = {"throughput": statistics.mean(r["throughput"] for r in before)} if before else None
     when = dt.datetime.now().isoformat(timespec="minutes")
     print(f"\n{when}, load average (1 min) {load_before[0]:.1f} before and {load_after[0]:.1f} after, on "
           f"{os.cpu_count()} cores; {time.perf_counter() - started:.0f} s in all\n")

@@ -186,17 +186,18 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = os.environ.get("KLIMAINNKJOP_HSTS_PRELOAD", "1") == "1"
     SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
-# Serving (`klimainnkjop serve`, klimainnkjop/web/server.py): gunicorn with KLIMAINNKJOP_WEB_WORKERS processes of
-# KLIMAINNKJOP_WEB_THREADS threads each. Behind a TLS-terminating proxy (KLIMAINNKJOP_BEHIND_PROXY=1) the server
-# believes X-Forwarded-Proto and X-Forwarded-For only from the addresses in KLIMAINNKJOP_TRUSTED_PROXY (comma-separated
-# addresses or networks; default 127.0.0.1): it sets the request's scheme (wsgi.url_scheme, which Django's
-# request.is_secure() reads, so no SECURE_PROXY_SSL_HEADER here: a client that reaches the server directly cannot
-# claim https) and REMOTE_ADDR (which the sign-in lockout counts by).
+# Serving (`klimainnkjop serve`, klimainnkjop/web/server.py): gunicorn with KLIMAINNKJOP_WEB_WORKERS processes
+# (default 2 × cores + 1) of KLIMAINNKJOP_WEB_THREADS threads each (default 1: gunicorn's sync worker). Behind a
+# TLS-terminating proxy (KLIMAINNKJOP_BEHIND_PROXY=1) the server believes X-Forwarded-Proto and X-Forwarded-For only
+# from the addresses in KLIMAINNKJOP_TRUSTED_PROXY (comma-separated addresses or networks; default 127.0.0.1): it
+# sets the request's scheme (wsgi.url_scheme, which Django's request.is_secure() reads, so no SECURE_PROXY_SSL_HEADER
+# here: a client that reaches the server directly cannot claim https) and REMOTE_ADDR (which the sign-in lockout
+# counts by).
 KLIMAINNKJOP_BEHIND_PROXY = os.environ.get("KLIMAINNKJOP_BEHIND_PROXY", "") == "1"
 KLIMAINNKJOP_TRUSTED_PROXY = [a.strip() for a in os.environ.get(
     "KLIMAINNKJOP_TRUSTED_PROXY", "127.0.0.1" if KLIMAINNKJOP_BEHIND_PROXY else "").split(",") if a.strip()]
 KLIMAINNKJOP_WEB_WORKERS = int(os.environ.get("KLIMAINNKJOP_WEB_WORKERS", "0")) or 2 * (os.cpu_count() or 1) + 1
-KLIMAINNKJOP_WEB_THREADS = int(os.environ.get("KLIMAINNKJOP_WEB_THREADS", "4"))
+KLIMAINNKJOP_WEB_THREADS = int(os.environ.get("KLIMAINNKJOP_WEB_THREADS", "1"))
 
 
 def _code_version(base: Path = BASE_DIR) -> str:

@@ -46,9 +46,9 @@ def production_behind_proxy(tmp_path, separate_database):
     """The real server, in production mode behind a proxy on 127.0.0.1, on a free port (no report worker)."""
     env = {**os.environ, "KLIMAINNKJOP_DATA_DIR": str(tmp_path / "var"), "KLIMAINNKJOP_PRODUCTION": "1",
            "KLIMAINNKJOP_SECRET_KEY": SECRET, "KLIMAINNKJOP_BEHIND_PROXY": "1",
-           "KLIMAINNKJOP_ALLOWED_HOSTS": "127.0.0.1", "KLIMAINNKJOP_WEB_WORKERS": str(WORKERS),
-           "KLIMAINNKJOP_WEB_THREADS": "2"}
-    env.pop("KLIMAINNKJOP_TRUSTED_PROXY", None)  # the default: 127.0.0.1
+           "KLIMAINNKJOP_ALLOWED_HOSTS": "127.0.0.1", "KLIMAINNKJOP_WEB_WORKERS": str(WORKERS)}
+    for default in ("KLIMAINNKJOP_TRUSTED_PROXY", "KLIMAINNKJOP_WEB_THREADS"):  # 127.0.0.1; 1 (the sync worker)
+        env.pop(default, None)
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "klimainnkjop.cli", "serve", "--port", str(port), "--no-worker"],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
