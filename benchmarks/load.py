@@ -80,8 +80,7 @@ def start_server(config: str, env: dict, port: int) -> subprocess.Popen:
     else:
         raise SystemExit(f"unknown configuration {config!r}: waitress, gunicorn:W:T or gunicorn:W:T:redis")
     # a session of its own: where the kernel shares the CPU between sessions (autogroup, on by default), the server
-    # gets one share and this client another whatever the number of processes; in one session five server processes
-    # would starve the client, which then sends too few requests to measure the server
+    # gets one share and this client another, whatever the number of server processes
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               start_new_session=True)
     deadline = time.monotonic() + 120
