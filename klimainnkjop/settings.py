@@ -199,8 +199,45 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = os.environ.get("KLIMAINNKJOP_HSTS_PRELOAD", "1") == "1"
     SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-    if os.environ.get("KLIMAINNKJOP_BEHIND_PROXY", "") == "1":  # a TLS-terminating proxy sets X-Forwarded-Proto
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Serving (`klimainnkjop serve`, klimainnkjop/web/server.py): gunicorn with KLIMAINNKJOP_WEB_WORKERS processes
+# (default 2 × cores + 1) of KLIMAINNKJOP_WEB_THREADS threads each (default 1: gunicorn's sync worker). Behind a
+# TLS-terminating proxy (KLIMAINNKJOP_BEHIND_PROXY=1) the server believes X-Forwarded-Proto and X-Forwarded-For only
+# from the addresses in KLIMAINNKJOP_TRUSTED_PROXY (comma-separated addresses or networks; default 127.0.0.1): it
+# sets the request's scheme (wsgi.url_scheme, which Django's request.is_secure() reads, so no SECURE_PROXY_SSL_HEADER
+# here: a client that reaches the server directly cannot claim https) and REMOTE_ADDR (which the sign-in lockout
+# counts by).
+KLIMAINNKJOP_BEHIND_PROXY = os.environ.get("KLIMAINNKJOP_BEHIND_PROXY", "") == "1"
+KLIMAINNKJOP_TRUSTED_PROXY = [a.strip() for a in os.environ.get(
+    "KLIMAINNKJOP_TRUSTED_PROXY", "127.0.0.1" if KLIMAINNKJOP_BEHIND_PROXY else "").split(",") if a.strip()]
+KLIMAINNKJOP_WEB_WORKERS = int(os.environ.get("KLIMAINNKJOP_WEB_WORKERS", "0")) or 2 * (os.cpu_count() or 1) + 1
+KLIMAINNKJOP_WEB_THREADS = int(os.environ.get("KLIMAINNKJOP_WEB_THREADS", "1"))
+
+
+def _code_version(base: Path = BASE_DIR) -> str:
+    """Changes when the installed code, templates or translations change: part of every cache key, so that a
+    cache that outlives the server (a file or Redis) never serves pages or figures made by the code before."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for pattern in ("**/*.py", "**/templates/**/*.html", "locale/*/LC_MESSAGES/*.mo"):
+        for path in sorted(base.glob(pattern)):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(base)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+# One cache shared by every server process (and by the CLI and the report worker): cached figures and page sections
+# (selectors/results.py, web/views.py) are keyed by compute run and content, so they are right in any process.
+# Default: files in the data directory (no server needed); KLIMAINNKJOP_REDIS_URL=redis://host:6379/0 uses Redis.
+KLIMAINNKJOP_REDIS_URL = os.environ.get("KLIMAINNKJOP_REDIS_URL", "")
+if KLIMAINNKJOP_REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": KLIMAINNKJOP_REDIS_URL, "KEY_PREFIX": f"klimainnkjop:{_code_version()}"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(data_dir() / "cache"), "KEY_PREFIX": _code_version(),
+                          "OPTIONS": {"MAX_ENTRIES": 5000}}}
 
 # Content security policy (django-csp): only this site's own files, no inline scripts or styles, no framing.
 # Enforced in production; report-only elsewhere, so a page in development shows a violation in the browser's

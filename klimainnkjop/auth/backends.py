@@ -18,8 +18,9 @@ OIDC_REFUSAL_ATTRIBUTE = "klimainnkjop_oidc_refusal"  # set on the request when 
 
 
 def client_ip(request) -> str:
-    """The client's address. Behind a proxy, the proxy sets REMOTE_ADDR via the WSGI server's trusted header
-    handling (waitress --trusted-proxy); X-Forwarded-For is not read here, since a client can forge it."""
+    """The client's address. Behind a proxy, REMOTE_ADDR is the address the trusted proxy appended to
+    X-Forwarded-For (klimainnkjop.web.server.ForwardedFor, for KLIMAINNKJOP_TRUSTED_PROXY only); the header is not
+    read here, since a client can forge it."""
     if request is None:
         return ""
     return request.META.get("REMOTE_ADDR", "") or ""

@@ -190,24 +190,26 @@ def cmd_totals(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from waitress import serve
-
-    from klimainnkjop.wsgi import application
+    from django.conf import settings
 
     from klimainnkjop.cli.reports import start_worker, stop_worker
+    from klimainnkjop.web.server import serve
 
-    # SIGTERM (a service manager's stop) ends the server through the `finally` below, so that the worker
-    # child is stopped too instead of being left running without its server
+    # SIGTERM (a service manager's stop) ends the server through the `finally` below (gunicorn's master stops its
+    # workers and raises SystemExit), so that the report worker child is stopped too instead of being left running
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     from klimainnkjop.cli.maintenance import clean_at_start
 
     clean_at_start("serve")  # runs and imports left unfinished by a kill (services/maintenance.py)
     worker = None if args.no_worker else start_worker()
-    print(f"Klimainnkjøp: http://{args.host}:{args.port}/", flush=True)
+    server_pid = os.getpid()
+    print(f"Klimainnkjøp: http://{args.host}:{args.port}/ ({settings.KLIMAINNKJOP_WEB_WORKERS} processes × "
+          f"{settings.KLIMAINNKJOP_WEB_THREADS} threads)", flush=True)
     try:
-        serve(application, host=args.host, port=args.port, threads=8)
+        serve(host=args.host, port=args.port)
     finally:
-        stop_worker(worker)
+        if os.getpid() == server_pid:  # not in gunicorn's forked workers, whose exit passes here too
+            stop_worker(worker)
     return EXIT_OK
 
 
