@@ -79,7 +79,7 @@ def test_the_cli_imports_computes_and_reports_totals_as_json(tmp_path, files, se
         import psycopg
 
         with psycopg.connect(separate_database) as conn:
-            names = conn.execute("SELECT name FROM storage_organisation").fetchall()
+            names = conn.execute("SELECT name FROM klimainnkjop_organisation").fetchall()
         assert names == [("Kongsvinger kommune",)] and not (data / "klimainnkjop.sqlite3").exists()
     else:  # the embedded default: one SQLite file in the data directory
         assert (data / "klimainnkjop.sqlite3").exists()
