@@ -126,7 +126,7 @@ def run_cli(*args, stdin: str | None = None) -> CliResult:
     from klimainnkjop.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    saved_stdin = sys.stdin
+    saved_stdin, saved_data_dir = sys.stdin, os.environ.get(ENV_VAR)
     sys.stdin = io.StringIO(stdin or "")
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -134,8 +134,12 @@ def run_cli(*args, stdin: str | None = None) -> CliResult:
                 code = main([str(a) for a in args])
             except SystemExit as exc:  # argparse's own usage errors
                 code = exc.code if isinstance(exc.code, int) else 2
-    finally:
+    finally:  # --data-dir sets the environment variable for the process; the test's own comes back
         sys.stdin = saved_stdin
+        if saved_data_dir is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = saved_data_dir
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
