@@ -13,6 +13,8 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,9 +79,36 @@ def _reference_data_after_a_flush(request, django_db_blocker, reference_data_dir
                 _load_reference(reference_data_dir)
 
 
+@dataclass
+class Shared:
+    """What a module-scoped fixture named `shared_*` made once for the tests of its module, and the data
+    directory that its files are in (the tests that use it get that directory as theirs)."""
+    data_dir: Path
+    value: Any
+
+
+@contextlib.contextmanager
+def shared_state(request, name: str):
+    """For a module-scoped `shared_*` fixture: yields a fresh data directory (with the reference data's archived
+    files) inside a database transaction that is rolled back when the module's tests are done. Each test runs
+    in a savepoint within it (pytest-django's db fixture), so what one test changes in the database is undone
+    before the next; files it writes stay, so such tests only read or write what is theirs."""
+    from django.db import transaction
+
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    path = request.getfixturevalue("tmp_path_factory").mktemp(name) / "var"
+    shutil.copytree(request.getfixturevalue("reference_data_dir") / "archive", path / "archive")
+    with blocker.unblock(), data_dir_at(path), transaction.atomic():
+        yield path
+        transaction.set_rollback(True)
+
+
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    path = tmp_path / "var"
+def data_dir(request, tmp_path, monkeypatch):
+    """The test's data directory: its own, or the one of the shared_* module fixture it uses."""
+    shared = sorted(name for name in request.fixturenames if name.startswith("shared_"))
+    path = request.getfixturevalue(shared[0]).data_dir if shared else tmp_path / "var"
     monkeypatch.setenv(ENV_VAR, str(path))
     return path
 

@@ -5,17 +5,13 @@ status per kind of user. A pattern without a row fails the suite, so a new page 
 """
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from klimainnkjop.services.compute import do_compute
-from klimainnkjop.paths import ENV_VAR
 from klimainnkjop.storage.models import Membership
-from tests.conftest import data_dir_at
+from tests.conftest import Shared, shared_state
 
 KONGSVINGER = "944117784"
 GRUE = "964950113"
@@ -342,15 +338,12 @@ def test_a_new_page_without_a_rule_would_fail_the_permission_table_check():
 
 
 @pytest.fixture(scope="module")
-def people(django_db_setup, django_db_blocker, tmp_path_factory, reference_data_dir):
+def shared_people(request):
     """Two organisations, an (empty) computed account, so the pages render their full layout, and a person of
-    each kind: made once for the module, in a transaction rolled back at its end; each case runs in a savepoint
-    inside it (pytest-django's db fixture), so what a request changes is undone before the next."""
+    each kind: made once for the module (tests/conftest.py shared_state); each case's changes are undone."""
     from klimainnkjop.services.organisations import do_create_organisation
 
-    path = tmp_path_factory.mktemp("permissions") / "var"
-    shutil.copytree(reference_data_dir / "archive", path / "archive")
-    with django_db_blocker.unblock(), data_dir_at(path), transaction.atomic():
+    with shared_state(request, "permissions") as path:
         org = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
                                      region_name="Kongsvingerregionen", actor="test")
         other_org = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
@@ -363,27 +356,14 @@ def people(django_db_setup, django_db_blocker, tmp_path_factory, reference_data_
             Membership.objects.create(user=user, organisation=organisation, role=role)
             return user
 
-        yield {
-            "data_dir": path,
+        yield Shared(path, {
             "anonymous": None,
             "region_admin": person("admin", org, "region-admin"),
             "reader_own": person("kongsvinger-reader", org, "reader"),
             "reader_other": person("grue-reader", other_org, "reader"),
             "org_admin_own": person("kongsvinger-admin", org, "org-admin"),
             "auditor_own": person("kongsvinger-auditor", org, "auditor"),
-        }
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def data_dir(request, monkeypatch):
-    """The cases read the module's computed account (its data directory); the other tests get their own."""
-    if "people" not in request.fixturenames:
-        path = request.getfixturevalue("tmp_path") / "var"
-    else:
-        path = request.getfixturevalue("people")["data_dir"]
-    monkeypatch.setenv(ENV_VAR, str(path))
-    return path
+        })
 
 
 CASES = [(route, method, path, kind, expected)
@@ -393,8 +373,9 @@ CASES = [(route, method, path, kind, expected)
 @pytest.mark.django_db
 @pytest.mark.parametrize("route,method,path,kind,expected", CASES,
                          ids=[f"{c[1]} {c[2]} as {c[3]}" for c in CASES])
-def test_each_kind_of_user_gets_the_status_the_permission_table_says(people, client, route, method, path, kind,
-                                                                       expected):
+def test_each_kind_of_user_gets_the_status_the_permission_table_says(shared_people, client, route, method, path,
+                                                                       kind, expected):
+    people = shared_people.value
     if people[kind] is not None:
         client.force_login(people[kind])
     data = {"language": "en", "next": "/"} if route == "i18n/setlang/" else {}
