@@ -8,6 +8,7 @@ test); the CLI runs in this process (`run_cli`) unless the process boundary is w
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import os
 import shutil
@@ -102,6 +103,21 @@ def shared_state(request, name: str):
     with blocker.unblock(), data_dir_at(path), transaction.atomic():
         yield path
         transaction.set_rollback(True)
+
+
+DEMO = {"scale": 0.005, "seed": 7, "today": dt.date(2026, 11, 15)}  # the demo region most tests read
+
+
+@pytest.fixture(scope="module")
+def shared_demo(request):
+    """The demo region (DEMO) generated, imported and computed once for a module: (LoadResult, progress
+    messages). The tests that use it read it, or load it again inside their own savepoint."""
+    from klimainnkjop.demo.load import do_load_demo
+
+    with shared_state(request, "demo") as path:
+        messages: list[str] = []
+        result = do_load_demo(**DEMO, actor="test", progress=messages.append)
+        yield Shared(path, (result, messages))
 
 
 @pytest.fixture(autouse=True)
