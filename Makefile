@@ -33,9 +33,10 @@ $(BROWSER_STAMP): package.json package-lock.json
 
 browser-tools: $(BROWSER_STAMP)
 
-# Two workers (pytest-xdist; the machines have two cores), each with its own test database.
+# Two workers (pytest-xdist; the machines have two cores), each with its own test database; a module's tests stay
+# on one worker (loadscope), so what a module fixture makes once (tests/conftest.py shared_state) is made once.
 test: install browser-tools
-	$(BIN)/python -m pytest -n 2 --dist worksteal
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 bench: install
 	$(BIN)/python benchmarks/run.py

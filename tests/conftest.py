@@ -1,25 +1,145 @@
-"""Shared fixtures. Each test gets its own data directory (line store, archive, results)."""
+"""Shared fixtures. Each test gets its own data directory (line store, archive, results).
+
+What is expensive is made once per session and reused (tests/README section "Speed" in the project README):
+the reference data is loaded into each test database once, before the first test, and every test's
+transaction is rolled back over it; passwords are hashed with a fast hasher (the Argon2 setting keeps its own
+test); the CLI runs in this process (`run_cli`) unless the process boundary is what a test is about.
+"""
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import io
 import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from klimainnkjop.paths import ENV_VAR
 
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@contextlib.contextmanager
+def data_dir_at(path):
+    """KLIMAINNKJOP_DATA_DIR set to path for the duration (for session and module fixtures)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_VAR, str(path))
+        yield path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Argon2 costs about 0.1-0.4 s per hash; the tests hash hundreds of passwords. tests/test_auth.py checks
+    that the product's own setting is Argon2id."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=FAST_HASHERS + list(settings.PASSWORD_HASHERS)):
+        yield
+
+
+@pytest.fixture(scope="session")
+def reference_data_dir(tmp_path_factory):
+    """The data directory the session's reference data was loaded with (its archive of the shipped files)."""
+    return tmp_path_factory.mktemp("reference") / "var"
+
+
+def _load_reference(reference_data_dir):
+    from klimainnkjop.services.reference import do_load_reference_data
+
+    with data_dir_at(reference_data_dir):
+        do_load_reference_data(actor="test")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, reference_data_dir):
+    """The reference data (categories, mappings, factor sets, prices, rates) is loaded once into each test
+    database; tests run in a transaction that is rolled back, so it stays as shipped."""
+    with django_db_blocker.unblock():
+        _load_reference(reference_data_dir)
+
 
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    path = tmp_path / "var"
+def _reference_data_after_a_flush(request, django_db_blocker, reference_data_dir):
+    """A transactional test (live_server, transaction=True) empties the database when it ends; the reference
+    data is loaded again for the tests after it."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    flushed = {"transactional_db", "live_server"} & set(request.fixturenames) or (
+        marker is not None and marker.kwargs.get("transaction"))
+    if flushed:
+        from klimainnkjop.storage.models import FactorSet
+
+        with django_db_blocker.unblock():
+            if not FactorSet.objects.exists():
+                _load_reference(reference_data_dir)
+
+
+@dataclass
+class Shared:
+    """What a module-scoped fixture named `shared_*` made once for the tests of its module, and the data
+    directory that its files are in (the tests that use it get that directory as theirs)."""
+    data_dir: Path
+    value: Any
+
+
+@contextlib.contextmanager
+def shared_state(request, name: str):
+    """For a module-scoped `shared_*` fixture: yields a fresh data directory (with the reference data's archived
+    files) inside a database transaction that is rolled back when the module's tests are done. Each test runs
+    in a savepoint within it (pytest-django's db fixture), so what one test changes in the database is undone
+    before the next; files it writes stay, so such tests only read or write what is theirs."""
+    from django.db import transaction
+
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    path = request.getfixturevalue("tmp_path_factory").mktemp(name) / "var"
+    shutil.copytree(request.getfixturevalue("reference_data_dir") / "archive", path / "archive")
+    with blocker.unblock(), data_dir_at(path), transaction.atomic():
+        yield path
+        transaction.set_rollback(True)
+
+
+DEMO = {"scale": 0.005, "seed": 7, "today": dt.date(2026, 11, 15)}  # the demo region most tests read
+
+
+@pytest.fixture(scope="module")
+def shared_demo(request):
+    """The demo region (DEMO) generated, imported and computed once for a module: (LoadResult, progress
+    messages). The tests that use it read it, or load it again inside their own savepoint."""
+    from klimainnkjop.demo.load import do_load_demo
+
+    with shared_state(request, "demo") as path:
+        messages: list[str] = []
+        result = do_load_demo(**DEMO, actor="test", progress=messages.append)
+        yield Shared(path, (result, messages))
+
+
+@pytest.fixture(autouse=True)
+def data_dir(request, tmp_path, monkeypatch):
+    """The test's data directory: its own, or the one of the shared_* module fixture it uses."""
+    shared = sorted(name for name in request.fixturenames if name.startswith("shared_"))
+    path = request.getfixturevalue(shared[0]).data_dir if shared else tmp_path / "var"
     monkeypatch.setenv(ENV_VAR, str(path))
     return path
 
 
 @pytest.fixture
-def reference(db):
-    from klimainnkjop.services.reference import do_load_reference_data
+def reference(db, data_dir, reference_data_dir):
+    """The shipped reference data (loaded once per session), with its archived files in this test's data
+    directory; returns the default spend factor set."""
+    from klimainnkjop.services.compute import default_factor_set
+    from klimainnkjop.storage.models import FactorSet
 
-    return do_load_reference_data(actor="test")
+    if not FactorSet.objects.exists():
+        _load_reference(reference_data_dir)
+    shutil.copytree(reference_data_dir / "archive", data_dir / "archive", dirs_exist_ok=True)
+    return default_factor_set()
 
 
 @pytest.fixture
@@ -38,9 +158,39 @@ def other_org(db):
                                   region_name="Kongsvingerregionen", actor="test")
 
 
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args, stdin: str | None = None) -> CliResult:
+    """`klimainnkjop ARGS` in this process, in the test's database transaction and data directory, with its
+    output captured (as subprocess.run would give it). Tests about the process itself start a real one."""
+    from klimainnkjop.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_stdin, saved_data_dir = sys.stdin, os.environ.get(ENV_VAR)
+    sys.stdin = io.StringIO(stdin or "")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse's own usage errors
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:  # --data-dir sets the environment variable for the process; the test's own comes back
+        sys.stdin = saved_stdin
+        if saved_data_dir is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = saved_data_dir
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def separate_database(monkeypatch):
-    """On PostgreSQL, each CLI test gets a database of its own (the CLI is another process)."""
+    """On PostgreSQL, a test that starts the CLI as another process gives it a database of its own."""
     url = os.environ.get("DATABASE_URL")
     if not url:
         yield
@@ -54,7 +204,7 @@ def separate_database(monkeypatch):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     monkeypatch.setenv("DATABASE_URL", f"{base}/{name}")
-    yield
+    yield f"{base}/{name}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -1,4 +1,5 @@
-"""The CLI contract that automation relies on, run as a real process."""
+"""The CLI contract that automation relies on: once as a real process (exit statuses, output and where the data
+goes), the rest in this process (tests/conftest.py run_cli)."""
 import json
 import os
 import subprocess
@@ -6,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,15 +22,15 @@ def shipped_factor(set_name, key, column="value"):
     return float(row[header.index(column)])
 
 
-@pytest.fixture(autouse=True)
-def _own_database(separate_database):
-    """The CLI is another process: on PostgreSQL it gets a database of its own."""
-
-
-def cli(data_dir, *args, stdin=None):
+def process_cli(data_dir, *args, stdin=None):
+    """The CLI as another process (on PostgreSQL with a database of its own: the separate_database fixture)."""
     env = {**os.environ, "KLIMAINNKJOP_DATA_DIR": str(data_dir)}
     return subprocess.run([sys.executable, "-m", "klimainnkjop.cli", *args], cwd=ROOT, env=env, input=stdin,
                           capture_output=True, text=True, timeout=120)
+
+
+def cli(data_dir, *args, stdin=None):
+    return run_cli("--data-dir", data_dir, *args, stdin=stdin)
 
 
 @pytest.fixture
@@ -46,9 +49,10 @@ def files(tmp_path):
     return profile, ledger, bad
 
 
-def test_the_cli_imports_computes_and_reports_totals_as_json(tmp_path, files):
+def test_the_cli_imports_computes_and_reports_totals_as_json(tmp_path, files, separate_database):
     profile, ledger, _ = files
     data = tmp_path / "var"
+    cli = process_cli
     assert cli(data, "org", "add", "944117784", "Kongsvinger kommune", "--kostra-region", "0402").returncode == 0
     listed = json.loads(cli(data, "org", "list", "--format", "json").stdout)
     assert listed == [{"orgnr": "944117784", "name": "Kongsvinger kommune", "kind": "kommune", "kostra_region": "3401"}]
@@ -69,9 +73,19 @@ def test_the_cli_imports_computes_and_reports_totals_as_json(tmp_path, files):
                                  "kg_co2e_high": pytest.approx(high), "lines": 2}]
     csv_out = cli(data, "totals", "--by", "art", "--format", "csv").stdout.splitlines()
     assert csv_out[0] == "art,spend_nok,kg_co2e,kg_co2e_low,kg_co2e_high,lines" and csv_out[1].startswith("115,8765.5,")
-    assert (data / "klimainnkjop.sqlite3").exists() or os.environ.get("DATABASE_URL")
+    bad = cli(data, "import", "ledger", str(files[2]), "--org", "944117784")
+    assert bad.returncode == 2 and "row 2" in bad.stderr and "Traceback" not in bad.stderr
+    if separate_database:  # PostgreSQL: the data went to the database, not to a file in the data directory
+        import psycopg
+
+        with psycopg.connect(separate_database) as conn:
+            names = conn.execute("SELECT name FROM klimainnkjop_organisation").fetchall()
+        assert names == [("Kongsvinger kommune",)] and not (data / "klimainnkjop.sqlite3").exists()
+    else:  # the embedded default: one SQLite file in the data directory
+        assert (data / "klimainnkjop.sqlite3").exists()
 
 
+@pytest.mark.django_db
 def test_bad_input_exits_2_naming_file_row_and_column_and_writes_nothing(tmp_path, files):
     profile, _, bad = files
     data = tmp_path / "var"
@@ -83,6 +97,7 @@ def test_bad_input_exits_2_naming_file_row_and_column_and_writes_nothing(tmp_pat
     assert not list((data / "lines").rglob("*.parquet")) if (data / "lines").exists() else True
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("args,message", [
     (["org", "add", "12", "X"], "9-digit"),
     (["import", "ledger", "/nonexistent.csv", "--org", "944117784"], "no such file"),
@@ -95,12 +110,14 @@ def test_bad_arguments_exit_2_with_a_message(tmp_path, args, message):
     assert message in result.stderr
 
 
+@pytest.mark.django_db
 def test_totals_before_any_computation_says_what_to_do(tmp_path):
     result = cli(tmp_path / "var", "totals")
     assert result.returncode == 1
     assert "klimainnkjop compute" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.django_db
 def test_users_add_categories_and_mappings_that_the_next_computation_uses(tmp_path, files):
     profile, ledger, _ = files
     data = tmp_path / "var"

@@ -11,10 +11,9 @@ from klimainnkjop.core.kostra import OrgNumber
 from klimainnkjop.demo import region as R
 from klimainnkjop.demo.generate import generate
 from klimainnkjop.demo.load import DEMO_PASSWORD, DEMO_USERNAME, READER_USERNAME, do_load_demo
+from tests.conftest import DEMO
 
-TODAY = dt.date(2026, 11, 15)
-SCALE = 0.005
-SEED = 7
+SCALE, SEED, TODAY = DEMO["scale"], DEMO["seed"], DEMO["today"]  # the shared_demo fixture's (conftest.py)
 FULL_YEARS = range(2021, 2026)
 REGION_PURCHASES_PER_YEAR = 1.15e9  # NOK at scale 1 (the brief: 1.1-1.2 billion)
 
@@ -118,10 +117,10 @@ def test_the_files_use_the_visma_and_agresso_layouts_one_of_them_as_xlsx(tmp_pat
 
 # --- loading through the services ----------------------------------------------------------------------
 @pytest.mark.django_db
-def test_loading_the_demo_creates_the_thirteen_organisations_with_their_kinds_and_kostra_codes():
+def test_loading_the_demo_creates_the_thirteen_organisations_with_their_kinds_and_kostra_codes(shared_demo):
     from klimainnkjop.storage.models import ImportBatch, MappingProfile, Organisation, Unit
 
-    result, messages = _load()
+    result, messages = shared_demo.value
     orgs = list(Organisation.objects.select_related("region"))
     assert len(orgs) == 13
     assert {o.region.name for o in orgs} == {"Kongsvingerregionen"}
@@ -153,8 +152,7 @@ def _region_purchases_by_year() -> dict[int, float]:
 
 
 @pytest.mark.django_db
-def test_every_full_year_buys_for_about_1_15_billion_nok_times_the_scale():
-    _load()
+def test_every_full_year_buys_for_about_1_15_billion_nok_times_the_scale(shared_demo):
     by_year = _region_purchases_by_year()
     target = REGION_PURCHASES_PER_YEAR * SCALE
     for year in FULL_YEARS:
@@ -172,12 +170,11 @@ def test_every_full_year_buys_for_about_1_15_billion_nok_times_the_scale():
 
 
 @pytest.mark.django_db
-def test_the_kommuner_buy_from_the_regions_iks_and_from_each_other():
+def test_the_kommuner_buy_from_the_regions_iks_and_from_each_other(shared_demo):
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors.results import totals
     from klimainnkjop.storage.models import Organisation
 
-    _load()
     iks = set(Organisation.objects.filter(kind="iks").values_list("orgnr", flat=True))
     kommuner = set(Organisation.objects.filter(kind="kommune").values_list("orgnr", flat=True))
     kongsvinger = R.ORGS_BY_KEY["kongsvinger"].orgnr
@@ -189,19 +186,18 @@ def test_the_kommuner_buy_from_the_regions_iks_and_from_each_other():
 
 
 @pytest.mark.django_db
-def test_the_region_intensity_lies_between_15_and_50_grams_per_krone():
-    _load()
+def test_the_region_intensity_lies_between_15_and_50_grams_per_krone(shared_demo):
     (row,) = _totals([])
     assert 0.015 <= row["kg_co2e"] / row["spend_nok"] <= 0.05
     assert row["covered_spend_nok"] == row["spend_nok"]  # every demo purchase art has a factor
 
 
 @pytest.mark.django_db
-def test_wages_transfers_financial_items_and_income_are_in_the_files_but_not_in_the_account():
+def test_wages_transfers_financial_items_and_income_are_in_the_files_but_not_in_the_account(shared_demo):
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors.results import excluded_spend
 
-    result, _ = _load()
+    result, _ = shared_demo.value
     arts: set[str] = set()
     positive = 0
     for _, _, parsed in _parsed_files(result.manifest):
@@ -217,8 +213,7 @@ def test_wages_transfers_financial_items_and_income_are_in_the_files_but_not_in_
 
 
 @pytest.mark.django_db
-def test_kongsvinger_keeps_the_proportions_of_its_kostra_accounts():
-    _load()
+def test_kongsvinger_keeps_the_proportions_of_its_kostra_accounts(shared_demo):
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors.results import totals
 
@@ -241,8 +236,7 @@ def test_kongsvinger_keeps_the_proportions_of_its_kostra_accounts():
 
 
 @pytest.mark.django_db
-def test_electricity_costs_more_in_winter_than_in_summer():
-    _load()
+def test_electricity_costs_more_in_winter_than_in_summer(shared_demo):
     rows = [r for r in _totals(["art", "month"]) if r["art"] == "180"]
     winter = sum(r["spend_nok"] for r in rows if r["month"] in (12, 1, 2))
     summer = sum(r["spend_nok"] for r in rows if r["month"] in (6, 7, 8))
@@ -250,10 +244,9 @@ def test_electricity_costs_more_in_winter_than_in_summer():
 
 
 @pytest.mark.django_db
-def test_the_2019_kostra_file_is_imported_for_kongsvinger_under_its_new_number():
+def test_the_2019_kostra_file_is_imported_for_kongsvinger_under_its_new_number(shared_demo):
     from klimainnkjop.storage.models import ImportBatch
 
-    _load()
     batch = ImportBatch.objects.get(kind="kostra")
     assert batch.organisation.kostra_region == "3401"
     assert batch.lines_added > 20
@@ -262,10 +255,9 @@ def test_the_2019_kostra_file_is_imported_for_kongsvinger_under_its_new_number()
 
 
 @pytest.mark.django_db
-def test_if_empty_on_a_loaded_data_dir_adds_nothing():
+def test_if_empty_on_a_loaded_data_dir_adds_nothing(shared_demo):
     from klimainnkjop.storage.models import ComputeRun, ImportBatch
 
-    _load()
     batches, runs = ImportBatch.objects.count(), ComputeRun.objects.count()
     result, messages = _load(if_empty=True)
     assert not result.loaded
@@ -276,10 +268,9 @@ def test_if_empty_on_a_loaded_data_dir_adds_nothing():
 
 
 @pytest.mark.django_db
-def test_loading_twice_without_if_empty_recognises_every_file():
+def test_loading_twice_without_if_empty_recognises_every_file(shared_demo):
     from klimainnkjop.storage.models import ImportBatch, Organisation
 
-    _load()
     batches = ImportBatch.objects.count()
     result, _ = _load()
     assert ImportBatch.objects.count() == batches
@@ -288,8 +279,8 @@ def test_loading_twice_without_if_empty_recognises_every_file():
 
 
 @pytest.mark.django_db
-def test_the_summary_shows_the_demo_login():
-    result, _ = _load()
+def test_the_summary_shows_the_demo_login(shared_demo):
+    result, _ = shared_demo.value
     summary = result.summary()
     assert DEMO_USERNAME in summary and DEMO_PASSWORD in summary
     assert f"Innlogging: {DEMO_USERNAME} / {DEMO_PASSWORD}" in summary
@@ -297,13 +288,12 @@ def test_the_summary_shows_the_demo_login():
 
 
 @pytest.mark.django_db
-def test_the_demo_users_see_the_region_or_only_grue():
+def test_the_demo_users_see_the_region_or_only_grue(shared_demo):
     from django.contrib.auth import authenticate
 
     from klimainnkjop.access import OutsideScope, scope_for
     from klimainnkjop.storage.models import Organisation
 
-    _load()
     admin = authenticate(username=DEMO_USERNAME, password=DEMO_PASSWORD)
     reader = authenticate(username=READER_USERNAME, password=DEMO_PASSWORD)
     assert admin is not None and reader is not None
@@ -315,15 +305,3 @@ def test_the_demo_users_see_the_region_or_only_grue():
     assert reader_scope.orgnrs == frozenset({grue.orgnr})
     with pytest.raises(OutsideScope):
         reader_scope.check(kongsvinger.orgnr)
-
-
-@pytest.mark.django_db
-def test_if_empty_creates_the_demo_user_when_organisations_exist_without_it():
-    from django.contrib.auth import get_user_model
-
-    from klimainnkjop.services.organisations import do_create_organisation
-
-    do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="3401", actor="test")
-    result, _ = _load(if_empty=True)
-    assert get_user_model().objects.filter(username=DEMO_USERNAME).exists()
-    assert DEMO_PASSWORD in result.summary()

@@ -2,7 +2,6 @@
 the account activity-based, and the fuel and food switches of 2025 visible at about equal spend."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -10,18 +9,10 @@ import pytest
 from klimainnkjop.demo import ehf
 from klimainnkjop.demo import region as R
 from klimainnkjop.demo.generate import generate
-from klimainnkjop.demo.load import do_load_demo
+from tests.conftest import DEMO
 
-TODAY = dt.date(2026, 11, 15)
-SCALE = 0.005
-SEED = 7
+SCALE, SEED, TODAY = DEMO["scale"], DEMO["seed"], DEMO["today"]  # the shared_demo fixture's (conftest.py)
 FUEL_ORGS = ("gir", "solor", "brann", "kongsvinger", "eidskog", "grue", "nord-odal", "sor-odal", "valer", "asnes")
-
-
-def _load():
-    messages: list[str] = []
-    result = do_load_demo(scale=SCALE, seed=SEED, today=TODAY, actor="test", progress=messages.append)
-    return result, messages
 
 
 def _by_year_category(orgs) -> dict[tuple[int, str], dict]:
@@ -100,11 +91,11 @@ def test_each_invoice_is_booked_in_its_buyers_ledger_with_the_same_number_suppli
 
 # --- loaded and computed -------------------------------------------------------------------------------
 @pytest.mark.django_db
-def test_the_demo_imports_its_invoices_without_rejections_and_matches_every_one_to_the_ledger():
+def test_the_demo_imports_its_invoices_without_rejections_and_matches_every_one_to_the_ledger(shared_demo):
     from klimainnkjop.services.invoices import match_invoices_to_ledger
     from klimainnkjop.storage.models import ImportBatch, Organisation
 
-    result, messages = _load()
+    result, messages = shared_demo.value
     documents = sum(len(entry["documents"]) for entry in result.manifest.invoice_files)
     assert result.invoices_read == result.invoices_added == documents > 100
     assert ImportBatch.objects.filter(kind="ehf").count() == len(result.manifest.invoice_files)
@@ -117,12 +108,11 @@ def test_the_demo_imports_its_invoices_without_rejections_and_matches_every_one_
 
 
 @pytest.mark.django_db
-def test_matched_invoices_replace_their_ledger_lines_so_the_spend_stays_calibrated_and_part_is_activity_based():
+def test_matched_invoices_replace_their_ledger_lines_so_the_spend_stays_calibrated_and_part_is_activity_based(shared_demo):
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors.results import totals
     from klimainnkjop.storage.models import Organisation
 
-    _load()
     members = set(Organisation.objects.values_list("orgnr", flat=True))
     by_year: dict[int, float] = {}
     for row in totals(system_scope(), by=["year", "supplier"])["rows"]:
@@ -142,8 +132,7 @@ def test_matched_invoices_replace_their_ledger_lines_so_the_spend_stays_calibrat
 
 
 @pytest.mark.django_db
-def test_the_switch_to_hvo_and_from_beef_lowers_emissions_at_about_equal_spend():
-    _load()
+def test_the_switch_to_hvo_and_from_beef_lowers_emissions_at_about_equal_spend(shared_demo):
     cells = _by_year_category(FUEL_ORGS)
     fuel_before, fuel_after = _family(cells, 2024, "energy.fuel"), _family(cells, 2025, "energy.fuel")
     assert fuel_before[0] > 0 and fuel_after[0] > 0

@@ -16,10 +16,9 @@ from klimainnkjop.demo import region as R
 from klimainnkjop.demo import stats
 from klimainnkjop.demo.generate import generate
 from klimainnkjop.demo.load import do_load_demo
+from tests.conftest import DEMO
 
-TODAY = dt.date(2026, 11, 15)
-SCALE = 0.005
-SEED = 7
+SCALE, SEED, TODAY = DEMO["scale"], DEMO["seed"], DEMO["today"]  # the shared_demo fixture's (conftest.py)
 ROOT = Path(__file__).resolve().parents[1]
 FOOD, FUEL = R.SUPPLIERS["food2"], R.SUPPLIERS["fuel2"]
 
@@ -101,13 +100,12 @@ def test_the_reports_hold_exactly_the_invoices_the_customers_ledgers_book_from_t
 
 # --- loaded and computed -------------------------------------------------------------------------------
 @pytest.mark.django_db
-def test_the_demo_imports_the_reports_for_each_customer_and_counts_their_kilograms_and_litres_once(data_dir):
+def test_the_demo_imports_the_reports_for_each_customer_and_counts_their_kilograms_and_litres_once(shared_demo, data_dir):
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors.results import totals
     from klimainnkjop.storage.models import ComputeRun, ImportBatch, SupplierStatsProfile
 
-    messages: list[str] = []
-    result = do_load_demo(scale=SCALE, seed=SEED, today=TODAY, actor="test", progress=messages.append)
+    result, messages = shared_demo.value
     manifest = result.manifest
 
     # imported through saved profiles, once per customer, with no rows refused
@@ -170,10 +168,9 @@ def test_the_demo_imports_the_reports_for_each_customer_and_counts_their_kilogra
 
 
 @pytest.mark.django_db
-def test_loading_the_demo_again_imports_no_report_twice():
+def test_loading_the_demo_again_imports_no_report_twice(shared_demo):
     from klimainnkjop.storage.models import ImportBatch
 
-    do_load_demo(scale=SCALE, seed=SEED, today=TODAY, actor="test")
     batches = ImportBatch.objects.filter(kind="supplier_stats").count()
     again = do_load_demo(scale=SCALE, seed=SEED, today=TODAY, actor="test")
     assert again.stats_imports == again.stats_already_imported == batches == 55

@@ -20,7 +20,7 @@ from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import do_generate_report, render, report_path
 from klimainnkjop.storage.models import AuditEntry, Report
-from tests.test_reports import GRUE, KONGSVINGER, KONGSVINGER_CSV, accounts, run_cli  # noqa: F401 (fixture)
+from tests.test_reports import GRUE, KONGSVINGER, KONGSVINGER_CSV, accounts, cli  # noqa: F401 (fixture)
 
 TEXTS = {
     "project": "Mer klimavennlig innkjøp i Kongsvingerregionen",
@@ -270,7 +270,8 @@ def test_a_bad_layout_or_text_is_refused_clearly_and_leaves_no_report_row_or_fil
     assert not folder.exists() or not any(folder.iterdir())
 
 
-def test_the_cli_writes_a_funder_report_with_the_texts_from_files(tmp_path, separate_database):
+@pytest.mark.django_db
+def test_the_cli_writes_a_funder_report_with_the_texts_from_files(tmp_path):
     import json
 
     import openpyxl
@@ -287,12 +288,12 @@ def test_the_cli_writes_a_funder_report_with_the_texts_from_files(tmp_path, sepa
     for args in (["org", "add", KONGSVINGER, "Kongsvinger kommune"],
                  ["profile", "import", str(profile), "--org", KONGSVINGER],
                  ["import", "ledger", str(ledger), "--org", KONGSVINGER], ["compute"]):
-        result = run_cli(*args, data_dir=var)
+        result = cli(*args, data_dir=var)
         assert result.returncode == 0, (args, result.stderr)
     out = tmp_path / "sluttrapport.xlsx"
-    result = run_cli("report", "--org", KONGSVINGER, "--period", "2025", "--format", "xlsx", "-o", str(out),
-                     "--layout", "funder", "--final", "--activities-file", str(activities), "--deviations-file",
-                     str(deviations), "--baseline-year", "2024", data_dir=var)
+    result = cli("report", "--org", KONGSVINGER, "--period", "2025", "--format", "xlsx", "-o", str(out),
+                 "--layout", "funder", "--final", "--activities-file", str(activities), "--deviations-file",
+                 str(deviations), "--baseline-year", "2024", data_dir=var)
     assert result.returncode == 0, result.stderr
     book = openpyxl.load_workbook(out)
     assert [r[0] for r in book["Gjennomførte aktiviteter"].iter_rows(min_row=2, values_only=True)] == [
@@ -305,9 +306,9 @@ def test_the_cli_writes_a_funder_report_with_the_texts_from_files(tmp_path, sepa
     assert round(figures["Innkjøp, kr"][1] * 100) == 12_345_67 + 55_555_55 + 300_000_00 + 7_777_77 + 50_000_00
     assert round(figures["Innkjøp, kr"][2] * 100) == 10_000_00 + 40_000_00 + 20_000_00
     # a text file that does not exist: exit 2, naming the option, and no file written
-    result = run_cli("report", "--org", KONGSVINGER, "--period", "2025", "--format", "pdf", "-o",
-                     str(tmp_path / "r.pdf"), "--layout", "funder", "--deviations-file", str(tmp_path / "nope.txt"),
-                     data_dir=var)
+    result = cli("report", "--org", KONGSVINGER, "--period", "2025", "--format", "pdf", "-o",
+                 str(tmp_path / "r.pdf"), "--layout", "funder", "--deviations-file", str(tmp_path / "nope.txt"),
+                 data_dir=var)
     assert result.returncode == 2, result.stderr
     assert "--deviations-file" in result.stderr and not (tmp_path / "r.pdf").exists()
 

@@ -7,8 +7,6 @@ import datetime as dt
 import hashlib
 import json
 import signal
-import subprocess
-import sys
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,6 +17,7 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import (do_add_report_schedule, do_generate_report, do_remove_report_schedule,
                                            do_request_report, do_run_due_schedules, due_period, report_path)
 from klimainnkjop.storage.models import AuditEntry, Membership, Organisation, Report, ReportSchedule, Unit
+from tests.conftest import run_cli
 from tests.test_reports import GRUE, KONGSVINGER, KONGSVINGER_CSV, accounts  # noqa: F401 (fixture)
 
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
@@ -337,14 +336,12 @@ def test_administrators_add_and_remove_schedules_on_the_reports_page(people, cli
 
 # --- the command line ----------------------------------------------------------------------------------
 
-def run_cli(*args, data_dir, env=None):
-    import os
-
-    return subprocess.run([sys.executable, "-m", "klimainnkjop.cli", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+def cli(*args, data_dir):
+    return run_cli("--data-dir", data_dir, *args)
 
 
-def test_the_cli_adds_lists_runs_and_removes_schedules(tmp_path, separate_database):
+@pytest.mark.django_db
+def test_the_cli_adds_lists_runs_and_removes_schedules(tmp_path, settings):
     from tests.test_web import PROFILE
 
     var = tmp_path / "var"
@@ -355,24 +352,28 @@ def test_the_cli_adds_lists_runs_and_removes_schedules(tmp_path, separate_databa
                  ["profile", "import", str(profile), "--org", KONGSVINGER],
                  ["import", "ledger", str(ledger), "--org", KONGSVINGER], ["compute"],
                  ["reports", "schedule", "add", "--org", KONGSVINGER, "--cadence", "half-year", "--format", "csv"]):
-        result = run_cli(*args, data_dir=var)
+        result = cli(*args, data_dir=var)
         assert result.returncode == 0, (args, result.stderr)
-    assert result.stdout.startswith("schedule 1:")
-    bad = run_cli("reports", "schedule", "add", "--region", "--cadence", "weekly", "--format", "csv", data_dir=var)
+    schedule = ReportSchedule.objects.get()  # ids come from the database's sequence, not from 1 in a fresh one
+    assert result.stdout.startswith(f"schedule {schedule.pk}:")
+    bad = cli("reports", "schedule", "add", "--region", "--cadence", "weekly", "--format", "csv", data_dir=var)
     assert bad.returncode == 2 and "--cadence" in bad.stderr
-    due = run_cli("reports", "run-due", "--today", "2026-04-02", data_dir=var)
+    due = cli("reports", "run-due", "--today", "2026-04-02", data_dir=var)
     assert due.returncode == 0, due.stderr
-    assert "schedule 1: report 1 2025H2 csv: done, reports/" in due.stdout
-    again = run_cli("reports", "run-due", "--today", "2026-04-02", data_dir=var)
+    report = Report.objects.get()
+    assert f"schedule {schedule.pk}: report {report.pk} 2025H2 csv: done, reports/" in due.stdout
+    again = cli("reports", "run-due", "--today", "2026-04-02", data_dir=var)
     assert again.returncode == 0 and again.stdout.strip() == "nothing due"
     assert len(list((var / "reports").iterdir())) == 1
-    listing = json.loads(run_cli("reports", "schedule", "list", "--format", "json", data_dir=var).stdout)
-    assert listing == [{"id": 1, "subject": KONGSVINGER, "unit": None, "cadence": "half-year", "format": "csv",
-                        "layout": "standard", "active": True, "last_period": "2025H2", "last_report": 1}]
-    assert run_cli("reports", "run-due", "--today", "2026-13-01", data_dir=var).returncode == 2
-    assert run_cli("reports", "schedule", "remove", "1", data_dir=var).returncode == 0
-    assert run_cli("reports", "schedule", "remove", "1", data_dir=var).returncode == 2
-    worker = run_cli("worker", "--batch", data_dir=var, env={"KLIMAINNKJOP_TASKS": "immediate"})
+    listing = json.loads(cli("reports", "schedule", "list", "--format", "json", data_dir=var).stdout)
+    assert listing == [{"id": schedule.pk, "subject": KONGSVINGER, "unit": None, "cadence": "half-year",
+                        "format": "csv", "layout": "standard", "active": True, "last_period": "2025H2",
+                        "last_report": report.pk}]
+    assert cli("reports", "run-due", "--today", "2026-13-01", data_dir=var).returncode == 2
+    assert cli("reports", "schedule", "remove", str(schedule.pk), data_dir=var).returncode == 0
+    assert cli("reports", "schedule", "remove", str(schedule.pk), data_dir=var).returncode == 2
+    settings.KLIMAINNKJOP_TASKS = "immediate"  # what KLIMAINNKJOP_TASKS=immediate in the environment gives
+    worker = cli("worker", "--batch", data_dir=var)
     assert worker.returncode == 2 and "no worker is needed" in worker.stderr
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,6 +17,7 @@ from klimainnkjop.services.imports import do_import_kostra
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import do_generate_report, render, report_path
 from klimainnkjop.storage.models import AuditEntry, Membership, Report
+from tests.conftest import run_cli
 from tests.test_kostra_import import kostra_file, record
 from tests.test_web import HEADER, import_ledger
 
@@ -250,20 +249,21 @@ def test_scope_limits_reports(accounts):
         report_data.build(scope, scope_kind="region", period=parse_period("2025"))
 
 
-def run_cli(*args, data_dir):
-    return subprocess.run([sys.executable, "-m", "klimainnkjop.cli", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, timeout=300)
+def cli(*args, data_dir):
+    return run_cli("--data-dir", data_dir, *args)
 
 
-def test_the_cli_refuses_a_bad_period_with_exit_2_naming_the_field(tmp_path, separate_database):
-    result = run_cli("report", "--region", "--period", "2025Q9", "--format", "csv", "-o", str(tmp_path / "r.csv"),
-                     data_dir=tmp_path / "var")
+@pytest.mark.django_db
+def test_the_cli_refuses_a_bad_period_with_exit_2_naming_the_field(tmp_path):
+    result = cli("report", "--region", "--period", "2025Q9", "--format", "csv", "-o", str(tmp_path / "r.csv"),
+                 data_dir=tmp_path / "var")
     assert result.returncode == 2, result.stderr
     assert "--period" in result.stderr
     assert not (tmp_path / "r.csv").exists()
 
 
-def test_the_cli_writes_an_archived_report_and_publishes_a_year(tmp_path, separate_database):
+@pytest.mark.django_db
+def test_the_cli_writes_an_archived_report_and_publishes_a_year(tmp_path):
     import json
 
     import openpyxl
@@ -276,20 +276,20 @@ def test_the_cli_writes_an_archived_report_and_publishes_a_year(tmp_path, separa
     ledger.write_text(KONGSVINGER_CSV, encoding="utf-8")
     for args in (["org", "add", KONGSVINGER, "Kongsvinger kommune"], ["profile", "import", str(profile), "--org",
                  KONGSVINGER], ["import", "ledger", str(ledger), "--org", KONGSVINGER], ["compute"]):
-        result = run_cli(*args, data_dir=var)
+        result = cli(*args, data_dir=var)
         assert result.returncode == 0, (args, result.stderr)
     out = tmp_path / "rapport.xlsx"
-    result = run_cli("report", "--org", KONGSVINGER, "--period", "2025T2", "--format", "xlsx", "-o", str(out),
-                     data_dir=var)
+    result = cli("report", "--org", KONGSVINGER, "--period", "2025T2", "--format", "xlsx", "-o", str(out),
+                 data_dir=var)
     assert result.returncode == 0, result.stderr
     assert "run " in result.stdout and "sha256" in result.stdout
     summary = {r[0]: r[1] for r in openpyxl.load_workbook(out)["Sammendrag"].iter_rows(min_row=2, values_only=True)}
     assert round(summary["Innkjøp, kr"] * 100) == 55_555_55 + 300_000_00  # May–August 2025: power, the school
     assert len(list((var / "reports").iterdir())) == 1
-    result = run_cli("publish", "--org", KONGSVINGER, "--year", "2025", data_dir=var)
+    result = cli("publish", "--org", KONGSVINGER, "--year", "2025", data_dir=var)
     assert result.returncode == 0, result.stderr
     assert "published" in result.stdout
-    result = run_cli("report", "--region", "--period", "2025", "--format", "pdf", "-o", str(tmp_path / "r.pdf"),
-                     data_dir=var)
+    result = cli("report", "--region", "--period", "2025", "--format", "pdf", "-o", str(tmp_path / "r.pdf"),
+                 data_dir=var)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")

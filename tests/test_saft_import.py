@@ -1,9 +1,6 @@
-"""SAF-T Financial import, and the invoice commands of the CLI run as a real process."""
+"""SAF-T Financial import, and the invoice commands of the CLI (in this process: tests/conftest.py run_cli)."""
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -15,6 +12,7 @@ from klimainnkjop.services.invoices import do_import_saft
 from klimainnkjop.services.organisations import InvalidInput, do_create_organisation
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import ImportBatch, Supplier
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SAFT = ROOT / "tests" / "data" / "saft"
@@ -106,18 +104,12 @@ def test_broken_saft_xml_is_rejected(company):
     assert "cut.xml" in str(caught.value) and "not well-formed XML" in str(caught.value)
 
 
-@pytest.fixture
-def _own_database(separate_database):
-    """The CLI is another process: on PostgreSQL it gets a database of its own."""
-
-
 def cli(data_dir, *args):
-    env = {**os.environ, "KLIMAINNKJOP_DATA_DIR": str(data_dir)}
-    return subprocess.run([sys.executable, "-m", "klimainnkjop.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return run_cli("--data-dir", data_dir, *args)
 
 
-def test_the_cli_imports_ehf_and_saft_and_prints_the_match_report(tmp_path, _own_database):
+@pytest.mark.django_db
+def test_the_cli_imports_ehf_and_saft_and_prints_the_match_report(tmp_path):
     data = tmp_path / "cli"
     assert cli(data, "org", "add", "987654325", "Buyercompany ASA").returncode == 0
     done = cli(data, "import", "ehf", str(EHF / "Norwegian-example-1.xml"))

@@ -3,9 +3,6 @@
 ledger on supplier + invoice number, and refusals that leave nothing behind."""
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -19,6 +16,7 @@ from klimainnkjop.services.profiles import do_save_profile
 from klimainnkjop.services.suppliers import do_import_supplier_stats, do_save_supplier_stats_profile
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import AuditEntry, ImportBatch, MappingProfile, SupplierStatsProfile
+from tests.conftest import run_cli
 from tests.factories import VISMA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,17 +183,9 @@ def test_an_xlsx_report_with_a_supplier_column_and_dates_imports_too(org):
     assert lines["910000002"]["amount_ore"] == 95_050 and lines["910000002"]["quantity_unit"] == "kg"
 
 
-@pytest.fixture
-def _own_database(separate_database):
-    """The CLI is another process: on PostgreSQL it gets a database of its own."""
-
-
-def test_the_cli_imports_a_profile_and_a_report_and_refuses_a_bad_one_with_exit_2(_own_database, tmp_path):
-    env = {**os.environ, "KLIMAINNKJOP_DATA_DIR": str(tmp_path / "var")}
-
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "klimainnkjop.cli", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=180)
+@pytest.mark.django_db
+def test_the_cli_imports_a_profile_and_a_report_and_refuses_a_bad_one_with_exit_2(tmp_path):
+    cli = run_cli  # in the test's data directory (tmp_path / "var")
 
     assert cli("org", "add", "944117784", "Kongsvinger kommune").returncode == 0
     saved = cli("suppliers", "profile", "import", str(DATA / "profile_fuel.json"), "--org", "944117784")

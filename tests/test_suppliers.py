@@ -3,10 +3,7 @@
 import datetime as dt
 import gzip
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tracemalloc
 import types
 from pathlib import Path
@@ -15,15 +12,15 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from klimainnkjop.clients.brreg import BrregClient, BrregError
+from klimainnkjop.clients.brreg import ENV_BASE_URL, BrregClient, BrregError
 from klimainnkjop.importers.brreg import iter_units
 from klimainnkjop.importers.errors import ImportRejected
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.suppliers import (do_import_supplier_register, do_import_supplier_stats,
                                              do_refresh_suppliers, do_save_supplier_stats_profile)
 from klimainnkjop.storage.models import AuditEntry, Supplier
+from tests.conftest import run_cli
 
-ROOT = Path(__file__).resolve().parents[1]
 BRREG = Path(__file__).resolve().parent / "data" / "brreg"
 BASE = "https://brreg.test/enhetsregisteret/api"
 
@@ -275,18 +272,12 @@ def test_refresh_fills_nace_so_the_engine_classifies_a_line_without_art_by_it(or
 # ---------------------------------------------------------------- the command line
 
 
-def cli(data_dir, *args, env=None):
-    environment = {**os.environ, "KLIMAINNKJOP_DATA_DIR": str(data_dir), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "klimainnkjop.cli", *args], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=180)
+def cli(data_dir, *args):
+    return run_cli("--data-dir", data_dir, *args)
 
 
-@pytest.fixture
-def _own_database(separate_database):
-    """The CLI is another process: on PostgreSQL it gets a database of its own."""
-
-
-def test_the_cli_imports_the_register_file_and_adds_a_supplier_factor_with_its_evidence(_own_database, tmp_path):
+@pytest.mark.django_db
+def test_the_cli_imports_the_register_file_and_adds_a_supplier_factor_with_its_evidence(tmp_path):
     data = tmp_path / "cli"
     path = tmp_path / "enheter_alle.json"
     shutil.copy(BRREG / "enheter_sample.json", path)
@@ -321,7 +312,8 @@ def test_with_all_a_file_larger_than_one_chunk_is_added_in_chunks_and_a_repeated
     assert sorted(Supplier.objects.values_list("orgnr", flat=True)) == ["910000001", "910000005", "910000006"]
 
 
-def test_the_cli_refresh_asks_a_local_stand_in_for_the_api_and_fills_nace(_own_database, tmp_path):
+@pytest.mark.django_db
+def test_the_cli_refresh_asks_a_local_stand_in_for_the_api_and_fills_nace(tmp_path, monkeypatch):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -347,14 +339,14 @@ def test_the_cli_refresh_asks_a_local_stand_in_for_the_api_and_fills_nace(_own_d
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         data = tmp_path / "cli"
-        env = {"KLIMAINNKJOP_BRREG_URL": f"http://127.0.0.1:{server.server_address[1]}/enhetsregisteret/api"}
         path = tmp_path / "enheter.csv"
         path.write_text('"organisasjonsnummer","navn"\n"910000001","X"\n"910000004","Y"\n', encoding="utf-8")
         assert cli(data, "suppliers", "import", str(path), "--all").returncode == 0
-        done = cli(data, "suppliers", "refresh", "--missing-only", env=env)
+        monkeypatch.setenv(ENV_BASE_URL, f"http://127.0.0.1:{server.server_address[1]}/enhetsregisteret/api")
+        done = cli(data, "suppliers", "refresh", "--missing-only")
         assert done.returncode == 0, done.stderr
         assert "2 suppliers looked up (2 requests): 2 updated" in done.stdout and "1 unknown numbers" in done.stdout
-        again = cli(data, "suppliers", "refresh", env=env)
+        again = cli(data, "suppliers", "refresh")
         assert "(0 requests)" in again.stdout  # both answers come from the cache
         rows = {r["orgnr"]: r for r in json.loads(cli(data, "suppliers", "list", "--format", "json").stdout)}
         assert rows["910000001"]["nace"] == "19.200" and rows["910000004"]["register_status"] == "unknown_orgnr"

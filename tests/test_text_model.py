@@ -1,10 +1,6 @@
 """The learned text model: held-out accuracy on the shipped labelled set, the CLI's report of it, corrections
 as training examples, and predictions flowing into the computation."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -15,9 +11,8 @@ from klimainnkjop.services import training
 from klimainnkjop.services.classification import do_override_line_categories
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.storage.models import AuditEntry, CategoryMapping, ModelVersion
+from tests.conftest import run_cli
 from tests.factories import import_ledger, ledger_csv
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # The floor: the shipped set has 63 categories with 9–16 examples each; guessing the largest category is
 # right for 2 % of the held-out part and a keyword lookup of the category names for far less than half.
@@ -70,22 +65,20 @@ def test_every_labelled_category_is_in_the_shipped_taxonomy(reference):
     assert len({e.category for e in examples}) > 50
 
 
-def test_the_cli_prints_the_accuracy_computed_from_the_same_split(tmp_path, held_out_metrics, separate_database):
-    env = {**os.environ, "KLIMAINNKJOP_DATA_DIR": str(tmp_path / "cli")}
-    run = subprocess.run([sys.executable, "-m", "klimainnkjop.cli", "classify", "--format", "json"], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=300)
+@pytest.mark.django_db
+def test_the_cli_prints_the_accuracy_computed_from_the_same_split(tmp_path, held_out_metrics):
+    data = tmp_path / "cli"
+    run = run_cli("--data-dir", data, "classify", "--format", "json")
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["trained"] is True and report["n_corrections"] == 0
     assert report["accuracy"] == held_out_metrics["accuracy"]
     assert report["macro_f1"] == held_out_metrics["macro_f1"]
-    table = subprocess.run([sys.executable, "-m", "klimainnkjop.cli", "classify"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=300)
+    table = run_cli("--data-dir", data, "classify")
     assert table.returncode == 0, table.stderr
     assert f"held-out accuracy {held_out_metrics['accuracy']:.4f}" in table.stdout
     assert "trained now" not in table.stdout  # the stored version is reused without --retrain
-    bad = subprocess.run([sys.executable, "-m", "klimainnkjop.cli", "classify", "--format", "xml"], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=300)
+    bad = run_cli("--data-dir", data, "classify", "--format", "xml")
     assert bad.returncode == 2
 
 

@@ -1,19 +1,20 @@
-"""`klimainnkjop user ...` and `klimainnkjop audit export`, run as a real process."""
+"""`klimainnkjop user ...` and `klimainnkjop audit export`, run in this process (tests/conftest.py run_cli)."""
 import csv
 import io
 import json
 
 import pytest
 
-from tests.test_cli import cli
+from tests.conftest import run_cli
 
 KONGSVINGER, GRUE = "944117784", "964950113"
 PASSWORD = "en-lang-og-god-passfrase"
 
+pytestmark = pytest.mark.django_db
 
-@pytest.fixture(autouse=True)
-def _own_database(separate_database):
-    """The CLI is another process: on PostgreSQL it gets a database of its own."""
+
+def cli(data_dir, *args, stdin=None):
+    return run_cli("--data-dir", data_dir, *args, stdin=stdin)
 
 
 @pytest.fixture

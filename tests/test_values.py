@@ -72,5 +72,8 @@ def test_old_municipality_numbers_map_to_the_2020_numbers():
 def test_orgnr_check_digit():
     assert kostra.OrgNumber.is_valid("974760673")  # Brønnøysundregistrene
     assert not kostra.OrgNumber.is_valid("974760674")
-    made = kostra.OrgNumber.with_check_digit("91234567")
-    assert made is None or kostra.OrgNumber.is_valid(made)
+    assert kostra.OrgNumber.with_check_digit("97476067") == "974760673"
+    # 9·3 + 1·2 + 2·7 + 3·6 + 4·5 + 5·4 + 6·3 + 7·2 = 133; 133 mod 11 = 1, so the check digit would be 10:
+    # no organisation number starts with these eight digits
+    assert kostra.OrgNumber.with_check_digit("91234567") is None
+    assert kostra.OrgNumber.with_check_digit("94411778") == "944117784"  # Kongsvinger kommune

@@ -15,6 +15,7 @@ from klimainnkjop.selectors.audit import FIELDS, audit_csv, audit_entries, audit
 from klimainnkjop.services.organisations import do_ensure_units
 from klimainnkjop.services.users import do_add_user, do_create_invitation
 from klimainnkjop.storage.models import AuditEntry, ImportBatch, Invitation, Membership, Organisation, Unit
+from tests.conftest import run_cli
 from tests.factories import import_ledger, ledger_csv
 
 KONGSVINGER = "944117784"
@@ -300,6 +301,7 @@ def test_the_csv_export_has_a_bom_semicolons_and_the_same_rows_as_the_cli(client
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeff")
     assert text == audit_csv([audit_row(e) for e in audit_entries(system_scope(), KONGSVINGER)])
+    assert text == run_cli("audit", "export", "--org", KONGSVINGER, "--format", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     assert list(rows[0]) == FIELDS
     assert {r["organisation"] for r in rows} <= {KONGSVINGER, ""}

@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.storage.models import Membership
+from tests.conftest import Shared, shared_state
 
 KONGSVINGER = "944117784"
 GRUE = "964950113"
@@ -336,24 +337,33 @@ def test_a_new_page_without_a_rule_would_fail_the_permission_table_check():
     assert without_rule(all_routes() + ["new-page/<int:pk>/"]) == ["new-page/<int:pk>/"]
 
 
-@pytest.fixture
-def people(reference, org, other_org):
-    do_compute(actor="test")  # an (empty) computed account, so the pages render their full layout
-    users = get_user_model().objects
+@pytest.fixture(scope="module")
+def shared_people(request):
+    """Two organisations, an (empty) computed account, so the pages render their full layout, and a person of
+    each kind: made once for the module (tests/conftest.py shared_state); each case's changes are undone."""
+    from klimainnkjop.services.organisations import do_create_organisation
 
-    def person(name, organisation, role):
-        user = users.create_user(username=name, password="a-long-test-password")
-        Membership.objects.create(user=user, organisation=organisation, role=role)
-        return user
+    with shared_state(request, "permissions") as path:
+        org = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
+                                     region_name="Kongsvingerregionen", actor="test")
+        other_org = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
+                                           region_name="Kongsvingerregionen", actor="test")
+        do_compute(actor="test")
+        users = get_user_model().objects
 
-    return {
-        "anonymous": None,
-        "region_admin": person("admin", org, "region-admin"),
-        "reader_own": person("kongsvinger-reader", org, "reader"),
-        "reader_other": person("grue-reader", other_org, "reader"),
-        "org_admin_own": person("kongsvinger-admin", org, "org-admin"),
-        "auditor_own": person("kongsvinger-auditor", org, "auditor"),
-    }
+        def person(name, organisation, role):
+            user = users.create_user(username=name, password="a-long-test-password")
+            Membership.objects.create(user=user, organisation=organisation, role=role)
+            return user
+
+        yield Shared(path, {
+            "anonymous": None,
+            "region_admin": person("admin", org, "region-admin"),
+            "reader_own": person("kongsvinger-reader", org, "reader"),
+            "reader_other": person("grue-reader", other_org, "reader"),
+            "org_admin_own": person("kongsvinger-admin", org, "org-admin"),
+            "auditor_own": person("kongsvinger-auditor", org, "auditor"),
+        })
 
 
 CASES = [(route, method, path, kind, expected)
@@ -363,8 +373,9 @@ CASES = [(route, method, path, kind, expected)
 @pytest.mark.django_db
 @pytest.mark.parametrize("route,method,path,kind,expected", CASES,
                          ids=[f"{c[1]} {c[2]} as {c[3]}" for c in CASES])
-def test_each_kind_of_user_gets_the_status_the_permission_table_says(people, client, route, method, path, kind,
-                                                                       expected):
+def test_each_kind_of_user_gets_the_status_the_permission_table_says(shared_people, client, route, method, path,
+                                                                       kind, expected):
+    people = shared_people.value
     if people[kind] is not None:
         client.force_login(people[kind])
     data = {"language": "en", "next": "/"} if route == "i18n/setlang/" else {}

@@ -35,14 +35,22 @@ def _setup(data_dir: str | None) -> None:
         do_load_reference_data(actor="cli")
 
 
+_migrated: set[str] = set()  # databases whose migrations were checked by this process
+
+
 def _migrate() -> None:
+    """Brings the database up to date, checked once per process and database."""
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
+    key = f"{connection.vendor}:{connection.settings_dict['NAME']}"
+    if key in _migrated:
+        return
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
         call_command("migrate", verbosity=0, interactive=False)
+    _migrated.add(key)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:

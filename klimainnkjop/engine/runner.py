@@ -101,6 +101,40 @@ def connect() -> ibis.BaseBackend:
     return ibis.duckdb.connect()
 
 
+# The compiled SQL of each plan, per process, by the schemas of its inputs. Building and compiling the ibis
+# expressions takes about a second of pure Python per run (more than the whole computation of a small
+# account); the inputs are registered under fixed names, so the same schemas give the same SQL.
+_PLANS: dict[tuple, tuple[str, list]] = {}
+LINE_RESULT_INPUTS = ("art_classes", "ancestors", "spend_factors", "activity_factors", "conversions",
+                      "supplier_factors", "prices", "rates", "members")
+OPTIONAL_INPUTS = ("overrides", "rules", "predictions", "code_map", "suppliers")
+
+
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build) -> str:
+    """SQL of `build(*tables)`, compiled once per process for the tables' schemas; the plan's own constant
+    tables (ibis memtables) are registered on this connection."""
+    key = (name, *((t, con.table(t).schema()) for t in tables))
+    if key not in _PLANS:
+        expr = build(*(con.table(t) for t in tables))
+        _PLANS[key] = (con.compile(expr), list(expr.op().find(ibis.expr.operations.InMemoryTable)))
+    sql, constants = _PLANS[key]
+    for op in constants:
+        con.con.register(op.name, op.data.to_pyarrow(op.schema))
+    return sql
+
+
+def _copy(con: ibis.BaseBackend, sql: str, path: Path) -> None:
+    con.con.execute(f"COPY ({sql}) TO {_quoted(path)} (FORMAT 'parquet')")
+
+
+def _view(con: ibis.BaseBackend, name: str, path: Path) -> None:
+    con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_quoted(path)})")
+
+
 def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
     """Compute line results and aggregates into out_dir (written to a temporary folder, then renamed)."""
     tmp = out_dir.with_name(out_dir.name + ".tmp")
@@ -108,44 +142,59 @@ def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     con = connect()
+    raw = con.con
     if inputs.line_files:
         # union_by_name: batch files written without a column (older files, or sources that do not have
         # it) read it as null; columns no file has are added as typed nulls
-        lines = con.read_parquet([str(p) for p in inputs.line_files], union_by_name=True)
+        files = ", ".join(_quoted(p) for p in inputs.line_files)
+        raw.execute(f"CREATE VIEW line_files AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
+    else:
+        raw.register("line_files", INVOICE_LINE_SCHEMA.empty_table())
+    tables = {name: getattr(inputs, name) for name in LINE_RESULT_INPUTS}
+    tables["conversions"] = inputs.conversions or conversion_table()
+    optional = tuple(name for name in OPTIONAL_INPUTS if getattr(inputs, name) is not None)
+    for name in optional:
+        tables[name] = getattr(inputs, name)
+    for name, table in tables.items():
+        raw.register(name, table)
+
+    def line_results(lines, *rest):
         missing = {f.name: ibis.null(ibis.dtype(f.type)) for f in INVOICE_LINE_SCHEMA if f.name not in lines.columns}
         if missing:
             lines = lines.mutate(**missing)
-    else:
-        lines = ibis.memtable(INVOICE_LINE_SCHEMA.empty_table())
-    memtable = ibis.memtable
-    results = pipeline.line_results(
-        lines, memtable(inputs.art_classes), memtable(inputs.ancestors), memtable(inputs.spend_factors),
-        memtable(inputs.activity_factors), memtable(inputs.conversions or conversion_table()),
-        memtable(inputs.supplier_factors), memtable(inputs.prices), memtable(inputs.rates),
-        memtable(inputs.members),
-        **{name: memtable(getattr(inputs, name)) for name in ("overrides", "rules", "predictions", "code_map",
-                                                              "suppliers") if getattr(inputs, name) is not None})
+        named = dict(zip(LINE_RESULT_INPUTS + optional, rest))
+        return pipeline.line_results(lines, *(named[n] for n in LINE_RESULT_INPUTS),
+                                     **{n: named[n] for n in optional})
+
     # every result file is sorted by organisation, year and month, so that a read of one organisation's year
     # (or quarter) - a dashboard page, the drill-down list - skips the other row groups by their min/max
     # statistics instead of scanning the whole file. The line results are written as they stream out of the
     # pipeline first and sorted from that file: an ORDER BY on the pipeline itself held all of it in memory
     # (benchmarks/README.md, 10M lines: 13 GB peak and +18 s, against 7.5 GB and +11 s for the two steps)
-    order = ["org", "year", "month"]
-    con.to_parquet(results, str(tmp / "lines.unsorted.parquet"))
-    con.to_parquet(con.read_parquet(str(tmp / "lines.unsorted.parquet")).order_by(order), str(tmp / "lines.parquet"))
+    order = "ORDER BY org ASC, year ASC, month ASC"
+    _copy(con, _plan(con, "lines", ("line_files", *LINE_RESULT_INPUTS, *optional), line_results),
+          tmp / "lines.unsorted.parquet")
+    _copy(con, f"SELECT * FROM read_parquet({_quoted(tmp / 'lines.unsorted.parquet')}) {order}", tmp / "lines.parquet")
     (tmp / "lines.unsorted.parquet").unlink()
-    stored = con.read_parquet(str(tmp / "lines.parquet"))
-    con.to_parquet(pipeline.aggregates(stored).order_by(order), str(tmp / "aggregates.parquet"))
-    aggregated = con.read_parquet(str(tmp / "aggregates.parquet"))
-    con.to_parquet(pipeline.summary(aggregated).order_by(order), str(tmp / "summary.parquet"))
-    rolled = con.read_parquet(str(tmp / "summary.parquet"))
-    purchase = rolled.exclusion == ""
-    summary = rolled.aggregate(
-        lines_in=rolled.lines.sum(),
-        lines_purchase=ibis.ifelse(purchase, rolled.lines, 0).sum(),
-        spend_ore=ibis.ifelse(purchase, rolled.spend_ore, 0).sum(),
-        kg=rolled.kg_co2e.sum(), kg_low=rolled.kg_low.sum(), kg_high=rolled.kg_high.sum(),
-    ).to_pyarrow().to_pylist()[0]
+    _view(con, "stored", tmp / "lines.parquet")
+    _copy(con, f"SELECT * FROM ({_plan(con, 'aggregates', ('stored',), pipeline.aggregates)}) {order}",
+          tmp / "aggregates.parquet")
+    _view(con, "aggregated", tmp / "aggregates.parquet")
+    _copy(con, f"SELECT * FROM ({_plan(con, 'summary', ('aggregated',), pipeline.summary)}) {order}",
+          tmp / "summary.parquet")
+    _view(con, "rolled", tmp / "summary.parquet")
+
+    def run_totals(rolled):
+        purchase = rolled.exclusion == ""
+        return rolled.aggregate(
+            lines_in=rolled.lines.sum(),
+            lines_purchase=ibis.ifelse(purchase, rolled.lines, 0).sum(),
+            spend_ore=ibis.ifelse(purchase, rolled.spend_ore, 0).sum(),
+            kg=rolled.kg_co2e.sum(), kg_low=rolled.kg_low.sum(), kg_high=rolled.kg_high.sum(),
+        )
+
+    summary = raw.sql(_plan(con, "totals", ("rolled",), run_totals)).to_arrow_table().to_pylist()[0]
+    con.disconnect()
     if out_dir.exists():
         shutil.rmtree(out_dir)
     tmp.rename(out_dir)
