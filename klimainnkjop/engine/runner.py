@@ -170,10 +170,10 @@ DATA_CHECKS: dict[str, tuple[str, str]] = {
         " sum(kg_high) FROM aggregated GROUP BY org, year, month"
         " UNION ALL SELECT 's', org, year, month, sum(lines), sum(spend_ore), sum(kg_co2e), sum(kg_low),"
         " sum(kg_high) FROM rolled GROUP BY org, year, month),"
-        " pivot AS (SELECT org, year, month, "
+        " compared AS (SELECT org, year, month, "
         + ", ".join(f"coalesce(sum({c}) FILTER (WHERE part = '{p}'), 0) AS {p}_{c}" for p in "las" for c in _PARTS)
         + " FROM parts GROUP BY org, year, month)"
-        " SELECT org, year, month FROM pivot WHERE "
+        " SELECT org, year, month FROM compared WHERE "
         + " OR ".join([f"l_{c} <> {p}_{c}" for c in ("n", "spend") for p in "as"]
                       + [_KG_DIFFERS.format(a=f"l_{c}", b=f"{p}_{c}") for c in ("kg", "low", "high") for p in "as"])
         + " ORDER BY org, year, month LIMIT 10"),
