@@ -52,8 +52,9 @@ class DataCheckFailed(Exception):
 
     def __init__(self, check: str, rule: str, keys: list[tuple]):
         self.check, self.rule, self.keys = check, rule, keys
-        shown = "; ".join(", ".join("null" if v is None else str(v) for v in key) for key in keys)
-        super().__init__(f"data check {check!r} failed ({rule}): {shown}")
+        shown = "; ".join(", ".join("null" if v is None else str(v) for v in key) for key in keys[:5])
+        more = " and more" if len(keys) > 5 else ""
+        super().__init__(f"data check {check!r} failed ({rule}): {shown}{more}")
 
 
 @dataclass
