@@ -15,8 +15,7 @@ AUDIT_ROLES = {"auditor"}  # everything of their organisation, and its audit log
 IMPORT_ROLES = {"org-admin", "finance", "purchaser"}  # ledger imports, profiles, deleting an import
 
 
-class OutsideScope(PermissionError):
-    pass
+from klimainnkjop.core.errors import OutsideScope  # noqa: E402,F401 - imported from here by callers
 
 
 @dataclass(frozen=True)

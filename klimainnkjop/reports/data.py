@@ -20,7 +20,7 @@ from django.db.models import Max
 from klimainnkjop.access import Scope
 from klimainnkjop.reports.periods import Period
 from klimainnkjop.selectors import results
-from klimainnkjop.services.organisations import InvalidInput
+from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.storage.models import Category, FactorSet, ImportBatch, Organisation, Region, Report, Unit
 
 SCOPE_ORG, SCOPE_UNIT, SCOPE_REGION = "org", "unit", "region"

@@ -26,8 +26,7 @@ BY_KEYS = {
 SUMMARY_COLUMNS = set(SUMMARY_KEYS)
 
 
-class NoResults(LookupError):
-    pass
+from klimainnkjop.core.errors import NoResults  # noqa: E402,F401 - imported from here by callers
 
 
 @dataclass

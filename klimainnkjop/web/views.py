@@ -1,4 +1,4 @@
-"""Pages. Thin: access via access.scope_for, reads via selectors, charts via web.charts."""
+"""Pages. Thin: access via access.scope_for, reads via selectors, charts via reports.charts."""
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +19,8 @@ from klimainnkjop.access import OutsideScope, Scope, scope_for
 from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.storage.models import Organisation
-from klimainnkjop.web import charts, formatting, labels
+from klimainnkjop.reports import charts
+from klimainnkjop.web import formatting, labels
 
 
 # --- page building blocks: a table, optionally shown as a chart with the same numbers -------------------
