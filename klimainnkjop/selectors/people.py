@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 
-from klimainnkjop.storage.models import ImportBatch, Invitation, Membership, Organisation, Unit
+from klimainnkjop.storage.models import ImportBatch, Invitation, Membership, Organisation, TotpDevice, Unit
+
+
+def own_memberships(user) -> list[Membership]:
+    """The person's own roles, for their account page (by organisation name, then role)."""
+    return list(Membership.objects.filter(user=user).select_related("organisation", "unit")
+                .order_by("organisation__name", "role"))
+
+
+def own_totp_device(user) -> TotpDevice | None:
+    """The person's own second factor (confirmed or not), if any."""
+    return TotpDevice.objects.filter(user=user).first()
 
 
 def units(org: Organisation) -> list[Unit]:
