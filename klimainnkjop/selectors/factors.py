@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ibis
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 from ibis import _
 
 from klimainnkjop.access import Scope
@@ -14,6 +15,17 @@ from klimainnkjop.storage.models import Factor, FactorSet
 FIELDS = ["set", "version", "publisher", "licence", "attribution", "gwp_basis", "status", "role", "id", "key",
           "category_nb", "category_en", "basis", "unit", "currency", "price_year", "price_type", "value", "low",
           "high", "region", "valid_from", "valid_to", "quality", "source_ref", "note"]
+
+# The vocabulary of factors for the faces (so that they need not import the models)
+BASIS_SPEND, BASIS_ACTIVITY = Factor.BASIS_SPEND, Factor.BASIS_ACTIVITY
+ROLE_SPEND_DEFAULT, ROLE_SPEND_FALLBACK = FactorSet.ROLE_SPEND_DEFAULT, FactorSet.ROLE_SPEND_FALLBACK
+ROLE_ACTIVITY = FactorSet.ROLE_ACTIVITY
+STATUS_PUBLISHED, STATUS_DRAFT = FactorSet.STATUS_PUBLISHED, FactorSet.STATUS_DRAFT
+
+
+def factor(pk: int) -> Factor:
+    """One factor with its set and category (and the category's parent); 404 if there is none."""
+    return get_object_or_404(Factor.objects.select_related("factor_set", "category", "category__parent"), pk=pk)
 
 
 def factor_sets():

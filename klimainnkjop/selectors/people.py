@@ -1,11 +1,13 @@
 """Reads for the administration pages: an organisation's units, people (memberships) and invitations.
 
-The caller has decided access (access.can_administer) for the organisation; these only read it."""
+Each takes an access.Scope and the organisation number (outside the scope: OutsideScope). Whether the person may
+administer what they read is decided by the caller with access.can_administer."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 
-from klimainnkjop.storage.models import ImportBatch, Invitation, Membership, Organisation, TotpDevice, Unit
+from klimainnkjop.access import Scope
+from klimainnkjop.storage.models import ImportBatch, Invitation, Membership, TotpDevice, Unit
 
 
 def own_memberships(user) -> list[Membership]:
@@ -19,32 +21,43 @@ def own_totp_device(user) -> TotpDevice | None:
     return TotpDevice.objects.filter(user=user).first()
 
 
-def units(org: Organisation) -> list[Unit]:
+ROLES = [code for code, _label in Membership.ROLES]  # every role, in the order of the model
+STATUS_DELETED = ImportBatch.STATUS_DELETED
+
+
+def units(scope: Scope, orgnr: str) -> list[Unit]:
     """The organisation's units by code, with their parents."""
-    return list(Unit.objects.filter(organisation=org).select_related("parent").order_by("code"))
+    scope.check(orgnr)
+    return list(Unit.objects.filter(organisation__orgnr=orgnr).select_related("parent").order_by("code"))
 
 
-def unit(org: Organisation, pk: int) -> Unit:
-    return get_object_or_404(Unit, organisation=org, pk=pk)
+def unit(scope: Scope, orgnr: str, pk: int) -> Unit:
+    scope.check(orgnr)
+    return get_object_or_404(Unit, organisation__orgnr=orgnr, pk=pk)
 
 
-def memberships(org: Organisation) -> list[Membership]:
-    return list(Membership.objects.filter(organisation=org).select_related("user", "unit")
+def memberships(scope: Scope, orgnr: str) -> list[Membership]:
+    scope.check(orgnr)
+    return list(Membership.objects.filter(organisation__orgnr=orgnr).select_related("user", "unit")
                 .order_by("user__username", "role"))
 
 
-def membership(org: Organisation, pk: int) -> Membership:
-    return get_object_or_404(Membership.objects.select_related("user", "unit"), organisation=org, pk=pk)
+def membership(scope: Scope, orgnr: str, pk: int) -> Membership:
+    scope.check(orgnr)
+    return get_object_or_404(Membership.objects.select_related("user", "unit"), organisation__orgnr=orgnr, pk=pk)
 
 
-def invitations(org: Organisation) -> list[Invitation]:
+def invitations(scope: Scope, orgnr: str) -> list[Invitation]:
     """Newest first."""
-    return list(Invitation.objects.filter(organisation=org).select_related("unit").order_by("-id"))
+    scope.check(orgnr)
+    return list(Invitation.objects.filter(organisation__orgnr=orgnr).select_related("unit").order_by("-id"))
 
 
-def invitation(org: Organisation, pk: int) -> Invitation:
-    return get_object_or_404(Invitation, organisation=org, pk=pk)
+def invitation(scope: Scope, orgnr: str, pk: int) -> Invitation:
+    scope.check(orgnr)
+    return get_object_or_404(Invitation, organisation__orgnr=orgnr, pk=pk)
 
 
-def import_batch(org: Organisation, pk: int) -> ImportBatch:
-    return get_object_or_404(ImportBatch, organisation=org, pk=pk)
+def import_batch(scope: Scope, orgnr: str, pk: int) -> ImportBatch:
+    scope.check(orgnr)
+    return get_object_or_404(ImportBatch, organisation__orgnr=orgnr, pk=pk)

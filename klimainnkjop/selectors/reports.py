@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from klimainnkjop import access
 from klimainnkjop.access import Scope
-from klimainnkjop.storage.models import Organisation, Publication, Report, ReportSchedule
+from klimainnkjop.storage.models import Publication, Report, ReportSchedule
 
 # The vocabulary of reports for the faces (so that they need not import the models)
 LAYOUT_STANDARD, LAYOUT_FUNDER = Report.LAYOUT_STANDARD, Report.LAYOUT_FUNDER
