@@ -25,6 +25,24 @@ ROLES = [code for code, _label in Membership.ROLES]  # every role, in the order 
 STATUS_DELETED = ImportBatch.STATUS_DELETED
 
 
+def role_of(scope: Scope, orgnr: str, user, role: str, unit_code: str | None) -> Membership | None:
+    """The person's membership with this role in the organisation (for a unit, of that unit), if any."""
+    scope.check(orgnr)
+    found = Membership.objects.filter(user=user, organisation__orgnr=orgnr, role=role)
+    found = found.filter(unit__code=unit_code) if unit_code else found.filter(unit__isnull=True)
+    return found.first()
+
+
+def all_memberships(scope: Scope, orgnr: str | None = None):
+    """Every membership the scope sees (of one organisation, or all), by organisation, person and role."""
+    rows = Membership.objects.select_related("user", "organisation", "unit").order_by(
+        "organisation__orgnr", "user__username", "role")
+    if orgnr is not None:
+        scope.check(orgnr)
+        return rows.filter(organisation__orgnr=orgnr)
+    return rows if scope.everything else rows.filter(organisation__orgnr__in=scope.orgnrs or [])
+
+
 def units(scope: Scope, orgnr: str) -> list[Unit]:
     """The organisation's units by code, with their parents."""
     scope.check(orgnr)
