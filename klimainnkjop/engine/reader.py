@@ -4,12 +4,34 @@ Callers (services) choose the files; values reach SQL only as parameters or thro
 """
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import duckdb
+import ibis
+
+from klimainnkjop.engine import runner
 
 # The ledger side of an invoice: its cost lines. A ledger import's lines are taken as they are; of a SAF-T
 # file's balanced transaction (cost, creditor, VAT) only the cost lines: a KOSTRA art, or an NS 4102
 # profit-and-loss account (3000-8999).
 COST_LINE = "(source = 'ledger' OR art <> '' OR regexp_matches(account, '^[3-8][0-9]{3}$'))"
+
+_local = threading.local()
+
+
+def result_table(path: Path) -> ibis.Table:
+    """A result file as an ibis table on this thread's connection of the engine's backend (result files never
+    change, so a thread keeps the tables it has opened, up to 64)."""
+    if not hasattr(_local, "con"):
+        _local.con, _local.tables = runner.connect(), {}
+    key = str(path)
+    if key not in _local.tables:
+        if len(_local.tables) > 64:  # old runs: forget them
+            for name in list(_local.tables)[:32]:
+                _local.tables.pop(name)
+        _local.tables[key] = _local.con.read_parquet(key)
+    return _local.tables[key]
 
 
 def line_texts(files: list[str]) -> list[tuple]:
