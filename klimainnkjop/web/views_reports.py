@@ -23,7 +23,7 @@ from klimainnkjop.services.reports import (CONTENT_TYPES, do_add_report_schedule
                                            do_remove_report_schedule, do_request_report, report_path)
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors import reports as report_selectors
-from klimainnkjop.selectors.reports import visible_reports  # noqa: F401 - the archive's read
+from klimainnkjop.selectors.reports import visible_reports
 
 REGION = "region"
 FORMAT_CHOICES = [("pdf", "PDF"), ("xlsx", "Excel (XLSX)"), ("csv", "CSV (;)")]
