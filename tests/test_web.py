@@ -166,7 +166,7 @@ def table_cells(table: Node) -> list[str]:
 
 
 def chart_payload(figure: Node) -> dict:
-    """The chart's Vega-Lite spec and number format, embedded as JSON for the browser to draw (web/charts.py)."""
+    """The chart's Vega-Lite spec and number format, embedded as JSON for the browser to draw (reports/charts.py)."""
     wrapper = [n for n in figure.iter() if n.attrs.get("data-chart")][0]
     source = [n for n in figure.iter() if n.tag == "script" and n.attrs.get("id") == wrapper.attrs["data-chart"]]
     assert len(source) == 1 and source[0].attrs.get("type") == "application/json"

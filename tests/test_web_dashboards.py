@@ -360,7 +360,7 @@ def test_the_one_grouped_read_gives_what_the_separate_reads_give(kongsvinger, or
 
 def test_the_chart_spec_is_the_one_altair_would_write():
     alt = pytest.importorskip("altair")
-    from klimainnkjop.web import charts
+    from klimainnkjop.reports import charts
 
     bars = [charts.Bar("Kontor", {"Drift": 1.5, "Investering": 0.5}, "2,0"), charts.Bar("Bygg", {"Drift": 1.0}, "1,0")]
     for series in (["Drift", "Investering"], ["Tonn CO2e"]):
@@ -376,7 +376,7 @@ def test_the_chart_spec_is_the_one_altair_would_write():
 
 def _altair_spec(alt, bars, *, series, value_title, horizontal=False, legend_title=""):
     """The chart as web.charts wrote it with Altair (with schema validation) before it wrote the dict."""
-    from klimainnkjop.web.charts import FONT, PALETTE
+    from klimainnkjop.reports.charts import FONT, PALETTE
 
     names = [b.name for b in bars]
     parts = [{"name": b.name, "series": s, "value": float(b.values.get(s, 0.0)), "order": i}

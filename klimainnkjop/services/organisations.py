@@ -9,8 +9,7 @@ from klimainnkjop.storage.models import Organisation, Region, Unit
 from klimainnkjop.services.audit import record_audit
 
 
-class InvalidInput(ValueError):
-    """Bad input from a user; the message says what and where."""
+from klimainnkjop.core.errors import InvalidInput  # noqa: E402,F401 - raised here, imported from here by callers
 
 
 def _org_dict(org: Organisation) -> dict:
