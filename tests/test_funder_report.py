@@ -20,7 +20,13 @@ from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import do_generate_report, render, report_path
 from klimainnkjop.storage.models import AuditEntry, Report
-from tests.test_reports import GRUE, KONGSVINGER, KONGSVINGER_CSV, accounts, cli  # noqa: F401 (fixture)
+from tests.conftest import run_cli
+from tests.test_reports import GRUE, KONGSVINGER, KONGSVINGER_CSV, accounts  # noqa: F401 (fixture)
+
+
+def cli(*args, data_dir):
+    return run_cli("--data-dir", data_dir, *args)
+
 
 TEXTS = {
     "project": "Mer klimavennlig innkjøp i Kongsvingerregionen",
