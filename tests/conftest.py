@@ -235,3 +235,44 @@ def admin_client(client, org):
 
     client.force_login(make_user("regionadmin", org, "region-admin"))
     return client
+
+
+@pytest.fixture
+def accounts(reference, org, other_org):
+    """The reports' region (factories.REPORTS_*): two ledgers and a KOSTRA year of Kongsvinger, computed."""
+    from klimainnkjop.services.compute import do_compute
+    from klimainnkjop.services.imports import do_import_kostra
+    from tests.factories import REPORTS_GRUE_CSV, REPORTS_KONGSVINGER_CSV, WEB_PROFILE, import_ledger, kostra_file, record
+
+    import_ledger(org, REPORTS_KONGSVINGER_CSV, "kongsvinger.csv", profile=WEB_PROFILE)
+    import_ledger(other_org, REPORTS_GRUE_CSV, "grue.csv", profile=WEB_PROFILE)
+    # 2023: only KOSTRA annual figures (month 0) for Kongsvinger
+    do_import_kostra(data=kostra_file(record(year=2023, art="115", kr=14582), record(year=2023, art="190", kr=3106)),
+                     file_name="kostra-2023.dat", organisation=org, actor="test")
+    do_compute(actor="test")
+
+
+@pytest.fixture
+def report_people(accounts):
+    """A person of each kind in the reports' region: region and organisation administrators, a reader, Grue's
+    administrator and a unit leader of Kongsvinger's unit 1100."""
+    from django.contrib.auth import get_user_model
+
+    from klimainnkjop.storage.models import Membership, Organisation, Unit
+    from tests.factories import GRUE, KONGSVINGER
+
+    users = get_user_model().objects
+    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
+    grue = Organisation.objects.get(orgnr=GRUE)
+
+    def person(name, organisation, role, unit=None):
+        user = users.create_user(username=name, password="a-long-test-password")
+        Membership.objects.create(user=user, organisation=organisation, role=role, unit=unit)
+        return user
+
+    return {"region_admin": person("admin", kongsvinger, "region-admin"),
+            "org_admin": person("k-admin", kongsvinger, "org-admin"),
+            "reader": person("k-reader", kongsvinger, "reader"),
+            "grue_admin": person("g-admin", grue, "org-admin"),
+            "unit_leader": person("k-1100", kongsvinger, "unit-leader",
+                                  Unit.objects.get(organisation=kongsvinger, code="1100"))}

@@ -6,9 +6,14 @@ from __future__ import annotations
 import csv
 import json
 import re
+import threading
+import time
 from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 
 from klimainnkjop.services.imports import do_import_ledger
@@ -519,3 +524,72 @@ EXPECTATIONS.update({
          {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
     ],
 })
+
+
+# --- OpenID Connect: a stand-in provider on the loopback interface (tests/test_auth.py, test_sign_in_audit.py) --
+
+class FakeProvider:
+    """Token, JWKS and userinfo endpoints of an OIDC provider, in this process (no network)."""
+
+    def __init__(self):
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.claims: dict = {}
+        self.userinfo: dict = {}
+        self.requests: list[str] = []
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, body: dict):
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                provider.requests.append(self.path)
+                self._send({"access_token": "access-1", "token_type": "Bearer", "expires_in": 300,
+                            "id_token": provider.id_token()})
+
+            def do_GET(self):
+                provider.requests.append(self.path)
+                if self.path.startswith("/jwks"):
+                    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(provider.key.public_key()))
+                    self._send({"keys": [jwk | {"kid": "k1", "alg": "RS256", "use": "sig"}]})
+                else:
+                    self._send(provider.userinfo)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def id_token(self, key=None) -> str:
+        now = int(time.time())
+        body = {"iss": self.url, "aud": "klimainnkjop", "iat": now, "exp": now + 300, "nonce": "nonce-1"}
+        return jwt.encode(body | self.claims, key or self.key, algorithm="RS256", headers={"kid": "k1"})
+
+
+# --- the reports' region (tests/test_reports.py, test_report_jobs.py, the funder report; conftest's accounts) ---
+
+# Kongsvinger buys in several months of 2024 and 2025 (two units, operating and investment); one purchase is
+# from Grue (inside the region: left out of the consolidated region account). Grue buys in 2025.
+REPORTS_KONGSVINGER_CSV = WEB_HEADER + (
+    "15.01.2024;10000;1100;982463718;Kontorgiganten AS;10 000,00;Papir;1;1;1\n"
+    "15.05.2024;18000;1200;987654325;Nettkraft AS;40 000,00;Strøm;2;1;1\n"
+    "20.08.2024;10000;1100;982463718;Kontorgiganten AS;20 000,00;Papir;3;1;1\n"
+    "15.02.2025;10000;1100;982463718;Kontorgiganten AS;12 345,67;Papir;4;1;1\n"
+    "10.05.2025;18000;1200;987654325;Nettkraft AS;55 555,55;Strøm;5;1;1\n"
+    "01.07.2025;23000;1200;974760673;Byggmester Hansen AS;300 000,00;Skolebygg;6;1;0\n"
+    "20.09.2025;10000;1100;982463718;Kontorgiganten AS;7 777,77;Papir;7;1;1\n"
+    "05.11.2025;12000;1100;964950113;Grue kommune;50 000,00;Tjenestekjøp;8;1;1\n"
+    "31.01.2025;01000;1100;;;500 000,00;Lønn;9;1;1\n"
+)
+REPORTS_GRUE_CSV = WEB_HEADER + (
+    "10.03.2025;10000;2100;982463718;Kontorgiganten AS;33 333,33;Papir;1;1;1\n"
+    "10.08.2025;18000;2100;987654325;Nettkraft AS;44 444,44;Strøm;2;1;1\n"
+)

@@ -6,12 +6,9 @@ import os
 import secrets
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import jwt
 import pyotp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -27,6 +24,7 @@ from klimainnkjop.services import auth
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.users import do_add_user, do_create_invitation, do_set_password
 from klimainnkjop.storage.models import AuditEntry, ExternalIdentity, LoginFailure, Membership
+from tests.factories import FakeProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "en-lang-og-god-passfrase"
@@ -126,52 +124,6 @@ def test_wrong_totp_codes_count_towards_a_lockout(kari):
 
 
 # --- OpenID Connect against a stand-in provider on the loopback interface ------------------------------------
-
-class FakeProvider:
-    """Token, JWKS and userinfo endpoints of an OIDC provider, in this process (no network)."""
-
-    def __init__(self):
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.claims: dict = {}
-        self.userinfo: dict = {}
-        self.requests: list[str] = []
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, body: dict):
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                provider.requests.append(self.path)
-                self._send({"access_token": "access-1", "token_type": "Bearer", "expires_in": 300,
-                            "id_token": provider.id_token()})
-
-            def do_GET(self):
-                provider.requests.append(self.path)
-                if self.path.startswith("/jwks"):
-                    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(provider.key.public_key()))
-                    self._send({"keys": [jwk | {"kid": "k1", "alg": "RS256", "use": "sig"}]})
-                else:
-                    self._send(provider.userinfo)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def id_token(self, key=None) -> str:
-        now = int(time.time())
-        body = {"iss": self.url, "aud": "klimainnkjop", "iat": now, "exp": now + 300, "nonce": "nonce-1"}
-        return jwt.encode(body | self.claims, key or self.key, algorithm="RS256", headers={"kid": "k1"})
-
 
 @pytest.fixture
 def provider(monkeypatch):

@@ -21,7 +21,8 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import do_generate_report, render, report_path
 from klimainnkjop.storage.models import AuditEntry, Report
 from tests.conftest import run_cli
-from tests.test_reports import GRUE, KONGSVINGER, KONGSVINGER_CSV, accounts  # noqa: F401 (fixture)
+from tests.factories import GRUE, KONGSVINGER, WEB_PROFILE
+from tests.factories import REPORTS_KONGSVINGER_CSV as KONGSVINGER_CSV
 
 
 def cli(*args, data_dir):
@@ -282,7 +283,7 @@ def test_the_cli_writes_a_funder_report_with_the_texts_from_files(tmp_path):
 
     import openpyxl
 
-    from tests.test_web import PROFILE
+    PROFILE = WEB_PROFILE
 
     var = tmp_path / "var"
     profile, ledger = tmp_path / "profile.json", tmp_path / "ledger.csv"

@@ -18,7 +18,8 @@ from klimainnkjop.services.reports import (do_add_report_schedule, do_generate_r
                                            do_request_report, do_run_due_schedules, due_period, report_path)
 from klimainnkjop.storage.models import AuditEntry, Membership, Organisation, Report, ReportSchedule, Unit
 from tests.conftest import run_cli
-from tests.test_reports import GRUE, KONGSVINGER, KONGSVINGER_CSV, accounts  # noqa: F401 (fixture)
+from tests.factories import GRUE, KONGSVINGER, WEB_PROFILE
+from tests.factories import REPORTS_KONGSVINGER_CSV as KONGSVINGER_CSV
 
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 APRIL_2 = dt.date(2026, 4, 2)
@@ -28,25 +29,6 @@ APRIL_2 = dt.date(2026, 4, 2)
 def database_queue(settings):
     """The production set-up: jobs wait in the database for a worker (conftest runs them inline otherwise)."""
     settings.TASKS = DATABASE_QUEUE
-
-
-@pytest.fixture
-def people(accounts):  # noqa: F811
-    users = get_user_model().objects
-    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
-    grue = Organisation.objects.get(orgnr=GRUE)
-
-    def person(name, organisation, role, unit=None):
-        user = users.create_user(username=name, password="a-long-test-password")
-        Membership.objects.create(user=user, organisation=organisation, role=role, unit=unit)
-        return user
-
-    return {"region_admin": person("admin", kongsvinger, "region-admin"),
-            "org_admin": person("k-admin", kongsvinger, "org-admin"),
-            "reader": person("k-reader", kongsvinger, "reader"),
-            "grue_admin": person("g-admin", grue, "org-admin"),
-            "unit_leader": person("k-1100", kongsvinger, "unit-leader",
-                                  Unit.objects.get(organisation=kongsvinger, code="1100"))}
 
 
 def run_worker() -> None:
@@ -65,10 +47,10 @@ def run_worker() -> None:
 
 @pytest.mark.django_db
 def test_asking_for_a_report_on_the_web_returns_at_once_with_the_report_queued_and_its_progress_shown(
-        people, client, database_queue):
+        report_people, client, database_queue):
     from django_tasks_db.models import DBTaskResult
 
-    client.force_login(people["reader"])
+    client.force_login(report_people["reader"])
     response = client.post("/rapporter/", {"subject": KONGSVINGER, "period": "2025Q3", "format": "pdf", "unit": ""})
     assert response.status_code == 302
     report = Report.objects.get()
@@ -86,10 +68,10 @@ def test_asking_for_a_report_on_the_web_returns_at_once_with_the_report_queued_a
 
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_makes_a_queued_report_done_with_its_file_and_sha256_and_the_list_says_so(
-        people, client, database_queue):
+        report_people, client, database_queue):
     from django_tasks_db.models import DBTaskResult
 
-    client.force_login(people["reader"])
+    client.force_login(report_people["reader"])
     client.post("/rapporter/", {"subject": KONGSVINGER, "period": "2025Q3", "format": "csv", "unit": ""})
     run_worker()
     report = Report.objects.get()
@@ -99,7 +81,7 @@ def test_the_worker_makes_a_queued_report_done_with_its_file_and_sha256_and_the_
     assert report.run_id and report.factor_sets
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
     entry = AuditEntry.objects.get(action="report.generate", object_id=str(report.pk))
-    assert entry.actor == people["reader"] and entry.after["sha256"] == report.sha256
+    assert entry.actor == report_people["reader"] and entry.after["sha256"] == report.sha256
     fragment = client.get("/rapporter/status/").content.decode()
     assert 'data-status="done"' in fragment and f"/rapporter/{report.pk}/last-ned/" in fragment
     assert "er ferdig og kan lastes ned" in fragment  # the message the page's live region announces
@@ -107,7 +89,7 @@ def test_the_worker_makes_a_queued_report_done_with_its_file_and_sha256_and_the_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failing_job_marks_the_report_failed_and_the_page_shows_the_error(people, client, database_queue,
+def test_a_failing_job_marks_the_report_failed_and_the_page_shows_the_error(report_people, client, database_queue,
                                                                             monkeypatch):
     from django_tasks_db.models import DBTaskResult
 
@@ -115,7 +97,7 @@ def test_a_failing_job_marks_the_report_failed_and_the_page_shows_the_error(peop
         raise OSError("the disk is full")
 
     monkeypatch.setattr(report_service, "render", broken)
-    client.force_login(people["reader"])
+    client.force_login(report_people["reader"])
     response = client.post("/rapporter/", {"subject": KONGSVINGER, "period": "2025", "format": "pdf", "unit": ""})
     assert response.status_code == 302
     run_worker()
@@ -129,8 +111,8 @@ def test_a_failing_job_marks_the_report_failed_and_the_page_shows_the_error(peop
 
 
 @pytest.mark.django_db
-def test_with_jobs_run_inline_a_failed_report_is_shown_failed_and_the_request_still_succeeds(people, client):
-    client.force_login(people["reader"])
+def test_with_jobs_run_inline_a_failed_report_is_shown_failed_and_the_request_still_succeeds(report_people, client):
+    client.force_login(report_people["reader"])
     # no unit 9999 in Kongsvinger: the request is accepted, the job fails on it
     response = client.post("/rapporter/", {"subject": KONGSVINGER, "period": "2025", "format": "csv",
                                            "unit": "9999"})
@@ -142,12 +124,12 @@ def test_with_jobs_run_inline_a_failed_report_is_shown_failed_and_the_request_st
 
 
 @pytest.mark.django_db
-def test_the_job_checks_the_persons_scope_again_when_it_runs(people, database_queue):
+def test_the_job_checks_the_persons_scope_again_when_it_runs(report_people, database_queue):
     report = do_request_report(system_scope(), scope_kind="org", orgnr=GRUE, period="2025", fmt="csv",
-                               actor=people["reader"])  # queued under a scope wider than the person's
+                               actor=report_people["reader"])  # queued under a scope wider than the person's
     assert report.status == Report.STATUS_QUEUED
     with pytest.raises(PermissionError):
-        report_service.generate_report_job.call(report_id=report.pk, user_id=people["reader"].pk)
+        report_service.generate_report_job.call(report_id=report.pk, user_id=report_people["reader"].pk)
     report.refresh_from_db()
     assert report.status == Report.STATUS_FAILED and not report.file_path
     # a report already made is not made again when its job runs twice
@@ -160,7 +142,7 @@ def test_the_job_checks_the_persons_scope_again_when_it_runs(people, database_qu
 # --- who sees which report's status ---------------------------------------------------------------------
 
 @pytest.mark.django_db
-def test_a_unit_leader_sees_the_status_of_their_units_reports_only(people, client, database_queue):
+def test_a_unit_leader_sees_the_status_of_their_units_reports_only(report_people, client, database_queue):
     unit_report = do_request_report(system_scope(), scope_kind="unit", orgnr=KONGSVINGER, unit_code="1100",
                                     period="2025", fmt="csv", actor="test")
     other_unit = do_request_report(system_scope(), scope_kind="unit", orgnr=KONGSVINGER, unit_code="1200",
@@ -169,7 +151,7 @@ def test_a_unit_leader_sees_the_status_of_their_units_reports_only(people, clien
                                   actor="test")
     grue = do_request_report(system_scope(), scope_kind="org", orgnr=GRUE, period="2025", fmt="csv", actor="test")
     region = do_request_report(system_scope(), scope_kind="region", period="2025", fmt="csv", actor="test")
-    client.force_login(people["unit_leader"])
+    client.force_login(report_people["unit_leader"])
     fragment = client.get("/rapporter/status/").content.decode()
     assert f'id="report-{unit_report.pk}"' in fragment
     for hidden in (other_unit, whole_org, grue, region):
@@ -185,12 +167,12 @@ def test_a_unit_leader_sees_the_status_of_their_units_reports_only(people, clien
 
 
 @pytest.mark.django_db
-def test_the_region_admin_sees_every_reports_status_and_another_organisations_reader_none(people, client,
+def test_the_region_admin_sees_every_reports_status_and_another_organisations_reader_none(report_people, client,
                                                                                           database_queue):
     grue = do_request_report(system_scope(), scope_kind="org", orgnr=GRUE, period="2025", fmt="csv", actor="test")
-    client.force_login(people["region_admin"])
+    client.force_login(report_people["region_admin"])
     assert f'id="report-{grue.pk}"' in client.get("/rapporter/status/").content.decode()
-    client.force_login(people["reader"])
+    client.force_login(report_people["reader"])
     assert f'id="report-{grue.pk}"' not in client.get("/rapporter/status/").content.decode()
 
 
@@ -211,7 +193,7 @@ def test_an_unknown_cadence_is_refused_naming_the_field():
 
 
 @pytest.mark.django_db
-def test_run_due_makes_each_schedules_last_completed_period_once(people):
+def test_run_due_makes_each_schedules_last_completed_period_once(report_people):
     quarterly = do_add_report_schedule(orgnr=KONGSVINGER, cadence="quarter", fmt="csv", actor="test")
     half_yearly = do_add_report_schedule(orgnr=GRUE, cadence="half-year", fmt="xlsx", actor="test")
     yearly = do_add_report_schedule(cadence="year", fmt="csv", actor="test")  # the region
@@ -240,7 +222,7 @@ def test_run_due_makes_each_schedules_last_completed_period_once(people):
 
 
 @pytest.mark.django_db
-def test_a_schedule_report_that_fails_is_tried_again_on_the_next_run(people, monkeypatch):
+def test_a_schedule_report_that_fails_is_tried_again_on_the_next_run(report_people, monkeypatch):
     schedule = do_add_report_schedule(orgnr=KONGSVINGER, cadence="year", fmt="pdf", actor="test")
     real_render = report_service.render
 
@@ -259,7 +241,7 @@ def test_a_schedule_report_that_fails_is_tried_again_on_the_next_run(people, mon
 
 
 @pytest.mark.django_db
-def test_run_due_with_queue_hands_the_reports_to_the_worker(people, database_queue):
+def test_run_due_with_queue_hands_the_reports_to_the_worker(report_people, database_queue):
     schedule = do_add_report_schedule(orgnr=KONGSVINGER, cadence="quarter", fmt="csv", actor="test")
     [run] = do_run_due_schedules(today=APRIL_2, queue=True)
     assert run.report.status == Report.STATUS_QUEUED and run.report.period == "2026Q1"
@@ -277,14 +259,14 @@ def test_run_due_with_queue_hands_the_reports_to_the_worker(people, database_que
 
 
 @pytest.mark.django_db
-def test_schedule_changes_are_checked_and_audited(people):
+def test_schedule_changes_are_checked_and_audited(report_people):
     schedule = do_add_report_schedule(orgnr=KONGSVINGER, unit_code="1100", cadence="half-year", fmt="pdf",
-                                      actor=people["org_admin"])
+                                      actor=report_people["org_admin"])
     entry = AuditEntry.objects.get(action="report_schedule.add")
-    assert entry.actor == people["org_admin"] and entry.organisation.orgnr == KONGSVINGER
+    assert entry.actor == report_people["org_admin"] and entry.organisation.orgnr == KONGSVINGER
     assert entry.after == {"orgnr": KONGSVINGER, "unit": "1100", "cadence": "half-year", "format": "pdf",
                            "layout": "standard", "active": True, "last_period": None}
-    assert schedule.created_by == people["org_admin"]
+    assert schedule.created_by == report_people["org_admin"]
     for bad, field in ((dict(cadence="weekly", fmt="pdf", orgnr=KONGSVINGER), "--cadence"),
                        (dict(cadence="year", fmt="docx", orgnr=KONGSVINGER), "--format"),
                        (dict(cadence="year", fmt="pdf", orgnr=KONGSVINGER, unit_code="9999"), "--unit"),
@@ -295,19 +277,19 @@ def test_schedule_changes_are_checked_and_audited(people):
             do_add_report_schedule(actor="test", **bad)
     for who, orgnr in (("reader", KONGSVINGER), ("grue_admin", KONGSVINGER), ("org_admin", None)):
         with pytest.raises(PermissionError):
-            do_add_report_schedule(orgnr=orgnr, cadence="year", fmt="pdf", actor=people[who])
+            do_add_report_schedule(orgnr=orgnr, cadence="year", fmt="pdf", actor=report_people[who])
     with pytest.raises(PermissionError):
-        do_remove_report_schedule(schedule_id=schedule.pk, actor=people["grue_admin"])
-    do_remove_report_schedule(schedule_id=schedule.pk, actor=people["region_admin"])
+        do_remove_report_schedule(schedule_id=schedule.pk, actor=report_people["grue_admin"])
+    do_remove_report_schedule(schedule_id=schedule.pk, actor=report_people["region_admin"])
     assert not ReportSchedule.objects.exists()
     removed = AuditEntry.objects.get(action="report_schedule.remove")
-    assert removed.actor == people["region_admin"] and removed.before["cadence"] == "half-year"
+    assert removed.actor == report_people["region_admin"] and removed.before["cadence"] == "half-year"
     assert removed.object_id == str(schedule.pk)
 
 
 @pytest.mark.django_db
-def test_administrators_add_and_remove_schedules_on_the_reports_page(people, client):
-    client.force_login(people["org_admin"])
+def test_administrators_add_and_remove_schedules_on_the_reports_page(report_people, client):
+    client.force_login(report_people["org_admin"])
     page = client.get("/rapporter/").content.decode()
     assert "Planlegg en rapport" in page and 'value="region"' not in page.split("schedule-add-heading")[1]
     response = client.post("/rapporter/planer/", {"plan-subject": KONGSVINGER, "plan-unit": "",
@@ -315,23 +297,23 @@ def test_administrators_add_and_remove_schedules_on_the_reports_page(people, cli
     assert response.status_code == 302
     schedule = ReportSchedule.objects.get()
     assert (schedule.organisation.orgnr, schedule.cadence, schedule.format) == (KONGSVINGER, "quarter", "xlsx")
-    assert AuditEntry.objects.filter(action="report_schedule.add", actor=people["org_admin"]).exists()
+    assert AuditEntry.objects.filter(action="report_schedule.add", actor=report_people["org_admin"]).exists()
     assert "Hvert kvartal" in client.get("/rapporter/").content.decode()
     # an org admin may not schedule the region; a reader sees no schedules and may not add or remove one
     refused = client.post("/rapporter/planer/", {"plan-subject": "region", "plan-cadence": "year",
                                                  "plan-format": "pdf"})
     assert refused.status_code == 400 and ReportSchedule.objects.count() == 1
-    client.force_login(people["reader"])
+    client.force_login(report_people["reader"])
     assert "Planlegg en rapport" not in client.get("/rapporter/").content.decode()
     assert client.post(f"/rapporter/planer/{schedule.pk}/slett/").status_code == 403
-    client.force_login(people["grue_admin"])  # outside Grue's scope: not found
+    client.force_login(report_people["grue_admin"])  # outside Grue's scope: not found
     assert client.post(f"/rapporter/planer/{schedule.pk}/slett/").status_code == 404
-    region = do_add_report_schedule(cadence="year", fmt="pdf", actor=people["region_admin"])
-    client.force_login(people["org_admin"])
+    region = do_add_report_schedule(cadence="year", fmt="pdf", actor=report_people["region_admin"])
+    client.force_login(report_people["org_admin"])
     assert client.post(f"/rapporter/planer/{region.pk}/slett/").status_code == 404
     assert client.post(f"/rapporter/planer/{schedule.pk}/slett/").status_code == 302
     assert list(ReportSchedule.objects.all()) == [region]
-    assert AuditEntry.objects.filter(action="report_schedule.remove", actor=people["org_admin"]).exists()
+    assert AuditEntry.objects.filter(action="report_schedule.remove", actor=report_people["org_admin"]).exists()
 
 
 # --- the command line ----------------------------------------------------------------------------------
@@ -342,7 +324,7 @@ def cli(*args, data_dir):
 
 @pytest.mark.django_db
 def test_the_cli_adds_lists_runs_and_removes_schedules(tmp_path, settings):
-    from tests.test_web import PROFILE
+    PROFILE = WEB_PROFILE
 
     var = tmp_path / "var"
     profile, ledger = tmp_path / "profile.json", tmp_path / "ledger.csv"
@@ -378,7 +360,7 @@ def test_the_cli_adds_lists_runs_and_removes_schedules(tmp_path, settings):
 
 
 @pytest.mark.django_db
-def test_a_report_left_running_by_a_stopped_worker_is_marked_failed_with_a_clear_error(people, database_queue):
+def test_a_report_left_running_by_a_stopped_worker_is_marked_failed_with_a_clear_error(report_people, database_queue):
     from klimainnkjop.services.reports import INTERRUPTED_AFTER, do_fail_interrupted_reports
 
     old = do_request_report(system_scope(), scope_kind="org", orgnr=KONGSVINGER, period="2025Q3", fmt="csv")
@@ -398,7 +380,7 @@ def test_a_report_left_running_by_a_stopped_worker_is_marked_failed_with_a_clear
 
 
 @pytest.mark.django_db
-def test_a_scheduled_report_interrupted_by_a_stopped_worker_is_made_again_by_the_next_run(people, database_queue):
+def test_a_scheduled_report_interrupted_by_a_stopped_worker_is_made_again_by_the_next_run(report_people, database_queue):
     from klimainnkjop.services.reports import INTERRUPTED_AFTER, do_fail_interrupted_reports
 
     schedule = do_add_report_schedule(orgnr=KONGSVINGER, cadence="quarter", fmt="csv", actor="test")

@@ -18,41 +18,15 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import do_generate_report, render, report_path
 from klimainnkjop.storage.models import AuditEntry, Membership, Report
 from tests.conftest import run_cli
-from tests.test_kostra_import import kostra_file, record
-from tests.test_web import HEADER, import_ledger
+from tests.factories import GRUE, KONGSVINGER
+from tests.factories import REPORTS_GRUE_CSV as GRUE_CSV
+from tests.factories import REPORTS_KONGSVINGER_CSV as KONGSVINGER_CSV
+from tests.factories import WEB_PROFILE, kostra_file, record
 
-KONGSVINGER, GRUE = "944117784", "964950113"
 
-# Kongsvinger buys in several months of 2024 and 2025 (two units, operating and investment); one purchase is
-# from Grue (inside the region: left out of the consolidated region account). Grue buys in 2025.
-KONGSVINGER_CSV = HEADER + (
-    "15.01.2024;10000;1100;982463718;Kontorgiganten AS;10 000,00;Papir;1;1;1\n"
-    "15.05.2024;18000;1200;987654325;Nettkraft AS;40 000,00;Strøm;2;1;1\n"
-    "20.08.2024;10000;1100;982463718;Kontorgiganten AS;20 000,00;Papir;3;1;1\n"
-    "15.02.2025;10000;1100;982463718;Kontorgiganten AS;12 345,67;Papir;4;1;1\n"
-    "10.05.2025;18000;1200;987654325;Nettkraft AS;55 555,55;Strøm;5;1;1\n"
-    "01.07.2025;23000;1200;974760673;Byggmester Hansen AS;300 000,00;Skolebygg;6;1;0\n"
-    "20.09.2025;10000;1100;982463718;Kontorgiganten AS;7 777,77;Papir;7;1;1\n"
-    "05.11.2025;12000;1100;964950113;Grue kommune;50 000,00;Tjenestekjøp;8;1;1\n"
-    "31.01.2025;01000;1100;;;500 000,00;Lønn;9;1;1\n"
-)
-GRUE_CSV = HEADER + (
-    "10.03.2025;10000;2100;982463718;Kontorgiganten AS;33 333,33;Papir;1;1;1\n"
-    "10.08.2025;18000;2100;987654325;Nettkraft AS;44 444,44;Strøm;2;1;1\n"
-)
 PERIODS = {"2025Q1": (1, 2, 3), "2025Q3": (7, 8, 9), "2025H1": tuple(range(1, 7)), "2025H2": tuple(range(7, 13)),
            "2025T2": (5, 6, 7, 8), "2025T3": (9, 10, 11, 12), "2025": tuple(range(0, 13)),
            "2023": tuple(range(0, 13)), "2023Q2": (4, 5, 6)}
-
-
-@pytest.fixture
-def accounts(reference, org, other_org):
-    import_ledger(org, KONGSVINGER_CSV, "kongsvinger.csv")
-    import_ledger(other_org, GRUE_CSV, "grue.csv")
-    # 2023: only KOSTRA annual figures (month 0) for Kongsvinger
-    do_import_kostra(data=kostra_file(record(year=2023, art="115", kr=14582), record(year=2023, art="190", kr=3106)),
-                     file_name="kostra-2023.dat", organisation=org, actor="test")
-    do_compute(actor="test")
 
 
 def selector_totals(period: str, orgnr: str | None) -> tuple[int, float]:
@@ -268,7 +242,7 @@ def test_the_cli_writes_an_archived_report_and_publishes_a_year(tmp_path):
 
     import openpyxl
 
-    from tests.test_web import PROFILE
+    PROFILE = WEB_PROFILE
 
     var = tmp_path / "var"
     profile, ledger = tmp_path / "profile.json", tmp_path / "ledger.csv"

@@ -22,7 +22,7 @@ from klimainnkjop.services import auth
 from klimainnkjop.services.users import do_add_user, do_create_invitation
 from klimainnkjop.storage import encryption
 from klimainnkjop.storage.models import AuditEntry, TotpDevice
-from tests.test_auth import FakeProvider
+from tests.factories import FakeProvider
 
 PASSWORD = "en-lang-og-god-passfrase"
 EMAIL = "kari@kongsvinger.kommune.no"

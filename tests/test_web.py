@@ -1,7 +1,6 @@
 """The web pages: figures as imported and computed, charts with their tables, language, scope."""
 from __future__ import annotations
 
-import functools
 import re
 
 import pytest
@@ -9,15 +8,6 @@ import pytest
 from tests.factories import (GRUE_KG, KONGSVINGER_INVESTMENT_KG, KONGSVINGER_KG, KONGSVINGER_OPERATING_KG, NBSP,
                              assert_no_inline_script, chart_payload, chart_value_labels, make_user, norwegian, page,
                              squash, table_cells)
-from tests.factories import WEB_HEADER as HEADER
-from tests.factories import WEB_PROFILE as PROFILE
-from tests.factories import import_ledger as _import_ledger
-
-# Read from this module by tests/test_reports.py, test_report_jobs.py and test_funder_report.py (not yet moved to
-# tests/factories.py); to go once they import WEB_HEADER, WEB_PROFILE and import_ledger(..., profile=WEB_PROFILE)
-# from there.
-__all__ = ["HEADER", "PROFILE", "import_ledger"]
-import_ledger = functools.partial(_import_ledger, profile=PROFILE)
 
 
 # --- tests -------------------------------------------------------------------------------------------------

@@ -4,15 +4,14 @@ from __future__ import annotations
 import pytest
 
 from klimainnkjop.storage.models import AuditEntry, Report
-from tests.test_report_jobs import people  # noqa: F401 (fixture)
-from tests.test_reports import KONGSVINGER, accounts  # noqa: F401 (fixture)
+from tests.factories import KONGSVINGER
 
 FORM = {"subject": KONGSVINGER, "period": "2025H2", "format": "xlsx", "unit": ""}
 
 
 @pytest.mark.django_db
-def test_the_form_makes_a_final_report_to_the_funder_with_the_texts_and_baseline_year(people, client):  # noqa: F811
-    client.force_login(people["org_admin"])
+def test_the_form_makes_a_final_report_to_the_funder_with_the_texts_and_baseline_year(report_people, client):  # noqa: F811
+    client.force_login(report_people["org_admin"])
     response = client.post("/rapporter/", {**FORM, "layout": "funder", "final": "on", "baseline_year": "2024",
                                            "project": "Klimakutt i innkjøp", "activities": "Kartla innkjøpene.",
                                            "deviations": "", "experiences": "Fakturadata hjelper.",
@@ -27,8 +26,8 @@ def test_the_form_makes_a_final_report_to_the_funder_with_the_texts_and_baseline
 
 
 @pytest.mark.django_db
-def test_without_a_report_type_the_form_makes_the_climate_account_and_ignores_funder_texts(people, client):  # noqa: F811
-    client.force_login(people["reader"])
+def test_without_a_report_type_the_form_makes_the_climate_account_and_ignores_funder_texts(report_people, client):  # noqa: F811
+    client.force_login(report_people["reader"])
     response = client.post("/rapporter/", {**FORM, "activities": "ignored"})
     assert response.status_code == 302
     report = Report.objects.get()
@@ -36,8 +35,8 @@ def test_without_a_report_type_the_form_makes_the_climate_account_and_ignores_fu
 
 
 @pytest.mark.django_db
-def test_a_too_long_text_is_refused_on_its_field_and_no_report_is_made(people, client):  # noqa: F811
-    client.force_login(people["org_admin"])
+def test_a_too_long_text_is_refused_on_its_field_and_no_report_is_made(report_people, client):  # noqa: F811
+    client.force_login(report_people["org_admin"])
     response = client.post("/rapporter/", {**FORM, "layout": "funder", "activities": "x" * 5001})
     assert response.status_code == 400
     html = response.content.decode()
@@ -46,7 +45,7 @@ def test_a_too_long_text_is_refused_on_its_field_and_no_report_is_made(people, c
 
 
 @pytest.mark.django_db
-def test_the_form_shows_the_funder_fields_in_their_own_group(people, client):  # noqa: F811
-    client.force_login(people["reader"])
+def test_the_form_shows_the_funder_fields_in_their_own_group(report_people, client):  # noqa: F811
+    client.force_login(report_people["reader"])
     html = client.get("/rapporter/").content.decode()
     assert "<fieldset" in html and "Gjennomførte aktiviteter" in html and "Rapporttype" in html
