@@ -28,6 +28,7 @@ from lxml import etree
 from klimainnkjop.core import units
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers import validation, xmlsafe
+from klimainnkjop.core.kostra import OrgNumber
 
 NS = {
     "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
@@ -124,7 +125,7 @@ def _text(node, path: str) -> str:
 
 def _orgnr(value: str, scheme: str | None) -> str:
     value = value.replace(" ", "")
-    if scheme == NORWEGIAN_ORGNR and value.isdigit() and len(value) == 9:
+    if scheme == NORWEGIAN_ORGNR and OrgNumber.is_well_formed(value):
         return value
     match = _VAT_NO.match(value.upper())
     return match.group(1) if match else ""

@@ -30,6 +30,7 @@ from lxml import etree
 
 from klimainnkjop.importers import validation, xmlsafe
 from klimainnkjop.importers.errors import ImportRejected, RowError, quoted
+from klimainnkjop.core.kostra import OrgNumber
 
 NS_URI = "urn:StandardAuditFile-Taxation-Financial:NO"
 NS = {"s": NS_URI}
@@ -132,7 +133,7 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
         orgnr = (supplier.findtext("s:RegistrationNumber", "", NS) or "").strip().replace(" ", "")
         if orgnr.upper().startswith("NO"):
             orgnr = orgnr[2:11]
-        suppliers[sid] = (orgnr if orgnr.isdigit() and len(orgnr) == 9 else "",
+        suppliers[sid] = (orgnr if OrgNumber.is_well_formed(orgnr) else "",
                           (supplier.findtext("s:Name", "", NS) or "").strip())
     groups = {}
     for account in root.iterfind("s:MasterFiles/s:GeneralLedgerAccounts/s:Account", NS):

@@ -23,6 +23,7 @@ from django.conf import settings  # noqa: E402
 from django.utils.translation import gettext, gettext_lazy  # noqa: E402
 
 from klimainnkjop.storage.models import Membership, Organisation  # noqa: E402
+from klimainnkjop.core.kostra import OrgNumber
 
 ROLE_LABELS = {
     "region-admin": gettext_lazy("Region administrator"),
@@ -87,8 +88,8 @@ class OrganisationForm(DesignsystemetForm):
 
     def clean_orgnr(self):
         orgnr = self.cleaned_data["orgnr"].replace(" ", "")
-        if not (len(orgnr) == 9 and orgnr.isdigit()):
-            raise ValidationError(gettext_lazy("Enter an organisation number of nine digits."))
+        if not OrgNumber.is_valid(orgnr):
+            raise ValidationError(gettext_lazy("Enter a valid organisation number: nine digits, the last a check digit."))
         if Organisation.objects.filter(orgnr=orgnr).exists():
             raise ValidationError(gettext_lazy("An organisation with this number exists already."))
         return orgnr
