@@ -9,8 +9,8 @@ from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.factors import do_set_category_mapping
 from klimainnkjop.services.reference import shipped_factor_set_files
 from klimainnkjop.storage.models import ComputeRun, Factor, FactorSet, Membership, Unit
-from tests.test_web import (GRUE_KG, HEADER, cpi, import_ledger, kg, make_user, norwegian, page, parse,
-                            region_data, squash, table_cells)  # noqa: F401 - region_data is a fixture
+from tests.test_web import (GRUE_KG, HEADER, cpi, import_ledger, kg, make_user, norwegian, page,  # noqa: F401
+                            region_data, squash, table_cells)  # region_data is a fixture
 from tests.test_web_permissions import EXPECTATIONS
 
 KONGSVINGER, GRUE = "944117784", "964950113"

@@ -100,7 +100,8 @@ class BrregClient:
         try:
             response = self._http.get(url)
         except httpx.TimeoutException as exc:
-            raise BrregError(f"{orgnr}: Enhetsregisteret did not answer in time ({type(exc).__name__} at {url})") from exc
+            raise BrregError(f"{orgnr}: Enhetsregisteret did not answer in time "
+                             f"({type(exc).__name__} at {url})") from exc
         except httpx.HTTPError as exc:
             raise BrregError(f"{orgnr}: cannot reach Enhetsregisteret at {url} ({exc})") from exc
         now = self._now()

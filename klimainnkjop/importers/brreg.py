@@ -213,7 +213,8 @@ def _iter_json(stream: IO[bytes], name: str) -> Iterator[tuple[int, Unit | None,
             continue
         unit, errors = unit_from_record(record, name, position)
         yield position, unit, errors
-    yield 0, None, [RowError(name, None, None, f"the JSON array ends without ']' after unit {position} (a cut-off file?)")]
+    yield 0, None, [RowError(name, None, None,
+                             f"the JSON array ends without ']' after unit {position} (a cut-off file?)")]
 
 
 def _iter_csv(stream: IO[bytes], name: str) -> Iterator[tuple[int, Unit | None, list[RowError]]]:

@@ -206,7 +206,8 @@ def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> Inv
         seconds = report.seconds
         if not report.ok:
             raise InvalidDocument([RowError(file_name, None, None, f"rule {f.rule} ({f.layer}, {f.flag}): "
-                                                                   f"{f.message}" + (f" at {f.location}" if f.location else ""))
+                                                                   f"{f.message}"
+                                                                   + (f" at {f.location}" if f.location else ""))
                                    for f in report.fatal])
         warnings.extend(f"{file_name}: rule {f.rule} ({f.flag}): {f.message}" for f in report.warnings)
     try:

@@ -121,7 +121,8 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
         if version in STRICT_VERSIONS:
             raise ImportRejected([RowError(file_name, _line(f.location), None, f"SAF-T 1.30 schema: {f.message}")
                                   for f in failures])
-        warnings.append(f"{file_name}: AuditFileVersion {quoted(version)} is older than 1.30; {len(failures)} deviation(s) "
+        warnings.append(f"{file_name}: AuditFileVersion {quoted(version)} is older than 1.30; "
+                        f"{len(failures)} deviation(s) "
                         f"from the 1.30 schema (first: {failures[0].message}); the values read were checked")
 
     errors: list[RowError] = []
@@ -145,7 +146,8 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
         journal_id = (journal.findtext("s:JournalID", "", NS) or "").strip()
         for tx in journal.iterfind("s:Transaction", NS):
             tx_id = (tx.findtext("s:TransactionID", "", NS) or "").strip()
-            date_text = (tx.findtext("s:GLPostingDate", "", NS) or tx.findtext("s:TransactionDate", "", NS) or "").strip()
+            date_text = (tx.findtext("s:GLPostingDate", "", NS) or tx.findtext("s:TransactionDate", "", NS)
+                         or "").strip()
             try:
                 posting = dt.date.fromisoformat(date_text)
             except ValueError:

@@ -121,7 +121,8 @@ def _import_ledger(organisation: Organisation, data: bytes, file_name: str, prof
                      "quantity_unit"):
             columns[name].append(getattr(line, name))
         columns["amount_ore"].append(amount)
-        vat_nok = line.vat_minor if line.currency == "NOK" else round(line.vat_minor * amount / line.amount_minor) if line.amount_minor else 0
+        vat_nok = (line.vat_minor if line.currency == "NOK"
+                   else round(line.vat_minor * amount / line.amount_minor) if line.amount_minor else 0)
         columns["vat_ore"].append(vat_nok)
         columns["amount_orig_minor"].append(line.amount_minor)
     return _commit_batch(

@@ -8,7 +8,7 @@ class LoginForm(AuthenticationForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, form_field in self.fields.items():
+        for form_field in self.fields.values():
             form_field.widget.attrs["class"] = "ds-input"
             if self.errors:
                 form_field.widget.attrs["aria-invalid"] = "true"
@@ -22,8 +22,8 @@ from django.core.exceptions import ValidationError  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.utils.translation import gettext, gettext_lazy  # noqa: E402
 
-from klimainnkjop.storage.models import Membership, Organisation  # noqa: E402
-from klimainnkjop.core.kostra import OrgNumber
+from klimainnkjop.storage.models import Organisation  # noqa: E402
+from klimainnkjop.core.kostra import OrgNumber  # noqa: E402
 
 ROLE_LABELS = {
     "region-admin": gettext_lazy("Region administrator"),
@@ -89,7 +89,8 @@ class OrganisationForm(DesignsystemetForm):
     def clean_orgnr(self):
         orgnr = self.cleaned_data["orgnr"].replace(" ", "")
         if not OrgNumber.is_valid(orgnr):
-            raise ValidationError(gettext_lazy("Enter a valid organisation number: nine digits, the last a check digit."))
+            raise ValidationError(gettext_lazy(
+                "Enter a valid organisation number: nine digits, the last a check digit."))
         if Organisation.objects.filter(orgnr=orgnr).exists():
             raise ValidationError(gettext_lazy("An organisation with this number exists already."))
         return orgnr

@@ -187,7 +187,8 @@ def factor_detail(request, pk: int):
         "run": run, "run_label": run_label(run) if run is not None else "",
         "set_in_run": run is not None and factor.factor_set.label in (run.factor_sets or []),
         "usage_lines": formatting.number(usage["lines"], 0), "usage_count": usage["lines"],
-        "usage_kg": formatting.number(usage["kg_co2e"], 1), "usage_spend": formatting.number(usage["spend_ore"] / 100, 0),
+        "usage_kg": formatting.number(usage["kg_co2e"], 1),
+        "usage_spend": formatting.number(usage["spend_ore"] / 100, 0),
         "usage_rows": rows, "usage_limited": usage["lines"] > len(rows),
     }
     return render(request, "web/factors_detail.html", context)
