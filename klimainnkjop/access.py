@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from klimainnkjop.storage.models import Membership, Organisation, Unit
+from klimainnkjop.storage.models import Membership, Organisation, Report, Unit
 
 REGION_WIDE_ROLES = {"region-admin"}
 ADMIN_ROLES = {"org-admin"}  # people, units and invitations of their organisation
@@ -15,8 +15,7 @@ AUDIT_ROLES = {"auditor"}  # everything of their organisation, and its audit log
 IMPORT_ROLES = {"org-admin", "finance", "purchaser"}  # ledger imports, profiles, deleting an import
 
 
-class OutsideScope(PermissionError):
-    pass
+from klimainnkjop.core.errors import OutsideScope  # noqa: E402,F401 - imported from here by callers
 
 
 @dataclass(frozen=True)
@@ -149,3 +148,32 @@ CLASSIFY_ROLES = {"org-admin", "purchaser"}  # re-classify lines, make classific
 def can_classify(user, orgnr: str) -> bool:
     """May change the category of the organisation's lines (review queue) and add rules for them."""
     return is_region_admin(user) or bool(roles_of(user, orgnr) & CLASSIFY_ROLES)
+
+
+def check_report_subject(scope: Scope, *, scope_kind: str, orgnr: str | None, unit_code: str | None) -> None:
+    """Whether the scope may make or see a report of this subject; raises OutsideScope or PermissionError if not.
+    A region report is for region-wide scopes; an organisation report for scopes that see the whole
+    organisation; a unit report for scopes that see the unit (a unit leader: only their own units)."""
+    if scope_kind == Report.SCOPE_REGION:
+        if not scope.everything:
+            raise PermissionError("a region report is for region administrators")
+        return
+    scope.check(orgnr or "")
+    limit = scope.unit_filter(orgnr or "")
+    if limit is None:
+        return
+    if scope_kind != Report.SCOPE_UNIT:
+        raise PermissionError("an organisation report covers every unit; choose a unit report")
+    if unit_code not in limit:
+        raise PermissionError(f"unit {unit_code} is outside what {scope.label or 'this scope'} may see")
+
+
+def may_see_report(scope: Scope, report: Report) -> bool:
+    """The predicate of check_report_subject for a stored report."""
+    try:
+        check_report_subject(scope, scope_kind=report.scope_kind,
+                             orgnr=report.organisation.orgnr if report.organisation_id else None,
+                             unit_code=report.unit_code or None)
+    except PermissionError:  # OutsideScope is one
+        return False
+    return True

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 ENV_VAR = "KLIMAINNKJOP_DATA_DIR"
+SHIPPED_DATA = Path(__file__).resolve().parent / "data"  # reference data shipped with the package
 
 
 def data_dir() -> Path:

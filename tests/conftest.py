@@ -214,3 +214,24 @@ def immediate_jobs(settings):
     """Background jobs (django-tasks) run inline, in the test's transaction; tests/test_report_jobs.py switches
     to the database queue where it tests the worker."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def region_data(reference, org, other_org):
+    """Two organisations with the web tests' ledgers (tests/factories.py KONGSVINGER_CSV, GRUE_CSV), computed."""
+    from klimainnkjop.services.compute import do_compute
+    from tests.factories import GRUE_CSV, KONGSVINGER_CSV, WEB_PROFILE, import_ledger
+
+    import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
+    import_ledger(other_org, GRUE_CSV, "grue-2024.csv", profile=WEB_PROFILE)
+    do_compute(actor="test")
+    return org, other_org
+
+
+@pytest.fixture
+def admin_client(client, org):
+    """A client signed in as a region administrator of `org` (in place of pytest-django's superuser client)."""
+    from tests.factories import make_user
+
+    client.force_login(make_user("regionadmin", org, "region-admin"))
+    return client

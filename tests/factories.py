@@ -1,8 +1,22 @@
-"""Small builders for tests: a profile and a ledger file through the real services."""
+"""What tests share: builders (a profile, a ledger, KOSTRA and factor files, people), the hand-computed figures
+of the web tests' region, and readers of HTML pages. Fixtures are in tests/conftest.py; test modules import
+from here, never from each other."""
 from __future__ import annotations
+
+import csv
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
 
 from klimainnkjop.services.imports import do_import_ledger
 from klimainnkjop.services.profiles import do_save_profile
+from klimainnkjop.storage.models import Membership
+
+DATA = Path(__file__).resolve().parent.parent / "klimainnkjop" / "data"
+NBSP = "\u00a0"
 
 VISMA = {
     "name": "visma",
@@ -18,8 +32,490 @@ def ledger_csv(*rows: str, header: str = HEADER) -> str:
     return header + "".join(r + "\n" for r in rows)
 
 
-def import_ledger(org, text: str, *, name: str = "ledger.csv", encoding: str = "utf-8", profile: dict | None = None):
+def import_ledger(org, text: str, name: str = "ledger.csv", *, encoding: str = "utf-8", profile: dict | None = None):
+    """The ledger file imported through the real services with `profile` (VISMA unless given) saved first."""
     spec = profile or VISMA
     do_save_profile(organisation=org, spec=spec, actor="test")
     return do_import_ledger(organisation=org, data=text.encode(encoding), file_name=name,
                             profile_name=spec["name"], actor="test")
+
+
+# --- the web tests' ledgers (a fuller profile) and their hand-computed figures -----------------------------
+
+WEB_PROFILE = {
+    "name": "visma",
+    "columns": {"posting_date": "Bilagsdato", "account": "Konto", "unit": "Ansvar", "supplier_orgnr": "Lev.orgnr",
+                "supplier_name": "Leverandør", "amount": "Beløp", "description": "Tekst", "voucher": "Bilagsnr",
+                "line_id": "Linje", "kontoklasse": "Kontoklasse"},
+    "date_format": "%d.%m.%Y",
+    "currency": "NOK",
+}
+
+WEB_HEADER = "Bilagsdato;Konto;Ansvar;Lev.orgnr;Leverandør;Beløp;Tekst;Bilagsnr;Linje;Kontoklasse\n"
+
+# Kongsvinger, 2024: office supplies (art 100) and electricity (art 180) in operating, construction works
+# (art 230) as investment, and wages (art 010) that must be left out.
+KONGSVINGER_CSV = WEB_HEADER + (
+    "15.03.2024;10000;1100;982463718;Kontorgiganten AS;123 456,00;Papir;1;1;1\n"
+    "20.06.2024;18000;1200;987654325;Nettkraft AS;250 000,00;Strøm;2;1;1\n"
+    "01.09.2024;23000;1200;974760673;Byggmester Hansen AS;1 000 000,00;Skolebygg;3;1;0\n"
+    "31.01.2024;01000;1100;;;500 000,00;Lønn;4;1;1\n"
+)
+# Grue, 2024: office supplies only.
+GRUE_CSV = WEB_HEADER + "10.05.2024;10000;2100;982463718;Kontorgiganten AS;77 777,00;Papir;1;1;1\n"
+
+
+def factor(category: str) -> float:
+    """The default spend set's factor, read straight from its shipped file."""
+    with open(DATA / "factor_sets" / "dfo-klimaintensiteter.csv", encoding="utf-8") as fh:
+        rows = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter=";")
+        return next(float(r["value"]) for r in rows if r["key"] == category and r["basis"] == "spend")
+
+
+def cpi(year: int) -> float:
+    with open(DATA / "price_index.csv", encoding="utf-8") as fh:
+        return next(float(r["value"]) for r in csv.DictReader(fh, delimiter=";") if int(r["year"]) == year)
+
+
+def kg(spend_nok: float, category: str, year: int) -> float:
+    """kg CO2e by hand: spend moved to the factor's price year (2026) with the CPI, times the factor."""
+    return spend_nok * cpi(2026) / cpi(year) * factor(category)
+
+
+def norwegian(value: float, decimals: int = 1) -> str:
+    """Written the Norwegian way, independently of the code under test: 12 345,6 (non-breaking space)."""
+    return f"{value:,.{decimals}f}".replace(",", " ").replace(".", ",").replace(" ", NBSP)
+
+
+KONGSVINGER_OPERATING_KG = kg(123_456, "goods.office", 2024) + kg(250_000, "energy.electricity", 2024)
+KONGSVINGER_INVESTMENT_KG = kg(1_000_000, "construction.works", 2024)
+KONGSVINGER_KG = KONGSVINGER_OPERATING_KG + KONGSVINGER_INVESTMENT_KG
+GRUE_KG = kg(77_777, "goods.office", 2024)
+
+
+def make_user(username: str, organisation=None, role: str | None = None):
+    user = get_user_model().objects.create_user(username=username, password="a-long-test-password")
+    if organisation is not None:
+        Membership.objects.create(user=user, organisation=organisation, role=role)
+    return user
+
+
+# --- a tiny HTML tree, enough to find figures and tables (the standard library only) -----------------------
+
+class Node:
+    def __init__(self, tag: str, attrs: dict, parent: "Node | None"):
+        self.tag, self.attrs, self.parent, self.children, self.text_parts = tag, attrs, parent, [], []
+
+    def text(self) -> str:
+        return "".join(p if isinstance(p, str) else p.text() for p in self.text_parts)
+
+    def iter(self):
+        yield self
+        for child in self.children:
+            yield from child.iter()
+
+    def find_all(self, tag: str, **attrs) -> list["Node"]:
+        def matches(n: Node, key: str, value: str) -> bool:
+            if key == "class_":
+                return value in (n.attrs.get("class") or "").split()
+            return n.attrs.get(key) == value
+
+        return [n for n in self.iter() if n.tag == tag and all(matches(n, k, v) for k, v in attrs.items())]
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#root", {}, None)
+        self.current = self.root
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, dict(attrs), self.current)
+        self.current.children.append(node)
+        self.current.text_parts.append(node)
+        if tag not in VOID:
+            self.current = node
+
+    def handle_startendtag(self, tag, attrs):
+        node = Node(tag, dict(attrs), self.current)
+        self.current.children.append(node)
+        self.current.text_parts.append(node)
+
+    def handle_endtag(self, tag):
+        node = self.current
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.current = node.parent
+
+    def handle_data(self, data):
+        self.current.text_parts.append(data)
+
+
+def parse(html: str) -> Node:
+    builder = TreeBuilder()
+    builder.feed(html)
+    return builder.root
+
+
+def squash(text: str) -> str:
+    """Collapse ordinary white space (not the non-breaking spaces inside numbers)."""
+    return re.sub(r"[ \t\r\n]+", " ", text).strip()
+
+
+def table_cells(table: Node) -> list[str]:
+    return [squash(c.text()) for c in table.iter() if c.tag in ("td", "th")]
+
+
+def chart_payload(figure: Node) -> dict:
+    """The chart's Vega-Lite spec and number format, embedded as JSON for the browser to draw (reports/charts.py)."""
+    wrapper = [n for n in figure.iter() if n.attrs.get("data-chart")][0]
+    source = [n for n in figure.iter() if n.tag == "script" and n.attrs.get("id") == wrapper.attrs["data-chart"]]
+    assert len(source) == 1 and source[0].attrs.get("type") == "application/json"
+    return json.loads(source[0].text())
+
+
+def chart_value_labels(figure: Node) -> list[str]:
+    """The numbers printed on the bars: the values of the spec's text layer (the bars' own layer holds the
+    stacked parts; tests/browser checks that the drawn SVG prints the same labels)."""
+    spec = chart_payload(figure)["spec"]
+    return [v["label"] for layer in spec["layer"] if layer["mark"]["type"] == "text" for v in layer["data"]["values"]]
+
+
+def assert_no_inline_script(tree: Node, url: str) -> None:
+    """Scripts are this site's files or JSON data (a chart's spec), never inline code (the CSP forbids it)."""
+    for script in tree.find_all("script"):
+        if script.attrs.get("src"):
+            assert script.attrs["src"].startswith("/static/") and not script.text().strip(), (url, script.attrs)
+        else:
+            assert script.attrs.get("type") == "application/json", (url, script.attrs)
+
+
+def page(client, url: str) -> tuple[str, Node]:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    html = response.content.decode()
+    return html, parse(html)
+
+
+# --- KOSTRA files (SSB's fixed-width layout) and factor set files ------------------------------------------
+
+def record(year=2019, klasse="1", function="0202", art="115", kr=14582, skjema="0A", region="040200",
+           orgnr=" " * 9):
+    return f"{skjema}{year} {region}{orgnr}{' ' * 9}{klasse}{function}{art}{kr:>9}"
+
+
+def kostra_file(*records):
+    return ("\r\n".join(records) + "\r\n").encode("latin-1")
+
+
+META = """# name: test-activity
+# version: 1
+# publisher: Test
+# licence: CC0
+# attribution: made for a test
+# role: activity
+key;basis;unit;price_year;price_type;value;low;high;region;valid_from;valid_to;quality;source_ref;note
+"""
+
+
+def factor_file(*rows, meta=META):
+    return (meta + "".join(r + "\n" for r in rows)).encode()
+
+
+# --- the permission table: who gets what, for every URL pattern (tests/test_web_permissions.py checks it) ----
+
+KONGSVINGER = "944117784"
+GRUE = "964950113"
+LOGIN = "/logg-inn/"
+
+USER_KINDS = ["anonymous", "region_admin", "reader_own", "reader_other"]
+# reader_own reads Kongsvinger (the organisation in the URLs below); reader_other reads Grue only.
+# Rows may also say what these get (the administration and audit rows do): an org-admin and an auditor of
+# Kongsvinger.
+EXTRA_KINDS = ["org_admin_own", "auditor_own"]
+ALL_KINDS = USER_KINDS + EXTRA_KINDS
+FORBIDDEN = 403
+
+OK, LOGIN_REDIRECT, NOT_FOUND, REDIRECT, NOT_ALLOWED = 200, "login", 404, 302, 405
+BAD_REQUEST = 400
+
+# route -> list of (method, path, {user kind: expected}); expected is a status or "login" (302 to the login page)
+EXPECTATIONS: dict[str, list[tuple[str, str, dict[str, object]]]] = {
+    "": [
+        ("get", "/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("get", "/?periode=2024T2", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK,
+                                     "reader_other": OK}),
+        ("get", "/?periode=tjuetjuefem", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                          "reader_own": BAD_REQUEST, "reader_other": BAD_REQUEST}),
+    ],
+    "org/<str:orgnr>/": [
+        ("get", f"/org/{KONGSVINGER}/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{GRUE}/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": NOT_FOUND, "reader_other": OK}),
+        ("get", "/org/999999999/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+        ("get", "/org/not-a-number/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/?periode=2024H1",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/?periode=2024H3",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/linjer/": [  # the drill-down list (scoped like the dashboard; tests/test_web_dashboards.py)
+        ("get", f"/org/{KONGSVINGER}/linjer/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/linjer/?periode=2024Q2&kategori=goods.office&metode=spend&sortering=belop",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/linjer/?format=csv",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/linjer/?periode=2024Q5",  # a bad period is a message, not a 500
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/linjer/?metode=magic",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": NOT_FOUND}),
+        ("get", "/org/999999999/linjer/", {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND,
+                                           "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/enhet/<str:unit>/": [  # a unit dashboard (units exist once imported: test_web_dashboards.py)
+        ("get", f"/org/{KONGSVINGER}/enhet/no-such-unit/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND,
+          "reader_other": NOT_FOUND}),
+    ],
+    "faktorer/": [
+        ("get", "/faktorer/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("get", "/faktorer/?q=mat&side=2",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("get", "/faktorer/?sett=no-such-set:1",  # a bad choice is a form error, not a 500
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": BAD_REQUEST}),
+    ],
+    "faktorer/<int:pk>/": [
+        # the factor library is shared reference data (its usage list is scoped: tests/test_web_factors.py)
+        ("get", "/faktorer/999999999/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+        ("get", "/faktorer/not-a-number/", {k: NOT_FOUND for k in USER_KINDS}),
+    ],
+    "metode/": [
+        ("get", "/metode/", {k: OK for k in USER_KINDS}),  # public: the method is no secret
+    ],
+    "sammenligning/": [
+        ("get", "/sammenligning/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("get", "/sammenligning/?a=x&b=999999999",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": BAD_REQUEST}),
+    ],
+    "logg-inn/": [
+        ("get", LOGIN, {"anonymous": OK, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+    ],
+    "logg-ut/": [
+        ("post", "/logg-ut/", {k: REDIRECT for k in USER_KINDS}),
+        ("get", "/logg-ut/", {k: NOT_ALLOWED for k in USER_KINDS}),  # logging out takes a POST form
+    ],
+    "i18n/setlang/": [
+        ("post", "/i18n/setlang/", {k: REDIRECT for k in USER_KINDS}),  # anyone may choose a language
+    ],
+    # --- administration (views_admin.py): 404 outside the scope, 403 where seen but not administered ----------
+    "organisasjoner/": [
+        ("get", "/organisasjoner/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+    ],
+    "organisasjoner/ny/": [
+        ("get", "/organisasjoner/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": FORBIDDEN,
+                                        "reader_other": FORBIDDEN, "org_admin_own": FORBIDDEN,
+                                        "auditor_own": FORBIDDEN}),
+        ("post", "/organisasjoner/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                         "reader_own": FORBIDDEN, "reader_other": FORBIDDEN,
+                                         "org_admin_own": FORBIDDEN, "auditor_own": FORBIDDEN}),
+    ],
+    "org/<str:orgnr>/endre/": [
+        ("get", f"/org/{KONGSVINGER}/endre/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": FORBIDDEN,
+                                               "reader_other": NOT_FOUND, "org_admin_own": FORBIDDEN,
+                                               "auditor_own": FORBIDDEN}),
+        ("post", f"/org/{KONGSVINGER}/endre/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                                "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+                                                "org_admin_own": FORBIDDEN, "auditor_own": FORBIDDEN}),
+        ("get", "/org/999999999/endre/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+    ],
+    "org/<str:orgnr>/enheter/": [
+        ("get", f"/org/{KONGSVINGER}/enheter/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                                 "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+                                                 "org_admin_own": OK, "auditor_own": FORBIDDEN}),
+        ("get", f"/org/{GRUE}/enheter/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": NOT_FOUND,
+                                          "reader_other": FORBIDDEN, "org_admin_own": NOT_FOUND,
+                                          "auditor_own": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/enheter/<int:pk>/endre/": [
+        ("get", f"/org/{KONGSVINGER}/enheter/999999/endre/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+          "org_admin_own": NOT_FOUND, "auditor_own": FORBIDDEN}),
+        ("post", f"/org/{GRUE}/enheter/999999/endre/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": FORBIDDEN,
+          "org_admin_own": NOT_FOUND, "auditor_own": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/personer/": [
+        ("get", f"/org/{KONGSVINGER}/personer/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                                  "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+                                                  "org_admin_own": OK, "auditor_own": FORBIDDEN}),
+        ("post", f"/org/{KONGSVINGER}/personer/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                                   "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+                                                   "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+        ("get", f"/org/{GRUE}/personer/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": NOT_FOUND,
+                                           "reader_other": FORBIDDEN, "org_admin_own": NOT_FOUND,
+                                           "auditor_own": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/personer/<int:pk>/fjern/": [
+        ("post", f"/org/{KONGSVINGER}/personer/999999/fjern/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+          "org_admin_own": NOT_FOUND, "auditor_own": FORBIDDEN}),
+        ("get", f"/org/{KONGSVINGER}/personer/999999/fjern/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),  # a change takes a POST
+    ],
+    "org/<str:orgnr>/invitasjoner/": [
+        ("get", f"/org/{KONGSVINGER}/invitasjoner/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                                      "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+                                                      "org_admin_own": OK, "auditor_own": FORBIDDEN}),
+        ("post", f"/org/{KONGSVINGER}/invitasjoner/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                                       "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+                                                       "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+        ("get", f"/org/{GRUE}/invitasjoner/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                               "reader_own": NOT_FOUND, "reader_other": FORBIDDEN,
+                                               "org_admin_own": NOT_FOUND, "auditor_own": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/invitasjoner/<int:pk>/trekk-tilbake/": [
+        ("post", f"/org/{KONGSVINGER}/invitasjoner/999999/trekk-tilbake/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+          "org_admin_own": NOT_FOUND, "auditor_own": FORBIDDEN}),
+        ("get", f"/org/{KONGSVINGER}/invitasjoner/999999/trekk-tilbake/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+    "org/<str:orgnr>/importer/": [
+        ("get", f"/org/{KONGSVINGER}/importer/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK,
+                                                  "reader_other": NOT_FOUND, "org_admin_own": OK, "auditor_own": OK}),
+        ("get", f"/org/{GRUE}/importer/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": NOT_FOUND,
+                                           "reader_other": OK, "org_admin_own": NOT_FOUND, "auditor_own": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/importer/<int:pk>/slett/": [
+        # can_import: org-admin, finance, purchaser and region-admin (an existing batch: tests/test_web_admin.py)
+        ("get", f"/org/{KONGSVINGER}/importer/999999/slett/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+          "org_admin_own": NOT_FOUND, "auditor_own": FORBIDDEN}),
+        ("post", f"/org/{KONGSVINGER}/importer/999999/slett/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+          "org_admin_own": NOT_FOUND, "auditor_own": FORBIDDEN}),
+    ],
+    "revisjonslogg/": [
+        ("get", "/revisjonslogg/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                    **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+        ("get", "/revisjonslogg/?format=csv", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                               **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+        ("get", "/revisjonslogg/?format=json", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                                **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+        ("get", "/revisjonslogg/?format=xml", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                               **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+        ("get", "/revisjonslogg/?handling=no-such-action", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                                            **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+    ],
+    "org/<str:orgnr>/revisjonslogg/": [
+        ("get", f"/org/{KONGSVINGER}/revisjonslogg/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                                       "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+                                                       "org_admin_own": FORBIDDEN, "auditor_own": OK}),
+        ("get", f"/org/{KONGSVINGER}/revisjonslogg/?format=csv",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+          "org_admin_own": FORBIDDEN, "auditor_own": OK}),
+        ("get", f"/org/{GRUE}/revisjonslogg/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                                "reader_own": NOT_FOUND, "reader_other": FORBIDDEN,
+                                                "org_admin_own": NOT_FOUND, "auditor_own": NOT_FOUND}),
+        ("get", f"/org/{GRUE}/revisjonslogg/?format=json",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": NOT_FOUND, "reader_other": FORBIDDEN,
+          "org_admin_own": NOT_FOUND, "auditor_own": NOT_FOUND}),
+    ],
+    # --- sign-in second factor, own account, invitations (views_account.py) ------------------------------------
+    "logg-inn/totp/": [
+        ("get", "/logg-inn/totp/", {k: REDIRECT for k in ALL_KINDS}),  # without a password step first: to login
+    ],
+    "meg/": [
+        ("get", "/meg/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+    ],
+    "meg/totp/ny/": [
+        ("post", "/meg/totp/ny/", {"anonymous": LOGIN_REDIRECT, **{k: REDIRECT for k in ALL_KINDS[1:]}}),
+        ("get", "/meg/totp/ny/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+    "meg/totp/bekreft/": [
+        ("post", "/meg/totp/bekreft/", {"anonymous": LOGIN_REDIRECT, **{k: BAD_REQUEST for k in ALL_KINDS[1:]}}),
+    ],
+    "meg/totp/fjern/": [
+        ("post", "/meg/totp/fjern/", {"anonymous": LOGIN_REDIRECT, **{k: BAD_REQUEST for k in ALL_KINDS[1:]}}),
+    ],
+    "invitasjon/<str:token>/": [
+        ("get", "/invitasjon/not-a-token/", {k: NOT_FOUND for k in ALL_KINDS}),
+        ("post", "/invitasjon/not-a-token/", {k: NOT_FOUND for k in ALL_KINDS}),
+    ],
+}
+
+# Reports, publishing and the public page (org-admin and scoped downloads: tests/test_web_public.py)
+EXPECTATIONS.update({
+    "rapporter/": [
+        ("get", "/rapporter/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("post", "/rapporter/",  # an empty form is a form error
+         {"anonymous": LOGIN_REDIRECT, "region_admin": 400, "reader_own": 400, "reader_other": 400}),
+    ],
+    "rapporter/<int:pk>/last-ned/": [
+        ("get", "/rapporter/999999999/last-ned/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+    "rapporter/status/": [  # the archive list the reports page polls; scoped like the page (test_report_jobs.py)
+        ("get", "/rapporter/status/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+    ],
+    "rapporter/planer/": [  # adding a report schedule: administrators only; an empty form is a form error
+        ("post", "/rapporter/planer/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                        "reader_own": FORBIDDEN, "reader_other": FORBIDDEN,
+                                        "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+        ("get", "/rapporter/planer/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+    "rapporter/planer/<int:pk>/slett/": [  # removing one (real schedules: tests/test_report_jobs.py)
+        ("post", "/rapporter/planer/999999999/slett/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("get", "/rapporter/planer/999999999/slett/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+    "org/<str:orgnr>/publiser/": [
+        ("post", f"/org/{KONGSVINGER}/publiser/",  # no year: nothing published
+         {"anonymous": LOGIN_REDIRECT, "region_admin": 400, "reader_own": 403, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/publiser/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_ALLOWED, "reader_own": NOT_ALLOWED,
+          "reader_other": NOT_ALLOWED}),
+    ],
+    # the public page shows published figures only; nothing is published here
+    "offentlig/": [("get", "/offentlig/", {k: NOT_FOUND for k in USER_KINDS})],
+    "offentlig/data.csv": [("get", "/offentlig/data.csv", {k: NOT_FOUND for k in USER_KINDS})],
+    "offentlig/data.json": [("get", "/offentlig/data.json", {k: NOT_FOUND for k in USER_KINDS})],
+    "offentlig/<str:orgnr>/": [("get", f"/offentlig/{KONGSVINGER}/", {k: NOT_FOUND for k in USER_KINDS})],
+    "offentlig/<str:orgnr>/data.csv": [("get", f"/offentlig/{KONGSVINGER}/data.csv", {k: NOT_FOUND for k in USER_KINDS})],
+    "offentlig/<str:orgnr>/data.json": [
+        ("get", f"/offentlig/{KONGSVINGER}/data.json", {k: NOT_FOUND for k in USER_KINDS})],
+})
+
+# The review queue and the explanation of one line (purchasers and lines: tests/test_web_review.py)
+EXPECTATIONS.update({
+    "org/<str:orgnr>/gjennomgang/": [
+        ("get", f"/org/{KONGSVINGER}/gjennomgang/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("post", f"/org/{KONGSVINGER}/gjennomgang/",  # no line chosen: a form error; a reader may not change
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": 403, "reader_other": NOT_FOUND}),
+        ("get", "/org/999999999/gjennomgang/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/linje/<str:line_key>/": [
+        ("get", f"/org/{KONGSVINGER}/linje/no-such-line/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{GRUE}/linje/no-such-line/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+})

@@ -14,9 +14,7 @@ from klimainnkjop.services import (auth, classification, compute, factors, impor
                                    reference, users)
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import AuditEntry, Category, CategoryMapping, FactorSet, ImportBatch, Membership, Unit
-from tests.factories import VISMA, import_ledger, ledger_csv
-from tests.test_factor_library import META, factor_file
-from tests.test_kostra_import import kostra_file, record
+from tests.factories import META, VISMA, factor_file, import_ledger, kostra_file, ledger_csv, record
 
 EHF = Path(__file__).resolve().parent / "data" / "ehf" / "Norwegian-example-1.xml"
 SAFT = Path(__file__).resolve().parent / "data" / "saft" / "ExampleFile_SAF-T_Financial_888888888_20180228235959.xml"

@@ -19,6 +19,7 @@ from klimainnkjop.services.factors import do_add_category, do_set_category_mappi
 from klimainnkjop.services.organisations import do_create_organisation
 from klimainnkjop.services.reports import do_publish_figures
 from klimainnkjop.storage.models import Membership, Organisation, Supplier, Unit
+from tests.conftest import Shared, shared_state
 from tests.factories import VISMA, import_ledger
 
 # The signs a spreadsheet reads as the start of a formula, written out here rather than taken from the code.
@@ -49,33 +50,41 @@ def ledger(*rows: list[str]) -> str:
     return out.getvalue()
 
 
-@pytest.fixture
-def hostile(reference, db):
+@pytest.fixture(scope="module")
+def shared_hostile(request):
     """Two organisations whose lines, suppliers, units, a category and names carry formula payloads; computed,
-    published, with a person, a report schedule and a factor set of their own."""
-    org = do_create_organisation(orgnr=KONGSVINGER, name=ORG_NAME, kostra_region="0402",
-                                 region_name="Kongsvingerregionen", actor="test")
-    grue = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
-                                  region_name="Kongsvingerregionen", actor="test")
-    do_add_category(code=CATEGORY_CODE, name_nb=CATEGORY_NAME, parent_code="goods.office", actor=ACTOR)
-    do_set_category_mapping(scheme="kostra_art", code="100", category_code=CATEGORY_CODE, actor=ACTOR)
-    import_ledger(org, ledger(
-        ["15.03.2024", "115000", "2020", UNIT_CODE, UNIT_NAME, "982463718", SUPPLIER_EQUALS, "12 345,00",
-         DESCRIPTION_PLUS],
-        # a credit note: the only line of its supplier and of its category, so their totals are negative
-        ["20.06.2024", "100000", "2020", "1100", "Skole", "987654325", SUPPLIER_AT, "-2 000,00", DESCRIPTION_MINUS],
-        ["01.09.2024", "115000", "2020", "1100", "Skole", "974760673", "Byggmester Hansen AS", "5 000,00", "Mat"],
-    ), profile=PROFILE, name="kongsvinger.csv")
-    import_ledger(grue, ledger(["10.05.2024", "115000", "2020", "2100", "Kjøkken", "974760673", "Byggmester Hansen AS",
-                                "7 777,00", "Mat"]), profile=PROFILE, name="grue.csv")
-    Organisation.objects.filter(orgnr=GRUE).update(name=GRUE_NAME)
-    Unit.objects.filter(organisation=org, code="1100").update(name=UNIT_NAME_CR)
-    Supplier.objects.filter(orgnr="974760673").update(name=SUPPLIER_CR)
-    do_compute(actor="test")
-    admin = get_user_model().objects.create_user(username="admin@kongsvinger.kommune.no",
-                                                 password="a-long-test-password")
-    Membership.objects.create(user=admin, organisation=org, role="region-admin")
-    return {"org": org, "grue": grue, "admin": admin}
+    published, with a person, a report schedule and a factor set of their own: made once for the module
+    (tests/conftest.py shared_state)."""
+    with shared_state(request, "hostile") as path:
+        org = do_create_organisation(orgnr=KONGSVINGER, name=ORG_NAME, kostra_region="0402",
+                                     region_name="Kongsvingerregionen", actor="test")
+        grue = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
+                                      region_name="Kongsvingerregionen", actor="test")
+        do_add_category(code=CATEGORY_CODE, name_nb=CATEGORY_NAME, parent_code="goods.office", actor=ACTOR)
+        do_set_category_mapping(scheme="kostra_art", code="100", category_code=CATEGORY_CODE, actor=ACTOR)
+        import_ledger(org, ledger(
+            ["15.03.2024", "115000", "2020", UNIT_CODE, UNIT_NAME, "982463718", SUPPLIER_EQUALS, "12 345,00",
+             DESCRIPTION_PLUS],
+            # a credit note: the only line of its supplier and of its category, so their totals are negative
+            ["20.06.2024", "100000", "2020", "1100", "Skole", "987654325", SUPPLIER_AT, "-2 000,00",
+             DESCRIPTION_MINUS],
+            ["01.09.2024", "115000", "2020", "1100", "Skole", "974760673", "Byggmester Hansen AS", "5 000,00", "Mat"],
+        ), profile=PROFILE, name="kongsvinger.csv")
+        import_ledger(grue, ledger(["10.05.2024", "115000", "2020", "2100", "Kjøkken", "974760673",
+                                    "Byggmester Hansen AS", "7 777,00", "Mat"]), profile=PROFILE, name="grue.csv")
+        Organisation.objects.filter(orgnr=GRUE).update(name=GRUE_NAME)
+        Unit.objects.filter(organisation=org, code="1100").update(name=UNIT_NAME_CR)
+        Supplier.objects.filter(orgnr="974760673").update(name=SUPPLIER_CR)
+        do_compute(actor="test")
+        admin = get_user_model().objects.create_user(username="admin@kongsvinger.kommune.no",
+                                                     password="a-long-test-password")
+        Membership.objects.create(user=admin, organisation=org, role="region-admin")
+        yield Shared(path, {"org": org, "grue": grue, "admin": admin})
+
+
+@pytest.fixture
+def hostile(shared_hostile, db):
+    return shared_hostile.value
 
 
 # --- what every export is checked for -------------------------------------------------------------------------

@@ -13,21 +13,7 @@ from klimainnkjop.services.factors import (PublishedSetIsImmutable, do_add_categ
                                            do_import_factor_set, do_set_category_mapping)
 from klimainnkjop.services.reference import shipped_factor_set_files
 from klimainnkjop.storage.models import AuditEntry, Category, Factor, FactorSet
-from tests.factories import HEADER, VISMA, import_ledger, ledger_csv
-
-META = """# name: test-activity
-# version: 1
-# publisher: Test
-# licence: CC0
-# attribution: made for a test
-# role: activity
-key;basis;unit;price_year;price_type;value;low;high;region;valid_from;valid_to;quality;source_ref;note
-"""
-
-
-def factor_file(*rows, meta=META):
-    return (meta + "".join(r + "\n" for r in rows)).encode()
-
+from tests.factories import HEADER, META, VISMA, factor_file, import_ledger, ledger_csv
 
 def test_a_factor_set_file_imports_once_and_a_published_set_never_changes(reference):
     data = factor_file("energy.heating_oil;activity;litre;;;2,5;2.4;2.6;NO;;;3;test row 1;")

@@ -7,15 +7,7 @@ from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.imports import do_import_kostra
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage.models import ImportBatch, Organisation
-
-
-def record(year=2019, klasse="1", function="0202", art="115", kr=14582, skjema="0A", region="040200",
-           orgnr=" " * 9):
-    return f"{skjema}{year} {region}{orgnr}{' ' * 9}{klasse}{function}{art}{kr:>9}"
-
-
-def kostra_file(*records):
-    return ("\r\n".join(records) + "\r\n").encode("latin-1")
+from tests.factories import kostra_file, record
 
 
 def test_records_are_48_characters_as_in_the_ssb_layout():

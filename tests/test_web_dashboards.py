@@ -12,13 +12,13 @@ from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import lines as line_selectors
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.storage.models import Membership, Unit
-from tests.test_web import (HEADER, KONGSVINGER_CSV, GRUE_CSV, assert_no_inline_script, import_ledger, kg,
-                            make_user, norwegian, page, squash, table_cells)
+from tests.factories import (GRUE_CSV, KONGSVINGER_CSV, WEB_HEADER, WEB_PROFILE, assert_no_inline_script,
+                             import_ledger, kg, make_user, norwegian, page, squash, table_cells)
 
 # 2023 for the comparison (office supplies in the second quarter), and 2024 pens bought by unit 1110,
 # a sub-unit of 1100, in November.
-KONGSVINGER_2023_CSV = HEADER + "10.04.2023;10000;1100;982463718;Kontorgiganten AS;50 000,00;Papir;5;1;1\n"
-KONGSVINGER_PENS_CSV = HEADER + "05.11.2024;10000;1110;982463718;Kontorgiganten AS;10 000,00;Penner;6;1;1\n"
+KONGSVINGER_2023_CSV = WEB_HEADER + "10.04.2023;10000;1100;982463718;Kontorgiganten AS;50 000,00;Papir;5;1;1\n"
+KONGSVINGER_PENS_CSV = WEB_HEADER + "05.11.2024;10000;1110;982463718;Kontorgiganten AS;10 000,00;Penner;6;1;1\n"
 
 OFFICE_MARCH = kg(123_456, "goods.office", 2024)
 ELECTRICITY_JUNE = kg(250_000, "energy.electricity", 2024)
@@ -36,10 +36,10 @@ def by_hand(months: range, table: dict = BY_MONTH_2024) -> float:
 
 @pytest.fixture
 def kongsvinger(reference, org, other_org):
-    import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv")
-    import_ledger(org, KONGSVINGER_2023_CSV, "kongsvinger-2023.csv")
-    import_ledger(org, KONGSVINGER_PENS_CSV, "kongsvinger-2024-penner.csv")
-    import_ledger(other_org, GRUE_CSV, "grue-2024.csv")
+    import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
+    import_ledger(org, KONGSVINGER_2023_CSV, "kongsvinger-2023.csv", profile=WEB_PROFILE)
+    import_ledger(org, KONGSVINGER_PENS_CSV, "kongsvinger-2024-penner.csv", profile=WEB_PROFILE)
+    import_ledger(other_org, GRUE_CSV, "grue-2024.csv", profile=WEB_PROFILE)
     Unit.objects.filter(organisation=org, code="1110").update(
         parent=Unit.objects.get(organisation=org, code="1100"))
     do_compute(actor="test")
@@ -214,9 +214,9 @@ def test_the_lines_are_sorted_by_emissions_or_by_amount(admin):
 
 @pytest.mark.django_db
 def test_the_lines_list_has_pages_of_fifty(reference, org, client):
-    text = HEADER + "".join(f"{1 + i % 28:02d}.0{1 + i % 9}.2024;10000;1100;982463718;Kontorgiganten AS;"
+    text = WEB_HEADER + "".join(f"{1 + i % 28:02d}.0{1 + i % 9}.2024;10000;1100;982463718;Kontorgiganten AS;"
                             f"{1000 + i},00;Papir {i};{100 + i};1;1\n" for i in range(120))
-    import_ledger(org, text, "mange.csv")
+    import_ledger(org, text, "mange.csv", profile=WEB_PROFILE)
     do_compute(actor="test")
     client.force_login(make_user("admin", org, "region-admin"))
     seen = []
@@ -311,8 +311,8 @@ def test_a_warm_cache_gives_a_unit_leader_and_an_administrator_their_own_figures
 def test_a_new_compute_run_is_not_answered_from_the_cache_of_the_previous_one(admin, kongsvinger):
     _, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2023")
     assert f"Totalt {norwegian(OFFICE_APRIL_2023 / 1000)} tonn CO2e" in key_total(tree)
-    import_ledger(kongsvinger, HEADER + "12.05.2023;10000;1100;982463718;Kontorgiganten AS;20 000,00;Papir;7;1;1\n",
-                  "kongsvinger-2023-mer.csv")
+    import_ledger(kongsvinger, WEB_HEADER + "12.05.2023;10000;1100;982463718;Kontorgiganten AS;20 000,00;Papir;7;1;1\n",
+                  "kongsvinger-2023-mer.csv", profile=WEB_PROFILE)
     do_compute(actor="test")
     _, tree = page(admin, f"/org/{KONGSVINGER}/?periode=2023")
     assert f"Totalt {norwegian(kg(70_000, 'goods.office', 2023) / 1000)} tonn CO2e" in key_total(tree)
@@ -360,7 +360,7 @@ def test_the_one_grouped_read_gives_what_the_separate_reads_give(kongsvinger, or
 
 def test_the_chart_spec_is_the_one_altair_would_write():
     alt = pytest.importorskip("altair")
-    from klimainnkjop.web import charts
+    from klimainnkjop.reports import charts
 
     bars = [charts.Bar("Kontor", {"Drift": 1.5, "Investering": 0.5}, "2,0"), charts.Bar("Bygg", {"Drift": 1.0}, "1,0")]
     for series in (["Drift", "Investering"], ["Tonn CO2e"]):
@@ -376,7 +376,7 @@ def test_the_chart_spec_is_the_one_altair_would_write():
 
 def _altair_spec(alt, bars, *, series, value_title, horizontal=False, legend_title=""):
     """The chart as web.charts wrote it with Altair (with schema validation) before it wrote the dict."""
-    from klimainnkjop.web.charts import FONT, PALETTE
+    from klimainnkjop.reports.charts import FONT, PALETTE
 
     names = [b.name for b in bars]
     parts = [{"name": b.name, "series": s, "value": float(b.values.get(s, 0.0)), "order": i}
@@ -439,8 +439,8 @@ def test_cached_line_reads_stay_within_each_scope_and_follow_a_new_compute_run(k
         with pytest.raises(OutsideScope):
             line_selectors.lines_total(stranger, org=KONGSVINGER, year=2024)
     before = line_selectors.lines_total(everything, org=KONGSVINGER, year=2023)
-    import_ledger(kongsvinger, HEADER + "12.05.2023;10000;1100;982463718;Kontorgiganten AS;20 000,00;Papir;7;1;1\n",
-                  "kongsvinger-2023-mer.csv")
+    import_ledger(kongsvinger, WEB_HEADER + "12.05.2023;10000;1100;982463718;Kontorgiganten AS;20 000,00;Papir;7;1;1\n",
+                  "kongsvinger-2023-mer.csv", profile=WEB_PROFILE)
     do_compute(actor="test")
     after = line_selectors.lines_total(everything, org=KONGSVINGER, year=2023)
     assert after["lines"] == before["lines"] + 1 and after["amount_nok"] == before["amount_nok"] + 20_000

@@ -9,9 +9,8 @@ from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.factors import do_set_category_mapping
 from klimainnkjop.services.reference import shipped_factor_set_files
 from klimainnkjop.storage.models import ComputeRun, Factor, FactorSet, Membership, Unit
-from tests.test_web import (GRUE_KG, HEADER, cpi, import_ledger, kg, make_user, norwegian, page,  # noqa: F401
-                            region_data, squash, table_cells)  # region_data is a fixture
-from tests.test_web_permissions import EXPECTATIONS
+from tests.factories import (EXPECTATIONS, GRUE_KG, WEB_HEADER, WEB_PROFILE, cpi, import_ledger, kg, make_user,
+                             norwegian, page, squash, table_cells)
 
 KONGSVINGER, GRUE = "944117784", "964950113"
 OFFICE_KONGSVINGER, OFFICE_GRUE = 123_456, 77_777  # the office-supplies purchases of tests.test_web
@@ -198,11 +197,11 @@ def two_runs(reference, org, other_org):
     """Kongsvinger buys paper (art 120 mapped to goods.paper) in 2024. The DFØ set has a paper factor;
     the provisional set has none, so its computation falls back to the EPA set's paper factor (2022 prices)."""
     do_set_category_mapping(scheme="kostra_art", code="120", category_code="goods.paper", actor="test")
-    import_ledger(org, HEADER + "15.03.2024;12000;1100;982463718;Kontorgiganten AS;1 000 000,00;Papir;1;1;1\n"
+    import_ledger(org, WEB_HEADER + "15.03.2024;12000;1100;982463718;Kontorgiganten AS;1 000 000,00;Papir;1;1;1\n"
                                "15.03.2024;10000;1100;982463718;Kontorgiganten AS;200 000,00;Penner;1;2;1\n",
-                  "kongsvinger.csv")
-    import_ledger(other_org, HEADER + "15.03.2024;12000;2100;982463718;Kontorgiganten AS;500 000,00;Papir;1;1;1\n",
-                  "grue.csv")
+                  "kongsvinger.csv", profile=WEB_PROFILE)
+    import_ledger(other_org, WEB_HEADER + "15.03.2024;12000;2100;982463718;Kontorgiganten AS;500 000,00;Papir;1;1;1\n",
+                  "grue.csv", profile=WEB_PROFILE)
     default = do_compute(actor="test")
     provisional = do_compute(factor_set_name="provisional-dfo", actor="test")
     return default, provisional

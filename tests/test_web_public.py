@@ -13,15 +13,15 @@ from klimainnkjop.selectors import results
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.reports import do_generate_report, do_publish_figures
 from klimainnkjop.storage.models import AuditEntry, Membership, Publication, Report
-from tests.test_web import GRUE_CSV, KONGSVINGER_CSV, import_ledger
+from tests.factories import GRUE_CSV, KONGSVINGER_CSV, WEB_PROFILE, import_ledger
 
 KONGSVINGER, GRUE = "944117784", "964950113"
 
 
 @pytest.fixture
 def people(reference, org, other_org):
-    import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv")
-    import_ledger(other_org, GRUE_CSV, "grue-2024.csv")
+    import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
+    import_ledger(other_org, GRUE_CSV, "grue-2024.csv", profile=WEB_PROFILE)
     do_compute(actor="test")
     users = get_user_model().objects
 

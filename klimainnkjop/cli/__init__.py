@@ -29,9 +29,9 @@ def _setup(data_dir: str | None) -> None:
     django.setup()
     _migrate()
     from klimainnkjop.services.reference import do_load_reference_data
-    from klimainnkjop.storage.models import FactorSet
+    from klimainnkjop.selectors import factors as factor_selectors
 
-    if not FactorSet.objects.exists():
+    if not factor_selectors.factor_sets().exists():
         do_load_reference_data(actor="cli")
 
 

@@ -27,7 +27,7 @@ def register(sub) -> dict:
 
 def cmd_categories(args) -> int:
     from klimainnkjop.services.factors import do_add_category, do_set_category_mapping
-    from klimainnkjop.storage.models import Category, CategoryMapping
+    from klimainnkjop.selectors import factors as factor_selectors
 
     if args.categories_command == "add":
         category = do_add_category(code=args.code, name_nb=args.name_nb, name_en=args.name_en,
@@ -39,12 +39,10 @@ def cmd_categories(args) -> int:
         print(f"{args.scheme} {args.code} → {args.category}")
     elif args.categories_command == "list":
         emit([{"code": c.code, "parent": c.parent.code if c.parent else None, "name_nb": c.name_nb,
-               "name_en": c.name_en} for c in Category.objects.select_related("parent").order_by("code")],
+               "name_en": c.name_en} for c in factor_selectors.categories()],
              args.format)
     else:
-        rows = CategoryMapping.objects.select_related("category").order_by("scheme", "code")
-        if args.scheme:
-            rows = rows.filter(scheme=args.scheme)
+        rows = factor_selectors.category_mappings(args.scheme)
         emit([{"scheme": m.scheme, "code": m.code, "category": m.category.code, "note": m.note} for m in rows],
              args.format)
     return EXIT_OK

@@ -90,14 +90,15 @@ def cmd_demo(args) -> int:
 
 def cmd_org(args) -> int:
     from klimainnkjop.services.organisations import do_create_organisation, organisation_dict
-    from klimainnkjop.storage.models import Organisation
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import organisations as org_selectors
 
     if args.org_command == "add":
         org = do_create_organisation(orgnr=args.orgnr, name=args.name, kind=args.kind,
                                      kostra_region=args.kostra_region, region_name=args.region, actor="cli")
         print(f"added {org.name} ({org.orgnr})")
         return EXIT_OK
-    rows = [organisation_dict(o) for o in Organisation.objects.order_by("name")]
+    rows = [organisation_dict(o) for o in org_selectors.organisations(system_scope())]
     emit(rows, args.format)
     return EXIT_OK
 

@@ -18,12 +18,13 @@ def read_file(path: str) -> tuple[bytes, str]:
 
 def find_org(orgnr: str):
     from klimainnkjop.services.organisations import InvalidInput
-    from klimainnkjop.storage.models import Organisation
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import organisations as org_selectors
 
-    org = Organisation.objects.filter(orgnr=orgnr.replace(" ", "")).first()
-    if org is None:
-        raise InvalidInput(f"--org: no organisation with orgnr {orgnr}; add it with `klimainnkjop org add`")
-    return org
+    try:  # the command line acts with the operator's full rights
+        return org_selectors.organisation(system_scope(), orgnr.replace(" ", ""))
+    except org_selectors.NotFound:
+        raise InvalidInput(f"--org: no organisation with orgnr {orgnr}; add it with `klimainnkjop org add`") from None
 
 
 def emit(rows: list[dict], fmt: str, document: dict | None = None) -> None:

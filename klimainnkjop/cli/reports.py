@@ -138,12 +138,13 @@ def _schedule_add(args) -> int:
 
 
 def _schedule_list(args) -> int:
-    from klimainnkjop.storage.models import ReportSchedule
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import reports as report_selectors
 
     rows = [{"id": s.pk, "subject": s.organisation.orgnr if s.organisation_id else "region",
              "unit": s.unit_code or None, "cadence": s.cadence, "format": s.format, "layout": s.layout,
              "active": s.active, "last_period": s.last_period or None, "last_report": s.last_report_id}
-            for s in ReportSchedule.objects.select_related("organisation")]
+            for s in report_selectors.schedules(system_scope())]
     emit(rows, args.format)
     return EXIT_OK
 

@@ -101,11 +101,9 @@ def _refresh(args) -> int:
 
 def _list(args) -> int:
     from klimainnkjop.services.suppliers import supplier_dict
-    from klimainnkjop.storage.models import Supplier
+    from klimainnkjop.selectors import suppliers as supplier_selectors
 
-    suppliers = Supplier.objects.order_by("orgnr")
-    if args.missing_nace:
-        suppliers = suppliers.filter(nace="")
+    suppliers = supplier_selectors.suppliers(missing_nace=args.missing_nace)
     rows = [supplier_dict(s) for s in suppliers]
     if args.format != "json":
         rows = [{k: (", ".join(v) if isinstance(v, list) else v) for k, v in r.items()} for r in rows]

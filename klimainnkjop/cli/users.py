@@ -69,7 +69,8 @@ def _user(email: str):
 def cmd_user(args) -> int:
     from klimainnkjop.services import users as svc
     from klimainnkjop.services.organisations import InvalidInput
-    from klimainnkjop.storage.models import Membership
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import people as people_selectors
 
     if args.user_command == "add":
         org = find_org(args.org)
@@ -83,18 +84,13 @@ def cmd_user(args) -> int:
     elif args.user_command == "remove":
         org = find_org(args.org)
         user = _user(args.email)
-        found = Membership.objects.filter(user=user, organisation=org, role=args.role)
-        found = found.filter(unit__code=args.unit) if args.unit else found.filter(unit__isnull=True)
-        membership = found.first()
+        membership = people_selectors.role_of(system_scope(), org.orgnr, user, args.role, args.unit)
         if membership is None:
             raise InvalidInput(f"role: {user.get_username()} has no role {args.role} in {org.orgnr}")
         svc.do_remove_membership(membership=membership, actor=ACTOR)
         print(f"removed {args.role} in {org.orgnr} from {user.get_username()}")
     elif args.user_command == "list":
-        rows = Membership.objects.select_related("user", "organisation", "unit").order_by(
-            "organisation__orgnr", "user__username", "role")
-        if args.org:
-            rows = rows.filter(organisation=find_org(args.org))
+        rows = people_selectors.all_memberships(system_scope(), find_org(args.org).orgnr if args.org else None)
         emit([{"email": m.user.get_username(), "organisation": m.organisation.orgnr, "role": m.role,
                "unit": m.unit.code if m.unit_id else "", "active": m.user.is_active,
                "password": m.user.has_usable_password()} for m in rows], args.format)

@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation, ROUND_HALF_EVEN
 
-from klimainnkjop.importers.errors import quoted
+from klimainnkjop.core.errors import quoted
 from klimainnkjop.core.kostra import OrgNumber
 
 # No amount or quantity in a purchase is near these; larger ones are a broken or hostile file (and would

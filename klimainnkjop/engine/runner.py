@@ -47,6 +47,16 @@ class EngineInputs:
     suppliers: pa.Table | None = None
 
 
+class DataCheckFailed(Exception):
+    """A run's results broke a data check (engine.runner.DATA_CHECKS); the run is not published."""
+
+    def __init__(self, check: str, rule: str, keys: list[tuple]):
+        self.check, self.rule, self.keys = check, rule, keys
+        shown = "; ".join(", ".join("null" if v is None else str(v) for v in key) for key in keys[:5])
+        more = " and more" if len(keys) > 5 else ""
+        super().__init__(f"data check {check!r} failed ({rule}): {shown}{more}")
+
+
 @dataclass
 class RunTotals:
     lines_in: int
@@ -135,8 +145,53 @@ def _view(con: ibis.BaseBackend, name: str, path: Path) -> None:
     con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_quoted(path)})")
 
 
+# Checks of every run's results, cheap SQL over the written files (views `stored` = lines.parquet, `aggregated`
+# = aggregates.parquet, `rolled` = summary.parquet): each query returns the offending keys (at most 10), none
+# when the check holds. Floats are compared within 1e-6 kg + 1e-9 relative (sums taken in another order).
+_KG_DIFFERS = "abs({a} - {b}) > 1e-6 + 1e-9 * greatest(abs({a}), abs({b}))"
+_PARTS = ("n", "spend", "kg", "low", "high")
+DATA_CHECKS: dict[str, tuple[str, str]] = {
+    "unique_line_keys": (
+        "every (org, line_key) once in lines.parquet",
+        "SELECT org, line_key, count(*) AS times FROM stored GROUP BY org, line_key HAVING count(*) > 1 "
+        "ORDER BY org, line_key LIMIT 10"),
+    "method_per_line": (
+        "a covered purchase line has a method, a line with a method is a covered purchase, no kg without one",
+        "SELECT org, line_key, exclusion, covered, method FROM stored WHERE exclusion IS NULL OR covered IS NULL "
+        "OR (exclusion = '' AND covered AND method IS NULL) "
+        "OR (method IS NOT NULL AND (exclusion <> '' OR NOT covered)) "
+        "OR (method IS NULL AND (kg_co2e <> 0 OR kg_low <> 0 OR kg_high <> 0)) "
+        "ORDER BY org, line_key LIMIT 10"),
+    "parts_add_up": (
+        "lines, spend and kg per org x year x month equal in lines, aggregates and summary",
+        "WITH parts AS ("
+        " SELECT 'l' AS part, org, year, month, count(*) AS n, sum(amount_ore) AS spend, sum(kg_co2e) AS kg,"
+        " sum(kg_low) AS low, sum(kg_high) AS high FROM stored GROUP BY org, year, month"
+        " UNION ALL SELECT 'a', org, year, month, sum(lines), sum(spend_ore), sum(kg_co2e), sum(kg_low),"
+        " sum(kg_high) FROM aggregated GROUP BY org, year, month"
+        " UNION ALL SELECT 's', org, year, month, sum(lines), sum(spend_ore), sum(kg_co2e), sum(kg_low),"
+        " sum(kg_high) FROM rolled GROUP BY org, year, month),"
+        " compared AS (SELECT org, year, month, "
+        + ", ".join(f"coalesce(sum({c}) FILTER (WHERE part = '{p}'), 0) AS {p}_{c}" for p in "las" for c in _PARTS)
+        + " FROM parts GROUP BY org, year, month)"
+        " SELECT org, year, month FROM compared WHERE "
+        + " OR ".join([f"l_{c} <> {p}_{c}" for c in ("n", "spend") for p in "as"]
+                      + [_KG_DIFFERS.format(a=f"l_{c}", b=f"{p}_{c}") for c in ("kg", "low", "high") for p in "as"])
+        + " ORDER BY org, year, month LIMIT 10"),
+}
+
+
+def check_results(raw) -> None:
+    """Raises DataCheckFailed for the first check the results in the views stored/aggregated/rolled break."""
+    for name, (rule, sql) in DATA_CHECKS.items():
+        offending = raw.execute(sql).fetchall()
+        if offending:
+            raise DataCheckFailed(name, rule, [tuple(row) for row in offending])
+
+
 def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
-    """Compute line results and aggregates into out_dir (written to a temporary folder, then renamed)."""
+    """Compute line results and aggregates into out_dir (written to a temporary folder, checked by
+    DATA_CHECKS, then renamed; a failed check raises DataCheckFailed and leaves no folder)."""
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -193,6 +248,12 @@ def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
             kg=rolled.kg_co2e.sum(), kg_low=rolled.kg_low.sum(), kg_high=rolled.kg_high.sum(),
         )
 
+    try:
+        check_results(raw)
+    except DataCheckFailed:
+        con.disconnect()
+        shutil.rmtree(tmp, ignore_errors=True)  # never published; the error names what was wrong
+        raise
     summary = raw.sql(_plan(con, "totals", ("rolled",), run_totals)).to_arrow_table().to_pylist()[0]
     con.disconnect()
     if out_dir.exists():

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 from django.db.models import Max
 
+from klimainnkjop import access
 from klimainnkjop.access import Scope
 from klimainnkjop.reports.periods import Period
 from klimainnkjop.selectors import results
-from klimainnkjop.services.organisations import InvalidInput
+from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.storage.models import Category, FactorSet, ImportBatch, Organisation, Region, Report, Unit
 
 SCOPE_ORG, SCOPE_UNIT, SCOPE_REGION = "org", "unit", "region"
@@ -283,31 +284,24 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
     if scope_kind not in (SCOPE_ORG, SCOPE_UNIT, SCOPE_REGION):
         raise InvalidInput(f"scope: {scope_kind!r} must be org, unit or region")
     units: set[str] | None = None
+    if scope_kind != SCOPE_REGION and not orgnr:
+        raise InvalidInput("--org: an organisation number is needed")
+    if scope_kind == SCOPE_UNIT and not unit_code:
+        raise InvalidInput("--unit: a unit code is needed for a unit report")
+    access.check_report_subject(scope, scope_kind=scope_kind, orgnr=orgnr, unit_code=unit_code)
     if scope_kind == SCOPE_REGION:
-        if not scope.everything:
-            raise PermissionError("a region report is for region administrators")
         orgnr = None
         regions = list(Region.objects.values_list("name", flat=True)[:2])
         subject = regions[0] if len(regions) == 1 else "Regionen"
     else:
-        if not orgnr:
-            raise InvalidInput("--org: an organisation number is needed")
-        scope.check(orgnr)
         org = Organisation.objects.filter(orgnr=orgnr).first()
         if org is None:
             raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
         subject = org.name
-        limit = scope.unit_filter(orgnr)
         if scope_kind == SCOPE_UNIT:
-            if not unit_code:
-                raise InvalidInput("--unit: a unit code is needed for a unit report")
             units = _units_below(orgnr, unit_code)
-            if limit is not None and unit_code not in limit:
-                raise PermissionError(f"unit {unit_code} is outside what this person may see")
             name = Unit.objects.filter(organisation__orgnr=orgnr, code=unit_code).values_list("name", flat=True).first()
             subject = f"{org.name}, {unit_code} {name or ''}".strip()
-        elif limit is not None:
-            raise PermissionError("an organisation report covers every unit; choose a unit report")
     reader = _Reader(scope, orgnr, units)
     months = period.months
     current = reader.rows(period.year, months, ["category"])

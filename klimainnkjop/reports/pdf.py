@@ -10,7 +10,7 @@ from django.template import Context, Engine
 
 from klimainnkjop.reports import rows as R
 from klimainnkjop.reports.data import ReportData
-from klimainnkjop.web import charts
+from klimainnkjop.reports import charts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _engine = Engine(dirs=[str(TEMPLATES)], autoescape=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from klimainnkjop.services.organisations import InvalidInput
+from klimainnkjop.core.errors import InvalidInput
 
 _PATTERN = re.compile(r"^(\d{4})(?:([QHT])([1-4]))?$")
 _LENGTH = {"Q": 3, "H": 6, "T": 4}

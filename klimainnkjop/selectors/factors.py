@@ -4,16 +4,39 @@ from __future__ import annotations
 
 import ibis
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 from ibis import _
 
 from klimainnkjop.access import Scope
 from klimainnkjop.selectors.results import _table, latest_run, scoped
 from klimainnkjop.storage import linestore
-from klimainnkjop.storage.models import Factor, FactorSet
+from klimainnkjop.storage.models import Category, CategoryMapping, Factor, FactorSet
 
 FIELDS = ["set", "version", "publisher", "licence", "attribution", "gwp_basis", "status", "role", "id", "key",
           "category_nb", "category_en", "basis", "unit", "currency", "price_year", "price_type", "value", "low",
           "high", "region", "valid_from", "valid_to", "quality", "source_ref", "note"]
+
+# The vocabulary of factors for the faces (so that they need not import the models)
+BASIS_SPEND, BASIS_ACTIVITY = Factor.BASIS_SPEND, Factor.BASIS_ACTIVITY
+ROLE_SPEND_DEFAULT, ROLE_SPEND_FALLBACK = FactorSet.ROLE_SPEND_DEFAULT, FactorSet.ROLE_SPEND_FALLBACK
+ROLE_ACTIVITY = FactorSet.ROLE_ACTIVITY
+STATUS_PUBLISHED, STATUS_DRAFT = FactorSet.STATUS_PUBLISHED, FactorSet.STATUS_DRAFT
+
+
+def factor(pk: int) -> Factor:
+    """One factor with its set and category (and the category's parent); 404 if there is none."""
+    return get_object_or_404(Factor.objects.select_related("factor_set", "category", "category__parent"), pk=pk)
+
+
+def categories():
+    """The category taxonomy by code, with parents (shared reference data)."""
+    return Category.objects.select_related("parent").order_by("code")
+
+
+def category_mappings(scheme: str | None = None):
+    """Mappings from other code schemes to categories, by scheme and code; `scheme`: only that scheme."""
+    rows = CategoryMapping.objects.select_related("category").order_by("scheme", "code")
+    return rows.filter(scheme=scheme) if scheme else rows
 
 
 def factor_sets():

@@ -4,6 +4,10 @@ from klimainnkjop.access import Scope
 from klimainnkjop.storage.models import ImportBatch, Organisation
 
 
+KIND_KOMMUNE, KIND_IKS = Organisation.KIND_KOMMUNE, Organisation.KIND_IKS  # the kinds, for the faces' forms
+NotFound = Organisation.DoesNotExist  # raised by organisation() for an orgnr that names none
+
+
 def organisations(scope: Scope):
     return scope.organisations().order_by("name")
 
@@ -11,6 +15,12 @@ def organisations(scope: Scope):
 def organisation(scope: Scope, orgnr: str) -> Organisation:
     scope.check(orgnr)
     return Organisation.objects.get(orgnr=orgnr)
+
+
+def orgnr_taken(orgnr: str) -> bool:
+    """Whether an organisation has this number, whoever may see it: for adding an organisation (a region
+    administrator's form), where a number must be new in the whole database."""
+    return Organisation.objects.filter(orgnr=orgnr).exists()
 
 
 def import_batches(scope: Scope, orgnr: str):

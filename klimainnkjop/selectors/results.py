@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import ibis
 from django.core.cache import cache
 from ibis import _
 
 from klimainnkjop.access import Scope
+from klimainnkjop.engine import reader
 from klimainnkjop.engine.pipeline import SUMMARY_KEYS
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import ComputeRun
@@ -26,8 +25,7 @@ BY_KEYS = {
 SUMMARY_COLUMNS = set(SUMMARY_KEYS)
 
 
-class NoResults(LookupError):
-    pass
+from klimainnkjop.core.errors import NoResults  # noqa: E402,F401 - imported from here by callers
 
 
 @dataclass
@@ -75,20 +73,7 @@ def cached(kind: str, scope: Scope, run: Run, args: tuple, compute):
     return cache.get_or_set(key, compute, CACHE_SECONDS)
 
 
-_local = threading.local()
-
-
-def _table(path: Path) -> ibis.Table:
-    """A result file as an ibis table on this thread's DuckDB connection (result files never change)."""
-    if not hasattr(_local, "con"):
-        _local.con, _local.tables = ibis.duckdb.connect(), {}
-    key = str(path)
-    if key not in _local.tables:
-        if len(_local.tables) > 64:  # old runs: forget them
-            for name in list(_local.tables)[:32]:
-                _local.tables.pop(name)
-        _local.tables[key] = _local.con.read_parquet(key)
-    return _local.tables[key]
+_table = reader.result_table  # a result file as an ibis table (the engine opens the backend)
 
 
 def scoped(table: ibis.Table, scope: Scope) -> ibis.Table:

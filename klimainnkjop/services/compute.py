@@ -16,7 +16,7 @@ from klimainnkjop import paths
 from klimainnkjop.engine import runner
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
-from klimainnkjop.services.reference import DATA
+from klimainnkjop.paths import SHIPPED_DATA as DATA
 from klimainnkjop.services.training import predictions_for
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import (Category, CategoryMapping, ClassificationRule, ComputeRun, ExchangeRate,

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 
+from klimainnkjop.engine import reader
 from klimainnkjop.importers import archives
 from klimainnkjop.importers.ehf import InvalidDocument, InvoiceDocument, parse_document
 from klimainnkjop.importers.errors import ImportRejected, RowError
@@ -284,12 +285,6 @@ def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str
 
 # ---------------------------------------------------------------- invoices ↔ ledger
 
-# The ledger side of an invoice: its cost lines. A ledger import's lines are taken as they are; of a SAF-T
-# file's balanced transaction (cost, creditor, VAT) only the cost lines: a KOSTRA art, or an NS 4102
-# profit-and-loss account (3000-8999).
-COST_LINE = "(source = 'ledger' OR art <> '' OR regexp_matches(account, '^[3-8][0-9]{3}$'))"
-
-
 def match_invoices_to_ledger(organisation: Organisation, *, tolerance_ore: int = 100,
                              tolerance_share: float = 0.005) -> dict:
     """Invoices (EHF documents) matched to ledger lines (sources ledger, saft) on supplier orgnr + invoice
@@ -300,42 +295,15 @@ def match_invoices_to_ledger(organisation: Organisation, *, tolerance_ore: int =
     Returns {"organisation", "matched": [...], "unmatched_invoices": [...], "unmatched_ledger": [...],
     "summary": {...}}.
     """
-    import duckdb
-
     files = [str(p) for p in _stored_files(organisation) if p.exists()]
     empty = {"organisation": organisation.orgnr, "matched": [], "unmatched_invoices": [], "unmatched_ledger": [],
              "summary": {"invoices": 0, "matched": 0, "unmatched_invoices": 0, "unmatched_ledger": 0}}
     if not files:
         return empty
-    con = duckdb.connect()
-    listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    con.execute(f"CREATE VIEW lines AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
-    columns = {r[0] for r in con.execute("DESCRIBE lines").fetchall()}
-    doc_type = "document_type" if "document_type" in columns else "'invoice'"
-    query = f"""
-    WITH inv AS (
-        SELECT supplier_orgnr, invoice_no, {doc_type} AS document_type, any_value(supplier_name) AS supplier_name,
-               min(posting_date) AS issue_date, sum(amount_ore) AS amount_ore, count(*) AS lines,
-               string_agg(DISTINCT batch, ',') AS batches
-        FROM lines WHERE source = 'ehf' GROUP BY ALL
-    ), led AS (
-        SELECT supplier_orgnr, invoice_no, any_value(supplier_name) AS supplier_name, min(posting_date) AS posting_date,
-               sum(amount_ore) AS amount_ore, count(*) AS lines, list(line_key ORDER BY line_key) AS line_keys,
-               string_agg(DISTINCT source, ',') AS sources
-        FROM lines WHERE source IN ('ledger', 'saft') AND invoice_no <> '' AND supplier_orgnr <> ''
-          AND amount_ore <> 0 AND {COST_LINE}
-        GROUP BY supplier_orgnr, invoice_no
-    )
-    SELECT inv.supplier_orgnr, inv.invoice_no, inv.document_type, inv.supplier_name, inv.issue_date,
-           inv.amount_ore, inv.lines, led.posting_date, led.amount_ore, led.lines, led.line_keys, led.sources,
-           led.supplier_orgnr IS NOT NULL AS found
-    FROM inv LEFT JOIN led ON inv.supplier_orgnr = led.supplier_orgnr AND inv.supplier_orgnr <> ''
-                          AND inv.invoice_no = led.invoice_no
-    ORDER BY inv.issue_date, inv.supplier_orgnr, inv.invoice_no
-    """
+    invoice_rows, ledger_rows = reader.invoices_and_ledger(files)
     matched, unmatched_invoices, used = [], [], set()
     for (orgnr, number, kind, name, issued, amount, nlines, posted, ledger_amount, ledger_lines, keys, sources,
-         found) in con.execute(query).fetchall():
+         found) in invoice_rows:
         invoice = {"supplier_orgnr": orgnr, "supplier_name": name, "invoice_no": number, "document_type": kind,
                    "issue_date": str(issued), "amount_nok": amount / 100, "lines": nlines}
         if found:
@@ -352,16 +320,10 @@ def match_invoices_to_ledger(organisation: Organisation, *, tolerance_ore: int =
         else:
             invoice["reason"] = "no ledger line with this supplier and invoice number"
         unmatched_invoices.append(invoice)
-    ledger_rows = con.execute(f"""
-        SELECT supplier_orgnr, any_value(supplier_name), invoice_no, min(posting_date), sum(amount_ore), count(*),
-               string_agg(DISTINCT source, ',')
-        FROM lines WHERE source IN ('ledger', 'saft') AND invoice_no <> '' AND amount_ore <> 0 AND {COST_LINE}
-        GROUP BY supplier_orgnr, invoice_no ORDER BY 4, 1, 3""").fetchall()
     unmatched_ledger = [
         {"supplier_orgnr": o, "supplier_name": n, "invoice_no": i, "posting_date": str(d), "amount_nok": a / 100,
          "lines": c, "sources": s}
         for o, n, i, d, a, c, s in ledger_rows if (o, i) not in used]
-    con.close()
     return {
         "organisation": organisation.orgnr, "tolerance": {"nok": tolerance_ore / 100, "share": tolerance_share},
         "matched": matched, "unmatched_invoices": unmatched_invoices, "unmatched_ledger": unmatched_ledger,

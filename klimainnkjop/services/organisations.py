@@ -10,8 +10,7 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.core.kostra import OrgNumber
 
 
-class InvalidInput(ValueError):
-    """Bad input from a user; the message says what and where."""
+from klimainnkjop.core.errors import InvalidInput  # noqa: E402,F401 - raised here, imported from here by callers
 
 
 def _org_dict(org: Organisation) -> dict:

@@ -8,10 +8,11 @@ from typing import Any
 
 from django.db import transaction
 
+from klimainnkjop.paths import SHIPPED_DATA
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import Category, CategoryMapping, ExchangeRate, FactorSet, PriceIndex
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = SHIPPED_DATA
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

@@ -79,17 +79,11 @@ def _new_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: 
     if scope_kind == Report.SCOPE_UNIT and not unit_code:
         raise InvalidInput("--unit: a unit report needs a unit code")
     organisation = None
-    if scope_kind == report_data.SCOPE_REGION:
-        if not scope.everything:
-            raise PermissionError("only region-wide scopes may make a region report")
-    else:
-        if not orgnr:
-            raise InvalidInput("--org: an organisation report needs an organisation number")
-        scope.check(orgnr)
+    if scope_kind != report_data.SCOPE_REGION and not orgnr:
+        raise InvalidInput("--org: an organisation report needs an organisation number")
+    access.check_report_subject(scope, scope_kind=scope_kind, orgnr=orgnr, unit_code=unit_code)
+    if scope_kind != report_data.SCOPE_REGION:
         organisation = _organisation(orgnr)
-        limit = scope.unit_filter(orgnr)  # a unit leader: only reports of their units
-        if limit is not None and (scope_kind != Report.SCOPE_UNIT or unit_code not in limit):
-            raise PermissionError("a unit leader may only make reports of their own units")
     user = actor if getattr(actor, "is_authenticated", False) else None
     return Report.objects.create(
         scope_kind=scope_kind, organisation=organisation, unit_code=(unit_code or "") if organisation else "",

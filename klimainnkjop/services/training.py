@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from klimainnkjop import paths
+from klimainnkjop.engine import reader
 from klimainnkjop.ml import textmodel
 from klimainnkjop.ml.textmodel import Example
 from klimainnkjop.services.audit import record_audit
@@ -59,22 +60,9 @@ def active_batches() -> list[ImportBatch]:
 
 def line_texts(batches: list[ImportBatch] | None = None, keys: set[tuple[str, str]] | None = None) -> list[dict]:
     """(org, line_key, batch, text) of the line store's lines, read from the Parquet files with DuckDB."""
-    import duckdb
-
     batches = active_batches() if batches is None else batches
     files = [str(linestore.absolute(b.parquet_path)) for b in batches]
-    files = [f for f in files if Path(f).exists()]
-    if not files:
-        return []
-    con = duckdb.connect()
-    try:
-        relation = con.read_parquet(files, union_by_name=True)
-        columns = set(relation.columns)
-        description = "description" if "description" in columns else "NULL"
-        item_name = "item_name" if "item_name" in columns else "NULL"
-        rows = relation.select(f"org, line_key, batch, {description}, {item_name}").fetchall()
-    finally:
-        con.close()
+    rows = reader.line_texts([f for f in files if Path(f).exists()])
     out = []
     for org, line_key, batch, desc, item in rows:
         if keys is not None and (org, line_key) not in keys:

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class WebConfig(AppConfig):
     name = "klimainnkjop.web"
     label = "web"
+
+    def ready(self) -> None:
+        # a face's concern, registered by the face (web is installed wherever storage is: settings.INSTALLED_APPS)
+        from klimainnkjop.auth import signals  # noqa: F401 - sign-ins, sign-outs and failures to the audit log

@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.utils.translation import gettext, gettext_lazy  # noqa: E402
 
-from klimainnkjop.storage.models import Organisation  # noqa: E402
+from klimainnkjop.selectors import organisations as org_selectors  # noqa: E402
 from klimainnkjop.core.kostra import OrgNumber  # noqa: E402
 
 ROLE_LABELS = {
@@ -80,8 +80,8 @@ class OrganisationForm(DesignsystemetForm):
                             help_text=gettext_lazy("Nine digits, e.g. 944117784."))
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=[
-        (Organisation.KIND_KOMMUNE, gettext_lazy("Municipality")),
-        (Organisation.KIND_IKS, gettext_lazy("Inter-municipal company (IKS)"))])
+        (org_selectors.KIND_KOMMUNE, gettext_lazy("Municipality")),
+        (org_selectors.KIND_IKS, gettext_lazy("Inter-municipal company (IKS)"))])
     kostra_region = forms.CharField(label=gettext_lazy("KOSTRA municipality number"), max_length=6, required=False,
                                     help_text=gettext_lazy("Four digits; leave empty for an IKS."))
     region_name = forms.CharField(label=gettext_lazy("Region"), max_length=200, required=False)
@@ -91,7 +91,7 @@ class OrganisationForm(DesignsystemetForm):
         if not OrgNumber.is_valid(orgnr):
             raise ValidationError(gettext_lazy(
                 "Enter a valid organisation number: nine digits, the last a check digit."))
-        if Organisation.objects.filter(orgnr=orgnr).exists():
+        if org_selectors.orgnr_taken(orgnr):
             raise ValidationError(gettext_lazy("An organisation with this number exists already."))
         return orgnr
 

@@ -1,4 +1,4 @@
-"""Pages. Thin: access via access.scope_for, reads via selectors, charts via web.charts."""
+"""Pages. Thin: access via access.scope_for, reads via selectors, charts via reports.charts."""
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +18,8 @@ from django.utils.translation import get_language, gettext as _
 from klimainnkjop.access import OutsideScope, Scope, scope_for
 from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.selectors import organisations as org_selectors
-from klimainnkjop.storage.models import Organisation
-from klimainnkjop.web import charts, formatting, labels
+from klimainnkjop.reports import charts
+from klimainnkjop.web import formatting, labels
 
 
 # --- page building blocks: a table, optionally shown as a chart with the same numbers -------------------
@@ -410,7 +410,7 @@ def organisation(request, orgnr):
     scope = scope_for(request.user)
     try:
         org = org_selectors.organisation(scope, orgnr)
-    except (OutsideScope, Organisation.DoesNotExist):
+    except (OutsideScope, org_selectors.NotFound):
         raise Http404
     try:
         period = requested_period(request)
@@ -439,7 +439,7 @@ def unit(request, orgnr, unit):
     try:
         org = org_selectors.organisation(scope, orgnr)
         codes = dashboard.unit_subtree(scope, org.orgnr, unit)
-    except (OutsideScope, Organisation.DoesNotExist, LookupError):
+    except (OutsideScope, org_selectors.NotFound, LookupError):
         raise Http404
     try:
         period = requested_period(request)

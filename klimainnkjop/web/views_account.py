@@ -33,7 +33,7 @@ from klimainnkjop.auth.backends import INVITATION_SESSION_KEY, client_ip
 from klimainnkjop.services import auth as auth_service
 from klimainnkjop.services import users as user_services
 from klimainnkjop.services.organisations import InvalidInput
-from klimainnkjop.storage.models import Membership, TotpDevice
+from klimainnkjop.selectors import people as people_selectors
 from klimainnkjop.web.forms import SetPasswordForm, SignInForm, TotpCodeForm, role_label
 
 TOTP_PENDING_KEY = "klimainnkjop_totp_pending"
@@ -130,9 +130,8 @@ def _grouped(secret: str) -> str:
 
 def _account_context(request) -> dict:
     user = request.user
-    device = TotpDevice.objects.filter(user=user).first()
-    memberships = Membership.objects.filter(user=user).select_related("organisation", "unit").order_by(
-        "organisation__name", "role")
+    device = people_selectors.own_totp_device(user)
+    memberships = people_selectors.own_memberships(user)
     context = {
         "memberships": [{"m": m, "role": role_label(m.role)} for m in memberships],
         "totp_on": device is not None and device.confirmed_at is not None,

@@ -28,7 +28,6 @@ from klimainnkjop.services import imports as import_services
 from klimainnkjop.services import organisations as org_services
 from klimainnkjop.services import users as user_services
 from klimainnkjop.services.organisations import InvalidInput
-from klimainnkjop.storage.models import ImportBatch, Invitation, Membership, Organisation, Unit
 from klimainnkjop.web.forms import (AuditFilterForm, InvitationForm, MembershipForm, OrganisationEditForm,
                                     OrganisationForm, UnitForm, role_label)
 
@@ -40,12 +39,13 @@ def _posted(request):
     """The submitted data on a POST (bound even when empty: an empty form is an error), else None."""
     return request.POST if request.method == "POST" else None
 
-def _organisation(request, orgnr: str, allowed) -> Organisation:
+def _organisation(request, orgnr: str, allowed):
     """The organisation, if the person may see it (else 404) and `allowed(user, orgnr)` (else 403)."""
     if not access.can_view(request.user, orgnr):
         raise Http404
-    org = Organisation.objects.filter(orgnr=orgnr).first()
-    if org is None:
+    try:
+        org = org_selectors.organisation(access.scope_for(request.user), orgnr)
+    except (access.OutsideScope, org_selectors.NotFound):
         raise Http404
     if not allowed(request.user, orgnr):
         raise PermissionDenied
@@ -54,11 +54,11 @@ def _organisation(request, orgnr: str, allowed) -> Organisation:
 
 def _roles_for(user, orgnr: str) -> list[str]:
     """Roles the person may hand out: region-admin only by a region administrator."""
-    roles = [code for code, _label in Membership.ROLES]
+    roles = list(people_selectors.ROLES)
     return roles if access.can_administer_region(user) else [r for r in roles if r != "region-admin"]
 
 
-def _org_links(user, org: Organisation) -> list[dict]:
+def _org_links(user, org) -> list[dict]:
     orgnr = org.orgnr
     links = []
     if access.can_administer(user, orgnr):
@@ -125,10 +125,10 @@ def organisation_edit(request, orgnr):
 
 # --- units --------------------------------------------------------------------------------------------------
 
-def _unit_tree(org: Organisation) -> list[dict]:
+def _unit_tree(request, org) -> list[dict]:
     """Units in hierarchy order (depth-first by code), each with its depth."""
-    units = people_selectors.units(org)
-    children: dict[int | None, list[Unit]] = {}
+    units = people_selectors.units(access.scope_for(request.user), org.orgnr)
+    children: dict[int | None, list] = {}
     known = {u.pk for u in units}
     for u in units:
         children.setdefault(u.parent_id if u.parent_id in known else None, []).append(u)
@@ -146,15 +146,15 @@ def _unit_tree(org: Organisation) -> list[dict]:
 @login_required
 def units(request, orgnr):
     org = _organisation(request, orgnr, access.can_administer)
-    return render(request, "web/admin_units.html", {"org": org, "rows": _unit_tree(org)})
+    return render(request, "web/admin_units.html", {"org": org, "rows": _unit_tree(request, org)})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def unit_edit(request, orgnr, pk):
     org = _organisation(request, orgnr, access.can_administer)
-    unit = people_selectors.unit(org, pk)
-    all_units = people_selectors.units(org)
+    unit = people_selectors.unit(access.scope_for(request.user), org.orgnr, pk)
+    all_units = people_selectors.units(access.scope_for(request.user), org.orgnr)
     form = UnitForm(_posted(request), units=all_units, unit=unit,
                     initial={"name": unit.name, "parent": unit.parent.code if unit.parent_id else ""})
     if request.method == "POST" and form.is_valid():
@@ -177,7 +177,7 @@ def unit_edit(request, orgnr, pk):
 @require_http_methods(["GET", "POST"])
 def people(request, orgnr):
     org = _organisation(request, orgnr, access.can_administer)
-    org_units = people_selectors.units(org)
+    org_units = people_selectors.units(access.scope_for(request.user), org.orgnr)
     form = MembershipForm(_posted(request), units=org_units, roles=_roles_for(request.user, org.orgnr))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -192,7 +192,7 @@ def people(request, orgnr):
                 "email": user.get_username(), "role": role_label(data["role"])})
             return redirect("admin_people", orgnr=org.orgnr)
     rows = [{"m": m, "role": role_label(m.role), "has_password": m.user.has_usable_password()}
-            for m in people_selectors.memberships(org)]
+            for m in people_selectors.memberships(access.scope_for(request.user), org.orgnr)]
     return render(request, "web/admin_people.html", {"org": org, "rows": rows, "form": form},
                   status=400 if form.is_bound and form.errors else 200)
 
@@ -201,7 +201,7 @@ def people(request, orgnr):
 @require_POST
 def membership_remove(request, orgnr, pk):
     org = _organisation(request, orgnr, access.can_administer)
-    membership = people_selectors.membership(org, pk)
+    membership = people_selectors.membership(access.scope_for(request.user), org.orgnr, pk)
     if membership.role == "region-admin" and not access.can_administer_region(request.user):
         raise PermissionDenied
     email, role = membership.user.get_username(), role_label(membership.role)
@@ -212,7 +212,7 @@ def membership_remove(request, orgnr, pk):
 
 # --- invitations --------------------------------------------------------------------------------------------
 
-def _invitation_status(inv: Invitation, now) -> str:
+def _invitation_status(inv, now) -> str:
     if inv.accepted_at:
         return _("Accepted")
     if inv.revoked_at:
@@ -226,7 +226,7 @@ def _invitation_status(inv: Invitation, now) -> str:
 @require_http_methods(["GET", "POST"])
 def invitations(request, orgnr):
     org = _organisation(request, orgnr, access.can_administer)
-    org_units = people_selectors.units(org)
+    org_units = people_selectors.units(access.scope_for(request.user), org.orgnr)
     form = InvitationForm(_posted(request), units=org_units, roles=_roles_for(request.user, org.orgnr))
     link = ""
     created = None
@@ -245,7 +245,7 @@ def invitations(request, orgnr):
     now = timezone.now()
     rows = [{"inv": inv, "role": role_label(inv.role), "status": _invitation_status(inv, now),
              "open": not inv.accepted_at and not inv.revoked_at and inv.expires_at > now}
-            for inv in people_selectors.invitations(org)]
+            for inv in people_selectors.invitations(access.scope_for(request.user), org.orgnr)]
     context = {"org": org, "rows": rows, "form": form, "link": link, "created": created}
     return render(request, "web/admin_invitations.html", context,
                   status=400 if form.is_bound and form.errors else 200)
@@ -255,7 +255,7 @@ def invitations(request, orgnr):
 @require_POST
 def invitation_revoke(request, orgnr, pk):
     org = _organisation(request, orgnr, access.can_administer)
-    invitation = people_selectors.invitation(org, pk)
+    invitation = people_selectors.invitation(access.scope_for(request.user), org.orgnr, pk)
     if invitation.accepted_at or invitation.revoked_at:
         messages.info(request, _("The invitation to %(email)s was used or revoked already.") % {
             "email": invitation.email})
@@ -272,7 +272,7 @@ def imports(request, orgnr):
     org = _organisation(request, orgnr, access.can_view)
     batches = list(org_selectors.import_batches(access.scope_for(request.user), org.orgnr))
     context = {"org": org, "batches": batches, "can_delete": access.can_import(request.user, org.orgnr),
-               "deleted": ImportBatch.STATUS_DELETED}
+               "deleted": people_selectors.STATUS_DELETED}
     return render(request, "web/admin_imports.html", context)
 
 
@@ -280,8 +280,8 @@ def imports(request, orgnr):
 @require_http_methods(["GET", "POST"])
 def import_delete(request, orgnr, pk):
     org = _organisation(request, orgnr, access.can_import)
-    batch = people_selectors.import_batch(org, pk)
-    if batch.status == ImportBatch.STATUS_DELETED:
+    batch = people_selectors.import_batch(access.scope_for(request.user), org.orgnr, pk)
+    if batch.status == people_selectors.STATUS_DELETED:
         messages.info(request, _("The import %(file)s is deleted already.") % {"file": batch.file_name})
         return redirect("admin_imports", orgnr=org.orgnr)
     if request.method == "POST":
@@ -294,7 +294,7 @@ def import_delete(request, orgnr, pk):
 
 # --- the audit log ------------------------------------------------------------------------------------------
 
-def _audit_response(request, entries, *, org: Organisation | None):
+def _audit_response(request, entries, *, org):
     actions = sorted(set(entries.order_by().values_list("action", flat=True).distinct()))
     form = AuditFilterForm(request.GET or None, actions=actions)
     action = ""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import urlencode
@@ -18,7 +18,6 @@ from klimainnkjop.access import scope_for
 from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import factors as factor_selectors
 from klimainnkjop.selectors import results
-from klimainnkjop.storage.models import ComputeRun, Factor, FactorSet
 from klimainnkjop.web import formatting
 
 PAGE_SIZE = 50
@@ -30,18 +29,18 @@ METHOD_LABELS = {
     "spend": gettext_lazy("Spend-based"),
 }
 BASIS_LABELS = {
-    Factor.BASIS_SPEND: gettext_lazy("Spend"),
-    Factor.BASIS_ACTIVITY: gettext_lazy("Activity"),
+    factor_selectors.BASIS_SPEND: gettext_lazy("Spend"),
+    factor_selectors.BASIS_ACTIVITY: gettext_lazy("Activity"),
 }
 ROLE_LABELS = {
-    FactorSet.ROLE_SPEND_DEFAULT: gettext_lazy("Default spend factors"),
-    FactorSet.ROLE_SPEND_FALLBACK: gettext_lazy("Fallback spend factors (only where the default set has none)"),
-    FactorSet.ROLE_ACTIVITY: gettext_lazy("Activity factors (per physical unit)"),
+    factor_selectors.ROLE_SPEND_DEFAULT: gettext_lazy("Default spend factors"),
+    factor_selectors.ROLE_SPEND_FALLBACK: gettext_lazy("Fallback spend factors (only where the default set has none)"),
+    factor_selectors.ROLE_ACTIVITY: gettext_lazy("Activity factors (per physical unit)"),
     "": gettext_lazy("No role"),
 }
 STATUS_LABELS = {
-    FactorSet.STATUS_PUBLISHED: gettext_lazy("Published"),
-    FactorSet.STATUS_DRAFT: gettext_lazy("Draft"),
+    factor_selectors.STATUS_PUBLISHED: gettext_lazy("Published"),
+    factor_selectors.STATUS_DRAFT: gettext_lazy("Draft"),
 }
 
 
@@ -57,11 +56,11 @@ def _category_name(category) -> str:
     return category.name_nb if _norwegian() else category.name_en
 
 
-def _set_label(fs: FactorSet) -> str:
+def _set_label(fs) -> str:
     return f"{fs.name} {fs.version}"
 
 
-def _validity(f: Factor) -> str:
+def _validity(f) -> str:
     start = "" if f.valid_from_year <= 1900 else str(f.valid_from_year)
     end = "" if f.valid_to_year >= 9999 else str(f.valid_to_year)
     if not start and not end:
@@ -82,27 +81,28 @@ def _value(value: float | None) -> str:
     return formatting.number(value, decimals)
 
 
-def _unit_text(f: Factor) -> str:
+def _unit_text(f) -> str:
     """What the factor is per: 'kg CO2e per NOK (2026 prices)' or 'kg CO2e per litre'."""
-    if f.basis == Factor.BASIS_SPEND and f.price_year:
+    if f.basis == factor_selectors.BASIS_SPEND and f.price_year:
         return _("kg CO2e per %(unit)s (%(year)s prices)") % {"unit": f.unit, "year": f.price_year}
     return _("kg CO2e per %(unit)s") % {"unit": f.unit}
 
 
-def factor_view(f: Factor) -> dict:
+def factor_view(f) -> dict:
     """A factor as shown on the pages (formatted, translated)."""
     fs = f.factor_set
     return {
         "pk": f.pk, "href": reverse("factor", args=[f.pk]), "code": f.category.code, "name": _category_name(f.category),
         "basis": str(BASIS_LABELS.get(f.basis, f.basis)), "unit": f.unit, "per": _unit_text(f),
-        "price_year": f.price_year or "–", "price_type": f.price_type if f.basis == Factor.BASIS_SPEND else "",
+        "price_year": f.price_year or "–",
+        "price_type": f.price_type if f.basis == factor_selectors.BASIS_SPEND else "",
         "value": _value(f.value), "low": _value(f.low), "high": _value(f.high), "quality": f.quality,
         "region": f.region, "validity": _validity(f), "source_ref": f.source_ref, "note": f.note,
         "set": _set_label(fs), "licence": fs.licence, "attribution": fs.attribution,
     }
 
 
-def set_view(fs: FactorSet) -> dict:
+def set_view(fs) -> dict:
     return {
         "pk": fs.pk, "name": fs.name, "version": fs.version, "label": _set_label(fs), "publisher": fs.publisher,
         "licence": fs.licence, "attribution": fs.attribution, "gwp_basis": fs.gwp_basis,
@@ -119,7 +119,7 @@ class FactorSearchForm(forms.Form):
                         help_text=gettext_lazy("Category name or code, source or note, e.g. «mat» or «goods.food»."))
     sett = forms.ChoiceField(label=gettext_lazy("Factor set"), required=False)
 
-    def __init__(self, *args, sets: list[FactorSet], **kwargs):
+    def __init__(self, *args, sets: list, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sett"].choices = [("", _("All factor sets"))] + [(fs.label, _set_label(fs)) for fs in sets]
         self.fields["sett"].error_messages["invalid_choice"] = _(
@@ -168,7 +168,7 @@ def factor_library(request):
 
 @login_required
 def factor_detail(request, pk: int):
-    factor = get_object_or_404(Factor.objects.select_related("factor_set", "category", "category__parent"), pk=pk)
+    factor = factor_selectors.factor(pk)
     scope = scope_for(request.user)
     usage = factor_selectors.factor_usage(scope, factor, limit=USAGE_ROWS)
     org_names = dashboard.organisation_names(scope)
@@ -215,7 +215,7 @@ def method(request):
 
 # --- comparison of two computations ----------------------------------------------------------------------------
 
-def run_label(run: ComputeRun) -> str:
+def run_label(run) -> str:
     sets = ", ".join((run.factor_sets or []) or [run.factor_set.label])
     when = formats.date_format(timezone.localtime(run.created_at), "SHORT_DATETIME_FORMAT")
     return _("Computation %(number)s – %(sets)s – %(date)s") % {"number": run.pk, "sets": sets, "date": when}
@@ -225,7 +225,7 @@ class CompareForm(forms.Form):
     a = forms.TypedChoiceField(label=gettext_lazy("Compare from (computation A)"), coerce=int)
     b = forms.TypedChoiceField(label=gettext_lazy("With (computation B)"), coerce=int)
 
-    def __init__(self, *args, runs: list[ComputeRun], **kwargs):
+    def __init__(self, *args, runs: list, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [(str(r.pk), run_label(r)) for r in runs]
         for field in self.fields.values():

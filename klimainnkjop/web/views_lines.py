@@ -19,7 +19,6 @@ from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import lines as line_selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
-from klimainnkjop.storage.models import Organisation
 from klimainnkjop.web import formatting
 from klimainnkjop.web.views import BadPeriod, bad_period_response, method_label, period_label, requested_period
 
@@ -108,7 +107,7 @@ def lines(request, orgnr):
     scope = scope_for(request.user)
     try:
         org = org_selectors.organisation(scope, orgnr)
-    except (OutsideScope, Organisation.DoesNotExist):
+    except (OutsideScope, org_selectors.NotFound):
         raise Http404
     try:
         selected, params = _filters(request, scope, org.orgnr)

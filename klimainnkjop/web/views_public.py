@@ -10,21 +10,20 @@ from django.utils.translation import get_language
 from klimainnkjop.selectors import dashboard
 from klimainnkjop.access import system_scope
 from klimainnkjop.core import cells
-from klimainnkjop.storage.models import Organisation, Publication
+from klimainnkjop.selectors import reports as report_selectors
 from klimainnkjop.web import formatting
 
 
-def _publications(orgnr: str | None) -> list[Publication]:
-    query = Publication.objects.select_related("organisation")
-    query = query.filter(organisation__isnull=True) if orgnr is None else query.filter(organisation__orgnr=orgnr)
-    return list(query.order_by("-year"))
+def _publications(orgnr: str | None) -> list:
+    # published figures are public: read with the system's scope
+    return report_selectors.publications(system_scope(), orgnr, region=orgnr is None)
 
 
 def _category_names() -> dict[str, str]:
     return dashboard.category_names(system_scope(), get_language() or "nb")
 
 
-def _view(publication: Publication, names: dict[str, str]) -> dict:
+def _view(publication, names: dict[str, str]) -> dict:
     f = publication.figures
     total = f["total"]
     return {
@@ -44,7 +43,7 @@ def _view(publication: Publication, names: dict[str, str]) -> dict:
 
 def public_region(request):
     region = _publications(None)
-    organisations = Organisation.objects.filter(publications__isnull=False).distinct().order_by("name")
+    organisations = report_selectors.published_organisations(system_scope())
     if not region and not organisations:
         raise Http404
     names = _category_names()
@@ -63,7 +62,7 @@ def public_organisation(request, orgnr: str):
 
 # --- open data: exactly the published figures ---------------------------------------------------------------
 
-def open_data(publications: list[Publication]) -> list[dict]:
+def open_data(publications: list) -> list[dict]:
     """One row per published year and category, and a row per year with category 'total'."""
     rows = []
     for p in sorted(publications, key=lambda p: p.year):
@@ -82,7 +81,7 @@ def open_data(publications: list[Publication]) -> list[dict]:
     return rows
 
 
-def _document(publications: list[Publication]) -> dict:
+def _document(publications: list) -> dict:
     factor_sets = sorted({fs for p in publications for fs in p.figures.get("factor_sets", [])})
     return {"description": "Klimagassutslipp fra innkjøp (kg CO2e) og innkjøp (NOK), publisert av administrator",
             "factor_sets": factor_sets,
@@ -91,7 +90,7 @@ def _document(publications: list[Publication]) -> dict:
             "rows": open_data(publications)}
 
 
-def _csv(publications: list[Publication], name: str) -> HttpResponse:
+def _csv(publications: list, name: str) -> HttpResponse:
     rows = open_data(publications)  # through the product's export writer (core/cells.py), for Norwegian Excel
     response = HttpResponse(cells.csv_records(rows, list(rows[0])).encode("utf-8"),
                             content_type="text/csv; charset=utf-8")
@@ -99,7 +98,7 @@ def _csv(publications: list[Publication], name: str) -> HttpResponse:
     return response
 
 
-def _json(publications: list[Publication]) -> JsonResponse:
+def _json(publications: list) -> JsonResponse:
     return JsonResponse(_document(publications), json_dumps_params={"ensure_ascii": False, "indent": 2})
 
 

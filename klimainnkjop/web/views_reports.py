@@ -21,31 +21,21 @@ from klimainnkjop.selectors import results
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import (CONTENT_TYPES, do_add_report_schedule, do_publish_figures,
                                            do_remove_report_schedule, do_request_report, report_path)
-from klimainnkjop.storage.models import Organisation, Publication, Report, ReportSchedule
+from klimainnkjop.selectors import organisations as org_selectors
+from klimainnkjop.selectors import reports as report_selectors
+from klimainnkjop.selectors.reports import visible_reports
 
 REGION = "region"
 FORMAT_CHOICES = [("pdf", "PDF"), ("xlsx", "Excel (XLSX)"), ("csv", "CSV (;)")]
-LAYOUT_CHOICES = [(Report.LAYOUT_STANDARD, gettext_lazy("Climate account")),
-                  (Report.LAYOUT_FUNDER, gettext_lazy("Progress or final report to the funder"))]
-CADENCE_CHOICES = [(ReportSchedule.CADENCE_QUARTER, gettext_lazy("Every quarter")),
-                   (ReportSchedule.CADENCE_HALF_YEAR, gettext_lazy("Every half-year")),
-                   (ReportSchedule.CADENCE_TERTIAL, gettext_lazy("Every tertial")),
-                   (ReportSchedule.CADENCE_YEAR, gettext_lazy("Every year"))]
-PENDING = (Report.STATUS_QUEUED, Report.STATUS_RUNNING)
+LAYOUT_CHOICES = [(report_selectors.LAYOUT_STANDARD, gettext_lazy("Climate account")),
+                  (report_selectors.LAYOUT_FUNDER, gettext_lazy("Progress or final report to the funder"))]
+CADENCE_CHOICES = [(report_selectors.CADENCE_QUARTER, gettext_lazy("Every quarter")),
+                   (report_selectors.CADENCE_HALF_YEAR, gettext_lazy("Every half-year")),
+                   (report_selectors.CADENCE_TERTIAL, gettext_lazy("Every tertial")),
+                   (report_selectors.CADENCE_YEAR, gettext_lazy("Every year"))]
+PENDING = (report_selectors.STATUS_QUEUED, report_selectors.STATUS_RUNNING)
 ARCHIVE_LENGTH = 100
 STALE_QUEUE = datetime.timedelta(minutes=5)  # a report queued this long: the worker is probably not running
-
-
-def visible_reports(scope: Scope):
-    """Reports the scope may see: region reports for region-wide scopes; organisation reports for scopes
-    that see the whole organisation; unit reports for the units the scope sees."""
-    query = Report.objects.select_related("organisation", "run", "created_by")
-    if scope.everything:
-        return query
-    allowed = [r.pk for r in query.filter(organisation__orgnr__in=scope.orgnrs or [])
-               if (limit := scope.unit_filter(r.organisation.orgnr)) is None
-               or (r.scope_kind == Report.SCOPE_UNIT and r.unit_code in limit)]
-    return query.filter(pk__in=allowed)
 
 
 class ReportForm(forms.Form):
@@ -56,7 +46,7 @@ class ReportForm(forms.Form):
                                                     "2025 (year)"))
     format = forms.ChoiceField(label=gettext_lazy("Format"), choices=FORMAT_CHOICES)
     layout = forms.ChoiceField(label=gettext_lazy("Report type"), choices=LAYOUT_CHOICES,
-                               initial=Report.LAYOUT_STANDARD, required=False)  # absent: the climate account
+                               initial=report_selectors.LAYOUT_STANDARD, required=False)  # absent: the climate account
     # The funder's progress or final report (reports/data.clean_layout checks the texts; limits match it)
     final = forms.BooleanField(label=gettext_lazy("Final report"), required=False,
                                help_text=gettext_lazy("Otherwise a progress report."))
@@ -96,15 +86,15 @@ class ReportForm(forms.Form):
     def layout_and_texts(self) -> tuple[str, dict | None]:
         """The layout and, for the funder's layout, the texts as the report service takes them."""
         data = self.cleaned_data
-        if data["layout"] != Report.LAYOUT_FUNDER:
-            return Report.LAYOUT_STANDARD, None
+        if data["layout"] != report_selectors.LAYOUT_FUNDER:
+            return report_selectors.LAYOUT_STANDARD, None
         texts = {"kind": "final" if data["final"] else "progress"}
         if data["baseline_year"]:
             texts["baseline_year"] = str(data["baseline_year"])
         for name in ("project", "activities", "deviations", "experiences", "next_steps"):
             if data[name].strip():
                 texts[name] = data[name].strip()
-        return Report.LAYOUT_FUNDER, texts
+        return report_selectors.LAYOUT_FUNDER, texts
 
 
 class ScheduleForm(forms.Form):
@@ -114,7 +104,7 @@ class ScheduleForm(forms.Form):
                                 help_text=gettext_lazy("The report is made for each period when it is over."))
     format = forms.ChoiceField(label=gettext_lazy("Format"), choices=FORMAT_CHOICES)
 
-    def __init__(self, *args, user, administered: list[Organisation], **kwargs):
+    def __init__(self, *args, user, administered: list, **kwargs):
         super().__init__(*args, prefix="plan", **kwargs)
         choices = [(o.orgnr, f"{o.name} ({o.orgnr})") for o in administered]
         if access.can_administer_region(user):
@@ -122,15 +112,15 @@ class ScheduleForm(forms.Form):
         self.fields["subject"].choices = choices
 
 
-def _administered(user) -> list[Organisation]:
-    return [o for o in Organisation.objects.order_by("name") if access.can_administer(user, o.orgnr)]
+def _administered(user) -> list:
+    return [o for o in org_selectors.organisations(scope_for(user)) if access.can_administer(user, o.orgnr)]
 
 
-def _schedules(user, administered: list[Organisation]) -> list[ReportSchedule]:
+def _schedules(user, administered: list) -> list:
     """The schedules the person may change: their organisations' and, for region administrators, the region's."""
     orgnrs = {o.orgnr for o in administered}
     region = access.can_administer_region(user)
-    return [s for s in ReportSchedule.objects.select_related("organisation", "last_report")
+    return [s for s in report_selectors.schedules(scope_for(user))
             if (s.organisation is None and region) or (s.organisation is not None and s.organisation.orgnr in orgnrs)]
 
 
@@ -138,7 +128,7 @@ def _archive_context(scope: Scope) -> dict:
     archive = list(visible_reports(scope)[:ARCHIVE_LENGTH])
     waited = timezone.now() - STALE_QUEUE
     return {"reports": archive, "pending": any(r.status in PENDING for r in archive),
-            "stale": any(r.status == Report.STATUS_QUEUED and r.created_at < waited for r in archive)}
+            "stale": any(r.status == report_selectors.STATUS_QUEUED and r.created_at < waited for r in archive)}
 
 
 def _page(request, *, form: ReportForm, schedule_form: ScheduleForm | None = None, status: int = 200):
@@ -148,7 +138,7 @@ def _page(request, *, form: ReportForm, schedule_form: ScheduleForm | None = Non
     context = {"form": form, **_archive_context(scope), "administered": administered,
                "schedules": _schedules(request.user, administered), "schedule_form": schedule_form,
                "may_schedule": bool(schedule_form.fields["subject"].choices),
-               "publications": Publication.objects.select_related("organisation")[:50]}
+               "publications": report_selectors.publications(access.system_scope())}  # published figures are public
     context["new"] = next((r for r in context["reports"] if str(r.pk) == request.GET.get("ny")), None)
     return render(request, "web/reports.html", context, status=status)
 
@@ -204,17 +194,13 @@ def schedule_add(request):
 @login_required
 @require_POST
 def schedule_remove(request, pk: int):
-    schedule = ReportSchedule.objects.select_related("organisation").filter(pk=pk).first()
-    if schedule is None:
+    schedule = report_selectors.schedule(scope_for(request.user), pk)
+    if schedule is None:  # none, or outside what the person sees
         raise Http404
     orgnr = schedule.organisation.orgnr if schedule.organisation_id else None
     if orgnr is not None:
-        if not scope_for(request.user).allows(orgnr):
-            raise Http404
         allowed = access.can_administer(request.user, orgnr)
     else:
-        if not scope_for(request.user).everything:
-            raise Http404
         allowed = access.can_administer_region(request.user)
     if not allowed:
         return HttpResponseForbidden(_("Only administrators may remove report schedules."))
@@ -224,7 +210,7 @@ def schedule_remove(request, pk: int):
 
 @login_required
 def download(request, pk: int):
-    report = visible_reports(scope_for(request.user)).filter(pk=pk, status=Report.STATUS_DONE).first()
+    report = visible_reports(scope_for(request.user)).filter(pk=pk, status=report_selectors.STATUS_DONE).first()
     if report is None:
         raise Http404
     path = report_path(report)
@@ -242,7 +228,7 @@ def publish(request, orgnr: str):
         scope.check(orgnr)
     except OutsideScope:
         raise Http404
-    if not Organisation.objects.filter(orgnr=orgnr).exists():
+    if not org_selectors.organisations(scope).filter(orgnr=orgnr).exists():
         raise Http404
     if not access.can_administer(request.user, orgnr):
         return HttpResponseForbidden(_("Only the organisation's administrators may publish figures."))

@@ -14,12 +14,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext as _, gettext_lazy
 
-from klimainnkjop.access import OutsideScope, can_classify, can_view, scope_for
+from klimainnkjop.access import OutsideScope, can_classify, can_view, scope_for, system_scope
 from klimainnkjop.selectors import lines as line_selectors
 from klimainnkjop.selectors.results import NoResults
 from klimainnkjop.services.classification import do_add_classification_rule, do_override_line_categories
 from klimainnkjop.services.organisations import InvalidInput
-from klimainnkjop.storage.models import Category, Organisation
+from klimainnkjop.selectors import dashboard
+from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.web import formatting
 
 QUEUE_LENGTH = 50
@@ -28,22 +29,18 @@ METHOD_LABELS = {"supplier": gettext_lazy("Supplier-specific"), "activity": gett
 RULE_NONE, RULE_SUPPLIER, RULE_KEYWORD = "", "supplier", "keyword"
 
 
-def _norwegian() -> bool:
-    return (get_language() or "nb").startswith(("nb", "no"))
-
-
 def _category_names() -> dict[str, str]:
-    return {c.code: (c.name_nb if _norwegian() else c.name_en) for c in Category.objects.all()}
+    return dashboard.category_names(system_scope(), get_language() or "nb")  # shared reference data
 
 
-def _organisation(request, orgnr: str) -> Organisation:
+def _organisation(request, orgnr: str):
     """The organisation if the person may see it; 404 otherwise (outside scope is not found)."""
     if not can_view(request.user, orgnr):
         raise Http404
-    org = Organisation.objects.filter(orgnr=orgnr).first()
-    if org is None:
+    try:
+        return org_selectors.organisation(scope_for(request.user), orgnr)
+    except (OutsideScope, org_selectors.NotFound):
         raise Http404
-    return org
 
 
 def rule_text(rule: str | None) -> str:

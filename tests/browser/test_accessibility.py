@@ -9,7 +9,6 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from klimainnkjop.storage.models import Factor, Membership
-from tests.test_web import region_data  # noqa: F401  (fixture: two organisations, imported and computed)
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -1,4 +1,4 @@
-// Draws each dashboard chart from the Vega-Lite spec its page embeds (web/charts.py, chart_payload) as SVG.
+// Draws each dashboard chart from the Vega-Lite spec its page embeds (reports/charts.py, chart_payload) as SVG.
 // The chart's wrapper carries role="img" and a label (the caption's finding); the SVG's own marks are hidden
 // from assistive technology, and the same numbers are in the table below. No eval: Vega-Embed's expression
 // interpreter (ast: true) keeps the Content Security Policy strict; no injected <style> (defaultStyle: false).

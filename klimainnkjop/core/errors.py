@@ -1,0 +1,90 @@
+"""The exceptions and error messages of every layer, in one module (below everything that raises them).
+
+RowError/ImportRejected: a file refused with its rows and columns; InvalidInput: bad input from a user;
+OutsideScope: an organisation outside the person's scope; NoResults: no compute run to read yet.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_QUOTED = 60    # characters of a value from the file that a message quotes
+MAX_REASON = 500   # characters of one error's reason, whatever it quotes
+MAX_WHERE = 120    # characters of a file or column name in a message
+
+
+def quoted(value: object, limit: int = MAX_QUOTED) -> str:
+    """`value` as a message quotes it (repr), cut to `limit` characters with its full length said, so that a
+    megabyte-long field never ends up in a message, log or page."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)".replace(",", " ")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)".replace(",", " ")
+
+
+def listing(names: list, limit: int = 40, most: int = 30) -> str:
+    """Names from the file (header columns, settings) joined for a message, each and their number bounded."""
+    shown = ", ".join(_cut(str(n), limit) for n in names[:most])
+    return shown + (f", … ({len(names)} in all)" if len(names) > most else "")
+
+
+def is_reader_panic(exc: BaseException) -> bool:
+    """A Rust panic inside a native reader (python-calamine): pyo3 raises it as `pyo3_runtime.PanicException`,
+    a BaseException that passes `except Exception`; it is the one BaseException we treat as bad input."""
+    kind = type(exc)
+    return kind.__name__ == "PanicException" and kind.__module__ == "pyo3_runtime"
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    row: int | None
+    column: str | None
+    reason: str
+
+    def __post_init__(self) -> None:
+        # a reason or column name built from the file's own text stays readable however long that text is
+        object.__setattr__(self, "file", _cut(str(self.file), MAX_WHERE))
+        if self.column is not None:
+            object.__setattr__(self, "column", _cut(str(self.column), MAX_WHERE))
+        object.__setattr__(self, "reason", _cut(str(self.reason), MAX_REASON))
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        return ", ".join(where) + f": {self.reason}"
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "row": self.row, "column": self.column, "reason": self.reason}
+
+
+class ImportRejected(Exception):
+    """The file is refused as a whole; nothing was written."""
+
+    MAX_SHOWN = 50
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        shown = "\n".join(str(e) for e in errors[: self.MAX_SHOWN])
+        more = len(errors) - self.MAX_SHOWN
+        if more > 0:
+            shown += f"\n… and {more} more errors"
+        super().__init__(f"{len(errors)} error(s), nothing imported:\n{shown}")
+
+
+class InvalidInput(ValueError):
+    """Bad input from a user; the message says what and where."""
+
+
+class OutsideScope(PermissionError):
+    pass
+
+
+class NoResults(LookupError):
+    pass

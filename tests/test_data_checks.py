@@ -1,0 +1,168 @@
+"""Data checks after every compute: a run whose results break one fails loudly and is not published."""
+import datetime as dt
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from klimainnkjop.access import system_scope
+from klimainnkjop.engine import runner
+from klimainnkjop.selectors.results import latest_run, totals
+from klimainnkjop.services.compute import do_compute, run_dir
+from klimainnkjop.storage.linestore import LINE_SCHEMA
+from klimainnkjop.storage.models import AuditEntry, ComputeRun, ImportBatch
+from tests.factories import import_ledger, ledger_csv
+
+ORG, OTHER = "944117784", "964950113"
+CPI = {2023: 129.6, 2024: 133.6, 2026: 141.0}
+
+
+def write_lines(path, rows: list[tuple[str, str, str, int]]):
+    """(org, line_key, art, amount_ore) lines of March 2024 as one batch file."""
+    defaults = {f.name: "" if pa.types.is_string(f.type) else None for f in LINE_SCHEMA}
+    records = [{**defaults, "org": org, "line_key": key, "art": art, "account": art + "000", "amount_ore": amount,
+                "batch": path.stem, "source": "ledger", "year": 2024, "month": 3, "posting_date": dt.date(2024, 3, 1),
+                "vat_ore": 0, "currency": "NOK", "investment": False} for org, key, art, amount in rows]
+    pq.write_table(pa.Table.from_pylist(records, schema=LINE_SCHEMA), path)
+    return path
+
+
+def inputs(*files) -> runner.EngineInputs:
+    factors = [{"category": "goods.food", "value": 0.02, "low": 0.01, "high": 0.04, "price_year": 2026,
+                "currency": "NOK", "ref": "food", "quality": 4, "tier": 1, "valid_from": 2000, "valid_to": 2030}]
+    return runner.EngineInputs(
+        line_files=list(files),
+        art_classes=runner.art_class_table({"115": "goods.food", "270": "services.other"}),
+        ancestors=runner.ancestor_table({"goods.food": None, "services.other": None}),
+        spend_factors=runner.expand_years(factors, range(2023, 2025), runner.SPEND_SCHEMA),
+        prices=pa.table({"year": pa.array(list(CPI), pa.int32()), "cpi": pa.array(list(CPI.values()), pa.float64())}),
+        rates=pa.table({"year": pa.array(list(CPI), pa.int32()), "currency": ["NOK"] * len(CPI),
+                        "nok_per_unit": [1.0] * len(CPI)}),
+    )
+
+
+LINES = [(ORG, "k1", "115", 100_000), (ORG, "k2", "270", 50_000),  # food, and services without a factor
+         (ORG, "k3", "010", 900_000), (OTHER, "k1", "115", 20_000)]  # wages; the same key in another organisation
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory):
+    """A normal run's three result files, as tables."""
+    tmp = tmp_path_factory.mktemp("good")
+    out = tmp / "out"
+    totals_ = runner.run(inputs(write_lines(tmp / "a.parquet", LINES)), out)
+    return totals_, {name: pq.read_table(out / f"{name}.parquet") for name in ("lines", "aggregates", "summary")}
+
+
+def test_a_normal_run_passes_every_check_and_is_published(good_run):
+    totals_, tables = good_run
+    assert totals_.lines_in == 4 and totals_.lines_purchase == 3 and totals_.spend_ore == 170_000
+    by_key = {(r["org"], r["line_key"]): r for r in tables["lines"].to_pylist()}
+    assert by_key[(ORG, "k2")]["method"] is None and by_key[(ORG, "k2")]["exclusion"] == ""  # uncovered purchase
+
+
+def check(tables: dict[str, pa.Table]) -> None:
+    con = runner.connect()
+    try:
+        for view, name in (("stored", "lines"), ("aggregated", "aggregates"), ("rolled", "summary")):
+            con.con.register(view, tables[name])
+        runner.check_results(con.con)
+    finally:
+        con.disconnect()
+
+
+def changed(table: pa.Table, where, **columns) -> pa.Table:
+    """The table with the given columns set to new values in the rows `where(row)` is true of."""
+    rows = table.to_pylist()
+    return pa.Table.from_pylist([{**r, **columns} if where(r) else r for r in rows], schema=table.schema)
+
+
+def test_the_checks_pass_on_the_files_of_a_normal_run(good_run):
+    check(good_run[1])
+
+
+def test_a_line_key_twice_in_an_organisation_fails_the_run_and_publishes_nothing(tmp_path):
+    first = write_lines(tmp_path / "a.parquet", LINES)
+    again = write_lines(tmp_path / "b.parquet", [(ORG, "k2", "270", 50_000)])
+    with pytest.raises(runner.DataCheckFailed) as failed:
+        runner.run(inputs(first, again), tmp_path / "out")
+    assert failed.value.check == "unique_line_keys" and failed.value.keys == [(ORG, "k2", 2)]
+    assert "unique_line_keys" in str(failed.value) and f"{ORG}, k2, 2" in str(failed.value)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.tmp").exists()
+
+
+@pytest.mark.parametrize("broken, why", [
+    (dict(method=None), "a covered purchase without a method"),
+    (dict(exclusion="wages"), "an excluded line with a method"),
+    (dict(covered=False), "a line with a method that is not covered"),
+    (dict(covered=None), "a line whose coverage is unknown"),
+])
+def test_a_line_whose_method_disagrees_with_its_coverage_fails_the_method_check(good_run, broken, why):
+    tables = dict(good_run[1])
+    tables["lines"] = changed(tables["lines"], lambda r: (r["org"], r["line_key"]) == (ORG, "k1"), **broken)
+    with pytest.raises(runner.DataCheckFailed) as failed:
+        check(tables)
+    assert failed.value.check == "method_per_line", why
+    assert [key[:2] for key in failed.value.keys] == [(ORG, "k1")]
+
+
+def test_emissions_on_a_line_without_a_method_fail_the_method_check(good_run):
+    tables = dict(good_run[1])
+    tables["lines"] = changed(tables["lines"], lambda r: r["line_key"] == "k2", kg_co2e=1.0)
+    with pytest.raises(runner.DataCheckFailed, match="method_per_line") as failed:
+        check(tables)
+    assert [key[:2] for key in failed.value.keys] == [(ORG, "k2")]
+
+
+@pytest.mark.parametrize("table_name, broken", [
+    ("aggregates", dict(spend_ore=1)),        # spend
+    ("aggregates", dict(lines=7)),            # a count of lines
+    ("summary", dict(kg_co2e=1e6)),           # kg
+    ("summary", dict(kg_high=-1.0)),          # the range
+    ("lines", dict(amount_ore=1)),            # a line that is not in the aggregates as it is
+])
+def test_parts_that_do_not_add_up_to_the_totals_fail_the_run(good_run, table_name, broken):
+    tables = dict(good_run[1])
+    tables[table_name] = changed(tables[table_name], lambda r: r["org"] == OTHER, **broken)
+    with pytest.raises(runner.DataCheckFailed) as failed:
+        check(tables)
+    assert failed.value.check == "parts_add_up" and failed.value.keys == [(OTHER, 2024, 3)]
+
+
+def test_a_summary_row_left_out_fails_the_run(good_run):
+    tables = dict(good_run[1])
+    tables["summary"] = tables["summary"].filter(pc.field("org") != OTHER)
+    with pytest.raises(runner.DataCheckFailed, match="parts_add_up"):
+        check(tables)
+
+
+def test_kg_summed_in_another_order_is_not_a_difference(good_run):
+    tables = dict(good_run[1])
+    food = [r for r in tables["aggregates"].to_pylist() if r["org"] == ORG and r["method"] == "spend"][0]
+    assert food["kg_co2e"] > 0
+    tables["aggregates"] = changed(tables["aggregates"], lambda r: r == food, kg_co2e=food["kg_co2e"] * (1 + 1e-12))
+    check(tables)
+    tables["aggregates"] = changed(tables["aggregates"], lambda r: r["org"] == ORG and r["method"] == "spend",
+                                   kg_co2e=food["kg_co2e"] * (1 + 1e-6))
+    with pytest.raises(runner.DataCheckFailed, match="parts_add_up"):
+        check(tables)
+
+
+def test_a_compute_whose_results_fail_a_check_is_marked_failed_and_the_last_good_run_stays(org, reference):
+    import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;1 000,00;Matvarer"))
+    good = do_compute(actor="test")
+    batch = ImportBatch.objects.get()
+    batch.pk, batch.token, batch.file_sha256 = None, "copy", "0" * 64  # the same lines counted twice
+    batch.save()
+    with pytest.raises(runner.DataCheckFailed, match="unique_line_keys"):
+        do_compute(actor="test")
+    failed = ComputeRun.objects.exclude(pk=good.pk).get()
+    assert failed.status == ComputeRun.STATUS_FAILED
+    assert failed.error.startswith("failed: DataCheckFailed: data check 'unique_line_keys' failed")
+    assert org.orgnr in failed.error
+    folder = run_dir(failed)
+    assert not folder.exists() and not folder.with_name(folder.name + ".tmp").exists()
+    assert AuditEntry.objects.filter(action="compute.failed").count() == 1
+    assert latest_run().run.pk == good.pk
+    assert totals(system_scope())["rows"][0]["spend_nok"] == 1_000.0
