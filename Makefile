@@ -8,14 +8,16 @@ STAMP := $(VENV)/.installed
 
 BROWSER_STAMP := $(VENV)/.browser-tools
 
-.PHONY: install run test bench clean messages browser-tools
+.PHONY: install run test bench clean messages browser-tools lint lock
 
-$(STAMP): requirements.lock pyproject.toml
+# Two lock files with hashes, made by pip-tools from pyproject.toml (`make lock`): requirements.lock the product,
+# requirements-dev.lock the test extra and the build tools (it repeats the product's pins, so it also works alone).
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	# WeasyPrint (PDF reports) needs Pango and a font from Debian
 	dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -39,6 +41,16 @@ browser-tools: $(BROWSER_STAMP)
 # training took 7.8 s of CPU instead of 3.2 s).
 test: install browser-tools
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadscope
+
+lint: install
+	$(BIN)/ruff check klimainnkjop tests
+
+# Re-resolve the locks after a change to pyproject.toml; pins already in the files are kept where they still fit
+# (`--upgrade-package NAME` to move one).
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+lock: install
+	$(PIP_COMPILE) -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --allow-unsafe --all-build-deps --extra test -c requirements.lock -o requirements-dev.lock pyproject.toml
 
 bench: install
 	$(BIN)/python benchmarks/run.py

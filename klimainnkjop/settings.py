@@ -12,13 +12,14 @@ BASE_DIR = Path(__file__).resolve().parent
 
 PRODUCTION = os.environ.get("KLIMAINNKJOP_PRODUCTION", "") == "1"
 DEBUG = os.environ.get("KLIMAINNKJOP_DEBUG", "") == "1" and not PRODUCTION
-DEFAULT_SECRET_KEY = "embedded-default-not-for-production"
+DEFAULT_SECRET_KEY = "embedded-default-not-for-production"  # noqa: S105 - refused in production below
 SECRET_KEY = os.environ.get("KLIMAINNKJOP_SECRET_KEY") or DEFAULT_SECRET_KEY
 if PRODUCTION and (SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("KLIMAINNKJOP_PRODUCTION=1 needs KLIMAINNKJOP_SECRET_KEY in the environment: at least "
-                               "50 random characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))'")
+                               "50 random characters, e.g. "
+                               "python -c 'import secrets; print(secrets.token_urlsafe(64))'")
 # TOTP secrets (and any other EncryptedCharField) are encrypted at rest with KLIMAINNKJOP_FIELD_KEY: Fernet keys,
 # comma-separated, the first encrypting (klimainnkjop/storage/encryption.py). Unset, the key is derived from
 # SECRET_KEY. A malformed key refuses to start rather than failing at the first sign-in with a second factor.
@@ -33,7 +34,8 @@ if KLIMAINNKJOP_FIELD_KEY:
 
         raise ImproperlyConfigured(f"{exc}; make one with python -c 'from cryptography.fernet import Fernet; "
                                    "print(Fernet.generate_key().decode())'") from None
-ALLOWED_HOSTS = [h for h in os.environ.get("KLIMAINNKJOP_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+ALLOWED_HOSTS = [h for h in os.environ.get("KLIMAINNKJOP_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+                 if h]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -195,7 +197,8 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
     # Preloading only takes effect for a registrable domain submitted to the browsers' list; the service
-    # usually runs on a subdomain of the municipality's, where the flag is harmless. KLIMAINNKJOP_HSTS_PRELOAD=0 drops it.
+    # usually runs on a subdomain of the municipality's, where the flag is harmless.
+    # KLIMAINNKJOP_HSTS_PRELOAD=0 drops it.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = os.environ.get("KLIMAINNKJOP_HSTS_PRELOAD", "1") == "1"
     SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -189,7 +189,7 @@ def test_every_such_service_writes_an_audit_entry_with_who_before_and_after(worl
 
 
 def test_no_audit_entry_holds_a_password_a_secret_or_a_token(world):
-    for name, (do, _action, _replaces) in cases(world).items():
+    for do, _action, _replaces in cases(world).values():
         do()
     _, token = users.do_create_invitation(email="x@kongsvinger.kommune.no", organisation=world, role="reader")
     text = json.dumps([audit_row(e) for e in AuditEntry.objects.all()], default=str)

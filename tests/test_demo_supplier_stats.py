@@ -4,7 +4,6 @@ those ledger lines instead of added to them, and making the kilograms and litres
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from collections import defaultdict
 from pathlib import Path

@@ -1,5 +1,4 @@
 """EHF / PEPPOL BIS Billing 3.0 import: validation, reconciliation with the document totals, idempotence."""
-import io
 import re
 import time
 import zipfile

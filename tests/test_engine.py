@@ -65,7 +65,8 @@ def test_recomputing_with_another_factor_set_keeps_the_earlier_results(org, refe
 def test_kostra_lines_step_aside_for_a_year_that_has_ledger_lines(org, reference):
     from klimainnkjop.services.imports import do_import_kostra
 
-    record = lambda year, klasse, art, kr: f"0A{year} 040200{' ' * 18}{klasse}0202{art}{kr:>9}"
+    def record(year, klasse, art, kr):
+        return f"0A{year} 040200{' ' * 18}{klasse}0202{art}{kr:>9}"
     kostra_file = "\n".join([record(2023, 1, "115", 100), record(2024, 1, "115", 999)]).encode()
     do_import_kostra(data=kostra_file, file_name="kostra.dat", actor="test")
     import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;1 000,00;Matvarer"))
@@ -129,11 +130,11 @@ def test_parts_sum_to_totals_under_every_grouping(tmp_path_factory, lines):
 
     tmp = tmp_path_factory.mktemp("engine")
     totals_ = runner.run(_inputs(tmp, lines), tmp / "out")
-    purchases = [l for l in lines if l[0] in CATEGORY]
+    purchases = [ln for ln in lines if ln[0] in CATEGORY]
     assert totals_.lines_in == len(lines)
     assert totals_.lines_purchase == len(purchases)
-    assert totals_.spend_ore == sum(l[4] for l in purchases)
-    expected_kg = sum(_oracle_kg(l[0], l[1], l[4]) for l in lines)
+    assert totals_.spend_ore == sum(ln[4] for ln in purchases)
+    expected_kg = sum(_oracle_kg(ln[0], ln[1], ln[4]) for ln in lines)
     assert totals_.kg_co2e == pytest.approx(expected_kg, rel=1e-9, abs=1e-6)
     assert totals_.kg_low == pytest.approx(expected_kg / 2, rel=1e-9, abs=1e-6)
     assert totals_.kg_high == pytest.approx(expected_kg * 2, rel=1e-9, abs=1e-6)

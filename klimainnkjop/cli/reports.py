@@ -182,7 +182,8 @@ def cmd_worker(args) -> int:
     from klimainnkjop.services.reports import do_fail_interrupted_reports
 
     if interrupted := do_fail_interrupted_reports():
-        print(f"klimainnkjop: {interrupted} report(s) interrupted by an earlier stop are marked failed", file=sys.stderr)
+        print(f"klimainnkjop: {interrupted} report(s) interrupted by an earlier stop are marked failed",
+              file=sys.stderr)
     from klimainnkjop.cli.maintenance import clean_at_start
 
     clean_at_start("worker")

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from klimainnkjop import paths
+from klimainnkjop.core.kostra import OrgNumber
 
 DEFAULT_BASE_URL = "https://data.brreg.no/enhetsregisteret/api"
 ENV_BASE_URL = "KLIMAINNKJOP_BRREG_URL"
@@ -88,7 +89,7 @@ class BrregClient:
     # ------------------------------------------------------------ lookups
 
     def lookup(self, orgnr: str, *, use_cache: bool = True) -> Lookup:
-        if not (len(orgnr) == 9 and orgnr.isdigit()):
+        if not OrgNumber.is_well_formed(orgnr):
             raise BrregError(f"{orgnr!r}: not a 9-digit organisation number")
         if use_cache:
             cached = self._cached(orgnr)
@@ -99,7 +100,8 @@ class BrregClient:
         try:
             response = self._http.get(url)
         except httpx.TimeoutException as exc:
-            raise BrregError(f"{orgnr}: Enhetsregisteret did not answer in time ({type(exc).__name__} at {url})") from exc
+            raise BrregError(f"{orgnr}: Enhetsregisteret did not answer in time "
+                             f"({type(exc).__name__} at {url})") from exc
         except httpx.HTTPError as exc:
             raise BrregError(f"{orgnr}: cannot reach Enhetsregisteret at {url} ({exc})") from exc
         now = self._now()

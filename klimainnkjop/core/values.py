@@ -10,6 +10,7 @@ import re
 from decimal import Decimal, InvalidOperation, ROUND_HALF_EVEN
 
 from klimainnkjop.core.errors import quoted
+from klimainnkjop.core.kostra import OrgNumber
 
 # No amount or quantity in a purchase is near these; larger ones are a broken or hostile file (and would
 # overflow the line store's 64-bit øre).
@@ -108,7 +109,7 @@ def parse_orgnr(text: str) -> str:
     raw = raw.removeprefix("NO").removesuffix("MVA")
     if not raw:
         return ""
-    if not (len(raw) == 9 and raw.isdigit()):
+    if not OrgNumber.is_well_formed(raw):
         raise ValueError(f"not a 9-digit organisation number: {quoted(text)}")
     return raw
 

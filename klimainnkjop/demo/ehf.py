@@ -281,6 +281,7 @@ def write_invoice(invoice: Invoice) -> bytes:
             "</cac:InvoiceLine>")
     amount, vat = invoice.amount_ore, invoice.vat_ore
     start, end = invoice.period
+    buyer_address = ADDRESSES.get(invoice.buyer_key, ('Postboks 1', '2201', 'Kongsvinger'))
     document = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" '
@@ -296,7 +297,7 @@ def write_invoice(invoice: Invoice) -> bytes:
         f"<cac:AccountingSupplierParty>{_party(supplier.orgnr, supplier.name, ADDRESSES[supplier.key], True)}"
         "</cac:AccountingSupplierParty>"
         f"<cac:AccountingCustomerParty>"
-        f"{_party(invoice.buyer_orgnr, invoice.buyer_name, ADDRESSES.get(invoice.buyer_key, ('Postboks 1', '2201', 'Kongsvinger')), False)}"
+        f"{_party(invoice.buyer_orgnr, invoice.buyer_name, buyer_address, False)}"
         "</cac:AccountingCustomerParty>"
         f"<cac:Delivery><cbc:ActualDeliveryDate>{end.isoformat()}</cbc:ActualDeliveryDate>"
         f"<cac:DeliveryLocation><cac:Address><cbc:StreetName>{escape(invoice.unit.name)}</cbc:StreetName>"

@@ -44,7 +44,8 @@ TEXTS = {
     "105": ["Læremidler", "Digitale læremidler, lisenser", "Bøker til skolebiblioteket"],
     "110": ["Sykepleieartikler", "Inkontinensprodukter", "Medisinsk forbruksmateriell"],
     "114": ["Legemidler multidose", "Legemidler"],
-    "115": ["Matvarer uke {week}", "Kjøkkenleveranse uke {week}", "Frukt og grønt uke {week}", "Meierivarer uke {week}"],
+    "115": ["Matvarer uke {week}", "Kjøkkenleveranse uke {week}", "Frukt og grønt uke {week}",
+            "Meierivarer uke {week}"],
     "120": ["Forbruksmateriell", "Drivstoff {month}", "Verktøy og rekvisita", "Rengjøringsmidler", "Kjemikalier"],
     "130": ["Mobilabonnement {month}", "Bredbånd og datalinjer {month}", "Porto"],
     "140": ["Kunngjøring", "Stillingsannonse", "Informasjonsmateriell"],
@@ -67,7 +68,8 @@ TEXTS = {
     "300": ["Kjøp fra staten"], "330": ["Tannhelsetjenester"], "350": ["Interkommunalt samarbeid {month}"],
     "370": ["Kjøp av plass", "Private tjenester {month}", "Legevakt {month}", "Behandling av avfall {month}"],
     "375": ["Kjøp fra IKS {month}"],
-    "429": ["Merverdiavgift med rett til kompensasjon {month}"], "470": ["Tilskudd til lag og foreninger", "Økonomisk sosialhjelp {month}"],
+    "429": ["Merverdiavgift med rett til kompensasjon {month}"],
+    "470": ["Tilskudd til lag og foreninger", "Økonomisk sosialhjelp {month}"],
     "475": ["Overføring til IKS"], "500": ["Renter {month}"], "510": ["Avdrag lån {month}"],
     "600": ["Brukerbetalinger {month}", "Foreldrebetaling {month}"], "620": ["Gebyrer {month}", "Salg"],
     "630": ["Husleieinntekter {month}"], "650": ["Salg av tjenester {month}"], "700": ["Refusjon fra staten"],
@@ -306,7 +308,8 @@ class OrgYear:
             return unit, FIXED_FUNCTION[art], supplier
         if org.kind == "kommune" and art in R.KOMMUNE_SECTORS:
             sectors = R.KOMMUNE_SECTORS[art]
-            unit = self.sector_units[self.picker(("sector", art), list(sectors), list(sectors.values())).pick(rng)].pick(rng)
+            sector = self.picker(("sector", art), list(sectors), list(sectors.values())).pick(rng)
+            unit = self.sector_units[sector].pick(rng)
         elif org.kind == "kommune" and art in ("600",):
             unit = self.sector_units[rng.choice(["inst", "bhg"])].pick(rng)
         elif org.kind == "kommune" and art == "630":
@@ -419,7 +422,7 @@ class OrgYear:
                     invoice=str(rng.randint(100000, 9999999)) if supplier is not None else "",
                 ))
         out = [line for line in out if line.date <= self.today and line.amount_ore != 0]
-        out.sort(key=lambda l: (l.date, l.supplier is None, l.art, l.unit.code, l.function, l.amount_ore))
+        out.sort(key=lambda ln: (ln.date, ln.supplier is None, ln.art, ln.unit.code, ln.function, ln.amount_ore))
         # Vouchers: one per invoice (an EHF invoice booked on several lines keeps one voucher); the wages of
         # a month share one payroll voucher.
         number, payroll, booked = 0, {}, {}
@@ -509,14 +512,15 @@ def generate(directory: Path, *, scale: float = 1.0, seed: int = 2021, today: dt
             path.write_bytes(writers.write_ledger(org.layout, lines))
             files.append(DemoFile(
                 org.key, org.orgnr, org.name, year, org.layout, spec["name"], relative, len(lines),
-                sum(l.amount_ore for l in lines), sum(l.amount_ore for l in lines if l.amount_ore > 0),
-                sum(l.amount_ore for l in lines if R.is_purchase_art(l.art))))
+                sum(ln.amount_ore for ln in lines), sum(ln.amount_ore for ln in lines if ln.amount_ore > 0),
+                sum(ln.amount_ore for ln in lines if R.is_purchase_art(ln.art))))
     kostra_files = []
     kongsvinger = R.ORGS_BY_KEY["kongsvinger"]
     kostra_path = directory / "kostra" / "kongsvinger-2019.txt"
     kostra_path.parent.mkdir(parents=True, exist_ok=True)
     factor = region_purchases(2019, scale) * R.org_shares()["kongsvinger"] / (R.KONGSVINGER_PURCHASES_2019 * 1000)
-    kostra_path.write_bytes(writers.write_kostra_2019(kongsvinger, factor, random.Random(f"klimainnkjop-demo|{seed}|kostra")))
+    kostra_rng = random.Random(f"klimainnkjop-demo|{seed}|kostra")
+    kostra_path.write_bytes(writers.write_kostra_2019(kongsvinger, factor, kostra_rng))
     kostra_files.append({"org_key": "kongsvinger", "orgnr": kongsvinger.orgnr, "year": 2019,
                          "path": "kostra/kongsvinger-2019.txt", "scale_factor": round(factor, 6)})
     stats_files = stats.write_reports(directory, stats_invoices, today)

@@ -16,7 +16,7 @@ from klimainnkjop.demo import region as R
 from klimainnkjop.demo.generate import Manifest, generate
 
 DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "klima-demo-2026"
+DEMO_PASSWORD = "klima-demo-2026"  # noqa: S105 - the made-up demo data's sign-in, not a secret
 READER_USERNAME = "leser-grue"
 READER_PASSWORD = DEMO_PASSWORD
 # username, password, organisation key, role

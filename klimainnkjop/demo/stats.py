@@ -76,7 +76,8 @@ FOOD_ITEM_NO = {"potatoes": "10021", "carrots": "10112", "onions": "10113", "cab
 FUEL_PRODUCTS = {p.key: p for p in (
     ehf.Product("diesel", "Diesel", "09134220", "LTR", {y: round(v * 1.06, 2) for y, v in ehf.DIESEL_PRICES.items()},
                 25),
-    ehf.Product("hvo", "HVO100", "09134230", "LTR", {y: round(v * 1.06 * 1.18, 2) for y, v in ehf.DIESEL_PRICES.items()},
+    ehf.Product("hvo", "HVO100", "09134230", "LTR",
+                {y: round(v * 1.06 * 1.18, 2) for y, v in ehf.DIESEL_PRICES.items()},
                 25),
 )}
 FUEL_CODES = {"diesel": "D01", "hvo": "H100"}     # the supplier's product codes, as on the card report

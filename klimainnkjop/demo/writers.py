@@ -50,23 +50,23 @@ def spaced_orgnr(orgnr: str) -> str:
 
 def visma_rows(lines) -> list[list[str]]:
     rows = [VISMA_HEADER]
-    for l in lines:
+    for ln in lines:
         rows.append([
-            l.voucher, str(l.line_no), l.date.strftime("%d.%m.%Y"), f"{l.art}{'100' if l.investment else '000'}",
-            l.unit.code, l.unit.name, l.function, l.project, "0" if l.investment else "1",
-            l.supplier.orgnr if l.supplier else "", l.supplier.name if l.supplier else "", l.text, l.invoice,
-            norwegian_amount(l.amount_ore), norwegian_amount(l.vat_ore),
+            ln.voucher, str(ln.line_no), ln.date.strftime("%d.%m.%Y"), f"{ln.art}{'100' if ln.investment else '000'}",
+            ln.unit.code, ln.unit.name, ln.function, ln.project, "0" if ln.investment else "1",
+            ln.supplier.orgnr if ln.supplier else "", ln.supplier.name if ln.supplier else "", ln.text, ln.invoice,
+            norwegian_amount(ln.amount_ore), norwegian_amount(ln.vat_ore),
         ])
     return rows
 
 
-def agresso_values(l) -> list:
+def agresso_values(ln) -> list:
     return [
-        f"{l.date.year}{l.date.month:02d}", l.date, l.voucher, l.line_no, agresso_account(l.art), l.art,
-        l.unit.code, l.unit.name, l.function, l.project,
-        "Investeringsregnskap" if l.investment else "Driftsregnskap",
-        f"L{int(l.supplier.orgnr) % 100000:05d}" if l.supplier else "", l.supplier.name if l.supplier else "",
-        spaced_orgnr(l.supplier.orgnr) if l.supplier else "", l.invoice, l.text, "NOK", l.amount_ore, l.vat_ore,
+        f"{ln.date.year}{ln.date.month:02d}", ln.date, ln.voucher, ln.line_no, agresso_account(ln.art), ln.art,
+        ln.unit.code, ln.unit.name, ln.function, ln.project,
+        "Investeringsregnskap" if ln.investment else "Driftsregnskap",
+        f"L{int(ln.supplier.orgnr) % 100000:05d}" if ln.supplier else "", ln.supplier.name if ln.supplier else "",
+        spaced_orgnr(ln.supplier.orgnr) if ln.supplier else "", ln.invoice, ln.text, "NOK", ln.amount_ore, ln.vat_ore,
     ]
 
 
@@ -79,10 +79,10 @@ def write_ledger(layout: str, lines) -> bytes:
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, delimiter=",", lineterminator="\n")
         writer.writerow(AGRESSO_HEADER)
-        for l in lines:
-            values = agresso_values(l)
-            values[1] = l.date.isoformat()
-            values[-2:] = [plain_amount(l.amount_ore), plain_amount(l.vat_ore)]
+        for ln in lines:
+            values = agresso_values(ln)
+            values[1] = ln.date.isoformat()
+            values[-2:] = [plain_amount(ln.amount_ore), plain_amount(ln.vat_ore)]
             writer.writerow([str(v) for v in values])
         return buffer.getvalue().encode("utf-8-sig")
     if layout == "agresso-xlsx":
@@ -92,9 +92,9 @@ def write_ledger(layout: str, lines) -> bytes:
 
 def _xlsx(lines) -> bytes:
     rows = [AGRESSO_HEADER]
-    for l in lines:
-        values = agresso_values(l)
-        values[-2:] = [l.amount_ore / 100, l.vat_ore / 100]
+    for ln in lines:
+        values = agresso_values(ln)
+        values[-2:] = [ln.amount_ore / 100, ln.vat_ore / 100]
         rows.append(values)
     return xlsx_bytes("Hovedbok", rows)
 

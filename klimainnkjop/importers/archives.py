@@ -132,8 +132,9 @@ class Budget:
                               % {"limit": _size(self.limits.max_total_bytes), "setting": setting_name("max_total_mib")})
 
     def member_too_large(self, file: str) -> ArchiveRefused:
+        limit, setting = _size(self.limits.max_member_bytes), setting_name("max_member_mib")
         return ArchiveRefused(file, _("larger than %(limit)s uncompressed (the limit per file, %(setting)s)")
-                              % {"limit": _size(self.limits.max_member_bytes), "setting": setting_name("max_member_mib")})
+                              % {"limit": limit, "setting": setting})
 
     def ratio_too_high(self, file: str) -> ArchiveRefused:
         return ArchiveRefused(file, _("compressed more than %(limit)s times (the limit, %(setting)s); a zip bomb?")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from klimainnkjop.importers.errors import RowError, quoted
+from klimainnkjop.core.kostra import OrgNumber
 
 NACE = re.compile(r"^\d{2}(\.\d{1,3})?$")
 CHUNK = 1 << 20
@@ -81,7 +82,7 @@ def unit_from_record(record: dict, file_name: str, position: int | None) -> tupl
         errors.append(RowError(file_name, position, column, reason))
 
     orgnr = _text(_get(record, "organisasjonsnummer")).replace(" ", "")
-    if not (len(orgnr) == 9 and orgnr.isdigit()):
+    if not OrgNumber.is_well_formed(orgnr):
         bad("organisasjonsnummer", f"not a 9-digit organisation number: {quoted(orgnr)}")
     name = _text(_get(record, "navn"))
     deleted_on = _text(_get(record, "slettedato"))
@@ -212,7 +213,8 @@ def _iter_json(stream: IO[bytes], name: str) -> Iterator[tuple[int, Unit | None,
             continue
         unit, errors = unit_from_record(record, name, position)
         yield position, unit, errors
-    yield 0, None, [RowError(name, None, None, f"the JSON array ends without ']' after unit {position} (a cut-off file?)")]
+    yield 0, None, [RowError(name, None, None,
+                             f"the JSON array ends without ']' after unit {position} (a cut-off file?)")]
 
 
 def _iter_csv(stream: IO[bytes], name: str) -> Iterator[tuple[int, Unit | None, list[RowError]]]:

@@ -28,6 +28,7 @@ from lxml import etree
 from klimainnkjop.core import units
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers import validation, xmlsafe
+from klimainnkjop.core.kostra import OrgNumber
 
 NS = {
     "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
@@ -124,7 +125,7 @@ def _text(node, path: str) -> str:
 
 def _orgnr(value: str, scheme: str | None) -> str:
     value = value.replace(" ", "")
-    if scheme == NORWEGIAN_ORGNR and value.isdigit() and len(value) == 9:
+    if scheme == NORWEGIAN_ORGNR and OrgNumber.is_well_formed(value):
         return value
     match = _VAT_NO.match(value.upper())
     return match.group(1) if match else ""
@@ -205,7 +206,8 @@ def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> Inv
         seconds = report.seconds
         if not report.ok:
             raise InvalidDocument([RowError(file_name, None, None, f"rule {f.rule} ({f.layer}, {f.flag}): "
-                                                                   f"{f.message}" + (f" at {f.location}" if f.location else ""))
+                                                                   f"{f.message}"
+                                                                   + (f" at {f.location}" if f.location else ""))
                                    for f in report.fatal])
         warnings.extend(f"{file_name}: rule {f.rule} ({f.flag}): {f.message}" for f in report.warnings)
     try:

@@ -90,7 +90,8 @@ def _parse_record(file_name: str, row_no: int, raw: dict[str, str], errors: list
     try:
         amount_k = int(amount_text)
     except ValueError:
-        errors.append(RowError(file_name, row_no, "belop", f"not an integer amount in 1000 NOK: {quoted(raw['belop'])}"))
+        errors.append(RowError(file_name, row_no, "belop",
+                               f"not an integer amount in 1000 NOK: {quoted(raw['belop'])}"))
         amount_k = 0
     if len(errors) > before:
         return None

@@ -186,7 +186,8 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
         normalized = units.normalize(quantity, raw("quantity_unit")) if raw("quantity_unit") else None
         if normalized is None:
             column = profile.columns.get("quantity_unit") or profile.columns["quantity"]
-            reason = f"unknown unit {quoted(raw('quantity_unit'))}" if raw("quantity_unit") else "a quantity needs a unit"
+            reason = (f"unknown unit {quoted(raw('quantity_unit'))}" if raw("quantity_unit")
+                      else "a quantity needs a unit")
             errors.append(RowError(file_name, row_no, column, reason))
         else:
             quantity, quantity_unit = normalized

@@ -30,6 +30,7 @@ from lxml import etree
 
 from klimainnkjop.importers import validation, xmlsafe
 from klimainnkjop.importers.errors import ImportRejected, RowError, quoted
+from klimainnkjop.core.kostra import OrgNumber
 
 NS_URI = "urn:StandardAuditFile-Taxation-Financial:NO"
 NS = {"s": NS_URI}
@@ -120,7 +121,8 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
         if version in STRICT_VERSIONS:
             raise ImportRejected([RowError(file_name, _line(f.location), None, f"SAF-T 1.30 schema: {f.message}")
                                   for f in failures])
-        warnings.append(f"{file_name}: AuditFileVersion {quoted(version)} is older than 1.30; {len(failures)} deviation(s) "
+        warnings.append(f"{file_name}: AuditFileVersion {quoted(version)} is older than 1.30; "
+                        f"{len(failures)} deviation(s) "
                         f"from the 1.30 schema (first: {failures[0].message}); the values read were checked")
 
     errors: list[RowError] = []
@@ -132,7 +134,7 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
         orgnr = (supplier.findtext("s:RegistrationNumber", "", NS) or "").strip().replace(" ", "")
         if orgnr.upper().startswith("NO"):
             orgnr = orgnr[2:11]
-        suppliers[sid] = (orgnr if orgnr.isdigit() and len(orgnr) == 9 else "",
+        suppliers[sid] = (orgnr if OrgNumber.is_well_formed(orgnr) else "",
                           (supplier.findtext("s:Name", "", NS) or "").strip())
     groups = {}
     for account in root.iterfind("s:MasterFiles/s:GeneralLedgerAccounts/s:Account", NS):
@@ -144,7 +146,8 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
         journal_id = (journal.findtext("s:JournalID", "", NS) or "").strip()
         for tx in journal.iterfind("s:Transaction", NS):
             tx_id = (tx.findtext("s:TransactionID", "", NS) or "").strip()
-            date_text = (tx.findtext("s:GLPostingDate", "", NS) or tx.findtext("s:TransactionDate", "", NS) or "").strip()
+            date_text = (tx.findtext("s:GLPostingDate", "", NS) or tx.findtext("s:TransactionDate", "", NS)
+                         or "").strip()
             try:
                 posting = dt.date.fromisoformat(date_text)
             except ValueError:

@@ -81,7 +81,8 @@ class StatsProfile:
             problems.append(f"kind {quoted(spec.get('kind'), 30)} is not supplier_stats")
         scheme = str(spec.get("item_class_scheme") or "").lower()
         if scheme and scheme not in SCHEMES:
-            problems.append(f"item_class_scheme {quoted(scheme, 30)}: use one of {', '.join(sorted(set(SCHEMES.values())))}")
+            known = ", ".join(sorted(set(SCHEMES.values())))
+            problems.append(f"item_class_scheme {quoted(scheme, 30)}: use one of {known}")
         if spec.get("amount_includes_vat"):
             problems.append("amounts must be excl. VAT (amount_includes_vat is not supported for supplier reports)")
         extra = sorted(set(spec) - SETTINGS)

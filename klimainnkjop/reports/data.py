@@ -308,7 +308,8 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
     previous = reader.rows(period.year - 1, months, [])
     document = reader.document
     run = results.latest_run()
-    assert run is not None and document is not None
+    if run is None or document is None:
+        raise RuntimeError("no computed results or no report document to read")
 
     category_names = dict(Category.objects.values_list("code", "name_nb"))
     by_category = _categories(current, category_names)

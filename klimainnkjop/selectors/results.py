@@ -133,7 +133,8 @@ def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by:
     if run is None:
         raise NoResults("nothing computed yet; run `klimainnkjop compute`")
     columns = [BY_KEYS[k] for k in by]
-    needed = set(columns) | {"exclusion", "intra_region", "covered", "month"} | ({"unit"} if units is not None else set())
+    needed = set(columns) | {"exclusion", "intra_region", "covered", "month"}
+    needed |= {"unit"} if units is not None else set()
     table = _narrowed(_aggregates(run, scope, org, year, needed), months, units)
     if not include_excluded:
         table = table.filter(_.exclusion == "")
@@ -237,7 +238,8 @@ def excluded_spend(scope: Scope, *, org: str | None = None, year: int | None = N
         return []
     needed = {"exclusion", "month"} | ({"unit"} if units is not None else set())
     table = _narrowed(_aggregates(run, scope, org, year, needed), months, units).filter(_.exclusion != "")
-    grouped = table.group_by("exclusion").aggregate(spend_ore=_.spend_ore.sum(), lines=_.lines.sum()).order_by("exclusion")
+    grouped = (table.group_by("exclusion").aggregate(spend_ore=_.spend_ore.sum(), lines=_.lines.sum())
+               .order_by("exclusion"))
     return [{"exclusion": r["exclusion"], "spend_nok": round(r["spend_ore"] / 100, 2), "lines": int(r["lines"])}
             for r in grouped.to_pyarrow().to_pylist()]
 

@@ -297,7 +297,8 @@ def do_sign_in_external(*, claims: dict, issuer: str, invitation_token: str | No
             raise ExternalSignInRefused("the person is deactivated")
         pending = [invitation] if invitation is not None else []
         if email is not None and email == user.get_username():
-            pending += [i for i in open_invitations().filter(email=email) if invitation is None or i.pk != invitation.pk]
+            pending += [i for i in open_invitations().filter(email=email)
+                        if invitation is None or i.pk != invitation.pk]
         for inv in pending:
             do_accept_invitation(invitation=inv, user=user, actor=user)
         record_audit(actor=user, action="sign_in_external", object_type="User", object_id=str(user.pk),

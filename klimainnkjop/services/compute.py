@@ -77,13 +77,15 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
     for tier, fs in ((1, spend_set), (2, fallback)):
         if fs is None:
             continue
-        for f in Factor.objects.filter(factor_set=fs, basis=Factor.BASIS_SPEND).select_related("category", "factor_set"):
+        for f in (Factor.objects.filter(factor_set=fs, basis=Factor.BASIS_SPEND)
+                  .select_related("category", "factor_set")):
             spend_rows.append({"category": f.category.code, "value": f.value, "low": f.low, "high": f.high,
                                "price_year": f.price_year, "currency": f.unit, "ref": _ref(f), "quality": f.quality,
                                "tier": tier, "valid_from": f.valid_from_year, "valid_to": f.valid_to_year})
     activity_rows = []
     for priority, fs in enumerate([spend_set, *activity_sets]):
-        for f in Factor.objects.filter(factor_set=fs, basis=Factor.BASIS_ACTIVITY).select_related("category", "factor_set"):
+        for f in (Factor.objects.filter(factor_set=fs, basis=Factor.BASIS_ACTIVITY)
+                  .select_related("category", "factor_set")):
             activity_rows.append({"category": f.category.code, "unit": f.unit, "value": f.value, "low": f.low,
                                   "high": f.high, "ref": _ref(f), "quality": f.quality, "priority": priority,
                                   "valid_from": f.valid_from_year, "valid_to": f.valid_to_year})

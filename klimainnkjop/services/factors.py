@@ -11,6 +11,7 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import Category, CategoryMapping, Factor, FactorSet, SupplierFactor
+from klimainnkjop.core.kostra import OrgNumber
 
 
 class PublishedSetIsImmutable(InvalidInput):
@@ -111,7 +112,7 @@ def do_add_supplier_factor(*, supplier_orgnr: str, value: float, price_year: int
                            valid_to_year: int, evidence: str, low: float | None = None, high: float | None = None,
                            currency: str = "NOK", quality: int = 2, actor: Any = None) -> SupplierFactor:
     problems = []
-    if not (len(supplier_orgnr) == 9 and supplier_orgnr.isdigit()):
+    if not OrgNumber.is_well_formed(supplier_orgnr):
         problems.append(RowError("supplier factor", None, "supplier_orgnr", "must be 9 digits"))
     if value < 0:
         problems.append(RowError("supplier factor", None, "value", "must not be negative"))

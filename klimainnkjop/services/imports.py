@@ -15,6 +15,7 @@ from klimainnkjop.services.organisations import InvalidInput, do_create_organisa
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ExchangeRate, ImportBatch, MappingProfile, Organisation, Supplier
+from klimainnkjop.core.kostra import OrgNumber
 
 
 @dataclass
@@ -120,7 +121,8 @@ def _import_ledger(organisation: Organisation, data: bytes, file_name: str, prof
                      "quantity_unit"):
             columns[name].append(getattr(line, name))
         columns["amount_ore"].append(amount)
-        vat_nok = line.vat_minor if line.currency == "NOK" else round(line.vat_minor * amount / line.amount_minor) if line.amount_minor else 0
+        vat_nok = (line.vat_minor if line.currency == "NOK"
+                   else round(line.vat_minor * amount / line.amount_minor) if line.amount_minor else 0)
         columns["vat_ore"].append(vat_nok)
         columns["amount_orig_minor"].append(line.amount_minor)
     return _commit_batch(
@@ -176,7 +178,7 @@ def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation 
         region = next(iter(parsed.regions))
         organisation = Organisation.objects.filter(kostra_region=region).first()
         if organisation is None:
-            orgnrs = {r.orgnr for r in parsed.records if r.orgnr.isdigit() and len(r.orgnr) == 9}
+            orgnrs = {r.orgnr for r in parsed.records if OrgNumber.is_well_formed(r.orgnr)}
             if len(orgnrs) != 1:
                 raise InvalidInput(f"{file_name}: no organisation has KOSTRA region {region}, and the file names no "
                                    "single orgnr to create one with; add it with `klimainnkjop org add` first")

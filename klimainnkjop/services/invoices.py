@@ -11,11 +11,8 @@ EHF import policy:
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import io
 import zipfile
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

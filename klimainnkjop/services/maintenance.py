@@ -114,7 +114,7 @@ def _unlisted_documents_before() -> dt.datetime | None:
     """EHF batches of several documents made before their documents were listed (raw_sha256s): their archived
     files cannot be told from orphans, so archived files older than the newest such batch are kept."""
     newest = None
-    for created, raw, rows in ImportBatch.objects.filter(kind="ehf", rows_read__gt=1).values_list(
+    for created, raw, _rows in ImportBatch.objects.filter(kind="ehf", rows_read__gt=1).values_list(
             "created_at", "raw_sha256s", "rows_read"):
         if not raw and (newest is None or created > newest):
             newest = created

@@ -7,6 +7,7 @@ from django.db import transaction
 from klimainnkjop.core import kostra
 from klimainnkjop.storage.models import Organisation, Region, Unit
 from klimainnkjop.services.audit import record_audit
+from klimainnkjop.core.kostra import OrgNumber
 
 
 from klimainnkjop.core.errors import InvalidInput  # noqa: E402,F401 - raised here, imported from here by callers
@@ -19,8 +20,10 @@ def _org_dict(org: Organisation) -> dict:
 def do_create_organisation(*, orgnr: str, name: str, kind: str = "kommune", kostra_region: str = "",
                            region_name: str | None = None, actor: Any = None) -> Organisation:
     orgnr = orgnr.replace(" ", "")
-    if not (len(orgnr) == 9 and orgnr.isdigit()):
+    if not OrgNumber.is_well_formed(orgnr):
         raise InvalidInput(f"orgnr: {orgnr!r} is not a 9-digit organisation number")
+    if not OrgNumber.is_valid(orgnr):
+        raise InvalidInput(f"orgnr: {orgnr!r} is not an organisation number: the check digit (MOD11) is wrong")
     if kind not in {Organisation.KIND_KOMMUNE, Organisation.KIND_IKS}:
         raise InvalidInput(f"kind: {kind!r} must be kommune or iks")
     if not name.strip():

@@ -29,7 +29,8 @@ def read_profile_file(path: Path) -> dict:
     return spec
 
 
-def do_save_profile(*, organisation: Organisation, spec: dict, actor: Any = None, source: str = "profile") -> MappingProfile:
+def do_save_profile(*, organisation: Organisation, spec: dict, actor: Any = None,
+                    source: str = "profile") -> MappingProfile:
     try:
         profile = Profile.from_spec(spec, source=source)
     except ValueError as exc:

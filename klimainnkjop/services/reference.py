@@ -90,7 +90,8 @@ def do_load_reference_data(*, actor: Any = None) -> FactorSet:
     return default_factor_set()
 
 
-def do_set_exchange_rate(*, year: int, currency: str, nok_per_unit: float, source: str, actor: Any = None) -> ExchangeRate:
+def do_set_exchange_rate(*, year: int, currency: str, nok_per_unit: float, source: str,
+                         actor: Any = None) -> ExchangeRate:
     currency = currency.upper()
     if nok_per_unit <= 0:
         raise ValueError("nok_per_unit must be positive")

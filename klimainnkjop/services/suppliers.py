@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from klimainnkjop.clients.brreg import DELETED, FOUND, NOT_FOUND, BrregClient, BrregError
+from klimainnkjop.clients.brreg import DELETED, FOUND, BrregClient, BrregError
 from klimainnkjop.importers.brreg import Unit, iter_units, unit_from_record
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.supplier_stats import StatsProfile, parse_supplier_stats

@@ -4,7 +4,8 @@ The key is KLIMAINNKJOP_FIELD_KEY from the environment: one or more Fernet keys 
 encrypts, all decrypt, so a key can be rotated: put the new one first, keep the old one until every value is
 rewritten). Without it the key is derived from SECRET_KEY with Django's salted HMAC (as Django derives its
 signing and session keys), so changing SECRET_KEY then makes the stored secrets unreadable; production should
-set a key of its own. A new key: `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`.
+set a key of its own. A new key:
+`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.utils.crypto import salted_hmac
 
 ENV_VAR = "KLIMAINNKJOP_FIELD_KEY"
 KEY_SALT = "klimainnkjop.storage.encryption"
-TOKEN_PREFIX = "gAAAA"  # every Fernet token starts so (version byte 0x80 and a timestamp's leading zeros)
+TOKEN_PREFIX = "gAAAA"  # noqa: S105 - not a secret; every Fernet token starts so (version byte 0x80 and a timestamp's leading zeros)
 
 
 def parse_keys(value: str) -> list[bytes]:

@@ -26,7 +26,8 @@ def number(value, decimals: int = 1) -> str:
     if grouping != 3:
         return formats.number_format(rounded, decimal_pos=decimals, use_l10n=True, force_grouping=True)
     # from the float's shortest repr, as number_format does (not its binary value: 562949953421312.8 stays ,80)
-    return f"{Decimal(repr(rounded)):,.{decimals}f}".translate({ord(","): thousand_separator, ord("."): decimal_separator})
+    separators = {ord(","): thousand_separator, ord("."): decimal_separator}
+    return f"{Decimal(repr(rounded)):,.{decimals}f}".translate(separators)
 
 
 def percent(value, decimals: int = 1) -> str:

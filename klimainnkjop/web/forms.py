@@ -8,7 +8,7 @@ class LoginForm(AuthenticationForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, form_field in self.fields.items():
+        for form_field in self.fields.values():
             form_field.widget.attrs["class"] = "ds-input"
             if self.errors:
                 form_field.widget.attrs["aria-invalid"] = "true"
@@ -23,6 +23,7 @@ from django.conf import settings  # noqa: E402
 from django.utils.translation import gettext, gettext_lazy  # noqa: E402
 
 from klimainnkjop.selectors import organisations as org_selectors  # noqa: E402
+from klimainnkjop.core.kostra import OrgNumber  # noqa: E402
 
 ROLE_LABELS = {
     "region-admin": gettext_lazy("Region administrator"),
@@ -87,8 +88,9 @@ class OrganisationForm(DesignsystemetForm):
 
     def clean_orgnr(self):
         orgnr = self.cleaned_data["orgnr"].replace(" ", "")
-        if not (len(orgnr) == 9 and orgnr.isdigit()):
-            raise ValidationError(gettext_lazy("Enter an organisation number of nine digits."))
+        if not OrgNumber.is_valid(orgnr):
+            raise ValidationError(gettext_lazy(
+                "Enter a valid organisation number: nine digits, the last a check digit."))
         if org_selectors.orgnr_taken(orgnr):
             raise ValidationError(gettext_lazy("An organisation with this number exists already."))
         return orgnr

@@ -5,7 +5,6 @@ from django.conf import settings
 
 from klimainnkjop.web import views, views_account, views_admin, views_factors, views_lines
 from klimainnkjop.web import views_review
-from klimainnkjop.web.forms import LoginForm
 
 urlpatterns = [
     path("", views.region, name="region"),

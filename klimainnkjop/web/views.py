@@ -63,7 +63,7 @@ def render_panels(panels: list[Panel]) -> list[Panel]:
     language = get_language() or "nb"
     for panel in panels:
         key = "panel-html:" + hashlib.sha256(f"{language}|{panel!r}".encode()).hexdigest()
-        html = cache.get_or_set(key, lambda: render_to_string("web/_panel.html", {"panel": panel}),
+        html = cache.get_or_set(key, lambda panel=panel: render_to_string("web/_panel.html", {"panel": panel}),
                                 results.CACHE_SECONDS)
         panel.html = mark_safe(html)  # noqa: S308 - our template's output, escaped there
     return panels

@@ -94,7 +94,8 @@ def factor_view(f) -> dict:
     return {
         "pk": f.pk, "href": reverse("factor", args=[f.pk]), "code": f.category.code, "name": _category_name(f.category),
         "basis": str(BASIS_LABELS.get(f.basis, f.basis)), "unit": f.unit, "per": _unit_text(f),
-        "price_year": f.price_year or "–", "price_type": f.price_type if f.basis == factor_selectors.BASIS_SPEND else "",
+        "price_year": f.price_year or "–",
+        "price_type": f.price_type if f.basis == factor_selectors.BASIS_SPEND else "",
         "value": _value(f.value), "low": _value(f.low), "high": _value(f.high), "quality": f.quality,
         "region": f.region, "validity": _validity(f), "source_ref": f.source_ref, "note": f.note,
         "set": _set_label(fs), "licence": fs.licence, "attribution": fs.attribution,
@@ -186,7 +187,8 @@ def factor_detail(request, pk: int):
         "run": run, "run_label": run_label(run) if run is not None else "",
         "set_in_run": run is not None and factor.factor_set.label in (run.factor_sets or []),
         "usage_lines": formatting.number(usage["lines"], 0), "usage_count": usage["lines"],
-        "usage_kg": formatting.number(usage["kg_co2e"], 1), "usage_spend": formatting.number(usage["spend_ore"] / 100, 0),
+        "usage_kg": formatting.number(usage["kg_co2e"], 1),
+        "usage_spend": formatting.number(usage["spend_ore"] / 100, 0),
         "usage_rows": rows, "usage_limited": usage["lines"] > len(rows),
     }
     return render(request, "web/factors_detail.html", context)

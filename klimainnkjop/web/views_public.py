@@ -2,7 +2,6 @@
 as open data (CSV and JSON). Nothing published: 404."""
 from __future__ import annotations
 
-import json
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render

@@ -130,7 +130,7 @@ def test_the_keyboard_reaches_the_skip_link_first_and_it_moves_focus_to_the_cont
     assert focused and focused.startswith("#")
     page.keyboard.press("Enter")
     target = focused[1:]
-    assert page.evaluate(f"location.hash") == f"#{target}"
+    assert page.evaluate("location.hash") == f"#{target}"
     page.keyboard.press("Tab")
     inside = page.evaluate(f"document.getElementById('{target}').contains(document.activeElement)")
     assert inside
