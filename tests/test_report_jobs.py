@@ -9,14 +9,13 @@ import json
 import signal
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from klimainnkjop.access import system_scope
 from klimainnkjop.services import reports as report_service
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import (do_add_report_schedule, do_generate_report, do_remove_report_schedule,
                                            do_request_report, do_run_due_schedules, due_period, report_path)
-from klimainnkjop.storage.models import AuditEntry, Membership, Organisation, Report, ReportSchedule, Unit
+from klimainnkjop.storage.models import AuditEntry, Report, ReportSchedule
 from tests.conftest import run_cli
 from tests.factories import GRUE, KONGSVINGER, WEB_PROFILE
 from tests.factories import REPORTS_KONGSVINGER_CSV as KONGSVINGER_CSV

@@ -12,16 +12,13 @@ from klimainnkjop.access import scope_for, system_scope
 from klimainnkjop.reports import data as report_data
 from klimainnkjop.reports.periods import parse_period
 from klimainnkjop.selectors import results
-from klimainnkjop.services.compute import do_compute
-from klimainnkjop.services.imports import do_import_kostra
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import do_generate_report, render, report_path
 from klimainnkjop.storage.models import AuditEntry, Membership, Report
 from tests.conftest import run_cli
 from tests.factories import GRUE, KONGSVINGER
-from tests.factories import REPORTS_GRUE_CSV as GRUE_CSV
 from tests.factories import REPORTS_KONGSVINGER_CSV as KONGSVINGER_CSV
-from tests.factories import WEB_PROFILE, kostra_file, record
+from tests.factories import WEB_PROFILE
 
 
 PERIODS = {"2025Q1": (1, 2, 3), "2025Q3": (7, 8, 9), "2025H1": tuple(range(1, 7)), "2025H2": tuple(range(7, 13)),
