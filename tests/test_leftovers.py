@@ -211,12 +211,12 @@ def test_maintenance_clean_on_the_command_line_reports_what_it_cleaned(factor_se
 def test_serve_cleans_leftovers_before_it_starts_serving(factor_set, monkeypatch, capsys):
     import signal
 
-    import waitress
+    from klimainnkjop.web import server
 
     run = running_run(factor_set, pid=dead_pid())
     served = []
     monkeypatch.setattr(signal, "signal", lambda *args: None)  # serve's SIGTERM handler: not in the test process
-    monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: served.append(status(run)))
+    monkeypatch.setattr(server, "serve", lambda **kwargs: served.append(status(run)))  # what serve runs (gunicorn)
     assert main(["serve", "--no-worker"]) == 0
     assert served == [ComputeRun.STATUS_FAILED]
     assert "compute run(s) interrupted" in capsys.readouterr().err
