@@ -54,17 +54,9 @@ GOOD_FACTOR_ROW = ["goods.food", "spend", "NOK", "2024", "0,05", "", "", "4", "t
 # --------------------------------------------------------------------------------------------- harness
 
 @pytest.fixture
-def world(org, tmp_path, data_dir, monkeypatch):
-    """One organisation with a ledger and a statistics profile, the category the factor rows use, and a folder for
-    inputs. A stand-in factor set keeps the CLI from loading the whole reference data (seconds a test), and the
-    test database is migrated already, so the CLI's migration check is skipped too (~0.1 s a call)."""
-    import klimainnkjop.cli as cli
-    from klimainnkjop.storage.models import Category
-
-    monkeypatch.setattr(cli, "_migrate", lambda: None)
-    Category.objects.create(code="goods", name_nb="Varer", name_en="Goods")
-    Category.objects.create(code="goods.food", name_nb="Mat", name_en="Food", parent=Category.objects.get(code="goods"))
-    FactorSet.objects.create(name="stand-in", version="1", publisher="test", licence="test", attribution="test")
+def world(org, reference, tmp_path, data_dir):
+    """One organisation with a ledger and a statistics profile, the shipped reference data (loaded once per session:
+    the categories the factor rows use), and a folder for inputs."""
     from klimainnkjop.services.profiles import do_save_profile
     from klimainnkjop.services.suppliers import do_save_supplier_stats_profile
 
