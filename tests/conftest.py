@@ -276,28 +276,3 @@ def report_people(accounts):
             "grue_admin": person("g-admin", grue, "org-admin"),
             "unit_leader": person("k-1100", kongsvinger, "unit-leader",
                                   Unit.objects.get(organisation=kongsvinger, code="1100"))}
-
-
-@pytest.fixture
-def buyer(db):
-    """The buyer of the EN 16931 Norwegian example invoice (tests of hostile EHF files)."""
-    from klimainnkjop.services.organisations import do_create_organisation
-    from tests.factories import EHF_BUYER
-
-    return do_create_organisation(orgnr=EHF_BUYER, name="Buyercompany ASA", actor="test")
-
-
-@pytest.fixture
-def cli(capsys):
-    """The CLI in-process as `cli(*argv) -> (exit status, stdout + stderr)` (tests of hostile files)."""
-    from klimainnkjop.cli import main
-
-    def run(*argv: str) -> tuple[int, str]:
-        capsys.readouterr()
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:  # argparse
-            code = exc.code
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-    return run

@@ -593,18 +593,3 @@ REPORTS_GRUE_CSV = WEB_HEADER + (
     "10.03.2025;10000;2100;982463718;Kontorgiganten AS;33 333,33;Papir;1;1;1\n"
     "10.08.2025;18000;2100;987654325;Nettkraft AS;44 444,44;Strøm;2;1;1\n"
 )
-
-
-# --- hostile EHF files (tests/test_xml_hardening.py, test_archive_limits.py; fixtures buyer and cli in conftest) --
-
-EHF_BUYER = "987654325"  # the buyer of the EN 16931 Norwegian example invoice
-
-
-def assert_nothing_stored():
-    """A refused import left no batch, no line file and no archived raw file."""
-    from klimainnkjop import paths
-    from klimainnkjop.storage.models import ImportBatch
-
-    assert not ImportBatch.objects.exists()
-    assert not list(paths.data_dir().rglob("*.parquet"))
-    assert not paths.archive_dir().exists() or not any(p.is_file() for p in paths.archive_dir().rglob("*"))

@@ -11,17 +11,41 @@ from pathlib import Path
 
 import pytest
 
+from klimainnkjop import paths
 from klimainnkjop.importers import archives
 from klimainnkjop.importers.errors import ImportRejected
 from klimainnkjop.importers.tabular import read_table
 from klimainnkjop.services.invoices import do_import_ehf, read_inputs
+from klimainnkjop.services.organisations import do_create_organisation
 from klimainnkjop.storage.models import ImportBatch
-from tests.factories import EHF_BUYER as BUYER
-from tests.factories import assert_nothing_stored
 
 NORWEGIAN = Path(__file__).resolve().parent / "data" / "ehf" / "Norwegian-example-1.xml"
+BUYER = "987654325"
 MIB = 1024 * 1024
 QUICK_SECONDS = 10  # generous on a shared 2-core machine; unguarded, the 200 MB bomb is read in full
+
+
+@pytest.fixture
+def buyer(db):
+    return do_create_organisation(orgnr=BUYER, name="Buyercompany ASA", actor="test")
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """The CLI in-process; its first-run load of reference data is not what these tests are about."""
+    from klimainnkjop.cli import main
+
+    monkeypatch.setattr("klimainnkjop.services.reference.do_load_reference_data", lambda **kwargs: None)
+
+    def run(*argv: str) -> tuple[int, str]:
+        capsys.readouterr()
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse
+            code = exc.code
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+    return run
 
 
 def zeros_member(archive: zipfile.ZipFile, name: str, mib: int) -> None:
@@ -57,6 +81,12 @@ def lying_zip(path: Path, *, real_mib: int, declared_size: int | None = None,
         struct.pack_into("<I", data, 22, declared_size)
     path.write_bytes(bytes(data))
     return path
+
+
+def assert_nothing_stored():
+    assert not ImportBatch.objects.exists()
+    assert not list(paths.data_dir().rglob("*.parquet"))
+    assert not paths.archive_dir().exists() or not any(p.is_file() for p in paths.archive_dir().rglob("*"))
 
 
 def refused_by_cli(cli, *argv: str) -> str:

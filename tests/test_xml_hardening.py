@@ -18,15 +18,16 @@ from types import SimpleNamespace
 
 import pytest
 
+from klimainnkjop import paths
 from klimainnkjop.importers.errors import ImportRejected
 from klimainnkjop.services.invoices import do_import_ehf, read_inputs
+from klimainnkjop.services.organisations import do_create_organisation
 from klimainnkjop.storage.models import ImportBatch
-from tests.factories import EHF_BUYER as BUYER
-from tests.factories import assert_nothing_stored
 
 DATA = Path(__file__).resolve().parent / "data"
 NORWEGIAN = DATA / "ehf" / "Norwegian-example-1.xml"
 SAFT_EXAMPLE = DATA / "saft" / "ExampleFile_SAF-T_Financial_888888888_20180228235959.xml"
+BUYER = "987654325"
 HANG_SECONDS = 120
 NOTE = "<cbc:Note>Ordered in our booth at the convention.</cbc:Note>"
 
@@ -82,6 +83,29 @@ def secret(tmp_path, listener):
     return SimpleNamespace(path=path, marker=marker)
 
 
+@pytest.fixture
+def buyer(db):
+    return do_create_organisation(orgnr=BUYER, name="Buyercompany ASA", actor="test")
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """The CLI in-process; its first-run load of reference data is not what these tests are about."""
+    from klimainnkjop.cli import main
+
+    monkeypatch.setattr("klimainnkjop.services.reference.do_load_reference_data", lambda **kwargs: None)
+
+    def run(*argv: str) -> tuple[int, str]:
+        capsys.readouterr()
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse
+            code = exc.code
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+    return run
+
+
 def invoice(prolog: str = "", note: str = NOTE, extra: str = "") -> str:
     """The Norwegian example with a prolog after the XML declaration, another first note and extra children."""
     text = NORWEGIAN.read_text(encoding="utf-8")
@@ -118,6 +142,12 @@ def attacks(url: str, secret: Path) -> dict[str, bytes]:
 
 
 ATTACKS = list(attacks("http://x", Path("/x")))
+
+
+def assert_nothing_stored():
+    assert not ImportBatch.objects.exists()
+    assert not list(paths.data_dir().rglob("*.parquet"))
+    assert not paths.archive_dir().exists() or not any(p.is_file() for p in paths.archive_dir().rglob("*"))
 
 
 def assert_refused_cleanly(message: str, file_name: str, listener, secret) -> None:
