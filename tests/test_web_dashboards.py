@@ -319,6 +319,54 @@ def test_a_new_compute_run_is_not_answered_from_the_cache_of_the_previous_one(ad
 
 
 @pytest.mark.django_db
+def test_a_renamed_unit_shows_at_once_on_a_page_served_from_the_cache(admin, kongsvinger):
+    """The page's content is cached per compute run and last change: a rename writes an audit entry, so the next
+    visit shows the new name without a compute run."""
+    from klimainnkjop.services.users import do_update_unit
+
+    html, _ = page(admin, f"/org/{KONGSVINGER}/?periode=2024")
+    assert "Nytt skolebygg" not in html
+    do_update_unit(unit=Unit.objects.get(organisation=kongsvinger, code="1100"), name="Nytt skolebygg", actor="test")
+    html, _ = page(admin, f"/org/{KONGSVINGER}/?periode=2024")
+    assert "Nytt skolebygg" in html
+
+
+@pytest.mark.django_db
+def test_a_page_served_from_the_cache_names_its_own_visitor_and_carries_their_own_sign_out_token(kongsvinger,
+                                                                                                   client):
+    """The cached part is the content only: the frame with the visitor's name and the CSRF token of their session
+    is rendered for every request, so the second administrator is named and can sign out with the page's token."""
+    from django.test import Client
+
+    first, second = (make_user(name, kongsvinger, "region-admin") for name in ("forste-admin", "andre-admin"))
+    client.force_login(first)
+    html_first, _ = page(client, "/")
+    client.logout()
+    client.force_login(second)
+    html_second, _ = page(client, "/")
+    assert "Logget inn som forste-admin." in html_first and "Logget inn som andre-admin." in html_second
+    assert "forste-admin" not in html_second
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(second)
+    html_third, _ = page(csrf_client, "/")
+    token = html_third.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = csrf_client.post("/logg-ut/", {"csrfmiddlewaretoken": token})
+    assert response.status_code in (302, 303), response.status_code
+
+
+@pytest.mark.django_db
+def test_a_sign_in_is_not_a_change_of_the_data_but_an_import_is(kongsvinger):
+    from klimainnkjop.selectors import audit
+    from klimainnkjop.services.auth import record_sign_in
+
+    before = audit.last_change()
+    record_sign_in(user=make_user("noen", kongsvinger, "reader"), ip="127.0.0.1", method="password")
+    assert audit.last_change() == before
+    import_ledger(kongsvinger, KONGSVINGER_2023_CSV.replace("Papir", "Konvolutter"), "mer.csv", profile=WEB_PROFILE)
+    assert audit.last_change() != before
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("org_code, code, units", [
     (None, "2024", None), (None, "2024Q2", None), ("944117784", "2024", None), ("944117784", "2024H2", None),
     ("944117784", "2024T3", ["1100", "1110"]), ("944117784", "2024Q4", ["1110"])])

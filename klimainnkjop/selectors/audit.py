@@ -67,3 +67,16 @@ def audit_csv(rows: list[dict]) -> str:
     as JSON text. One writer for the CLI and the web, the product's export writer (core/cells.py)."""
     return cells.csv_records([{k: (json.dumps(v, ensure_ascii=False, sort_keys=True) if k in ("before", "after")
                                    and v is not None else v) for k, v in row.items()} for row in rows], FIELDS)
+
+
+# Audit actions of a session, not of the data: they leave every page's content as it was.
+SESSION_ACTIONS = ("sign_in", "sign_in_external", "sign_in_failed", "sign_out")
+
+
+def last_change() -> str:
+    """The last committed change of the data, for cache keys (web.views.cached_content): every state change writes
+    an audit entry in the same transaction, so a new entry here means that something a page shows may have changed.
+    Sign-ins and sign-outs do not count. Only an id and a time: it tells a reader nothing."""
+    last = (AuditEntry.objects.exclude(action__in=SESSION_ACTIONS).order_by("-id")
+            .values_list("id", "created_at").first())
+    return "" if last is None else f"{last[0]}|{last[1].isoformat()}"

@@ -16,7 +16,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext as _
 
 from klimainnkjop.access import OutsideScope, Scope, scope_for
-from klimainnkjop.selectors import dashboard, results
+from klimainnkjop.paths import data_dir
+from klimainnkjop.selectors import audit, dashboard, results
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.reports import charts
 from klimainnkjop.web import formatting, labels
@@ -67,6 +68,29 @@ def render_panels(panels: list[Panel]) -> list[Panel]:
                                 results.CACHE_SECONDS)
         panel.html = mark_safe(html)  # noqa: S308 - our template's output, escaped there
     return panels
+
+
+
+def cached_content(request, scope: Scope, run, template: str, build) -> str:
+    """A dashboard page's main content, rendered once per (page and query, language, scope, compute run, last
+    change of the data) and shared by every server process through Django's cache (a file cache in the data
+    directory by default, Redis when configured); build() makes its context only on a miss.
+
+    The content holds nothing of the user beyond their scope: their name and the CSRF tokens are in the frame
+    around it (web/base.html), rendered for every request. It cannot go stale: a compute run changes the run's key,
+    and every other change of what the pages show (an import, a renamed unit, new reference data) writes an audit
+    entry, which changes selectors.audit.last_change(). The caller checks the scope before asking."""
+    language = get_language() or "nb"
+    parts = (template, request.get_full_path(), language, results.scope_key(scope),
+             results.run_key(run) if run is not None else "", audit.last_change(), str(data_dir()))
+    key = "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def render_content() -> str:
+        context = build()
+        render_panels(context.get("panels", []))
+        return render_to_string(template, context, request)
+
+    return mark_safe(cache.get_or_set(key, render_content, results.CACHE_SECONDS))  # noqa: S308 - our template
 
 
 def _tonnes(value: float) -> str:
@@ -393,16 +417,21 @@ def region(request):
         period = requested_period(request)
     except BadPeriod as bad:
         return bad_period_response(request, bad.text)
-    org_names = dashboard.organisation_names(scope)
-    overview = dashboard.period_overview(scope, period=period)
-    context = {"organisations": org_names, "overview": overview, "panels": []}
-    if overview is not None and overview.years:
-        context.update(_dashboard_context(request, overview))
-        context["panels"] = [year_panel(overview, request), org_panel(overview, org_names),
-                             category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
-                             method_panel(overview), quality_panel(overview), excluded_panel(overview)]
-    render_panels(context["panels"])
-    return render(request, "web/region.html", context)
+    run = dashboard.current_run()  # looked up once for the page's reads
+
+    def build() -> dict:
+        org_names = dashboard.organisation_names(scope)
+        overview = dashboard.period_overview(scope, period=period, run=run)
+        context = {"organisations": org_names, "overview": overview, "panels": []}
+        if overview is not None and overview.years:
+            context.update(_dashboard_context(request, overview))
+            context["panels"] = [year_panel(overview, request), org_panel(overview, org_names),
+                                 category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
+                                 method_panel(overview), quality_panel(overview), excluded_panel(overview)]
+        return context
+
+    content = cached_content(request, scope, run, "web/_region_content.html", build)
+    return render(request, "web/region.html", {"content": content})
 
 
 @login_required
@@ -417,19 +446,23 @@ def organisation(request, orgnr):
     except BadPeriod as bad:
         return bad_period_response(request, bad.text)
     run = dashboard.current_run()  # looked up once for the page's reads
-    overview = dashboard.period_overview(scope, org=org.orgnr, period=period, run=run)
-    batches = list(org_selectors.import_batches(scope, org.orgnr))
-    context = {"org": org, "overview": overview, "panels": [], "batches": batches}
-    if overview is not None and overview.years:
-        context.update(_dashboard_context(request, overview))
-        names = dashboard.category_names(scope, get_language() or "nb")
-        context["panels"] = [
-            year_panel(overview, request), category_panel(overview, names, org.orgnr),
-            unit_panel(scope, org.orgnr, overview.period, run=run),
-            supplier_panel(scope, org.orgnr, overview.period, run=run),
-            method_panel(overview, org.orgnr), quality_panel(overview), excluded_panel(overview)]
-    render_panels(context["panels"])
-    return render(request, "web/organisation.html", context)
+
+    def build() -> dict:
+        overview = dashboard.period_overview(scope, org=org.orgnr, period=period, run=run)
+        batches = list(org_selectors.import_batches(scope, org.orgnr))
+        context = {"org": org, "overview": overview, "panels": [], "batches": batches}
+        if overview is not None and overview.years:
+            context.update(_dashboard_context(request, overview))
+            names = dashboard.category_names(scope, get_language() or "nb")
+            context["panels"] = [
+                year_panel(overview, request), category_panel(overview, names, org.orgnr),
+                unit_panel(scope, org.orgnr, overview.period, run=run),
+                supplier_panel(scope, org.orgnr, overview.period, run=run),
+                method_panel(overview, org.orgnr), quality_panel(overview), excluded_panel(overview)]
+        return context
+
+    content = cached_content(request, scope, run, "web/_organisation_content.html", build)
+    return render(request, "web/organisation.html", {"org": org, "content": content})
 
 
 @login_required
@@ -446,17 +479,22 @@ def unit(request, orgnr, unit):
     except BadPeriod as bad:
         return bad_period_response(request, bad.text)
     run = dashboard.current_run()  # looked up once for the page's reads
-    overview = dashboard.period_overview(scope, org=org.orgnr, period=period, units=codes, run=run)
     unit_title = f"{unit} {dashboard.unit_name(scope, org.orgnr, unit)}".strip()
-    context = {"org": org, "overview": overview, "panels": [], "unit": unit, "unit_title": unit_title,
-               "sub_units": [c for c in codes if c != unit]}
-    if overview is not None and overview.years:
-        context.update(_dashboard_context(request, overview))
-        names = dashboard.category_names(scope, get_language() or "nb")
-        context["panels"] = [
-            year_panel(overview, request), category_panel(overview, names, org.orgnr, unit),
-            unit_panel(scope, org.orgnr, overview.period, units=codes, subtree_of=unit, run=run),
-            supplier_panel(scope, org.orgnr, overview.period, units=codes, unit=unit, run=run),
-            method_panel(overview, org.orgnr, unit), quality_panel(overview), excluded_panel(overview)]
-    render_panels(context["panels"])
-    return render(request, "web/organisation.html", context)
+
+    def build() -> dict:
+        overview = dashboard.period_overview(scope, org=org.orgnr, period=period, units=codes, run=run)
+        context = {"org": org, "overview": overview, "panels": [], "unit": unit, "unit_title": unit_title,
+                   "sub_units": [c for c in codes if c != unit]}
+        if overview is not None and overview.years:
+            context.update(_dashboard_context(request, overview))
+            names = dashboard.category_names(scope, get_language() or "nb")
+            context["panels"] = [
+                year_panel(overview, request), category_panel(overview, names, org.orgnr, unit),
+                unit_panel(scope, org.orgnr, overview.period, units=codes, subtree_of=unit, run=run),
+                supplier_panel(scope, org.orgnr, overview.period, units=codes, unit=unit, run=run),
+                method_panel(overview, org.orgnr, unit), quality_panel(overview), excluded_panel(overview)]
+        return context
+
+    content = cached_content(request, scope, run, "web/_organisation_content.html", build)
+    return render(request, "web/organisation.html",
+                  {"org": org, "unit": unit, "unit_title": unit_title, "content": content})
