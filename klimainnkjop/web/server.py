@@ -59,6 +59,10 @@ def options(*, host: str, port: int) -> dict:
         "loglevel": "warning",
         # gunicorn's control socket is one path per user ($HOME/.gunicorn): two servers would fight over it
         "control_socket_disable": True,
+        # the app (Django, every view and what they import: ibis, DuckDB, pandas…) is loaded once in the master and
+        # the workers are forked from it: without this each worker paid about 3 s of CPU for its imports on its first
+        # request, which under load was a large part of the work
+        "preload_app": True,
     }
 
 
@@ -74,8 +78,13 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        from django.db import connections
+        from django.urls import get_resolver
+
         from klimainnkjop.wsgi import application
 
+        get_resolver().url_patterns  # noqa: B018 - imports the URL configuration and every view before the fork
+        connections.close_all()  # the workers are forked from this process: none may share its database connection
         return ForwardedFor(application, settings.KLIMAINNKJOP_TRUSTED_PROXY)
 
 
