@@ -406,6 +406,12 @@ EXPECTATIONS: dict[str, list[tuple[str, str, dict[str, object]]]] = {
         ("get", f"/org/{GRUE}/importer/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": NOT_FOUND,
                                            "reader_other": OK, "org_admin_own": NOT_FOUND, "auditor_own": NOT_FOUND}),
     ],
+    "org/<str:orgnr>/importer/<int:pk>/": [
+        # can_view, like the list (an existing batch with findings: tests/test_invoice_rules.py)
+        ("get", f"/org/{KONGSVINGER}/importer/999999/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND,
+          "org_admin_own": NOT_FOUND, "auditor_own": NOT_FOUND}),
+    ],
     "org/<str:orgnr>/importer/<int:pk>/slett/": [
         # can_import: org-admin, finance, purchaser and region-admin (an existing batch: tests/test_web_admin.py)
         ("get", f"/org/{KONGSVINGER}/importer/999999/slett/",

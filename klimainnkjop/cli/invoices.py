@@ -36,7 +36,9 @@ def cmd_import_ehf(args) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{result.documents_read} documents read, {result.documents_added} added "
-          f"({result.lines_added} lines), {result.documents_duplicate} already present")
+          f"({result.lines_added} lines), {result.documents_duplicate} already present"
+          + (f"; {result.findings} rule findings kept as warnings (PEPPOL/EN 16931 rules that do not refuse an "
+             "invoice, listed on the import's page)" if result.findings else ""))
     return EXIT_OK
 
 

@@ -95,6 +95,7 @@ class InvoiceDocument:
     charge_total_minor: int
     lines: list[InvoiceLine]
     warnings: list[str] = field(default_factory=list)
+    findings: list = field(default_factory=list)  # validation.RuleFailure: rules that failed without refusing
     validation_seconds: dict[str, float] = field(default_factory=dict)
     sha256: str = ""
     data: bytes = b""
@@ -209,9 +210,12 @@ def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> Inv
                                                                    f"{f.message}"
                                                                    + (f" at {f.location}" if f.location else ""))
                                    for f in report.fatal])
-        warnings.extend(f"{file_name}: rule {f.rule} ({f.flag}): {f.message}" for f in report.warnings)
+        warnings.extend(f"{file_name}: rule {f.rule} ({f.layer}, {f.flag}): {f.message}" for f in report.warnings)
     try:
-        return _read(root, kind, file_name, data, seconds, warnings)
+        doc = _read(root, kind, file_name, data, seconds, warnings)
+        if validate:
+            doc.findings = list(report.warnings)
+        return doc
     except (InvalidOperation, ValueError) as exc:  # only reachable with validation off
         raise InvalidDocument([RowError(file_name, None, None, f"cannot read the document: {exc}")]) from exc
 

@@ -8,6 +8,12 @@ EHF / PEPPOL BIS Billing 3.0 documents pass three layers, each as shipped in dat
    compiler for what the PEPPOL file uses: ns, let, pattern, rule, assert, report, value-of, name and
    embedded xsl:function). The result is SVRL, read like the CEN output.
 
+What refuses a document (measure, don't gatekeep: a measuring system must not drop a real purchase for a
+formality): a schema error (layer 1), and an EN 16931 rule of the BR-CO group (the amounts of the document do not
+add up). Every other rule that fails, fatal or not in its own rule set (PEPPOL's business process, specification
+identifier and electronic addresses, national rules, EN 16931 rules outside BR-CO), is a *finding*: the document is
+imported and the finding is kept with its batch (`refuses` below is the rule, stated once).
+
 Compiled schemas and stylesheets are cached in-process: the first document pays the compilation
 (seconds), later documents only the transformation.
 """
@@ -52,10 +58,18 @@ class RuleFailure:
         return f"[{self.rule}] {self.message}{where}"
 
 
+def refuses(failure: RuleFailure) -> bool:
+    """Whether a failed rule refuses the document: a schema error, or an EN 16931 calculation rule (BR-CO-*)
+    flagged fatal. Everything else is kept as a finding on the imported document."""
+    if failure.layer == "xsd":
+        return True
+    return failure.layer == "en16931" and failure.rule.startswith("BR-CO-") and failure.flag == "fatal"
+
+
 @dataclass
 class ValidationReport:
-    fatal: list[RuleFailure] = field(default_factory=list)
-    warnings: list[RuleFailure] = field(default_factory=list)
+    fatal: list[RuleFailure] = field(default_factory=list)  # the failures that refuse the document (refuses())
+    warnings: list[RuleFailure] = field(default_factory=list)  # the findings: kept, the document is imported
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -253,6 +267,6 @@ def validate_ubl(tree: etree._ElementTree, kind: str) -> ValidationReport:
     for layer in ("en16931", "peppol"):
         began = time.perf_counter()
         for failure in schematron_failures(layer, document):
-            (result.fatal if failure.flag == "fatal" else result.warnings).append(failure)
+            (result.fatal if refuses(failure) else result.warnings).append(failure)
         result.seconds[layer] = time.perf_counter() - began
     return result

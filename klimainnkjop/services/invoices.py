@@ -3,7 +3,11 @@ report that matches invoices to ledger lines (the engine's basis for not countin
 
 EHF import policy:
 - every document of the import (one file, a folder's *.xml, a zip's *.xml) is validated first; if any is
-  invalid, the whole import is refused and nothing is stored (the message names every file and rule id);
+  refused (unreadable, a schema error, or amounts that do not add up: importers/validation.refuses), the whole
+  import is refused and nothing is stored (the message names every file and rule id);
+- measure, don't gatekeep: every other failed rule (PEPPOL, national, EN 16931 outside BR-CO) is a finding; the
+  document is imported and its findings are kept with the batch (`ImportBatch.findings`), counted in the result
+  and the audit entry, and listed on the import's page;
 - one ImportBatch (kind "ehf") per organisation and import; its sha is the file's (one document) or the
   hash of the sorted document hashes, so the same import twice is recognised as such;
 - per-document idempotence: a line's natural key is seller + document type + document id + line id, so a
@@ -72,12 +76,14 @@ class InvoiceImportResult:
     lines_added: int = 0
     batches: list[ImportBatch] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    findings: int = 0  # failed rules kept as findings on the imported documents (not refused)
     validation_seconds: dict[str, dict[str, float]] = field(default_factory=dict)  # file → layer → s
 
     def as_dict(self) -> dict:
         return {
             "documents_read": self.documents_read, "documents_added": self.documents_added,
             "documents_duplicate": self.documents_duplicate, "lines_added": self.lines_added,
+            "findings": self.findings,
             "batches": [b.pk for b in self.batches], "warnings": self.warnings,
             "validation_seconds": self.validation_seconds,
         }
@@ -154,6 +160,7 @@ def _import_for_org(org: Organisation, docs: list[tuple[InvoiceDocument, float]]
         return
     existing = linestore.read_keys(_stored_files(org))
     seen_docs: dict[tuple[str, str, str], str] = {}
+    findings: list[dict] = []
     columns: dict[str, list] = {f.name: [] for f in linestore.INVOICE_LINE_SCHEMA}
     suppliers: dict[str, str] = {}
     added_docs = duplicates = 0
@@ -169,6 +176,9 @@ def _import_for_org(org: Organisation, docs: list[tuple[InvoiceDocument, float]]
             continue
         seen_docs[ident] = doc.sha256
         added_docs += 1
+        findings.extend({"file": doc.file_name, "document": doc.document_id, "layer": f.layer, "rule": f.rule,
+                         "flag": f.flag, "message": f.message[:500], "location": f.location[:300]}
+                        for f in doc.findings)
         if doc.seller.orgnr:
             suppliers[doc.seller.orgnr] = doc.seller.name
         for row_no, (line, key) in enumerate(zip(doc.lines, keys), start=1):
@@ -195,15 +205,16 @@ def _import_for_org(org: Organisation, docs: list[tuple[InvoiceDocument, float]]
         linestore.archive_raw(doc.data, doc.sha256)
     file_name = docs[0][0].file_name if len(docs) == 1 else f"{len(docs)} documents: {docs[0][0].file_name} …"
     batch = _commit(org, "ehf", sha, file_name[:500], len(docs), columns, duplicates, suppliers, actor,
-                    linestore.INVOICE_LINE_SCHEMA, raw_sha256s=shas)
+                    linestore.INVOICE_LINE_SCHEMA, raw_sha256s=shas, findings=findings)
     result.batches.append(batch)
+    result.findings += len(findings)
     result.documents_added += added_docs
     result.documents_duplicate += duplicates
     result.lines_added += batch.lines_added
 
 
 def _commit(org, kind, sha, file_name, rows_read, columns, duplicates, suppliers, actor, schema,
-            raw_sha256s: list[str] | None = None) -> ImportBatch:
+            raw_sha256s: list[str] | None = None, findings: list[dict] | None = None) -> ImportBatch:
     """Like services.imports._commit_batch (Parquet first, then one short transaction), for a batch of many
     documents whose raw files were archived one by one."""
     added = len(columns["line_key"])
@@ -216,12 +227,12 @@ def _commit(org, kind, sha, file_name, rows_read, columns, duplicates, suppliers
             raw_sha256s=raw_sha256s or [], profile_name="",
             status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
             lines_added=added, lines_duplicate=duplicates, amount_ore=sum(columns["amount_ore"]), parquet_path=path,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            findings=findings or [], created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         _ensure_suppliers(suppliers)
         record_audit(actor=actor, action=f"import_{kind}", obj=batch, organisation=org, after={
             "file": file_name, "sha256": sha, "documents": rows_read, "lines_added": added,
-            "documents_duplicate": duplicates})
+            "documents_duplicate": duplicates, "findings": len(findings or [])})
     return batch
 
 

@@ -272,6 +272,10 @@ class ImportBatch(models.Model):
     amount_ore = models.BigIntegerField(default=0)
     parquet_path = models.CharField(max_length=500, blank=True, default="")
     errors = models.JSONField(default=list, blank=True)
+    findings = models.JSONField(default=list, blank=True,
+                                help_text="rules an imported document failed without being refused (EHF: PEPPOL and "
+                                          "EN 16931 rules outside BR-CO): file, document, layer, rule, flag, message, "
+                                          "location")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -30,6 +30,7 @@ urlpatterns = [
     path("org/<str:orgnr>/invitasjoner/<int:pk>/trekk-tilbake/", views_admin.invitation_revoke,
          name="admin_invitation_revoke"),
     path("org/<str:orgnr>/importer/", views_admin.imports, name="admin_imports"),
+    path("org/<str:orgnr>/importer/<int:pk>/", views_admin.import_detail, name="admin_import"),
     path("org/<str:orgnr>/importer/<int:pk>/slett/", views_admin.import_delete, name="admin_import_delete"),
     path("revisjonslogg/", views_admin.audit_region, name="audit"),
     path("org/<str:orgnr>/revisjonslogg/", views_admin.audit_organisation, name="org_audit"),

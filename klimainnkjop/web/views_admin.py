@@ -277,6 +277,15 @@ def imports(request, orgnr):
 
 
 @login_required
+def import_detail(request, orgnr, pk):
+    """One import: what it added and the rules its documents failed without being refused (EHF findings)."""
+    org = _organisation(request, orgnr, access.can_view)
+    batch = people_selectors.import_batch(access.scope_for(request.user), org.orgnr, pk)
+    return render(request, "web/admin_import.html", {"org": org, "batch": batch, "findings": batch.findings,
+                                                      "deleted": people_selectors.STATUS_DELETED})
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def import_delete(request, orgnr, pk):
     org = _organisation(request, orgnr, access.can_import)
