@@ -43,6 +43,26 @@ def fast_password_hashing():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def train_each_example_set_once():
+    """Training the text model is deterministic (TF-IDF + logistic regression with lbfgs) and takes about 3 s of CPU;
+    the tests retrain on the same shipped labelled set many times. The fitted model is reused for the same examples
+    (text, category, weight) within a process; other examples (a correction added) train anew."""
+    from klimainnkjop.ml import textmodel
+
+    real, fitted = textmodel.train, {}
+
+    def train(examples):
+        key = tuple((e.text, e.category, e.weight) for e in examples)
+        if key not in fitted:
+            fitted[key] = real(examples)
+        return fitted[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(textmodel, "train", train)
+        yield
+
+
 @pytest.fixture(scope="session")
 def reference_data_dir(tmp_path_factory):
     """The data directory the session's reference data was loaded with (its archive of the shipped files)."""
