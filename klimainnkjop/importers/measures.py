@@ -75,11 +75,11 @@ class MeasureRow:
                        if c not in categories]
             if unknown:
                 out.append(("categories" if set(unknown) - {self.to_category} else "to_category",
-                            f"no category {listing(unknown)}"))
+                            f"no category {listing([quoted(c) for c in unknown])}"))
         if orgnrs is not None:
             unknown = [o for o in self.organisations if o not in orgnrs]
             if unknown:
-                out.append(("organisations", f"no organisation {listing(unknown)}"))
+                out.append(("organisations", f"no organisation {listing([quoted(o) for o in unknown])}"))
         return out
 
 
