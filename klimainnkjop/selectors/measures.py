@@ -503,3 +503,17 @@ def trajectory(scope: Scope, *, to_year: int, org: str | None = None, package_na
                      "measures_in_effect": sum(1 for a in active if a > 0)})
     return {"baseline_year": year0, "to_year": to_year, "growth_percent": growth_percent, "org": org,
             "packages": {o: p.name for o, p in sorted(plans.items())}, "run": c.run, "rows": rows}
+
+
+def effect_cells(scope: Scope, m: Measure, *, org: str | None = None) -> list[dict]:
+    """The baseline year's purchases the measure changes, per organisation × category, with its cut of each:
+    what its expected effect traces to (the lines behind each row are the drill-down's)."""
+    c = cells(scope, m.baseline_year, org=org)
+    fr = fraction(m, c)
+    if fr.reason or c.run is None:
+        return []
+    out = []
+    for i in np.flatnonzero(fr.mask):
+        out.append({"org": c.org[i], "category": c.category[i], "year": c.year, "kg": float(c.kg[i]),
+                    "spend_nok": float(c.spend_nok[i]), "cut_kg": float(c.kg[i] * fr.f[i])})
+    return sorted(out, key=lambda r: -r["cut_kg"])
