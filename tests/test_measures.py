@@ -16,7 +16,10 @@ from klimainnkjop.selectors import measures as selectors
 from klimainnkjop.services import measures as services
 from klimainnkjop.storage.models import AuditEntry, Measure, Organisation
 from tests.conftest import Shared, run_cli, shared_state
-from tests.factories import DATA, GRUE, GRUE_CSV, KONGSVINGER, KONGSVINGER_CSV, WEB_PROFILE, cpi, import_ledger, kg
+from tests.factories import (
+    DATA, GRUE, GRUE_CSV, KONGSVINGER, KONGSVINGER_CSV, WEB_PROFILE, assert_no_inline_script, chart_payload, cpi,
+    import_ledger, kg, make_user, norwegian, page, squash, table_cells,
+)
 
 
 def spend_factor(category: str, column: str) -> float:
@@ -263,6 +266,60 @@ def test_the_abatement_curve_puts_the_cheapest_tonne_first_and_its_widths_add_up
     assert curve[0]["x1"] == pytest.approx(curve[1]["x0"])
     assert curve[-1]["x1"] == pytest.approx(0.3 * (K_OFFICE + G_OFFICE) / 1000, rel=1e-9)
     assert [r["name"] for r in selectors.ranking_by_tonnes(rows)] == ["Sparer", "Dyr"]
+
+
+# --- the pages ---------------------------------------------------------------------------------------------------
+
+def test_the_measures_page_ranks_by_cost_per_tonne_with_hand_computed_tonnes(account, client):
+    make("Dyr", percent=10, cost_yearly_nok=100_000)
+    make("Sparer", percent=20, cost_yearly_nok=-1_000)
+    make("Uten kjøp", categories=("goods.food.beef",))
+    client.force_login(make_user("les-k", Organisation.objects.get(orgnr=KONGSVINGER), "reader"))
+    html, tree = page(client, "/tiltak/")
+    assert_no_inline_script(tree, "/tiltak/")
+    cells = table_cells(tree.find_all("table", id="measures-table")[0])
+    names = [c for c in cells if c in ("Dyr", "Sparer", "Uten kjøp")]
+    assert names == ["Sparer", "Dyr", "Uten kjøp"]
+    assert norwegian(0.2 * K_OFFICE / 1000) in cells  # Kongsvinger's reader: Kongsvinger's purchases only
+    assert "Kontekst" not in html and "Tiltak" in html  # bokmål
+    assert "har ingen kjøp i kategoriene" in squash(html)
+
+
+def test_a_measure_page_shows_what_it_traces_to_and_its_history(account, client):
+    measure = make("Papir i stedet", mechanism="switch", percent=50, kind=3, to_category="goods.paper",
+                   organisations=[KONGSVINGER])
+    services.do_change_measure_status(measure=measure, status="recommended", actor="test")
+    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
+    client.force_login(make_user("les-k", kongsvinger, "reader"))
+    html, tree = page(client, f"/tiltak/{measure.pk}/")
+    factors = table_cells(tree.find_all("table", id="measure-factors")[0])
+    a, b = spend_factor("goods.office", "value"), spend_factor("goods.paper", "value")
+    assert norwegian(b / a, 3) in factors
+    cut = table_cells(tree.find_all("table", id="measure-cells")[0])
+    assert norwegian(0.5 * K_OFFICE * (1 - b / a) / 1000) in cut
+    assert f'/org/{KONGSVINGER}/linjer/?periode=2024&amp;kategori=goods.office' in html
+    history = table_cells(tree.find_all("table", id="measure-history")[0])
+    assert "Foreslått" in history and "Anbefalt" in history
+    client.force_login(make_user("les-g", Organisation.objects.get(orgnr=GRUE), "reader"))
+    assert client.get(f"/tiltak/{measure.pk}/").status_code == 404  # Kongsvinger's measure
+
+
+def test_the_curve_and_trajectory_pages_draw_the_numbers_of_their_tables(account, client):
+    less = make("Mindre", percent=20, effective_date=dt.date(2025, 1, 1), cost_yearly_nok=500)
+    package = services.do_create_package(name="Basis", measures=[less], baseline_year=2024, actor="test")
+    services.do_adopt_package(package=package, organisation=Organisation.objects.get(orgnr=KONGSVINGER),
+                              adopted_on=dt.date(2025, 1, 1), case_number="25/1", actor="test")
+    client.force_login(make_user("admin", Organisation.objects.get(orgnr=KONGSVINGER), "region-admin"))
+    _, tree = page(client, f"/tiltak/kurve/?pakke={package.pk}")
+    spec = chart_payload(tree.find_all("figure")[0])["spec"]
+    assert spec["data"]["values"][0]["x1"] == pytest.approx(0.2 * (K_OFFICE + G_OFFICE) / 1000, rel=1e-9)
+    _, tree = page(client, f"/tiltak/bane/?org={KONGSVINGER}&til=2026")
+    rows = table_cells(tree.find_all("table", id="trajectory-table")[0])
+    assert rows[rows.index("2025") + 2] == norwegian((K_TOTAL - 0.2 * K_OFFICE) / 1000)
+    spec = chart_payload(tree.find_all("figure")[0])["spec"]
+    assert len(spec["data"]["values"]) == 6  # three years, two scenarios
+    html, _ = page(client, "/tiltak/pakker/")
+    assert "25/1" in html and "Basis" in html
 
 
 assert cpi(2024) > 0  # the hand computation's inputs are there
