@@ -500,7 +500,7 @@ def trajectory(scope: Scope, *, to_year: int, org: str | None = None, package_na
         rows.append({"year": year, "scenario": "bau", "kg_co2e": base * scale, "reduction_kg": 0.0,
                      "measures_in_effect": 0})
         rows.append({"year": year, "scenario": "package", "kg_co2e": base * scale - cut, "reduction_kg": cut,
-                     "measures_in_effect": sum(1 for a in active if a > 0)})
+                     "measures_in_effect": len({m.pk for (m, _, _), a in zip(entries, active) if a > 0})})
     return {"baseline_year": year0, "to_year": to_year, "growth_percent": growth_percent, "org": org,
             "packages": {o: p.name for o, p in sorted(plans.items())}, "run": c.run, "rows": rows}
 
