@@ -323,3 +323,23 @@ def test_the_curve_and_trajectory_pages_draw_the_numbers_of_their_tables(account
 
 
 assert cpi(2024) > 0  # the hand computation's inputs are there
+
+
+def test_the_excel_report_has_the_measures_and_the_adopted_package_of_the_organisation(account, tmp_path):
+    from openpyxl import load_workbook
+
+    less = make("Mindre", percent=20, cost_yearly_nok=1_000)
+    make("Bare Grue", percent=10, organisations=[GRUE])
+    package = services.do_create_package(name="Basis", measures=[less], baseline_year=2024, actor="test")
+    services.do_adopt_package(package=package, organisation=Organisation.objects.get(orgnr=KONGSVINGER),
+                              adopted_on=dt.date(2025, 1, 1), case_number="25/1", actor="test")
+    out = tmp_path / "k.xlsx"
+    result = run_cli("report", "--org", KONGSVINGER, "--period", "2024", "--format", "xlsx", "-o", out)
+    assert result.returncode == 0, result.stderr
+    book = load_workbook(out)
+    measures = list(book["Tiltak"].iter_rows(values_only=True))
+    assert [r[0] for r in measures[1:]] == ["Mindre"]  # Grue's measure is not Kongsvinger's
+    assert measures[1][5] == pytest.approx(0.2 * K_OFFICE / 1000, rel=1e-9)
+    packages = list(book["Tiltakspakker"].iter_rows(values_only=True))
+    assert packages[1][0] == "Basis" and packages[1][2] == pytest.approx(0.2 * K_OFFICE / 1000, rel=1e-9)
+    assert "25/1" in packages[1][5]

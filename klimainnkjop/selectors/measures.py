@@ -405,10 +405,12 @@ def package_effect(scope: Scope, pkg: MeasurePackage, *, org: str | None = None)
                          cost, nok_per_tonne(cost, kg), float(c.kg.sum()), pkg.baseline_year)
 
 
-def package_rows(scope: Scope) -> list[dict]:
+def package_rows(scope: Scope, *, org: str | None = None) -> list[dict]:
+    """Every package with its cut, cost and NOK per tonne on the purchases in view (of `org` only, when given) and
+    who adopted it."""
     out = []
     for pkg in packages():
-        effect = package_effect(scope, pkg)
+        effect = package_effect(scope, pkg, org=org)
         out.append({"id": pkg.pk, "name": pkg.name, "baseline_year": pkg.baseline_year,
                     "measures": [item.measure.name for item in pkg.items.all()],
                     "expected_kg_per_year": effect.kg, "expected_kg_low": effect.low,
