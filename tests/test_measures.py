@@ -179,6 +179,19 @@ def test_status_changes_keep_their_history_and_an_audit_entry(account):
     assert actions == ["create_measure"] + ["change_measure_status"] * 3
     grue_reader = Scope(orgnrs=frozenset({GRUE}), label="grue")
     assert [h.status for h in selectors.history(grue_reader, measure)] == ["proposed", "recommended", "implemented"]
+    grue = Organisation.objects.get(orgnr=GRUE)  # a second organisation adopts it: recorded, the status stays
+    services.do_change_measure_status(measure=measure, status="adopted", organisation=grue, date=dt.date(2025, 6, 1),
+                                      case_number="25/9", actor="test")
+    measure.refresh_from_db()
+    assert measure.status == "implemented"
+    assert [(h.status, h.organisation_id) for h in selectors.history(grue_reader, measure)][-1] == ("adopted", grue.pk)
+    with pytest.raises(InvalidInput, match="adopted this measure already"):
+        services.do_change_measure_status(measure=measure, status="adopted", organisation=grue,
+                                          date=dt.date(2025, 6, 2), case_number="25/10", actor="test")
+    only_grue = make("Bare Grue", organisations=[GRUE])
+    with pytest.raises(InvalidInput, match="does not apply to"):
+        services.do_change_measure_status(measure=only_grue, status="adopted", organisation=org,
+                                          date=dt.date(2025, 3, 1), case_number="25/78", actor="test")
 
 
 def test_a_reader_of_one_organisation_sees_region_measures_on_its_own_purchases_only(account):

@@ -121,20 +121,27 @@ def do_change_measure_status(*, measure: Measure, status: str, date: dt.date | N
     if status not in STATUS_ORDER:
         raise InvalidInput(f"status: {status!r} is not one of {', '.join(STATUS_ORDER)}")
     old, new = STATUS_ORDER.index(measure.status), STATUS_ORDER.index(status)
-    if new == old or new < old - 1:
+    # another organisation's adoption of a measure adopted (or implemented) already: recorded, status kept
+    another_adoption = status == Measure.STATUS_ADOPTED and old >= new and organisation is not None
+    if another_adoption and MeasureStatusChange.objects.filter(measure=measure, status=status,
+                                                                organisation=organisation).exists():
+        raise InvalidInput(f"status: {organisation.orgnr} has adopted this measure already")
+    if not another_adoption and (new == old or new < old - 1):
         raise InvalidInput(f"status: a measure that is {measure.status} cannot become {status}")
     if status == Measure.STATUS_ADOPTED and (organisation is None or date is None or not case_number.strip()):
         raise InvalidInput("status: adopted needs the organisation, the date and the case number of the decision")
     if status == Measure.STATUS_IMPLEMENTED and date is None:
         raise InvalidInput("status: implemented needs the date it was put into effect")
-    if status == Measure.STATUS_IMPLEMENTED and measure.agreement and not (agreement or measure.agreement):
-        raise InvalidInput("status: implemented needs the agreement it is part of")
+    if organisation is not None and measure.organisations.exists() \
+            and not measure.organisations.filter(pk=organisation.pk).exists():
+        raise InvalidInput(f"organisation: the measure does not apply to {organisation.orgnr}")
     with transaction.atomic():
         before = {"status": measure.status}
         change = MeasureStatusChange.objects.create(
             measure=measure, status=status, previous=measure.status, organisation=organisation, date=date,
             case_number=case_number.strip(), agreement=agreement.strip(), note=note, actor_label=_label(actor))
-        measure.status = status
+        # the history keeps what happened (an adoption); the measure keeps the furthest status it reached
+        measure.status = measure.status if another_adoption else status
         fields = ["status"]
         if status == Measure.STATUS_IMPLEMENTED:
             if agreement.strip():
@@ -145,7 +152,7 @@ def do_change_measure_status(*, measure: Measure, status: str, date: dt.date | N
                 fields.append("effective_date")
         measure.save(update_fields=fields)
         record_audit(actor=actor, action="change_measure_status", obj=measure, organisation=organisation,
-                     before=before, after={"status": status, "date": date.isoformat() if date else None,
+                     before=before, after={"status": measure.status, "date": date.isoformat() if date else None,
                                            "organisation": organisation.orgnr if organisation else None,
                                            "case_number": case_number.strip(), "agreement": agreement.strip()})
     return change
