@@ -607,6 +607,17 @@ EXPECTATIONS.update({
         ("get", "/tiltak/999999999/",
          {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
     ],
+    "tiltak/<int:pk>/status/": [  # recording a status step (real measures: tests/test_measures.py)
+        ("post", "/tiltak/999999999/status/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("get", "/tiltak/999999999/status/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+    "tiltak/pakker/<int:pk>/vedta/": [  # recording a package's adoption (real packages: tests/test_measures.py)
+        ("post", "/tiltak/pakker/999999999/vedta/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("get", "/tiltak/pakker/999999999/vedta/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
     "tiltak/pakker/": [
         ("get", "/tiltak/pakker/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK,
                                     "reader_other": OK}),

@@ -356,3 +356,33 @@ def test_the_excel_report_has_the_measures_and_the_adopted_package_of_the_organi
     packages = list(book["Tiltakspakker"].iter_rows(values_only=True))
     assert packages[1][0] == "Basis" and packages[1][2] == pytest.approx(0.2 * K_OFFICE / 1000, rel=1e-9)
     assert "25/1" in packages[1][5]
+
+
+def test_an_organisations_purchaser_records_its_adoptions_and_a_reader_may_not(account, client):
+    measure = make()
+    package = services.do_create_package(name="Basis", measures=[measure], baseline_year=2024, actor="test")
+    kongsvinger, grue = Organisation.objects.get(orgnr=KONGSVINGER), Organisation.objects.get(orgnr=GRUE)
+    client.force_login(make_user("les-k", kongsvinger, "reader"))
+    html, _ = page(client, f"/tiltak/{measure.pk}/")
+    assert 'action="/tiltak/' not in html  # no form for a reader
+    adoption = {"status-status": "adopted", "status-organisation": KONGSVINGER, "status-date": "2025-03-01",
+                "status-case_number": "25/5"}
+    assert client.post(f"/tiltak/{measure.pk}/status/", adoption).status_code == 403
+    assert client.post(f"/tiltak/pakker/{package.pk}/vedta/", {}).status_code == 403
+    client.force_login(make_user("innkjop-g", grue, "purchaser"))
+    assert client.post(f"/tiltak/{measure.pk}/status/", adoption).status_code == 400  # not Grue's to record
+    assert client.post(f"/tiltak/{measure.pk}/status/", {"status-status": "recommended"}).status_code == 403
+    response = client.post(f"/tiltak/{measure.pk}/status/", adoption | {"status-organisation": GRUE})
+    assert response.status_code == 302
+    measure.refresh_from_db()
+    assert measure.status == "adopted"
+    response = client.post(f"/tiltak/pakker/{package.pk}/vedta/", {
+        f"adopt{package.pk}-organisation": GRUE, f"adopt{package.pk}-date": "2025-04-01",
+        f"adopt{package.pk}-case_number": "25/6"})
+    assert response.status_code == 302
+    assert [(a.organisation.orgnr, a.case_number) for a in selectors.adoptions(system_scope(), package)] == [
+        (GRUE, "25/6")]
+    entry = AuditEntry.objects.filter(action="adopt_package").get()
+    assert entry.actor.username == "innkjop-g" and entry.organisation == grue
+    response = client.post(f"/tiltak/pakker/{package.pk}/vedta/", {f"adopt{package.pk}-organisation": GRUE})
+    assert response.status_code == 400 and f'id="adopt{package.pk}-errors"' in response.content.decode()

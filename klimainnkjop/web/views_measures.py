@@ -7,12 +7,15 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import render
+from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 from django.urls import reverse
 from django.utils.translation import get_language, gettext as _, gettext_lazy
 
+from klimainnkjop import access
 from klimainnkjop.access import OutsideScope, scope_for
 from klimainnkjop.reports import measure_charts
 from klimainnkjop.selectors import dashboard
@@ -20,6 +23,7 @@ from klimainnkjop.selectors import factors as factor_selectors
 from klimainnkjop.selectors import measures as selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
+from klimainnkjop.services import measures as services
 from klimainnkjop.web import formatting
 
 KIND_LABELS = {
@@ -110,6 +114,105 @@ def measures(request):
     return render(request, "web/measures.html", context)
 
 
+# --- forms: a measure's status step, a package's adoption (access.can_manage_measures) ----------------------------
+
+def _managed_orgs(user, scope) -> list[tuple[str, str]]:
+    """The organisations for which the person may record adoptions and status steps."""
+    return [(orgnr, name) for orgnr, name in sorted(dashboard.organisation_names(scope).items(), key=lambda kv: kv[1])
+            if access.can_manage_measures(user, orgnr)]
+
+
+class _Styled(forms.Form):
+    """Designsystemet's input styling on every field."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for form_field in self.fields.values():
+            form_field.widget.attrs["class"] = "ds-input"
+
+
+class StatusForm(_Styled):
+    status = forms.ChoiceField(label=gettext_lazy("New status"), choices=list(STATUS_LABELS.items()))
+    organisation = forms.ChoiceField(label=gettext_lazy("Organisation"), required=False,
+                                     help_text=gettext_lazy("The organisation that adopted or implemented it."))
+    date = forms.DateField(label=gettext_lazy("Date (YYYY-MM-DD)"), required=False)
+    case_number = forms.CharField(label=gettext_lazy("Case number"), required=False, max_length=60)
+    agreement = forms.CharField(label=gettext_lazy("Agreement"), required=False, max_length=200)
+
+    def __init__(self, *args, organisations: list[tuple[str, str]], region: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].choices = ([("", _("The region (no organisation)"))] if region else []) \
+            + organisations
+
+
+class AdoptionForm(_Styled):
+    organisation = forms.ChoiceField(label=gettext_lazy("Organisation"))
+    date = forms.DateField(label=gettext_lazy("Date of the decision (YYYY-MM-DD)"))
+    case_number = forms.CharField(label=gettext_lazy("Case number"), max_length=60)
+
+    def __init__(self, *args, organisations: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].choices = organisations
+
+
+def _status_form(request, scope, data=None) -> StatusForm | None:
+    orgs = _managed_orgs(request.user, scope)
+    region = access.can_manage_measures(request.user)
+    if not orgs and not region:
+        return None
+    return StatusForm(data, organisations=orgs, region=region, prefix="status")
+
+
+@login_required
+@require_POST
+def measure_status(request, pk: int):
+    scope = scope_for(request.user)
+    try:
+        m = selectors.measure(scope, pk)
+    except selectors.NotFound:
+        raise Http404 from None
+    form = _status_form(request, scope, request.POST)
+    if form is None:
+        return HttpResponseForbidden(_("Only administrators and purchasers may record a measure's status."))
+    if form.is_valid():
+        orgnr = form.cleaned_data["organisation"] or None
+        if not access.can_manage_measures(request.user, orgnr):
+            return HttpResponseForbidden(_("Only administrators and purchasers may record a measure's status."))
+        try:
+            services.do_change_measure_status(
+                measure=m, status=form.cleaned_data["status"], date=form.cleaned_data["date"],
+                organisation=org_selectors.organisation(scope, orgnr) if orgnr else None,
+                case_number=form.cleaned_data["case_number"], agreement=form.cleaned_data["agreement"],
+                actor=request.user)
+            return redirect(reverse("measure", args=[m.pk]) + "#history-heading")
+        except services.InvalidInput as exc:
+            form.add_error(None, str(exc))
+    return _measure_page(request, scope, m, status_form=form, status=400)
+
+
+@login_required
+@require_POST
+def package_adopt(request, pk: int):
+    scope = scope_for(request.user)
+    try:
+        pkg = selectors.package_by_id(pk)
+    except selectors.PackageNotFound:
+        raise Http404 from None
+    orgs = _managed_orgs(request.user, scope)
+    if not orgs:
+        return HttpResponseForbidden(_("Only administrators and purchasers may record an adoption."))
+    form = AdoptionForm(request.POST, organisations=orgs, prefix=f"adopt{pkg.pk}")
+    if form.is_valid():
+        try:
+            services.do_adopt_package(package=pkg, organisation=org_selectors.organisation(
+                scope, form.cleaned_data["organisation"]), adopted_on=form.cleaned_data["date"],
+                case_number=form.cleaned_data["case_number"], actor=request.user)
+            return redirect(reverse("measure_packages") + f"#package-{pkg.pk}-heading")
+        except services.InvalidInput as exc:
+            form.add_error(None, str(exc))
+    return _packages_page(request, scope, forms_by_package={pkg.pk: form}, status=400)
+
+
 @login_required
 def measure(request, pk: int):
     scope = scope_for(request.user)
@@ -117,6 +220,10 @@ def measure(request, pk: int):
         m = selectors.measure(scope, pk)
     except selectors.NotFound:
         raise Http404 from None
+    return _measure_page(request, scope, m, status_form=_status_form(request, scope))
+
+
+def _measure_page(request, scope, m, *, status_form, status: int = 200):
     row = selectors.measure_row(scope, m)
     names, orgs = _category_names(), dashboard.organisation_names(scope)
     effect = selectors.expected_effect(scope, m)
@@ -139,8 +246,8 @@ def measure(request, pk: int):
                "description": m.description, "owner": m.owner or "–", "lifetime": m.lifetime_years,
                "cost_once": _nok(m.cost_once_ore / 100), "cost_yearly": _nok(m.cost_yearly_ore / 100),
                "agreement": m.agreement, "agreement_renewal": m.agreement_renewal,
-               "packages": [p.name for p in m.packages.all()]}
-    return render(request, "web/measure_detail.html", context)
+               "packages": [p.name for p in m.packages.all()], "status_form": status_form}
+    return render(request, "web/measure_detail.html", context, status=status)
 
 
 def _factor_href(ref: str) -> str:
@@ -151,8 +258,13 @@ def _factor_href(ref: str) -> str:
 
 @login_required
 def packages(request):
-    scope = scope_for(request.user)
+    return _packages_page(request, scope_for(request.user))
+
+
+def _packages_page(request, scope, *, forms_by_package: dict | None = None, status: int = 200):
     orgs = dashboard.organisation_names(scope)
+    managed = _managed_orgs(request.user, scope)
+    forms_by_package = forms_by_package or {}
     out = []
     for pkg in selectors.packages():
         effect = selectors.package_effect(scope, pkg)
@@ -169,8 +281,11 @@ def packages(request):
                       "not_computed": _reason(r["not_computed"], pkg.baseline_year)} for r in effect.rows],
             "adoptions": [{"org": orgs.get(a.organisation.orgnr, a.organisation.name), "date": a.adopted_on,
                            "case_number": a.case_number} for a in selectors.adoptions(scope, pkg)],
+            "form": forms_by_package.get(pkg.pk) or (AdoptionForm(organisations=managed, prefix=f"adopt{pkg.pk}")
+                                                     if managed else None),
+            "adopt_href": reverse("measure_package_adopt", args=[pkg.pk]),
         })
-    return render(request, "web/measure_packages.html", {"packages": out})
+    return render(request, "web/measure_packages.html", {"packages": out}, status=status)
 
 
 def _package_param(request):
