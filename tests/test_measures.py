@@ -386,3 +386,21 @@ def test_an_organisations_purchaser_records_its_adoptions_and_a_reader_may_not(a
     assert entry.actor.username == "innkjop-g" and entry.organisation == grue
     response = client.post(f"/tiltak/pakker/{package.pk}/vedta/", {f"adopt{package.pk}-organisation": GRUE})
     assert response.status_code == 400 and f'id="adopt{package.pk}-errors"' in response.content.decode()
+
+
+def test_a_measures_workbook_is_read_like_the_csv_and_a_missing_column_is_named(account, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Kind", "Mechanism", "Percent", "Categories", "Baseline_year", "Cost_yearly_nok"])
+    sheet.append(["Mindre rekvisita", 2, "quantity", 20, "goods.office", 2024, -1500.5])
+    path = tmp_path / "tiltak.xlsx"
+    book.save(path)
+    assert run_cli("measures", "import", path).returncode == 0
+    stored = Measure.objects.get(name="Mindre rekvisita")
+    assert (stored.kind, stored.percent, stored.cost_yearly_ore) == (2, 20.0, -150_050)
+    bad = tmp_path / "uten-kategorier.csv"
+    bad.write_text("name;kind;mechanism;percent;baseline_year\nA;2;quantity;10;2024\n", encoding="utf-8")
+    result = run_cli("measures", "import", bad)
+    assert result.returncode == 2 and "uten-kategorier.csv, row 1, column 'categories': required column" in result.stderr
