@@ -239,7 +239,8 @@ def _measure_page(request, scope, m, *, status_form, status: int = 200):
                  for c in selectors.effect_cells(scope, m)]
     history = [{"status": str(STATUS_LABELS.get(h.status, h.status)), "date": h.date.isoformat() if h.date else "–",
                 "organisation": orgs.get(h.organisation.orgnr, h.organisation.name) if h.organisation else "–",
-                "case_number": h.case_number or "–", "agreement": h.agreement or "–"} for h in selectors.history(scope, m)]
+                "case_number": h.case_number or "–", "agreement": h.agreement or "–"}
+               for h in selectors.history(scope, m)]
     context = {"m": m, "row": _row_view(row, names, orgs), "ratios": ratios, "cells": cell_rows,
                "history": history, "base_tonnes": _tonnes(effect.base_kg), "year": m.baseline_year,
                "description": m.description, "owner": m.owner or "–", "lifetime": m.lifetime_years,
