@@ -218,6 +218,8 @@ def test_measures_import_and_list_through_the_cli(account, tmp_path):
     path.write_text(MEASURES_CSV, encoding="utf-8")
     result = run_cli("measures", "import", path)
     assert result.returncode == 0, result.stderr
+    entry = AuditEntry.objects.get(action="import_measures")
+    assert entry.after == {"file": "tiltak.csv", "measures": ["Gjenbruk av møbler", "Papir i stedet"]}
     listed = json.loads(run_cli("measures", "list", "--format", "json").stdout)
     assert [r["name"] for r in listed] == ["Gjenbruk av møbler", "Papir i stedet"]
     for key in ("id", "name", "kind", "status", "categories", "expected_kg_per_year", "expected_kg_low",
