@@ -338,7 +338,7 @@ def test_the_demo_has_measures_of_all_four_kinds_two_packages_and_adoptions_comp
     assert rows["HVO100 i kommunale kjøretøy og maskiner"]["expected_kg_per_year"] == pytest.approx(
         kg["energy.fuel.diesel"] * hvo, rel=1e-9)
     beef = 0.5 * (1 - activity("goods.food.legumes", "kg") / activity("goods.food.beef", "kg"))
-    packages = {p.name: p for p in measures.packages()}
+    packages = {p.name: p for p in measures.packages(scope)}
     assert set(packages) == {"Basis", "Høy"}
     basis = measures.package_effect(scope, packages["Basis"])
     parts = {r["name"]: r["kg_per_year"] for r in basis.rows}

@@ -116,7 +116,7 @@ def cmd_packages(args) -> int:
         print(f"package {package.name}: {len(chosen)} measure(s)")
     else:
         try:
-            package = selectors.package(args.name)
+            package = selectors.package(scope, args.name)
         except selectors.PackageNotFound:
             raise ValueError(f"name: no package {args.name!r}") from None
         services.do_adopt_package(package=package, organisation=find_org(args.org),
@@ -132,7 +132,7 @@ def cmd_trajectory(args) -> int:
     org = find_org(args.org).orgnr if args.org else None
     if args.package:
         try:
-            selectors.package(args.package)
+            selectors.package(system_scope(), args.package)
         except selectors.PackageNotFound:
             raise ValueError(f"--package: no package {args.package!r}") from None
     document = selectors.trajectory(system_scope(), to_year=args.to_year, org=org, package_name=args.package,

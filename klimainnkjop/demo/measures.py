@@ -113,7 +113,7 @@ def load_demo_measures(*, actor: Any = None) -> dict:
                 services.do_change_measure_status(measure=existing[name], status=status, date=date,
                                                   organisation=orgs.get(org_key) if org_key else None,
                                                   case_number=case, agreement=agreement, actor=actor)
-    packages = {p.name: p for p in selectors.packages()}
+    packages = {p.name: p for p in selectors.packages(scope)}
     for name, description, names in PACKAGES:
         if name not in packages:
             packages[name] = services.do_create_package(name=name, description=description,

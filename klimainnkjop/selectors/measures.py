@@ -76,17 +76,18 @@ def history(scope: Scope, m: Measure) -> list[MeasureStatusChange]:
     return [r for r in rows if r.organisation is None or scope.allows(r.organisation.orgnr)]
 
 
-def packages() -> list[MeasurePackage]:
+def packages(scope: Scope) -> list[MeasurePackage]:
+    """The region's ambition packages (every signed-in person sees them; figures and adoptions are scoped)."""
     items = Prefetch("items", queryset=PackageMeasure.objects.select_related("measure").order_by("position"))
     return list(MeasurePackage.objects.prefetch_related(items).order_by("id"))
 
 
-def package(name: str) -> MeasurePackage:
+def package(scope: Scope, name: str) -> MeasurePackage:
     items = Prefetch("items", queryset=PackageMeasure.objects.select_related("measure").order_by("position"))
     return MeasurePackage.objects.prefetch_related(items).get(name=name)
 
 
-def package_by_id(pk: int) -> MeasurePackage:
+def package_by_id(scope: Scope, pk: int) -> MeasurePackage:
     items = Prefetch("items", queryset=PackageMeasure.objects.select_related("measure").order_by("position"))
     return MeasurePackage.objects.prefetch_related(items).get(pk=pk)
 
@@ -409,7 +410,7 @@ def package_rows(scope: Scope, *, org: str | None = None) -> list[dict]:
     """Every package with its cut, cost and NOK per tonne on the purchases in view (of `org` only, when given) and
     who adopted it."""
     out = []
-    for pkg in packages():
+    for pkg in packages(scope):
         effect = package_effect(scope, pkg, org=org)
         out.append({"id": pkg.pk, "name": pkg.name, "baseline_year": pkg.baseline_year,
                     "measures": [item.measure.name for item in pkg.items.all()],
@@ -465,7 +466,7 @@ def trajectory(scope: Scope, *, to_year: int, org: str | None = None, package_na
     if org is not None:
         scope.check(org)
     plans: dict[str, MeasurePackage] = {}
-    named = package(package_name) if package_name else None
+    named = package(scope, package_name) if package_name else None
     orgnrs = [org] if org else [o.orgnr for o in scope.organisations()]
     for orgnr in orgnrs:
         if named is not None:

@@ -195,7 +195,7 @@ def measure_status(request, pk: int):
 def package_adopt(request, pk: int):
     scope = scope_for(request.user)
     try:
-        pkg = selectors.package_by_id(pk)
+        pkg = selectors.package_by_id(scope, pk)
     except selectors.PackageNotFound:
         raise Http404 from None
     orgs = _managed_orgs(request.user, scope)
@@ -266,7 +266,7 @@ def _packages_page(request, scope, *, forms_by_package: dict | None = None, stat
     managed = _managed_orgs(request.user, scope)
     forms_by_package = forms_by_package or {}
     out = []
-    for pkg in selectors.packages():
+    for pkg in selectors.packages(scope):
         effect = selectors.package_effect(scope, pkg)
         out.append({
             "id": pkg.pk, "name": pkg.name, "description": pkg.description, "year": pkg.baseline_year,
@@ -288,12 +288,12 @@ def _packages_page(request, scope, *, forms_by_package: dict | None = None, stat
     return render(request, "web/measure_packages.html", {"packages": out}, status=status)
 
 
-def _package_param(request):
+def _package_param(request, scope):
     text = request.GET.get("pakke") or ""
     if not text:
         return None
     try:
-        return selectors.package_by_id(int(text))
+        return selectors.package_by_id(scope, int(text))
     except (ValueError, selectors.PackageNotFound):
         raise Http404 from None
 
@@ -301,7 +301,7 @@ def _package_param(request):
 @login_required
 def curve(request):
     scope = scope_for(request.user)
-    pkg = _package_param(request)
+    pkg = _package_param(request, scope)
     if pkg is not None:
         effect = selectors.package_effect(scope, pkg)
         rows = [{**r, "expected_kg_per_year": r["kg_per_year"]} for r in effect.rows]
@@ -315,7 +315,7 @@ def curve(request):
     table = [{"rank": b["rank"], "href": reverse("measure", args=[b["id"]]), "name": b["name"],
               "kind": kinds.get(b["kind"], b["kind"]), "tonnes": formatting.number(b["tonnes_per_year"], 1),
               "cumulated": formatting.number(b["x1"], 1), "nok_per_tonne": _nok(b["nok_per_tonne"])} for b in bars]
-    context = {"chart": chart, "table": table, "package": pkg, "packages": selectors.packages(),
+    context = {"chart": chart, "table": table, "package": pkg, "packages": selectors.packages(scope),
                "left_out": [r["name"] for r in rows if r["id"] not in {b["id"] for b in bars}],
                "total": formatting.number(bars[-1]["x1"], 1) if bars else "0"}
     return render(request, "web/measure_curve.html", context)
@@ -330,7 +330,7 @@ def trajectory(request):
             org_selectors.organisation(scope, orgnr)
         except (OutsideScope, org_selectors.NotFound):
             raise Http404 from None
-    pkg = _package_param(request)
+    pkg = _package_param(request, scope)
     try:
         to_year = int(request.GET.get("til") or DEFAULT_TARGET_YEAR)
         growth = float((request.GET.get("vekst") or "0").replace(",", "."))
@@ -369,5 +369,5 @@ def trajectory(request):
 def _trajectory_choices(scope, orgnr, pkg) -> dict:
     orgs = dashboard.organisation_names(scope)
     return {"organisations": sorted(orgs.items(), key=lambda kv: kv[1]), "selected_org": orgnr or "",
-            "packages": selectors.packages(), "selected_package": pkg.pk if pkg else "",
+            "packages": selectors.packages(scope), "selected_package": pkg.pk if pkg else "",
             "org_name": orgs.get(orgnr, "") if orgnr else "", "this_year": dt.date.today().year}
