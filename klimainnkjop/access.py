@@ -177,3 +177,14 @@ def may_see_report(scope: Scope, report: Report) -> bool:
     except PermissionError:  # OutsideScope is one
         return False
     return True
+
+
+MEASURE_ROLES = {"org-admin", "purchaser"}  # record an organisation's adoption of a measure or package (issue 10)
+
+
+def can_manage_measures(user, orgnr: str | None = None) -> bool:
+    """May record a measure's status step and a package's adoption for the organisation (orgnr None: a step of the
+    region's, such as recommending or verifying a measure: region administrators only)."""
+    if is_region_admin(user):
+        return True
+    return orgnr is not None and bool(roles_of(user, orgnr) & MEASURE_ROLES)

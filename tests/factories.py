@@ -599,3 +599,48 @@ REPORTS_GRUE_CSV = WEB_HEADER + (
     "10.03.2025;10000;2100;982463718;Kontorgiganten AS;33 333,33;Papir;1;1;1\n"
     "10.08.2025;18000;2100;987654325;Nettkraft AS;44 444,44;Strøm;2;1;1\n"
 )
+
+
+# --- measures (tiltak): the pages' permission rows (issue 10; pages with measures: tests/test_measures.py) ---
+
+EXPECTATIONS.update({
+    "tiltak/": [
+        ("get", "/tiltak/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": OK}),
+        ("get", f"/tiltak/?org={KONGSVINGER}",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+    ],
+    "tiltak/<int:pk>/": [
+        ("get", "/tiltak/999999999/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+    "tiltak/<int:pk>/status/": [  # recording a status step (real measures: tests/test_measures.py)
+        ("post", "/tiltak/999999999/status/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("get", "/tiltak/999999999/status/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+    "tiltak/pakker/<int:pk>/vedta/": [  # recording a package's adoption (real packages: tests/test_measures.py)
+        ("post", "/tiltak/pakker/999999999/vedta/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("get", "/tiltak/pakker/999999999/vedta/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+    "tiltak/pakker/": [
+        ("get", "/tiltak/pakker/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK,
+                                    "reader_other": OK}),
+    ],
+    "tiltak/kurve/": [
+        ("get", "/tiltak/kurve/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK,
+                                   "reader_other": OK}),
+        ("get", "/tiltak/kurve/?pakke=999999999",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND, "reader_other": NOT_FOUND}),
+    ],
+    "tiltak/bane/": [  # no package adopted: a message, not an error
+        ("get", "/tiltak/bane/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK,
+                                  "reader_other": OK}),
+        ("get", f"/tiltak/bane/?org={KONGSVINGER}",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", "/tiltak/bane/?til=tjuetretti",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": BAD_REQUEST}),
+    ],
+})

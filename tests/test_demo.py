@@ -305,3 +305,47 @@ def test_the_demo_users_see_the_region_or_only_grue(shared_demo):
     assert reader_scope.orgnrs == frozenset({grue.orgnr})
     with pytest.raises(OutsideScope):
         reader_scope.check(kongsvinger.orgnr)
+
+
+# --- the demo's measures (tiltak; issue 10, demo/measures.py) ----------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_demo_has_measures_of_all_four_kinds_two_packages_and_adoptions_computed_from_its_account(shared_demo):
+    import csv
+
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import measures
+    from klimainnkjop.selectors.results import totals
+
+    scope = system_scope()
+    rows = {r["name"]: r for r in measures.measure_rows(scope)}
+    assert 10 <= len(rows) <= 20 and {r["kind"] for r in rows.values()} == {1, 2, 3, 4}
+    assert all(r["expected_kg_per_year"] and r["expected_kg_per_year"] > 0 for r in rows.values())
+    assert rows["HVO100 i kommunale kjøretøy og maskiner"]["status"] == "implemented"
+    assert rows["Mindre storfekjøtt, mer plantebasert protein"]["status"] == "implemented"
+    kg = {r["category"]: r["kg_co2e"] for r in totals(scope, year=2024, by=["category"], consolidated=True)["rows"]}
+
+    def activity(key: str, unit: str) -> float:
+        path = Path(__file__).resolve().parent.parent / "klimainnkjop" / "data" / "factor_sets"
+        for name in ("desnz-2025-activity.csv", "poore-nemecek-2018-food.csv"):
+            with open(path / name, encoding="utf-8") as fh:
+                for r in csv.DictReader((line for line in fh if not line.startswith("#")), delimiter=";"):
+                    if r["key"] == key and r["unit"] == unit:
+                        return float(r["value"])
+        raise KeyError(key)
+
+    hvo = 1 - activity("energy.fuel.hvo", "litre") / activity("energy.fuel.diesel", "litre")
+    assert rows["HVO100 i kommunale kjøretøy og maskiner"]["expected_kg_per_year"] == pytest.approx(
+        kg["energy.fuel.diesel"] * hvo, rel=1e-9)
+    beef = 0.5 * (1 - activity("goods.food.legumes", "kg") / activity("goods.food.beef", "kg"))
+    packages = {p.name: p for p in measures.packages(scope)}
+    assert set(packages) == {"Basis", "Høy"}
+    basis = measures.package_effect(scope, packages["Basis"])
+    parts = {r["name"]: r["kg_per_year"] for r in basis.rows}
+    # less food waste (−15 % of all food) comes first: the beef switch works on the 85 % left
+    assert parts["Mindre storfekjøtt, mer plantebasert protein"] == pytest.approx(
+        0.85 * beef * kg["goods.food.beef"], rel=1e-9)
+    assert basis.kg == pytest.approx(sum(parts.values())) and basis.kg < sum(
+        rows[name]["expected_kg_per_year"] for name in parts)
+    adopters = {a.organisation.name for a in measures.adoptions(scope)}
+    assert {"Kongsvinger kommune", "Grue kommune"} <= adopters

@@ -49,6 +49,8 @@ class DemoResult:
     stats_reports: int = 0             # distinct report files
     stats_lines_added: int = 0
     stats_already_imported: int = 0
+    measures: int = 0                  # the demo's measures (tiltak) and ambition packages (demo/measures.py)
+    packages: int = 0
     run_id: int | None = None
     year: int | None = None            # the last full year, which spend_nok and kg_co2e describe
     spend_nok: float = 0.0
@@ -82,6 +84,9 @@ class DemoResult:
                 out.append(f"Beregning {self.run_id}, {self.year} for hele regionen: innkjøp for "
                            f"{_nb_number(self.spend_nok / 1e6, 1)} mill. kr, {_nb_number(self.kg_co2e / 1000)} tonn "
                            "CO2e.")
+            if self.measures:
+                out.append(f"Tiltak: {self.measures} tiltak og {self.packages} ambisjonspakker (klimainnkjop measures "
+                           "list).")
             if self.directory is not None:
                 out.append(f"Demofilene ligger i {self.directory}")
         else:
@@ -181,6 +186,11 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
     region_year = totals(system_scope(), year=result.year)["rows"]
     if region_year:
         result.spend_nok, result.kg_co2e = region_year[0]["spend_nok"], region_year[0]["kg_co2e"]
+    from klimainnkjop.demo.measures import load_demo_measures
+
+    say("Legger inn tiltak og ambisjonspakker")
+    loaded = load_demo_measures(actor=actor)
+    result.measures, result.packages = loaded["measures"], loaded["packages"]
     result.users = ensure_demo_users()
     result.seconds = time.perf_counter() - started
     return result

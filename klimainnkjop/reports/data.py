@@ -20,7 +20,7 @@ from django.db.models import Max
 from klimainnkjop import access
 from klimainnkjop.access import Scope
 from klimainnkjop.reports.periods import Period
-from klimainnkjop.selectors import results
+from klimainnkjop.selectors import measures, results
 from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.storage.models import Category, FactorSet, ImportBatch, Organisation, Region, Report, Unit
 
@@ -198,6 +198,8 @@ class ReportData:
     texts: dict[str, str] = field(default_factory=dict)  # the funder layout's texts (clean_layout)
     baseline_year: int | None = None  # funder layout: the year compared with, when before the period
     comparisons: list[Comparison] = field(default_factory=list)  # funder layout: year before, baseline year
+    measures: list[dict] = field(default_factory=list)  # selectors.measures.measure_rows of the subject (issue 10)
+    packages: list[dict] = field(default_factory=list)  # selectors.measures.package_rows (region and org reports)
 
     @property
     def final(self) -> bool:
@@ -366,7 +368,19 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
                       "usikkerhet.")
     if layout == LAYOUT_FUNDER:
         _add_comparisons(data, reader, category_names, part_names)
+    if scope_kind != SCOPE_UNIT:  # measures apply to organisations and the region, not to units
+        _add_measures(data, scope, orgnr)
     return data
+
+
+def _add_measures(data: ReportData, scope: Scope, orgnr: str | None) -> None:
+    """The subject's measures and the packages, with their expected effect on the subject's own purchases."""
+    data.measures = measures.measure_rows(scope, org=orgnr)
+    if data.measures:
+        rows = measures.package_rows(scope, org=orgnr)
+        if orgnr is not None:
+            rows = [r for r in rows if any(a["orgnr"] == orgnr for a in r["adopted_by"])]
+        data.packages = rows
 
 
 def _comparison(reader: _Reader, data: ReportData, year: int, label: str, baseline: bool, category_names: dict,

@@ -161,7 +161,49 @@ def tables(data: ReportData) -> Iterator[Table]:
                data.by_method, total)
     yield _mix("kvalitet", "Datakvalitet", "Utslipp og innkjøp etter datakvalitet (1 best – 5 svakest)",
                "Datakvalitet", data.by_quality, total)
+    yield from measure_tables(data)
     yield about(data)
+
+
+# --- measures (tiltak) and ambition packages (issue 10; figures from selectors.measures) ------------------------
+
+KIND_NAMES = {1: "Gjenbruk og sirkularitet", 2: "Endret behov eller type innkjøp",
+              3: "Strengere krav til produkt eller tjeneste", 4: "Klimakrav i anskaffelser"}
+STATUS_NAMES = {"proposed": "Foreslått", "recommended": "Anbefalt", "adopted": "Vedtatt",
+                "implemented": "Gjennomført", "verified": "Verifisert"}
+
+
+def measure_tables(data: ReportData) -> Iterator[Table]:
+    """The measures with their expected cut (computed from the account of their baseline year) and the packages
+    (without double counting); nothing when there are no measures."""
+    if not data.measures:
+        return
+    ordered = sorted(data.measures, key=lambda r: (r["nok_per_tonne"] is None, r["nok_per_tonne"] or 0.0, r["id"]))
+    yield Table(
+        key="tiltak", title="Tiltak",
+        caption="Tiltak etter kostnad per tonn, med forventet kutt beregnet fra regnskapet for basisåret",
+        columns=[Column("Tiltak"), Column("Type"), Column("Status"), Column("Kategorier"), Column("Basisår", INT),
+                 Column("Forventet kutt, tonn CO2e per år", TONNES), Column("Lav, tonn CO2e", TONNES),
+                 Column("Høy, tonn CO2e", TONNES), Column("Kostnad per år, kr", NOK), Column("Kr per tonn", NOK),
+                 Column("Merknad")],
+        rows=[[r["name"], f"{r['kind']} {KIND_NAMES.get(r['kind'], '')}", STATUS_NAMES.get(r["status"], r["status"]),
+               ", ".join(r["categories"]), r["baseline_year"],
+               None if r["expected_kg_per_year"] is None else r["expected_kg_per_year"] / 1000,
+               None if r["expected_kg_low"] is None else r["expected_kg_low"] / 1000,
+               None if r["expected_kg_high"] is None else r["expected_kg_high"] / 1000,
+               r["cost_nok_per_year"], r["nok_per_tonne"],
+               "" if r["not_computed"] is None else "Kan ikke beregnes: " + r["not_computed"]] for r in ordered],
+        kind_columns=())
+    if data.packages:
+        yield Table(
+            key="tiltakspakker", title="Tiltakspakker",
+            caption="Ambisjonspakker: tiltakene regnet etter hverandre, uten dobbelttelling",
+            columns=[Column("Pakke"), Column("Tiltak", INT), Column("Forventet kutt, tonn CO2e per år", TONNES),
+                     Column("Kostnad per år, kr", NOK), Column("Kr per tonn", NOK), Column("Vedtatt av")],
+            rows=[[p["name"], len(p["measures"]), p["expected_kg_per_year"] / 1000, p["cost_nok_per_year"],
+                   p["nok_per_tonne"], "; ".join(f"{a['name']} {a['adopted_on']} (sak {a['case_number']})"
+                                                 for a in p["adopted_by"])] for p in data.packages],
+            kind_columns=())
 
 
 # --- the funder's progress or final report -------------------------------------------------------------------

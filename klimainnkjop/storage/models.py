@@ -514,3 +514,112 @@ class ModelVersion(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+# --- Measures (tiltak): issue 10 -------------------------------------------------------------------------------
+
+class Measure(models.Model):
+    """A climate measure of the steering document: what changes in which purchases, what it costs, who owns it,
+    and where it stands. Its expected effect is not stored: selectors/measures.py computes it from the account."""
+
+    KIND_REUSE = 1          # reuse, circularity
+    KIND_NEED = 2           # change of need or of the kind of purchase
+    KIND_REQUIREMENTS = 3   # stricter product or service requirements, logistics included
+    KIND_PROCUREMENT = 4    # new or stronger climate requirements in procurements
+    KINDS = [(KIND_REUSE, "reuse"), (KIND_NEED, "need"), (KIND_REQUIREMENTS, "requirements"),
+             (KIND_PROCUREMENT, "procurement")]
+
+    MECHANISM_QUANTITY = "quantity"    # less quantity or spend in the categories by `percent`
+    MECHANISM_SWITCH = "switch"        # `percent` of the categories' purchases switched to `to_category`'s factor
+    MECHANISM_INTENSITY = "intensity"  # the categories' kg per NOK cut by `percent`
+    MECHANISMS = [MECHANISM_QUANTITY, MECHANISM_SWITCH, MECHANISM_INTENSITY]
+
+    STATUS_PROPOSED = "proposed"
+    STATUS_RECOMMENDED = "recommended"
+    STATUS_ADOPTED = "adopted"
+    STATUS_IMPLEMENTED = "implemented"
+    STATUS_VERIFIED = "verified"
+    STATUSES = [STATUS_PROPOSED, STATUS_RECOMMENDED, STATUS_ADOPTED, STATUS_IMPLEMENTED, STATUS_VERIFIED]
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, default="")
+    kind = models.PositiveSmallIntegerField(choices=KINDS)
+    mechanism = models.CharField(max_length=20)
+    percent = models.FloatField(help_text="quantity, intensity: the cut in %; switch: the share switched in %")
+    categories = models.ManyToManyField(Category, related_name="+", help_text="the purchases it changes")
+    to_category = models.ForeignKey(Category, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    help_text="switch: the category whose factor replaces the categories' own")
+    organisations = models.ManyToManyField(Organisation, blank=True, related_name="measures",
+                                           help_text="empty: every organisation of the region")
+    baseline_year = models.IntegerField(help_text="the year of the account the expected effect is computed from")
+    cost_once_ore = models.BigIntegerField(default=0, help_text="one-off cost; negative for a saving")
+    cost_yearly_ore = models.BigIntegerField(default=0, help_text="cost per year; negative for a saving")
+    lifetime_years = models.PositiveSmallIntegerField(default=1)
+    owner = models.CharField(max_length=200, blank=True, default="")
+    effective_date = models.DateField(null=True, blank=True, help_text="from when it takes effect")
+    agreement = models.CharField(max_length=200, blank=True, default="",
+                                 help_text="the agreement it is bound to: effect from its renewal")
+    agreement_renewal = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, default=STATUS_PROPOSED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class MeasureStatusChange(models.Model):
+    """One step of a measure's status history (adopted by an organisation: date and case number; implemented:
+    date and agreement)."""
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="history")
+    status = models.CharField(max_length=20)
+    previous = models.CharField(max_length=20, blank=True, default="")
+    organisation = models.ForeignKey(Organisation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    date = models.DateField(null=True, blank=True)
+    case_number = models.CharField(max_length=60, blank=True, default="")
+    agreement = models.CharField(max_length=200, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+    actor_label = models.CharField(max_length=200, default="system")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class MeasurePackage(models.Model):
+    """An ambition package (e.g. Basis, Middels, Høy): measures applied in order, so that two measures on the
+    same purchases are not added (the second works on what the first left)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True, default="")
+    baseline_year = models.IntegerField()
+    measures = models.ManyToManyField(Measure, through="PackageMeasure", related_name="packages")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class PackageMeasure(models.Model):
+    package = models.ForeignKey(MeasurePackage, on_delete=models.CASCADE, related_name="items")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        unique_together = [("package", "measure")]
+
+
+class PackageAdoption(models.Model):
+    """An organisation's decision to adopt a package; its latest adoption is what its trajectory uses."""
+
+    package = models.ForeignKey(MeasurePackage, on_delete=models.PROTECT, related_name="adoptions")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="package_adoptions")
+    adopted_on = models.DateField()
+    case_number = models.CharField(max_length=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-adopted_on", "-id"]

@@ -67,3 +67,15 @@ urlpatterns += [  # the review queue and the explanation of one line (views_revi
 ]
 if settings.KLIMAINNKJOP_OIDC_ENABLED:  # OpenID Connect (Entra ID, ID-porten): README "Sign-in"
     urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
+
+from klimainnkjop.web import views_measures  # noqa: E402
+
+urlpatterns += [  # measures (tiltak), ambition packages, the abatement curve and the trajectory (views_measures.py)
+    path("tiltak/", views_measures.measures, name="measures"),
+    path("tiltak/<int:pk>/", views_measures.measure, name="measure"),
+    path("tiltak/<int:pk>/status/", views_measures.measure_status, name="measure_status"),
+    path("tiltak/pakker/", views_measures.packages, name="measure_packages"),
+    path("tiltak/pakker/<int:pk>/vedta/", views_measures.package_adopt, name="measure_package_adopt"),
+    path("tiltak/kurve/", views_measures.curve, name="measure_curve"),
+    path("tiltak/bane/", views_measures.trajectory, name="measure_trajectory"),
+]

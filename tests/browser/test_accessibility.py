@@ -210,3 +210,29 @@ def test_the_public_pages_have_no_wcag_violations_without_sign_in(browser, live_
             problems[path] = violations
     page.close()
     assert not problems, problems
+
+
+def test_no_measures_page_has_wcag_a_or_aa_violations_and_their_charts_are_drawn(signed_in):
+    """The measures' pages (issue 10) with a measure, a package and an adoption of the region's account."""
+    import datetime as dt
+
+    from klimainnkjop.services.measures import do_adopt_package, do_create_measure, do_create_package
+
+    page, base, (org, _) = signed_in
+    measure = do_create_measure(name="Mindre kontorrekvisita", kind=2, mechanism="quantity", percent=20,
+                                categories=["goods.office"], baseline_year=2024, cost_yearly_nok=1_000,
+                                effective_date=dt.date(2025, 1, 1), actor="test")
+    package = do_create_package(name="Basis", measures=[measure], baseline_year=2024, actor="test")
+    do_adopt_package(package=package, organisation=org, adopted_on=dt.date(2025, 1, 1), case_number="25/1",
+                     actor="test")
+    problems = {}
+    for path in ["/tiltak/", f"/tiltak/{measure.pk}/", "/tiltak/pakker/", "/tiltak/kurve/",
+                 f"/tiltak/bane/?org={org.orgnr}&til=2027"]:
+        response = page.goto(base + path)
+        assert response.status == 200, path
+        wait_for_charts(page)
+        assert all(w.get_attribute("data-drawn") == "true" for w in page.locator("[data-chart]").all()), path
+        violations = axe_violations(page)
+        if violations:
+            problems[path] = violations
+    assert not problems, problems

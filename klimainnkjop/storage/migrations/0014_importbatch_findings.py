@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('klimainnkjop', '0010_encrypted_totp_secret_and_run_process'),
+        ('klimainnkjop', '0011_measures'),
     ]
 
     operations = [

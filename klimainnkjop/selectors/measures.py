@@ -1,0 +1,522 @@
+"""Reads of measures (tiltak) and ambition packages, and their expected effect computed from the account.
+
+The expected effect is not typed in: it is computed from the baseline year's computed purchases in the viewer's
+scope, read through selectors.results like the dashboards' figures (one grouped read per org × category in
+DuckDB), and the factors of the library. Every mechanism is a fraction f of a cell's (org × category) kg CO2e:
+
+- quantity:  less quantity or spend by p %           f = p / 100
+- intensity: the category's kg per NOK cut by p %    f = p / 100
+- switch:    p % of the purchases to another factor  f = p / 100 × (1 − B / A), A and B the library's factors of
+             the category and of the one switched to, of the same basis and unit (activity first, then spend)
+
+The low–high range uses the cells' kg_low/kg_high and, for a switch, B's low and high. Measures of a package on the
+same cells are applied in order: the second works on what the first left (kg × (1 − f1) × f2), so nothing is
+counted twice. Purchases between organisations of the region are left out (the seller's own purchases count).
+NOK per tonne = (yearly cost + one-off cost / lifetime) / tonnes per year; a negative cost is a saving.
+Measured effect (LMDI) is not computed yet: measured_kg_per_year is null.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db.models import Prefetch, Q
+
+from klimainnkjop.access import Scope
+from klimainnkjop.selectors import results
+from klimainnkjop.storage.models import (
+    Category,
+    Factor,
+    FactorSet,
+    Measure,
+    MeasurePackage,
+    MeasureStatusChange,
+    PackageAdoption,
+    PackageMeasure,
+)
+
+KINDS = dict(Measure.KINDS)
+STATUSES = Measure.STATUSES
+MECHANISMS = Measure.MECHANISMS
+NotFound = Measure.DoesNotExist
+PackageNotFound = MeasurePackage.DoesNotExist
+
+LIST_FIELDS = ["id", "name", "kind", "mechanism", "percent", "status", "categories", "to_category", "organisations",
+               "baseline_year", "expected_kg_per_year", "expected_kg_low", "expected_kg_high", "cost_once_nok",
+               "cost_nok_per_year", "nok_per_tonne", "measured_kg_per_year", "effective_from", "not_computed"]
+
+
+# --- what a viewer may see ------------------------------------------------------------------------------------
+
+def _visible(scope: Scope, org: str | None = None):
+    """Measures of the region (no organisations) and of organisations in the scope; with org: those that apply
+    to it."""
+    query = Measure.objects.select_related("to_category").prefetch_related("categories", "organisations")
+    if org is not None:
+        scope.check(org)
+        return query.filter(Q(organisations__isnull=True) | Q(organisations__orgnr=org)).distinct()
+    if scope.everything:
+        return query
+    return query.filter(Q(organisations__isnull=True) | Q(organisations__orgnr__in=scope.orgnrs)).distinct()
+
+
+def measures(scope: Scope, *, org: str | None = None) -> list[Measure]:
+    return list(_visible(scope, org).order_by("id"))
+
+
+def measure(scope: Scope, pk: int) -> Measure:
+    """One measure the scope may see; NotFound otherwise."""
+    return _visible(scope).get(pk=pk)
+
+
+def history(scope: Scope, m: Measure) -> list[MeasureStatusChange]:
+    """The measure's status changes, oldest first; adoptions by organisations outside the scope are left out."""
+    rows = MeasureStatusChange.objects.filter(measure=m).select_related("organisation").order_by("id")
+    return [r for r in rows if r.organisation is None or scope.allows(r.organisation.orgnr)]
+
+
+def packages(scope: Scope) -> list[MeasurePackage]:
+    """The region's ambition packages (every signed-in person sees them; figures and adoptions are scoped)."""
+    items = Prefetch("items", queryset=PackageMeasure.objects.select_related("measure").order_by("position"))
+    return list(MeasurePackage.objects.prefetch_related(items).order_by("id"))
+
+
+def package(scope: Scope, name: str) -> MeasurePackage:
+    items = Prefetch("items", queryset=PackageMeasure.objects.select_related("measure").order_by("position"))
+    return MeasurePackage.objects.prefetch_related(items).get(name=name)
+
+
+def package_by_id(scope: Scope, pk: int) -> MeasurePackage:
+    items = Prefetch("items", queryset=PackageMeasure.objects.select_related("measure").order_by("position"))
+    return MeasurePackage.objects.prefetch_related(items).get(pk=pk)
+
+
+def package_measures(scope: Scope, pkg: MeasurePackage) -> list[Measure]:
+    """The package's measures in the order they are applied (prefetched like `measures`)."""
+    ids = [item.measure_id for item in pkg.items.all()]
+    found = {m.pk: m for m in Measure.objects.filter(pk__in=ids).select_related("to_category")
+             .prefetch_related("categories", "organisations")}
+    return [found[i] for i in ids]
+
+
+def adoptions(scope: Scope, pkg: MeasurePackage | None = None) -> list[PackageAdoption]:
+    rows = PackageAdoption.objects.select_related("package", "organisation").order_by("-adopted_on", "-id")
+    if pkg is not None:
+        rows = rows.filter(package=pkg)
+    return [a for a in rows if scope.allows(a.organisation.orgnr)]
+
+
+def adopted_package(scope: Scope, orgnr: str) -> PackageAdoption | None:
+    """The organisation's latest adoption of a package (what its trajectory uses)."""
+    scope.check(orgnr)
+    return (PackageAdoption.objects.filter(organisation__orgnr=orgnr).select_related("package", "organisation")
+            .order_by("-adopted_on", "-id").first())
+
+
+# --- the account's cells --------------------------------------------------------------------------------------
+
+@dataclass
+class Cells:
+    """The baseline year's purchases per organisation × category, in the scope (consolidated)."""
+    year: int
+    org: np.ndarray
+    category: np.ndarray
+    kg: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    spend_nok: np.ndarray
+    run: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return len(self.kg) == 0
+
+
+def cells(scope: Scope, year: int, *, org: str | None = None) -> Cells:
+    """One grouped read of the latest run's results (selectors.results.totals by org × category), cached per run
+    and scope like the dashboards' figures. Empty when nothing is computed."""
+    run = results.latest_run()
+    if run is None:
+        return _cells(year, [], None)
+    if org is not None:
+        scope.check(org)
+    rows = results.cached("measure-cells", scope, run, (year, org), lambda: results.totals(
+        scope, org=org, year=year, by=["org", "category"], consolidated=True, run=run)["rows"])
+    return _cells(year, rows, run.run.pk)
+
+
+def _cells(year: int, rows: list[dict], run: int | None) -> Cells:
+    return Cells(year=year, org=np.array([r["org"] for r in rows], dtype=object),
+                 category=np.array([r["category"] or "" for r in rows], dtype=object),
+                 kg=np.array([r["kg_co2e"] for r in rows], dtype=float),
+                 low=np.array([r["kg_co2e_low"] for r in rows], dtype=float),
+                 high=np.array([r["kg_co2e_high"] for r in rows], dtype=float),
+                 spend_nok=np.array([r["spend_nok"] for r in rows], dtype=float), run=run)
+
+
+def _subtrees(codes: list[str]) -> dict[str, str]:
+    """Every category in the subtrees of `codes` -> the code of the subtree it is in (the nearest)."""
+    parents = dict(Category.objects.values_list("code", "parent__code"))
+    out: dict[str, str] = {}
+    for code in parents:
+        node: str | None = code
+        while node is not None:
+            if node in codes:
+                out[code] = node
+                break
+            node = parents.get(node)
+    return out
+
+
+# --- factors of a switch ----------------------------------------------------------------------------------------
+
+@dataclass
+class Ratio:
+    value: float
+    low: float
+    high: float
+    basis: str
+    unit: str
+    from_ref: str
+    to_ref: str
+
+
+def _library_factors(code: str, year: int) -> dict[tuple[str, str], Factor]:
+    """(basis, unit) -> the factor the library has for the category (or its nearest ancestor) in the year:
+    activity sets first, then the default spend set."""
+    parents = dict(Category.objects.values_list("code", "parent__code"))
+    chain: list[str] = []
+    node: str | None = code
+    while node is not None:
+        chain.append(node)
+        node = parents.get(node)
+    candidates = (Factor.objects.select_related("factor_set", "category")
+                  .filter(category__code__in=chain, factor_set__status=FactorSet.STATUS_PUBLISHED,
+                          factor_set__role__in=[FactorSet.ROLE_ACTIVITY, FactorSet.ROLE_SPEND_DEFAULT],
+                          valid_from_year__lte=year, valid_to_year__gte=year))
+    out: dict[tuple[str, str], tuple[int, Factor]] = {}
+    for f in candidates:
+        depth = chain.index(f.category.code)
+        key = (f.basis, f.unit)
+        if key not in out or depth < out[key][0]:
+            out[key] = (depth, f)
+    return {key: f for key, (_, f) in out.items()}
+
+
+def switch_ratio(from_code: str, to_code: str, year: int) -> Ratio | str:
+    """B / A of the library's factors of the same basis and unit (activity first), or why there is none."""
+    a, b = _library_factors(from_code, year), _library_factors(to_code, year)
+    shared = sorted(set(a) & set(b), key=lambda k: (k[0] != Factor.BASIS_ACTIVITY, k[1]))
+    if not shared:
+        return (f"the factor library has no factors of the same basis and unit for {from_code} and {to_code} "
+                f"in {year}")
+    key = shared[0]
+    fa, fb = a[key], b[key]
+    if fa.value <= 0:
+        return f"the factor of {from_code} is not positive"
+    return Ratio(fb.value / fa.value, fb.low / fa.value, fb.high / fa.value, key[0], key[1],
+                 f"{fa.factor_set.label}#{fa.pk}", f"{fb.factor_set.label}#{fb.pk}")
+
+
+# --- one measure's fraction of each cell ------------------------------------------------------------------------
+
+@dataclass
+class Fraction:
+    mask: np.ndarray
+    f: np.ndarray
+    f_low: np.ndarray
+    f_high: np.ndarray
+    reason: str = ""
+    ratios: dict = field(default_factory=dict)
+
+
+def fraction(m: Measure, c: Cells, *, orgs: set[str] | None = None) -> Fraction:
+    """The share of each cell's kg the measure removes (0 outside its organisations and categories)."""
+    codes = [cat.code for cat in m.categories.all()]
+    subtree = _subtrees(codes)
+    measure_orgs = {o.orgnr for o in m.organisations.all()}
+    origin = np.array([subtree.get(code, "") for code in c.category], dtype=object)
+    mask = origin != ""
+    if measure_orgs:
+        mask &= np.isin(c.org, list(measure_orgs))
+    if orgs is not None:
+        mask &= np.isin(c.org, list(orgs))
+    share = m.percent / 100.0
+    zeros = np.zeros(len(c.kg))
+    if m.mechanism in (Measure.MECHANISM_QUANTITY, Measure.MECHANISM_INTENSITY):
+        f = np.where(mask, share, 0.0)
+        return Fraction(mask, f, f.copy(), f.copy())
+    if m.mechanism != Measure.MECHANISM_SWITCH or m.to_category is None:
+        return Fraction(mask, zeros, zeros, zeros, reason=f"unknown mechanism {m.mechanism}")
+    f, f_low, f_high = zeros.copy(), zeros.copy(), zeros.copy()
+    ratios: dict[str, Ratio] = {}
+    for code in codes:
+        ratio = switch_ratio(code, m.to_category.code, c.year)
+        if isinstance(ratio, str):
+            return Fraction(mask, zeros, zeros, zeros, reason=ratio)
+        ratios[code] = ratio
+        here = mask & (origin == code)
+        f = np.where(here, share * (1 - ratio.value), f)
+        # the cut is smallest where the new factor is at its highest
+        f_low = np.where(here, share * (1 - ratio.high), f_low)
+        f_high = np.where(here, share * (1 - ratio.low), f_high)
+    return Fraction(mask, f, f_low, f_high, ratios=ratios)
+
+
+def _range(kg_low: float, kg: float, kg_high: float) -> tuple[float, float]:
+    return min(kg_low, kg, kg_high), max(kg_low, kg, kg_high)
+
+
+# --- expected effect ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Effect:
+    kg: float | None                 # expected kg CO2e per year less; None: cannot be computed (reason says why)
+    low: float | None = None
+    high: float | None = None
+    base_kg: float = 0.0             # the baseline year's kg of the purchases it changes
+    base_spend_nok: float = 0.0
+    cells: int = 0
+    year: int | None = None
+    run: int | None = None
+    reason: str = ""
+    ratios: dict = field(default_factory=dict)
+
+
+def annual_cost_nok(m: Measure) -> float:
+    """Yearly cost plus the one-off cost spread over the lifetime (NOK; negative: a saving)."""
+    return (m.cost_yearly_ore + m.cost_once_ore / max(m.lifetime_years, 1)) / 100.0
+
+
+def nok_per_tonne(cost_nok: float, kg: float | None) -> float | None:
+    if kg is None or kg <= 0:
+        return None
+    return cost_nok / (kg / 1000.0)
+
+
+def expected_effect(scope: Scope, m: Measure, *, org: str | None = None, year: int | None = None,
+                    cell_cache: dict | None = None) -> Effect:
+    """The measure's expected cut per year, computed from the baseline year's purchases in the scope (and of
+    `org` only, when given)."""
+    year = year or m.baseline_year
+    key = (year, org)
+    if cell_cache is not None and key in cell_cache:
+        c = cell_cache[key]
+    else:
+        c = cells(scope, year, org=org)
+        if cell_cache is not None:
+            cell_cache[key] = c
+    if c.run is None:
+        return Effect(None, year=year, reason="nothing is computed yet: run the computation of the account first")
+    fr = fraction(m, c)
+    if fr.reason:
+        return Effect(None, year=year, run=c.run, reason=fr.reason)
+    if not fr.mask.any():
+        cats = ", ".join(cat.code for cat in m.categories.all())
+        return Effect(None, year=year, run=c.run,
+                      reason=f"the account of {year} has no purchases in {cats} for the measure's organisations "
+                             "in this view")
+    kg = float((c.kg * fr.f).sum())
+    low, high = _range(float((c.low * fr.f_low).sum()), kg, float((c.high * fr.f_high).sum()))
+    return Effect(kg, low, high, base_kg=float(c.kg[fr.mask].sum()), base_spend_nok=float(c.spend_nok[fr.mask].sum()),
+                  cells=int(fr.mask.sum()), year=year, run=c.run, ratios=fr.ratios)
+
+
+def effective_from(m: Measure) -> dt.date | None:
+    """An agreement-bound measure takes effect when the agreement is renewed; others from their date."""
+    if m.agreement and m.agreement_renewal:
+        return m.agreement_renewal
+    return m.effective_date
+
+
+def measure_row(scope: Scope, m: Measure, *, org: str | None = None, cell_cache: dict | None = None) -> dict:
+    """A measure as the list, the CLI and the pages show it."""
+    effect = expected_effect(scope, m, org=org, cell_cache=cell_cache)
+    cost = annual_cost_nok(m)
+    start = effective_from(m)
+    return {
+        "id": m.pk, "name": m.name, "kind": m.kind, "mechanism": m.mechanism, "percent": m.percent,
+        "status": m.status, "categories": [c.code for c in m.categories.all()],
+        "to_category": m.to_category.code if m.to_category_id else None,
+        "organisations": sorted(o.orgnr for o in m.organisations.all()), "baseline_year": m.baseline_year,
+        "expected_kg_per_year": effect.kg, "expected_kg_low": effect.low, "expected_kg_high": effect.high,
+        "cost_once_nok": m.cost_once_ore / 100.0, "cost_nok_per_year": cost,
+        "nok_per_tonne": nok_per_tonne(cost, effect.kg), "measured_kg_per_year": None,
+        "effective_from": start.isoformat() if start else None, "not_computed": effect.reason or None,
+    }
+
+
+def measure_rows(scope: Scope, *, org: str | None = None) -> list[dict]:
+    cache: dict = {}
+    return [measure_row(scope, m, org=org, cell_cache=cache) for m in measures(scope, org=org)]
+
+
+# --- packages -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class PackageEffect:
+    rows: list[dict]        # per measure in order: its contribution after the measures before it
+    kg: float
+    low: float
+    high: float
+    cost_nok_per_year: float
+    nok_per_tonne: float | None
+    base_kg: float          # the baseline year's kg of the whole view (every category)
+    year: int
+
+
+def apply_in_order(c: Cells, fractions: list[Fraction], active: list[float] | None = None):
+    """Applies the fractions one after the other to the cells: each works on what those before it left.
+    Returns per fraction (kg, low, high) of its contribution. `active`: the share of each that is in effect."""
+    remaining = np.ones(len(c.kg))
+    remaining_low = np.ones(len(c.kg))
+    remaining_high = np.ones(len(c.kg))
+    out = []
+    for i, fr in enumerate(fractions):
+        a = 1.0 if active is None else active[i]
+        f, f_low, f_high = fr.f * a, fr.f_low * a, fr.f_high * a
+        kg = float((c.kg * remaining * f).sum())
+        low = float((c.low * remaining_low * f_low).sum())
+        high = float((c.high * remaining_high * f_high).sum())
+        out.append((kg, *_range(low, kg, high)))
+        remaining, remaining_low, remaining_high = remaining * (1 - f), remaining_low * (1 - f_low), \
+            remaining_high * (1 - f_high)
+    return out
+
+
+def package_effect(scope: Scope, pkg: MeasurePackage, *, org: str | None = None) -> PackageEffect:
+    """The package's total cut, cost and NOK per tonne without double counting, and each measure's part."""
+    c = cells(scope, pkg.baseline_year, org=org)
+    ms = package_measures(scope, pkg)
+    fractions = [fraction(m, c) for m in ms]
+    parts = apply_in_order(c, fractions)
+    rows = []
+    for m, fr, (kg, low, high) in zip(ms, fractions, parts):
+        computed = c.run is not None and not fr.reason and fr.mask.any()
+        cost = annual_cost_nok(m)
+        rows.append({"id": m.pk, "name": m.name, "kind": m.kind, "status": m.status,
+                     "kg_per_year": kg if computed else None, "kg_low": low if computed else None,
+                     "kg_high": high if computed else None, "cost_nok_per_year": cost,
+                     "nok_per_tonne": nok_per_tonne(cost, kg) if computed else None,
+                     "not_computed": None if computed else (fr.reason or "no purchases in its categories")})
+    kg = sum(r["kg_per_year"] or 0.0 for r in rows)
+    cost = sum(r["cost_nok_per_year"] for r in rows)
+    return PackageEffect(rows, kg, sum(r["kg_low"] or 0.0 for r in rows), sum(r["kg_high"] or 0.0 for r in rows),
+                         cost, nok_per_tonne(cost, kg), float(c.kg.sum()), pkg.baseline_year)
+
+
+def package_rows(scope: Scope, *, org: str | None = None) -> list[dict]:
+    """Every package with its cut, cost and NOK per tonne on the purchases in view (of `org` only, when given) and
+    who adopted it."""
+    out = []
+    for pkg in packages(scope):
+        effect = package_effect(scope, pkg, org=org)
+        out.append({"id": pkg.pk, "name": pkg.name, "baseline_year": pkg.baseline_year,
+                    "measures": [item.measure.name for item in pkg.items.all()],
+                    "expected_kg_per_year": effect.kg, "expected_kg_low": effect.low,
+                    "expected_kg_high": effect.high, "cost_nok_per_year": effect.cost_nok_per_year,
+                    "nok_per_tonne": effect.nok_per_tonne,
+                    "adopted_by": [{"orgnr": a.organisation.orgnr, "name": a.organisation.name,
+                                    "adopted_on": a.adopted_on.isoformat(), "case_number": a.case_number}
+                                   for a in adoptions(scope, pkg)]})
+    return out
+
+
+# --- abatement curve ----------------------------------------------------------------------------------------------
+
+def abatement_curve(rows: list[dict], *, kg_key: str = "expected_kg_per_year") -> list[dict]:
+    """The marginal abatement cost curve: measures with a cut, cheapest per tonne first; each a bar from x0 to x1
+    (tonnes per year, cumulated) with the height NOK per tonne."""
+    bars = sorted((r for r in rows if r.get(kg_key) and r[kg_key] > 0 and r.get("nok_per_tonne") is not None),
+                  key=lambda r: (r["nok_per_tonne"], -r[kg_key]))
+    out, x = [], 0.0
+    for rank, r in enumerate(bars, start=1):
+        tonnes = r[kg_key] / 1000.0
+        out.append({"rank": rank, "id": r["id"], "name": r["name"], "kind": r["kind"], "tonnes_per_year": tonnes,
+                    "nok_per_tonne": r["nok_per_tonne"], "x0": x, "x1": x + tonnes})
+        x += tonnes
+    return out
+
+
+def ranking_by_tonnes(rows: list[dict]) -> list[dict]:
+    return sorted((r for r in rows if r.get("expected_kg_per_year") is not None),
+                  key=lambda r: -r["expected_kg_per_year"])
+
+
+# --- trajectory ---------------------------------------------------------------------------------------------------
+
+def _active_share(start: dt.date | None, year: int, baseline_year: int) -> float:
+    """The share of `year` in which a measure that starts on `start` is in effect (no date: from 1 January of the
+    year after the baseline year)."""
+    start = start or dt.date(baseline_year + 1, 1, 1)
+    if year < start.year:
+        return 0.0
+    if year > start.year:
+        return 1.0
+    days = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
+    return (dt.date(year + 1, 1, 1) - start).days / days
+
+
+def trajectory(scope: Scope, *, to_year: int, org: str | None = None, package_name: str | None = None,
+               baseline_year: int | None = None, growth_percent: float = 0.0) -> dict:
+    """Expected kg CO2e per year from the baseline year to `to_year`: business as usual (spend growing by
+    `growth_percent` a year) and with the package (the named one for every organisation; without a name, each
+    organisation's latest adopted package), each measure from its effective date or agreement renewal."""
+    if org is not None:
+        scope.check(org)
+    plans: dict[str, MeasurePackage] = {}
+    named = package(scope, package_name) if package_name else None
+    orgnrs = [org] if org else [o.orgnr for o in scope.organisations()]
+    for orgnr in orgnrs:
+        if named is not None:
+            plans[orgnr] = named
+        else:
+            adoption = adopted_package(scope, orgnr)
+            if adoption is not None:
+                plans[orgnr] = adoption.package
+    year0 = baseline_year or (named.baseline_year if named else
+                              min((p.baseline_year for p in plans.values()), default=None))
+    if year0 is None:
+        raise ValueError("no package is adopted here: name one (--package) or give the baseline year")
+    if to_year < year0:
+        raise ValueError(f"--to: {to_year} is before the baseline year {year0}")
+    c = cells(scope, year0, org=org)
+    if c.run is None:
+        raise results.NoResults("nothing computed yet; run `klimainnkjop compute`")
+    # one list of (measure, fraction limited to the organisations that adopted the package it is in)
+    entries: list[tuple[Measure, Fraction, str]] = []
+    for pkg in {p.pk: p for p in plans.values()}.values():
+        holders = {o for o, p in plans.items() if p.pk == pkg.pk}
+        for m in package_measures(scope, pkg):
+            fr = fraction(m, c, orgs=holders)
+            if not fr.reason:
+                entries.append((m, fr, pkg.name))
+    base = float(c.kg.sum())
+    rows = []
+    growth = 1 + growth_percent / 100.0
+    for year in range(year0, to_year + 1):
+        scale = growth ** (year - year0)
+        active = [_active_share(effective_from(m), year, year0) if year > year0 else 0.0 for m, _, _ in entries]
+        parts = apply_in_order(c, [fr for _, fr, _ in entries], active)
+        cut = sum(kg for kg, _, _ in parts) * scale
+        rows.append({"year": year, "scenario": "bau", "kg_co2e": base * scale, "reduction_kg": 0.0,
+                     "measures_in_effect": 0})
+        rows.append({"year": year, "scenario": "package", "kg_co2e": base * scale - cut, "reduction_kg": cut,
+                     "measures_in_effect": len({m.pk for (m, _, _), a in zip(entries, active) if a > 0})})
+    return {"baseline_year": year0, "to_year": to_year, "growth_percent": growth_percent, "org": org,
+            "packages": {o: p.name for o, p in sorted(plans.items())}, "run": c.run, "rows": rows}
+
+
+def effect_cells(scope: Scope, m: Measure, *, org: str | None = None) -> list[dict]:
+    """The baseline year's purchases the measure changes, per organisation × category, with its cut of each:
+    what its expected effect traces to (the lines behind each row are the drill-down's)."""
+    c = cells(scope, m.baseline_year, org=org)
+    fr = fraction(m, c)
+    if fr.reason or c.run is None:
+        return []
+    out = []
+    for i in np.flatnonzero(fr.mask):
+        out.append({"org": c.org[i], "category": c.category[i], "year": c.year, "kg": float(c.kg[i]),
+                    "spend_nok": float(c.spend_nok[i]), "cut_kg": float(c.kg[i] * fr.f[i])})
+    return sorted(out, key=lambda r: -r["cut_kg"])
