@@ -54,10 +54,13 @@ def _existing(organisation: Organisation, kind: str, sha: str) -> ImportBatch | 
         status=ImportBatch.STATUS_DELETED).first()
 
 
-def _stored_files(organisation: Organisation):
-    return [linestore.absolute(p) for p in ImportBatch.objects.filter(
-        organisation=organisation, status=ImportBatch.STATUS_DONE).exclude(parquet_path="")
-        .values_list("parquet_path", flat=True)]
+def _stored_files(organisation: Organisation, kinds: tuple[str, ...] | None = None):
+    """The Parquet files of the organisation's counting batches; with kinds, only those of these kinds (the natural
+    keys of EHF, supplier statistics and SAF-T lines start with their source, so they can only meet their own)."""
+    batches = ImportBatch.objects.filter(organisation=organisation, status=ImportBatch.STATUS_DONE)
+    if kinds is not None:
+        batches = batches.filter(kind__in=kinds)
+    return [linestore.absolute(p) for p in batches.exclude(parquet_path="").values_list("parquet_path", flat=True)]
 
 
 def _convert_currency(parsed_lines: list[ParsedLine], file_name: str, profile_columns: dict[str, str]) -> list[int]:

@@ -158,7 +158,7 @@ def _import_for_org(org: Organisation, docs: list[tuple[InvoiceDocument, float]]
     if _existing(org, "ehf", sha) is not None:
         result.documents_duplicate += len(docs)
         return
-    existing = linestore.read_keys(_stored_files(org))
+    existing = linestore.read_keys(_stored_files(org, kinds=("ehf",)))
     seen_docs: dict[tuple[str, str, str], str] = {}
     findings: list[dict] = []
     columns: dict[str, list] = {f.name: [] for f in linestore.INVOICE_LINE_SCHEMA}
@@ -265,7 +265,7 @@ def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str
     previous = _existing(organisation, "saft", sha)
     if previous is not None:
         return SaftImportResult(previous, True, previous.rows_read, 0, 0, parsed.warnings, parsed.validation_seconds)
-    existing = linestore.read_keys(_stored_files(organisation))
+    existing = linestore.read_keys(_stored_files(organisation, kinds=("saft",)))
     columns: dict[str, list] = {f.name: [] for f in linestore.LINE_SCHEMA}
     duplicates = 0
     suppliers: dict[str, str] = {}

@@ -260,7 +260,7 @@ def _import_supplier_stats(organisation: Organisation, data: bytes, file_name: s
     profile = StatsProfile.from_spec(stored.spec, source=f"profile {stored.name}")
     parsed = parse_supplier_stats(data, file_name, profile, organisation.orgnr)
 
-    existing = linestore.read_keys(_stored_files(organisation))
+    existing = linestore.read_keys(_stored_files(organisation, kinds=("supplier_stats",)))
     fresh = [line for line in parsed.lines if line.key not in existing]
     columns: dict[str, list] = {f.name: [] for f in linestore.INVOICE_LINE_SCHEMA}
     for line in fresh:
