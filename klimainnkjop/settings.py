@@ -58,6 +58,10 @@ if KLIMAINNKJOP_TASKS not in ("database", "immediate"):
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured(f"KLIMAINNKJOP_TASKS={KLIMAINNKJOP_TASKS!r}: give 'database' or 'immediate'")
+# Computing follows the data (services/autocompute.py): a change of the data queues a compute run, this many seconds
+# later.
+KLIMAINNKJOP_AUTO_COMPUTE = os.environ.get("KLIMAINNKJOP_AUTO_COMPUTE", "1") != "0"
+KLIMAINNKJOP_COMPUTE_DEBOUNCE = float(os.environ.get("KLIMAINNKJOP_COMPUTE_DEBOUNCE", "30"))
 TASKS = {
     "default": {
         "BACKEND": ("django_tasks.backends.immediate.ImmediateBackend" if KLIMAINNKJOP_TASKS == "immediate"

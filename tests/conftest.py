@@ -79,7 +79,12 @@ def _load_reference(reference_data_dir):
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker, reference_data_dir):
     """The reference data (categories, mappings, factor sets, prices, rates) is loaded once into each test
-    database; tests run in a transaction that is rolled back, so it stays as shipped."""
+    database; tests run in a transaction that is rolled back, so it stays as shipped. Automatic computing is off
+    for the session (a committed change would queue a compute run, services/autocompute.py); tests/test_autocompute.py
+    turns it on."""
+    from django.conf import settings
+
+    settings.KLIMAINNKJOP_AUTO_COMPUTE = False
     with django_db_blocker.unblock():
         _load_reference(reference_data_dir)
 
@@ -234,6 +239,9 @@ def immediate_jobs(settings):
     """Background jobs (django-tasks) run inline, in the test's transaction; tests/test_report_jobs.py switches
     to the database queue where it tests the worker."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # a change of the data queues a compute once committed (services/autocompute.py): off where a test commits
+    # (live-server tests), on in tests/test_autocompute.py
+    settings.KLIMAINNKJOP_AUTO_COMPUTE = False
 
 
 @pytest.fixture

@@ -80,3 +80,20 @@ def last_change() -> str:
     last = (AuditEntry.objects.exclude(action__in=SESSION_ACTIONS).order_by("-id")
             .values_list("id", "created_at").first())
     return "" if last is None else f"{last[0]}|{last[1].isoformat()}"
+
+
+# Audit actions that change what the account computes (lines, their categories, factors, rates, the model, the members
+# of the region): after one of them the figures are stale until the next compute run (services/autocompute.py).
+DATA_ACTIONS = frozenset({
+    "import_ledger", "import_kostra", "import_ehf", "import_saft", "import_supplier_stats", "delete_import",
+    "replace_import", "override_line_categories", "add_classification_rule", "deactivate_classification_rule",
+    "set_category_mapping", "add_category", "import_factor_set", "publish_factor_set", "add_supplier_factor",
+    "set_exchange_rate", "train_text_model", "load_reference_data", "create_organisation", "update_organisation",
+    "import_supplier_register", "update_supplier",
+})
+
+
+def last_data_change():
+    """When the data the account is computed from last changed (an audit entry of DATA_ACTIONS), or None."""
+    return (AuditEntry.objects.filter(action__in=DATA_ACTIONS).order_by("-id")
+            .values_list("created_at", flat=True).first())

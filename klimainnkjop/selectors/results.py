@@ -43,6 +43,36 @@ def latest_run() -> Run | None:
     return Run(run) if run else None
 
 
+@dataclass(frozen=True)
+class ComputeStatus:
+    """What the pages say about the figures' freshness: when the latest run was made, whether one is computing or
+    queued now, and whether the data changed after the latest run started (then its figures are stale)."""
+    last_run_at: object  # datetime | None
+    running: bool
+    queued: bool
+    stale: bool
+
+
+AUTO_COMPUTE_TASK = "klimainnkjop.services.autocompute.compute_job"
+
+
+def compute_status() -> ComputeStatus:
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from klimainnkjop.selectors.audit import last_data_change
+
+    done = ComputeRun.objects.filter(status="done").order_by("-id").values_list("created_at", flat=True).first()
+    started = ComputeRun.objects.exclude(status="failed").order_by("-id").values_list("created_at", flat=True).first()
+    changed = last_data_change()
+    jobs = DBTaskResult.objects.filter(task_path=AUTO_COMPUTE_TASK)
+    return ComputeStatus(
+        last_run_at=done, running=ComputeRun.objects.filter(status="running").exists()
+        or jobs.filter(status=TaskResultStatus.RUNNING).exists(),
+        queued=jobs.filter(status=TaskResultStatus.READY).exists(),
+        stale=changed is not None and (started is None or changed > started))
+
+
 def run_key(run: Run) -> str:
     """Identifies a run's results for caches: its id, folder and when its files were written. A run's results
     never change, so a value cached under this key never goes stale (a new run has a new key)."""

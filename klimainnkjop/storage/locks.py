@@ -57,3 +57,17 @@ def organisation_lock(orgnr: str) -> Iterator[None]:
                         cursor.execute("SELECT pg_advisory_unlock(%s)", [_advisory_key(orgnr)])
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def compute_lock() -> Iterator[None]:
+    """One automatic compute at a time on this machine (a file lock in the data directory), whichever worker runs
+    the job."""
+    path = paths.data_dir() / ".compute.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

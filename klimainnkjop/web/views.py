@@ -431,7 +431,7 @@ def region(request):
         return context
 
     content = cached_content(request, scope, run, "web/_region_content.html", build)
-    return render(request, "web/region.html", {"content": content})
+    return render(request, "web/region.html", {"content": content, "compute_status": results.compute_status()})
 
 
 @login_required
@@ -462,7 +462,8 @@ def organisation(request, orgnr):
         return context
 
     content = cached_content(request, scope, run, "web/_organisation_content.html", build)
-    return render(request, "web/organisation.html", {"org": org, "content": content})
+    return render(request, "web/organisation.html",
+                  {"org": org, "content": content, "compute_status": results.compute_status()})
 
 
 @login_required
@@ -497,4 +498,5 @@ def unit(request, orgnr, unit):
 
     content = cached_content(request, scope, run, "web/_organisation_content.html", build)
     return render(request, "web/organisation.html",
-                  {"org": org, "unit": unit, "unit_title": unit_title, "content": content})
+                  {"org": org, "unit": unit, "unit_title": unit_title, "content": content,
+                   "compute_status": results.compute_status()})
