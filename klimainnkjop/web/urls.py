@@ -66,3 +66,9 @@ urlpatterns += [  # the review queue and the explanation of one line (views_revi
 ]
 if settings.KLIMAINNKJOP_OIDC_ENABLED:  # OpenID Connect (Entra ID, ID-porten): README "Sign-in"
     urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
+
+from klimainnkjop.web import views_targets  # noqa: E402
+
+urlpatterns += [  # climate budgets (issue 11; the KPI section of the dashboards is views.kpi_panel)
+    path("org/<str:orgnr>/klimabudsjett/", views_targets.budgets, name="budgets"),
+]

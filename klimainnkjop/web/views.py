@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext as _
 
 from klimainnkjop.access import OutsideScope, Scope, scope_for
-from klimainnkjop.selectors import dashboard, results
+from klimainnkjop.selectors import dashboard, kpis, results
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.reports import charts
 from klimainnkjop.web import formatting, labels
@@ -377,6 +377,44 @@ def supplier_panel(scope: Scope, orgnr: str, period: dashboard.Period, units: li
     )
 
 
+# --- KPIs and targets (issue 11) ------------------------------------------------------------------------------
+
+def _kpi_number(value, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "%":
+        return formatting.percent(value)
+    if unit.startswith("kg CO2e/kr"):
+        return formatting.number(value, 4)
+    if "innb" in unit:
+        return formatting.number(value, 3)
+    return formatting.number(value, 1)
+
+
+def kpi_panel(scope: Scope, subject: kpis.Subject, period: dashboard.Period, run=None) -> Panel:
+    """Every KPI of the subject for the period against its target and the straight path (selectors/kpis.py)."""
+    rows = []
+    names = None
+    for row in kpis.follow_up(scope, subject, period, run):
+        name = row.name
+        if row.category:
+            names = names or dashboard.category_names(scope, get_language() or "nb")
+            name = f"{name}: {names.get(row.category, row.category)}"
+        status = row.status_label
+        if row.missing_in_baseline:
+            status += " " + _("(partial baseline %(year)s: no figures for %(names)s)") % {
+                "year": row.baseline_year, "names": ", ".join(row.missing_in_baseline)}
+        rows.append([Cell(name, header=True), Cell(_kpi_number(row.value, row.unit), True), Cell(row.unit),
+                     Cell(_kpi_number(row.target, row.unit), True), Cell(str(row.target_year or "–"), True),
+                     Cell(_kpi_number(row.expected_now, row.unit), True), Cell(status)])
+    return Panel(
+        id="kpis", title=_("KPIs and targets"),
+        caption=_("KPIs in %(period)s against their targets") % {"period": period_label(period)},
+        columns=[Column(_("KPI")), Column(_("Value"), True), Column(_("Unit")), Column(_("Target"), True),
+                 Column(_("Target year"), True), Column(_("Expected now"), True), Column(_("Status"))],
+        rows=rows, intro=str(kpis.STATUS_RULE))
+
+
 # --- views ----------------------------------------------------------------------------------------------------
 
 def _dashboard_context(request, overview) -> dict:
@@ -401,6 +439,7 @@ def region(request):
         context["panels"] = [year_panel(overview, request), org_panel(overview, org_names),
                              category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
                              method_panel(overview), quality_panel(overview), excluded_panel(overview)]
+        context["panels"].insert(1, kpi_panel(scope, kpis.Subject(), overview.period))
     render_panels(context["panels"])
     return render(request, "web/region.html", context)
 
@@ -428,6 +467,7 @@ def organisation(request, orgnr):
             unit_panel(scope, org.orgnr, overview.period, run=run),
             supplier_panel(scope, org.orgnr, overview.period, run=run),
             method_panel(overview, org.orgnr), quality_panel(overview), excluded_panel(overview)]
+        context["panels"].insert(1, kpi_panel(scope, kpis.Subject(org=org.orgnr), overview.period, run))
     render_panels(context["panels"])
     return render(request, "web/organisation.html", context)
 
@@ -458,5 +498,6 @@ def unit(request, orgnr, unit):
             unit_panel(scope, org.orgnr, overview.period, units=codes, subtree_of=unit, run=run),
             supplier_panel(scope, org.orgnr, overview.period, units=codes, unit=unit, run=run),
             method_panel(overview, org.orgnr, unit), quality_panel(overview), excluded_panel(overview)]
+        context["panels"].insert(1, kpi_panel(scope, kpis.Subject(org=org.orgnr, unit=unit), overview.period, run))
     render_panels(context["panels"])
     return render(request, "web/organisation.html", context)
