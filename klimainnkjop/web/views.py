@@ -410,7 +410,7 @@ def kpi_panel(scope: Scope, subject: kpis.Subject, period: dashboard.Period, run
     return Panel(
         id="kpis", title=_("KPIs and targets"),
         caption=_("KPIs in %(period)s against their targets") % {"period": period_label(period)},
-        columns=[Column(_("KPI")), Column(_("Value"), True), Column(_("Unit")), Column(_("Target"), True),
+        columns=[Column(_("KPI")), Column(_("Value"), True), Column(_("Unit of measure")), Column(_("Target"), True),
                  Column(_("Target year"), True), Column(_("Expected now"), True), Column(_("Status"))],
         rows=rows, intro=str(kpis.STATUS_RULE))
 
