@@ -460,3 +460,33 @@ def test_finance_sets_a_budget_on_the_page(shared_targets, client):
     budget = ClimateBudget.objects.get(unit_code="1200", year=2025)
     assert (budget.tonnes, budget.version) == (2.4, 1)
     assert client.post(f"/org/{KONGSVINGER}/klimabudsjett/", {"year": "", "tonnes": "-1"}).status_code == 400
+
+
+# --- reports -----------------------------------------------------------------------------------------------------------
+
+def test_the_report_carries_the_same_kpi_values_as_the_page(shared_targets, client, tmp_path):
+    import csv as csv_module
+
+    from tests.factories import make_user, page, squash, table_cells
+
+    _cut_target(organisation=shared_targets.value["kongsvinger"])
+    out = tmp_path / "k.csv"
+    made = run_cli("report", "--org", KONGSVINGER, "--period", "2025Q3", "--format", "csv", "-o", out)
+    assert made.returncode == 0, made.stderr
+    lines = list(csv_module.reader(out.read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    start = lines.index(["Måleindikatorer og mål"])
+    assert lines[start + 1] == ["Indikator", "Verdi", "Måleenhet", "Mål", "Målår", "Forventet nå", "Status"]
+    rows = {r[0]: r for r in lines[start + 2:] if r}
+    tonnes = rows["Utslipp fra innkjøp"]
+    assert float(tonnes[1].replace(",", ".")) == pytest.approx(K25[8] / 1000, abs=1e-6)
+    assert float(tonnes[5].replace(",", ".")) == pytest.approx(K24[8] / 1000 * (1 - 0.30 / 6), abs=1e-6)
+    assert (tonnes[4], tonnes[6]) == ("2030", "På sporet")
+    assert rows["Andel av innkjøpene på avtale"][6] == "Ingen data ennå"
+
+    client.force_login(make_user("leser", shared_targets.value["kongsvinger"], "reader"))
+    _html, tree = page(client, f"/org/{KONGSVINGER}/?periode=2025Q3")
+    (section,) = [s for s in tree.find_all("section") if s.attrs.get("aria-labelledby") == "kpis-heading"]
+    cells = [squash(c) for c in table_cells(section.find_all("table")[0])]
+    on_page = cells[cells.index("Utslipp fra innkjøp"):][:7]
+    assert on_page[1] == f"{K25[8] / 1000:.1f}".replace(".", ",")  # the page rounds to one decimal
+    assert on_page[5] == f"{K24[8] / 1000 * (1 - 0.30 / 6):.1f}".replace(".", ",")

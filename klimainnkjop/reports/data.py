@@ -198,6 +198,7 @@ class ReportData:
     texts: dict[str, str] = field(default_factory=dict)  # the funder layout's texts (clean_layout)
     baseline_year: int | None = None  # funder layout: the year compared with, when before the period
     comparisons: list[Comparison] = field(default_factory=list)  # funder layout: year before, baseline year
+    kpis: list = field(default_factory=list)  # selectors.kpis.KpiRow: the KPIs against their targets, as on the pages
 
     @property
     def final(self) -> bool:
@@ -366,7 +367,17 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
                       "usikkerhet.")
     if layout == LAYOUT_FUNDER:
         _add_comparisons(data, reader, category_names, part_names)
+    data.kpis = kpi_rows(scope, period, orgnr, unit_code if scope_kind == SCOPE_UNIT else None, run)
     return data
+
+
+def kpi_rows(scope: Scope, period: Period, orgnr: str | None, unit_code: str | None, run: results.Run) -> list:
+    """The KPIs of the report's subject against their targets: the same follow-up the pages show."""
+    from klimainnkjop.selectors import dashboard, kpis
+
+    same = dashboard.Period(period.year, "" if period.kind == "Y" else period.kind,
+                            0 if period.kind == "Y" else period.number)
+    return kpis.follow_up(scope, kpis.Subject(org=orgnr, unit=unit_code), same, run)
 
 
 def _comparison(reader: _Reader, data: ReportData, year: int, label: str, baseline: bool, category_names: dict,
