@@ -616,4 +616,10 @@ EXPECTATIONS.update({
          {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND,
           "reader_other": NOT_FOUND}),
     ],
+    # the targets in force; adopting the steering document's targets is for region administrators
+    "mal/": [
+        ("get", "/mal/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("post", "/mal/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
+                           "reader_other": FORBIDDEN, "org_admin_own": FORBIDDEN, "auditor_own": FORBIDDEN}),
+    ],
 })

@@ -490,3 +490,20 @@ def test_the_report_carries_the_same_kpi_values_as_the_page(shared_targets, clie
     on_page = cells[cells.index("Utslipp fra innkjøp"):][:7]
     assert on_page[1] == f"{K25[8] / 1000:.1f}".replace(".", ",")  # the page rounds to one decimal
     assert on_page[5] == f"{K24[8] / 1000 * (1 - 0.30 / 6):.1f}".replace(".", ",")
+
+
+def test_a_region_administrator_adopts_the_steering_documents_targets_on_the_page(shared_targets, client):
+    from klimainnkjop.storage.models import Target
+    from tests.factories import make_user, page
+
+    client.force_login(make_user("regionadmin", shared_targets.value["kongsvinger"], "region-admin"))
+    response = client.post("/mal/", {"baseline_year": 2024, "target_year": 2030})
+    assert response.status_code == 302
+    assert sorted(Target.objects.values_list("template", flat=True)) == [
+        "agreements_cut", "climate_neutral_2025", "construction_minus_50", "requirements_90"]
+    html, tree = page(client, "/mal/")
+    assert "Klima-/miljøkrav i 90 % av alle enkeltanskaffelser i regionen." in html
+    assert "100 % under 2024" in html and "fastsettes senere" in html
+    client.force_login(shared_targets.value["leader"])  # a unit leader sees the region's targets, may not adopt
+    assert "100 % under 2024" in page(client, "/mal/")[0]
+    assert client.post("/mal/", {"baseline_year": 2024, "target_year": 2030}).status_code == 403

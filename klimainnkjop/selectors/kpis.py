@@ -193,6 +193,22 @@ def targets(scope: Scope, *, org: str | None = None, everything: bool = False):
     return query.filter(organisation__orgnr=org).order_by("id")
 
 
+def visible_targets(scope: Scope) -> list[Target]:
+    """The region's targets and those of the organisations and units the scope sees (a unit leader: their units')."""
+    rows = []
+    for target in Target.objects.filter(active=True).select_related("organisation").order_by("id"):
+        if target.organisation_id is None:
+            rows.append(target)
+            continue
+        orgnr = target.organisation.orgnr
+        if not scope.allows(orgnr):
+            continue
+        limit = scope.unit_filter(orgnr)
+        if limit is None or (target.unit_code and target.unit_code in limit):
+            rows.append(target)
+    return rows
+
+
 def target_dict(target: Target) -> dict:
     return {"id": target.pk, "org": target.organisation.orgnr if target.organisation_id else None,
             "unit": target.unit_code or None, "category": target.category or None, "kpi": target.kpi,

@@ -71,4 +71,5 @@ from klimainnkjop.web import views_targets  # noqa: E402
 
 urlpatterns += [  # climate budgets (issue 11; the KPI section of the dashboards is views.kpi_panel)
     path("org/<str:orgnr>/klimabudsjett/", views_targets.budgets, name="budgets"),
+    path("mal/", views_targets.targets, name="targets"),
 ]

@@ -109,3 +109,59 @@ def _cells(status) -> dict:
     return {"year_budget": _t(status.year_budget_t), "budget": _t(status.budget_t), "actual": _t(status.actual_t),
             "deviation": _signed(status.deviation_t), "forecast": _t(status.forecast_t),
             "version": status.version}
+
+
+# --- targets: the list, and the steering document's targets adopted in one step ------------------------------
+
+class AdoptForm(DesignsystemetForm):
+    baseline_year = forms.IntegerField(label=gettext_lazy("Baseline year"), min_value=1990, max_value=2100)
+    target_year = forms.IntegerField(
+        label=gettext_lazy("Target year"), min_value=1990, max_value=2100,
+        help_text=gettext_lazy("For the targets the steering document gives no year for."))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def targets(request):
+    from klimainnkjop.selectors import kpis
+    from klimainnkjop.services.targets import TEMPLATES, do_adopt_target_templates
+
+    scope = access.scope_for(request.user)
+    may_adopt = access.can_set_targets(request.user, None)
+    form = AdoptForm(request.POST if request.method == "POST" else None) if may_adopt else None
+    if request.method == "POST":
+        if not may_adopt:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                adopted = do_adopt_target_templates(baseline_year=form.cleaned_data["baseline_year"],
+                                                    target_year=form.cleaned_data["target_year"], actor=request.user)
+            except InvalidInput as exc:
+                form.add_service_error(str(exc))
+            else:
+                messages.success(request, _("%(count)s targets adopted.") % {"count": len(adopted)})
+                return redirect("targets")
+    names = dict(scope.organisations().values_list("orgnr", "name"))
+    rows = []
+    for target in kpis.visible_targets(scope):
+        kpi = kpis.KPIS.get(target.kpi)
+        subject = names.get(target.organisation.orgnr, target.organisation.orgnr) if target.organisation_id \
+            else _("The region")
+        if target.unit_code:
+            subject = f"{subject}, {target.unit_code}"
+        if target.value is None:
+            level = _("to be set")
+        elif target.kind == "cut":
+            level = _("%(value)s %% below %(year)s") % {"value": formatting.number(target.value, 0),
+                                                         "year": target.baseline_year}
+        else:
+            level = f"{formatting.number(target.value, 2)} {kpi.unit if kpi else ''}".strip()
+        rows.append({"subject": subject, "kpi": str(kpi.name) if kpi else target.kpi, "category": target.category,
+                     "level": level, "baseline_year": target.baseline_year or "–", "target_year": target.target_year,
+                     "decision": " ".join(str(x) for x in (target.decision_date or "", target.case_number) if x)
+                     or "–", "note": target.note})
+    adopted = {t.template for t in kpis.visible_targets(scope) if t.organisation_id is None and t.template}
+    templates = [{"quote": t.quote, "adopted": t.key in adopted} for t in TEMPLATES]
+    return render(request, "web/targets.html", {"rows": rows, "templates": templates, "form": form,
+                                                "status_rule": kpis.STATUS_RULE},
+                  status=400 if form is not None and form.is_bound and form.errors else 200)
