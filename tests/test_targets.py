@@ -507,3 +507,21 @@ def test_a_region_administrator_adopts_the_steering_documents_targets_on_the_pag
     client.force_login(shared_targets.value["leader"])  # a unit leader sees the region's targets, may not adopt
     assert "100 % under 2024" in page(client, "/mal/")[0]
     assert client.post("/mal/", {"baseline_year": 2024, "target_year": 2030}).status_code == 403
+
+
+def test_a_region_funder_report_labels_a_baseline_year_without_every_organisation_partial(shared_targets):
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.reports import data as report_data
+    from klimainnkjop.reports import rows as report_rows
+    from klimainnkjop.reports.periods import parse_period
+
+    data = report_data.build(system_scope(), scope_kind="region", period=parse_period("2025"), layout="funder",
+                             texts={"baseline_year": "2024"})
+    assert [c.label for c in data.comparisons] == ["2024 (basisår, ufullstendig)"]
+    assert ("2024 er ufullstendig: én organisasjon har ingen tall for året (Grue kommune), så endringen mot 2024 "
+            "sammenligner ikke det samme.") in data.notes
+    (results,) = [t for t in report_rows.tables(data) if t.key == "resultater"]
+    assert "2024 (basisår, ufullstendig)" in [c.label for c in results.columns]
+    complete = report_data.build(system_scope(), scope_kind="region", period=parse_period("2026"), layout="funder",
+                                 texts={"baseline_year": "2025"})
+    assert not any("ufullstendig" in c.label for c in complete.comparisons)

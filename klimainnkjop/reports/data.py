@@ -367,8 +367,28 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
                       "usikkerhet.")
     if layout == LAYOUT_FUNDER:
         _add_comparisons(data, reader, category_names, part_names)
+        if scope_kind == SCOPE_REGION:
+            _name_partial_years(data, scope, run)
     data.kpis = kpi_rows(scope, period, orgnr, unit_code if scope_kind == SCOPE_UNIT else None, run)
     return data
+
+
+def _name_partial_years(data: ReportData, scope: Scope, run: results.Run) -> None:
+    """An honest baseline (issue 11): an earlier year compared with in a region report, in which some organisation
+    has no figures at all, is labelled partial in its column and named in a note."""
+    from klimainnkjop.selectors import kpis
+
+    for comparison in data.comparisons:
+        missing = kpis.missing_organisations(scope, comparison.period.year, run)
+        if not missing:
+            continue
+        label = comparison.label
+        comparison.label = label[:-1] + ", ufullstendig)" if label.endswith(")") else label + " (ufullstendig)"
+        comparison.total.name = comparison.label
+        who = "én organisasjon" if len(missing) == 1 else f"{len(missing)} organisasjoner"
+        data.notes.append(f"{comparison.period.year} er ufullstendig: {who} har ingen tall for året "
+                          f"({', '.join(missing)}), så endringen mot {comparison.period.year} sammenligner ikke det "
+                          f"samme.")
 
 
 def kpi_rows(scope: Scope, period: Period, orgnr: str | None, unit_code: str | None, run: results.Run) -> list:
