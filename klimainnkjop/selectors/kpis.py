@@ -16,6 +16,7 @@ baseline value of the year). Shares and intensities are held to the path's value
 from __future__ import annotations
 
 import csv
+import functools
 from dataclasses import asdict, dataclass, field
 
 from django.utils.translation import gettext_lazy as _
@@ -101,12 +102,15 @@ KPIS: dict[str, Kpi] = {k.key: k for k in [
 POPULATION_FILE = "population.csv"  # data/SOURCES.md: SSB table 07459 via niphr/csdata
 
 
+@functools.lru_cache(maxsize=1)
+def _shipped_population() -> dict[tuple[str, int], int]:
+    with open(paths.SHIPPED_DATA / POPULATION_FILE, encoding="utf-8") as handle:
+        return {(row["municipality"], int(row["year"])): int(row["inhabitants"]) for row in csv.DictReader(handle)}
+
+
 def population_table() -> dict[tuple[str, int], int]:
     """Inhabitants on 1 January per (municipality number, year): the shipped SSB table, with edits winning."""
-    table: dict[tuple[str, int], int] = {}
-    with open(paths.SHIPPED_DATA / POPULATION_FILE, encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            table[(row["municipality"], int(row["year"]))] = int(row["inhabitants"])
+    table = dict(_shipped_population())
     for municipality, year, inhabitants in PopulationFigure.objects.values_list("municipality", "year",
                                                                                 "inhabitants"):
         table[(municipality, year)] = inhabitants
