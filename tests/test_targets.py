@@ -355,6 +355,8 @@ def test_budget_status_for_a_quarter_a_half_year_and_the_year_by_hand(shared_tar
     assert q3.categories == [{"category": OFFICE, "actual_t": pytest.approx(K25[8] / 1000),
                               "expected_t": pytest.approx(q3.budget_t),
                               "deviation_t": pytest.approx(q3.deviation_t)}]
+    # the trend keeps the deviation so far: the year's budget × actual / budget from January to September
+    assert q3.trend_forecast_t == pytest.approx(K24_T * 0.9 * q3.forecast_t / (0.9 * K24_T))
     h1 = _status("2025H1")
     assert h1.budget_t == pytest.approx(0.9 * (K24[1] + K24[5]) / 1000)
     assert h1.actual_t == pytest.approx((K25[2] + K25[5]) / 1000)
@@ -378,7 +380,8 @@ def test_a_revised_budget_is_a_new_version_and_the_original_is_kept(shared_targe
     _budget(organisation=kongsvinger, tonnes=6.0)
     versions = budget_versions(system_scope(), KONGSVINGER, None, 2025)
     assert [(b.version, round(b.tonnes, 6)) for b in versions] == [(2, 6.0), (1, round(K24_T * 0.9, 6))]
-    assert _status("2025").budget_t == pytest.approx(6.0)
+    year = _status("2025")
+    assert (year.budget_t, year.original_t) == (pytest.approx(6.0), pytest.approx(K24_T * 0.9))
     assert AuditEntry.objects.filter(action="set_climate_budget").count() == 2
 
 
@@ -452,13 +455,20 @@ def test_the_budget_page_shows_a_unit_leader_only_their_units_budget(shared_targ
 
 def test_finance_sets_a_budget_on_the_page(shared_targets, client):
     from klimainnkjop.storage.models import ClimateBudget
-    from tests.factories import make_user
+    from tests.factories import make_user, page, squash
 
     client.force_login(make_user("okonomi", shared_targets.value["kongsvinger"], "finance"))
     response = client.post(f"/org/{KONGSVINGER}/klimabudsjett/", {"unit": "1200", "year": 2025, "tonnes": "2.4"})
     assert response.status_code == 302
     budget = ClimateBudget.objects.get(unit_code="1200", year=2025)
     assert (budget.tonnes, budget.version) == (2.4, 1)
+    html, tree = page(client, f"/org/{KONGSVINGER}/klimabudsjett/?periode=2025")
+    assert "prognosen etter trenden beholder avviket" in html
+    (row,) = [r for r in tree.find_all("tr") if r.find_all("th") and r.find_all("th")[0].text().startswith("1200")]
+    cells = [squash(c.text()) for c in row.find_all("td")]
+    actual = (K25[5] + K25[11]) / 1000
+    assert cells[:5] == ["1", "2,4", "2,4", f"{actual:.1f}".replace(".", ","),
+                         ("+" if actual - 2.4 > 0.05 else "") + f"{actual - 2.4:.1f}".replace(".", ",").replace("-", "−")]
     assert client.post(f"/org/{KONGSVINGER}/klimabudsjett/", {"year": "", "tonnes": "-1"}).status_code == 400
 
 

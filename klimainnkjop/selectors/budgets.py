@@ -9,6 +9,9 @@ For a period of year Y with months M (a year: every month, and KOSTRA's annual m
 - deviation_t = actual_t − budget_t;
 - forecast_t = actual tonnes from January to the period's last month + the budget's tonnes of the months after it
   (for a whole year: the year's actual);
+- trend_forecast_t = the year's budget × (actual / budget from January to the period's last month): the same
+  deviation kept for the rest of the year (None when nothing was budgeted so far);
+- original_t = the year's budget in its first version (a revision keeps it);
 - categories: each category's expected tonnes are budget_t spread by the category's share of the same months a
   year before; deviation = actual − expected; the five largest deviations (by size) are listed.
 """
@@ -89,6 +92,8 @@ class BudgetStatus:
     forecast_t: float
     year_to_date_budget_t: float
     year_to_date_actual_t: float
+    trend_forecast_t: float | None = None
+    original_t: float | None = None
     categories: list[dict] = field(default_factory=list)  # category, actual_t, expected_t, deviation_t
 
     def as_dict(self) -> dict:
@@ -98,9 +103,10 @@ class BudgetStatus:
 def budget_status(scope: Scope, *, orgnr: str, unit_code: str | None, period: dashboard.Period,
                   run: results.Run | None = None) -> BudgetStatus | None:
     """Actual against budget for the period; None when the subject has no budget for the year."""
-    budget = current_budget(scope, orgnr, unit_code, period.year)
-    if budget is None:
+    versions = budget_versions(scope, orgnr, unit_code, period.year)
+    if not versions:
         return None
+    budget = versions[0]
     run = run or results.latest_run()
     if run is None:
         raise results.NoResults("nothing computed yet; run `klimainnkjop compute`")
@@ -128,4 +134,6 @@ def budget_status(scope: Scope, *, orgnr: str, unit_code: str | None, period: da
     return BudgetStatus(orgnr=orgnr, unit=unit_code, period=period.code, year=period.year, version=budget.version,
                         year_budget_t=budget.tonnes, budget_t=budget_t, actual_t=actual_t,
                         deviation_t=actual_t - budget_t, forecast_t=forecast_t, year_to_date_budget_t=ytd_budget_t,
-                        year_to_date_actual_t=ytd_actual_t, categories=categories[:TOP_CATEGORIES])
+                        year_to_date_actual_t=ytd_actual_t,
+                        trend_forecast_t=budget.tonnes * ytd_actual_t / ytd_budget_t if ytd_budget_t else None,
+                        original_t=versions[-1].tonnes, categories=categories[:TOP_CATEGORIES])

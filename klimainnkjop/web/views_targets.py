@@ -108,7 +108,9 @@ def _signed(value: float) -> str:
 def _cells(status) -> dict:
     return {"year_budget": _t(status.year_budget_t), "budget": _t(status.budget_t), "actual": _t(status.actual_t),
             "deviation": _signed(status.deviation_t), "forecast": _t(status.forecast_t),
-            "version": status.version}
+            "version": status.version,
+            "trend": _t(status.trend_forecast_t) if status.trend_forecast_t is not None else "–",
+            "original": _t(status.original_t) if status.original_t is not None else "–"}
 
 
 # --- targets: the list, and the steering document's targets adopted in one step ------------------------------
