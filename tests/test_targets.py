@@ -282,11 +282,22 @@ def test_adopting_a_template_without_a_year_needs_one(shared_targets):
 
 def test_targets_add_and_list_on_the_command_line(shared_targets):
     added = run_cli("targets", "add", "--org", KONGSVINGER, "--kpi", "tonnes_co2e", "--kind", "cut",
-                    "--baseline-year", "2024", "--target-year", "2030", "--value", "30", "--case-number", "26/4")
+                    "--baseline-year", "2024", "--target-year", "2030", "--value", "30", "--case-number", "26/4",
+                    "--milestone", "2027=10", "--decision-date", "2026-06-18")
     assert added.returncode == 0, added.stderr
     listed = json.loads(run_cli("targets", "list", "--format", "json").stdout)
-    assert [(t["org"], t["kpi"], t["kind"], t["value"], t["baseline_year"], t["target_year"], t["case_number"])
-            for t in listed] == [(KONGSVINGER, "tonnes_co2e", "cut", 30.0, 2024, 2030, "26/4")]
+    assert [(t["org"], t["kpi"], t["kind"], t["value"], t["baseline_year"], t["target_year"], t["case_number"],
+             t["milestones"], t["decision_date"]) for t in listed] == [
+        (KONGSVINGER, "tonnes_co2e", "cut", 30.0, 2024, 2030, "26/4", [{"year": 2027, "value": 10.0}], "2026-06-18")]
+    # the path goes through the milestone: 10 % below 2024 in 2027, so 2025 expects a third of that
+    row = {r["key"]: r for r in json.loads(run_cli("kpis", "--org", KONGSVINGER, "--period", "2025", "--format",
+                                                   "json").stdout)}["tonnes_co2e"]
+    assert row["expected_now"] == pytest.approx(K24_T * (1 - 0.10 / 3))
+    definitions = json.loads(run_cli("kpis", "--definitions", "--format", "json").stdout)
+    assert definitions[0] | {"definition": ""} == {
+        "key": "tonnes_co2e", "name": "Utslipp fra innkjøp", "definition": "", "formula": "sum(kg_co2e) / 1000",
+        "source": "Klimaregnskapet: regnskap, KOSTRA, fakturaer og leverandørstatistikk", "unit": "t CO2e",
+        "direction": "lower", "data": True}
 
 
 def test_kpis_on_the_command_line_give_a_row_per_kpi_with_target_and_status(shared_targets):

@@ -1,7 +1,8 @@
 """Targets, KPIs and climate budgets (issue 11):
 
 klimainnkjop targets add --org ORGNR|--region [--unit CODE] [--category KEY] --kpi KEY [--kind level|cut]
-                         [--baseline-year Y] --target-year Y --value V [--decision-date D] [--case-number N]
+                         [--baseline-year Y] --target-year Y --value V [--milestone YEAR=VALUE]...
+                         [--decision-date D] [--case-number N]
 klimainnkjop targets adopt --org ORGNR|--region --baseline-year Y [--target-year Y] [--template KEY ...]
 klimainnkjop targets list [--format json|csv|table]
 klimainnkjop targets templates [--format json|csv|table]
@@ -35,6 +36,14 @@ def _date(text: str) -> dt.date:
         raise ValueError(f"--decision-date: {text!r} is not a date; write YYYY-MM-DD") from None
 
 
+def _milestone(text: str) -> dict:
+    year, _, value = text.partition("=")
+    try:
+        return {"year": int(year), "value": float(value.replace(",", "."))}
+    except ValueError:
+        raise ValueError(f"--milestone: {text!r} is not YEAR=VALUE, e.g. 2027=15") from None
+
+
 def register(sub) -> dict:
     targets = sub.add_parser("targets", help="targets of the region, organisations, units and categories")
     tsub = targets.add_subparsers(dest="targets_command", required=True)
@@ -47,6 +56,8 @@ def register(sub) -> dict:
     add.add_argument("--baseline-year", type=int, default=None)
     add.add_argument("--target-year", type=int, required=True)
     add.add_argument("--value", type=float, required=True)
+    add.add_argument("--milestone", action="append", default=[], type=_milestone, metavar="YEAR=VALUE",
+                     help="a point on the way, in the same terms as --value (repeatable)")
     add.add_argument("--decision-date", type=_date, default=None, help="YYYY-MM-DD")
     add.add_argument("--case-number", default="", help="the decision's case number")
     adopt = tsub.add_parser("adopt", help="adopt the steering document's targets in one step")
@@ -113,7 +124,7 @@ def cmd_targets(args) -> int:
         target = targets.do_set_target(
             organisation=_org(args), unit_code=args.unit or "", category=args.category, kpi=args.kpi, kind=args.kind,
             value=args.value, baseline_year=args.baseline_year, target_year=args.target_year,
-            decision_date=args.decision_date, case_number=args.case_number, actor="cli")
+            milestones=args.milestone, decision_date=args.decision_date, case_number=args.case_number, actor="cli")
         print(f"target {target.pk}: {args.kpi} {args.kind} {args.value:g} in {args.target_year}")
         return EXIT_OK
     if args.targets_command == "adopt":
