@@ -546,3 +546,20 @@ def test_a_region_funder_report_labels_a_baseline_year_without_every_organisatio
     complete = report_data.build(system_scope(), scope_kind="region", period=parse_period("2026"), layout="funder",
                                  texts={"baseline_year": "2025"})
     assert not any("ufullstendig" in c.label for c in complete.comparisons)
+
+
+def test_a_target_is_only_held_against_figures_of_its_whole_subject(shared_targets):
+    from klimainnkjop.access import scope_for
+    from klimainnkjop.selectors import kpis
+    from tests.factories import make_user
+
+    _cut_target()  # the region's
+    _cut_target(organisation=shared_targets.value["kongsvinger"])
+    reader = scope_for(make_user("grue-leser", shared_targets.value["grue"], "reader"))
+    region_for_grue = {r.key: r for r in kpis.follow_up(reader, kpis.Subject(), _period("2025"))}
+    assert region_for_grue["tonnes_co2e"].value == pytest.approx(G25 / 1000)  # what Grue's reader sees
+    assert region_for_grue["tonnes_co2e"].status == "no_target"
+    leader = scope_for(shared_targets.value["leader"])
+    own = {r.key: r for r in kpis.follow_up(leader, kpis.Subject(org=KONGSVINGER), _period("2025"))}
+    assert own["tonnes_co2e"].value == pytest.approx((K25[2] + K25[8]) / 1000)  # unit 1100 only
+    assert own["tonnes_co2e"].target is None

@@ -280,8 +280,13 @@ class KpiRow:
 
 
 def _subject_targets(scope: Scope, subject: Subject) -> list[Target]:
-    query = targets(scope, org=subject.org).filter(unit_code=subject.unit or "")
-    return list(query)
+    """The subject's targets, when the scope sees the whole subject: a region target is not held against the part
+    of the region a reader of one organisation sees, nor an organisation's target against a unit leader's units."""
+    if subject.org is None and not scope.everything:
+        return []
+    if subject.org is not None and subject.unit is None and scope.unit_filter(subject.org) is not None:
+        return []
+    return list(targets(scope, org=subject.org).filter(unit_code=subject.unit or ""))
 
 
 def missing_organisations(scope: Scope, year: int, run: results.Run | None = None) -> list[str]:
