@@ -563,3 +563,15 @@ def test_a_target_is_only_held_against_figures_of_its_whole_subject(shared_targe
     own = {r.key: r for r in kpis.follow_up(leader, kpis.Subject(org=KONGSVINGER), _period("2025"))}
     assert own["tonnes_co2e"].value == pytest.approx((K25[2] + K25[8]) / 1000)  # unit 1100 only
     assert own["tonnes_co2e"].target is None
+
+
+def test_the_region_page_labels_a_year_without_every_organisations_figures_partial(shared_targets, client):
+    from tests.factories import make_user, page, squash, table_cells
+
+    client.force_login(make_user("regionadmin", shared_targets.value["kongsvinger"], "region-admin"))
+    html, tree = page(client, "/?periode=2025")
+    (section,) = [s for s in tree.find_all("section") if s.attrs.get("aria-labelledby") == "per-year-heading"]
+    headers = [squash(c.text()) for c in section.find_all("th") if c.attrs.get("scope") == "row"]
+    assert headers == ["2024 (ufullstendig)", "2025", "2026 (ufullstendig)"]  # Grue has figures for 2025 only
+    assert "2024 er ufullstendig: mangler tall for Grue kommune." in squash(section.text())
+    assert "2025" in [squash(c) for c in table_cells(section.find_all("table")[0])]

@@ -299,6 +299,21 @@ def missing_organisations(scope: Scope, year: int, run: results.Run | None = Non
     return sorted(name for orgnr, name in scope.organisations().values_list("orgnr", "name") if orgnr not in present)
 
 
+def partial_years(scope: Scope, run: results.Run | None = None) -> dict[int, list[str]]:
+    """Every year with figures in the scope in which some of its organisations have none: year -> their names."""
+    run = run or results.latest_run()
+    if run is None:
+        return {}
+    rows = results.cached("kpi:orgs-years", scope, run, (), lambda: results.totals(
+        scope, by=["org", "year"], consolidated=False, run=run)["rows"])
+    names = dict(scope.organisations().values_list("orgnr", "name"))
+    present: dict[int, set[str]] = {}
+    for row in rows:
+        present.setdefault(row["year"], set()).add(row["org"])
+    return {year: sorted(name for orgnr, name in names.items() if orgnr not in orgs)
+            for year, orgs in sorted(present.items()) if set(names) - orgs}
+
+
 def follow_up(scope: Scope, subject: Subject, period: dashboard.Period,
               run: results.Run | None = None) -> list[KpiRow]:
     """A row per KPI of the subject (and one more per category target), with its target and status."""

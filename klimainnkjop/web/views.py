@@ -193,9 +193,14 @@ def key_figures(overview: dashboard.PeriodOverview) -> dict:
 
 # --- panels --------------------------------------------------------------------------------------------------
 
-def year_panel(overview, request=None) -> Panel:
+def year_panel(overview, request=None, partial: dict[int, list[str]] | None = None) -> Panel:
+    """Per year; `partial` (the region): years in which some organisations have no figures, labelled as such."""
     figures = overview.per_year
-    names = {f.key: str(f.key) for f in figures}
+    partial = partial or {}
+    names = {f.key: str(f.key) + (" " + _("(partial)") if f.key in partial else "") for f in figures}
+    intro = " ".join(_("%(year)s is partial: no figures for %(names)s.") % {
+        "year": year, "names": ", ".join(missing)} for year, missing in sorted(partial.items())
+        if any(f.key == year for f in figures))
     summary = ""
     if figures:
         year, tonnes = _highest(figures, names)
@@ -205,9 +210,9 @@ def year_panel(overview, request=None) -> Panel:
     return Panel(
         id="per-year", title=_("Emissions per year"), caption=_("Emissions and purchases per year"),
         columns=_figure_columns(_("Year")),
-        rows=[_figure_cells(Cell(str(f.key), header=True, href=f"{path}?periode={f.key}" if path else ""), f)
+        rows=[_figure_cells(Cell(names[f.key], header=True, href=f"{path}?periode={f.key}" if path else ""), f)
               for f in figures],
-        chart=_chart(_bars(figures, names), series=_series(), horizontal=False), chart_summary=summary,
+        chart=_chart(_bars(figures, names), series=_series(), horizontal=False), chart_summary=summary, intro=intro,
     )
 
 
@@ -436,7 +441,8 @@ def region(request):
     context = {"organisations": org_names, "overview": overview, "panels": []}
     if overview is not None and overview.years:
         context.update(_dashboard_context(request, overview))
-        context["panels"] = [year_panel(overview, request), org_panel(overview, org_names),
+        partial = kpis.partial_years(scope) if len(org_names) > 1 else {}
+        context["panels"] = [year_panel(overview, request, partial), org_panel(overview, org_names),
                              category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
                              method_panel(overview), quality_panel(overview), excluded_panel(overview)]
         context["panels"].insert(1, kpi_panel(scope, kpis.Subject(), overview.period))
