@@ -575,3 +575,15 @@ def test_the_region_page_labels_a_year_without_every_organisations_figures_parti
     assert headers == ["2024 (ufullstendig)", "2025", "2026 (ufullstendig)"]  # Grue has figures for 2025 only
     assert "2024 er ufullstendig: mangler tall for Grue kommune." in squash(section.text())
     assert "2025" in [squash(c) for c in table_cells(section.find_all("table")[0])]
+
+
+def test_a_unit_leader_sees_their_units_budget_on_the_unit_page(shared_targets, client):
+    from tests.factories import page, squash, table_cells
+
+    _budget(organisation=shared_targets.value["kongsvinger"], unit_code="1100", tonnes=1.2)
+    client.force_login(shared_targets.value["leader"])
+    _html, tree = page(client, f"/org/{KONGSVINGER}/enhet/1100/?periode=2025Q1")
+    (section,) = [s for s in tree.find_all("section") if s.attrs.get("aria-labelledby") == "budget-heading"]
+    cells = [squash(c) for c in table_cells(section.find_all("table")[0])]
+    # 1.2 t spread by unit 1100's 2024: January 10 000 and August 20 000 kroner of office supplies, so a third in Q1
+    assert cells[-6:-3] == ["1. kvartal 2025", "0,4", f"{K25[2] / 1000:.1f}".replace(".", ",")]

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext as _
 
 from klimainnkjop.access import OutsideScope, Scope, scope_for
-from klimainnkjop.selectors import dashboard, kpis, results
+from klimainnkjop.selectors import budgets, dashboard, kpis, results
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.reports import charts
 from klimainnkjop.web import formatting, labels
@@ -420,6 +420,26 @@ def kpi_panel(scope: Scope, subject: kpis.Subject, period: dashboard.Period, run
         rows=rows, intro=str(kpis.STATUS_RULE))
 
 
+def budget_panel(scope: Scope, orgnr: str, unit_code: str | None, period: dashboard.Period, run=None) -> Panel | None:
+    """The unit's (or organisation's) climate budget against the actual in the period; None without a budget."""
+    status = budgets.budget_status(scope, orgnr=orgnr, unit_code=unit_code, period=period, run=run)
+    if status is None:
+        return None
+    deviation = ("+" if status.deviation_t > 0.05 else "") + _tonnes(status.deviation_t)
+    return Panel(
+        id="budget", title=_("Climate budget"),
+        caption=_("Tonnes CO2e in %(period)s against the budget (version %(version)s)") % {
+            "period": period_label(period), "version": status.version},
+        columns=[Column(_("Period")), Column(_("Budget in the period"), True), Column(_("Actual in the period"), True),
+                 Column(_("Deviation"), True), Column(_("Budget for the year"), True),
+                 Column(_("Forecast for the year"), True)],
+        rows=[[Cell(period_label(period), header=True), Cell(_tonnes(status.budget_t), True),
+               Cell(_tonnes(status.actual_t), True), Cell(deviation, True), Cell(_tonnes(status.year_budget_t), True),
+               Cell(_tonnes(status.forecast_t), True)]],
+        more_href=reverse("budgets", args=[orgnr]) + f"?periode={period.code}",
+        more_text=_("Climate budgets and what drives the deviation"))
+
+
 # --- views ----------------------------------------------------------------------------------------------------
 
 def _dashboard_context(request, overview) -> dict:
@@ -474,6 +494,10 @@ def organisation(request, orgnr):
             supplier_panel(scope, org.orgnr, overview.period, run=run),
             method_panel(overview, org.orgnr), quality_panel(overview), excluded_panel(overview)]
         context["panels"].insert(1, kpi_panel(scope, kpis.Subject(org=org.orgnr), overview.period, run))
+        budget = budget_panel(scope, org.orgnr, None, overview.period, run) \
+            if scope.unit_filter(org.orgnr) is None else None
+        if budget is not None:
+            context["panels"].insert(2, budget)
     render_panels(context["panels"])
     return render(request, "web/organisation.html", context)
 
@@ -505,5 +529,8 @@ def unit(request, orgnr, unit):
             supplier_panel(scope, org.orgnr, overview.period, units=codes, unit=unit, run=run),
             method_panel(overview, org.orgnr, unit), quality_panel(overview), excluded_panel(overview)]
         context["panels"].insert(1, kpi_panel(scope, kpis.Subject(org=org.orgnr, unit=unit), overview.period, run))
+        budget = budget_panel(scope, org.orgnr, unit, overview.period, run)
+        if budget is not None:
+            context["panels"].insert(2, budget)
     render_panels(context["panels"])
     return render(request, "web/organisation.html", context)
