@@ -188,3 +188,28 @@ def can_manage_measures(user, orgnr: str | None = None) -> bool:
     if is_region_admin(user):
         return True
     return orgnr is not None and bool(roles_of(user, orgnr) & MEASURE_ROLES)
+
+
+# --- targets and climate budgets (issue 11) ----------------------------------------------------------------
+
+TARGET_ROLES = {"org-admin"}  # targets of their organisation and its units; region targets: region admins
+BUDGET_ROLES = {"org-admin", "finance"}  # climate budgets of their organisation and its units
+
+
+def can_set_targets(user, orgnr: str | None = None) -> bool:
+    """May set targets of the organisation (orgnr None: of the region) and adopt the seed's targets."""
+    if is_region_admin(user):
+        return True
+    return orgnr is not None and bool(roles_of(user, orgnr) & TARGET_ROLES)
+
+
+def can_set_budget(user, orgnr: str) -> bool:
+    """May set the climate budgets of the organisation and its units."""
+    return is_region_admin(user) or bool(roles_of(user, orgnr) & BUDGET_ROLES)
+
+
+def check_budget_subject(scope: Scope, orgnr: str, unit_code: str | None) -> None:
+    """Whether the scope may see the budget of the organisation (unit_code None) or of one of its units: a unit
+    leader only their own units' budgets. Raises OutsideScope or PermissionError."""
+    check_report_subject(scope, scope_kind=Report.SCOPE_UNIT if unit_code else Report.SCOPE_ORG, orgnr=orgnr,
+                         unit_code=unit_code)

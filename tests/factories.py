@@ -644,3 +644,33 @@ EXPECTATIONS.update({
           "reader_other": BAD_REQUEST}),
     ],
 })
+
+
+# --- targets, KPIs and climate budgets (issue 11; tests/test_targets.py) -----------------------------------------
+# The budget page: every person who sees the organisation may open it (a unit leader sees only their units' budgets:
+# tests/test_targets.py); setting a budget is for org-admins, finance and region administrators; an empty form is
+# a form error.
+EXPECTATIONS.update({
+    "org/<str:orgnr>/klimabudsjett/": [
+        ("get", f"/org/{KONGSVINGER}/klimabudsjett/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND,
+          "org_admin_own": OK, "auditor_own": OK}),
+        ("get", f"/org/{KONGSVINGER}/klimabudsjett/?periode=2025Q3",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", f"/org/{KONGSVINGER}/klimabudsjett/?periode=2025Q9",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": NOT_FOUND}),
+        ("post", f"/org/{KONGSVINGER}/klimabudsjett/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
+          "reader_other": NOT_FOUND, "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+        ("get", "/org/999999999/klimabudsjett/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND,
+          "reader_other": NOT_FOUND}),
+    ],
+    # the targets in force; adopting the steering document's targets is for region administrators
+    "mal/": [
+        ("get", "/mal/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("post", "/mal/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
+                           "reader_other": FORBIDDEN, "org_admin_own": FORBIDDEN, "auditor_own": FORBIDDEN}),
+    ],
+})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -349,3 +350,62 @@ def test_the_demo_has_measures_of_all_four_kinds_two_packages_and_adoptions_comp
         rows[name]["expected_kg_per_year"] for name in parts)
     adopters = {a.organisation.name for a in measures.adoptions(scope)}
     assert {"Kongsvinger kommune", "Grue kommune"} <= adopters
+
+
+# --- targets, KPIs and climate budgets in the demo (issue 11), checked against the computed lines by hand -------
+
+def _kongsvinger_lines(data_dir):
+    """Kongsvinger's purchase lines of the latest run, read straight from lines.parquet (not through selectors)."""
+    import pyarrow.parquet as pq
+
+    from klimainnkjop.storage.models import ComputeRun
+
+    run = ComputeRun.objects.filter(status="done").latest("pk")
+    table = pq.read_table(data_dir / run.result_dir / "lines.parquet",
+                          columns=["org", "year", "month", "unit", "exclusion", "method", "kg_co2e", "amount_ore"])
+    return [r for r in table.to_pylist() if r["org"] == R.ORGS_BY_KEY["kongsvinger"].orgnr and r["exclusion"] == ""]
+
+
+def _tonnes(lines, year, months, unit=None):
+    return sum(r["kg_co2e"] or 0.0 for r in lines if r["year"] == year and r["month"] in months
+               and (unit is None or r["unit"] == unit)) / 1000
+
+
+def test_the_demo_has_the_seed_targets_adopted_and_budgets_for_kongsvingers_units(shared_demo, db, data_dir):
+    from tests.conftest import run_cli
+
+    result, messages = shared_demo.value
+    assert (result.targets, result.budgets) == (6, 5) and "Setter mål og klimabudsjetter" in messages
+    targets = json.loads(run_cli("targets", "list", "--format", "json").stdout)
+    assert sorted(t["template"] for t in targets if t["template"]) == [
+        "agreements_cut", "climate_neutral_2025", "construction_minus_50", "requirements_90"]
+    kongsvinger = R.ORGS_BY_KEY["kongsvinger"].orgnr
+    lines = _kongsvinger_lines(data_dir)
+    baseline = _tonnes(lines, 2021, range(0, 13))
+    path_2025 = 1 - 0.30 * 4 / 9  # a 30 % cut from 2021 to 2030, four ninths of the way in 2025
+    for period, months in (("2025", range(0, 13)), ("2025H1", range(1, 7)), ("2025Q3", range(7, 10))):
+        rows = {r["key"]: r for r in json.loads(run_cli("kpis", "--org", kongsvinger, "--period", period,
+                                                        "--format", "json").stdout)}
+        tonnes = rows["tonnes_co2e"]
+        assert tonnes["value"] == pytest.approx(_tonnes(lines, 2025, months))
+        assert tonnes["target"] == pytest.approx(baseline * 0.7)
+        assert tonnes["expected_now"] == pytest.approx(_tonnes(lines, 2021, months) * path_2025)
+        spend = [r for r in lines if r["year"] == 2025 and r["month"] in months]
+        measured = sum(r["amount_ore"] for r in spend if r["method"] in ("activity", "supplier"))
+        assert rows["measured_share"]["value"] == pytest.approx(100 * measured / sum(r["amount_ore"] for r in spend))
+        assert 0 < rows["measured_share"]["value"] < 100
+    for unit in ("", "4200"):
+        args = ["--unit", unit] if unit else []
+        last_year = [_tonnes(lines, 2025, [m], unit or None) for m in range(1, 13)]
+        budget = sum(last_year) * 0.95
+        for period, months in (("2026Q3", [7, 8, 9]), ("2026H1", range(1, 7)), ("2026", range(1, 13))):
+            status = json.loads(run_cli("budgets", "status", "--org", kongsvinger, *args, "--period", period,
+                                        "--format", "json").stdout)
+            assert status["year_budget_t"] == pytest.approx(budget)
+            assert status["budget_t"] == pytest.approx(budget * sum(last_year[m - 1] for m in months) / sum(last_year))
+            actual = _tonnes(lines, 2026, range(0, 13) if period == "2026" else months, unit or None)
+            assert status["actual_t"] == pytest.approx(actual)
+            assert status["deviation_t"] == pytest.approx(actual - status["budget_t"])
+            rest = budget * sum(last_year[m - 1] for m in range(max(months) + 1, 13)) / sum(last_year)
+            assert status["forecast_t"] == pytest.approx(_tonnes(lines, 2026, range(0, max(months) + 1), unit or None)
+                                                         + rest)

@@ -189,7 +189,7 @@ def test_the_funder_xlsx_has_the_results_the_texts_and_totals_equal_to_the_organ
     data = funder("2025H2", None)
     book = openpyxl.load_workbook(io.BytesIO(render(data, "xlsx")))
     assert book.sheetnames == ["Resultater", "Resultater per kategori", "Resultater per organisasjon", "Metode",
-                               "Datakvalitet", "Gjennomførte aktiviteter", "Avvik fra plan", "Erfaringer",
+                               "Datakvalitet", "Måleindikatorer og mål", "Gjennomførte aktiviteter", "Avvik fra plan", "Erfaringer",
                                "Videre arbeid", "Om rapporten"]
     header, *rows = list(book["Resultater"].iter_rows(values_only=True))
     assert header == ("Nøkkeltall", "2025H2", "2024H2", "Endring fra 2024H2", "2023H2 (basisår)",

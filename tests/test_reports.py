@@ -152,7 +152,7 @@ def test_the_xlsx_opens_has_a_sheet_per_table_and_its_totals_match_the_selectors
     data = report_data.build(system_scope(), scope_kind="org", period=parse_period(period), orgnr=KONGSVINGER)
     book = openpyxl.load_workbook(io.BytesIO(render(data, "xlsx")))
     assert book.sheetnames == ["Sammendrag", "Største kategorier", "Per kategori", "Per enhet", "Per måned",
-                               "Metode", "Datakvalitet", "Om rapporten"]
+                               "Metode", "Datakvalitet", "Måleindikatorer og mål", "Om rapporten"]
     ore, kg = selector_totals(period, KONGSVINGER)
     summary = {row[0]: row[1] for row in book["Sammendrag"].iter_rows(min_row=2, values_only=True)}
     assert round(summary["Innkjøp, kr"] * 100) == ore

@@ -18,6 +18,7 @@ GROUPS += ["klimainnkjop.cli.classify"]  # the learned text model
 GROUPS += ["klimainnkjop.cli.maintenance"]  # leftovers of killed processes
 GROUPS += ["klimainnkjop.cli.measures"]  # measures, packages, trajectory
 GROUPS += ["klimainnkjop.cli.dropfolders"]  # imports from drop folders, watch
+GROUPS += ["klimainnkjop.cli.targets"]  # targets, kpis, budgets, population (issue 11)
 
 
 def _setup(data_dir: str | None) -> None:

@@ -52,6 +52,8 @@ class DemoResult:
     measures: int = 0                  # the demo's measures (tiltak) and ambition packages (demo/measures.py)
     packages: int = 0
     run_id: int | None = None
+    targets: int = 0                   # targets set (issue 11), the seed's adopted for the region
+    budgets: int = 0                   # climate budgets of Kongsvinger and its units
     year: int | None = None            # the last full year, which spend_nok and kg_co2e describe
     spend_nok: float = 0.0
     kg_co2e: float = 0.0
@@ -183,6 +185,11 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
     run = do_compute(actor=actor)
     result.run_id = run.pk
     result.year = manifest.today.year - 1
+    say("Setter mål og klimabudsjetter")
+    from klimainnkjop.demo.targets import load_targets_and_budgets
+
+    made = load_targets_and_budgets(organisations, manifest.today.year, actor=actor)
+    result.targets, result.budgets = made["targets"], made["budgets"]
     region_year = totals(system_scope(), year=result.year)["rows"]
     if region_year:
         result.spend_nok, result.kg_co2e = region_year[0]["spend_nok"], region_year[0]["kg_co2e"]

@@ -200,6 +200,7 @@ class ReportData:
     comparisons: list[Comparison] = field(default_factory=list)  # funder layout: year before, baseline year
     measures: list[dict] = field(default_factory=list)  # selectors.measures.measure_rows of the subject (issue 10)
     packages: list[dict] = field(default_factory=list)  # selectors.measures.package_rows (region and org reports)
+    kpis: list = field(default_factory=list)  # selectors.kpis.KpiRow: the KPIs against their targets, as on the pages
 
     @property
     def final(self) -> bool:
@@ -368,6 +369,9 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
                       "usikkerhet.")
     if layout == LAYOUT_FUNDER:
         _add_comparisons(data, reader, category_names, part_names)
+        if scope_kind == SCOPE_REGION:
+            _name_partial_years(data, scope, run)
+    data.kpis = kpi_rows(scope, period, orgnr, unit_code if scope_kind == SCOPE_UNIT else None, run)
     if scope_kind != SCOPE_UNIT:  # measures apply to organisations and the region, not to units
         _add_measures(data, scope, orgnr)
     return data
@@ -381,6 +385,33 @@ def _add_measures(data: ReportData, scope: Scope, orgnr: str | None) -> None:
         if orgnr is not None:
             rows = [r for r in rows if any(a["orgnr"] == orgnr for a in r["adopted_by"])]
         data.packages = rows
+
+
+def _name_partial_years(data: ReportData, scope: Scope, run: results.Run) -> None:
+    """An honest baseline (issue 11): an earlier year compared with in a region report, in which some organisation
+    has no figures at all, is labelled partial in its column and named in a note."""
+    from klimainnkjop.selectors import kpis
+
+    for comparison in data.comparisons:
+        missing = kpis.missing_organisations(scope, comparison.period.year, run)
+        if not missing:
+            continue
+        label = comparison.label
+        comparison.label = label[:-1] + ", ufullstendig)" if label.endswith(")") else label + " (ufullstendig)"
+        comparison.total.name = comparison.label
+        who = "én organisasjon" if len(missing) == 1 else f"{len(missing)} organisasjoner"
+        data.notes.append(f"{comparison.period.year} er ufullstendig: {who} har ingen tall for året "
+                          f"({', '.join(missing)}), så endringen mot {comparison.period.year} sammenligner ikke det "
+                          f"samme.")
+
+
+def kpi_rows(scope: Scope, period: Period, orgnr: str | None, unit_code: str | None, run: results.Run) -> list:
+    """The KPIs of the report's subject against their targets: the same follow-up the pages show."""
+    from klimainnkjop.selectors import dashboard, kpis
+
+    same = dashboard.Period(period.year, "" if period.kind == "Y" else period.kind,
+                            0 if period.kind == "Y" else period.number)
+    return kpis.follow_up(scope, kpis.Subject(org=orgnr, unit=unit_code), same, run)
 
 
 def _comparison(reader: _Reader, data: ReportData, year: int, label: str, baseline: bool, category_names: dict,

@@ -135,6 +135,31 @@ def about(data: ReportData) -> Table:
                  columns=[Column("Felt"), Column("Verdi")], rows=rows)
 
 
+def kpi_table(data: ReportData) -> Table:
+    """The KPIs against their targets (selectors/kpis.py follow_up, as on the pages). Shares are fractions here,
+    as in every table; a row's kind follows its KPI's unit."""
+    rows, kinds = [], []
+    for r in data.kpis:
+        scale = 0.01 if r.unit == "%" else 1.0
+        kinds.append(SHARE if r.unit == "%" else TONNES if r.unit == "t CO2e" else INTENSITY)
+        status = r.status_label
+        if r.missing_in_baseline:
+            status += f" (ufullstendig basisår {r.baseline_year}: mangler tall for {', '.join(r.missing_in_baseline)})"
+        rows.append([r.name + (f": {r.category}" if r.category else ""),
+                     None if r.value is None else r.value * scale, r.unit,
+                     None if r.target is None else r.target * scale, r.target_year,
+                     None if r.expected_now is None else r.expected_now * scale, status])
+    return Table(key="indikatorer", title="Måleindikatorer og mål",
+                 caption=f"Måleindikatorer i {data.period.code} mot målene. {STATUS_RULE_NB}",
+                 columns=[Column("Indikator"), Column("Verdi", TONNES), Column("Måleenhet"), Column("Mål", TONNES),
+                          Column("Målår", INT), Column("Forventet nå", TONNES), Column("Status")],
+                 rows=rows, row_kinds=kinds, kind_columns=(1, 3, 5), level=3 if data.layout == LAYOUT_FUNDER else 2)
+
+
+STATUS_RULE_NB = ("På sporet: minst like godt som den rette linjen fra basisåret til målet for perioden. I faresonen: "
+                  "dårligere enn linjen med høyst 5 % av linjens verdi. Ikke på sporet: dårligere enn det.")
+
+
 def tables(data: ReportData) -> Iterator[Table]:
     """Every table of the report, in reading order."""
     if data.layout == LAYOUT_FUNDER:
@@ -162,6 +187,7 @@ def tables(data: ReportData) -> Iterator[Table]:
     yield _mix("kvalitet", "Datakvalitet", "Utslipp og innkjøp etter datakvalitet (1 best – 5 svakest)",
                "Datakvalitet", data.by_quality, total)
     yield from measure_tables(data)
+    yield kpi_table(data)
     yield about(data)
 
 
@@ -293,6 +319,7 @@ def funder_tables(data: ReportData) -> Iterator[Table]:
     method.level = quality.level = 3
     yield method
     yield quality
+    yield kpi_table(data)
     for key, (title, _) in TEXT_FIELDS.items():
         if key == "project":
             continue

@@ -623,3 +623,76 @@ class PackageAdoption(models.Model):
 
     class Meta:
         ordering = ["-adopted_on", "-id"]
+
+
+# --- targets, climate budgets and population (issue 11) ----------------------------------------------------
+
+class Target(models.Model):
+    """A target for one KPI (selectors/kpis.py KPIS) of the region (organisation empty), an organisation, a unit
+    or a category: a level to reach in target_year (`level`: tonnes, kg per NOK or a share in percent) or a cut
+    in percent against the KPI's value in baseline_year (`cut`). A target is never edited: a change is a new row
+    and the old one is set inactive (services/targets.py)."""
+
+    KIND_LEVEL = "level"
+    KIND_CUT = "cut"
+    KINDS = (KIND_LEVEL, KIND_CUT)
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, null=True, blank=True,
+                                     related_name="targets", help_text="empty: the region")
+    unit_code = models.CharField(max_length=40, blank=True, default="")
+    category = models.CharField(max_length=60, blank=True, default="", help_text="a category code (and below)")
+    kpi = models.CharField(max_length=60)
+    kind = models.CharField(max_length=10, default=KIND_LEVEL)
+    value = models.FloatField(null=True, blank=True,
+                              help_text="the level in the KPI's unit, or the cut in percent; empty: to be set")
+    baseline_year = models.IntegerField(null=True, blank=True)
+    target_year = models.IntegerField()
+    milestones = models.JSONField(default=list, blank=True, help_text="[{year, value}] in the same terms as value")
+    decision_date = models.DateField(null=True, blank=True)
+    case_number = models.CharField(max_length=60, blank=True, default="")
+    template = models.CharField(max_length=60, blank=True, default="", help_text="the seed template it came from")
+    note = models.TextField(blank=True, default="")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class ClimateBudget(models.Model):
+    """A yearly budget in tonnes CO2e for an organisation or one of its units, spread over the months. Versioned:
+    a revision is a new row with the next version; the original stays."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="climate_budgets")
+    unit_code = models.CharField(max_length=40, blank=True, default="")
+    year = models.IntegerField()
+    version = models.IntegerField(default=1)
+    tonnes = models.FloatField()
+    monthly_tonnes = models.JSONField(default=list, help_text="12 values, January first, adding up to tonnes")
+    profile = models.CharField(max_length=20, default="last-year", help_text="last-year | even | given")
+    note = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = [("organisation", "unit_code", "year", "version")]
+        ordering = ["organisation", "unit_code", "year", "-version"]
+
+
+class PopulationFigure(models.Model):
+    """An edited number of inhabitants of a municipality on 1 January of a year; it wins over the shipped SSB
+    table (data/population.csv)."""
+
+    municipality = models.CharField(max_length=4)
+    year = models.IntegerField()
+    inhabitants = models.IntegerField()
+    source = models.CharField(max_length=300)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = [("municipality", "year")]

@@ -79,3 +79,10 @@ urlpatterns += [  # measures (tiltak), ambition packages, the abatement curve an
     path("tiltak/kurve/", views_measures.curve, name="measure_curve"),
     path("tiltak/bane/", views_measures.trajectory, name="measure_trajectory"),
 ]
+
+from klimainnkjop.web import views_targets  # noqa: E402
+
+urlpatterns += [  # climate budgets (issue 11; the KPI section of the dashboards is views.kpi_panel)
+    path("org/<str:orgnr>/klimabudsjett/", views_targets.budgets, name="budgets"),
+    path("mal/", views_targets.targets, name="targets"),
+]

@@ -17,7 +17,7 @@ from django.utils.translation import get_language, gettext as _
 
 from klimainnkjop.access import OutsideScope, Scope, scope_for
 from klimainnkjop.paths import data_dir
-from klimainnkjop.selectors import audit, dashboard, results
+from klimainnkjop.selectors import audit, budgets, dashboard, kpis, results
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.reports import charts
 from klimainnkjop.web import formatting, labels
@@ -217,9 +217,14 @@ def key_figures(overview: dashboard.PeriodOverview) -> dict:
 
 # --- panels --------------------------------------------------------------------------------------------------
 
-def year_panel(overview, request=None) -> Panel:
+def year_panel(overview, request=None, partial: dict[int, list[str]] | None = None) -> Panel:
+    """Per year; `partial` (the region): years in which some organisations have no figures, labelled as such."""
     figures = overview.per_year
-    names = {f.key: str(f.key) for f in figures}
+    partial = partial or {}
+    names = {f.key: str(f.key) + (" " + _("(partial)") if f.key in partial else "") for f in figures}
+    intro = " ".join(_("%(year)s is partial: no figures for %(names)s.") % {
+        "year": year, "names": ", ".join(missing)} for year, missing in sorted(partial.items())
+        if any(f.key == year for f in figures))
     summary = ""
     if figures:
         year, tonnes = _highest(figures, names)
@@ -229,9 +234,9 @@ def year_panel(overview, request=None) -> Panel:
     return Panel(
         id="per-year", title=_("Emissions per year"), caption=_("Emissions and purchases per year"),
         columns=_figure_columns(_("Year")),
-        rows=[_figure_cells(Cell(str(f.key), header=True, href=f"{path}?periode={f.key}" if path else ""), f)
+        rows=[_figure_cells(Cell(names[f.key], header=True, href=f"{path}?periode={f.key}" if path else ""), f)
               for f in figures],
-        chart=_chart(_bars(figures, names), series=_series(), horizontal=False), chart_summary=summary,
+        chart=_chart(_bars(figures, names), series=_series(), horizontal=False), chart_summary=summary, intro=intro,
     )
 
 
@@ -401,6 +406,64 @@ def supplier_panel(scope: Scope, orgnr: str, period: dashboard.Period, units: li
     )
 
 
+# --- KPIs and targets (issue 11) ------------------------------------------------------------------------------
+
+def _kpi_number(value, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "%":
+        return formatting.percent(value)
+    if unit.startswith("kg CO2e/kr"):
+        return formatting.number(value, 4)
+    if "innb" in unit:
+        return formatting.number(value, 3)
+    return formatting.number(value, 1)
+
+
+def kpi_panel(scope: Scope, subject: kpis.Subject, period: dashboard.Period, run=None) -> Panel:
+    """Every KPI of the subject for the period against its target and the straight path (selectors/kpis.py)."""
+    rows = []
+    names = None
+    for row in kpis.follow_up(scope, subject, period, run):
+        name = row.name
+        if row.category:
+            names = names or dashboard.category_names(scope, get_language() or "nb")
+            name = f"{name}: {names.get(row.category, row.category)}"
+        status = row.status_label
+        if row.missing_in_baseline:
+            status += " " + _("(partial baseline %(year)s: no figures for %(names)s)") % {
+                "year": row.baseline_year, "names": ", ".join(row.missing_in_baseline)}
+        rows.append([Cell(name, header=True), Cell(_kpi_number(row.value, row.unit), True), Cell(row.unit),
+                     Cell(_kpi_number(row.target, row.unit), True), Cell(str(row.target_year or "–"), True),
+                     Cell(_kpi_number(row.expected_now, row.unit), True), Cell(status)])
+    return Panel(
+        id="kpis", title=_("KPIs and targets"),
+        caption=_("KPIs in %(period)s against their targets") % {"period": period_label(period)},
+        columns=[Column(_("KPI")), Column(_("Value"), True), Column(_("Unit of measure")), Column(_("Target"), True),
+                 Column(_("Target year"), True), Column(_("Expected now"), True), Column(_("Status"))],
+        rows=rows, intro=str(kpis.STATUS_RULE))
+
+
+def budget_panel(scope: Scope, orgnr: str, unit_code: str | None, period: dashboard.Period, run=None) -> Panel | None:
+    """The unit's (or organisation's) climate budget against the actual in the period; None without a budget."""
+    status = budgets.budget_status(scope, orgnr=orgnr, unit_code=unit_code, period=period, run=run)
+    if status is None:
+        return None
+    deviation = ("+" if status.deviation_t > 0.05 else "") + _tonnes(status.deviation_t)
+    return Panel(
+        id="budget", title=_("Climate budget"),
+        caption=_("Tonnes CO2e in %(period)s against the budget (version %(version)s)") % {
+            "period": period_label(period), "version": status.version},
+        columns=[Column(_("Period")), Column(_("Budget in the period"), True), Column(_("Actual in the period"), True),
+                 Column(_("Deviation"), True), Column(_("Budget for the year"), True),
+                 Column(_("Forecast for the year"), True)],
+        rows=[[Cell(period_label(period), header=True), Cell(_tonnes(status.budget_t), True),
+               Cell(_tonnes(status.actual_t), True), Cell(deviation, True), Cell(_tonnes(status.year_budget_t), True),
+               Cell(_tonnes(status.forecast_t), True)]],
+        more_href=reverse("budgets", args=[orgnr]) + f"?periode={period.code}",
+        more_text=_("Climate budgets and what drives the deviation"))
+
+
 # --- views ----------------------------------------------------------------------------------------------------
 
 def _dashboard_context(request, overview) -> dict:
@@ -425,9 +488,11 @@ def region(request):
         context = {"organisations": org_names, "overview": overview, "panels": []}
         if overview is not None and overview.years:
             context.update(_dashboard_context(request, overview))
-            context["panels"] = [year_panel(overview, request), org_panel(overview, org_names),
+            partial = kpis.partial_years(scope) if len(org_names) > 1 else {}
+            context["panels"] = [year_panel(overview, request, partial), org_panel(overview, org_names),
                                  category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
                                  method_panel(overview), quality_panel(overview), excluded_panel(overview)]
+            context["panels"].insert(1, kpi_panel(scope, kpis.Subject(), overview.period))
         return context
 
     content = cached_content(request, scope, run, "web/_region_content.html", build)
@@ -459,6 +524,11 @@ def organisation(request, orgnr):
                 unit_panel(scope, org.orgnr, overview.period, run=run),
                 supplier_panel(scope, org.orgnr, overview.period, run=run),
                 method_panel(overview, org.orgnr), quality_panel(overview), excluded_panel(overview)]
+            context["panels"].insert(1, kpi_panel(scope, kpis.Subject(org=org.orgnr), overview.period, run))
+            budget = budget_panel(scope, org.orgnr, None, overview.period, run) \
+                if scope.unit_filter(org.orgnr) is None else None
+            if budget is not None:
+                context["panels"].insert(2, budget)
         return context
 
     content = cached_content(request, scope, run, "web/_organisation_content.html", build)
@@ -494,6 +564,11 @@ def unit(request, orgnr, unit):
                 unit_panel(scope, org.orgnr, overview.period, units=codes, subtree_of=unit, run=run),
                 supplier_panel(scope, org.orgnr, overview.period, units=codes, unit=unit, run=run),
                 method_panel(overview, org.orgnr, unit), quality_panel(overview), excluded_panel(overview)]
+            context["panels"].insert(1, kpi_panel(scope, kpis.Subject(org=org.orgnr, unit=unit), overview.period,
+                                                  run))
+            budget = budget_panel(scope, org.orgnr, unit, overview.period, run)
+            if budget is not None:
+                context["panels"].insert(2, budget)
         return context
 
     content = cached_content(request, scope, run, "web/_organisation_content.html", build)
