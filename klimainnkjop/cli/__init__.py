@@ -16,6 +16,7 @@ GROUPS = ["klimainnkjop.cli.data", "klimainnkjop.cli.users", "klimainnkjop.cli.i
 GROUPS += ["klimainnkjop.cli.reports"]  # report, publish
 GROUPS += ["klimainnkjop.cli.classify"]  # the learned text model
 GROUPS += ["klimainnkjop.cli.maintenance"]  # leftovers of killed processes
+GROUPS += ["klimainnkjop.cli.agreements"]  # agreements, renewals, the requirement library (issue 12)
 
 
 def _setup(data_dir: str | None) -> None:

@@ -1,0 +1,117 @@
+"""Agreements and the requirement library: `agreements import|list|renewals|profile import`, `requirements list`."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from klimainnkjop.cli.output import EXIT_OK, emit, read_file
+
+FORMATS = ["json", "csv", "table"]
+
+
+def register(sub) -> dict:
+    agreements = sub.add_parser("agreements", help="the agreement register").add_subparsers(
+        dest="agreements_command", required=True)
+    imp = agreements.add_parser("import", help="an agreement list (CSV/XLSX); agreements are matched on number")
+    imp.add_argument("file")
+    imp.add_argument("--profile", default=None, help="a saved agreement-list profile (default: Norwegian headers)")
+    lst = agreements.add_parser("list", help="agreements with their spend and kg CO2e from the account")
+    lst.add_argument("--org", default=None, help="only agreements this organisation takes part in or owns")
+    lst.add_argument("--year", type=int, default=None, help="spend and kg of this year (default: whole period)")
+    lst.add_argument("--format", choices=FORMATS, default="table")
+    renewals = agreements.add_parser("renewals", help="agreements ending or at an option date in the next months")
+    renewals.add_argument("--months", type=int, default=24)
+    renewals.add_argument("--today", default=None, help="YYYY-MM-DD (default: today)")
+    renewals.add_argument("--format", choices=FORMATS, default="table")
+    profile = agreements.add_parser("profile", help="agreement-list profiles").add_subparsers(
+        dest="profile_command", required=True)
+    profile_import = profile.add_parser("import", help="a JSON agreement-list profile")
+    profile_import.add_argument("file")
+
+    requirements = sub.add_parser("requirements", help="the requirement library").add_subparsers(
+        dest="requirements_command", required=True)
+    req_list = requirements.add_parser("list")
+    req_list.add_argument("--kind", choices=["qualification", "specification", "award", "clause"], default=None)
+    req_list.add_argument("--category", default=None, help="requirements for this category and its ancestors")
+    req_list.add_argument("--format", choices=FORMATS, default="table")
+    return {"agreements": cmd_agreements, "requirements": cmd_requirements}
+
+
+def cmd_agreements(args) -> int:
+    return {"import": _import, "list": _list, "renewals": _renewals,
+            "profile": _profile}[args.agreements_command](args)
+
+
+def _import(args) -> int:
+    from klimainnkjop.services.agreements import do_import_agreements
+
+    data, name = read_file(args.file)
+    result = do_import_agreements(data=data, file_name=name, profile_name=args.profile, actor="cli")
+    print(f"{name}: {result.rows_read} agreements read: {result.created} new, {result.updated} updated, "
+          f"{result.unchanged} unchanged")
+    return EXIT_OK
+
+
+def _list(args) -> int:
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import agreements as selectors
+
+    org = args.org.replace(" ", "") if args.org else None
+    if org:
+        from klimainnkjop.cli.output import find_org
+
+        find_org(org)
+    rows = [{"number": r["number"], "name": r["name"], "suppliers": r["suppliers"], "end": r["end"].isoformat(),
+             "spend_nok": r["spend_nok"], "kg_co2e": r["kg_co2e"]}
+            for r in selectors.ranked(system_scope(), org=org, year=args.year)]
+    emit(_flat(rows, args.format), args.format)
+    return EXIT_OK
+
+
+def _renewals(args) -> int:
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import agreements as selectors
+    from klimainnkjop.services.organisations import InvalidInput
+
+    try:
+        today = dt.date.fromisoformat(args.today) if args.today else None
+    except ValueError:
+        raise InvalidInput(f"--today: {args.today!r} is not a date YYYY-MM-DD") from None
+    if not 0 < args.months <= 120:
+        raise InvalidInput("--months: a number of months from 1 to 120")
+    rows = [{"number": r["number"], "name": r["name"], "suppliers": r["suppliers"], "date": r["date"].isoformat(),
+             "event": r["event"], "options_left": r["options_left"], "final_end": r["final_end"].isoformat(),
+             "year": r["year"], "spend_nok": r["spend_nok"], "kg_co2e": r["kg_co2e"]}
+            for r in selectors.renewals(system_scope(), months=args.months, today=today)]
+    emit(_flat(rows, args.format), args.format)
+    return EXIT_OK
+
+
+def _profile(args) -> int:
+    from klimainnkjop.services.agreements import do_save_agreement_profile
+    from klimainnkjop.services.profiles import read_profile_file
+
+    spec = read_profile_file(Path(args.file))
+    saved = do_save_agreement_profile(spec=spec, actor="cli", source=args.file)
+    print(f"saved agreement-list profile {saved.name!r}")
+    return EXIT_OK
+
+
+def cmd_requirements(args) -> int:
+    from klimainnkjop.selectors import requirements as selectors
+
+    rows = [{"id": r.code, "kind": r.kind, "categories": list(r.categories), "title": r.title,
+             "expected_effect": dict(r.expected_effect)}
+            for r in selectors.requirements(kind=args.kind, category=args.category)]
+    emit(_flat(rows, args.format), args.format)
+    return EXIT_OK
+
+
+def _flat(rows: list[dict], fmt: str) -> list[dict]:
+    """Lists and objects as text for CSV and tables; JSON keeps them."""
+    if fmt == "json":
+        return rows
+    import json
+
+    return [{k: (", ".join(v) if isinstance(v, list) else json.dumps(v, ensure_ascii=False) if isinstance(v, dict)
+                 else v) for k, v in r.items()} for r in rows]
