@@ -593,3 +593,15 @@ REPORTS_GRUE_CSV = WEB_HEADER + (
     "10.03.2025;10000;2100;982463718;Kontorgiganten AS;33 333,33;Papir;1;1;1\n"
     "10.08.2025;18000;2100;987654325;Nettkraft AS;44 444,44;Strøm;2;1;1\n"
 )
+
+
+# --- agreements and the requirement library (issue 12; tests/test_agreements.py, test_requirements.py) --------
+
+AGREEMENT_HEADER = ("Avtalenummer;Avtalenavn;Leverandører;Kategorier;Deltakere;Eier;Start;Slutt;Opsjoner brukt;"
+                    "Opsjoner igjen;Estimert årlig verdi\n")
+
+
+def agreement_list(*rows: tuple) -> str:
+    """An agreement list with the default profile's Norwegian headers, one row per tuple in AGREEMENT_HEADER's
+    order."""
+    return AGREEMENT_HEADER + "".join(";".join(row) + "\n" for row in rows)
