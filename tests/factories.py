@@ -605,3 +605,32 @@ def agreement_list(*rows: tuple) -> str:
     """An agreement list with the default profile's Norwegian headers, one row per tuple in AGREEMENT_HEADER's
     order."""
     return AGREEMENT_HEADER + "".join(";".join(row) + "\n" for row in rows)
+
+
+# Agreements, renewals and the requirement library (views_agreements.py; agreements of real people and scoped
+# figures: tests/test_web_agreements.py). No agreements exist in the permission table's world.
+EXPECTATIONS.update({
+    "avtaler/": [
+        ("get", "/avtaler/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/avtaler/?ar=2024", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/avtaler/?ar=tjue", {"anonymous": LOGIN_REDIRECT, **{k: BAD_REQUEST for k in ALL_KINDS[1:]}}),
+    ],
+    "avtaler/fornyelser/": [
+        ("get", "/avtaler/fornyelser/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/avtaler/fornyelser/?maaneder=0",
+         {"anonymous": LOGIN_REDIRECT, **{k: BAD_REQUEST for k in ALL_KINDS[1:]}}),
+    ],
+    "avtaler/<int:pk>/": [
+        ("get", "/avtaler/999999999/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+    ],
+    "kravbibliotek/": [
+        ("get", "/kravbibliotek/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/kravbibliotek/?type=award&kategori=goods.food",
+         {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/kravbibliotek/?type=wish", {"anonymous": LOGIN_REDIRECT, **{k: BAD_REQUEST for k in ALL_KINDS[1:]}}),
+    ],
+    "kravbibliotek/<str:code>/": [
+        ("get", "/kravbibliotek/MAT-01/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/kravbibliotek/NO-SUCH/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+    ],
+})

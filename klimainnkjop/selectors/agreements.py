@@ -154,3 +154,10 @@ def renewals(scope: Scope, *, months: int, today: dt.date | None = None) -> list
                      "year": year, "spend_nok": f.spend_nok, "kg_co2e": f.kg_co2e})
     rows.sort(key=lambda r: (-r["kg_co2e"], r["date"], r["number"]))
     return rows
+
+
+def supplier_names(orgnrs: list[str]) -> dict[str, str]:
+    """Names of suppliers by orgnr, from the supplier register (shared reference data)."""
+    from klimainnkjop.storage.models import Supplier
+
+    return dict(Supplier.objects.filter(orgnr__in=list(orgnrs)).values_list("orgnr", "name"))

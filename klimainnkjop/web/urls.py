@@ -66,3 +66,14 @@ urlpatterns += [  # the review queue and the explanation of one line (views_revi
 ]
 if settings.KLIMAINNKJOP_OIDC_ENABLED:  # OpenID Connect (Entra ID, ID-porten): README "Sign-in"
     urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
+
+# agreements, the renewal pipeline and the requirement library (views_agreements.py, issue 12)
+from klimainnkjop.web import views_agreements  # noqa: E402
+
+urlpatterns += [
+    path("avtaler/", views_agreements.agreements, name="agreements"),
+    path("avtaler/fornyelser/", views_agreements.renewals, name="agreement_renewals"),
+    path("avtaler/<int:pk>/", views_agreements.agreement, name="agreement"),
+    path("kravbibliotek/", views_agreements.requirement_library, name="requirements"),
+    path("kravbibliotek/<str:code>/", views_agreements.requirement, name="requirement"),
+]

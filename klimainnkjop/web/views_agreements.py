@@ -1,0 +1,147 @@
+"""Agreements ranked by emissions, one agreement, the renewal pipeline and the requirement library (issue 12).
+
+Thin like views.py: access via access.scope_for, reads via selectors. Agreements and their figures are scoped
+(an agreement outside the scope is a 404); the requirement library is the region's shared reference data.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _, gettext_lazy
+
+from klimainnkjop.access import scope_for
+from klimainnkjop.selectors import agreements as agreement_selectors
+from klimainnkjop.selectors import requirements as requirement_selectors
+from klimainnkjop.selectors.results import NoResults
+
+KIND_LABELS = {
+    "qualification": gettext_lazy("Qualification requirement"),
+    "specification": gettext_lazy("Technical specification"),
+    "award": gettext_lazy("Award criterion"),
+    "clause": gettext_lazy("Contract clause"),
+}
+EVENT_LABELS = {"option": gettext_lazy("Option date"), "end": gettext_lazy("Ends")}
+
+
+def _bad_request(request, text: str):
+    return render(request, "web/agreements_invalid.html", {"text": text}, status=400)
+
+
+def _whole(request, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValueError(raw)
+    return int(raw)
+
+
+def effect_text(effect: dict) -> str:
+    if effect.get("kind") == "switch":
+        return _("%(share)s %% of the spend moves from %(source)s to %(target)s") % {
+            "share": f"{effect['share'] * 100:g}", "source": effect["from"], "target": effect["to"]}
+    if effect.get("kind") == "intensity_cut":
+        return _("%(percent)s %% lower intensity in the category") % {"percent": f"{effect['percent']:g}"}
+    return _("No effect of its own")
+
+
+def _supplier_text(suppliers: list[str], names: dict[str, str]) -> str:
+    return ", ".join(names.get(s, s) for s in suppliers)
+
+
+def _supplier_names(scope, rows) -> dict[str, str]:
+    return agreement_selectors.supplier_names(sorted({s for r in rows for s in r["suppliers"]}))
+
+
+@login_required
+def agreements(request):
+    scope = scope_for(request.user)
+    try:
+        year = _whole(request, "ar", None, 1990, 2100)
+    except ValueError:
+        return _bad_request(request, _("The year must be a year such as 2025."))
+    rows = agreement_selectors.ranked(scope, year=year)
+    names = _supplier_names(scope, rows)
+    total_kg = sum(r["kg_co2e"] for r in rows)
+    context = {"year": year, "total_tonnes": total_kg / 1000, "rows": [{
+        "pk": r["agreement"].pk, "number": r["number"], "name": r["name"],
+        "suppliers": _supplier_text(r["suppliers"], names), "end": r["end"], "spend_nok": r["spend_nok"],
+        "tonnes": r["kg_co2e"] / 1000, "share": (r["kg_co2e"] / total_kg) if total_kg else 0.0,
+    } for r in rows]}
+    return render(request, "web/agreements.html", context)
+
+
+@login_required
+def agreement(request, pk: int):
+    scope = scope_for(request.user)
+    item = agreement_selectors.agreements(scope).filter(pk=pk).first()
+    if item is None:
+        raise Http404
+    try:
+        per_year = agreement_selectors.figures(scope, [item], by_year=True)
+    except NoResults:
+        per_year = {}
+    years = [{"year": year, "spend_nok": f.spend_nok, "tonnes": f.kg_co2e / 1000, "lines": f.lines}
+             for (_pk, year), f in sorted(per_year.items())]
+    names = _supplier_names(scope, [{"suppliers": item.suppliers}])
+    requirements = []
+    for category in item.categories:
+        for found in requirement_selectors.requirements(category=category):
+            if found not in requirements:
+                requirements.append(found)
+    context = {
+        "item": item, "participants": list(item.participants.all()),
+        "suppliers": [{"orgnr": s, "name": names.get(s, "")} for s in item.suppliers],
+        "final_end": agreement_selectors.final_end(item), "years": years,
+        "total_spend": sum(y["spend_nok"] for y in years), "total_tonnes": sum(y["tonnes"] for y in years),
+        "estimated_yearly_nok": item.estimated_yearly_ore / 100,
+        "requirements": [{"code": r.code, "title": r.title, "kind": KIND_LABELS[r.kind]}
+                         for r in requirements if r.kind != "qualification"][:15],
+    }
+    return render(request, "web/agreement.html", context)
+
+
+@login_required
+def renewals(request):
+    scope = scope_for(request.user)
+    try:
+        months = _whole(request, "maaneder", 24, 1, 120)
+    except ValueError:
+        return _bad_request(request, _("The number of months must be a whole number from 1 to 120."))
+    today = dt.date.today()
+    rows = agreement_selectors.renewals(scope, months=months, today=today)
+    names = _supplier_names(scope, rows)
+    context = {"months": months, "year": today.year - 1, "choices": [6, 12, 24, 36], "rows": [{
+        "pk": r["agreement"].pk, "number": r["number"], "name": r["name"],
+        "suppliers": _supplier_text(r["suppliers"], names), "date": r["date"], "event": EVENT_LABELS[r["event"]],
+        "final_end": r["final_end"], "months_left": r["months_left"], "tonnes": r["kg_co2e"] / 1000,
+        "spend_nok": r["spend_nok"],
+    } for r in rows]}
+    return render(request, "web/agreement_renewals.html", context)
+
+
+@login_required
+def requirement_library(request):
+    kind = request.GET.get("type", "").strip()
+    if kind and kind not in KIND_LABELS:
+        return _bad_request(request, _("Choose a kind of requirement from the list."))
+    category = request.GET.get("kategori", "").strip()[:60]
+    found = requirement_selectors.requirements(kind=kind or None, category=category or None)
+    context = {"kind": kind, "category": category, "kinds": [(k, v) for k, v in KIND_LABELS.items()],
+               "rows": [{"code": r.code, "kind": KIND_LABELS[r.kind], "categories": ", ".join(r.categories),
+                         "title": r.title, "effect": effect_text(r.expected_effect)} for r in found]}
+    return render(request, "web/requirements.html", context)
+
+
+@login_required
+def requirement(request, code: str):
+    try:
+        item = requirement_selectors.requirement(code)
+    except requirement_selectors.NotFound:
+        raise Http404 from None
+    context = {"item": item, "kind": KIND_LABELS[item.kind], "effect": effect_text(item.expected_effect),
+               "history": requirement_selectors.history(item)}
+    return render(request, "web/requirement.html", context)
