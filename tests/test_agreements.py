@@ -15,7 +15,7 @@ from klimainnkjop.selectors import agreements as selectors
 from klimainnkjop.services.agreements import do_import_agreements, do_save_agreement, do_save_agreement_profile
 from klimainnkjop.storage.models import Agreement, AuditEntry
 from tests.conftest import Shared, run_cli, shared_state
-from tests.factories import GRUE, KONGSVINGER, agreement_list, kg, make_user
+from tests.factories import GRUE, KONGSVINGER, agreement_list, kg, make_user, norwegian, page, squash, table_cells
 
 OFFICE, POWER, BUILDER = "982463718", "987654325", "974760673"
 # Kontorrekvisita (K and G, March 2024 - August 2025): Kongsvinger's paper of 20.08.2024 and 15.02.2025 and
@@ -188,3 +188,51 @@ def test_an_agreement_saved_by_hand_is_checked_and_audited(shared_agreements):
     with pytest.raises(InvalidInput, match="end"):
         do_save_agreement(number="2026-011", name="X", suppliers=[OFFICE], start=dt.date(2026, 1, 1),
                           end=dt.date(2025, 1, 1), actor="test")
+
+
+# --- the pages ------------------------------------------------------------------------------------------------
+
+def test_the_agreements_page_ranks_them_by_tonnes_with_hand_computed_figures(shared_agreements, client):
+    from klimainnkjop.storage.models import Organisation
+
+    client.force_login(make_user("k-purchaser", Organisation.objects.get(orgnr=KONGSVINGER), "purchaser"))
+    html, tree = page(client, "/avtaler/")
+    table = tree.find_all("table", id="agreements-table")[0]
+    headers = [squash(th.text()) for th in table.find_all("th") if th.attrs.get("scope") == "row"]
+    assert headers == ["2025-003 Skolebygg Vinger", "2024-007 Strøm", "2023-101 Kontorrekvisita"]
+    cells = table_cells(table)
+    kongsvinger_office_kg = kg(20_000, "goods.office", 2024) + kg(12_345.67, "goods.office", 2025)  # not Grue's
+    assert norwegian(kongsvinger_office_kg / 1000) in cells and norwegian(POWER_KG / 1000) in cells
+    total = kongsvinger_office_kg + POWER_KG + BUILD_KG
+    assert norwegian(100 * POWER_KG / total) + "\u00a0%" in cells
+    assert 'aria-current="page"' in html and "Avtaler" in html  # the nav link, in bokmål
+    _, detail = page(client, f"/avtaler/{Agreement.objects.get(number='2023-101').pk}/")
+    years = table_cells(detail.find_all("table", id="agreement-years")[0])
+    assert norwegian(kg(20_000, "goods.office", 2024) / 1000) in years
+    assert norwegian(kongsvinger_office_kg / 1000) in years  # the total
+
+
+def test_a_reader_of_grue_sees_grue_s_share_and_not_kongsvinger_s_agreements(shared_agreements, client):
+    from klimainnkjop.storage.models import Organisation
+
+    client.force_login(make_user("g-reader", Organisation.objects.get(orgnr=GRUE), "reader"))
+    _, tree = page(client, "/avtaler/")
+    cells = table_cells(tree.find_all("table", id="agreements-table")[0])
+    assert "2023-101 Kontorrekvisita" in cells and "2024-007 Strøm" not in cells
+    assert norwegian(kg(33_333.33, "goods.office", 2025) / 1000) in cells
+    assert client.get(f"/avtaler/{Agreement.objects.get(number='2024-007').pk}/").status_code == 404
+
+
+def test_the_renewals_page_and_the_requirement_library_show_their_rows(shared_agreements, client):
+    from klimainnkjop.storage.models import Organisation
+
+    client.force_login(make_user("k-reader", Organisation.objects.get(orgnr=KONGSVINGER), "reader"))
+    _, tree = page(client, "/avtaler/fornyelser/?maaneder=36")
+    renewals = [r["number"] for r in selectors.renewals(system_scope(), months=36)]
+    if renewals:
+        cells = table_cells(tree.find_all("table", id="renewals-table")[0])
+        assert all(any(c.startswith(number) for c in cells) for number in renewals)
+    html, tree = page(client, "/kravbibliotek/?kategori=goods.building_materials.concrete&type=specification")
+    assert "BYG-01 Lavkarbonbetong klasse B" in squash(html)
+    html, _ = page(client, "/kravbibliotek/BYG-01/")
+    assert "lavkarbonklasse B" in html and "Norsk Betongforening" in html

@@ -69,7 +69,7 @@ def agreements(request):
     context = {"year": year, "total_tonnes": total_kg / 1000, "rows": [{
         "pk": r["agreement"].pk, "number": r["number"], "name": r["name"],
         "suppliers": _supplier_text(r["suppliers"], names), "end": r["end"], "spend_nok": r["spend_nok"],
-        "tonnes": r["kg_co2e"] / 1000, "share": (r["kg_co2e"] / total_kg) if total_kg else 0.0,
+        "tonnes": r["kg_co2e"] / 1000, "share": (100 * r["kg_co2e"] / total_kg) if total_kg else 0.0,
     } for r in rows]}
     return render(request, "web/agreements.html", context)
 
