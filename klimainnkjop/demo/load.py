@@ -174,6 +174,9 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
             result.stats_imports += 1
             result.stats_lines_added += imported.lines_added
             result.stats_already_imported += int(imported.already_imported)
+    from klimainnkjop.demo.agreements import do_load_demo_agreements  # the region's agreements (issue 12)
+
+    say(f"Registrerer {do_load_demo_agreements(actor=actor)} avtaler")
     say("Beregner klimagassregnskapet")
     run = do_compute(actor=actor)
     result.run_id = run.pk
