@@ -177,3 +177,23 @@ def may_see_report(scope: Scope, report: Report) -> bool:
     except PermissionError:  # OutsideScope is one
         return False
     return True
+
+
+AGREEMENT_ROLES = {"org-admin", "purchaser"}  # the agreements their organisation owns (issue 12)
+
+
+def can_manage_agreements(user, owner_orgnr: str | None) -> bool:
+    """May create or change an agreement owned by the organisation (owner None: region administrators only)."""
+    if is_region_admin(user):
+        return True
+    return owner_orgnr is not None and bool(roles_of(user, owner_orgnr) & AGREEMENT_ROLES)
+
+
+def agreement_owners(user) -> set[str] | None:
+    """The organisations whose agreements the person may manage (None: every organisation)."""
+    if is_region_admin(user):
+        return None
+    if not _active(user):
+        return set()
+    rows = Membership.objects.filter(user=user, role__in=AGREEMENT_ROLES).values_list("organisation__orgnr", flat=True)
+    return set(rows)

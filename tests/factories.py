@@ -623,6 +623,16 @@ EXPECTATIONS.update({
     "avtaler/<int:pk>/": [
         ("get", "/avtaler/999999999/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
     ],
+    "avtaler/ny/": [  # region administrators, and org-admins and purchasers for their own organisation
+        ("get", "/avtaler/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": FORBIDDEN,
+                                 "reader_other": FORBIDDEN, "org_admin_own": OK, "auditor_own": FORBIDDEN}),
+        ("post", "/avtaler/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
+                                  "reader_other": FORBIDDEN, "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+    ],
+    "avtaler/<int:pk>/endre/": [
+        ("get", "/avtaler/999999999/endre/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("post", "/avtaler/999999999/endre/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+    ],
     "kravbibliotek/": [
         ("get", "/kravbibliotek/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
         ("get", "/kravbibliotek/?type=award&kategori=goods.food",

@@ -236,3 +236,30 @@ def test_the_renewals_page_and_the_requirement_library_show_their_rows(shared_ag
     assert "BYG-01 Lavkarbonbetong klasse B" in squash(html)
     html, _ = page(client, "/kravbibliotek/BYG-01/")
     assert "lavkarbonklasse B" in html and "Norsk Betongforening" in html
+
+
+def test_a_purchaser_of_the_owner_edits_an_agreement_and_others_may_not(shared_agreements, client):
+    from klimainnkjop.storage.models import Organisation
+
+    kongsvinger, grue = Organisation.objects.get(orgnr=KONGSVINGER), Organisation.objects.get(orgnr=GRUE)
+    office = Agreement.objects.get(number="2023-101")
+    client.force_login(make_user("g-admin", grue, "org-admin"))
+    assert client.get(f"/avtaler/{office.pk}/endre/").status_code == 403  # sees it, Kongsvinger owns it
+    power = Agreement.objects.get(number="2024-007")
+    assert client.get(f"/avtaler/{power.pk}/endre/").status_code == 404  # Grue does not take part
+    purchaser = make_user("k-buyer", kongsvinger, "purchaser")
+    client.force_login(purchaser)
+    form = {"number": "2024-007", "name": "Strøm og nett", "suppliers": POWER, "categories": "energy.electricity",
+            "participants": [KONGSVINGER, GRUE], "owner": KONGSVINGER, "contact": "Kari", "start": "01.01.2024",
+            "end": "31.12.2026", "options_used": "1", "options_left": "1", "option_months": "12",
+            "estimated_yearly_nok": "100000", "note": ""}
+    response = client.post(f"/avtaler/{power.pk}/endre/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    power.refresh_from_db()
+    assert power.name == "Strøm og nett" and {o.orgnr for o in power.participants.all()} == {KONGSVINGER, GRUE}
+    entry = AuditEntry.objects.filter(action="update_agreement", object_id=str(power.pk)).first()
+    assert entry.actor == purchaser and entry.before["participants"] == [KONGSVINGER]
+    bad = client.post(f"/avtaler/{power.pk}/endre/", {**form, "end": "31.12.2020"})
+    assert bad.status_code == 400 and "2020-12-31" in bad.content.decode()
+    created = client.post("/avtaler/ny/", {**form, "number": "2026-050", "name": "Nytt"})
+    assert created.status_code == 302 and Agreement.objects.filter(number="2026-050").exists()

@@ -73,7 +73,9 @@ from klimainnkjop.web import views_agreements  # noqa: E402
 urlpatterns += [
     path("avtaler/", views_agreements.agreements, name="agreements"),
     path("avtaler/fornyelser/", views_agreements.renewals, name="agreement_renewals"),
+    path("avtaler/ny/", views_agreements.agreement_new, name="agreement_new"),
     path("avtaler/<int:pk>/", views_agreements.agreement, name="agreement"),
+    path("avtaler/<int:pk>/endre/", views_agreements.agreement_edit, name="agreement_edit"),
     path("kravbibliotek/", views_agreements.requirement_library, name="requirements"),
     path("kravbibliotek/<str:code>/", views_agreements.requirement, name="requirement"),
 ]

@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _, gettext_lazy
 
+from klimainnkjop import access
 from klimainnkjop.access import scope_for
+from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.selectors import agreements as agreement_selectors
 from klimainnkjop.selectors import requirements as requirement_selectors
+from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
+from klimainnkjop.services.agreements import do_save_agreement
+from klimainnkjop.web.forms_agreements import AgreementForm
 
 KIND_LABELS = {
     "qualification": gettext_lazy("Qualification requirement"),
@@ -66,7 +73,8 @@ def agreements(request):
     rows = agreement_selectors.ranked(scope, year=year)
     names = _supplier_names(scope, rows)
     total_kg = sum(r["kg_co2e"] for r in rows)
-    context = {"year": year, "total_tonnes": total_kg / 1000, "rows": [{
+    context = {"year": year, "total_tonnes": total_kg / 1000,
+               "can_add": access.agreement_owners(request.user) != set(), "rows": [{
         "pk": r["agreement"].pk, "number": r["number"], "name": r["name"],
         "suppliers": _supplier_text(r["suppliers"], names), "end": r["end"], "spend_nok": r["spend_nok"],
         "tonnes": r["kg_co2e"] / 1000, "share": (100 * r["kg_co2e"] / total_kg) if total_kg else 0.0,
@@ -94,6 +102,7 @@ def agreement(request, pk: int):
                 requirements.append(found)
     context = {
         "item": item, "participants": list(item.participants.all()),
+        "can_edit": access.can_manage_agreements(request.user, item.owner.orgnr if item.owner_id else None),
         "suppliers": [{"orgnr": s, "name": names.get(s, "")} for s in item.suppliers],
         "final_end": agreement_selectors.final_end(item), "years": years,
         "total_spend": sum(y["spend_nok"] for y in years), "total_tonnes": sum(y["tonnes"] for y in years),
@@ -145,3 +154,70 @@ def requirement(request, code: str):
     context = {"item": item, "kind": KIND_LABELS[item.kind], "effect": effect_text(item.expected_effect),
                "history": requirement_selectors.history(item)}
     return render(request, "web/requirement.html", context)
+
+
+def _agreement_form(request, item=None):
+    owners_allowed = access.agreement_owners(request.user)
+    organisations = list(org_selectors.organisations(access.system_scope()))
+    owners = [o for o in organisations if owners_allowed is None or o.orgnr in owners_allowed]
+    initial = None
+    if item is not None:
+        initial = {"number": item.number, "name": item.name, "suppliers": ", ".join(item.suppliers),
+                   "categories": ", ".join(item.categories), "participants": [o.orgnr for o in item.participants.all()],
+                   "owner": item.owner.orgnr if item.owner_id else "", "contact": item.contact, "start": item.start,
+                   "end": item.end, "options_used": item.options_used, "options_left": item.options_left,
+                   "option_months": item.option_months, "estimated_yearly_nok": item.estimated_yearly_ore // 100,
+                   "note": item.note}
+    return AgreementForm(request.POST if request.method == "POST" else None, initial=initial,
+                         organisations=organisations, owners=owners)
+
+
+def _save(request, form, item=None):
+    data = form.cleaned_data
+    if item is not None and data["number"] != item.number:
+        form.add_error("number", _("The number of an agreement cannot be changed."))
+        return None
+    try:
+        return do_save_agreement(
+            number=data["number"], name=data["name"], suppliers=data["suppliers"], start=data["start"], end=data["end"],
+            categories=data["categories"], participants=data["participants"], owner=data["owner"],
+            contact=data["contact"], options_used=data["options_used"], options_left=data["options_left"],
+            option_months=data["option_months"], estimated_yearly_ore=data["estimated_yearly_nok"] * 100,
+            note=data["note"], actor=request.user)
+    except InvalidInput as exc:
+        form.add_service_error(str(exc))
+        return None
+
+
+@login_required
+def agreement_new(request):
+    if access.agreement_owners(request.user) == set():
+        raise PermissionDenied
+    form = _agreement_form(request)
+    if request.method == "POST" and form.is_valid():
+        if agreement_selectors.agreements(access.system_scope()).filter(number=form.cleaned_data["number"]).exists():
+            form.add_error("number", _("An agreement with this number exists already."))
+        else:
+            saved = _save(request, form)
+            if saved is not None:
+                messages.success(request, _("Agreement %(number)s saved.") % {"number": saved.number})
+                return redirect("agreement", pk=saved.pk)
+    return render(request, "web/agreement_form.html", {"form": form, "item": None},
+                  status=400 if form.is_bound and form.errors else 200)
+
+
+@login_required
+def agreement_edit(request, pk: int):
+    item = agreement_selectors.agreements(scope_for(request.user)).filter(pk=pk).first()
+    if item is None:
+        raise Http404
+    if not access.can_manage_agreements(request.user, item.owner.orgnr if item.owner_id else None):
+        raise PermissionDenied
+    form = _agreement_form(request, item)
+    if request.method == "POST" and form.is_valid():
+        saved = _save(request, form, item)
+        if saved is not None:
+            messages.success(request, _("Agreement %(number)s saved.") % {"number": saved.number})
+            return redirect("agreement", pk=saved.pk)
+    return render(request, "web/agreement_form.html", {"form": form, "item": item},
+                  status=400 if form.is_bound and form.errors else 200)
