@@ -73,6 +73,8 @@ def pages(base: str, org, other) -> list[str]:
         "/?periode=2024H1", f"/org/{org.orgnr}/?periode=2024Q2", f"/org/{org.orgnr}/enhet/1200/?periode=2024",
         f"/org/{org.orgnr}/linjer/?periode=2024", f"/org/{org.orgnr}/linjer/?periode=2024&sortering=belop",
         "/?periode=2024Q9",
+        # agreements, renewals and the requirement library (web/views_agreements.py)
+        "/avtaler/", "/avtaler/fornyelser/", "/avtaler/ny/", "/kravbibliotek/", "/kravbibliotek/BYG-01/",
     ]
 
 
