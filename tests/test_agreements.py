@@ -11,6 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 from klimainnkjop.access import scope_for, system_scope
+from klimainnkjop.core.errors import InvalidInput as InvalidInputError
 from klimainnkjop.selectors import agreements as selectors
 from klimainnkjop.services.agreements import do_import_agreements, do_save_agreement, do_save_agreement_profile
 from klimainnkjop.storage.models import Agreement, AuditEntry
@@ -263,3 +264,93 @@ def test_a_purchaser_of_the_owner_edits_an_agreement_and_others_may_not(shared_a
     assert bad.status_code == 400 and "2020-12-31" in bad.content.decode()
     created = client.post("/avtaler/ny/", {**form, "number": "2026-050", "name": "Nytt"})
     assert created.status_code == 302 and Agreement.objects.filter(number="2026-050").exists()
+
+
+# --- procurement cases (services/cases.py): the routine walked by a purchaser and an approver -----------------
+
+OFFICE_ALL_NOK = 10_000 + 20_000 + 12_345.67 + 7_777.77 + 33_333.33  # every office purchase of the region
+OFFICE_ALL_KG = (kg(10_000, "goods.office", 2024) + kg(20_000, "goods.office", 2024) + kg(12_345.67, "goods.office", 2025)
+                 + kg(7_777.77, "goods.office", 2025) + kg(33_333.33, "goods.office", 2025))
+
+
+def test_a_case_is_walked_from_opened_to_closed_by_a_purchaser_and_the_approver(shared_agreements):
+    from klimainnkjop.selectors import cases as case_selectors
+    from klimainnkjop.services import cases
+    from klimainnkjop.storage.models import Organisation
+
+    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
+    purchaser, approver = make_user("k-innkjop", kongsvinger, "purchaser"), make_user("k-leder", kongsvinger,
+                                                                                       "org-admin")
+    case = cases.do_open_case(organisation=kongsvinger, title="Kontorrekvisita 2026", category="goods.office",
+                              estimated_value_nok=500_000, procedure="åpen anbudskonkurranse",
+                              agreement=Agreement.objects.get(number="2023-101"), actor=purchaser)
+    assert not cases.has_climate_requirements(case)
+    cases.do_screen_case(case=case, actor=purchaser)
+    intensity = OFFICE_ALL_KG / OFFICE_ALL_NOK
+    expected = 500_000 * intensity / 1000
+    assert case.screening["intensity_kg_per_nok"] == pytest.approx(intensity)
+    assert case.screening["expected_tonnes"] == pytest.approx(expected)
+    assert case.relevance == ("high" if expected >= 20 else "medium" if expected >= 2 else "low")
+    # 500 000 NOK: the second default rule if medium or high, else the third
+    assert (case.assess_role, case.approve_role) == (
+        ("purchaser", "org-admin") if case.relevance != "low" else ("purchaser", "purchaser"))
+    cases.do_propose_ambition(case=case, ambition="advanced", reason="stor avtale", actor=purchaser)
+    if case.approve_role == "org-admin":
+        with pytest.raises(PermissionError):
+            cases.do_decide_ambition(case=case, ambition="advanced", actor=purchaser)
+    cases.do_decide_ambition(case=case, ambition="advanced", actor=approver)
+    with pytest.raises(InvalidInputError, match="weight"):
+        cases.do_set_case_requirements(case=case, requirements=[{"code": "KON-02"}, {"code": "GEN-02"}],
+                                       actor=purchaser)
+    cases.do_set_case_requirements(case=case, requirements=[{"code": "KON-02"}, {"code": "GEN-02",
+                                                                                   "weight_percent": 30}],
+                                   actor=purchaser)
+    with pytest.raises(InvalidInputError, match="at least 30"):
+        cases.do_record_considerations(case=case, option="award_weight", weight_percent=20, actor=purchaser)
+    cases.do_record_considerations(case=case, option="award_weight", weight_percent=30, actor=purchaser)
+    cases.do_announce_case(case=case, actor=purchaser)
+    with pytest.raises(InvalidInputError, match="were not among"):
+        cases.do_award_case(case=case, supplier_orgnr=OFFICE, requirements=["MAT-01"], actor=purchaser)
+    cases.do_award_case(case=case, supplier_orgnr=OFFICE, requirements=["KON-02", "GEN-02"],
+                        climate_weight_percent=30, actor=purchaser)
+    cases.do_close_case(case=case, actor=approver)
+    assert case.state == "closed" and cases.has_climate_requirements(case)
+    log = case_selectors.events(case)
+    assert [e.step for e in log] == ["open", "screen", "propose_ambition", "decide_ambition", "set_requirements",
+                                     "record_considerations", "announce", "award", "close"]
+    assert log[3].actor == approver and log[2].reason == "stor avtale"
+    assert AuditEntry.objects.filter(object_type="ProcurementCase", object_id=str(case.pk)).count() == 9
+    with pytest.raises(InvalidInputError, match="state"):
+        cases.do_cancel_case(case=case, reason="for sent", actor=approver)
+    # nobody of another organisation sees it; the CLI lists it
+    grue_reader = make_user("g-leser", Organisation.objects.get(orgnr=GRUE), "reader")
+    assert list(case_selectors.cases(scope_for(grue_reader))) == []
+    listed = json.loads(run_cli("cases", "list", "--org", KONGSVINGER, "--format", "json").stdout)
+    assert listed == [{"id": case.pk, "org": KONGSVINGER, "title": "Kontorrekvisita 2026", "state": "closed",
+                       "relevance": case.relevance, "ambition": "advanced", "has_climate_requirements": True}]
+
+
+def test_an_exempt_case_records_its_reason_and_counts_without_climate_requirements(shared_agreements):
+    from klimainnkjop.services import cases
+    from klimainnkjop.storage.models import Organisation
+
+    grue = Organisation.objects.get(orgnr=GRUE)
+    cases.do_set_approval_rules(organisation=grue, rules=[{"min_value_nok": 0, "relevances": ["high", "medium",
+                                                                                              "low"],
+                                                           "assess_role": "purchaser", "approve_role": "purchaser"}],
+                                actor="test")
+    case = cases.do_open_case(organisation=grue, title="Kurs", category="services.training",
+                              estimated_value_nok=80_000, actor="test")
+    cases.do_screen_case(case=case, actor="test")
+    assert case.relevance == "medium" and "no purchases" in case.screening["rule"]  # none in the account
+    assert case.approve_role == "purchaser"  # Grue's own rule
+    cases.do_propose_ambition(case=case, ambition="basic", actor="test")
+    cases.do_decide_ambition(case=case, ambition="basic", actor="test")
+    with pytest.raises(InvalidInputError, match="reason"):
+        cases.do_record_considerations(case=case, option="exempt", actor="test")
+    cases.do_record_considerations(case=case, option="exempt", reason="Ingen vesentlig klimapåvirkning",
+                                   actor="test")
+    assert not cases.has_climate_requirements(case)
+    assert case.considerations["regulation"] == "anskaffelsesforskriften § 7-9"
+    cases.do_cancel_case(case=case, reason="Behovet falt bort", actor="test")
+    assert case.state == "cancelled"

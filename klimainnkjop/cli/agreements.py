@@ -1,4 +1,5 @@
-"""Agreements and the requirement library: `agreements import|list|renewals|profile import`, `requirements list`."""
+"""Agreements, the requirement library and procurement cases: `agreements import|list|renewals|profile import`,
+`requirements list`, `cases list`."""
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,28 @@ def register(sub) -> dict:
     req_list.add_argument("--kind", choices=["qualification", "specification", "award", "clause"], default=None)
     req_list.add_argument("--category", default=None, help="requirements for this category and its ancestors")
     req_list.add_argument("--format", choices=FORMATS, default="table")
-    return {"agreements": cmd_agreements, "requirements": cmd_requirements}
+    cases = sub.add_parser("cases", help="procurement cases").add_subparsers(dest="cases_command", required=True)
+    cases_list = cases.add_parser("list")
+    cases_list.add_argument("--org", default=None)
+    cases_list.add_argument("--format", choices=FORMATS, default="table")
+    return {"agreements": cmd_agreements, "requirements": cmd_requirements, "cases": cmd_cases}
+
+
+def cmd_cases(args) -> int:
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import cases as selectors
+    from klimainnkjop.services.cases import has_climate_requirements
+
+    org = args.org.replace(" ", "") if args.org else None
+    if org:
+        from klimainnkjop.cli.output import find_org
+
+        find_org(org)
+    rows = [{"id": c.pk, "org": c.organisation.orgnr, "title": c.title, "state": c.state, "relevance": c.relevance,
+             "ambition": c.ambition, "has_climate_requirements": has_climate_requirements(c)}
+            for c in selectors.cases(system_scope(), org=org)]
+    emit(_flat(rows, args.format), args.format)
+    return EXIT_OK
 
 
 def cmd_agreements(args) -> int:

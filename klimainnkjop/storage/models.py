@@ -601,3 +601,75 @@ class RequirementVersion(models.Model):
     class Meta:
         unique_together = [("requirement", "version")]
         ordering = ["requirement", "-version"]
+
+
+class ProcurementCase(models.Model):
+    """One procurement (or an agreement's renewal) walked through the routine: screening, ambition, requirements,
+    the § 7-9 record, announcement, award (services/cases.py; each step a service with an audit entry and an
+    entry in the case's decision log, CaseEvent)."""
+
+    STATES = ["opened", "screened", "ambition_decided", "requirements_set", "announced", "awarded", "closed",
+              "cancelled"]
+    RELEVANCES = ["high", "medium", "low"]
+    AMBITIONS = ["basic", "advanced", "leading"]
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases")
+    title = models.CharField(max_length=200)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT)
+    estimated_value_ore = models.BigIntegerField(default=0)
+    procedure = models.CharField(max_length=60, blank=True, default="")
+    agreement = models.ForeignKey(Agreement, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases",
+                                  help_text="the agreement this case renews")
+    state = models.CharField(max_length=20, default="opened")
+    relevance = models.CharField(max_length=10, blank=True, default="")
+    screening = models.JSONField(default=dict, blank=True, help_text="the screening rule's inputs and result")
+    assess_role = models.CharField(max_length=20, blank=True, default="")
+    approve_role = models.CharField(max_length=20, blank=True, default="")
+    ambition_proposed = models.CharField(max_length=10, blank=True, default="")
+    ambition = models.CharField(max_length=10, blank=True, default="")
+    requirements = models.JSONField(default=list, blank=True,
+                                    help_text="[{code, kind, weight_percent}] chosen from the library")
+    considerations = models.JSONField(default=dict, blank=True, help_text="the § 7-9 record")
+    award = models.JSONField(default=dict, blank=True,
+                             help_text="{supplier_orgnr, requirements (codes in the contract), climate_weight_percent}")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class CaseEvent(models.Model):
+    """The decision log of a case: who did which step, when and why."""
+
+    case = models.ForeignKey(ProcurementCase, on_delete=models.CASCADE, related_name="events")
+    step = models.CharField(max_length=30)
+    state = models.CharField(max_length=20)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    actor_label = models.CharField(max_length=200, default="system")
+    reason = models.TextField(blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class ApprovalRule(models.Model):
+    """Who must assess and who approves a case's ambition, by value and climate relevance: the first rule (by
+    position) whose minimum value and relevances fit. An organisation's own rules replace the region default
+    (organisation empty)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, null=True, blank=True,
+                                     related_name="approval_rules")
+    position = models.IntegerField(default=0)
+    min_value_nok = models.BigIntegerField(default=0)
+    relevances = models.JSONField(default=list, help_text="high, medium, low")
+    assess_role = models.CharField(max_length=20)
+    approve_role = models.CharField(max_length=20)
+
+    class Meta:
+        ordering = ["organisation_id", "position"]
