@@ -197,3 +197,20 @@ def agreement_owners(user) -> set[str] | None:
         return set()
     rows = Membership.objects.filter(user=user, role__in=AGREEMENT_ROLES).values_list("organisation__orgnr", flat=True)
     return set(rows)
+
+
+CASE_ROLES = {"org-admin", "purchaser"}  # open procurement cases and walk them (the approver's role: services/cases.py)
+
+
+def can_work_on_cases(user, orgnr: str) -> bool:
+    """May open the organisation's procurement cases and take their steps."""
+    return is_region_admin(user) or bool(roles_of(user, orgnr) & CASE_ROLES)
+
+
+def case_organisations(user) -> set[str] | None:
+    """The organisations whose cases the person may open (None: every organisation)."""
+    if is_region_admin(user):
+        return None
+    if not _active(user):
+        return set()
+    return set(Membership.objects.filter(user=user, role__in=CASE_ROLES).values_list("organisation__orgnr", flat=True))

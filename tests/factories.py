@@ -644,3 +644,21 @@ EXPECTATIONS.update({
         ("get", "/kravbibliotek/NO-SUCH/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
     ],
 })
+
+
+# Procurement cases (views_cases.py; a case walked by a purchaser and an approver: tests/test_agreements.py)
+EXPECTATIONS.update({
+    "saker/": [("get", "/saker/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}})],
+    "saker/ny/": [
+        ("get", "/saker/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": FORBIDDEN,
+                               "reader_other": FORBIDDEN, "org_admin_own": OK, "auditor_own": FORBIDDEN}),
+        ("post", "/saker/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
+                                "reader_other": FORBIDDEN, "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+    ],
+    "saker/<int:pk>/": [
+        ("get", "/saker/999999999/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
+    "saker/<int:pk>/steg/": [
+        ("post", "/saker/999999999/steg/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("get", "/saker/999999999/steg/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+})

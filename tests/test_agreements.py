@@ -354,3 +354,46 @@ def test_an_exempt_case_records_its_reason_and_counts_without_climate_requiremen
     assert case.considerations["regulation"] == "anskaffelsesforskriften § 7-9"
     cases.do_cancel_case(case=case, reason="Behovet falt bort", actor="test")
     assert case.state == "cancelled"
+
+
+def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(shared_agreements, client):
+    from klimainnkjop.storage.models import Organisation, ProcurementCase
+
+    kongsvinger, grue = Organisation.objects.get(orgnr=KONGSVINGER), Organisation.objects.get(orgnr=GRUE)
+    purchaser, approver = make_user("p1", kongsvinger, "purchaser"), make_user("a1", kongsvinger, "org-admin")
+    client.force_login(purchaser)
+    opened = client.post("/saker/ny/", {"org": KONGSVINGER, "title": "Møbler til ny skole", "category":
+                                        "goods.furniture", "value": "2 000 000", "procedure": "konkurranse"})
+    assert opened.status_code == 302
+    case = ProcurementCase.objects.get(title="Møbler til ny skole")
+    url, step = f"/saker/{case.pk}/", f"/saker/{case.pk}/steg/"
+
+    def post(data, expected=302):
+        response = client.post(step, data)
+        assert response.status_code == expected, response.content.decode()[:3000]
+        return response
+
+    post({"step": "screen"})
+    post({"step": "propose", "ambition": "leading", "reason": "ny skole"})
+    post({"step": "decide", "ambition": "leading"}, expected=403)  # 2 mill.: the org-admin approves
+    client.force_login(approver)
+    post({"step": "decide", "ambition": "leading"})
+    client.force_login(purchaser)
+    bad = post({"step": "requirements", "requirement": ["MOB-02"]}, expected=400)  # an award criterion: weight
+    assert "MOB-02" in bad.content.decode()
+    post({"step": "requirements", "requirement": ["MOB-01", "MOB-02", "MOB-03"], "weight-MOB-02": "30"})
+    post({"step": "considerations", "option": "award_weight", "weight_percent": "30"})
+    post({"step": "announce"})
+    post({"step": "award", "supplier": "912345678", "requirement": ["MOB-01", "MOB-02"], "climate_weight": "30"})
+    post({"step": "close"})
+    case.refresh_from_db()
+    assert case.state == "closed" and case.ambition == "leading" and case.award["requirements"] == ["MOB-01", "MOB-02"]
+    html, tree = page(client, url)
+    log = table_cells(tree.find_all("table", id="case-log")[0])
+    assert "a1" in log and "p1" in log and "ny skole" in log
+    _, listing = page(client, "/saker/")
+    assert f"{case.pk} Møbler til ny skole" in table_cells(listing.find_all("table", id="cases-table")[0])
+    client.force_login(make_user("k-reader2", kongsvinger, "reader"))
+    assert client.get(url).status_code == 200 and client.post(step, {"step": "close"}).status_code == 403
+    client.force_login(make_user("g-reader2", grue, "reader"))
+    assert client.get(url).status_code == 404 and client.post(step, {"step": "close"}).status_code == 404

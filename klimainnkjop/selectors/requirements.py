@@ -38,3 +38,10 @@ def requirement(code: str) -> Requirement:
 
 def history(item: Requirement) -> list[RequirementVersion]:
     return list(item.versions.select_related("changed_by").order_by("-version"))
+
+
+def categories() -> list:
+    """The category tree (shared reference data), for choosing a case's category."""
+    from klimainnkjop.storage.models import Category
+
+    return list(Category.objects.order_by("code"))

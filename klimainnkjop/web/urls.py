@@ -79,3 +79,13 @@ urlpatterns += [
     path("kravbibliotek/", views_agreements.requirement_library, name="requirements"),
     path("kravbibliotek/<str:code>/", views_agreements.requirement, name="requirement"),
 ]
+
+# procurement cases (views_cases.py, issue 12)
+from klimainnkjop.web import views_cases  # noqa: E402
+
+urlpatterns += [
+    path("saker/", views_cases.cases, name="cases"),
+    path("saker/ny/", views_cases.case_new, name="case_new"),
+    path("saker/<int:pk>/", views_cases.case, name="case"),
+    path("saker/<int:pk>/steg/", views_cases.case_step, name="case_step"),
+]
