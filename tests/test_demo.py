@@ -361,3 +361,27 @@ def test_the_renewal_pipeline_of_24_months_ranks_the_demo_s_agreements_by_tonnes
     assert tonnes == sorted(tonnes, reverse=True) and tonnes[0] > 0
     power = next(r for r in rows if r["number"] == "2021-201")
     assert power["event"] == "option" and power["final_end"] == dt.date(2027, 12, 31)
+
+
+# --- the demo's procurement cases (demo/cases.py): the KPI equals a hand count of the list ------------------
+
+@pytest.mark.django_db
+def test_the_demo_s_cases_are_in_every_state_and_the_kpi_equals_the_hand_count(shared_demo):
+    from klimainnkjop.selectors import cases as case_selectors
+
+    found = list(case_selectors.cases(system_scope()))
+    assert len(found) == 40
+    assert {c.state for c in found} == {"opened", "screened", "ambition_decided", "requirements_set", "announced",
+                                        "awarded", "closed", "cancelled"}
+    # by hand from demo/cases.py: 29 cases announced, awarded or closed; 8 of them exempt (consultancy, audit,
+    # a course, legal aid, advertising, telephony, containers, teaching material), so 21 with requirements
+    region = case_selectors.climate_requirement_share(system_scope())
+    assert region == [{"cases": 29, "with_requirements": 21, "share": pytest.approx(21 / 29)}]
+    kongsvinger = R.ORGS_BY_KEY["kongsvinger"].orgnr
+    per_org = {r["org"]: r for r in case_selectors.climate_requirement_share(system_scope(), by=("org",))}
+    assert (per_org[kongsvinger]["cases"], per_org[kongsvinger]["with_requirements"]) == (6, 5)
+    bands = {r["value_band"]: r["cases"] for r in case_selectors.climate_requirement_share(system_scope(),
+                                                                                          by=("value_band",))}
+    assert sum(bands.values()) == 29 and set(bands) <= {"under-100k", "100k-1.3m", "1.3m-and-over"}
+    renewal = next(c for c in found if c.title == "Matvarer til storhusholdning 2027")
+    assert renewal.agreement.number == "2025-101" and renewal.relevance == "high"

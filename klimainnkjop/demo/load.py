@@ -180,6 +180,9 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
     say("Beregner klimagassregnskapet")
     run = do_compute(actor=actor)
     result.run_id = run.pk
+    from klimainnkjop.demo.cases import do_load_demo_cases  # procurement cases, screened against the account
+
+    say(f"Registrerer {do_load_demo_cases(actor=actor)} anskaffelsessaker")
     result.year = manifest.today.year - 1
     region_year = totals(system_scope(), year=result.year)["rows"]
     if region_year:

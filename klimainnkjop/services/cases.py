@@ -13,20 +13,18 @@ else DEFAULT_RULES). The § 7-9 record is checked against data/climate_considera
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import transaction
 
 from klimainnkjop import access
 from klimainnkjop.core.errors import InvalidInput
-from klimainnkjop.paths import SHIPPED_DATA
+from klimainnkjop.selectors.cases import considerations_rules, has_climate_requirements  # noqa: F401 - used here
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import (Agreement, ApprovalRule, CaseEvent, Category, Organisation, ProcurementCase,
                                          Requirement)
 
 HIGH_TONNES, MEDIUM_TONNES = 20.0, 2.0
-CONSIDERATIONS_FILE = SHIPPED_DATA / "climate_considerations.json"
 # position order: the first rule whose minimum value and relevances fit the case decides
 DEFAULT_RULES = [
     {"min_value_nok": 1_300_000, "relevances": ["high", "medium", "low"], "assess_role": "purchaser",
@@ -43,10 +41,6 @@ NEXT = {"screen": ("opened",), "propose": ("screened", "ambition_decided"), "dec
         "announce": ("requirements_set",), "award": ("announced",), "close": ("awarded",)}
 
 
-def considerations_rules() -> dict:
-    return json.loads(CONSIDERATIONS_FILE.read_text(encoding="utf-8"))
-
-
 def case_dict(case: ProcurementCase) -> dict:
     return {"id": case.pk, "org": case.organisation.orgnr, "title": case.title, "category": case.category.code,
             "estimated_value_nok": round(case.estimated_value_ore / 100, 2), "procedure": case.procedure,
@@ -54,15 +48,6 @@ def case_dict(case: ProcurementCase) -> dict:
             "relevance": case.relevance, "ambition_proposed": case.ambition_proposed, "ambition": case.ambition,
             "requirements": list(case.requirements), "considerations": dict(case.considerations),
             "award": dict(case.award), "has_climate_requirements": has_climate_requirements(case)}
-
-
-def has_climate_requirements(case: ProcurementCase) -> bool:
-    """Climate or environmental requirements were set: one from the library, or a § 7-9 record that weights or
-    requires climate and environment."""
-    if case.requirements:
-        return True
-    option = case.considerations.get("option")
-    return any(o["code"] == option and o.get("climate_requirements") for o in considerations_rules()["options"])
 
 
 def _log(case: ProcurementCase, step: str, actor: Any, reason: str, before: dict, details: dict | None = None) -> None:

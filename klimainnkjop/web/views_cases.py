@@ -40,13 +40,16 @@ def _row(case) -> dict:
             "value": case.estimated_value_ore / 100, "state": STATE_LABELS.get(case.state, case.state),
             "relevance": RELEVANCE_LABELS.get(case.relevance, case.relevance),
             "ambition": AMBITION_LABELS.get(case.ambition, case.ambition),
-            "climate": case_services.has_climate_requirements(case)}
+            "climate": case_selectors.has_climate_requirements(case)}
 
 
 @login_required
 def cases(request):
-    found = case_selectors.cases(scope_for(request.user))
-    return render(request, "web/cases.html", {"rows": [_row(c) for c in found],
+    scope = scope_for(request.user)
+    found = case_selectors.cases(scope)
+    kpi = case_selectors.climate_requirement_share(scope)
+    summary = {**kpi[0], "percent": 100 * kpi[0]["share"]} if kpi else None
+    return render(request, "web/cases.html", {"rows": [_row(c) for c in found], "kpi": summary,
                                               "can_open": access.case_organisations(request.user) != set()})
 
 
