@@ -639,6 +639,18 @@ EXPECTATIONS.update({
          {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
         ("get", "/kravbibliotek/?type=wish", {"anonymous": LOGIN_REDIRECT, **{k: BAD_REQUEST for k in ALL_KINDS[1:]}}),
     ],
+    "kravbibliotek/ny/": [  # the library is the region's: region administrators edit it
+        ("get", "/kravbibliotek/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                       **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+        ("post", "/kravbibliotek/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                        **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+    ],
+    "kravbibliotek/<str:code>/endre/": [
+        ("get", "/kravbibliotek/MAT-01/endre/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                                 **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+        ("get", "/kravbibliotek/NO-SUCH/endre/", {"anonymous": LOGIN_REDIRECT,
+                                                  **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+    ],
     "kravbibliotek/<str:code>/": [
         ("get", "/kravbibliotek/MAT-01/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
         ("get", "/kravbibliotek/NO-SUCH/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),

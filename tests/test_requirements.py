@@ -83,3 +83,29 @@ def test_the_cli_lists_the_library_as_json(reference):
     concrete = json.loads(run_cli("requirements", "list", "--category", "goods.building_materials.concrete",
                                   "--kind", "specification", "--format", "json").stdout)
     assert "BYG-01" in {r["id"] for r in concrete}
+
+
+def test_a_region_administrator_edits_a_requirement_on_the_web_and_its_history_shows_both_versions(reference, client,
+                                                                                                  org):
+    from tests.factories import make_user
+
+    client.force_login(make_user("reader", org, "reader"))
+    assert client.get("/kravbibliotek/MAT-01/endre/").status_code == 403
+    admin = make_user("admin", org, "region-admin")
+    client.force_login(admin)
+    form = {"code": "MAT-01", "kind": "award", "categories": "goods.food", "title": "Plantebasert først",
+            "text": "Ny tekst.", "verification": "Meny.", "legal_note": "Se § 7-9.", "effect": "switch",
+            "switch_from": "goods.food.beef", "switch_to": "goods.food.legumes", "share": "40",
+            "min_value_nok": "100000", "guidance": "DFØ, Kriterieveiviseren", "status": "active"}
+    assert client.post("/kravbibliotek/MAT-01/endre/", {**form, "share": ""}).status_code == 400
+    response = client.post("/kravbibliotek/MAT-01/endre/", form)
+    assert response.status_code == 302
+    item = selectors.requirement("MAT-01")
+    assert (item.version, item.title, item.expected_effect["share"]) == (2, "Plantebasert først", 0.4)
+    html = client.get("/kravbibliotek/MAT-01/").content.decode()
+    assert "Plantebasert først" in html and "Plantebaserte måltider og mindre rødt kjøtt" in html  # both versions
+    assert AuditEntry.objects.filter(action="change_requirement", actor=admin).exists()
+    created = client.post("/kravbibliotek/ny/", {**form, "code": "MAT-07", "effect": "intensity_cut",
+                                                 "percent": "5"})
+    assert created.status_code == 302 and selectors.requirement("MAT-07").expected_effect == {
+        "kind": "intensity_cut", "percent": 5.0}

@@ -31,7 +31,7 @@ CASES: list[tuple] = [
     (K, "Skoleskyss, tilleggsrute", "services.travel", 600_000, "cancelled", [], None, None),
     (E, "Brøyting og strøing", "construction.civil", 3_500_000, "awarded", [("TRA-01", None)], "specification",
      None),
-    (E, "Rehabilitering av skolebad", "construction.works", 8_000_000, "closed", [("BYG-03", None), ("BYG-07", 20)],
+    (E, "Rehabilitering av skolebad", "construction.works", 8_000_000, "closed", [("BYG-03", None), ("BYG-07", 30)],
      "award_weight", None),
     (E, "Arbeidsklær hjemmetjenesten", "goods.textiles", 300_000, "closed", [("TEK-01", None)], "specification",
      None),
@@ -107,7 +107,7 @@ def do_load_demo_cases(*, actor: Any = None) -> int:
             services.do_set_case_requirements(
                 case=case, requirements=[{"code": code, "weight_percent": weight} for code, weight in requirements],
                 actor=actor)
-            weight = next((w for _, w in requirements if w), 30) if option == "award_weight" else None
+            weight = sum(w for _, w in requirements if w) if option == "award_weight" else None
             services.do_record_considerations(
                 case=case, option=option, weight_percent=weight,
                 description="Kravene i kravspesifikasjonen" if option == "specification" else "",

@@ -45,3 +45,7 @@ def categories() -> list:
     from klimainnkjop.storage.models import Category
 
     return list(Category.objects.order_by("code"))
+
+
+def exists(code: str) -> bool:
+    return Requirement.objects.filter(code=code).exists()

@@ -49,3 +49,46 @@ class AgreementForm(DesignsystemetForm):
 
     def clean_categories(self):
         return _list(self.cleaned_data["categories"])
+
+
+class RequirementForm(DesignsystemetForm):
+    code = forms.CharField(label=gettext_lazy("Id"), max_length=40, help_text=gettext_lazy("E.g. MAT-07."))
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=[
+        ("qualification", gettext_lazy("Qualification requirement")),
+        ("specification", gettext_lazy("Technical specification")),
+        ("award", gettext_lazy("Award criterion")), ("clause", gettext_lazy("Contract clause"))])
+    categories = forms.CharField(label=gettext_lazy("Categories"), max_length=2000,
+                                 help_text=gettext_lazy("Category codes separated by commas, e.g. goods.food."))
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    text = forms.CharField(label=gettext_lazy("Requirement text"), widget=forms.Textarea(attrs={"rows": 5}))
+    verification = forms.CharField(label=gettext_lazy("How it is verified"), required=False,
+                                   widget=forms.Textarea(attrs={"rows": 3}))
+    legal_note = forms.CharField(label=gettext_lazy("Legal notes"), required=False,
+                                 widget=forms.Textarea(attrs={"rows": 3}))
+    effect = forms.ChoiceField(label=gettext_lazy("Expected effect"), choices=[
+        ("none", gettext_lazy("No effect of its own")), ("intensity_cut", gettext_lazy("A cut in the intensity")),
+        ("switch", gettext_lazy("A switch to another category's factor"))])
+    percent = forms.FloatField(label=gettext_lazy("Cut in the intensity, %"), required=False, min_value=0,
+                               max_value=100)
+    switch_from = forms.CharField(label=gettext_lazy("Switch from category"), max_length=60, required=False)
+    switch_to = forms.CharField(label=gettext_lazy("Switch to category"), max_length=60, required=False)
+    share = forms.FloatField(label=gettext_lazy("Share of the spend switched, %"), required=False, min_value=0,
+                             max_value=100)
+    min_value_nok = forms.IntegerField(label=gettext_lazy("Applies from an estimated value of, NOK"), min_value=0,
+                                       initial=0)
+    guidance = forms.CharField(label=gettext_lazy("Builds on"), max_length=500, required=False)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=[
+        ("active", gettext_lazy("Active")), ("draft", gettext_lazy("Draft")), ("retired", gettext_lazy("Retired"))])
+
+    def clean_categories(self):
+        return _list(self.cleaned_data["categories"])
+
+    def effect_value(self) -> dict:
+        data = self.cleaned_data
+        if data["effect"] == "intensity_cut":
+            return {"kind": "intensity_cut", "percent": data.get("percent")}
+        if data["effect"] == "switch":
+            share = data.get("share")
+            return {"kind": "switch", "from": data.get("switch_from"), "to": data.get("switch_to"),
+                    "share": share / 100 if share is not None else None}
+        return {"kind": "none"}

@@ -77,7 +77,9 @@ urlpatterns += [
     path("avtaler/<int:pk>/", views_agreements.agreement, name="agreement"),
     path("avtaler/<int:pk>/endre/", views_agreements.agreement_edit, name="agreement_edit"),
     path("kravbibliotek/", views_agreements.requirement_library, name="requirements"),
+    path("kravbibliotek/ny/", views_agreements.requirement_new, name="requirement_new"),
     path("kravbibliotek/<str:code>/", views_agreements.requirement, name="requirement"),
+    path("kravbibliotek/<str:code>/endre/", views_agreements.requirement_edit, name="requirement_edit"),
 ]
 
 # procurement cases (views_cases.py, issue 12)

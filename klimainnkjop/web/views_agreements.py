@@ -22,7 +22,8 @@ from klimainnkjop.selectors import requirements as requirement_selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
 from klimainnkjop.services.agreements import do_save_agreement
-from klimainnkjop.web.forms_agreements import AgreementForm
+from klimainnkjop.services.requirements import do_save_requirement
+from klimainnkjop.web.forms_agreements import AgreementForm, RequirementForm
 
 KIND_LABELS = {
     "qualification": gettext_lazy("Qualification requirement"),
@@ -140,6 +141,7 @@ def requirement_library(request):
     category = request.GET.get("kategori", "").strip()[:60]
     found = requirement_selectors.requirements(kind=kind or None, category=category or None)
     context = {"kind": kind, "category": category, "kinds": [(k, v) for k, v in KIND_LABELS.items()],
+               "can_edit": access.can_administer_region(request.user),
                "rows": [{"code": r.code, "kind": KIND_LABELS[r.kind], "categories": ", ".join(r.categories),
                          "title": r.title, "effect": effect_text(r.expected_effect)} for r in found]}
     return render(request, "web/requirements.html", context)
@@ -152,7 +154,8 @@ def requirement(request, code: str):
     except requirement_selectors.NotFound:
         raise Http404 from None
     context = {"item": item, "kind": KIND_LABELS[item.kind], "effect": effect_text(item.expected_effect),
-               "history": requirement_selectors.history(item)}
+               "history": requirement_selectors.history(item),
+               "can_edit": access.can_administer_region(request.user)}
     return render(request, "web/requirement.html", context)
 
 
@@ -221,3 +224,55 @@ def agreement_edit(request, pk: int):
             return redirect("agreement", pk=saved.pk)
     return render(request, "web/agreement_form.html", {"form": form, "item": item},
                   status=400 if form.is_bound and form.errors else 200)
+
+
+def _requirement_initial(item) -> dict:
+    effect = item.expected_effect or {"kind": "none"}
+    return {"code": item.code, "kind": item.kind, "categories": ", ".join(item.categories), "title": item.title,
+            "text": item.text, "verification": item.verification, "legal_note": item.legal_note,
+            "effect": effect.get("kind", "none"), "percent": effect.get("percent"),
+            "switch_from": effect.get("from", ""), "switch_to": effect.get("to", ""),
+            "share": effect["share"] * 100 if effect.get("share") is not None else None,
+            "min_value_nok": item.min_value_nok, "guidance": item.guidance, "status": item.status}
+
+
+def _requirement_form(request, item=None):
+    if not access.can_administer_region(request.user):
+        raise PermissionDenied
+    form = RequirementForm(request.POST if request.method == "POST" else None,
+                           initial=_requirement_initial(item) if item else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if item is not None and data["code"] != item.code:
+            form.add_error("code", _("The id of a requirement cannot be changed."))
+        elif item is None and requirement_selectors.exists(data["code"]):
+            form.add_error("code", _("A requirement with this id exists already."))
+        else:
+            values = {k: data[k] for k in ("kind", "categories", "title", "text", "verification", "legal_note",
+                                           "min_value_nok", "guidance", "status")}
+            try:
+                saved = do_save_requirement(code=data["code"], values={**values, "expected_effect":
+                                                                       form.effect_value()}, actor=request.user)
+            except InvalidInput as exc:
+                message = str(exc).replace("expected_effect: ", "effect: ")
+                form.add_service_error(message)
+            else:
+                messages.success(request, _("Requirement %(code)s saved (version %(version)s).") % {
+                    "code": saved.code, "version": saved.version})
+                return redirect("requirement", code=saved.code)
+    return render(request, "web/requirement_form.html", {"form": form, "item": item},
+                  status=400 if form.is_bound and form.errors else 200)
+
+
+@login_required
+def requirement_new(request):
+    return _requirement_form(request)
+
+
+@login_required
+def requirement_edit(request, code: str):
+    try:
+        item = requirement_selectors.requirement(code)
+    except requirement_selectors.NotFound:
+        raise Http404 from None
+    return _requirement_form(request, item)
