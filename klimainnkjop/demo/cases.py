@@ -49,7 +49,7 @@ CASES: list[tuple] = [
     (NO, "Juridisk bistand", "services.consultancy", 300_000, "closed", [], "exempt", None),
     (NO, "Tilbygg barnehage", "construction.works", 22_000_000, "requirements_set",
      [("BYG-01", None), ("BYG-03", None), ("GEN-02", 30)], "award_weight", None),
-    (SO, "Mat til barnehagene", "goods.food", 1_500_000, "closed", [("MAT-01", 30), ("MAT-06", None)],
+    (SO, "Mat til barnehagene", "goods.food", 1_500_000, "closed", [("MAT-01", 30), ("MAT-06", 10)],
      "award_weight", None),
     (SO, "Nye PC-er til skolene", "goods.it_equipment", 2_000_000, "closed", [("IKT-01", None), ("IKT-02", None)],
      "specification", None),

@@ -13,6 +13,7 @@ else DEFAULT_RULES). The § 7-9 record is checked against data/climate_considera
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import transaction
@@ -96,16 +97,27 @@ def do_open_case(*, organisation: Organisation, title: str, category: str, estim
 def category_intensity(category: str) -> tuple[float | None, float, float]:
     """(kg CO2e per NOK, spend NOK, kg) of the category and its sub-categories in the latest computed account,
     the whole region; None without purchases."""
-    from klimainnkjop.selectors.results import NoResults, totals
+    from klimainnkjop.selectors.results import latest_run, run_key
 
-    try:
-        rows = totals(access.system_scope(), by=["category"])["rows"]
-    except NoResults:
+    run = latest_run()
+    if run is None:
         return None, 0.0, 0.0
+    rows = _category_totals(run.run.pk, run_key(run))
     mine = [r for r in rows if r["category"] and (r["category"] == category
                                                    or r["category"].startswith(category + "."))]
     spend, kg = sum(r["spend_nok"] for r in mine), sum(r["kg_co2e"] for r in mine)
     return (kg / spend if spend > 0 else None), spend, kg
+
+
+@functools.lru_cache(maxsize=8)
+def _category_totals(run_id: int, key: str) -> tuple[dict, ...]:
+    """The region's purchases per category in a run (a run's results never change: cached per run and its
+    result files' key, results.run_key)."""
+    from klimainnkjop.selectors.results import Run, totals
+    from klimainnkjop.storage.models import ComputeRun
+
+    run = Run(ComputeRun.objects.select_related("factor_set").get(pk=run_id))
+    return tuple(totals(access.system_scope(), by=["category"], run=run)["rows"])
 
 
 def approval_rule(organisation: Organisation, value_nok: float, relevance: str) -> dict:
