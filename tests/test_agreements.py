@@ -362,6 +362,8 @@ def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(sh
     kongsvinger, grue = Organisation.objects.get(orgnr=KONGSVINGER), Organisation.objects.get(orgnr=GRUE)
     purchaser, approver = make_user("p1", kongsvinger, "purchaser"), make_user("a1", kongsvinger, "org-admin")
     client.force_login(purchaser)
+    renewal = client.get(f"/saker/ny/?avtale={Agreement.objects.get(number='2024-007').pk}").content.decode()
+    assert 'value="Fornyelse av Strøm"' in renewal and 'value="energy.electricity" selected' in renewal
     opened = client.post("/saker/ny/", {"org": KONGSVINGER, "title": "Møbler til ny skole", "category":
                                         "goods.furniture", "value": "2 000 000", "procedure": "konkurranse"})
     assert opened.status_code == 302

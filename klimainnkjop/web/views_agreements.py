@@ -124,7 +124,8 @@ def renewals(request):
     today = dt.date.today()
     rows = agreement_selectors.renewals(scope, months=months, today=today)
     names = _supplier_names(scope, rows)
-    context = {"months": months, "year": today.year - 1, "choices": [6, 12, 24, 36], "rows": [{
+    context = {"months": months, "year": today.year - 1, "choices": [6, 12, 24, 36],
+               "can_open": access.case_organisations(request.user) != set(), "rows": [{
         "pk": r["agreement"].pk, "number": r["number"], "name": r["name"],
         "suppliers": _supplier_text(r["suppliers"], names), "date": r["date"], "event": EVENT_LABELS[r["event"]],
         "final_end": r["final_end"], "months_left": r["months_left"], "tonnes": r["kg_co2e"] / 1000,

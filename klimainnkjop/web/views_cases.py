@@ -63,6 +63,12 @@ def case_new(request):
     categories = requirement_selectors.categories()
     agreements = list(agreement_selectors.agreements(scope_for(request.user)))
     error, values = "", {}
+    renewing = next((a for a in agreements if str(a.pk) == request.GET.get("avtale", "")), None)
+    if renewing is not None:  # a case for an agreement's renewal (the renewals page links here)
+        values = {"agreement": str(renewing.pk), "title": _("Renewal of %(name)s") % {"name": renewing.name},
+                  "category": renewing.categories[0] if renewing.categories else "",
+                  "org": renewing.owner.orgnr if renewing.owner_id else "",
+                  "value": str(renewing.estimated_yearly_ore // 100)}
     if request.method == "POST":
         values = request.POST
         orgnr = values.get("org", "")
