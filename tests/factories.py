@@ -667,6 +667,7 @@ EXPECTATIONS.update({
         ("post", "/saker/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
                                 "reader_other": FORBIDDEN, "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
     ],
+    "saker/sjekkliste/": [("get", "/saker/sjekkliste/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}})],
     "saker/<int:pk>/": [
         ("get", "/saker/999999999/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
     "saker/<int:pk>/steg/": [

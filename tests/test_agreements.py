@@ -399,3 +399,18 @@ def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(sh
     assert client.get(url).status_code == 200 and client.post(step, {"step": "close"}).status_code == 403
     client.force_login(make_user("g-reader2", grue, "reader"))
     assert client.get(url).status_code == 404 and client.post(step, {"step": "close"}).status_code == 404
+
+
+def test_the_checklist_names_the_roles_of_the_person_s_organisation_and_the_7_9_options(shared_agreements, client):
+    from klimainnkjop.services import cases
+    from klimainnkjop.storage.models import Organisation
+
+    grue = Organisation.objects.get(orgnr=GRUE)
+    cases.do_set_approval_rules(organisation=grue, rules=[{"min_value_nok": 500_000, "relevances": ["high"],
+                                                           "assess_role": "purchaser", "approve_role": "org-admin"}],
+                                actor="test")
+    client.force_login(make_user("g-buyer", grue, "purchaser"))
+    html, tree = page(client, "/saker/sjekkliste/")
+    assert table_cells(tree.find_all("table", id="approval-rules")[0])[4:] == [
+        norwegian(500_000, 0), "Høy", "Innkjøpsansvarlig", "Organisasjonsadministrator"]
+    assert "minst 30 % vekt" in html.replace("\u00a0", " ") and "anskaffelsesforskriften § 7-9" in html

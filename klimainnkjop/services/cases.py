@@ -120,10 +120,16 @@ def _category_totals(run_id: int, key: str) -> tuple[dict, ...]:
     return tuple(totals(access.system_scope(), by=["category"], run=run)["rows"])
 
 
+def approval_rules(organisation: Organisation | None) -> list[dict]:
+    """The rules in force for the organisation: its own, else the region's default rows, else DEFAULT_RULES."""
+    rules = list(ApprovalRule.objects.filter(organisation=organisation).order_by("position").values()) if \
+        organisation is not None else []
+    return rules or list(ApprovalRule.objects.filter(organisation__isnull=True).order_by("position").values()) or \
+        DEFAULT_RULES
+
+
 def approval_rule(organisation: Organisation, value_nok: float, relevance: str) -> dict:
-    rules = list(ApprovalRule.objects.filter(organisation=organisation).order_by("position").values()) or list(
-        ApprovalRule.objects.filter(organisation__isnull=True).order_by("position").values()) or DEFAULT_RULES
-    for rule in rules:
+    for rule in approval_rules(organisation):
         if value_nok >= rule["min_value_nok"] and relevance in rule["relevances"]:
             return {k: rule[k] for k in ("min_value_nok", "relevances", "assess_role", "approve_role")}
     return {"min_value_nok": 0, "relevances": [relevance], "assess_role": "purchaser", "approve_role": "org-admin"}

@@ -88,6 +88,7 @@ from klimainnkjop.web import views_cases  # noqa: E402
 urlpatterns += [
     path("saker/", views_cases.cases, name="cases"),
     path("saker/ny/", views_cases.case_new, name="case_new"),
+    path("saker/sjekkliste/", views_cases.checklist, name="case_checklist"),
     path("saker/<int:pk>/", views_cases.case, name="case"),
     path("saker/<int:pk>/steg/", views_cases.case_step, name="case_step"),
 ]

@@ -21,6 +21,7 @@ from klimainnkjop.selectors import cases as case_selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors import requirements as requirement_selectors
 from klimainnkjop.services import cases as case_services
+from klimainnkjop.web.forms import role_label
 from klimainnkjop.web.views_agreements import KIND_LABELS
 
 STATE_LABELS = {
@@ -117,6 +118,8 @@ def _render_case(request, item, error: str = "", status: int = 200):
         "library": library, "chosen": chosen, "options": case_services.considerations_rules()["options"],
         "ambitions": list(AMBITION_LABELS.items())[:3], "states": STATE_LABELS,
         "final": item.state in ("closed", "cancelled"),
+        "assess_role": role_label(item.assess_role) if item.assess_role else "–",
+        "approve_role": role_label(item.approve_role) if item.approve_role else "–",
     }
     return render(request, "web/case.html", context, status=status)
 
@@ -174,3 +177,18 @@ def case_step(request, pk: int):
         item.refresh_from_db()
         return _render_case(request, item, error=str(exc), status=400)
     return redirect("case", pk=item.pk)
+
+
+@login_required
+def checklist(request):
+    """The routine as a printable checklist: the steps, who assesses and approves by value and relevance (the
+    person's organisation's rules, else the region's), and the § 7-9 options of the rule set in force."""
+    orgnr = next(iter(sorted(scope_for(request.user).orgnrs or [])), None)
+    organisation = next((o for o in org_selectors.organisations(access.system_scope()) if o.orgnr == orgnr), None)
+    rules = case_services.approval_rules(organisation)
+    considerations = case_selectors.considerations_rules()
+    return render(request, "web/case_checklist.html", {
+        "organisation": organisation, "rules": [{**r, "relevances": ", ".join(
+            str(RELEVANCE_LABELS.get(x, x)) for x in r["relevances"]), "assess_role": role_label(r["assess_role"]),
+            "approve_role": role_label(r["approve_role"])} for r in rules],
+        "considerations": considerations, "high": case_services.HIGH_TONNES, "medium": case_services.MEDIUM_TONNES})

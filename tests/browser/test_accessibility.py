@@ -75,7 +75,7 @@ def pages(base: str, org, other) -> list[str]:
         "/?periode=2024Q9",
         # agreements, renewals and the requirement library (web/views_agreements.py)
         "/avtaler/", "/avtaler/fornyelser/", "/avtaler/ny/", "/kravbibliotek/", "/kravbibliotek/BYG-01/",
-        "/kravbibliotek/BYG-01/endre/", "/saker/", "/saker/ny/",
+        "/kravbibliotek/BYG-01/endre/", "/saker/", "/saker/ny/", "/saker/sjekkliste/",
     ]
 
 
