@@ -670,6 +670,11 @@ EXPECTATIONS.update({
     "saker/sjekkliste/": [("get", "/saker/sjekkliste/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}})],
     "saker/<int:pk>/": [
         ("get", "/saker/999999999/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
+    "saker/<int:pk>/vedlegg.pdf": [
+        ("get", "/saker/999999999/vedlegg.pdf", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
+    "saker/<int:pk>/protokoll.pdf": [
+        ("get", "/saker/999999999/protokoll.pdf", {"anonymous": LOGIN_REDIRECT,
+                                                   **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
     "saker/<int:pk>/steg/": [
         ("post", "/saker/999999999/steg/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
         ("get", "/saker/999999999/steg/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),

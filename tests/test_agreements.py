@@ -356,7 +356,13 @@ def test_an_exempt_case_records_its_reason_and_counts_without_climate_requiremen
     assert case.state == "cancelled"
 
 
-def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(shared_agreements, client):
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return " ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(shared_agreements, client, tmp_path):
     from klimainnkjop.storage.models import Organisation, ProcurementCase
 
     kongsvinger, grue = Organisation.objects.get(orgnr=KONGSVINGER), Organisation.objects.get(orgnr=GRUE)
@@ -395,10 +401,22 @@ def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(sh
     assert "a1" in log and "p1" in log and "ny skole" in log
     _, listing = page(client, "/saker/")
     assert f"{case.pk} Møbler til ny skole" in table_cells(listing.find_all("table", id="cases-table")[0])
+    annex = client.get(f"/saker/{case.pk}/vedlegg.pdf")
+    assert annex.status_code == 200 and annex["Content-Type"] == "application/pdf"
+    text = pdf_text(annex.content)
+    assert "Klima- og miljøkrav" in text and "MOB-02" in text and "Ombrukte og restaurerte møbler" in text
+    record_file = tmp_path / "protokoll.pdf"
+    exported = run_cli("cases", "export", case.pk, "--document", "record", "-o", record_file)
+    assert exported.returncode == 0, exported.stderr
+    record = pdf_text(record_file.read_bytes())
+    assert "Protokoll over klima- og miljøhensyn" in record and "anskaffelsesforskriften § 7-9" in record
+    assert "a1" in record and "ny skole" in record  # the decision log
+    assert run_cli("cases", "export", 999999, "-o", record_file).returncode == 2
     client.force_login(make_user("k-reader2", kongsvinger, "reader"))
     assert client.get(url).status_code == 200 and client.post(step, {"step": "close"}).status_code == 403
     client.force_login(make_user("g-reader2", grue, "reader"))
     assert client.get(url).status_code == 404 and client.post(step, {"step": "close"}).status_code == 404
+    assert client.get(f"/saker/{case.pk}/vedlegg.pdf").status_code == 404
 
 
 def test_the_checklist_names_the_roles_of_the_person_s_organisation_and_the_7_9_options(shared_agreements, client):

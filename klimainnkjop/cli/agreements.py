@@ -39,10 +39,17 @@ def register(sub) -> dict:
     cases_list = cases.add_parser("list")
     cases_list.add_argument("--org", default=None)
     cases_list.add_argument("--format", choices=FORMATS, default="table")
+    export = cases.add_parser("export", help="a case's tender annex or § 7-9 record as PDF")
+    export.add_argument("id", type=int)
+    export.add_argument("--document", choices=["annex", "record"], default="annex")
+    export.add_argument("--format", choices=["pdf"], default="pdf")
+    export.add_argument("-o", "--output", required=True)
     return {"agreements": cmd_agreements, "requirements": cmd_requirements, "cases": cmd_cases}
 
 
 def cmd_cases(args) -> int:
+    if args.cases_command == "export":
+        return _export_case(args)
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors import cases as selectors
     from klimainnkjop.services.cases import has_climate_requirements
@@ -137,3 +144,19 @@ def _flat(rows: list[dict], fmt: str) -> list[dict]:
 
     return [{k: (", ".join(v) if isinstance(v, list) else json.dumps(v, ensure_ascii=False) if isinstance(v, dict)
                  else v) for k, v in r.items()} for r in rows]
+
+
+def _export_case(args) -> int:
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.reports import case_documents
+    from klimainnkjop.selectors import cases as selectors
+    from klimainnkjop.services.organisations import InvalidInput
+
+    try:
+        item = selectors.case(system_scope(), args.id)
+    except selectors.NotFound:
+        raise InvalidInput(f"ID: no procurement case {args.id}") from None
+    data = case_documents.pdf(item, args.document)
+    Path(args.output).write_bytes(data)
+    print(f"wrote {args.output} ({len(data)} bytes)")
+    return EXIT_OK

@@ -91,4 +91,6 @@ urlpatterns += [
     path("saker/sjekkliste/", views_cases.checklist, name="case_checklist"),
     path("saker/<int:pk>/", views_cases.case, name="case"),
     path("saker/<int:pk>/steg/", views_cases.case_step, name="case_step"),
+    path("saker/<int:pk>/vedlegg.pdf", views_cases.case_annex, name="case_annex"),
+    path("saker/<int:pk>/protokoll.pdf", views_cases.case_record, name="case_record"),
 ]

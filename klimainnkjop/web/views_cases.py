@@ -192,3 +192,26 @@ def checklist(request):
             str(RELEVANCE_LABELS.get(x, x)) for x in r["relevances"]), "assess_role": role_label(r["assess_role"]),
             "approve_role": role_label(r["approve_role"])} for r in rules],
         "considerations": considerations, "high": case_services.HIGH_TONNES, "medium": case_services.MEDIUM_TONNES})
+
+
+def _document(request, pk: int, document: str, name: str):
+    from django.http import HttpResponse
+
+    from klimainnkjop.reports import case_documents
+
+    item = _case(request, pk)
+    response = HttpResponse(case_documents.pdf(item, document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="sak-{item.pk}-{name}.pdf"'
+    return response
+
+
+@login_required
+def case_annex(request, pk: int):
+    """The tender annex "Klima- og miljøkrav" as PDF (whoever may see the case)."""
+    return _document(request, pk, "annex", "klima-og-miljokrav")
+
+
+@login_required
+def case_record(request, pk: int):
+    """The record of climate and environmental considerations (§ 7-9) as PDF."""
+    return _document(request, pk, "record", "protokoll")
