@@ -432,3 +432,36 @@ def test_the_checklist_names_the_roles_of_the_person_s_organisation_and_the_7_9_
     assert table_cells(tree.find_all("table", id="approval-rules")[0])[4:] == [
         norwegian(500_000, 0), "Høy", "Innkjøpsansvarlig", "Organisasjonsadministrator"]
     assert "minst 30 % vekt" in html.replace("\u00a0", " ") and "anskaffelsesforskriften § 7-9" in html
+
+
+
+def test_the_cli_sets_approval_rules_and_counts_the_kpi(shared_agreements, tmp_path):
+    from klimainnkjop.services import cases
+    from klimainnkjop.storage.models import Organisation
+
+    rules = tmp_path / "regler.json"
+    rules.write_text(json.dumps([{"min_value_nok": 0, "relevances": ["high", "medium", "low"],
+                                  "assess_role": "purchaser", "approve_role": "finance"}]), encoding="utf-8")
+    result = run_cli("cases", "approval-rules", "--org", KONGSVINGER, "--set", rules, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["approve_role"] == "finance"
+    rules.write_text(json.dumps([{"min_value_nok": 0, "relevances": ["huge"], "assess_role": "purchaser",
+                                  "approve_role": "finance"}]), encoding="utf-8")
+    bad = run_cli("cases", "approval-rules", "--set", rules)
+    assert bad.returncode == 2 and "relevances" in bad.stderr
+    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
+    for title, option in (("A", "award_weight"), ("B", "exempt"), ("C", "exempt")):
+        case = cases.do_open_case(organisation=kongsvinger, title=title, category="goods.office",
+                                  estimated_value_nok=50_000, actor="test")
+        cases.do_screen_case(case=case, actor="test")
+        assert case.approve_role == "finance"
+        cases.do_propose_ambition(case=case, ambition="basic", actor="test")
+        cases.do_decide_ambition(case=case, ambition="basic", actor="test")
+        cases.do_set_case_requirements(case=case, requirements=[], actor="test")
+        cases.do_record_considerations(case=case, option=option, weight_percent=30 if option == "award_weight" else None,
+                                       reason="liten" if option == "exempt" else "", actor="test")
+        cases.do_announce_case(case=case, actor="test")
+    kpi = json.loads(run_cli("cases", "kpi", "--by", "org,value_band", "--format", "json").stdout)
+    assert kpi == [{"org": KONGSVINGER, "value_band": "under-100k", "cases": 3, "with_requirements": 1,
+                    "share": pytest.approx(1 / 3)}]
+    assert run_cli("cases", "kpi", "--by", "colour").returncode == 2

@@ -39,6 +39,16 @@ def register(sub) -> dict:
     cases_list = cases.add_parser("list")
     cases_list.add_argument("--org", default=None)
     cases_list.add_argument("--format", choices=FORMATS, default="table")
+    kpi = cases.add_parser("kpi", help="share of procurements carried out with climate or environmental requirements")
+    kpi.add_argument("--org", default=None)
+    kpi.add_argument("--year", type=int, default=None, help="the year the cases were opened")
+    kpi.add_argument("--by", default="", help="comma-separated: org, year, value_band")
+    kpi.add_argument("--format", choices=FORMATS, default="table")
+    rules = cases.add_parser("approval-rules", help="who assesses and who approves, by value and relevance")
+    rules.add_argument("--org", default=None, help="an organisation's own rules (default: the region's)")
+    rules.add_argument("--set", dest="set_file", default=None,
+                       help="a JSON list of {min_value_nok, relevances, assess_role, approve_role} to put in place")
+    rules.add_argument("--format", choices=FORMATS, default="table")
     export = cases.add_parser("export", help="a case's tender annex or § 7-9 record as PDF")
     export.add_argument("id", type=int)
     export.add_argument("--document", choices=["annex", "record"], default="annex")
@@ -50,6 +60,10 @@ def register(sub) -> dict:
 def cmd_cases(args) -> int:
     if args.cases_command == "export":
         return _export_case(args)
+    if args.cases_command == "kpi":
+        return _kpi(args)
+    if args.cases_command == "approval-rules":
+        return _approval_rules(args)
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors import cases as selectors
     from klimainnkjop.services.cases import has_climate_requirements
@@ -159,4 +173,45 @@ def _export_case(args) -> int:
     data = case_documents.pdf(item, args.document)
     Path(args.output).write_bytes(data)
     print(f"wrote {args.output} ({len(data)} bytes)")
+    return EXIT_OK
+
+
+def _kpi(args) -> int:
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import cases as selectors
+    from klimainnkjop.services.organisations import InvalidInput
+
+    by = tuple(k.strip() for k in args.by.split(",") if k.strip())
+    unknown = [k for k in by if k not in ("org", "year", "value_band")]
+    if unknown:
+        raise InvalidInput(f"--by: unknown key(s) {', '.join(unknown)}; choose among org, year, value_band")
+    org = args.org.replace(" ", "") if args.org else None
+    if org:
+        from klimainnkjop.cli.output import find_org
+
+        find_org(org)
+    rows = selectors.climate_requirement_share(system_scope(), org=org, year=args.year, by=by)
+    emit(rows, args.format)
+    return EXIT_OK
+
+
+def _approval_rules(args) -> int:
+    import json
+
+    from klimainnkjop.cli.output import find_org
+    from klimainnkjop.services import cases as services
+    from klimainnkjop.services.organisations import InvalidInput
+
+    organisation = find_org(args.org) if args.org else None
+    if args.set_file:
+        try:
+            rules = json.loads(Path(args.set_file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"{args.set_file}: not a readable JSON list of rules ({exc})") from exc
+        if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+            raise InvalidInput(f"{args.set_file}: a JSON list of rules (objects)")
+        services.do_set_approval_rules(organisation=organisation, rules=rules, actor="cli")
+    rows = [{k: r[k] for k in ("min_value_nok", "relevances", "assess_role", "approve_role")}
+            for r in services.approval_rules(organisation)]
+    emit(_flat(rows, args.format), args.format)
     return EXIT_OK
