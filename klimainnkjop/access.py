@@ -213,3 +213,40 @@ def check_budget_subject(scope: Scope, orgnr: str, unit_code: str | None) -> Non
     leader only their own units' budgets. Raises OutsideScope or PermissionError."""
     check_report_subject(scope, scope_kind=Report.SCOPE_UNIT if unit_code else Report.SCOPE_ORG, orgnr=orgnr,
                          unit_code=unit_code)
+
+
+AGREEMENT_ROLES = {"org-admin", "purchaser"}  # the agreements their organisation owns (issue 12)
+
+
+def can_manage_agreements(user, owner_orgnr: str | None) -> bool:
+    """May create or change an agreement owned by the organisation (owner None: region administrators only)."""
+    if is_region_admin(user):
+        return True
+    return owner_orgnr is not None and bool(roles_of(user, owner_orgnr) & AGREEMENT_ROLES)
+
+
+def agreement_owners(user) -> set[str] | None:
+    """The organisations whose agreements the person may manage (None: every organisation)."""
+    if is_region_admin(user):
+        return None
+    if not _active(user):
+        return set()
+    rows = Membership.objects.filter(user=user, role__in=AGREEMENT_ROLES).values_list("organisation__orgnr", flat=True)
+    return set(rows)
+
+
+CASE_ROLES = {"org-admin", "purchaser"}  # open procurement cases and walk them (the approver's role: services/cases.py)
+
+
+def can_work_on_cases(user, orgnr: str) -> bool:
+    """May open the organisation's procurement cases and take their steps."""
+    return is_region_admin(user) or bool(roles_of(user, orgnr) & CASE_ROLES)
+
+
+def case_organisations(user) -> set[str] | None:
+    """The organisations whose cases the person may open (None: every organisation)."""
+    if is_region_admin(user):
+        return None
+    if not _active(user):
+        return set()
+    return set(Membership.objects.filter(user=user, role__in=CASE_ROLES).values_list("organisation__orgnr", flat=True))

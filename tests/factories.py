@@ -674,3 +674,90 @@ EXPECTATIONS.update({
                            "reader_other": FORBIDDEN, "org_admin_own": FORBIDDEN, "auditor_own": FORBIDDEN}),
     ],
 })
+
+
+# --- agreements and the requirement library (issue 12; tests/test_agreements.py, test_requirements.py) --------
+
+AGREEMENT_HEADER = ("Avtalenummer;Avtalenavn;Leverandører;Kategorier;Deltakere;Eier;Start;Slutt;Opsjoner brukt;"
+                    "Opsjoner igjen;Estimert årlig verdi\n")
+
+
+def agreement_list(*rows: tuple) -> str:
+    """An agreement list with the default profile's Norwegian headers, one row per tuple in AGREEMENT_HEADER's
+    order."""
+    return AGREEMENT_HEADER + "".join(";".join(row) + "\n" for row in rows)
+
+
+# Agreements, renewals and the requirement library (views_agreements.py; agreements of real people and scoped
+# figures: tests/test_web_agreements.py). No agreements exist in the permission table's world.
+EXPECTATIONS.update({
+    "avtaler/": [
+        ("get", "/avtaler/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/avtaler/?ar=2024", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/avtaler/?ar=tjue", {"anonymous": LOGIN_REDIRECT, **{k: BAD_REQUEST for k in ALL_KINDS[1:]}}),
+    ],
+    "avtaler/fornyelser/": [
+        ("get", "/avtaler/fornyelser/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/avtaler/fornyelser/?maaneder=0",
+         {"anonymous": LOGIN_REDIRECT, **{k: BAD_REQUEST for k in ALL_KINDS[1:]}}),
+    ],
+    "avtaler/<int:pk>/": [
+        ("get", "/avtaler/999999999/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+    ],
+    "avtaler/ny/": [  # region administrators, and org-admins and purchasers for their own organisation
+        ("get", "/avtaler/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": FORBIDDEN,
+                                 "reader_other": FORBIDDEN, "org_admin_own": OK, "auditor_own": FORBIDDEN}),
+        ("post", "/avtaler/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
+                                  "reader_other": FORBIDDEN, "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+    ],
+    "avtaler/<int:pk>/endre/": [
+        ("get", "/avtaler/999999999/endre/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("post", "/avtaler/999999999/endre/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+    ],
+    "kravbibliotek/": [
+        ("get", "/kravbibliotek/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/kravbibliotek/?type=award&kategori=goods.food",
+         {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/kravbibliotek/?type=wish", {"anonymous": LOGIN_REDIRECT, **{k: BAD_REQUEST for k in ALL_KINDS[1:]}}),
+    ],
+    "kravbibliotek/ny/": [  # the library is the region's: region administrators edit it
+        ("get", "/kravbibliotek/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                       **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+        ("post", "/kravbibliotek/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                        **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+    ],
+    "kravbibliotek/<str:code>/endre/": [
+        ("get", "/kravbibliotek/MAT-01/endre/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                                                 **{k: FORBIDDEN for k in ALL_KINDS[2:]}}),
+        ("get", "/kravbibliotek/NO-SUCH/endre/", {"anonymous": LOGIN_REDIRECT,
+                                                  **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+    ],
+    "kravbibliotek/<str:code>/": [
+        ("get", "/kravbibliotek/MAT-01/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("get", "/kravbibliotek/NO-SUCH/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+    ],
+})
+
+
+# Procurement cases (views_cases.py; a case walked by a purchaser and an approver: tests/test_agreements.py)
+EXPECTATIONS.update({
+    "saker/": [("get", "/saker/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}})],
+    "saker/ny/": [
+        ("get", "/saker/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": FORBIDDEN,
+                               "reader_other": FORBIDDEN, "org_admin_own": OK, "auditor_own": FORBIDDEN}),
+        ("post", "/saker/ny/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
+                                "reader_other": FORBIDDEN, "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+    ],
+    "saker/sjekkliste/": [("get", "/saker/sjekkliste/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}})],
+    "saker/<int:pk>/": [
+        ("get", "/saker/999999999/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
+    "saker/<int:pk>/vedlegg.pdf": [
+        ("get", "/saker/999999999/vedlegg.pdf", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
+    "saker/<int:pk>/protokoll.pdf": [
+        ("get", "/saker/999999999/protokoll.pdf", {"anonymous": LOGIN_REDIRECT,
+                                                   **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
+    "saker/<int:pk>/steg/": [
+        ("post", "/saker/999999999/steg/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("get", "/saker/999999999/steg/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+})

@@ -409,3 +409,83 @@ def test_the_demo_has_the_seed_targets_adopted_and_budgets_for_kongsvingers_unit
             rest = budget * sum(last_year[m - 1] for m in range(max(months) + 1, 13)) / sum(last_year)
             assert status["forecast_t"] == pytest.approx(_tonnes(lines, 2026, range(0, max(months) + 1), unit or None)
                                                          + rest)
+
+
+# --- the demo's agreements (demo/agreements.py, issue 12): matched to the demo's purchases, checked against the
+# account's own totals per supplier; the renewal pipeline of the next 24 months --------------------------------
+
+from klimainnkjop.access import system_scope  # noqa: E402
+from klimainnkjop.demo.agreements import AGREEMENTS  # noqa: E402
+from klimainnkjop.selectors import agreements as agreement_selectors  # noqa: E402
+from klimainnkjop.selectors.results import totals  # noqa: E402
+from klimainnkjop.storage.models import Agreement  # noqa: E402
+
+
+def _supplier_spend(orgnr: str, *, orgs: set[str] | None = None, since: tuple[int, int] = (0, 0)) -> float:
+    rows = totals(system_scope(), by=["supplier", "org", "year", "month"], consolidated=False)["rows"]
+    return sum(r["spend_nok"] for r in rows if r["supplier"] == orgnr and (orgs is None or r["org"] in orgs)
+               and (r["year"], r["month"]) >= since and r["month"] > 0)
+
+
+@pytest.mark.django_db
+def test_the_demo_has_about_forty_agreements_some_ending_in_2026_and_2027(shared_demo):
+    assert Agreement.objects.count() == len(AGREEMENTS) >= 40
+    ending = Agreement.objects.filter(end__year__in=[2026, 2027]).count()
+    assert ending >= 10
+    power = Agreement.objects.get(number="2021-201")
+    assert power.participants.count() == len(R.ORGS) and power.options_left == 1
+
+
+@pytest.mark.django_db
+def test_the_power_agreement_holds_every_purchase_from_the_power_supplier(shared_demo):
+    # the only agreement of Vinger Kraftsalg, for every organisation, 2021-2026: all of its purchases
+    power = R.SUPPLIERS["power"].orgnr
+    rows = {r["number"]: r for r in agreement_selectors.ranked(system_scope())}
+    assert rows["2021-201"]["spend_nok"] == pytest.approx(_supplier_spend(power), abs=0.05)
+    assert rows["2021-201"]["spend_nok"] > 0
+
+
+@pytest.mark.django_db
+def test_the_two_food_agreements_hold_the_kommuners_food_purchases_from_their_start(shared_demo):
+    food = R.SUPPLIERS["food"].orgnr
+    kommuner = {o.orgnr for o in R.ORGS if o.kind == "kommune"}
+    rows = {r["number"]: r for r in agreement_selectors.ranked(system_scope())}
+    both = rows["2021-101"]["spend_nok"] + rows["2025-101"]["spend_nok"]
+    assert both == pytest.approx(_supplier_spend(food, orgs=kommuner, since=(2021, 9)), abs=0.05)
+
+
+@pytest.mark.django_db
+def test_the_renewal_pipeline_of_24_months_ranks_the_demo_s_agreements_by_tonnes(shared_demo):
+    today = TODAY
+    rows = agreement_selectors.renewals(system_scope(), months=24, today=today)
+    horizon = dt.date(today.year + 2, today.month, today.day)
+    expected = {a[0] for a in AGREEMENTS if today <= a[7] <= horizon}
+    assert {r["number"] for r in rows} == expected and len(expected) >= 10
+    tonnes = [r["kg_co2e"] for r in rows]
+    assert tonnes == sorted(tonnes, reverse=True) and tonnes[0] > 0
+    power = next(r for r in rows if r["number"] == "2021-201")
+    assert power["event"] == "option" and power["final_end"] == dt.date(2027, 12, 31)
+
+
+# --- the demo's procurement cases (demo/cases.py): the KPI equals a hand count of the list ------------------
+
+@pytest.mark.django_db
+def test_the_demo_s_cases_are_in_every_state_and_the_kpi_equals_the_hand_count(shared_demo):
+    from klimainnkjop.selectors import cases as case_selectors
+
+    found = list(case_selectors.cases(system_scope()))
+    assert len(found) == 40
+    assert {c.state for c in found} == {"opened", "screened", "ambition_decided", "requirements_set", "announced",
+                                        "awarded", "closed", "cancelled"}
+    # by hand from demo/cases.py: 29 cases announced, awarded or closed; 8 of them exempt (consultancy, audit,
+    # a course, legal aid, advertising, telephony, containers, teaching material), so 21 with requirements
+    region = case_selectors.climate_requirement_share(system_scope())
+    assert region == [{"cases": 29, "with_requirements": 21, "share": pytest.approx(21 / 29)}]
+    kongsvinger = R.ORGS_BY_KEY["kongsvinger"].orgnr
+    per_org = {r["org"]: r for r in case_selectors.climate_requirement_share(system_scope(), by=("org",))}
+    assert (per_org[kongsvinger]["cases"], per_org[kongsvinger]["with_requirements"]) == (6, 5)
+    bands = {r["value_band"]: r["cases"] for r in case_selectors.climate_requirement_share(system_scope(),
+                                                                                          by=("value_band",))}
+    assert sum(bands.values()) == 29 and set(bands) <= {"under-100k", "100k-1.3m", "1.3m-and-over"}
+    renewal = next(c for c in found if c.title == "Matvarer til storhusholdning 2027")
+    assert renewal.agreement.number == "2025-101" and renewal.relevance == "high"

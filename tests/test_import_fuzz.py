@@ -447,3 +447,39 @@ def test_arbitrary_bytes_as_an_ehf_invoice_are_refused_naming_the_file(world, da
     path = world / "invoice.xml"
     path.write_bytes(data)
     assert run(capsys, data_dir, path, ["import", "ehf", str(path), "--org", ORGNR])[0] == 2
+
+
+# --------------------------------------------------------------------------------------------- agreement lists
+
+AGREEMENT_HEADER_ROW = ["Avtalenummer", "Avtalenavn", "Leverandører", "Kategorier", "Deltakere", "Start", "Slutt",
+                        "Opsjoner brukt", "Estimert årlig verdi"]
+GOOD_AGREEMENT_ROW = ["2024-001", "Matvarer", "999999999", "goods.food", ORGNR, "01.01.2024", "31.12.2026", "0",
+                      "1 000 000"]
+
+
+def run_agreements(capsys, data_dir: Path, path: Path) -> int:
+    """`agreements import` under the contract of `run`; a refused list adds no agreement and no audit entry."""
+    from klimainnkjop.storage.models import Agreement, AuditEntry
+
+    before = (Agreement.objects.count(), AuditEntry.objects.count())
+    code, _ = run(capsys, data_dir, path, ["agreements", "import", str(path)])
+    if code == 2:
+        assert (Agreement.objects.count(), AuditEntry.objects.count()) == before
+    return code
+
+
+@FUZZ
+@given(rows=st.lists(st.lists(hostile_cell, max_size=10), max_size=4), as_xlsx=st.booleans())
+def test_a_hostile_agreement_list_is_imported_or_refused_naming_the_file(world, data_dir, capsys, rows, as_xlsx):
+    table = [AGREEMENT_HEADER_ROW, GOOD_AGREEMENT_ROW, *rows]
+    path = world / ("avtaler.xlsx" if as_xlsx else "avtaler.csv")
+    path.write_bytes(xlsx_bytes(table) if as_xlsx else csv_bytes(table))
+    run_agreements(capsys, data_dir, path)
+
+
+@FUZZ
+@given(data=raw_bytes, suffix=st.sampled_from([".csv", ".xlsx"]))
+def test_arbitrary_bytes_as_an_agreement_list_are_refused_naming_the_file(world, data_dir, capsys, data, suffix):
+    path = world / f"avtaler{suffix}"
+    path.write_bytes(data)
+    assert run_agreements(capsys, data_dir, path) == 2

@@ -19,6 +19,7 @@ GROUPS += ["klimainnkjop.cli.maintenance"]  # leftovers of killed processes
 GROUPS += ["klimainnkjop.cli.measures"]  # measures, packages, trajectory
 GROUPS += ["klimainnkjop.cli.dropfolders"]  # imports from drop folders, watch
 GROUPS += ["klimainnkjop.cli.targets"]  # targets, kpis, budgets, population (issue 11)
+GROUPS += ["klimainnkjop.cli.agreements"]  # agreements, renewals, the requirement library (issue 12)
 
 
 def _setup(data_dir: str | None) -> None:

@@ -181,9 +181,15 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
             result.stats_imports += 1
             result.stats_lines_added += imported.lines_added
             result.stats_already_imported += int(imported.already_imported)
+    from klimainnkjop.demo.agreements import do_load_demo_agreements  # the region's agreements (issue 12)
+
+    say(f"Registrerer {do_load_demo_agreements(actor=actor)} avtaler")
     say("Beregner klimagassregnskapet")
     run = do_compute(actor=actor)
     result.run_id = run.pk
+    from klimainnkjop.demo.cases import do_load_demo_cases  # procurement cases, screened against the account
+
+    say(f"Registrerer {do_load_demo_cases(actor=actor)} anskaffelsessaker")
     result.year = manifest.today.year - 1
     say("Setter mål og klimabudsjetter")
     from klimainnkjop.demo.targets import load_targets_and_budgets

@@ -38,8 +38,9 @@ def column_positions(table: Table, columns: dict[str, str], file_name: str, head
     for fld, column in columns.items():
         index = header.get(column.strip().lower())
         if index is None:
+            shown = [_printable(h) for h in table.header]
             errors.append(RowError(file_name, header_row, column,
-                                   f"column for '{fld}' not found in the header ({listing(table.header)})"))
+                                   f"column for '{fld}' not found in the header ({listing(shown)})"))
         else:
             positions[fld] = index
     if errors:
@@ -47,6 +48,12 @@ def column_positions(table: Table, columns: dict[str, str], file_name: str, head
     if not table.rows:
         raise ImportRejected([RowError(file_name, None, None, "the file has a header but no lines")])
     return positions
+
+
+def _printable(text: str) -> str:
+    """A header name as a message may show it: characters that are not printable (a vertical tab, NUL, a line
+    separator) escaped, so that a hostile header cannot break the message into lines."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def decode(data: bytes, file_name: str, encoding: str | None = None) -> str:

@@ -82,6 +82,9 @@ def do_load_reference_data(*, actor: Any = None) -> FactorSet:
     for path in shipped_factor_set_files():
         _, made = do_import_factor_set(data=path.read_bytes(), file_name=path.name, actor=actor)
         created += made
+    from klimainnkjop.services.requirements import do_load_requirement_library  # the requirement library (issue 12)
+
+    created += do_load_requirement_library(actor=actor)
     if created:
         record_audit(actor=actor, action="load_reference_data", object_type="ReferenceData", object_id="shipped",
                      after={"created": created})

@@ -696,3 +696,166 @@ class PopulationFigure(models.Model):
 
     class Meta:
         unique_together = [("municipality", "year")]
+
+
+# --- framework agreements and the requirement library (issue 12; services/agreements.py, services/requirements.py)
+
+class Agreement(models.Model):
+    """A (framework) agreement of the region: its suppliers by orgnr, the organisations that buy through it, its
+    period and extension options. Its actual spend and emissions come from the account (engine/agreements.py)."""
+
+    number = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    suppliers = models.JSONField(default=list, help_text="supplier orgnrs (9 digits)")
+    categories = models.JSONField(default=list, blank=True, help_text="category codes the agreement covers")
+    participants = models.ManyToManyField(Organisation, related_name="agreements", blank=True)
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="owned_agreements", help_text="the organisation that manages it")
+    contact = models.CharField(max_length=200, blank=True, default="", help_text="the person responsible")
+    start = models.DateField()
+    end = models.DateField(help_text="the current end: the next option date while options are left")
+    options_used = models.IntegerField(default=0)
+    options_left = models.IntegerField(default=0)
+    option_months = models.IntegerField(default=12, help_text="length of one extension option")
+    estimated_yearly_ore = models.BigIntegerField(default=0)
+    note = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+
+class AgreementProfile(models.Model):
+    """How an agreement list (CSV/XLSX) maps onto agreement fields (importers/agreements.py), region-wide."""
+
+    name = models.CharField(max_length=100, unique=True)
+    spec = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+
+class Requirement(models.Model):
+    """A climate or environmental requirement template of the library: text, verification, legal note and the
+    expected effect the measures' calculation uses ({"kind": "switch", "from": cat, "to": cat, "share": 0-1} or
+    {"kind": "intensity_cut", "percent": p}). Edited by region administrators; each change is a new version."""
+
+    KIND_QUALIFICATION = "qualification"
+    KIND_SPECIFICATION = "specification"
+    KIND_AWARD = "award"
+    KIND_CLAUSE = "clause"
+    KINDS = [(KIND_QUALIFICATION, "Kvalifikasjonskrav"), (KIND_SPECIFICATION, "Kravspesifikasjon"),
+             (KIND_AWARD, "Tildelingskriterium"), (KIND_CLAUSE, "Kontraktsvilkår")]
+    STATUS_ACTIVE = "active"
+    STATUS_DRAFT = "draft"
+    STATUS_RETIRED = "retired"
+    STATUSES = [STATUS_DRAFT, STATUS_ACTIVE, STATUS_RETIRED]
+
+    code = models.CharField(max_length=40, unique=True)
+    kind = models.CharField(max_length=20, choices=KINDS)
+    categories = models.JSONField(default=list)
+    title = models.CharField(max_length=200)
+    text = models.TextField()
+    verification = models.TextField(blank=True, default="")
+    legal_note = models.TextField(blank=True, default="")
+    expected_effect = models.JSONField(default=dict, blank=True)
+    min_value_nok = models.BigIntegerField(default=0, help_text="applies from this estimated value")
+    guidance = models.CharField(max_length=500, blank=True, default="", help_text="the public guidance it builds on")
+    version = models.IntegerField(default=1)
+    status = models.CharField(max_length=10, default=STATUS_ACTIVE)
+    shipped = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+
+
+class RequirementVersion(models.Model):
+    """A requirement as it was at each version (its history)."""
+
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="versions")
+    version = models.IntegerField()
+    content = models.JSONField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = [("requirement", "version")]
+        ordering = ["requirement", "-version"]
+
+
+class ProcurementCase(models.Model):
+    """One procurement (or an agreement's renewal) walked through the routine: screening, ambition, requirements,
+    the § 7-9 record, announcement, award (services/cases.py; each step a service with an audit entry and an
+    entry in the case's decision log, CaseEvent)."""
+
+    STATES = ["opened", "screened", "ambition_decided", "requirements_set", "announced", "awarded", "closed",
+              "cancelled"]
+    RELEVANCES = ["high", "medium", "low"]
+    AMBITIONS = ["basic", "advanced", "leading"]
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases")
+    title = models.CharField(max_length=200)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT)
+    estimated_value_ore = models.BigIntegerField(default=0)
+    procedure = models.CharField(max_length=60, blank=True, default="")
+    agreement = models.ForeignKey(Agreement, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases",
+                                  help_text="the agreement this case renews")
+    state = models.CharField(max_length=20, default="opened")
+    relevance = models.CharField(max_length=10, blank=True, default="")
+    screening = models.JSONField(default=dict, blank=True, help_text="the screening rule's inputs and result")
+    assess_role = models.CharField(max_length=20, blank=True, default="")
+    approve_role = models.CharField(max_length=20, blank=True, default="")
+    ambition_proposed = models.CharField(max_length=10, blank=True, default="")
+    ambition = models.CharField(max_length=10, blank=True, default="")
+    requirements = models.JSONField(default=list, blank=True,
+                                    help_text="[{code, kind, weight_percent}] chosen from the library")
+    considerations = models.JSONField(default=dict, blank=True, help_text="the § 7-9 record")
+    award = models.JSONField(default=dict, blank=True,
+                             help_text="{supplier_orgnr, requirements (codes in the contract), climate_weight_percent}")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class CaseEvent(models.Model):
+    """The decision log of a case: who did which step, when and why."""
+
+    case = models.ForeignKey(ProcurementCase, on_delete=models.CASCADE, related_name="events")
+    step = models.CharField(max_length=30)
+    state = models.CharField(max_length=20)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    actor_label = models.CharField(max_length=200, default="system")
+    reason = models.TextField(blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class ApprovalRule(models.Model):
+    """Who must assess and who approves a case's ambition, by value and climate relevance: the first rule (by
+    position) whose minimum value and relevances fit. An organisation's own rules replace the region default
+    (organisation empty)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, null=True, blank=True,
+                                     related_name="approval_rules")
+    position = models.IntegerField(default=0)
+    min_value_nok = models.BigIntegerField(default=0)
+    relevances = models.JSONField(default=list, help_text="high, medium, low")
+    assess_role = models.CharField(max_length=20)
+    approve_role = models.CharField(max_length=20)
+
+    class Meta:
+        ordering = ["organisation_id", "position"]

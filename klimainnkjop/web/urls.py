@@ -86,3 +86,31 @@ urlpatterns += [  # climate budgets (issue 11; the KPI section of the dashboards
     path("org/<str:orgnr>/klimabudsjett/", views_targets.budgets, name="budgets"),
     path("mal/", views_targets.targets, name="targets"),
 ]
+
+# agreements, the renewal pipeline and the requirement library (views_agreements.py, issue 12)
+from klimainnkjop.web import views_agreements  # noqa: E402
+
+urlpatterns += [
+    path("avtaler/", views_agreements.agreements, name="agreements"),
+    path("avtaler/fornyelser/", views_agreements.renewals, name="agreement_renewals"),
+    path("avtaler/ny/", views_agreements.agreement_new, name="agreement_new"),
+    path("avtaler/<int:pk>/", views_agreements.agreement, name="agreement"),
+    path("avtaler/<int:pk>/endre/", views_agreements.agreement_edit, name="agreement_edit"),
+    path("kravbibliotek/", views_agreements.requirement_library, name="requirements"),
+    path("kravbibliotek/ny/", views_agreements.requirement_new, name="requirement_new"),
+    path("kravbibliotek/<str:code>/", views_agreements.requirement, name="requirement"),
+    path("kravbibliotek/<str:code>/endre/", views_agreements.requirement_edit, name="requirement_edit"),
+]
+
+# procurement cases (views_cases.py, issue 12)
+from klimainnkjop.web import views_cases  # noqa: E402
+
+urlpatterns += [
+    path("saker/", views_cases.cases, name="cases"),
+    path("saker/ny/", views_cases.case_new, name="case_new"),
+    path("saker/sjekkliste/", views_cases.checklist, name="case_checklist"),
+    path("saker/<int:pk>/", views_cases.case, name="case"),
+    path("saker/<int:pk>/steg/", views_cases.case_step, name="case_step"),
+    path("saker/<int:pk>/vedlegg.pdf", views_cases.case_annex, name="case_annex"),
+    path("saker/<int:pk>/protokoll.pdf", views_cases.case_record, name="case_record"),
+]

@@ -73,6 +73,9 @@ def pages(base: str, org, other) -> list[str]:
         "/?periode=2024H1", f"/org/{org.orgnr}/?periode=2024Q2", f"/org/{org.orgnr}/enhet/1200/?periode=2024",
         f"/org/{org.orgnr}/linjer/?periode=2024", f"/org/{org.orgnr}/linjer/?periode=2024&sortering=belop",
         "/?periode=2024Q9",
+        # agreements, renewals and the requirement library (web/views_agreements.py)
+        "/avtaler/", "/avtaler/fornyelser/", "/avtaler/ny/", "/kravbibliotek/", "/kravbibliotek/BYG-01/",
+        "/kravbibliotek/BYG-01/endre/", "/saker/", "/saker/ny/", "/saker/sjekkliste/",
     ]
 
 
@@ -237,3 +240,55 @@ def test_no_measures_page_has_wcag_a_or_aa_violations_and_their_charts_are_drawn
         if violations:
             problems[path] = violations
     assert not problems, problems
+# --- a procurement case walked in the browser (issue 12): a purchaser and the approver of the same organisation --
+
+def _sign_in(browser, base: str, username: str):
+    page = browser.new_page(locale="nb-NO")  # a context of its own: its own session
+    page.goto(f"{base}/logg-inn/")
+    page.get_by_label("Brukernavn").fill(username)
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+def test_a_case_is_walked_from_opened_to_awarded_by_a_purchaser_and_the_approver(browser, live_server, region_data):
+    org, other = region_data
+    users = get_user_model().objects
+    for name, organisation, role in (("innkjoper@kongsvinger.no", org, "purchaser"),
+                                     ("leder@kongsvinger.no", org, "org-admin"), ("leser@grue.no", other, "reader")):
+        Membership.objects.create(user=users.create_user(name, password=PASSWORD), organisation=organisation,
+                                  role=role)
+    base = live_server.url
+    buyer = _sign_in(browser, base, "innkjoper@kongsvinger.no")
+    buyer.goto(f"{base}/saker/ny/")
+    buyer.get_by_label("Tittel").fill("Kontorrekvisita 2027")
+    buyer.get_by_label("Kategori").select_option("goods.office")
+    buyer.get_by_label("Estimert verdi, kr").fill("2000000")
+    buyer.get_by_role("button", name="Åpne saken").click()
+    buyer.get_by_role("button", name="Vurder klimarelevansen").click()
+    buyer.locator("#id_propose_ambition").select_option("advanced")
+    buyer.locator("#id_propose_reason").fill("Stor avtale for hele kommunen")
+    buyer.get_by_role("button", name="Foreslå").click()
+    case_url = buyer.url
+    approver = _sign_in(browser, base, "leder@kongsvinger.no")
+    approver.goto(case_url)
+    approver.get_by_role("button", name="Beslutt").click()
+    assert approver.locator("#case-state").inner_text() == "Ambisjon besluttet"
+    buyer.goto(case_url)
+    buyer.locator("#req-KON-02").check()
+    buyer.get_by_role("button", name="Sett kravene").click()
+    buyer.locator("#option-specification").check()
+    buyer.get_by_label("Beskrivelse").fill("Fast ukentlig levering")
+    buyer.get_by_role("button", name="Før protokoll").click()
+    buyer.get_by_role("button", name="Kunngjør konkurransen").click()
+    buyer.get_by_label("Leverandørens organisasjonsnummer").fill("982463718")
+    buyer.get_by_role("button", name="Tildel", exact=True).click()
+    assert buyer.locator("#case-state").inner_text() == "Tildelt"
+    log = buyer.locator("#case-log").inner_text()
+    assert "leder@kongsvinger.no" in log and "Stor avtale for hele kommunen" in log
+    assert not axe_violations(buyer)
+    stranger = _sign_in(browser, base, "leser@grue.no")
+    assert stranger.goto(case_url).status == 404
+    for page in (buyer, approver, stranger):
+        page.close()

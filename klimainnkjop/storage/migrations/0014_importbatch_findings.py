@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('klimainnkjop', '0012_targets'),
+        ('klimainnkjop', '0013_agreements'),
     ]
 
     operations = [

@@ -1,0 +1,163 @@
+"""Reads of the agreement register and of each agreement's actual spend and emissions (always scoped).
+
+Who sees an agreement: a region-wide scope every one; others the agreements their organisations take part in
+or own. Its figures are the scope's own purchases under it (results.scoped), matched by the one rule in
+engine/agreements.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from klimainnkjop.access import Scope
+from klimainnkjop.engine import agreements as matching
+from klimainnkjop.selectors.results import NoResults, Run, _aggregates, cached, latest_run
+from klimainnkjop.storage.models import Agreement, Organisation
+
+
+class NotFound(LookupError):
+    pass
+
+
+def agreements(scope: Scope, *, org: str | None = None):
+    query = Agreement.objects.all().select_related("owner").prefetch_related("participants")
+    if org is not None:
+        scope.check(org)
+        query = query.filter(Q(participants__orgnr=org) | Q(owner__orgnr=org))
+    if not scope.everything:
+        orgnrs = list(scope.orgnrs or [])
+        query = query.filter(Q(participants__orgnr__in=orgnrs) | Q(owner__orgnr__in=orgnrs))
+    return query.distinct().order_by("number")
+
+
+def agreement(scope: Scope, number: str) -> Agreement:
+    found = agreements(scope).filter(number=number).first()
+    if found is None:
+        raise NotFound(f"no agreement {number} in what {scope.label or 'this scope'} may see")
+    return found
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def final_end(item: Agreement) -> dt.date:
+    """The end if every option left is used."""
+    return add_months(item.end, item.options_left * item.option_months)
+
+
+def rules(items: list[Agreement]) -> list[dict]:
+    """The matching rule's rows (engine/agreements.py): agreement × supplier × participant × category. An
+    agreement without participants is taken to be open to every organisation of the region."""
+    everyone = None
+    rows = []
+    for item in items:
+        participants = [o.orgnr for o in item.participants.all()]
+        if not participants:
+            if everyone is None:
+                everyone = list(Organisation.objects.values_list("orgnr", flat=True))
+            participants = everyone
+        first, last = item.start.year * 100 + item.start.month, item.end.year * 100 + item.end.month
+        for supplier in item.suppliers:
+            for org in participants:
+                for category in item.categories or [""]:
+                    rows.append({"agreement": item.pk, "supplier_orgnr": supplier, "org": org,
+                                 "first_period": first, "last_period": last, "category": category,
+                                 "start_period": first})
+    return rows
+
+
+@dataclass
+class Figures:
+    spend_nok: float = 0.0
+    kg_co2e: float = 0.0
+    kg_co2e_low: float = 0.0
+    kg_co2e_high: float = 0.0
+    lines: int = 0
+
+
+def figures(scope: Scope, items: list[Agreement], *, year: int | None = None, by_year: bool = False,
+            run: Run | None = None) -> dict:
+    """{agreement pk: Figures} (with by_year: {(pk, year): Figures}) of the scope's purchases under each
+    agreement, from the latest computed run. Every agreement of the scope competes for a purchase, so a
+    purchase counts once even when the figures asked for are of a few agreements."""
+    run = run or latest_run()
+    if run is None:
+        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+    wanted = {item.pk for item in items}
+    competing = list(agreements(scope))
+    rule_rows = rules(competing)
+    digest = hashlib.sha256(repr(sorted((r["agreement"], r["supplier_orgnr"], r["org"], r["first_period"],
+                                         r["last_period"], r["category"]) for r in rule_rows)).encode()).hexdigest()
+
+    def compute():
+        if not rule_rows:
+            return []
+        table = _aggregates(run, scope, None, year)
+        grouped = matching.per_agreement(table, matching.rule_table(rule_rows), ["year"] if by_year else [])
+        return grouped.to_pyarrow().to_pylist()
+
+    records = cached("agreements", scope, run, (digest, year, by_year), compute)
+    out: dict = {}
+    for record in records:
+        if record["agreement"] not in wanted:
+            continue
+        key = (record["agreement"], record["year"]) if by_year else record["agreement"]
+        out[key] = Figures(spend_nok=round((record["spend_ore"] or 0) / 100, 2),
+                           kg_co2e=float(record["kg_co2e"] or 0.0), kg_co2e_low=float(record["kg_low"] or 0.0),
+                           kg_co2e_high=float(record["kg_high"] or 0.0), lines=int(record["lines"] or 0))
+    return out
+
+
+def ranked(scope: Scope, *, org: str | None = None, year: int | None = None) -> list[dict]:
+    """The scope's agreements with their spend and kg CO2e (of `year`, or their whole period), most kg first."""
+    items = list(agreements(scope, org=org))
+    try:
+        numbers = figures(scope, items, year=year)
+    except NoResults:
+        numbers = {}
+    rows = []
+    for item in items:
+        f = numbers.get(item.pk, Figures())
+        rows.append({"agreement": item, "number": item.number, "name": item.name, "suppliers": list(item.suppliers),
+                     "end": item.end, "spend_nok": f.spend_nok, "kg_co2e": f.kg_co2e,
+                     "kg_co2e_low": f.kg_co2e_low, "kg_co2e_high": f.kg_co2e_high, "lines": f.lines})
+    rows.sort(key=lambda r: (-r["kg_co2e"], r["number"]))
+    return rows
+
+
+def renewals(scope: Scope, *, months: int, today: dt.date | None = None) -> list[dict]:
+    """Agreements whose current end (an option date while options are left, else the final end) falls within
+    the next `months` months, ranked by kg CO2e of the last full year (today's year - 1), then by date."""
+    today = today or dt.date.today()
+    horizon = add_months(today, months)
+    items = [a for a in agreements(scope) if today <= a.end <= horizon]
+    year = today.year - 1
+    try:
+        numbers = figures(scope, items, year=year)
+    except NoResults:
+        numbers = {}
+    rows = []
+    for item in items:
+        f = numbers.get(item.pk, Figures())
+        rows.append({"agreement": item, "number": item.number, "name": item.name, "suppliers": list(item.suppliers),
+                     "date": item.end, "event": "option" if item.options_left > 0 else "end",
+                     "final_end": final_end(item), "options_left": item.options_left,
+                     "months_left": (item.end.year - today.year) * 12 + item.end.month - today.month,
+                     "year": year, "spend_nok": f.spend_nok, "kg_co2e": f.kg_co2e})
+    rows.sort(key=lambda r: (-r["kg_co2e"], r["date"], r["number"]))
+    return rows
+
+
+def supplier_names(orgnrs: list[str]) -> dict[str, str]:
+    """Names of suppliers by orgnr, from the supplier register (shared reference data)."""
+    from klimainnkjop.storage.models import Supplier
+
+    return dict(Supplier.objects.filter(orgnr__in=list(orgnrs)).values_list("orgnr", "name"))
