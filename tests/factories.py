@@ -761,3 +761,22 @@ EXPECTATIONS.update({
         ("get", "/saker/999999999/steg/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
     ],
 })
+
+
+# --- the background worker (django-tasks' database queue), as `klimainnkjop worker --batch` runs it -------------
+
+DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+def run_worker() -> None:
+    """`klimainnkjop worker --batch` in this process: runs every queued job that is due, then returns."""
+    import signal
+
+    from klimainnkjop.cli import main
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    try:
+        assert main(["worker", "--batch"]) == 0
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import signal
 
 import pytest
 from django.utils import timezone
@@ -13,9 +12,9 @@ from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.services import autocompute
 from klimainnkjop.services.auth import record_sign_in
 from klimainnkjop.storage.models import ComputeRun
-from tests.factories import GRUE_CSV, KONGSVINGER_CSV, WEB_PROFILE, import_ledger, kg, make_user, page
+from tests.factories import (DATABASE_QUEUE, GRUE_CSV, KONGSVINGER_CSV, WEB_PROFILE, import_ledger, kg, make_user,
+                             page, run_worker)
 
-DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 
 @pytest.fixture
@@ -28,18 +27,6 @@ def queued_jobs():
     from django_tasks_db.models import DBTaskResult
 
     return DBTaskResult.objects.filter(task_path=results.AUTO_COMPUTE_TASK)
-
-
-def run_worker() -> None:
-    """`klimainnkjop worker --batch` in this process: runs every job that is due, then returns."""
-    from klimainnkjop.cli import main
-
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        assert main(["worker", "--batch"]) == 0
-    finally:
-        for s, handler in saved.items():
-            signal.signal(s, handler)
 
 
 @pytest.mark.django_db

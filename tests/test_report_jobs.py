@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import signal
 
 import pytest
 
@@ -17,10 +16,9 @@ from klimainnkjop.services.reports import (do_add_report_schedule, do_generate_r
                                            do_request_report, do_run_due_schedules, due_period, report_path)
 from klimainnkjop.storage.models import AuditEntry, Report, ReportSchedule
 from tests.conftest import run_cli
-from tests.factories import GRUE, KONGSVINGER, WEB_PROFILE
+from tests.factories import DATABASE_QUEUE, GRUE, KONGSVINGER, WEB_PROFILE, run_worker
 from tests.factories import REPORTS_KONGSVINGER_CSV as KONGSVINGER_CSV
 
-DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 APRIL_2 = dt.date(2026, 4, 2)
 
 
@@ -28,18 +26,6 @@ APRIL_2 = dt.date(2026, 4, 2)
 def database_queue(settings):
     """The production set-up: jobs wait in the database for a worker (conftest runs them inline otherwise)."""
     settings.TASKS = DATABASE_QUEUE
-
-
-def run_worker() -> None:
-    """`klimainnkjop worker --batch` in this process: makes every queued report, then returns."""
-    from klimainnkjop.cli import main
-
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        assert main(["worker", "--batch"]) == 0
-    finally:
-        for s, handler in saved.items():
-            signal.signal(s, handler)
 
 
 # --- the web queues, the worker makes --------------------------------------------------------------------
