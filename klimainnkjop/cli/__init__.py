@@ -17,6 +17,7 @@ GROUPS += ["klimainnkjop.cli.reports"]  # report, publish
 GROUPS += ["klimainnkjop.cli.classify"]  # the learned text model
 GROUPS += ["klimainnkjop.cli.maintenance"]  # leftovers of killed processes
 GROUPS += ["klimainnkjop.cli.measures"]  # measures, packages, trajectory
+GROUPS += ["klimainnkjop.cli.effect"]  # measured effect: volume and intensity (LMDI)
 
 
 def _setup(data_dir: str | None) -> None:
