@@ -187,3 +187,14 @@ def _split(scope, run, period_from, period_to, org, unit, units, category, codes
                  spend_to_constant_nok=float(s1_constant.sum()),
                  price_year=period_from.year if factor is not None else None, run=run.run.pk,
                  factor_set=run.factor_set_label, rows=rows)
+
+
+def years(scope: Scope, *, org: str | None = None, run: results.Run | None = None) -> list[int]:
+    """The years with purchases in the scope (of `org` only, when given), oldest first; cached per run and scope."""
+    if org is not None:
+        scope.check(org)
+    run = run or results.latest_run()
+    if run is None:
+        return []
+    return results.cached("effect-years", scope, run, (org,), lambda: [
+        r["year"] for r in results.totals(scope, org=org, by=["year"], run=run)["rows"]])

@@ -79,3 +79,9 @@ urlpatterns += [  # measures (tiltak), ambition packages, the abatement curve an
     path("tiltak/kurve/", views_measures.curve, name="measure_curve"),
     path("tiltak/bane/", views_measures.trajectory, name="measure_trajectory"),
 ]
+
+from klimainnkjop.web import views_effect  # noqa: E402
+
+urlpatterns += [  # measured effect: volume and intensity between two periods, LMDI (views_effect.py)
+    path("tiltak/effekt/", views_effect.effect, name="measure_effect"),
+]
