@@ -50,7 +50,7 @@ def by_hand(cells: dict[str, tuple[float, float, float, float]]) -> tuple[float,
     q0 = sum(c[0] for c in cells.values())
     q1 = sum(c[1] for c in cells.values()) * DEFLATE
     volume = intensity = 0.0
-    for s0, s1, e0, e1 in cells.values():
+    for _, _, e0, e1 in cells.values():
         if e0 > 0 and e1 > 0:
             weight = log_mean(e1, e0)
             volume += weight * math.log(q1 / q0)

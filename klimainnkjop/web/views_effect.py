@@ -108,7 +108,8 @@ def _split_context(split: selectors.Split, names: dict[str, str], orgnr: str | N
              {"label": _("Intensity and mix"), "kind": "intensity",
               "start": (split.kg_from + split.volume_kg) / t, "end": split.kg_to / t},
              {"label": label_to, "kind": "total", "start": 0.0, "end": split.kg_to / t}]
-    chart = measure_charts.effect_split(steps, y_title=_("Tonnes CO2e"), kind_labels={k: str(v) for k, v in kinds.items()},
+    chart = measure_charts.effect_split(steps, y_title=_("Tonnes CO2e"),
+                                        kind_labels={k: str(v) for k, v in kinds.items()},
                                         language=get_language() or "nb")
 
     def lines_href(code: str) -> str:
