@@ -240,3 +240,22 @@ def test_a_measure_page_shows_expected_against_measured(account, client):
     expected = 0.1 * (K_CELLS["goods.office"][2] + K_CELLS["energy.electricity"][2])
     assert norwegian(expected / 1000) in cells
     assert "Forventet mot målt" in html
+
+
+def test_the_excel_report_has_the_measured_change_of_an_implemented_measure(account, tmp_path):
+    from openpyxl import load_workbook
+
+    m = measure_services.do_create_measure(
+        name="Strøm og kontor", kind=2, mechanism="quantity", percent=10.0,
+        categories=["energy.electricity", "goods.office"], organisations=[KONGSVINGER], baseline_year=2024,
+        actor="test")
+    measure_services.do_change_measure_status(measure=m, status="implemented", date=dt.date(2025, 1, 1), actor="test")
+    _, intensity = by_hand({k: v for k, v in K_CELLS.items() if k != "goods.consumables"})
+    out = tmp_path / "k.xlsx"
+    result = run_cli("report", "--org", KONGSVINGER, "--period", "2025", "--format", "xlsx", "-o", out)
+    assert result.returncode == 0, result.stderr
+    rows = list(load_workbook(out)["Tiltak"].iter_rows(values_only=True))
+    column = rows[0].index("Målt endring, tonn CO2e (negativ: kutt)")
+    assert rows[1][0] == "Strøm og kontor" and rows[1][column] == pytest.approx(intensity / 1000, rel=1e-9)
+    pdf = tmp_path / "k.pdf"
+    assert run_cli("report", "--org", KONGSVINGER, "--period", "2025", "--format", "pdf", "-o", pdf).returncode == 0
