@@ -259,3 +259,11 @@ def test_the_excel_report_has_the_measured_change_of_an_implemented_measure(acco
     assert rows[1][0] == "Strøm og kontor" and rows[1][column] == pytest.approx(intensity / 1000, rel=1e-9)
     pdf = tmp_path / "k.pdf"
     assert run_cli("report", "--org", KONGSVINGER, "--period", "2025", "--format", "pdf", "-o", pdf).returncode == 0
+
+
+def test_a_unit_is_split_over_its_own_purchases_and_an_unknown_unit_is_refused(account):
+    s = split(org=KONGSVINGER, unit="1100")  # office and, in 2025, consumables; electricity is unit 1200's
+    volume, intensity = by_hand({k: v for k, v in K_CELLS.items() if k != "energy.electricity"})
+    assert s.volume_kg == pytest.approx(volume, rel=1e-9) and s.intensity_kg == pytest.approx(intensity, rel=1e-9)
+    bad = run_cli("effect", "--org", KONGSVINGER, "--unit", "9999", "--from", "2024", "--to", "2025")
+    assert bad.returncode == 2 and "--unit" in bad.stderr and "9999" in bad.stderr
