@@ -780,3 +780,18 @@ def run_worker() -> None:
     finally:
         for s, handler in saved.items():
             signal.signal(s, handler)
+
+
+# --- measured effect (issue 10, item 6): the page's permission rows (figures: tests/test_effect.py) ---
+
+EXPECTATIONS.update({
+    "tiltak/effekt/": [
+        ("get", "/tiltak/effekt/", {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK,
+                                    "reader_other": OK}),
+        ("get", f"/tiltak/effekt/?org={KONGSVINGER}&fra=2024&til=2025",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND}),
+        ("get", "/tiltak/effekt/?fra=tjuetjuefire",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": BAD_REQUEST,
+          "reader_other": BAD_REQUEST}),
+    ],
+})

@@ -489,3 +489,44 @@ def test_the_demo_s_cases_are_in_every_state_and_the_kpi_equals_the_hand_count(s
     assert sum(bands.values()) == 29 and set(bands) <= {"under-100k", "100k-1.3m", "1.3m-and-over"}
     renewal = next(c for c in found if c.title == "Matvarer til storhusholdning 2027")
     assert renewal.agreement.number == "2025-101" and renewal.relevance == "high"
+
+
+# --- measured effect of the demo's measures (issue 10, item 6; the split itself: tests/test_effect.py) -----------
+
+@pytest.mark.django_db
+def test_the_demo_hvo_and_food_measures_show_a_measured_cut_in_2025_although_spending_on_them_grew(shared_demo):
+    import math
+
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import measures
+    from klimainnkjop.selectors.results import totals
+    from tests.factories import cpi
+
+    scope = system_scope()
+    rows = {r["name"]: r for r in measures.measure_rows(scope)}
+    cells = {year: {(r["org"], r["category"]): r for r in totals(scope, year=year, by=["org", "category"],
+                                                                    consolidated=True)["rows"]}
+             for year in (2024, 2025)}
+    deflate = cpi(2024) / cpi(2025)
+    for name, categories in (("HVO100 i kommunale kjøretøy og maskiner", {"energy.fuel.diesel", "energy.fuel.hvo"}),
+                             ("Mindre storfekjøtt, mer plantebasert protein", {"goods.food.beef",
+                                                                               "goods.food.legumes"})):
+        mine = {y: {k: r for k, r in c.items() if k[1] in categories} for y, c in cells.items()}
+        spend0 = sum(r["spend_nok"] for r in mine[2024].values())
+        spend1 = sum(r["spend_nok"] for r in mine[2025].values()) * deflate
+        assert spend1 > spend0 * 1.02, (name, spend0, spend1)  # more spent, in constant prices
+        intensity = 0.0  # LMDI-I by hand over organisation × category
+        for key in set(mine[2024]) | set(mine[2025]):
+            e0 = mine[2024][key]["kg_co2e"] if key in mine[2024] else 0.0
+            e1 = mine[2025][key]["kg_co2e"] if key in mine[2025] else 0.0
+            if e0 > 0 and e1 > 0:
+                weight = e0 if e0 == e1 else (e1 - e0) / (math.log(e1) - math.log(e0))
+                intensity += weight * math.log((e1 / spend1) / (e0 / spend0))
+            else:
+                intensity += e1 - e0
+        measured = rows[name]["measured_kg_per_year"]
+        assert measured == pytest.approx(intensity, rel=1e-9)
+        assert measured < -0.25 * rows[name]["expected_kg_per_year"] < 0, (name, measured)
+        split = measures.measured_effect(scope, measures.measure(scope, rows[name]["id"]))
+        assert split.volume_kg > 0  # spending more would have raised the emissions
+        assert split.volume_kg + split.intensity_kg == pytest.approx(split.kg_to - split.kg_from, abs=1e-6)

@@ -6,8 +6,9 @@ document (UBL 2.1 Invoice) that passes the XSD, EN 16931 and PEPPOL rules, and b
 ledger as one or a few lines carrying the same supplier orgnr, invoice number and amount (excl. VAT), so
 the engine replaces those ledger lines with the invoice's lines (quantities in litres and kilograms).
 
-The measures: from SWITCH_YEAR on, most of the diesel is HVO (dearer per litre: fewer litres at about
-the same spend) and part of the beef is replaced by chicken and legumes (at about the same spend).
+The measures: from SWITCH_YEAR on, most of the diesel is HVO (dearer per litre: a few per cent more spend on
+fuel, fewer litres) and part of the beef is replaced by legumes and chicken (fewer kg of beef, more spend on beef
+and legumes together), so the measured effect (LMDI) shows a cut although spending on them grew.
 Amounts are integer øre; quantities have one decimal, prices two, and a line's amount is quantity ×
 price rounded half up to the øre, as EN 16931 has it.
 """
@@ -72,8 +73,11 @@ PRODUCTS = {p.key: p for p in (
 FUEL_MIX = {"before": {"diesel": 1.0}, "after": {"hvo": 0.8, "diesel": 0.2}}
 FOOD_MIX = {"before": {"beef": 0.26, "pork": 0.15, "chicken": 0.14, "fish": 0.18, "vegetables": 0.22,
                        "legumes": 0.05},
-            "after": {"beef": 0.10, "pork": 0.15, "chicken": 0.26, "fish": 0.18, "vegetables": 0.19,
-                      "legumes": 0.12}}
+            "after": {"beef": 0.14, "pork": 0.15, "chicken": 0.20, "fish": 0.18, "vegetables": 0.13,
+                      "legumes": 0.20}}
+# HVO costs about 18 % more a litre: from SWITCH_YEAR the fuel bill is this much larger (the vehicles drive about as
+# much, the fleet buys a little less), so the switch cuts emissions while the spend on fuel grows.
+FUEL_BUDGET_AFTER_SWITCH = 1.03
 # Addresses (street, postcode, city) of the demo's parties.
 ADDRESSES = {
     "kongsvinger": ("Rådhusplassen 1", "2226", "Kongsvinger"), "eidskog": ("Rådhusvegen 7", "2230", "Skotterud"),
@@ -196,6 +200,8 @@ def plan_invoices(org: R.Org, year: int, kind: str, budget_ore: int, scale: floa
         season = R.SEASON_FLAT
         supplier = R.SUPPLIERS[FUEL_SUPPLIER]
         mix = FUEL_MIX["after" if year >= SWITCH_YEAR else "before"]
+        if year >= SWITCH_YEAR:
+            budget_ore = round(budget_ore * FUEL_BUDGET_AFTER_SWITCH)
         if org.kind == "kommune":
             places = [(units["4100"], ("333", "335"))]
         else:

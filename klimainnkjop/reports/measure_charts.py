@@ -64,3 +64,30 @@ def trajectory_spec(rows: list[dict], *, y_title: str, scenario_labels: dict[str
 
 def trajectory(rows: list[dict], *, y_title: str, scenario_labels: dict[str, str], language: str = "nb") -> dict:
     return chart_payload(trajectory_spec(rows, y_title=y_title, scenario_labels=scenario_labels), language=language)
+
+
+def effect_split_spec(steps: list[dict], *, y_title: str, kind_labels: dict[str, str]) -> dict:
+    """The change between two periods as a waterfall: the first period's tonnes, the volume part and the intensity
+    part (each from where the one before ended), the second period's tonnes. `steps`: label, kind ('total',
+    'volume', 'intensity'), start and end in tonnes."""
+    values = [{"step": s["label"], "kind": kind_labels.get(s["kind"], s["kind"]), "start": s["start"],
+               "end": s["end"], "order": i} for i, s in enumerate(steps)]
+    domain = [kind_labels[k] for k in kind_labels]
+    return {
+        "config": CONFIG, "width": 480, "height": 280,
+        "data": {"values": values},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "step", "type": "nominal", "title": None, "sort": {"field": "order"},
+                  "axis": {"labelAngle": 0}},
+            "y": {"field": "start", "type": "quantitative", "title": y_title, "scale": {"zero": True},
+                  "axis": {"format": ",~r", "grid": True}},
+            "y2": {"field": "end"},
+            "color": {"field": "kind", "type": "nominal", "title": None,
+                      "scale": {"domain": domain, "range": PALETTE[:len(domain)]}, "legend": {"orient": "top"}},
+        },
+    }
+
+
+def effect_split(steps: list[dict], *, y_title: str, kind_labels: dict[str, str], language: str = "nb") -> dict:
+    return chart_payload(effect_split_spec(steps, y_title=y_title, kind_labels=kind_labels), language=language)

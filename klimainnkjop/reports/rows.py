@@ -200,8 +200,9 @@ STATUS_NAMES = {"proposed": "Foreslått", "recommended": "Anbefalt", "adopted": 
 
 
 def measure_tables(data: ReportData) -> Iterator[Table]:
-    """The measures with their expected cut (computed from the account of their baseline year) and the packages
-    (without double counting); nothing when there are no measures."""
+    """The measures with their expected cut (computed from the account of their baseline year), the measured change
+    of an implemented one (the intensity part, LMDI: selectors/effect.py) and the packages (without double counting);
+    nothing when there are no measures."""
     if not data.measures:
         return
     ordered = sorted(data.measures, key=lambda r: (r["nok_per_tonne"] is None, r["nok_per_tonne"] or 0.0, r["id"]))
@@ -211,13 +212,14 @@ def measure_tables(data: ReportData) -> Iterator[Table]:
         columns=[Column("Tiltak"), Column("Type"), Column("Status"), Column("Kategorier"), Column("Basisår", INT),
                  Column("Forventet kutt, tonn CO2e per år", TONNES), Column("Lav, tonn CO2e", TONNES),
                  Column("Høy, tonn CO2e", TONNES), Column("Kostnad per år, kr", NOK), Column("Kr per tonn", NOK),
-                 Column("Merknad")],
+                 Column("Målt endring, tonn CO2e (negativ: kutt)", TONNES), Column("Merknad")],
         rows=[[r["name"], f"{r['kind']} {KIND_NAMES.get(r['kind'], '')}", STATUS_NAMES.get(r["status"], r["status"]),
                ", ".join(r["categories"]), r["baseline_year"],
                None if r["expected_kg_per_year"] is None else r["expected_kg_per_year"] / 1000,
                None if r["expected_kg_low"] is None else r["expected_kg_low"] / 1000,
                None if r["expected_kg_high"] is None else r["expected_kg_high"] / 1000,
                r["cost_nok_per_year"], r["nok_per_tonne"],
+               None if r.get("measured_kg_per_year") is None else r["measured_kg_per_year"] / 1000,
                "" if r["not_computed"] is None else "Kan ikke beregnes: " + r["not_computed"]] for r in ordered],
         kind_columns=())
     if data.packages:

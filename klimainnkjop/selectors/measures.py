@@ -13,7 +13,9 @@ The low–high range uses the cells' kg_low/kg_high and, for a switch, B's low a
 same cells are applied in order: the second works on what the first left (kg × (1 − f1) × f2), so nothing is
 counted twice. Purchases between organisations of the region are left out (the seller's own purchases count).
 NOK per tonne = (yearly cost + one-off cost / lifetime) / tonnes per year; a negative cost is a saving.
-Measured effect (LMDI) is not computed yet: measured_kg_per_year is null.
+Measured effect (selectors/effect.py, LMDI-I): for an implemented (or verified) measure, the intensity part of the
+change in kg CO2e of its organisations' purchases in its categories (and the category switched to) from the year
+before implementation to the implementation year; negative is a cut, whatever spending did.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import numpy as np
 from django.db.models import Prefetch, Q
 
 from klimainnkjop.access import Scope
+from klimainnkjop.selectors import effect as effect_split
 from klimainnkjop.selectors import results
 from klimainnkjop.storage.models import (
     Category,
@@ -333,6 +336,7 @@ def effective_from(m: Measure) -> dt.date | None:
 def measure_row(scope: Scope, m: Measure, *, org: str | None = None, cell_cache: dict | None = None) -> dict:
     """A measure as the list, the CLI and the pages show it."""
     effect = expected_effect(scope, m, org=org, cell_cache=cell_cache)
+    measured = measured_effect(scope, m, org=org, cell_cache=cell_cache)
     cost = annual_cost_nok(m)
     start = effective_from(m)
     return {
@@ -342,9 +346,102 @@ def measure_row(scope: Scope, m: Measure, *, org: str | None = None, cell_cache:
         "organisations": sorted(o.orgnr for o in m.organisations.all()), "baseline_year": m.baseline_year,
         "expected_kg_per_year": effect.kg, "expected_kg_low": effect.low, "expected_kg_high": effect.high,
         "cost_once_nok": m.cost_once_ore / 100.0, "cost_nok_per_year": cost,
-        "nok_per_tonne": nok_per_tonne(cost, effect.kg), "measured_kg_per_year": None,
+        "nok_per_tonne": nok_per_tonne(cost, effect.kg),
+        "measured_kg_per_year": measured.intensity_kg if measured.computed else None,
         "effective_from": start.isoformat() if start else None, "not_computed": effect.reason or None,
     }
+
+
+# --- measured effect ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Measured:
+    """What the account shows of an implemented measure: its purchases' change in kg CO2e from the year before
+    implementation to the implementation year, split by LMDI-I (selectors/effect.py). intensity_kg is the measured
+    effect (negative: a cut); volume_kg is what more or less spending did."""
+    from_year: int | None = None
+    to_year: int | None = None
+    kg_from: float = 0.0
+    kg_to: float = 0.0
+    volume_kg: float = 0.0
+    intensity_kg: float = 0.0
+    spend_from_nok: float = 0.0
+    spend_to_nok: float = 0.0
+    spend_to_constant_nok: float = 0.0
+    deflated: bool = False
+    rows: list = field(default_factory=list)  # per organisation × category
+    reason: str = ""
+
+    @property
+    def computed(self) -> bool:
+        return not self.reason
+
+    @property
+    def change_kg(self) -> float:
+        return self.kg_to - self.kg_from
+
+
+def implemented_on(m: Measure) -> dt.date | None:
+    """The date of the measure's latest step to implemented (else its effective date or agreement renewal)."""
+    step = (MeasureStatusChange.objects.filter(measure=m, status=Measure.STATUS_IMPLEMENTED, date__isnull=False)
+            .order_by("-id").values_list("date", flat=True).first())
+    return step or effective_from(m)
+
+
+def _measure_codes(m: Measure) -> set[str]:
+    codes = [cat.code for cat in m.categories.all()] + ([m.to_category.code] if m.to_category_id else [])
+    return set(_subtrees(codes))
+
+
+def measured_effect(scope: Scope, m: Measure, *, org: str | None = None, cell_cache: dict | None = None) -> Measured:
+    """The measured effect of an implemented or verified measure in the scope (and of `org` only, when given); the
+    reason says why there is none."""
+    if m.status not in (Measure.STATUS_IMPLEMENTED, Measure.STATUS_VERIFIED):
+        return Measured(reason="not implemented")
+    start = implemented_on(m)
+    if start is None:
+        return Measured(reason="no date of implementation")
+    year = start.year
+
+    def of(y: int) -> Cells:
+        key = (y, org)
+        if cell_cache is not None and key in cell_cache:
+            return cell_cache[key]
+        c = cells(scope, y, org=org)
+        if cell_cache is not None:
+            cell_cache[key] = c
+        return c
+
+    c0, c1 = of(year - 1), of(year)
+    if c1.run is None:
+        return Measured(year - 1, year, reason="nothing is computed yet")
+    codes = _measure_codes(m)
+    measure_orgs = {o.orgnr for o in m.organisations.all()}
+
+    def keep(c: Cells) -> np.ndarray:
+        mask = np.isin(c.category, list(codes)) if len(c.kg) else np.zeros(0, dtype=bool)
+        if measure_orgs:
+            mask &= np.isin(c.org, list(measure_orgs))
+        return mask
+
+    m0, m1 = keep(c0), keep(c1)
+    if not m1.any():
+        return Measured(year - 1, year, reason=f"the account of {year} has no purchases in the measure's categories")
+    if not m0.any():
+        return Measured(year - 1, year, reason=f"the account of {year - 1} has no purchases in the measure's "
+                                               "categories")
+    factor = effect_split.price_factor(year - 1, year)
+    keys, [(kg0, kg1), (s0, s1)] = effect_split.align(
+        list(zip(c0.org[m0], c0.category[m0])), list(zip(c1.org[m1], c1.category[m1])),
+        (c0.kg[m0], c1.kg[m1]), (c0.spend_nok[m0], c1.spend_nok[m1]))
+    s1_constant = s1 * (factor if factor is not None else 1.0)
+    volume, intensity = effect_split.lmdi(kg0, kg1, float(s0.sum()), float(s1_constant.sum()))
+    rows = sorted(({"org": k[0], "category": k[1], "kg_from": float(kg0[i]), "kg_to": float(kg1[i]),
+                    "volume_kg": float(volume[i]), "intensity_kg": float(intensity[i]),
+                    "spend_from_nok": float(s0[i]), "spend_to_nok": float(s1[i])} for i, k in enumerate(keys)),
+                  key=lambda r: (r["intensity_kg"], r["org"], r["category"]))
+    return Measured(year - 1, year, float(kg0.sum()), float(kg1.sum()), float(volume.sum()), float(intensity.sum()),
+                    float(s0.sum()), float(s1.sum()), float(s1_constant.sum()), factor is not None, rows)
 
 
 def measure_rows(scope: Scope, *, org: str | None = None) -> list[dict]:

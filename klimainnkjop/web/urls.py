@@ -114,3 +114,9 @@ urlpatterns += [
     path("saker/<int:pk>/vedlegg.pdf", views_cases.case_annex, name="case_annex"),
     path("saker/<int:pk>/protokoll.pdf", views_cases.case_record, name="case_record"),
 ]
+
+from klimainnkjop.web import views_effect  # noqa: E402
+
+urlpatterns += [  # measured effect: volume and intensity between two periods, LMDI (views_effect.py)
+    path("tiltak/effekt/", views_effect.effect, name="measure_effect"),
+]

@@ -242,12 +242,40 @@ def _measure_page(request, scope, m, *, status_form, status: int = 200):
                 "case_number": h.case_number or "–", "agreement": h.agreement or "–"}
                for h in selectors.history(scope, m)]
     context = {"m": m, "row": _row_view(row, names, orgs), "ratios": ratios, "cells": cell_rows,
+               "measured": _measured_view(selectors.measured_effect(scope, m), row, names, orgs),
                "history": history, "base_tonnes": _tonnes(effect.base_kg), "year": m.baseline_year,
                "description": m.description, "owner": m.owner or "–", "lifetime": m.lifetime_years,
                "cost_once": _nok(m.cost_once_ore / 100), "cost_yearly": _nok(m.cost_yearly_ore / 100),
                "agreement": m.agreement, "agreement_renewal": m.agreement_renewal,
                "packages": [p.name for p in m.packages.all()], "status_form": status_form}
     return render(request, "web/measure_detail.html", context, status=status)
+
+
+def _measured_view(measured, row: dict, names: dict[str, str], orgs: dict[str, str]) -> dict:
+    """Expected against measured: the measured effect is the intensity part (LMDI) of the change from the year before
+    implementation to the implementation year; shown as a cut (positive) beside the expected cut."""
+    if not measured.computed:
+        reason = {"not implemented": _("Measured once the measure is implemented.")}.get(measured.reason)
+        if reason is None and "no purchases" in measured.reason:
+            reason = _("The account has no purchases in its categories in %(start)s or %(end)s.") % {
+                "start": measured.from_year, "end": measured.to_year}
+        return {"computed": False, "reason": reason or measured.reason}
+    expected = row["expected_kg_per_year"]
+    cut = -measured.intensity_kg
+    return {
+        "computed": True, "from_year": measured.from_year, "to_year": measured.to_year,
+        "cut": _tonnes(cut), "expected": _tonnes(expected),
+        "share": formatting.percent(100.0 * cut / expected, 0) if expected else "–",
+        "from": _tonnes(measured.kg_from), "to": _tonnes(measured.kg_to),
+        "change": _tonnes(measured.change_kg), "volume": _tonnes(measured.volume_kg),
+        "intensity": _tonnes(measured.intensity_kg), "spend_from": _nok(measured.spend_from_nok),
+        "spend_to": _nok(measured.spend_to_constant_nok), "deflated": measured.deflated,
+        "href": reverse("measure_effect") + "?" + urlencode({"fra": measured.from_year, "til": measured.to_year}),
+        "rows": [{"org": orgs.get(r["org"], r["org"]), "category": names.get(r["category"], r["category"]),
+                  "from": _tonnes(r["kg_from"]), "to": _tonnes(r["kg_to"]), "volume": _tonnes(r["volume_kg"]),
+                  "intensity": _tonnes(r["intensity_kg"]), "spend_from": _nok(r["spend_from_nok"]),
+                  "spend_to": _nok(r["spend_to_nok"])} for r in measured.rows],
+    }
 
 
 def _factor_href(ref: str) -> str:

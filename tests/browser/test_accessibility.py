@@ -292,3 +292,18 @@ def test_a_case_is_walked_from_opened_to_awarded_by_a_purchaser_and_the_approver
     assert stranger.goto(case_url).status == 404
     for page in (buyer, approver, stranger):
         page.close()
+
+
+def test_the_measured_effect_page_has_no_wcag_a_or_aa_violations_and_its_chart_is_drawn(signed_in):
+    """The effect split (issue 10, item 6) of the region's account: the first half of 2024 against the second."""
+    page, base, (org, _) = signed_in
+    problems = {}
+    for path in ["/tiltak/effekt/?fra=2024H1&til=2024H2", f"/tiltak/effekt/?org={org.orgnr}&fra=2024H1&til=2024H2"]:
+        response = page.goto(base + path)
+        assert response.status == 200, path
+        wait_for_charts(page)
+        wrappers = page.locator("[data-chart]").all()
+        assert wrappers and all(w.get_attribute("data-drawn") == "true" for w in wrappers), path
+        if violations := axe_violations(page):
+            problems[path] = violations
+    assert not problems, problems

@@ -1,0 +1,200 @@
+"""Measured effect: the change in kg CO2e between two periods split into a volume part (spending more or less, at
+constant prices) and an intensity part (buying differently: other categories, other products, lower factors).
+
+The split is the additive log-mean Divisia index, LMDI-I (Ang 2005, "The LMDI approach to decomposition analysis: a
+practical guide", Energy Policy 33; Ang & Liu 2007 for zeros). With cells i (categories, or organisation ×
+category for a measure), E_i the kg CO2e of cell i, Q the total spend at constant prices and Q_i a cell's,
+
+    E = Σ_i Q × (Q_i / Q) × (E_i / Q_i)          (volume × mix × intensity)
+    volume_i    = L(E_i^1, E_i^0) × ln(Q^1 / Q^0)
+    intensity_i = L(E_i^1, E_i^0) × ln((E_i^1 / Q^1) / (E_i^0 / Q^0))   (mix and intensity together)
+    L(a, b)     = (a − b) / (ln a − ln b),  L(a, a) = a
+
+so volume_i + intensity_i = E_i^1 − E_i^0 exactly, and the parts of the cells add up to the change. Zero values
+follow Ang & Liu (2007): a cell that appears (E^0 = 0) or disappears (E^1 = 0) has the weight L = 0 and its whole
+change is mix (in the intensity part); so is a cell whose kg is negative in either period (credit notes larger than
+purchases), where the logarithms are not defined. Spend is moved to the price year of the first period with the
+consumer price index (the engine's own, storage.models.PriceIndex); where the index lacks a year the spend is
+nominal and `deflated` says so. When either period's total spend is not positive the volume part is 0.
+
+Figures are read through selectors.results like the dashboards' (one grouped read per period in DuckDB: purchases
+per category, or per organisation × category; consolidated for the region) and split with numpy over the cells.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from klimainnkjop.access import Scope
+from klimainnkjop.selectors import results
+from klimainnkjop.selectors.dashboard import Period, unit_subtree
+from klimainnkjop.storage.models import Category, PriceIndex
+
+
+# --- the index ----------------------------------------------------------------------------------------------------
+
+def log_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The logarithmic mean L(a, b) = (a − b) / (ln a − ln b), L(a, a) = a; 0 where a or b is not positive."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    positive = (a > 0) & (b > 0)
+    sa, sb = np.where(positive, a, 1.0), np.where(positive, b, 1.0)
+    diff = np.log(sa) - np.log(sb)
+    equal = np.isclose(sa, sb, rtol=1e-12, atol=0.0)
+    ratio = np.where(equal, sa, (sa - sb) / np.where(equal, 1.0, diff))
+    return np.where(positive, ratio, 0.0)
+
+
+def lmdi(kg0: np.ndarray, kg1: np.ndarray, spend0: float, spend1: float) -> tuple[np.ndarray, np.ndarray]:
+    """LMDI-I per cell: (volume, intensity) in kg, with volume + intensity = kg1 − kg0 for every cell. `spend0` and
+    `spend1` are the totals at constant prices over all the cells."""
+    kg0, kg1 = np.asarray(kg0, dtype=float), np.asarray(kg1, dtype=float)
+    weight = log_mean(kg1, kg0)
+    growth = float(np.log(spend1 / spend0)) if spend0 > 0 and spend1 > 0 else 0.0
+    volume = weight * growth
+    return volume, (kg1 - kg0) - volume
+
+
+def align(keys0: list[tuple], keys1: list[tuple], *values: tuple[np.ndarray, np.ndarray]):
+    """The union of two periods' cell keys, and each pair of value arrays placed on it (0 where a cell is absent)."""
+    union = sorted(set(keys0) | set(keys1))
+    index = {k: i for i, k in enumerate(union)}
+    at0 = np.array([index[k] for k in keys0], dtype=int)
+    at1 = np.array([index[k] for k in keys1], dtype=int)
+    out = []
+    for v0, v1 in values:
+        a, b = np.zeros(len(union)), np.zeros(len(union))
+        if len(at0):
+            np.add.at(a, at0, np.asarray(v0, dtype=float))
+        if len(at1):
+            np.add.at(b, at1, np.asarray(v1, dtype=float))
+        out.append((a, b))
+    return union, out
+
+
+# --- constant prices ----------------------------------------------------------------------------------------------
+
+def price_factor(from_year: int, to_year: int) -> float | None:
+    """CPI(from_year) / CPI(to_year): multiplies spend of `to_year` into `from_year`'s prices; None when the index
+    lacks either year."""
+    index = dict(PriceIndex.objects.filter(year__in=[from_year, to_year]).values_list("year", "value"))
+    if from_year not in index or to_year not in index or not index[to_year]:
+        return None
+    return index[from_year] / index[to_year]
+
+
+def subtree(code: str) -> set[str]:
+    """The category and every category below it; LookupError when there is no such category."""
+    parents = dict(Category.objects.values_list("code", "parent__code"))
+    if code not in parents:
+        raise LookupError(f"no category {code}")
+    out = {code}
+    frontier = {code}
+    while frontier:
+        frontier = {c for c, p in parents.items() if p in frontier} - out
+        out |= frontier
+    return out
+
+
+# --- the split of one view ----------------------------------------------------------------------------------------
+
+@dataclass
+class Split:
+    period_from: str
+    period_to: str
+    org: str | None
+    unit: str | None
+    category: str | None
+    kg_from: float
+    kg_to: float
+    volume_kg: float
+    intensity_kg: float
+    spend_from_nok: float
+    spend_to_nok: float
+    spend_to_constant_nok: float     # the second period's spend in the first period's prices
+    price_year: int | None           # the prices spend is compared in; None: nominal (no index for a year)
+    run: int
+    factor_set: str
+    rows: list[dict] = field(default_factory=list)   # per category, largest change first
+
+    @property
+    def change_kg(self) -> float:
+        return self.kg_to - self.kg_from
+
+    @property
+    def deflated(self) -> bool:
+        return self.price_year is not None
+
+    def as_dict(self) -> dict:
+        return {"period_from": self.period_from, "period_to": self.period_to, "org": self.org, "unit": self.unit,
+                "category": self.category, "kg_from": self.kg_from, "kg_to": self.kg_to,
+                "change_kg": self.change_kg, "volume_kg": self.volume_kg, "intensity_kg": self.intensity_kg,
+                "spend_from_nok": self.spend_from_nok, "spend_to_nok": self.spend_to_nok,
+                "spend_to_constant_nok": self.spend_to_constant_nok, "price_year": self.price_year,
+                "deflated": self.deflated, "method": "LMDI-I", "run": self.run, "factor_set": self.factor_set,
+                "rows": self.rows}
+
+
+def _per_category(scope: Scope, run: results.Run, org: str | None, period: Period,
+                  units: list[str] | None) -> list[dict]:
+    return results.totals(scope, org=org, year=period.year, months=period.months, units=units, by=["category"],
+                          run=run)["rows"]
+
+
+def effect_split(scope: Scope, *, period_from: Period, period_to: Period, org: str | None = None,
+                 unit: str | None = None, category: str | None = None,
+                 run: results.Run | None = None) -> Split | None:
+    """The change in kg CO2e from `period_from` to `period_to` for an organisation (its unit and sub-units, when
+    given) or the region in the scope (consolidated), all categories or one category and those below it, split
+    into volume and intensity by LMDI-I over categories. None when nothing is computed yet. Cached per compute run,
+    scope and arguments."""
+    if org is not None:
+        scope.check(org)
+    if unit is not None and org is None:
+        raise ValueError("a unit needs its organisation")
+    units = unit_subtree(scope, org, unit) if unit is not None else None
+    codes = subtree(category) if category is not None else None
+    run = run or results.latest_run()
+    if run is None:
+        return None
+    args = (period_from.code, period_to.code, org, unit, category)
+    return results.cached("effect-split", scope, run, args,
+                          lambda: _split(scope, run, period_from, period_to, org, unit, units, category, codes))
+
+
+def _split(scope, run, period_from, period_to, org, unit, units, category, codes) -> Split:
+    rows0 = _per_category(scope, run, org, period_from, units)
+    rows1 = _per_category(scope, run, org, period_to, units)
+    if codes is not None:
+        rows0 = [r for r in rows0 if r["category"] in codes]
+        rows1 = [r for r in rows1 if r["category"] in codes]
+    factor = price_factor(period_from.year, period_to.year)
+    deflate = factor if factor is not None else 1.0
+    keys, [(kg0, kg1), (s0, s1)] = align(
+        [(r["category"] or "",) for r in rows0], [(r["category"] or "",) for r in rows1],
+        ([r["kg_co2e"] for r in rows0], [r["kg_co2e"] for r in rows1]),
+        ([r["spend_nok"] for r in rows0], [r["spend_nok"] for r in rows1]))
+    s1_constant = s1 * deflate
+    volume, intensity = lmdi(kg0, kg1, float(s0.sum()), float(s1_constant.sum()))
+    rows = [{"category": key[0], "kg_from": float(kg0[i]), "kg_to": float(kg1[i]),
+             "change_kg": float(kg1[i] - kg0[i]), "volume_kg": float(volume[i]), "intensity_kg": float(intensity[i]),
+             "spend_from_nok": float(s0[i]), "spend_to_nok": float(s1[i]),
+             "spend_to_constant_nok": float(s1_constant[i])} for i, key in enumerate(keys)]
+    rows.sort(key=lambda r: (-abs(r["change_kg"]), r["category"]))
+    return Split(period_from=period_from.code, period_to=period_to.code, org=org, unit=unit, category=category,
+                 kg_from=float(kg0.sum()), kg_to=float(kg1.sum()), volume_kg=float(volume.sum()),
+                 intensity_kg=float(intensity.sum()), spend_from_nok=float(s0.sum()), spend_to_nok=float(s1.sum()),
+                 spend_to_constant_nok=float(s1_constant.sum()),
+                 price_year=period_from.year if factor is not None else None, run=run.run.pk,
+                 factor_set=run.factor_set_label, rows=rows)
+
+
+def years(scope: Scope, *, org: str | None = None, run: results.Run | None = None) -> list[int]:
+    """The years with purchases in the scope (of `org` only, when given), oldest first; cached per run and scope."""
+    if org is not None:
+        scope.check(org)
+    run = run or results.latest_run()
+    if run is None:
+        return []
+    return results.cached("effect-years", scope, run, (org,), lambda: [
+        r["year"] for r in results.totals(scope, org=org, by=["year"], run=run)["rows"]])
