@@ -119,11 +119,11 @@ def figures(scope: Scope, items: list[Agreement], *, year: int | None = None, by
 
 
 def covered(scope: Scope, *, year: int, org: str | None = None, months: list[int] | None = None,
-            units: list[str] | None = None, category: str = "", run: Run | None = None) -> Figures:
+            units: list[str] | None = None, category: str = "", run: Run | None = None) -> Figures | None:
     """The scope's purchases (of `org`, its `units`, in `category` and below) of the year (and months) that were
     made under an agreement by the matching rule, each once: the numerator of the KPIs of spend covered by
     agreements and of emissions under them. Consolidated without org (purchases between organisations of the
-    region left out), as the dashboards' totals."""
+    region left out), as the dashboards' totals. None when the scope has no agreements (no register: no data)."""
     run = run or latest_run()
     if run is None:
         raise NoResults("nothing computed yet; run `klimainnkjop compute`")
@@ -132,10 +132,10 @@ def covered(scope: Scope, *, year: int, org: str | None = None, months: list[int
     rule_rows = rules(list(agreements(scope)))
     digest = hashlib.sha256(repr(sorted((r["agreement"], r["supplier_orgnr"], r["org"], r["first_period"],
                                          r["last_period"], r["category"]) for r in rule_rows)).encode()).hexdigest()
+    if not rule_rows:
+        return None
 
     def compute():
-        if not rule_rows:
-            return {}
         table = _narrowed(_aggregates(run, scope, org, year), months, units)
         if org is None:
             table = table.filter(~_.intra_region)

@@ -187,8 +187,9 @@ def kpi_values(scope: Scope, subject: Subject, period: dashboard.Period,
         return values
     under = agreement_selectors.covered(scope, year=period.year, org=subject.org, months=period.months, units=units,
                                         category=subject.category, run=run or results.latest_run())
-    values["agreement_share"] = 100.0 * under.spend_nok / total.spend if total.spend else None
-    values["agreement_tonnes_co2e"] = under.kg_co2e / 1000.0
+    if under is not None:  # None: no agreement register in the scope
+        values["agreement_share"] = 100.0 * under.spend_nok / total.spend if total.spend else None
+        values["agreement_tonnes_co2e"] = under.kg_co2e / 1000.0
     values["tonnes_co2e"] = total.tonnes
     values["kg_per_nok"] = total.intensity
     if not subject.category:
