@@ -169,8 +169,10 @@ def test_a_case_for_a_renewal_brings_in_the_measures_and_their_requirements(shar
     assert case.requirements == [{"code": "GEN-02", "kind": "award", "weight_percent": None}]
     assert CaseEvent.objects.get(case=case, step="open").details == {"measures": [m.pk], "requirements": ["GEN-02"]}
     client.force_login(make_user("k-reader", kongsvinger, "reader"))
-    text = client.get(f"/saker/{case.pk}/").content.decode()
-    assert "Tiltak som gjelder avtalen" in text and "Klimakrav i strømavtalen (GEN-02)" in text
+    response = client.get(f"/saker/{case.pk}/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Tiltak som gjelder avtalen" in text and f'/tiltak/{m.pk}/">Klimakrav i strømavtalen</a> (GEN-02)' in text
     plain = cases.do_open_case(organisation=kongsvinger, title="Kontor", category="goods.office",
                                estimated_value_nok=100_000, actor="test")
     assert list(plain.measures.all()) == [] and plain.requirements == []
