@@ -489,3 +489,18 @@ def test_the_demo_s_cases_are_in_every_state_and_the_kpi_equals_the_hand_count(s
     assert sum(bands.values()) == 29 and set(bands) <= {"under-100k", "100k-1.3m", "1.3m-and-over"}
     renewal = next(c for c in found if c.title == "Matvarer til storhusholdning 2027")
     assert renewal.agreement.number == "2025-101" and renewal.relevance == "high"
+
+
+@pytest.mark.django_db
+def test_the_demo_s_kpi_of_procurements_with_requirements_equals_the_hand_count(shared_demo):
+    # the KPI of issue 11 from the cases (tests/test_links.py has the small hand-computed cases): the cases were
+    # opened when the demo was loaded, this year; 21 of 29 carried out in the region, 5 of Kongsvinger's 6
+    from klimainnkjop.selectors.dashboard import Period
+    from klimainnkjop.selectors.kpis import Subject, kpi_values
+
+    year = Period(dt.date.today().year)
+    region = kpi_values(system_scope(), Subject(), year)
+    assert region["requirements_share"] == pytest.approx(100 * 21 / 29)
+    kongsvinger = kpi_values(system_scope(), Subject(org=R.ORGS_BY_KEY["kongsvinger"].orgnr), year)
+    assert kongsvinger["requirements_share"] == pytest.approx(100 * 5 / 6)
+    assert kpi_values(system_scope(), Subject(), Period(year.year - 1))["requirements_share"] is None
