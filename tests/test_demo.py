@@ -504,3 +504,16 @@ def test_the_demo_s_kpi_of_procurements_with_requirements_equals_the_hand_count(
     kongsvinger = kpi_values(system_scope(), Subject(org=R.ORGS_BY_KEY["kongsvinger"].orgnr), year)
     assert kongsvinger["requirements_share"] == pytest.approx(100 * 5 / 6)
     assert kpi_values(system_scope(), Subject(), Period(year.year - 1))["requirements_share"] is None
+
+
+@pytest.mark.django_db
+def test_the_demo_s_renewal_pipeline_lists_the_measures_bound_to_its_agreements(shared_demo):
+    from klimainnkjop.selectors import measures as measure_selectors
+    from klimainnkjop.storage.models import Measure
+
+    rows = {r["number"]: r for r in agreement_selectors.renewals(system_scope(), months=24, today=TODAY)}
+    # demo/measures.py binds the concrete measure to 2025-301 (current end 31.05.2027, two options left)
+    assert [m["name"] for m in rows["2025-301"]["measures"]] == ["Lavkarbonbetong i byggeprosjekter"]
+    assert rows["2021-201"]["measures"] == []
+    concrete = Measure.objects.get(name="Lavkarbonbetong i byggeprosjekter")
+    assert measure_selectors.effective_from(concrete) == dt.date(2027, 6, 1)
