@@ -249,3 +249,22 @@ def test_measures_implemented_against_planned_counts_what_was_adopted_and_due_by
     assert values_of(None, Period(2026))["measures_implemented"] == pytest.approx(100 * 1 / 2)
     assert values_of(KONGSVINGER, Period(2027))["measures_implemented"] == pytest.approx(100 * 1 / 3)
     assert values_of(GRUE, Period(2025))["measures_implemented"] is None  # none applies to Grue
+
+
+def test_a_measures_file_binds_agreements_and_requirements_and_names_an_unknown_requirement(shared_links, tmp_path):
+    from klimainnkjop.storage.models import Measure
+
+    path = tmp_path / "tiltak.csv"
+    path.write_text("name;kind;mechanism;percent;categories;organisations;baseline_year;agreement;requirement\n"
+                    f"Strømkrav;4;intensity;10;energy.electricity;{KONGSVINGER};2024;2024-007;GEN-02\n"
+                    "Ukjent krav;4;intensity;10;goods.office;;2024;;XYZ-99\n", encoding="utf-8")
+    result = run_cli("measures", "import", path)
+    assert result.returncode == 2
+    assert "tiltak.csv, row 3, column 'requirement': no requirement 'XYZ-99' in the library" in result.stderr
+    assert not Measure.objects.exists()
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n"
+                    + path.read_text(encoding="utf-8").splitlines()[1] + "\n", encoding="utf-8")
+    assert run_cli("measures", "import", path).returncode == 0
+    (row,) = json.loads(run_cli("measures", "list", "--format", "json").stdout)
+    assert (row["agreement"], row["agreement_in_register"], row["requirement"]) == ("2024-007", True, "GEN-02")
+    assert row["effective_from"] == "2027-01-01"
