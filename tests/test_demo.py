@@ -530,3 +530,31 @@ def test_the_demo_hvo_and_food_measures_show_a_measured_cut_in_2025_although_spe
         split = measures.measured_effect(scope, measures.measure(scope, rows[name]["id"]))
         assert split.volume_kg > 0  # spending more would have raised the emissions
         assert split.volume_kg + split.intensity_kg == pytest.approx(split.kg_to - split.kg_from, abs=1e-6)
+
+
+@pytest.mark.django_db
+def test_the_demo_s_kpi_of_procurements_with_requirements_equals_the_hand_count(shared_demo):
+    # the KPI of issue 11 from the cases (tests/test_links.py has the small hand-computed cases): the cases were
+    # opened when the demo was loaded, this year; 21 of 29 carried out in the region, 5 of Kongsvinger's 6
+    from klimainnkjop.selectors.dashboard import Period
+    from klimainnkjop.selectors.kpis import Subject, kpi_values
+
+    year = Period(dt.date.today().year)
+    region = kpi_values(system_scope(), Subject(), year)
+    assert region["requirements_share"] == pytest.approx(100 * 21 / 29)
+    kongsvinger = kpi_values(system_scope(), Subject(org=R.ORGS_BY_KEY["kongsvinger"].orgnr), year)
+    assert kongsvinger["requirements_share"] == pytest.approx(100 * 5 / 6)
+    assert kpi_values(system_scope(), Subject(), Period(year.year - 1))["requirements_share"] is None
+
+
+@pytest.mark.django_db
+def test_the_demo_s_renewal_pipeline_lists_the_measures_bound_to_its_agreements(shared_demo):
+    from klimainnkjop.selectors import measures as measure_selectors
+    from klimainnkjop.storage.models import Measure
+
+    rows = {r["number"]: r for r in agreement_selectors.renewals(system_scope(), months=24, today=TODAY)}
+    # demo/measures.py binds the concrete measure to 2025-301 (current end 31.05.2027, two options left)
+    assert [m["name"] for m in rows["2025-301"]["measures"]] == ["Lavkarbonbetong i byggeprosjekter"]
+    assert rows["2021-201"]["measures"] == []
+    concrete = Measure.objects.get(name="Lavkarbonbetong i byggeprosjekter")
+    assert measure_selectors.effective_from(concrete) == dt.date(2027, 6, 1)

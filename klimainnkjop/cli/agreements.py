@@ -124,7 +124,8 @@ def _renewals(args) -> int:
         raise InvalidInput("--months: a number of months from 1 to 120")
     rows = [{"number": r["number"], "name": r["name"], "suppliers": r["suppliers"], "date": r["date"].isoformat(),
              "event": r["event"], "options_left": r["options_left"], "final_end": r["final_end"].isoformat(),
-             "year": r["year"], "spend_nok": r["spend_nok"], "kg_co2e": r["kg_co2e"]}
+             "year": r["year"], "spend_nok": r["spend_nok"], "kg_co2e": r["kg_co2e"],
+             "measures": r["measures"] if args.format == "json" else [m["name"] for m in r["measures"]]}
             for r in selectors.renewals(system_scope(), months=args.months, today=today)]
     emit(_flat(rows, args.format), args.format)
     return EXIT_OK

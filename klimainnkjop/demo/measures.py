@@ -1,7 +1,9 @@
 """The demo region's measures (tiltak): 15 measures of the four kinds on the baseline year 2024, two ambition
 packages (Basis, Høy) adopted by some organisations, the HVO and food measures implemented in 2025. Loaded
 through the services after the account is computed; the expected effects are computed from the account, not
-given here. A measure or package that exists already is left as it is (loading twice adds nothing)."""
+given here. A measure or package that exists already is left as it is (loading twice adds nothing). The concrete
+and cleaning measures are bound to agreements of the register by number (demo/agreements.py: 2025-301, 2022-501)
+and take effect from their renewal; the others name an agreement outside the register with its renewal date."""
 from __future__ import annotations
 
 import datetime as dt
@@ -39,13 +41,13 @@ MEASURES: tuple[tuple, ...] = (
      "Innkjøpsrådgiver", {"description": "Én samlet levering per uke til hver enhet."}),
     ("Lavkarbonbetong i byggeprosjekter", 3, "intensity", 15.0, ["construction.works"], None, 0, 250_000, 1,
      "Eiendomssjef", {"description": "Krav om lavkarbonbetong klasse A i alle nye byggekontrakter.",
-                      "agreement": "Rammeavtale byggentrepriser", "agreement_renewal": dt.date(2026, 1, 1)}),
+                      "agreement": "2025-301"}),
     ("Fossilfrie bygge- og anleggsplasser", 4, "intensity", 10.0, ["construction.works"], None, 0, 200_000, 1,
      "Eiendomssjef", {"description": "Kontraktsvilkår om fossilfri byggeplass i alle entrepriser.",
                       "effective_date": dt.date(2026, 7, 1)}),
     ("Klimakrav i renholdsavtalen", 4, "intensity", 20.0, ["services.cleaning"], None, 0, 15_000, 1,
      "Innkjøpsrådgiver", {"description": "Tildelingskriterium for miljømerkede midler og fossilfri transport.",
-                          "agreement": "Renhold 2023–2027", "agreement_renewal": dt.date(2027, 4, 1)}),
+                          "agreement": "2022-501"}),
     ("Klimakriterier ved kjøp av tjenester", 4, "intensity", 10.0, ["services.other"], None, 0, 30_000, 1,
      "Innkjøpsrådgiver", {"description": "Klima vektes med minst 30 % i tildelingen."}),
     ("Energikrav i leieavtaler", 4, "intensity", 15.0, ["premises.rent"], None, 0, 50_000, 1, "Eiendomssjef",

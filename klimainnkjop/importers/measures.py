@@ -13,11 +13,11 @@ from klimainnkjop.importers.tabular import read_table
 
 COLUMNS = ("name", "description", "kind", "mechanism", "percent", "categories", "to_category", "organisations",
            "baseline_year", "cost_once_nok", "cost_yearly_nok", "lifetime_years", "owner", "effective_date",
-           "agreement", "agreement_renewal")
+           "agreement", "agreement_renewal", "requirement")
 REQUIRED = ("name", "kind", "mechanism", "percent", "categories", "baseline_year")
 MECHANISMS = ("quantity", "switch", "intensity")
 KINDS = (1, 2, 3, 4)
-MAX_TEXT = {"name": 200, "owner": 200, "agreement": 200}
+MAX_TEXT = {"name": 200, "owner": 200, "agreement": 200, "requirement": 40}
 MAX_ROWS = 2000
 _LIST_SPLIT = re.compile(r"[,;\s]+")
 
@@ -41,6 +41,7 @@ class MeasureRow:
     effective_date: dt.date | None = None
     agreement: str = ""
     agreement_renewal: dt.date | None = None
+    requirement: str = ""  # a library requirement's code: its expected effect replaces the mechanism's
 
     def problems(self, categories: set[str] | None = None, orgnrs: set[str] | None = None) -> list[tuple[str, str]]:
         """(field, reason) of every rule the row breaks; categories and orgnrs: the known ones, when given."""
@@ -84,7 +85,7 @@ class MeasureRow:
 
 
 def parse_measures(data: bytes, file_name: str, *, categories: set[str], orgnrs: set[str],
-                   existing_names: set[str] = frozenset()) -> list[MeasureRow]:
+                   existing_names: set[str] = frozenset(), requirements: set[str] | None = None) -> list[MeasureRow]:
     records = _records(data, file_name)
     errors: list[RowError] = []
     rows: list[MeasureRow] = []
@@ -97,6 +98,9 @@ def parse_measures(data: bytes, file_name: str, *, categories: set[str], orgnrs:
             continue
         for column, reason in row.problems(categories, orgnrs):
             errors.append(RowError(file_name, row_no, column, reason))
+        if requirements is not None and row.requirement and row.requirement not in requirements:
+            errors.append(RowError(file_name, row_no, "requirement", f"no requirement {quoted(row.requirement)} in the "
+                                                                     "library"))
         if row.name in existing_names:
             errors.append(RowError(file_name, row_no, "name", f"a measure named {quoted(row.name)} exists already"))
         elif row.name in seen:
@@ -225,5 +229,5 @@ def _row(file_name: str, row_no: int, r: dict[str, str], errors: list[RowError])
         cost_once_ore=amount("cost_once_nok"), cost_yearly_ore=amount("cost_yearly_nok"),
         lifetime_years=integer("lifetime_years", 1), owner=r.get("owner", "").strip(),
         effective_date=date("effective_date"), agreement=r.get("agreement", "").strip(),
-        agreement_renewal=date("agreement_renewal"))
+        agreement_renewal=date("agreement_renewal"), requirement=r.get("requirement", "").strip())
     return row if len(errors) == before else None

@@ -11,10 +11,12 @@ import hashlib
 from dataclasses import dataclass
 
 from django.db.models import Q
+from ibis import _
 
 from klimainnkjop.access import Scope
 from klimainnkjop.engine import agreements as matching
-from klimainnkjop.selectors.results import NoResults, Run, _aggregates, cached, latest_run
+from klimainnkjop.selectors import measures as measure_selectors
+from klimainnkjop.selectors.results import NoResults, Run, _aggregates, _narrowed, cached, latest_run
 from klimainnkjop.storage.models import Agreement, Organisation
 
 
@@ -116,6 +118,41 @@ def figures(scope: Scope, items: list[Agreement], *, year: int | None = None, by
     return out
 
 
+def covered(scope: Scope, *, year: int, org: str | None = None, months: list[int] | None = None,
+            units: list[str] | None = None, category: str = "", run: Run | None = None) -> Figures | None:
+    """The scope's purchases (of `org`, its `units`, in `category` and below) of the year (and months) that were
+    made under an agreement by the matching rule, each once: the numerator of the KPIs of spend covered by
+    agreements and of emissions under them. Consolidated without org (purchases between organisations of the
+    region left out), as the dashboards' totals. None when the scope has no agreements (no register: no data)."""
+    run = run or latest_run()
+    if run is None:
+        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+    if org is not None:
+        scope.check(org)
+    rule_rows = rules(list(agreements(scope)))
+    digest = hashlib.sha256(repr(sorted((r["agreement"], r["supplier_orgnr"], r["org"], r["first_period"],
+                                         r["last_period"], r["category"]) for r in rule_rows)).encode()).hexdigest()
+    if not rule_rows:
+        return None
+
+    def compute():
+        table = _narrowed(_aggregates(run, scope, org, year), months, units)
+        if org is None:
+            table = table.filter(~_.intra_region)
+        table = matching.matched(table, matching.rule_table(rule_rows))
+        if category:
+            table = table.filter((_.category == category) | _.category.startswith(category + "."))
+        rows = table.aggregate(spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(),
+                               kg_high=_.kg_high.sum(), lines=_.lines.sum()).to_pyarrow().to_pylist()
+        return rows[0] if rows else {}
+
+    record = cached("agreements-covered", scope, run, (digest, year, org, tuple(months or ()) if months else None,
+                                                       tuple(units) if units is not None else None, category), compute)
+    return Figures(spend_nok=round((record.get("spend_ore") or 0) / 100, 2),
+                   kg_co2e=float(record.get("kg_co2e") or 0.0), kg_co2e_low=float(record.get("kg_low") or 0.0),
+                   kg_co2e_high=float(record.get("kg_high") or 0.0), lines=int(record.get("lines") or 0))
+
+
 def ranked(scope: Scope, *, org: str | None = None, year: int | None = None) -> list[dict]:
     """The scope's agreements with their spend and kg CO2e (of `year`, or their whole period), most kg first."""
     items = list(agreements(scope, org=org))
@@ -135,7 +172,8 @@ def ranked(scope: Scope, *, org: str | None = None, year: int | None = None) -> 
 
 def renewals(scope: Scope, *, months: int, today: dt.date | None = None) -> list[dict]:
     """Agreements whose current end (an option date while options are left, else the final end) falls within
-    the next `months` months, ranked by kg CO2e of the last full year (today's year - 1), then by date."""
+    the next `months` months, ranked by kg CO2e of the last full year (today's year - 1), then by date; each with
+    the measures (that the scope sees) that target it (bound to it by its number)."""
     today = today or dt.date.today()
     horizon = add_months(today, months)
     items = [a for a in agreements(scope) if today <= a.end <= horizon]
@@ -151,9 +189,16 @@ def renewals(scope: Scope, *, months: int, today: dt.date | None = None) -> list
                      "date": item.end, "event": "option" if item.options_left > 0 else "end",
                      "final_end": final_end(item), "options_left": item.options_left,
                      "months_left": (item.end.year - today.year) * 12 + item.end.month - today.month,
-                     "year": year, "spend_nok": f.spend_nok, "kg_co2e": f.kg_co2e})
+                     "year": year, "spend_nok": f.spend_nok, "kg_co2e": f.kg_co2e,
+                     "measures": [measure_brief(m) for m in measure_selectors.measures_for_agreement(scope,
+                                                                                                    item.number)]})
     rows.sort(key=lambda r: (-r["kg_co2e"], r["date"], r["number"]))
     return rows
+
+
+def measure_brief(m) -> dict:
+    """A measure as the renewal pipeline lists it."""
+    return {"id": m.pk, "name": m.name, "kind": m.kind, "status": m.status, "requirement": m.requirement or None}
 
 
 def supplier_names(orgnrs: list[str]) -> dict[str, str]:

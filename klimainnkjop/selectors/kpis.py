@@ -12,10 +12,18 @@ target year (through the target's milestones, if any). The status rule (STATUS_R
 For KPIs that add up over time (tonnes, tonnes per inhabitant), a part of a year is held to the path scaled by the
 baseline year's own seasonal profile: expected_now = baseline value of the same months × (path value of the year /
 baseline value of the year). Shares and intensities are held to the path's value of the period's year.
+
+The KPIs of agreements, procurement cases and measures (issues 10 and 12) are computed from their registers:
+spend and emissions under agreements from the account by the agreements' matching rule (selectors.agreements.covered),
+the share of procurements with climate or environmental requirements and of renewed agreements that took in their
+measures from the procurement cases (selectors.cases), measures implemented against planned from the measures'
+history and the adopted packages (selectors.measures). Only the cut in building and construction against FutureBuilt
+has no data yet (construction projects and their climate calculations are not in the system).
 """
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 from dataclasses import asdict, dataclass, field
 
@@ -23,7 +31,10 @@ from django.utils.translation import gettext_lazy as _
 
 from klimainnkjop import paths
 from klimainnkjop.access import Scope
+from klimainnkjop.selectors import agreements as agreement_selectors
+from klimainnkjop.selectors import cases as case_selectors
 from klimainnkjop.selectors import dashboard, results
+from klimainnkjop.selectors import measures as measure_selectors
 from klimainnkjop.storage.models import Organisation, PopulationFigure, Target
 
 LOWER, HIGHER = "lower", "higher"
@@ -72,24 +83,26 @@ KPIS: dict[str, Kpi] = {k.key: k for k in [
         "%", HIGHER),
     Kpi("agreement_share", _("Share of spend covered by agreements"),
         _("Share of the purchases' spend made under the region's joint purchasing and framework agreements."),
-        "100 × spend(under an agreement) / spend", _("The agreement register (not yet in the system)"), "%", HIGHER,
-        data=False),
+        "100 × spend(under an agreement) / spend",
+        _("The agreement register and the climate account: the agreements' matching rule"), "%", HIGHER),
     Kpi("agreement_tonnes_co2e", _("Emissions from purchases under joint agreements"),
         _("Tonnes CO2e of the purchases made under the region's joint purchasing and framework agreements."),
-        "sum(kg_co2e of lines under an agreement) / 1000", _("The agreement register (not yet in the system)"),
-        "t CO2e", LOWER, cumulative=True, data=False),
+        "sum(kg_co2e of lines under an agreement) / 1000",
+        _("The agreement register and the climate account: the agreements' matching rule"),
+        "t CO2e", LOWER, cumulative=True),
     Kpi("requirements_share", _("Procurements with climate or environmental requirements"),
         _("Share of individual procurements in the period with climate or environmental requirements."),
-        "100 × procurements with requirements / procurements", _("The procurement routine (not yet in the system)"),
-        "%", HIGHER, data=False),
+        "100 × procurements with requirements / procurements carried out (announced, awarded or closed)",
+        _("The procurement cases (opened in the period)"), "%", HIGHER),
     Kpi("renewed_agreements_with_measures", _("Renewed agreements that include their measures"),
         _("Share of the agreements renewed in the period that include the measures planned for them."),
-        "100 × renewed agreements with their measures / renewed agreements",
-        _("The agreement register and the measures package (not yet in the system)"), "%", HIGHER, data=False),
+        "100 × renewed agreements that took in their measures / renewed agreements with measures",
+        _("The procurement cases of renewals (awarded in the period) and the measures that target the agreements"),
+        "%", HIGHER),
     Kpi("measures_implemented", _("Measures implemented"),
         _("Measures implemented against those planned by the end of the period."),
-        "100 × measures implemented / measures planned", _("The measures package (not yet in the system)"),
-        "%", HIGHER, data=False),
+        "100 × measures implemented / measures planned",
+        _("The measures' status history and the adopted packages"), "%", HIGHER),
     Kpi("construction_cut", _("Cut in building and construction"),
         _("Cut in kg CO2e per m² of the construction projects against their reference (FutureBuilt)."),
         "100 × (1 − kg per m² / reference kg per m²)",
@@ -165,12 +178,18 @@ def kpi_values(scope: Scope, subject: Subject, period: dashboard.Period,
     units = dashboard.unit_subtree(scope, subject.org, subject.unit) if subject.unit else None
     if subject.org is not None:
         scope.check(subject.org)
+    values.update(register_values(scope, subject, period))
     overview = dashboard.period_overview(scope, org=subject.org, period=period, units=units, run=run)
     if overview is None or not overview.total.lines:
         return values
     total = _category_figures(overview, subject.category) if subject.category else overview.total
     if not total.lines:
         return values
+    under = agreement_selectors.covered(scope, year=period.year, org=subject.org, months=period.months, units=units,
+                                        category=subject.category, run=run or results.latest_run())
+    if under is not None:  # None: no agreement register in the scope
+        values["agreement_share"] = 100.0 * under.spend_nok / total.spend if total.spend else None
+        values["agreement_tonnes_co2e"] = under.kg_co2e / 1000.0
     values["tonnes_co2e"] = total.tonnes
     values["kg_per_nok"] = total.intensity
     if not subject.category:
@@ -180,6 +199,32 @@ def kpi_values(scope: Scope, subject: Subject, period: dashboard.Period,
         people = inhabitants(scope, org=subject.org, year=period.year)
         values["tonnes_per_inhabitant"] = total.tonnes / people if people else None
     return values
+
+
+def period_end(period: dashboard.Period) -> dt.date:
+    month = period.months[-1] if period.months else 12
+    return (dt.date(period.year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1))
+
+
+def register_values(scope: Scope, subject: Subject, period: dashboard.Period) -> dict[str, float | None]:
+    """The KPIs of the procurement cases and the measures (none for a unit: cases and measures are an
+    organisation's; the measures' KPI none for a category)."""
+    out: dict[str, float | None] = {"requirements_share": None, "renewed_agreements_with_measures": None,
+                                    "measures_implemented": None}
+    if subject.unit:
+        return out
+    share = case_selectors.climate_requirement_share(scope, org=subject.org, year=period.year,
+                                                     months=period.months, category=subject.category)
+    if share and share[0]["cases"]:
+        out["requirements_share"] = 100.0 * share[0]["share"]
+    renewed = case_selectors.renewals_with_measures(scope, org=subject.org, year=period.year, months=period.months,
+                                                    category=subject.category)
+    if renewed["with_measures"]:
+        out["renewed_agreements_with_measures"] = 100.0 * renewed["took_in"] / renewed["with_measures"]
+    if not subject.category:
+        done, planned = measure_selectors.implemented_against_planned(scope, org=subject.org, end=period_end(period))
+        out["measures_implemented"] = 100.0 * done / planned if planned else None
+    return out
 
 
 # --- targets and follow-up ------------------------------------------------------------------------------------

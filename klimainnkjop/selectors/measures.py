@@ -16,6 +16,13 @@ NOK per tonne = (yearly cost + one-off cost / lifetime) / tonnes per year; a neg
 Measured effect (selectors/effect.py, LMDI-I): for an implemented (or verified) measure, the intensity part of the
 change in kg CO2e of its organisations' purchases in its categories (and the category switched to) from the year
 before implementation to the implementation year; negative is a cut, whatever spending did.
+
+A measure that names a library requirement (Measure.requirement) takes the requirement's expected effect instead of
+its own mechanism: {"kind": "intensity_cut", "percent": p} is an intensity cut of p % in the measure's categories;
+{"kind": "switch", "from": A, "to": B, "share": s} a switch of s × 100 % of A's purchases to B (a requirement
+without an effect, kind "none", leaves the measure's own mechanism). A measure bound to an agreement of the
+register (Measure.agreement holds its number) takes effect the day after the agreement's current end (its end or
+next option date, when it is renewed); one whose agreement is not in the register from its own renewal date.
 """
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ from klimainnkjop.access import Scope
 from klimainnkjop.selectors import effect as effect_split
 from klimainnkjop.selectors import results
 from klimainnkjop.storage.models import (
+    Agreement,
     Category,
     Factor,
     FactorSet,
@@ -37,6 +45,7 @@ from klimainnkjop.storage.models import (
     MeasureStatusChange,
     PackageAdoption,
     PackageMeasure,
+    Requirement,
 )
 
 KINDS = dict(Measure.KINDS)
@@ -47,7 +56,8 @@ PackageNotFound = MeasurePackage.DoesNotExist
 
 LIST_FIELDS = ["id", "name", "kind", "mechanism", "percent", "status", "categories", "to_category", "organisations",
                "baseline_year", "expected_kg_per_year", "expected_kg_low", "expected_kg_high", "cost_once_nok",
-               "cost_nok_per_year", "nok_per_tonne", "measured_kg_per_year", "effective_from", "not_computed"]
+               "cost_nok_per_year", "nok_per_tonne", "measured_kg_per_year", "effective_from", "not_computed",
+               "agreement", "agreement_in_register", "requirement"]
 
 
 # --- what a viewer may see ------------------------------------------------------------------------------------
@@ -234,9 +244,39 @@ class Fraction:
     ratios: dict = field(default_factory=dict)
 
 
+@dataclass
+class Mechanism:
+    """What a measure does to the cells: its own mechanism, or the expected effect of the requirement it names."""
+    mechanism: str
+    percent: float
+    codes: list[str]
+    to_code: str | None
+    requirement: str = ""
+
+
+def requirement_effect(code: str) -> dict:
+    """The library requirement's expected effect ({} when it has none or is not in the library)."""
+    if not code:
+        return {}
+    effect = Requirement.objects.filter(code=code).values_list("expected_effect", flat=True).first() or {}
+    return effect if effect.get("kind") in ("switch", "intensity_cut") else {}
+
+
+def mechanism_of(m: Measure) -> Mechanism:
+    codes = [cat.code for cat in m.categories.all()]
+    effect = requirement_effect(m.requirement)
+    if effect.get("kind") == "intensity_cut":
+        return Mechanism(Measure.MECHANISM_INTENSITY, float(effect["percent"]), codes, None, m.requirement)
+    if effect.get("kind") == "switch":
+        return Mechanism(Measure.MECHANISM_SWITCH, 100.0 * float(effect["share"]), [effect["from"]], effect["to"],
+                         m.requirement)
+    return Mechanism(m.mechanism, m.percent, codes, m.to_category.code if m.to_category_id else None)
+
+
 def fraction(m: Measure, c: Cells, *, orgs: set[str] | None = None) -> Fraction:
     """The share of each cell's kg the measure removes (0 outside its organisations and categories)."""
-    codes = [cat.code for cat in m.categories.all()]
+    spec = mechanism_of(m)
+    codes = spec.codes
     subtree = _subtrees(codes)
     measure_orgs = {o.orgnr for o in m.organisations.all()}
     origin = np.array([subtree.get(code, "") for code in c.category], dtype=object)
@@ -245,17 +285,17 @@ def fraction(m: Measure, c: Cells, *, orgs: set[str] | None = None) -> Fraction:
         mask &= np.isin(c.org, list(measure_orgs))
     if orgs is not None:
         mask &= np.isin(c.org, list(orgs))
-    share = m.percent / 100.0
+    share = spec.percent / 100.0
     zeros = np.zeros(len(c.kg))
-    if m.mechanism in (Measure.MECHANISM_QUANTITY, Measure.MECHANISM_INTENSITY):
+    if spec.mechanism in (Measure.MECHANISM_QUANTITY, Measure.MECHANISM_INTENSITY):
         f = np.where(mask, share, 0.0)
         return Fraction(mask, f, f.copy(), f.copy())
-    if m.mechanism != Measure.MECHANISM_SWITCH or m.to_category is None:
-        return Fraction(mask, zeros, zeros, zeros, reason=f"unknown mechanism {m.mechanism}")
+    if spec.mechanism != Measure.MECHANISM_SWITCH or spec.to_code is None:
+        return Fraction(mask, zeros, zeros, zeros, reason=f"unknown mechanism {spec.mechanism}")
     f, f_low, f_high = zeros.copy(), zeros.copy(), zeros.copy()
     ratios: dict[str, Ratio] = {}
     for code in codes:
-        ratio = switch_ratio(code, m.to_category.code, c.year)
+        ratio = switch_ratio(code, spec.to_code, c.year)
         if isinstance(ratio, str):
             return Fraction(mask, zeros, zeros, zeros, reason=ratio)
         ratios[code] = ratio
@@ -316,7 +356,7 @@ def expected_effect(scope: Scope, m: Measure, *, org: str | None = None, year: i
     if fr.reason:
         return Effect(None, year=year, run=c.run, reason=fr.reason)
     if not fr.mask.any():
-        cats = ", ".join(cat.code for cat in m.categories.all())
+        cats = ", ".join(mechanism_of(m).codes)
         return Effect(None, year=year, run=c.run,
                       reason=f"the account of {year} has no purchases in {cats} for the measure's organisations "
                              "in this view")
@@ -326,11 +366,79 @@ def expected_effect(scope: Scope, m: Measure, *, org: str | None = None, year: i
                   cells=int(fr.mask.sum()), year=year, run=c.run, ratios=fr.ratios)
 
 
+def bound_agreement(m: Measure) -> Agreement | None:
+    """The agreement of the register the measure is bound to (Measure.agreement is its number), if any."""
+    number = (m.agreement or "").strip()
+    return Agreement.objects.filter(number=number).first() if number else None
+
+
+def renewal_of(agreement: Agreement) -> dt.date:
+    """When a measure bound to the agreement takes effect: the day after its current end (its end, or its next
+    option date while options are left), when it is renewed or its option is taken up."""
+    return agreement.end + dt.timedelta(days=1)
+
+
 def effective_from(m: Measure) -> dt.date | None:
-    """An agreement-bound measure takes effect when the agreement is renewed; others from their date."""
+    """An agreement-bound measure takes effect when the agreement is renewed (the register's date first, else the
+    measure's own renewal date); others from their date."""
+    agreement = bound_agreement(m)
+    if agreement is not None:
+        return renewal_of(agreement)
     if m.agreement and m.agreement_renewal:
         return m.agreement_renewal
     return m.effective_date
+
+
+def measures_for_agreement(scope: Scope, number: str) -> list[Measure]:
+    """The measures the scope sees that target the agreement (bound to it by its number)."""
+    return list(_visible(scope).filter(agreement=number).order_by("id"))
+
+
+def measures_targeting(number: str, orgnr: str) -> list[Measure]:
+    """The measures that target the agreement and apply to the organisation (none named: the whole region): what a
+    renewal's procurement case of that organisation brings in."""
+    return list(Measure.objects.filter(agreement=number)
+                .filter(Q(organisations__isnull=True) | Q(organisations__orgnr=orgnr)).distinct().order_by("id"))
+
+
+IMPLEMENTED = (Measure.STATUS_IMPLEMENTED, Measure.STATUS_VERIFIED)
+
+
+def implemented_against_planned(scope: Scope, *, org: str | None, end: dt.date) -> tuple[int, int]:
+    """(implemented, planned) by the day `end`, of the measures that apply to the organisation (org None: every
+    measure the scope sees). Planned: adopted by `end` (a status change to adopted dated by then, by the organisation
+    when org is given) or in a package the organisation (org None: any in the scope) adopted by then, and due by
+    then (effective_from on or before `end`, or no date); implemented: a status change to implemented or verified
+    dated by then (such a measure counts as planned too)."""
+    found = measures(scope, org=org)
+    if not found:
+        return 0, 0
+    ids = [m.pk for m in found]
+    changes = MeasureStatusChange.objects.filter(measure_id__in=ids).select_related("organisation")
+    adopted: set[int] = set()
+    implemented: set[int] = set()
+    for change in changes:
+        day = change.date or change.created_at.date()
+        if day > end:
+            continue
+        if change.status in IMPLEMENTED:
+            implemented.add(change.measure_id)
+        elif change.status == Measure.STATUS_ADOPTED and (
+                org is None or (change.organisation is not None and change.organisation.orgnr == org)):
+            adopted.add(change.measure_id)
+    adoptions = PackageAdoption.objects.filter(adopted_on__lte=end)
+    adoptions = adoptions.filter(organisation__orgnr=org) if org is not None else adoptions.filter(
+        organisation__orgnr__in=[o.orgnr for o in scope.organisations()])
+    adopted |= set(PackageMeasure.objects.filter(package_id__in=adoptions.values("package_id"), measure_id__in=ids)
+                   .values_list("measure_id", flat=True))
+    due = set()
+    for m in found:
+        if m.pk in adopted:
+            start = effective_from(m)
+            if start is None or start <= end:
+                due.add(m.pk)
+    planned = due | implemented
+    return len(implemented), len(planned)
 
 
 def measure_row(scope: Scope, m: Measure, *, org: str | None = None, cell_cache: dict | None = None) -> dict:
@@ -349,6 +457,8 @@ def measure_row(scope: Scope, m: Measure, *, org: str | None = None, cell_cache:
         "nok_per_tonne": nok_per_tonne(cost, effect.kg),
         "measured_kg_per_year": measured.intensity_kg if measured.computed else None,
         "effective_from": start.isoformat() if start else None, "not_computed": effect.reason or None,
+        "agreement": m.agreement or None, "agreement_in_register": bound_agreement(m) is not None,
+        "requirement": m.requirement or None,
     }
 
 
@@ -592,9 +702,10 @@ def trajectory(scope: Scope, *, to_year: int, org: str | None = None, package_na
     base = float(c.kg.sum())
     rows = []
     growth = 1 + growth_percent / 100.0
+    starts = {m.pk: effective_from(m) for m, _, _ in entries}
     for year in range(year0, to_year + 1):
         scale = growth ** (year - year0)
-        active = [_active_share(effective_from(m), year, year0) if year > year0 else 0.0 for m, _, _ in entries]
+        active = [_active_share(starts[m.pk], year, year0) if year > year0 else 0.0 for m, _, _ in entries]
         parts = apply_in_order(c, [fr for _, fr, _ in entries], active)
         cut = sum(kg for kg, _, _ in parts) * scale
         rows.append({"year": year, "scenario": "bau", "kg_co2e": base * scale, "reduction_kg": 0.0,

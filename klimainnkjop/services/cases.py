@@ -10,6 +10,10 @@ expected tonnes ≥ HIGH_TONNES is high, ≥ MEDIUM_TONNES medium, else low; a c
 account is medium (the rule and its inputs are kept in `screening`). Who must assess and who approves the
 ambition comes from the approval rules (ApprovalRule: the organisation's own, else the region's default,
 else DEFAULT_RULES). The § 7-9 record is checked against data/climate_considerations.json.
+
+A case opened for an agreement's renewal brings in the measures that target the agreement (Measure.agreement is
+its number) and apply to the case's organisation, and their requirements from the library (active ones; an award
+criterion without its weight until the purchaser sets the requirements).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from klimainnkjop import access
 from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.selectors.cases import considerations_rules, has_climate_requirements  # noqa: F401 - used here
 from klimainnkjop.services.audit import record_audit
+from klimainnkjop.selectors.measures import measures_targeting
 from klimainnkjop.storage.models import (Agreement, ApprovalRule, CaseEvent, Category, Organisation, ProcurementCase,
                                          Requirement)
 
@@ -48,7 +53,8 @@ def case_dict(case: ProcurementCase) -> dict:
             "agreement": case.agreement.number if case.agreement_id else None, "state": case.state,
             "relevance": case.relevance, "ambition_proposed": case.ambition_proposed, "ambition": case.ambition,
             "requirements": list(case.requirements), "considerations": dict(case.considerations),
-            "award": dict(case.award), "has_climate_requirements": has_climate_requirements(case)}
+            "award": dict(case.award), "has_climate_requirements": has_climate_requirements(case),
+            "measures": sorted(case.measures.values_list("pk", flat=True)) if case.pk else []}
 
 
 def _log(case: ProcurementCase, step: str, actor: Any, reason: str, before: dict, details: dict | None = None) -> None:
@@ -90,8 +96,24 @@ def do_open_case(*, organisation: Organisation, title: str, category: str, estim
         case = ProcurementCase.objects.create(organisation=organisation, title=title, category=found,
                                               estimated_value_ore=estimated_value_nok * 100,
                                               procedure=procedure.strip()[:60], agreement=agreement, created_by=user)
-        _log(case, "open", actor, "", None)
+        details = _bring_in_measures(case) if agreement is not None else {}
+        _log(case, "open", actor, "", None, details)
     return case
+
+
+def _bring_in_measures(case: ProcurementCase) -> dict:
+    """A renewal's case: the measures that target the agreement, and their active requirements as the case's
+    first list of requirements (inside the opening's transaction)."""
+    found = measures_targeting(case.agreement.number, case.organisation.orgnr)
+    if not found:
+        return {}
+    case.measures.set(found)
+    codes = list(dict.fromkeys(m.requirement for m in found if m.requirement))
+    library = {r.code: r for r in Requirement.objects.filter(code__in=codes, status=Requirement.STATUS_ACTIVE)}
+    case.requirements = [{"code": code, "kind": library[code].kind, "weight_percent": None}
+                         for code in codes if code in library]
+    case.save(update_fields=["requirements"])
+    return {"measures": [m.pk for m in found], "requirements": [r["code"] for r in case.requirements]}
 
 
 def category_intensity(category: str) -> tuple[float | None, float, float]:

@@ -18,6 +18,7 @@ from klimainnkjop.storage.models import (
     Organisation,
     PackageAdoption,
     PackageMeasure,
+    Requirement,
 )
 
 # The order of the status steps; a change may go forward (by any number of steps) or back one step at a time.
@@ -39,7 +40,7 @@ def measure_dict(measure: Measure) -> dict:
         "effective_date": measure.effective_date.isoformat() if measure.effective_date else None,
         "agreement": measure.agreement,
         "agreement_renewal": measure.agreement_renewal.isoformat() if measure.agreement_renewal else None,
-        "status": measure.status,
+        "requirement": measure.requirement, "status": measure.status,
     }
 
 
@@ -58,14 +59,14 @@ def do_create_measure(*, name: str, kind: int, mechanism: str, percent: float, c
                       baseline_year: int, to_category: str | None = None, organisations: list[str] | None = None,
                       description: str = "", cost_once_nok: float = 0, cost_yearly_nok: float = 0,
                       lifetime_years: int = 1, owner: str = "", effective_date: dt.date | None = None,
-                      agreement: str = "", agreement_renewal: dt.date | None = None,
+                      agreement: str = "", agreement_renewal: dt.date | None = None, requirement: str = "",
                       actor: Any = None) -> Measure:
     row = MeasureRow(row_no=0, name=name.strip(), description=description, kind=kind, mechanism=mechanism,
                      percent=percent, categories=list(categories), to_category=to_category or None,
                      organisations=list(organisations or []), baseline_year=baseline_year,
                      cost_once_ore=round(cost_once_nok * 100), cost_yearly_ore=round(cost_yearly_nok * 100),
                      lifetime_years=lifetime_years, owner=owner, effective_date=effective_date, agreement=agreement,
-                     agreement_renewal=agreement_renewal)
+                     agreement_renewal=agreement_renewal, requirement=requirement.strip())
     _check(row)
     with transaction.atomic():
         return _store(row, actor)
@@ -83,12 +84,14 @@ def _store(row: MeasureRow, actor: Any) -> Measure:
         raise InvalidInput(f"organisations: no organisation {', '.join(unknown)}")
     if Measure.objects.filter(name=row.name).exists():
         raise InvalidInput(f"name: a measure named {row.name!r} exists already")
+    if row.requirement and not Requirement.objects.filter(code=row.requirement).exists():
+        raise InvalidInput(f"requirement: no requirement {row.requirement!r} in the library")
     measure = Measure.objects.create(
         name=row.name, description=row.description, kind=row.kind, mechanism=row.mechanism, percent=row.percent,
         to_category=known.get(row.to_category or ""), baseline_year=row.baseline_year,
         cost_once_ore=row.cost_once_ore, cost_yearly_ore=row.cost_yearly_ore, lifetime_years=row.lifetime_years,
         owner=row.owner, effective_date=row.effective_date, agreement=row.agreement,
-        agreement_renewal=row.agreement_renewal,
+        agreement_renewal=row.agreement_renewal, requirement=row.requirement,
         created_by=actor if getattr(actor, "is_authenticated", False) else None)
     measure.categories.set([known[c] for c in row.categories])
     measure.organisations.set(orgs)
@@ -105,7 +108,8 @@ def do_import_measures(*, data: bytes, file_name: str, actor: Any = None) -> lis
     categories = set(Category.objects.values_list("code", flat=True))
     orgnrs = set(Organisation.objects.values_list("orgnr", flat=True))
     existing = set(Measure.objects.values_list("name", flat=True))
-    rows = parse_measures(data, file_name, categories=categories, orgnrs=orgnrs, existing_names=existing)
+    rows = parse_measures(data, file_name, categories=categories, orgnrs=orgnrs, existing_names=existing,
+                          requirements=set(Requirement.objects.values_list("code", flat=True)))
     with transaction.atomic():
         measures = [_store(row, actor) for row in rows]
         record_audit(actor=actor, action="import_measures", object_type="Measure", object_id=str(len(measures)),

@@ -560,6 +560,8 @@ class Measure(models.Model):
     agreement = models.CharField(max_length=200, blank=True, default="",
                                  help_text="the agreement it is bound to: effect from its renewal")
     agreement_renewal = models.DateField(null=True, blank=True)
+    requirement = models.CharField(max_length=40, blank=True, default="",
+                                   help_text="the code of a library requirement whose expected effect it uses")
     status = models.CharField(max_length=20, default=STATUS_PROPOSED)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
@@ -818,6 +820,8 @@ class ProcurementCase(models.Model):
     considerations = models.JSONField(default=dict, blank=True, help_text="the § 7-9 record")
     award = models.JSONField(default=dict, blank=True,
                              help_text="{supplier_orgnr, requirements (codes in the contract), climate_weight_percent}")
+    measures = models.ManyToManyField(Measure, blank=True, related_name="cases",
+                                      help_text="a renewal: the measures that target the agreement, brought in")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -129,7 +129,7 @@ def renewals(request):
         "pk": r["agreement"].pk, "number": r["number"], "name": r["name"],
         "suppliers": _supplier_text(r["suppliers"], names), "date": r["date"], "event": EVENT_LABELS[r["event"]],
         "final_end": r["final_end"], "months_left": r["months_left"], "tonnes": r["kg_co2e"] / 1000,
-        "spend_nok": r["spend_nok"],
+        "spend_nok": r["spend_nok"], "measures": r["measures"],
     } for r in rows]}
     return render(request, "web/agreement_renewals.html", context)
 
