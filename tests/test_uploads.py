@@ -179,3 +179,52 @@ def test_the_cli_refuses_a_kostra_file_of_another_organisation_without_force(ref
     own = tmp_path / "kongsvinger-2019.txt"
     own.write_bytes(kostra_file(record(region="040200", orgnr=KONGSVINGER, art="115", kr=700)))
     assert run_cli("import", "kostra", str(own), "--org", KONGSVINGER).returncode == 0
+
+
+def test_a_zip_of_ehf_invoices_is_imported_with_its_findings_listed(client, db):
+    import io
+    import zipfile
+    from pathlib import Path
+
+    from klimainnkjop.services.organisations import do_create_organisation
+
+    buyer = do_create_organisation(orgnr="987654325", name="Buyercompany ASA", actor="test")
+    client.force_login(make_user("innkjoper", buyer, "purchaser"))
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.write(Path(__file__).parent / "data" / "ehf" / "Norwegian-example-1.xml", "faktura/1.xml")
+    response = client.post("/org/987654325/last-opp/", {"kind": "ehf", "file": SimpleUploadedFile(
+        "fakturaer.zip", packed.getvalue())})
+    upload = Upload.objects.get()
+    assert response["Location"] == f"/org/987654325/last-opp/{upload.pk}/" and upload.status == Upload.STATUS_DONE
+    assert upload.result["documents_read"] == upload.result["documents_added"] == 1
+    assert upload.result["lines_added"] == 7  # 5 invoice lines, the freight charge and the promotion discount
+    assert upload.result["findings_count"] == len(ImportBatch.objects.get().findings)
+    html = client.get(response["Location"]).content.decode()
+    assert 'id="lines-added">7<' in html and f"/org/987654325/importer/{ImportBatch.objects.get().pk}/" in html
+
+
+def test_a_queued_upload_shows_its_progress_until_the_worker_has_run_the_job(finance, org, settings):
+    import signal
+
+    from klimainnkjop.cli import main
+
+    do_save_profile(organisation=org, spec=VISMA, actor="test")
+    # the production set-up: the job waits in the database for `klimainnkjop worker`
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    location = _upload(finance, "mars.csv", ledger_csv("15.03.2025;10000;1100;1100;;;100,00;Papir").encode(),
+                       ledger_profile="visma")["Location"]
+    page = finance.get(location).content.decode()
+    assert 'data-status="queued"' in page and "<progress" in page and "web/upload.js" in page
+    status = finance.get(location + "status/").content.decode()
+    assert 'id="upload-status"' in status and 'data-status="queued"' in status and "<html" not in status
+    assert not ImportBatch.objects.exists()
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    try:
+        assert main(["worker", "--batch"]) == 0
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    assert AuditEntry.objects.get(action="import_ledger").actor_label == "finance"  # as the person who uploaded
+    done = finance.get(location + "status/").content.decode()
+    assert 'data-status="done"' in done and 'id="lines-added">1<' in done and "<progress" not in done
