@@ -142,7 +142,7 @@ def _import(file: Path, org: Organisation, source: str, profile: str | None, act
 
         result = do_import_ledger(organisation=org, data=data, file_name=file.name, profile_name=profile, actor=actor)
         return result.already_imported, result.lines_added
-    if source == "kostra":  # a file naming another orgnr or KOSTRA region than the folder's is refused (issue 16 item 5)
+    if source == "kostra":  # a file naming another orgnr or KOSTRA region than the folder's: refused (issue 16)
         from klimainnkjop.services.uploads import do_import_kostra_checked
 
         result = do_import_kostra_checked(data=data, file_name=file.name, organisation=org, actor=actor)
