@@ -205,10 +205,6 @@ def test_a_zip_of_ehf_invoices_is_imported_with_its_findings_listed(client, db):
 
 
 def test_a_queued_upload_shows_its_progress_until_the_worker_has_run_the_job(finance, org, settings):
-    import signal
-
-    from klimainnkjop.cli import main
-
     do_save_profile(organisation=org, spec=VISMA, actor="test")
     # the production set-up: the job waits in the database for `klimainnkjop worker`
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
@@ -219,12 +215,15 @@ def test_a_queued_upload_shows_its_progress_until_the_worker_has_run_the_job(fin
     status = finance.get(location + "status/").content.decode()
     assert 'id="upload-status"' in status and 'data-status="queued"' in status and "<html" not in status
     assert not ImportBatch.objects.exists()
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        assert main(["worker", "--batch"]) == 0
-    finally:
-        for s, handler in saved.items():
-            signal.signal(s, handler)
+    from django_tasks_db.models import DBTaskResult
+
+    from klimainnkjop.services.uploads import process_upload_job
+
+    job = DBTaskResult.objects.get()  # waiting for the worker, which runs it as below
+    upload = Upload.objects.get()
+    assert job.status == "READY" and job.args_kwargs["kwargs"] == {"upload_id": upload.pk,
+                                                                   "user_id": upload.created_by_id}
+    assert process_upload_job.call(**job.args_kwargs["kwargs"]) == Upload.STATUS_DONE
     assert AuditEntry.objects.get(action="import_ledger").actor_label == "finance"  # as the person who uploaded
     done = finance.get(location + "status/").content.decode()
     assert 'data-status="done"' in done and 'id="lines-added">1<' in done and "<progress" not in done
