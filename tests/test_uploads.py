@@ -116,6 +116,16 @@ def test_a_mapping_without_an_amount_is_an_error_and_saves_nothing(finance):
     assert not MappingProfile.objects.exists() and Upload.objects.get().status == Upload.STATUS_MAPPING
 
 
+def test_the_wizard_does_not_overwrite_a_profile_of_the_same_name(finance, org):
+    do_save_profile(organisation=org, spec={**VISMA, "name": "ny-erp"}, actor="test")
+    location = _upload(finance, "ny-erp.csv", NEW_LAYOUT.encode())["Location"]
+    response = finance.post(location, _mapping_post({"posting_date": "Bokført", "account": "Hovedbokskonto",
+                                                     "amount": "Beløp NOK"}, "save"))
+    assert response.status_code == 400 and "has a profile named &#x27;ny-erp&#x27; already" in response.content.decode()
+    assert MappingProfile.objects.get().spec["columns"] == VISMA["columns"]
+    assert Upload.objects.get().status == Upload.STATUS_MAPPING and not ImportBatch.objects.exists()
+
+
 def test_a_bad_file_lists_its_errors_by_row_and_column_and_stores_nothing(finance, org):
     do_save_profile(organisation=org, spec=VISMA, actor="test")
     bad = ledger_csv("15.03.2025;10000;1100;1100;;;100,00;Papir",

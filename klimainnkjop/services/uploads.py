@@ -224,6 +224,10 @@ def do_map_upload(*, upload: Upload, spec: dict, actor: Any = None) -> Upload:
 
     if upload.status != Upload.STATUS_MAPPING:
         raise InvalidInput(f"{upload.file_name}: the file is not waiting for a mapping")
+    name = spec.get("name") if isinstance(spec, dict) else None
+    if MappingProfile.objects.filter(organisation=upload.organisation, name=name).exists():
+        raise InvalidInput(f"profile: {upload.organisation.name} has a profile named {name!r} already; give the new "
+                           "layout another name (or upload the file with that profile)")
     saved = do_save_profile(organisation=upload.organisation, spec=spec, actor=actor, source="mapping")
     with transaction.atomic():
         upload.profile_name, upload.status, upload.progress = saved.name, Upload.STATUS_QUEUED, PROGRESS_QUEUED
