@@ -237,3 +237,24 @@ def test_a_queued_upload_shows_its_progress_until_the_worker_has_run_the_job(fin
     assert AuditEntry.objects.get(action="import_ledger").actor_label == "finance"  # as the person who uploaded
     done = finance.get(location + "status/").content.decode()
     assert 'data-status="done"' in done and 'id="lines-added">1<' in done and "<progress" not in done
+
+
+def test_an_upload_left_unmapped_for_a_week_is_expired_by_the_maintenance_clean_and_its_file_removed(finance):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from klimainnkjop import paths
+    from klimainnkjop.services.maintenance import do_clean_leftovers
+
+    _upload(finance, "ny-erp.csv", NEW_LAYOUT.encode())
+    upload = Upload.objects.get()
+    kept = paths.data_dir() / upload.stored_path
+    assert kept.read_bytes() == NEW_LAYOUT.encode()
+    do_clean_leftovers(now=timezone.now() + dt.timedelta(days=6))
+    assert Upload.objects.get().status == Upload.STATUS_MAPPING and kept.exists()
+    do_clean_leftovers(now=timezone.now() + dt.timedelta(days=7, minutes=1))
+    upload.refresh_from_db()
+    assert upload.status == Upload.STATUS_FAILED and "not mapped within 7 days" in upload.errors[0]["reason"]
+    assert not kept.exists() and not kept.parent.exists() and upload.stored_path == ""
+    assert AuditEntry.objects.filter(action="upload.expired", object_id=str(upload.pk)).count() == 1

@@ -11,6 +11,7 @@ KOSTRA region than the chosen organisation is refused unless confirmed (`confirm
 CLI's --force); a confirmed import writes an audit entry `import_kostra_confirmed` naming what differed."""
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,8 @@ PROGRESS_DONE = gettext_noop("Done")
 PROGRESS_FAILED = gettext_noop("Failed: nothing was stored")
 PROGRESS_MAPPING = gettext_noop("Waiting for the columns to be mapped")
 PREVIEW_LINES = 20
+MAPPING_KEPT = dt.timedelta(days=7)  # a file waiting for its mapping is kept this long
+INTERRUPTED_AFTER = dt.timedelta(hours=2)  # no upload takes this long to import; one still running was interrupted
 
 
 def max_upload_bytes() -> int:
@@ -336,3 +339,28 @@ def process_upload_job(upload_id: int, user_id: int | None = None) -> str:
             upload.save()
             return upload.status
     return process_upload(upload, actor=actor).status
+
+
+def do_expire_uploads(*, now: dt.datetime | None = None, actor: Any = "system") -> list[int]:
+    """Marks failed, and removes the kept file of, an upload that waited for its mapping longer than MAPPING_KEPT or
+    has been running longer than INTERRUPTED_AFTER (its worker was stopped). Called by services/maintenance.py
+    (`maintenance clean`, and when serve or a worker starts). Returns the uploads' ids."""
+    now = now or timezone.now()
+    reasons = {Upload.STATUS_MAPPING: (now - MAPPING_KEPT, f"the columns were not mapped within "
+                                                         f"{MAPPING_KEPT.days} days; upload the file again"),
+               Upload.STATUS_RUNNING: (now - INTERRUPTED_AFTER, "interrupted: the worker stopped while importing the "
+                                                                "file; nothing was stored; upload it again")}
+    done = []
+    for status, (limit, reason) in reasons.items():
+        for upload in Upload.objects.select_related("organisation").filter(status=status, created_at__lt=limit):
+            if upload.stored_path:
+                shutil.rmtree(_stored(upload).parent, ignore_errors=True)
+            with transaction.atomic():
+                upload.status, upload.progress, upload.stored_path = Upload.STATUS_FAILED, PROGRESS_FAILED, ""
+                upload.errors = [RowError(upload.file_name, None, None, reason).as_dict()]
+                upload.finished_at = now
+                upload.save()
+                record_audit(actor=actor, action="upload.expired", obj=upload, organisation=upload.organisation,
+                             before={"status": status}, after=_facts(upload))
+            done.append(upload.pk)
+    return done
