@@ -214,6 +214,20 @@ def test_a_zip_of_ehf_invoices_is_imported_with_its_findings_listed(client, db):
     assert 'id="lines-added">7<' in html and f"/org/987654325/importer/{ImportBatch.objects.get().pk}/" in html
 
 
+def test_a_zip_without_xml_documents_is_refused_by_its_own_name(finance):
+    import io
+    import zipfile
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("les-meg.txt", "ingen fakturaer her")
+    _upload(finance, "tom.zip", packed.getvalue(), kind="ehf")
+    upload = Upload.objects.get()
+    assert upload.status == Upload.STATUS_FAILED and not ImportBatch.objects.exists()
+    assert upload.errors == [{"file": "tom.zip", "row": None, "column": None, "reason": (
+        "tom.zip: no XML documents found (an EHF upload is an XML file or a zip of them)")}]
+
+
 def test_a_queued_upload_shows_its_progress_until_the_worker_has_run_the_job(finance, org, settings):
     do_save_profile(organisation=org, spec=VISMA, actor="test")
     # the production set-up: the job waits in the database for `klimainnkjop worker`

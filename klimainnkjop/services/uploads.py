@@ -256,7 +256,11 @@ def _run(upload: Upload, actor: Any) -> dict:
     if upload.kind == "ehf":
         from klimainnkjop.services.invoices import do_import_ehf, read_inputs
 
-        documents = read_inputs([path])
+        try:
+            documents = read_inputs([path])
+        except InvalidInput:  # its message names the kept file's path in the data directory
+            raise InvalidInput(f"{upload.file_name}: no XML documents found (an EHF upload is an XML file or a zip "
+                               "of them)") from None
         _progress(upload, Upload.STATUS_RUNNING, PROGRESS_STORING)
         result = do_import_ehf(documents=documents, organisation=org, actor=actor)
         findings = [f for b in result.batches for f in (b.findings or [])]
