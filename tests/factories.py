@@ -795,3 +795,29 @@ EXPECTATIONS.update({
           "reader_other": BAD_REQUEST}),
     ],
 })
+
+
+# --- uploads on the web and the mapping wizard (issue 16 items 1, 2, 5; tests/test_uploads.py) ----------------
+# can_import: org-admin, finance, purchaser, region-admin; a reader or auditor of the organisation gets 403, anyone
+# who does not see it 404. An existing upload's pages: tests/test_uploads.py.
+_UPLOAD_MISSING = {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": FORBIDDEN,
+                   "reader_other": NOT_FOUND, "org_admin_own": NOT_FOUND, "auditor_own": FORBIDDEN}
+EXPECTATIONS.update({
+    "org/<str:orgnr>/last-opp/": [
+        ("get", f"/org/{KONGSVINGER}/last-opp/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+          "org_admin_own": OK, "auditor_own": FORBIDDEN}),
+        ("post", f"/org/{KONGSVINGER}/last-opp/",  # an empty form is a form error
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
+          "reader_other": NOT_FOUND, "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+        ("get", f"/org/{GRUE}/last-opp/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": NOT_FOUND, "reader_other": FORBIDDEN,
+          "org_admin_own": NOT_FOUND, "auditor_own": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/last-opp/<int:pk>/": [("get", f"/org/{KONGSVINGER}/last-opp/999999/", _UPLOAD_MISSING)],
+    "org/<str:orgnr>/last-opp/<int:pk>/status/": [
+        ("get", f"/org/{KONGSVINGER}/last-opp/999999/status/", _UPLOAD_MISSING)],
+    "org/<str:orgnr>/last-opp/<int:pk>/kolonner/": [
+        ("get", f"/org/{KONGSVINGER}/last-opp/999999/kolonner/", _UPLOAD_MISSING),
+        ("post", f"/org/{KONGSVINGER}/last-opp/999999/kolonner/", _UPLOAD_MISSING)],
+})

@@ -43,6 +43,8 @@ def register(sub) -> dict:
     kostra = imp.add_parser("kostra")
     kostra.add_argument("file")
     kostra.add_argument("--org", default=None)
+    kostra.add_argument("--force", action="store_true",
+                        help="import even if the file names another orgnr or KOSTRA region than --org (audited)")
 
     rate = sub.add_parser("rate", help="exchange rates").add_subparsers(dest="rate_command", required=True)
     rate_set = rate.add_parser("set")
@@ -115,15 +117,18 @@ def cmd_profile(args) -> int:
 def cmd_import(args) -> int:
     if getattr(args, "import_handler", None):
         return args.import_handler(args)
-    from klimainnkjop.services.imports import do_import_kostra, do_import_ledger
+    from klimainnkjop.services.imports import do_import_ledger
 
     data, name = read_file(args.file)
     if args.import_command == "ledger":
         result = do_import_ledger(organisation=find_org(args.org), data=data, file_name=name, profile_name=args.profile,
                                   actor="cli")
     else:
-        result = do_import_kostra(data=data, file_name=name, organisation=find_org(args.org) if args.org else None,
-                                  actor="cli")
+        from klimainnkjop.services.uploads import do_import_kostra_checked  # refuses another org's file
+
+        result = do_import_kostra_checked(data=data, file_name=name,
+                                          organisation=find_org(args.org) if args.org else None,
+                                          confirm_other=args.force, actor="cli")
     if result.already_imported:
         print(f"{name}: already imported (batch {result.batch.pk}); nothing added")
     else:

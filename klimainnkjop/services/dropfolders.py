@@ -142,10 +142,10 @@ def _import(file: Path, org: Organisation, source: str, profile: str | None, act
 
         result = do_import_ledger(organisation=org, data=data, file_name=file.name, profile_name=profile, actor=actor)
         return result.already_imported, result.lines_added
-    if source == "kostra":
-        from klimainnkjop.services.imports import do_import_kostra
+    if source == "kostra":  # a file naming another orgnr or KOSTRA region than the folder's: refused (issue 16)
+        from klimainnkjop.services.uploads import do_import_kostra_checked
 
-        result = do_import_kostra(data=data, file_name=file.name, organisation=org, actor=actor)
+        result = do_import_kostra_checked(data=data, file_name=file.name, organisation=org, actor=actor)
         return result.already_imported, result.lines_added
     if source == "saft":
         from klimainnkjop.services.invoices import do_import_saft

@@ -11,6 +11,8 @@
   no import batch, factor set or import's audit entry names. Only files older than ORPHAN_AFTER: an import writes
   its files moments before it commits, so a younger file may belong to an import under way.
 - Result folders `results/run-N.tmp` of a run that is not running (or does not exist), older than ORPHAN_AFTER.
+- Web uploads left waiting for their mapping for a week, or running long after their worker stopped: marked failed
+  and their kept file removed (services/uploads.do_expire_uploads, audit entry upload.expired).
 
 Each failed run gets an audit entry (compute.interrupted), the removed files one entry (leftovers.remove).
 Committed data is never touched: a deleted batch's files stay for the audit trail, as do the raw files of a
@@ -180,4 +182,7 @@ def do_clean_leftovers(*, actor: Any = "system", now: dt.datetime | None = None)
         record_audit(actor=actor, action="leftovers.remove", object_type="DataDirectory",
                      after={"files": removed[:1000], "count": len(removed)})
     result.files_removed = removed
+    from klimainnkjop.services.uploads import do_expire_uploads  # web uploads left waiting or interrupted
+
+    do_expire_uploads(now=now, actor=actor)
     return result

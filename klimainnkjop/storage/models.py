@@ -863,3 +863,34 @@ class ApprovalRule(models.Model):
 
     class Meta:
         ordering = ["organisation_id", "position"]
+
+
+class Upload(models.Model):
+    """A file uploaded on the web (issue 16): kept while it waits for its mapping or for the background job, then
+    the job's outcome — what was added, or every error by file, row and column (a failed file stores nothing)."""
+
+    STATUS_MAPPING = "mapping"  # a ledger in a layout without a profile: waits for the mapping wizard
+    STATUS_QUEUED = "queued"
+    STATUS_RUNNING = "running"
+    STATUS_DONE = "done"
+    STATUS_FAILED = "failed"
+    KINDS = ("ledger", "kostra", "saft", "ehf", "supplier-stats")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="uploads")
+    kind = models.CharField(max_length=20)
+    file_name = models.CharField(max_length=500)
+    size = models.BigIntegerField(default=0)
+    file_sha256 = models.CharField(max_length=64, blank=True, default="")
+    stored_path = models.CharField(max_length=500, blank=True, default="")  # data dir relative, until processed
+    profile_name = models.CharField(max_length=100, blank=True, default="")
+    confirmed_other = models.BooleanField(default=False)  # KOSTRA of another organisation or region, confirmed
+    status = models.CharField(max_length=10, default=STATUS_QUEUED)
+    progress = models.CharField(max_length=200, blank=True, default="")
+    result = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)  # RowError.as_dict() per error
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

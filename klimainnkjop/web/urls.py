@@ -120,3 +120,13 @@ from klimainnkjop.web import views_effect  # noqa: E402
 urlpatterns += [  # measured effect: volume and intensity between two periods, LMDI (views_effect.py)
     path("tiltak/effekt/", views_effect.effect, name="measure_effect"),
 ]
+
+# uploads on the web and the mapping wizard (views_uploads.py, issue 16 items 1, 2 and 5)
+from klimainnkjop.web import views_uploads  # noqa: E402
+
+urlpatterns += [
+    path("org/<str:orgnr>/last-opp/", views_uploads.upload, name="upload"),
+    path("org/<str:orgnr>/last-opp/<int:pk>/", views_uploads.upload_result, name="upload_result"),
+    path("org/<str:orgnr>/last-opp/<int:pk>/status/", views_uploads.upload_status, name="upload_status"),
+    path("org/<str:orgnr>/last-opp/<int:pk>/kolonner/", views_uploads.upload_mapping, name="upload_mapping"),
+]

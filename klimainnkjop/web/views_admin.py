@@ -65,6 +65,8 @@ def _org_links(user, org) -> list[dict]:
         links += [(_("Units"), "admin_units"), (_("People and roles"), "admin_people"),
                   (_("Invitations"), "admin_invitations")]
     links.append((_("Imported files"), "admin_imports"))
+    if access.can_import(user, orgnr):
+        links.append((_("Upload a file"), "upload"))
     if access.can_view_audit(user, orgnr):
         links.append((_("Audit log"), "org_audit"))
     if access.can_administer_region(user):

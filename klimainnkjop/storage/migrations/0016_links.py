@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('klimainnkjop', '0014_importbatch_findings'),
+        ('klimainnkjop', '0015_uploads'),
     ]
 
     operations = [

@@ -1,0 +1,370 @@
+"""Uploads on the web (issue 16 items 1, 2 and 5): a file is recorded and kept in the data directory (uploads/),
+then validated and imported by a background job (process_upload_job, run inline with the immediate task backend)
+through the same import service as the command line — the whole file validated first, so a failed file stores
+nothing. The Upload row keeps who, when, the file, its kind, the status and the outcome: what was added, or every
+error by file, row and column. A ledger in a layout without a profile waits for the mapping wizard (status
+mapping): its columns guessed (importers/guess.py), the person's mapping previewed on 20 lines with their category
+and spend factor, the profile saved (services/profiles.do_save_profile) and the file imported with it.
+
+Checks against the wrong file (item 5): a KOSTRA file whose records name another organisation's orgnr or another
+KOSTRA region than the chosen organisation is refused unless confirmed (`confirm_other`, the web's checkbox and the
+CLI's --force); a confirmed import writes an audit entry `import_kostra_confirmed` naming what differed."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+from django_tasks import task
+
+from klimainnkjop import paths
+from klimainnkjop.core.errors import ImportRejected, InvalidInput, RowError
+from klimainnkjop.importers import archives, guess
+from klimainnkjop.importers.kostra import parse_kostra
+from klimainnkjop.importers.ledger import Profile, parse_ledger
+from klimainnkjop.services.audit import record_audit
+from klimainnkjop.storage import linestore
+from klimainnkjop.storage.models import (CategoryMapping, Factor, MappingProfile, Organisation, SupplierStatsProfile,
+                                         Upload)
+
+KINDS = Upload.KINDS
+PROGRESS_QUEUED = gettext_noop("Waiting for its turn")
+PROGRESS_READING = gettext_noop("Checking the file (step 1 of 2)")
+PROGRESS_STORING = gettext_noop("Storing the lines (step 2 of 2)")
+PROGRESS_DONE = gettext_noop("Done")
+PROGRESS_FAILED = gettext_noop("Failed: nothing was stored")
+PROGRESS_MAPPING = gettext_noop("Waiting for the columns to be mapped")
+PREVIEW_LINES = 20
+MAPPING_KEPT = dt.timedelta(days=7)  # a file waiting for its mapping is kept this long
+INTERRUPTED_AFTER = dt.timedelta(hours=2)  # no upload takes this long to import; one still running was interrupted
+
+
+def max_upload_bytes() -> int:
+    """The largest file the web takes: the per-file limit of importers/archives.py (KLIMAINNKJOP_ARCHIVE_MAX_MEMBER_MIB,
+    default 100 MiB), the same as a file or a zip member of a command-line import."""
+    return archives.limits().max_member_bytes
+
+
+def _user(actor: Any):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def _stored(upload: Upload):
+    return paths.data_dir() / upload.stored_path
+
+
+def _facts(upload: Upload) -> dict:
+    return {"file": upload.file_name, "kind": upload.kind, "size": upload.size, "sha256": upload.file_sha256,
+            "profile": upload.profile_name or None, "status": upload.status, "result": upload.result,
+            "errors": len(upload.errors)}
+
+
+# ---------------------------------------------------------------- KOSTRA of another organisation (item 5)
+
+def kostra_mismatches(data: bytes, file_name: str, organisation: Organisation) -> list[RowError]:
+    """One error per orgnr or KOSTRA region in the file that is not the organisation's (at its first row)."""
+    parsed = parse_kostra(data, file_name)
+    errors: list[RowError] = []
+    seen: set[tuple[str, str]] = set()
+    for r in parsed.records:
+        if organisation.kostra_region and r.region and r.region != organisation.kostra_region \
+                and ("region", r.region) not in seen:
+            seen.add(("region", r.region))
+            errors.append(RowError(file_name, r.row_no, "region", (
+                f"KOSTRA region {r.region} is not {organisation.name}'s ({organisation.kostra_region}); confirm that "
+                "the file belongs to this organisation (the checkbox on the web, --force on the command line)")))
+        if r.orgnr.strip("0 ") and r.orgnr != organisation.orgnr and ("orgnr", r.orgnr) not in seen:
+            seen.add(("orgnr", r.orgnr))
+            errors.append(RowError(file_name, r.row_no, "orgnr", (
+                f"orgnr {r.orgnr} is not {organisation.name}'s ({organisation.orgnr}); confirm that the file belongs "
+                "to this organisation (the checkbox on the web, --force on the command line)")))
+    return errors
+
+
+def do_import_kostra_checked(*, data: bytes, file_name: str, organisation: Organisation | None,
+                             confirm_other: bool = False, actor: Any = None):
+    """services/imports.do_import_kostra after the check against the wrong file: with an organisation chosen, a file
+    naming another orgnr or region is refused (ImportRejected) unless confirm_other, which writes an audit entry."""
+    from klimainnkjop.services.imports import do_import_kostra
+
+    if organisation is not None:
+        mismatches = kostra_mismatches(data, file_name, organisation)
+        if mismatches and not confirm_other:
+            raise ImportRejected(mismatches)
+        if mismatches:
+            record_audit(actor=actor, action="import_kostra_confirmed", object_type="File",
+                         object_id=file_name[:200], organisation=organisation,
+                         after={"file": file_name, "sha256": linestore.sha256_bytes(data),
+                                "differences": [e.as_dict() for e in mismatches]})
+    return do_import_kostra(data=data, file_name=file_name, organisation=organisation, actor=actor)
+
+
+# ---------------------------------------------------------------- recording an upload
+
+def do_upload_file(*, organisation: Organisation, kind: str, data: bytes, file_name: str, profile_name: str = "",
+                   confirm_other: bool = False, actor: Any = None) -> Upload:
+    """Records an upload and keeps its file; a ledger without a profile waits for the mapping wizard, anything else
+    is handed to the background job (done already when this returns with the immediate backend)."""
+    if kind not in KINDS:
+        raise InvalidInput(f"kind: {kind!r} must be one of {', '.join(KINDS)}")
+    limit = max_upload_bytes()
+    if len(data) > limit:
+        raise InvalidInput(f"{file_name}: {len(data) / archives.MIB:.1f} MiB is larger than the limit of "
+                           f"{limit // archives.MIB} MiB per file ({archives.setting_name('max_member_mib')})")
+    if not data:
+        raise InvalidInput(f"{file_name}: the file is empty")
+    if kind == "ledger" and profile_name and \
+            not MappingProfile.objects.filter(organisation=organisation, name=profile_name).exists():
+        raise InvalidInput(f"profile: {organisation.orgnr} has no ledger profile named {profile_name!r}")
+    if kind == "supplier-stats" and profile_name and \
+            not SupplierStatsProfile.objects.filter(organisation=organisation, name=profile_name).exists():
+        raise InvalidInput(f"profile: {organisation.orgnr} has no supplier-statistics profile named {profile_name!r}")
+    mapping = kind == "ledger" and not profile_name
+    sha = linestore.sha256_bytes(data)
+    safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in file_name.rsplit("/", 1)[-1])[-200:] \
+        or "file"
+    folder = paths.data_dir() / "uploads" / linestore.new_token()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / safe_name).write_bytes(data)
+    with transaction.atomic():
+        upload = Upload.objects.create(
+            organisation=organisation, kind=kind, file_name=file_name[:500], size=len(data), file_sha256=sha,
+            stored_path=str((folder / safe_name).relative_to(paths.data_dir())), profile_name=profile_name,
+            confirmed_other=confirm_other, created_by=_user(actor),
+            status=Upload.STATUS_MAPPING if mapping else Upload.STATUS_QUEUED,
+            progress=PROGRESS_MAPPING if mapping else PROGRESS_QUEUED)
+        record_audit(actor=actor, action="upload.create", obj=upload, organisation=organisation, after=_facts(upload))
+    if not mapping:
+        _enqueue(upload, actor)
+    upload.refresh_from_db()
+    return upload
+
+
+def _enqueue(upload: Upload, actor: Any) -> None:
+    user = _user(actor)
+    process_upload_job.enqueue(upload_id=upload.pk, user_id=user.pk if user else None)
+
+
+def uploaded_bytes(upload: Upload) -> bytes:
+    """The kept file of an upload that waits (mapping or queued); InvalidInput once it has been processed."""
+    path = _stored(upload)
+    if not upload.stored_path or not path.is_file():
+        raise InvalidInput(f"{upload.file_name}: the uploaded file is no longer kept; upload it again")
+    return path.read_bytes()
+
+
+# ---------------------------------------------------------------- the mapping wizard (item 2)
+
+@dataclass
+class Preview:
+    lines: list[dict]
+    rows_read: int
+    errors: list[RowError]
+
+
+def guess_mapping(data: bytes, file_name: str) -> tuple[guess.Sample, dict[str, str], str]:
+    """The first rows, the guessed columns and the guessed date format."""
+    found = guess.sample(data, file_name)
+    columns = guess.guess_columns(found)
+    return found, columns, guess.guess_date_format(found, columns.get("posting_date"))
+
+
+def _category_by_art(arts: set[str]) -> dict[str, CategoryMapping]:
+    """The KOSTRA-art mapping of each art, longest prefix first (as the engine's category by art)."""
+    mappings = list(CategoryMapping.objects.filter(scheme="kostra_art").select_related("category"))
+    out = {}
+    for art in arts:
+        hits = [m for m in mappings if art.startswith(m.code)]
+        if hits:
+            out[art] = max(hits, key=lambda m: len(m.code))
+    return out
+
+
+def preview_ledger(data: bytes, file_name: str, spec: dict, *, limit: int = PREVIEW_LINES) -> Preview:
+    """The file parsed with the mapping (not saved): the first lines with their category by KOSTRA art and the spend
+    factor of the default factor set for it, or every error by row and column. InvalidInput for a bad mapping."""
+    from klimainnkjop.services.compute import default_factor_set
+
+    try:
+        profile = Profile.from_spec(spec, source="mapping")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    try:
+        parsed = parse_ledger(data, file_name, profile)
+    except ImportRejected as exc:
+        return Preview(lines=[], rows_read=0, errors=exc.errors)
+    shown = parsed.lines[:limit]
+    categories = _category_by_art({line.art for line in shown if line.art})
+    factors: dict[int, Factor] = {}
+    try:
+        factor_set = default_factor_set()
+    except InvalidInput:
+        factor_set = None
+    if factor_set is not None:
+        wanted = {m.category_id for m in categories.values()}
+        for f in Factor.objects.filter(factor_set=factor_set, basis=Factor.BASIS_SPEND, category_id__in=wanted) \
+                .order_by("category_id", "-valid_from_year"):
+            factors.setdefault(f.category_id, f)
+    lines = []
+    for line in shown:
+        mapping = categories.get(line.art)
+        factor = factors.get(mapping.category_id) if mapping else None
+        lines.append({"row": line.row_no, "date": line.posting_date, "amount": line.amount_minor / 100,
+                      "currency": line.currency, "account": line.account, "art": line.art, "unit": line.unit,
+                      "supplier": line.supplier_name or line.supplier_orgnr, "description": line.description,
+                      "category": mapping.category if mapping else None, "factor": factor})
+    return Preview(lines=lines, rows_read=parsed.rows_read, errors=[])
+
+
+def do_map_upload(*, upload: Upload, spec: dict, actor: Any = None) -> Upload:
+    """Saves the mapping as the organisation's profile and hands the waiting ledger to the background job."""
+    from klimainnkjop.services.profiles import do_save_profile
+
+    if upload.status != Upload.STATUS_MAPPING:
+        raise InvalidInput(f"{upload.file_name}: the file is not waiting for a mapping")
+    name = spec.get("name") if isinstance(spec, dict) else None
+    if MappingProfile.objects.filter(organisation=upload.organisation, name=name).exists():
+        raise InvalidInput(f"profile: {upload.organisation.name} has a profile named {name!r} already; give the new "
+                           "layout another name (or upload the file with that profile)")
+    saved = do_save_profile(organisation=upload.organisation, spec=spec, actor=actor, source="mapping")
+    with transaction.atomic():
+        upload.profile_name, upload.status, upload.progress = saved.name, Upload.STATUS_QUEUED, PROGRESS_QUEUED
+        upload.save(update_fields=["profile_name", "status", "progress"])
+        record_audit(actor=actor, action="upload.map", obj=upload, organisation=upload.organisation,
+                     after=_facts(upload))
+    _enqueue(upload, actor)
+    upload.refresh_from_db()
+    return upload
+
+
+# ---------------------------------------------------------------- the background job
+
+def _progress(upload: Upload, status: str, progress: str) -> None:
+    upload.status, upload.progress = status, progress
+    Upload.objects.filter(pk=upload.pk).update(status=status, progress=progress)
+
+
+def _run(upload: Upload, actor: Any) -> dict:
+    """Imports the kept file through its service; the result as the page shows it."""
+    org = upload.organisation
+    path = _stored(upload)
+    if upload.kind == "ehf":
+        from klimainnkjop.services.invoices import do_import_ehf, read_inputs
+
+        try:
+            documents = read_inputs([path])
+        except InvalidInput:  # its message names the kept file's path in the data directory
+            raise InvalidInput(f"{upload.file_name}: no XML documents found (an EHF upload is an XML file or a zip "
+                               "of them)") from None
+        _progress(upload, Upload.STATUS_RUNNING, PROGRESS_STORING)
+        result = do_import_ehf(documents=documents, organisation=org, actor=actor)
+        findings = [f for b in result.batches for f in (b.findings or [])]
+        return {"documents_read": result.documents_read, "documents_added": result.documents_added,
+                "documents_duplicate": result.documents_duplicate, "lines_added": result.lines_added,
+                "batches": [b.pk for b in result.batches], "findings": findings[:500],
+                "findings_count": result.findings, "warnings": result.warnings[:100]}
+    data = uploaded_bytes(upload)
+    if upload.kind == "ledger":
+        from klimainnkjop.services.imports import do_import_ledger
+
+        result = do_import_ledger(organisation=org, data=data, file_name=upload.file_name,
+                                  profile_name=upload.profile_name or None, actor=actor)
+    elif upload.kind == "kostra":
+        result = do_import_kostra_checked(data=data, file_name=upload.file_name, organisation=org,
+                                          confirm_other=upload.confirmed_other, actor=actor)
+    elif upload.kind == "saft":
+        from klimainnkjop.services.invoices import do_import_saft
+
+        result = do_import_saft(data=data, file_name=upload.file_name, organisation=org, actor=actor)
+    else:
+        from klimainnkjop.services.suppliers import do_import_supplier_stats
+
+        result = do_import_supplier_stats(organisation=org, data=data, file_name=upload.file_name,
+                                          profile_name=upload.profile_name or None, actor=actor)
+    out = result.as_dict()
+    out["batches"] = [result.batch.pk] if result.batch else []
+    return out
+
+
+def process_upload(upload: Upload, *, actor: Any = None) -> Upload:
+    """Validates and imports a queued upload; marks it done with what was added, or failed with every error. The
+    kept file is removed afterwards (an imported file is archived by the import, a failed one is not kept)."""
+    _progress(upload, Upload.STATUS_RUNNING, PROGRESS_READING)
+    try:
+        result = _run(upload, actor)
+    except ImportRejected as exc:
+        upload.status, upload.progress, upload.errors = Upload.STATUS_FAILED, PROGRESS_FAILED, \
+            [e.as_dict() for e in exc.errors[:1000]]
+        upload.result = {"errors_count": len(exc.errors)}
+    except (InvalidInput, ValueError, LookupError, FileNotFoundError) as exc:
+        upload.status, upload.progress = Upload.STATUS_FAILED, PROGRESS_FAILED
+        upload.errors = [RowError(upload.file_name, None, None, str(exc)).as_dict()]
+        upload.result = {"errors_count": 1}
+    except Exception as exc:  # noqa: BLE001 - the row must say failed; the worker logs the traceback
+        upload.status, upload.progress = Upload.STATUS_FAILED, PROGRESS_FAILED
+        upload.errors = [RowError(upload.file_name, None, None,
+                                  f"the import failed unexpectedly ({type(exc).__name__})").as_dict()]
+        upload.result = {"errors_count": 1}
+    else:
+        upload.status, upload.progress, upload.result, upload.errors = \
+            Upload.STATUS_DONE, PROGRESS_DONE, result, []
+    folder = _stored(upload).parent
+    if upload.stored_path and folder.parent.name == "uploads":
+        shutil.rmtree(folder, ignore_errors=True)
+    upload.stored_path = ""
+    upload.finished_at = timezone.now()
+    with transaction.atomic():
+        upload.save()
+        record_audit(actor=actor, action="upload.done" if upload.status == Upload.STATUS_DONE else "upload.failed",
+                     obj=upload, organisation=upload.organisation, after=_facts(upload))
+    return upload
+
+
+@task()
+def process_upload_job(upload_id: int, user_id: int | None = None) -> str:
+    """The background job: imports a queued upload as the person who uploaded it (their right checked again)."""
+    from klimainnkjop import access
+
+    upload = Upload.objects.select_related("organisation").filter(pk=upload_id).first()
+    if upload is None or upload.status != Upload.STATUS_QUEUED:
+        return upload.status if upload else "missing"
+    actor: Any = "worker"
+    if user_id is not None:
+        actor = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        if actor is None or not access.can_import(actor, upload.organisation.orgnr):
+            upload.status, upload.progress = Upload.STATUS_FAILED, PROGRESS_FAILED
+            upload.errors = [RowError(upload.file_name, None, None,
+                                      "the person who uploaded the file may no longer import").as_dict()]
+            upload.save()
+            return upload.status
+    return process_upload(upload, actor=actor).status
+
+
+def do_expire_uploads(*, now: dt.datetime | None = None, actor: Any = "system") -> list[int]:
+    """Marks failed, and removes the kept file of, an upload that waited for its mapping longer than MAPPING_KEPT or
+    has been running longer than INTERRUPTED_AFTER (its worker was stopped). Called by services/maintenance.py
+    (`maintenance clean`, and when serve or a worker starts). Returns the uploads' ids."""
+    now = now or timezone.now()
+    reasons = {Upload.STATUS_MAPPING: (now - MAPPING_KEPT, f"the columns were not mapped within "
+                                                         f"{MAPPING_KEPT.days} days; upload the file again"),
+               Upload.STATUS_RUNNING: (now - INTERRUPTED_AFTER, "interrupted: the worker stopped while importing the "
+                                                                "file; nothing was stored; upload it again")}
+    done = []
+    for status, (limit, reason) in reasons.items():
+        for upload in Upload.objects.select_related("organisation").filter(status=status, created_at__lt=limit):
+            if upload.stored_path:
+                shutil.rmtree(_stored(upload).parent, ignore_errors=True)
+            with transaction.atomic():
+                upload.status, upload.progress, upload.stored_path = Upload.STATUS_FAILED, PROGRESS_FAILED, ""
+                upload.errors = [RowError(upload.file_name, None, None, reason).as_dict()]
+                upload.finished_at = now
+                upload.save()
+                record_audit(actor=actor, action="upload.expired", obj=upload, organisation=upload.organisation,
+                             before={"status": status}, after=_facts(upload))
+            done.append(upload.pk)
+    return done
