@@ -6,9 +6,20 @@ joins (factor validity is expanded to year keys), no Python UDFs; choices betwee
 windows (row_number) over explicit priorities. Money stays int64 øre until the final
 multiplication; emissions are float64 kg CO2e.
 
-Method per line, best first (GHG Protocol scope 3): supplier-specific > activity-based (quantity ×
-factor per physical unit) > spend-based (NOK excl. VAT moved to the factor's price year × factor).
-A category without a factor of its own uses its nearest ancestor's (depth in `ancestors`).
+Factor choice by quality (FACTOR_RANKS, stated once here; a line takes the best rank it can use and
+records it as `factor_rank` and `factor_basis`, "why this factor"):
+  1 supplier_product   the supplier's product-level data (an EPD per unit of product): no source of such
+                       data is loaded yet, the rank is kept so that it will come first when there is
+  2 activity           physical activity: quantity × factor per physical unit (litres, kWh, kg)
+  3 supplier_company   the supplier's company-level intensity (kg CO2e per NOK, SupplierFactor)
+  4 spend              the chosen spend set (Norwegian, DFØ by default) for the line's category or its
+                       nearest ancestor that has one
+  5 spend_fallback     the foreign fallback set (EPA, role spend-fallback) for the category or its nearest
+                       ancestor, only where the chosen set has no factor on the category's whole path
+Inside a rank the data-quality score decides (activity: nearest category, then quality, then set
+priority; supplier: quality, then the newest entry). So litres on an invoice beat a fuel supplier's
+company-wide kg/NOK, and a Norwegian parent's factor beats a foreign factor for a subcategory.
+Spend-based: NOK excl. VAT moved to the factor's price year with the CPI and converted to its currency.
 
 Inputs (ibis tables):
   lines            the line store schema (storage.linestore.LINE_SCHEMA)
@@ -22,6 +33,7 @@ Inputs (ibis tables):
   prices           year, cpi
   rates            year, currency, nok_per_unit   (NOK itself included with 1.0)
   members          orgnr   (the organisations of the region: purchases between them are intra_region)
+  art_functions    art, function, investment, category (optional; KOSTRA art × function → category, see classify)
 """
 from __future__ import annotations
 
@@ -41,6 +53,9 @@ INVOICE_SOURCES = ("ehf", "supplier_stats")
 LEDGER_SOURCES = ("ledger", "saft")
 DOC = ["org", "supplier_orgnr", "invoice_no"]
 DIMENSIONS = ["unit", "function", "account", "art", "project", "investment"]
+
+# rank → basis, best first (see the module's docstring)
+FACTOR_RANKS = {1: "supplier_product", 2: "activity", 3: "supplier_company", 4: "spend", 5: "spend_fallback"}
 
 
 def reconcile_sources(lines: ibis.Table) -> ibis.Table:
@@ -117,7 +132,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                  activity_factors: ibis.Table, conversions: ibis.Table, supplier_factors: ibis.Table,
                  prices: ibis.Table, rates: ibis.Table, members: ibis.Table, *, overrides: ibis.Table | None = None,
                  rules: ibis.Table | None = None, predictions: ibis.Table | None = None,
-                 code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None) -> ibis.Table:
+                 code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None,
+                 art_functions: ibis.Table | None = None) -> ibis.Table:
     overrides = overrides if overrides is not None else _empty(org="string", line_key="string", category="string",
                                                                 rule="string")
     rules = rules if rules is not None else _empty(rule="string", kind="string", value="string", org="string",
@@ -129,7 +145,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     lengths = ibis.memtable({"n": list(range(1, 11))})
 
     lines = reconcile_sources(lines)
-    classified = classify(lines, art_classes, overrides, rules, predictions, code_map, suppliers, lengths)
+    classified = classify(lines, art_classes, overrides, rules, predictions, code_map, suppliers, lengths,
+                          art_functions=art_functions)
     by_art = lines.left_join(art_classes, lines.art == art_classes.art)
     art_exclusion = ibis.coalesce(art_classes.exclusion, ibis.literal("unknown_art"))
     by_art = by_art.select(
@@ -145,18 +162,20 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     # Factors are chosen per key (category × year, category × year × unit, supplier × year), not per
     # line: a window over the few candidate keys, then a plain equi-join to the lines.
     sp = ancestors.join(spend_factors, ancestors.ancestor == spend_factors.category)
+    # the chosen set anywhere on the category's path before the fallback set (rank 4 before 5), then the
+    # nearest category, then quality
     sp = _first(sp.select(s_category=ancestors.category, s_year=spend_factors.year, depth=ancestors.depth,
-                          tier=spend_factors.tier, s_value=spend_factors.value, s_low=spend_factors.low,
+                          s_tier=spend_factors.tier, s_value=spend_factors.value, s_low=spend_factors.low,
                           s_high=spend_factors.high, s_price_year=spend_factors.price_year,
                           s_currency=spend_factors.currency, s_ref=spend_factors.ref,
-                          s_quality=spend_factors.quality),
-                ["s_category", "s_year"], ["depth", "tier"]).drop("depth", "tier")
+                          s_quality=spend_factors.quality, s_factor_category=ancestors.ancestor),
+                ["s_category", "s_year"], ["s_tier", "depth", "s_quality"]).drop("depth")
 
     ac = ancestors.join(activity_factors, ancestors.ancestor == activity_factors.category)
     ac = ac.join(conversions, ac.unit == conversions.to_unit)
     ac = _first(ac.select(a_category=ac.category, a_year=ac.year, a_unit=ac.from_unit, depth=ac.depth,
                           a_multiplier=ac.multiplier, a_value=ac.value, a_low=ac.low, a_high=ac.high, a_ref=ac.ref,
-                          a_quality=ac.quality, a_priority=ac.priority),
+                          a_quality=ac.quality, a_priority=ac.priority, a_factor_category=ac.ancestor),
                 ["a_category", "a_year", "a_unit"], ["depth", "a_quality", "a_priority"]).drop("depth", "a_priority")
 
     su = _first(supplier_factors.select(u_supplier=_.supplier_orgnr, u_year=_.year, u_value=_.value, u_low=_.low,
@@ -192,7 +211,13 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     a_quantity = t.quantity * t.a_multiplier
 
     def pick(supplier, activity, spend, default):
-        return ibis.cases((can_supplier, supplier), (can_activity, activity), (can_spend, spend), else_=default)
+        # FACTOR_RANKS: activity (2) before the supplier's company-level intensity (3) before spend (4, 5)
+        return ibis.cases((can_activity, activity), (can_supplier, supplier), (can_spend, spend), else_=default)
+
+    spend_rank = ibis.ifelse(t.s_tier == 1, ibis.literal(4), ibis.literal(5))
+    rank = pick(ibis.literal(3), ibis.literal(2), spend_rank, ibis.null("int32")).cast("int32")
+    basis = ibis.cases(*((rank == r, ibis.literal(name)) for r, name in FACTOR_RANKS.items()),
+                       else_=ibis.null("string"))
 
     zero = ibis.literal(0.0)
     return t.select(
@@ -206,6 +231,9 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         factor_value=pick(t.u_value, t.a_value, t.s_value, ibis.null("float64")),
         quality=pick(t.u_quality, t.a_quality, t.s_quality, ibis.null("int32")).cast("int32"),
         deflator=pick(t.u_cpi / t.cpi_line, ibis.null("float64"), t.s_cpi / t.cpi_line, ibis.null("float64")),
+        factor_rank=rank,
+        factor_basis=basis,
+        factor_category=pick(ibis.null("string"), t.a_factor_category, t.s_factor_category, ibis.null("string")),
         covered=can_supplier | can_activity | can_spend,
         kg_co2e=pick(u_spend * t.u_value, a_quantity * t.a_value, s_spend * t.s_value, zero),
         kg_low=pick(u_spend * t.u_low, a_quantity * t.a_low, s_spend * t.s_low, zero),

@@ -13,6 +13,7 @@ import pyarrow as pa
 from django.db import transaction
 
 from klimainnkjop import paths
+from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, parse_art_function_code
 from klimainnkjop.engine import runner
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
@@ -122,7 +123,10 @@ def classification_inputs() -> dict[str, pa.Table]:
     active = ClassificationRule.objects.filter(active=True).select_related("category", "organisation")
     overrides = [r for r in active if r.kind == "line"]
     rules = [r for r in active if r.kind != "line"]
-    mappings = CategoryMapping.objects.exclude(scheme="kostra_art").select_related("category")
+    mappings = CategoryMapping.objects.exclude(scheme__in=("kostra_art", KOSTRA_FUNCTION_SCHEME)) \
+        .select_related("category")
+    art_functions = [(*parse_art_function_code(m.code), m.category.code) for m in
+                     CategoryMapping.objects.filter(scheme=KOSTRA_FUNCTION_SCHEME).select_related("category")]
     suppliers = Supplier.objects.exclude(nace="")
     string = pa.string()
     return {
@@ -141,6 +145,9 @@ def classification_inputs() -> dict[str, pa.Table]:
             "scheme": pa.array([m.scheme for m in mappings], string),
             "code": pa.array([m.code for m in mappings], string),
             "category": pa.array([m.category.code for m in mappings], string)}),
+        "art_functions": pa.table({
+            name: pa.array([a[i] for a in art_functions], string)
+            for i, name in enumerate(("art", "function", "investment", "category"))}),
         "suppliers": pa.table({
             "orgnr": pa.array([s.orgnr for s in suppliers], string),
             "nace": pa.array([s.nace for s in suppliers], string)}),

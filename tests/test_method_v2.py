@@ -1,0 +1,266 @@
+"""Method v2 (issue 15): what was bought (KOSTRA art × function), factor choice by quality, with hand-computed
+cases. The engine's rules run on small in-memory tables (as tests/test_pipeline_units.py does); the shipped
+mapping and factor values are read from klimainnkjop/data, and one case runs the whole path (KOSTRA import,
+reference data, compute)."""
+import csv
+
+import pyarrow as pa
+import pytest
+
+from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, parse_art_function_code
+from klimainnkjop.engine import pipeline, runner
+from klimainnkjop.paths import SHIPPED_DATA
+from klimainnkjop.storage.linestore import INVOICE_LINE_SCHEMA
+
+ORG, SUPPLIER, FUEL_SUPPLIER = "944117784", "999999999", "988888888"
+CPI = {2019: 110.8, 2023: 129.6, 2024: 133.6, 2026: 141.0}  # klimainnkjop/data/price_index.csv
+YEARS = (2019, 2023, 2024)
+# shipped factor values (klimainnkjop/data/factor_sets/*.csv), kg CO2e per NOK of 2026 or per litre
+DFO = {"waste.treatment": 0.053627304347826095, "services.public_production": 0.01778890821256039,
+       "construction.works": 0.02479850241545894, "goods.food": 0.02036864734299517,
+       "services.travel": 0.02942813526570049}
+EPA = {"goods.food.dairy": 0.11640746390603525, "construction.new_buildings": 0.022220590053043512,
+       "construction.civil": 0.025793227033118288, "waste.treatment": 0.09988621109768583}
+DIESEL, HVO = 3.1818299999999997, 0.5999699999999999  # DESNZ 2025, kg CO2e per litre
+
+
+def shipped_art_functions() -> pa.Table:
+    with open(SHIPPED_DATA / "mappings" / "kostra_art_function.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    return pa.table({name: [r[name] for r in rows] for name in ("art", "function", "investment", "category")})
+
+
+def shipped_parents() -> dict[str, str | None]:
+    with open(SHIPPED_DATA / "categories.csv", encoding="utf-8") as fh:
+        return {r["code"]: r["parent"] or None for r in csv.DictReader(fh, delimiter=";")}
+
+
+def shipped_art_categories() -> dict[str, str]:
+    with open(SHIPPED_DATA / "art_categories.csv", encoding="utf-8") as fh:
+        return {r["art"]: r["category"] for r in csv.DictReader(fh, delimiter=";")}
+
+
+@pytest.fixture(scope="module")
+def con():
+    backend = runner.connect()
+    yield backend
+    backend.disconnect()
+
+
+def line_table(*rows: dict) -> pa.Table:
+    defaults = {f.name: "" if pa.types.is_string(f.type) else None for f in INVOICE_LINE_SCHEMA}
+    defaults.update(org=ORG, batch="b", source="kostra", year=2019, month=0, art="375", account="",
+                    amount_ore=0, vat_ore=0, currency="NOK", investment=False)
+    return pa.Table.from_pylist([{**defaults, "line_key": f"k{i}", **row} for i, row in enumerate(rows)],
+                                schema=INVOICE_LINE_SCHEMA)
+
+
+def spend(values: dict[str, float], tier: int) -> list[dict]:
+    return [{"category": c, "year": y, "value": v, "low": v / 2, "high": v * 2, "price_year": 2026, "currency": "NOK",
+             "ref": f"{c}@{tier}", "quality": 4 if tier == 1 else 5, "tier": tier}
+            for c, v in values.items() for y in YEARS]
+
+
+def activity(category: str, value: float) -> list[dict]:
+    return [{"category": category, "year": y, "unit": "litre", "value": value, "low": value * 0.7,
+             "high": value * 1.3, "ref": f"{category}@desnz", "quality": 3, "priority": 0} for y in YEARS]
+
+
+def supplier(orgnr: str, value: float) -> list[dict]:
+    return [{"supplier_orgnr": orgnr, "year": y, "value": value, "low": value / 2, "high": value * 2,
+             "price_year": y, "currency": "NOK", "ref": "fuel-company", "quality": 2, "priority": 0} for y in YEARS]
+
+
+RULES = pa.schema([("rule", pa.string()), ("kind", pa.string()), ("value", pa.string()), ("org", pa.string()),
+                   ("category", pa.string()), ("priority", pa.int64())])
+
+
+def results(con, *rows, spend_factors=(), activity_factors=(), supplier_factors=(), rules=(),
+            art_functions=None) -> dict[str, dict]:
+    tables = dict(
+        lines=line_table(*rows),
+        art_classes=runner.art_class_table(shipped_art_categories()),
+        ancestors=runner.ancestor_table(shipped_parents()),
+        spend_factors=pa.Table.from_pylist(list(spend_factors), schema=runner.SPEND_SCHEMA),
+        activity_factors=pa.Table.from_pylist(list(activity_factors), schema=runner.ACTIVITY_SCHEMA),
+        conversions=runner.conversion_table(),
+        supplier_factors=pa.Table.from_pylist(list(supplier_factors), schema=runner.SUPPLIER_SCHEMA),
+        prices=pa.table({"year": pa.array(list(CPI), pa.int32()), "cpi": pa.array(list(CPI.values()))}),
+        rates=pa.table({"year": pa.array(list(CPI), pa.int32()), "currency": ["NOK"] * len(CPI),
+                        "nok_per_unit": [1.0] * len(CPI)}),
+        members=pa.table({"orgnr": pa.array([ORG], pa.string())}),
+        rules=pa.Table.from_pylist(list(rules), schema=RULES),
+        art_functions=shipped_art_functions() if art_functions is None else art_functions,
+    )
+    for name, data in tables.items():
+        con.con.register(name, data)
+
+    def build(lines, *rest):
+        named = dict(zip(list(tables)[1:], rest))
+        return pipeline.line_results(lines, *(named[n] for n in runner.LINE_RESULT_INPUTS), rules=named["rules"],
+                                     art_functions=named["art_functions"])
+
+    sql = runner._plan(con, f"{__name__}.results", tuple(tables), build)
+    out = con.con.sql(sql).to_arrow_table().to_pylist()
+    return {r["line_key"]: r for r in out}
+
+
+def to_2026(nok: float, year: int) -> float:
+    return nok * CPI[2026] / CPI[year]
+
+
+# --- 1. art × function → category -------------------------------------------------------------------------
+
+FACTORS = spend(DFO, 1) + spend(EPA, 2)
+
+
+def test_kongsvingers_household_waste_bought_from_its_joint_company_gets_the_waste_factor_not_hired_labour(con):
+    rows = results(con,
+                   {"art": "375", "function": "0355", "amount_ore": 20_700_000_00},  # as in the KOSTRA file
+                   {"art": "375", "function": "355", "amount_ore": 20_700_000_00},   # as in a ledger
+                   {"art": "375", "function": "3551", "amount_ore": 20_700_000_00},  # a ledger's sub-function
+                   {"art": "375", "function": "120", "amount_ore": 1_000_000_00},   # administration
+                   spend_factors=FACTORS)
+    # 20.7 MNOK of 2019 × 141.0 / 110.8 = 26 342 960.3 NOK of 2026 × 0.053 627 3 = 1 412 653.5 kg
+    waste_kg = to_2026(20_700_000, 2019) * DFO["waste.treatment"]
+    assert waste_kg == pytest.approx(1_412_653.5, rel=1e-7)
+    for key in ("k0", "k1", "k2"):
+        row = rows[key]
+        assert (row["category"], row["classification_rule"]) == ("waste.treatment", "kostra_art_function:375:355:")
+        assert (row["method"], row["factor_rank"], row["factor_basis"]) == ("spend", 4, "spend")
+        assert row["kg_co2e"] == pytest.approx(waste_kg, rel=1e-12)
+    assert rows["k3"]["category"] == "services.public_production"
+    assert rows["k3"]["classification_rule"] == "kostra_art:375"
+    assert rows["k3"]["kg_co2e"] == pytest.approx(to_2026(1_000_000, 2019) * DFO["services.public_production"])
+    # method v1 gave the waste the hired-labour factor: 0.017 789 instead of 0.053 627 kg/NOK
+    v1 = results(con, {"art": "375", "function": "0355", "amount_ore": 20_700_000_00}, spend_factors=FACTORS,
+                 art_functions=pa.table({c: pa.array([], pa.string()) for c in ("art", "function", "investment",
+                                                                                   "category")}))["k0"]
+    assert v1["category"] == "services.public_production"
+    assert waste_kg / v1["kg_co2e"] == pytest.approx(DFO["waste.treatment"] / DFO["services.public_production"])
+
+
+@pytest.mark.parametrize("line, category, rule", [
+    ({"art": "370", "function": "0345"}, "waste.treatment.water_sewage", "kostra_art_function:370:34:"),
+    ({"art": "350", "function": "0353"}, "waste.treatment.water_sewage", "kostra_art_function:350:353:"),
+    ({"art": "270", "function": "0332"}, "construction.civil", "kostra_art_function:270:332:"),
+    ({"art": "370", "function": "0223"}, "services.travel", "kostra_art_function:370:223:"),
+    ({"art": "370", "function": "0253"}, "services.health", "kostra_art_function:370:253:"),
+    ({"art": "230", "function": "0222", "investment": True}, "construction.new_buildings",
+     "kostra_art_function:230::I"),
+    ({"art": "230", "function": "0332", "investment": True}, "construction.civil", "kostra_art_function:230:332:I"),
+    ({"art": "230", "function": "0222"}, "construction.works", "kostra_art:230"),   # maintenance of a school
+    ({"art": "230", "function": "0345"}, "construction.civil", "kostra_art_function:230:34:D"),
+    ({"art": "115", "function": "0253"}, "goods.food", "kostra_art:115"),            # food in an institution
+    ({"art": "270", "function": "0355", "investment": True}, "waste.treatment", "kostra_art_function:270:355:"),
+])
+def test_the_function_refines_the_art_by_the_longest_prefix_then_the_investment_side(con, line, category, rule):
+    row = results(con, {**line, "amount_ore": 100_000_00}, spend_factors=FACTORS)["k0"]
+    assert (row["category"], row["classification_rule"]) == (category, rule)
+
+
+def test_water_and_sewage_take_the_norwegian_factor_for_refuse_water_and_sewage_of_their_parent(con):
+    row = results(con, {"art": "375", "function": "0350", "amount_ore": 1_000_000_00}, spend_factors=FACTORS)["k0"]
+    assert (row["factor_category"], row["factor_ref"]) == ("waste.treatment", "waste.treatment@1")
+    assert row["kg_co2e"] == pytest.approx(to_2026(1_000_000, 2019) * DFO["waste.treatment"], rel=1e-12)
+
+
+def test_every_shipped_art_function_row_names_a_known_category_a_purchase_art_and_a_valid_code():
+    from klimainnkjop.core import kostra
+
+    parents = shipped_parents()
+    table = shipped_art_functions().to_pylist()
+    assert len(table) == len({(r["art"], r["function"], r["investment"]) for r in table}) == 103
+    for r in table:
+        assert r["category"] in parents, r
+        assert kostra.exclusion_reason(r["art"]) is None, r
+        assert parse_art_function_code(f"{r['art']}:{r['function']}:{r['investment']}") == (
+            r["art"], r["function"], r["investment"])
+
+
+@pytest.mark.parametrize("code", ["375:355", "37:355:", "375:35a:", "375:355:X", "375:35555:"])
+def test_a_malformed_art_function_code_is_refused(code):
+    with pytest.raises(ValueError):
+        parse_art_function_code(code)
+
+
+def test_a_kostra_file_line_follows_its_function_through_reference_data_and_compute(org, reference):
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.results import totals
+    from klimainnkjop.services.compute import do_compute
+    from klimainnkjop.services.imports import do_import_kostra
+    from klimainnkjop.storage.models import CategoryMapping
+    from tests.factories import kostra_file, record
+
+    assert CategoryMapping.objects.filter(scheme=KOSTRA_FUNCTION_SCHEME).count() == 103
+    data = kostra_file(record(function="0355", art="375", kr=20_700), record(function="0120", art="375", kr=1_000))
+    do_import_kostra(data=data, file_name="0402.dat", actor="test")
+    do_compute(actor="test")
+    rows = {r["category"]: r for r in totals(system_scope(), by=["category"])["rows"]}
+    assert set(rows) == {"waste.treatment", "services.public_production"}
+    assert rows["waste.treatment"]["kg_co2e"] == pytest.approx(to_2026(20_700_000, 2019) * DFO["waste.treatment"])
+    assert rows["services.public_production"]["kg_co2e"] == pytest.approx(
+        to_2026(1_000_000, 2019) * DFO["services.public_production"])
+
+
+# --- 3. factor choice by quality --------------------------------------------------------------------------
+
+def test_a_supplier_rule_placing_dairy_keeps_the_norwegian_food_factor_not_the_foreign_dairy_factor(con):
+    dairy = {"source": "ledger", "year": 2024, "month": 3, "art": "115", "supplier_orgnr": SUPPLIER,
+             "amount_ore": 79_455_00}
+    rule = {"rule": "dairy-supplier", "kind": "supplier", "value": SUPPLIER, "org": "", "category": "goods.food.dairy",
+            "priority": 0}
+    row = results(con, dairy, spend_factors=FACTORS, rules=[rule])["k0"]
+    assert (row["category"], row["factor_category"], row["factor_ref"]) == ("goods.food.dairy", "goods.food",
+                                                                           "goods.food@1")
+    assert (row["factor_rank"], row["factor_basis"]) == (4, "spend")
+    # 79 455 NOK of 2024 × 141.0 / 133.6 = 83 856.1 NOK of 2026 × 0.020 369 = 1 708.0 kg (not 9 761.5 kg)
+    assert row["kg_co2e"] == pytest.approx(79_455 * 141.0 / 133.6 * DFO["goods.food"], rel=1e-12)
+    assert row["kg_co2e"] == pytest.approx(1_708.0, abs=0.1)
+    # only without a Norwegian factor on its whole path does the foreign one count (rank 5)
+    row = results(con, dairy, spend_factors=spend({"goods.food.dairy": EPA["goods.food.dairy"]}, 2),
+                  rules=[rule])["k0"]
+    assert (row["factor_ref"], row["factor_rank"], row["factor_basis"]) == ("goods.food.dairy@2", 5, "spend_fallback")
+
+
+FUEL_RULES = [{"rule": "diesel", "kind": "keyword", "value": "diesel", "org": "", "category": "energy.fuel.diesel",
+               "priority": 0},
+              {"rule": "hvo", "kind": "keyword", "value": "hvo", "org": "", "category": "energy.fuel.hvo",
+               "priority": 0}]
+FUEL_ACTIVITY = activity("energy.fuel.diesel", DIESEL) + activity("energy.fuel.hvo", HVO)
+
+
+def fuel(year: int, name: str, litres: float, nok: int) -> dict:
+    return {"source": "ledger", "year": year, "month": 6, "art": "120", "supplier_orgnr": FUEL_SUPPLIER,
+            "description": f"{name} anleggsmaskin", "quantity": litres, "quantity_unit": "litre", "amount_ore": nok * 100}
+
+
+def test_litres_on_the_invoice_beat_a_fuel_suppliers_company_wide_kg_per_nok(con):
+    rows = results(con, fuel(2024, "Diesel", 10_000.0, 200_000), {**fuel(2024, "Diesel", None, 200_000),
+                                                                   "quantity_unit": ""},
+                   spend_factors=FACTORS, activity_factors=FUEL_ACTIVITY,
+                   supplier_factors=supplier(FUEL_SUPPLIER, 0.05), rules=FUEL_RULES)
+    litres, no_quantity = rows["k0"], rows["k1"]
+    assert (litres["method"], litres["factor_rank"], litres["factor_basis"]) == ("activity", 2, "activity")
+    assert litres["kg_co2e"] == pytest.approx(10_000 * DIESEL, rel=1e-12)          # 31 818.3 kg
+    # without litres the supplier's company-level intensity is the best there is: 200 000 NOK × 0.05 = 10 000 kg
+    assert (no_quantity["method"], no_quantity["factor_rank"], no_quantity["factor_basis"]) == (
+        "supplier", 3, "supplier_company")
+    assert no_quantity["kg_co2e"] == pytest.approx(10_000.0, rel=1e-12)
+
+
+def test_a_switch_from_diesel_to_hvo_at_equal_spend_shows_as_a_cut(con):
+    rows = results(con, fuel(2023, "Diesel", 10_000.0, 200_000), fuel(2024, "HVO", 10_000.0, 200_000),
+                   spend_factors=FACTORS, activity_factors=FUEL_ACTIVITY,
+                   supplier_factors=supplier(FUEL_SUPPLIER, 0.05), rules=FUEL_RULES)
+    before, after = rows["k0"]["kg_co2e"], rows["k1"]["kg_co2e"]
+    assert (rows["k0"]["category"], rows["k1"]["category"]) == ("energy.fuel.diesel", "energy.fuel.hvo")
+    assert before == pytest.approx(31_818.3, rel=1e-9) and after == pytest.approx(5_999.7, rel=1e-9)
+    assert before - after == pytest.approx(10_000 * (DIESEL - HVO), rel=1e-12)  # a cut of 25 818.6 kg, 81 %
+    # the supplier's company-wide figure would have shown both years at 10 000 kg: no cut at all
+    assert rows["k0"]["amount_ore"] == rows["k1"]["amount_ore"]
+
+
+def test_the_ranking_is_stated_once_best_first():
+    assert pipeline.FACTOR_RANKS == {1: "supplier_product", 2: "activity", 3: "supplier_company", 4: "spend",
+                                     5: "spend_fallback"}
