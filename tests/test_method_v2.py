@@ -264,3 +264,62 @@ def test_a_switch_from_diesel_to_hvo_at_equal_spend_shows_as_a_cut(con):
 def test_the_ranking_is_stated_once_best_first():
     assert pipeline.FACTOR_RANKS == {1: "supplier_product", 2: "activity", 3: "supplier_company", 4: "spend",
                                      5: "spend_fallback"}
+
+
+# --- 7. no silent zero, nothing stuck ---------------------------------------------------------------------
+
+COUNCIL = ("Date;Expense Code;Art;Supplier;Amount;Text\n"
+           "01.03.2024;A100;115;Mat AS;7 000,00;Food\n"            # not a KOSTRA art in the column the profile reads
+           "02.03.2024;B200;270;Konsulent AS;2 000,00;Advice\n"
+           "03.03.2024;115000;115;Mat AS;1 000,00;Food\n")          # an account that starts with art 115
+EXPENSE_CODES = {"name": "council", "columns": {"posting_date": "Date", "account": "Expense Code",
+                                                 "supplier_name": "Supplier", "amount": "Amount",
+                                                 "description": "Text"}}
+ARTS = {"name": "council-arts", "columns": {"posting_date": "Date", "art": "Art", "supplier_name": "Supplier",
+                                            "amount": "Amount", "description": "Text"}}
+
+
+def test_an_unfamiliar_layout_warns_naming_the_columns_that_would_help_and_replace_reads_it_again(
+        org, reference, tmp_path):
+    from klimainnkjop.services.profiles import do_save_profile
+    from klimainnkjop.storage.models import AuditEntry, ImportBatch
+    from tests.conftest import run_cli
+
+    for spec in (EXPENSE_CODES, ARTS):
+        do_save_profile(organisation=org, spec=spec, actor="test")
+    path = tmp_path / "council-spend.csv"
+    path.write_text(COUNCIL, encoding="utf-8")
+
+    first = run_cli("import", "ledger", path, "--org", org.orgnr, "--profile", "council")
+    assert first.returncode == 0 and "3 lines added" in first.stdout
+    # 9 000 of 10 000 NOK (A100 and B200) have no KOSTRA art: 90 % > 20 %
+    assert "council-spend.csv: warning: 90% of the spend (2 of 3 lines, NOK 9 000) has no KOSTRA art" in first.stdout
+    assert ("The profile reads the art from the first three digits of column 'Expense Code' "
+            "(values seen: 'A100', 'B200')." in first.stdout)
+    assert "Columns that would help: 'art'" in first.stdout and "--replace" in first.stdout
+    (batch,) = ImportBatch.objects.filter(organisation=org, status="done")
+    assert batch.errors and "warning" in batch.errors[0]
+
+    again = run_cli("import", "ledger", path, "--org", org.orgnr, "--profile", "council-arts")
+    assert again.returncode == 0
+    assert "already imported (batch %d) (with profile 'council'); nothing added" % batch.pk in again.stdout
+    assert "--replace" in again.stdout
+
+    replaced = run_cli("import", "ledger", path, "--org", org.orgnr, "--profile", "council-arts", "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    assert f"3 lines added, 0 already present, replacing batch {batch.pk}" in replaced.stdout
+    assert "warning" not in replaced.stdout
+    batch.refresh_from_db()
+    (new,) = ImportBatch.objects.filter(organisation=org, status="done")
+    assert (batch.status, new.profile_name, new.errors) == ("deleted", "council-arts", [])
+    audit = AuditEntry.objects.get(action="replace_import")
+    assert (audit.object_id, audit.after["replaced_by_profile"]) == (str(batch.pk), "council-arts")
+
+
+def test_no_warning_at_or_below_a_fifth_of_the_spend_without_an_art():
+    from klimainnkjop.services.imports import uncategorised_warning
+
+    assert uncategorised_warning("f.csv", ["115", "A12"], [800_00, 200_00]) is None          # 20 %: no warning
+    assert uncategorised_warning("f.csv", ["115", "A12"], [799_00, 201_00]).startswith("f.csv: warning: 20% ")
+    assert uncategorised_warning("f.csv", ["115", ""], [-500_00, 500_00]).startswith("f.csv: warning: 50% ")
+    assert uncategorised_warning("f.csv", ["010", "115"], [900_00, 100_00]) is None           # wages are known
