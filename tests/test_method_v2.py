@@ -13,6 +13,7 @@ from klimainnkjop.paths import SHIPPED_DATA
 from klimainnkjop.storage.linestore import INVOICE_LINE_SCHEMA
 
 ORG, SUPPLIER, FUEL_SUPPLIER = "944117784", "999999999", "988888888"
+IKS, GRUE = "987654321", "964950113"  # a joint company of the region and another municipality
 CPI = {2019: 110.8, 2023: 129.6, 2024: 133.6, 2026: 141.0}  # klimainnkjop/data/price_index.csv
 YEARS = (2019, 2023, 2024)
 # shipped factor values (klimainnkjop/data/factor_sets/*.csv), kg CO2e per NOK of 2026 or per litre
@@ -76,7 +77,7 @@ RULES = pa.schema([("rule", pa.string()), ("kind", pa.string()), ("value", pa.st
 
 
 def results(con, *rows, spend_factors=(), activity_factors=(), supplier_factors=(), rules=(),
-            art_functions=None) -> dict[str, dict]:
+            art_functions=None, member_kinds=()) -> dict[str, dict]:
     tables = dict(
         lines=line_table(*rows),
         art_classes=runner.art_class_table(shipped_art_categories()),
@@ -88,7 +89,9 @@ def results(con, *rows, spend_factors=(), activity_factors=(), supplier_factors=
         prices=pa.table({"year": pa.array(list(CPI), pa.int32()), "cpi": pa.array(list(CPI.values()))}),
         rates=pa.table({"year": pa.array(list(CPI), pa.int32()), "currency": ["NOK"] * len(CPI),
                         "nok_per_unit": [1.0] * len(CPI)}),
-        members=pa.table({"orgnr": pa.array([ORG], pa.string())}),
+        members=pa.table({"orgnr": pa.array([ORG, *(m for m, _ in member_kinds if m != ORG)], pa.string())}),
+        member_kinds=pa.table({"orgnr": pa.array([m for m, _ in member_kinds], pa.string()),
+                               "kind": pa.array([k for _, k in member_kinds], pa.string())}),
         rules=pa.Table.from_pylist(list(rules), schema=RULES),
         art_functions=shipped_art_functions() if art_functions is None else art_functions,
     )
@@ -98,7 +101,7 @@ def results(con, *rows, spend_factors=(), activity_factors=(), supplier_factors=
     def build(lines, *rest):
         named = dict(zip(list(tables)[1:], rest))
         return pipeline.line_results(lines, *(named[n] for n in runner.LINE_RESULT_INPUTS), rules=named["rules"],
-                                     art_functions=named["art_functions"])
+                                     art_functions=named["art_functions"], member_kinds=named["member_kinds"])
 
     sql = runner._plan(con, f"{__name__}.results", tuple(tables), build)
     out = con.con.sql(sql).to_arrow_table().to_pylist()
@@ -323,3 +326,63 @@ def test_no_warning_at_or_below_a_fifth_of_the_spend_without_an_art():
     assert uncategorised_warning("f.csv", ["115", "A12"], [799_00, 201_00]).startswith("f.csv: warning: 20% ")
     assert uncategorised_warning("f.csv", ["115", ""], [-500_00, 500_00]).startswith("f.csv: warning: 50% ")
     assert uncategorised_warning("f.csv", ["010", "115"], [900_00, 100_00]) is None           # wages are known
+
+
+# --- 2. purchases between members without an orgnr --------------------------------------------------------
+
+REGION = [(ORG, "kommune"), (GRUE, "kommune"), (IKS, "iks")]
+
+
+def test_a_purchase_from_a_joint_company_without_orgnr_is_intra_region_where_an_iks_of_the_region_counts_that_year(
+        con):
+    rows = results(con,
+                   {"art": "375", "function": "0355", "amount_ore": 20_700_000_00},          # k0 2019: IKS counts
+                   {"org": IKS, "art": "270", "function": "0355", "amount_ore": 15_000_000_00},  # k1 the IKS's own
+                   {"art": "375", "year": 2023, "amount_ore": 1_000_00},                      # k2 no IKS lines 2023
+                   {"art": "375", "supplier_orgnr": SUPPLIER, "amount_ore": 1_000_00},        # k3 a known outsider
+                   {"org": IKS, "art": "375", "amount_ore": 1_000_00},                        # k4 the only IKS
+                   {"art": "350", "amount_ore": 1_000_00},                                    # k5 Grue has no lines
+                   {"art": "370", "amount_ore": 1_000_00},                                    # k6 bought from others
+                   spend_factors=FACTORS, member_kinds=REGION)
+    assert {k: r["intra_region"] for k, r in rows.items()} == {
+        "k0": True, "k1": False, "k2": False, "k3": False, "k4": False, "k5": False, "k6": False}
+    assert rows["k0"]["kg_co2e"] > 0  # the organisation's own total keeps it
+
+
+def test_a_purchase_from_another_municipality_is_intra_region_where_that_municipality_counts_the_same_year(con):
+    rows = results(con, {"art": "350", "function": "0253", "amount_ore": 500_000_00},       # k0 Kongsvinger buys
+                   {"org": GRUE, "art": "115", "amount_ore": 100_000_00},                    # k1 Grue's own 2019
+                   {"org": GRUE, "art": "350", "amount_ore": 100_000_00},                    # k2 Grue buys too
+                   {"art": "350", "year": 2023, "amount_ore": 100_000_00},                   # k3 Grue: none in 2023
+                   {"art": "350", "org": IKS, "amount_ore": 100_000_00},                     # k4 an IKS buys
+                   spend_factors=FACTORS, member_kinds=REGION)
+    assert {k: r["intra_region"] for k, r in rows.items()} == {
+        "k0": True, "k1": False, "k2": True, "k3": False, "k4": True}
+
+
+def test_a_region_of_a_municipality_and_its_joint_company_counts_a_purchase_between_them_once(reference):
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.results import totals
+    from klimainnkjop.services.compute import do_compute
+    from klimainnkjop.services.imports import do_import_kostra
+    from klimainnkjop.services.organisations import do_create_organisation
+    from tests.factories import kostra_file, record
+
+    kommune = do_create_organisation(orgnr=ORG, name="Kongsvinger kommune", kostra_region="0402",
+                                     region_name="Kongsvingerregionen", actor="test")
+    iks = do_create_organisation(orgnr="974760673", name="Glør IKS", kind="iks", region_name="Kongsvingerregionen",
+                                 actor="test")
+    # Kongsvinger buys household waste handling from its joint company for 20.7 MNOK; the company's own
+    # purchases (transport and treatment, 15 MNOK) are where the emissions of that service are counted
+    do_import_kostra(data=kostra_file(record(function="0355", art="375", kr=20_700)), file_name="0402.dat",
+                     actor="test")
+    do_import_kostra(data=kostra_file(record(region="040200", orgnr="974760673", function="0355", art="270",
+                                             kr=15_000)), organisation=iks, file_name="glor.dat", actor="test")
+    do_compute(actor="test")
+    scope = system_scope()
+    (region,) = totals(scope)["rows"]
+    assert region["spend_nok"] == 15_000_000.0
+    assert region["kg_co2e"] == pytest.approx(to_2026(15_000_000, 2019) * DFO["waste.treatment"])
+    (own,) = totals(scope, org=kommune.orgnr)["rows"]
+    assert own["spend_nok"] == 20_700_000.0
+    assert own["kg_co2e"] == pytest.approx(to_2026(20_700_000, 2019) * DFO["waste.treatment"])

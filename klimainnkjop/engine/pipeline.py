@@ -34,6 +34,14 @@ Inputs (ibis tables):
   rates            year, currency, nok_per_unit   (NOK itself included with 1.0)
   members          orgnr   (the organisations of the region: purchases between them are intra_region)
   art_functions    art, function, investment, category (optional; KOSTRA art × function → category, see classify)
+  member_kinds     orgnr, kind ('kommune' | 'iks')  (optional; the region's members by kind, for the rule below)
+
+Purchases between members (`intra_region`, left out of a consolidated region total, kept in an organisation's
+own): a line whose supplier orgnr is another member's; and, where a line names no supplier (KOSTRA files,
+ledgers without orgnr), a purchase on art 375 (from a joint company the organisation takes part in) when an
+IKS member of the region has its own purchases in the same year, and on art 350 (from other municipalities)
+when another municipality of the region has its own purchases in the same year (INTRA_REGION_ARTS). Without
+such a member in that year the purchase is kept: nobody else counts it.
 """
 from __future__ import annotations
 
@@ -53,6 +61,9 @@ INVOICE_SOURCES = ("ehf", "supplier_stats")
 LEDGER_SOURCES = ("ledger", "saft")
 DOC = ["org", "supplier_orgnr", "invoice_no"]
 DIMENSIONS = ["unit", "function", "account", "art", "project", "investment"]
+
+# art of a purchase without a supplier orgnr → the kind of member that sells it (see the module's docstring)
+INTRA_REGION_ARTS = {"375": "iks", "350": "kommune"}
 
 # rank → basis, best first (see the module's docstring)
 FACTOR_RANKS = {1: "supplier_product", 2: "activity", 3: "supplier_company", 4: "spend", 5: "spend_fallback"}
@@ -133,7 +144,7 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                  prices: ibis.Table, rates: ibis.Table, members: ibis.Table, *, overrides: ibis.Table | None = None,
                  rules: ibis.Table | None = None, predictions: ibis.Table | None = None,
                  code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None,
-                 art_functions: ibis.Table | None = None) -> ibis.Table:
+                 art_functions: ibis.Table | None = None, member_kinds: ibis.Table | None = None) -> ibis.Table:
     overrides = overrides if overrides is not None else _empty(org="string", line_key="string", category="string",
                                                                 rule="string")
     rules = rules if rules is not None else _empty(rule="string", kind="string", value="string", org="string",
@@ -201,6 +212,7 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     t = t.drop("u_fx_year", "u_fx_currency")
     member = members.select(member_orgnr=_.orgnr)
     t = t.left_join(member, t.supplier_orgnr == member.member_orgnr)
+    t = _sellers_in_the_total(t, by_art, member_kinds)
 
     purchase = t.exclusion == ""
     can_supplier = purchase & t.u_value.notnull() & t.cpi_line.notnull() & t.u_cpi.notnull() & t.u_fx.notnull()
@@ -238,8 +250,29 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         kg_co2e=pick(u_spend * t.u_value, a_quantity * t.a_value, s_spend * t.s_value, zero),
         kg_low=pick(u_spend * t.u_low, a_quantity * t.a_low, s_spend * t.s_low, zero),
         kg_high=pick(u_spend * t.u_high, a_quantity * t.a_high, s_spend * t.s_high, zero),
-        intra_region=t.member_orgnr.notnull() & (t.supplier_orgnr != t.org),
+        intra_region=(t.member_orgnr.notnull() & (t.supplier_orgnr != t.org)) | t.seller_in_total,
     )
+
+
+def _sellers_in_the_total(t: ibis.Table, by_art: ibis.Table, member_kinds: ibis.Table | None) -> ibis.Table:
+    """Adds `seller_in_total`: a purchase without a supplier orgnr on an art of INTRA_REGION_ARTS, in a year
+    where another member of the selling kind has its own purchases (lines that are not left out)."""
+    if member_kinds is None:
+        return t.mutate(seller_in_total=ibis.literal(False))
+    kinds = member_kinds.select(k_org=_.orgnr, k_kind=_.kind)
+    active = by_art.filter(by_art.exclusion == "").select("org", "year").distinct()
+    active = active.join(kinds, active.org == kinds.k_org)
+    per_year = active.group_by(["year", "k_kind"]).aggregate(n_members=_.org.nunique())
+    arts = ibis.memtable({"i_art": list(INTRA_REGION_ARTS), "i_kind": list(INTRA_REGION_ARTS.values())})
+    sellers = per_year.join(arts, per_year.k_kind == arts.i_kind).select(
+        s_year=per_year.year, s_art=arts.i_art, s_kind=arts.i_kind, s_members=per_year.n_members)
+    t = t.left_join(sellers, (t.year == sellers.s_year) & (t.art == sellers.s_art)
+                    & (ibis.coalesce(t.supplier_orgnr, ibis.literal("")) == "")).drop("s_year", "s_art")
+    own = kinds.select(o_org=_.k_org, o_kind=_.k_kind)
+    t = t.left_join(own, (t.org == own.o_org) & (t.s_kind == own.o_kind)).drop("o_org")
+    # the buyer does not sell to itself: another member of the kind must have purchases that year
+    others = ibis.coalesce(t.s_members, 0) - ibis.ifelse(t.o_kind.notnull(), 1, 0)
+    return t.mutate(seller_in_total=others >= 1).drop("s_kind", "s_members", "o_kind")
 
 
 def aggregates(results: ibis.Table, keys: list[str] | None = None) -> ibis.Table:

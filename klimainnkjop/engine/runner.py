@@ -46,6 +46,7 @@ class EngineInputs:
     code_map: pa.Table | None = None
     suppliers: pa.Table | None = None
     art_functions: pa.Table | None = None
+    member_kinds: pa.Table | None = None
 
 
 class DataCheckFailed(Exception):
@@ -118,7 +119,7 @@ def connect() -> ibis.BaseBackend:
 _PLANS: dict[tuple, tuple[str, list]] = {}
 LINE_RESULT_INPUTS = ("art_classes", "ancestors", "spend_factors", "activity_factors", "conversions",
                       "supplier_factors", "prices", "rates", "members")
-OPTIONAL_INPUTS = ("overrides", "rules", "predictions", "code_map", "suppliers", "art_functions")
+OPTIONAL_INPUTS = ("overrides", "rules", "predictions", "code_map", "suppliers", "art_functions", "member_kinds")
 
 
 def _quoted(path: Path) -> str:

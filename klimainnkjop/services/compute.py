@@ -96,6 +96,7 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
          "priority": -s.pk, "valid_from": s.valid_from_year, "valid_to": s.valid_to_year}
         for s in SupplierFactor.objects.all()
     ]
+    kinds = list(Organisation.objects.values_list("orgnr", "kind"))
     prices = list(PriceIndex.objects.values_list("year", "value"))
     rates = list(ExchangeRate.objects.values_list("year", "currency", "nok_per_unit"))
     rates += [(y, "NOK", 1.0) for y in years]
@@ -112,6 +113,8 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
                         "currency": pa.array([r[1] for r in rates], pa.string()),
                         "nok_per_unit": pa.array([r[2] for r in rates], pa.float64())}),
         members=pa.table({"orgnr": pa.array(list(Organisation.objects.values_list("orgnr", flat=True)), pa.string())}),
+        member_kinds=pa.table({"orgnr": pa.array([o[0] for o in kinds], pa.string()),
+                               "kind": pa.array([o[1] for o in kinds], pa.string())}),
         **classification_inputs(),
         predictions=predictions_for(batches),  # the learned text model's (None until trained)
     )
