@@ -386,3 +386,74 @@ def test_a_region_of_a_municipality_and_its_joint_company_counts_a_purchase_betw
     (own,) = totals(scope, org=kommune.orgnr)["rows"]
     assert own["spend_nok"] == 20_700_000.0
     assert own["kg_co2e"] == pytest.approx(to_2026(20_700_000, 2019) * DFO["waste.treatment"])
+
+
+# --- the method page states every rule, in bokmål -------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_method_page_states_art_by_function_the_ranking_intra_region_and_no_silent_zero_in_norwegian(client):
+    html = " ".join(client.get("/metode/").content.decode().split())
+    for phrase in [
+        "KOSTRA-art og funksjon sammen", "husholdningsavfall (funksjon 355)", "vannforsyning (340, 345)",
+        "kommunale veier (332)", "skoleskyss (330, 223)", "helse og omsorg (232, 233, 234, 241, 253, 254, 256)",
+        "Byggearbeid (art 230) på investeringslinjer regnes som nybygg", "Matvarer (art 115) er mat uansett funksjon",
+        "Hvilken faktor: rangert etter kvaliteten på dataene", "Leverandørens data per produkt.",
+        "Aktivitetsbasert.", "Leverandørens utslipp per krone for hele selskapet.", "Norsk kostnadsbasert.",
+        "Utenlandsk kostnadsbasert reserve.", "et bytte fra diesel til HVO",
+        "Ingen stille null: Hvis mer enn 20 prosent", "(--replace)",
+        "kjøp fra interkommunale selskaper (art 375) utenfor regionens sum",
+        "kjøp fra andre kommuner (art 350) når en annen kommune i regionen har det", "(intra_region)",
+    ]:
+        assert phrase in html, phrase
+    ranks = html.index("Leverandørens data per produkt."), html.index("Aktivitetsbasert."), \
+        html.index("Leverandørens utslipp per krone for hele selskapet."), html.index("Norsk kostnadsbasert."), \
+        html.index("Utenlandsk kostnadsbasert reserve.")
+    assert list(ranks) == sorted(ranks)  # in the order of pipeline.FACTOR_RANKS
+
+
+# --- 8. exchange rates for every supported year -----------------------------------------------------------
+
+def test_the_shipped_exchange_rates_are_re_created_by_their_script(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("derive_exchange_rates",
+                                                  SHIPPED_DATA.parent.parent / "scripts" / "derive_exchange_rates.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main(tmp_path / "rates.csv").read_bytes() == (SHIPPED_DATA / "exchange_rates.csv").read_bytes()
+
+
+def test_every_common_currency_has_a_rate_for_every_year_of_the_price_index():
+    with open(SHIPPED_DATA / "exchange_rates.csv", encoding="utf-8") as fh:
+        rates = {(int(r["year"]), r["currency"]): float(r["nok_per_unit"]) for r in csv.DictReader(fh, delimiter=";")}
+    with open(SHIPPED_DATA / "price_index.csv", encoding="utf-8") as fh:
+        years = [int(r["year"]) for r in csv.DictReader(fh, delimiter=";")]
+    assert years == list(range(2010, 2027))
+    for year in years:
+        for currency in ("EUR", "USD", "SEK", "DKK", "GBP", "CHF", "PLN", "JPY"):
+            assert (year, currency) in rates, (year, currency)
+    # Norges Bank's own figures are kept where the project has them
+    assert (rates[(2022, "EUR")], rates[(2022, "USD")], rates[(2024, "EUR")]) == (10.1026, 9.6245, 11.629)
+    # DKK 2019 from the ECB's daily rates: its annual averages were 9.8511 NOK and 7.4661 DKK per EUR, so about
+    # 9.8511 / 7.4661 = 1.31945 NOK per DKK (the mean of the daily ratios differs from the ratio of the means)
+    assert rates[(2019, "DKK")] == pytest.approx(9.8511 / 7.4661, rel=2e-4)
+
+
+def test_an_invoice_in_dkk_for_2019_is_converted_and_a_currency_without_rates_stays_a_clear_error(org, reference):
+    from klimainnkjop.importers.errors import ImportRejected
+    from tests.factories import import_ledger
+
+    profile = {"name": "dkk", "columns": {"posting_date": "Dato", "account": "Konto", "amount": "Beløp",
+                                          "currency": "Valuta", "description": "Tekst"}}
+    result = import_ledger(org, "Dato;Konto;Beløp;Valuta;Tekst\n01.06.2019;115000;1 000,00;DKK;Smør\n",
+                           "dkk.csv", profile=profile)
+    assert result.lines_added == 1
+    import pyarrow.parquet as pq
+    from klimainnkjop.storage import linestore
+
+    (line,) = pq.read_table(linestore.absolute(result.batch.parquet_path)).to_pylist()
+    assert (line["currency"], line["amount_orig_minor"], line["amount_ore"]) == ("DKK", 100_000, 131_944)
+    with pytest.raises(ImportRejected) as caught:
+        import_ledger(org, "Dato;Konto;Beløp;Valuta;Tekst\n01.06.2019;115000;1 000,00;ISK;Fisk\n", "isk.csv",
+                      profile=profile)
+    assert "no exchange rate ISK→NOK for 2019" in str(caught.value)
