@@ -283,7 +283,7 @@ ARTS = {"name": "council-arts", "columns": {"posting_date": "Date", "art": "Art"
 
 
 def test_an_unfamiliar_layout_warns_naming_the_columns_that_would_help_and_replace_reads_it_again(
-        org, reference, tmp_path):
+        org, reference, tmp_path, admin_client):
     from klimainnkjop.services.profiles import do_save_profile
     from klimainnkjop.storage.models import AuditEntry, ImportBatch
     from tests.conftest import run_cli
@@ -302,6 +302,10 @@ def test_an_unfamiliar_layout_warns_naming_the_columns_that_would_help_and_repla
     assert "Columns that would help: 'art'" in first.stdout and "--replace" in first.stdout
     (batch,) = ImportBatch.objects.filter(organisation=org, status="done")
     assert batch.errors and "warning" in batch.errors[0]
+    page = " ".join(admin_client.get(f"/org/{org.orgnr}/").content.decode().split())
+    assert 'id="import-warnings"' in page
+    assert ("council-spend.csv: mer enn en femtedel av beløpet mangler en KOSTRA-art regnskapet kjenner, og teller "
+            "ikke.") in page
 
     again = run_cli("import", "ledger", path, "--org", org.orgnr, "--profile", "council-arts")
     assert again.returncode == 0
@@ -315,6 +319,7 @@ def test_an_unfamiliar_layout_warns_naming_the_columns_that_would_help_and_repla
     batch.refresh_from_db()
     (new,) = ImportBatch.objects.filter(organisation=org, status="done")
     assert (batch.status, new.profile_name, new.errors) == ("deleted", "council-arts", [])
+    assert 'id="import-warnings"' not in admin_client.get(f"/org/{org.orgnr}/").content.decode()
     audit = AuditEntry.objects.get(action="replace_import")
     assert (audit.object_id, audit.after["replaced_by_profile"]) == (str(batch.pk), "council-arts")
 
@@ -403,6 +408,8 @@ def test_the_method_page_states_art_by_function_the_ranking_intra_region_and_no_
         "Ingen stille null: Hvis mer enn 20 prosent", "(--replace)",
         "kjøp fra interkommunale selskaper (art 375) utenfor regionens sum",
         "kjøp fra andre kommuner (art 350) når en annen kommune i regionen har det", "(intra_region)",
+        "Usikkerhet ut fra dataene", "pedigree-matrisen i ecoinvent-databasen", "simulering av linjene (Monte Carlo)",
+        "for hvert år fra 2010", "Den europeiske sentralbankens daglige kurser",
     ]:
         assert phrase in html, phrase
     ranks = html.index("Leverandørens data per produkt."), html.index("Aktivitetsbasert."), \
@@ -457,3 +464,62 @@ def test_an_invoice_in_dkk_for_2019_is_converted_and_a_currency_without_rates_st
         import_ledger(org, "Dato;Konto;Beløp;Valuta;Tekst\n01.06.2019;115000;1 000,00;ISK;Fisk\n", "isk.csv",
                       profile=profile)
     assert "no exchange rate ISK→NOK for 2019" in str(caught.value)
+
+
+# --- 5. uncertainty from data -----------------------------------------------------------------------------
+
+def test_a_lines_spread_comes_from_the_pedigree_of_its_factor_and_the_confidence_of_its_category(con):
+    import math
+
+    rows = results(con, {"art": "375", "function": "0355", "amount_ore": 20_700_000_00},
+                   fuel(2024, "Diesel", 10_000.0, 200_000), spend_factors=FACTORS, activity_factors=FUEL_ACTIVITY,
+                   rules=FUEL_RULES)
+    # waste, Norwegian spend (rank 4): basic 1.5; reliability 4 → 1.20; completeness 3 → 1.05; time 2019 vs price
+    # year 2026, 7 years → 3 → 1.10; geography Norway 1 → 1.00; technology the category's own factor 3 → 1.20;
+    # the KOSTRA art × function's confidence 0.5 → 1 + 0.5 / 2 = 1.25
+    waste = math.log(1.5) ** 2 + math.log(1.2) ** 2 + math.log(1.05) ** 2 + math.log(1.1) ** 2 + math.log(1.2) ** 2 \
+        + math.log(1.25) ** 2
+    assert rows["k0"]["sigma_ln"] == pytest.approx(math.sqrt(waste), rel=1e-12)       # 0.513 2
+    # diesel litres (rank 2): basic 1.05; reliability 3 → 1.10; completeness 2 → 1.02; time 2 → 1.03; UK factor,
+    # geography 3 → 1.02; technology 2 → 1.05; a keyword rule's confidence 0.95 → 1.025
+    diesel = math.log(1.05) ** 2 + math.log(1.1) ** 2 + math.log(1.02) ** 2 + math.log(1.03) ** 2 \
+        + math.log(1.02) ** 2 + math.log(1.05) ** 2 + math.log(1.025) ** 2
+    assert rows["k1"]["sigma_ln"] == pytest.approx(math.sqrt(diesel), rel=1e-12)      # 0.124 5
+
+
+def test_a_totals_range_agrees_with_a_monte_carlo_of_its_lines_within_5_percent(con):
+    import numpy as np
+
+    rows = results(con,
+                   {"art": "375", "function": "0355", "amount_ore": 2_000_000_00},            # waste, factor W
+                   {"art": "270", "function": "0355", "amount_ore": 1_500_000_00},            # waste again: W
+                   {"art": "375", "function": "0120", "amount_ore": 3_000_000_00},            # hired labour
+                   {"art": "230", "function": "0222", "investment": True, "amount_ore": 4_000_000_00},
+                   {"source": "ledger", "art": "115", "year": 2024, "supplier_orgnr": SUPPLIER,
+                    "amount_ore": 800_000_00},                                                 # dairy
+                   fuel(2024, "Diesel", 30_000.0, 600_000), fuel(2023, "Diesel", 20_000.0, 400_000),  # diesel: D
+                   spend_factors=spend(DFO, 1) + spend({"goods.food.dairy": EPA["goods.food.dairy"]}, 2),
+                   activity_factors=FUEL_ACTIVITY, rules=FUEL_RULES + [
+                       {"rule": "dairy", "kind": "supplier", "value": SUPPLIER, "org": "",
+                        "category": "goods.food.dairy", "priority": 0}])
+    lines = pa.Table.from_pylist(list(rows.values()))
+    con.con.register("mc_lines", lines)
+    sql = runner._plan(con, f"{__name__}.uncertain_totals", ("mc_lines",),
+                       lambda t: pipeline.uncertain_totals(t, ["org"]))
+    (total,) = con.con.sql(sql).to_arrow_table().to_pylist()
+    assert total["kg_co2e"] == pytest.approx(sum(r["kg_co2e"] for r in rows.values()), rel=1e-12)
+
+    # Monte Carlo: one standard normal draw per factor (lines of the same factor move together), independent
+    # between factors; each line lognormal with its median kg and its sigma
+    rng = np.random.default_rng(15)
+    factors = sorted({r["factor_ref"] for r in rows.values()})
+    assert len(factors) == 5 and sum(r["factor_ref"] == "waste.treatment@1" for r in rows.values()) == 2
+    draws = {f: rng.standard_normal(400_000) for f in factors}
+    simulated = sum(r["kg_co2e"] * np.exp(r["sigma_ln"] * draws[r["factor_ref"]]) for r in rows.values())
+    low, high = np.percentile(simulated, [2.5, 97.5])
+    assert total["kg_mean"] == pytest.approx(simulated.mean(), rel=0.01)
+    assert total["kg_p025"] == pytest.approx(low, rel=0.05)
+    assert total["kg_p975"] == pytest.approx(high, rel=0.05)
+    # adding the lines' own 95 % ranges (full correlation everywhere) would be wider than the combined range
+    added_high = sum(r["kg_co2e"] * np.exp(1.959964 * r["sigma_ln"]) for r in rows.values())
+    assert total["kg_p975"] < added_high

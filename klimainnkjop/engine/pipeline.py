@@ -180,14 +180,15 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                           s_high=spend_factors.high, s_price_year=spend_factors.price_year,
                           s_currency=spend_factors.currency, s_ref=spend_factors.ref,
                           s_quality=spend_factors.quality, s_factor_category=ancestors.ancestor),
-                ["s_category", "s_year"], ["s_tier", "depth", "s_quality"]).drop("depth")
+                ["s_category", "s_year"], ["s_tier", "depth", "s_quality"]).rename(s_depth="depth")
 
     ac = ancestors.join(activity_factors, ancestors.ancestor == activity_factors.category)
     ac = ac.join(conversions, ac.unit == conversions.to_unit)
     ac = _first(ac.select(a_category=ac.category, a_year=ac.year, a_unit=ac.from_unit, depth=ac.depth,
                           a_multiplier=ac.multiplier, a_value=ac.value, a_low=ac.low, a_high=ac.high, a_ref=ac.ref,
                           a_quality=ac.quality, a_priority=ac.priority, a_factor_category=ac.ancestor),
-                ["a_category", "a_year", "a_unit"], ["depth", "a_quality", "a_priority"]).drop("depth", "a_priority")
+                ["a_category", "a_year", "a_unit"], ["depth", "a_quality", "a_priority"]).drop("a_priority") \
+        .rename(a_depth="depth")
 
     su = _first(supplier_factors.select(u_supplier=_.supplier_orgnr, u_year=_.year, u_value=_.value, u_low=_.low,
                                         u_high=_.high, u_price_year=_.price_year, u_currency=_.currency,
@@ -232,6 +233,7 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                        else_=ibis.null("string"))
 
     zero = ibis.literal(0.0)
+    sigma = _sigma_ln(t, rank, basis)
     return t.select(
         "line_key", "org", "batch", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
         "investment", "exclusion", "amount_ore", "quantity", "quantity_unit", "classification_rule",
@@ -243,6 +245,7 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         factor_value=pick(t.u_value, t.a_value, t.s_value, ibis.null("float64")),
         quality=pick(t.u_quality, t.a_quality, t.s_quality, ibis.null("int32")).cast("int32"),
         deflator=pick(t.u_cpi / t.cpi_line, ibis.null("float64"), t.s_cpi / t.cpi_line, ibis.null("float64")),
+        sigma_ln=ibis.ifelse(can_supplier | can_activity | can_spend, sigma, ibis.null("float64")),
         factor_rank=rank,
         factor_basis=basis,
         factor_category=pick(ibis.null("string"), t.a_factor_category, t.s_factor_category, ibis.null("string")),
@@ -273,6 +276,94 @@ def _sellers_in_the_total(t: ibis.Table, by_art: ibis.Table, member_kinds: ibis.
     # the buyer does not sell to itself: another member of the kind must have purchases that year
     others = ibis.coalesce(t.s_members, 0) - ibis.ifelse(t.o_kind.notnull(), 1, 0)
     return t.mutate(seller_in_total=others >= 1).drop("s_kind", "s_members", "o_kind")
+
+
+# --- uncertainty from data (method v2) ----------------------------------------------------------------------
+# A line's kg is the median of a lognormal whose spread (sigma of ln kg) comes from a pedigree-style score of its
+# factor, as in ecoinvent: sigma² = ln(basic)² + Σ ln(U_indicator(score))², each indicator scored 1 (best) to 5.
+# Uncertainty factors U per score: ecoinvent's pedigree matrix (Frischknecht et al. 2007, ecoinvent report 1,
+# table 10.5). Basic uncertainties and how each indicator is scored here are the project's stated choices.
+PEDIGREE = {
+    "reliability": (1.00, 1.05, 1.10, 1.20, 1.50),     # the factor's data-quality score (1-5)
+    "completeness": (1.00, 1.02, 1.05, 1.10, 1.20),    # activity, supplier 2; Norwegian spend 3; fallback 4
+    "time": (1.00, 1.03, 1.10, 1.20, 1.50),            # years between line and factor: <3, <6, <10, <15, more
+    "geography": (1.00, 1.01, 1.02, 1.05, 1.10),       # Norway 1 (spend set, supplier); UK activity 3; US 4
+    "technology": (1.00, 1.05, 1.20, 1.50, 2.00),      # activity 2; supplier company 3; category 3, ancestor +1
+}
+BASIC_GSD = {"activity": 1.05, "supplier_company": 1.2, "spend": 1.5, "spend_fallback": 1.5}
+# the classification's confidence c (1 a manual choice … 0.5 the KOSTRA art) widens the spread by ln(1 + (1-c)/2)
+Z_95 = 1.959963984540054
+
+
+def _ln2(values: tuple[float, ...], score) -> ibis.Value:
+    import math
+
+    score = ibis.greatest(ibis.literal(1), ibis.least(ibis.literal(5), ibis.coalesce(score, ibis.literal(5))))
+    return ibis.cases(*((score == i + 1, ibis.literal(math.log(u) ** 2)) for i, u in enumerate(values)),
+                      else_=ibis.literal(math.log(values[-1]) ** 2))
+
+
+def _time_score(years):
+    years = years.abs()
+    return ibis.cases((years < 3, 1), (years < 6, 2), (years < 10, 3), (years < 15, 4), else_=5)
+
+
+def _sigma_ln(t: ibis.Table, rank, basis) -> ibis.Value:
+    import math
+
+    spend_tier1 = rank == 4
+    is_activity, is_supplier = rank == 2, rank == 3
+    reliability = ibis.cases((is_activity, t.a_quality), (is_supplier, t.u_quality), else_=t.s_quality)
+    completeness = ibis.cases((is_activity | is_supplier, 2), (spend_tier1, 3), else_=4)
+    time = ibis.cases((is_activity, ibis.literal(2)), (is_supplier, _time_score(t.year - t.u_price_year)),
+                      else_=_time_score(t.year - t.s_price_year))
+    geography = ibis.cases((is_supplier | spend_tier1, 1), (is_activity, 3), else_=4)
+    depth = ibis.cases((is_activity, t.a_depth), (is_supplier, ibis.literal(0)), else_=t.s_depth)
+    technology = ibis.cases((is_activity, 2), (is_supplier, 3), (spend_tier1, 3), else_=4) \
+        + ibis.ifelse(ibis.coalesce(depth, 0) > 0, 1, 0)
+    basic = ibis.cases(*((basis == b, ibis.literal(math.log(g) ** 2)) for b, g in BASIC_GSD.items()),
+                       else_=ibis.literal(math.log(1.5) ** 2))
+    confidence = ibis.coalesce(t.classification_confidence, ibis.literal(1.0))
+    classification = (1 + (1 - confidence) / 2).ln() ** 2
+    variance = (basic + _ln2(PEDIGREE["reliability"], reliability) + _ln2(PEDIGREE["completeness"], completeness)
+                + _ln2(PEDIGREE["time"], time) + _ln2(PEDIGREE["geography"], geography)
+                + _ln2(PEDIGREE["technology"], technology) + classification)
+    return variance.sqrt()
+
+
+def uncertain_totals(results: ibis.Table, keys: list[str]) -> ibis.Table:
+    """Totals per `keys` with a 95 % range from the lines' lognormal spreads.
+
+    Lines with the same factor are fully correlated (their standard deviations add), different factors are
+    independent (their variances and third central moments add); each factor's sum counts as lognormal for its
+    skewness. The total is matched in mean, variance and skewness by a shifted lognormal, whose 2.5 and 97.5
+    percentiles are the range (a plain two-moment lognormal fit, Fenton-Wilkinson, puts the lower end of a sum
+    of several factors about 8 % too low; tests/test_method_v2.py checks the range against a Monte Carlo).
+    Columns: keys, kg_co2e (the sum of the lines' medians), kg_mean, kg_sd, kg_p025, kg_p975."""
+    lines = results.filter(results.covered & results.sigma_ln.notnull())
+    s2 = lines.sigma_ln ** 2
+    mean = lines.kg_co2e * (s2 / 2).exp()
+    sd = (mean * ((s2.exp() - 1).sqrt())).abs()
+    per_factor = lines.mutate(_mean=mean, _sd=sd).group_by([*keys, "factor_ref"]).aggregate(
+        kg=_.kg_co2e.sum(), mean=_._mean.sum(), sd=_._sd.sum())
+    # a lognormal's skewness from its coefficient of variation: (w + 2) sqrt(w - 1), w = 1 + cv²
+    w = 1 + ibis.ifelse(per_factor.mean != 0, (per_factor.sd / per_factor.mean) ** 2, 0.0)
+    third = ibis.ifelse(per_factor.mean >= 0, 1.0, -1.0) * (w + 2) * (w - 1).sqrt() * per_factor.sd ** 3
+    total = per_factor.mutate(_third=third).group_by(keys).aggregate(
+        kg_co2e=_.kg.sum(), kg_mean=_.mean.sum(), variance=(_.sd * _.sd).sum(), third=_._third.sum())
+    sd_t = total.variance.sqrt()
+    skew = ibis.ifelse(total.variance > 0, total.third / (total.variance * sd_t), 0.0)
+    # shifted lognormal with skewness g: u = sqrt(w - 1) solves u³ + 3u = g (Cardano)
+    root = (skew * skew / 4 + 1).sqrt()
+    u = (skew / 2 + root) ** (1 / 3) - (root - skew / 2) ** (1 / 3)
+    shape2 = (1 + u * u).ln()
+    shift = total.kg_mean - sd_t / u
+    mu = (sd_t / u).ln() - shape2 / 2
+    defined = (total.variance > 0) & (skew > 1e-9)
+    return total.select(
+        *keys, "kg_co2e", "kg_mean", kg_sd=sd_t,
+        kg_p025=ibis.ifelse(defined, shift + (mu - Z_95 * shape2.sqrt()).exp(), total.kg_mean),
+        kg_p975=ibis.ifelse(defined, shift + (mu + Z_95 * shape2.sqrt()).exp(), total.kg_mean))
 
 
 def aggregates(results: ibis.Table, keys: list[str] | None = None) -> ibis.Table:
