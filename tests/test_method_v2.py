@@ -324,6 +324,18 @@ def test_an_unfamiliar_layout_warns_naming_the_columns_that_would_help_and_repla
     assert (audit.object_id, audit.after["replaced_by_profile"]) == (str(batch.pk), "council-arts")
 
 
+def test_a_line_without_a_kostra_art_counts_where_the_classifier_is_confident_of_what_was_bought(con):
+    coffee = {"source": "ledger", "year": 2024, "month": 3, "amount_ore": 10_000_00, "description": "Kaffe til kantina"}
+    rows = results(con, {**coffee, "art": ""}, {**coffee, "art": "A12"}, {**coffee, "art": "", "description": "Diverse"},
+                   spend_factors=FACTORS,
+                   rules=[{"rule": "coffee", "kind": "keyword", "value": "kaffe", "org": "", "category": "goods.food",
+                           "priority": 0}])
+    for key in ("k0", "k1"):  # a user rule (confidence 0.95) places them: purchases of food
+        assert (rows[key]["exclusion"], rows[key]["category"], rows[key]["method"]) == ("", "goods.food", "spend")
+        assert rows[key]["kg_co2e"] == pytest.approx(10_000 * 141.0 / 133.6 * DFO["goods.food"], rel=1e-12)
+    assert (rows["k2"]["exclusion"], rows["k2"]["kg_co2e"]) == ("unknown_art", 0.0)  # nothing places it
+
+
 def test_no_warning_at_or_below_a_fifth_of_the_spend_without_an_art():
     from klimainnkjop.services.imports import uncategorised_warning
 
@@ -410,6 +422,8 @@ def test_the_method_page_states_art_by_function_the_ranking_intra_region_and_no_
         "kjøp fra andre kommuner (art 350) når en annen kommune i regionen har det", "(intra_region)",
         "Usikkerhet ut fra dataene", "pedigree-matrisen i ecoinvent-databasen", "simulering av linjene (Monte Carlo)",
         "for hvert år fra 2010", "Den europeiske sentralbankens daglige kurser",
+        "En linje uten kjent art regnes likevel som et kjøp", "minst 80 prosent sikker",
+        "den andre faktoren ligger innenfor linjens intervall på 95 prosent",
     ]:
         assert phrase in html, phrase
     ranks = html.index("Leverandørens data per produkt."), html.index("Aktivitetsbasert."), \
@@ -479,12 +493,31 @@ def test_a_lines_spread_comes_from_the_pedigree_of_its_factor_and_the_confidence
     # the KOSTRA art × function's confidence 0.5 → 1 + 0.5 / 2 = 1.25
     waste = math.log(1.5) ** 2 + math.log(1.2) ** 2 + math.log(1.05) ** 2 + math.log(1.1) ** 2 + math.log(1.2) ** 2 \
         + math.log(1.25) ** 2
-    assert rows["k0"]["sigma_ln"] == pytest.approx(math.sqrt(waste), rel=1e-12)       # 0.513 2
+    assert rows["k0"]["sigma_ln"] == pytest.approx(math.sqrt(waste), rel=1e-12)               # 0.540 5
+    # the EPA's waste factor, a second plausible one, 0.099 886 against 0.053 627 kg/NOK (both in 2026 kroner
+    # here): ln R = 0.622, inside the 95 % range already (1.96 × 0.540 5 = 1.059), so no wider
     # diesel litres (rank 2): basic 1.05; reliability 3 → 1.10; completeness 2 → 1.02; time 2 → 1.03; UK factor,
     # geography 3 → 1.02; technology 2 → 1.05; a keyword rule's confidence 0.95 → 1.025
     diesel = math.log(1.05) ** 2 + math.log(1.1) ** 2 + math.log(1.02) ** 2 + math.log(1.03) ** 2 \
         + math.log(1.02) ** 2 + math.log(1.05) ** 2 + math.log(1.025) ** 2
     assert rows["k1"]["sigma_ln"] == pytest.approx(math.sqrt(diesel), rel=1e-12)      # 0.124 5
+
+
+def test_where_two_plausible_factors_disagree_the_other_lies_at_the_edge_of_the_lines_95_percent_range(con):
+    import math
+
+    dairy = {"source": "ledger", "year": 2024, "month": 3, "art": "115", "supplier_orgnr": SUPPLIER,
+             "amount_ore": 79_455_00}
+    rule = {"rule": "dairy-supplier", "kind": "supplier", "value": SUPPLIER, "org": "",
+            "category": "goods.food.dairy", "priority": 0}
+    row = results(con, dairy, spend_factors=FACTORS, rules=[rule])["k0"]
+    # DFØ's food factor 0.020 369 (used, rank 4) against the EPA's dairy factor 0.116 407: ln R = 1.743 1, more
+    # than the pedigree's 1.96 sigma, so sigma = 1.743 1 / 1.96 = 0.889 4
+    ratio = EPA["goods.food.dairy"] / DFO["goods.food"]
+    assert row["sigma_ln"] == pytest.approx(math.log(ratio) / 1.959963984540054, rel=1e-12)
+    assert row["sigma_ln"] == pytest.approx(0.8894, abs=1e-4)
+    epa_kg = 79_455 * 141.0 / 133.6 * EPA["goods.food.dairy"]
+    assert row["kg_co2e"] * math.exp(1.959963984540054 * row["sigma_ln"]) == pytest.approx(epa_kg, rel=1e-12)
 
 
 def test_a_totals_range_agrees_with_a_monte_carlo_of_its_lines_within_5_percent(con):

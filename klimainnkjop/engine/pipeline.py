@@ -36,6 +36,10 @@ Inputs (ibis tables):
   art_functions    art, function, investment, category (optional; KOSTRA art × function → category, see classify)
   member_kinds     orgnr, kind ('kommune' | 'iks')  (optional; the region's members by kind, for the rule below)
 
+A ledger line whose art is missing or not a KOSTRA art is left out (`unknown_art`) unless the classifier is
+confident of what was bought (CONFIDENT_WITHOUT_ART: a manual choice, a user rule, a product code, the text
+model at 0.8 or more); then it is a purchase of that category.
+
 Purchases between members (`intra_region`, left out of a consolidated region total, kept in an organisation's
 own): a line whose supplier orgnr is another member's; and, where a line names no supplier (KOSTRA files,
 ledgers without orgnr), a purchase on art 375 (from a joint company the organisation takes part in) when an
@@ -61,6 +65,9 @@ INVOICE_SOURCES = ("ehf", "supplier_stats")
 LEDGER_SOURCES = ("ledger", "saft")
 DOC = ["org", "supplier_orgnr", "invoice_no"]
 DIMENSIONS = ["unit", "function", "account", "art", "project", "investment"]
+
+# a line whose art is missing or not a KOSTRA art counts as a purchase when classified with this confidence
+CONFIDENT_WITHOUT_ART = 0.8
 
 # art of a purchase without a supplier orgnr → the kind of member that sells it (see the module's docstring)
 INTRA_REGION_ARTS = {"375": "iks", "350": "kommune"}
@@ -169,6 +176,11 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     base = by_art.left_join(classified, (by_art.org == classified.org) & (by_art.line_key == classified.line_key))
     base = base.select(*[by_art[c] for c in by_art.columns], category=classified.category,
                        classification_rule=classified.rule, classification_confidence=classified.confidence)
+    # no silent zero: a line without a known KOSTRA art is a purchase where the classifier is confident of
+    # what was bought (a manual choice, a user rule, a product code, the text model at 0.8 or more)
+    placed = (base.exclusion == "unknown_art") & base.category.notnull() \
+        & (ibis.coalesce(base.classification_confidence, 0.0) >= CONFIDENT_WITHOUT_ART)
+    base = base.mutate(exclusion=ibis.ifelse(placed, ibis.literal(""), base.exclusion))
 
     # Factors are chosen per key (category × year, category × year × unit, supplier × year), not per
     # line: a window over the few candidate keys, then a plain equi-join to the lines.
@@ -211,9 +223,21 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     u_fx = rates.select(u_fx_year=_.year, u_fx_currency=_.currency, u_fx=_.nok_per_unit)
     t = t.left_join(u_fx, (t.u_price_year == u_fx.u_fx_year) & (t.u_currency == u_fx.u_fx_currency))
     t = t.drop("u_fx_year", "u_fx_currency")
+    # a second plausible factor: the fallback set's nearest on the category's path, per krone of the line's
+    # year as the chosen one is (uncertainty: where the two disagree, their ratio widens the line's spread)
+    alt = ancestors.join(spend_factors.filter(spend_factors.tier == 2), ancestors.ancestor == spend_factors.category)
+    alt = _first(alt.select(x_category=alt.category, x_year=alt.year, depth=alt.depth, x_value=alt.value,
+                            x_price_year=alt.price_year, x_currency=alt.currency),
+                 ["x_category", "x_year"], ["depth"]).drop("depth")
+    x_cpi = prices.select(x_cpi_year=_.year, x_cpi=_.cpi)
+    alt = alt.join(x_cpi, alt.x_price_year == x_cpi.x_cpi_year)
+    x_fx = rates.select(x_fx_year=_.year, x_fx_currency=_.currency, x_fx=_.nok_per_unit)
+    alt = alt.join(x_fx, (alt.x_price_year == x_fx.x_fx_year) & (alt.x_currency == x_fx.x_fx_currency))
+    alt = alt.select("x_category", "x_year", x_per_nok=alt.x_value * alt.x_cpi / alt.x_fx)
+    t = t.left_join(alt, (t.category == alt.x_category) & (t.year == alt.x_year)).drop("x_category", "x_year")
     member = members.select(member_orgnr=_.orgnr)
     t = t.left_join(member, t.supplier_orgnr == member.member_orgnr)
-    t = _sellers_in_the_total(t, by_art, member_kinds)
+    t = _sellers_in_the_total(t, base, member_kinds)
 
     purchase = t.exclusion == ""
     can_supplier = purchase & t.u_value.notnull() & t.cpi_line.notnull() & t.u_cpi.notnull() & t.u_fx.notnull()
@@ -257,13 +281,13 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     )
 
 
-def _sellers_in_the_total(t: ibis.Table, by_art: ibis.Table, member_kinds: ibis.Table | None) -> ibis.Table:
+def _sellers_in_the_total(t: ibis.Table, lines: ibis.Table, member_kinds: ibis.Table | None) -> ibis.Table:
     """Adds `seller_in_total`: a purchase without a supplier orgnr on an art of INTRA_REGION_ARTS, in a year
     where another member of the selling kind has its own purchases (lines that are not left out)."""
     if member_kinds is None:
         return t.mutate(seller_in_total=ibis.literal(False))
     kinds = member_kinds.select(k_org=_.orgnr, k_kind=_.kind)
-    active = by_art.filter(by_art.exclusion == "").select("org", "year").distinct()
+    active = lines.filter(lines.exclusion == "").select("org", "year").distinct()
     active = active.join(kinds, active.org == kinds.k_org)
     per_year = active.group_by(["year", "k_kind"]).aggregate(n_members=_.org.nunique())
     arts = ibis.memtable({"i_art": list(INTRA_REGION_ARTS), "i_kind": list(INTRA_REGION_ARTS.values())})
@@ -291,7 +315,8 @@ PEDIGREE = {
     "technology": (1.00, 1.05, 1.20, 1.50, 2.00),      # activity 2; supplier company 3; category 3, ancestor +1
 }
 BASIC_GSD = {"activity": 1.05, "supplier_company": 1.2, "spend": 1.5, "spend_fallback": 1.5}
-# the classification's confidence c (1 a manual choice … 0.5 the KOSTRA art) widens the spread by ln(1 + (1-c)/2)
+# the classification's confidence c (1 a manual choice … 0.5 the KOSTRA art) widens the spread by ln(1 + (1-c)/2);
+# on rank 4, a fallback factor for the same category that disagrees by a ratio R makes sigma at least |ln R| / 1.96
 Z_95 = 1.959963984540054
 
 
@@ -325,10 +350,16 @@ def _sigma_ln(t: ibis.Table, rank, basis) -> ibis.Value:
                        else_=ibis.literal(math.log(1.5) ** 2))
     confidence = ibis.coalesce(t.classification_confidence, ibis.literal(1.0))
     classification = (1 + (1 - confidence) / 2).ln() ** 2
+    # two plausible factors (the chosen set's, which the line uses at rank 4, and the fallback's) that disagree
+    # by a ratio R: the spread is at least wide enough that the other lies inside the line's 95 % range,
+    # sigma >= |ln R| / 1.96
+    chosen_per_nok = t.s_value * t.s_cpi / t.s_fx
+    disagree = ibis.ifelse(spend_tier1 & t.x_per_nok.notnull() & (t.x_per_nok > 0) & (chosen_per_nok > 0),
+                           ((chosen_per_nok / t.x_per_nok).ln() / Z_95) ** 2, ibis.literal(0.0))
     variance = (basic + _ln2(PEDIGREE["reliability"], reliability) + _ln2(PEDIGREE["completeness"], completeness)
                 + _ln2(PEDIGREE["time"], time) + _ln2(PEDIGREE["geography"], geography)
                 + _ln2(PEDIGREE["technology"], technology) + classification)
-    return variance.sqrt()
+    return ibis.greatest(variance, disagree).sqrt()
 
 
 def uncertain_totals(results: ibis.Table, keys: list[str]) -> ibis.Table:

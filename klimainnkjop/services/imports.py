@@ -31,9 +31,10 @@ class ImportResult:
     rows_read: int
     lines_added: int
     lines_duplicate: int
-    warnings: list[str] = field(default_factory=list)
-    replaced: ImportBatch | None = None          # the earlier batch of the same file this import replaced
-    previous_profile: str = ""                  # already imported: the profile the earlier batch was read with
+    # keyword-only, so that subclasses' own fields (StatsImportResult.rows_other_customer) stay positional
+    warnings: list[str] = field(default_factory=list, kw_only=True)
+    replaced: ImportBatch | None = field(default=None, kw_only=True)  # the earlier batch this import replaced
+    previous_profile: str = field(default="", kw_only=True)  # already imported: the earlier batch's profile
 
     def as_dict(self) -> dict:
         return {
