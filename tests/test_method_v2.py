@@ -566,3 +566,16 @@ def test_a_totals_range_agrees_with_a_monte_carlo_of_its_lines_within_5_percent(
     # adding the lines' own 95 % ranges (full correlation everywhere) would be wider than the combined range
     added_high = sum(r["kg_co2e"] * np.exp(1.959964 * r["sigma_ln"]) for r in rows.values())
     assert total["kg_p975"] < added_high
+
+
+def test_the_line_page_says_why_this_factor(region_data, admin_client):
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.lines import lines
+
+    org, _ = region_data
+    rows = lines(system_scope(), org=org.orgnr)
+    works = next(r for r in rows if r["art"] == "230")  # Kongsvinger's school building, an investment
+    page = " ".join(admin_client.get(f"/org/{org.orgnr}/linje/{works['line_key']}/").content.decode().split())
+    # new buildings have no Norwegian factor of their own: the nearest broader category's, construction works
+    assert ('<th scope="row">Hvorfor denne faktoren</th><td id="factor-why">Nivå 4: den norske kostnadsfaktoren for '
+            'kategorien eller nærmeste bredere kategori – Bygg- og anleggsarbeider</td>') in page
