@@ -434,6 +434,7 @@ def test_the_method_page_states_art_by_function_the_ranking_intra_region_and_no_
         "for hvert år fra 2010", "Den europeiske sentralbankens daglige kurser",
         "En linje uten kjent art regnes likevel som et kjøp", "minst 80 prosent sikker",
         "den andre faktoren ligger innenfor linjens intervall på 95 prosent",
+        "Strøm oppgitt i kilowattimer bruker NVEs tall", "19 i 2022 og 15 i 2023",
     ]:
         assert phrase in html, phrase
     ranks = html.index("Leverandørens data per produkt."), html.index("Aktivitetsbasert."), \
@@ -579,3 +580,38 @@ def test_the_line_page_says_why_this_factor(region_data, admin_client):
     # new buildings have no Norwegian factor of their own: the nearest broader category's, construction works
     assert ('<th scope="row">Hvorfor denne faktoren</th><td id="factor-why">Nivå 4: den norske kostnadsfaktoren for '
             'kategorien eller nærmeste bredere kategori – Bygg- og anleggsarbeider</td>') in page
+
+
+# --- 4. electricity: NVE's location-based figure per year -------------------------------------------------
+
+def test_the_nve_set_is_re_created_by_its_script_from_the_quoted_sentences(tmp_path):
+    import importlib.util
+    import sys
+
+    scripts = SHIPPED_DATA.parent.parent / "scripts"
+    sys.path.insert(0, str(scripts))
+    spec = importlib.util.spec_from_file_location("derive_nve", scripts / "derive_nve_electricity_location.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = script.main(out=tmp_path / "nve.csv")
+    assert out.read_bytes() == (SHIPPED_DATA / "factor_sets" / "nve-electricity-location.csv").read_bytes()
+    assert {r["valid_from"]: r["value"] for r in script.build_rows()} == {
+        2019: 0.017, 2020: 0.008, 2021: 0.011, 2022: 0.019, 2023: 0.015}
+
+
+def test_electricity_in_kwh_takes_nves_figure_for_its_year_and_the_working_figure_where_nve_has_none(org, reference):
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.results import totals
+    from klimainnkjop.services.compute import do_compute
+    from tests.factories import import_ledger
+
+    profile = {"name": "kwh", "columns": {"posting_date": "Dato", "account": "Konto", "amount": "Beløp",
+                                          "quantity": "Mengde", "quantity_unit": "Enhet", "description": "Tekst"}}
+    import_ledger(org, "Dato;Konto;Beløp;Mengde;Enhet;Tekst\n"
+                       "15.03.2022;180000;150 000,00;100000;kWh;Strøm skole\n"
+                       "15.03.2024;180000;120 000,00;100000;kWh;Strøm skole\n", "power.csv", profile=profile)
+    do_compute(actor="test")
+    rows = {r["year"]: r for r in totals(system_scope(), by=["year", "method"])["rows"]}
+    assert rows[2022]["method"] == rows[2024]["method"] == "activity"
+    assert rows[2022]["kg_co2e"] == pytest.approx(100_000 * 0.019)   # NVE 2022: 19 g/kWh, 1 900 kg
+    assert rows[2024]["kg_co2e"] == pytest.approx(100_000 * 0.009)   # no NVE figure: the DESNZ set's 9 g/kWh
