@@ -128,14 +128,16 @@ def test_a_category_without_its_own_factor_uses_its_parents(org, reference):
 def test_the_fallback_set_covers_a_category_the_chosen_set_lacks(org, reference):
     fallback = FactorSet.objects.create(name="fallback", version="1", publisher="t", licence="CC0",
                                         attribution="t", role="spend-fallback")
-    beef = Category.objects.get(code="goods.food.beef")
-    Factor.objects.create(factor_set=fallback, category=beef, value=0.2, low=0.1, high=0.3, unit="NOK",
+    # method v2: the fallback counts only where the chosen set has no factor on the category's whole path; the
+    # provisional set has food (the parent of beef) but nothing for hotel nights or their parent, transport
+    hotel = Category.objects.get(code="transport.hotel")
+    Factor.objects.create(factor_set=fallback, category=hotel, value=0.2, low=0.1, high=0.3, unit="NOK",
                           price_year=2022, quality=5, source_ref="test")
-    do_set_category_mapping(scheme="kostra_art", code="115", category_code="goods.food.beef", actor="test")
-    import_ledger(org, ledger_csv("01.03.2022;115000;2020;2100;999999999;Mat AS;1 000,00;Kjøtt"))
+    do_set_category_mapping(scheme="kostra_art", code="115", category_code="transport.hotel", actor="test")
+    import_ledger(org, ledger_csv("01.03.2022;115000;2020;2100;999999999;Hotell AS;1 000,00;Overnatting"))
     run = do_compute(factor_set_name="provisional-dfo", actor="test")
     row = totals(system_scope(), by=["category", "method", "quality"])["rows"][0]
-    assert (row["category"], row["method"], row["quality"]) == ("goods.food.beef", "spend", 5)
+    assert (row["category"], row["method"], row["quality"]) == ("transport.hotel", "spend", 5)
     assert row["kg_co2e"] == pytest.approx(1000 * 0.2)  # same price year: no deflation
     assert "fallback:1" in run.factor_sets
 

@@ -173,7 +173,7 @@ def test_the_files_of_a_deleted_import_and_of_a_replaced_draft_factor_set_stay(o
 
 
 def test_the_archived_documents_of_an_ehf_batch_are_listed_on_it_and_kept(org):
-    ExchangeRate.objects.create(year=2017, currency="EUR", nok_per_unit=9.33, source="test")
+    ExchangeRate.objects.update_or_create(year=2017, currency="EUR", defaults={"nok_per_unit": 9.33, "source": "test"})
     documents = [(name, (EHF / name).read_bytes()) for name in ("base-example.xml", "Norwegian-example-1.xml")]
     result = invoices.do_import_ehf(documents=documents, organisation=org, actor="test")
     [batch] = result.batches

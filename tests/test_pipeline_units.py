@@ -318,12 +318,13 @@ POWER_SPEND = 10_000 * CPI[2026] / CPI[2024] * 0.035  # 369.386 227 544 9 kg
 
 
 @pytest.mark.parametrize("factors, method, kg, ref, quality, deflator", [
-    (("supplier", "activity", "spend"), "supplier", 10_000 * 0.02, "sup", 1, 1.0),
+    (("supplier", "activity", "spend"), "activity", 5_000 * 0.001 * 20.0, "act", 2, None),
+    (("supplier", "spend"), "supplier", 10_000 * 0.02, "sup", 1, 1.0),
     (("activity", "spend"), "activity", 5_000 * 0.001 * 20.0, "act", 2, None),
     (("spend",), "spend", POWER_SPEND, "energy.electricity@1", 4, CPI[2026] / CPI[2024]),
     ((), None, 0.0, None, None, None),
 ])
-def test_a_line_takes_the_supplier_then_the_activity_then_the_spend_factor(con, factors, method, kg, ref, quality,
+def test_a_line_takes_the_activity_then_the_supplier_then_the_spend_factor(con, factors, method, kg, ref, quality,
                                                                            deflator):
     row = results(con, POWER,
                   supplier_factors=supplier(SUPPLIER, 0.02) if "supplier" in factors else (),
@@ -372,10 +373,12 @@ def test_the_fallback_set_covers_only_categories_the_chosen_set_has_no_factor_fo
     rows = results(con, {"art": "115", "amount_ore": 100_000}, {"art": "180", "amount_ore": 100_000},
                    spend_factors=[f for f in factors if f["ref"] != "epa-meat"])
     assert rows["k0"]["factor_ref"] == "dfo-food" and rows["k1"]["factor_ref"] == "epa-power"
-    # the nearer category counts before the set: the fallback set's own factor for meat beats the chosen
-    # set's factor for food
+    # the set counts before the nearer category (method v2, ranks 4 and 5): the chosen set's factor for food,
+    # the parent, beats the fallback set's own factor for meat
     rows = results(con, {"art": "115", "amount_ore": 100_000}, spend_factors=factors)
-    assert rows["k0"]["factor_ref"] == "epa-meat"
+    assert rows["k0"]["factor_ref"] == "dfo-food"
+    assert (rows["k0"]["factor_rank"], rows["k0"]["factor_basis"], rows["k0"]["factor_category"]) == (
+        4, "spend", "goods.food")
 
 
 def test_spend_is_moved_to_the_factors_price_year_with_the_consumer_price_index(con):

@@ -80,7 +80,7 @@ def test_operating_and_investment_are_apart_and_intensity_and_range_are_given(ac
     assert data.total.ore_investment == 300_000_00 and data.total.ore_operating == 7_777_77
     assert data.total.kg_low <= data.total.kg <= data.total.kg_high
     assert data.total.intensity == pytest.approx(data.total.kg / data.total.spend_nok)
-    assert data.top_categories[0].key == "construction.works"
+    assert data.top_categories[0].key == "construction.new_buildings"  # investment art 230 (method v2)
     assert data.previous.ore_total == 20_000_00  # 2024Q3
 
 

@@ -174,7 +174,8 @@ def test_the_method_page_explains_exclusions_method_order_ranges_and_limits_in_n
     text = squash(html)
     for phrase in ["Lønn og sosiale utgifter (art 010–099 og 165)", "merverdiavgift er art 429", "(art 500–599)",
                    "(art 600–999)", "(art 380–399 og 290)", "(art 280–285)", "artskode som ikke finnes",
-                   "Leverandørspesifikk.", "Aktivitetsbasert.", "Kostnadsbasert.", "konsumprisindeksen",
+                   "Leverandørens utslipp per krone for hele selskapet.", "Aktivitetsbasert.",
+                   "Norsk kostnadsbasert.", "konsumprisindeksen",
                    "Norges Banks", "kategori 1", "kategori 2", "KOSTRA-linjene for det året tas ut",
                    "holder kjøp mellom dem utenfor", "EPA", "avfallsforbrenning", "melkekubesetninger",
                    "elektriske norske jernbanen", "2025 og 2026 er et foreløpig anslag"]:
@@ -195,7 +196,8 @@ def spend_factor(set_name: str, category: str) -> Factor:
 @pytest.fixture
 def two_runs(reference, org, other_org):
     """Kongsvinger buys paper (art 120 mapped to goods.paper) in 2024. The DFØ set has a paper factor;
-    the provisional set has none, so its computation falls back to the EPA set's paper factor (2022 prices)."""
+    the provisional set has none, so its computation takes the provisional set's factor for the parent, office
+    supplies (method v2: the chosen set anywhere on the category's path before the EPA fallback's paper factor)."""
     do_set_category_mapping(scheme="kostra_art", code="120", category_code="goods.paper", actor="test")
     import_ledger(org, WEB_HEADER + "15.03.2024;12000;1100;982463718;Kontorgiganten AS;1 000 000,00;Papir;1;1;1\n"
                                "15.03.2024;10000;1100;982463718;Kontorgiganten AS;200 000,00;Penner;1;2;1\n",
@@ -207,8 +209,8 @@ def two_runs(reference, org, other_org):
     return default, provisional
 
 
-def paper_kg(nok: float, set_name: str) -> float:
-    f = spend_factor(set_name, "goods.paper")
+def paper_kg(nok: float, set_name: str, category: str = "goods.paper") -> float:
+    f = spend_factor(set_name, category)
     return nok * cpi(f.price_year) / cpi(2024) * f.value
 
 
@@ -225,7 +227,7 @@ def test_the_comparison_shows_the_difference_per_category_for_two_factor_sets(tw
     rows = rows_of(tree.find_all("table", id="difference-table")[0])
     assert rows[0][0] == "Papir og trykksaker"  # the largest change first
     base = paper_kg(PAPER_NOK + 500_000, "dfo-klimaintensiteter")
-    other = paper_kg(PAPER_NOK + 500_000, "epa-useeio-nok")
+    other = paper_kg(PAPER_NOK + 500_000, "provisional-dfo", "goods.office")
     assert rows[0][1:4] == [norwegian(base / 1000), norwegian(other / 1000), signed((other - base) / 1000)]
     office = [r for r in rows if r[0] == "Kontorrekvisita"][0]
     assert office[3] == "0,0"  # both sets have the same office-supplies factor
@@ -239,7 +241,7 @@ def test_a_reader_of_grue_compares_only_grues_purchases(two_runs, client, other_
     _, tree = page(client, f"/sammenligning/?a={default.pk}&b={provisional.pk}")
     rows = rows_of(tree.find_all("table", id="difference-table")[0])
     assert [r[0] for r in rows] == ["Papir og trykksaker"]
-    base, other = paper_kg(500_000, "dfo-klimaintensiteter"), paper_kg(500_000, "epa-useeio-nok")
+    base, other = paper_kg(500_000, "dfo-klimaintensiteter"), paper_kg(500_000, "provisional-dfo", "goods.office")
     assert rows[0][1:3] == [norwegian(base / 1000), norwegian(other / 1000)]
 
 

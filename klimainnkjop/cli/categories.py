@@ -15,8 +15,9 @@ def register(sub) -> dict:
     add.add_argument("--name-en", default="")
     add.add_argument("--parent", default=None, help="parent category code")
     mapping = categories.add_parser("map", help="map a code of another scheme to a category (longest prefix wins)")
-    mapping.add_argument("scheme", choices=["kostra_art", "cpv", "unspsc", "nace"])
-    mapping.add_argument("code")
+    mapping.add_argument("scheme", choices=["kostra_art", "kostra_function", "cpv", "unspsc", "nace"])
+    mapping.add_argument("code", help="kostra_function: ART:FUNCTION:SIDE, e.g. 375:355: (side I investment, "
+                                      "D operating, empty either)")
     mapping.add_argument("category")
     mapping.add_argument("--note", default="")
     mappings = categories.add_parser("mappings")

@@ -40,6 +40,9 @@ def register(sub) -> dict:
     ledger.add_argument("file")
     ledger.add_argument("--org", required=True)
     ledger.add_argument("--profile", default=None)
+    ledger.add_argument("--replace", action="store_true",
+                        help="the file was imported before (e.g. with another profile): read it again and replace "
+                             "the earlier batch")
     kostra = imp.add_parser("kostra")
     kostra.add_argument("file")
     kostra.add_argument("--org", default=None)
@@ -122,7 +125,7 @@ def cmd_import(args) -> int:
     data, name = read_file(args.file)
     if args.import_command == "ledger":
         result = do_import_ledger(organisation=find_org(args.org), data=data, file_name=name, profile_name=args.profile,
-                                  actor="cli")
+                                  replace=args.replace, actor="cli")
     else:
         from klimainnkjop.services.uploads import do_import_kostra_checked  # refuses another org's file
 
@@ -130,10 +133,15 @@ def cmd_import(args) -> int:
                                           organisation=find_org(args.org) if args.org else None,
                                           confirm_other=args.force, actor="cli")
     if result.already_imported:
-        print(f"{name}: already imported (batch {result.batch.pk}); nothing added")
+        again = " (with profile {!r}); nothing added. To read it again with another profile, add --replace".format(
+            result.previous_profile) if result.previous_profile else "; nothing added"
+        print(f"{name}: already imported (batch {result.batch.pk}){again}")
     else:
+        replaced = f", replacing batch {result.replaced.pk}" if result.replaced else ""
         print(f"{name}: {result.rows_read} rows read, {result.lines_added} lines added, "
-              f"{result.lines_duplicate} already present")
+              f"{result.lines_duplicate} already present{replaced}")
+    for warning in result.warnings:  # not an error: the import is done, but its lines may count as nothing
+        print(warning)
     return EXIT_OK
 
 

@@ -96,3 +96,22 @@ class OrgNumber:
     def with_check_digit(first8: str) -> str | None:
         """The first eight digits completed with their check digit; None when MOD11 gives 10 (no valid number)."""
         return next((first8 + d for d in "0123456789" if OrgNumber.is_valid(first8 + d)), None)
+
+
+# KOSTRA art × function → category (method v2): CategoryMapping rows of this scheme, code "art:function:side"
+# (function a prefix, '' = any; side '' = either, 'I' = investment lines, 'D' = operating lines)
+KOSTRA_FUNCTION_SCHEME = "kostra_function"
+
+
+def art_function_code(art: str, function: str, investment: str) -> str:
+    return f"{art}:{function}:{investment}"
+
+
+def parse_art_function_code(code: str) -> tuple[str, str, str]:
+    """(art, function prefix, side) of a kostra_function mapping's code; a malformed code raises ValueError."""
+    parts = code.split(":")
+    if len(parts) != 3 or not (len(parts[0]) == 3 and parts[0].isdigit()) \
+            or not (parts[1] == "" or (parts[1].isdigit() and len(parts[1]) <= 4)) or parts[2] not in ("", "I", "D"):
+        raise ValueError("a KOSTRA art × function code is ART:FUNCTION:SIDE, e.g. 375:355: or 230::I "
+                         "(art 3 digits, function a prefix of up to 4 digits or empty, side empty, I or D)")
+    return parts[0], parts[1], parts[2]

@@ -7,7 +7,10 @@ Precedence (best first), each candidate with the rule that decided it and a conf
   3 learned text model prediction         (org, line_key)           its own probability
   4 item classification code (CPV, UNSPSC) on the line, longest prefix of the shipped mapping   0.8
   5 the supplier's NACE code, longest prefix                          0.6
-  6 the KOSTRA art of the ledger line                                 0.5
+  6 the KOSTRA art of the ledger line, refined by its KOSTRA function  0.5
+    (art × function, as Klimakost does: `art_functions` rows art, function prefix, investment
+    '' | 'I' | 'D', category; the longest function prefix wins, then a row for the line's
+    investment/operating side, then the art alone)
 Within a level: rule priority, then the longer prefix. Portable: equi-joins, unnest of a split
 string, windows; no UDFs.
 
@@ -22,6 +25,8 @@ Inputs:
   code_map     scheme (cpv|unspsc|nace), code, category
   suppliers    orgnr, nace
   lengths      n   (prefix lengths to try, 1..10)
+  art_functions art, function (a prefix of the line's function; '' = any), investment ('' = either,
+               'I' = investment lines only, 'D' = operating lines only), category   (optional)
 """
 from __future__ import annotations
 
@@ -52,11 +57,19 @@ def _prefix_matches(lines: ibis.Table, code, scheme, code_map: ibis.Table, lengt
                        confidence=confidence, order=-matched.n)
 
 
+def _function_code(function):
+    """The KOSTRA file's 4-character function field written with a leading zero ("0355") is function 355; a
+    ledger's 4-digit sub-function ("3551") stays as it is and matches its function by prefix."""
+    return ibis.ifelse((function.length() == 4) & function.startswith("0"), function.substr(1), function)
+
+
 def classify(lines: ibis.Table, art_classes: ibis.Table, overrides: ibis.Table, rules: ibis.Table,
              predictions: ibis.Table, code_map: ibis.Table, suppliers: ibis.Table, lengths: ibis.Table,
-             min_prediction: float = 0.6) -> ibis.Table:
+             min_prediction: float = 0.6, art_functions: ibis.Table | None = None) -> ibis.Table:
     """(org, line_key, category, rule, confidence) for every line that any level places."""
     lines = lines.select("org", "line_key", "supplier_orgnr", "account", "art",
+                         function=_function_code(ibis.coalesce(_.function, ibis.literal("")).strip()),
+                         is_investment=ibis.coalesce(_.investment, ibis.literal(False)),
                          text=ibis.coalesce(_.description, ibis.literal("")) + ibis.literal(" ")
                          + ibis.coalesce(_.item_name, ibis.literal("")),
                          item_scheme=ibis.coalesce(_.item_class_scheme, ibis.literal("")),
@@ -93,6 +106,17 @@ def classify(lines: ibis.Table, art_classes: ibis.Table, overrides: ibis.Table, 
     parts.append(_candidates(by_art, 6, category=by_art.category,
                              rule=ibis.literal("kostra_art:") + by_art.art, confidence=0.5,
                              order=ibis.literal(0)))
+    if art_functions is not None:
+        af = art_functions
+        side = ibis.ifelse(lines.is_investment, ibis.literal("I"), ibis.literal("D"))
+        refined = lines.join(af, (lines.art == af.art)
+                             & (lines.function.substr(0, af.function.length()) == af.function)
+                             & ((af.investment == "") | (af.investment == side)))
+        specificity = af.function.length() * 2 + ibis.ifelse(af.investment == "", 0, 1)
+        parts.append(_candidates(refined, 6, category=af.category,
+                                 rule=ibis.literal("kostra_art_function:") + lines.art + ibis.literal(":")
+                                 + af.function + ibis.literal(":") + af.investment,
+                                 confidence=0.5, order=-specificity))
 
     candidates = ibis.union(*parts)
     ranked = candidates.mutate(_rank=ibis.row_number().over(group_by=KEY, order_by=["level", "order", "rule"]))

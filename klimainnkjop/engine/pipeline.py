@@ -6,9 +6,20 @@ joins (factor validity is expanded to year keys), no Python UDFs; choices betwee
 windows (row_number) over explicit priorities. Money stays int64 øre until the final
 multiplication; emissions are float64 kg CO2e.
 
-Method per line, best first (GHG Protocol scope 3): supplier-specific > activity-based (quantity ×
-factor per physical unit) > spend-based (NOK excl. VAT moved to the factor's price year × factor).
-A category without a factor of its own uses its nearest ancestor's (depth in `ancestors`).
+Factor choice by quality (FACTOR_RANKS, stated once here; a line takes the best rank it can use and
+records it as `factor_rank` and `factor_basis`, "why this factor"):
+  1 supplier_product   the supplier's product-level data (an EPD per unit of product): no source of such
+                       data is loaded yet, the rank is kept so that it will come first when there is
+  2 activity           physical activity: quantity × factor per physical unit (litres, kWh, kg)
+  3 supplier_company   the supplier's company-level intensity (kg CO2e per NOK, SupplierFactor)
+  4 spend              the chosen spend set (Norwegian, DFØ by default) for the line's category or its
+                       nearest ancestor that has one
+  5 spend_fallback     the foreign fallback set (EPA, role spend-fallback) for the category or its nearest
+                       ancestor, only where the chosen set has no factor on the category's whole path
+Inside a rank the data-quality score decides (activity: nearest category, then quality, then set
+priority; supplier: quality, then the newest entry). So litres on an invoice beat a fuel supplier's
+company-wide kg/NOK, and a Norwegian parent's factor beats a foreign factor for a subcategory.
+Spend-based: NOK excl. VAT moved to the factor's price year with the CPI and converted to its currency.
 
 Inputs (ibis tables):
   lines            the line store schema (storage.linestore.LINE_SCHEMA)
@@ -22,6 +33,19 @@ Inputs (ibis tables):
   prices           year, cpi
   rates            year, currency, nok_per_unit   (NOK itself included with 1.0)
   members          orgnr   (the organisations of the region: purchases between them are intra_region)
+  art_functions    art, function, investment, category (optional; KOSTRA art × function → category, see classify)
+  member_kinds     orgnr, kind ('kommune' | 'iks')  (optional; the region's members by kind, for the rule below)
+
+A ledger line whose art is missing or not a KOSTRA art is left out (`unknown_art`) unless the classifier is
+confident of what was bought (CONFIDENT_WITHOUT_ART: a manual choice, a user rule, a product code, the text
+model at 0.8 or more); then it is a purchase of that category.
+
+Purchases between members (`intra_region`, left out of a consolidated region total, kept in an organisation's
+own): a line whose supplier orgnr is another member's; and, where a line names no supplier (KOSTRA files,
+ledgers without orgnr), a purchase on art 375 (from a joint company the organisation takes part in) when an
+IKS member of the region has its own purchases in the same year, and on art 350 (from other municipalities)
+when another municipality of the region has its own purchases in the same year (INTRA_REGION_ARTS). Without
+such a member in that year the purchase is kept: nobody else counts it.
 """
 from __future__ import annotations
 
@@ -41,6 +65,15 @@ INVOICE_SOURCES = ("ehf", "supplier_stats")
 LEDGER_SOURCES = ("ledger", "saft")
 DOC = ["org", "supplier_orgnr", "invoice_no"]
 DIMENSIONS = ["unit", "function", "account", "art", "project", "investment"]
+
+# a line whose art is missing or not a KOSTRA art counts as a purchase when classified with this confidence
+CONFIDENT_WITHOUT_ART = 0.8
+
+# art of a purchase without a supplier orgnr → the kind of member that sells it (see the module's docstring)
+INTRA_REGION_ARTS = {"375": "iks", "350": "kommune"}
+
+# rank → basis, best first (see the module's docstring)
+FACTOR_RANKS = {1: "supplier_product", 2: "activity", 3: "supplier_company", 4: "spend", 5: "spend_fallback"}
 
 
 def reconcile_sources(lines: ibis.Table) -> ibis.Table:
@@ -117,7 +150,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                  activity_factors: ibis.Table, conversions: ibis.Table, supplier_factors: ibis.Table,
                  prices: ibis.Table, rates: ibis.Table, members: ibis.Table, *, overrides: ibis.Table | None = None,
                  rules: ibis.Table | None = None, predictions: ibis.Table | None = None,
-                 code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None) -> ibis.Table:
+                 code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None,
+                 art_functions: ibis.Table | None = None, member_kinds: ibis.Table | None = None) -> ibis.Table:
     overrides = overrides if overrides is not None else _empty(org="string", line_key="string", category="string",
                                                                 rule="string")
     rules = rules if rules is not None else _empty(rule="string", kind="string", value="string", org="string",
@@ -129,7 +163,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     lengths = ibis.memtable({"n": list(range(1, 11))})
 
     lines = reconcile_sources(lines)
-    classified = classify(lines, art_classes, overrides, rules, predictions, code_map, suppliers, lengths)
+    classified = classify(lines, art_classes, overrides, rules, predictions, code_map, suppliers, lengths,
+                          art_functions=art_functions)
     by_art = lines.left_join(art_classes, lines.art == art_classes.art)
     art_exclusion = ibis.coalesce(art_classes.exclusion, ibis.literal("unknown_art"))
     by_art = by_art.select(
@@ -141,23 +176,31 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     base = by_art.left_join(classified, (by_art.org == classified.org) & (by_art.line_key == classified.line_key))
     base = base.select(*[by_art[c] for c in by_art.columns], category=classified.category,
                        classification_rule=classified.rule, classification_confidence=classified.confidence)
+    # no silent zero: a line without a known KOSTRA art is a purchase where the classifier is confident of
+    # what was bought (a manual choice, a user rule, a product code, the text model at 0.8 or more)
+    placed = (base.exclusion == "unknown_art") & base.category.notnull() \
+        & (ibis.coalesce(base.classification_confidence, 0.0) >= CONFIDENT_WITHOUT_ART)
+    base = base.mutate(exclusion=ibis.ifelse(placed, ibis.literal(""), base.exclusion))
 
     # Factors are chosen per key (category × year, category × year × unit, supplier × year), not per
     # line: a window over the few candidate keys, then a plain equi-join to the lines.
     sp = ancestors.join(spend_factors, ancestors.ancestor == spend_factors.category)
+    # the chosen set anywhere on the category's path before the fallback set (rank 4 before 5), then the
+    # nearest category, then quality
     sp = _first(sp.select(s_category=ancestors.category, s_year=spend_factors.year, depth=ancestors.depth,
-                          tier=spend_factors.tier, s_value=spend_factors.value, s_low=spend_factors.low,
+                          s_tier=spend_factors.tier, s_value=spend_factors.value, s_low=spend_factors.low,
                           s_high=spend_factors.high, s_price_year=spend_factors.price_year,
                           s_currency=spend_factors.currency, s_ref=spend_factors.ref,
-                          s_quality=spend_factors.quality),
-                ["s_category", "s_year"], ["depth", "tier"]).drop("depth", "tier")
+                          s_quality=spend_factors.quality, s_factor_category=ancestors.ancestor),
+                ["s_category", "s_year"], ["s_tier", "depth", "s_quality"]).rename(s_depth="depth")
 
     ac = ancestors.join(activity_factors, ancestors.ancestor == activity_factors.category)
     ac = ac.join(conversions, ac.unit == conversions.to_unit)
     ac = _first(ac.select(a_category=ac.category, a_year=ac.year, a_unit=ac.from_unit, depth=ac.depth,
                           a_multiplier=ac.multiplier, a_value=ac.value, a_low=ac.low, a_high=ac.high, a_ref=ac.ref,
-                          a_quality=ac.quality, a_priority=ac.priority),
-                ["a_category", "a_year", "a_unit"], ["depth", "a_quality", "a_priority"]).drop("depth", "a_priority")
+                          a_quality=ac.quality, a_priority=ac.priority, a_factor_category=ac.ancestor),
+                ["a_category", "a_year", "a_unit"], ["depth", "a_quality", "a_priority"]).drop("a_priority") \
+        .rename(a_depth="depth")
 
     su = _first(supplier_factors.select(u_supplier=_.supplier_orgnr, u_year=_.year, u_value=_.value, u_low=_.low,
                                         u_high=_.high, u_price_year=_.price_year, u_currency=_.currency,
@@ -180,8 +223,21 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     u_fx = rates.select(u_fx_year=_.year, u_fx_currency=_.currency, u_fx=_.nok_per_unit)
     t = t.left_join(u_fx, (t.u_price_year == u_fx.u_fx_year) & (t.u_currency == u_fx.u_fx_currency))
     t = t.drop("u_fx_year", "u_fx_currency")
+    # a second plausible factor: the fallback set's nearest on the category's path, per krone of the line's
+    # year as the chosen one is (uncertainty: where the two disagree, their ratio widens the line's spread)
+    alt = ancestors.join(spend_factors.filter(spend_factors.tier == 2), ancestors.ancestor == spend_factors.category)
+    alt = _first(alt.select(x_category=alt.category, x_year=alt.year, depth=alt.depth, x_value=alt.value,
+                            x_price_year=alt.price_year, x_currency=alt.currency),
+                 ["x_category", "x_year"], ["depth"]).drop("depth")
+    x_cpi = prices.select(x_cpi_year=_.year, x_cpi=_.cpi)
+    alt = alt.join(x_cpi, alt.x_price_year == x_cpi.x_cpi_year)
+    x_fx = rates.select(x_fx_year=_.year, x_fx_currency=_.currency, x_fx=_.nok_per_unit)
+    alt = alt.join(x_fx, (alt.x_price_year == x_fx.x_fx_year) & (alt.x_currency == x_fx.x_fx_currency))
+    alt = alt.select("x_category", "x_year", x_per_nok=alt.x_value * alt.x_cpi / alt.x_fx)
+    t = t.left_join(alt, (t.category == alt.x_category) & (t.year == alt.x_year)).drop("x_category", "x_year")
     member = members.select(member_orgnr=_.orgnr)
     t = t.left_join(member, t.supplier_orgnr == member.member_orgnr)
+    t = _sellers_in_the_total(t, base, member_kinds)
 
     purchase = t.exclusion == ""
     can_supplier = purchase & t.u_value.notnull() & t.cpi_line.notnull() & t.u_cpi.notnull() & t.u_fx.notnull()
@@ -192,9 +248,16 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     a_quantity = t.quantity * t.a_multiplier
 
     def pick(supplier, activity, spend, default):
-        return ibis.cases((can_supplier, supplier), (can_activity, activity), (can_spend, spend), else_=default)
+        # FACTOR_RANKS: activity (2) before the supplier's company-level intensity (3) before spend (4, 5)
+        return ibis.cases((can_activity, activity), (can_supplier, supplier), (can_spend, spend), else_=default)
+
+    spend_rank = ibis.ifelse(t.s_tier == 1, ibis.literal(4), ibis.literal(5))
+    rank = pick(ibis.literal(3), ibis.literal(2), spend_rank, ibis.null("int32")).cast("int32")
+    basis = ibis.cases(*((rank == r, ibis.literal(name)) for r, name in FACTOR_RANKS.items()),
+                       else_=ibis.null("string"))
 
     zero = ibis.literal(0.0)
+    sigma = _sigma_ln(t, rank, basis)
     return t.select(
         "line_key", "org", "batch", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
         "investment", "exclusion", "amount_ore", "quantity", "quantity_unit", "classification_rule",
@@ -206,12 +269,132 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         factor_value=pick(t.u_value, t.a_value, t.s_value, ibis.null("float64")),
         quality=pick(t.u_quality, t.a_quality, t.s_quality, ibis.null("int32")).cast("int32"),
         deflator=pick(t.u_cpi / t.cpi_line, ibis.null("float64"), t.s_cpi / t.cpi_line, ibis.null("float64")),
+        sigma_ln=ibis.ifelse(can_supplier | can_activity | can_spend, sigma, ibis.null("float64")),
+        factor_rank=rank,
+        factor_basis=basis,
+        factor_category=pick(ibis.null("string"), t.a_factor_category, t.s_factor_category, ibis.null("string")),
         covered=can_supplier | can_activity | can_spend,
         kg_co2e=pick(u_spend * t.u_value, a_quantity * t.a_value, s_spend * t.s_value, zero),
         kg_low=pick(u_spend * t.u_low, a_quantity * t.a_low, s_spend * t.s_low, zero),
         kg_high=pick(u_spend * t.u_high, a_quantity * t.a_high, s_spend * t.s_high, zero),
-        intra_region=t.member_orgnr.notnull() & (t.supplier_orgnr != t.org),
+        intra_region=(t.member_orgnr.notnull() & (t.supplier_orgnr != t.org)) | t.seller_in_total,
     )
+
+
+def _sellers_in_the_total(t: ibis.Table, lines: ibis.Table, member_kinds: ibis.Table | None) -> ibis.Table:
+    """Adds `seller_in_total`: a purchase without a supplier orgnr on an art of INTRA_REGION_ARTS, in a year
+    where another member of the selling kind has its own purchases (lines that are not left out)."""
+    if member_kinds is None:
+        return t.mutate(seller_in_total=ibis.literal(False))
+    kinds = member_kinds.select(k_org=_.orgnr, k_kind=_.kind)
+    active = lines.filter(lines.exclusion == "").select("org", "year").distinct()
+    active = active.join(kinds, active.org == kinds.k_org)
+    per_year = active.group_by(["year", "k_kind"]).aggregate(n_members=_.org.nunique())
+    arts = ibis.memtable({"i_art": list(INTRA_REGION_ARTS), "i_kind": list(INTRA_REGION_ARTS.values())})
+    sellers = per_year.join(arts, per_year.k_kind == arts.i_kind).select(
+        s_year=per_year.year, s_art=arts.i_art, s_kind=arts.i_kind, s_members=per_year.n_members)
+    t = t.left_join(sellers, (t.year == sellers.s_year) & (t.art == sellers.s_art)
+                    & (ibis.coalesce(t.supplier_orgnr, ibis.literal("")) == "")).drop("s_year", "s_art")
+    own = kinds.select(o_org=_.k_org, o_kind=_.k_kind)
+    t = t.left_join(own, (t.org == own.o_org) & (t.s_kind == own.o_kind)).drop("o_org")
+    # the buyer does not sell to itself: another member of the kind must have purchases that year
+    others = ibis.coalesce(t.s_members, 0) - ibis.ifelse(t.o_kind.notnull(), 1, 0)
+    return t.mutate(seller_in_total=others >= 1).drop("s_kind", "s_members", "o_kind")
+
+
+# --- uncertainty from data (method v2) ----------------------------------------------------------------------
+# A line's kg is the median of a lognormal whose spread (sigma of ln kg) comes from a pedigree-style score of its
+# factor, as in ecoinvent: sigma² = ln(basic)² + Σ ln(U_indicator(score))², each indicator scored 1 (best) to 5.
+# Uncertainty factors U per score: ecoinvent's pedigree matrix (Frischknecht et al. 2007, ecoinvent report 1,
+# table 10.5). Basic uncertainties and how each indicator is scored here are the project's stated choices.
+PEDIGREE = {
+    "reliability": (1.00, 1.05, 1.10, 1.20, 1.50),     # the factor's data-quality score (1-5)
+    "completeness": (1.00, 1.02, 1.05, 1.10, 1.20),    # activity, supplier 2; Norwegian spend 3; fallback 4
+    "time": (1.00, 1.03, 1.10, 1.20, 1.50),            # years between line and factor: <3, <6, <10, <15, more
+    "geography": (1.00, 1.01, 1.02, 1.05, 1.10),       # Norway 1 (spend set, supplier); UK activity 3; US 4
+    "technology": (1.00, 1.05, 1.20, 1.50, 2.00),      # activity 2; supplier company 3; category 3, ancestor +1
+}
+BASIC_GSD = {"activity": 1.05, "supplier_company": 1.2, "spend": 1.5, "spend_fallback": 1.5}
+# the classification's confidence c (1 a manual choice … 0.5 the KOSTRA art) widens the spread by ln(1 + (1-c)/2);
+# on rank 4, a fallback factor for the same category that disagrees by a ratio R makes sigma at least |ln R| / 1.96
+Z_95 = 1.959963984540054
+
+
+def _ln2(values: tuple[float, ...], score) -> ibis.Value:
+    import math
+
+    score = ibis.greatest(ibis.literal(1), ibis.least(ibis.literal(5), ibis.coalesce(score, ibis.literal(5))))
+    return ibis.cases(*((score == i + 1, ibis.literal(math.log(u) ** 2)) for i, u in enumerate(values)),
+                      else_=ibis.literal(math.log(values[-1]) ** 2))
+
+
+def _time_score(years):
+    years = years.abs()
+    return ibis.cases((years < 3, 1), (years < 6, 2), (years < 10, 3), (years < 15, 4), else_=5)
+
+
+def _sigma_ln(t: ibis.Table, rank, basis) -> ibis.Value:
+    import math
+
+    spend_tier1 = rank == 4
+    is_activity, is_supplier = rank == 2, rank == 3
+    reliability = ibis.cases((is_activity, t.a_quality), (is_supplier, t.u_quality), else_=t.s_quality)
+    completeness = ibis.cases((is_activity | is_supplier, 2), (spend_tier1, 3), else_=4)
+    time = ibis.cases((is_activity, ibis.literal(2)), (is_supplier, _time_score(t.year - t.u_price_year)),
+                      else_=_time_score(t.year - t.s_price_year))
+    geography = ibis.cases((is_supplier | spend_tier1, 1), (is_activity, 3), else_=4)
+    depth = ibis.cases((is_activity, t.a_depth), (is_supplier, ibis.literal(0)), else_=t.s_depth)
+    technology = ibis.cases((is_activity, 2), (is_supplier, 3), (spend_tier1, 3), else_=4) \
+        + ibis.ifelse(ibis.coalesce(depth, 0) > 0, 1, 0)
+    basic = ibis.cases(*((basis == b, ibis.literal(math.log(g) ** 2)) for b, g in BASIC_GSD.items()),
+                       else_=ibis.literal(math.log(1.5) ** 2))
+    confidence = ibis.coalesce(t.classification_confidence, ibis.literal(1.0))
+    classification = (1 + (1 - confidence) / 2).ln() ** 2
+    # two plausible factors (the chosen set's, which the line uses at rank 4, and the fallback's) that disagree
+    # by a ratio R: the spread is at least wide enough that the other lies inside the line's 95 % range,
+    # sigma >= |ln R| / 1.96
+    chosen_per_nok = t.s_value * t.s_cpi / t.s_fx
+    disagree = ibis.ifelse(spend_tier1 & t.x_per_nok.notnull() & (t.x_per_nok > 0) & (chosen_per_nok > 0),
+                           ((chosen_per_nok / t.x_per_nok).ln() / Z_95) ** 2, ibis.literal(0.0))
+    variance = (basic + _ln2(PEDIGREE["reliability"], reliability) + _ln2(PEDIGREE["completeness"], completeness)
+                + _ln2(PEDIGREE["time"], time) + _ln2(PEDIGREE["geography"], geography)
+                + _ln2(PEDIGREE["technology"], technology) + classification)
+    return ibis.greatest(variance, disagree).sqrt()
+
+
+def uncertain_totals(results: ibis.Table, keys: list[str]) -> ibis.Table:
+    """Totals per `keys` with a 95 % range from the lines' lognormal spreads.
+
+    Lines with the same factor are fully correlated (their standard deviations add), different factors are
+    independent (their variances and third central moments add); each factor's sum counts as lognormal for its
+    skewness. The total is matched in mean, variance and skewness by a shifted lognormal, whose 2.5 and 97.5
+    percentiles are the range (a plain two-moment lognormal fit, Fenton-Wilkinson, puts the lower end of a sum
+    of several factors about 8 % too low; tests/test_method_v2.py checks the range against a Monte Carlo).
+    Columns: keys, kg_co2e (the sum of the lines' medians), kg_mean, kg_sd, kg_p025, kg_p975."""
+    lines = results.filter(results.covered & results.sigma_ln.notnull())
+    s2 = lines.sigma_ln ** 2
+    mean = lines.kg_co2e * (s2 / 2).exp()
+    sd = (mean * ((s2.exp() - 1).sqrt())).abs()
+    per_factor = lines.mutate(_mean=mean, _sd=sd).group_by([*keys, "factor_ref"]).aggregate(
+        kg=_.kg_co2e.sum(), mean=_._mean.sum(), sd=_._sd.sum())
+    # a lognormal's skewness from its coefficient of variation: (w + 2) sqrt(w - 1), w = 1 + cv²
+    w = 1 + ibis.ifelse(per_factor.mean != 0, (per_factor.sd / per_factor.mean) ** 2, 0.0)
+    third = ibis.ifelse(per_factor.mean >= 0, 1.0, -1.0) * (w + 2) * (w - 1).sqrt() * per_factor.sd ** 3
+    total = per_factor.mutate(_third=third).group_by(keys).aggregate(
+        kg_co2e=_.kg.sum(), kg_mean=_.mean.sum(), variance=(_.sd * _.sd).sum(), third=_._third.sum())
+    sd_t = total.variance.sqrt()
+    skew = ibis.ifelse(total.variance > 0, total.third / (total.variance * sd_t), 0.0)
+    # shifted lognormal with skewness g: u = sqrt(w - 1) solves u³ + 3u = g (Cardano)
+    root = (skew * skew / 4 + 1).sqrt()
+    u = (skew / 2 + root) ** (1 / 3) - (root - skew / 2) ** (1 / 3)
+    shape2 = (1 + u * u).ln()
+    shift = total.kg_mean - sd_t / u
+    mu = (sd_t / u).ln() - shape2 / 2
+    defined = (total.variance > 0) & (skew > 1e-9)
+    return total.select(
+        *keys, "kg_co2e", "kg_mean", kg_sd=sd_t,
+        kg_p025=ibis.ifelse(defined, shift + (mu - Z_95 * shape2.sqrt()).exp(), total.kg_mean),
+        kg_p975=ibis.ifelse(defined, shift + (mu + Z_95 * shape2.sqrt()).exp(), total.kg_mean))
 
 
 def aggregates(results: ibis.Table, keys: list[str] | None = None) -> ibis.Table:

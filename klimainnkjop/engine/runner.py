@@ -45,6 +45,8 @@ class EngineInputs:
     predictions: pa.Table | None = None
     code_map: pa.Table | None = None
     suppliers: pa.Table | None = None
+    art_functions: pa.Table | None = None
+    member_kinds: pa.Table | None = None
 
 
 class DataCheckFailed(Exception):
@@ -117,7 +119,7 @@ def connect() -> ibis.BaseBackend:
 _PLANS: dict[tuple, tuple[str, list]] = {}
 LINE_RESULT_INPUTS = ("art_classes", "ancestors", "spend_factors", "activity_factors", "conversions",
                       "supplier_factors", "prices", "rates", "members")
-OPTIONAL_INPUTS = ("overrides", "rules", "predictions", "code_map", "suppliers")
+OPTIONAL_INPUTS = ("overrides", "rules", "predictions", "code_map", "suppliers", "art_functions", "member_kinds")
 
 
 def _quoted(path: Path) -> str:
@@ -189,6 +191,13 @@ def check_results(raw) -> None:
             raise DataCheckFailed(name, rule, [tuple(row) for row in offending])
 
 
+UNCERTAINTY_KEYS = ["org", "year", "investment"]
+
+
+def _purchase_uncertainty(stored):
+    return pipeline.uncertain_totals(stored.filter(stored.exclusion == ""), UNCERTAINTY_KEYS)
+
+
 def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
     """Compute line results and aggregates into out_dir (written to a temporary folder, checked by
     DATA_CHECKS, then renamed; a failed check raises DataCheckFailed and leaves no folder)."""
@@ -238,6 +247,10 @@ def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
     _copy(con, f"SELECT * FROM ({_plan(con, 'summary', ('aggregated',), pipeline.summary)}) {order}",
           tmp / "summary.parquet")
     _view(con, "rolled", tmp / "summary.parquet")
+    # method v2: each organisation's purchases per year × operating/investment with a 95 % range from the lines'
+    # lognormal spreads (pipeline.uncertain_totals), beside the summed low-high of the aggregates
+    _copy(con, f"SELECT * FROM ({_plan(con, 'uncertainty', ('stored',), _purchase_uncertainty)}) "
+               "ORDER BY org ASC, year ASC, investment ASC", tmp / "uncertainty.parquet")
 
     def run_totals(rolled):
         purchase = rolled.exclusion == ""

@@ -14,6 +14,10 @@ LINE_COLUMNS = ["org", "line_key", "source", "year", "month", "unit", "art", "ca
                 "classification_confidence", "intra_region", "posting_date", "supplier_name", "description",
                 "invoice_no", "item_name", "item_class_scheme", "item_class_code"]
 
+# "why this factor" (method v2): the rank of engine.pipeline.FACTOR_RANKS the line's factor came from, and the
+# category whose factor it is (the line's own or its nearest ancestor's)
+WHY_COLUMNS = ["factor_rank", "factor_basis", "factor_category"]
+
 
 def _run(scope: Scope, org: str) -> Run:
     scope.check(org)
@@ -108,7 +112,9 @@ def lines_total(scope: Scope, *, org: str, **filters) -> dict:
 
 def explain_line(scope: Scope, *, org: str, line_key: str) -> dict:
     """Why is this line in this category, with this factor? Everything the engine decided for it."""
-    rows = _lines(scope, org).filter(_.line_key == line_key).select(*LINE_COLUMNS).to_pyarrow().to_pylist()
+    table = _lines(scope, org)
+    why = [c for c in WHY_COLUMNS if c in table.columns]  # runs before method v2 have none of them
+    rows = table.filter(_.line_key == line_key).select(*LINE_COLUMNS, *why).to_pyarrow().to_pylist()
     if not rows:
         raise LookupError(f"no line {line_key} in {org}")
     return rows[0]

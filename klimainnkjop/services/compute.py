@@ -13,6 +13,7 @@ import pyarrow as pa
 from django.db import transaction
 
 from klimainnkjop import paths
+from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, parse_art_function_code
 from klimainnkjop.engine import runner
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
@@ -95,6 +96,7 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
          "priority": -s.pk, "valid_from": s.valid_from_year, "valid_to": s.valid_to_year}
         for s in SupplierFactor.objects.all()
     ]
+    kinds = list(Organisation.objects.values_list("orgnr", "kind"))
     prices = list(PriceIndex.objects.values_list("year", "value"))
     rates = list(ExchangeRate.objects.values_list("year", "currency", "nok_per_unit"))
     rates += [(y, "NOK", 1.0) for y in years]
@@ -111,6 +113,8 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
                         "currency": pa.array([r[1] for r in rates], pa.string()),
                         "nok_per_unit": pa.array([r[2] for r in rates], pa.float64())}),
         members=pa.table({"orgnr": pa.array(list(Organisation.objects.values_list("orgnr", flat=True)), pa.string())}),
+        member_kinds=pa.table({"orgnr": pa.array([o[0] for o in kinds], pa.string()),
+                               "kind": pa.array([o[1] for o in kinds], pa.string())}),
         **classification_inputs(),
         predictions=predictions_for(batches),  # the learned text model's (None until trained)
     )
@@ -122,7 +126,10 @@ def classification_inputs() -> dict[str, pa.Table]:
     active = ClassificationRule.objects.filter(active=True).select_related("category", "organisation")
     overrides = [r for r in active if r.kind == "line"]
     rules = [r for r in active if r.kind != "line"]
-    mappings = CategoryMapping.objects.exclude(scheme="kostra_art").select_related("category")
+    mappings = CategoryMapping.objects.exclude(scheme__in=("kostra_art", KOSTRA_FUNCTION_SCHEME)) \
+        .select_related("category")
+    art_functions = [(*parse_art_function_code(m.code), m.category.code) for m in
+                     CategoryMapping.objects.filter(scheme=KOSTRA_FUNCTION_SCHEME).select_related("category")]
     suppliers = Supplier.objects.exclude(nace="")
     string = pa.string()
     return {
@@ -141,6 +148,9 @@ def classification_inputs() -> dict[str, pa.Table]:
             "scheme": pa.array([m.scheme for m in mappings], string),
             "code": pa.array([m.code for m in mappings], string),
             "category": pa.array([m.category.code for m in mappings], string)}),
+        "art_functions": pa.table({
+            name: pa.array([a[i] for a in art_functions], string)
+            for i, name in enumerate(("art", "function", "investment", "category"))}),
         "suppliers": pa.table({
             "orgnr": pa.array([s.orgnr for s in suppliers], string),
             "nace": pa.array([s.nace for s in suppliers], string)}),

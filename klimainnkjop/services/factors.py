@@ -11,7 +11,7 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import Category, CategoryMapping, Factor, FactorSet, SupplierFactor
-from klimainnkjop.core.kostra import OrgNumber
+from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, OrgNumber, parse_art_function_code
 
 
 class PublishedSetIsImmutable(InvalidInput):
@@ -93,8 +93,14 @@ def do_add_category(*, code: str, name_nb: str, name_en: str = "", parent_code: 
 
 def do_set_category_mapping(*, scheme: str, code: str, category_code: str, note: str = "",
                             actor: Any = None) -> CategoryMapping:
-    if scheme not in dict(CategoryMapping.SCHEMES):
-        raise InvalidInput(f"scheme: {scheme!r} must be one of {', '.join(dict(CategoryMapping.SCHEMES))}")
+    schemes = [*dict(CategoryMapping.SCHEMES), KOSTRA_FUNCTION_SCHEME]
+    if scheme not in schemes:
+        raise InvalidInput(f"scheme: {scheme!r} must be one of {', '.join(schemes)}")
+    if scheme == KOSTRA_FUNCTION_SCHEME:
+        try:
+            parse_art_function_code(code)
+        except ValueError as exc:
+            raise InvalidInput(f"code: {exc}") from None
     category = Category.objects.filter(code=category_code).first()
     if category is None:
         raise InvalidInput(f"category: no category {category_code}")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -15,7 +15,13 @@ from klimainnkjop.services.organisations import InvalidInput, do_create_organisa
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ExchangeRate, ImportBatch, MappingProfile, Organisation, Supplier
+from klimainnkjop.core import kostra
 from klimainnkjop.core.kostra import OrgNumber
+
+
+# An import where more than this share of the spend cannot be categorised (its KOSTRA art is missing or not a
+# KOSTRA art, so the engine leaves it out as `unknown_art`) finishes with a warning instead of a silent zero.
+UNCATEGORISED_WARNING_SHARE = 0.20
 
 
 @dataclass
@@ -25,6 +31,10 @@ class ImportResult:
     rows_read: int
     lines_added: int
     lines_duplicate: int
+    # keyword-only, so that subclasses' own fields (StatsImportResult.rows_other_customer) stay positional
+    warnings: list[str] = field(default_factory=list, kw_only=True)
+    replaced: ImportBatch | None = field(default=None, kw_only=True)  # the earlier batch this import replaced
+    previous_profile: str = field(default="", kw_only=True)  # already imported: the earlier batch's profile
 
     def as_dict(self) -> dict:
         return {
@@ -32,7 +42,44 @@ class ImportResult:
             "organisation": self.batch.organisation.orgnr if self.batch else None,
             "already_imported": self.already_imported, "rows_read": self.rows_read,
             "lines_added": self.lines_added, "lines_duplicate": self.lines_duplicate,
+            "warnings": self.warnings, "replaced": self.replaced.pk if self.replaced else None,
         }
+
+
+def uncategorised_warning(file_name: str, arts: list[str], amounts: list[int], profile: Profile | None = None,
+                          share: float = UNCATEGORISED_WARNING_SHARE, seen: list[str] | None = None) -> str | None:
+    """The warning for a file where more than `share` of the spend (absolute amounts) has no KOSTRA art the
+    account knows, naming the columns that would help; None below the share. `seen`: per line, the value the
+    art was read from (shown as examples)."""
+    known = kostra_codes()
+    total = sum(abs(a) for a in amounts)
+    seen = seen or arts
+    unknown = [(value, a) for art, value, a in zip(arts, seen, amounts)
+               if kostra.exclusion_reason(art, known) == "unknown_art"]
+    lost = sum(abs(a) for _, a in unknown)
+    if not total or lost <= share * total:
+        return None
+    examples = ", ".join(repr(v) for v in sorted({v for v, _ in unknown if v})[:5]) or "none"
+    mapped = ""
+    if profile is not None:
+        columns = profile.columns
+        mapped = (f" The profile reads the art from column {columns['art']!r}" if columns.get("art") else
+                  f" The profile reads the art from the first three digits of column {columns['account']!r}"
+                  if columns.get("account") else " The profile maps no art column")
+        mapped += f" (values seen: {examples})."
+    nok = format(round(lost / 100), ",").replace(",", " ")
+    return (f"{file_name}: warning: {lost / total:.0%} of the spend ({len(unknown)} of {len(arts)} lines, "
+            f"NOK {nok}) has no KOSTRA art the account knows and counts as nothing "
+            f"(more than {share:.0%}).{mapped} Columns that would help: 'art' (the KOSTRA art, 3 digits 100-375 for "
+            f"purchases) or 'account' (an account whose first three digits are the art), and 'function' (the KOSTRA "
+            f"function); 'supplier_orgnr' and 'description' let classification rules place the lines. Correct the "
+            f"profile and import the file again with --replace.")
+
+
+def kostra_codes() -> frozenset[str]:
+    from klimainnkjop.services.compute import known_arts
+
+    return known_arts()
 
 
 def _profile_for(organisation: Organisation, name: str | None) -> MappingProfile:
@@ -91,23 +138,32 @@ def _convert_currency(parsed_lines: list[ParsedLine], file_name: str, profile_co
 
 
 def do_import_ledger(*, organisation: Organisation, data: bytes, file_name: str, profile_name: str | None = None,
-                     actor: Any = None) -> ImportResult:
+                     replace: bool = False, actor: Any = None) -> ImportResult:
+    """With `replace`, a file imported before (the same bytes, e.g. with another profile) is read again and its
+    new batch replaces the earlier one (status deleted, an audit row `replace_import`); without it, nothing is
+    added and the result names the profile the earlier batch was read with."""
     with organisation_lock(organisation.orgnr):
-        return _import_ledger(organisation, data, file_name, profile_name, actor)
+        return _import_ledger(organisation, data, file_name, profile_name, replace, actor)
 
 
 def _import_ledger(organisation: Organisation, data: bytes, file_name: str, profile_name: str | None,
-                   actor: Any) -> ImportResult:
+                   replace: bool, actor: Any) -> ImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "ledger", sha)
-    if previous is not None:
-        return ImportResult(previous, True, previous.rows_read, 0, 0)
+    if previous is not None and not replace:
+        return ImportResult(previous, True, previous.rows_read, 0, 0, previous_profile=previous.profile_name)
     stored = _profile_for(organisation, profile_name)
     profile = Profile.from_spec(stored.spec, source=f"profile {stored.name}")
     parsed = parse_ledger(data, file_name, profile)
     nok = _convert_currency(parsed.lines, file_name, profile.columns)
+    warning = uncategorised_warning(file_name, [line.art for line in parsed.lines], nok, profile,
+                                    seen=[line.art if profile.columns.get("art") else line.account
+                                          for line in parsed.lines])
 
-    existing_keys = linestore.read_keys(_stored_files(organisation))
+    stored_files = _stored_files(organisation)
+    if previous is not None and previous.parquet_path:  # the lines of the batch being replaced are not duplicates
+        stored_files = [f for f in stored_files if f != linestore.absolute(previous.parquet_path)]
+    existing_keys = linestore.read_keys(stored_files)
     fresh = [(line, amount) for line, amount in zip(parsed.lines, nok) if line.key not in existing_keys]
     duplicates = len(parsed.lines) - len(fresh)
     columns: dict[str, list] = {f.name: [] for f in linestore.LINE_SCHEMA}
@@ -128,18 +184,31 @@ def _import_ledger(organisation: Organisation, data: bytes, file_name: str, prof
                    else round(line.vat_minor * amount / line.amount_minor) if line.amount_minor else 0)
         columns["vat_ore"].append(vat_nok)
         columns["amount_orig_minor"].append(line.amount_minor)
-    return _commit_batch(
-        organisation=organisation, kind="ledger", data=data, file_name=file_name, sha=sha, profile_name=stored.name,
-        rows_read=parsed.rows_read, columns=columns, duplicates=duplicates,
-        units={line.unit: line.unit_name for line, _ in fresh if line.unit},
-        suppliers={line.supplier_orgnr: line.supplier_name for line, _ in fresh if line.supplier_orgnr},
-        actor=actor,
-    )
+    with transaction.atomic():  # the earlier batch steps aside in the same transaction as the new one counts
+        replaced = _replace_batch(previous, profile_name=stored.name, actor=actor) if previous is not None else None
+        result = _commit_batch(
+            organisation=organisation, kind="ledger", data=data, file_name=file_name, sha=sha,
+            profile_name=stored.name, rows_read=parsed.rows_read, columns=columns, duplicates=duplicates,
+            units={line.unit: line.unit_name for line, _ in fresh if line.unit},
+            suppliers={line.supplier_orgnr: line.supplier_name for line, _ in fresh if line.supplier_orgnr},
+            actor=actor, warnings=[warning] if warning else [])
+    result.replaced = replaced
+    return result
+
+
+def _replace_batch(previous: ImportBatch, *, profile_name: str, actor: Any) -> ImportBatch:
+    batch = ImportBatch.objects.select_for_update().select_related("organisation").get(pk=previous.pk)
+    before = _batch_dict(batch)
+    batch.status = ImportBatch.STATUS_DELETED
+    batch.save(update_fields=["status"])
+    record_audit(actor=actor, action="replace_import", obj=batch, organisation=batch.organisation, before=before,
+                 after={**_batch_dict(batch), "replaced_by_profile": profile_name})
+    return batch
 
 
 def _commit_batch(*, organisation: Organisation, kind: str, data: bytes, file_name: str, sha: str, profile_name: str,
                   rows_read: int, columns: dict[str, list], duplicates: int, units: dict[str, str],
-                  suppliers: dict[str, str], actor: Any) -> ImportResult:
+                  suppliers: dict[str, str], actor: Any, warnings: list[str] | None = None) -> ImportResult:
     linestore.archive_raw(data, sha)
     added = len(columns["line_key"])
     token = linestore.new_token()
@@ -154,13 +223,14 @@ def _commit_batch(*, organisation: Organisation, kind: str, data: bytes, file_na
             status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
             lines_added=added, lines_duplicate=duplicates, amount_ore=sum(columns["amount_ore"]),
             parquet_path=path, created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            errors=[{"warning": w} for w in warnings or []],  # kept for the organisation's pages
         )
         do_ensure_units(organisation=organisation, units=units, actor=actor)
         _ensure_suppliers(suppliers)
         record_audit(actor=actor, action=f"import_{kind}", obj=batch, organisation=organisation, after={
             "file": file_name, "sha256": sha, "rows_read": rows_read, "lines_added": added,
-            "lines_duplicate": duplicates})
-    return ImportResult(batch, False, rows_read, added, duplicates)
+            "lines_duplicate": duplicates, **({"warnings": warnings} if warnings else {})})
+    return ImportResult(batch, False, rows_read, added, duplicates, warnings=list(warnings or []))
 
 
 def _ensure_suppliers(suppliers: dict[str, str]) -> None:
@@ -220,9 +290,11 @@ def _import_kostra(organisation: Organisation, parsed, data: bytes, file_name: s
         }
         for name, value in values.items():
             columns[name].append(value)
+    warning = uncategorised_warning(file_name, [r.art for r in records], [r.amount_ore for r in records])
     return _commit_batch(
         organisation=organisation, kind="kostra", data=data, file_name=file_name, sha=sha, profile_name="",
         rows_read=parsed.rows_read, columns=columns, duplicates=duplicates, units={}, suppliers={}, actor=actor,
+        warnings=[warning] if warning else [],
     )
 
 

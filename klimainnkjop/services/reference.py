@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, art_function_code
 from klimainnkjop.paths import SHIPPED_DATA
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import Category, CategoryMapping, ExchangeRate, FactorSet, PriceIndex
@@ -61,6 +62,11 @@ def do_load_reference_data(*, actor: Any = None) -> FactorSet:
         _, made = CategoryMapping.objects.get_or_create(
             scheme="kostra_art", code=row["art"], defaults={"category": categories[row["category"]],
                                                            "note": "shipped: KOSTRA art → category"})
+        created += made
+    for row in _rows(DATA / "mappings" / "kostra_art_function.csv"):
+        _, made = CategoryMapping.objects.get_or_create(
+            scheme=KOSTRA_FUNCTION_SCHEME, code=art_function_code(row["art"], row["function"], row["investment"]),
+            defaults={"category": categories[row["category"]], "note": ("shipped: " + row["note"])[:300]})
         created += made
     for path in sorted((DATA / "mappings").glob("*_to_category.csv")):
         for row in _rows(path):

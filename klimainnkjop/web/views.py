@@ -515,7 +515,10 @@ def organisation(request, orgnr):
     def build() -> dict:
         overview = dashboard.period_overview(scope, org=org.orgnr, period=period, run=run)
         batches = list(org_selectors.import_batches(scope, org.orgnr))
-        context = {"org": org, "overview": overview, "panels": [], "batches": batches}
+        # no silent zero (method v2): imports whose spend mostly has no KOSTRA art, as their warning was kept
+        warned = [b for b in batches if b.status == "done"
+                  and any(isinstance(e, dict) and e.get("warning") for e in (b.errors or []))]
+        context = {"org": org, "overview": overview, "panels": [], "batches": batches, "warned_batches": warned}
         if overview is not None and overview.years:
             context.update(_dashboard_context(request, overview))
             names = dashboard.category_names(scope, get_language() or "nb")

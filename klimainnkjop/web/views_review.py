@@ -26,6 +26,14 @@ from klimainnkjop.web import formatting
 QUEUE_LENGTH = 50
 METHOD_LABELS = {"supplier": gettext_lazy("Supplier-specific"), "activity": gettext_lazy("Activity-based"),
                  "spend": gettext_lazy("Spend-based")}
+# why this factor: the rank of engine.pipeline.FACTOR_RANKS a line's factor came from (method v2)
+FACTOR_BASIS_LABELS = {
+    "supplier_product": gettext_lazy("Rank 1: the supplier's product-level data"),
+    "activity": gettext_lazy("Rank 2: a physical quantity on the line (activity)"),
+    "supplier_company": gettext_lazy("Rank 3: the supplier's company-level intensity per krone"),
+    "spend": gettext_lazy("Rank 4: the Norwegian spend factor for the category or its nearest broader category"),
+    "spend_fallback": gettext_lazy("Rank 5: the foreign fallback factor (no Norwegian factor for the category)"),
+}
 RULE_NONE, RULE_SUPPLIER, RULE_KEYWORD = "", "supplier", "keyword"
 
 
@@ -188,6 +196,8 @@ def line(request, orgnr, line_key):
         "confidence": formatting.percent(confidence * 100, 0) if confidence is not None else "–",
         "method": str(METHOD_LABELS.get(row.get("method"), _("No factor"))),
         "factor_ref": row.get("factor_ref") or "",
+        "factor_why": str(FACTOR_BASIS_LABELS.get(row.get("factor_basis"), "")),
+        "factor_category": names.get(row.get("factor_category"), row.get("factor_category") or ""),
         "factor_href": reverse("factor", args=[pk]) if pk else "",
         "factor_value": formatting.number(row.get("factor_value"), 6) if row.get("factor_value") is not None else "–",
         "deflator": formatting.number(row.get("deflator"), 4) if row.get("deflator") is not None else "–",
