@@ -121,10 +121,16 @@ def shared_state(request, name: str):
     before the next; files it writes stay, so such tests only read or write what is theirs."""
     from django.db import transaction
 
+    from klimainnkjop.storage.models import FactorSet
+
     request.getfixturevalue("django_db_setup")
     blocker = request.getfixturevalue("django_db_blocker")
+    reference_dir = request.getfixturevalue("reference_data_dir")
+    with blocker.unblock():
+        if not FactorSet.objects.exists():  # a transactional test before this module emptied the database
+            _load_reference(reference_dir)
     path = request.getfixturevalue("tmp_path_factory").mktemp(name) / "var"
-    shutil.copytree(request.getfixturevalue("reference_data_dir") / "archive", path / "archive")
+    shutil.copytree(reference_dir / "archive", path / "archive")
     with blocker.unblock(), data_dir_at(path), transaction.atomic():
         yield path
         transaction.set_rollback(True)
