@@ -31,7 +31,7 @@ from klimainnkjop.selectors import agreements as agreement_selectors
 from klimainnkjop.selectors import kpis as kpi_selectors
 from klimainnkjop.selectors import measures as measure_selectors
 from klimainnkjop.selectors import results
-from klimainnkjop.storage.models import Category, Organisation, Region
+from klimainnkjop.storage.models import Category, MeasurePackage, Organisation, Region
 
 NBSP = "\u00a0"
 DECIMALS = {R.INT: 0, R.NOK: 0, R.KG: 0, R.TONNES: 1, R.INTENSITY: 4, R.SHARE: 1}
@@ -171,6 +171,15 @@ def _same_run(run: results.Run) -> None:
     if latest is None or latest.run.pk != run.run.pk:
         raise RuntimeError(f"the account was computed again (run {latest.run.pk if latest else '–'}) while the "
                            f"document was being built on run {run.run.pk}; make it again")
+
+
+def find_package(scope: Scope, name: str | None):
+    if not name:
+        raise InvalidInput("--package: name the package")
+    try:
+        return measure_selectors.package(scope, name)
+    except MeasurePackage.DoesNotExist:
+        raise InvalidInput(f"--package: no package named {name!r}; see `klimainnkjop packages list`") from None
 
 
 def recommended_package(package_rows: list[dict], name: str | None = None) -> dict | None:
@@ -533,9 +542,7 @@ def saksfremlegg(scope: Scope, *, orgnr: str, package_name: str, texts: dict | N
     run = _run()
     org = _organisation(orgnr)
     scope.check(orgnr)
-    pkg = measure_selectors.package(scope, package_name) if package_name else None
-    if pkg is None:
-        raise InvalidInput("--package: name the package the case proposes")
+    pkg = find_package(scope, package_name)
     effect = measure_selectors.package_effect(scope, pkg, org=orgnr)
     region_effect = measure_selectors.package_effect(scope, pkg)
     year = pkg.baseline_year

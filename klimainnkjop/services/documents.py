@@ -120,7 +120,7 @@ def do_record_decision(scope: Scope, *, organisation: Organisation, decided_on: 
     if not case_number:
         raise InvalidInput("--case: the decision's case number must be given")
     scope.check(organisation.orgnr)
-    pkg = measure_selectors.package(scope, package_name)
+    pkg = documents.find_package(scope, package_name)
     with transaction.atomic():
         do_adopt_package(package=pkg, organisation=organisation, adopted_on=decided_on, case_number=case_number,
                          actor=actor)
