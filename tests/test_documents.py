@@ -188,9 +188,19 @@ def test_the_case_document_gives_the_organisations_own_package_effect_and_cost(s
 
     _, tonnes, kroner = _fmt()
     document = _read(shared_documents["cases"][GRUE])
-    effect = measures.package_effect(system_scope(), measures.package(system_scope(), "Høy"), org=GRUE)
-    total = _table(document, "Tiltakene i pakken")[-1]
-    assert total[0] == "Sum" and total[1] == tonnes(effect.kg) and total[2] == kroner(effect.cost_nok_per_year)
+    package = measures.package(system_scope(), "Høy")
+    effect = measures.package_effect(system_scope(), package, org=GRUE)
+    region = measures.package_effect(system_scope(), package)
+    table = _table(document, "Tiltakene i pakken")
+    total = table[-1]
+    assert total[0] == "Sum" and total[1] == tonnes(effect.kg) and total[2] == kroner(region.cost_nok_per_year)
+    # Grue's part of each measure's cost is its share of the measure's cut in the region
+    share = {r["name"]: r["cost_nok_per_year"] * (r["kg_per_year"] or 0) / region_row["kg_per_year"]
+             for r, region_row in zip(effect.rows, region.rows) if region_row["kg_per_year"]}
+    assert 0 < sum(share.values()) < region.cost_nok_per_year
+    assert total[3] == kroner(sum(share.values()))
+    for row in table[1:-1]:
+        assert row[3] == kroner(share.get(row[0], 0.0))
     decision = [p.text for p in document.paragraphs if p.style.name == "List Number"]
     assert len(decision) == 3 and "«Høy»" in decision[0] and "§ 7-9" in decision[2]
 

@@ -251,7 +251,7 @@ def baseline(scope: Scope, *, year: int, orgnr: str | None = None, package_name:
     doc.add(Heading(1, "1 Sammendrag og anbefaling"),
             Para(recommendation_text(subject, pkg, base_kg, year), "lead"))
     if pkg:
-        doc.add(Para(f"Pakken består av {len(pkg['measures'])} tiltak: {', '.join(pkg['measures'])}. Tiltakene er "
+        doc.add(Para(f"Pakken består av {len(pkg['measures'])} tiltak: {'; '.join(pkg['measures'])}. Tiltakene er "
                      f"regnet i rekkefølge på de samme innkjøpene, så effekten er ikke telt dobbelt."))
     doc.add(Para(f"I {year} kjøpte {subject} varer og tjenester for {kroner(total.ore_total / 100)} kr. Utslippene "
                  f"fra disse innkjøpene er anslått til {tonnes(total.kg)} tonn CO2e (usikkerhet "
@@ -319,7 +319,10 @@ def _method(doc: Document, scope: Scope, data: report_data.ReportData, orgnr: st
 
 def _figures(doc: Document, scope: Scope, data: report_data.ReportData, orgnr: str | None, year: int) -> None:
     total = data.total
-    share = (lambda kg: kg / total.kg if total.kg else None)
+
+    def share(kg: float) -> float | None:
+        return kg / total.kg if total.kg else None
+
     doc.add(Heading(1, "3 Innkjøp og utslipp"),
             Heading(2, "3.1 Etter kategori"))
     cats = [s for s in data.by_category if s.lines]
@@ -386,7 +389,8 @@ def _measures(doc: Document, data: report_data.ReportData, package_rows: list[di
         doc.add(table("Tiltakene, rangert etter kr per tonn",
                       ["Tiltak", "Type", "Status", "Kutt, tonn CO2e per år", "Kostnad, kr per år", "Kr per tonn"],
                       [R.TEXT, R.TEXT, R.TEXT, R.TONNES, R.NOK, R.NOK],
-                      [[m["name"], KIND_NAMES.get(m["kind"], str(m["kind"])), STATUS_NAMES.get(m["status"], m["status"]),
+                      [[m["name"], KIND_NAMES.get(m["kind"], str(m["kind"])),
+                        STATUS_NAMES.get(m["status"], m["status"]),
                         None if m["expected_kg_per_year"] is None else m["expected_kg_per_year"] / 1000,
                         m["cost_nok_per_year"], m["nok_per_tonne"]]
                        for m in sorted(ms, key=lambda m: (m["nok_per_tonne"] is None, m["nok_per_tonne"] or 0))]))
@@ -410,7 +414,7 @@ def _measures(doc: Document, data: report_data.ReportData, package_rows: list[di
                 Para(f"Kutt {tonnes(row['expected_kg_per_year'])} tonn CO2e per år (usikkerhet "
                      f"{tonnes(row['expected_kg_low'])}–{tonnes(row['expected_kg_high'])}), "
                      f"{_cost_phrase(row['cost_nok_per_year'], row['nok_per_tonne'])}. Tiltak: "
-                     f"{', '.join(row['measures'])}."))
+                     f"{'; '.join(row['measures'])}."))
     if not package_rows:
         doc.add(Para("Ingen tiltakspakker er satt sammen ennå."))
 
@@ -520,6 +524,16 @@ def _fill(paragraph: str, values: dict) -> str:
     return paragraph.format_map(values)
 
 
+def allocated_costs(own: measure_selectors.PackageEffect, region: measure_selectors.PackageEffect) -> dict:
+    """Each measure's yearly cost (NOK) shared by the organisation's part of its cut in the region's package."""
+    region_kg = {r["id"]: r["kg_per_year"] or 0.0 for r in region.rows}
+    out = {}
+    for r in own.rows:
+        whole = region_kg.get(r["id"], 0.0)
+        out[r["id"]] = r["cost_nok_per_year"] * (r["kg_per_year"] or 0.0) / whole if whole > 0 else 0.0
+    return out
+
+
 def _target_phrase(scope: Scope, orgnr: str) -> tuple[str, list]:
     own = list(kpi_selectors.targets(scope, org=orgnr))
     region = list(kpi_selectors.targets(scope, org=None))
@@ -545,6 +559,8 @@ def saksfremlegg(scope: Scope, *, orgnr: str, package_name: str, texts: dict | N
     pkg = find_package(scope, package_name)
     effect = measure_selectors.package_effect(scope, pkg, org=orgnr)
     region_effect = measure_selectors.package_effect(scope, pkg)
+    own_cost = allocated_costs(effect, region_effect)
+    own_total = sum(own_cost.values())
     year = pkg.baseline_year
     org_total = results.totals(scope, org=orgnr, year=year, by=["year"])["rows"]
     region_total = results.totals(scope, year=year, by=["year"])["rows"]
@@ -559,10 +575,10 @@ def saksfremlegg(scope: Scope, *, orgnr: str, package_name: str, texts: dict | N
         "tonn_region": tonnes(kg_region), "andel_av_regionen": number(kg / kg_region if kg_region else None, R.SHARE),
         "kutt_tonn": tonnes(effect.kg), "kutt_andel": number(effect.kg / kg if kg else None, R.SHARE),
         "kutt_tonn_region": tonnes(region_effect.kg),
-        "kostnad": _cost_phrase(effect.cost_nok_per_year, effect.nok_per_tonne),
+        "kostnad": _cost_phrase(own_total, measure_selectors.nok_per_tonne(own_total, effect.kg)),
         "kostnad_region": _cost_phrase(region_effect.cost_nok_per_year, region_effect.nok_per_tonne),
         "kr_per_tonn": kroner(effect.nok_per_tonne), "antall_tiltak": str(len(members)),
-        "tiltak": ", ".join(members), "maal": target_text, "beregning": str(run.run.pk),
+        "tiltak": "; ".join(members), "maal": target_text, "beregning": str(run.run.pk),
         "maalaar": str(TRAJECTORY_TO),
     }
     shared = check_texts(texts if texts is not None else document_texts())
@@ -570,7 +586,8 @@ def saksfremlegg(scope: Scope, *, orgnr: str, package_name: str, texts: dict | N
                    f"{org.name}. Utvalg: kommunestyret / styret. Saksnummer: ______",
                    run_id=run.run.pk, subject=org.name, orgnr=orgnr)
     doc.figures = {"kg": kg, "nok": nok, "kg_region": kg_region, "package_kg": effect.kg,
-                   "package_cost_nok": effect.cost_nok_per_year, "region_package_kg": region_effect.kg}
+                   "package_cost_nok": region_effect.cost_nok_per_year, "own_cost_nok": own_total,
+                   "region_package_kg": region_effect.kg}
     doc.add(Heading(1, "Forslag til vedtak"))
     doc.add(Bullets([_fill(p, values) for p in shared.get("vedtak", [])], numbered=True))
     doc.add(Heading(1, "Saksopplysninger"))
@@ -581,18 +598,23 @@ def saksfremlegg(scope: Scope, *, orgnr: str, package_name: str, texts: dict | N
                   [R.TEXT, R.TEXT, R.TEXT],
                   [["Utslipp fra innkjøp, tonn CO2e", tonnes(kg), tonnes(kg_region)],
                    [f"Kutt med pakken «{pkg.name}», tonn CO2e per år", tonnes(effect.kg), tonnes(region_effect.kg)],
-                   ["Kostnad, kr per år", kroner(effect.cost_nok_per_year), kroner(region_effect.cost_nok_per_year)],
-                   ["Kr per tonn", kroner(effect.nok_per_tonne), kroner(region_effect.nok_per_tonne)]]))
+                   ["Kostnad, kr per år (organisasjonens del)", kroner(own_total),
+                    kroner(region_effect.cost_nok_per_year)],
+                   ["Kr per tonn", kroner(measure_selectors.nok_per_tonne(own_total, effect.kg)),
+                    kroner(region_effect.nok_per_tonne)]]))
     doc.add(Heading(1, "Vurdering"))
     doc.add(*[Para(_fill(p, values)) for p in shared.get("vurdering", [])])
     doc.add(Heading(1, "Økonomiske konsekvenser"))
     doc.add(*[Para(_fill(p, values)) for p in shared.get("okonomi", [])])
     doc.add(table(f"Tiltakene i pakken «{pkg.name}» for {org.name}",
-                  ["Tiltak", "Kutt, tonn CO2e per år", "Kostnad, kr per år", "Kr per tonn"],
+                  ["Tiltak", "Kutt, tonn CO2e per år", "Kostnad for regionen, kr per år",
+                   f"Del for {org.name}, kr per år"],
                   [R.TEXT, R.TONNES, R.NOK, R.NOK],
                   [[r["name"], None if r["kg_per_year"] is None else r["kg_per_year"] / 1000, r["cost_nok_per_year"],
-                    r["nok_per_tonne"]] for r in effect.rows],
-                  total=["Sum", effect.kg / 1000, effect.cost_nok_per_year, effect.nok_per_tonne]))
+                    own_cost[r["id"]]] for r in effect.rows],
+                  total=["Sum", effect.kg / 1000, region_effect.cost_nok_per_year, own_total]),
+            Para("Kostnaden for regionen er tiltakenes årlige kostnad (engangskostnad fordelt over levetiden). "
+                 "Organisasjonens del er fordelt etter dens andel av hvert tiltaks kutt i regionen.", "note"))
     doc.add(Heading(1, "Klima- og miljømessige konsekvenser"))
     doc.add(*[Para(_fill(p, values)) for p in shared.get("klima", [])])
     doc.add(Para(f"Tallene er fra beregning nr. {run.run.pk} av klimaregnskapet "

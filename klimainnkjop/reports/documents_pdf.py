@@ -32,7 +32,8 @@ def _block(block) -> dict:
 
 
 def html(doc: Document) -> str:
-    return _engine.get_template("document.html").render(Context({"doc": doc, "blocks": [_block(b) for b in doc.blocks]}))
+    blocks = [_block(b) for b in doc.blocks]
+    return _engine.get_template("document.html").render(Context({"doc": doc, "blocks": blocks}))
 
 
 def write(doc: Document) -> bytes:
