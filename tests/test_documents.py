@@ -292,3 +292,47 @@ def test_a_recorded_decision_adopts_the_package_its_measures_and_the_targets(sha
     assert target.decision_date == day and target.case_number == "26/77"
     assert run_cli("document", "decision", "--org", GRUE, "--package", "Høy", "--date", "2026-12-10",
                    "--body", " ", "--case", "1").returncode == 2
+
+
+@pytest.mark.django_db
+def test_the_documents_page_makes_a_case_document_within_the_readers_scope_only(shared_demo, client):
+    from klimainnkjop.storage.models import Organisation
+    from tests.factories import make_user
+
+    client.force_login(make_user("leser", Organisation.objects.get(orgnr=GRUE), "reader"))
+    page = client.get("/dokumenter/")
+    assert page.status_code == 200 and "Saksfremlegg" in page.content.decode()
+    made = client.post("/dokumenter/", {"document": "saksfremlegg", "subject": GRUE, "package": "Basis",
+                                        "format": "docx"})
+    assert made.status_code == 200
+    assert made["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
+    assert "Grue kommune" in _texts(_read(made.content))[1]
+    refused = client.post("/dokumenter/", {"document": "saksfremlegg", "subject": KONGSVINGER, "package": "Basis",
+                                           "format": "docx"})
+    assert refused.status_code == 400 and "Ingen dokumenter ble laget" in refused.content.decode()
+    bad = client.post("/dokumenter/", {"document": "baseline", "subject": "region", "year": "tjue", "format": "pdf"})
+    assert bad.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_region_administrator_publishes_the_baseline_report_on_the_public_page(shared_demo, client):
+    from pypdf import PdfReader
+
+    from klimainnkjop.storage.models import AuditEntry, Organisation
+    from tests.factories import make_user
+
+    assert client.get("/offentlig/kartlegging/2024.pdf").status_code == 404
+    client.force_login(make_user("regionadmin", Organisation.objects.get(orgnr=KONGSVINGER), "region-admin"))
+    response = client.post("/dokumenter/publiser/", {"year": "2024"})
+    assert response.status_code == 302 and response["Location"] == "/offentlig/"
+    assert AuditEntry.objects.filter(action="publish_document", object_id="baseline-2024").count() == 1
+    client.logout()
+    public = client.get("/offentlig/")
+    assert public.status_code == 200 and "/offentlig/kartlegging/2024.pdf" in public.content.decode()
+    pdf = client.get("/offentlig/kartlegging/2024.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(b"".join(pdf.streaming_content))).pages[0].extract_text()
+    assert "Anbefaling" in text
+    from klimainnkjop.selectors.documents import published_baseline_path
+
+    published_baseline_path(2024).unlink()  # the module's data directory is shared with the other tests

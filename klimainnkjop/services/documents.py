@@ -156,3 +156,21 @@ def do_record_decision(scope: Scope, *, organisation: Organisation, decided_on: 
                   "targets": decided}
         record_audit(actor=actor, action="record_decision", obj=pkg, organisation=organisation, after=result)
     return result
+
+
+def do_publish_baseline(*, year: int, actor: Any = None) -> dict:
+    """The region's baseline report of `year` as PDF on the public page (offentlig/): made with the system's scope
+    (the whole region, consolidated) and kept in the data directory; publishing again replaces it."""
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import documents as document_selectors
+
+    doc, content = do_generate_baseline(system_scope(), year=year, fmt="pdf", actor=actor)
+    path = document_selectors.published_baseline_path(year)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as out:
+        out.write(content)
+    os.replace(out.name, path)
+    result = {"year": year, "run": doc.run_id, "package": doc.figures.get("package"), "bytes": len(content)}
+    record_audit(actor=actor, action="publish_document", object_type="Document", object_id=f"baseline-{year}",
+                 after=result)
+    return result

@@ -114,3 +114,11 @@ urlpatterns += [
     path("saker/<int:pk>/vedlegg.pdf", views_cases.case_annex, name="case_annex"),
     path("saker/<int:pk>/protokoll.pdf", views_cases.case_record, name="case_record"),
 ]
+
+from klimainnkjop.web import views_documents  # noqa: E402
+
+urlpatterns += [  # the baseline report and the council case documents (issue 13)
+    path("dokumenter/", views_documents.documents, name="documents"),
+    path("dokumenter/publiser/", views_documents.publish, name="documents_publish"),
+    path("offentlig/kartlegging/<int:year>.pdf", views_documents.published_baseline, name="public_baseline"),
+]

@@ -1,0 +1,86 @@
+"""The documents page (issue 13): the baseline report and the council case document made on request and
+downloaded (DOCX or PDF), and the region's baseline report published on the public page by a region
+administrator; the published PDF is served at offentlig/kartlegging/<year>.pdf."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from klimainnkjop import access
+from klimainnkjop.access import OutsideScope, scope_for
+from klimainnkjop.selectors import documents as document_selectors
+from klimainnkjop.selectors import measures as measure_selectors
+from klimainnkjop.selectors import organisations as org_selectors
+from klimainnkjop.selectors.results import NoResults
+from klimainnkjop.services.documents import (CONTENT_TYPES, InvalidInput, do_generate_baseline,
+                                             do_generate_saksfremlegg, do_publish_baseline)
+
+REGION = "region"
+
+
+def _page(request, *, error: str = "", status: int = 200):
+    scope = scope_for(request.user)
+    return render(request, "web/documents.html", {
+        "organisations": list(org_selectors.organisations(scope).order_by("name")),
+        "packages": [p.name for p in measure_selectors.packages(scope)],
+        "default_year": dt.date.today().year - 1, "error": error,
+        "may_publish": access.can_administer_region(request.user),
+        "published": document_selectors.published_baselines(),
+    }, status=status)
+
+
+@login_required
+def documents(request):
+    if request.method != "POST":
+        return _page(request)
+    scope = scope_for(request.user)
+    document, fmt = request.POST.get("document", ""), request.POST.get("format", "")
+    subject = request.POST.get("subject", "")
+    try:
+        if document == "baseline":
+            try:
+                year = int(request.POST.get("year", ""))
+            except ValueError:
+                raise InvalidInput(_("Give a year.")) from None
+            orgnr = None if subject == REGION else subject
+            doc, content = do_generate_baseline(scope, year=year, orgnr=orgnr, fmt=fmt, actor=request.user)
+            name = f"kartlegging-{orgnr or REGION}-{year}.{fmt}"
+        elif document == "saksfremlegg":
+            name, content = do_generate_saksfremlegg(scope, package_name=request.POST.get("package", ""), fmt=fmt,
+                                                     orgnr=subject, actor=request.user)
+        else:
+            raise InvalidInput(_("Choose a document."))
+    except (InvalidInput, OutsideScope, PermissionError, NoResults) as exc:
+        return _page(request, error=str(exc), status=400)
+    response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_POST
+def publish(request):
+    if not access.can_administer_region(request.user):
+        return HttpResponseForbidden(_("Only the region's administrators may publish the baseline report."))
+    try:
+        year = int(request.POST.get("year", ""))
+        do_publish_baseline(year=year, actor=request.user)
+    except ValueError:
+        return _page(request, error=_("Give a year."), status=400)
+    except (InvalidInput, NoResults) as exc:
+        return _page(request, error=str(exc), status=400)
+    return redirect(reverse("public_region"))
+
+
+def published_baseline(request, year: int):
+    """The published baseline report (public, no sign-in)."""
+    path = document_selectors.published_baseline_path(year)
+    if year not in document_selectors.published_baselines() or not path.is_file():
+        raise Http404
+    return FileResponse(path.open("rb"), as_attachment=False, filename=path.name, content_type=CONTENT_TYPES["pdf"])
