@@ -107,6 +107,8 @@ def test_the_baseline_totals_equal_the_dashboard_to_the_tonne_and_krone(shared_d
         # the categories add up to the total (within the rounding of each row)
         parts = sum(float(row[1].replace("\u00a0", "").replace(",", ".").replace("\u2212", "-")) for row in table[1:-1])
         assert abs(parts - overview.total.kg / 1000) <= 0.05 * len(table)
+        sources = _table(_read(content), "Datagrunnlaget")[1:]
+        assert sum(int(row[1].replace("\u00a0", "")) for row in sources) == overview.total.lines
 
 
 @pytest.mark.django_db

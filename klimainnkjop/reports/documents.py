@@ -299,6 +299,14 @@ def _method(doc: Document, scope: Scope, data: report_data.ReportData, orgnr: st
                  "er summen av faktorenes usikkerhet."),
             Para(f"Andel av innkjøpene med utslippsfaktor: {number(total.covered_share, R.SHARE)}. "
                  f"Antall linjer: {number(total.lines, R.INT)}."))
+    source_names = {"ledger": "Regnskapsuttrekk", "saft": "SAF-T", "kostra": "KOSTRA-fil", "ehf": "E-faktura (EHF)",
+                    "supplier_stats": "Leverandørstatistikk"}
+    sources = [r for r in results.totals(scope, org=orgnr, year=year, by=["source"])["rows"] if r["lines"]]
+    if sources:
+        doc.add(table("Datagrunnlaget: innkjøp og utslipp etter kilde", ["Kilde", "Linjer", "Innkjøp, kr", "Tonn CO2e"],
+                      [R.TEXT, R.INT, R.NOK, R.TONNES],
+                      [[source_names.get(r["source"], r["source"] or "–"), r["lines"], r["spend_nok"],
+                        r["kg_co2e"] / 1000] for r in sorted(sources, key=lambda r: -r["spend_nok"])]))
     if data.by_method:
         doc.add(table("Utslipp etter metode", ["Metode", "Tonn CO2e", "Innkjøp, kr", "Andel av utslippene"],
                       [R.TEXT, R.TONNES, R.NOK, R.SHARE],
