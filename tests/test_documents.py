@@ -338,3 +338,17 @@ def test_a_region_administrator_publishes_the_baseline_report_on_the_public_page
     from klimainnkjop.selectors.documents import published_baseline_path
 
     published_baseline_path(2024).unlink()  # the module's data directory is shared with the other tests
+
+
+@pytest.mark.django_db
+def test_the_shared_texts_are_shown_as_json_and_a_bad_texts_file_exits_2(shared_demo, tmp_path):
+    shown = run_cli("document", "texts")
+    assert shown.returncode == 0
+    assert list(json.loads(shown.stdout)) == ["saksopplysninger", "prosjektet", "vurdering", "okonomi", "klima",
+                                              "vedtak"]
+    bad = tmp_path / "tekster.json"
+    bad.write_text('{"vedtak": ["{organisasjon} vedtar {noe}"]}', encoding="utf-8")
+    result = run_cli("document", "texts", "--set", bad)
+    assert result.returncode == 2 and "{noe}" in result.stderr
+    bad.write_text("{ikke json", encoding="utf-8")
+    assert run_cli("document", "texts", "--set", bad).returncode == 2
