@@ -221,8 +221,11 @@ def test_the_command_line_writes_every_case_document_into_one_zip_and_the_baseli
     pdf = tmp_path / "region.pdf"
     result = run_cli("document", "baseline", "--region", "--year", YEAR, "--format", "pdf", "-o", pdf)
     assert result.returncode == 0, result.stderr
-    first = PdfReader(pdf).pages[0].extract_text()
+    reader = PdfReader(pdf)
+    first = reader.pages[0].extract_text()
     assert "Anbefaling" in first and "Høy" in first and "kr per år" in first
+    root = reader.trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] and root["/Lang"] == "nb" and "/StructTreeRoot" in root  # tagged
 
 
 @pytest.mark.django_db
@@ -352,3 +355,20 @@ def test_the_shared_texts_are_shown_as_json_and_a_bad_texts_file_exits_2(shared_
     assert result.returncode == 2 and "{noe}" in result.stderr
     bad.write_text("{ikke json", encoding="utf-8")
     assert run_cli("document", "texts", "--set", bad).returncode == 2
+
+
+@pytest.mark.django_db
+def test_an_organisations_baseline_of_another_year_has_that_years_totals(shared_demo, tmp_path):
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import dashboard
+
+    _, _, kroner = _fmt()
+    out = tmp_path / "grue-2025.docx"
+    result = run_cli("document", "baseline", "--org", GRUE, "--year", 2025, "--format", "docx", "-o", out)
+    assert result.returncode == 0, result.stderr
+    overview = dashboard.period_overview(system_scope(), org=GRUE, period=dashboard.Period(2025, "", 0))
+    document = _read(out.read_bytes())
+    assert document.paragraphs[0].text.endswith("Grue kommune")
+    total = _table(document, "Innkjøp og utslipp etter kategori")[-1]
+    assert total[2] == kroner(overview.total.spend)
+    assert any(p.text.startswith("Anbefaling: Grue kommune bør vedta tiltakspakken") for p in document.paragraphs)
