@@ -776,6 +776,12 @@ EXPECTATIONS.update({
                                            "org_admin_own": FORBIDDEN, "auditor_own": FORBIDDEN}),
         ("get", "/dokumenter/publiser/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
     ],
+    "dokumenter/vedtak/": [  # an empty form: a message for those who may record decisions
+        ("post", "/dokumenter/vedtak/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                         "reader_own": FORBIDDEN, "reader_other": FORBIDDEN,
+                                         "org_admin_own": FORBIDDEN, "auditor_own": FORBIDDEN}),
+        ("get", "/dokumenter/vedtak/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
     "offentlig/kartlegging/<int:year>.pdf": [
         ("get", "/offentlig/kartlegging/2024.pdf", {k: NOT_FOUND for k in USER_KINDS}),
     ],

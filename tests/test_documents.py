@@ -372,3 +372,30 @@ def test_an_organisations_baseline_of_another_year_has_that_years_totals(shared_
     total = _table(document, "Innkjøp og utslipp etter kategori")[-1]
     assert total[2] == kroner(overview.total.spend)
     assert any(p.text.startswith("Anbefaling: Grue kommune bør vedta tiltakspakken") for p in document.paragraphs)
+
+
+@pytest.mark.django_db
+def test_an_organisation_administrator_records_the_decision_on_the_documents_page(shared_demo, client):
+    import datetime as dt
+
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors import measures
+    from klimainnkjop.storage.models import Organisation, Target
+    from tests.factories import make_user
+
+    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
+    own = Target.objects.filter(organisation=kongsvinger, active=True).count()
+    assert own == 2  # the demo's cut and measured share, without a decision
+    client.force_login(make_user("orgadmin", kongsvinger, "org-admin"))
+    assert "Registrer et vedtak" in client.get("/dokumenter/").content.decode()
+    form = {"organisation": KONGSVINGER, "package": "Basis", "date": "2026-12-01", "body": "kommunestyret",
+            "case_number": "26/900"}
+    assert client.post("/dokumenter/vedtak/", {**form, "organisation": GRUE}).status_code == 403
+    assert client.post("/dokumenter/vedtak/", {**form, "date": "1. desember"}).status_code == 400
+    response = client.post("/dokumenter/vedtak/", form)
+    assert response.status_code == 302 and response["Location"] == "/dokumenter/?vedtak=1"
+    adoption = measures.adopted_package(system_scope(), KONGSVINGER)
+    assert adoption.package.name == "Basis" and adoption.case_number == "26/900"
+    decided = Target.objects.filter(organisation=kongsvinger, active=True)
+    assert decided.count() == own
+    assert {(t.decision_date, t.case_number) for t in decided} == {(dt.date(2026, 12, 1), "26/900")}

@@ -120,5 +120,6 @@ from klimainnkjop.web import views_documents  # noqa: E402
 urlpatterns += [  # the baseline report and the council case documents (issue 13)
     path("dokumenter/", views_documents.documents, name="documents"),
     path("dokumenter/publiser/", views_documents.publish, name="documents_publish"),
+    path("dokumenter/vedtak/", views_documents.decision, name="documents_decision"),
     path("offentlig/kartlegging/<int:year>.pdf", views_documents.published_baseline, name="public_baseline"),
 ]

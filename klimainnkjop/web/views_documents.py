@@ -19,15 +19,23 @@ from klimainnkjop.selectors import measures as measure_selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
 from klimainnkjop.services.documents import (CONTENT_TYPES, InvalidInput, do_generate_baseline,
-                                             do_generate_saksfremlegg, do_publish_baseline)
+                                             do_generate_saksfremlegg, do_publish_baseline, do_record_decision)
 
 REGION = "region"
 
 
+def _may_decide(user, orgnr: str | None) -> bool:
+    """A decision adopts a package and its measures and gives targets their decision: both rights are needed."""
+    return access.can_manage_measures(user, orgnr) and access.can_set_targets(user, orgnr)
+
+
 def _page(request, *, error: str = "", status: int = 200):
     scope = scope_for(request.user)
+    organisations = list(org_selectors.organisations(scope).order_by("name"))
     return render(request, "web/documents.html", {
-        "organisations": list(org_selectors.organisations(scope).order_by("name")),
+        "organisations": organisations,
+        "deciders": [o for o in organisations if _may_decide(request.user, o.orgnr)],
+        "decided": request.GET.get("vedtak") == "1",
         "packages": [p.name for p in measure_selectors.packages(scope)],
         "default_year": dt.date.today().year - 1, "error": error,
         "may_publish": access.can_administer_region(request.user),
@@ -84,3 +92,28 @@ def published_baseline(request, year: int):
     if year not in document_selectors.published_baselines() or not path.is_file():
         raise Http404
     return FileResponse(path.open("rb"), as_attachment=False, filename=path.name, content_type=CONTENT_TYPES["pdf"])
+
+
+@login_required
+@require_POST
+def decision(request):
+    """An organisation's decision on the case (services/documents.do_record_decision)."""
+    orgnr = request.POST.get("organisation", "").strip()
+    if not _may_decide(request.user, orgnr or None):
+        return HttpResponseForbidden(_("Only the organisation's administrators may record its decision."))
+    scope = scope_for(request.user)
+    try:
+        try:
+            organisation = org_selectors.organisation(scope, orgnr)
+        except org_selectors.NotFound:
+            raise InvalidInput(_("Choose an organisation.")) from None
+        try:
+            decided_on = dt.date.fromisoformat(request.POST.get("date", ""))
+        except ValueError:
+            raise InvalidInput(_("Give the date of the decision as YYYY-MM-DD.")) from None
+        do_record_decision(scope, organisation=organisation, decided_on=decided_on,
+                           body=request.POST.get("body", ""), case_number=request.POST.get("case_number", ""),
+                           package_name=request.POST.get("package", ""), actor=request.user)
+    except (InvalidInput, OutsideScope) as exc:
+        return _page(request, error=str(exc), status=400)
+    return redirect(reverse("documents") + "?vedtak=1")
