@@ -317,10 +317,13 @@ def test_the_documents_page_makes_a_case_document_within_the_readers_scope_only(
     assert refused.status_code == 400 and "Ingen dokumenter ble laget" in refused.content.decode()
     bad = client.post("/dokumenter/", {"document": "baseline", "subject": "region", "year": "tjue", "format": "pdf"})
     assert bad.status_code == 400
+    every = client.post("/dokumenter/", {"document": "saksfremlegg", "subject": "all", "package": "Basis",
+                                         "format": "docx"})
+    assert every.status_code == 400 and "regionens administratorer" in every.content.decode()
 
 
 @pytest.mark.django_db
-def test_a_region_administrator_publishes_the_baseline_report_on_the_public_page(shared_demo, client):
+def test_a_region_administrator_makes_every_case_document_and_publishes_the_baseline_report(shared_demo, client):
     from pypdf import PdfReader
 
     from klimainnkjop.storage.models import AuditEntry, Organisation
@@ -328,6 +331,10 @@ def test_a_region_administrator_publishes_the_baseline_report_on_the_public_page
 
     assert client.get("/offentlig/kartlegging/2024.pdf").status_code == 404
     client.force_login(make_user("regionadmin", Organisation.objects.get(orgnr=KONGSVINGER), "region-admin"))
+    every = client.post("/dokumenter/", {"document": "saksfremlegg", "subject": "all", "package": "Basis",
+                                         "format": "docx"})
+    assert every.status_code == 200 and every["Content-Type"] == "application/zip"
+    assert len(zipfile.ZipFile(io.BytesIO(every.content)).namelist()) == 13
     response = client.post("/dokumenter/publiser/", {"year": "2024"})
     assert response.status_code == 302 and response["Location"] == "/offentlig/"
     assert AuditEntry.objects.filter(action="publish_document", object_id="baseline-2024").count() == 1

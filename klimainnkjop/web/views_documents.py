@@ -21,7 +21,7 @@ from klimainnkjop.selectors.results import NoResults
 from klimainnkjop.services.documents import (CONTENT_TYPES, InvalidInput, do_generate_baseline,
                                              do_generate_saksfremlegg, do_publish_baseline, do_record_decision)
 
-REGION = "region"
+REGION, ALL = "region", "all"
 
 
 def _may_decide(user, orgnr: str | None) -> bool:
@@ -60,13 +60,17 @@ def documents(request):
             doc, content = do_generate_baseline(scope, year=year, orgnr=orgnr, fmt=fmt, actor=request.user)
             name = f"kartlegging-{orgnr or REGION}-{year}.{fmt}"
         elif document == "saksfremlegg":
+            every = subject == ALL
+            if every and not access.can_administer_region(request.user):
+                raise InvalidInput(_("Only the region's administrators may make every organisation's case document."))
             name, content = do_generate_saksfremlegg(scope, package_name=request.POST.get("package", ""), fmt=fmt,
-                                                     orgnr=subject, actor=request.user)
+                                                     orgnr=None if every else subject, every=every,
+                                                     actor=request.user)
         else:
             raise InvalidInput(_("Choose a document."))
     except (InvalidInput, OutsideScope, PermissionError, NoResults) as exc:
         return _page(request, error=str(exc), status=400)
-    response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
+    response = HttpResponse(content, content_type=CONTENT_TYPES["zip" if name.endswith(".zip") else fmt])
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
