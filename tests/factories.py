@@ -821,3 +821,28 @@ EXPECTATIONS.update({
         ("get", f"/org/{KONGSVINGER}/last-opp/999999/kolonner/", _UPLOAD_MISSING),
         ("post", f"/org/{KONGSVINGER}/last-opp/999999/kolonner/", _UPLOAD_MISSING)],
 })
+
+
+# --- issue 13: the documents page and the published baseline report (tests/test_documents.py) ---------------------
+EXPECTATIONS.update({
+    "dokumenter/": [
+        ("get", "/dokumenter/", {"anonymous": LOGIN_REDIRECT, **{k: OK for k in ALL_KINDS[1:]}}),
+        ("post", "/dokumenter/",  # no document chosen: a message, nothing made
+         {"anonymous": LOGIN_REDIRECT, **{k: BAD_REQUEST for k in ALL_KINDS[1:]}}),
+    ],
+    "dokumenter/publiser/": [
+        ("post", "/dokumenter/publiser/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                           "reader_own": FORBIDDEN, "reader_other": FORBIDDEN,
+                                           "org_admin_own": FORBIDDEN, "auditor_own": FORBIDDEN}),
+        ("get", "/dokumenter/publiser/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+    "dokumenter/vedtak/": [  # an empty form: a message for those who may record decisions
+        ("post", "/dokumenter/vedtak/", {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                                         "reader_own": FORBIDDEN, "reader_other": FORBIDDEN,
+                                         "org_admin_own": FORBIDDEN, "auditor_own": FORBIDDEN}),
+        ("get", "/dokumenter/vedtak/", {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+    "offentlig/kartlegging/<int:year>.pdf": [
+        ("get", "/offentlig/kartlegging/2024.pdf", {k: NOT_FOUND for k in USER_KINDS}),
+    ],
+})

@@ -21,6 +21,7 @@ GROUPS += ["klimainnkjop.cli.dropfolders"]  # imports from drop folders, watch
 GROUPS += ["klimainnkjop.cli.targets"]  # targets, kpis, budgets, population (issue 11)
 GROUPS += ["klimainnkjop.cli.agreements"]  # agreements, renewals, the requirement library (issue 12)
 GROUPS += ["klimainnkjop.cli.effect"]  # measured effect: volume and intensity (LMDI)
+GROUPS += ["klimainnkjop.cli.documents"]  # the baseline report and the council case documents (issue 13)
 
 
 def _setup(data_dir: str | None) -> None:

@@ -130,3 +130,12 @@ urlpatterns += [
     path("org/<str:orgnr>/last-opp/<int:pk>/status/", views_uploads.upload_status, name="upload_status"),
     path("org/<str:orgnr>/last-opp/<int:pk>/kolonner/", views_uploads.upload_mapping, name="upload_mapping"),
 ]
+
+from klimainnkjop.web import views_documents  # noqa: E402
+
+urlpatterns += [  # the baseline report and the council case documents (issue 13)
+    path("dokumenter/", views_documents.documents, name="documents"),
+    path("dokumenter/publiser/", views_documents.publish, name="documents_publish"),
+    path("dokumenter/vedtak/", views_documents.decision, name="documents_decision"),
+    path("offentlig/kartlegging/<int:year>.pdf", views_documents.published_baseline, name="public_baseline"),
+]

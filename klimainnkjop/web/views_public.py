@@ -11,6 +11,7 @@ from klimainnkjop.selectors import dashboard
 from klimainnkjop.access import system_scope
 from klimainnkjop.core import cells
 from klimainnkjop.selectors import reports as report_selectors
+from klimainnkjop.selectors.documents import published_baselines
 from klimainnkjop.web import formatting
 
 
@@ -44,11 +45,12 @@ def _view(publication, names: dict[str, str]) -> dict:
 def public_region(request):
     region = _publications(None)
     organisations = report_selectors.published_organisations(system_scope())
-    if not region and not organisations:
+    baselines = published_baselines()  # the region's published baseline reports (issue 13)
+    if not region and not organisations and not baselines:
         raise Http404
     names = _category_names()
     return render(request, "web/public.html", {"subject": None, "publications": [_view(p, names) for p in region],
-                                               "organisations": organisations})
+                                               "organisations": organisations, "baselines": baselines})
 
 
 def public_organisation(request, orgnr: str):

@@ -76,6 +76,7 @@ def pages(base: str, org, other) -> list[str]:
         # agreements, renewals and the requirement library (web/views_agreements.py)
         "/avtaler/", "/avtaler/fornyelser/", "/avtaler/ny/", "/kravbibliotek/", "/kravbibliotek/BYG-01/",
         "/kravbibliotek/BYG-01/endre/", "/saker/", "/saker/ny/", "/saker/sjekkliste/",
+        "/dokumenter/",  # the baseline report and the case documents (issue 13)
     ]
 
 
