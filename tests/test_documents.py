@@ -166,7 +166,8 @@ def _neutral(texts: list[str], names: list[str]) -> list[str]:
     for text in texts:
         for name in names:
             text = text.replace(name, "<navn>")
-        out.append(re.sub(r"[\u2212\-]?\d[\d\u00a0 ,./]*", "#", text))
+        text = re.sub(r"[\u2212\-]?\d[\d\u00a0 ,./]*", "#", text)
+        out.append("#" if text.strip() == "\u2013" else text)  # a figure that one of them lacks ("–") is a figure too
     return out
 
 
