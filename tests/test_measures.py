@@ -157,6 +157,31 @@ def test_the_trajectory_takes_each_measure_from_its_date_and_the_package_an_orga
     assert bau == pytest.approx([K_TOTAL, K_TOTAL * 1.1, K_TOTAL * 1.21], rel=1e-9)
 
 
+def test_the_trajectory_shows_the_organisations_tonnes_target_as_its_straight_path(account, client):
+    """Issue 10 item 5 against issue 11's targets: a cut of 40 % from 2024 to 2028 for Kongsvinger's tonnes is drawn
+    from K_TOTAL in 2024 to 0.6 × K_TOTAL in 2028, a tenth of the cut a year; in the CLI and on the page."""
+    from klimainnkjop.services.targets import do_set_target
+
+    less = make("Mindre", percent=20, effective_date=dt.date(2025, 1, 1))
+    package = services.do_create_package(name="Basis", measures=[less], baseline_year=2024, actor="test")
+    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
+    services.do_adopt_package(package=package, organisation=kongsvinger, adopted_on=dt.date(2025, 1, 1),
+                              case_number="25/1", actor="test")
+    result = run_cli("trajectory", "--org", KONGSVINGER, "--to", "2028", "--format", "json")
+    assert "target" not in {r["scenario"] for r in json.loads(result.stdout)["rows"]}  # no target yet
+    do_set_target(kpi="tonnes_co2e", kind="cut", value=40, baseline_year=2024, target_year=2028,
+                  organisation=kongsvinger, actor="test")
+    rows = json.loads(run_cli("trajectory", "--org", KONGSVINGER, "--to", "2028", "--format", "json").stdout)["rows"]
+    path = {r["year"]: r["kg_co2e"] for r in rows if r["scenario"] == "target"}
+    assert path == pytest.approx({y: K_TOTAL * (1 - 0.4 * (y - 2024) / 4) for y in range(2024, 2029)}, rel=1e-9)
+    client.force_login(make_user("admin", kongsvinger, "region-admin"))
+    _, tree = page(client, f"/tiltak/bane/?org={KONGSVINGER}&til=2028")
+    cells = table_cells(tree.find_all("table", id="trajectory-table")[0])
+    assert "Målbane" in cells and norwegian(0.6 * K_TOTAL / 1000) in cells
+    spec = chart_payload(tree.find_all("figure")[0])["spec"]
+    assert len(spec["data"]["values"]) == 15  # five years, three lines
+
+
 def test_status_changes_keep_their_history_and_an_audit_entry(account):
     measure = make()
     org = Organisation.objects.get(orgnr=KONGSVINGER)

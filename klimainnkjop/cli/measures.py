@@ -135,7 +135,12 @@ def cmd_trajectory(args) -> int:
             selectors.package(system_scope(), args.package)
         except selectors.PackageNotFound:
             raise ValueError(f"--package: no package {args.package!r}") from None
+    from klimainnkjop.selectors import kpis
+
     document = selectors.trajectory(system_scope(), to_year=args.to_year, org=org, package_name=args.package,
                                     baseline_year=args.from_year, growth_percent=args.growth)
+    # the target for the whole subject's tonnes, as its straight path (scenario "target"), where one is set
+    path = kpis.tonnes_target_path(system_scope(), org=org, years=sorted({r["year"] for r in document["rows"]}))
+    document["rows"] += [{**dict.fromkeys(document["rows"][0]), **r} for r in path or []]
     emit(document["rows"], args.format, document)
     return EXIT_OK

@@ -57,7 +57,7 @@ def trajectory_spec(rows: list[dict], *, y_title: str, scenario_labels: dict[str
             "color": {"field": "scenario", "type": "nominal", "title": None,
                       "scale": {"domain": domain, "range": PALETTE[:len(domain)]}, "legend": {"orient": "top"}},
             "strokeDash": {"field": "scenario", "type": "nominal", "legend": None,
-                           "scale": {"domain": domain, "range": [[6, 4], [1, 0]][:len(domain)]}},
+                           "scale": {"domain": domain, "range": [[6, 4], [1, 0], [2, 2]][:len(domain)]}},
         },
     }
 

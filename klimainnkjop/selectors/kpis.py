@@ -288,6 +288,26 @@ def path_value(target: Target, baseline: float, year: int) -> float:
     return points[-1][1]
 
 
+def tonnes_target_path(scope: Scope, *, org: str | None, years: list[int],
+                       run: results.Run | None = None) -> list[dict] | None:
+    """The straight path (path_value) of the newest active target for the whole region's or organisation's tonnes
+    (KPI tonnes_co2e, no category), as rows {year, scenario "target", kg_co2e} for the trajectory; None without such
+    a target, or when its baseline year has no figures to start from."""
+    subject = Subject(org=org)
+    found = [t for t in _subject_targets(scope, subject) if t.kpi == "tonnes_co2e" and not t.category]
+    if not found or found[-1].value is None:
+        return None
+    target = found[-1]
+    if target.baseline_year is None:
+        if target.kind == Target.KIND_CUT:
+            return None
+        return [{"year": y, "scenario": "target", "kg_co2e": 1000.0 * target.value} for y in years]
+    baseline = kpi_values(scope, subject, dashboard.Period(target.baseline_year, "", 0), run)["tonnes_co2e"]
+    if baseline is None:
+        return None
+    return [{"year": y, "scenario": "target", "kg_co2e": 1000.0 * path_value(target, baseline, y)} for y in years]
+
+
 def status_of(value: float, expected: float, direction: str) -> str:
     """STATUS_RULE."""
     gap = value - expected if direction == LOWER else expected - value

@@ -20,6 +20,7 @@ from klimainnkjop.access import OutsideScope, scope_for
 from klimainnkjop.reports import measure_charts
 from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import factors as factor_selectors
+from klimainnkjop.selectors import kpis
 from klimainnkjop.selectors import measures as selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
@@ -42,7 +43,8 @@ MECHANISM_LABELS = {
     "switch": gettext_lazy("Switch to another factor"),
     "intensity": gettext_lazy("Lower emission intensity"),
 }
-SCENARIO_LABELS = {"bau": gettext_lazy("Business as usual"), "package": gettext_lazy("With the package")}
+SCENARIO_LABELS = {"bau": gettext_lazy("Business as usual"), "package": gettext_lazy("With the package"),
+                   "target": gettext_lazy("Target path")}
 DEFAULT_TARGET_YEAR = 2030
 
 
@@ -377,15 +379,19 @@ def trajectory(request):
                               if "no package" in str(exc) else
                               _("The trajectory cannot be drawn: %(reason)s") % {"reason": exc})
         return render(request, "web/measure_trajectory.html", context)
-    labels = {k: str(v) for k, v in SCENARIO_LABELS.items()}
     years: dict[int, dict] = {}
-    for r in document["rows"]:
+    # the targets for the whole subject's tonnes (issue 11), as their straight path over the same years
+    path = kpis.tonnes_target_path(scope, org=orgnr, years=sorted({r["year"] for r in document["rows"]})) or []
+    labels = {k: str(v) for k, v in SCENARIO_LABELS.items() if path or k != "target"}
+    for r in document["rows"] + path:
         years.setdefault(r["year"], {})[r["scenario"]] = r
     context.update({
-        "chart": measure_charts.trajectory(document["rows"], y_title=_("Tonnes CO2e"), scenario_labels=labels,
+        "chart": measure_charts.trajectory(document["rows"] + path, y_title=_("Tonnes CO2e"), scenario_labels=labels,
                                            language=get_language() or "nb"),
+        "has_target": bool(path),
         "rows": [{"year": y, "bau": _tonnes(s["bau"]["kg_co2e"]), "package": _tonnes(s["package"]["kg_co2e"]),
-                  "cut": _tonnes(s["package"]["reduction_kg"]), "measures": s["package"]["measures_in_effect"]}
+                  "cut": _tonnes(s["package"]["reduction_kg"]), "measures": s["package"]["measures_in_effect"],
+                  "target": _tonnes(s["target"]["kg_co2e"]) if "target" in s else ""}
                  for y, s in sorted(years.items())],
         "baseline_year": document["baseline_year"],
         "plans": [{"org": dashboard.organisation_names(scope).get(o, o), "package": p}
