@@ -184,14 +184,14 @@ def measure(config: str, env: dict, args, urls: list[str], username: str, passwo
 def describe(config: str) -> str:
     parts = config.split(":")
     if parts[0] == "waitress":
-        return "before: waitress, 1 process × 8 threads, memory cache per process"
+        return "waitress (the server before issue 19), 1 process × 8 threads, memory cache per process"
     return (f"serve: gunicorn, {parts[1]} processes × {parts[2]} threads, "
             f"{'Redis' if len(parts) == 4 else 'file'} cache")
 
 
 def table(rows: list[dict], baseline: dict | None) -> str:
     header = ["configuration", "one client alone p50 (ms)", "req/s", "p50 (ms)", "p95 (ms)", "errors",
-              "req/s vs before"]
+              "req/s vs waitress"]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for r in rows:
         ratio = f"{r['throughput'] / baseline['throughput']:.1f}x" if baseline else "-"
