@@ -39,11 +39,13 @@ def test_an_import_computes_the_account_without_a_command(auto, reference, org, 
     assert not results.compute_status().stale
 
 
-@pytest.mark.django_db
-def test_changes_queue_one_debounced_run_that_the_worker_computes_once(auto, reference, org, other_org,
+@pytest.mark.django_db(transaction=True)  # the worker runs in this process and closes its connection (PostgreSQL)
+def test_changes_queue_one_debounced_run_that_the_worker_computes_once(settings, reference, org, other_org,
                                                                        django_capture_on_commit_callbacks):
-    auto.TASKS = DATABASE_QUEUE
-    auto.KLIMAINNKJOP_COMPUTE_DEBOUNCE = 30
+    # switched on here, after the organisations were made (in a transactional test their creation commits too)
+    settings.KLIMAINNKJOP_AUTO_COMPUTE = True
+    settings.TASKS = DATABASE_QUEUE
+    settings.KLIMAINNKJOP_COMPUTE_DEBOUNCE = 30
     before = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
         import_ledger(org, KONGSVINGER_CSV, "k.csv", profile=WEB_PROFILE)
