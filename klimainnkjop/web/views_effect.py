@@ -12,12 +12,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext as _
 
-from klimainnkjop.access import OutsideScope, scope_for
+from klimainnkjop.access import scope_for
 from klimainnkjop.reports import measure_charts
 from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import effect as selectors
-from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.web import formatting
+from klimainnkjop.web.views_measures import org_param
 
 
 def _tonnes(kg: float) -> str:
@@ -52,12 +52,7 @@ def _period(text: str):
 @login_required
 def effect(request):
     scope = scope_for(request.user)
-    orgnr = request.GET.get("org") or None
-    if orgnr is not None:
-        try:
-            org_selectors.organisation(scope, orgnr)
-        except (OutsideScope, org_selectors.NotFound):
-            raise Http404 from None
+    orgnr = org_param(request, scope)
     unit = request.GET.get("enhet") or None
     category = request.GET.get("kategori") or None
     choices = _choices(scope, orgnr)

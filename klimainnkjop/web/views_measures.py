@@ -96,15 +96,21 @@ def _reason(text: str | None, year: int) -> str:
     return text
 
 
-@login_required
-def measures(request):
-    scope = scope_for(request.user)
+def org_param(request, scope) -> str | None:
+    """The organisation a page is asked for (?org=ORGNR), or None for the region; 404 outside the scope."""
     orgnr = request.GET.get("org") or None
     if orgnr is not None:
         try:
             org_selectors.organisation(scope, orgnr)
         except (OutsideScope, org_selectors.NotFound):
             raise Http404 from None
+    return orgnr
+
+
+@login_required
+def measures(request):
+    scope = scope_for(request.user)
+    orgnr = org_param(request, scope)
     rows = selectors.measure_rows(scope, org=orgnr)
     names, orgs = _category_names(), dashboard.organisation_names(scope)
     ranked = {b["id"]: b["rank"] for b in selectors.abatement_curve(rows)}
@@ -354,12 +360,7 @@ def curve(request):
 @login_required
 def trajectory(request):
     scope = scope_for(request.user)
-    orgnr = request.GET.get("org") or None
-    if orgnr is not None:
-        try:
-            org_selectors.organisation(scope, orgnr)
-        except (OutsideScope, org_selectors.NotFound):
-            raise Http404 from None
+    orgnr = org_param(request, scope)
     pkg = _package_param(request, scope)
     try:
         to_year = int(request.GET.get("til") or DEFAULT_TARGET_YEAR)
