@@ -846,3 +846,19 @@ EXPECTATIONS.update({
         ("get", "/offentlig/kartlegging/2024.pdf", {k: NOT_FOUND for k in USER_KINDS}),
     ],
 })
+
+
+def make_reports_region():
+    """The reports' region in the database: Kongsvinger and Grue with REPORTS_KONGSVINGER_CSV and REPORTS_GRUE_CSV
+    imported and computed (for module fixtures; conftest's `accounts` adds a KOSTRA year). Returns both."""
+    from klimainnkjop.services.compute import do_compute
+    from klimainnkjop.services.organisations import do_create_organisation
+
+    org = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
+                                 region_name="Kongsvingerregionen", actor="test")
+    other = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
+                                   region_name="Kongsvingerregionen", actor="test")
+    import_ledger(org, REPORTS_KONGSVINGER_CSV, "kongsvinger.csv", profile=WEB_PROFILE)
+    import_ledger(other, REPORTS_GRUE_CSV, "grue.csv", profile=WEB_PROFILE)
+    do_compute(actor="test")
+    return org, other

@@ -44,18 +44,10 @@ LIST = agreement_list(
 
 @pytest.fixture(scope="module")
 def shared_agreements(request):
-    from klimainnkjop.services.compute import do_compute
-    from klimainnkjop.services.organisations import do_create_organisation
-    from tests.factories import REPORTS_GRUE_CSV, REPORTS_KONGSVINGER_CSV, WEB_PROFILE, import_ledger
+    from tests.factories import make_reports_region
 
     with shared_state(request, "agreements") as path:
-        org = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
-                                     region_name="Kongsvingerregionen", actor="test")
-        other = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
-                                       region_name="Kongsvingerregionen", actor="test")
-        import_ledger(org, REPORTS_KONGSVINGER_CSV, "kongsvinger.csv", profile=WEB_PROFILE)
-        import_ledger(other, REPORTS_GRUE_CSV, "grue.csv", profile=WEB_PROFILE)
-        do_compute(actor="test")
+        make_reports_region()
         result = do_import_agreements(data=LIST.encode(), file_name="avtaler.csv", actor="test")
         yield Shared(path, result)
 
