@@ -84,7 +84,11 @@ def test_production_behind_a_proxy_serves_https_requests_without_a_redirect_loop
     assert plain.getheader("Location") == f"https://127.0.0.1:{port}/logg-inn/"
     # and a header the proxy did not write (another value than https) is not https either
     assert get(port, "/logg-inn/", {"X-Forwarded-Proto": "http"}).status == 301
-    # several worker processes serve, under the one server process that `serve` is
+    # several worker processes serve, under the one server process that `serve` is (forked from it after it loaded
+    # the app; on a busy machine the last fork may still be under way when the first worker answers: wait for it)
+    deadline = time.monotonic() + 20
+    while len(children(server.pid)) < WORKERS and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert len(children(server.pid)) == WORKERS
 
 
