@@ -380,6 +380,7 @@ def test_the_excel_report_has_the_measures_and_the_adopted_package_of_the_organi
     measures = list(book["Tiltak"].iter_rows(values_only=True))
     assert [r[0] for r in measures[1:]] == ["Mindre"]  # Grue's measure is not Kongsvinger's
     assert measures[1][5] == pytest.approx(0.2 * K_OFFICE / 1000, rel=1e-9)
+    assert measures[0][4] == "Basisår" and measures[1][4] == "2024"  # a year, not "2 024" as a grouped number
     packages = list(book["Tiltakspakker"].iter_rows(values_only=True))
     assert packages[1][0] == "Basis" and packages[1][2] == pytest.approx(0.2 * K_OFFICE / 1000, rel=1e-9)
     assert "25/1" in packages[1][5]

@@ -209,12 +209,12 @@ def measure_tables(data: ReportData) -> Iterator[Table]:
     yield Table(
         key="tiltak", title="Tiltak",
         caption="Tiltak etter kostnad per tonn, med forventet kutt beregnet fra regnskapet for basisåret",
-        columns=[Column("Tiltak"), Column("Type"), Column("Status"), Column("Kategorier"), Column("Basisår", INT),
+        columns=[Column("Tiltak"), Column("Type"), Column("Status"), Column("Kategorier"), Column("Basisår"),
                  Column("Forventet kutt, tonn CO2e per år", TONNES), Column("Lav, tonn CO2e", TONNES),
                  Column("Høy, tonn CO2e", TONNES), Column("Kostnad per år, kr", NOK), Column("Kr per tonn", NOK),
                  Column("Målt endring, tonn CO2e (negativ: kutt)", TONNES), Column("Merknad")],
         rows=[[r["name"], f"{r['kind']} {KIND_NAMES.get(r['kind'], '')}", STATUS_NAMES.get(r["status"], r["status"]),
-               ", ".join(r["categories"]), r["baseline_year"],
+               ", ".join(r["categories"]), str(r["baseline_year"]),  # a year, not a grouped number
                None if r["expected_kg_per_year"] is None else r["expected_kg_per_year"] / 1000,
                None if r["expected_kg_low"] is None else r["expected_kg_low"] / 1000,
                None if r["expected_kg_high"] is None else r["expected_kg_high"] / 1000,
