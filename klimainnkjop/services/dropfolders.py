@@ -135,33 +135,18 @@ def _move(file: Path, source_dir: Path, outcome: str, reason: str = "") -> Path:
 
 
 def _import(file: Path, org: Organisation, source: str, profile: str | None, actor: Any) -> tuple[bool, int]:
-    """(already imported, lines added) through the import service of the source."""
-    data = file.read_bytes()
-    if source == "ledger":
-        from klimainnkjop.services.imports import do_import_ledger
+    """(already imported, lines added) through the import service of the source, as a web upload runs it (a KOSTRA
+    file naming another orgnr or KOSTRA region than the folder's is refused)."""
+    if source == "ehf":
+        from klimainnkjop.services.invoices import do_import_ehf, read_inputs
 
-        result = do_import_ledger(organisation=org, data=data, file_name=file.name, profile_name=profile, actor=actor)
-        return result.already_imported, result.lines_added
-    if source == "kostra":  # a file naming another orgnr or KOSTRA region than the folder's: refused (issue 16)
-        from klimainnkjop.services.uploads import do_import_kostra_checked
+        result = do_import_ehf(documents=read_inputs([file]), organisation=org, actor=actor)
+        return result.documents_added == 0, result.lines_added
+    from klimainnkjop.services.uploads import import_file
 
-        result = do_import_kostra_checked(data=data, file_name=file.name, organisation=org, actor=actor)
-        return result.already_imported, result.lines_added
-    if source == "saft":
-        from klimainnkjop.services.invoices import do_import_saft
-
-        result = do_import_saft(data=data, file_name=file.name, organisation=org, actor=actor)
-        return result.already_imported, result.lines_added
-    if source == "supplier-stats":
-        from klimainnkjop.services.suppliers import do_import_supplier_stats
-
-        result = do_import_supplier_stats(organisation=org, data=data, file_name=file.name, profile_name=profile,
-                                          actor=actor)
-        return result.already_imported, result.lines_added
-    from klimainnkjop.services.invoices import do_import_ehf, read_inputs
-
-    result = do_import_ehf(documents=read_inputs([file]), organisation=org, actor=actor)
-    return result.documents_added == 0, result.lines_added
+    result = import_file(source, data=file.read_bytes(), file_name=file.name, organisation=org, profile_name=profile,
+                         actor=actor)
+    return result.already_imported, result.lines_added
 
 
 def do_import_due_files(*, actor: Any = "drop-folder", settle: float = SETTLE_SECONDS, compute: bool = True,

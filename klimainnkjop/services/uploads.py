@@ -268,27 +268,35 @@ def _run(upload: Upload, actor: Any) -> dict:
                 "documents_duplicate": result.documents_duplicate, "lines_added": result.lines_added,
                 "batches": [b.pk for b in result.batches], "findings": findings[:500],
                 "findings_count": result.findings, "warnings": result.warnings[:100]}
-    data = uploaded_bytes(upload)
-    if upload.kind == "ledger":
-        from klimainnkjop.services.imports import do_import_ledger
-
-        result = do_import_ledger(organisation=org, data=data, file_name=upload.file_name,
-                                  profile_name=upload.profile_name or None, actor=actor)
-    elif upload.kind == "kostra":
-        result = do_import_kostra_checked(data=data, file_name=upload.file_name, organisation=org,
-                                          confirm_other=upload.confirmed_other, actor=actor)
-    elif upload.kind == "saft":
-        from klimainnkjop.services.invoices import do_import_saft
-
-        result = do_import_saft(data=data, file_name=upload.file_name, organisation=org, actor=actor)
-    else:
-        from klimainnkjop.services.suppliers import do_import_supplier_stats
-
-        result = do_import_supplier_stats(organisation=org, data=data, file_name=upload.file_name,
-                                          profile_name=upload.profile_name or None, actor=actor)
+    result = import_file(upload.kind, data=uploaded_bytes(upload), file_name=upload.file_name, organisation=org,
+                         profile_name=upload.profile_name or None, confirm_other=upload.confirmed_other, actor=actor)
     out = result.as_dict()
     out["batches"] = [result.batch.pk] if result.batch else []
     return out
+
+
+def import_file(kind: str, *, data: bytes, file_name: str, organisation: Organisation, profile_name: str | None = None,
+                confirm_other: bool = False, actor: Any = None):
+    """One file of a single-file kind (ledger, kostra, saft, supplier-stats; not ehf, which takes documents) through
+    its import service, as the web upload and the drop folders run it; the service's ImportResult."""
+    if kind == "ledger":
+        from klimainnkjop.services.imports import do_import_ledger
+
+        return do_import_ledger(organisation=organisation, data=data, file_name=file_name, profile_name=profile_name,
+                                actor=actor)
+    if kind == "kostra":
+        return do_import_kostra_checked(data=data, file_name=file_name, organisation=organisation,
+                                        confirm_other=confirm_other, actor=actor)
+    if kind == "saft":
+        from klimainnkjop.services.invoices import do_import_saft
+
+        return do_import_saft(data=data, file_name=file_name, organisation=organisation, actor=actor)
+    if kind == "supplier-stats":
+        from klimainnkjop.services.suppliers import do_import_supplier_stats
+
+        return do_import_supplier_stats(organisation=organisation, data=data, file_name=file_name,
+                                        profile_name=profile_name, actor=actor)
+    raise InvalidInput(f"kind: {kind!r} must be one of ledger, kostra, saft, supplier-stats")
 
 
 def process_upload(upload: Upload, *, actor: Any = None) -> Upload:
