@@ -20,7 +20,7 @@ from typing import Callable
 
 from klimainnkjop.core import values
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
-from klimainnkjop.importers.tabular import column_positions, read_table, setting_problems
+from klimainnkjop.importers.tabular import column_positions, profile_columns, read_table, setting_problems
 
 FIELDS = ("number", "name", "suppliers", "categories", "participants", "owner", "contact", "start", "end",
           "options_used", "options_left", "option_months", "estimated_yearly_value", "note")
@@ -54,21 +54,7 @@ class AgreementProfile:
 
     @classmethod
     def from_spec(cls, spec: dict, source: str = "profile") -> "AgreementProfile":
-        if not isinstance(spec, dict):
-            raise ValueError(f"{source}: a profile is an object with 'name' and 'columns'")
-        problems = []
-        name, columns = spec.get("name"), spec.get("columns")
-        if not name or not isinstance(name, str):
-            problems.append("'name' is missing")
-        if not isinstance(columns, dict) or not columns:
-            problems.append("'columns' must map fields to column names")
-            columns = {}
-        unknown = sorted(set(columns) - set(FIELDS))
-        if unknown:
-            problems.append(f"unknown field(s) {listing(unknown)}; known: {', '.join(FIELDS)}")
-        missing = [f for f in REQUIRED if f not in columns]
-        if missing:
-            problems.append(f"required field(s) not mapped: {', '.join(missing)}")
+        name, columns, problems = profile_columns(spec, source, FIELDS, REQUIRED)
         if spec.get("kind", "agreements") != "agreements":
             problems.append(f"kind {quoted(spec.get('kind'), 30)} is not agreements")
         extra = sorted(set(spec) - SETTINGS)

@@ -8,7 +8,7 @@ from typing import Callable
 
 from klimainnkjop.core import kostra, units, values
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
-from klimainnkjop.importers.tabular import column_positions, read_table, setting_problems
+from klimainnkjop.importers.tabular import column_positions, profile_columns, read_table, setting_problems
 
 # Line fields a profile can map a column to.
 FIELDS = (
@@ -37,23 +37,7 @@ class Profile:
 
     @classmethod
     def from_spec(cls, spec: dict, source: str = "profile") -> "Profile":
-        problems = []
-        if not isinstance(spec, dict):
-            raise ValueError(f"{source}: a profile is an object with 'name' and 'columns'")
-        name = spec.get("name")
-        columns = spec.get("columns")
-        if not name or not isinstance(name, str):
-            problems.append("'name' is missing")
-        if not isinstance(columns, dict) or not columns:
-            problems.append("'columns' must map line fields to column names")
-            columns = {}
-        unknown = sorted(set(columns) - set(FIELDS))
-        if unknown:
-            problems.append(f"unknown field(s) {listing(unknown)}; "
-                            f"known: {', '.join(FIELDS)}")
-        missing = [f for f in REQUIRED if f not in columns]
-        if missing:
-            problems.append(f"required field(s) not mapped: {', '.join(missing)}")
+        name, columns, problems = profile_columns(spec, source, FIELDS, REQUIRED, what="line fields")
         if "art" not in columns and "account" not in columns:
             problems.append("map 'art' or 'account' (the KOSTRA art is derived from the account's first three digits)")
         allowed = {"name", "columns", "encoding", "delimiter", "sheet", "header_row", "date_format", "currency",

@@ -26,7 +26,7 @@ from typing import Callable
 
 from klimainnkjop.core import units, values
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
-from klimainnkjop.importers.tabular import column_positions, read_table, setting_problems
+from klimainnkjop.importers.tabular import column_positions, profile_columns, read_table, setting_problems
 
 FIELDS = ("period", "customer_orgnr", "supplier_orgnr", "supplier_name", "product_name", "product_no",
           "item_class_code", "item_class_scheme", "quantity", "quantity_unit", "amount", "invoice_no", "line_id")
@@ -53,22 +53,7 @@ class StatsProfile:
 
     @classmethod
     def from_spec(cls, spec: dict, source: str = "profile") -> "StatsProfile":
-        if not isinstance(spec, dict):
-            raise ValueError(f"{source}: a profile is an object with 'name' and 'columns'")
-        problems = []
-        name, columns = spec.get("name"), spec.get("columns")
-        if not name or not isinstance(name, str):
-            problems.append("'name' is missing")
-        if not isinstance(columns, dict) or not columns:
-            problems.append("'columns' must map fields to column names")
-            columns = {}
-        unknown = sorted(set(columns) - set(FIELDS))
-        if unknown:
-            problems.append(f"unknown field(s) {listing(unknown)}; "
-                            f"known: {', '.join(FIELDS)}")
-        missing = [f for f in REQUIRED if f not in columns]
-        if missing:
-            problems.append(f"required field(s) not mapped: {', '.join(missing)}")
+        name, columns, problems = profile_columns(spec, source, FIELDS, REQUIRED)
         fixed_supplier = str(spec.get("supplier_orgnr") or "")
         if fixed_supplier:
             try:

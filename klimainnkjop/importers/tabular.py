@@ -183,6 +183,28 @@ MAX_PROFILE_NAME = 100  # MappingProfile.name, SupplierStatsProfile.name
 MAX_HEADER_ROW = 1000
 
 
+def profile_columns(spec, source: str, fields, required, *, what: str = "fields") -> tuple[object, dict, list[str]]:
+    """The part every column-mapping profile (ledger, supplier statistics, agreement lists) checks alike: (name,
+    columns, problems) of a profile's JSON, its name and its map of `fields` to column names with every `required`
+    field. Raises ValueError when the profile is not an object at all."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"{source}: a profile is an object with 'name' and 'columns'")
+    problems = []
+    name, columns = spec.get("name"), spec.get("columns")
+    if not name or not isinstance(name, str):
+        problems.append("'name' is missing")
+    if not isinstance(columns, dict) or not columns:
+        problems.append(f"'columns' must map {what} to column names")
+        columns = {}
+    unknown = sorted(set(columns) - set(fields))
+    if unknown:
+        problems.append(f"unknown field(s) {listing(unknown)}; known: {', '.join(fields)}")
+    missing = [f for f in required if f not in columns]
+    if missing:
+        problems.append(f"required field(s) not mapped: {', '.join(missing)}")
+    return name, columns, problems
+
+
 def setting_problems(spec: dict, text_settings: tuple[str, ...] = ()) -> list[str]:
     """What is wrong with the type or value of a profile's settings (the JSON may hold lists, numbers, booleans
     or objects anywhere); an empty list when every setting present can be used as it is."""
