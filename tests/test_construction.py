@@ -230,6 +230,22 @@ def test_a_project_needs_a_floor_area_a_known_type_and_its_own_project_number(sh
         do_add_construction_project(organisation=org, name="X", area_m2=10, project_code="100", actor="test")
 
 
+def test_editing_a_project_keeps_its_references_source_or_says_where_a_new_one_came_from(shared_construction):
+    from klimainnkjop.services.construction import do_update_construction_project
+    from klimainnkjop.storage.models import AuditEntry
+
+    office = shared_construction.value["office"]
+    fields = dict(name=office.name, area_m2=600, building_type="office", phase="design", project_code="200")
+    do_update_construction_project(project=office, reference_kg_per_m2=300, actor="test", **fields)
+    assert (office.area_m2, office.reference_source) == (600.0, "own reference")
+    do_update_construction_project(project=office, reference_kg_per_m2=320, actor="test", **fields)
+    assert office.reference_source == "given"
+    do_update_construction_project(project=office, reference_kg_per_m2=None, actor="test", **fields)
+    assert office.reference_kg_per_m2 == 400.0 and "placeholder" in office.reference_source
+    entry = AuditEntry.objects.filter(action="update_construction_project").latest("id")
+    assert entry.before["reference_kg_per_m2"] == 320.0 and entry.after["reference_kg_per_m2"] == 400.0
+
+
 # --- the KPI ------------------------------------------------------------------------------------------------------
 
 def _kpi(subject, code, scope=None):
@@ -368,3 +384,45 @@ def test_a_purchaser_adds_a_project_and_uploads_a_calculation_and_a_bad_file_is_
     Membership.objects.create(user=other, organisation=shared_construction.value["grue"], role="org-admin")
     client.force_login(other)
     assert client.get(url).status_code == 404
+
+
+# --- the engine's rule on its own ------------------------------------------------------------------------------
+
+def test_apply_calculations_shares_the_kg_by_spend_and_leaves_operating_lines_and_spendless_projects_alone():
+    import ibis
+    import pandas as pd
+
+    from klimainnkjop.engine import pipeline, runner
+
+    rows = [  # line_key, org, project, investment, exclusion, amount_ore, kg
+        ("a", "1", "P", True, "", 300_00, 10.0), ("b", "1", "P", True, "", 100_00, 5.0),
+        ("c", "1", "P", False, "", 50_00, 1.0),    # operating: not the project's
+        ("d", "1", "P", True, "wages", 70_00, 0.0),  # left out of the account: not a purchase
+        ("e", "2", "P", True, "", 100_00, 4.0),    # another organisation's project P: no calculation
+        ("f", "1", "Q", True, "", -10_00, -1.0),   # project Q: no positive spend to share on
+    ]
+    names = ["line_key", "org", "project", "investment", "exclusion", "amount_ore", "kg_co2e"]
+    table = ibis.memtable({n: [r[i] for r in rows] for i, n in enumerate(names)}).mutate(
+        method=ibis.literal("spend"), factor_ref=ibis.literal("dfo#1"), factor_value=ibis.literal(0.5),
+        quality=ibis.literal(4).cast("int32"), deflator=ibis.literal(1.0), sigma_ln=ibis.literal(0.6),
+        factor_rank=ibis.literal(4).cast("int32"), factor_basis=ibis.literal("spend"),
+        factor_category=ibis.literal("construction.works"), covered=ibis.literal(True),
+        kg_low=_kg_times(0.5), kg_high=_kg_times(2.0))
+    calculations = ibis.memtable({"org": ["1", "1"], "project": ["P", "Q"], "kg_co2e": [1000.0, 50.0],
+                                  "ref": ["ns3720#1", "ns3720#2"]})
+    out = runner.connect().execute(pipeline.apply_calculations(table, calculations).order_by("line_key"))
+    by_key = {r["line_key"]: r for r in out.to_dict("records")}
+    assert by_key["a"]["kg_co2e"] == pytest.approx(750.0) and by_key["b"]["kg_co2e"] == pytest.approx(250.0)
+    assert by_key["a"]["replaced_kg"] == 10.0 and by_key["a"]["method"] == "supplier"
+    assert by_key["a"]["factor_basis"] == "supplier_product" and by_key["a"]["factor_ref"] == "ns3720#1"
+    assert by_key["a"]["factor_value"] == pytest.approx(1000.0 / 400.0)  # kg per NOK of the project
+    assert by_key["a"]["kg_low"] < 750.0 < by_key["a"]["kg_high"]
+    for key in "cdef":
+        assert by_key[key]["method"] == "spend" and pd.isna(by_key[key]["replaced_kg"])
+    assert by_key["f"]["kg_co2e"] == -1.0
+
+
+def _kg_times(factor):
+    from ibis import _
+
+    return _.kg_co2e * factor

@@ -38,16 +38,24 @@ def calculation_csv() -> bytes:
 
 
 def load_demo_construction(organisations: dict, directory: Path, actor: Any = None) -> int:
-    """The projects and the calculation; returns how many projects were made."""
+    """The projects and the calculation; returns how many projects were made (none that exist already: loading the
+    demo again adds nothing)."""
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.construction import projects
     from klimainnkjop.services.construction import do_add_construction_project, do_import_climate_calculation
 
     path = directory / CALCULATION_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(calculation_csv())
+    made = 0
     for org_key, name, code, area, building_type, phase, calculated in PROJECTS:
-        project = do_add_construction_project(organisation=organisations[org_key], name=name, project_code=code,
+        org = organisations[org_key]
+        if any(p.project_code == code for p in projects(system_scope(), org=org.orgnr)):
+            continue
+        made += 1
+        project = do_add_construction_project(organisation=org, name=name, project_code=code,
                                               area_m2=area, building_type=building_type, phase=phase, actor=actor)
         if calculated:
             do_import_climate_calculation(project=project, data=path.read_bytes(), file_name=path.name,
                                           phase=phase, actor=actor)
-    return len(PROJECTS)
+    return made

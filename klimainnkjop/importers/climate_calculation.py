@@ -106,7 +106,7 @@ def parse_calculation(data: bytes, file_name: str) -> Calculation:
     header = table.header
     rows: list[CalculationRow] = []
     for row_no, cells in table.rows:
-        def cell(index: int) -> str:
+        def cell(index: int, cells: list[str] = cells) -> str:
             return cells[index].strip() if index < len(cells) else ""
 
         part_text = cell(positions["building_part"])

@@ -132,7 +132,7 @@ class ProjectFigures:
     replaced_kg: float  # the lines' own estimate (spend-based or other) that the calculation replaced
     lines: int
     replaced_lines: int
-    years: list[int]
+    months: frozenset[tuple[int, int]]  # (year, month) of its lines
 
     @property
     def calculation_applied(self) -> bool:
@@ -201,7 +201,7 @@ def figures(scope: Scope, items: list[ConstructionProject], run: Run | None = No
                 project=p, calculation=active_calculation(p), spend_nok=sum(r["spend_nok"] for r in mine),
                 kg_co2e=sum(r["kg_co2e"] for r in mine), replaced_kg=sum(r["replaced_kg"] for r in mine),
                 lines=sum(r["lines"] for r in mine), replaced_lines=sum(r["replaced_lines"] for r in mine),
-                years=sorted({r["year"] for r in mine})))
+                months=frozenset((r["year"], r["month"]) for r in mine)))
     order = {p.pk: i for i, p in enumerate(items)}
     return sorted(out, key=lambda f: order[f.project.pk])
 
@@ -215,12 +215,9 @@ def construction_cut(scope: Scope, *, org: str | None, year: int, months: list[i
     run = run or latest_run()
     if run is None:
         return None
-    items = projects(scope, org=org)
     kg = reference = 0.0
-    for f in figures(scope, items, run):
-        rows = line_figures(scope, org=f.project.organisation.orgnr, codes=[f.project.project_code], run=run) \
-            .get(f.project.project_code, [])
-        active = any(r["year"] == year and (months is None or r["month"] in months) for r in rows)
+    for f in figures(scope, projects(scope, org=org), run):
+        active = any(y == year and (months is None or m in months) for y, m in f.months)
         if not active or not f.project.area_m2:
             continue
         kg += f.kg_co2e

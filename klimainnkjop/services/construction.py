@@ -124,8 +124,9 @@ def do_update_construction_project(*, project: ConstructionProject, name: str, a
         before = project_dict(project)
         for key, value in data.items():
             setattr(project, key, value)
-        project.reference_source = default_source or (reference_source or "").strip()[:300] \
-            or project.reference_source or "given"
+        given = (reference_source or "").strip()[:300]
+        unchanged = data["reference_kg_per_m2"] == before["reference_kg_per_m2"]
+        project.reference_source = default_source or given or (project.reference_source if unchanged else "given")
         project.save()
         record_audit(actor=actor, action="update_construction_project", obj=project,
                      organisation=project.organisation, before=before, after=project_dict(project))

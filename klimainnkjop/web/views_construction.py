@@ -207,7 +207,7 @@ def project(request, orgnr, pk):
                           "supplier": line["supplier_name"] or line["supplier_orgnr"] or "",
                           "text": line["description"] or "", "amount": formatting.number(line["amount_ore"] / 100, 0),
                           "kg": formatting.number(line["kg_co2e"], 0),
-                          "replaced": "–" if line["replaced_kg"] is None else formatting.number(line["replaced_kg"], 0)})
+                          "replaced": _kg(line["replaced_kg"])})
     except NoResults:
         pass
     drill = reverse("lines", args=[org.orgnr]) + "?" + urlencode({"prosjekt": item.project_code}) \
