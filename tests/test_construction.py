@@ -426,3 +426,19 @@ def _kg_times(factor):
     from ibis import _
 
     return _.kg_co2e * factor
+
+
+def test_a_unit_leader_sees_only_their_units_part_of_a_project_and_is_told_so(shared_construction, client):
+    from klimainnkjop.services.organisations import do_ensure_units
+    from klimainnkjop.storage.models import Membership, Unit
+
+    org = shared_construction.value["kongsvinger"]
+    do_ensure_units(organisation=org, units={"1100": "Skole"}, actor="test")
+    leader = make_user("leder-1100-bygg")
+    Membership.objects.create(user=leader, organisation=org, role="unit-leader",
+                              unit=Unit.objects.get(organisation=org, code="1100"))
+    client.force_login(leader)
+    html, tree = page(client, f"/org/{KONGSVINGER}/bygg/")
+    assert "Du ser bare linjene til dine egne enheter" in html
+    school = next(r for r in tree.find_all("tr") if r.find_all("th") and "Ny skole" in r.find_all("th")[0].text())
+    assert [c.text().strip() for c in school.find_all("td")][5] == "–"  # none of the project's lines is in 1100

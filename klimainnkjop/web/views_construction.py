@@ -133,7 +133,8 @@ def projects(request, orgnr):
                 messages.success(request, _("Construction project “%(name)s” added.") % {"name": project.name})
                 return redirect("construction_project", org.orgnr, project.pk)
     rows = [_row(f) for f in selectors.figures(scope, selectors.projects(scope, org=org.orgnr))]
-    return render(request, "web/construction.html", {"org": org, "rows": rows, "form": form},
+    return render(request, "web/construction.html", {"org": org, "rows": rows, "form": form,
+                                                     "partial": scope.unit_filter(org.orgnr) is not None},
                   status=400 if form is not None and form.is_bound and form.errors else 200)
 
 
@@ -221,7 +222,7 @@ def project(request, orgnr, pk):
         "module_totals": [formatting.number(v, 0) for v in calculation.modules.values()] if calculation else [],
         "parts": parts, "lines": lines, "drill": drill, "edit_form": edit_form, "calc_form": calc_form,
         "file_errors": file_errors, "history": selectors.calculations(item),
-        "reference_chart": _chart(figures),
+        "reference_chart": _chart(figures), "partial": scope.unit_filter(org.orgnr) is not None,
     }
     bad = (edit_form is not None and edit_form.is_bound and edit_form.errors) or \
         (calc_form is not None and calc_form.is_bound and calc_form.errors)
