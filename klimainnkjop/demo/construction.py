@@ -3,9 +3,10 @@ account is computed: Kongsvinger's new Langeland school (ledger project 1101) wi
 calculation, and the rehabilitation of Roverud nursing home (project 1102) without one.
 
 The calculation is written into the demo folder (bygg/) as the contractor would deliver it and imported through the
-real import path. Its figures are round so that they can be checked by hand: 910 000 kg CO2e (A1-A3 850 000, A4
-33 000, A5 27 000; module D, −20 000, is reported but not counted) over 4 550 m² BRA = 200 kg CO2e per m², 50 % below
-the school reference of 400: exactly FutureBuilt's target."""
+real import path. Its figures are round so that they can be checked by hand: at scale 1, 910 000 kg CO2e (A1-A3
+850 000, A4 33 000, A5 27 000; module D, −20 000, is reported but not counted) over 4 550 m² BRA = 200 kg CO2e per m²,
+50 % below the school reference of 400: exactly FutureBuilt's target. Like the ledgers, the buildings follow the
+demo's scale (floor areas and the calculation's kg times the scale), so kg per m² stays 200 at any scale."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,13 +32,17 @@ PROJECTS = [  # org key, name, project code, BRA m², building type, phase, with
 ]
 
 
-def calculation_csv() -> bytes:
+def _scaled(value: float, scale: float) -> str:
+    return f"{round(value * scale, 3):g}"
+
+
+def calculation_csv(scale: float = 1.0) -> bytes:
     lines = ["Bygningsdel;Navn;Materiale;A1-A3;A4;A5;D"]
-    lines += [";".join(str(v) for v in row) for row in CALCULATION_ROWS]
+    lines += [";".join([*row[:3], *(_scaled(v, scale) for v in row[3:])]) for row in CALCULATION_ROWS]
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def load_demo_construction(organisations: dict, directory: Path, actor: Any = None) -> int:
+def load_demo_construction(organisations: dict, directory: Path, scale: float = 1.0, actor: Any = None) -> int:
     """The projects and the calculation; returns how many projects were made (none that exist already: loading the
     demo again adds nothing)."""
     from klimainnkjop.access import system_scope
@@ -46,7 +51,7 @@ def load_demo_construction(organisations: dict, directory: Path, actor: Any = No
 
     path = directory / CALCULATION_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(calculation_csv())
+    path.write_bytes(calculation_csv(scale))
     made = 0
     for org_key, name, code, area, building_type, phase, calculated in PROJECTS:
         org = organisations[org_key]
@@ -54,7 +59,8 @@ def load_demo_construction(organisations: dict, directory: Path, actor: Any = No
             continue
         made += 1
         project = do_add_construction_project(organisation=org, name=name, project_code=code,
-                                              area_m2=area, building_type=building_type, phase=phase, actor=actor)
+                                              area_m2=area * scale, building_type=building_type, phase=phase,
+                                              actor=actor)
         if calculated:
             do_import_climate_calculation(project=project, data=path.read_bytes(), file_name=path.name,
                                           phase=phase, actor=actor)

@@ -186,7 +186,7 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
     say(f"Registrerer {do_load_demo_agreements(actor=actor)} avtaler")
     from klimainnkjop.demo.construction import load_demo_construction  # FutureBuilt (issue 11 item 5)
 
-    say(f"Registrerer {load_demo_construction(organisations, directory, actor=actor)} byggeprosjekter")
+    say(f"Registrerer {load_demo_construction(organisations, directory, scale, actor=actor)} byggeprosjekter")
     say("Beregner klimagassregnskapet")
     run = do_compute(actor=actor)
     result.run_id = run.pk
