@@ -250,3 +250,11 @@ def case_organisations(user) -> set[str] | None:
     if not _active(user):
         return set()
     return set(Membership.objects.filter(user=user, role__in=CASE_ROLES).values_list("organisation__orgnr", flat=True))
+
+
+CONSTRUCTION_ROLES = {"org-admin", "purchaser"}  # construction projects and their climate calculations (issue 11)
+
+
+def can_manage_construction(user, orgnr: str) -> bool:
+    """May add or edit the organisation's construction projects and import their NS 3720 climate calculations."""
+    return is_region_admin(user) or bool(roles_of(user, orgnr) & CONSTRUCTION_ROLES)

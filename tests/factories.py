@@ -862,3 +862,28 @@ def make_reports_region():
     import_ledger(other, REPORTS_GRUE_CSV, "grue.csv", profile=WEB_PROFILE)
     do_compute(actor="test")
     return org, other
+
+
+# --- construction projects against FutureBuilt (issue 11 item 5; tests/test_construction.py) -------------------
+# Everyone who sees the organisation reads its projects; org-admins, purchasers and region administrators add and
+# edit them and upload climate calculations (an empty form is a form error). No project exists in this world: a
+# project's own page with real people is in tests/test_construction.py.
+EXPECTATIONS.update({
+    "org/<str:orgnr>/bygg/": [
+        ("get", f"/org/{KONGSVINGER}/bygg/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": OK, "reader_other": NOT_FOUND,
+          "org_admin_own": OK, "auditor_own": OK}),
+        ("post", f"/org/{KONGSVINGER}/bygg/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
+          "reader_other": NOT_FOUND, "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+        ("get", "/org/999999999/bygg/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": NOT_FOUND,
+          "reader_other": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/bygg/<int:pk>/": [
+        ("get", f"/org/{KONGSVINGER}/bygg/999999999/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+        ("post", f"/org/{KONGSVINGER}/bygg/999999999/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
+    ],
+})

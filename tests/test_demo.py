@@ -873,3 +873,46 @@ def test_loading_the_demo_again_imports_no_report_twice(shared_demo):
     empty = do_load_demo(scale=SCALE, seed=SEED, today=TODAY, actor="test", if_empty=True)
     assert not empty.loaded and empty.stats_imports == 0
     assert ImportBatch.objects.filter(kind="supplier_stats").count() == batches
+
+
+@pytest.mark.django_db
+def test_the_demos_construction_projects_are_checkable_by_hand(shared_demo, data_dir):
+    """Kongsvinger's new school (project 1101) carries its NS 3720 calculation, 910 000 kg over 4 550 m² = 200 kg per
+    m², 50 % below the school reference of 400 (both times the demo's scale); Roverud nursing home (1102, 3 200 m²
+    times the scale) its lines' spend estimate (issue 11)."""
+    import pyarrow.parquet as pq
+
+    from klimainnkjop.demo.construction import CALCULATION_KG, calculation_csv
+    from klimainnkjop.storage.models import ComputeRun
+    from tests.conftest import run_cli
+
+    assert CALCULATION_KG == 850_000 + 33_000 + 27_000
+    calculation = (data_dir / "demo" / "bygg" / "langeland-skole-klimagassberegning.csv").read_bytes()
+    assert calculation == calculation_csv(SCALE) and b"\r\n21;Grunn og fundamenter;Lavkarbonbetong klasse B;750;30;20;0" \
+        in calculation  # 150 000, 6 000 and 4 000 kg times 0.005
+    kongsvinger = R.ORGS_BY_KEY["kongsvinger"].orgnr
+    run = ComputeRun.objects.filter(status="done").latest("pk")
+    lines = [r for r in pq.read_table(data_dir / run.result_dir / "lines.parquet", columns=[
+        "org", "project", "investment", "exclusion", "year", "kg_co2e", "replaced_kg"]).to_pylist()
+        if r["org"] == kongsvinger and r["investment"] and r["exclusion"] == ""]
+    school = [r for r in lines if r["project"] == "1101"]
+    roverud = [r for r in lines if r["project"] == "1102"]
+    assert school and roverud
+    assert sum(r["kg_co2e"] for r in school) == pytest.approx(CALCULATION_KG * SCALE)
+    assert all(r["replaced_kg"] is not None for r in school) and all(r["replaced_kg"] is None for r in roverud)
+    listed = {r["project_code"]: r for r in json.loads(run_cli("construction", "list", "--org", kongsvinger,
+                                                               "--format", "json").stdout)}
+    assert listed["1101"]["kg_per_m2"] == pytest.approx(200.0)
+    assert (listed["1101"]["reference"], listed["1101"]["target"]) == (400.0, 200.0)
+    assert listed["1101"]["cut_percent"] == pytest.approx(50.0)
+    roverud_per_m2 = sum(r["kg_co2e"] for r in roverud) / (3_200 * SCALE)
+    assert listed["1102"]["kg_per_m2"] == pytest.approx(roverud_per_m2) and listed["1102"]["reference"] == 450.0
+    # the KPI: the projects with lines in the year, area-weighted against their references
+    for year in (2022, 2024):
+        active = [(kg, ref) for code, kg, ref in (("1101", CALCULATION_KG * SCALE, 400 * 4_550 * SCALE),
+                                                   ("1102", roverud_per_m2 * 3_200 * SCALE, 450 * 3_200 * SCALE))
+                  if any(r["year"] == year for r in lines if r["project"] == code)]
+        rows = {r["key"]: r for r in json.loads(run_cli("kpis", "--org", kongsvinger, "--period", str(year),
+                                                        "--format", "json").stdout)}
+        expected = 100 * (1 - sum(k for k, _ in active) / sum(r for _, r in active)) if active else None
+        assert rows["construction_cut"]["value"] == pytest.approx(expected)

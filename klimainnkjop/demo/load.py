@@ -184,6 +184,9 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
     from klimainnkjop.demo.agreements import do_load_demo_agreements  # the region's agreements (issue 12)
 
     say(f"Registrerer {do_load_demo_agreements(actor=actor)} avtaler")
+    from klimainnkjop.demo.construction import load_demo_construction  # FutureBuilt (issue 11 item 5)
+
+    say(f"Registrerer {load_demo_construction(organisations, directory, scale, actor=actor)} byggeprosjekter")
     say("Beregner klimagassregnskapet")
     run = do_compute(actor=actor)
     result.run_id = run.pk

@@ -35,6 +35,8 @@ Inputs (ibis tables):
   members          orgnr   (the organisations of the region: purchases between them are intra_region)
   art_functions    art, function, investment, category (optional; KOSTRA art × function → category, see classify)
   member_kinds     orgnr, kind ('kommune' | 'iks')  (optional; the region's members by kind, for the rule below)
+  calculations     org, project, kg_co2e, ref   (optional; construction projects' climate calculations, see
+                   apply_calculations)
 
 A ledger line whose art is missing or not a KOSTRA art is left out (`unknown_art`) unless the classifier is
 confident of what was bought (CONFIDENT_WITHOUT_ART: a manual choice, a user rule, a product code, the text
@@ -151,7 +153,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                  prices: ibis.Table, rates: ibis.Table, members: ibis.Table, *, overrides: ibis.Table | None = None,
                  rules: ibis.Table | None = None, predictions: ibis.Table | None = None,
                  code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None,
-                 art_functions: ibis.Table | None = None, member_kinds: ibis.Table | None = None) -> ibis.Table:
+                 art_functions: ibis.Table | None = None, member_kinds: ibis.Table | None = None,
+                 calculations: ibis.Table | None = None) -> ibis.Table:
     overrides = overrides if overrides is not None else _empty(org="string", line_key="string", category="string",
                                                                 rule="string")
     rules = rules if rules is not None else _empty(rule="string", kind="string", value="string", org="string",
@@ -258,9 +261,9 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
 
     zero = ibis.literal(0.0)
     sigma = _sigma_ln(t, rank, basis)
-    return t.select(
+    out = t.select(
         "line_key", "org", "batch", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
-        "investment", "exclusion", "amount_ore", "quantity", "quantity_unit", "classification_rule",
+        "investment", "exclusion", "project", "amount_ore", "quantity", "quantity_unit", "classification_rule",
         "classification_confidence", "posting_date", "supplier_name", "description", "invoice_no", "item_name",
         "item_class_scheme", "item_class_code",
         method=pick(ibis.literal("supplier"), ibis.literal("activity"), ibis.literal("spend"),
@@ -279,6 +282,60 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         kg_high=pick(u_spend * t.u_high, a_quantity * t.a_high, s_spend * t.s_high, zero),
         intra_region=(t.member_orgnr.notnull() & (t.supplier_orgnr != t.org)) | t.seller_in_total,
     )
+    return apply_calculations(out, calculations)
+
+
+# --- construction projects' climate calculations (issue 11 item 5) ---------------------------------------------
+# A construction project's NS 3720 climate calculation (the contractor's, per building part and material) is
+# supplier-specific data of the best rank (1, supplier_product). Where one exists for an organisation's project, the
+# project's lines - the organisation's investment purchases whose ledger project dimension is the project's code -
+# share the calculation's kg in proportion to their spend, and their own estimate (spend-based or other) steps aside:
+# it is kept in `replaced_kg`. So the project's kg equal the calculation's, the lines keep their spend, and the
+# organisation's total is its total without the calculation, less the replaced estimates, plus the calculation:
+# nothing is counted twice. A project whose lines have no positive spend keeps its estimates (nothing to spread on).
+CALCULATION_QUALITY = 2
+CALCULATION_GSD = 1.1  # the spread of an NS 3720 calculation (product EPDs and quantities): sigma_ln = ln 1.1
+
+
+def apply_calculations(out: ibis.Table, calculations: ibis.Table | None) -> ibis.Table:
+    """The rule above on the line results; adds `replaced_kg` (null where nothing was replaced)."""
+    import math
+
+    if calculations is None:
+        return out.mutate(replaced_kg=ibis.null("float64"))
+    calc = calculations.select(c_org=_.org, c_project=_.project, c_kg=_.kg_co2e, c_ref=_.ref)
+    candidate = (out.exclusion == "") & ibis.coalesce(out.investment, False) \
+        & (ibis.coalesce(out.project, ibis.literal("")) != "")
+    keyed = out.mutate(_p_key=ibis.ifelse(candidate, out.project, ibis.null("string")))
+    spend = keyed.filter(keyed._p_key.notnull()).group_by(["org", "_p_key"]).aggregate(p_spend=_.amount_ore.sum())
+    spend = spend.join(calc, (spend.org == calc.c_org) & (spend._p_key == calc.c_project))
+    spend = spend.filter(spend.p_spend > 0).select(p_org=spend.org, p_project=spend._p_key, p_spend=spend.p_spend,
+                                                   c_kg=spend.c_kg, c_ref=spend.c_ref)
+    o = keyed.left_join(spend, (keyed.org == spend.p_org) & (keyed._p_key == spend.p_project))
+    hit = o.p_spend.notnull()
+    kg = o.c_kg * o.amount_ore.cast("float64") / o.p_spend.cast("float64")
+    sigma = math.log(CALCULATION_GSD)
+
+    def when(value, otherwise):
+        return ibis.ifelse(hit, value, otherwise)
+
+    replaced = {
+        "method": when(ibis.literal("supplier"), o.method),
+        "factor_ref": when(o.c_ref, o.factor_ref),
+        "factor_value": when(o.c_kg / (o.p_spend.cast("float64") / 100.0), o.factor_value),
+        "quality": when(ibis.literal(CALCULATION_QUALITY).cast("int32"), o.quality),
+        "deflator": when(ibis.null("float64"), o.deflator),
+        "sigma_ln": when(ibis.literal(sigma), o.sigma_ln),
+        "factor_rank": when(ibis.literal(1).cast("int32"), o.factor_rank),
+        "factor_basis": when(ibis.literal(FACTOR_RANKS[1]), o.factor_basis),
+        "factor_category": when(ibis.null("string"), o.factor_category),
+        "covered": when(ibis.literal(True), o.covered),
+        "kg_co2e": when(kg, o.kg_co2e),
+        "kg_low": when(kg * math.exp(-Z_95 * sigma), o.kg_low),
+        "kg_high": when(kg * math.exp(Z_95 * sigma), o.kg_high),
+    }
+    return o.select(*[replaced.get(c, o[c]).name(c) if c in replaced else o[c] for c in out.columns],
+                    replaced_kg=when(o.kg_co2e, ibis.null("float64")))
 
 
 def _sellers_in_the_total(t: ibis.Table, lines: ibis.Table, member_kinds: ibis.Table | None) -> ibis.Table:

@@ -22,6 +22,8 @@ SPEND_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("val
 ACTIVITY_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("unit", pa.string()),
                              ("value", pa.float64()), ("low", pa.float64()), ("high", pa.float64()),
                              ("ref", pa.string()), ("quality", pa.int32()), ("priority", pa.int32())])
+CALCULATION_SCHEMA = pa.schema([("org", pa.string()), ("project", pa.string()), ("kg_co2e", pa.float64()),
+                                ("ref", pa.string())])
 SUPPLIER_SCHEMA = pa.schema([("supplier_orgnr", pa.string()), ("year", pa.int32()), ("value", pa.float64()),
                              ("low", pa.float64()), ("high", pa.float64()), ("price_year", pa.int32()),
                              ("currency", pa.string()), ("ref", pa.string()), ("quality", pa.int32()),
@@ -47,6 +49,7 @@ class EngineInputs:
     suppliers: pa.Table | None = None
     art_functions: pa.Table | None = None
     member_kinds: pa.Table | None = None
+    calculations: pa.Table | None = None  # construction projects' climate calculations (pipeline.apply_calculations)
 
 
 class DataCheckFailed(Exception):
@@ -119,7 +122,8 @@ def connect() -> ibis.BaseBackend:
 _PLANS: dict[tuple, tuple[str, list]] = {}
 LINE_RESULT_INPUTS = ("art_classes", "ancestors", "spend_factors", "activity_factors", "conversions",
                       "supplier_factors", "prices", "rates", "members")
-OPTIONAL_INPUTS = ("overrides", "rules", "predictions", "code_map", "suppliers", "art_functions", "member_kinds")
+OPTIONAL_INPUTS = ("overrides", "rules", "predictions", "code_map", "suppliers", "art_functions", "member_kinds",
+                   "calculations")
 
 
 def _quoted(path: Path) -> str:

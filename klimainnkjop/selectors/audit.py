@@ -90,6 +90,7 @@ DATA_ACTIONS = frozenset({
     "set_category_mapping", "add_category", "import_factor_set", "publish_factor_set", "add_supplier_factor",
     "set_exchange_rate", "train_text_model", "load_reference_data", "create_organisation", "update_organisation",
     "import_supplier_register", "update_supplier",
+    "add_construction_project", "update_construction_project", "import_climate_calculation",  # issue 11 item 5
 })
 
 

@@ -17,8 +17,8 @@ The KPIs of agreements, procurement cases and measures (issues 10 and 12) are co
 spend and emissions under agreements from the account by the agreements' matching rule (selectors.agreements.covered),
 the share of procurements with climate or environmental requirements and of renewed agreements that took in their
 measures from the procurement cases (selectors.cases), measures implemented against planned from the measures'
-history and the adopted packages (selectors.measures). Only the cut in building and construction against FutureBuilt
-has no data yet (construction projects and their climate calculations are not in the system).
+history and the adopted packages (selectors.measures), the cut in building and construction against FutureBuilt from
+the construction projects and their NS 3720 climate calculations (selectors.construction.construction_cut).
 """
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from klimainnkjop import paths
 from klimainnkjop.access import Scope
 from klimainnkjop.selectors import agreements as agreement_selectors
 from klimainnkjop.selectors import cases as case_selectors
+from klimainnkjop.selectors import construction as construction_selectors
 from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.selectors import measures as measure_selectors
 from klimainnkjop.storage.models import Organisation, PopulationFigure, Target
@@ -105,8 +106,8 @@ KPIS: dict[str, Kpi] = {k.key: k for k in [
         _("The measures' status history and the adopted packages"), "%", HIGHER),
     Kpi("construction_cut", _("Cut in building and construction"),
         _("Cut in kg CO2e per m² of the construction projects against their reference (FutureBuilt)."),
-        "100 × (1 − kg per m² / reference kg per m²)",
-        _("Construction projects and their climate calculations (not yet in the system)"), "%", HIGHER, data=False),
+        "100 × (1 − Σ kg CO2e / Σ (reference kg per m² × m² BRA)) of the projects with lines in the period",
+        _("Construction projects: their investment lines and NS 3720 climate calculations"), "%", HIGHER),
 ]}
 
 
@@ -207,12 +208,15 @@ def period_end(period: dashboard.Period) -> dt.date:
 
 
 def register_values(scope: Scope, subject: Subject, period: dashboard.Period) -> dict[str, float | None]:
-    """The KPIs of the procurement cases and the measures (none for a unit: cases and measures are an
-    organisation's; the measures' KPI none for a category)."""
+    """The KPIs of the procurement cases, the measures and the construction projects (none for a unit: they are an
+    organisation's; the measures' and the construction projects' KPIs none for a category)."""
     out: dict[str, float | None] = {"requirements_share": None, "renewed_agreements_with_measures": None,
-                                    "measures_implemented": None}
+                                    "measures_implemented": None, "construction_cut": None}
     if subject.unit:
         return out
+    if not subject.category:
+        out["construction_cut"] = construction_selectors.construction_cut(scope, org=subject.org, year=period.year,
+                                                                          months=period.months)
     share = case_selectors.climate_requirement_share(scope, org=subject.org, year=period.year,
                                                      months=period.months, category=subject.category)
     if share and share[0]["cases"]:

@@ -39,10 +39,16 @@ ORDERS = {"kg": [ibis.desc("kg_co2e"), "line_key"], "amount": [ibis.desc("amount
 
 def _filtered(scope: Scope, *, org: str, year: int | None = None, category: str | None = None,
               exclusion: str | None = "", units: list[str] | None = None, supplier: str | None = None,
-              method: str | None = None, months: list[int] | None = None, run: Run | None = None) -> ibis.Table:
+              method: str | None = None, months: list[int] | None = None, project: str | None = None,
+              run: Run | None = None) -> ibis.Table:
     """The organisation's lines narrowed by the drill-down filters (None: no filter on that key;
-    NO_VALUE: lines without a value for it)."""
+    NO_VALUE: lines without a value for it). `project`: a construction project's lines, the investment lines
+    with that ledger project number (none in a run made before lines carried their project)."""
     table = _lines(scope, org, run)
+    if project is not None:
+        if "project" not in table.columns:
+            return table.filter(ibis.literal(False))
+        table = table.filter((_.project == project) & _.investment)
     if year is not None:
         table = table.filter(_.year == year)
     if months is not None:
@@ -73,12 +79,14 @@ def _filter_key(filters: dict) -> tuple:
 def lines(scope: Scope, *, org: str, year: int | None = None, category: str | None = None,
           exclusion: str | None = "", limit: int | None = 50, offset: int = 0, units: list[str] | None = None,
           supplier: str | None = None, method: str | None = None, months: list[int] | None = None,
-          order: str = "kg") -> list[dict]:
+          order: str = "kg", project: str | None = None) -> list[dict]:
     """Lines of one organisation, largest emissions (order="amount": largest amount) first
     (exclusion None: every line; limit None: all of them). A page (limit up to CACHED_ROWS) is cached per
     compute run and scope, as the dashboards' figures are: a run's lines never change."""
     filters = {"year": year, "category": category, "exclusion": exclusion, "units": units, "supplier": supplier,
                "method": method, "months": months}
+    if project is not None:
+        filters["project"] = project
     run = _run(scope, org)
 
     def read() -> list[dict]:

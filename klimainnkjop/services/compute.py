@@ -20,9 +20,9 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.paths import SHIPPED_DATA as DATA
 from klimainnkjop.services.training import predictions_for
 from klimainnkjop.storage import linestore
-from klimainnkjop.storage.models import (Category, CategoryMapping, ClassificationRule, ComputeRun, ExchangeRate,
-                                         Factor, FactorSet, ImportBatch, Organisation, PriceIndex, Supplier,
-                                         SupplierFactor)
+from klimainnkjop.storage.models import (Category, CategoryMapping, ClassificationRule, ClimateCalculation,
+                                         ComputeRun, ExchangeRate, Factor, FactorSet, ImportBatch, Organisation,
+                                         PriceIndex, Supplier, SupplierFactor)
 
 PROVISIONAL_PREFIX = "provisional-"
 
@@ -117,8 +117,23 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
                                "kind": pa.array([o[1] for o in kinds], pa.string())}),
         **classification_inputs(),
         predictions=predictions_for(batches),  # the learned text model's (None until trained)
+        calculations=calculation_inputs(),
     )
     return inputs, used
+
+
+def calculation_inputs() -> pa.Table | None:
+    """The active NS 3720 climate calculations of construction projects with a project code (org, project,
+    kg_co2e, ref), for engine.pipeline.apply_calculations; None without any."""
+    rows = list(ClimateCalculation.objects.filter(active=True).exclude(project__project_code="")
+                .values_list("project__organisation__orgnr", "project__project_code", "kg_co2e", "pk"))
+    if not rows:
+        return None
+    return pa.table({"org": pa.array([r[0] for r in rows], pa.string()),
+                     "project": pa.array([r[1] for r in rows], pa.string()),
+                     "kg_co2e": pa.array([float(r[2]) for r in rows], pa.float64()),
+                     "ref": pa.array([f"ns3720#{r[3]}" for r in rows], pa.string())},
+                    schema=runner.CALCULATION_SCHEMA)
 
 
 def classification_inputs() -> dict[str, pa.Table]:

@@ -894,3 +894,71 @@ class Upload(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+# --- building and construction against FutureBuilt (issue 11 item 5; services/construction.py) ----------------
+
+class ConstructionProject(models.Model):
+    """A construction (investment) project of an organisation: its heated floor area (BRA), building type, phase and
+    the reference it is measured against (kg CO2e per m² BRA; FutureBuilt: at least `target_cut_percent` below it).
+    Its lines are the organisation's investment lines whose ledger project dimension equals `project_code`."""
+
+    TYPES = ("school", "kindergarten", "nursing_home", "office", "housing", "sports", "culture", "health",
+             "other")
+    PHASES = ("planning", "design", "construction", "in_use")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="construction_projects")
+    name = models.CharField(max_length=200)
+    project_code = models.CharField(max_length=60, blank=True, default="",
+                                    help_text="the ledger's project dimension of its investment lines")
+    area_m2 = models.FloatField(help_text="heated floor area, BRA, m²")
+    building_type = models.CharField(max_length=20, default="other")
+    phase = models.CharField(max_length=20, default="planning")
+    reference_kg_per_m2 = models.FloatField(help_text="the reference building's kg CO2e per m² BRA")
+    reference_source = models.CharField(max_length=300, blank=True, default="")
+    target_cut_percent = models.FloatField(default=50.0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organisation_id", "name", "id"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "project_code"],
+                                               condition=~models.Q(project_code=""),
+                                               name="construction_project_code_once")]
+
+
+class ClimateCalculation(models.Model):
+    """An imported NS 3720 climate calculation of a project (a batch): kept whole; the newest active one of the
+    project counts (an earlier one is set inactive, not deleted)."""
+
+    project = models.ForeignKey(ConstructionProject, on_delete=models.CASCADE, related_name="calculations")
+    file_name = models.CharField(max_length=500)
+    file_sha256 = models.CharField(max_length=64)
+    phase = models.CharField(max_length=20, default="design")
+    rows = models.IntegerField(default=0)
+    kg_co2e = models.FloatField(default=0.0)
+    modules = models.JSONField(default=dict, blank=True, help_text="kg CO2e per module (A1-A3, A4, A5, ...)")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class ClimateCalculationRow(models.Model):
+    """One row of a calculation: a building part (NS 3451 code) and material with kg CO2e per module."""
+
+    calculation = models.ForeignKey(ClimateCalculation, on_delete=models.CASCADE, related_name="parts")
+    row_no = models.IntegerField()
+    building_part = models.CharField(max_length=20)
+    building_part_name = models.CharField(max_length=200, blank=True, default="")
+    material = models.CharField(max_length=200, blank=True, default="")
+    modules = models.JSONField(default=dict)
+    kg_co2e = models.FloatField()
+
+    class Meta:
+        ordering = ["calculation_id", "row_no"]

@@ -139,3 +139,10 @@ urlpatterns += [  # the baseline report and the council case documents (issue 13
     path("dokumenter/vedtak/", views_documents.decision, name="documents_decision"),
     path("offentlig/kartlegging/<int:year>.pdf", views_documents.published_baseline, name="public_baseline"),
 ]
+
+from klimainnkjop.web import views_construction  # noqa: E402
+
+urlpatterns += [  # construction projects against FutureBuilt (issue 11 item 5)
+    path("org/<str:orgnr>/bygg/", views_construction.projects, name="construction"),
+    path("org/<str:orgnr>/bygg/<int:pk>/", views_construction.project, name="construction_project"),
+]

@@ -25,7 +25,7 @@ from klimainnkjop.web.views import BadPeriod, bad_period_response, method_label,
 PAGE_SIZE = 50
 SORTS = {"kg": "kg", "belop": "amount"}
 METHODS = {"supplier", "activity", "spend", line_selectors.NO_VALUE}
-FILTER_PARAMS = ["periode", "kategori", "enhet", "underenheter", "leverandor", "metode"]
+FILTER_PARAMS = ["periode", "kategori", "enhet", "underenheter", "leverandor", "metode", "prosjekt"]
 
 
 class BadFilter(Exception):
@@ -53,6 +53,8 @@ def _filters(request, scope, orgnr: str) -> tuple[dict, dict]:
         selected["category"] = params["kategori"]
     if params["leverandor"]:
         selected["supplier"] = params["leverandor"]
+    if params["prosjekt"]:  # a construction project's lines: investment lines with this project number
+        selected["project"] = params["prosjekt"]
     if params["metode"]:
         if params["metode"] not in METHODS:
             raise BadFilter(_("Unknown method “%(value)s”: choose supplier, activity, spend or - (none).")
@@ -156,6 +158,8 @@ def lines(request, orgnr):
         facts.append((_("Supplier"), params["leverandor"]))
     if "metode" in params:
         facts.append((_("Method"), method_label("" if params["metode"] == "-" else params["metode"])))
+    if "prosjekt" in params:
+        facts.append((_("Investment project"), params["prosjekt"]))
     shown = [{
         "date": r["posting_date"], "description": r["description"] or r["item_name"] or "",
         "supplier": r["supplier_name"] or r["supplier_orgnr"] or "", "unit": r["unit"] or "",

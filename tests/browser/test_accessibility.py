@@ -308,3 +308,22 @@ def test_the_measured_effect_page_has_no_wcag_a_or_aa_violations_and_its_chart_i
         if violations := axe_violations(page):
             problems[path] = violations
     assert not problems, problems
+
+
+def test_the_construction_pages_have_no_wcag_a_or_aa_violations(signed_in):
+    """Building and construction against FutureBuilt (issue 11 item 5): the list, and a project with a climate
+    calculation with its forms (a region administrator may edit and upload)."""
+    from klimainnkjop.services.construction import do_add_construction_project, do_import_climate_calculation
+
+    page, base, (org, _) = signed_in
+    project = do_add_construction_project(organisation=org, name="Ny skole", project_code="S1", area_m2=1000,
+                                          building_type="school", actor="test")
+    do_import_climate_calculation(project=project, data="bygningsdel;navn;A1-A3;A4\n21;Grunn;1000;10\n".encode(),
+                                  file_name="skole.csv", actor="test")
+    problems = {}
+    for path in [f"/org/{org.orgnr}/bygg/", f"/org/{org.orgnr}/bygg/{project.pk}/"]:
+        response = page.goto(base + path)
+        assert response.status == 200, path
+        if violations := axe_violations(page):
+            problems[path] = violations
+    assert not problems, problems
