@@ -22,7 +22,8 @@ def register(sub) -> dict:
 
     invoices = sub.add_parser("invoices", help="invoice-level data").add_subparsers(dest="invoices_command",
                                                                                   required=True)
-    match = invoices.add_parser("match", help="match invoices to ledger lines (supplier orgnr + invoice number)")
+    match = invoices.add_parser("match", help="invoices matched to ledger lines (supplier orgnr + invoice number) "
+                                              "as the latest compute run matched them")
     match.add_argument("--org", required=True)
     match.add_argument("--format", choices=["json", "table"], default="table")
     return {"invoices": cmd_invoices}
@@ -59,9 +60,13 @@ def cmd_import_saft(args) -> int:
 
 
 def cmd_invoices(args) -> int:
-    from klimainnkjop.services.invoices import match_invoices_to_ledger
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.invoices import invoice_matches
 
-    report = match_invoices_to_ledger(find_org(args.org))
+    report = invoice_matches(system_scope(), org=find_org(args.org).orgnr)
+    if report["stale"]:
+        print(f"warning: the data changed after compute run {report['run']} ({report['computed_at']}), whose "
+              "matching this is; run `klimainnkjop compute` for the current one", file=sys.stderr)
     if args.format == "json":
         emit([], "json", report)
         return EXIT_OK

@@ -1,5 +1,6 @@
-"""Invoice-level data: EHF/PEPPOL BIS 3 documents and SAF-T Financial files into the line store, and the
-report that matches invoices to ledger lines (the engine's basis for not counting a purchase twice).
+"""Invoice-level data: EHF/PEPPOL BIS 3 documents and SAF-T Financial files into the line store. (Invoices are
+matched to ledger lines by the engine when it computes: engine/pipeline.invoice_documents, read by
+selectors/invoices.py.)
 
 EHF import policy:
 - every document of the import (one file, a folder's *.xml, a zip's *.xml) is validated first; if any is
@@ -23,7 +24,6 @@ from typing import Any
 
 from django.db import transaction
 
-from klimainnkjop.engine import reader
 from klimainnkjop.importers import archives
 from klimainnkjop.importers.ehf import InvalidDocument, InvoiceDocument, parse_document
 from klimainnkjop.importers.errors import ImportRejected, RowError
@@ -292,52 +292,3 @@ def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str
                          units={}, suppliers=suppliers, actor=actor)
     return SaftImportResult(base.batch, False, base.rows_read, base.lines_added, base.lines_duplicate,
                             parsed.warnings, parsed.validation_seconds)
-
-
-# ---------------------------------------------------------------- invoices ↔ ledger
-
-def match_invoices_to_ledger(organisation: Organisation, *, tolerance_ore: int = 100,
-                             tolerance_share: float = 0.005) -> dict:
-    """Invoices (EHF documents) matched to ledger lines (sources ledger, saft) on supplier orgnr + invoice
-    number, with the amounts (excl. VAT, NOK) equal within max(1 NOK, 0.5 %).
-
-    Ledger side: the lines of one supplier + invoice number summed (an invoice is often posted on several
-    lines); lines with a zero sum or of balance-only content still count if their number matches.
-    Returns {"organisation", "matched": [...], "unmatched_invoices": [...], "unmatched_ledger": [...],
-    "summary": {...}}.
-    """
-    files = [str(p) for p in _stored_files(organisation) if p.exists()]
-    empty = {"organisation": organisation.orgnr, "matched": [], "unmatched_invoices": [], "unmatched_ledger": [],
-             "summary": {"invoices": 0, "matched": 0, "unmatched_invoices": 0, "unmatched_ledger": 0}}
-    if not files:
-        return empty
-    invoice_rows, ledger_rows = reader.invoices_and_ledger(files)
-    matched, unmatched_invoices, used = [], [], set()
-    for (orgnr, number, kind, name, issued, amount, nlines, posted, ledger_amount, ledger_lines, keys, sources,
-         found) in invoice_rows:
-        invoice = {"supplier_orgnr": orgnr, "supplier_name": name, "invoice_no": number, "document_type": kind,
-                   "issue_date": str(issued), "amount_nok": amount / 100, "lines": nlines}
-        if found:
-            difference = amount - ledger_amount
-            allowed = max(tolerance_ore, abs(amount) * tolerance_share)
-            invoice.update({"ledger_amount_nok": ledger_amount / 100, "ledger_lines": ledger_lines,
-                            "ledger_posting_date": str(posted), "ledger_sources": sources,
-                            "difference_nok": difference / 100, "ledger_line_keys": list(keys)})
-            if abs(difference) <= allowed:
-                matched.append(invoice)
-                used.add((orgnr, number))
-                continue
-            invoice["reason"] = "amount differs beyond tolerance"
-        else:
-            invoice["reason"] = "no ledger line with this supplier and invoice number"
-        unmatched_invoices.append(invoice)
-    unmatched_ledger = [
-        {"supplier_orgnr": o, "supplier_name": n, "invoice_no": i, "posting_date": str(d), "amount_nok": a / 100,
-         "lines": c, "sources": s}
-        for o, n, i, d, a, c, s in ledger_rows if (o, i) not in used]
-    return {
-        "organisation": organisation.orgnr, "tolerance": {"nok": tolerance_ore / 100, "share": tolerance_share},
-        "matched": matched, "unmatched_invoices": unmatched_invoices, "unmatched_ledger": unmatched_ledger,
-        "summary": {"invoices": len(matched) + len(unmatched_invoices), "matched": len(matched),
-                    "unmatched_invoices": len(unmatched_invoices), "unmatched_ledger": len(unmatched_ledger)},
-    }
