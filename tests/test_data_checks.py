@@ -165,7 +165,7 @@ def test_a_compute_whose_results_fail_a_check_is_marked_failed_and_the_last_good
     assert org.orgnr in failed.error
     folder = run_dir(failed)
     assert not folder.exists() and not folder.with_name(folder.name + ".tmp").exists()
-    assert AuditEntry.objects.filter(action="compute.failed").count() == 1
+    assert AuditEntry.objects.filter(action="fail_compute").count() == 1
     assert latest_run().run.pk == good.pk
     assert totals(system_scope())["rows"][0]["spend_nok"] == 1_000.0
 

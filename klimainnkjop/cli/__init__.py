@@ -10,6 +10,7 @@ import os
 import sys
 
 from klimainnkjop.cli.output import EXIT_BAD_INPUT, EXIT_ERROR
+from klimainnkjop.core.actors import CLI
 
 GROUPS = ["klimainnkjop.cli.data", "klimainnkjop.cli.users", "klimainnkjop.cli.invoices", "klimainnkjop.cli.categories",
           "klimainnkjop.cli.suppliers"]
@@ -38,7 +39,7 @@ def _setup(data_dir: str | None) -> None:
     from klimainnkjop.selectors import factors as factor_selectors
 
     if not factor_selectors.factor_sets().exists():
-        do_load_reference_data(actor="cli")
+        do_load_reference_data(actor=CLI)
 
 
 _migrated: set[str] = set()  # databases whose migrations were checked by this process

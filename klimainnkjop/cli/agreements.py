@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from klimainnkjop.cli.output import EXIT_OK, emit, read_file
+from klimainnkjop.core.actors import CLI
 
 FORMATS = ["json", "csv", "table"]
 
@@ -89,7 +90,7 @@ def _import(args) -> int:
     from klimainnkjop.services.agreements import do_import_agreements
 
     data, name = read_file(args.file)
-    result = do_import_agreements(data=data, file_name=name, profile_name=args.profile, actor="cli")
+    result = do_import_agreements(data=data, file_name=name, profile_name=args.profile, actor=CLI)
     print(f"{name}: {result.rows_read} agreements read: {result.created} new, {result.updated} updated, "
           f"{result.unchanged} unchanged")
     return EXIT_OK
@@ -136,7 +137,7 @@ def _profile(args) -> int:
     from klimainnkjop.services.profiles import read_profile_file
 
     spec = read_profile_file(Path(args.file))
-    saved = do_save_agreement_profile(spec=spec, actor="cli", source=args.file)
+    saved = do_save_agreement_profile(spec=spec, actor=CLI, source=args.file)
     print(f"saved agreement-list profile {saved.name!r}")
     return EXIT_OK
 
@@ -211,7 +212,7 @@ def _approval_rules(args) -> int:
             raise InvalidInput(f"{args.set_file}: not a readable JSON list of rules ({exc})") from exc
         if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
             raise InvalidInput(f"{args.set_file}: a JSON list of rules (objects)")
-        services.do_set_approval_rules(organisation=organisation, rules=rules, actor="cli")
+        services.do_set_approval_rules(organisation=organisation, rules=rules, actor=CLI)
     rows = [{k: r[k] for k in ("min_value_nok", "relevances", "assess_role", "approve_role")}
             for r in services.approval_rules(organisation)]
     emit(_flat(rows, args.format), args.format)

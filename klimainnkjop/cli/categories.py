@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from klimainnkjop.cli.output import EXIT_OK, emit
+from klimainnkjop.core.actors import CLI
 
 
 def register(sub) -> dict:
@@ -32,11 +33,11 @@ def cmd_categories(args) -> int:
 
     if args.categories_command == "add":
         category = do_add_category(code=args.code, name_nb=args.name_nb, name_en=args.name_en,
-                                   parent_code=args.parent, actor="cli")
+                                   parent_code=args.parent, actor=CLI)
         print(f"added category {category.code}")
     elif args.categories_command == "map":
         do_set_category_mapping(scheme=args.scheme, code=args.code, category_code=args.category, note=args.note,
-                                actor="cli")
+                                actor=CLI)
         print(f"{args.scheme} {args.code} → {args.category}")
     elif args.categories_command == "list":
         emit([{"code": c.code, "parent": c.parent.code if c.parent else None, "name_nb": c.name_nb,

@@ -6,6 +6,7 @@ prints the held-out accuracy, macro-F1 and per-category precision/recall of the 
 from __future__ import annotations
 
 from klimainnkjop.cli.output import EXIT_OK, emit
+from klimainnkjop.core.actors import CLI
 
 
 def register(sub) -> dict:
@@ -22,7 +23,7 @@ def cmd_classify(args) -> int:
     version = training.current_version()
     trained = False
     if args.retrain or version is None:
-        version = training.do_train_text_model(actor="cli")
+        version = training.do_train_text_model(actor=CLI)
         trained = True
     # a new version predicted every line while training; an existing one predicts the lines now in the store
     predictions = training.predictions_for(training.active_batches()) if trained \

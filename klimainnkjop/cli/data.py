@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
+from klimainnkjop.core.actors import CLI
 
 IMPORT_SUBPARSERS = None  # the `import` command's subparsers, set by register()
 
@@ -87,7 +88,7 @@ def register(sub) -> dict:
 def cmd_demo(args) -> int:
     from klimainnkjop.demo.load import do_load_demo
 
-    result = do_load_demo(scale=args.scale, seed=args.seed, if_empty=args.if_empty, actor="cli",
+    result = do_load_demo(scale=args.scale, seed=args.seed, if_empty=args.if_empty, actor=CLI,
                           progress=lambda msg: print(msg, flush=True))
     print(result.summary())
     return EXIT_OK
@@ -100,7 +101,7 @@ def cmd_org(args) -> int:
 
     if args.org_command == "add":
         org = do_create_organisation(orgnr=args.orgnr, name=args.name, kind=args.kind,
-                                     kostra_region=args.kostra_region, region_name=args.region, actor="cli")
+                                     kostra_region=args.kostra_region, region_name=args.region, actor=CLI)
         print(f"added {org.name} ({org.orgnr})")
         return EXIT_OK
     rows = [organisation_dict(o) for o in org_selectors.organisations(system_scope())]
@@ -112,7 +113,7 @@ def cmd_profile(args) -> int:
     from klimainnkjop.services.profiles import do_save_profile, read_profile_file
 
     spec = read_profile_file(Path(args.file))
-    saved = do_save_profile(organisation=find_org(args.org), spec=spec, actor="cli", source=args.file)
+    saved = do_save_profile(organisation=find_org(args.org), spec=spec, actor=CLI, source=args.file)
     print(f"saved profile {saved.name!r} for {saved.organisation.orgnr}")
     return EXIT_OK
 
@@ -125,13 +126,13 @@ def cmd_import(args) -> int:
     data, name = read_file(args.file)
     if args.import_command == "ledger":
         result = do_import_ledger(organisation=find_org(args.org), data=data, file_name=name, profile_name=args.profile,
-                                  replace=args.replace, actor="cli")
+                                  replace=args.replace, actor=CLI)
     else:
         from klimainnkjop.services.uploads import do_import_kostra_checked  # refuses another org's file
 
         result = do_import_kostra_checked(data=data, file_name=name,
                                           organisation=find_org(args.org) if args.org else None,
-                                          confirm_other=args.force, actor="cli")
+                                          confirm_other=args.force, actor=CLI)
     if result.already_imported:
         again = " (with profile {!r}); nothing added. To read it again with another profile, add --replace".format(
             result.previous_profile) if result.previous_profile else "; nothing added"
@@ -149,7 +150,7 @@ def cmd_rate(args) -> int:
     from klimainnkjop.services.reference import do_set_exchange_rate
 
     do_set_exchange_rate(year=args.year, currency=args.currency, nok_per_unit=args.nok_per_unit, source=args.source,
-                         actor="cli")
+                         actor=CLI)
     print(f"{args.currency.upper()} {args.year}: {args.nok_per_unit} NOK")
     return EXIT_OK
 
@@ -159,7 +160,7 @@ def cmd_factors(args) -> int:
         from klimainnkjop.services.factors import do_import_factor_set
 
         data, name = read_file(args.file)
-        factor_set, created = do_import_factor_set(data=data, file_name=name, actor="cli")
+        factor_set, created = do_import_factor_set(data=data, file_name=name, actor=CLI)
         verb = "imported" if created else "already imported"
         print(f"{name}: {verb} {factor_set.name} {factor_set.version} ({factor_set.factors.count()} factors, "
               f"{factor_set.status})")
@@ -181,7 +182,7 @@ def cmd_factors(args) -> int:
 def cmd_compute(args) -> int:
     from klimainnkjop.services.compute import do_compute
 
-    run = do_compute(factor_set_name=args.factor_set, actor="cli")
+    run = do_compute(factor_set_name=args.factor_set, actor=CLI)
     print(f"run {run.pk} with {', '.join(run.factor_sets)}: {run.lines_in} lines, "
           f"{run.lines_purchase} purchases, {run.spend_ore / 100:,.0f} NOK, {run.kg_co2e / 1000:,.1f} t CO2e "
           f"({run.kg_low / 1000:,.1f}–{run.kg_high / 1000:,.1f})".replace(",", " "))

@@ -8,6 +8,7 @@ import sys
 import time
 
 from klimainnkjop.cli.output import EXIT_BAD_INPUT, EXIT_OK
+from klimainnkjop.core.actors import CLI, DROPFOLDER
 
 
 def register(sub) -> dict:
@@ -58,7 +59,7 @@ def cmd_imports(args) -> int:
         root = dropfolders.ensure_layout(orgnrs)
         print(f"drop folders of {len(orgnrs)} organisation(s) in {root}")
         return EXIT_OK
-    run = dropfolders.do_import_due_files(actor="cli", settle=args.settle, compute=not args.no_compute)
+    run = dropfolders.do_import_due_files(actor=CLI, settle=args.settle, compute=not args.no_compute)
     _print(run, args.format)
     return EXIT_OK
 
@@ -70,7 +71,7 @@ def cmd_watch(args) -> int:
     print(f"klimainnkjop: watching {dropfolders.drop_dir()} every {args.interval:g} s", file=sys.stderr, flush=True)
     try:
         while True:
-            run = dropfolders.do_import_due_files(actor="watch", settle=args.settle)
+            run = dropfolders.do_import_due_files(actor=DROPFOLDER, settle=args.settle)
             if run.outcomes:
                 _print(run, "table")
                 sys.stdout.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
+from klimainnkjop.core.actors import CLI
 
 
 def register(sub) -> dict:
@@ -33,7 +34,7 @@ def cmd_import_ehf(args) -> int:
     from klimainnkjop.services.invoices import do_import_ehf, read_inputs
 
     documents = read_inputs(args.paths)
-    result = do_import_ehf(documents=documents, organisation=find_org(args.org) if args.org else None, actor="cli")
+    result = do_import_ehf(documents=documents, organisation=find_org(args.org) if args.org else None, actor=CLI)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{result.documents_read} documents read, {result.documents_added} added "
@@ -48,7 +49,7 @@ def cmd_import_saft(args) -> int:
 
     data, name = read_file(args.file)
     result = do_import_saft(data=data, file_name=name, organisation=find_org(args.org) if args.org else None,
-                            actor="cli")
+                            actor=CLI)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if result.already_imported:

@@ -6,6 +6,7 @@ import json
 import sys
 
 from klimainnkjop.cli.output import EXIT_OK
+from klimainnkjop.core.actors import CLI
 
 
 def register(sub) -> dict:
@@ -20,7 +21,7 @@ def register(sub) -> dict:
 def cmd_maintenance(args) -> int:
     from klimainnkjop.services.maintenance import do_clean_leftovers
 
-    result = do_clean_leftovers(actor="cli")
+    result = do_clean_leftovers(actor=CLI)
     if args.format == "json":
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
+from klimainnkjop.core.actors import CLI
 
 FORMATS = ["json", "csv", "table"]
 
@@ -69,7 +70,7 @@ def cmd_measures(args) -> int:
     scope = system_scope()
     if args.measures_command == "import":
         data, name = read_file(args.file)
-        stored = services.do_import_measures(data=data, file_name=name, actor="cli")
+        stored = services.do_import_measures(data=data, file_name=name, actor=CLI)
         print(f"{len(stored)} measure(s) imported: {', '.join(str(m.pk) for m in stored)}")
     elif args.measures_command == "list":
         org = find_org(args.org).orgnr if args.org else None
@@ -85,7 +86,7 @@ def cmd_measures(args) -> int:
         organisation = find_org(args.org) if args.org else None
         services.do_change_measure_status(measure=measure, status=args.status, date=_date(args.date, "--date"),
                                           organisation=organisation, case_number=args.case,
-                                          agreement=args.agreement, actor="cli")
+                                          agreement=args.agreement, actor=CLI)
         print(f"measure {measure.pk}: {args.status}")
     return EXIT_OK
 
@@ -112,7 +113,7 @@ def cmd_packages(args) -> int:
             except (ValueError, selectors.NotFound):
                 raise ValueError(f"--measures: no measure {text!r}") from None
         package = services.do_create_package(name=args.name, measures=chosen, baseline_year=args.baseline_year,
-                                             description=args.description, actor="cli")
+                                             description=args.description, actor=CLI)
         print(f"package {package.name}: {len(chosen)} measure(s)")
     else:
         try:
@@ -120,7 +121,7 @@ def cmd_packages(args) -> int:
         except selectors.PackageNotFound:
             raise ValueError(f"name: no package {args.name!r}") from None
         services.do_adopt_package(package=package, organisation=find_org(args.org),
-                                  adopted_on=_date(args.date, "--date"), case_number=args.case, actor="cli")
+                                  adopted_on=_date(args.date, "--date"), case_number=args.case, actor=CLI)
         print(f"{args.org} adopted {package.name}")
     return EXIT_OK
 

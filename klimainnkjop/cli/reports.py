@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 from klimainnkjop.cli.output import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_OK, emit
+from klimainnkjop.core.actors import CLI
 
 CADENCES = ["quarter", "half-year", "tertial", "year"]
 FUNDER_TEXT_FILES = {"activities": "activities", "deviations": "deviations", "experiences": "experiences",
@@ -100,7 +101,7 @@ def cmd_report(args) -> int:
             raise InvalidInput(f"--{name}-file: cannot read {path} as UTF-8 text ({exc})") from None
     texts = {key: value for key, value in texts.items() if value is not None}
     report = do_generate_report(system_scope(), scope_kind=kind, orgnr=orgnr, unit_code=args.unit,
-                                period=args.period, fmt=args.format, actor="cli", layout=args.layout, texts=texts)
+                                period=args.period, fmt=args.format, actor=CLI, layout=args.layout, texts=texts)
     shutil.copyfile(report_path(report), args.output)
     print(f"report {report.pk}: {args.output} (run {report.run_id}, {', '.join(report.factor_sets)}, "
           f"sha256 {report.sha256})")
@@ -112,7 +113,7 @@ def cmd_publish(args) -> int:
     from klimainnkjop.services.reports import do_publish_figures
 
     orgnr = find_org(args.org).orgnr if args.org else None
-    publication = do_publish_figures(year=args.year, orgnr=orgnr, actor="cli")
+    publication = do_publish_figures(year=args.year, orgnr=orgnr, actor=CLI)
     total = publication.figures["total"]
     print(f"published {orgnr or 'region'} {args.year}: {total['kg_co2e'] / 1000:.1f} t CO2e, "
           f"{total['spend_nok']:.2f} NOK (run {publication.run_id})")
@@ -131,7 +132,7 @@ def _schedule_add(args) -> int:
 
     orgnr = find_org(args.org).orgnr if args.org else None
     schedule = do_add_report_schedule(orgnr=orgnr, unit_code=args.unit, cadence=args.cadence, fmt=args.format,
-                                      actor="cli")
+                                      actor=CLI)
     print(f"schedule {schedule.pk}: {orgnr or 'region'}{f' unit {args.unit}' if args.unit else ''}, "
           f"{schedule.cadence}, {schedule.format}")
     return EXIT_OK
@@ -152,7 +153,7 @@ def _schedule_list(args) -> int:
 def _schedule_remove(args) -> int:
     from klimainnkjop.services.reports import do_remove_report_schedule
 
-    do_remove_report_schedule(schedule_id=args.id, actor="cli")
+    do_remove_report_schedule(schedule_id=args.id, actor=CLI)
     print(f"removed schedule {args.id}")
     return EXIT_OK
 
@@ -160,7 +161,7 @@ def _schedule_remove(args) -> int:
 def _run_due(args) -> int:
     from klimainnkjop.services.reports import do_run_due_schedules
 
-    runs = do_run_due_schedules(today=args.today, queue=args.queue, actor="cli")
+    runs = do_run_due_schedules(today=args.today, queue=args.queue, actor=CLI)
     for run in runs:
         r = run.report
         outcome = f"failed: {run.error}" if run.error else (f"{r.status}, {r.file_path}, sha256 {r.sha256}"

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from klimainnkjop.cli.output import EXIT_ERROR, EXIT_OK, emit, find_org, read_file
+from klimainnkjop.core.actors import CLI
 
 
 def register(sub) -> dict:
@@ -58,7 +59,7 @@ def cmd_import_stats(args) -> int:
 
     data, name = read_file(args.file)
     result = do_import_supplier_stats(organisation=find_org(args.org), data=data, file_name=name,
-                                      profile_name=args.profile, actor="cli")
+                                      profile_name=args.profile, actor=CLI)
     if result.already_imported:
         print(f"{name}: already imported (batch {result.batch.pk}); nothing added")
     else:
@@ -75,7 +76,7 @@ def cmd_suppliers(args) -> int:
 def _import(args) -> int:
     from klimainnkjop.services.suppliers import do_import_supplier_register
 
-    result = do_import_supplier_register(path=Path(args.file), include_all=args.all, actor="cli")
+    result = do_import_supplier_register(path=Path(args.file), include_all=args.all, actor=CLI)
     print(f"{Path(args.file).name}: {result.units_read} units read; {result.updated} suppliers updated, "
           f"{result.unchanged} unchanged, {result.added} added"
           + ("" if args.all else f", {result.not_known} units not suppliers (use --all to add them)"))
@@ -90,7 +91,7 @@ def _refresh(args) -> int:
 
     with BrregClient(base_url=args.base_url, timeout=args.timeout,
                      cache_ttl=dt.timedelta(days=args.cache_days)) as client:
-        result = do_refresh_suppliers(client=client, missing_only=args.missing_only, orgnrs=args.orgnr, actor="cli")
+        result = do_refresh_suppliers(client=client, missing_only=args.missing_only, orgnrs=args.orgnr, actor=CLI)
     for failure in result.failed:
         print(f"klimainnkjop: {failure}", file=sys.stderr)
     print(f"{result.looked_up} suppliers looked up ({result.requests} requests): {result.updated} updated, "
@@ -115,7 +116,7 @@ def _profile(args) -> int:
     from klimainnkjop.services.suppliers import do_save_supplier_stats_profile, read_stats_profile_file
 
     spec = read_stats_profile_file(Path(args.file))
-    saved = do_save_supplier_stats_profile(organisation=find_org(args.org), spec=spec, actor="cli", source=args.file)
+    saved = do_save_supplier_stats_profile(organisation=find_org(args.org), spec=spec, actor=CLI, source=args.file)
     print(f"saved supplier-statistics profile {saved.name!r} for {saved.organisation.orgnr}")
     return EXIT_OK
 
@@ -127,7 +128,7 @@ def _factor(args) -> int:
     factor = do_add_supplier_factor(
         supplier_orgnr=parse_orgnr(args.orgnr), value=args.value, price_year=args.price_year,
         valid_from_year=args.valid_from, valid_to_year=args.valid_to, evidence=args.evidence, low=args.low,
-        high=args.high, currency=args.currency.upper(), quality=args.quality, actor="cli")
+        high=args.high, currency=args.currency.upper(), quality=args.quality, actor=CLI)
     print(f"supplier factor {factor.pk}: {factor.supplier_orgnr} {factor.value} kg CO2e/{factor.currency} "
           f"({factor.price_year} prices), valid {factor.valid_from_year}–{factor.valid_to_year}")
     return EXIT_OK

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from klimainnkjop.cli.output import EXIT_OK, emit
+from klimainnkjop.core.actors import CLI
 
 FORMATS = ["json", "csv", "table"]
 
@@ -124,13 +125,13 @@ def cmd_targets(args) -> int:
         target = targets.do_set_target(
             organisation=_org(args), unit_code=args.unit or "", category=args.category, kpi=args.kpi, kind=args.kind,
             value=args.value, baseline_year=args.baseline_year, target_year=args.target_year,
-            milestones=args.milestone, decision_date=args.decision_date, case_number=args.case_number, actor="cli")
+            milestones=args.milestone, decision_date=args.decision_date, case_number=args.case_number, actor=CLI)
         print(f"target {target.pk}: {args.kpi} {args.kind} {args.value:g} in {args.target_year}")
         return EXIT_OK
     if args.targets_command == "adopt":
         adopted = targets.do_adopt_target_templates(
             organisation=_org(args), baseline_year=args.baseline_year, target_year=args.target_year,
-            keys=args.template, actor="cli")
+            keys=args.template, actor=CLI)
         print(f"adopted {len(adopted)} target(s): {', '.join(t.template for t in adopted) or 'none new'}")
         return EXIT_OK
     if args.targets_command == "templates":
@@ -195,7 +196,7 @@ def cmd_budgets(args) -> int:
     org = _org(args)
     if args.budgets_command == "set":
         budget = do_set_budget(organisation=org, unit_code=args.unit or "", year=args.year, tonnes=args.tonnes,
-                               cut_percent=args.cut or 0.0, actor="cli")
+                               cut_percent=args.cut or 0.0, actor=CLI)
         print(f"budget {org.orgnr}{f' unit {args.unit}' if args.unit else ''} {budget.year} version {budget.version}: "
               f"{budget.tonnes:.3f} t CO2e ({budget.profile})")
         return EXIT_OK
@@ -225,6 +226,6 @@ def cmd_population(args) -> int:
     from klimainnkjop.services.targets import do_set_population
 
     figure = do_set_population(municipality=args.municipality, year=args.year, inhabitants=args.inhabitants,
-                               source=args.source, actor="cli")
+                               source=args.source, actor=CLI)
     print(f"population {figure.municipality} {figure.year}: {figure.inhabitants}")
     return EXIT_OK

@@ -5,8 +5,9 @@ import json
 import sys
 
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org
+from klimainnkjop.core.actors import CLI
 
-ACTOR = "cli"
+ACTOR = CLI
 
 
 def register(sub) -> dict:

@@ -20,7 +20,6 @@ import hashlib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 
@@ -35,6 +34,8 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ExchangeRate, ImportBatch, Organisation
+from klimainnkjop.core.audit_actions import IMPORT_ACTIONS
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 
 # ---------------------------------------------------------------- reading inputs
@@ -115,7 +116,7 @@ def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors
 
 
 def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisation | None = None,
-                  actor: Any = None) -> InvoiceImportResult:
+                  actor: ActorLike = None) -> InvoiceImportResult:
     result = InvoiceImportResult(documents_read=len(documents))
     errors: list[RowError] = []
     parsed: list[InvoiceDocument] = []
@@ -152,7 +153,7 @@ def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisat
 
 
 def _import_for_org(org: Organisation, docs: list[tuple[InvoiceDocument, float]], result: InvoiceImportResult,
-                    actor: Any) -> None:
+                    actor: ActorLike) -> None:
     shas = sorted(doc.sha256 for doc, _ in docs)
     sha = shas[0] if len(shas) == 1 else hashlib.sha256("|".join(shas).encode()).hexdigest()
     if _existing(org, "ehf", sha) is not None:
@@ -227,10 +228,10 @@ def _commit(org, kind, sha, file_name, rows_read, columns, duplicates, suppliers
             raw_sha256s=raw_sha256s or [], profile_name="",
             status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
             lines_added=added, lines_duplicate=duplicates, amount_ore=sum(columns["amount_ore"]), parquet_path=path,
-            findings=findings or [], created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            findings=findings or [], created_by=as_actor(actor).user,
         )
         _ensure_suppliers(suppliers)
-        record_audit(actor=actor, action=f"import_{kind}", obj=batch, organisation=org, after={
+        record_audit(actor=actor, action=IMPORT_ACTIONS[kind], obj=batch, organisation=org, after={
             "file": file_name, "sha256": sha, "documents": rows_read, "lines_added": added,
             "documents_duplicate": duplicates, "findings": len(findings or [])})
     return batch
@@ -246,7 +247,7 @@ class SaftImportResult(ImportResult):
 
 
 def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | None = None,
-                   actor: Any = None) -> SaftImportResult:
+                   actor: ActorLike = None) -> SaftImportResult:
     parsed = parse_saft(data, file_name)
     if organisation is None:
         organisation = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
@@ -260,7 +261,7 @@ def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | 
         return _import_saft(organisation, parsed, data, file_name, actor)
 
 
-def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str, actor: Any) -> SaftImportResult:
+def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str, actor: ActorLike) -> SaftImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "saft", sha)
     if previous is not None:
