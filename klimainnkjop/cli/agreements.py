@@ -11,9 +11,10 @@ from klimainnkjop.core.actors import CLI
 FORMATS = ["json", "csv", "table"]
 
 
-def register(sub) -> dict:
-    agreements = sub.add_parser("agreements", help="the agreement register").add_subparsers(
-        dest="agreements_command", required=True)
+def add_parsers(sub) -> None:
+    agreements_parser = sub.add_parser("agreements", help="the agreement register")
+    agreements_parser.set_defaults(handler=cmd_agreements)
+    agreements = agreements_parser.add_subparsers(dest="agreements_command", required=True)
     imp = agreements.add_parser("import", help="an agreement list (CSV/XLSX); agreements are matched on number")
     imp.add_argument("file")
     imp.add_argument("--profile", default=None, help="a saved agreement-list profile (default: Norwegian headers)")
@@ -30,13 +31,16 @@ def register(sub) -> dict:
     profile_import = profile.add_parser("import", help="a JSON agreement-list profile")
     profile_import.add_argument("file")
 
-    requirements = sub.add_parser("requirements", help="the requirement library").add_subparsers(
-        dest="requirements_command", required=True)
+    requirements_parser = sub.add_parser("requirements", help="the requirement library")
+    requirements_parser.set_defaults(handler=cmd_requirements)
+    requirements = requirements_parser.add_subparsers(dest="requirements_command", required=True)
     req_list = requirements.add_parser("list")
     req_list.add_argument("--kind", choices=["qualification", "specification", "award", "clause"], default=None)
     req_list.add_argument("--category", default=None, help="requirements for this category and its ancestors")
     req_list.add_argument("--format", choices=FORMATS, default="table")
-    cases = sub.add_parser("cases", help="procurement cases").add_subparsers(dest="cases_command", required=True)
+    cases_parser = sub.add_parser("cases", help="procurement cases")
+    cases_parser.set_defaults(handler=cmd_cases)
+    cases = cases_parser.add_subparsers(dest="cases_command", required=True)
     cases_list = cases.add_parser("list")
     cases_list.add_argument("--org", default=None)
     cases_list.add_argument("--format", choices=FORMATS, default="table")
@@ -55,7 +59,6 @@ def register(sub) -> dict:
     export.add_argument("--document", choices=["annex", "record"], default="annex")
     export.add_argument("--format", choices=["pdf"], default="pdf")
     export.add_argument("-o", "--output", required=True)
-    return {"agreements": cmd_agreements, "requirements": cmd_requirements, "cases": cmd_cases}
 
 
 def cmd_cases(args) -> int:

@@ -5,9 +5,10 @@ from klimainnkjop.cli.output import EXIT_OK, emit
 from klimainnkjop.core.actors import CLI
 
 
-def register(sub) -> dict:
-    categories = sub.add_parser("categories", help="the category taxonomy and its mappings") \
-        .add_subparsers(dest="categories_command", required=True)
+def add_parsers(sub) -> None:
+    categories_parser = sub.add_parser("categories", help="the category taxonomy and its mappings")
+    categories_parser.set_defaults(handler=cmd_categories)
+    categories = categories_parser.add_subparsers(dest="categories_command", required=True)
     listing = categories.add_parser("list")
     listing.add_argument("--format", choices=["json", "csv", "table"], default="table")
     add = categories.add_parser("add")
@@ -24,7 +25,6 @@ def register(sub) -> dict:
     mappings = categories.add_parser("mappings")
     mappings.add_argument("--scheme", default=None)
     mappings.add_argument("--format", choices=["json", "csv", "table"], default="table")
-    return {"categories": cmd_categories}
 
 
 def cmd_categories(args) -> int:

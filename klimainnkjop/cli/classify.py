@@ -9,11 +9,11 @@ from klimainnkjop.cli.output import EXIT_OK, emit
 from klimainnkjop.core.actors import CLI
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     p = sub.add_parser("classify", help="train (--retrain) and apply the text model for line descriptions")
+    p.set_defaults(handler=cmd_classify)
     p.add_argument("--retrain", action="store_true", help="train a new version (the shipped set + corrections)")
     p.add_argument("--format", choices=["json", "table"], default="table")
-    return {"classify": cmd_classify}
 
 
 def cmd_classify(args) -> int:

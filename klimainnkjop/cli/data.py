@@ -6,19 +6,21 @@ import signal
 import sys
 from pathlib import Path
 
+from klimainnkjop.cli import invoices, suppliers
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
 from klimainnkjop.core.actors import CLI
 
-IMPORT_SUBPARSERS = None  # the `import` command's subparsers, set by register()
 
-
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     demo = sub.add_parser("demo", help="generate and import the demo region, then compute")
+    demo.set_defaults(handler=cmd_demo)
     demo.add_argument("--scale", type=float, default=1.0)
     demo.add_argument("--seed", type=int, default=2021)
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the demo region is already loaded")
 
-    org = sub.add_parser("org", help="organisations").add_subparsers(dest="org_command", required=True)
+    org_parser = sub.add_parser("org", help="organisations")
+    org_parser.set_defaults(handler=cmd_org)
+    org = org_parser.add_subparsers(dest="org_command", required=True)
     org_add = org.add_parser("add")
     org_add.add_argument("orgnr")
     org_add.add_argument("name")
@@ -28,16 +30,17 @@ def register(sub) -> dict:
     org_list = org.add_parser("list")
     org_list.add_argument("--format", choices=["json", "csv", "table"], default="table")
 
-    profile = sub.add_parser("profile", help="column-mapping profiles").add_subparsers(dest="profile_command",
-                                                                                       required=True)
+    profile_parser = sub.add_parser("profile", help="column-mapping profiles")
+    profile_parser.set_defaults(handler=cmd_profile)
+    profile = profile_parser.add_subparsers(dest="profile_command", required=True)
     profile_import = profile.add_parser("import")
     profile_import.add_argument("file")
     profile_import.add_argument("--org", required=True)
 
-    global IMPORT_SUBPARSERS
+    # every kind of `import`, here in one place; a kind's handler may live in its group's module
     imp = sub.add_parser("import", help="import data").add_subparsers(dest="import_command", required=True)
-    IMPORT_SUBPARSERS = imp  # other groups add import subcommands here, with set_defaults(import_handler=...)
     ledger = imp.add_parser("ledger")
+    ledger.set_defaults(handler=cmd_import)
     ledger.add_argument("file")
     ledger.add_argument("--org", required=True)
     ledger.add_argument("--profile", default=None)
@@ -45,20 +48,38 @@ def register(sub) -> dict:
                         help="the file was imported before (e.g. with another profile): read it again and replace "
                              "the earlier batch")
     kostra = imp.add_parser("kostra")
+    kostra.set_defaults(handler=cmd_import)
     kostra.add_argument("file")
     kostra.add_argument("--org", default=None)
     kostra.add_argument("--force", action="store_true",
                         help="import even if the file names another orgnr or KOSTRA region than --org (audited)")
+    ehf = imp.add_parser("ehf", help="EHF / PEPPOL BIS Billing 3.0 invoices and credit notes (files, folders, zips)")
+    ehf.set_defaults(handler=invoices.cmd_import_ehf)
+    ehf.add_argument("paths", nargs="+", metavar="PATH")
+    ehf.add_argument("--org", default=None, help="the buyer organisation (default: from the buyer's orgnr)")
+    saft = imp.add_parser("saft", help="a SAF-T Financial file")
+    saft.set_defaults(handler=invoices.cmd_import_saft)
+    saft.add_argument("file")
+    saft.add_argument("--org", default=None, help="the organisation (default: from the file's company orgnr)")
+    stats = imp.add_parser(
+        "supplier-stats", help="a framework supplier's purchase statistics (CSV/XLSX) through a saved profile")
+    stats.set_defaults(handler=suppliers.cmd_import_stats)
+    stats.add_argument("file")
+    stats.add_argument("--org", required=True, help="the customer; rows of other customers are skipped")
+    stats.add_argument("--profile", default=None, help="a supplier-statistics profile (suppliers profile import)")
 
-    rate = sub.add_parser("rate", help="exchange rates").add_subparsers(dest="rate_command", required=True)
+    rate_parser = sub.add_parser("rate", help="exchange rates")
+    rate_parser.set_defaults(handler=cmd_rate)
+    rate = rate_parser.add_subparsers(dest="rate_command", required=True)
     rate_set = rate.add_parser("set")
     rate_set.add_argument("year", type=int)
     rate_set.add_argument("currency")
     rate_set.add_argument("nok_per_unit", type=float)
     rate_set.add_argument("--source", default="entered by user")
 
-    factors = sub.add_parser("factors", help="the factor library").add_subparsers(dest="factors_command",
-                                                                                  required=True)
+    factors_parser = sub.add_parser("factors", help="the factor library")
+    factors_parser.set_defaults(handler=cmd_factors)
+    factors = factors_parser.add_subparsers(dest="factors_command", required=True)
     factors_list = factors.add_parser("list")
     factors_list.add_argument("--set", default=None, help="NAME or NAME:VERSION")
     factors_list.add_argument("--format", choices=["json", "csv", "table"], default="table")
@@ -66,23 +87,22 @@ def register(sub) -> dict:
     factors_import.add_argument("file")
 
     compute = sub.add_parser("compute", help="compute the climate account")
+    compute.set_defaults(handler=cmd_compute)
     compute.add_argument("--factor-set", default=None)
 
     totals = sub.add_parser("totals", help="print totals")
+    totals.set_defaults(handler=cmd_totals)
     totals.add_argument("--org", default=None)
     totals.add_argument("--year", type=int, default=None)
     totals.add_argument("--by", default="")
     totals.add_argument("--format", choices=["json", "csv", "table"], default="table")
 
     serve = sub.add_parser("serve", help="serve the web app")
+    serve.set_defaults(handler=cmd_serve)
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--no-worker", action="store_true",
                        help="do not start the report worker (run `klimainnkjop worker` as its own service instead)")
-    return {
-        "demo": cmd_demo, "org": cmd_org, "profile": cmd_profile, "import": cmd_import, "rate": cmd_rate,
-        "compute": cmd_compute, "totals": cmd_totals, "serve": cmd_serve, "factors": cmd_factors,
-    }
 
 
 def cmd_demo(args) -> int:
@@ -119,8 +139,6 @@ def cmd_profile(args) -> int:
 
 
 def cmd_import(args) -> int:
-    if getattr(args, "import_handler", None):
-        return args.import_handler(args)
     from klimainnkjop.services.imports import do_import_ledger
 
     data, name = read_file(args.file)

@@ -23,9 +23,10 @@ def _date(text: str) -> dt.date:
         raise ValueError(f"--date: {text!r} is not a date; write YYYY-MM-DD") from None
 
 
-def register(sub) -> dict:
-    document = sub.add_parser("document", help="the baseline report and the council case documents").add_subparsers(
-        dest="document_command", required=True)
+def add_parsers(sub) -> None:
+    document_parser = sub.add_parser("document", help="the baseline report and the council case documents")
+    document_parser.set_defaults(handler=cmd_document)
+    document = document_parser.add_subparsers(dest="document_command", required=True)
     base = document.add_parser("baseline", help="the baseline report (kartleggingsrapport)")
     who = base.add_mutually_exclusive_group(required=True)
     who.add_argument("--org", default=None, help="organisation number")
@@ -55,7 +56,6 @@ def register(sub) -> dict:
     decision.add_argument("--target-template", action="append", default=[], help="a target template adopted")
     decision.add_argument("--baseline-year", type=int, default=None)
     decision.add_argument("--target-year", type=int, default=None)
-    return {"document": cmd_document}
 
 
 def cmd_document(args) -> int:

@@ -11,8 +11,9 @@ from klimainnkjop.cli.output import EXIT_BAD_INPUT, EXIT_OK
 from klimainnkjop.core.actors import CLI, DROPFOLDER
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     p = sub.add_parser("imports", help="imports from drop folders (per organisation and source)")
+    p.set_defaults(handler=cmd_imports)
     actions = p.add_subparsers(dest="imports_command", required=True)
     due = actions.add_parser("run-due", help="import every file waiting in the drop folders once, then compute")
     due.add_argument("--settle", type=float, default=10.0,
@@ -22,9 +23,9 @@ def register(sub) -> dict:
     layout = actions.add_parser("layout", help="create the drop folders of every organisation (or the given ones)")
     layout.add_argument("orgnrs", nargs="*", metavar="ORGNR")
     watch = sub.add_parser("watch", help="run `imports run-due` every --interval seconds until stopped")
+    watch.set_defaults(handler=cmd_watch)
     watch.add_argument("--interval", type=float, default=60.0)
     watch.add_argument("--settle", type=float, default=10.0)
-    return {"imports": cmd_imports, "watch": cmd_watch}
 
 
 def _print(run, fmt: str) -> None:

@@ -9,9 +9,10 @@ from klimainnkjop.core.actors import CLI
 FORMATS = ["json", "csv", "table"]
 
 
-def register(sub) -> dict:
-    measures = sub.add_parser("measures", help="measures (tiltak) and their expected effect") \
-        .add_subparsers(dest="measures_command", required=True)
+def add_parsers(sub) -> None:
+    measures_parser = sub.add_parser("measures", help="measures (tiltak) and their expected effect")
+    measures_parser.set_defaults(handler=cmd_measures)
+    measures = measures_parser.add_subparsers(dest="measures_command", required=True)
     imp = measures.add_parser("import", help="a CSV, XLSX or JSON file of measures, one per row")
     imp.add_argument("file")
     listing = measures.add_parser("list")
@@ -25,8 +26,9 @@ def register(sub) -> dict:
     status.add_argument("--case", default="", help="case number of the decision (adopted)")
     status.add_argument("--agreement", default="", help="the agreement it is part of (implemented)")
 
-    packages = sub.add_parser("packages", help="ambition packages of measures") \
-        .add_subparsers(dest="packages_command", required=True)
+    packages_parser = sub.add_parser("packages", help="ambition packages of measures")
+    packages_parser.set_defaults(handler=cmd_packages)
+    packages = packages_parser.add_subparsers(dest="packages_command", required=True)
     plist = packages.add_parser("list")
     plist.add_argument("--format", choices=FORMATS, default="json")
     add = packages.add_parser("add", help="a package of measures, applied in the order given")
@@ -42,6 +44,7 @@ def register(sub) -> dict:
 
     trajectory = sub.add_parser("trajectory", help="expected emissions per year: business as usual and with the "
                                                    "package")
+    trajectory.set_defaults(handler=cmd_trajectory)
     who = trajectory.add_mutually_exclusive_group(required=True)
     who.add_argument("--org", default=None)
     who.add_argument("--region", action="store_true")
@@ -50,7 +53,6 @@ def register(sub) -> dict:
     trajectory.add_argument("--from", type=int, default=None, dest="from_year", help="baseline year")
     trajectory.add_argument("--growth", type=float, default=0.0, help="growth of spend in %% a year (default 0)")
     trajectory.add_argument("--format", choices=FORMATS, default="json")
-    return {"measures": cmd_measures, "packages": cmd_packages, "trajectory": cmd_trajectory}
 
 
 def _date(text: str | None, option: str) -> dt.date | None:

@@ -24,8 +24,9 @@ FUNDER_TEXT_FILES = {"activities": "activities", "deviations": "deviations", "ex
                      "next-steps": "next_steps"}  # --NAME-file -> the report's text field
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     report = sub.add_parser("report", help="a periodic report (PDF, Excel or CSV), archived in the data directory")
+    report.set_defaults(handler=cmd_report)
     who = report.add_mutually_exclusive_group(required=True)
     who.add_argument("--org", default=None, help="organisation number")
     who.add_argument("--region", action="store_true", help="the whole region, consolidated")
@@ -43,13 +44,15 @@ def register(sub) -> dict:
         report.add_argument(f"--{name}-file", default=None, help=f"funder layout: a UTF-8 text file, {name}")
 
     publish = sub.add_parser("publish", help="publish one year's figures on the public page and as open data")
+    publish.set_defaults(handler=cmd_publish)
     target = publish.add_mutually_exclusive_group(required=True)
     target.add_argument("--org", default=None)
     target.add_argument("--region", action="store_true")
     publish.add_argument("--year", type=int, required=True)
 
-    reports = sub.add_parser("reports", help="report schedules and running the due ones").add_subparsers(
-        dest="reports_command", required=True)
+    reports_parser = sub.add_parser("reports", help="report schedules and running the due ones")
+    reports_parser.set_defaults(handler=cmd_reports)
+    reports = reports_parser.add_subparsers(dest="reports_command", required=True)
     schedule = reports.add_parser("schedule", help="reports made for every completed period").add_subparsers(
         dest="schedule_command", required=True)
     add = schedule.add_parser("add", help="add a schedule")
@@ -68,9 +71,9 @@ def register(sub) -> dict:
     due.add_argument("--queue", action="store_true", help="hand the reports to the worker instead of making them here")
 
     worker = sub.add_parser("worker", help="the background worker that makes the reports asked for on the web")
+    worker.set_defaults(handler=cmd_worker)
     worker.add_argument("--batch", action="store_true", help="make the queued reports, then stop")
     worker.add_argument("--interval", type=float, default=1.0, help="seconds between looks at an empty queue")
-    return {"report": cmd_report, "publish": cmd_publish, "reports": cmd_reports, "worker": cmd_worker}
 
 
 def _date(text: str) -> dt.date:

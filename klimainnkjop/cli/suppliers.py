@@ -1,5 +1,5 @@
-"""Suppliers: `suppliers import|refresh|list|profile|factor` and `import supplier-stats` (added to the
-`import` group of cli/data.py)."""
+"""Suppliers: `suppliers import|refresh|list|profile|factor`, and the handler of `import supplier-stats` (whose
+parser is in the `import` group of cli/data.py)."""
 from __future__ import annotations
 
 import sys
@@ -9,18 +9,10 @@ from klimainnkjop.cli.output import EXIT_ERROR, EXIT_OK, emit, find_org, read_fi
 from klimainnkjop.core.actors import CLI
 
 
-def register(sub) -> dict:
-    from klimainnkjop.cli import data
-
-    stats = data.IMPORT_SUBPARSERS.add_parser(
-        "supplier-stats", help="a framework supplier's purchase statistics (CSV/XLSX) through a saved profile")
-    stats.add_argument("file")
-    stats.add_argument("--org", required=True, help="the customer; rows of other customers are skipped")
-    stats.add_argument("--profile", default=None, help="a supplier-statistics profile (suppliers profile import)")
-    stats.set_defaults(import_handler=cmd_import_stats)
-
-    suppliers = sub.add_parser("suppliers", help="suppliers and Enhetsregisteret").add_subparsers(
-        dest="suppliers_command", required=True)
+def add_parsers(sub) -> None:
+    suppliers_parser = sub.add_parser("suppliers", help="suppliers and Enhetsregisteret")
+    suppliers_parser.set_defaults(handler=cmd_suppliers)
+    suppliers = suppliers_parser.add_subparsers(dest="suppliers_command", required=True)
     imp = suppliers.add_parser("import", help="Enhetsregisteret's units file (enheter: JSON or CSV, gzip or not)")
     imp.add_argument("file")
     imp.add_argument("--all", action="store_true", help="also add the units that are not yet suppliers")
@@ -51,7 +43,6 @@ def register(sub) -> dict:
     add.add_argument("--high", type=float, default=None)
     add.add_argument("--currency", default="NOK")
     add.add_argument("--quality", type=int, default=2)
-    return {"suppliers": cmd_suppliers}
 
 
 def cmd_import_stats(args) -> int:

@@ -45,8 +45,9 @@ def _milestone(text: str) -> dict:
         raise ValueError(f"--milestone: {text!r} is not YEAR=VALUE, e.g. 2027=15") from None
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     targets = sub.add_parser("targets", help="targets of the region, organisations, units and categories")
+    targets.set_defaults(handler=cmd_targets)
     tsub = targets.add_subparsers(dest="targets_command", required=True)
     add = tsub.add_parser("add", help="set a target (an active one of the same KPI and subject steps aside)")
     _subject(add)
@@ -73,6 +74,7 @@ def register(sub) -> dict:
     templates.add_argument("--format", choices=FORMATS, default="table")
 
     kpis = sub.add_parser("kpis", help="every KPI for a period, against its target")
+    kpis.set_defaults(handler=cmd_kpis)
     who = kpis.add_mutually_exclusive_group(required=True)
     who.add_argument("--org", default=None, help="organisation number")
     who.add_argument("--region", action="store_true", help="the whole region, consolidated")
@@ -82,6 +84,7 @@ def register(sub) -> dict:
     kpis.add_argument("--format", choices=FORMATS, default="table")
 
     budgets = sub.add_parser("budgets", help="climate budgets in tonnes CO2e per organisation and unit")
+    budgets.set_defaults(handler=cmd_budgets)
     bsub = budgets.add_subparsers(dest="budgets_command", required=True)
     bset = bsub.add_parser("set", help="set (or revise: a new version) the year's budget")
     bset.add_argument("--org", required=True)
@@ -98,13 +101,13 @@ def register(sub) -> dict:
     status.add_argument("--format", choices=FORMATS, default="table")
 
     population = sub.add_parser("population", help="inhabitants per municipality (shipped from SSB, editable)")
+    population.set_defaults(handler=cmd_population)
     psub = population.add_subparsers(dest="population_command", required=True)
     pset = psub.add_parser("set", help="set a municipality's inhabitants on 1 January of a year")
     pset.add_argument("municipality", help="4-digit municipality number")
     pset.add_argument("year", type=int)
     pset.add_argument("inhabitants", type=int)
     pset.add_argument("--source", required=True)
-    return {"targets": cmd_targets, "kpis": cmd_kpis, "budgets": cmd_budgets, "population": cmd_population}
 
 
 def _org(args):
