@@ -226,8 +226,9 @@ def due_period(cadence: str, today: dt.date) -> str:
 
 
 def _check_schedule_rights(actor: ActorLike, orgnr: str | None) -> None:
-    if getattr(actor, "is_authenticated", False):
-        allowed = access.can_administer(actor, orgnr) if orgnr else access.can_administer_region(actor)
+    person = as_actor(actor).user  # a person must administer; the CLI and the scheduler act as the operator
+    if person is not None:
+        allowed = access.can_administer(person, orgnr) if orgnr else access.can_administer_region(person)
         if not allowed:
             raise PermissionError("only the organisation's or the region's administrators may change report "
                                   "schedules")
@@ -370,8 +371,9 @@ def published_figures(orgnr: str | None, year: int) -> dict:
 def do_publish_figures(*, year: int, orgnr: str | None = None, actor: ActorLike = None) -> Publication:
     """Publishes (or republishes, replacing) one year's figures of an organisation, or of the region with
     orgnr None. A person must administer the organisation (or the region); the CLI acts as the operator."""
-    if getattr(actor, "is_authenticated", False):
-        allowed = access.can_administer(actor, orgnr) if orgnr else access.can_administer_region(actor)
+    person = as_actor(actor).user  # a person must administer; the CLI and the scheduler act as the operator
+    if person is not None:
+        allowed = access.can_administer(person, orgnr) if orgnr else access.can_administer_region(person)
         if not allowed:
             raise PermissionError("only the organisation's or the region's administrators may publish figures")
     organisation = None
