@@ -62,6 +62,8 @@ if KLIMAINNKJOP_TASKS not in ("database", "immediate"):
 # later.
 KLIMAINNKJOP_AUTO_COMPUTE = os.environ.get("KLIMAINNKJOP_AUTO_COMPUTE", "1") != "0"
 KLIMAINNKJOP_COMPUTE_DEBOUNCE = float(os.environ.get("KLIMAINNKJOP_COMPUTE_DEBOUNCE", "30"))
+# An audit action outside core/audit_actions.Action: refused when on (the tests), else recorded with a warning.
+KLIMAINNKJOP_STRICT_AUDIT_ACTIONS = os.environ.get("KLIMAINNKJOP_STRICT_AUDIT_ACTIONS", "0") == "1"
 TASKS = {
     "default": {
         "BACKEND": ("django_tasks.backends.immediate.ImmediateBackend" if KLIMAINNKJOP_TASKS == "immediate"

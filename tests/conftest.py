@@ -310,3 +310,9 @@ def report_people(accounts):
             "grue_admin": person("g-admin", grue, "org-admin"),
             "unit_leader": person("k-1100", kongsvinger, "unit-leader",
                                   Unit.objects.get(organisation=kongsvinger, code="1100"))}
+
+
+@pytest.fixture(autouse=True)
+def strict_audit_actions(settings):
+    """An audit entry with an action that is not in core/audit_actions.Action fails the test (issue 17 item 3)."""
+    settings.KLIMAINNKJOP_STRICT_AUDIT_ACTIONS = True

@@ -52,7 +52,8 @@ def good_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("good")
     out = tmp / "out"
     totals_ = runner.run(inputs(write_lines(tmp / "a.parquet", LINES)), out)
-    return totals_, {name: pq.read_table(out / f"{name}.parquet") for name in ("lines", "aggregates", "summary")}
+    return totals_, {name: pq.read_table(out / f"{name}.parquet")
+                     for name in ("lines", "aggregates", "summary", "matches")}
 
 
 def test_a_normal_run_passes_every_check_and_is_published(good_run):
@@ -65,7 +66,8 @@ def test_a_normal_run_passes_every_check_and_is_published(good_run):
 def check(tables: dict[str, pa.Table]) -> None:
     con = runner.connect()
     try:
-        for view, name in (("stored", "lines"), ("aggregated", "aggregates"), ("rolled", "summary")):
+        for view, name in (("stored", "lines"), ("aggregated", "aggregates"), ("rolled", "summary"),
+                           ("documents", "matches")):
             con.con.register(view, tables[name])
         runner.check_results(con.con)
     finally:
@@ -163,6 +165,28 @@ def test_a_compute_whose_results_fail_a_check_is_marked_failed_and_the_last_good
     assert org.orgnr in failed.error
     folder = run_dir(failed)
     assert not folder.exists() and not folder.with_name(folder.name + ".tmp").exists()
-    assert AuditEntry.objects.filter(action="compute.failed").count() == 1
+    assert AuditEntry.objects.filter(action="fail_compute").count() == 1
     assert latest_run().run.pk == good.pk
     assert totals(system_scope())["rows"][0]["spend_nok"] == 1_000.0
+
+
+def test_ledger_lines_replaced_by_an_invoice_the_matching_does_not_name_fail_the_run(tmp_path):
+    """matches.parquet (what `invoices match` reads) and the lines' invoice_detail exclusions are one outcome."""
+    rows = [(ORG, "k1", "115", 100_000), (ORG, "k2", "115", 20_000)]
+    ledger = pq.read_table(write_lines(tmp_path / "ledger.parquet", rows)).to_pylist()
+    ledger[0].update(supplier_orgnr="999999999", invoice_no="F1")  # k1 is invoice F1 in the ledger
+    invoice = {**ledger[0], "line_key": "e1", "source": "ehf", "art": "", "account": "", "batch": "ehf",
+               "amount_ore": 100_050}  # within 1 NOK
+    pq.write_table(pa.Table.from_pylist(ledger, schema=LINE_SCHEMA), tmp_path / "ledger.parquet")
+    pq.write_table(pa.Table.from_pylist([invoice], schema=LINE_SCHEMA), tmp_path / "ehf.parquet")
+    out = tmp_path / "out"
+    runner.run(inputs(tmp_path / "ledger.parquet", tmp_path / "ehf.parquet"), out)
+    tables = {name: pq.read_table(out / f"{name}.parquet") for name in ("lines", "aggregates", "summary", "matches")}
+    matches = tables["matches"].to_pylist()
+    assert [(m["invoice_no"], m["status"], m["ledger_line_keys"]) for m in matches] == [("F1", "matched", ["k1"])]
+    exclusions = {r["line_key"]: r["exclusion"] for r in tables["lines"].to_pylist()}
+    assert exclusions == {"k1": "invoice_detail", "k2": "", "e1": ""}
+    tables["matches"] = changed(tables["matches"], lambda r: True, status="amount_differs")
+    with pytest.raises(runner.DataCheckFailed) as failed:
+        check(tables)
+    assert failed.value.check == "matches_agree_with_lines" and failed.value.keys == [(ORG, "k1")]

@@ -650,8 +650,9 @@ def test_each_invoice_is_booked_in_its_buyers_ledger_with_the_same_number_suppli
 # --- loaded and computed -------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_the_demo_imports_its_invoices_without_rejections_and_matches_every_one_to_the_ledger(shared_demo):
-    from klimainnkjop.services.invoices import match_invoices_to_ledger
-    from klimainnkjop.storage.models import ImportBatch, Organisation
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.invoices import invoice_matches
+    from klimainnkjop.storage.models import ImportBatch
 
     result, messages = shared_demo.value
     documents = sum(len(entry["documents"]) for entry in result.manifest.invoice_files)
@@ -660,7 +661,7 @@ def test_the_demo_imports_its_invoices_without_rejections_and_matches_every_one_
     assert any(m.startswith("Importerer e-fakturaer (EHF) for Grue kommune 2025") for m in messages)
     assert "E-fakturaer (EHF)" in result.summary()
     for key in FUEL_ORGS:
-        report = match_invoices_to_ledger(Organisation.objects.get(orgnr=R.ORGS_BY_KEY[key].orgnr))
+        report = invoice_matches(system_scope(), org=R.ORGS_BY_KEY[key].orgnr)
         assert report["summary"]["unmatched_invoices"] == 0, (key, report["unmatched_invoices"][:3])
         assert report["summary"]["matched"] > 0
 

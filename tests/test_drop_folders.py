@@ -77,7 +77,7 @@ def test_a_bad_file_moves_to_failed_with_its_reason_and_an_audit_entry_and_store
     reason = next((drop / KONGSVINGER / "ledger" / "failed").glob("*-feil.csv.reason.txt")).read_text()
     assert "feil.csv, row 2, column 'Beløp'" in reason
     assert ImportBatch.objects.count() == 0 and run.computed_run is None
-    entry = AuditEntry.objects.get(action="drop_import_failed")
+    entry = AuditEntry.objects.get(action="fail_drop_import")
     assert entry.after["file"] == f"{KONGSVINGER}/ledger/visma/feil.csv" and entry.organisation.orgnr == KONGSVINGER
 
 

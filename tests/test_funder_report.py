@@ -244,7 +244,7 @@ def test_a_generated_funder_report_records_its_layout_texts_run_and_factor_sets(
     assert report.run_id == run.pk and report.factor_sets == run.factor_sets and report.factor_sets
     assert report_path(report).exists()
     assert report_path(report).name == f"framdriftsrapport-{KONGSVINGER}-2025H2-{report.pk}.{fmt}"
-    entry = AuditEntry.objects.get(action="report.generate", object_id=str(report.pk))
+    entry = AuditEntry.objects.get(action="generate_report", object_id=str(report.pk))
     assert entry.after["layout"] == "funder" and entry.after["texts"] == report.texts
     assert entry.after["run"] == run.pk and entry.after["factor_sets"] == run.factor_sets
     if fmt == "xlsx":

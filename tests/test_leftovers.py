@@ -77,7 +77,7 @@ def test_a_run_whose_process_is_gone_is_marked_failed_its_tmp_folder_removed_and
     run.refresh_from_db()
     assert run.status == ComputeRun.STATUS_FAILED and "interrupted" in run.error and str(run.pid) in run.error
     assert not (paths.results_dir() / f"run-{run.pk}.tmp").exists()
-    entry = AuditEntry.objects.get(action="compute.interrupted")
+    entry = AuditEntry.objects.get(action="interrupt_compute")
     assert entry.object_id == str(run.pk) and entry.actor_label == "test"
     assert entry.before["status"] == "running" and entry.after["status"] == "failed"
     assert entry.after["removed"] == [f"results/run-{run.pk}.tmp"]
@@ -88,7 +88,7 @@ def test_a_run_whose_process_is_alive_is_left_running_with_its_folder(factor_set
     run = running_run(factor_set, pid=os.getpid())  # this test's process, which started before the run
     assert do_clean_leftovers(actor="test").runs_failed == []
     assert status(run) == ComputeRun.STATUS_RUNNING and (paths.results_dir() / f"run-{run.pk}.tmp").exists()
-    assert not AuditEntry.objects.filter(action="compute.interrupted").exists()
+    assert not AuditEntry.objects.filter(action="interrupt_compute").exists()
 
 
 def test_a_pid_given_to_a_newer_process_does_not_keep_a_run_alive(factor_set):
@@ -120,7 +120,7 @@ def test_a_compute_that_raises_is_marked_failed_at_once_and_leaves_no_tmp_folder
     assert run.status == ComputeRun.STATUS_FAILED and "MemoryError" in run.error
     assert run.pid == os.getpid() and run.host == socket.gethostname()
     assert not list(paths.results_dir().iterdir())
-    assert AuditEntry.objects.filter(action="compute.failed", object_id=str(run.pk)).exists()
+    assert AuditEntry.objects.filter(action="fail_compute", object_id=str(run.pk)).exists()
 
 
 def test_a_stray_tmp_folder_of_a_finished_run_is_removed_once_old(factor_set):
@@ -153,7 +153,7 @@ def test_orphan_parquet_and_archive_files_of_killed_imports_are_removed_and_comm
     assert sorted(result.files_removed) == sorted(linestore.relative(p) for p in removed)
     assert not any(p.exists() for p in removed)
     assert all(p.exists() for p in (committed_parquet, committed_raw, fresh_tmp, fresh_raw, other))
-    entry = AuditEntry.objects.get(action="leftovers.remove")
+    entry = AuditEntry.objects.get(action="remove_leftovers")
     assert sorted(entry.after["files"]) == sorted(result.files_removed) and entry.after["count"] == 4
     assert do_clean_leftovers(actor="test").files_removed == []
 
@@ -203,7 +203,7 @@ def test_maintenance_clean_on_the_command_line_reports_what_it_cleaned(factor_se
     assert main(["maintenance", "clean", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document == {"runs_failed": [run.pk], "files_removed": [linestore.relative(orphan)]}
-    assert AuditEntry.objects.filter(action="leftovers.remove", actor_label="cli").exists()
+    assert AuditEntry.objects.filter(action="remove_leftovers", actor_label="cli").exists()
     assert main(["maintenance", "clean"]) == 0
     assert capsys.readouterr().out.strip() == "nothing to clean"
 

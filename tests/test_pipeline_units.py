@@ -160,6 +160,55 @@ def test_an_unmatched_invoice_is_left_out_only_where_its_year_is_complete_withou
         case: expected for case, (_, expected) in UNMATCHED_CASES.items()}
 
 
+def documents(con, lines: pa.Table) -> dict[tuple[str, str], dict]:
+    rows = execute(con, "invoice_documents", pipeline.invoice_documents, lines=lines)
+    keyed = {(r["supplier_orgnr"], r["invoice_no"]): r for r in rows}
+    assert len(keyed) == len(rows)
+    return keyed
+
+
+def test_the_matching_names_every_document_of_either_side_with_its_sums_and_status(con):
+    saft = {"source": "saft", "supplier_orgnr": SUPPLIER, "art": ""}
+    lines = line_table(
+        {"supplier_orgnr": SUPPLIER, "invoice_no": "F1", "amount_ore": 100_000, "unit": "4100"},     # k0
+        {"supplier_orgnr": SUPPLIER, "invoice_no": "F1", "amount_ore": 43_750, "unit": "4200"},      # k1
+        _invoice(143_650),                                                                             # k2 F1: -1 NOK
+        {**saft, "invoice_no": "F2", "account": "6550", "amount_ore": 50_000},                       # k3 cost line
+        {**saft, "invoice_no": "F2", "account": "2400", "amount_ore": -62_500},                      # k4 payable
+        _invoice(60_000, invoice_no="F2", source="supplier_stats"),                                   # k5 differs
+        _invoice(10_000, invoice_no="F3", document_type="creditnote", supplier_name="Lev AS"),         # k6 alone
+        {"supplier_orgnr": SUPPLIER, "invoice_no": "F4", "amount_ore": 7_000, "supplier_name": "Lev"},  # k7 alone
+        {"supplier_orgnr": "", "invoice_no": "F5", "amount_ore": 9_000},                              # k8 no orgnr
+    )
+    docs = documents(con, lines)
+    assert sorted(docs) == [(SUPPLIER, "F1"), (SUPPLIER, "F2"), (SUPPLIER, "F3"), (SUPPLIER, "F4")]
+    f1, f2, f3, f4 = (docs[(SUPPLIER, n)] for n in ("F1", "F2", "F3", "F4"))
+    assert (f1["status"], f1["invoice_ore"], f1["ledger_ore"], f1["ledger_lines"], f1["ledger_line_keys"],
+            f1["unit"]) == ("matched", 143_650, 143_750, 2, ["k0", "k1"], "4100")
+    # only the SAF-T cost line counts: 500 NOK against the statistics' 600 NOK is beyond max(1 NOK, 2.50 NOK)
+    assert (f2["status"], f2["ledger_ore"], f2["ledger_lines"], f2["ledger_sources"], f2["invoice_source"]) == (
+        "amount_differs", 50_000, 1, "saft", "supplier_stats")
+    assert (f3["status"], f3["invoice_ore"], f3["ledger_ore"], f3["document_type"], f3["supplier_name"],
+            f3["unit"]) == ("invoice_only", 10_000, None, "creditnote", "Lev AS", "")
+    assert (f4["status"], f4["ledger_ore"], f4["invoice_ore"], f4["supplier_name"]) == ("ledger_only", 7_000, None,
+                                                                                       "Lev")
+    # the reconciliation applies the same outcome: F1's ledger lines step aside, F2's invoice is left out
+    rows = reconciled(con, lines)
+    assert {k: rows[k]["source_exclusion"] for k in ("k0", "k1", "k2", "k3", "k5", "k6", "k7")} == {
+        "k0": "invoice_detail", "k1": "invoice_detail", "k2": "", "k3": "", "k5": "unmatched_invoice",
+        "k6": "unmatched_invoice", "k7": ""}
+
+
+def test_the_matching_status_follows_the_tolerance_of_1_nok_or_half_a_percent(con):
+    lines = []
+    for i, (ledger_ore, invoice_ore, _) in enumerate(TOLERANCE_CASES):
+        lines += [{"supplier_orgnr": SUPPLIER, "invoice_no": f"F{i}", "amount_ore": ledger_ore},
+                  _invoice(invoice_ore, invoice_no=f"F{i}")]
+    docs = documents(con, line_table(*lines))
+    assert {case: docs[(SUPPLIER, f"F{i}")]["status"] for i, case in enumerate(TOLERANCE_CASES)} == {
+        case: "matched" if case[2] else "amount_differs" for case in TOLERANCE_CASES}
+
+
 # --- classification --------------------------------------------------------------------------------------
 
 OVERRIDES = pa.schema([("org", pa.string()), ("line_key", pa.string()), ("category", pa.string()),

@@ -65,7 +65,7 @@ def test_the_worker_makes_a_queued_report_done_with_its_file_and_sha256_and_the_
     assert report.sha256 == hashlib.sha256(content).hexdigest() and content.startswith("\ufeffSammendrag".encode())
     assert report.run_id and report.factor_sets
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
-    entry = AuditEntry.objects.get(action="report.generate", object_id=str(report.pk))
+    entry = AuditEntry.objects.get(action="generate_report", object_id=str(report.pk))
     assert entry.actor == report_people["reader"] and entry.after["sha256"] == report.sha256
     fragment = client.get("/rapporter/status/").content.decode()
     assert 'data-status="done"' in fragment and f"/rapporter/{report.pk}/last-ned/" in fragment
@@ -121,7 +121,7 @@ def test_the_job_checks_the_persons_scope_again_when_it_runs(report_people, data
     made = do_generate_report(system_scope(), scope_kind="org", orgnr=KONGSVINGER, period="2025", fmt="csv",
                               actor="test")
     assert report_service.generate_report_job.call(report_id=made.pk) == Report.STATUS_DONE
-    assert AuditEntry.objects.filter(action="report.generate", object_id=str(made.pk)).count() == 1
+    assert AuditEntry.objects.filter(action="generate_report", object_id=str(made.pk)).count() == 1
 
 
 # --- who sees which report's status ---------------------------------------------------------------------
@@ -203,7 +203,7 @@ def test_run_due_makes_each_schedules_last_completed_period_once(report_people):
     runs = do_run_due_schedules(today=dt.date(2026, 7, 1))
     assert [(run.schedule.pk, run.report.period) for run in runs] == [(quarterly.pk, "2026Q2"),
                                                                      (half_yearly.pk, "2026H1")]
-    assert AuditEntry.objects.filter(action="report_schedule.run").count() == 6
+    assert AuditEntry.objects.filter(action="run_report_schedule").count() == 6
 
 
 @pytest.mark.django_db
@@ -247,7 +247,7 @@ def test_run_due_with_queue_hands_the_reports_to_the_worker(report_people, datab
 def test_schedule_changes_are_checked_and_audited(report_people):
     schedule = do_add_report_schedule(orgnr=KONGSVINGER, unit_code="1100", cadence="half-year", fmt="pdf",
                                       actor=report_people["org_admin"])
-    entry = AuditEntry.objects.get(action="report_schedule.add")
+    entry = AuditEntry.objects.get(action="add_report_schedule")
     assert entry.actor == report_people["org_admin"] and entry.organisation.orgnr == KONGSVINGER
     assert entry.after == {"orgnr": KONGSVINGER, "unit": "1100", "cadence": "half-year", "format": "pdf",
                            "layout": "standard", "active": True, "last_period": None}
@@ -267,7 +267,7 @@ def test_schedule_changes_are_checked_and_audited(report_people):
         do_remove_report_schedule(schedule_id=schedule.pk, actor=report_people["grue_admin"])
     do_remove_report_schedule(schedule_id=schedule.pk, actor=report_people["region_admin"])
     assert not ReportSchedule.objects.exists()
-    removed = AuditEntry.objects.get(action="report_schedule.remove")
+    removed = AuditEntry.objects.get(action="remove_report_schedule")
     assert removed.actor == report_people["region_admin"] and removed.before["cadence"] == "half-year"
     assert removed.object_id == str(schedule.pk)
 
@@ -282,7 +282,7 @@ def test_administrators_add_and_remove_schedules_on_the_reports_page(report_peop
     assert response.status_code == 302
     schedule = ReportSchedule.objects.get()
     assert (schedule.organisation.orgnr, schedule.cadence, schedule.format) == (KONGSVINGER, "quarter", "xlsx")
-    assert AuditEntry.objects.filter(action="report_schedule.add", actor=report_people["org_admin"]).exists()
+    assert AuditEntry.objects.filter(action="add_report_schedule", actor=report_people["org_admin"]).exists()
     assert "Hvert kvartal" in client.get("/rapporter/").content.decode()
     # an org admin may not schedule the region; a reader sees no schedules and may not add or remove one
     refused = client.post("/rapporter/planer/", {"plan-subject": "region", "plan-cadence": "year",
@@ -298,7 +298,7 @@ def test_administrators_add_and_remove_schedules_on_the_reports_page(report_peop
     assert client.post(f"/rapporter/planer/{region.pk}/slett/").status_code == 404
     assert client.post(f"/rapporter/planer/{schedule.pk}/slett/").status_code == 302
     assert list(ReportSchedule.objects.all()) == [region]
-    assert AuditEntry.objects.filter(action="report_schedule.remove", actor=report_people["org_admin"]).exists()
+    assert AuditEntry.objects.filter(action="remove_report_schedule", actor=report_people["org_admin"]).exists()
 
 
 # --- the command line ----------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ def test_a_report_left_running_by_a_stopped_worker_is_marked_failed_with_a_clear
     assert old.status == Report.STATUS_FAILED and "interrupted" in old.error
     assert fresh.status == Report.STATUS_RUNNING  # may still be in the making
     assert queued.status == Report.STATUS_QUEUED  # waits for a worker, not interrupted
-    assert AuditEntry.objects.filter(action="report.interrupted", object_id=str(old.pk)).count() == 1
+    assert AuditEntry.objects.filter(action="interrupt_report", object_id=str(old.pk)).count() == 1
     assert do_fail_interrupted_reports() == 0
 
 

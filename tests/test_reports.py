@@ -193,7 +193,7 @@ def test_a_generated_report_is_archived_with_its_run_factor_sets_checksum_and_an
     content = report_path(report).read_bytes()
     assert hashlib.sha256(content).hexdigest() == report.sha256
     assert report.file_path.startswith("reports/") and report.file_path.endswith(f".{fmt}")
-    entry = AuditEntry.objects.get(action="report.generate", object_id=str(report.pk))
+    entry = AuditEntry.objects.get(action="generate_report", object_id=str(report.pk))
     assert entry.after["run"] == run.pk and entry.after["sha256"] == report.sha256
 
 

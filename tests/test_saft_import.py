@@ -121,8 +121,12 @@ def test_the_cli_imports_ehf_and_saft_and_prints_the_match_report(tmp_path):
     assert refused.returncode == 2 and "no exchange rate EUR" in refused.stderr
     saft = cli(data, "import", "saft", str(EXAMPLE), "--org", "987654325")
     assert saft.returncode == 2 and "888888888" in saft.stderr
+    before = cli(data, "invoices", "match", "--org", "987654325")  # the engine matches when it computes
+    assert before.returncode == 1 and "nothing computed yet; run `klimainnkjop compute`" in before.stderr
+    assert cli(data, "compute").returncode == 0
     report = cli(data, "invoices", "match", "--org", "987654325", "--format", "json")
     assert report.returncode == 0, report.stderr
+    assert "warning" not in report.stderr
     document = json.loads(report.stdout)
     assert document["summary"]["unmatched_invoices"] == 1
     assert document["unmatched_invoices"][0]["invoice_no"] == "TOSL108"

@@ -81,7 +81,7 @@ def test_one_wrong_password_leaves_a_trace_with_the_username_and_address_but_not
     wrong = "feil-passord-nummer-en"
     response = client.post("/logg-inn/", {"username": f"  {EMAIL.upper()} ", "password": wrong}, REMOTE_ADDR=IP)
     assert response.status_code == 200 and not entries("sign_in")
-    [entry] = entries("sign_in_failed")
+    [entry] = entries("fail_sign_in")
     assert entry.actor is None and entry.actor_label == "anonymous"
     assert entry.after == {"username": EMAIL, "ip": IP, "method": "password", "locked_out": False}
     assert entry.object_id == str(kari.pk)
@@ -92,7 +92,7 @@ def test_a_guess_at_a_username_that_does_not_exist_is_recorded_too_and_the_locko
     for attempt in range(6):
         client.post("/logg-inn/", {"username": "ukjent@example.no", "password": f"gjett-{attempt}-passord"},
                     REMOTE_ADDR=IP)
-    failures = entries("sign_in_failed")
+    failures = entries("fail_sign_in")
     assert len(failures) == 6 and {e.after["username"] for e in failures} == {"ukjent@example.no"}
     assert [e.after["locked_out"] for e in failures] == [False] * 4 + [True, True]
     assert all(e.object_id == "" and "gjett" not in as_text(e) for e in failures)
@@ -101,7 +101,7 @@ def test_a_guess_at_a_username_that_does_not_exist_is_recorded_too_and_the_locko
 def test_a_megabyte_username_is_cut_in_the_entry(db):
     request = RequestFactory().post("/logg-inn/", REMOTE_ADDR=IP)
     assert authenticate(request, username="x" * 1_000_000, password="noe-annet-enn-passord") is None
-    [entry] = entries("sign_in_failed")
+    [entry] = entries("fail_sign_in")
     assert entry.after["username"] == "x" * 150
 
 
@@ -113,7 +113,7 @@ def test_a_wrong_totp_code_is_a_failed_sign_in_and_the_right_one_a_sign_in_with_
     good = totp.now()
     wrong = f"{(int(good) + 1) % 1_000_000:06d}"
     assert client.post("/logg-inn/totp/", {"code": wrong}, REMOTE_ADDR=IP).status_code == 400
-    [failure] = entries("sign_in_failed")
+    [failure] = entries("fail_sign_in")
     assert failure.after == {"username": EMAIL, "ip": IP, "method": "password+totp", "locked_out": False}
     assert wrong not in as_text(failure)
     assert client.post("/logg-inn/totp/", {"code": good}, REMOTE_ADDR=IP).status_code == 302
@@ -166,7 +166,7 @@ def test_an_oidc_identity_that_maps_to_no_person_is_a_failed_sign_in_with_its_su
     provider.claims = provider.userinfo = {"sub": "stranger-1"}
     response = oidc_callback(client)
     assert response.status_code == 302 and "_auth_user_id" not in client.session
-    [entry] = entries("sign_in_failed")
+    [entry] = entries("fail_sign_in")
     assert entry.after["method"] == "oidc" and entry.after["ip"] == IP and entry.after["subject"] == "stranger-1"
     assert "invitation" in entry.after["reason"]
     assert "verifier-1" not in as_text(entry) and "nonce-1" not in as_text(entry)

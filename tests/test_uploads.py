@@ -100,7 +100,7 @@ def test_a_finance_officer_maps_a_new_layout_previews_it_and_imports_it(finance)
     result = finance.get(saved["Location"]).content.decode()
     assert 'id="lines-added">3<' in result and 'data-status="done"' in result
     actions = set(AuditEntry.objects.filter(object_type="Upload").values_list("action", flat=True))
-    assert actions == {"upload.create", "upload.map", "upload.done"}
+    assert actions == {"create_upload", "map_upload", "complete_upload"}
     assert AuditEntry.objects.filter(action="save_profile").count() == 1
     # the next file in that layout goes straight through with the saved profile
     again = _upload(finance, "ny-erp-mai.csv", (NEW_LAYOUT.splitlines()[0] + "\n2025-05-02;10010;99.00;X;;y;1100\n")
@@ -142,7 +142,7 @@ def test_a_bad_file_lists_its_errors_by_row_and_column_and_stores_nothing(financ
     assert "Filen ble avvist; ingenting ble lagret." in html
     assert re.search(r'<td class="num">3</td><td>Dato</td>', html) and re.search(r'<td class="num">4</td><td>Beløp</td>',
                                                                                  html)
-    assert AuditEntry.objects.filter(action="upload.failed", object_id=str(upload.pk)).count() == 1
+    assert AuditEntry.objects.filter(action="fail_upload", object_id=str(upload.pk)).count() == 1
 
 
 def test_a_file_over_the_limit_is_refused_with_the_limit_named(finance, settings):
@@ -166,13 +166,13 @@ def test_a_kostra_file_of_another_organisation_is_refused_unless_confirmed(finan
     assert refused.status == Upload.STATUS_FAILED
     assert [(e["row"], e["column"]) for e in refused.errors] == [(1, "region"), (1, "orgnr")]
     assert "964950113" in refused.errors[1]["reason"] and not ImportBatch.objects.exists()
-    assert not AuditEntry.objects.filter(action="import_kostra_confirmed").exists()
+    assert not AuditEntry.objects.filter(action="confirm_kostra_import").exists()
 
     _upload(finance, "grue-2019.txt", _kostra_other_region(), kind="kostra", confirm_other="on")
     confirmed = Upload.objects.first()
     assert confirmed.status == Upload.STATUS_DONE and confirmed.confirmed_other
     assert confirmed.result["lines_added"] == 2 and ImportBatch.objects.get().amount_ore == (1000 + 500) * 1000 * 100  # thousand kroner
-    entry = AuditEntry.objects.get(action="import_kostra_confirmed")
+    entry = AuditEntry.objects.get(action="confirm_kostra_import")
     assert entry.actor_label == "finance" and len(entry.after["differences"]) == 2
 
 
@@ -184,7 +184,7 @@ def test_the_cli_refuses_a_kostra_file_of_another_organisation_without_force(ref
     assert not ImportBatch.objects.exists()
     forced = run_cli("import", "kostra", str(path), "--org", KONGSVINGER, "--force")
     assert forced.returncode == 0 and "2 lines added" in forced.stdout
-    assert AuditEntry.objects.filter(action="import_kostra_confirmed", actor_label="cli").count() == 1
+    assert AuditEntry.objects.filter(action="confirm_kostra_import", actor_label="cli").count() == 1
     # the file of its own organisation needs no confirmation
     own = tmp_path / "kongsvinger-2019.txt"
     own.write_bytes(kostra_file(record(region="040200", orgnr=KONGSVINGER, art="115", kr=700)))
@@ -271,4 +271,4 @@ def test_an_upload_left_unmapped_for_a_week_is_expired_by_the_maintenance_clean_
     upload.refresh_from_db()
     assert upload.status == Upload.STATUS_FAILED and "not mapped within 7 days" in upload.errors[0]["reason"]
     assert not kept.exists() and not kept.parent.exists() and upload.stored_path == ""
-    assert AuditEntry.objects.filter(action="upload.expired", object_id=str(upload.pk)).count() == 1
+    assert AuditEntry.objects.filter(action="expire_upload", object_id=str(upload.pk)).count() == 1

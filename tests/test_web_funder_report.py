@@ -22,7 +22,7 @@ def test_the_form_makes_a_final_report_to_the_funder_with_the_texts_and_baseline
     assert report.texts == {"kind": "final", "baseline_year": "2024", "project": "Klimakutt i innkjøp",
                             "activities": "Kartla innkjøpene.", "experiences": "Fakturadata hjelper.",
                             "next_steps": "Flere leverandører."}
-    assert AuditEntry.objects.filter(action="report.generate", object_id=str(report.pk)).exists()
+    assert AuditEntry.objects.filter(action="generate_report", object_id=str(report.pk)).exists()
 
 
 @pytest.mark.django_db

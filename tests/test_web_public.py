@@ -50,7 +50,7 @@ def test_only_the_organisations_or_the_regions_administrators_may_publish(people
     assert Publication.objects.filter(organisation__orgnr=KONGSVINGER).exists() == (expected == 302)
     if expected == 302:
         assert response["Location"] == f"/offentlig/{KONGSVINGER}/"
-        assert AuditEntry.objects.filter(action="figures.publish").count() == 1
+        assert AuditEntry.objects.filter(action="publish_figures").count() == 1
 
 
 @pytest.mark.django_db

@@ -1,15 +1,20 @@
 """The command line: `klimainnkjop [--data-dir DIR] COMMAND ...`.
 
 Exit codes: 0 success, 2 bad input (the message names file, row and field; nothing was written), 1 otherwise.
-Each command group lives in its own module with `register(sub) -> {command: handler}`.
+Each command group lives in its own module, listed in GROUPS, with `add_parsers(sub)`: it adds its commands to the
+top-level sub-parsers and names each command's handler with argparse's own `set_defaults(handler=...)` (the kinds
+of `import` are all in cli/data.py). `main` parses, sets Django up once (the migration check included) and calls
+`args.handler(args)`.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
 from klimainnkjop.cli.output import EXIT_BAD_INPUT, EXIT_ERROR
+from klimainnkjop.core.actors import CLI
 
 GROUPS = ["klimainnkjop.cli.data", "klimainnkjop.cli.users", "klimainnkjop.cli.invoices", "klimainnkjop.cli.categories",
           "klimainnkjop.cli.suppliers"]
@@ -39,46 +44,52 @@ def _setup(data_dir: str | None) -> None:
     from klimainnkjop.selectors import factors as factor_selectors
 
     if not factor_selectors.factor_sets().exists():
-        do_load_reference_data(actor="cli")
-
-
-_migrated: set[str] = set()  # databases whose migrations were checked by this process
+        do_load_reference_data(actor=CLI)
 
 
 def _migrate() -> None:
-    """Brings the database up to date, checked once per process and database."""
+    """Brings the database up to date."""
+    from django.db import connection
+
+    _migrate_database(connection.vendor, connection.settings_dict["NAME"])
+
+
+@functools.cache
+def _migrate_database(vendor: str, name: str) -> None:
+    """Checked once per process and database: in-process callers (the tests' run_cli, `demo` calling other
+    commands) pay for the migration graph once."""
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    key = f"{connection.vendor}:{connection.settings_dict['NAME']}"
-    if key in _migrated:
-        return
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
         call_command("migrate", verbosity=0, interactive=False)
-    _migrated.add(key)
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: every group's parsers, each command with its handler (`args.handler`)."""
     import importlib
 
     parser = argparse.ArgumentParser(prog="klimainnkjop", description="Klimagassregnskap for offentlige innkjøp")
     parser.add_argument("--data-dir", default=None,
                         help="where everything a run writes is kept (default ./var; env KLIMAINNKJOP_DATA_DIR)")
     sub = parser.add_subparsers(dest="command", required=True)
-    handlers: dict = {}
-    for module in GROUPS:
-        handlers.update(importlib.import_module(module).register(sub))
-    return parser, handlers
+    for name in GROUPS:
+        module = importlib.import_module(name)
+        if hasattr(module, "add_parsers"):
+            module.add_parsers(sub)
+        else:  # a group written for the former `register(sub) -> {command: handler}`: convert it to add_parsers
+            for command, handler in module.register(sub).items():
+                sub.choices[command].set_defaults(handler=handler)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, handlers = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         _setup(args.data_dir)
-        return handlers[args.command](args)
+        return args.handler(args)
     except BaseException as exc:  # noqa: BLE001 - mapped to exit codes below
         from klimainnkjop.importers.errors import is_reader_panic
 

@@ -6,13 +6,15 @@ import datetime as dt
 from pathlib import Path
 
 from klimainnkjop.cli.output import EXIT_OK, emit, read_file
+from klimainnkjop.core.actors import CLI
 
 FORMATS = ["json", "csv", "table"]
 
 
-def register(sub) -> dict:
-    agreements = sub.add_parser("agreements", help="the agreement register").add_subparsers(
-        dest="agreements_command", required=True)
+def add_parsers(sub) -> None:
+    agreements_parser = sub.add_parser("agreements", help="the agreement register")
+    agreements_parser.set_defaults(handler=cmd_agreements)
+    agreements = agreements_parser.add_subparsers(dest="agreements_command", required=True)
     imp = agreements.add_parser("import", help="an agreement list (CSV/XLSX); agreements are matched on number")
     imp.add_argument("file")
     imp.add_argument("--profile", default=None, help="a saved agreement-list profile (default: Norwegian headers)")
@@ -29,13 +31,16 @@ def register(sub) -> dict:
     profile_import = profile.add_parser("import", help="a JSON agreement-list profile")
     profile_import.add_argument("file")
 
-    requirements = sub.add_parser("requirements", help="the requirement library").add_subparsers(
-        dest="requirements_command", required=True)
+    requirements_parser = sub.add_parser("requirements", help="the requirement library")
+    requirements_parser.set_defaults(handler=cmd_requirements)
+    requirements = requirements_parser.add_subparsers(dest="requirements_command", required=True)
     req_list = requirements.add_parser("list")
     req_list.add_argument("--kind", choices=["qualification", "specification", "award", "clause"], default=None)
     req_list.add_argument("--category", default=None, help="requirements for this category and its ancestors")
     req_list.add_argument("--format", choices=FORMATS, default="table")
-    cases = sub.add_parser("cases", help="procurement cases").add_subparsers(dest="cases_command", required=True)
+    cases_parser = sub.add_parser("cases", help="procurement cases")
+    cases_parser.set_defaults(handler=cmd_cases)
+    cases = cases_parser.add_subparsers(dest="cases_command", required=True)
     cases_list = cases.add_parser("list")
     cases_list.add_argument("--org", default=None)
     cases_list.add_argument("--format", choices=FORMATS, default="table")
@@ -54,7 +59,6 @@ def register(sub) -> dict:
     export.add_argument("--document", choices=["annex", "record"], default="annex")
     export.add_argument("--format", choices=["pdf"], default="pdf")
     export.add_argument("-o", "--output", required=True)
-    return {"agreements": cmd_agreements, "requirements": cmd_requirements, "cases": cmd_cases}
 
 
 def cmd_cases(args) -> int:
@@ -89,7 +93,7 @@ def _import(args) -> int:
     from klimainnkjop.services.agreements import do_import_agreements
 
     data, name = read_file(args.file)
-    result = do_import_agreements(data=data, file_name=name, profile_name=args.profile, actor="cli")
+    result = do_import_agreements(data=data, file_name=name, profile_name=args.profile, actor=CLI)
     print(f"{name}: {result.rows_read} agreements read: {result.created} new, {result.updated} updated, "
           f"{result.unchanged} unchanged")
     return EXIT_OK
@@ -136,7 +140,7 @@ def _profile(args) -> int:
     from klimainnkjop.services.profiles import read_profile_file
 
     spec = read_profile_file(Path(args.file))
-    saved = do_save_agreement_profile(spec=spec, actor="cli", source=args.file)
+    saved = do_save_agreement_profile(spec=spec, actor=CLI, source=args.file)
     print(f"saved agreement-list profile {saved.name!r}")
     return EXIT_OK
 
@@ -211,7 +215,7 @@ def _approval_rules(args) -> int:
             raise InvalidInput(f"{args.set_file}: not a readable JSON list of rules ({exc})") from exc
         if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
             raise InvalidInput(f"{args.set_file}: a JSON list of rules (objects)")
-        services.do_set_approval_rules(organisation=organisation, rules=rules, actor="cli")
+        services.do_set_approval_rules(organisation=organisation, rules=rules, actor=CLI)
     rows = [{k: r[k] for k in ("min_value_nok", "relevances", "assess_role", "approve_role")}
             for r in services.approval_rules(organisation)]
     emit(_flat(rows, args.format), args.format)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from klimainnkjop.cli.output import EXIT_OK, emit
+from klimainnkjop.core.actors import CLI
 
 
-def register(sub) -> dict:
-    categories = sub.add_parser("categories", help="the category taxonomy and its mappings") \
-        .add_subparsers(dest="categories_command", required=True)
+def add_parsers(sub) -> None:
+    categories_parser = sub.add_parser("categories", help="the category taxonomy and its mappings")
+    categories_parser.set_defaults(handler=cmd_categories)
+    categories = categories_parser.add_subparsers(dest="categories_command", required=True)
     listing = categories.add_parser("list")
     listing.add_argument("--format", choices=["json", "csv", "table"], default="table")
     add = categories.add_parser("add")
@@ -23,7 +25,6 @@ def register(sub) -> dict:
     mappings = categories.add_parser("mappings")
     mappings.add_argument("--scheme", default=None)
     mappings.add_argument("--format", choices=["json", "csv", "table"], default="table")
-    return {"categories": cmd_categories}
 
 
 def cmd_categories(args) -> int:
@@ -32,11 +33,11 @@ def cmd_categories(args) -> int:
 
     if args.categories_command == "add":
         category = do_add_category(code=args.code, name_nb=args.name_nb, name_en=args.name_en,
-                                   parent_code=args.parent, actor="cli")
+                                   parent_code=args.parent, actor=CLI)
         print(f"added category {category.code}")
     elif args.categories_command == "map":
         do_set_category_mapping(scheme=args.scheme, code=args.code, category_code=args.category, note=args.note,
-                                actor="cli")
+                                actor=CLI)
         print(f"{args.scheme} {args.code} → {args.category}")
     elif args.categories_command == "list":
         emit([{"code": c.code, "parent": c.parent.code if c.parent else None, "name_nb": c.name_nb,

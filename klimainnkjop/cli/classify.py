@@ -6,13 +6,14 @@ prints the held-out accuracy, macro-F1 and per-category precision/recall of the 
 from __future__ import annotations
 
 from klimainnkjop.cli.output import EXIT_OK, emit
+from klimainnkjop.core.actors import CLI
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     p = sub.add_parser("classify", help="train (--retrain) and apply the text model for line descriptions")
+    p.set_defaults(handler=cmd_classify)
     p.add_argument("--retrain", action="store_true", help="train a new version (the shipped set + corrections)")
     p.add_argument("--format", choices=["json", "table"], default="table")
-    return {"classify": cmd_classify}
 
 
 def cmd_classify(args) -> int:
@@ -22,7 +23,7 @@ def cmd_classify(args) -> int:
     version = training.current_version()
     trained = False
     if args.retrain or version is None:
-        version = training.do_train_text_model(actor="cli")
+        version = training.do_train_text_model(actor=CLI)
         trained = True
     # a new version predicted every line while training; an existing one predicts the lines now in the store
     predictions = training.predictions_for(training.active_batches()) if trained \

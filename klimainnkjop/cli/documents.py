@@ -13,6 +13,7 @@ import json
 import sys
 
 from klimainnkjop.cli.output import EXIT_OK
+from klimainnkjop.core.actors import CLI
 
 
 def _date(text: str) -> dt.date:
@@ -22,9 +23,10 @@ def _date(text: str) -> dt.date:
         raise ValueError(f"--date: {text!r} is not a date; write YYYY-MM-DD") from None
 
 
-def register(sub) -> dict:
-    document = sub.add_parser("document", help="the baseline report and the council case documents").add_subparsers(
-        dest="document_command", required=True)
+def add_parsers(sub) -> None:
+    document_parser = sub.add_parser("document", help="the baseline report and the council case documents")
+    document_parser.set_defaults(handler=cmd_document)
+    document = document_parser.add_subparsers(dest="document_command", required=True)
     base = document.add_parser("baseline", help="the baseline report (kartleggingsrapport)")
     who = base.add_mutually_exclusive_group(required=True)
     who.add_argument("--org", default=None, help="organisation number")
@@ -54,7 +56,6 @@ def register(sub) -> dict:
     decision.add_argument("--target-template", action="append", default=[], help="a target template adopted")
     decision.add_argument("--baseline-year", type=int, default=None)
     decision.add_argument("--target-year", type=int, default=None)
-    return {"document": cmd_document}
 
 
 def cmd_document(args) -> int:
@@ -69,7 +70,7 @@ def _baseline(args) -> int:
 
     orgnr = find_org(args.org).orgnr if args.org else None
     doc, content = do_generate_baseline(system_scope(), year=args.year, orgnr=orgnr, fmt=args.format,
-                                        package_name=args.package, actor="cli")
+                                        package_name=args.package, actor=CLI)
     with open(args.output, "wb") as out:
         out.write(content)
     print(f"baseline {orgnr or 'region'} {args.year}: {args.output} (run {doc.run_id}, recommended package "
@@ -84,7 +85,7 @@ def _saksfremlegg(args) -> int:
 
     orgnr = find_org(args.org).orgnr if args.org else None
     name, content = do_generate_saksfremlegg(system_scope(), package_name=args.package, fmt=args.format,
-                                             orgnr=orgnr, every=args.all, actor="cli")
+                                             orgnr=orgnr, every=args.all, actor=CLI)
     with open(args.output, "wb") as out:
         out.write(content)
     print(f"saksfremlegg {orgnr or 'all'}: {args.output} ({name})")
@@ -101,7 +102,7 @@ def _texts(args) -> int:
             texts = json.loads(open(args.set, encoding="utf-8").read())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidInput(f"--set: cannot read {args.set} as JSON ({exc})") from None
-        current = do_save_document_texts(texts=texts, actor="cli")
+        current = do_save_document_texts(texts=texts, actor=CLI)
     else:
         current = document_texts()
     json.dump(current, sys.stdout, ensure_ascii=False, indent=2)
@@ -117,7 +118,7 @@ def _decision(args) -> int:
     result = do_record_decision(system_scope(), organisation=find_org(args.org), decided_on=args.date,
                                 body=args.body, case_number=args.case, package_name=args.package,
                                 target_templates=args.target_template, baseline_year=args.baseline_year,
-                                target_year=args.target_year, actor="cli")
+                                target_year=args.target_year, actor=CLI)
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
     print()
     return EXIT_OK

@@ -8,10 +8,12 @@ import sys
 import time
 
 from klimainnkjop.cli.output import EXIT_BAD_INPUT, EXIT_OK
+from klimainnkjop.core.actors import CLI, DROPFOLDER
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     p = sub.add_parser("imports", help="imports from drop folders (per organisation and source)")
+    p.set_defaults(handler=cmd_imports)
     actions = p.add_subparsers(dest="imports_command", required=True)
     due = actions.add_parser("run-due", help="import every file waiting in the drop folders once, then compute")
     due.add_argument("--settle", type=float, default=10.0,
@@ -21,9 +23,9 @@ def register(sub) -> dict:
     layout = actions.add_parser("layout", help="create the drop folders of every organisation (or the given ones)")
     layout.add_argument("orgnrs", nargs="*", metavar="ORGNR")
     watch = sub.add_parser("watch", help="run `imports run-due` every --interval seconds until stopped")
+    watch.set_defaults(handler=cmd_watch)
     watch.add_argument("--interval", type=float, default=60.0)
     watch.add_argument("--settle", type=float, default=10.0)
-    return {"imports": cmd_imports, "watch": cmd_watch}
 
 
 def _print(run, fmt: str) -> None:
@@ -58,7 +60,7 @@ def cmd_imports(args) -> int:
         root = dropfolders.ensure_layout(orgnrs)
         print(f"drop folders of {len(orgnrs)} organisation(s) in {root}")
         return EXIT_OK
-    run = dropfolders.do_import_due_files(actor="cli", settle=args.settle, compute=not args.no_compute)
+    run = dropfolders.do_import_due_files(actor=CLI, settle=args.settle, compute=not args.no_compute)
     _print(run, args.format)
     return EXIT_OK
 
@@ -70,7 +72,7 @@ def cmd_watch(args) -> int:
     print(f"klimainnkjop: watching {dropfolders.drop_dir()} every {args.interval:g} s", file=sys.stderr, flush=True)
     try:
         while True:
-            run = dropfolders.do_import_due_files(actor="watch", settle=args.settle)
+            run = dropfolders.do_import_due_files(actor=DROPFOLDER, settle=args.settle)
             if run.outcomes:
                 _print(run, "table")
                 sys.stdout.flush()

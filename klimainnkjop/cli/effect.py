@@ -7,8 +7,9 @@ from klimainnkjop.cli.output import EXIT_OK, emit, find_org
 FORMATS = ["json", "csv", "table"]
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     effect = sub.add_parser("effect", help="the change in kg CO2e between two periods: volume and intensity (LMDI)")
+    effect.set_defaults(handler=cmd_effect)
     who = effect.add_mutually_exclusive_group(required=True)
     who.add_argument("--org", default=None)
     who.add_argument("--region", action="store_true")
@@ -17,7 +18,6 @@ def register(sub) -> dict:
     effect.add_argument("--from", required=True, dest="period_from", help="2024, 2025H1, 2025T2 or 2025Q3")
     effect.add_argument("--to", required=True, dest="period_to", help="2025, 2025H1, 2025T2 or 2025Q3")
     effect.add_argument("--format", choices=FORMATS, default="json")
-    return {"effect": cmd_effect}
 
 
 def _period(text: str, option: str):

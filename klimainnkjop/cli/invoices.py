@@ -1,38 +1,28 @@
-"""Invoice-level data: `import ehf`, `import saft` (added to the `import` group of cli/data.py) and
-`invoices match`."""
+"""Invoice-level data: `invoices match`, and the handlers of `import ehf` and `import saft` (whose parsers are
+in the `import` group of cli/data.py)."""
 from __future__ import annotations
 
 import sys
 
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
+from klimainnkjop.core.actors import CLI
 
 
-def register(sub) -> dict:
-    from klimainnkjop.cli import data
-
-    imp = data.IMPORT_SUBPARSERS
-    ehf = imp.add_parser("ehf", help="EHF / PEPPOL BIS Billing 3.0 invoices and credit notes (files, folders, zips)")
-    ehf.add_argument("paths", nargs="+", metavar="PATH")
-    ehf.add_argument("--org", default=None, help="the buyer organisation (default: from the buyer's orgnr)")
-    ehf.set_defaults(import_handler=cmd_import_ehf)
-    saft = imp.add_parser("saft", help="a SAF-T Financial file")
-    saft.add_argument("file")
-    saft.add_argument("--org", default=None, help="the organisation (default: from the file's company orgnr)")
-    saft.set_defaults(import_handler=cmd_import_saft)
-
-    invoices = sub.add_parser("invoices", help="invoice-level data").add_subparsers(dest="invoices_command",
-                                                                                  required=True)
-    match = invoices.add_parser("match", help="match invoices to ledger lines (supplier orgnr + invoice number)")
+def add_parsers(sub) -> None:
+    invoices_parser = sub.add_parser("invoices", help="invoice-level data")
+    invoices_parser.set_defaults(handler=cmd_invoices)
+    invoices = invoices_parser.add_subparsers(dest="invoices_command", required=True)
+    match = invoices.add_parser("match", help="invoices matched to ledger lines (supplier orgnr + invoice number) "
+                                              "as the latest compute run matched them")
     match.add_argument("--org", required=True)
     match.add_argument("--format", choices=["json", "table"], default="table")
-    return {"invoices": cmd_invoices}
 
 
 def cmd_import_ehf(args) -> int:
     from klimainnkjop.services.invoices import do_import_ehf, read_inputs
 
     documents = read_inputs(args.paths)
-    result = do_import_ehf(documents=documents, organisation=find_org(args.org) if args.org else None, actor="cli")
+    result = do_import_ehf(documents=documents, organisation=find_org(args.org) if args.org else None, actor=CLI)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{result.documents_read} documents read, {result.documents_added} added "
@@ -47,7 +37,7 @@ def cmd_import_saft(args) -> int:
 
     data, name = read_file(args.file)
     result = do_import_saft(data=data, file_name=name, organisation=find_org(args.org) if args.org else None,
-                            actor="cli")
+                            actor=CLI)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if result.already_imported:
@@ -59,9 +49,13 @@ def cmd_import_saft(args) -> int:
 
 
 def cmd_invoices(args) -> int:
-    from klimainnkjop.services.invoices import match_invoices_to_ledger
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.invoices import invoice_matches
 
-    report = match_invoices_to_ledger(find_org(args.org))
+    report = invoice_matches(system_scope(), org=find_org(args.org).orgnr)
+    if report["stale"]:
+        print(f"warning: the data changed after compute run {report['run']} ({report['computed_at']}), whose "
+              "matching this is; run `klimainnkjop compute` for the current one", file=sys.stderr)
     if args.format == "json":
         emit([], "json", report)
         return EXIT_OK

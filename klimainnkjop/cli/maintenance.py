@@ -6,21 +6,22 @@ import json
 import sys
 
 from klimainnkjop.cli.output import EXIT_OK
+from klimainnkjop.core.actors import CLI
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     p = sub.add_parser("maintenance", help="housekeeping of the data directory and the database")
+    p.set_defaults(handler=cmd_maintenance)
     actions = p.add_subparsers(dest="action", required=True)
     clean = actions.add_parser("clean", help="mark compute runs whose process is gone as failed; remove the files "
                                              "of imports and runs that never committed")
     clean.add_argument("--format", choices=["json", "table"], default="table")
-    return {"maintenance": cmd_maintenance}
 
 
 def cmd_maintenance(args) -> int:
     from klimainnkjop.services.maintenance import do_clean_leftovers
 
-    result = do_clean_leftovers(actor="cli")
+    result = do_clean_leftovers(actor=CLI)
     if args.format == "json":
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK

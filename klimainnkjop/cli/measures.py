@@ -4,13 +4,15 @@ from __future__ import annotations
 import datetime as dt
 
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
+from klimainnkjop.core.actors import CLI
 
 FORMATS = ["json", "csv", "table"]
 
 
-def register(sub) -> dict:
-    measures = sub.add_parser("measures", help="measures (tiltak) and their expected effect") \
-        .add_subparsers(dest="measures_command", required=True)
+def add_parsers(sub) -> None:
+    measures_parser = sub.add_parser("measures", help="measures (tiltak) and their expected effect")
+    measures_parser.set_defaults(handler=cmd_measures)
+    measures = measures_parser.add_subparsers(dest="measures_command", required=True)
     imp = measures.add_parser("import", help="a CSV, XLSX or JSON file of measures, one per row")
     imp.add_argument("file")
     listing = measures.add_parser("list")
@@ -24,8 +26,9 @@ def register(sub) -> dict:
     status.add_argument("--case", default="", help="case number of the decision (adopted)")
     status.add_argument("--agreement", default="", help="the agreement it is part of (implemented)")
 
-    packages = sub.add_parser("packages", help="ambition packages of measures") \
-        .add_subparsers(dest="packages_command", required=True)
+    packages_parser = sub.add_parser("packages", help="ambition packages of measures")
+    packages_parser.set_defaults(handler=cmd_packages)
+    packages = packages_parser.add_subparsers(dest="packages_command", required=True)
     plist = packages.add_parser("list")
     plist.add_argument("--format", choices=FORMATS, default="json")
     add = packages.add_parser("add", help="a package of measures, applied in the order given")
@@ -41,6 +44,7 @@ def register(sub) -> dict:
 
     trajectory = sub.add_parser("trajectory", help="expected emissions per year: business as usual and with the "
                                                    "package")
+    trajectory.set_defaults(handler=cmd_trajectory)
     who = trajectory.add_mutually_exclusive_group(required=True)
     who.add_argument("--org", default=None)
     who.add_argument("--region", action="store_true")
@@ -49,7 +53,6 @@ def register(sub) -> dict:
     trajectory.add_argument("--from", type=int, default=None, dest="from_year", help="baseline year")
     trajectory.add_argument("--growth", type=float, default=0.0, help="growth of spend in %% a year (default 0)")
     trajectory.add_argument("--format", choices=FORMATS, default="json")
-    return {"measures": cmd_measures, "packages": cmd_packages, "trajectory": cmd_trajectory}
 
 
 def _date(text: str | None, option: str) -> dt.date | None:
@@ -69,7 +72,7 @@ def cmd_measures(args) -> int:
     scope = system_scope()
     if args.measures_command == "import":
         data, name = read_file(args.file)
-        stored = services.do_import_measures(data=data, file_name=name, actor="cli")
+        stored = services.do_import_measures(data=data, file_name=name, actor=CLI)
         print(f"{len(stored)} measure(s) imported: {', '.join(str(m.pk) for m in stored)}")
     elif args.measures_command == "list":
         org = find_org(args.org).orgnr if args.org else None
@@ -85,7 +88,7 @@ def cmd_measures(args) -> int:
         organisation = find_org(args.org) if args.org else None
         services.do_change_measure_status(measure=measure, status=args.status, date=_date(args.date, "--date"),
                                           organisation=organisation, case_number=args.case,
-                                          agreement=args.agreement, actor="cli")
+                                          agreement=args.agreement, actor=CLI)
         print(f"measure {measure.pk}: {args.status}")
     return EXIT_OK
 
@@ -112,7 +115,7 @@ def cmd_packages(args) -> int:
             except (ValueError, selectors.NotFound):
                 raise ValueError(f"--measures: no measure {text!r}") from None
         package = services.do_create_package(name=args.name, measures=chosen, baseline_year=args.baseline_year,
-                                             description=args.description, actor="cli")
+                                             description=args.description, actor=CLI)
         print(f"package {package.name}: {len(chosen)} measure(s)")
     else:
         try:
@@ -120,7 +123,7 @@ def cmd_packages(args) -> int:
         except selectors.PackageNotFound:
             raise ValueError(f"name: no package {args.name!r}") from None
         services.do_adopt_package(package=package, organisation=find_org(args.org),
-                                  adopted_on=_date(args.date, "--date"), case_number=args.case, actor="cli")
+                                  adopted_on=_date(args.date, "--date"), case_number=args.case, actor=CLI)
         print(f"{args.org} adopted {package.name}")
     return EXIT_OK
 

@@ -17,14 +17,16 @@ import subprocess
 import sys
 
 from klimainnkjop.cli.output import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_OK, emit
+from klimainnkjop.core.actors import CLI
 
 CADENCES = ["quarter", "half-year", "tertial", "year"]
 FUNDER_TEXT_FILES = {"activities": "activities", "deviations": "deviations", "experiences": "experiences",
                      "next-steps": "next_steps"}  # --NAME-file -> the report's text field
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     report = sub.add_parser("report", help="a periodic report (PDF, Excel or CSV), archived in the data directory")
+    report.set_defaults(handler=cmd_report)
     who = report.add_mutually_exclusive_group(required=True)
     who.add_argument("--org", default=None, help="organisation number")
     who.add_argument("--region", action="store_true", help="the whole region, consolidated")
@@ -42,13 +44,15 @@ def register(sub) -> dict:
         report.add_argument(f"--{name}-file", default=None, help=f"funder layout: a UTF-8 text file, {name}")
 
     publish = sub.add_parser("publish", help="publish one year's figures on the public page and as open data")
+    publish.set_defaults(handler=cmd_publish)
     target = publish.add_mutually_exclusive_group(required=True)
     target.add_argument("--org", default=None)
     target.add_argument("--region", action="store_true")
     publish.add_argument("--year", type=int, required=True)
 
-    reports = sub.add_parser("reports", help="report schedules and running the due ones").add_subparsers(
-        dest="reports_command", required=True)
+    reports_parser = sub.add_parser("reports", help="report schedules and running the due ones")
+    reports_parser.set_defaults(handler=cmd_reports)
+    reports = reports_parser.add_subparsers(dest="reports_command", required=True)
     schedule = reports.add_parser("schedule", help="reports made for every completed period").add_subparsers(
         dest="schedule_command", required=True)
     add = schedule.add_parser("add", help="add a schedule")
@@ -67,9 +71,9 @@ def register(sub) -> dict:
     due.add_argument("--queue", action="store_true", help="hand the reports to the worker instead of making them here")
 
     worker = sub.add_parser("worker", help="the background worker that makes the reports asked for on the web")
+    worker.set_defaults(handler=cmd_worker)
     worker.add_argument("--batch", action="store_true", help="make the queued reports, then stop")
     worker.add_argument("--interval", type=float, default=1.0, help="seconds between looks at an empty queue")
-    return {"report": cmd_report, "publish": cmd_publish, "reports": cmd_reports, "worker": cmd_worker}
 
 
 def _date(text: str) -> dt.date:
@@ -100,7 +104,7 @@ def cmd_report(args) -> int:
             raise InvalidInput(f"--{name}-file: cannot read {path} as UTF-8 text ({exc})") from None
     texts = {key: value for key, value in texts.items() if value is not None}
     report = do_generate_report(system_scope(), scope_kind=kind, orgnr=orgnr, unit_code=args.unit,
-                                period=args.period, fmt=args.format, actor="cli", layout=args.layout, texts=texts)
+                                period=args.period, fmt=args.format, actor=CLI, layout=args.layout, texts=texts)
     shutil.copyfile(report_path(report), args.output)
     print(f"report {report.pk}: {args.output} (run {report.run_id}, {', '.join(report.factor_sets)}, "
           f"sha256 {report.sha256})")
@@ -112,7 +116,7 @@ def cmd_publish(args) -> int:
     from klimainnkjop.services.reports import do_publish_figures
 
     orgnr = find_org(args.org).orgnr if args.org else None
-    publication = do_publish_figures(year=args.year, orgnr=orgnr, actor="cli")
+    publication = do_publish_figures(year=args.year, orgnr=orgnr, actor=CLI)
     total = publication.figures["total"]
     print(f"published {orgnr or 'region'} {args.year}: {total['kg_co2e'] / 1000:.1f} t CO2e, "
           f"{total['spend_nok']:.2f} NOK (run {publication.run_id})")
@@ -131,7 +135,7 @@ def _schedule_add(args) -> int:
 
     orgnr = find_org(args.org).orgnr if args.org else None
     schedule = do_add_report_schedule(orgnr=orgnr, unit_code=args.unit, cadence=args.cadence, fmt=args.format,
-                                      actor="cli")
+                                      actor=CLI)
     print(f"schedule {schedule.pk}: {orgnr or 'region'}{f' unit {args.unit}' if args.unit else ''}, "
           f"{schedule.cadence}, {schedule.format}")
     return EXIT_OK
@@ -152,7 +156,7 @@ def _schedule_list(args) -> int:
 def _schedule_remove(args) -> int:
     from klimainnkjop.services.reports import do_remove_report_schedule
 
-    do_remove_report_schedule(schedule_id=args.id, actor="cli")
+    do_remove_report_schedule(schedule_id=args.id, actor=CLI)
     print(f"removed schedule {args.id}")
     return EXIT_OK
 
@@ -160,7 +164,7 @@ def _schedule_remove(args) -> int:
 def _run_due(args) -> int:
     from klimainnkjop.services.reports import do_run_due_schedules
 
-    runs = do_run_due_schedules(today=args.today, queue=args.queue, actor="cli")
+    runs = do_run_due_schedules(today=args.today, queue=args.queue, actor=CLI)
     for run in runs:
         r = run.report
         outcome = f"failed: {run.error}" if run.error else (f"{r.status}, {r.file_path}, sha256 {r.sha256}"

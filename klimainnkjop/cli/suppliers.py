@@ -1,25 +1,18 @@
-"""Suppliers: `suppliers import|refresh|list|profile|factor` and `import supplier-stats` (added to the
-`import` group of cli/data.py)."""
+"""Suppliers: `suppliers import|refresh|list|profile|factor`, and the handler of `import supplier-stats` (whose
+parser is in the `import` group of cli/data.py)."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
 from klimainnkjop.cli.output import EXIT_ERROR, EXIT_OK, emit, find_org, read_file
+from klimainnkjop.core.actors import CLI
 
 
-def register(sub) -> dict:
-    from klimainnkjop.cli import data
-
-    stats = data.IMPORT_SUBPARSERS.add_parser(
-        "supplier-stats", help="a framework supplier's purchase statistics (CSV/XLSX) through a saved profile")
-    stats.add_argument("file")
-    stats.add_argument("--org", required=True, help="the customer; rows of other customers are skipped")
-    stats.add_argument("--profile", default=None, help="a supplier-statistics profile (suppliers profile import)")
-    stats.set_defaults(import_handler=cmd_import_stats)
-
-    suppliers = sub.add_parser("suppliers", help="suppliers and Enhetsregisteret").add_subparsers(
-        dest="suppliers_command", required=True)
+def add_parsers(sub) -> None:
+    suppliers_parser = sub.add_parser("suppliers", help="suppliers and Enhetsregisteret")
+    suppliers_parser.set_defaults(handler=cmd_suppliers)
+    suppliers = suppliers_parser.add_subparsers(dest="suppliers_command", required=True)
     imp = suppliers.add_parser("import", help="Enhetsregisteret's units file (enheter: JSON or CSV, gzip or not)")
     imp.add_argument("file")
     imp.add_argument("--all", action="store_true", help="also add the units that are not yet suppliers")
@@ -50,7 +43,6 @@ def register(sub) -> dict:
     add.add_argument("--high", type=float, default=None)
     add.add_argument("--currency", default="NOK")
     add.add_argument("--quality", type=int, default=2)
-    return {"suppliers": cmd_suppliers}
 
 
 def cmd_import_stats(args) -> int:
@@ -58,7 +50,7 @@ def cmd_import_stats(args) -> int:
 
     data, name = read_file(args.file)
     result = do_import_supplier_stats(organisation=find_org(args.org), data=data, file_name=name,
-                                      profile_name=args.profile, actor="cli")
+                                      profile_name=args.profile, actor=CLI)
     if result.already_imported:
         print(f"{name}: already imported (batch {result.batch.pk}); nothing added")
     else:
@@ -75,7 +67,7 @@ def cmd_suppliers(args) -> int:
 def _import(args) -> int:
     from klimainnkjop.services.suppliers import do_import_supplier_register
 
-    result = do_import_supplier_register(path=Path(args.file), include_all=args.all, actor="cli")
+    result = do_import_supplier_register(path=Path(args.file), include_all=args.all, actor=CLI)
     print(f"{Path(args.file).name}: {result.units_read} units read; {result.updated} suppliers updated, "
           f"{result.unchanged} unchanged, {result.added} added"
           + ("" if args.all else f", {result.not_known} units not suppliers (use --all to add them)"))
@@ -90,7 +82,7 @@ def _refresh(args) -> int:
 
     with BrregClient(base_url=args.base_url, timeout=args.timeout,
                      cache_ttl=dt.timedelta(days=args.cache_days)) as client:
-        result = do_refresh_suppliers(client=client, missing_only=args.missing_only, orgnrs=args.orgnr, actor="cli")
+        result = do_refresh_suppliers(client=client, missing_only=args.missing_only, orgnrs=args.orgnr, actor=CLI)
     for failure in result.failed:
         print(f"klimainnkjop: {failure}", file=sys.stderr)
     print(f"{result.looked_up} suppliers looked up ({result.requests} requests): {result.updated} updated, "
@@ -115,7 +107,7 @@ def _profile(args) -> int:
     from klimainnkjop.services.suppliers import do_save_supplier_stats_profile, read_stats_profile_file
 
     spec = read_stats_profile_file(Path(args.file))
-    saved = do_save_supplier_stats_profile(organisation=find_org(args.org), spec=spec, actor="cli", source=args.file)
+    saved = do_save_supplier_stats_profile(organisation=find_org(args.org), spec=spec, actor=CLI, source=args.file)
     print(f"saved supplier-statistics profile {saved.name!r} for {saved.organisation.orgnr}")
     return EXIT_OK
 
@@ -127,7 +119,7 @@ def _factor(args) -> int:
     factor = do_add_supplier_factor(
         supplier_orgnr=parse_orgnr(args.orgnr), value=args.value, price_year=args.price_year,
         valid_from_year=args.valid_from, valid_to_year=args.valid_to, evidence=args.evidence, low=args.low,
-        high=args.high, currency=args.currency.upper(), quality=args.quality, actor="cli")
+        high=args.high, currency=args.currency.upper(), quality=args.quality, actor=CLI)
     print(f"supplier factor {factor.pk}: {factor.supplier_orgnr} {factor.value} kg CO2e/{factor.currency} "
           f"({factor.price_year} prices), valid {factor.valid_from_year}–{factor.valid_to_year}")
     return EXIT_OK

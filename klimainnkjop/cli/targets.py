@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from klimainnkjop.cli.output import EXIT_OK, emit
+from klimainnkjop.core.actors import CLI
 
 FORMATS = ["json", "csv", "table"]
 
@@ -44,8 +45,9 @@ def _milestone(text: str) -> dict:
         raise ValueError(f"--milestone: {text!r} is not YEAR=VALUE, e.g. 2027=15") from None
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     targets = sub.add_parser("targets", help="targets of the region, organisations, units and categories")
+    targets.set_defaults(handler=cmd_targets)
     tsub = targets.add_subparsers(dest="targets_command", required=True)
     add = tsub.add_parser("add", help="set a target (an active one of the same KPI and subject steps aside)")
     _subject(add)
@@ -72,6 +74,7 @@ def register(sub) -> dict:
     templates.add_argument("--format", choices=FORMATS, default="table")
 
     kpis = sub.add_parser("kpis", help="every KPI for a period, against its target")
+    kpis.set_defaults(handler=cmd_kpis)
     who = kpis.add_mutually_exclusive_group(required=True)
     who.add_argument("--org", default=None, help="organisation number")
     who.add_argument("--region", action="store_true", help="the whole region, consolidated")
@@ -81,6 +84,7 @@ def register(sub) -> dict:
     kpis.add_argument("--format", choices=FORMATS, default="table")
 
     budgets = sub.add_parser("budgets", help="climate budgets in tonnes CO2e per organisation and unit")
+    budgets.set_defaults(handler=cmd_budgets)
     bsub = budgets.add_subparsers(dest="budgets_command", required=True)
     bset = bsub.add_parser("set", help="set (or revise: a new version) the year's budget")
     bset.add_argument("--org", required=True)
@@ -97,13 +101,13 @@ def register(sub) -> dict:
     status.add_argument("--format", choices=FORMATS, default="table")
 
     population = sub.add_parser("population", help="inhabitants per municipality (shipped from SSB, editable)")
+    population.set_defaults(handler=cmd_population)
     psub = population.add_subparsers(dest="population_command", required=True)
     pset = psub.add_parser("set", help="set a municipality's inhabitants on 1 January of a year")
     pset.add_argument("municipality", help="4-digit municipality number")
     pset.add_argument("year", type=int)
     pset.add_argument("inhabitants", type=int)
     pset.add_argument("--source", required=True)
-    return {"targets": cmd_targets, "kpis": cmd_kpis, "budgets": cmd_budgets, "population": cmd_population}
 
 
 def _org(args):
@@ -124,13 +128,13 @@ def cmd_targets(args) -> int:
         target = targets.do_set_target(
             organisation=_org(args), unit_code=args.unit or "", category=args.category, kpi=args.kpi, kind=args.kind,
             value=args.value, baseline_year=args.baseline_year, target_year=args.target_year,
-            milestones=args.milestone, decision_date=args.decision_date, case_number=args.case_number, actor="cli")
+            milestones=args.milestone, decision_date=args.decision_date, case_number=args.case_number, actor=CLI)
         print(f"target {target.pk}: {args.kpi} {args.kind} {args.value:g} in {args.target_year}")
         return EXIT_OK
     if args.targets_command == "adopt":
         adopted = targets.do_adopt_target_templates(
             organisation=_org(args), baseline_year=args.baseline_year, target_year=args.target_year,
-            keys=args.template, actor="cli")
+            keys=args.template, actor=CLI)
         print(f"adopted {len(adopted)} target(s): {', '.join(t.template for t in adopted) or 'none new'}")
         return EXIT_OK
     if args.targets_command == "templates":
@@ -195,7 +199,7 @@ def cmd_budgets(args) -> int:
     org = _org(args)
     if args.budgets_command == "set":
         budget = do_set_budget(organisation=org, unit_code=args.unit or "", year=args.year, tonnes=args.tonnes,
-                               cut_percent=args.cut or 0.0, actor="cli")
+                               cut_percent=args.cut or 0.0, actor=CLI)
         print(f"budget {org.orgnr}{f' unit {args.unit}' if args.unit else ''} {budget.year} version {budget.version}: "
               f"{budget.tonnes:.3f} t CO2e ({budget.profile})")
         return EXIT_OK
@@ -225,6 +229,6 @@ def cmd_population(args) -> int:
     from klimainnkjop.services.targets import do_set_population
 
     figure = do_set_population(municipality=args.municipality, year=args.year, inhabitants=args.inhabitants,
-                               source=args.source, actor="cli")
+                               source=args.source, actor=CLI)
     print(f"population {figure.municipality} {figure.year}: {figure.inhabitants}")
     return EXIT_OK

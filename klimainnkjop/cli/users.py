@@ -5,12 +5,15 @@ import json
 import sys
 
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org
+from klimainnkjop.core.actors import CLI
 
-ACTOR = "cli"
+ACTOR = CLI
 
 
-def register(sub) -> dict:
-    user = sub.add_parser("user", help="people and their roles").add_subparsers(dest="user_command", required=True)
+def add_parsers(sub) -> None:
+    user_parser = sub.add_parser("user", help="people and their roles")
+    user_parser.set_defaults(handler=cmd_user)
+    user = user_parser.add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="add a person (when new) with a role in an organisation")
     add.add_argument("email")
     add.add_argument("--org", required=True)
@@ -40,11 +43,12 @@ def register(sub) -> dict:
     password = user.add_parser("set-password", help="set a person's password, read from standard input")
     password.add_argument("email")
 
-    audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
+    audit_parser = sub.add_parser("audit", help="the audit log")
+    audit_parser.set_defaults(handler=cmd_audit)
+    audit = audit_parser.add_subparsers(dest="audit_command", required=True)
     export = audit.add_parser("export", help="who changed what, when; before and after")
     export.add_argument("--org", default=None)
     export.add_argument("--format", choices=["csv", "json"], required=True)
-    return {"user": cmd_user, "audit": cmd_audit}
 
 
 def _read_password() -> str:

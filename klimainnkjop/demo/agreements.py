@@ -9,9 +9,9 @@ own.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from klimainnkjop.demo import region as R
+from klimainnkjop.core.actors import ActorLike
 
 KOMMUNER = [o.key for o in R.ORGS if o.kind == "kommune"]
 ALL = [o.key for o in R.ORGS]
@@ -108,7 +108,7 @@ AGREEMENTS: list[tuple] = [
 ]
 
 
-def do_load_demo_agreements(*, actor: Any = None) -> int:
+def do_load_demo_agreements(*, actor: ActorLike = None) -> int:
     """Save the demo's agreements (an existing number is updated to the demo's values). Returns how many."""
     from klimainnkjop.services.agreements import do_save_agreement
 

@@ -4,9 +4,9 @@ CASES below (a case has them when it names library requirements or records clima
 """
 from __future__ import annotations
 
-from typing import Any
 
 from klimainnkjop.demo import region as R
+from klimainnkjop.core.actors import ActorLike
 
 STEPS = ["opened", "screened", "ambition_decided", "requirements_set", "announced", "awarded", "closed"]
 K, E, G, NO, SO, V, A = "kongsvinger", "eidskog", "grue", "nord-odal", "sor-odal", "valer", "asnes"
@@ -82,7 +82,7 @@ def has_requirements(entry: tuple) -> bool:
     return bool(entry[5]) or entry[6] in ("award_weight", "specification")
 
 
-def do_load_demo_cases(*, actor: Any = None) -> int:
+def do_load_demo_cases(*, actor: ActorLike = None) -> int:
     """Open the demo's cases and walk each to its state through the services (after the compute: screening reads
     the account). Returns how many."""
     from klimainnkjop.services import cases as services

@@ -9,11 +9,12 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from klimainnkjop import paths
 from klimainnkjop.demo import region as R
 from klimainnkjop.demo.generate import Manifest, generate
+from klimainnkjop.core.actors import ActorLike
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "klima-demo-2026"  # noqa: S105 - the made-up demo data's sign-in, not a secret
@@ -103,7 +104,7 @@ def demo_directory() -> Path:
     return paths.data_dir() / "demo"
 
 
-def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False, actor: Any = None,
+def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False, actor: ActorLike = None,
                  progress: Callable[[str], None] | None = None, today: dt.date | None = None) -> DemoResult:
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors.results import totals

@@ -7,9 +7,9 @@ and take effect from their renewal; the others name an agreement outside the reg
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from klimainnkjop.demo import region as R
+from klimainnkjop.core.actors import ActorLike
 
 BASELINE_YEAR = 2024
 
@@ -88,7 +88,7 @@ STATUS_STEPS = (
 )
 
 
-def load_demo_measures(*, actor: Any = None) -> dict:
+def load_demo_measures(*, actor: ActorLike = None) -> dict:
     """Creates what is missing of the demo's measures, packages, adoptions and status steps; returns counts."""
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors import measures as selectors

@@ -4,9 +4,9 @@ has (emissions and the share of spend with measured figures), and climate budget
 units, proposed from the previous year's actual less 5 %."""
 from __future__ import annotations
 
-from typing import Any
 
 from klimainnkjop.demo import region as R
+from klimainnkjop.core.actors import ActorLike
 
 BASELINE_YEAR = R.START_YEAR  # the demo's first year with ledgers for every organisation
 TARGET_YEAR = 2030  # for the steering document's targets without a year
@@ -18,7 +18,7 @@ KONGSVINGER_TARGETS = (  # kpi, kind, value, target year
 )
 
 
-def load_targets_and_budgets(organisations: dict, year: int, actor: Any = None) -> dict:
+def load_targets_and_budgets(organisations: dict, year: int, actor: ActorLike = None) -> dict:
     """Targets and the budgets of `year` (the demo's current year); returns how many of each were made."""
     from klimainnkjop.services.budgets import do_set_budget
     from klimainnkjop.services.targets import do_adopt_target_templates, do_set_target

@@ -78,15 +78,76 @@ INTRA_REGION_ARTS = {"375": "iks", "350": "kommune"}
 FACTOR_RANKS = {1: "supplier_product", 2: "activity", 3: "supplier_company", 4: "spend", 5: "spend_fallback"}
 
 
+# an invoice and the ledger's cost lines of the same supplier and number match when their sums differ by at most
+# the greater of 1 NOK and 0.5 % of the ledger's sum
+MATCH_TOLERANCE_ORE = 100
+MATCH_TOLERANCE_SHARE = 0.005
+
+
+def _cost_lines_with_doc(ledger: ibis.Table) -> ibis.Table:
+    """The ledger side of an invoice: lines naming a supplier orgnr and an invoice number that are cost lines (a
+    ledger export's lines as they are; of a SAF-T transaction only the lines with an art or a 3xxx-8xxx account,
+    not its payable and VAT postings)."""
+    cost_line = (_.source == "ledger") | (_.art != "") | _.account.substr(0, 1).isin(list("345678"))
+    return ledger.filter((_.invoice_no != "") & (_.supplier_orgnr != "")).filter(cost_line)
+
+
+def _largest_line(with_doc: ibis.Table) -> ibis.Table:
+    """The dimensions (d_unit, d_function, ...) of each document's largest ledger cost line (by absolute amount,
+    then account): those a matched invoice takes."""
+    dims = with_doc.select(*DOC, size=_.amount_ore.abs(), **{f"d_{d}": _[d] for d in DIMENSIONS})
+    return _first(dims, DOC, [ibis.desc("size"), "d_account"]).drop("size")
+
+
+def invoice_documents(lines: ibis.Table) -> ibis.Table:
+    """The invoice <-> ledger matching, the one rule: every (org, supplier_orgnr, invoice_no) that an invoice
+    (EHF, supplier statistics) or a ledger cost line names, with both sides summed and `status`:
+    `matched` (both, within MATCH_TOLERANCE_*), `amount_differs` (both, beyond it), `invoice_only`,
+    `ledger_only`. reconcile_sources replaces the ledger lines of a matched document by the invoice's; the
+    runner writes this table as the run's matches.parquet, which `klimainnkjop invoices match` reads."""
+    ledger = _cost_lines_with_doc(lines.filter(_.source.isin(LEDGER_SOURCES)))
+    invoices = lines.filter(_.source.isin(INVOICE_SOURCES))
+    document_type = _.document_type.max() if "document_type" in lines.columns else ibis.null("string")
+    invoice_docs = invoices.group_by(DOC).aggregate(
+        invoice_ore=_.amount_ore.sum(), invoice_lines=_.count(), issue_date=_.posting_date.min(),
+        invoice_source=_.source.min(), document_type=document_type, invoice_supplier_name=_.supplier_name.max())
+    ledger_docs = ledger.group_by(DOC).aggregate(
+        ledger_ore=_.amount_ore.sum(), ledger_lines=_.count(), ledger_posting_date=_.posting_date.min(),
+        first_source=_.source.min(), last_source=_.source.max(), ledger_supplier_name=_.supplier_name.max(),
+        ledger_line_keys=_.line_key.collect(order_by=_.line_key))
+    # the accounting unit of the document: the largest ledger line's (the one whose dimensions a matched
+    # invoice takes), so that a unit leader's scope applies to the matches as to the lines
+    units = _largest_line(ledger).select(*DOC, ledger_unit=_.d_unit)
+    ledger_docs = ledger_docs.join(units, DOC)
+    both = invoice_docs.outer_join(ledger_docs, [invoice_docs[k] == ledger_docs[k] for k in DOC])
+    has_invoice, has_ledger = both.invoice_lines.notnull(), both.ledger_lines.notnull()
+    tolerance = ibis.greatest(ibis.literal(MATCH_TOLERANCE_ORE),
+                              (both.ledger_ore.abs() * MATCH_TOLERANCE_SHARE).cast("int64"))
+    within = (both.ledger_ore - both.invoice_ore).abs() <= tolerance
+    return both.select(
+        **{k: ibis.coalesce(both[f"{k}"], both[f"{k}_right"]) for k in DOC},
+        unit=ibis.coalesce(both.ledger_unit, ibis.literal("")),
+        status=ibis.cases((has_invoice & has_ledger & within, "matched"), (has_invoice & has_ledger, "amount_differs"),
+                          (has_invoice, "invoice_only"), else_="ledger_only"),
+        supplier_name=ibis.coalesce(both.invoice_supplier_name, both.ledger_supplier_name),
+        invoice_source=both.invoice_source, document_type=both.document_type, issue_date=both.issue_date,
+        invoice_ore=both.invoice_ore, invoice_lines=both.invoice_lines,
+        ledger_ore=both.ledger_ore, ledger_lines=both.ledger_lines, ledger_posting_date=both.ledger_posting_date,
+        ledger_sources=ibis.ifelse(both.first_source == both.last_source, both.first_source,
+                                   both.first_source + "," + both.last_source),
+        ledger_line_keys=both.ledger_line_keys,
+    )
+
+
 def reconcile_sources(lines: ibis.Table) -> ibis.Table:
     """One purchase counted once, from its most detailed source. Adds `source_exclusion`.
 
     - A KOSTRA file is a year's baseline: where ledger lines (ledger export or SAF-T) exist for the
       same organisation and year, the KOSTRA lines of that year step aside.
     - An invoice (EHF, supplier statistics) that is also in the ledger, matched on supplier orgnr +
-      invoice number with the amounts within 1 NOK or 0.5 %, replaces its ledger lines
-      (`invoice_detail`) and takes their accounting dimensions (unit, function, account, art, project,
-      investment) from the largest of them: quantities and item names enrich the ledger instead of
+      invoice number with the amounts within 1 NOK or 0.5 % (invoice_documents, status `matched`), replaces its
+      ledger lines (`invoice_detail`) and takes their accounting dimensions (unit, function, account, art,
+      project, investment) from the largest of them: quantities and item names enrich the ledger instead of
       adding to it. Only cost lines count on the ledger side (a ledger export's lines; SAF-T lines with
       an art or a 3xxx–8xxx account), not the payable and VAT postings of the same voucher.
     - An unmatched invoice is left out where the organisation's year is already complete without it:
@@ -102,15 +163,10 @@ def reconcile_sources(lines: ibis.Table) -> ibis.Table:
     kostra = kostra.anti_join(ledger_years, ["org", "year"])
     kostra_years = kostra.select("org", "year").distinct()
 
-    cost_line = (_.source == "ledger") | (_.art != "") | _.account.substr(0, 1).isin(list("345678"))
-    with_doc = ledger.filter((_.invoice_no != "") & (_.supplier_orgnr != "")).filter(cost_line)
-    ledger_docs = with_doc.group_by(DOC).aggregate(ledger_sum=_.amount_ore.sum())
-    invoice_docs = invoices.group_by(DOC).aggregate(invoice_sum=_.amount_ore.sum())
-    docs = ledger_docs.join(invoice_docs, DOC)
-    tolerance = ibis.greatest(ibis.literal(100), (docs.ledger_sum.abs() * 0.005).cast("int64"))
-    matched = docs.filter((docs.ledger_sum - docs.invoice_sum).abs() <= tolerance).select(*DOC)
-    dims = with_doc.select(*DOC, size=_.amount_ore.abs(), **{f"d_{d}": _[d] for d in DIMENSIONS})
-    dims = _first(dims, DOC, [ibis.desc("size"), "d_account"]).drop("size").join(matched, DOC)
+    with_doc = _cost_lines_with_doc(ledger)
+    documents = invoice_documents(lines)
+    matched = documents.filter(documents.status == "matched").select(*DOC)
+    dims = _largest_line(with_doc).join(matched, DOC)
     dims = dims.mutate(_matched=ibis.literal(True))
 
     replaced = with_doc.select(*DOC, "line_key").join(matched, DOC).select("org", "line_key") \

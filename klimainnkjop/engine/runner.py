@@ -152,8 +152,9 @@ def _view(con: ibis.BaseBackend, name: str, path: Path) -> None:
 
 
 # Checks of every run's results, cheap SQL over the written files (views `stored` = lines.parquet, `aggregated`
-# = aggregates.parquet, `rolled` = summary.parquet): each query returns the offending keys (at most 10), none
-# when the check holds. Floats are compared within 1e-6 kg + 1e-9 relative (sums taken in another order).
+# = aggregates.parquet, `rolled` = summary.parquet, `documents` = matches.parquet): each query returns the
+# offending keys (at most 10), none when the check holds. Floats are compared within 1e-6 kg + 1e-9 relative
+# (sums taken in another order).
 _KG_DIFFERS = "abs({a} - {b}) > 1e-6 + 1e-9 * greatest(abs({a}), abs({b}))"
 _PARTS = ("n", "spend", "kg", "low", "high")
 DATA_CHECKS: dict[str, tuple[str, str]] = {
@@ -184,6 +185,13 @@ DATA_CHECKS: dict[str, tuple[str, str]] = {
         + " OR ".join([f"l_{c} <> {p}_{c}" for c in ("n", "spend") for p in "as"]
                       + [_KG_DIFFERS.format(a=f"l_{c}", b=f"{p}_{c}") for c in ("kg", "low", "high") for p in "as"])
         + " ORDER BY org, year, month LIMIT 10"),
+    "matches_agree_with_lines": (
+        "the ledger lines of the matched documents in matches.parquet are the lines excluded as invoice_detail",
+        "WITH m AS (SELECT org, unnest(ledger_line_keys) AS line_key FROM documents WHERE status = 'matched'),"
+        " s AS (SELECT org, line_key FROM stored WHERE exclusion = 'invoice_detail')"
+        " SELECT * FROM ((SELECT org, line_key FROM m EXCEPT SELECT org, line_key FROM s)"
+        " UNION ALL (SELECT org, line_key FROM s EXCEPT SELECT org, line_key FROM m))"
+        " ORDER BY org, line_key LIMIT 10"),
 }
 
 
@@ -196,6 +204,17 @@ def check_results(raw) -> None:
 
 
 UNCERTAINTY_KEYS = ["org", "year", "investment"]
+
+
+def _complete(lines):
+    """Batch files written without a column (older files, or sources that do not have it) read it as null; columns
+    no file has are added as typed nulls."""
+    missing = {f.name: ibis.null(ibis.dtype(f.type)) for f in INVOICE_LINE_SCHEMA if f.name not in lines.columns}
+    return lines.mutate(**missing) if missing else lines
+
+
+def _invoice_documents(lines):
+    return pipeline.invoice_documents(_complete(lines))
 
 
 def _purchase_uncertainty(stored):
@@ -227,11 +246,8 @@ def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
         raw.register(name, table)
 
     def line_results(lines, *rest):
-        missing = {f.name: ibis.null(ibis.dtype(f.type)) for f in INVOICE_LINE_SCHEMA if f.name not in lines.columns}
-        if missing:
-            lines = lines.mutate(**missing)
         named = dict(zip(LINE_RESULT_INPUTS + optional, rest))
-        return pipeline.line_results(lines, *(named[n] for n in LINE_RESULT_INPUTS),
+        return pipeline.line_results(_complete(lines), *(named[n] for n in LINE_RESULT_INPUTS),
                                      **{n: named[n] for n in optional})
 
     # every result file is sorted by organisation, year and month, so that a read of one organisation's year
@@ -245,6 +261,11 @@ def run(inputs: EngineInputs, out_dir: Path) -> RunTotals:
     _copy(con, f"SELECT * FROM read_parquet({_quoted(tmp / 'lines.unsorted.parquet')}) {order}", tmp / "lines.parquet")
     (tmp / "lines.unsorted.parquet").unlink()
     _view(con, "stored", tmp / "lines.parquet")
+    # the invoice <-> ledger matching of the same lines, the rule reconcile_sources applied (one row per
+    # org x supplier x invoice number; `klimainnkjop invoices match` reads it)
+    _copy(con, f"SELECT * FROM ({_plan(con, 'matches', ('line_files',), _invoice_documents)}) "
+               "ORDER BY org ASC, supplier_orgnr ASC, invoice_no ASC", tmp / "matches.parquet")
+    _view(con, "documents", tmp / "matches.parquet")
     _copy(con, f"SELECT * FROM ({_plan(con, 'aggregates', ('stored',), pipeline.aggregates)}) {order}",
           tmp / "aggregates.parquet")
     _view(con, "aggregated", tmp / "aggregates.parquet")

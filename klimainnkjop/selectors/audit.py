@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from klimainnkjop.access import Scope, scope_for
 from klimainnkjop.core import cells
+from klimainnkjop.core.audit_actions import Action
 from klimainnkjop.storage.models import AuditEntry
 
 # Entries without an organisation that every auditor may read: changes of shared reference data.
@@ -70,7 +71,8 @@ def audit_csv(rows: list[dict]) -> str:
 
 
 # Audit actions of a session, not of the data: they leave every page's content as it was.
-SESSION_ACTIONS = ("sign_in", "sign_in_external", "sign_in_failed", "sign_out")
+SESSION_ACTIONS = tuple(a.value for a in (Action.SIGN_IN, Action.SIGN_IN_EXTERNAL, Action.FAIL_SIGN_IN,
+                                          Action.SIGN_OUT))
 
 
 def last_change() -> str:
@@ -84,14 +86,15 @@ def last_change() -> str:
 
 # Audit actions that change what the account computes (lines, their categories, factors, rates, the model, the members
 # of the region): after one of them the figures are stale until the next compute run (services/autocompute.py).
-DATA_ACTIONS = frozenset({
-    "import_ledger", "import_kostra", "import_ehf", "import_saft", "import_supplier_stats", "delete_import",
-    "replace_import", "override_line_categories", "add_classification_rule", "deactivate_classification_rule",
-    "set_category_mapping", "add_category", "import_factor_set", "publish_factor_set", "add_supplier_factor",
-    "set_exchange_rate", "train_text_model", "load_reference_data", "create_organisation", "update_organisation",
-    "import_supplier_register", "update_supplier",
-    "add_construction_project", "update_construction_project", "import_climate_calculation",  # issue 11 item 5
-})
+DATA_ACTIONS = frozenset(a.value for a in (
+    Action.IMPORT_LEDGER, Action.IMPORT_KOSTRA, Action.IMPORT_EHF, Action.IMPORT_SAFT, Action.IMPORT_SUPPLIER_STATS,
+    Action.DELETE_IMPORT, Action.REPLACE_IMPORT, Action.OVERRIDE_LINE_CATEGORIES, Action.ADD_CLASSIFICATION_RULE,
+    Action.DEACTIVATE_CLASSIFICATION_RULE, Action.SET_CATEGORY_MAPPING, Action.ADD_CATEGORY, Action.IMPORT_FACTOR_SET,
+    Action.PUBLISH_FACTOR_SET, Action.ADD_SUPPLIER_FACTOR, Action.SET_EXCHANGE_RATE, Action.TRAIN_TEXT_MODEL,
+    Action.LOAD_REFERENCE_DATA, Action.CREATE_ORGANISATION, Action.UPDATE_ORGANISATION, Action.IMPORT_SUPPLIER_REGISTER,
+    Action.UPDATE_SUPPLIER,
+    Action.ADD_CONSTRUCTION_PROJECT, Action.UPDATE_CONSTRUCTION_PROJECT, Action.IMPORT_CLIMATE_CALCULATION,  # issue 11 item 5
+))
 
 
 def last_data_change():

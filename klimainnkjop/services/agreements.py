@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 
@@ -18,6 +17,8 @@ from klimainnkjop.importers.agreements import AgreementProfile as ProfileSpec
 from klimainnkjop.importers.agreements import AgreementRow, parse_agreements
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import Agreement, AgreementProfile, Category, Organisation
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike
 
 
 def agreement_dict(agreement: Agreement) -> dict:
@@ -41,7 +42,7 @@ class AgreementImport:
 
 
 def do_import_agreements(*, data: bytes, file_name: str, profile_name: str | None = None,
-                         actor: Any = None) -> AgreementImport:
+                         actor: ActorLike = None) -> AgreementImport:
     """Validate the whole list, then create or update its agreements (matched on number) in one transaction."""
     profile = _profile(profile_name)
     parsed = parse_agreements(data, file_name, profile)
@@ -77,7 +78,7 @@ def do_import_agreements(*, data: bytes, file_name: str, profile_name: str | Non
                 continue
             created += before is None
             updated += before is not None
-            record_audit(actor=actor, action="import_agreement" if before is None else "update_agreement",
+            record_audit(actor=actor, action=Action.IMPORT_AGREEMENT if before is None else Action.UPDATE_AGREEMENT,
                          obj=agreement, organisation=agreement.owner, before=before,
                          after={**after, "file": file_name})
     return AgreementImport(file_name, len(parsed.rows), created, updated, unchanged)
@@ -106,7 +107,7 @@ def _profile(name: str | None) -> ProfileSpec:
     return ProfileSpec.from_spec(saved.spec, source=f"profile {name}")
 
 
-def do_save_agreement_profile(*, spec: dict, actor: Any = None, source: str = "profile") -> AgreementProfile:
+def do_save_agreement_profile(*, spec: dict, actor: ActorLike = None, source: str = "profile") -> AgreementProfile:
     try:
         profile = ProfileSpec.from_spec(spec, source=source)
     except ValueError as exc:
@@ -115,7 +116,7 @@ def do_save_agreement_profile(*, spec: dict, actor: Any = None, source: str = "p
         existing = AgreementProfile.objects.filter(name=profile.name).first()
         before = existing.spec if existing else None
         saved, _ = AgreementProfile.objects.update_or_create(name=profile.name, defaults={"spec": profile.to_spec()})
-        record_audit(actor=actor, action="save_agreement_profile", obj=saved, before=before, after=saved.spec)
+        record_audit(actor=actor, action=Action.SAVE_AGREEMENT_PROFILE, obj=saved, before=before, after=saved.spec)
     return saved
 
 
@@ -123,7 +124,7 @@ def do_save_agreement(*, number: str, name: str, suppliers: list[str], start: dt
                       categories: list[str] | None = None, participants: list[str] | None = None,
                       owner: str = "", contact: str = "", options_used: int = 0, options_left: int = 0,
                       option_months: int = 12, estimated_yearly_ore: int = 0, note: str = "",
-                      actor: Any = None) -> Agreement:
+                      actor: ActorLike = None) -> Agreement:
     """Create or change one agreement (the web form, the demo); InvalidInput naming the field for bad values."""
     number, name = number.strip(), name.strip()
     if not number or len(number) > 40:
@@ -154,15 +155,15 @@ def do_save_agreement(*, number: str, name: str, suppliers: list[str], start: dt
         agreement = Agreement.objects.filter(number=number).first()
         before = agreement_dict(agreement) if agreement else None
         agreement = _apply(agreement or Agreement(number=number), row, organisations)
-        record_audit(actor=actor, action="create_agreement" if before is None else "update_agreement",
+        record_audit(actor=actor, action=Action.CREATE_AGREEMENT if before is None else Action.UPDATE_AGREEMENT,
                      obj=agreement, organisation=agreement.owner, before=before, after=agreement_dict(agreement))
     return agreement
 
 
-def do_delete_agreement(*, agreement: Agreement, actor: Any = None) -> None:
+def do_delete_agreement(*, agreement: Agreement, actor: ActorLike = None) -> None:
     with transaction.atomic():
         before = agreement_dict(agreement)
         owner, pk = agreement.owner, agreement.pk
         agreement.delete()
-        record_audit(actor=actor, action="delete_agreement", object_type="Agreement", object_id=str(pk),
+        record_audit(actor=actor, action=Action.DELETE_AGREEMENT, object_type="Agreement", object_id=str(pk),
                      organisation=owner, before=before)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 import pyotp
 from django.conf import settings
@@ -26,6 +25,8 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.users import do_accept_invitation, do_create_user, open_invitations, token_hash
 from klimainnkjop.storage.models import ExternalIdentity, LoginFailure, TotpDevice
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ANONYMOUS, OIDC, SYSTEM, ActorLike
 
 LOG = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def record_login_failure(username: str, ip: str, *, now: dt.datetime | None = No
     if until is None:
         return False
     user = get_user_model().objects.filter(username=_key(username)).first()
-    record_audit(actor="system", action="lock_out", object_type="User",
+    record_audit(actor=SYSTEM, action=Action.LOCK_OUT, object_type="User",
                  object_id=str(user.pk) if user else "", after={"username": _key(username), "ip": ip or "",
                                                                  "until": until.isoformat()})
     return True
@@ -111,13 +112,13 @@ def _home_organisation(user):
 
 
 def record_sign_in(*, user, ip: str, method: str) -> None:
-    record_audit(actor=user, action="sign_in", object_type="User", object_id=str(user.pk),
+    record_audit(actor=user, action=Action.SIGN_IN, object_type="User", object_id=str(user.pk),
                  organisation=_home_organisation(user),
                  after={"username": user.get_username(), "ip": ip or "", "method": method})
 
 
 def record_sign_out(*, user, ip: str) -> None:
-    record_audit(actor=user, action="sign_out", object_type="User", object_id=str(user.pk),
+    record_audit(actor=user, action=Action.SIGN_OUT, object_type="User", object_id=str(user.pk),
                  organisation=_home_organisation(user), after={"username": user.get_username(), "ip": ip or ""})
 
 
@@ -128,7 +129,7 @@ def record_sign_in_failure(*, username: str, ip: str, method: str, detail: dict 
     key = _key(username)
     user = get_user_model().objects.filter(username=key).first() if key else None
     lockout_key = f"totp:{key}" if method == "password+totp" else key
-    record_audit(actor="anonymous", action="sign_in_failed", object_type="User",
+    record_audit(actor=ANONYMOUS, action=Action.FAIL_SIGN_IN, object_type="User",
                  object_id=str(user.pk) if user else "", organisation=_home_organisation(user),
                  after={"username": key, "ip": ip or "", "method": method,
                         "locked_out": bool(key) and is_locked_out(lockout_key, ip), **(detail or {})})
@@ -140,7 +141,7 @@ def has_second_factor(user) -> bool:
     return TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
 
 
-def do_start_totp_enrolment(*, user, actor: Any = None) -> tuple[str, str]:
+def do_start_totp_enrolment(*, user, actor: ActorLike = None) -> tuple[str, str]:
     """A new secret, not yet in force. Returns (secret, otpauth URI for the QR code). Refused while a confirmed
     second factor exists (disable it first)."""
     if has_second_factor(user):
@@ -149,7 +150,7 @@ def do_start_totp_enrolment(*, user, actor: Any = None) -> tuple[str, str]:
     with transaction.atomic():
         TotpDevice.objects.update_or_create(user=user, defaults={"secret": secret, "confirmed_at": None,
                                                                  "last_used_step": 0})
-        record_audit(actor=actor or user, action="start_totp", object_type="User", object_id=str(user.pk),
+        record_audit(actor=actor or user, action=Action.START_TOTP, object_type="User", object_id=str(user.pk),
                      before=None, after={"user": user.get_username(), "confirmed": False})
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.get_username(), issuer_name=TOTP_ISSUER)
     return secret, uri
@@ -167,7 +168,7 @@ def _matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
     return None
 
 
-def do_confirm_totp(*, user, code: str, actor: Any = None, now: dt.datetime | None = None) -> TotpDevice:
+def do_confirm_totp(*, user, code: str, actor: ActorLike = None, now: dt.datetime | None = None) -> TotpDevice:
     """The enrolment counts once the person shows a valid code from their authenticator app."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -182,19 +183,19 @@ def do_confirm_totp(*, user, code: str, actor: Any = None, now: dt.datetime | No
         device.confirmed_at = now
         device.last_used_step = step
         device.save(update_fields=["confirmed_at", "last_used_step"])
-        record_audit(actor=actor or user, action="confirm_totp", object_type="User", object_id=str(user.pk),
+        record_audit(actor=actor or user, action=Action.CONFIRM_TOTP, object_type="User", object_id=str(user.pk),
                      before={"confirmed": False}, after={"user": user.get_username(), "confirmed": True})
     return device
 
 
-def do_disable_totp(*, user, actor: Any = None) -> None:
+def do_disable_totp(*, user, actor: ActorLike = None) -> None:
     with transaction.atomic():
         device = TotpDevice.objects.filter(user=user).first()
         if device is None:
             return
         before = {"user": user.get_username(), "confirmed": device.confirmed_at is not None}
         device.delete()
-        record_audit(actor=actor or user, action="disable_totp", object_type="User", object_id=str(user.pk),
+        record_audit(actor=actor or user, action=Action.DISABLE_TOTP, object_type="User", object_id=str(user.pk),
                      before=before, after={"user": user.get_username(), "confirmed": False})
 
 
@@ -244,7 +245,7 @@ def _link(user, issuer: str, subject: str) -> ExternalIdentity:
                                                        last_login_at=timezone.now())
     except IntegrityError as exc:  # linked concurrently
         raise ExternalSignInRefused("this identity is linked already") from exc
-    record_audit(actor=user, action="link_identity", obj=identity, object_type="ExternalIdentity",
+    record_audit(actor=user, action=Action.LINK_IDENTITY, obj=identity, object_type="ExternalIdentity",
                  after={"user": user.get_username(), "issuer": issuer, "subject": subject})
     return identity
 
@@ -279,11 +280,11 @@ def do_sign_in_external(*, claims: dict, issuer: str, invitation_token: str | No
             user = None
             if invitation is not None:
                 user = users.filter(username=invitation.email).first() or do_create_user(
-                    email=invitation.email, organisation=invitation.organisation, actor="oidc")
+                    email=invitation.email, organisation=invitation.organisation, actor=OIDC)
             elif email is not None:
                 user = users.filter(username=email).first()
                 if user is None and open_invitations().filter(email=email).exists():
-                    user = do_create_user(email=email, actor="oidc")
+                    user = do_create_user(email=email, actor=OIDC)
             if user is None:
                 raise ExternalSignInRefused("no person here for this identity; ask an administrator for an "
                                             "invitation")
@@ -301,6 +302,6 @@ def do_sign_in_external(*, claims: dict, issuer: str, invitation_token: str | No
                         if invitation is None or i.pk != invitation.pk]
         for inv in pending:
             do_accept_invitation(invitation=inv, user=user, actor=user)
-        record_audit(actor=user, action="sign_in_external", object_type="User", object_id=str(user.pk),
+        record_audit(actor=user, action=Action.SIGN_IN_EXTERNAL, object_type="User", object_id=str(user.pk),
                      after={"issuer": issuer, "subject": subject, "invitations": len(pending)})
     return user

@@ -24,6 +24,7 @@ from klimainnkjop.selectors import results
 from klimainnkjop.services.audit import data_changed
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.storage.locks import compute_lock
+from klimainnkjop.core.actors import AUTOCOMPUTE
 
 
 @receiver(data_changed, dispatch_uid="klimainnkjop.autocompute")
@@ -49,5 +50,5 @@ def compute_job() -> str:
     with compute_lock():
         if not results.compute_status().stale:
             return "up to date"
-        run = do_compute(actor="auto-compute")
+        run = do_compute(actor=AUTOCOMPUTE)
     return f"computed run {run.pk}"

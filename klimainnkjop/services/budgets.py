@@ -2,7 +2,6 @@
 the months by last year's profile unless given. A revision is a new version; earlier versions stay."""
 from __future__ import annotations
 
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
@@ -12,6 +11,8 @@ from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.selectors import budgets as budget_selectors
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import ClimateBudget, Organisation, Unit
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 
 def spread(tonnes: float, profile_kg: list[float]) -> tuple[list[float], str]:
@@ -26,7 +27,7 @@ def spread(tonnes: float, profile_kg: list[float]) -> tuple[list[float], str]:
 
 def do_set_budget(*, organisation: Organisation, year: int, tonnes: float | None = None, unit_code: str = "",
                   monthly_tonnes: list[float] | None = None, cut_percent: float = 0.0, note: str = "",
-                  actor: Any = None) -> ClimateBudget:
+                  actor: ActorLike = None) -> ClimateBudget:
     """A new version of the budget. Without `tonnes`, proposed from the previous year's actual less `cut_percent`
     (e.g. the adopted measures package's expected cut). Without `monthly_tonnes`, spread by the previous year's
     monthly profile of the same organisation or unit."""
@@ -70,8 +71,8 @@ def do_set_budget(*, organisation: Organisation, year: int, tonnes: float | None
         budget = ClimateBudget.objects.create(
             organisation=organisation, unit_code=unit_code, year=year, version=previous + 1, tonnes=tonnes,
             monthly_tonnes=monthly, profile=profile, note=note,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None)
-        record_audit(actor=actor, action="set_climate_budget", obj=budget, organisation=organisation,
+            created_by=as_actor(actor).user)
+        record_audit(actor=actor, action=Action.SET_CLIMATE_BUDGET, obj=budget, organisation=organisation,
                      before={"version": previous} if previous else None,
                      after={"unit": unit_code or None, "year": year, "version": budget.version, "tonnes": tonnes,
                             "profile": profile, "proposed": proposed, "cut_percent": float(cut_percent)})

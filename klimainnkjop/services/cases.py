@@ -18,7 +18,6 @@ criterion without its weight until the purchaser sets the requirements).
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from django.db import transaction
 
@@ -29,6 +28,8 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.selectors.measures import measures_targeting
 from klimainnkjop.storage.models import (Agreement, ApprovalRule, CaseEvent, Category, Organisation, ProcurementCase,
                                          Requirement)
+from klimainnkjop.core.audit_actions import Action, CASE_STEP_ACTIONS
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 HIGH_TONNES, MEDIUM_TONNES = 20.0, 2.0
 # position order: the first rule whose minimum value and relevances fit the case decides
@@ -57,13 +58,13 @@ def case_dict(case: ProcurementCase) -> dict:
             "measures": sorted(case.measures.values_list("pk", flat=True)) if case.pk else []}
 
 
-def _log(case: ProcurementCase, step: str, actor: Any, reason: str, before: dict, details: dict | None = None) -> None:
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    label = getattr(actor, "username", None) or (actor if isinstance(actor, str) else "system")
-    CaseEvent.objects.create(case=case, step=step, state=case.state, actor=user, actor_label=label, reason=reason,
-                             details=details or {})
-    record_audit(actor=actor, action=f"case_{step}", obj=case, organisation=case.organisation, before=before,
-                 after=case_dict(case))
+def _log(case: ProcurementCase, step: str, actor: ActorLike, reason: str, before: dict,
+         details: dict | None = None) -> None:
+    who = as_actor(actor)
+    CaseEvent.objects.create(case=case, step=step, state=case.state, actor=who.user, actor_label=who.label,
+                             reason=reason, details=details or {})
+    record_audit(actor=actor, action=CASE_STEP_ACTIONS[step], obj=case, organisation=case.organisation,
+                 before=before, after=case_dict(case))
 
 
 def _step(case: ProcurementCase, step: str) -> dict:
@@ -72,17 +73,18 @@ def _step(case: ProcurementCase, step: str) -> dict:
     return case_dict(case)
 
 
-def _person_may(actor: Any, case: ProcurementCase, role: str) -> bool:
+def _person_may(actor: ActorLike, case: ProcurementCase, role: str) -> bool:
     """A person acting must have the role in the case's organisation (region administrators may do all); the
     command line and the demo (actor a text) act with the operator's rights."""
-    if not getattr(actor, "is_authenticated", False):
+    person = as_actor(actor).user
+    if person is None:
         return True
-    roles = access.roles_of(actor, case.organisation.orgnr)
+    roles = access.roles_of(person, case.organisation.orgnr)
     return "region-admin" in roles or role in roles or (role == "purchaser" and "org-admin" in roles)
 
 
 def do_open_case(*, organisation: Organisation, title: str, category: str, estimated_value_nok: int,
-                 procedure: str = "", agreement: Agreement | None = None, actor: Any = None) -> ProcurementCase:
+                 procedure: str = "", agreement: Agreement | None = None, actor: ActorLike = None) -> ProcurementCase:
     title = title.strip()
     if not title or len(title) > 200:
         raise InvalidInput("title: must be 1 to 200 characters")
@@ -92,7 +94,7 @@ def do_open_case(*, organisation: Organisation, title: str, category: str, estim
     if estimated_value_nok < 0:
         raise InvalidInput("estimated_value: must not be negative")
     with transaction.atomic():
-        user = actor if getattr(actor, "is_authenticated", False) else None
+        user = as_actor(actor).user
         case = ProcurementCase.objects.create(organisation=organisation, title=title, category=found,
                                               estimated_value_ore=estimated_value_nok * 100,
                                               procedure=procedure.strip()[:60], agreement=agreement, created_by=user)
@@ -157,7 +159,7 @@ def approval_rule(organisation: Organisation, value_nok: float, relevance: str) 
     return {"min_value_nok": 0, "relevances": [relevance], "assess_role": "purchaser", "approve_role": "org-admin"}
 
 
-def do_set_approval_rules(*, organisation: Organisation | None, rules: list[dict], actor: Any = None) -> int:
+def do_set_approval_rules(*, organisation: Organisation | None, rules: list[dict], actor: ActorLike = None) -> int:
     """Replace the organisation's (None: the region default's) approval rules, in the order given."""
     cleaned = []
     for number, rule in enumerate(rules, start=1):
@@ -177,13 +179,13 @@ def do_set_approval_rules(*, organisation: Organisation | None, rules: list[dict
             "min_value_nok", "relevances", "assess_role", "approve_role"))
         ApprovalRule.objects.filter(organisation=organisation).delete()
         ApprovalRule.objects.bulk_create(cleaned)
-        record_audit(actor=actor, action="set_approval_rules", object_type="ApprovalRule",
+        record_audit(actor=actor, action=Action.SET_APPROVAL_RULES, object_type="ApprovalRule",
                      object_id=organisation.orgnr if organisation else "region", organisation=organisation,
                      before={"rules": old}, after={"rules": rules})
     return len(cleaned)
 
 
-def do_screen_case(*, case: ProcurementCase, actor: Any = None) -> ProcurementCase:
+def do_screen_case(*, case: ProcurementCase, actor: ActorLike = None) -> ProcurementCase:
     before = _step(case, "screen")
     value_nok = case.estimated_value_ore / 100
     intensity, spend, kg = category_intensity(case.category.code)
@@ -207,7 +209,7 @@ def do_screen_case(*, case: ProcurementCase, actor: Any = None) -> ProcurementCa
     return case
 
 
-def do_propose_ambition(*, case: ProcurementCase, ambition: str, reason: str = "", actor: Any = None):
+def do_propose_ambition(*, case: ProcurementCase, ambition: str, reason: str = "", actor: ActorLike = None):
     before = _step(case, "propose")
     if ambition not in ProcurementCase.AMBITIONS:
         raise InvalidInput(f"ambition: one of {', '.join(ProcurementCase.AMBITIONS)}")
@@ -220,7 +222,7 @@ def do_propose_ambition(*, case: ProcurementCase, ambition: str, reason: str = "
     return case
 
 
-def do_decide_ambition(*, case: ProcurementCase, ambition: str, reason: str = "", actor: Any = None):
+def do_decide_ambition(*, case: ProcurementCase, ambition: str, reason: str = "", actor: ActorLike = None):
     before = _step(case, "decide")
     if ambition not in ProcurementCase.AMBITIONS:
         raise InvalidInput(f"ambition: one of {', '.join(ProcurementCase.AMBITIONS)}")
@@ -238,7 +240,7 @@ def do_decide_ambition(*, case: ProcurementCase, ambition: str, reason: str = ""
 
 
 def do_set_case_requirements(*, case: ProcurementCase, requirements: list[dict], reason: str = "",
-                             actor: Any = None) -> ProcurementCase:
+                             actor: ActorLike = None) -> ProcurementCase:
     """requirements: [{"code": library id, "weight_percent": for award criteria}]; replaces the case's list."""
     before = _step(case, "requirements")
     if not _person_may(actor, case, case.assess_role or "purchaser"):
@@ -264,7 +266,7 @@ def do_set_case_requirements(*, case: ProcurementCase, requirements: list[dict],
 
 
 def do_record_considerations(*, case: ProcurementCase, option: str, weight_percent: float | None = None,
-                             description: str = "", reason: str = "", actor: Any = None) -> ProcurementCase:
+                             description: str = "", reason: str = "", actor: ActorLike = None) -> ProcurementCase:
     """The record of climate and environmental considerations (§ 7-9), checked against the rule set's data."""
     before = _step(case, "considerations")
     rules = considerations_rules()
@@ -287,7 +289,7 @@ def do_record_considerations(*, case: ProcurementCase, option: str, weight_perce
     return case
 
 
-def do_announce_case(*, case: ProcurementCase, actor: Any = None) -> ProcurementCase:
+def do_announce_case(*, case: ProcurementCase, actor: ActorLike = None) -> ProcurementCase:
     before = _step(case, "announce")
     if not case.considerations:
         raise InvalidInput("considerations: record how climate and environment are taken into account first")
@@ -299,7 +301,7 @@ def do_announce_case(*, case: ProcurementCase, actor: Any = None) -> Procurement
 
 
 def do_award_case(*, case: ProcurementCase, supplier_orgnr: str, requirements: list[str],
-                  climate_weight_percent: float | None = None, reason: str = "", actor: Any = None):
+                  climate_weight_percent: float | None = None, reason: str = "", actor: ActorLike = None):
     before = _step(case, "award")
     supplier = supplier_orgnr.replace(" ", "")
     if not (supplier.isdigit() and len(supplier) == 9):
@@ -317,7 +319,7 @@ def do_award_case(*, case: ProcurementCase, supplier_orgnr: str, requirements: l
     return case
 
 
-def do_close_case(*, case: ProcurementCase, reason: str = "", actor: Any = None) -> ProcurementCase:
+def do_close_case(*, case: ProcurementCase, reason: str = "", actor: ActorLike = None) -> ProcurementCase:
     before = _step(case, "close")
     with transaction.atomic():
         case.state = "closed"
@@ -326,7 +328,7 @@ def do_close_case(*, case: ProcurementCase, reason: str = "", actor: Any = None)
     return case
 
 
-def do_cancel_case(*, case: ProcurementCase, reason: str, actor: Any = None) -> ProcurementCase:
+def do_cancel_case(*, case: ProcurementCase, reason: str, actor: ActorLike = None) -> ProcurementCase:
     if case.state in ("closed", "cancelled"):
         raise InvalidInput(f"state: case {case.pk} is {case.state} already")
     if not reason.strip():

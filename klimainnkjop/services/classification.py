@@ -1,13 +1,14 @@
 """Classification decisions: user rules and manual overrides. Each becomes data the engine joins in."""
 from __future__ import annotations
 
-from typing import Any
 
 from django.db import transaction
 
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage.models import Category, ClassificationRule, Organisation
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 
 def _rule_dict(rule: ClassificationRule) -> dict:
@@ -23,7 +24,7 @@ def _category(code: str) -> Category:
 
 
 def do_add_classification_rule(*, kind: str, value: str, category_code: str, organisation: Organisation | None = None,
-                               priority: int = 100, note: str = "", actor: Any = None) -> ClassificationRule:
+                               priority: int = 100, note: str = "", actor: ActorLike = None) -> ClassificationRule:
     if kind not in dict(ClassificationRule.KINDS) or kind == "line":
         raise InvalidInput(f"kind: {kind!r} must be supplier, account, item_code or keyword")
     value = value.strip().lower() if kind == "keyword" else value.strip()
@@ -33,14 +34,14 @@ def do_add_classification_rule(*, kind: str, value: str, category_code: str, org
     with transaction.atomic():
         rule = ClassificationRule.objects.create(
             kind=kind, value=value, category=_category(category_code), organisation=organisation, priority=priority,
-            note=note, created_by=actor if getattr(actor, "is_authenticated", False) else None)
-        record_audit(actor=actor, action="add_classification_rule", obj=rule, organisation=organisation,
+            note=note, created_by=as_actor(actor).user)
+        record_audit(actor=actor, action=Action.ADD_CLASSIFICATION_RULE, obj=rule, organisation=organisation,
                      after=_rule_dict(rule))
     return rule
 
 
 def do_override_line_categories(*, organisation: Organisation, line_keys: list[str], category_code: str,
-                                note: str = "", actor: Any = None) -> int:
+                                note: str = "", actor: ActorLike = None) -> int:
     """Manual override of one or many lines (bulk re-classification). Replaces earlier overrides."""
     category = _category(category_code)
     keys = sorted({k.strip() for k in line_keys if k.strip()})
@@ -52,20 +53,20 @@ def do_override_line_categories(*, organisation: Organisation, line_keys: list[s
         ClassificationRule.objects.filter(kind="line", organisation=organisation, value__in=keys).update(active=False)
         ClassificationRule.objects.bulk_create([
             ClassificationRule(kind="line", value=k, organisation=organisation, category=category, priority=0,
-                               note=note, created_by=actor if getattr(actor, "is_authenticated", False) else None)
+                               note=note, created_by=as_actor(actor).user)
             for k in keys])
-        record_audit(actor=actor, action="override_line_categories", object_type="ClassificationRule",
+        record_audit(actor=actor, action=Action.OVERRIDE_LINE_CATEGORIES, object_type="ClassificationRule",
                      object_id=str(len(keys)), organisation=organisation,
                      before={"lines": previous} if previous else None,
                      after={"lines": keys[:500], "category": category_code, "count": len(keys)})
     return len(keys)
 
 
-def do_deactivate_classification_rule(*, rule: ClassificationRule, actor: Any = None) -> ClassificationRule:
+def do_deactivate_classification_rule(*, rule: ClassificationRule, actor: ActorLike = None) -> ClassificationRule:
     with transaction.atomic():
         before = _rule_dict(rule)
         rule.active = False
         rule.save(update_fields=["active"])
-        record_audit(actor=actor, action="deactivate_classification_rule", obj=rule, organisation=rule.organisation,
-                     before=before, after=_rule_dict(rule))
+        record_audit(actor=actor, action=Action.DEACTIVATE_CLASSIFICATION_RULE, obj=rule,
+                     organisation=rule.organisation, before=before, after=_rule_dict(rule))
     return rule

@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 from django.db import transaction
@@ -23,6 +22,8 @@ from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import (Category, CategoryMapping, ClassificationRule, ClimateCalculation,
                                          ComputeRun, ExchangeRate, Factor, FactorSet, ImportBatch, Organisation,
                                          PriceIndex, Supplier, SupplierFactor)
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike
 
 PROVISIONAL_PREFIX = "provisional-"
 
@@ -172,7 +173,7 @@ def classification_inputs() -> dict[str, pa.Table]:
     }
 
 
-def do_compute(*, factor_set_name: str | None = None, actor: Any = None) -> ComputeRun:
+def do_compute(*, factor_set_name: str | None = None, actor: ActorLike = None) -> ComputeRun:
     """Recompute the whole account. Earlier runs are kept: each run has its own result folder."""
     factor_set = resolve_factor_set(factor_set_name)
     batches = list(ImportBatch.objects.filter(status=ImportBatch.STATUS_DONE).exclude(parquet_path=""))
@@ -185,7 +186,7 @@ def do_compute(*, factor_set_name: str | None = None, actor: Any = None) -> Comp
     try:
         totals = runner.run(inputs, out_dir)
     except BaseException as exc:  # also an interrupt: the run must not stay `running`
-        mark_run_failed(run, error=f"failed: {type(exc).__name__}: {str(exc)[:500]}", action="compute.failed",
+        mark_run_failed(run, error=f"failed: {type(exc).__name__}: {str(exc)[:500]}", action=Action.FAIL_COMPUTE,
                         actor=actor)
         raise
     with transaction.atomic():
@@ -195,7 +196,7 @@ def do_compute(*, factor_set_name: str | None = None, actor: Any = None) -> Comp
         run.spend_ore, run.kg_co2e = totals.spend_ore, totals.kg_co2e
         run.kg_low, run.kg_high = totals.kg_low, totals.kg_high
         run.save()
-        record_audit(actor=actor, action="compute", obj=run, after={
+        record_audit(actor=actor, action=Action.COMPUTE, obj=run, after={
             "factor_sets": run.factor_sets, "batches": len(batches), "lines_in": totals.lines_in,
             "kg_co2e": totals.kg_co2e})
     return run
@@ -206,7 +207,7 @@ def run_dir(run: ComputeRun) -> Path:
     return paths.results_dir() / f"run-{run.pk}"
 
 
-def mark_run_failed(run: ComputeRun, *, error: str, action: str, actor: Any = None) -> bool:
+def mark_run_failed(run: ComputeRun, *, error: str, action: str, actor: ActorLike = None) -> bool:
     """A run that will never finish: status failed with the reason, its unfinished result folders removed (no
     reader opens a failed run's folder), and an audit entry. False when the run was not running (any more)."""
     with transaction.atomic():

@@ -11,7 +11,6 @@ import os
 import re
 import tempfile
 import zipfile
-from typing import Any
 
 from django.db import transaction
 
@@ -23,6 +22,8 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.measures import do_adopt_package, do_change_measure_status
 from klimainnkjop.services.targets import do_adopt_target_templates, do_set_target
 from klimainnkjop.storage.models import Measure, Organisation, Target
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike
 
 FORMATS = ("docx", "pdf")
 CONTENT_TYPES = {"pdf": "application/pdf", "zip": "application/zip",
@@ -49,12 +50,12 @@ def _slug(text: str) -> str:
 
 
 def do_generate_baseline(scope: Scope, *, year: int, fmt: str, orgnr: str | None = None,
-                         package_name: str | None = None, actor: Any = None) -> tuple[documents.Document, bytes]:
+                         package_name: str | None = None, actor: ActorLike = None) -> tuple[documents.Document, bytes]:
     """The baseline report of the region (orgnr None) or an organisation, as DOCX or PDF bytes."""
     _check_format(fmt)
     doc = documents.baseline(scope, year=year, orgnr=orgnr, package_name=package_name)
     content = render(doc, fmt)
-    record_audit(actor=actor, action="generate_document", object_type="Document", object_id=f"baseline-{year}",
+    record_audit(actor=actor, action=Action.GENERATE_DOCUMENT, object_type="Document", object_id=f"baseline-{year}",
                  organisation=Organisation.objects.filter(orgnr=orgnr).first() if orgnr else None,
                  after={"document": "baseline", "year": year, "org": orgnr, "format": fmt, "run": doc.run_id,
                         "package": doc.figures.get("package")})
@@ -62,7 +63,7 @@ def do_generate_baseline(scope: Scope, *, year: int, fmt: str, orgnr: str | None
 
 
 def do_generate_saksfremlegg(scope: Scope, *, package_name: str, fmt: str, orgnr: str | None = None,
-                             every: bool = False, actor: Any = None) -> tuple[str, bytes]:
+                             every: bool = False, actor: ActorLike = None) -> tuple[str, bytes]:
     """One organisation's case document (file name, bytes), or every organisation's in one zip."""
     _check_format(fmt)
     if every == bool(orgnr):
@@ -84,13 +85,13 @@ def do_generate_saksfremlegg(scope: Scope, *, package_name: str, fmt: str, orgnr
                 archive.writestr(f"saksfremlegg-{number}-{_slug(doc.subject)}.{fmt}", render(doc, fmt))
         content = buffer.getvalue()
         name = f"saksfremlegg-{_slug(package_name)}.zip"
-    record_audit(actor=actor, action="generate_document", object_type="Document", object_id="saksfremlegg",
+    record_audit(actor=actor, action=Action.GENERATE_DOCUMENT, object_type="Document", object_id="saksfremlegg",
                  organisation=Organisation.objects.filter(orgnr=orgnr).first() if orgnr else None,
                  after={"document": "saksfremlegg", "package": package_name, "orgs": orgnrs, "format": fmt})
     return name, content
 
 
-def do_save_document_texts(*, texts: dict, actor: Any = None) -> dict:
+def do_save_document_texts(*, texts: dict, actor: ActorLike = None) -> dict:
     """The case document's shared texts, edited once for every organisation (sections as in the shipped
     data/document_texts.json; a section left out keeps its current text). Written to the data directory."""
     checked = documents.check_texts(texts)
@@ -101,7 +102,7 @@ def do_save_document_texts(*, texts: dict, actor: Any = None) -> dict:
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as out:
         json.dump(after, out, ensure_ascii=False, indent=2)
     os.replace(out.name, path)
-    record_audit(actor=actor, action="save_document_texts", object_type="DocumentTexts", object_id="saksfremlegg",
+    record_audit(actor=actor, action=Action.SAVE_DOCUMENT_TEXTS, object_type="DocumentTexts", object_id="saksfremlegg",
                  before={k: before.get(k) for k in checked}, after=checked)
     return after
 
@@ -109,7 +110,7 @@ def do_save_document_texts(*, texts: dict, actor: Any = None) -> dict:
 def do_record_decision(scope: Scope, *, organisation: Organisation, decided_on: dt.date, body: str,
                        case_number: str, package_name: str, target_templates: list[str] | None = None,
                        baseline_year: int | None = None, target_year: int | None = None,
-                       actor: Any = None) -> dict:
+                       actor: ActorLike = None) -> dict:
     """An organisation's decision on the case: its adoption of the package, each of the package's measures
     (that apply to it) adopted by it with the date and case number, its own active targets given the decision's
     date and case number (through do_set_target: a new version), and the steering document's target templates
@@ -154,11 +155,11 @@ def do_record_decision(scope: Scope, *, organisation: Organisation, decided_on: 
         result = {"org": organisation.orgnr, "package": pkg.name, "date": decided_on.isoformat(), "body": body,
                   "case_number": case_number, "measures_adopted": adopted, "measures_skipped": skipped,
                   "targets": decided}
-        record_audit(actor=actor, action="record_decision", obj=pkg, organisation=organisation, after=result)
+        record_audit(actor=actor, action=Action.RECORD_DECISION, obj=pkg, organisation=organisation, after=result)
     return result
 
 
-def do_publish_baseline(*, year: int, actor: Any = None) -> dict:
+def do_publish_baseline(*, year: int, actor: ActorLike = None) -> dict:
     """The region's baseline report of `year` as PDF on the public page (offentlig/): made with the system's scope
     (the whole region, consolidated) and kept in the data directory; publishing again replaces it."""
     from klimainnkjop.access import system_scope
@@ -171,6 +172,6 @@ def do_publish_baseline(*, year: int, actor: Any = None) -> dict:
         out.write(content)
     os.replace(out.name, path)
     result = {"year": year, "run": doc.run_id, "package": doc.figures.get("package"), "bytes": len(content)}
-    record_audit(actor=actor, action="publish_document", object_type="Document", object_id=f"baseline-{year}",
+    record_audit(actor=actor, action=Action.PUBLISH_DOCUMENT, object_type="Document", object_id=f"baseline-{year}",
                  after=result)
     return result

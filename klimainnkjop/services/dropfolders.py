@@ -9,7 +9,7 @@ Layout, under KLIMAINNKJOP_DROP_DIR (default: `drop/` in the data directory):
 
 Each file goes through the same import service as on the command line (the same checks, the whole file validated
 before one short write, an audit entry), then moves to `done/` beside it, or to `failed/` with `FILE.reason.txt`
-saying why (and an audit entry `drop_import_failed`). A file seen before (the same bytes) is recognised by the import
+saying why (and an audit entry `fail_drop_import`). A file seen before (the same bytes) is recognised by the import
 and moves to `done/` without adding anything, so running twice imports once. A file that is still being written
 waits: its name ends in .tmp or .part or starts with a dot, or it changed in the last `settle` seconds. Runs are
 serialised by a lock file in the drop folder, so cron and a watcher never import the same file at once. When
@@ -24,12 +24,13 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from klimainnkjop import paths
 from klimainnkjop.core.errors import ImportRejected, InvalidInput
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import Organisation
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike
 
 SOURCES = ("ledger", "kostra", "saft", "ehf", "supplier-stats")
 WITH_PROFILE = ("ledger", "supplier-stats")
@@ -134,7 +135,7 @@ def _move(file: Path, source_dir: Path, outcome: str, reason: str = "") -> Path:
     return target
 
 
-def _import(file: Path, org: Organisation, source: str, profile: str | None, actor: Any) -> tuple[bool, int]:
+def _import(file: Path, org: Organisation, source: str, profile: str | None, actor: ActorLike) -> tuple[bool, int]:
     """(already imported, lines added) through the import service of the source, as a web upload runs it (a KOSTRA
     file naming another orgnr or KOSTRA region than the folder's is refused)."""
     if source == "ehf":
@@ -149,7 +150,7 @@ def _import(file: Path, org: Organisation, source: str, profile: str | None, act
     return result.already_imported, result.lines_added
 
 
-def do_import_due_files(*, actor: Any = "drop-folder", settle: float = SETTLE_SECONDS, compute: bool = True,
+def do_import_due_files(*, actor: ActorLike = "drop-folder", settle: float = SETTLE_SECONDS, compute: bool = True,
                         now: float | None = None) -> DropRun:
     """Imports every file that is due in the drop folders (see the module's docstring), then computes once."""
     root = drop_dir()
@@ -171,7 +172,7 @@ def do_import_due_files(*, actor: Any = "drop-folder", settle: float = SETTLE_SE
     return run
 
 
-def _one(root: Path, file: Path, actor: Any) -> DropOutcome:
+def _one(root: Path, file: Path, actor: ActorLike) -> DropOutcome:
     orgnr, source, profile = _where(root, file)
     relative = str(file.relative_to(root))
     source_dir = root / orgnr / source
@@ -192,7 +193,7 @@ def _one(root: Path, file: Path, actor: Any) -> DropOutcome:
         outcome.moved_to = str(_move(file, source_dir, DONE).relative_to(root))
         return outcome
     outcome.moved_to = str(_move(file, source_dir, FAILED, outcome.message).relative_to(root))
-    record_audit(actor=actor, action="drop_import_failed", object_type="DropFile", object_id=relative[:200],
+    record_audit(actor=actor, action=Action.FAIL_DROP_IMPORT, object_type="DropFile", object_id=relative[:200],
                  organisation=org, after={"file": relative, "source": source, "reason": outcome.message[:2000],
                                           "moved_to": outcome.moved_to})
     return outcome

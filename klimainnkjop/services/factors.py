@@ -1,7 +1,6 @@
 """The factor library: factor sets (immutable once published), categories and mappings, supplier factors."""
 from __future__ import annotations
 
-from typing import Any
 
 from django.db import transaction
 
@@ -12,6 +11,8 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import Category, CategoryMapping, Factor, FactorSet, SupplierFactor
 from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, OrgNumber, parse_art_function_code
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike
 
 
 class PublishedSetIsImmutable(InvalidInput):
@@ -23,7 +24,7 @@ def _set_dict(fs: FactorSet) -> dict:
             "licence": fs.licence, "factors": fs.factors.count()}
 
 
-def do_import_factor_set(*, data: bytes, file_name: str, actor: Any = None) -> tuple[FactorSet, bool]:
+def do_import_factor_set(*, data: bytes, file_name: str, actor: ActorLike = None) -> tuple[FactorSet, bool]:
     """Returns (set, created). The same file again is a no-op; a changed published set is refused."""
     categories = {c.code: c for c in Category.objects.all()}
     parsed = parse_factor_set(data, file_name, set(categories))
@@ -55,25 +56,25 @@ def do_import_factor_set(*, data: bytes, file_name: str, actor: Any = None) -> t
             for r in parsed.rows
         ])
         linestore.archive_raw(data, sha)
-        record_audit(actor=actor, action="import_factor_set", obj=factor_set, before=before,
+        record_audit(actor=actor, action=Action.IMPORT_FACTOR_SET, obj=factor_set, before=before,
                      after=_set_dict(factor_set) | {"file": file_name, "sha256": sha})
     return factor_set, True
 
 
-def do_publish_factor_set(*, factor_set: FactorSet, actor: Any = None) -> FactorSet:
+def do_publish_factor_set(*, factor_set: FactorSet, actor: ActorLike = None) -> FactorSet:
     with transaction.atomic():
         if factor_set.status == FactorSet.STATUS_PUBLISHED:
             return factor_set
         before = _set_dict(factor_set)
         factor_set.status = FactorSet.STATUS_PUBLISHED
         factor_set.save(update_fields=["status"])
-        record_audit(actor=actor, action="publish_factor_set", obj=factor_set, before=before,
+        record_audit(actor=actor, action=Action.PUBLISH_FACTOR_SET, obj=factor_set, before=before,
                      after=_set_dict(factor_set))
     return factor_set
 
 
 def do_add_category(*, code: str, name_nb: str, name_en: str = "", parent_code: str | None = None,
-                    actor: Any = None) -> Category:
+                    actor: ActorLike = None) -> Category:
     code = code.strip()
     if not code or " " in code:
         raise InvalidInput(f"code: {code!r} must be a non-empty code without spaces, e.g. goods.food.rice")
@@ -86,13 +87,13 @@ def do_add_category(*, code: str, name_nb: str, name_en: str = "", parent_code: 
             if parent is None:
                 raise InvalidInput(f"parent: no category {parent_code}")
         category = Category.objects.create(code=code, name_nb=name_nb, name_en=name_en or name_nb, parent=parent)
-        record_audit(actor=actor, action="add_category", obj=category,
+        record_audit(actor=actor, action=Action.ADD_CATEGORY, obj=category,
                      after={"code": code, "parent": parent_code, "name_nb": name_nb})
     return category
 
 
 def do_set_category_mapping(*, scheme: str, code: str, category_code: str, note: str = "",
-                            actor: Any = None) -> CategoryMapping:
+                            actor: ActorLike = None) -> CategoryMapping:
     schemes = [*dict(CategoryMapping.SCHEMES), KOSTRA_FUNCTION_SCHEME]
     if scheme not in schemes:
         raise InvalidInput(f"scheme: {scheme!r} must be one of {', '.join(schemes)}")
@@ -109,14 +110,14 @@ def do_set_category_mapping(*, scheme: str, code: str, category_code: str, note:
         before = {"category": existing.category.code} if existing else None
         mapping, _ = CategoryMapping.objects.update_or_create(
             scheme=scheme, code=code, defaults={"category": category, "note": note})
-        record_audit(actor=actor, action="set_category_mapping", obj=mapping, before=before,
+        record_audit(actor=actor, action=Action.SET_CATEGORY_MAPPING, obj=mapping, before=before,
                      after={"scheme": scheme, "code": code, "category": category_code})
     return mapping
 
 
 def do_add_supplier_factor(*, supplier_orgnr: str, value: float, price_year: int, valid_from_year: int,
                            valid_to_year: int, evidence: str, low: float | None = None, high: float | None = None,
-                           currency: str = "NOK", quality: int = 2, actor: Any = None) -> SupplierFactor:
+                           currency: str = "NOK", quality: int = 2, actor: ActorLike = None) -> SupplierFactor:
     problems = []
     if not OrgNumber.is_well_formed(supplier_orgnr):
         problems.append(RowError("supplier factor", None, "supplier_orgnr", "must be 9 digits"))
@@ -134,6 +135,6 @@ def do_add_supplier_factor(*, supplier_orgnr: str, value: float, price_year: int
         factor = SupplierFactor.objects.create(
             supplier_orgnr=supplier_orgnr, value=value, low=low, high=high, currency=currency, price_year=price_year,
             valid_from_year=valid_from_year, valid_to_year=valid_to_year, quality=quality, evidence=evidence)
-        record_audit(actor=actor, action="add_supplier_factor", obj=factor, after={
+        record_audit(actor=actor, action=Action.ADD_SUPPLIER_FACTOR, obj=factor, after={
             "supplier_orgnr": supplier_orgnr, "value": value, "price_year": price_year, "evidence": evidence})
     return factor

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import transaction
 
@@ -17,6 +16,8 @@ from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ExchangeRate, ImportBatch, MappingProfile, Organisation, Supplier
 from klimainnkjop.core import kostra
 from klimainnkjop.core.kostra import OrgNumber
+from klimainnkjop.core.audit_actions import Action, IMPORT_ACTIONS
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 
 # An import where more than this share of the spend cannot be categorised (its KOSTRA art is missing or not a
@@ -138,7 +139,7 @@ def _convert_currency(parsed_lines: list[ParsedLine], file_name: str, profile_co
 
 
 def do_import_ledger(*, organisation: Organisation, data: bytes, file_name: str, profile_name: str | None = None,
-                     replace: bool = False, actor: Any = None) -> ImportResult:
+                     replace: bool = False, actor: ActorLike = None) -> ImportResult:
     """With `replace`, a file imported before (the same bytes, e.g. with another profile) is read again and its
     new batch replaces the earlier one (status deleted, an audit row `replace_import`); without it, nothing is
     added and the result names the profile the earlier batch was read with."""
@@ -147,7 +148,7 @@ def do_import_ledger(*, organisation: Organisation, data: bytes, file_name: str,
 
 
 def _import_ledger(organisation: Organisation, data: bytes, file_name: str, profile_name: str | None,
-                   replace: bool, actor: Any) -> ImportResult:
+                   replace: bool, actor: ActorLike) -> ImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "ledger", sha)
     if previous is not None and not replace:
@@ -196,19 +197,19 @@ def _import_ledger(organisation: Organisation, data: bytes, file_name: str, prof
     return result
 
 
-def _replace_batch(previous: ImportBatch, *, profile_name: str, actor: Any) -> ImportBatch:
+def _replace_batch(previous: ImportBatch, *, profile_name: str, actor: ActorLike) -> ImportBatch:
     batch = ImportBatch.objects.select_for_update().select_related("organisation").get(pk=previous.pk)
     before = _batch_dict(batch)
     batch.status = ImportBatch.STATUS_DELETED
     batch.save(update_fields=["status"])
-    record_audit(actor=actor, action="replace_import", obj=batch, organisation=batch.organisation, before=before,
+    record_audit(actor=actor, action=Action.REPLACE_IMPORT, obj=batch, organisation=batch.organisation, before=before,
                  after={**_batch_dict(batch), "replaced_by_profile": profile_name})
     return batch
 
 
 def _commit_batch(*, organisation: Organisation, kind: str, data: bytes, file_name: str, sha: str, profile_name: str,
                   rows_read: int, columns: dict[str, list], duplicates: int, units: dict[str, str],
-                  suppliers: dict[str, str], actor: Any, warnings: list[str] | None = None) -> ImportResult:
+                  suppliers: dict[str, str], actor: ActorLike, warnings: list[str] | None = None) -> ImportResult:
     linestore.archive_raw(data, sha)
     added = len(columns["line_key"])
     token = linestore.new_token()
@@ -222,12 +223,12 @@ def _commit_batch(*, organisation: Organisation, kind: str, data: bytes, file_na
             profile_name=profile_name,
             status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
             lines_added=added, lines_duplicate=duplicates, amount_ore=sum(columns["amount_ore"]),
-            parquet_path=path, created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            parquet_path=path, created_by=as_actor(actor).user,
             errors=[{"warning": w} for w in warnings or []],  # kept for the organisation's pages
         )
         do_ensure_units(organisation=organisation, units=units, actor=actor)
         _ensure_suppliers(suppliers)
-        record_audit(actor=actor, action=f"import_{kind}", obj=batch, organisation=organisation, after={
+        record_audit(actor=actor, action=IMPORT_ACTIONS[kind], obj=batch, organisation=organisation, after={
             "file": file_name, "sha256": sha, "rows_read": rows_read, "lines_added": added,
             "lines_duplicate": duplicates, **({"warnings": warnings} if warnings else {})})
     return ImportResult(batch, False, rows_read, added, duplicates, warnings=list(warnings or []))
@@ -241,7 +242,7 @@ def _ensure_suppliers(suppliers: dict[str, str]) -> None:
 
 
 def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation | None = None,
-                     actor: Any = None) -> ImportResult:
+                     actor: ActorLike = None) -> ImportResult:
     """A whole municipality's year from its KOSTRA file. Balance records are skipped."""
     parsed = parse_kostra(data, file_name)
     if organisation is None:
@@ -261,7 +262,7 @@ def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation 
         return _import_kostra(organisation, parsed, data, file_name, actor)
 
 
-def _import_kostra(organisation: Organisation, parsed, data: bytes, file_name: str, actor: Any) -> ImportResult:
+def _import_kostra(organisation: Organisation, parsed, data: bytes, file_name: str, actor: ActorLike) -> ImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "kostra", sha)
     if previous is not None:
@@ -304,7 +305,7 @@ def _batch_dict(batch: ImportBatch) -> dict:
             "lines_added": batch.lines_added, "amount_ore": batch.amount_ore, "parquet_path": batch.parquet_path}
 
 
-def do_delete_import_batch(*, batch: ImportBatch, actor: Any = None) -> ImportBatch:
+def do_delete_import_batch(*, batch: ImportBatch, actor: ActorLike = None) -> ImportBatch:
     """Take an import out of what counts: the next compute leaves its lines out, and the same file may be
     imported again. The row, its Parquet file and the raw file stay (the audit trail points at them)."""
     with transaction.atomic():
@@ -314,6 +315,6 @@ def do_delete_import_batch(*, batch: ImportBatch, actor: Any = None) -> ImportBa
         before = _batch_dict(batch)
         batch.status = ImportBatch.STATUS_DELETED
         batch.save(update_fields=["status"])
-        record_audit(actor=actor, action="delete_import", obj=batch, organisation=batch.organisation,
+        record_audit(actor=actor, action=Action.DELETE_IMPORT, obj=batch, organisation=batch.organisation,
                      before=before, after=_batch_dict(batch))
     return batch

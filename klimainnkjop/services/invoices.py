@@ -1,5 +1,6 @@
-"""Invoice-level data: EHF/PEPPOL BIS 3 documents and SAF-T Financial files into the line store, and the
-report that matches invoices to ledger lines (the engine's basis for not counting a purchase twice).
+"""Invoice-level data: EHF/PEPPOL BIS 3 documents and SAF-T Financial files into the line store. (Invoices are
+matched to ledger lines by the engine when it computes: engine/pipeline.invoice_documents, read by
+selectors/invoices.py.)
 
 EHF import policy:
 - every document of the import (one file, a folder's *.xml, a zip's *.xml) is validated first; if any is
@@ -19,11 +20,9 @@ import hashlib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 
-from klimainnkjop.engine import reader
 from klimainnkjop.importers import archives
 from klimainnkjop.importers.ehf import InvalidDocument, InvoiceDocument, parse_document
 from klimainnkjop.importers.errors import ImportRejected, RowError
@@ -35,6 +34,8 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ExchangeRate, ImportBatch, Organisation
+from klimainnkjop.core.audit_actions import IMPORT_ACTIONS
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 
 # ---------------------------------------------------------------- reading inputs
@@ -115,7 +116,7 @@ def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors
 
 
 def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisation | None = None,
-                  actor: Any = None) -> InvoiceImportResult:
+                  actor: ActorLike = None) -> InvoiceImportResult:
     result = InvoiceImportResult(documents_read=len(documents))
     errors: list[RowError] = []
     parsed: list[InvoiceDocument] = []
@@ -152,7 +153,7 @@ def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisat
 
 
 def _import_for_org(org: Organisation, docs: list[tuple[InvoiceDocument, float]], result: InvoiceImportResult,
-                    actor: Any) -> None:
+                    actor: ActorLike) -> None:
     shas = sorted(doc.sha256 for doc, _ in docs)
     sha = shas[0] if len(shas) == 1 else hashlib.sha256("|".join(shas).encode()).hexdigest()
     if _existing(org, "ehf", sha) is not None:
@@ -227,10 +228,10 @@ def _commit(org, kind, sha, file_name, rows_read, columns, duplicates, suppliers
             raw_sha256s=raw_sha256s or [], profile_name="",
             status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
             lines_added=added, lines_duplicate=duplicates, amount_ore=sum(columns["amount_ore"]), parquet_path=path,
-            findings=findings or [], created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            findings=findings or [], created_by=as_actor(actor).user,
         )
         _ensure_suppliers(suppliers)
-        record_audit(actor=actor, action=f"import_{kind}", obj=batch, organisation=org, after={
+        record_audit(actor=actor, action=IMPORT_ACTIONS[kind], obj=batch, organisation=org, after={
             "file": file_name, "sha256": sha, "documents": rows_read, "lines_added": added,
             "documents_duplicate": duplicates, "findings": len(findings or [])})
     return batch
@@ -246,7 +247,7 @@ class SaftImportResult(ImportResult):
 
 
 def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | None = None,
-                   actor: Any = None) -> SaftImportResult:
+                   actor: ActorLike = None) -> SaftImportResult:
     parsed = parse_saft(data, file_name)
     if organisation is None:
         organisation = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
@@ -260,7 +261,7 @@ def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | 
         return _import_saft(organisation, parsed, data, file_name, actor)
 
 
-def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str, actor: Any) -> SaftImportResult:
+def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str, actor: ActorLike) -> SaftImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "saft", sha)
     if previous is not None:
@@ -292,52 +293,3 @@ def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str
                          units={}, suppliers=suppliers, actor=actor)
     return SaftImportResult(base.batch, False, base.rows_read, base.lines_added, base.lines_duplicate,
                             parsed.warnings, parsed.validation_seconds)
-
-
-# ---------------------------------------------------------------- invoices ↔ ledger
-
-def match_invoices_to_ledger(organisation: Organisation, *, tolerance_ore: int = 100,
-                             tolerance_share: float = 0.005) -> dict:
-    """Invoices (EHF documents) matched to ledger lines (sources ledger, saft) on supplier orgnr + invoice
-    number, with the amounts (excl. VAT, NOK) equal within max(1 NOK, 0.5 %).
-
-    Ledger side: the lines of one supplier + invoice number summed (an invoice is often posted on several
-    lines); lines with a zero sum or of balance-only content still count if their number matches.
-    Returns {"organisation", "matched": [...], "unmatched_invoices": [...], "unmatched_ledger": [...],
-    "summary": {...}}.
-    """
-    files = [str(p) for p in _stored_files(organisation) if p.exists()]
-    empty = {"organisation": organisation.orgnr, "matched": [], "unmatched_invoices": [], "unmatched_ledger": [],
-             "summary": {"invoices": 0, "matched": 0, "unmatched_invoices": 0, "unmatched_ledger": 0}}
-    if not files:
-        return empty
-    invoice_rows, ledger_rows = reader.invoices_and_ledger(files)
-    matched, unmatched_invoices, used = [], [], set()
-    for (orgnr, number, kind, name, issued, amount, nlines, posted, ledger_amount, ledger_lines, keys, sources,
-         found) in invoice_rows:
-        invoice = {"supplier_orgnr": orgnr, "supplier_name": name, "invoice_no": number, "document_type": kind,
-                   "issue_date": str(issued), "amount_nok": amount / 100, "lines": nlines}
-        if found:
-            difference = amount - ledger_amount
-            allowed = max(tolerance_ore, abs(amount) * tolerance_share)
-            invoice.update({"ledger_amount_nok": ledger_amount / 100, "ledger_lines": ledger_lines,
-                            "ledger_posting_date": str(posted), "ledger_sources": sources,
-                            "difference_nok": difference / 100, "ledger_line_keys": list(keys)})
-            if abs(difference) <= allowed:
-                matched.append(invoice)
-                used.add((orgnr, number))
-                continue
-            invoice["reason"] = "amount differs beyond tolerance"
-        else:
-            invoice["reason"] = "no ledger line with this supplier and invoice number"
-        unmatched_invoices.append(invoice)
-    unmatched_ledger = [
-        {"supplier_orgnr": o, "supplier_name": n, "invoice_no": i, "posting_date": str(d), "amount_nok": a / 100,
-         "lines": c, "sources": s}
-        for o, n, i, d, a, c, s in ledger_rows if (o, i) not in used]
-    return {
-        "organisation": organisation.orgnr, "tolerance": {"nok": tolerance_ore / 100, "share": tolerance_share},
-        "matched": matched, "unmatched_invoices": unmatched_invoices, "unmatched_ledger": unmatched_ledger,
-        "summary": {"invoices": len(matched) + len(unmatched_invoices), "matched": len(matched),
-                    "unmatched_invoices": len(unmatched_invoices), "unmatched_ledger": len(unmatched_ledger)},
-    }

@@ -12,9 +12,9 @@
   its files moments before it commits, so a younger file may belong to an import under way.
 - Result folders `results/run-N.tmp` of a run that is not running (or does not exist), older than ORPHAN_AFTER.
 - Web uploads left waiting for their mapping for a week, or running long after their worker stopped: marked failed
-  and their kept file removed (services/uploads.do_expire_uploads, audit entry upload.expired).
+  and their kept file removed (services/uploads.do_expire_uploads, audit entry expire_upload).
 
-Each failed run gets an audit entry (compute.interrupted), the removed files one entry (leftovers.remove).
+Each failed run gets an audit entry (interrupt_compute), the removed files one entry (remove_leftovers).
 Committed data is never touched: a deleted batch's files stay for the audit trail, as do the raw files of a
 replaced draft factor set.
 """
@@ -27,9 +27,9 @@ import shutil
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psutil
+from django.db.models import Q
 from django.utils import timezone
 
 from klimainnkjop import paths
@@ -37,6 +37,8 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.compute import mark_run_failed
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import AuditEntry, ComputeRun, FactorSet, ImportBatch
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import SYSTEM, ActorLike
 
 LOG = logging.getLogger(__name__)
 
@@ -106,7 +108,8 @@ def _referenced_shas() -> set[str]:
     for raw in ImportBatch.objects.filter(kind="ehf").values_list("raw_sha256s", flat=True):
         shas.update(raw or [])
     shas.update(FactorSet.objects.exclude(file_sha256="").values_list("file_sha256", flat=True))
-    for after in AuditEntry.objects.filter(action__startswith="import_").values_list("after", flat=True):
+    imports = Q(action__startswith="import_") | Q(action=Action.CONFIRM_KOSTRA_IMPORT.value)
+    for after in AuditEntry.objects.filter(imports).values_list("after", flat=True):
         if isinstance(after, dict) and isinstance(after.get("sha256"), str):
             shas.add(after["sha256"])  # e.g. a draft factor set replaced since: its file stays with the trail
     return shas
@@ -156,13 +159,13 @@ def _orphan_files(now: dt.datetime) -> list[Path]:
     return found
 
 
-def do_clean_leftovers(*, actor: Any = "system", now: dt.datetime | None = None) -> CleanResult:
+def do_clean_leftovers(*, actor: ActorLike = SYSTEM, now: dt.datetime | None = None) -> CleanResult:
     """Marks failed the compute runs whose process is gone and removes the files of imports and runs that never
     committed (see the module's docstring). Safe to run at any time and more than once."""
     now = now or timezone.now()
     result = CleanResult()
     for run, error in _interrupted_runs(now):
-        if mark_run_failed(run, error=error, action="compute.interrupted", actor=actor):
+        if mark_run_failed(run, error=error, action=Action.INTERRUPT_COMPUTE, actor=actor):
             result.runs_failed.append(run.pk)
     removed = []
     for path in _orphan_files(now):
@@ -179,7 +182,7 @@ def do_clean_leftovers(*, actor: Any = "system", now: dt.datetime | None = None)
             continue
         removed.append(relative)
     if removed:
-        record_audit(actor=actor, action="leftovers.remove", object_type="DataDirectory",
+        record_audit(actor=actor, action=Action.REMOVE_LEFTOVERS, object_type="DataDirectory",
                      after={"files": removed[:1000], "count": len(removed)})
     result.files_removed = removed
     from klimainnkjop.services.uploads import do_expire_uploads  # web uploads left waiting or interrupted

@@ -3,7 +3,6 @@ also go into its own history (MeasureStatusChange)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
 
@@ -20,13 +19,15 @@ from klimainnkjop.storage.models import (
     PackageMeasure,
     Requirement,
 )
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 # The order of the status steps; a change may go forward (by any number of steps) or back one step at a time.
 STATUS_ORDER = Measure.STATUSES
 
 
-def _label(actor: Any) -> str:
-    return getattr(actor, "username", None) or (actor if isinstance(actor, str) else "system")
+def _label(actor: ActorLike) -> str:
+    return as_actor(actor).label
 
 
 def measure_dict(measure: Measure) -> dict:
@@ -60,7 +61,7 @@ def do_create_measure(*, name: str, kind: int, mechanism: str, percent: float, c
                       description: str = "", cost_once_nok: float = 0, cost_yearly_nok: float = 0,
                       lifetime_years: int = 1, owner: str = "", effective_date: dt.date | None = None,
                       agreement: str = "", agreement_renewal: dt.date | None = None, requirement: str = "",
-                      actor: Any = None) -> Measure:
+                      actor: ActorLike = None) -> Measure:
     row = MeasureRow(row_no=0, name=name.strip(), description=description, kind=kind, mechanism=mechanism,
                      percent=percent, categories=list(categories), to_category=to_category or None,
                      organisations=list(organisations or []), baseline_year=baseline_year,
@@ -72,7 +73,7 @@ def do_create_measure(*, name: str, kind: int, mechanism: str, percent: float, c
         return _store(row, actor)
 
 
-def _store(row: MeasureRow, actor: Any) -> Measure:
+def _store(row: MeasureRow, actor: ActorLike) -> Measure:
     """One validated row into a measure, its first history step and an audit entry (inside a transaction)."""
     known = {c.code: c for c in Category.objects.filter(code__in=[*row.categories, row.to_category or ""])}
     missing = [c for c in [*row.categories, *([row.to_category] if row.to_category else [])] if c not in known]
@@ -92,17 +93,17 @@ def _store(row: MeasureRow, actor: Any) -> Measure:
         cost_once_ore=row.cost_once_ore, cost_yearly_ore=row.cost_yearly_ore, lifetime_years=row.lifetime_years,
         owner=row.owner, effective_date=row.effective_date, agreement=row.agreement,
         agreement_renewal=row.agreement_renewal, requirement=row.requirement,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        created_by=as_actor(actor).user)
     measure.categories.set([known[c] for c in row.categories])
     measure.organisations.set(orgs)
     MeasureStatusChange.objects.create(measure=measure, status=measure.status, actor_label=_label(actor),
                                        note="created")
-    record_audit(actor=actor, action="create_measure", obj=measure, organisation=_first_org(orgs),
+    record_audit(actor=actor, action=Action.CREATE_MEASURE, obj=measure, organisation=_first_org(orgs),
                  after=measure_dict(measure))
     return measure
 
 
-def do_import_measures(*, data: bytes, file_name: str, actor: Any = None) -> list[Measure]:
+def do_import_measures(*, data: bytes, file_name: str, actor: ActorLike = None) -> list[Measure]:
     """A CSV, XLSX or JSON file of measures, one row each: the whole file is checked first (ImportRejected with
     every error by row and field), then stored in one transaction."""
     categories = set(Category.objects.values_list("code", flat=True))
@@ -112,14 +113,14 @@ def do_import_measures(*, data: bytes, file_name: str, actor: Any = None) -> lis
                           requirements=set(Requirement.objects.values_list("code", flat=True)))
     with transaction.atomic():
         measures = [_store(row, actor) for row in rows]
-        record_audit(actor=actor, action="import_measures", object_type="Measure", object_id=str(len(measures)),
+        record_audit(actor=actor, action=Action.IMPORT_MEASURES, object_type="Measure", object_id=str(len(measures)),
                      after={"file": file_name, "measures": [m.name for m in measures][:200]})
     return measures
 
 
 def do_change_measure_status(*, measure: Measure, status: str, date: dt.date | None = None,
                              organisation: Organisation | None = None, case_number: str = "", agreement: str = "",
-                             note: str = "", actor: Any = None) -> MeasureStatusChange:
+                             note: str = "", actor: ActorLike = None) -> MeasureStatusChange:
     """proposed → recommended → adopted (by an organisation: date and case number) → implemented (date, and the
     agreement for a measure bound to one) → verified. Forward by any number of steps, back by one."""
     if status not in STATUS_ORDER:
@@ -155,7 +156,7 @@ def do_change_measure_status(*, measure: Measure, status: str, date: dt.date | N
                 measure.effective_date = date
                 fields.append("effective_date")
         measure.save(update_fields=fields)
-        record_audit(actor=actor, action="change_measure_status", obj=measure, organisation=organisation,
+        record_audit(actor=actor, action=Action.CHANGE_MEASURE_STATUS, obj=measure, organisation=organisation,
                      before=before, after={"status": measure.status, "date": date.isoformat() if date else None,
                                            "organisation": organisation.orgnr if organisation else None,
                                            "case_number": case_number.strip(), "agreement": agreement.strip()})
@@ -163,7 +164,7 @@ def do_change_measure_status(*, measure: Measure, status: str, date: dt.date | N
 
 
 def do_create_package(*, name: str, measures: list[Measure], baseline_year: int, description: str = "",
-                      actor: Any = None) -> MeasurePackage:
+                      actor: ActorLike = None) -> MeasurePackage:
     """An ambition package: the measures in the order they are applied."""
     name = name.strip()
     if not name:
@@ -178,20 +179,20 @@ def do_create_package(*, name: str, measures: list[Measure], baseline_year: int,
         package = MeasurePackage.objects.create(name=name, description=description, baseline_year=baseline_year)
         PackageMeasure.objects.bulk_create([PackageMeasure(package=package, measure=m, position=i)
                                             for i, m in enumerate(measures, start=1)])
-        record_audit(actor=actor, action="create_package", obj=package,
+        record_audit(actor=actor, action=Action.CREATE_PACKAGE, obj=package,
                      after={"name": name, "baseline_year": baseline_year, "measures": [m.name for m in measures]})
     return package
 
 
 def do_adopt_package(*, package: MeasurePackage, organisation: Organisation, adopted_on: dt.date, case_number: str,
-                     actor: Any = None) -> PackageAdoption:
+                     actor: ActorLike = None) -> PackageAdoption:
     """An organisation's decision to adopt the package (its latest adoption is what its trajectory uses)."""
     if not case_number.strip():
         raise InvalidInput("case_number: the decision's case number must be given")
     with transaction.atomic():
         adoption = PackageAdoption.objects.create(package=package, organisation=organisation, adopted_on=adopted_on,
                                                   case_number=case_number.strip())
-        record_audit(actor=actor, action="adopt_package", obj=adoption, organisation=organisation,
+        record_audit(actor=actor, action=Action.ADOPT_PACKAGE, obj=adoption, organisation=organisation,
                      after={"package": package.name, "organisation": organisation.orgnr,
                             "adopted_on": adopted_on.isoformat(), "case_number": case_number.strip()})
     return adoption

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
 
 from django.db import transaction
 
@@ -11,6 +10,8 @@ from klimainnkjop.core.kostra import OrgNumber
 
 
 from klimainnkjop.core.errors import InvalidInput  # noqa: E402,F401 - raised here, imported from here by callers
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike
 
 
 def _org_dict(org: Organisation) -> dict:
@@ -18,7 +19,7 @@ def _org_dict(org: Organisation) -> dict:
 
 
 def do_create_organisation(*, orgnr: str, name: str, kind: str = "kommune", kostra_region: str = "",
-                           region_name: str | None = None, actor: Any = None) -> Organisation:
+                           region_name: str | None = None, actor: ActorLike = None) -> Organisation:
     orgnr = orgnr.replace(" ", "")
     if not OrgNumber.is_well_formed(orgnr):
         raise InvalidInput(f"orgnr: {orgnr!r} is not a 9-digit organisation number")
@@ -42,11 +43,11 @@ def do_create_organisation(*, orgnr: str, name: str, kind: str = "kommune", kost
             region, _ = Region.objects.get_or_create(name=region_name)
         org = Organisation.objects.create(orgnr=orgnr, name=name.strip(), kind=kind, kostra_region=region_code,
                                           region=region)
-        record_audit(actor=actor, action="create_organisation", obj=org, organisation=org, after=_org_dict(org))
+        record_audit(actor=actor, action=Action.CREATE_ORGANISATION, obj=org, organisation=org, after=_org_dict(org))
     return org
 
 
-def do_ensure_units(*, organisation: Organisation, units: dict[str, str], actor: Any = None) -> int:
+def do_ensure_units(*, organisation: Organisation, units: dict[str, str], actor: ActorLike = None) -> int:
     """Create units (ansvar codes) seen in an import; names fill in where empty. Returns how many were new."""
     existing = {u.code: u for u in Unit.objects.filter(organisation=organisation)}
     limit = Unit._meta.get_field("name").max_length
@@ -60,7 +61,7 @@ def do_ensure_units(*, organisation: Organisation, units: dict[str, str], actor:
             unit.name = name
             unit.save(update_fields=["name"])
     if new:
-        record_audit(actor=actor, action="create_units", object_type="Unit", object_id=str(len(new)),
+        record_audit(actor=actor, action=Action.CREATE_UNITS, object_type="Unit", object_id=str(len(new)),
                      organisation=organisation, after={"codes": sorted(u.code for u in new)[:200]})
     return len(new)
 

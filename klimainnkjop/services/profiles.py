@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 
@@ -10,6 +9,8 @@ from klimainnkjop.importers.ledger import Profile
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage.models import MappingProfile, Organisation
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike
 
 
 def read_profile_file(path: Path) -> dict:
@@ -29,7 +30,7 @@ def read_profile_file(path: Path) -> dict:
     return spec
 
 
-def do_save_profile(*, organisation: Organisation, spec: dict, actor: Any = None,
+def do_save_profile(*, organisation: Organisation, spec: dict, actor: ActorLike = None,
                     source: str = "profile") -> MappingProfile:
     try:
         profile = Profile.from_spec(spec, source=source)
@@ -40,6 +41,6 @@ def do_save_profile(*, organisation: Organisation, spec: dict, actor: Any = None
         before = existing.spec if existing else None
         saved, _ = MappingProfile.objects.update_or_create(
             organisation=organisation, name=profile.name, defaults={"spec": profile.to_spec()})
-        record_audit(actor=actor, action="save_profile", obj=saved, organisation=organisation, before=before,
+        record_audit(actor=actor, action=Action.SAVE_PROFILE, obj=saved, organisation=organisation, before=before,
                      after=saved.spec)
     return saved

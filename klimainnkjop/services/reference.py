@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 
@@ -12,6 +11,8 @@ from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, art_function_code
 from klimainnkjop.paths import SHIPPED_DATA
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import Category, CategoryMapping, ExchangeRate, FactorSet, PriceIndex
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike
 
 DATA = SHIPPED_DATA
 
@@ -49,7 +50,7 @@ def _load_categories(rows: list[dict[str, str]]) -> int:
 
 
 @transaction.atomic
-def do_load_reference_data(*, actor: Any = None) -> FactorSet:
+def do_load_reference_data(*, actor: ActorLike = None) -> FactorSet:
     """Returns the default spend factor set."""
     from klimainnkjop.services.factors import do_import_factor_set
 
@@ -92,7 +93,7 @@ def do_load_reference_data(*, actor: Any = None) -> FactorSet:
 
     created += do_load_requirement_library(actor=actor)
     if created:
-        record_audit(actor=actor, action="load_reference_data", object_type="ReferenceData", object_id="shipped",
+        record_audit(actor=actor, action=Action.LOAD_REFERENCE_DATA, object_type="ReferenceData", object_id="shipped",
                      after={"created": created})
     from klimainnkjop.services.compute import default_factor_set
 
@@ -100,7 +101,7 @@ def do_load_reference_data(*, actor: Any = None) -> FactorSet:
 
 
 def do_set_exchange_rate(*, year: int, currency: str, nok_per_unit: float, source: str,
-                         actor: Any = None) -> ExchangeRate:
+                         actor: ActorLike = None) -> ExchangeRate:
     currency = currency.upper()
     if nok_per_unit <= 0:
         raise ValueError("nok_per_unit must be positive")
@@ -109,6 +110,6 @@ def do_set_exchange_rate(*, year: int, currency: str, nok_per_unit: float, sourc
         before = {"nok_per_unit": rate.nok_per_unit, "source": rate.source} if rate else None
         rate, _ = ExchangeRate.objects.update_or_create(
             year=year, currency=currency, defaults={"nok_per_unit": nok_per_unit, "source": source})
-        record_audit(actor=actor, action="set_exchange_rate", obj=rate, before=before,
+        record_audit(actor=actor, action=Action.SET_EXCHANGE_RATE, obj=rate, before=before,
                      after={"year": year, "currency": currency, "nok_per_unit": nok_per_unit, "source": source})
     return rate

@@ -5,7 +5,6 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -21,6 +20,8 @@ from klimainnkjop.selectors import results
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage.models import Organisation, Publication, Report, ReportSchedule
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import SCHEDULER, WORKER, ActorLike, as_actor
 
 FORMATS = ("pdf", "xlsx", "csv")
 CONTENT_TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
@@ -67,7 +68,7 @@ def _file_name(report: Report, data: report_data.ReportData) -> str:
 
 
 def _new_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: str | None, unit_code: str | None,
-                actor: Any, status: str, progress: str, layout: str, texts: dict | None) -> Report:
+                actor: ActorLike, status: str, progress: str, layout: str, texts: dict | None) -> Report:
     """Checks the request (period, format, organisation, and that the scope may see it) and records the Report
     row; nothing is built yet."""
     parsed = parse_period(period)
@@ -84,7 +85,7 @@ def _new_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: 
     access.check_report_subject(scope, scope_kind=scope_kind, orgnr=orgnr, unit_code=unit_code)
     if scope_kind != report_data.SCOPE_REGION:
         organisation = _organisation(orgnr)
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = as_actor(actor).user
     return Report.objects.create(
         scope_kind=scope_kind, organisation=organisation, unit_code=(unit_code or "") if organisation else "",
         period=parsed.code, format=fmt, layout=layout or Report.LAYOUT_STANDARD, texts=texts or {},
@@ -96,7 +97,7 @@ def _progress(report: Report, status: str, progress: str) -> None:
     Report.objects.filter(pk=report.pk).update(status=status, progress=progress)
 
 
-def make_report(report: Report, scope: Scope, *, actor: Any = None) -> Report:
+def make_report(report: Report, scope: Scope, *, actor: ActorLike = None) -> Report:
     """Builds a recorded report: reads the figures, writes the file to the data directory (reports/), and marks
     the row done with its run, factor sets and sha256, with an audit entry. On an error the row is marked failed
     with the error, and the error is raised. The one builder of the CLI, the web's background job and the
@@ -123,7 +124,7 @@ def make_report(report: Report, scope: Scope, *, actor: Any = None) -> Report:
         report.save()
         raise
     orgnr = report.organisation.orgnr if report.organisation_id else None
-    record_audit(actor=actor, action="report.generate", obj=report, organisation=report.organisation,
+    record_audit(actor=actor, action=Action.GENERATE_REPORT, obj=report, organisation=report.organisation,
                  after={"scope": report.scope_kind, "orgnr": orgnr, "unit": report.unit_code or None,
                         "period": report.period, "format": report.format, "layout": report.layout,
                         "texts": report.texts, "run": report.run_id, "factor_sets": report.factor_sets,
@@ -132,7 +133,7 @@ def make_report(report: Report, scope: Scope, *, actor: Any = None) -> Report:
 
 
 def do_generate_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: str | None = None,
-                       unit_code: str | None = None, actor: Any = None, layout: str = Report.LAYOUT_STANDARD,
+                       unit_code: str | None = None, actor: ActorLike = None, layout: str = Report.LAYOUT_STANDARD,
                        texts: dict | None = None) -> Report:
     """Makes a report now, in this process (the CLI): records it, builds it (make_report) and returns it done;
     raises if it failed (the row says failed, with the error)."""
@@ -143,7 +144,7 @@ def do_generate_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, 
 
 
 def do_request_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: str | None = None,
-                      unit_code: str | None = None, actor: Any = None, layout: str = Report.LAYOUT_STANDARD,
+                      unit_code: str | None = None, actor: ActorLike = None, layout: str = Report.LAYOUT_STANDARD,
                       texts: dict | None = None) -> Report:
     """Records a report as queued and hands it to the background worker (the web). Returns at once with the
     database queue; with the immediate backend (tests, KLIMAINNKJOP_TASKS=immediate) the report is already
@@ -151,7 +152,7 @@ def do_request_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, o
     report = _new_report(scope, scope_kind=scope_kind, period=period, fmt=fmt, orgnr=orgnr, unit_code=unit_code,
                          actor=actor, status=Report.STATUS_QUEUED, progress=PROGRESS_QUEUED, layout=layout,
                          texts=texts)
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = as_actor(actor).user
     generate_report_job.enqueue(report_id=report.pk, user_id=user.pk if user else None)
     report.refresh_from_db()
     return report
@@ -166,7 +167,7 @@ def generate_report_job(report_id: int, user_id: int | None = None, schedule_id:
     report = Report.objects.select_related("organisation").filter(pk=report_id).first()
     if report is None or report.status not in (Report.STATUS_QUEUED, Report.STATUS_RUNNING):
         return report.status if report else "missing"  # already made (a job run twice) or deleted
-    actor: Any = "schedule" if schedule_id else "worker"
+    actor: ActorLike = SCHEDULER if schedule_id else WORKER
     scope = access.system_scope()
     if user_id is not None:
         actor = get_user_model().objects.filter(pk=user_id, is_active=True).first()
@@ -189,7 +190,7 @@ def generate_report_job(report_id: int, user_id: int | None = None, schedule_id:
 INTERRUPTED_AFTER = dt.timedelta(hours=2)  # no report takes this long; one still running was interrupted
 
 
-def do_fail_interrupted_reports(*, now: dt.datetime | None = None, actor: Any = "worker") -> int:
+def do_fail_interrupted_reports(*, now: dt.datetime | None = None, actor: ActorLike = WORKER) -> int:
     """Marks as failed the reports still 'running' long after they were asked for: their worker was stopped
     while making them (killed, machine restarted) and no job will finish them. Called when a worker starts.
     The person asks again; the error says so. A schedule whose report it was gives its period back, so the next
@@ -201,7 +202,7 @@ def do_fail_interrupted_reports(*, now: dt.datetime | None = None, actor: Any = 
             report.status, report.progress = Report.STATUS_FAILED, PROGRESS_FAILED
             report.error = ("interrupted: the report worker stopped while making this report; ask for it again")
             report.save(update_fields=["status", "progress", "error"])
-            record_audit(actor=actor, action="report.interrupted", obj=report, organisation=report.organisation,
+            record_audit(actor=actor, action=Action.INTERRUPT_REPORT, obj=report, organisation=report.organisation,
                          before={"status": Report.STATUS_RUNNING}, after={"status": Report.STATUS_FAILED})
             ReportSchedule.objects.filter(last_report=report, last_period=report.period).update(last_period="")
             count += 1
@@ -224,9 +225,10 @@ def due_period(cadence: str, today: dt.date) -> str:
     return f"{year - 1}{kind}{12 // length}" if current == 1 else f"{year}{kind}{current - 1}"
 
 
-def _check_schedule_rights(actor: Any, orgnr: str | None) -> None:
-    if getattr(actor, "is_authenticated", False):
-        allowed = access.can_administer(actor, orgnr) if orgnr else access.can_administer_region(actor)
+def _check_schedule_rights(actor: ActorLike, orgnr: str | None) -> None:
+    person = as_actor(actor).user  # a person must administer; the CLI and the scheduler act as the operator
+    if person is not None:
+        allowed = access.can_administer(person, orgnr) if orgnr else access.can_administer_region(person)
         if not allowed:
             raise PermissionError("only the organisation's or the region's administrators may change report "
                                   "schedules")
@@ -239,7 +241,7 @@ def _schedule_facts(schedule: ReportSchedule) -> dict:
 
 
 def do_add_report_schedule(*, cadence: str, fmt: str, orgnr: str | None = None, unit_code: str | None = None,
-                           layout: str = Report.LAYOUT_STANDARD, actor: Any = None) -> ReportSchedule:
+                           layout: str = Report.LAYOUT_STANDARD, actor: ActorLike = None) -> ReportSchedule:
     """Adds a schedule for an organisation (optionally one of its units) or, with orgnr None, the region. A person
     must administer the organisation (or the region); the CLI acts as the operator."""
     if cadence not in ReportSchedule.CADENCES:
@@ -258,24 +260,24 @@ def do_add_report_schedule(*, cadence: str, fmt: str, orgnr: str | None = None, 
         if unit_code and not organisation.units.filter(code=unit_code).exists():
             raise InvalidInput(f"--unit: {organisation.name} has no unit {unit_code!r}")
     _check_schedule_rights(actor, orgnr)
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = as_actor(actor).user
     with transaction.atomic():
         schedule = ReportSchedule.objects.create(organisation=organisation, unit_code=unit_code, cadence=cadence,
                                                  format=fmt, layout=layout, created_by=user)
-        record_audit(actor=actor, action="report_schedule.add", obj=schedule, organisation=organisation,
+        record_audit(actor=actor, action=Action.ADD_REPORT_SCHEDULE, obj=schedule, organisation=organisation,
                      after=_schedule_facts(schedule))
     return schedule
 
 
-def do_remove_report_schedule(*, schedule_id: int, actor: Any = None) -> None:
+def do_remove_report_schedule(*, schedule_id: int, actor: ActorLike = None) -> None:
     """Removes a schedule; the reports it made stay in the archive."""
     schedule = ReportSchedule.objects.select_related("organisation").filter(pk=schedule_id).first()
     if schedule is None:
         raise InvalidInput(f"schedule: there is no report schedule {schedule_id}")
     _check_schedule_rights(actor, schedule.organisation.orgnr if schedule.organisation_id else None)
     with transaction.atomic():
-        record_audit(actor=actor, action="report_schedule.remove", obj=schedule, organisation=schedule.organisation,
-                     before=_schedule_facts(schedule))
+        record_audit(actor=actor, action=Action.REMOVE_REPORT_SCHEDULE, obj=schedule,
+                     organisation=schedule.organisation, before=_schedule_facts(schedule))
         schedule.delete()
 
 
@@ -288,7 +290,8 @@ class DueRun:
     error: str = ""
 
 
-def do_run_due_schedules(*, today: dt.date | None = None, queue: bool = False, actor: Any = "schedule") -> list[DueRun]:
+def do_run_due_schedules(*, today: dt.date | None = None, queue: bool = False,
+                         actor: ActorLike = SCHEDULER) -> list[DueRun]:
     """Makes, for each active schedule, its most recently completed period on `today` unless the schedule has
     made it already: a second run on the same day adds nothing, so cron may call it daily. The schedule takes
     the period before making the report (two runs at once make it once); a report that fails gives it back, so
@@ -312,7 +315,7 @@ def do_run_due_schedules(*, today: dt.date | None = None, queue: bool = False, a
             ReportSchedule.objects.filter(pk=schedule.pk).update(last_period=previous)
             raise
         ReportSchedule.objects.filter(pk=schedule.pk).update(last_report=report)
-        record_audit(actor=actor, action="report_schedule.run", obj=schedule, organisation=schedule.organisation,
+        record_audit(actor=actor, action=Action.RUN_REPORT_SCHEDULE, obj=schedule, organisation=schedule.organisation,
                      after={"period": period, "report": report.pk, "queued": queue})
         run = DueRun(schedule=schedule, report=report)
         if queue:
@@ -365,11 +368,12 @@ def published_figures(orgnr: str | None, year: int) -> dict:
             "factor_sets": document["factor_sets"], "total": total, "categories": rows}
 
 
-def do_publish_figures(*, year: int, orgnr: str | None = None, actor: Any = None) -> Publication:
+def do_publish_figures(*, year: int, orgnr: str | None = None, actor: ActorLike = None) -> Publication:
     """Publishes (or republishes, replacing) one year's figures of an organisation, or of the region with
     orgnr None. A person must administer the organisation (or the region); the CLI acts as the operator."""
-    if getattr(actor, "is_authenticated", False):
-        allowed = access.can_administer(actor, orgnr) if orgnr else access.can_administer_region(actor)
+    person = as_actor(actor).user  # a person must administer; the CLI and the scheduler act as the operator
+    if person is not None:
+        allowed = access.can_administer(person, orgnr) if orgnr else access.can_administer_region(person)
         if not allowed:
             raise PermissionError("only the organisation's or the region's administrators may publish figures")
     organisation = None
@@ -380,7 +384,7 @@ def do_publish_figures(*, year: int, orgnr: str | None = None, actor: Any = None
     figures = published_figures(orgnr, int(year))
     if not figures["categories"]:
         raise InvalidInput(f"--year: no computed figures for {orgnr or 'the region'} in {year}")
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = as_actor(actor).user
     with transaction.atomic():
         previous = Publication.objects.filter(organisation=organisation, year=year).first()
         before = {"run": previous.run_id, "total": previous.figures.get("total")} if previous else None
@@ -388,7 +392,7 @@ def do_publish_figures(*, year: int, orgnr: str | None = None, actor: Any = None
         publication = Publication.objects.create(organisation=organisation, year=year, run_id=figures["run"],
                                                  figures=figures, published_by=user)
         publication.published_at = timezone.now()
-        record_audit(actor=actor, action="figures.publish", obj=publication, organisation=organisation,
+        record_audit(actor=actor, action=Action.PUBLISH_FIGURES, obj=publication, organisation=organisation,
                      before=before, after={"orgnr": orgnr, "year": year, "run": figures["run"],
                                            "total": figures["total"]})
     return publication

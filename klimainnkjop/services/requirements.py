@@ -18,6 +18,8 @@ from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.paths import SHIPPED_DATA
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import Category, Requirement, RequirementVersion
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 LIBRARY_FILE = SHIPPED_DATA / "requirements.json"
 KINDS = [k for k, _ in Requirement.KINDS]
@@ -80,7 +82,7 @@ def _clean(values: dict, known: set[str]) -> dict:
             "status": status}
 
 
-def do_save_requirement(*, code: str, values: dict, actor: Any = None, shipped: bool = False) -> Requirement:
+def do_save_requirement(*, code: str, values: dict, actor: ActorLike = None, shipped: bool = False) -> Requirement:
     """Create a requirement or change it (a new version, the old one kept); nothing is saved when nothing
     changes."""
     code = code.strip()
@@ -100,15 +102,15 @@ def do_save_requirement(*, code: str, values: dict, actor: Any = None, shipped: 
         for key, value in content.items():
             setattr(item, key, value)
         item.save()
-        user = actor if getattr(actor, "is_authenticated", False) else None
+        user = as_actor(actor).user
         RequirementVersion.objects.create(requirement=item, version=item.version, content=requirement_dict(item),
                                           changed_by=user)
-        record_audit(actor=actor, action="create_requirement" if before is None else "change_requirement",
+        record_audit(actor=actor, action=Action.CREATE_REQUIREMENT if before is None else Action.CHANGE_REQUIREMENT,
                      obj=item, before=before, after=requirement_dict(item))
     return item
 
 
-def do_load_requirement_library(*, actor: Any = None) -> int:
+def do_load_requirement_library(*, actor: ActorLike = None) -> int:
     """The shipped starter library: adds the requirements not yet in the library (an administrator's later
     changes are kept). Returns how many were added."""
     entries = json.loads(LIBRARY_FILE.read_text(encoding="utf-8"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +20,8 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ImportBatch, Organisation, Supplier, SupplierStatsProfile
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 REGISTER_FIELDS = ("name", "organisation_form", "nace", "nace_description", "nace_secondary", "address",
                    "postal_code", "postal_place", "municipality_number", "register_status")
@@ -35,7 +37,7 @@ def supplier_dict(s: Supplier) -> dict:
             "source": s.source, "fetched_at": s.fetched_at.isoformat() if s.fetched_at else None}
 
 
-def _apply(supplier: Supplier, new: dict, source: str, fetched_at: dt.datetime, actor: Any) -> bool:
+def _apply(supplier: Supplier, new: dict, source: str, fetched_at: dt.datetime, actor: ActorLike) -> bool:
     """Set the register fields that differ; audit the change. True when something changed."""
     before = {k: getattr(supplier, k) for k in REGISTER_FIELDS if getattr(supplier, k) != new[k]}
     if not new.get("name"):  # a deleted unit's 410 answer has no name: keep the one we know
@@ -45,7 +47,8 @@ def _apply(supplier: Supplier, new: dict, source: str, fetched_at: dt.datetime, 
     supplier.source, supplier.fetched_at = source, fetched_at
     supplier.save()
     if before:
-        record_audit(actor=actor, action="update_supplier", obj=supplier, before={**before, "orgnr": supplier.orgnr},
+        record_audit(actor=actor, action=Action.UPDATE_SUPPLIER, obj=supplier,
+                     before={**before, "orgnr": supplier.orgnr},
                      after={**{k: new[k] for k in before}, "orgnr": supplier.orgnr, "source": source})
     return bool(before)
 
@@ -92,7 +95,7 @@ def _validated_units(path: Path, file_name: str, wanted: set[str] | None) -> tup
 
 
 def do_import_supplier_register(*, path: str | Path, file_name: str | None = None, include_all: bool = False,
-                                actor: Any = None) -> RegisterImportResult:
+                                actor: ActorLike = None) -> RegisterImportResult:
     """Enhetsregisteret's bulk file (JSON array or CSV, gzip or not) → the suppliers we know (and with
     include_all every other unit as a new supplier). The file is validated whole before anything is written;
     the writes are one transaction. Streams: memory does not grow with the file."""
@@ -120,7 +123,7 @@ def do_import_supplier_register(*, path: str | Path, file_name: str | None = Non
                     result.added += _create(pending, known)
             result.added += _create(pending, known)
             result.not_known = 0
-        record_audit(actor=actor, action="import_supplier_register", object_type="Supplier", object_id="*",
+        record_audit(actor=actor, action=Action.IMPORT_SUPPLIER_REGISTER, object_type="Supplier", object_id="*",
                      after={"file": name, "all": include_all, **result.as_dict()})
     return result
 
@@ -152,7 +155,7 @@ class RefreshResult:
 
 
 def do_refresh_suppliers(*, client: BrregClient | None = None, missing_only: bool = False,
-                         orgnrs: Iterable[str] | None = None, actor: Any = None) -> RefreshResult:
+                         orgnrs: Iterable[str] | None = None, actor: ActorLike = None) -> RefreshResult:
     """Look suppliers up in Enhetsregisteret's API (cached) and update their register data. A supplier whose
     lookup fails is reported in `failed` and left as it was; the others are still updated."""
     own_client = client is None
@@ -204,7 +207,7 @@ def read_stats_profile_file(path: Path) -> dict:
     return read_profile_file(path)
 
 
-def do_save_supplier_stats_profile(*, organisation: Organisation, spec: dict, actor: Any = None,
+def do_save_supplier_stats_profile(*, organisation: Organisation, spec: dict, actor: ActorLike = None,
                                    source: str = "profile") -> SupplierStatsProfile:
     try:
         profile = StatsProfile.from_spec(spec, source=source)
@@ -215,7 +218,7 @@ def do_save_supplier_stats_profile(*, organisation: Organisation, spec: dict, ac
         before = existing.spec if existing else None
         saved, _ = SupplierStatsProfile.objects.update_or_create(
             organisation=organisation, name=profile.name, defaults={"spec": profile.to_spec()})
-        record_audit(actor=actor, action="save_supplier_stats_profile", obj=saved, organisation=organisation,
+        record_audit(actor=actor, action=Action.SAVE_SUPPLIER_STATS_PROFILE, obj=saved, organisation=organisation,
                      before=before, after=saved.spec)
     return saved
 
@@ -241,7 +244,7 @@ class StatsImportResult(ImportResult):
 
 
 def do_import_supplier_stats(*, organisation: Organisation, data: bytes, file_name: str,
-                             profile_name: str | None = None, actor: Any = None) -> StatsImportResult:
+                             profile_name: str | None = None, actor: ActorLike = None) -> StatsImportResult:
     """A supplier's purchase report for one customer → lines of source "supplier_stats" (with quantities in
     canonical units, item names and codes, supplier orgnr and invoice number, so the engine matches them to
     the ledger). Whole file validated first; nothing is written for a refused file; the same file twice, or
@@ -251,7 +254,7 @@ def do_import_supplier_stats(*, organisation: Organisation, data: bytes, file_na
 
 
 def _import_supplier_stats(organisation: Organisation, data: bytes, file_name: str, profile_name: str | None,
-                           actor: Any) -> StatsImportResult:
+                           actor: ActorLike) -> StatsImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "supplier_stats", sha)
     if previous is not None:
@@ -294,9 +297,9 @@ def _import_supplier_stats(organisation: Organisation, data: bytes, file_name: s
             profile_name=stored.name, status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY,
             rows_read=parsed.rows_read, lines_added=added, lines_duplicate=duplicates,
             amount_ore=sum(columns["amount_ore"]), parquet_path=path,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None)
+            created_by=as_actor(actor).user)
         _ensure_suppliers({line.supplier_orgnr: line.supplier_name for line in fresh if line.supplier_orgnr})
-        record_audit(actor=actor, action="import_supplier_stats", obj=batch, organisation=organisation, after={
+        record_audit(actor=actor, action=Action.IMPORT_SUPPLIER_STATS, obj=batch, organisation=organisation, after={
             "file": file_name, "sha256": sha, "profile": stored.name, "rows_read": parsed.rows_read,
             "rows_other_customer": parsed.rows_other_customer, "lines_added": added, "lines_duplicate": duplicates})
     return StatsImportResult(batch, False, parsed.rows_read, added, duplicates, parsed.rows_other_customer)

@@ -12,6 +12,8 @@ from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.selectors.kpis import KPIS
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import Category, Organisation, PopulationFigure, Target, Unit
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def do_set_target(*, kpi: str, target_year: int, value: float | None, baseline_y
                   organisation: Organisation | None = None, unit_code: str = "", category: str = "",
                   kind: str = Target.KIND_LEVEL, milestones: list[dict] | None = None,
                   decision_date: dt.date | None = None, case_number: str = "", template: str = "", note: str = "",
-                  actor: Any = None) -> Target:
+                  actor: ActorLike = None) -> Target:
     """A new target; an active target of the same subject, KPI and category steps aside (kept, inactive)."""
     if kpi not in KPIS:
         raise InvalidInput(f"--kpi: {kpi!r} is not a KPI; choose among {', '.join(KPIS)}")
@@ -113,19 +115,19 @@ def do_set_target(*, kpi: str, target_year: int, value: float | None, baseline_y
             organisation=organisation, unit_code=unit_code, category=category, kpi=kpi, kind=kind, value=value,
             baseline_year=baseline_year, target_year=target_year, milestones=checked, decision_date=decision_date,
             case_number=case_number.strip(), template=template, note=note,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None)
-        record_audit(actor=actor, action="set_target", obj=target, organisation=organisation,
+            created_by=as_actor(actor).user)
+        record_audit(actor=actor, action=Action.SET_TARGET, obj=target, organisation=organisation,
                      before={"replaced": [old.pk for old in previous]} if previous else None,
                      after=_snapshot(target))
     return target
 
 
-def do_retire_target(*, target: Target, actor: Any = None) -> Target:
+def do_retire_target(*, target: Target, actor: ActorLike = None) -> Target:
     """The target no longer counts; the row stays."""
     before = _snapshot(target)
     target.active = False
     target.save(update_fields=["active"])
-    record_audit(actor=actor, action="retire_target", obj=target, organisation=target.organisation,
+    record_audit(actor=actor, action=Action.RETIRE_TARGET, obj=target, organisation=target.organisation,
                  before=before, after=_snapshot(target))
     return target
 
@@ -133,7 +135,7 @@ def do_retire_target(*, target: Target, actor: Any = None) -> Target:
 def do_adopt_target_templates(*, baseline_year: int, target_year: int | None = None,
                               organisation: Organisation | None = None, keys: list[str] | None = None,
                               values: dict[str, float] | None = None, decision_date: dt.date | None = None,
-                              case_number: str = "", actor: Any = None) -> list[Target]:
+                              case_number: str = "", actor: ActorLike = None) -> list[Target]:
     """The steering document's targets (TEMPLATES) for the region (or an organisation) in one step. A template
     without a year takes `target_year`; one whose level the document leaves open takes `values[key]` or stays
     without a level ("Target level not set"). Templates adopted already (active) are left as they are."""
@@ -159,7 +161,7 @@ def do_adopt_target_templates(*, baseline_year: int, target_year: int | None = N
 
 
 def do_set_population(*, municipality: str, year: int, inhabitants: int, source: str,
-                      actor: Any = None) -> PopulationFigure:
+                      actor: ActorLike = None) -> PopulationFigure:
     """An edited number of inhabitants (wins over the shipped SSB table)."""
     municipality = (municipality or "").strip()
     if not (municipality.isdigit() and len(municipality) == 4):
@@ -174,8 +176,8 @@ def do_set_population(*, municipality: str, year: int, inhabitants: int, source:
     figure, _ = PopulationFigure.objects.update_or_create(
         municipality=municipality, year=year,
         defaults={"inhabitants": int(inhabitants), "source": source.strip(),
-                  "created_by": actor if getattr(actor, "is_authenticated", False) else None})
-    record_audit(actor=actor, action="set_population", obj=figure, before=old,
+                  "created_by": as_actor(actor).user})
+    record_audit(actor=actor, action=Action.SET_POPULATION, obj=figure, before=old,
                  after={"municipality": municipality, "year": year, "inhabitants": int(inhabitants),
                         "source": source.strip()})
     return figure

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,6 +29,8 @@ from klimainnkjop.ml.textmodel import Example
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import Category, ClassificationRule, ImportBatch, ModelVersion
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 LABELLED = Path(__file__).resolve().parent.parent / "data" / "labelled" / "items.csv"
 CORRECTION_WEIGHT = 3.0
@@ -106,7 +107,7 @@ def _summary(version: ModelVersion | None) -> dict | None:
             "n_corrections": version.n_corrections, "accuracy": version.accuracy, "macro_f1": version.macro_f1}
 
 
-def do_train_text_model(*, actor: Any = None) -> ModelVersion:
+def do_train_text_model(*, actor: ActorLike = None) -> ModelVersion:
     """Train a new version on the labelled set's training part and every correction, evaluate it on the
     held-out part, store it, record it (with an audit entry) and predict every line of the line store."""
     import joblib
@@ -129,8 +130,8 @@ def do_train_text_model(*, actor: Any = None) -> ModelVersion:
         version = ModelVersion.objects.create(
             trained_at=trained_at, path=linestore.relative(folder), n_examples=meta["n_examples"],
             n_corrections=len(corrections), accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"],
-            metrics=metrics, created_by=actor if getattr(actor, "is_authenticated", False) else None)
-        record_audit(actor=actor, action="train_text_model", obj=version, before=before, after=_summary(version))
+            metrics=metrics, created_by=as_actor(actor).user)
+        record_audit(actor=actor, action=Action.TRAIN_TEXT_MODEL, obj=version, before=before, after=_summary(version))
     write_predictions(version, model=model)
     return version
 

@@ -8,13 +8,12 @@ and spend factor, the profile saved (services/profiles.do_save_profile) and the 
 
 Checks against the wrong file (item 5): a KOSTRA file whose records name another organisation's orgnr or another
 KOSTRA region than the chosen organisation is refused unless confirmed (`confirm_other`, the web's checkbox and the
-CLI's --force); a confirmed import writes an audit entry `import_kostra_confirmed` naming what differed."""
+CLI's --force); a confirmed import writes an audit entry `confirm_kostra_import` naming what differed."""
 from __future__ import annotations
 
 import datetime as dt
 import shutil
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -31,6 +30,8 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import (CategoryMapping, Factor, MappingProfile, Organisation, SupplierStatsProfile,
                                          Upload)
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import SYSTEM, WORKER, ActorLike, as_actor
 
 KINDS = Upload.KINDS
 PROGRESS_QUEUED = gettext_noop("Waiting for its turn")
@@ -50,8 +51,8 @@ def max_upload_bytes() -> int:
     return archives.limits().max_member_bytes
 
 
-def _user(actor: Any):
-    return actor if getattr(actor, "is_authenticated", False) else None
+def _user(actor: ActorLike):
+    return as_actor(actor).user
 
 
 def _stored(upload: Upload):
@@ -87,7 +88,7 @@ def kostra_mismatches(data: bytes, file_name: str, organisation: Organisation) -
 
 
 def do_import_kostra_checked(*, data: bytes, file_name: str, organisation: Organisation | None,
-                             confirm_other: bool = False, actor: Any = None):
+                             confirm_other: bool = False, actor: ActorLike = None):
     """services/imports.do_import_kostra after the check against the wrong file: with an organisation chosen, a file
     naming another orgnr or region is refused (ImportRejected) unless confirm_other, which writes an audit entry."""
     from klimainnkjop.services.imports import do_import_kostra
@@ -97,7 +98,7 @@ def do_import_kostra_checked(*, data: bytes, file_name: str, organisation: Organ
         if mismatches and not confirm_other:
             raise ImportRejected(mismatches)
         if mismatches:
-            record_audit(actor=actor, action="import_kostra_confirmed", object_type="File",
+            record_audit(actor=actor, action=Action.CONFIRM_KOSTRA_IMPORT, object_type="File",
                          object_id=file_name[:200], organisation=organisation,
                          after={"file": file_name, "sha256": linestore.sha256_bytes(data),
                                 "differences": [e.as_dict() for e in mismatches]})
@@ -107,7 +108,7 @@ def do_import_kostra_checked(*, data: bytes, file_name: str, organisation: Organ
 # ---------------------------------------------------------------- recording an upload
 
 def do_upload_file(*, organisation: Organisation, kind: str, data: bytes, file_name: str, profile_name: str = "",
-                   confirm_other: bool = False, actor: Any = None) -> Upload:
+                   confirm_other: bool = False, actor: ActorLike = None) -> Upload:
     """Records an upload and keeps its file; a ledger without a profile waits for the mapping wizard, anything else
     is handed to the background job (done already when this returns with the immediate backend)."""
     if kind not in KINDS:
@@ -138,14 +139,15 @@ def do_upload_file(*, organisation: Organisation, kind: str, data: bytes, file_n
             confirmed_other=confirm_other, created_by=_user(actor),
             status=Upload.STATUS_MAPPING if mapping else Upload.STATUS_QUEUED,
             progress=PROGRESS_MAPPING if mapping else PROGRESS_QUEUED)
-        record_audit(actor=actor, action="upload.create", obj=upload, organisation=organisation, after=_facts(upload))
+        record_audit(actor=actor, action=Action.CREATE_UPLOAD, obj=upload, organisation=organisation,
+                     after=_facts(upload))
     if not mapping:
         _enqueue(upload, actor)
     upload.refresh_from_db()
     return upload
 
 
-def _enqueue(upload: Upload, actor: Any) -> None:
+def _enqueue(upload: Upload, actor: ActorLike) -> None:
     user = _user(actor)
     process_upload_job.enqueue(upload_id=upload.pk, user_id=user.pk if user else None)
 
@@ -221,7 +223,7 @@ def preview_ledger(data: bytes, file_name: str, spec: dict, *, limit: int = PREV
     return Preview(lines=lines, rows_read=parsed.rows_read, errors=[])
 
 
-def do_map_upload(*, upload: Upload, spec: dict, actor: Any = None) -> Upload:
+def do_map_upload(*, upload: Upload, spec: dict, actor: ActorLike = None) -> Upload:
     """Saves the mapping as the organisation's profile and hands the waiting ledger to the background job."""
     from klimainnkjop.services.profiles import do_save_profile
 
@@ -235,7 +237,7 @@ def do_map_upload(*, upload: Upload, spec: dict, actor: Any = None) -> Upload:
     with transaction.atomic():
         upload.profile_name, upload.status, upload.progress = saved.name, Upload.STATUS_QUEUED, PROGRESS_QUEUED
         upload.save(update_fields=["profile_name", "status", "progress"])
-        record_audit(actor=actor, action="upload.map", obj=upload, organisation=upload.organisation,
+        record_audit(actor=actor, action=Action.MAP_UPLOAD, obj=upload, organisation=upload.organisation,
                      after=_facts(upload))
     _enqueue(upload, actor)
     upload.refresh_from_db()
@@ -249,7 +251,7 @@ def _progress(upload: Upload, status: str, progress: str) -> None:
     Upload.objects.filter(pk=upload.pk).update(status=status, progress=progress)
 
 
-def _run(upload: Upload, actor: Any) -> dict:
+def _run(upload: Upload, actor: ActorLike) -> dict:
     """Imports the kept file through its service; the result as the page shows it."""
     org = upload.organisation
     path = _stored(upload)
@@ -276,7 +278,7 @@ def _run(upload: Upload, actor: Any) -> dict:
 
 
 def import_file(kind: str, *, data: bytes, file_name: str, organisation: Organisation, profile_name: str | None = None,
-                confirm_other: bool = False, actor: Any = None):
+                confirm_other: bool = False, actor: ActorLike = None):
     """One file of a single-file kind (ledger, kostra, saft, supplier-stats; not ehf, which takes documents) through
     its import service, as the web upload and the drop folders run it; the service's ImportResult."""
     if kind == "ledger":
@@ -299,7 +301,7 @@ def import_file(kind: str, *, data: bytes, file_name: str, organisation: Organis
     raise InvalidInput(f"kind: {kind!r} must be one of ledger, kostra, saft, supplier-stats")
 
 
-def process_upload(upload: Upload, *, actor: Any = None) -> Upload:
+def process_upload(upload: Upload, *, actor: ActorLike = None) -> Upload:
     """Validates and imports a queued upload; marks it done with what was added, or failed with every error. The
     kept file is removed afterwards (an imported file is archived by the import, a failed one is not kept)."""
     _progress(upload, Upload.STATUS_RUNNING, PROGRESS_READING)
@@ -328,7 +330,8 @@ def process_upload(upload: Upload, *, actor: Any = None) -> Upload:
     upload.finished_at = timezone.now()
     with transaction.atomic():
         upload.save()
-        record_audit(actor=actor, action="upload.done" if upload.status == Upload.STATUS_DONE else "upload.failed",
+        done = upload.status == Upload.STATUS_DONE
+        record_audit(actor=actor, action=Action.COMPLETE_UPLOAD if done else Action.FAIL_UPLOAD,
                      obj=upload, organisation=upload.organisation, after=_facts(upload))
     return upload
 
@@ -341,7 +344,7 @@ def process_upload_job(upload_id: int, user_id: int | None = None) -> str:
     upload = Upload.objects.select_related("organisation").filter(pk=upload_id).first()
     if upload is None or upload.status != Upload.STATUS_QUEUED:
         return upload.status if upload else "missing"
-    actor: Any = "worker"
+    actor: ActorLike = WORKER
     if user_id is not None:
         actor = get_user_model().objects.filter(pk=user_id, is_active=True).first()
         if actor is None or not access.can_import(actor, upload.organisation.orgnr):
@@ -353,7 +356,7 @@ def process_upload_job(upload_id: int, user_id: int | None = None) -> str:
     return process_upload(upload, actor=actor).status
 
 
-def do_expire_uploads(*, now: dt.datetime | None = None, actor: Any = "system") -> list[int]:
+def do_expire_uploads(*, now: dt.datetime | None = None, actor: ActorLike = SYSTEM) -> list[int]:
     """Marks failed, and removes the kept file of, an upload that waited for its mapping longer than MAPPING_KEPT or
     has been running longer than INTERRUPTED_AFTER (its worker was stopped). Called by services/maintenance.py
     (`maintenance clean`, and when serve or a worker starts). Returns the uploads' ids."""
@@ -372,7 +375,7 @@ def do_expire_uploads(*, now: dt.datetime | None = None, actor: Any = "system") 
                 upload.errors = [RowError(upload.file_name, None, None, reason).as_dict()]
                 upload.finished_at = now
                 upload.save()
-                record_audit(actor=actor, action="upload.expired", obj=upload, organisation=upload.organisation,
+                record_audit(actor=actor, action=Action.EXPIRE_UPLOAD, obj=upload, organisation=upload.organisation,
                              before={"status": status}, after=_facts(upload))
             done.append(upload.pk)
     return done

@@ -20,6 +20,8 @@ from django.utils import timezone
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput, organisation_dict
 from klimainnkjop.storage.models import Invitation, Membership, Organisation, Unit
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike, as_actor
 
 ROLES = [code for code, _ in Membership.ROLES]
 INVITATION_DAYS = 14
@@ -72,7 +74,7 @@ def find_user(email: str):
 
 
 def do_create_user(*, email: str, password: str | None = None, organisation: Organisation | None = None,
-                   actor: Any = None):
+                   actor: ActorLike = None):
     """A person. Without a password, the password is unusable: they sign in through OIDC or get one later."""
     email = normalise_email(email)
     users = get_user_model().objects
@@ -86,35 +88,35 @@ def do_create_user(*, email: str, password: str | None = None, organisation: Org
         else:
             user.set_unusable_password()
         user.save()
-        record_audit(actor=actor, action="create_user", obj=user, object_type="User", organisation=organisation,
+        record_audit(actor=actor, action=Action.CREATE_USER, obj=user, object_type="User", organisation=organisation,
                      after=_user_dict(user))
     return user
 
 
 def do_add_membership(*, user, organisation: Organisation, role: str, unit_code: str | None = None,
-                      actor: Any = None) -> tuple[Membership, bool]:
+                      actor: ActorLike = None) -> tuple[Membership, bool]:
     """Returns (membership, created). The same role again is a no-op."""
     unit = _check_role(role, organisation, unit_code)
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(user=user, organisation=organisation, role=role,
                                                                unit=unit)
         if created:
-            record_audit(actor=actor, action="add_membership", obj=membership, organisation=organisation,
+            record_audit(actor=actor, action=Action.ADD_MEMBERSHIP, obj=membership, organisation=organisation,
                          after=_membership_dict(membership))
     return membership, created
 
 
-def do_remove_membership(*, membership: Membership, actor: Any = None) -> None:
+def do_remove_membership(*, membership: Membership, actor: ActorLike = None) -> None:
     with transaction.atomic():
         before = _membership_dict(membership)
         pk, organisation = membership.pk, membership.organisation
         membership.delete()
-        record_audit(actor=actor, action="remove_membership", object_type="Membership", object_id=str(pk),
+        record_audit(actor=actor, action=Action.REMOVE_MEMBERSHIP, object_type="Membership", object_id=str(pk),
                      organisation=organisation, before=before, after=None)
 
 
 def do_add_user(*, email: str, organisation: Organisation, role: str, unit_code: str | None = None,
-                password: str | None = None, actor: Any = None) -> tuple[Any, Membership, bool]:
+                password: str | None = None, actor: ActorLike = None) -> tuple[Any, Membership, bool]:
     """`user add`: the person (created when new) with one more role. Returns (user, membership, user_created).
 
     Everything is checked before anything is written; a password for an existing user is refused (use
@@ -134,34 +136,34 @@ def do_add_user(*, email: str, organisation: Organisation, role: str, unit_code:
     return user, membership, created
 
 
-def do_set_password(*, user, password: str, actor: Any = None):
+def do_set_password(*, user, password: str, actor: ActorLike = None):
     check_password(password, user)
     with transaction.atomic():
         before = {"has_password": user.has_usable_password()}
         user.set_password(password)
         user.save(update_fields=["password"])
-        record_audit(actor=actor, action="set_password", obj=user, object_type="User", before=before,
+        record_audit(actor=actor, action=Action.SET_PASSWORD, obj=user, object_type="User", before=before,
                      after={"has_password": True})
     return user
 
 
-def do_remove_password(*, user, actor: Any = None):
+def do_remove_password(*, user, actor: ActorLike = None):
     """Sign-in by password no longer possible (OIDC only)."""
     with transaction.atomic():
         before = {"has_password": user.has_usable_password()}
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        record_audit(actor=actor, action="remove_password", obj=user, object_type="User", before=before,
+        record_audit(actor=actor, action=Action.REMOVE_PASSWORD, obj=user, object_type="User", before=before,
                      after={"has_password": False})
     return user
 
 
-def do_set_user_active(*, user, active: bool, actor: Any = None):
+def do_set_user_active(*, user, active: bool, actor: ActorLike = None):
     with transaction.atomic():
         before = _user_dict(user)
         user.is_active = active
         user.save(update_fields=["is_active"])
-        record_audit(actor=actor, action="activate_user" if active else "deactivate_user", obj=user,
+        record_audit(actor=actor, action=Action.ACTIVATE_USER if active else Action.DEACTIVATE_USER, obj=user,
                      object_type="User", before=before, after=_user_dict(user))
     return user
 
@@ -180,7 +182,7 @@ def _invitation_dict(inv: Invitation) -> dict:
 
 
 def do_create_invitation(*, email: str, organisation: Organisation, role: str, unit_code: str | None = None,
-                         days: int = INVITATION_DAYS, actor: Any = None) -> tuple[Invitation, str]:
+                         days: int = INVITATION_DAYS, actor: ActorLike = None) -> tuple[Invitation, str]:
     """Returns (invitation, token). The token goes into the link sent to the person and is stored only hashed."""
     email = normalise_email(email)
     unit = _check_role(role, organisation, unit_code)
@@ -188,19 +190,19 @@ def do_create_invitation(*, email: str, organisation: Organisation, role: str, u
     with transaction.atomic():
         invitation = Invitation.objects.create(
             email=email, organisation=organisation, role=role, unit=unit, token_sha256=token_hash(token),
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=as_actor(actor).user,
             expires_at=timezone.now() + dt.timedelta(days=days))
-        record_audit(actor=actor, action="create_invitation", obj=invitation, organisation=organisation,
+        record_audit(actor=actor, action=Action.CREATE_INVITATION, obj=invitation, organisation=organisation,
                      after=_invitation_dict(invitation))
     return invitation, token
 
 
-def do_revoke_invitation(*, invitation: Invitation, actor: Any = None) -> Invitation:
+def do_revoke_invitation(*, invitation: Invitation, actor: ActorLike = None) -> Invitation:
     with transaction.atomic():
         before = _invitation_dict(invitation)
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        record_audit(actor=actor, action="revoke_invitation", obj=invitation, organisation=invitation.organisation,
+        record_audit(actor=actor, action=Action.REVOKE_INVITATION, obj=invitation, organisation=invitation.organisation,
                      before=before, after=_invitation_dict(invitation))
     return invitation
 
@@ -210,7 +212,7 @@ def open_invitations():
     return Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
 
 
-def do_accept_invitation(*, invitation: Invitation, user, actor: Any = None) -> Membership:
+def do_accept_invitation(*, invitation: Invitation, user, actor: ActorLike = None) -> Membership:
     """The invited person (signed in) takes up the invitation: the membership it names is added."""
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -223,7 +225,7 @@ def do_accept_invitation(*, invitation: Invitation, user, actor: Any = None) -> 
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
-        record_audit(actor=actor or user, action="accept_invitation", obj=invitation,
+        record_audit(actor=actor or user, action=Action.ACCEPT_INVITATION, obj=invitation,
                      organisation=invitation.organisation, before=before,
                      after=_invitation_dict(invitation) | {"user": user.get_username()})
     return membership
@@ -232,7 +234,7 @@ def do_accept_invitation(*, invitation: Invitation, user, actor: Any = None) -> 
 # --- organisation and unit details (what the admin pages change) ---------------------------------------------
 
 def do_update_organisation(*, organisation: Organisation, name: str | None = None, kind: str | None = None,
-                           actor: Any = None) -> Organisation:
+                           actor: ActorLike = None) -> Organisation:
     if name is not None and not name.strip():
         raise InvalidInput("name: must not be empty")
     if kind is not None and kind not in {Organisation.KIND_KOMMUNE, Organisation.KIND_IKS}:
@@ -244,7 +246,7 @@ def do_update_organisation(*, organisation: Organisation, name: str | None = Non
         if kind is not None:
             organisation.kind = kind
         organisation.save()
-        record_audit(actor=actor, action="update_organisation", obj=organisation, organisation=organisation,
+        record_audit(actor=actor, action=Action.UPDATE_ORGANISATION, obj=organisation, organisation=organisation,
                      before=before, after=organisation_dict(organisation))
     return organisation
 
@@ -255,7 +257,7 @@ def _unit_dict(unit: Unit) -> dict:
 
 
 def do_update_unit(*, unit: Unit, name: str | None = None, parent_code: str | None = None,
-                   clear_parent: bool = False, actor: Any = None) -> Unit:
+                   clear_parent: bool = False, actor: ActorLike = None) -> Unit:
     """Rename a unit or place it under another unit of the same organisation (the hierarchy unit leaders see)."""
     parent = None
     if parent_code:
@@ -276,6 +278,6 @@ def do_update_unit(*, unit: Unit, name: str | None = None, parent_code: str | No
         elif clear_parent:
             unit.parent = None
         unit.save()
-        record_audit(actor=actor, action="update_unit", obj=unit, organisation=unit.organisation, before=before,
+        record_audit(actor=actor, action=Action.UPDATE_UNIT, obj=unit, organisation=unit.organisation, before=before,
                      after=_unit_dict(unit))
     return unit

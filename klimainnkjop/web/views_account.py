@@ -35,6 +35,7 @@ from klimainnkjop.services import users as user_services
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.selectors import people as people_selectors
 from klimainnkjop.web.forms import SetPasswordForm, SignInForm, TotpCodeForm, role_label
+from klimainnkjop.core.actors import INVITATION
 
 TOTP_PENDING_KEY = "klimainnkjop_totp_pending"
 TOTP_PENDING_SECONDS = 300
@@ -230,9 +231,9 @@ def invitation(request, token):
         try:
             if person is None:
                 person = user_services.do_create_user(email=found.email, password=password,
-                                                      organisation=found.organisation, actor="invitation")
+                                                      organisation=found.organisation, actor=INVITATION)
             else:
-                user_services.do_set_password(user=person, password=password, actor="invitation")
+                user_services.do_set_password(user=person, password=password, actor=INVITATION)
         except InvalidInput as exc:
             form.add_service_error(str(exc))
         else:
