@@ -362,7 +362,8 @@ def do_import_ledger_lines(*, organisation: Organisation, lines: list[dict], act
               if any(ord(c) < 32 and c != "\t" for c in _cell(value))]
     if errors:
         raise ImportRejected(errors)
-    used = [f for f in FIELDS if any(line.get(f) not in (None, "") for line in lines) or f in ("posting_date", "amount")]
+    used = [f for f in FIELDS
+            if f in ("posting_date", "amount") or any(line.get(f) not in (None, "") for line in lines)]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(used)

@@ -139,3 +139,11 @@ urlpatterns += [  # the baseline report and the council case documents (issue 13
     path("dokumenter/vedtak/", views_documents.decision, name="documents_decision"),
     path("offentlig/kartlegging/<int:year>.pdf", views_documents.published_baseline, name="public_baseline"),
 ]
+
+from klimainnkjop.web import views_api_tokens  # noqa: E402
+
+urlpatterns += [  # the organisation's tokens of the JSON API (issue 16 item 8; the API itself: klimainnkjop/api)
+    path("org/<str:orgnr>/api-nokler/", views_api_tokens.api_tokens, name="admin_api_tokens"),
+    path("org/<str:orgnr>/api-nokler/<int:pk>/trekk-tilbake/", views_api_tokens.api_token_revoke,
+         name="admin_api_token_revoke"),
+]
