@@ -9,7 +9,7 @@ missing scope, 404 nothing computed yet, 422 bad input (every error by file, row
 (Retry-After), 400 an unreadable request."""
 from __future__ import annotations
 
-from ninja import File, Form, NinjaAPI, Query
+from ninja import File, Form, NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
@@ -86,10 +86,13 @@ def _invalid(request, exc: ValidationError):
     errors = []
     for item in exc.errors:
         loc = [str(p) for p in item.get("loc", [])]
-        row = next((int(p) + 1 for p in loc[2:3] if p.isdigit()), None) if loc[:2] == ["body", "lines"] or \
-            loc[1:3] == ["payload", "lines"] else None
-        errors.append({"file": "request", "row": row, "column": ".".join(loc[1:]) or None,
-                       "reason": str(item.get("msg", "invalid"))})
+        where = loc[2:] if loc[:2] == ["body", "payload"] else loc[1:]  # body.payload.lines.1.amount, query.year
+        reason = str(item.get("msg", "invalid"))
+        if len(where) >= 2 and where[0] == "lines" and where[1].isdigit():  # a line of a JSON batch, as a file row
+            errors.append({"file": "lines", "row": int(where[1]) + 1, "column": ".".join(where[2:]) or None,
+                           "reason": reason})
+        else:
+            errors.append({"file": "request", "row": None, "column": ".".join(where) or None, "reason": reason})
     return _error(request, 422, "the request is not valid: " + "; ".join(
         f"{e['column']}: {e['reason']}" for e in errors[:5]), errors)
 
@@ -132,9 +135,9 @@ def totals(request, orgnr: str, year: int | None = Query(None, ge=1900, le=2999)
     except NoResults as exc:
         raise _no_results(exc)
     rows = [{k: v for k, v in r.items() if k != "covered_spend_nok"} for r in document["rows"]]
-    return 200, {"organisation": orgnr, "year": year, "group_by": list(dict.fromkeys(by)),
+    return Status(200, {"organisation": orgnr, "year": year, "group_by": list(dict.fromkeys(by)),
                  "factor_set": document["factor_set"], "factor_sets": document["factor_sets"] or [],
-                 "run": document["run"], "consolidated": document["consolidated"], "rows": rows}
+                 "run": document["run"], "consolidated": document["consolidated"], "rows": rows})
 
 
 @api.get("/organisations/{orgnr}/kpis", response={200: KpisOut, **ERRORS}, tags=["read"],
@@ -150,7 +153,7 @@ def kpis(request, orgnr: str, period: str = Query(..., description="2025, 2025H1
         raise ApiError(422, f"period: {period!r} is not a period; write 2025 (year), 2025H1, 2025T2 or 2025Q3",
                        [RowError("request", None, "period", "write 2025, 2025H1, 2025T2 or 2025Q3")])
     rows = kpi_selectors.follow_up(scope, kpi_selectors.Subject(org=orgnr), parsed)
-    return 200, {"organisation": orgnr, "period": parsed.code, "kpis": [r.as_dict() for r in rows]}
+    return Status(200, {"organisation": orgnr, "period": parsed.code, "kpis": [r.as_dict() for r in rows]})
 
 
 @api.get("/organisations/{orgnr}/lines", response={200: LinesOut, **ERRORS}, tags=["read"],
@@ -165,8 +168,8 @@ def lines(request, orgnr: str, year: int | None = Query(None, ge=1900, le=2999),
         total = line_selectors.lines_total(scope, org=orgnr, year=year, exclusion=None)["lines"]
     except NoResults as exc:
         raise _no_results(exc)
-    return 200, {"organisation": orgnr, "year": year, "total": total, "limit": limit, "offset": offset,
-                 "lines": page}
+    return Status(200, {"organisation": orgnr, "year": year, "total": total, "limit": limit, "offset": offset,
+                 "lines": page})
 
 
 # ------------------------------------------------------------------------------------------------ imports
@@ -175,7 +178,7 @@ def _organisation(scope: access.Scope, orgnr: str):
     return org_selectors.organisation(scope, orgnr)
 
 
-def _import_out(orgnr: str, kind: str, result) -> tuple[int, dict]:
+def _import_out(orgnr: str, kind: str, result) -> Status:
     out = result.as_dict()
     batch = result.batch
     findings = list(getattr(batch, "findings", None) or []) if batch is not None else []
@@ -183,7 +186,7 @@ def _import_out(orgnr: str, kind: str, result) -> tuple[int, dict]:
             "already_imported": bool(out.get("already_imported")), "rows_read": int(out.get("rows_read") or 0),
             "lines_added": int(out.get("lines_added") or 0), "lines_duplicate": int(out.get("lines_duplicate") or 0),
             "warnings": [str(w) for w in out.get("warnings") or []], "findings": findings[:500]}
-    return (200 if body["already_imported"] else 201), body
+    return Status(200 if body["already_imported"] else 201, body)
 
 
 def _refused(exc: Exception, file_name: str) -> ApiError:

@@ -11,7 +11,7 @@ def register(sub) -> dict:
     p = sub.add_parser("api", help="the JSON API's tokens")
     groups = p.add_subparsers(dest="api_command", required=True)
     token = groups.add_parser("token", help="make, list and revoke API tokens")
-    actions = token.add_subparsers(dest="token_command", required=True)
+    actions = token.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", help="make a token for one organisation (printed once)")
     add.add_argument("--org", required=True)
     add.add_argument("--name", required=True, help="who or what uses it")
@@ -37,7 +37,7 @@ def cmd_api(args) -> int:
     from klimainnkjop.selectors import api_tokens as token_selectors
     from klimainnkjop.services import api_tokens as token_services
 
-    if args.token_command == "add":
+    if args.action == "add":
         org = find_org(args.org)
         expires = None
         if args.expires:
@@ -51,7 +51,7 @@ def cmd_api(args) -> int:
         print(f"token {token.pk} for {org.orgnr} ({', '.join(token.scopes)}): {secret}")
         print("It is shown only now; keep it secret (only its SHA-256 is stored).")
         return EXIT_OK
-    if args.token_command == "list":
+    if args.action == "list":
         if args.org:
             find_org(args.org)
         rows = [{"id": t.pk, "org": t.organisation.orgnr, "name": t.name, "scopes": ",".join(t.scopes),
