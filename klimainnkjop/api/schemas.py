@@ -144,8 +144,10 @@ class LineIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    posting_date: str = Field(description="YYYY-MM-DD", max_length=40)
-    amount: str | int | float = Field(description="in NOK (or `currency`), with a decimal point or comma; excl. VAT")
+    posting_date: str = Field(description="YYYY-MM-DD", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                              examples=["2024-03-15"])
+    amount: str | int | float = Field(description="in NOK (or `currency`), with a decimal point or comma; excl. VAT",
+                                      examples=["1234.50"])
     account: str | None = Field(None, max_length=100)
     art: str | None = Field(None, max_length=100)
     function: str | None = Field(None, max_length=100)
@@ -166,7 +168,9 @@ class LineIn(Schema):
 
 
 class LinesIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"lines": [
+        {"posting_date": "2024-03-15", "amount": "1234.50", "account": "10000", "supplier_orgnr": "982463718",
+         "supplier_name": "Kontorgiganten AS", "description": "Papir", "voucher": "A1", "line_id": "1"}]}]})
 
     lines: list[LineIn] = Field(min_length=1, max_length=10_000)
 

@@ -143,7 +143,7 @@ def totals(request, orgnr: str, year: int | None = Query(None, ge=1900, le=2999)
 @api.get("/organisations/{orgnr}/kpis", response={200: KpisOut, **ERRORS}, tags=["read"],
          summary="The KPIs and their targets for a period, as `klimainnkjop kpis`")
 def kpis(request, orgnr: str, period: str = Query(..., description="2025, 2025H1, 2025T2 or 2025Q3",
-                                                  max_length=10)):
+                                                  pattern=r"^[0-9]{4}([HhTtQq][0-9])?$")):
     from klimainnkjop.selectors import dashboard, kpis as kpi_selectors
 
     scope = _scope(request, orgnr, "read")
