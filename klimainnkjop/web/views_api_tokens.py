@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from klimainnkjop import access
@@ -56,7 +56,7 @@ def _status(token, now) -> str:
         return _("Revoked")
     if token.expires_at and token.expires_at <= now:
         return _("Expired")
-    return _("Active")
+    return pgettext("API token", "Active")
 
 
 @login_required
