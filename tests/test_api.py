@@ -240,6 +240,15 @@ def test_a_file_is_imported_through_the_uploads_dispatch_and_a_bad_file_named_by
         **bearer(secret))
     assert response.status_code == 422
     assert [(e["file"], e["row"], e["column"]) for e in response.json()["errors"]] == [("feil.csv", 3, "Bilagsdato")]
+    unknown = client.post(f"{API}/{KONGSVINGER}/imports", data={
+        "file": SimpleUploadedFile("b.csv", KONGSVINGER_CSV.replace("Papir", "Papp").encode()), "kind": "ledger",
+        "profile": "sap"},
+        **bearer(secret))
+    assert unknown.status_code == 422 and "no profile named 'sap'" in unknown.json()["detail"]
+    nul = client.post(f"{API}/{KONGSVINGER}/imports", data={
+        "file": SimpleUploadedFile("b.csv", KONGSVINGER_CSV.encode()), "kind": "ledger", "profile": "vi\x00sma"},
+        **bearer(secret))
+    assert nul.status_code == 422 and nul.json()["errors"][0]["column"] == "profile"
     assert ImportBatch.objects.count() == 1
 
 

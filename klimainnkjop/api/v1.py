@@ -204,7 +204,10 @@ def import_a_file(request, orgnr: str, file: File[UploadedFile], kind: Form[Impo
 
     scope = _scope(request, orgnr, "import")
     organisation = _organisation(scope, orgnr)
-    name = (file.name or "file")[:200]
+    if any(ord(c) < 32 for c in profile) or len(profile) > 100:
+        raise ApiError(422, "profile: the name of a saved column profile (at most 100 characters, no control "
+                            "characters)", [RowError("request", None, "profile", "not a profile name")])
+    name = "".join(c for c in (file.name or "file") if ord(c) >= 32)[:200] or "file"
     if file.size is not None and file.size > max_upload_bytes():
         raise ApiError(422, f"{name}: larger than the limit of {max_upload_bytes() // 2**20} MiB per file",
                        [RowError(name, None, None, "the file is too large")])
