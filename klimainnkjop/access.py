@@ -258,3 +258,40 @@ CONSTRUCTION_ROLES = {"org-admin", "purchaser"}  # construction projects and the
 def can_manage_construction(user, orgnr: str) -> bool:
     """May add or edit the organisation's construction projects and import their NS 3720 climate calculations."""
     return is_region_admin(user) or bool(roles_of(user, orgnr) & CONSTRUCTION_ROLES)
+
+
+# --- API tokens (issue 16 item 8) ---------------------------------------------------------------------------
+
+API_TOKEN_ROLES = {"org-admin"}  # make and revoke their organisation's API tokens (region admins: every one)
+API_SCOPES = ("read", "import")  # storage.models.ApiToken.SCOPES
+
+
+def can_manage_api_tokens(user, orgnr: str) -> bool:
+    """May make and revoke the organisation's API tokens (and see their list)."""
+    return is_region_admin(user) or bool(roles_of(user, orgnr) & API_TOKEN_ROLES)
+
+
+def api_token_usable(token, now=None) -> bool:
+    """Not revoked and not expired."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    return token is not None and token.revoked_at is None and (token.expires_at is None or token.expires_at > now)
+
+
+def scope_for_api_token(token) -> Scope:
+    """What a token reads: its organisation only, as a person of that organisation who sees every unit of it; never
+    the audit log. A revoked or expired token sees nothing."""
+    if not api_token_usable(token):
+        return Scope(orgnrs=frozenset(), label="a revoked or expired API token")
+    return Scope(orgnrs=frozenset({token.organisation.orgnr}), label=f"API token {token.pk} ({token.name})")
+
+
+def check_api_token(token, orgnr: str, needed: str) -> Scope:
+    """The token's Scope if it may do `needed` ("read" or "import") for the organisation; OutsideScope for another
+    organisation, PermissionError for a scope the token lacks."""
+    scope = scope_for_api_token(token)
+    scope.check(orgnr)
+    if needed not in (token.scopes or []):
+        raise PermissionError(f"the token has no {needed!r} scope (it has: {', '.join(token.scopes) or 'none'})")
+    return scope

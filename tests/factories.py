@@ -887,3 +887,36 @@ EXPECTATIONS.update({
          {"anonymous": LOGIN_REDIRECT, **{k: NOT_FOUND for k in ALL_KINDS[1:]}}),
     ],
 })
+
+# --- issue 16 item 8: the JSON API and its tokens (tests/test_api.py, tests/test_api_schemathesis.py) -------------
+# The API takes a token only: a signed-in session is no token (401 for everyone); its OpenAPI document is public.
+_API_NO_TOKEN = {k: 401 for k in ALL_KINDS}
+EXPECTATIONS.update({
+    "api/v1/": [("get", "/api/v1/", {k: NOT_FOUND for k in ALL_KINDS})],
+    "api/v1/openapi.json": [("get", "/api/v1/openapi.json", {k: OK for k in ALL_KINDS})],
+    "api/v1/organisations/<orgnr>/totals": [("get", f"/api/v1/organisations/{KONGSVINGER}/totals", _API_NO_TOKEN)],
+    "api/v1/organisations/<orgnr>/kpis": [("get", f"/api/v1/organisations/{KONGSVINGER}/kpis?period=2024",
+                                           _API_NO_TOKEN)],
+    "api/v1/organisations/<orgnr>/lines": [("get", f"/api/v1/organisations/{KONGSVINGER}/lines", _API_NO_TOKEN),
+                                           ("post", f"/api/v1/organisations/{KONGSVINGER}/lines", _API_NO_TOKEN)],
+    "api/v1/organisations/<orgnr>/imports": [("post", f"/api/v1/organisations/{KONGSVINGER}/imports",
+                                              _API_NO_TOKEN)],
+    "org/<str:orgnr>/api-nokler/": [  # the organisation's API tokens: its administrators and region administrators
+        ("get", f"/org/{KONGSVINGER}/api-nokler/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": FORBIDDEN, "reader_other": NOT_FOUND,
+          "org_admin_own": OK, "auditor_own": FORBIDDEN}),
+        ("post", f"/org/{KONGSVINGER}/api-nokler/",  # an empty form is a form error
+         {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST, "reader_own": FORBIDDEN,
+          "reader_other": NOT_FOUND, "org_admin_own": BAD_REQUEST, "auditor_own": FORBIDDEN}),
+        ("get", f"/org/{GRUE}/api-nokler/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": OK, "reader_own": NOT_FOUND, "reader_other": FORBIDDEN,
+          "org_admin_own": NOT_FOUND, "auditor_own": NOT_FOUND}),
+    ],
+    "org/<str:orgnr>/api-nokler/<int:pk>/trekk-tilbake/": [
+        ("post", f"/org/{KONGSVINGER}/api-nokler/999999/trekk-tilbake/",
+         {"anonymous": LOGIN_REDIRECT, "region_admin": NOT_FOUND, "reader_own": FORBIDDEN,
+          "reader_other": NOT_FOUND, "org_admin_own": NOT_FOUND, "auditor_own": FORBIDDEN}),
+        ("get", f"/org/{KONGSVINGER}/api-nokler/999999/trekk-tilbake/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
+    ],
+})

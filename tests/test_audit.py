@@ -10,8 +10,8 @@ from pathlib import Path
 from klimainnkjop.access import system_scope
 from klimainnkjop.selectors.audit import audit_entries, audit_row
 from klimainnkjop.selectors.results import totals
-from klimainnkjop.services import (auth, classification, compute, factors, imports, invoices, organisations, profiles,
-                                   reference, users)
+from klimainnkjop.services import (api_tokens, auth, classification, compute, factors, imports, invoices,
+                                   organisations, profiles, reference, users)
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import AuditEntry, Category, CategoryMapping, FactorSet, ImportBatch, Membership, Unit
 from tests.factories import META, VISMA, factor_file, import_ledger, kostra_file, ledger_csv, record
@@ -22,6 +22,7 @@ SAFT = Path(__file__).resolve().parent / "data" / "saft" / "ExampleFile_SAF-T_Fi
 # The modules whose services change master data (organisations, units, people, factor library, rates,
 # profiles, imports) and decisions (compute, publish, delete). A new do_ function here needs a case below.
 MODULES = [organisations, users, factors, reference, profiles, imports, compute, auth, classification, invoices]
+MODULES += [api_tokens]  # the JSON API's tokens (issue 16 item 8)
 NOT_CHANGING_ANYTHING_AUDITABLE = {
     "do_load_reference_data",  # idempotent loader of shipped files; audited by the services it calls
     "do_sign_in_external",  # a sign-in; covered by tests/test_auth.py (link_identity, sign_in_external)
@@ -158,6 +159,14 @@ def cases(org):
         "do_confirm_totp": (confirmed_totp, "confirm_totp", True),
         "do_disable_totp": (lambda: (confirmed_totp(), auth.do_disable_totp(user=user(), actor="test")),
                             "disable_totp", True),
+        # the JSON API (issue 16 item 8): a batch of ledger lines, and its tokens
+        "do_import_ledger_lines": (lambda: imports.do_import_ledger_lines(organisation=org, lines=[
+            {"posting_date": "2024-03-02", "amount": "1000", "art": "115", "unit": "2000"}], actor="test"),
+            "import_ledger", False),
+        "do_create_api_token": (lambda: api_tokens.do_create_api_token(organisation=org, name="ERP", scopes="read",
+                                                                       actor="test"), "create_api_token", False),
+        "do_revoke_api_token": (lambda: api_tokens.do_revoke_api_token(token=api_tokens.do_create_api_token(
+            organisation=org, name="BI", scopes="read", actor="test")[0], actor="test"), "revoke_api_token", True),
     }
 
 

@@ -28,6 +28,7 @@ GROUPS += ["klimainnkjop.cli.agreements"]  # agreements, renewals, the requireme
 GROUPS += ["klimainnkjop.cli.effect"]  # measured effect: volume and intensity (LMDI)
 GROUPS += ["klimainnkjop.cli.documents"]  # the baseline report and the council case documents (issue 13)
 GROUPS += ["klimainnkjop.cli.construction"]  # construction projects against FutureBuilt (issue 11 item 5)
+GROUPS += ["klimainnkjop.cli.api"]  # the JSON API's tokens (issue 16 item 8)
 
 
 def _setup(data_dir: str | None) -> None:

@@ -119,6 +119,9 @@ class Action(StrEnum):
     ADD_CONSTRUCTION_PROJECT = "add_construction_project"
     UPDATE_CONSTRUCTION_PROJECT = "update_construction_project"
     IMPORT_CLIMATE_CALCULATION = "import_climate_calculation"
+    # the JSON API's tokens (issue 16 item 8)
+    CREATE_API_TOKEN = "create_api_token"
+    REVOKE_API_TOKEN = "revoke_api_token"
 
 
 KNOWN: frozenset[str] = frozenset(a.value for a in Action)

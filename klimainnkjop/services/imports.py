@@ -155,6 +155,12 @@ def _import_ledger(organisation: Organisation, data: bytes, file_name: str, prof
         return ImportResult(previous, True, previous.rows_read, 0, 0, previous_profile=previous.profile_name)
     stored = _profile_for(organisation, profile_name)
     profile = Profile.from_spec(stored.spec, source=f"profile {stored.name}")
+    return _import_ledger_with(organisation, data, file_name, profile, stored.name, previous, sha, actor)
+
+
+def _import_ledger_with(organisation: Organisation, data: bytes, file_name: str, profile: Profile, profile_name: str,
+                        previous: ImportBatch | None, sha: str, actor: ActorLike) -> ImportResult:
+    """The ledger import once its profile is known (a stored profile's, or the API's fixed one for a JSON batch)."""
     parsed = parse_ledger(data, file_name, profile)
     nok = _convert_currency(parsed.lines, file_name, profile.columns)
     warning = uncategorised_warning(file_name, [line.art for line in parsed.lines], nok, profile,
@@ -186,10 +192,10 @@ def _import_ledger(organisation: Organisation, data: bytes, file_name: str, prof
         columns["vat_ore"].append(vat_nok)
         columns["amount_orig_minor"].append(line.amount_minor)
     with transaction.atomic():  # the earlier batch steps aside in the same transaction as the new one counts
-        replaced = _replace_batch(previous, profile_name=stored.name, actor=actor) if previous is not None else None
+        replaced = _replace_batch(previous, profile_name=profile_name, actor=actor) if previous is not None else None
         result = _commit_batch(
             organisation=organisation, kind="ledger", data=data, file_name=file_name, sha=sha,
-            profile_name=stored.name, rows_read=parsed.rows_read, columns=columns, duplicates=duplicates,
+            profile_name=profile_name, rows_read=parsed.rows_read, columns=columns, duplicates=duplicates,
             units={line.unit: line.unit_name for line, _ in fresh if line.unit},
             suppliers={line.supplier_orgnr: line.supplier_name for line, _ in fresh if line.supplier_orgnr},
             actor=actor, warnings=[warning] if warning else [])
@@ -318,3 +324,62 @@ def do_delete_import_batch(*, batch: ImportBatch, actor: ActorLike = None) -> Im
         record_audit(actor=actor, action=Action.DELETE_IMPORT, obj=batch, organisation=batch.organisation,
                      before=before, after=_batch_dict(batch))
     return batch
+
+
+# ---------------------------------------------------------------- a batch of ledger lines as JSON (the API)
+
+LINES_FILE = "lines"  # the name a JSON batch's errors give as the file; their row is the line's position (from 1)
+LINES_PROFILE = "api-lines"  # the profile name a JSON batch's ImportBatch records
+MAX_LINES = 100_000
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def do_import_ledger_lines(*, organisation: Organisation, lines: list[dict], actor: ActorLike = None) -> ImportResult:
+    """A batch of ledger lines (dicts of ledger FIELDS, dates as YYYY-MM-DD, amounts in NOK or `currency` with a
+    decimal point or comma) imported as one ledger file: the whole batch is validated first and stored all or
+    nothing (ImportRejected naming the file "lines", the line's position from 1 as its row and the field as its
+    column). The same batch again adds nothing (its bytes' SHA-256, as for a file)."""
+    import csv
+    import io
+
+    from klimainnkjop.importers.ledger import FIELDS
+
+    if not lines:
+        raise InvalidInput("lines: the batch has no lines")
+    if len(lines) > MAX_LINES:
+        raise InvalidInput(f"lines: at most {MAX_LINES} lines in one batch, not {len(lines)}")
+    unknown = sorted({k for line in lines for k in line if k not in FIELDS})
+    if unknown:
+        raise InvalidInput(f"lines: unknown field(s) {', '.join(unknown)}")
+    errors = [RowError(LINES_FILE, no, name, "a value may not hold control characters (NUL, line breaks)")
+              for no, line in enumerate(lines, start=1) for name, value in line.items()
+              if any(ord(c) < 32 and c != "\t" for c in _cell(value))]
+    if errors:
+        raise ImportRejected(errors)
+    used = [f for f in FIELDS
+            if f in ("posting_date", "amount") or any(line.get(f) not in (None, "") for line in lines)]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(used)
+    for line in lines:
+        writer.writerow([_cell(line.get(f)) for f in used])
+    data = out.getvalue().encode("utf-8")
+    profile = Profile(name=LINES_PROFILE, columns={f: f for f in used}, encoding="utf-8", delimiter=";",
+                      date_format="%Y-%m-%d")
+    sha = linestore.sha256_bytes(data)
+    with organisation_lock(organisation.orgnr):
+        previous = _existing(organisation, "ledger", sha)
+        if previous is not None:
+            return ImportResult(previous, True, previous.rows_read, 0, 0, previous_profile=previous.profile_name)
+        try:
+            return _import_ledger_with(organisation, data, LINES_FILE, profile, LINES_PROFILE, None, sha, actor)
+        except ImportRejected as exc:  # the CSV's row 2 is the batch's first line
+            raise ImportRejected([RowError(e.file, e.row - 1 if e.row else e.row, e.column, e.reason)
+                                  for e in exc.errors]) from None

@@ -962,3 +962,25 @@ class ClimateCalculationRow(models.Model):
 
     class Meta:
         ordering = ["calculation_id", "row_no"]
+
+
+class ApiToken(models.Model):
+    """A token of the JSON API (issue 16 item 8): acts for one organisation with its scopes (read, import). Only the
+    SHA-256 of the secret is kept; the secret is shown once when the token is made (services/api_tokens.py)."""
+
+    SCOPES = ("read", "import")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    scopes = models.JSONField(default=list, help_text="read, import")
+    prefix = models.CharField(max_length=16, help_text="the first characters of the token, to recognise it")
+    secret_sha256 = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organisation_id", "-created_at", "-id"]

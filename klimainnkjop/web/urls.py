@@ -146,3 +146,11 @@ urlpatterns += [  # construction projects against FutureBuilt (issue 11 item 5)
     path("org/<str:orgnr>/bygg/", views_construction.projects, name="construction"),
     path("org/<str:orgnr>/bygg/<int:pk>/", views_construction.project, name="construction_project"),
 ]
+
+from klimainnkjop.web import views_api_tokens  # noqa: E402
+
+urlpatterns += [  # the organisation's tokens of the JSON API (issue 16 item 8; the API itself: klimainnkjop/api)
+    path("org/<str:orgnr>/api-nokler/", views_api_tokens.api_tokens, name="admin_api_tokens"),
+    path("org/<str:orgnr>/api-nokler/<int:pk>/trekk-tilbake/", views_api_tokens.api_token_revoke,
+         name="admin_api_token_revoke"),
+]

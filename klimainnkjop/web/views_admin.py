@@ -69,6 +69,8 @@ def _org_links(user, org) -> list[dict]:
         links.append((_("Upload a file"), "upload"))
     if access.can_view_audit(user, orgnr):
         links.append((_("Audit log"), "org_audit"))
+    if access.can_manage_api_tokens(user, orgnr):
+        links.append((_("API tokens"), "admin_api_tokens"))
     if access.can_administer_region(user):
         links.append((_("Edit"), "admin_organisation_edit"))
     return [{"label": label, "href": reverse(name, args=[orgnr])} for label, name in links]

@@ -185,6 +185,7 @@ def administration_pages(org) -> list[str]:
         f"/org/{org.orgnr}/importer/{batch.pk}/slett/", "/revisjonslogg/", f"/org/{org.orgnr}/revisjonslogg/",
         "/meg/", "/rapporter/", f"/org/{org.orgnr}/gjennomgang/", f"/org/{org.orgnr}/linje/{line_key}/",
         f"/org/{org.orgnr}/klimabudsjett/?periode=2024", "/mal/",  # climate budgets and targets (issue 11)
+        f"/org/{org.orgnr}/api-nokler/",  # the organisation's API tokens (issue 16 item 8)
     ]
 
 
