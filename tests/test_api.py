@@ -262,7 +262,7 @@ def test_a_kostra_file_of_another_organisation_is_refused_unless_confirmed(clien
     confirmed = client.post(f"{API}/{KONGSVINGER}/imports", data={
         "file": SimpleUploadedFile("grue.txt", data), "kind": "kostra", "confirm_other": "true"}, **bearer(secret))
     assert confirmed.status_code == 201 and confirmed.json()["lines_added"] == 1
-    assert AuditEntry.objects.get(action="import_kostra_confirmed").actor_label.startswith("api-token:")
+    assert AuditEntry.objects.get(action="confirm_kostra_import").actor_label.startswith("api-token:")
 
 
 # ---------------------------------------------------------------- rate limit
