@@ -22,6 +22,7 @@ GROUPS += ["klimainnkjop.cli.targets"]  # targets, kpis, budgets, population (is
 GROUPS += ["klimainnkjop.cli.agreements"]  # agreements, renewals, the requirement library (issue 12)
 GROUPS += ["klimainnkjop.cli.effect"]  # measured effect: volume and intensity (LMDI)
 GROUPS += ["klimainnkjop.cli.documents"]  # the baseline report and the council case documents (issue 13)
+GROUPS += ["klimainnkjop.cli.runs"]  # what changed between computations, and why (issue 16 item 4)
 
 
 def _setup(data_dir: str | None) -> None:
