@@ -65,8 +65,10 @@ def test_a_normal_run_passes_every_check_and_is_published(good_run):
 def check(tables: dict[str, pa.Table]) -> None:
     con = runner.connect()
     try:
-        for view, name in (("stored", "lines"), ("aggregated", "aggregates"), ("rolled", "summary")):
-            con.con.register(view, tables[name])
+        for view, name in (("stored", "lines"), ("aggregated", "aggregates"), ("rolled", "summary"),
+                           ("changed", "changes")):
+            if name in tables:
+                con.con.register(view, tables[name])
         runner.check_results(con.con)
     finally:
         con.disconnect()
@@ -166,3 +168,21 @@ def test_a_compute_whose_results_fail_a_check_is_marked_failed_and_the_last_good
     assert AuditEntry.objects.filter(action="compute.failed").count() == 1
     assert latest_run().run.pk == good.pk
     assert totals(system_scope())["rows"][0]["spend_nok"] == 1_000.0
+
+
+def test_causes_of_a_change_that_do_not_add_up_fail_the_run(tmp_path, good_run):
+    """changes.parquet (issue 16 item 4): the causes of every cell add up to its change, and its kg after is the
+    lines' purchases."""
+    out = tmp_path / "out"
+    runner.run(inputs(write_lines(tmp_path / "a.parquet", LINES)), out)
+    tables = dict(good_run[1])
+    tables["changes"] = pq.read_table(out / "changes.parquet")
+    check(tables)  # every line new: the run's own file passes
+    broken = dict(tables, changes=changed(tables["changes"], lambda r: r["org"] == OTHER, method_kg=1.0))
+    with pytest.raises(runner.DataCheckFailed) as failed:
+        check(broken)
+    assert failed.value.check == "changes_add_up" and failed.value.keys == [(OTHER, 2024, 3)]
+    broken = dict(tables, changes=changed(tables["changes"], lambda r: r["org"] == OTHER, kg_after=1.0,
+                                          new_lines_kg=1.0))
+    with pytest.raises(runner.DataCheckFailed, match="changes_add_up"):
+        check(broken)

@@ -191,7 +191,8 @@ DATA_CHECKS: dict[str, tuple[str, str]] = {
         " FROM after a FULL JOIN changes c ON a.org = c.org AND a.year = c.year AND a.month = c.month"
         " WHERE " + _KG_DIFFERS.format(a="coalesce(a.kg, 0)", b="coalesce(c.kg, 0)")
         + " UNION ALL SELECT org, year, month FROM changed WHERE "
-        + _KG_DIFFERS.format(a="kg_after - kg_before", b=" + ".join(f"{c}_kg" for c in pipeline.CHANGE_CAUSES))
+        + _KG_DIFFERS.format(a="(kg_after - kg_before)",
+                             b="(" + " + ".join(f"{c}_kg" for c in pipeline.CHANGE_CAUSES) + ")")
         + " ORDER BY 1, 2, 3 LIMIT 10"),
 }
 
