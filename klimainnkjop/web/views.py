@@ -474,7 +474,8 @@ def cause_label(cause: str) -> str:
                 "other": _("other changes (price index, exchange rates, purchases between members)")}.get(cause, cause))
 
 
-def change_notice(scope: Scope, orgnr: str | None, period: dashboard.Period, units: list[str] | None, run) -> dict | None:
+def change_notice(scope: Scope, orgnr: str | None, period: dashboard.Period, units: list[str] | None,
+                  run) -> dict | None:
     """The dashboard's notice when its total for the period moved more than the set share since the previous
     computation, naming the main causes; None otherwise."""
     notice = changes.change_notice(scope, org=orgnr, year=period.year, months=period.months, units=units, run=run)

@@ -120,7 +120,8 @@ def _split_context(split: selectors.Split, names: dict[str, str], orgnr: str | N
              "href": lines_href(r["category"]) if r["category"] else "",
              "from": _tonnes(r["kg_from"]), "to": _tonnes(r["kg_to"]), "change": _signed(r["change_kg"]),
              "volume": _signed(r["volume_kg"]), "intensity": _signed(r["intensity_kg"]),
-             "method": _signed(r["method_kg"]), "spend_from": _nok(r["spend_from_nok"]), "spend_to": _nok(r["spend_to_constant_nok"])}
+             "method": _signed(r["method_kg"]), "spend_from": _nok(r["spend_from_nok"]),
+             "spend_to": _nok(r["spend_to_constant_nok"])}
             for r in split.rows]
     return {"split": split, "chart": chart, "rows": rows, "label_from": label_from, "label_to": label_to,
             "figures": {"from": _tonnes(split.kg_from), "to": _tonnes(split.kg_to), "change": _signed(split.change_kg),
