@@ -227,6 +227,7 @@ def test_the_same_methods_in_both_years_give_no_method_part(monkeypatch):
     assert split.method_kg == 0.0 and split.intensity_kg < -26_000
 
 
+@pytest.mark.django_db
 def test_the_method_page_states_the_method_part_the_causes_of_change_and_the_combined_range(client):
     html = " ".join(client.get("/metode/").content.decode().split())
     for phrase in ["Hva som endret seg mellom to beregninger", "nye linjer", "omklassifisert",
