@@ -234,3 +234,44 @@ def test_the_method_page_states_the_method_part_the_causes_of_change_and_the_com
                    "Et metodeskifte er en egen del", "−10 tonn", "5 %",
                    "kombinerte 95 prosent-intervallet"]:
         assert phrase in html, phrase
+
+
+# --- electricity: market-based beside location-based, the spend factor at a typical price (issue 15 item 4) -------
+
+def test_the_market_based_set_is_re_created_by_its_script_and_never_used_to_compute(tmp_path):
+    import importlib.util
+    import sys
+
+    from klimainnkjop.paths import SHIPPED_DATA
+
+    scripts = SHIPPED_DATA.parent.parent / "scripts"
+    sys.path.insert(0, str(scripts))
+    spec = importlib.util.spec_from_file_location("derive_nve_market", scripts / "derive_nve_electricity_market.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = script.main(out=tmp_path / "market.csv")
+    assert out.read_bytes() == (SHIPPED_DATA / "factor_sets" / "nve-electricity-market.csv").read_bytes()
+    assert {r["valid_from"]: r["value"] for r in script.build_rows()} == {2015: 0.509, 2016: 0.530, 2020: 0.402}
+    assert "# role: \n" in out.read_text(encoding="utf-8")  # no role: compute takes activity sets only
+
+
+@pytest.mark.django_db
+def test_the_method_page_shows_both_electricity_figures_and_the_spend_factors_ratio_by_hand(client, reference):
+    from klimainnkjop.selectors import factors as factor_selectors
+    from tests.factories import cpi, factor
+
+    figures = factor_selectors.electricity_figures()
+    rows = {r["year"]: r for r in figures["rows"]}
+    assert rows[2020]["location_kg_per_kwh"] == 0.008 and rows[2020]["market_kg_per_kwh"] == 0.402
+    assert rows[2023]["market_kg_per_kwh"] is None and rows[2015]["location_kg_per_kwh"] is None
+    # by hand: 0.638 NOK/kWh in 2018, moved to 2026 prices, times DFØ's electricity factor per NOK
+    per_kwh = 0.638 * cpi(2026) / cpi(2018) * factor("energy.electricity")
+    assert figures["spend_price_year"] == 2026
+    assert figures["spend_kg_per_kwh"] == pytest.approx(per_kwh, rel=1e-12)
+    assert rows[2023]["spend_to_location"] == pytest.approx(per_kwh / 0.015, rel=1e-12)
+    html = client.get("/metode/").content.decode()
+    table = html[html.index('id="electricity-factors"'):]
+    table = table[:table.index("</table>")]
+    assert "<th scope=\"row\">2020</th><td class=\"num\">8</td><td class=\"num\">402</td>" in table
+    assert norwegian(per_kwh / 0.015) in table
+    assert "0,638 kroner per kWh i 2018" in html and "markedsbaserte tallet" in html

@@ -212,7 +212,28 @@ def _supplier_names(scope, rows: list[dict]) -> dict[str, str]:
 def method(request):
     sets = [set_view(fs) for fs in factor_selectors.factor_sets_with_counts()]
     return render(request, "web/method.html", {
-        "sets": sets, "change_notice_share": formatting.percent(100.0 * change_selectors.notice_share(), 0)})
+        "sets": sets, "change_notice_share": formatting.percent(100.0 * change_selectors.notice_share(), 0),
+        "electricity": _electricity()})
+
+
+def _grams(kg_per_kwh: float | None) -> str:
+    return "–" if kg_per_kwh is None else formatting.number(kg_per_kwh * 1000, 0)
+
+
+def _electricity() -> dict:
+    """Location- and market-based grams per kWh by year and the spend factor's ratio (issue 15 item 4)."""
+    figures = factor_selectors.electricity_figures()
+    price = figures["typical_price"]
+    return {
+        "rows": [{"year": r["year"], "location": _grams(r["location_kg_per_kwh"]),
+                  "market": _grams(r["market_kg_per_kwh"]),
+                  "ratio": "–" if r["spend_to_location"] is None else formatting.number(r["spend_to_location"], 1)}
+                 for r in figures["rows"]],
+        "spend": _grams(figures["spend_kg_per_kwh"]) if figures["spend_kg_per_kwh"] else "",
+        "spend_set": figures["spend_set"] or "", "spend_factor": _value(figures["spend_kg_per_nok"]),
+        "price_year": figures["spend_price_year"] or "", "price": formatting.number(price["nok_per_kwh"], 3),
+        "typical_year": price["year"], "source": price["source"], "url": price["url"],
+    }
 
 
 # --- comparison of two computations ----------------------------------------------------------------------------
