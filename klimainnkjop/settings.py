@@ -279,3 +279,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# issue 16 item 4: the dashboards say so when a total moved more than this share since the previous computation
+KLIMAINNKJOP_CHANGE_NOTICE_SHARE = float(os.environ.get("KLIMAINNKJOP_CHANGE_NOTICE_SHARE", "0.05"))

@@ -67,8 +67,9 @@ def check(tables: dict[str, pa.Table]) -> None:
     con = runner.connect()
     try:
         for view, name in (("stored", "lines"), ("aggregated", "aggregates"), ("rolled", "summary"),
-                           ("documents", "matches")):
-            con.con.register(view, tables[name])
+                           ("documents", "matches"), ("changed", "changes")):
+            if name in tables:
+                con.con.register(view, tables[name])
         runner.check_results(con.con)
     finally:
         con.disconnect()
@@ -190,3 +191,21 @@ def test_ledger_lines_replaced_by_an_invoice_the_matching_does_not_name_fail_the
     with pytest.raises(runner.DataCheckFailed) as failed:
         check(tables)
     assert failed.value.check == "matches_agree_with_lines" and failed.value.keys == [(ORG, "k1")]
+
+
+def test_causes_of_a_change_that_do_not_add_up_fail_the_run(tmp_path, good_run):
+    """changes.parquet (issue 16 item 4): the causes of every cell add up to its change, and its kg after is the
+    lines' purchases."""
+    out = tmp_path / "out"
+    runner.run(inputs(write_lines(tmp_path / "a.parquet", LINES)), out)
+    tables = dict(good_run[1])
+    tables["changes"] = pq.read_table(out / "changes.parquet")
+    check(tables)  # every line new: the run's own file passes
+    broken = dict(tables, changes=changed(tables["changes"], lambda r: r["org"] == OTHER, method_kg=1.0))
+    with pytest.raises(runner.DataCheckFailed) as failed:
+        check(broken)
+    assert failed.value.check == "changes_add_up" and failed.value.keys == [(OTHER, 2024, 3)]
+    broken = dict(tables, changes=changed(tables["changes"], lambda r: r["org"] == OTHER, kg_after=1.0,
+                                          new_lines_kg=1.0))
+    with pytest.raises(runner.DataCheckFailed, match="changes_add_up"):
+        check(broken)

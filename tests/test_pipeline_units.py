@@ -524,3 +524,76 @@ def test_aggregates_sum_lines_per_aggregate_key_and_the_summary_rolls_them_up_wi
         (3, 1_750, 2.25, 1.375, 3.5, 3), (4, 7, 0.0, 0.0, 0.0, 1)]
     assert set(rolled[0]) == set(pipeline.SUMMARY_KEYS) | set(sums)
     assert set(pipeline.AGGREGATE_KEYS) - set(pipeline.SUMMARY_KEYS) == {"unit", "supplier_orgnr", "art"}
+
+
+# --- what changed between two runs, and why (issue 16 item 4) -----------------------------------------------------
+
+def result_lines(*rows: dict) -> pa.Table:
+    """Line results (the columns pipeline.changes reads): a counted spend-based purchase of food by ORG in March
+    2024 unless a row says otherwise."""
+    defaults = dict(org=ORG, year=2024, month=3, unit="U1", category="goods.food", investment=False, exclusion="",
+                    intra_region=False, method="spend", factor_ref="dfo#1", factor_value=0.5, kg_co2e=0.0)
+    schema = pa.schema([(c, {"string": pa.string(), "int32": pa.int32(), "boolean": pa.bool_(),
+                             "float64": pa.float64()}[t]) for c, t in pipeline.CHANGE_COLUMNS.items()])
+    return pa.Table.from_pylist([{**defaults, **row} for row in rows], schema=schema)
+
+
+def changes_of(con, before: pa.Table, after: pa.Table) -> dict[tuple, dict]:
+    rows = execute(con, "changes", pipeline.changes, change_before=before, change_after=after)
+    return {(r["org"], r["category"], r["intra_region"]): r for r in rows}
+
+
+def test_the_change_between_two_runs_is_split_by_cause_and_the_causes_add_up(con):
+    before = result_lines(
+        {"line_key": "same", "kg_co2e": 100.0},                                  # unchanged
+        {"line_key": "gone", "kg_co2e": 40.0},                                   # removed
+        {"line_key": "moved", "kg_co2e": 30.0},                                  # food → cleaning
+        {"line_key": "factor", "kg_co2e": 50.0},                                 # a new DFØ version
+        {"line_key": "litres", "kg_co2e": 80.0},                                 # spend → activity
+        {"line_key": "cpi", "kg_co2e": 10.0},                                    # the price index revised
+        {"line_key": "wages", "kg_co2e": 0.0, "exclusion": "wages", "method": None},   # never counts
+        {"line_key": "kostra", "kg_co2e": 60.0, "org": MEMBER})                  # steps aside for a ledger
+    after = result_lines(
+        {"line_key": "same", "kg_co2e": 100.0},
+        {"line_key": "moved", "kg_co2e": 12.0, "category": "goods.cleaning", "factor_ref": "dfo#2"},
+        {"line_key": "factor", "kg_co2e": 55.0, "factor_ref": "dfo2#1", "factor_value": 0.55},
+        {"line_key": "litres", "kg_co2e": 20.0, "method": "activity", "factor_ref": "desnz#9"},
+        {"line_key": "cpi", "kg_co2e": 10.5},
+        {"line_key": "wages", "kg_co2e": 0.0, "exclusion": "wages", "method": None},
+        {"line_key": "new", "kg_co2e": 7.0},                                     # a new line
+        {"line_key": "kostra", "kg_co2e": 60.0, "org": MEMBER, "exclusion": "covered_by_kostra", "method": None},
+        {"line_key": "ledger", "kg_co2e": 65.0, "org": MEMBER})
+    cells = changes_of(con, before, after)
+    food, cleaning, member = (cells[(ORG, "goods.food", False)], cells[(ORG, "goods.cleaning", False)],
+                              cells[(MEMBER, "goods.food", False)])
+    # by hand, ORG's food: before 100 + 40 + 30 + 50 + 80 + 10 = 310; after 100 + 55 + 20 + 10.5 + 7 = 192.5
+    assert food["kg_before"] == pytest.approx(310.0) and food["kg_after"] == pytest.approx(192.5)
+    assert food["new_lines_kg"] == pytest.approx(7.0) and food["removed_lines_kg"] == pytest.approx(-40.0)
+    assert food["reclassified_kg"] == pytest.approx(-30.0)           # the line left food with its 30 kg
+    assert food["factors_kg"] == pytest.approx(5.0) and food["method_kg"] == pytest.approx(-60.0)
+    assert food["other_kg"] == pytest.approx(0.5)
+    assert (food["new_lines_lines"], food["removed_lines_lines"], food["method_lines"]) == (1, 1, 1)
+    # ... and entered cleaning with 12 kg: reclassified in both cells, -30 + 12 = -18 in the organisation's total
+    assert cleaning["kg_before"] == 0.0 and cleaning["reclassified_kg"] == pytest.approx(12.0)
+    assert cleaning["reclassified_lines"] == 1 and food["reclassified_lines"] == 0
+    # MEMBER: the KOSTRA line (60) stepped aside for the ledger line (65): one removed, one new
+    assert member["removed_lines_kg"] == pytest.approx(-60.0) and member["new_lines_kg"] == pytest.approx(65.0)
+    for cell in cells.values():
+        parts = sum(cell[f"{c}_kg"] for c in pipeline.CHANGE_CAUSES)
+        assert parts == pytest.approx(cell["kg_after"] - cell["kg_before"], abs=1e-9)
+
+
+def test_without_a_previous_run_every_line_is_new(con):
+    after = result_lines({"line_key": "a", "kg_co2e": 3.0}, {"line_key": "b", "kg_co2e": 4.0, "intra_region": True})
+    cells = changes_of(con, after.slice(0, 0), after)
+    assert cells[(ORG, "goods.food", False)]["new_lines_kg"] == 3.0
+    assert cells[(ORG, "goods.food", True)]["new_lines_kg"] == 4.0        # kept apart: consolidation leaves it out
+    assert all(c["kg_before"] == 0.0 for c in cells.values())
+
+
+def test_a_line_netted_out_as_a_purchase_between_members_is_another_cause_in_consolidated_cells(con):
+    before = result_lines({"line_key": "a", "kg_co2e": 9.0})
+    after = result_lines({"line_key": "a", "kg_co2e": 9.0, "intra_region": True})
+    cells = changes_of(con, before, after)
+    assert cells[(ORG, "goods.food", False)]["other_kg"] == -9.0
+    assert cells[(ORG, "goods.food", True)]["other_kg"] == 9.0

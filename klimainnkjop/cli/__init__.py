@@ -29,6 +29,7 @@ GROUPS += ["klimainnkjop.cli.effect"]  # measured effect: volume and intensity (
 GROUPS += ["klimainnkjop.cli.documents"]  # the baseline report and the council case documents (issue 13)
 GROUPS += ["klimainnkjop.cli.construction"]  # construction projects against FutureBuilt (issue 11 item 5)
 GROUPS += ["klimainnkjop.cli.api"]  # the JSON API's tokens (issue 16 item 8)
+GROUPS += ["klimainnkjop.cli.runs"]  # what changed between computations, and why (issue 16 item 4)
 
 
 def _setup(data_dir: str | None) -> None:

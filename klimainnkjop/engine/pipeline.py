@@ -484,17 +484,34 @@ def uncertain_totals(results: ibis.Table, keys: list[str]) -> ibis.Table:
     percentiles are the range (a plain two-moment lognormal fit, Fenton-Wilkinson, puts the lower end of a sum
     of several factors about 8 % too low; tests/test_method_v2.py checks the range against a Monte Carlo).
     Columns: keys, kg_co2e (the sum of the lines' medians), kg_mean, kg_sd, kg_p025, kg_p975."""
+    return combine_moments(factor_moments(results, keys), keys)
+
+
+MOMENT_KEYS = ["org", "year", "month", "unit", "category", "investment", "intra_region"]
+
+
+def factor_moments(results: ibis.Table, keys: list[str]) -> ibis.Table:
+    """Per `keys` × factor_ref: the lines' kg (medians), lognormal means and standard deviations summed (lines of
+    one factor are fully correlated, so their standard deviations add). Rows of the same factor can be summed
+    again in any grouping (combine_moments), which is what a run's moments.parquet is for: the combined range of
+    any view (a period, a unit, the consolidated region) without reading the lines."""
     lines = results.filter(results.covered & results.sigma_ln.notnull())
     s2 = lines.sigma_ln ** 2
     mean = lines.kg_co2e * (s2 / 2).exp()
     sd = (mean * ((s2.exp() - 1).sqrt())).abs()
-    per_factor = lines.mutate(_mean=mean, _sd=sd).group_by([*keys, "factor_ref"]).aggregate(
+    return lines.mutate(_mean=mean, _sd=sd).group_by([*keys, "factor_ref"]).aggregate(
         kg=_.kg_co2e.sum(), mean=_._mean.sum(), sd=_._sd.sum())
+
+
+def combine_moments(moments: ibis.Table, keys: list[str]) -> ibis.Table:
+    """The 95 % range per `keys` from factor moments (factor_moments, or a filter of them): see uncertain_totals."""
+    per_factor = moments.group_by([*keys, "factor_ref"]).aggregate(kg=_.kg.sum(), mean=_.mean.sum(), sd=_.sd.sum())
     # a lognormal's skewness from its coefficient of variation: (w + 2) sqrt(w - 1), w = 1 + cv²
     w = 1 + ibis.ifelse(per_factor.mean != 0, (per_factor.sd / per_factor.mean) ** 2, 0.0)
     third = ibis.ifelse(per_factor.mean >= 0, 1.0, -1.0) * (w + 2) * (w - 1).sqrt() * per_factor.sd ** 3
-    total = per_factor.mutate(_third=third).group_by(keys).aggregate(
-        kg_co2e=_.kg.sum(), kg_mean=_.mean.sum(), variance=(_.sd * _.sd).sum(), third=_._third.sum())
+    grouped = per_factor.mutate(_third=third)
+    sums = dict(kg_co2e=_.kg.sum(), kg_mean=_.mean.sum(), variance=(_.sd * _.sd).sum(), third=_._third.sum())
+    total = grouped.group_by(keys).aggregate(**sums) if keys else grouped.aggregate(**sums)
     sd_t = total.variance.sqrt()
     skew = ibis.ifelse(total.variance > 0, total.third / (total.variance * sd_t), 0.0)
     # shifted lognormal with skewness g: u = sqrt(w - 1) solves u³ + 3u = g (Cardano)
@@ -527,3 +544,69 @@ def summary(aggregated: ibis.Table) -> ibis.Table:
         spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(),
         lines=_.lines.sum(),
     )
+
+
+# --- what changed between two runs, and why (issue 16 item 4) -----------------------------------------------------
+# Two runs' line results are joined on (org, line_key); every line that counts (a purchase, exclusion '') adds its kg
+# to its cell in the run it counts in, with a minus in the earlier run, and the difference gets one cause, the first
+# that applies:
+#   new_lines      the line is new, or counts now and did not before because another source stepped aside
+#   removed_lines  the line is gone, or stepped aside for a more detailed source (an invoice, a ledger)
+#   reclassified   another category, or counted as a purchase now / not any more by its art or classification
+#   method         the same category, another method (spend, activity, supplier; or covered now / not any more)
+#   factors        the same category and method, another factor (reference or value)
+#   other          everything else: price index, exchange rates, purchases between members netted out or not
+# A reclassified line's kg leaves its old category and enters its new one, so the causes of each cell (org × year
+# × month × unit × category × investment × intra_region) add up exactly to the cell's change, and so do any sums
+# of cells.
+CHANGE_KEYS = ["org", "year", "month", "unit", "category", "investment", "intra_region"]
+CHANGE_CAUSES = ("new_lines", "removed_lines", "reclassified", "method", "factors", "other")
+CHANGE_COLUMNS = {"org": "string", "line_key": "string", "year": "int32", "month": "int32", "unit": "string",
+                  "category": "string", "investment": "boolean", "exclusion": "string", "intra_region": "boolean",
+                  "method": "string", "factor_ref": "string", "factor_value": "float64", "kg_co2e": "float64"}
+SOURCE_EXCLUSIONS = ("invoice_detail", "unmatched_invoice", "covered_by_kostra")
+
+
+def changes(previous: ibis.Table, current: ibis.Table) -> ibis.Table:
+    """Per CHANGE_KEYS: kg_before (previous run), kg_after (this run) and `<cause>_kg` for CHANGE_CAUSES, which add
+    up to kg_after − kg_before; `<cause>_lines` counts the lines of each cause (in the cell they count in now, a
+    removed line in its old cell). Both inputs are line results (lines.parquet) with at least CHANGE_COLUMNS."""
+    def side(table: ibis.Table, prefix: str) -> ibis.Table:
+        return table.select(**{prefix + c: table[c].cast(t) for c, t in CHANGE_COLUMNS.items()})
+
+    old, new = side(previous, "o_"), side(current, "n_")
+    j = old.outer_join(new, (old.o_org == new.n_org) & (old.o_line_key == new.n_line_key))
+    in_old, in_new = j.o_line_key.notnull(), j.n_line_key.notnull()
+    o_counts = in_old & (j.o_exclusion == "")
+    n_counts = in_new & (j.n_exclusion == "")
+
+    def differs(a, b, empty):
+        return ibis.coalesce(a, empty) != ibis.coalesce(b, empty)
+
+    stepped = (j.o_exclusion.isin(SOURCE_EXCLUSIONS) & n_counts) | (j.n_exclusion.isin(SOURCE_EXCLUSIONS) & o_counts)
+    cause = ibis.cases(
+        (~in_old | (stepped & n_counts), "new_lines"),
+        (~in_new | stepped, "removed_lines"),
+        ((o_counts != n_counts) | differs(j.o_category, j.n_category, ""), "reclassified"),
+        (differs(j.o_method, j.n_method, ""), "method"),
+        (differs(j.o_factor_ref, j.n_factor_ref, "") | differs(j.o_factor_value, j.n_factor_value, -1.0), "factors"),
+        else_="other")
+    j = j.mutate(_cause=cause, _o_counts=o_counts, _n_counts=n_counts)
+    zero = ibis.literal(0.0)
+
+    def contributions(prefix: str, counts, before: bool) -> ibis.Table:
+        kg = ibis.coalesce(j[prefix + "kg_co2e"], zero)
+        # a line is counted (for <cause>_lines) in the cell it counts in now; a line that counts no more, in its old
+        here = ibis.literal(True) if not before else ~j._n_counts
+        return j.filter(counts).select(
+            **{k: j[prefix + k] for k in CHANGE_KEYS}, cause=j._cause,
+            kg_before=kg if before else zero, kg_after=zero if before else kg, here=here)
+
+    both = ibis.union(contributions("o_", j._o_counts, True), contributions("n_", j._n_counts, False))
+    delta = both.kg_after - both.kg_before
+    metrics = {"kg_before": both.kg_before.sum(), "kg_after": both.kg_after.sum()}
+    for c in CHANGE_CAUSES:
+        metrics[f"{c}_kg"] = ibis.ifelse(both.cause == c, delta, zero).sum()
+    for c in CHANGE_CAUSES:
+        metrics[f"{c}_lines"] = ibis.ifelse((both.cause == c) & both.here, 1, 0).sum().cast("int64")
+    return both.group_by(CHANGE_KEYS).aggregate(**metrics)

@@ -365,8 +365,12 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
     if data.consolidated:
         data.notes.append("Konsolidert: kjøp mellom organisasjoner i regionen er holdt utenfor, fordi selgerens "
                           "egne innkjøp allerede er med.")
-    data.notes.append("Tallene er anslag: utgift × utslippsfaktor. Intervallet lav–høy er summen av faktorenes "
-                      "usikkerhet.")
+    combined = _combine_ranges(data, scope, orgnr, units, months, run)
+    data.notes.append("Tallene er anslag: utgift × utslippsfaktor. " + (
+        "Intervallet lav–høy for totalen og for hver kategori er et 95 %-intervall satt sammen av linjenes "
+        "usikkerhet (linjer med samme faktor varierer sammen, ulike faktorer uavhengig); for de andre radene er det "
+        "summen av faktorenes usikkerhet." if combined else
+        "Intervallet lav–høy er summen av faktorenes usikkerhet."))
     if layout == LAYOUT_FUNDER:
         _add_comparisons(data, reader, category_names, part_names)
         if scope_kind == SCOPE_REGION:
@@ -375,6 +379,29 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
     if scope_kind != SCOPE_UNIT:  # measures apply to organisations and the region, not to units
         _add_measures(data, scope, orgnr)
     return data
+
+
+def _combine_ranges(data: ReportData, scope: Scope, orgnr: str | None, units: set[str] | None,
+                    months: tuple[int, ...], run: results.Run) -> bool:
+    """The total's, the year before's and each category's low-high as the combined 95 % range of the lines'
+    lognormal spreads (selectors.results.combined_range), where the run keeps the moments; False otherwise."""
+    unit_list = sorted(units) if units is not None else None
+    now = results.combined_range(scope, org=orgnr, year=data.period.year, months=list(months), units=unit_list,
+                                 by=["category"], run=run)
+    if now is None:
+        return False
+    total = results.combined_range(scope, org=orgnr, year=data.period.year, months=list(months), units=unit_list,
+                                   run=run) or {}
+    before = results.combined_range(scope, org=orgnr, year=data.period.year - 1, months=list(months),
+                                    units=unit_list, run=run) or {}
+    for target, ranged in ((data.total, total.get(())), (data.previous, before.get(()))):
+        if ranged is not None:
+            target.kg_low, target.kg_high = ranged
+    for row in data.by_category:
+        ranged = now.get((row.key or None,)) or now.get((row.key,))
+        if ranged is not None:
+            row.kg_low, row.kg_high = ranged
+    return True
 
 
 def _add_measures(data: ReportData, scope: Scope, orgnr: str | None) -> None:

@@ -260,6 +260,9 @@ class PeriodOverview:
     per_quality: list[Figures] = field(default_factory=list)
     excluded: list[dict] = field(default_factory=list)
     kostra_lines: int = 0  # KOSTRA annual lines (month 0) of the year: left out of a part of the year
+    # the total's 95 % range combined from the lines' lognormal spreads (results.combined_range); None for a run
+    # made before the moments were kept (then the summed low-high of total.kg_low/kg_high is shown)
+    combined_range: tuple[float, float] | None = None
 
     @property
     def year(self) -> int:
@@ -330,6 +333,8 @@ def _period_overview(scope: Scope, run: results.Run, org: str | None, period: Pe
                            key=lambda f: f.key),
         excluded=document["excluded"],
         kostra_lines=sum(r["lines"] for r in document["kostra"]),
+        combined_range=(results.combined_range(scope, org=org, year=period.year, months=period.months, units=units,
+                                               run=run) or {}).get(()),
     )
 
 

@@ -17,6 +17,19 @@ purchases), where the logarithms are not defined. Spend is moved to the price ye
 consumer price index (the engine's own, storage.models.PriceIndex); where the index lacks a year the spend is
 nominal and `deflated` says so. When either period's total spend is not positive the volume part is 0.
 
+A change of method is its own part (issue 15 item 6: a change of data source is never shown as a cut). Within a
+category, with w_m^t the share of method m (spend-based, activity-based, supplier-specific, or no factor) in the
+category's spend (at constant prices) and k_m^t its kg per krone, the spend that moved between methods, d_m = w_m^1
+− w_m^0, is valued at each method's kg per krone in the second period (the first where the method is not used in
+the second):
+
+    method_i = Q_i^1 × Σ_m d_m × k_m
+
+(Σ_m d_m = 0: only the difference between the methods' kg per krone counts). Volume and intensity then split what
+is left, E_i^1 − method_i − E_i^0, by LMDI-I as above, so volume + intensity + method = E_i^1 − E_i^0 in every
+category. A category bought in one period only has no method part. Spend-based in the first year and
+activity-based in the second at equal spend: the whole change is the method part, none of it a cut.
+
 Figures are read through selectors.results like the dashboards' (one grouped read per period in DuckDB: purchases
 per category, or per organisation × category; consolidated for the region) and split with numpy over the cells.
 """
@@ -72,6 +85,31 @@ def align(keys0: list[tuple], keys1: list[tuple], *values: tuple[np.ndarray, np.
     return union, out
 
 
+def method_part(cells0: dict, cells1: dict, deflate: float = 1.0) -> dict:
+    """Per category, the part of the change that comes from spend moving between methods (see the module's
+    docstring). cells[category][method] = (spend_nok, kg); the second period's spend is multiplied by `deflate`
+    (to the first period's prices). 0 for a category without positive spend in both periods."""
+    out = {}
+    for category in set(cells0) | set(cells1):
+        m0, m1 = cells0.get(category, {}), cells1.get(category, {})
+        total0 = sum(s for s, _ in m0.values())
+        total1 = sum(s for s, _ in m1.values()) * deflate
+        part = 0.0
+        if total0 > 0 and total1 > 0:
+            for method in set(m0) | set(m1):
+                s0, e0 = m0.get(method, (0.0, 0.0))
+                s1, e1 = m1.get(method, (0.0, 0.0))
+                s1 *= deflate
+                moved = s1 / total1 - s0 / total0
+                if moved == 0:
+                    continue
+                per_nok = e1 / s1 if s1 else (e0 / s0 if s0 else 0.0)
+                part += moved * per_nok
+            part *= total1
+        out[category] = part
+    return out
+
+
 # --- constant prices ----------------------------------------------------------------------------------------------
 
 def price_factor(from_year: int, to_year: int) -> float | None:
@@ -116,6 +154,7 @@ class Split:
     run: int
     factor_set: str
     rows: list[dict] = field(default_factory=list)   # per category, largest change first
+    method_kg: float = 0.0           # the part from a change of method (spend moved between methods)
 
     @property
     def change_kg(self) -> float:
@@ -129,7 +168,7 @@ class Split:
         return {"period_from": self.period_from, "period_to": self.period_to, "org": self.org, "unit": self.unit,
                 "category": self.category, "kg_from": self.kg_from, "kg_to": self.kg_to,
                 "change_kg": self.change_kg, "volume_kg": self.volume_kg, "intensity_kg": self.intensity_kg,
-                "spend_from_nok": self.spend_from_nok, "spend_to_nok": self.spend_to_nok,
+                "method_kg": self.method_kg, "spend_from_nok": self.spend_from_nok, "spend_to_nok": self.spend_to_nok,
                 "spend_to_constant_nok": self.spend_to_constant_nok, "price_year": self.price_year,
                 "deflated": self.deflated, "method": "LMDI-I", "run": self.run, "factor_set": self.factor_set,
                 "rows": self.rows}
@@ -137,8 +176,16 @@ class Split:
 
 def _per_category(scope: Scope, run: results.Run, org: str | None, period: Period,
                   units: list[str] | None) -> list[dict]:
-    return results.totals(scope, org=org, year=period.year, months=period.months, units=units, by=["category"],
-                          run=run)["rows"]
+    return results.totals(scope, org=org, year=period.year, months=period.months, units=units,
+                          by=["category", "method"], run=run)["rows"]
+
+
+def _by_method(rows: list[dict]) -> dict:
+    cells: dict = {}
+    for r in rows:
+        spend, kg = cells.setdefault(r["category"] or "", {}).get(r["method"] or "", (0.0, 0.0))
+        cells[r["category"] or ""][r["method"] or ""] = (spend + r["spend_nok"], kg + r["kg_co2e"])
+    return cells
 
 
 def effect_split(scope: Scope, *, period_from: Period, period_to: Period, org: str | None = None,
@@ -146,8 +193,8 @@ def effect_split(scope: Scope, *, period_from: Period, period_to: Period, org: s
                  run: results.Run | None = None) -> Split | None:
     """The change in kg CO2e from `period_from` to `period_to` for an organisation (its unit and sub-units, when
     given) or the region in the scope (consolidated), all categories or one category and those below it, split
-    into volume and intensity by LMDI-I over categories. None when nothing is computed yet. Cached per compute run,
-    scope and arguments."""
+    into volume and intensity by LMDI-I over categories, and a change of method. None when nothing is computed
+    yet. Cached per compute run, scope and arguments."""
     if org is not None:
         scope.check(org)
     if unit is not None and org is None:
@@ -158,27 +205,33 @@ def effect_split(scope: Scope, *, period_from: Period, period_to: Period, org: s
     if run is None:
         return None
     args = (period_from.code, period_to.code, org, unit, category)
-    return results.cached("effect-split", scope, run, args,
+    return results.cached("effect-split-method", scope, run, args,
                           lambda: _split(scope, run, period_from, period_to, org, unit, units, category, codes))
 
 
 def _split(scope, run, period_from, period_to, org, unit, units, category, codes) -> Split:
-    rows0 = _per_category(scope, run, org, period_from, units)
-    rows1 = _per_category(scope, run, org, period_to, units)
+    cells0 = _by_method(_per_category(scope, run, org, period_from, units))
+    cells1 = _by_method(_per_category(scope, run, org, period_to, units))
     if codes is not None:
-        rows0 = [r for r in rows0 if r["category"] in codes]
-        rows1 = [r for r in rows1 if r["category"] in codes]
+        cells0 = {c: m for c, m in cells0.items() if c in codes}
+        cells1 = {c: m for c, m in cells1.items() if c in codes}
     factor = price_factor(period_from.year, period_to.year)
     deflate = factor if factor is not None else 1.0
+
+    def sums(cells: dict, at: int) -> tuple[list, list]:
+        return [sum(v[at] for v in cells[c].values()) for c in cells], list(cells)
+
+    kg_list0, cats0 = sums(cells0, 1)
+    kg_list1, cats1 = sums(cells1, 1)
     keys, [(kg0, kg1), (s0, s1)] = align(
-        [(r["category"] or "",) for r in rows0], [(r["category"] or "",) for r in rows1],
-        ([r["kg_co2e"] for r in rows0], [r["kg_co2e"] for r in rows1]),
-        ([r["spend_nok"] for r in rows0], [r["spend_nok"] for r in rows1]))
+        [(c,) for c in cats0], [(c,) for c in cats1], (kg_list0, kg_list1), (sums(cells0, 0)[0], sums(cells1, 0)[0]))
     s1_constant = s1 * deflate
-    volume, intensity = lmdi(kg0, kg1, float(s0.sum()), float(s1_constant.sum()))
+    by_method = method_part(cells0, cells1, deflate)
+    method = np.array([by_method.get(key[0], 0.0) for key in keys], dtype=float)
+    volume, intensity = lmdi(kg0, kg1 - method, float(s0.sum()), float(s1_constant.sum()))
     rows = [{"category": key[0], "kg_from": float(kg0[i]), "kg_to": float(kg1[i]),
              "change_kg": float(kg1[i] - kg0[i]), "volume_kg": float(volume[i]), "intensity_kg": float(intensity[i]),
-             "spend_from_nok": float(s0[i]), "spend_to_nok": float(s1[i]),
+             "method_kg": float(method[i]), "spend_from_nok": float(s0[i]), "spend_to_nok": float(s1[i]),
              "spend_to_constant_nok": float(s1_constant[i])} for i, key in enumerate(keys)]
     rows.sort(key=lambda r: (-abs(r["change_kg"]), r["category"]))
     return Split(period_from=period_from.code, period_to=period_to.code, org=org, unit=unit, category=category,
@@ -186,7 +239,7 @@ def _split(scope, run, period_from, period_to, org, unit, units, category, codes
                  intensity_kg=float(intensity.sum()), spend_from_nok=float(s0.sum()), spend_to_nok=float(s1.sum()),
                  spend_to_constant_nok=float(s1_constant.sum()),
                  price_year=period_from.year if factor is not None else None, run=run.run.pk,
-                 factor_set=run.factor_set_label, rows=rows)
+                 factor_set=run.factor_set_label, rows=rows, method_kg=float(method.sum()))
 
 
 def years(scope: Scope, *, org: str | None = None, run: results.Run | None = None) -> list[int]:

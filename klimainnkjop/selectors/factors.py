@@ -91,3 +91,56 @@ def factor_usage(scope: Scope, factor: Factor, *, limit: int = 50) -> dict:
         .order_by([ibis.desc("kg_co2e"), "org", "year", "month"]).limit(limit).to_pyarrow().to_pylist()
     return {"run": run.run, "lines": int(summary["n"] or 0), "kg_co2e": float(summary["kg"] or 0.0),
             "spend_ore": int(summary["spend"] or 0), "rows": rows}
+
+
+# --- electricity: location-based and market-based, and the spend factor against the activity factor (issue 15.4) --
+
+LOCATION_SET, MARKET_SET = "nve-electricity-location", "nve-electricity-market"
+ELECTRICITY = "energy.electricity"
+# A typical price of electricity for a public body, to put the spend factor (kg per NOK) beside the activity factor
+# (kg per kWh): Statistics Norway, "Priser på kraft og nettleie uten avgifter, etter forbrukargruppe. Øre/kWh", 2018,
+# Offentlig administrasjon og forsvar: 63,8 øre/kWh (power and grid rent, without taxes; data/SOURCES.md).
+TYPICAL_PRICE = {"year": 2018, "nok_per_kwh": 0.638,
+                 "source": "SSB, Priser på kraft og nettleie uten avgifter, etter forbrukargruppe (2018), offentlig "
+                           "administrasjon og forsvar: 63,8 øre/kWh",
+                 "url": "https://www.ssb.no/399860/priser-pa-kraft-og-nettleie-uten-avgifter-etter-forbrukargruppe."
+                        "ore-kwh"}
+
+
+def _per_year(set_name: str) -> dict[int, float]:
+    fs = FactorSet.objects.filter(name=set_name, status=FactorSet.STATUS_PUBLISHED).order_by("-id").first()
+    if fs is None:
+        return {}
+    out = {}
+    for f in Factor.objects.filter(factor_set=fs, category__code=ELECTRICITY, basis=Factor.BASIS_ACTIVITY,
+                                   unit="kWh"):
+        if f.valid_from_year == f.valid_to_year:
+            out[f.valid_from_year] = f.value
+    return out
+
+
+def electricity_figures() -> dict:
+    """Location-based (NVE, the account's) and market-based (NVE's residual mix, reported only) kg per kWh by year,
+    and the default spend set's electricity factor as kg per kWh at TYPICAL_PRICE with its ratio to each year's
+    location-based factor. Shared reference data: no scope."""
+    from klimainnkjop.storage.models import PriceIndex
+
+    location, market = _per_year(LOCATION_SET), _per_year(MARKET_SET)
+    sets = FactorSet.objects.filter(role=FactorSet.ROLE_SPEND_DEFAULT, status=FactorSet.STATUS_PUBLISHED) \
+        .order_by("-id")
+    spend_set = next((s for s in sets if not s.name.startswith("provisional-")), None) or sets.first()
+    spend = (Factor.objects.filter(factor_set=spend_set, category__code=ELECTRICITY, basis=Factor.BASIS_SPEND)
+             .order_by("-valid_to_year").first() if spend_set else None)
+    per_kwh = None
+    if spend is not None and spend.price_year:
+        cpi = dict(PriceIndex.objects.filter(year__in=[spend.price_year, TYPICAL_PRICE["year"]])
+                   .values_list("year", "value"))
+        if len(cpi) == len({spend.price_year, TYPICAL_PRICE["year"]}):
+            # the typical price moved to the spend factor's price year, times kg per NOK
+            per_kwh = TYPICAL_PRICE["nok_per_kwh"] * cpi[spend.price_year] / cpi[TYPICAL_PRICE["year"]] * spend.value
+    years = sorted(set(location) | set(market))
+    rows = [{"year": y, "location_kg_per_kwh": location.get(y), "market_kg_per_kwh": market.get(y),
+             "spend_to_location": (per_kwh / location[y]) if per_kwh and location.get(y) else None} for y in years]
+    return {"rows": rows, "spend_set": spend_set.label if spend_set else None,
+            "spend_kg_per_nok": spend.value if spend else None, "spend_price_year": spend.price_year if spend else None,
+            "spend_kg_per_kwh": per_kwh, "typical_price": TYPICAL_PRICE}

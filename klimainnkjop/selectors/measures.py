@@ -481,6 +481,7 @@ class Measured:
     deflated: bool = False
     rows: list = field(default_factory=list)  # per organisation × category
     reason: str = ""
+    method_kg: float = 0.0  # the part from a change of method (selectors/effect.py), not in intensity_kg
 
     @property
     def computed(self) -> bool:
@@ -545,13 +546,35 @@ def measured_effect(scope: Scope, m: Measure, *, org: str | None = None, cell_ca
         list(zip(c0.org[m0], c0.category[m0])), list(zip(c1.org[m1], c1.category[m1])),
         (c0.kg[m0], c1.kg[m1]), (c0.spend_nok[m0], c1.spend_nok[m1]))
     s1_constant = s1 * (factor if factor is not None else 1.0)
-    volume, intensity = effect_split.lmdi(kg0, kg1, float(s0.sum()), float(s1_constant.sum()))
+    # a change of method (spend-based to quantities, say) is its own part, never a measured cut (issue 15 item 6)
+    wanted = set(keys)
+    by_method = effect_split.method_part(*(_method_cells(scope, y, org, wanted) for y in (year - 1, year)),
+                                         factor if factor is not None else 1.0)
+    method = np.array([by_method.get(k, 0.0) for k in keys], dtype=float)
+    volume, intensity = effect_split.lmdi(kg0, kg1 - method, float(s0.sum()), float(s1_constant.sum()))
     rows = sorted(({"org": k[0], "category": k[1], "kg_from": float(kg0[i]), "kg_to": float(kg1[i]),
-                    "volume_kg": float(volume[i]), "intensity_kg": float(intensity[i]),
+                    "volume_kg": float(volume[i]), "intensity_kg": float(intensity[i]), "method_kg": float(method[i]),
                     "spend_from_nok": float(s0[i]), "spend_to_nok": float(s1[i])} for i, k in enumerate(keys)),
                   key=lambda r: (r["intensity_kg"], r["org"], r["category"]))
     return Measured(year - 1, year, float(kg0.sum()), float(kg1.sum()), float(volume.sum()), float(intensity.sum()),
-                    float(s0.sum()), float(s1.sum()), float(s1_constant.sum()), factor is not None, rows)
+                    float(s0.sum()), float(s1.sum()), float(s1_constant.sum()), factor is not None, rows,
+                    method_kg=float(method.sum()))
+
+
+def _method_cells(scope: Scope, year: int, org: str | None, wanted: set) -> dict:
+    """{(org, category): {method: (spend_nok, kg)}} of a year's purchases (consolidated), for the cells wanted."""
+    run = results.latest_run()
+    if run is None:
+        return {}
+    rows = results.cached("measure-method-cells", scope, run, (year, org), lambda: results.totals(
+        scope, org=org, year=year, by=["org", "category", "method"], consolidated=True, run=run)["rows"])
+    out: dict = {}
+    for r in rows:
+        key = (r["org"], r["category"] or "")
+        if key in wanted:
+            spend, kg = out.setdefault(key, {}).get(r["method"] or "", (0.0, 0.0))
+            out[key][r["method"] or ""] = (spend + r["spend_nok"], kg + r["kg_co2e"])
+    return out
 
 
 def measure_rows(scope: Scope, *, org: str | None = None) -> list[dict]:

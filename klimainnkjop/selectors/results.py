@@ -298,3 +298,49 @@ def compare_runs(scope: Scope, *, base: ComputeRun, other: ComputeRun, org: str 
                      "spend_nok": round(((a.get(category) or b.get(category) or {}).get("spend") or 0) / 100, 2)})
     rows.sort(key=lambda r: -abs(r["kg_diff"]))
     return rows
+
+
+# --- the combined 95 % range of a view (method v2) --------------------------------------------------------------
+
+RANGE_KEYS = {"org": "org", "year": "year", "category": "category", "investment": "investment", "unit": "unit",
+              "month": "month"}
+
+
+def combined_range(scope: Scope, *, org: str | None = None, year: int | None = None, months: list[int] | None = None,
+                   units: list[str] | None = None, by: list[str] | None = None, consolidated: bool | None = None,
+                   run: Run | None = None) -> dict | None:
+    """The 95 % range of purchases' kg CO2e from the lines' lognormal spreads, combined with the stated correlation
+    (lines of one factor fully correlated, different factors independent; engine.pipeline.uncertain_totals), per
+    `by` (default: one total, key ()). From the run's moments.parquet, summed again by factor for the view: an
+    organisation or the consolidated region, a year and its months, units. {key tuple: (kg_p025, kg_p975)}; None
+    when the run has no such file (made before it existed). Cached per run and scope."""
+    from klimainnkjop.engine import pipeline
+
+    by = by or []
+    run = run or latest_run()
+    if run is None:
+        return None
+    path = linestore.absolute(run.run.result_dir) / "moments.parquet"
+    if not path.exists():
+        return None
+    if org is not None:
+        scope.check(org)
+    consolidate = consolidated if consolidated is not None else org is None
+    args = (org, year, None if months is None else tuple(months), None if units is None else tuple(units),
+            tuple(by), consolidate)
+
+    def compute() -> dict:
+        table = scoped(_table(path), scope)
+        if org is not None:
+            table = table.filter(_.org == org)
+        if year is not None:
+            table = table.filter(_.year == year)
+        table = _narrowed(table, months, units)
+        if consolidate:
+            table = table.filter(~_.intra_region)
+        columns = [RANGE_KEYS[k] for k in by]
+        ranged = pipeline.combine_moments(table, columns).to_pyarrow().to_pylist()
+        return {tuple(r[c] for c in columns): (float(r["kg_p025"] or 0.0), float(r["kg_p975"] or 0.0))
+                for r in ranged}
+
+    return cached("combined-range", scope, run, args, compute)

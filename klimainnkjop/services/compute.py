@@ -178,13 +178,14 @@ def do_compute(*, factor_set_name: str | None = None, actor: ActorLike = None) -
     factor_set = resolve_factor_set(factor_set_name)
     batches = list(ImportBatch.objects.filter(status=ImportBatch.STATUS_DONE).exclude(parquet_path=""))
     inputs, used = engine_inputs(factor_set, batches)
+    previous = previous_lines()
     with transaction.atomic():
         run = ComputeRun.objects.create(factor_set=factor_set, status=ComputeRun.STATUS_RUNNING, result_dir="",
                                         batch_ids=[b.pk for b in batches], factor_sets=[fs.label for fs in used],
                                         pid=os.getpid(), host=socket.gethostname())
     out_dir = run_dir(run)
     try:
-        totals = runner.run(inputs, out_dir)
+        totals = runner.run(inputs, out_dir, previous=previous)
     except BaseException as exc:  # also an interrupt: the run must not stay `running`
         mark_run_failed(run, error=f"failed: {type(exc).__name__}: {str(exc)[:500]}", action=Action.FAIL_COMPUTE,
                         actor=actor)
@@ -200,6 +201,14 @@ def do_compute(*, factor_set_name: str | None = None, actor: ActorLike = None) -
             "factor_sets": run.factor_sets, "batches": len(batches), "lines_in": totals.lines_in,
             "kg_co2e": totals.kg_co2e})
     return run
+
+
+def previous_lines() -> tuple[int, Path] | None:
+    """The latest finished run's number and lines file: a new run records its difference from it (issue 16)."""
+    last = ComputeRun.objects.filter(status=ComputeRun.STATUS_DONE).exclude(result_dir="").order_by("-id").first()
+    if last is None:
+        return None
+    return last.pk, linestore.absolute(last.result_dir) / "lines.parquet"
 
 
 def run_dir(run: ComputeRun) -> Path:

@@ -17,7 +17,7 @@ from django.utils.translation import get_language, gettext as _
 
 from klimainnkjop.access import OutsideScope, Scope, scope_for
 from klimainnkjop.paths import data_dir
-from klimainnkjop.selectors import audit, budgets, dashboard, kpis, results
+from klimainnkjop.selectors import audit, budgets, changes, dashboard, kpis, results
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.reports import charts
 from klimainnkjop.web import formatting, labels
@@ -205,7 +205,9 @@ def key_figures(overview: dashboard.PeriodOverview) -> dict:
     return {
         "label": period_label(overview.period),
         "previous_label": period_label(overview.period.previous()),
-        "range": _range(total),
+        "range": _range(total) if overview.combined_range is None else
+        f"{_tonnes(overview.combined_range[0] / 1000)}–{_tonnes(overview.combined_range[1] / 1000)}",
+        "combined": overview.combined_range is not None,
         "intensity": formatting.number(total.intensity, 3),
         "previous_tonnes": _tonnes(previous.tonnes),
         "difference_tonnes": ("+" if overview.difference_kg > 0 else "") + _tonnes(overview.difference_kg / 1000),
@@ -464,6 +466,35 @@ def budget_panel(scope: Scope, orgnr: str, unit_code: str | None, period: dashbo
         more_text=_("Climate budgets and what drives the deviation"))
 
 
+# --- what changed since the previous computation (issue 16 item 4) ----------------------------------------------
+
+def cause_label(cause: str) -> str:
+    return str({"new_lines": _("new lines"), "removed_lines": _("removed lines"),
+                "reclassified": _("reclassified lines"), "method": _("method changes"), "factors": _("new factors"),
+                "other": _("other changes (price index, exchange rates, purchases between members)")}.get(cause, cause))
+
+
+def change_notice(scope: Scope, orgnr: str | None, period: dashboard.Period, units: list[str] | None,
+                  run) -> dict | None:
+    """The dashboard's notice when its total for the period moved more than the set share since the previous
+    computation, naming the main causes; None otherwise."""
+    notice = changes.change_notice(scope, org=orgnr, year=period.year, months=period.months, units=units, run=run)
+    if notice is None:
+        return None
+    causes = ", ".join(f"{cause_label(c)} ({'+' if kg > 0 else ''}{_tonnes(kg / 1000)} {_('tonnes')})"
+                       for c, kg in notice.causes)
+    return {
+        "text": _("The total for %(period)s moved by %(tonnes)s tonnes CO2e (%(percent)s) since computation "
+                  "%(base)s, more than %(threshold)s.") % {
+            "period": period_label(period), "tonnes": ("+" if notice.change_kg > 0 else "") + _tonnes(
+                notice.change_kg / 1000),
+            "percent": ("+" if notice.share > 0 else "") + formatting.percent(100.0 * notice.share),
+            "base": notice.base, "threshold": formatting.percent(100.0 * notice.threshold)},
+        "causes": _("Mainly: %(causes)s.") % {"causes": causes} if causes else "",
+        "href": reverse("comparison") + "?" + urlencode({"a": notice.base, "b": notice.run}),
+    }
+
+
 # --- views ----------------------------------------------------------------------------------------------------
 
 def _dashboard_context(request, overview) -> dict:
@@ -493,6 +524,7 @@ def region(request):
                                  category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
                                  method_panel(overview), quality_panel(overview), excluded_panel(overview)]
             context["panels"].insert(1, kpi_panel(scope, kpis.Subject(), overview.period))
+            context["change_notice"] = change_notice(scope, None, overview.period, None, run)
         return context
 
     content = cached_content(request, scope, run, "web/_region_content.html", build)
@@ -532,6 +564,7 @@ def organisation(request, orgnr):
                 if scope.unit_filter(org.orgnr) is None else None
             if budget is not None:
                 context["panels"].insert(2, budget)
+            context["change_notice"] = change_notice(scope, org.orgnr, overview.period, None, run)
         return context
 
     content = cached_content(request, scope, run, "web/_organisation_content.html", build)
@@ -572,6 +605,7 @@ def unit(request, orgnr, unit):
             budget = budget_panel(scope, org.orgnr, unit, overview.period, run)
             if budget is not None:
                 context["panels"].insert(2, budget)
+            context["change_notice"] = change_notice(scope, org.orgnr, overview.period, codes, run)
         return context
 
     content = cached_content(request, scope, run, "web/_organisation_content.html", build)

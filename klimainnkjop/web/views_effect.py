@@ -95,13 +95,17 @@ def effect(request):
 def _split_context(split: selectors.Split, names: dict[str, str], orgnr: str | None, period_from, period_to) -> dict:
     label_from, label_to = split.period_from, split.period_to
     kinds = {"total": _("Tonnes CO2e"), "volume": _("Volume: spending more or less"),
-             "intensity": _("Intensity and mix: buying differently")}
+             "intensity": _("Intensity and mix: buying differently"),
+             "method": _("Change of method: another kind of data, not a cut")}
     t = 1000.0
     steps = [{"label": label_from, "kind": "total", "start": 0.0, "end": split.kg_from / t},
              {"label": _("Volume"), "kind": "volume", "start": split.kg_from / t,
               "end": (split.kg_from + split.volume_kg) / t},
              {"label": _("Intensity and mix"), "kind": "intensity",
-              "start": (split.kg_from + split.volume_kg) / t, "end": split.kg_to / t},
+              "start": (split.kg_from + split.volume_kg) / t,
+              "end": (split.kg_from + split.volume_kg + split.intensity_kg) / t},
+             {"label": _("Change of method"), "kind": "method",
+              "start": (split.kg_from + split.volume_kg + split.intensity_kg) / t, "end": split.kg_to / t},
              {"label": label_to, "kind": "total", "start": 0.0, "end": split.kg_to / t}]
     chart = measure_charts.effect_split(steps, y_title=_("Tonnes CO2e"),
                                         kind_labels={k: str(v) for k, v in kinds.items()},
@@ -116,11 +120,13 @@ def _split_context(split: selectors.Split, names: dict[str, str], orgnr: str | N
              "href": lines_href(r["category"]) if r["category"] else "",
              "from": _tonnes(r["kg_from"]), "to": _tonnes(r["kg_to"]), "change": _signed(r["change_kg"]),
              "volume": _signed(r["volume_kg"]), "intensity": _signed(r["intensity_kg"]),
-             "spend_from": _nok(r["spend_from_nok"]), "spend_to": _nok(r["spend_to_constant_nok"])}
+             "method": _signed(r["method_kg"]), "spend_from": _nok(r["spend_from_nok"]),
+             "spend_to": _nok(r["spend_to_constant_nok"])}
             for r in split.rows]
     return {"split": split, "chart": chart, "rows": rows, "label_from": label_from, "label_to": label_to,
             "figures": {"from": _tonnes(split.kg_from), "to": _tonnes(split.kg_to), "change": _signed(split.change_kg),
                         "volume": _signed(split.volume_kg), "intensity": _signed(split.intensity_kg),
+                        "method": _signed(split.method_kg),
                         "spend_from": _nok(split.spend_from_nok), "spend_to": _nok(split.spend_to_nok),
                         "spend_constant": _nok(split.spend_to_constant_nok),
                         "spend_growth": formatting.percent(

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from klimainnkjop.access import scope_for
+from klimainnkjop.selectors import changes as change_selectors
 from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import factors as factor_selectors
 from klimainnkjop.selectors import results
@@ -210,7 +211,29 @@ def _supplier_names(scope, rows: list[dict]) -> dict[str, str]:
 
 def method(request):
     sets = [set_view(fs) for fs in factor_selectors.factor_sets_with_counts()]
-    return render(request, "web/method.html", {"sets": sets})
+    return render(request, "web/method.html", {
+        "sets": sets, "change_notice_share": formatting.percent(100.0 * change_selectors.notice_share(), 0),
+        "electricity": _electricity()})
+
+
+def _grams(kg_per_kwh: float | None) -> str:
+    return "–" if kg_per_kwh is None else formatting.number(kg_per_kwh * 1000, 0)
+
+
+def _electricity() -> dict:
+    """Location- and market-based grams per kWh by year and the spend factor's ratio (issue 15 item 4)."""
+    figures = factor_selectors.electricity_figures()
+    price = figures["typical_price"]
+    return {
+        "rows": [{"year": r["year"], "location": _grams(r["location_kg_per_kwh"]),
+                  "market": _grams(r["market_kg_per_kwh"]),
+                  "ratio": "–" if r["spend_to_location"] is None else formatting.number(r["spend_to_location"], 1)}
+                 for r in figures["rows"]],
+        "spend": _grams(figures["spend_kg_per_kwh"]) if figures["spend_kg_per_kwh"] else "",
+        "spend_set": figures["spend_set"] or "", "spend_factor": _value(figures["spend_kg_per_nok"]),
+        "price_year": figures["spend_price_year"] or "", "price": formatting.number(price["nok_per_kwh"], 3),
+        "typical_year": price["year"], "source": price["source"], "url": price["url"],
+    }
 
 
 # --- comparison of two computations ----------------------------------------------------------------------------
@@ -266,6 +289,11 @@ def comparison(request):
             context.update(compared=True, base_label=run_label(base), other_label=run_label(other),
                            base_number=base.pk, other_number=other.pk, rows=[_compare_row(r, names) for r in rows],
                            total=_compare_total(rows))
+            why = change_selectors.run_changes(scope, run=other, base=base, by=["category"])
+            context.update(cause_labels=[str(CAUSE_LABELS[c]) for c in change_selectors.CAUSES],
+                           cause_rows=[_cause_row(r, names) for r in why.rows if any(
+                               abs(r[f"{c}_kg"]) >= 0.05 for c in change_selectors.CAUSES)],
+                           cause_total=_cause_cells(why.total))
         else:
             status = 400
     return render(request, "web/compare.html", context, status=status)
@@ -296,3 +324,25 @@ def _compare_total(rows: list[dict]) -> dict:
     other = sum(r["kg_other"] for r in rows)
     return {"base": formatting.number(base / 1000, 1), "other": formatting.number(other / 1000, 1),
             "diff": _signed((other - base) / 1000), "change": _percent_change(base, other)}
+
+
+# --- what changed and why (issue 16 item 4) ------------------------------------------------------------------------
+
+CAUSE_LABELS = {
+    "new_lines": gettext_lazy("New lines"),
+    "removed_lines": gettext_lazy("Removed lines"),
+    "reclassified": gettext_lazy("Reclassified lines"),
+    "method": gettext_lazy("Method changes"),
+    "factors": gettext_lazy("New factors"),
+    "other": gettext_lazy("Other (price index, exchange rates, purchases between members)"),
+}
+
+
+def _cause_cells(figures: dict) -> dict:
+    return {"change": _signed(figures["change_kg"] / 1000),
+            "parts": [_signed(figures[f"{c}_kg"] / 1000) for c in change_selectors.CAUSES]}
+
+
+def _cause_row(r: dict, names: dict[str, str]) -> dict:
+    code = r["category"] or ""
+    return {"name": names.get(code, code) if code else _("Without category"), **_cause_cells(r)}
