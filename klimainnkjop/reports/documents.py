@@ -117,6 +117,7 @@ class Document:
     subject: str = ""
     orgnr: str | None = None
     figures: dict = field(default_factory=dict)  # the key numbers, as computed (for the tests and the audit)
+    language: str = "nb"  # the language of the text: nb or en
 
     def add(self, *blocks) -> None:
         self.blocks.extend(blocks)
