@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 
 import pytest
@@ -407,3 +409,75 @@ def test_an_organisation_administrator_records_the_decision_on_the_documents_pag
     decided = Target.objects.filter(organisation=kongsvinger, active=True)
     assert decided.count() == own
     assert {(t.decision_date, t.case_number) for t in decided} == {(dt.date(2026, 12, 1), "26/900")}
+
+
+# --- LibreOffice opens them (issues 12 and 13, "done when") ------------------------------------------------------
+# The case's tender annex and § 7-9 record, the region's and Kongsvinger's baseline reports and Grue's saksfremlegg,
+# converted to text by Debian's LibreOffice Writer (`make office-tools`) in ONE headless call with its own profile,
+# and the text read back: the chosen requirements, the totals, the package's cut and cost as the documents say.
+
+
+def _soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    assert found, "LibreOffice is not installed: run `make office-tools` (as `make test` does)"
+    return found
+
+
+def _convert(folder, names: list[str]) -> dict[str, str]:
+    """Every DOCX in `folder` named in `names` as plain text (UTF-8), by one LibreOffice call."""
+    out = folder / "txt"
+    result = subprocess.run(
+        [_soffice(), "--headless", "--norestore", f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+         "--convert-to", "txt:Text (encoded):UTF8", "--outdir", str(out), *[str(folder / n) for n in names]],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    texts = {}
+    for name in names:
+        converted = out / name.replace(".docx", ".txt")
+        assert converted.is_file(), f"LibreOffice did not open {name}: {result.stdout} {result.stderr}"
+        texts[name] = converted.read_text(encoding="utf-8-sig")
+    return texts
+
+
+@pytest.mark.django_db
+def test_the_case_documents_the_baseline_reports_and_a_saksfremlegg_open_in_libreoffice(shared_documents, tmp_path):
+    from klimainnkjop.reports import case_documents
+    from klimainnkjop.reports.documents import kroner, tonnes
+    from klimainnkjop.storage.models import ProcurementCase, Requirement
+
+    case = ProcurementCase.objects.get(title="Kontormøbler rådhuset")  # demo/cases.py: MOB-01, MOB-02 weighted 30 %
+    assert [c["code"] for c in case.requirements] == ["MOB-01", "MOB-02"]
+    (region_doc, region), (org_doc, org) = shared_documents["region"], shared_documents["org"]
+    files = {"annex.docx": case_documents.docx(case, "annex"), "record.docx": case_documents.docx(case, "record"),
+             "region.docx": region, "org.docx": org, "saksfremlegg.docx": shared_documents["cases"][GRUE]}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    text = _convert(tmp_path, list(files))
+
+    annex = text["annex.docx"]
+    assert "Vedlegg: Klima- og miljøkrav" in annex
+    for code in ("MOB-01", "MOB-02"):
+        requirement = Requirement.objects.get(code=code)
+        assert f"{code} {requirement.title}" in annex
+        assert requirement.text.split("\n")[0] in annex and requirement.verification.split("\n")[0] in annex
+    assert "Tildelingskriteriene for klima og miljø vektes til sammen 30\u00a0%." in annex
+
+    record = text["record.docx"]
+    assert "Protokoll over klima- og miljøhensyn" in record and "Beslutningslogg" in record
+    assert case.considerations["label"] in record and "anskaffelsesforskriften § 7-9" in record
+    assert "Klima- eller miljøkrav i anskaffelsen: ja." in record
+
+    for name, doc in (("region.docx", region_doc), ("org.docx", org_doc)):
+        report = text[name]
+        assert doc.title in report and f"beregning nr. {doc.run_id}" in report
+        # the first page's totals and the recommended package's cut and cost, to the tonne and krone
+        assert f"{kroner(doc.figures['total_ore'] / 100)} kr" in report
+        assert f"{tonnes(doc.figures['total_kg'])} tonn CO2e" in report
+        assert f"«{doc.figures['package']}»" in report
+        assert f"kutte {tonnes(doc.figures['package_kg'])} tonn CO2e per år" in report
+        assert kroner(abs(doc.figures["package_cost_nok"])) in report
+    assert "Kongsvinger" in text["org.docx"]
+
+    case_document = text["saksfremlegg.docx"]
+    assert "Forslag til vedtak" in case_document and "«Høy»" in case_document
+    assert "Grue" in case_document and "Økonomiske konsekvenser" in case_document
