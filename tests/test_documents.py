@@ -163,6 +163,36 @@ def test_every_chart_is_a_picture_with_alt_text_and_the_report_has_its_chapters(
                         "Vedlegg A: Faktorsett", "Vedlegg B: Kategoritabell"]
 
 
+@pytest.mark.django_db
+def test_an_english_baseline_report_has_english_text_and_the_same_figures(shared_documents, tmp_path):
+    """Issue 13 item 3: the text goes through gettext (English msgids, bokmål in django.po); --language en."""
+    out = tmp_path / "kongsvinger-en.docx"
+    result = run_cli("document", "baseline", "--org", KONGSVINGER, "--year", YEAR, "--format", "docx",
+                     "--language", "en", "-o", out)
+    assert result.returncode == 0, result.stderr
+    english, norwegian = _read(out.read_bytes()), _read(shared_documents["org"][1])
+    org_doc = shared_documents["org"][0]
+    assert english.paragraphs[0].text.startswith("Survey of greenhouse gas emissions from purchases: ")
+    assert norwegian.paragraphs[0].text.startswith("Kartlegging av klimagassutslipp fra innkjøp: ")
+    assert [p.text for p in english.paragraphs if p.style.name == "Heading 1"] == [
+        "1 Summary and recommendation", "2 Method and data basis", "3 Purchases and emissions",
+        "4 Measures, effect and cost", "5 Indicators and targets", "6 Trajectory", "Appendix A: Factor sets",
+        "Appendix B: Category table"]
+    assert english.core_properties.language == "en-GB" and norwegian.core_properties.language == "nb-NO"
+    lead = [p.text for p in english.paragraphs if p.text.startswith("Recommendation: ")]
+    from klimainnkjop.reports.documents import tonnes
+
+    assert len(lead) == 1 and f"cut {tonnes(org_doc.figures['package_kg'])} tonnes CO2e per year" in lead[0]
+    assert "kr per year" in lead[0]
+    # the same tables with the same figures, only the words differ
+    assert _table(english, "Purchases and emissions by category")[1:] == _table(
+        norwegian, "Innkjøp og utslipp etter kategori")[1:-1] + [
+        ["Total" if c == "Sum" else c for c in _table(norwegian, "Innkjøp og utslipp etter kategori")[-1]]]
+    bad = run_cli("document", "baseline", "--region", "--year", YEAR, "--format", "docx", "--language", "de",
+                  "-o", tmp_path / "x.docx")
+    assert bad.returncode == 2 and not (tmp_path / "x.docx").exists()
+
+
 def _neutral(texts: list[str], names: list[str]) -> list[str]:
     out = []
     for text in texts:

@@ -14,6 +14,7 @@ import zipfile
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 
 from klimainnkjop.access import Scope
 from klimainnkjop.core.errors import InvalidInput
@@ -25,6 +26,7 @@ from klimainnkjop.services.targets import do_adopt_target_templates, do_set_targ
 from klimainnkjop.storage.models import Measure, Organisation, Target
 
 FORMATS = ("docx", "pdf")
+LANGUAGES = ("nb", "en")
 CONTENT_TYPES = {"pdf": "application/pdf", "zip": "application/zip",
                  "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
@@ -48,28 +50,53 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower().translate(str.maketrans("æøå", "aoa"))).strip("-") or "x"
 
 
+def _language(language: str | None) -> str:
+    """The document's language: nb or en (default: the active language, i.e. the page's, else bokmål)."""
+    language = language or translation.get_language() or "nb"
+    if language.startswith(("nb", "no")):
+        return "nb"
+    if language.startswith("en"):
+        return "en"
+    raise InvalidInput(f"--language: {language!r} must be one of {', '.join(LANGUAGES)}")
+
+
 def do_generate_baseline(scope: Scope, *, year: int, fmt: str, orgnr: str | None = None,
-                         package_name: str | None = None, actor: Any = None) -> tuple[documents.Document, bytes]:
-    """The baseline report of the region (orgnr None) or an organisation, as DOCX or PDF bytes."""
+                         package_name: str | None = None, language: str | None = None,
+                         actor: Any = None) -> tuple[documents.Document, bytes]:
+    """The baseline report of the region (orgnr None) or an organisation, as DOCX or PDF bytes, its text in
+    `language` (nb or en, through gettext)."""
     _check_format(fmt)
-    doc = documents.baseline(scope, year=year, orgnr=orgnr, package_name=package_name)
-    content = render(doc, fmt)
+    language = _language(language)
+    with translation.override(language):
+        doc = documents.baseline(scope, year=year, orgnr=orgnr, package_name=package_name)
+        doc.language = language
+        content = render(doc, fmt)
     record_audit(actor=actor, action="generate_document", object_type="Document", object_id=f"baseline-{year}",
                  organisation=Organisation.objects.filter(orgnr=orgnr).first() if orgnr else None,
-                 after={"document": "baseline", "year": year, "org": orgnr, "format": fmt, "run": doc.run_id,
-                        "package": doc.figures.get("package")})
+                 after={"document": "baseline", "year": year, "org": orgnr, "format": fmt, "language": language,
+                        "run": doc.run_id, "package": doc.figures.get("package")})
     return doc, content
 
 
 def do_generate_saksfremlegg(scope: Scope, *, package_name: str, fmt: str, orgnr: str | None = None,
-                             every: bool = False, actor: Any = None) -> tuple[str, bytes]:
-    """One organisation's case document (file name, bytes), or every organisation's in one zip."""
+                             every: bool = False, language: str | None = None, actor: Any = None) -> tuple[str, bytes]:
+    """One organisation's case document (file name, bytes), or every organisation's in one zip; its fixed text in
+    `language` (nb or en; the shared texts are the author's)."""
     _check_format(fmt)
+    language = _language(language)
+    with translation.override(language):
+        return _saksfremlegg(scope, package_name=package_name, fmt=fmt, orgnr=orgnr, every=every,
+                             language=language, actor=actor)
+
+
+def _saksfremlegg(scope: Scope, *, package_name: str, fmt: str, orgnr: str | None, every: bool, language: str,
+                  actor: Any) -> tuple[str, bytes]:
     if every == bool(orgnr):
         raise InvalidInput("--org or --all: name one organisation or ask for all of them")
     texts = documents.document_texts()
     if not every:
         doc = documents.saksfremlegg(scope, orgnr=orgnr, package_name=package_name, texts=texts)
+        doc.language = language
         content = render(doc, fmt)
         name = f"saksfremlegg-{orgnr}-{_slug(package_name)}.{fmt}"
         orgnrs = [orgnr]
@@ -81,12 +108,14 @@ def do_generate_saksfremlegg(scope: Scope, *, package_name: str, fmt: str, orgnr
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for number in orgnrs:
                 doc = documents.saksfremlegg(scope, orgnr=number, package_name=package_name, texts=texts)
+                doc.language = language
                 archive.writestr(f"saksfremlegg-{number}-{_slug(doc.subject)}.{fmt}", render(doc, fmt))
         content = buffer.getvalue()
         name = f"saksfremlegg-{_slug(package_name)}.zip"
     record_audit(actor=actor, action="generate_document", object_type="Document", object_id="saksfremlegg",
                  organisation=Organisation.objects.filter(orgnr=orgnr).first() if orgnr else None,
-                 after={"document": "saksfremlegg", "package": package_name, "orgs": orgnrs, "format": fmt})
+                 after={"document": "saksfremlegg", "package": package_name, "orgs": orgnrs, "format": fmt,
+                        "language": language})
     return name, content
 
 
@@ -164,7 +193,7 @@ def do_publish_baseline(*, year: int, actor: Any = None) -> dict:
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors import documents as document_selectors
 
-    doc, content = do_generate_baseline(system_scope(), year=year, fmt="pdf", actor=actor)
+    doc, content = do_generate_baseline(system_scope(), year=year, fmt="pdf", language="nb", actor=actor)
     path = document_selectors.published_baseline_path(year)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as out:
