@@ -193,6 +193,49 @@ def test_an_english_baseline_report_has_english_text_and_the_same_figures(shared
     assert bad.returncode == 2 and not (tmp_path / "x.docx").exists()
 
 
+@pytest.mark.django_db
+def test_the_baseline_report_asked_for_on_the_web_is_made_by_the_worker_with_its_progress_shown(
+        shared_documents, client, settings):
+    """Issue 13: long work in the background. The page returns at once with the report queued; the reports page
+    shows its progress; the worker (`klimainnkjop worker --batch`) makes it; then it is downloaded."""
+    from django_tasks_db.models import DBTaskResult
+
+    from klimainnkjop.storage.models import Organisation, Report
+    from tests.factories import DATABASE_QUEUE, make_user, run_worker
+
+    settings.TASKS = DATABASE_QUEUE
+    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
+    client.force_login(make_user("k-admin", kongsvinger, "org-admin"))
+    asked = client.post("/dokumenter/", {"document": "baseline", "subject": KONGSVINGER, "year": str(YEAR),
+                                         "format": "docx"})
+    assert asked.status_code == 302 and asked["Location"].startswith("/rapporter/?ny=")
+    report = Report.objects.get(pk=int(asked["Location"].split("=")[1]))
+    assert (report.status, report.layout, report.period, report.format) == ("queued", "baseline", str(YEAR), "docx")
+    job = DBTaskResult.objects.get(status="READY")
+    assert job.args_kwargs["kwargs"]["report_id"] == report.pk
+    page = client.get(asked["Location"]).content.decode()
+    assert "Kongsvinger kommune: kartleggingsrapport" in page and "Venter på tur" in page
+    assert f"/rapporter/{report.pk}/last-ned/" not in page  # nothing to download yet
+    assert client.get(f"/rapporter/{report.pk}/last-ned/").status_code == 404
+    run_worker()
+    report.refresh_from_db()
+    assert report.status == "done" and report.progress == "Done" and report.run_id == shared_documents["org"][0].run_id
+    fragment = client.get("/rapporter/status/").content.decode()
+    assert 'data-status="done"' in fragment and f"/rapporter/{report.pk}/last-ned/" in fragment
+    download = client.get(f"/rapporter/{report.pk}/last-ned/")
+    assert download["Content-Type"].endswith("wordprocessingml.document")
+    document = _read(b"".join(download.streaming_content))
+    expected = _read(shared_documents["org"][1])
+    assert _table(document, "Innkjøp og utslipp etter kategori") == _table(expected, "Innkjøp og utslipp etter kategori")
+    # a reader of another organisation neither sees nor downloads it
+    client.force_login(make_user("g-leser", Organisation.objects.get(orgnr=GRUE), "reader"))
+    assert f"/rapporter/{report.pk}/last-ned/" not in client.get("/rapporter/status/").content.decode()
+    assert client.get(f"/rapporter/{report.pk}/last-ned/").status_code == 404
+    refused = client.post("/dokumenter/", {"document": "baseline", "subject": KONGSVINGER, "year": str(YEAR),
+                                           "format": "docx"})
+    assert refused.status_code == 400 and Report.objects.filter(layout="baseline").count() == 1
+
+
 def _neutral(texts: list[str], names: list[str]) -> list[str]:
     out = []
     for text in texts:
@@ -359,15 +402,20 @@ def test_the_documents_page_makes_a_case_document_within_the_readers_scope_only(
 def test_a_region_administrator_makes_every_case_document_and_publishes_the_baseline_report(shared_demo, client):
     from pypdf import PdfReader
 
-    from klimainnkjop.storage.models import AuditEntry, Organisation
+    from klimainnkjop.storage.models import AuditEntry, Organisation, Report
     from tests.factories import make_user
 
     assert client.get("/offentlig/kartlegging/2024.pdf").status_code == 404
     client.force_login(make_user("regionadmin", Organisation.objects.get(orgnr=KONGSVINGER), "region-admin"))
     every = client.post("/dokumenter/", {"document": "saksfremlegg", "subject": "all", "package": "Basis",
                                          "format": "docx"})
-    assert every.status_code == 200 and every["Content-Type"] == "application/zip"
-    assert len(zipfile.ZipFile(io.BytesIO(every.content)).namelist()) == 13
+    # made by the report worker (inline in the tests: the immediate backend) and downloaded from the reports page
+    assert every.status_code == 302 and every["Location"].startswith("/rapporter/?ny=")
+    report = Report.objects.get(pk=int(every["Location"].split("=")[1]))
+    assert report.status == "done" and report.layout == "saksfremlegg" and report.texts["all"] is True
+    download = client.get(f"/rapporter/{report.pk}/last-ned/")
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    assert len(zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))).namelist()) == 13
     response = client.post("/dokumenter/publiser/", {"year": "2024"})
     assert response.status_code == 302 and response["Location"] == "/offentlig/"
     assert AuditEntry.objects.filter(action="publish_document", object_id="baseline-2024").count() == 1
