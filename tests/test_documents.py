@@ -188,6 +188,22 @@ def test_an_english_baseline_report_has_english_text_and_the_same_figures(shared
     assert _table(english, "Purchases and emissions by category")[1:] == _table(
         norwegian, "Innkjøp og utslipp etter kategori")[1:-1] + [
         ["Total" if c == "Sum" else c for c in _table(norwegian, "Innkjøp og utslipp etter kategori")[-1]]]
+    # the case document: its headings and the shipped shared texts in English, the same figures
+    case = tmp_path / "grue-en.docx"
+    result = run_cli("document", "saksfremlegg", "--org", GRUE, "--package", "Høy", "--format", "docx",
+                     "--language", "en", "-o", case)
+    assert result.returncode == 0, result.stderr
+    english_case, norwegian_case = _read(case.read_bytes()), _read(shared_documents["cases"][GRUE])
+    assert [p.text for p in english_case.paragraphs if p.style.name == "Heading 1"] == [
+        "Proposed resolution", "Case information", "Assessment", "Financial consequences",
+        "Climate and environmental consequences"]
+    assert [p.text for p in norwegian_case.paragraphs if p.style.name == "Heading 1"] == [
+        "Forslag til vedtak", "Saksopplysninger", "Vurdering", "Økonomiske konsekvenser",
+        "Klima- og miljømessige konsekvenser"]
+    resolution = [p.text for p in english_case.paragraphs if p.style.name == "List Number"]
+    assert resolution[0].startswith("Grue kommune adopts the package of measures «Høy»")
+    assert [row[1:] for row in english_case.tables[0].rows[1:] for row in [[c.text for c in row.cells]]] == [
+        [c.text for c in row.cells][1:] for row in norwegian_case.tables[0].rows[1:]]
     bad = run_cli("document", "baseline", "--region", "--year", YEAR, "--format", "docx", "--language", "de",
                   "-o", tmp_path / "x.docx")
     assert bad.returncode == 2 and not (tmp_path / "x.docx").exists()

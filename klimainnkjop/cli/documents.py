@@ -44,7 +44,7 @@ def register(sub) -> dict:
     case.add_argument("--package", required=True, help="the package the case proposes")
     case.add_argument("--format", choices=["docx", "pdf"], required=True)
     case.add_argument("--language", choices=["nb", "en"], default="nb",
-                      help="the fixed text's language (default bokmål; the shared texts are as written)")
+                      help="the text's language (default bokmål; English uses the English shared texts)")
     case.add_argument("-o", "--output", required=True)
 
     texts = document.add_parser("texts", help="show (JSON) or set the case document's shared texts")

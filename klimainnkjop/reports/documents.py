@@ -532,18 +532,25 @@ PLACEHOLDERS = ("organisasjon", "region", "pakke", "pakke_beskrivelse", "basisaa
                 "kr_per_tonn", "antall_tiltak", "tiltak", "maal", "beregning", "maalaar")
 
 
-def shipped_texts() -> dict:
-    return json.loads(SHIPPED_TEXTS.read_text(encoding="utf-8"))
+def _language_suffix(language: str | None) -> str:
+    return ".en" if (language or "nb").startswith("en") else ""
 
 
-def texts_path() -> Path:
-    return paths.data_dir() / TEXTS_FILE
+def shipped_texts(language: str | None = None) -> dict:
+    """The shipped shared texts: bokmål, or English (data/document_texts.en.json) for language en."""
+    return json.loads(SHIPPED_TEXTS.with_name(TEXTS_FILE.replace(".json", _language_suffix(language) + ".json"))
+                      .read_text(encoding="utf-8"))
 
 
-def document_texts() -> dict:
-    """The saksfremlegg's shared texts: the administrator's edited copy, else the shipped one."""
-    path = texts_path()
-    texts = shipped_texts()
+def texts_path(language: str | None = None) -> Path:
+    return paths.data_dir() / TEXTS_FILE.replace(".json", _language_suffix(language) + ".json")
+
+
+def document_texts(language: str | None = None) -> dict:
+    """The saksfremlegg's shared texts in `language` (default bokmål): the administrator's edited copy, else the
+    shipped one. The edited copy is per language; an English document uses the English texts."""
+    path = texts_path(language)
+    texts = shipped_texts(language)
     if path.exists():
         texts.update(json.loads(path.read_text(encoding="utf-8")))
     return texts

@@ -96,7 +96,7 @@ def _saksfremlegg(scope: Scope, *, package_name: str, fmt: str, orgnr: str | Non
                   actor: Any) -> tuple[str, bytes]:
     if every == bool(orgnr):
         raise InvalidInput("--org or --all: name one organisation or ask for all of them")
-    texts = documents.document_texts()
+    texts = documents.document_texts(language)
     if not every:
         doc = documents.saksfremlegg(scope, orgnr=orgnr, package_name=package_name, texts=texts)
         doc.language = language
