@@ -7,8 +7,9 @@ DATA_DIR ?= var
 STAMP := $(VENV)/.installed
 
 BROWSER_STAMP := $(VENV)/.browser-tools
+OFFICE_STAMP := $(VENV)/.office-tools
 
-.PHONY: install run test bench clean messages browser-tools lint lock
+.PHONY: install run test bench clean messages browser-tools office-tools lint lock
 
 # Two lock files with hashes, made by pip-tools from pyproject.toml (`make lock`): requirements.lock the product,
 # requirements-dev.lock the test extra and the build tools (it repeats the product's pins, so it also works alone).
@@ -35,11 +36,19 @@ $(BROWSER_STAMP): package.json package-lock.json
 
 browser-tools: $(BROWSER_STAMP)
 
+# The generated DOCX documents are opened in LibreOffice in the tests (tests/test_documents.py converts them to text
+# with `soffice --headless`): Debian's Writer without its GUI, as Chromium from Debian for the browser tests.
+$(OFFICE_STAMP):
+	command -v soffice >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui)
+	touch $(OFFICE_STAMP)
+
+office-tools: $(OFFICE_STAMP)
+
 # Two workers (pytest-xdist; the machines have two cores), each with its own test database; a module's tests stay
 # on one worker (loadscope), so what a module fixture makes once (tests/conftest.py shared_state) is made once.
 # One BLAS thread per worker: with two workers on two cores, OpenBLAS's own threads only spin (the text model's
 # training took 7.8 s of CPU instead of 3.2 s).
-test: install browser-tools
+test: install browser-tools office-tools
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadscope
 
 lint: install

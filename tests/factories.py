@@ -920,3 +920,15 @@ EXPECTATIONS.update({
          {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),
     ],
 })
+
+
+# A case's documents as DOCX (views_cases.case_annex/case_record; a real case's, and another organisation's 404:
+# tests/test_agreements.py)
+EXPECTATIONS.update({
+    "saker/<int:pk>/vedlegg.docx": [
+        ("get", "/saker/999999999/vedlegg.docx", {"anonymous": LOGIN_REDIRECT,
+                                                  **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
+    "saker/<int:pk>/protokoll.docx": [
+        ("get", "/saker/999999999/protokoll.docx", {"anonymous": LOGIN_REDIRECT,
+                                                    **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
+})

@@ -354,6 +354,15 @@ def pdf_text(data: bytes) -> str:
     return " ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(data)).pages)
 
 
+def docx_text(data: bytes) -> tuple[list[str], list[list[list[str]]]]:
+    """A DOCX's paragraphs (outside tables) and its tables as rows of cell texts."""
+    from docx import Document
+
+    document = Document(io.BytesIO(data))
+    return ([p.text for p in document.paragraphs],
+            [[[cell.text for cell in row.cells] for row in table.rows] for table in document.tables])
+
+
 def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(shared_agreements, client, tmp_path):
     from klimainnkjop.storage.models import Organisation, ProcurementCase
 
@@ -397,6 +406,29 @@ def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(sh
     assert annex.status_code == 200 and annex["Content-Type"] == "application/pdf"
     text = pdf_text(annex.content)
     assert "Klima- og miljøkrav" in text and "MOB-02" in text and "Ombrukte og restaurerte møbler" in text
+    assert f'href="/saker/{case.pk}/vedlegg.docx"' in html and f'href="/saker/{case.pk}/protokoll.docx"' in html
+    annex_docx = client.get(f"/saker/{case.pk}/vedlegg.docx")
+    assert annex_docx.status_code == 200 and annex_docx["Content-Type"].endswith("wordprocessingml.document")
+    assert f'sak-{case.pk}-klima-og-miljokrav.docx' in annex_docx["Content-Disposition"]
+    paragraphs, tables = docx_text(annex_docx.content)
+    assert paragraphs[0] == "Vedlegg: Klima- og miljøkrav"
+    # the summary table: the three chosen requirements in the order chosen, the award criterion with its weight
+    assert [row[0] for row in tables[0][1:]] == ["MOB-01", "MOB-02", "MOB-03"]
+    assert tables[0][2][3] == "30\u00a0%" and tables[0][1][3] == "–"
+    assert "Tildelingskriteriene for klima og miljø vektes til sammen 30\u00a0%." in paragraphs
+    assert "MOB-02 Ombrukte og restaurerte møbler" in paragraphs and "Dokumentasjon og verifisering" in paragraphs
+    record_docx = client.get(f"/saker/{case.pk}/protokoll.docx")
+    paragraphs, tables = docx_text(record_docx.content)
+    assert paragraphs[0] == "Protokoll over klima- og miljøhensyn" and "Beslutningslogg" in paragraphs
+    assert [row[1:3] for row in tables[-1][1:]][:4] == [["Åpnet", "p1"], ["Screenet", "p1"],
+                                                          ["Ambisjon foreslått", "p1"], ["Ambisjon besluttet", "a1"]]
+    assert ["Ambisjonsnivå", "Ledende"] in tables[0]
+    docx_file = tmp_path / "vedlegg.docx"
+    exported = run_cli("cases", "export", case.pk, "--format", "docx", "--language", "en", "-o", docx_file)
+    assert exported.returncode == 0, exported.stderr
+    paragraphs, tables = docx_text(docx_file.read_bytes())
+    assert paragraphs[0] == "Annex: Climate and environmental requirements"
+    assert tables[0][0] == ["Code", "Requirement", "Kind", "Weight"] and tables[0][2][2] == "Award criterion"
     record_file = tmp_path / "protokoll.pdf"
     exported = run_cli("cases", "export", case.pk, "--document", "record", "-o", record_file)
     assert exported.returncode == 0, exported.stderr
@@ -408,7 +440,10 @@ def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(sh
     assert client.get(url).status_code == 200 and client.post(step, {"step": "close"}).status_code == 403
     client.force_login(make_user("g-reader2", grue, "reader"))
     assert client.get(url).status_code == 404 and client.post(step, {"step": "close"}).status_code == 404
-    assert client.get(f"/saker/{case.pk}/vedlegg.pdf").status_code == 404
+    for document in ("vedlegg.pdf", "vedlegg.docx", "protokoll.pdf", "protokoll.docx"):
+        assert client.get(f"/saker/{case.pk}/{document}").status_code == 404
+    client.logout()
+    assert client.get(f"/saker/{case.pk}/vedlegg.docx").status_code == 302  # to the sign-in page
 
 
 def test_the_checklist_names_the_roles_of_the_person_s_organisation_and_the_7_9_options(shared_agreements, client):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 
 import pytest
@@ -159,6 +161,99 @@ def test_every_chart_is_a_picture_with_alt_text_and_the_report_has_its_chapters(
     assert headings == ["1 Sammendrag og anbefaling", "2 Metode og datagrunnlag", "3 Innkjøp og utslipp",
                         "4 Tiltak, effekt og kostnad", "5 Måleindikatorer og mål", "6 Utviklingsbane",
                         "Vedlegg A: Faktorsett", "Vedlegg B: Kategoritabell"]
+
+
+@pytest.mark.django_db
+def test_an_english_baseline_report_has_english_text_and_the_same_figures(shared_documents, tmp_path):
+    """Issue 13 item 3: the text goes through gettext (English msgids, bokmål in django.po); --language en."""
+    out = tmp_path / "kongsvinger-en.docx"
+    result = run_cli("document", "baseline", "--org", KONGSVINGER, "--year", YEAR, "--format", "docx",
+                     "--language", "en", "-o", out)
+    assert result.returncode == 0, result.stderr
+    english, norwegian = _read(out.read_bytes()), _read(shared_documents["org"][1])
+    org_doc = shared_documents["org"][0]
+    assert english.paragraphs[0].text.startswith("Survey of greenhouse gas emissions from purchases: ")
+    assert norwegian.paragraphs[0].text.startswith("Kartlegging av klimagassutslipp fra innkjøp: ")
+    assert [p.text for p in english.paragraphs if p.style.name == "Heading 1"] == [
+        "1 Summary and recommendation", "2 Method and data basis", "3 Purchases and emissions",
+        "4 Measures, effect and cost", "5 Indicators and targets", "6 Trajectory", "Appendix A: Factor sets",
+        "Appendix B: Category table"]
+    assert english.core_properties.language == "en-GB" and norwegian.core_properties.language == "nb-NO"
+    lead = [p.text for p in english.paragraphs if p.text.startswith("Recommendation: ")]
+    from klimainnkjop.reports.documents import tonnes
+
+    assert len(lead) == 1 and f"cut {tonnes(org_doc.figures['package_kg'])} tonnes CO2e per year" in lead[0]
+    assert "kr per year" in lead[0]
+    # the same tables with the same figures, only the words differ
+    assert _table(english, "Purchases and emissions by category")[1:] == _table(
+        norwegian, "Innkjøp og utslipp etter kategori")[1:-1] + [
+        ["Total" if c == "Sum" else c for c in _table(norwegian, "Innkjøp og utslipp etter kategori")[-1]]]
+    # the case document: its headings and the shipped shared texts in English, the same figures
+    case = tmp_path / "grue-en.docx"
+    result = run_cli("document", "saksfremlegg", "--org", GRUE, "--package", "Høy", "--format", "docx",
+                     "--language", "en", "-o", case)
+    assert result.returncode == 0, result.stderr
+    english_case, norwegian_case = _read(case.read_bytes()), _read(shared_documents["cases"][GRUE])
+    assert [p.text for p in english_case.paragraphs if p.style.name == "Heading 1"] == [
+        "Proposed resolution", "Case information", "Assessment", "Financial consequences",
+        "Climate and environmental consequences"]
+    assert [p.text for p in norwegian_case.paragraphs if p.style.name == "Heading 1"] == [
+        "Forslag til vedtak", "Saksopplysninger", "Vurdering", "Økonomiske konsekvenser",
+        "Klima- og miljømessige konsekvenser"]
+    resolution = [p.text for p in english_case.paragraphs if p.style.name == "List Number"]
+    assert resolution[0].startswith("Grue kommune adopts the package of measures «Høy»")
+    assert [row[1:] for row in english_case.tables[0].rows[1:] for row in [[c.text for c in row.cells]]] == [
+        [c.text for c in row.cells][1:] for row in norwegian_case.tables[0].rows[1:]]
+    bad = run_cli("document", "baseline", "--region", "--year", YEAR, "--format", "docx", "--language", "de",
+                  "-o", tmp_path / "x.docx")
+    assert bad.returncode == 2 and not (tmp_path / "x.docx").exists()
+
+
+@pytest.mark.django_db
+def test_the_baseline_report_asked_for_on_the_web_is_made_by_the_worker_with_its_progress_shown(
+        shared_documents, client, settings):
+    """Issue 13: long work in the background. The page returns at once with the report queued; the reports page
+    shows its progress; the worker's job makes it; then it is downloaded."""
+    from django_tasks_db.models import DBTaskResult
+
+    from klimainnkjop.services.reports import generate_report_job
+    from klimainnkjop.storage.models import Organisation, Report
+    from tests.factories import DATABASE_QUEUE, make_user
+
+    settings.TASKS = DATABASE_QUEUE
+    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
+    client.force_login(make_user("k-admin", kongsvinger, "org-admin"))
+    asked = client.post("/dokumenter/", {"document": "baseline", "subject": KONGSVINGER, "year": str(YEAR),
+                                         "format": "docx"})
+    assert asked.status_code == 302 and asked["Location"].startswith("/rapporter/?ny=")
+    report = Report.objects.get(pk=int(asked["Location"].split("=")[1]))
+    assert (report.status, report.layout, report.period, report.format) == ("queued", "baseline", str(YEAR), "docx")
+    job = DBTaskResult.objects.get(status="READY")
+    assert job.args_kwargs["kwargs"]["report_id"] == report.pk
+    page = client.get(asked["Location"]).content.decode()
+    assert "Kongsvinger kommune: kartleggingsrapport" in page and "Venter på tur" in page
+    assert f"/rapporter/{report.pk}/last-ned/" not in page  # nothing to download yet
+    assert client.get(f"/rapporter/{report.pk}/last-ned/").status_code == 404
+    # the worker's job, run as `klimainnkjop worker --batch` runs it (run_worker itself closes the database
+    # connection, which on PostgreSQL ends this module's shared transaction; tests/test_report_jobs.py runs the
+    # real worker in transactional tests)
+    generate_report_job.call(**job.args_kwargs["kwargs"])
+    report.refresh_from_db()
+    assert report.status == "done" and report.progress == "Done" and report.run_id == shared_documents["org"][0].run_id
+    fragment = client.get("/rapporter/status/").content.decode()
+    assert 'data-status="done"' in fragment and f"/rapporter/{report.pk}/last-ned/" in fragment
+    download = client.get(f"/rapporter/{report.pk}/last-ned/")
+    assert download["Content-Type"].endswith("wordprocessingml.document")
+    document = _read(b"".join(download.streaming_content))
+    expected = _read(shared_documents["org"][1])
+    assert _table(document, "Innkjøp og utslipp etter kategori") == _table(expected, "Innkjøp og utslipp etter kategori")
+    # a reader of another organisation neither sees nor downloads it
+    client.force_login(make_user("g-leser", Organisation.objects.get(orgnr=GRUE), "reader"))
+    assert f"/rapporter/{report.pk}/last-ned/" not in client.get("/rapporter/status/").content.decode()
+    assert client.get(f"/rapporter/{report.pk}/last-ned/").status_code == 404
+    refused = client.post("/dokumenter/", {"document": "baseline", "subject": KONGSVINGER, "year": str(YEAR),
+                                           "format": "docx"})
+    assert refused.status_code == 400 and Report.objects.filter(layout="baseline").count() == 1
 
 
 def _neutral(texts: list[str], names: list[str]) -> list[str]:
@@ -327,15 +422,20 @@ def test_the_documents_page_makes_a_case_document_within_the_readers_scope_only(
 def test_a_region_administrator_makes_every_case_document_and_publishes_the_baseline_report(shared_demo, client):
     from pypdf import PdfReader
 
-    from klimainnkjop.storage.models import AuditEntry, Organisation
+    from klimainnkjop.storage.models import AuditEntry, Organisation, Report
     from tests.factories import make_user
 
     assert client.get("/offentlig/kartlegging/2024.pdf").status_code == 404
     client.force_login(make_user("regionadmin", Organisation.objects.get(orgnr=KONGSVINGER), "region-admin"))
     every = client.post("/dokumenter/", {"document": "saksfremlegg", "subject": "all", "package": "Basis",
                                          "format": "docx"})
-    assert every.status_code == 200 and every["Content-Type"] == "application/zip"
-    assert len(zipfile.ZipFile(io.BytesIO(every.content)).namelist()) == 13
+    # made by the report worker (inline in the tests: the immediate backend) and downloaded from the reports page
+    assert every.status_code == 302 and every["Location"].startswith("/rapporter/?ny=")
+    report = Report.objects.get(pk=int(every["Location"].split("=")[1]))
+    assert report.status == "done" and report.layout == "saksfremlegg" and report.texts["all"] is True
+    download = client.get(f"/rapporter/{report.pk}/last-ned/")
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    assert len(zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))).namelist()) == 13
     response = client.post("/dokumenter/publiser/", {"year": "2024"})
     assert response.status_code == 302 and response["Location"] == "/offentlig/"
     assert AuditEntry.objects.filter(action="publish_document", object_id="baseline-2024").count() == 1
@@ -407,3 +507,75 @@ def test_an_organisation_administrator_records_the_decision_on_the_documents_pag
     decided = Target.objects.filter(organisation=kongsvinger, active=True)
     assert decided.count() == own
     assert {(t.decision_date, t.case_number) for t in decided} == {(dt.date(2026, 12, 1), "26/900")}
+
+
+# --- LibreOffice opens them (issues 12 and 13, "done when") ------------------------------------------------------
+# The case's tender annex and § 7-9 record, the region's and Kongsvinger's baseline reports and Grue's saksfremlegg,
+# converted to text by Debian's LibreOffice Writer (`make office-tools`) in ONE headless call with its own profile,
+# and the text read back: the chosen requirements, the totals, the package's cut and cost as the documents say.
+
+
+def _soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    assert found, "LibreOffice is not installed: run `make office-tools` (as `make test` does)"
+    return found
+
+
+def _convert(folder, names: list[str]) -> dict[str, str]:
+    """Every DOCX in `folder` named in `names` as plain text (UTF-8), by one LibreOffice call."""
+    out = folder / "txt"
+    result = subprocess.run(
+        [_soffice(), "--headless", "--norestore", f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+         "--convert-to", "txt:Text (encoded):UTF8", "--outdir", str(out), *[str(folder / n) for n in names]],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    texts = {}
+    for name in names:
+        converted = out / name.replace(".docx", ".txt")
+        assert converted.is_file(), f"LibreOffice did not open {name}: {result.stdout} {result.stderr}"
+        texts[name] = converted.read_text(encoding="utf-8-sig")
+    return texts
+
+
+@pytest.mark.django_db
+def test_the_case_documents_the_baseline_reports_and_a_saksfremlegg_open_in_libreoffice(shared_documents, tmp_path):
+    from klimainnkjop.reports import case_documents
+    from klimainnkjop.reports.documents import kroner, tonnes
+    from klimainnkjop.storage.models import ProcurementCase, Requirement
+
+    case = ProcurementCase.objects.get(title="Kontormøbler rådhuset")  # demo/cases.py: MOB-01, MOB-02 weighted 30 %
+    assert [c["code"] for c in case.requirements] == ["MOB-01", "MOB-02"]
+    (region_doc, region), (org_doc, org) = shared_documents["region"], shared_documents["org"]
+    files = {"annex.docx": case_documents.docx(case, "annex"), "record.docx": case_documents.docx(case, "record"),
+             "region.docx": region, "org.docx": org, "saksfremlegg.docx": shared_documents["cases"][GRUE]}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    text = _convert(tmp_path, list(files))
+
+    annex = text["annex.docx"]
+    assert "Vedlegg: Klima- og miljøkrav" in annex
+    for code in ("MOB-01", "MOB-02"):
+        requirement = Requirement.objects.get(code=code)
+        assert f"{code} {requirement.title}" in annex
+        assert requirement.text.split("\n")[0] in annex and requirement.verification.split("\n")[0] in annex
+    assert "Tildelingskriteriene for klima og miljø vektes til sammen 30\u00a0%." in annex
+
+    record = text["record.docx"]
+    assert "Protokoll over klima- og miljøhensyn" in record and "Beslutningslogg" in record
+    assert case.considerations["label"] in record and "anskaffelsesforskriften § 7-9" in record
+    assert "Klima- eller miljøkrav i anskaffelsen: ja." in record
+
+    for name, doc in (("region.docx", region_doc), ("org.docx", org_doc)):
+        report = text[name]
+        assert doc.title in report and f"beregning nr. {doc.run_id}" in report
+        # the first page's totals and the recommended package's cut and cost, to the tonne and krone
+        assert f"{kroner(doc.figures['total_ore'] / 100)} kr" in report
+        assert f"{tonnes(doc.figures['total_kg'])} tonn CO2e" in report
+        assert f"«{doc.figures['package']}»" in report
+        assert f"kutte {tonnes(doc.figures['package_kg'])} tonn CO2e per år" in report
+        assert kroner(abs(doc.figures["package_cost_nok"])) in report
+    assert "Kongsvinger" in text["org.docx"]
+
+    case_document = text["saksfremlegg.docx"]
+    assert "Forslag til vedtak" in case_document and "«Høy»" in case_document
+    assert "Grue" in case_document and "Økonomiske konsekvenser" in case_document

@@ -1,5 +1,6 @@
 """Agreements, the requirement library and procurement cases: `agreements import|list|renewals|profile import`,
-`requirements list`, `cases list`."""
+`requirements list`, `cases list|kpi|approval-rules|export` (`cases export ID --format docx|pdf -o FILE`: the tender
+annex or the § 7-9 record)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -54,10 +55,12 @@ def add_parsers(sub) -> None:
     rules.add_argument("--set", dest="set_file", default=None,
                        help="a JSON list of {min_value_nok, relevances, assess_role, approve_role} to put in place")
     rules.add_argument("--format", choices=FORMATS, default="table")
-    export = cases.add_parser("export", help="a case's tender annex or § 7-9 record as PDF")
+    export = cases.add_parser("export", help="a case's tender annex or § 7-9 record as DOCX or PDF")
     export.add_argument("id", type=int)
     export.add_argument("--document", choices=["annex", "record"], default="annex")
-    export.add_argument("--format", choices=["pdf"], default="pdf")
+    export.add_argument("--format", choices=["docx", "pdf"], default=None,
+                        help="default: from the output file's ending (.docx), else pdf")
+    export.add_argument("--language", choices=["nb", "en"], default="nb", help="the document's language")
     export.add_argument("-o", "--output", required=True)
 
 
@@ -175,7 +178,8 @@ def _export_case(args) -> int:
         item = selectors.case(system_scope(), args.id)
     except selectors.NotFound:
         raise InvalidInput(f"ID: no procurement case {args.id}") from None
-    data = case_documents.pdf(item, args.document)
+    fmt = args.format or ("docx" if str(args.output).lower().endswith(".docx") else "pdf")
+    data = case_documents.render(item, args.document, fmt, language=args.language)
     Path(args.output).write_bytes(data)
     print(f"wrote {args.output} ({len(data)} bytes)")
     return EXIT_OK

@@ -1,7 +1,9 @@
 """The baseline report and the council case documents (issue 13):
 
-klimainnkjop document baseline --region|--org ORGNR --year YYYY [--package NAME] --format docx|pdf -o FILE
-klimainnkjop document saksfremlegg --org ORGNR|--all --package NAME --format docx|pdf -o FILE   (--all: a zip)
+klimainnkjop document baseline --region|--org ORGNR --year YYYY [--package NAME] --format docx|pdf [--language nb|en]
+    -o FILE
+klimainnkjop document saksfremlegg --org ORGNR|--all --package NAME --format docx|pdf [--language nb|en] -o FILE
+    (--all: a zip)
 klimainnkjop document texts [--set FILE.json]      (show or set the case document's shared texts)
 klimainnkjop document decision --org ORGNR --package NAME --date YYYY-MM-DD --body TEXT --case NUMBER
     [--target-template KEY]... [--baseline-year Y] [--target-year Y]
@@ -34,6 +36,7 @@ def add_parsers(sub) -> None:
     base.add_argument("--year", type=int, required=True, help="the baseline year")
     base.add_argument("--package", default=None, help="the package recommended (default: the one that cuts most)")
     base.add_argument("--format", choices=["docx", "pdf"], required=True)
+    base.add_argument("--language", choices=["nb", "en"], default="nb", help="the text's language (default bokmål)")
     base.add_argument("-o", "--output", required=True)
 
     case = document.add_parser("saksfremlegg", help="the council case document, per organisation")
@@ -42,6 +45,8 @@ def add_parsers(sub) -> None:
     whom.add_argument("--all", action="store_true", help="every organisation, in one zip")
     case.add_argument("--package", required=True, help="the package the case proposes")
     case.add_argument("--format", choices=["docx", "pdf"], required=True)
+    case.add_argument("--language", choices=["nb", "en"], default="nb",
+                      help="the text's language (default bokmål; English uses the English shared texts)")
     case.add_argument("-o", "--output", required=True)
 
     texts = document.add_parser("texts", help="show (JSON) or set the case document's shared texts")
@@ -70,7 +75,7 @@ def _baseline(args) -> int:
 
     orgnr = find_org(args.org).orgnr if args.org else None
     doc, content = do_generate_baseline(system_scope(), year=args.year, orgnr=orgnr, fmt=args.format,
-                                        package_name=args.package, actor=CLI)
+                                        package_name=args.package, language=args.language, actor=CLI)
     with open(args.output, "wb") as out:
         out.write(content)
     print(f"baseline {orgnr or 'region'} {args.year}: {args.output} (run {doc.run_id}, recommended package "
@@ -85,7 +90,7 @@ def _saksfremlegg(args) -> int:
 
     orgnr = find_org(args.org).orgnr if args.org else None
     name, content = do_generate_saksfremlegg(system_scope(), package_name=args.package, fmt=args.format,
-                                             orgnr=orgnr, every=args.all, actor=CLI)
+                                             orgnr=orgnr, every=args.all, language=args.language, actor=CLI)
     with open(args.output, "wb") as out:
         out.write(content)
     print(f"saksfremlegg {orgnr or 'all'}: {args.output} ({name})")

@@ -19,6 +19,8 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext as _, gettext_lazy, pgettext, pgettext_lazy
+
 from klimainnkjop import paths
 from klimainnkjop.access import Scope
 from klimainnkjop.core.errors import InvalidInput
@@ -35,12 +37,18 @@ from klimainnkjop.storage.models import Category, MeasurePackage, Organisation, 
 
 NBSP = "\u00a0"
 DECIMALS = {R.INT: 0, R.NOK: 0, R.KG: 0, R.TONNES: 1, R.INTENSITY: 4, R.SHARE: 1}
-KIND_NAMES = {1: "Gjenbruk og sirkularitet", 2: "Endret behov eller type innkjøp",
-              3: "Strengere produkt- og tjenestekrav", 4: "Klimakrav i anskaffelser"}
-STATUS_NAMES = {"proposed": "Foreslått", "recommended": "Anbefalt", "adopted": "Vedtatt",
-                "implemented": "Gjennomført", "verified": "Verifisert"}
-KPI_STATUS_NAMES = {"on_track": "På sporet", "at_risk": "I faresonen", "off_track": "Ikke på sporet",
-                    "no_target": "Uten mål", "no_data": "Ingen data ennå"}
+KIND_NAMES = {1: gettext_lazy("Reuse and circularity"), 2: gettext_lazy("Changed need or kind of purchase"),
+              3: gettext_lazy("Stricter product and service requirements"),
+              4: gettext_lazy("Climate requirements in procurements")}
+STATUS_NAMES = {"proposed": pgettext_lazy("measure", "Proposed"),
+                "recommended": pgettext_lazy("measure", "Recommended"),
+                "adopted": pgettext_lazy("measure", "Adopted"),
+                "implemented": pgettext_lazy("measure", "Implemented"),
+                "verified": pgettext_lazy("measure", "Verified")}
+KPI_STATUS_NAMES = {"on_track": pgettext_lazy("document", "On track"), "at_risk": pgettext_lazy("document", "At risk"),
+                    "off_track": pgettext_lazy("document", "Off track"),
+                    "no_target": pgettext_lazy("document", "No target"),
+                    "no_data": pgettext_lazy("document", "No data yet")}
 TRAJECTORY_TO = 2030
 TEXTS_FILE = "document_texts.json"
 SHIPPED_TEXTS = Path(__file__).resolve().parent.parent / "data" / TEXTS_FILE
@@ -117,6 +125,7 @@ class Document:
     subject: str = ""
     orgnr: str | None = None
     figures: dict = field(default_factory=dict)  # the key numbers, as computed (for the tests and the audit)
+    language: str = "nb"  # the language of the text: nb or en
 
     def add(self, *blocks) -> None:
         self.blocks.extend(blocks)
@@ -137,11 +146,12 @@ def bar_figure(caption: str, items: list[tuple[str, float]]) -> Figure | None:
     items = [(name, t) for name, t in items if t][:12]
     if not items:
         return None
-    bars = [charts.Bar(name, {"Tonn CO2e": t}, number(t, R.TONNES)) for name, t in items]
-    spec = charts.bar_chart_spec(bars, series=["Tonn CO2e"], value_title="Tonn CO2e", horizontal=True)
+    series = _("Tonnes CO2e")
+    bars = [charts.Bar(name, {series: t}, number(t, R.TONNES)) for name, t in items]
+    spec = charts.bar_chart_spec(bars, series=[series], value_title=series, horizontal=True)
     top = max(items, key=lambda i: i[1])
-    alt = (f"Stolpediagram: {caption}. Høyest er {top[0]} med {number(top[1], R.TONNES)} tonn CO2e. "
-           f"Tallene står i tabellen.")
+    alt = _("Bar chart: %(caption)s. Highest is %(name)s with %(tonnes)s tonnes CO2e. The figures are in the "
+            "table.") % {"caption": caption, "name": top[0], "tonnes": number(top[1], R.TONNES)}
     return Figure(spec, alt, caption)
 
 
@@ -149,7 +159,7 @@ def bar_figure(caption: str, items: list[tuple[str, float]]) -> Figure | None:
 
 def region_name() -> str:
     names = list(Region.objects.values_list("name", flat=True)[:2])
-    return names[0] if len(names) == 1 else "Regionen"
+    return names[0] if len(names) == 1 else _("The region")
 
 
 def _organisation(orgnr: str) -> Organisation:
@@ -197,21 +207,24 @@ def recommended_package(package_rows: list[dict], name: str | None = None) -> di
 
 def _cost_phrase(cost_nok: float, per_tonne: float | None) -> str:
     if cost_nok < 0:
-        return f"sparer {kroner(-cost_nok)} kr per år" + (
-            f" ({kroner(-per_tonne)} kr spart per tonn)" if per_tonne is not None else "")
-    return f"koster {kroner(cost_nok)} kr per år" + (
-        f" ({kroner(per_tonne)} kr per tonn)" if per_tonne is not None else "")
+        return _("saves %(nok)s kr per year") % {"nok": kroner(-cost_nok)} + (
+            " (" + _("%(nok)s kr saved per tonne") % {"nok": kroner(-per_tonne)} + ")" if per_tonne is not None
+            else "")
+    return _("costs %(nok)s kr per year") % {"nok": kroner(cost_nok)} + (
+        " (" + _("%(nok)s kr per tonne") % {"nok": kroner(per_tonne)} + ")" if per_tonne is not None else "")
 
 
 def recommendation_text(subject: str, pkg: dict | None, base_kg: float, year: int) -> str:
     if pkg is None:
-        return (f"Det er ennå ikke satt sammen en tiltakspakke med beregnet effekt for {subject}. Anbefalingen er å "
-                f"vedta tiltak fra tiltakslisten i kapittel 4.")
+        return _("No package of measures with a computed effect has been put together for %(subject)s yet. The "
+                 "recommendation is to adopt measures from the list of measures in chapter 4.") % {"subject": subject}
     share = pkg["expected_kg_per_year"] / base_kg if base_kg else None
-    return (f"Anbefaling: {subject} bør vedta tiltakspakken «{pkg['name']}». Den er beregnet å kutte "
-            f"{tonnes(pkg['expected_kg_per_year'])} tonn CO2e per år"
-            + (f" ({number(share, R.SHARE)} av utslippene fra innkjøp i {pkg['baseline_year']})" if share else "")
-            + f", og {_cost_phrase(pkg['cost_nok_per_year'], pkg['nok_per_tonne'])}.")
+    return (_("Recommendation: %(subject)s should adopt the package of measures «%(package)s». It is computed to cut "
+              "%(tonnes)s tonnes CO2e per year") % {"subject": subject, "package": pkg["name"],
+                                                      "tonnes": tonnes(pkg["expected_kg_per_year"])}
+            + (" (" + _("%(share)s of the emissions from purchases in %(year)s") % {
+                "share": number(share, R.SHARE), "year": pkg["baseline_year"]} + ")" if share else "")
+            + ", " + _("and") + " " + _cost_phrase(pkg["cost_nok_per_year"], pkg["nok_per_tonne"]) + ".")
 
 
 def _base_kg(scope: Scope, year: int, orgnr: str | None) -> float:
@@ -237,38 +250,47 @@ def baseline(scope: Scope, *, year: int, orgnr: str | None = None, package_name:
     total = data.total
     if not total.lines:
         raise InvalidInput(f"--year: {subject} has no purchases in {year} in the computed account (run {run.run.pk})")
+    recommended = pgettext("package", "recommended")
     package_rows = measure_selectors.package_rows(scope, org=orgnr)
     pkg = recommended_package(package_rows, package_name)
     base_kg = _base_kg(scope, pkg["baseline_year"], orgnr) if pkg else total.kg
-    doc = Document("baseline", f"Kartlegging av klimagassutslipp fra innkjøp: {subject}",
-                   f"Basisår {year}. Dagens situasjon, forslag til tiltak, effekt og måleindikatorer.",
-                   run_id=run.run.pk, subject=subject, orgnr=orgnr)
+    doc = Document("baseline", _("Survey of greenhouse gas emissions from purchases: %(subject)s") % {
+                       "subject": subject},
+                   _("Baseline year %(year)s. The situation today, proposed measures, their effect and indicators.")
+                   % {"year": year}, run_id=run.run.pk, subject=subject, orgnr=orgnr)
     doc.figures = {"total_kg": total.kg, "total_ore": total.ore_total, "package": pkg["name"] if pkg else None,
                    "package_kg": pkg["expected_kg_per_year"] if pkg else None,
                    "package_cost_nok": pkg["cost_nok_per_year"] if pkg else None}
 
     # 1 summary, the recommendation first
-    doc.add(Heading(1, "1 Sammendrag og anbefaling"),
+    doc.add(Heading(1, _("1 Summary and recommendation")),
             Para(recommendation_text(subject, pkg, base_kg, year), "lead"))
     if pkg:
-        doc.add(Para(f"Pakken består av {len(pkg['measures'])} tiltak: {'; '.join(pkg['measures'])}. Tiltakene er "
-                     f"regnet i rekkefølge på de samme innkjøpene, så effekten er ikke telt dobbelt."))
-    doc.add(Para(f"I {year} kjøpte {subject} varer og tjenester for {kroner(total.ore_total / 100)} kr. Utslippene "
-                 f"fra disse innkjøpene er anslått til {tonnes(total.kg)} tonn CO2e (usikkerhet "
-                 f"{tonnes(total.kg_low)}–{tonnes(total.kg_high)} tonn), "
-                 f"{number(total.intensity, R.INTENSITY)} kg CO2e per krone."))
+        doc.add(Para(_("The package has %(count)s measures: %(measures)s. The measures are computed in order on the "
+                       "same purchases, so the effect is not counted twice.") % {
+                           "count": len(pkg["measures"]), "measures": "; ".join(pkg["measures"])}))
+    doc.add(Para(_("In %(year)s %(subject)s bought goods and services for %(nok)s kr. The emissions from these "
+                   "purchases are estimated at %(tonnes)s tonnes CO2e (uncertainty %(low)s–%(high)s tonnes), "
+                   "%(intensity)s kg CO2e per krone.") % {
+                       "year": year, "subject": subject, "nok": kroner(total.ore_total / 100),
+                       "tonnes": tonnes(total.kg), "low": tonnes(total.kg_low), "high": tonnes(total.kg_high),
+                       "intensity": number(total.intensity, R.INTENSITY)}))
     top = data.top_categories[:3]
     if top and total.kg:
-        doc.add(Para("De største kildene er " + ", ".join(f"{s.name} ({tonnes(s.kg)} tonn)" for s in top)
-                     + f", til sammen {number(sum(s.kg for s in top) / total.kg, R.SHARE)} av utslippene."))
-    doc.add(Para(f"Alle tall i rapporten er fra beregning nr. {run.run.pk} av klimaregnskapet "
-                 f"({run.run.created_at:%d.%m.%Y %H:%M}, faktorsett {', '.join(run.run.factor_sets)}). "
-                 f"Rapporten er laget {dt.date.today():%d.%m.%Y}.", "note"))
+        doc.add(Para(_("The largest sources are %(sources)s, together %(share)s of the emissions.") % {
+            "sources": ", ".join(f"{s.name} ({tonnes(s.kg)} {_('tonnes')})" for s in top),
+            "share": number(sum(s.kg for s in top) / total.kg, R.SHARE)}))
+    doc.add(Para(_("Every figure in the report is from computation no. %(run)s of the climate account (%(when)s, "
+                   "factor sets %(sets)s). The report was made %(today)s.") % {
+                       "run": run.run.pk, "when": f"{run.run.created_at:%d.%m.%Y %H:%M}",
+                       "sets": ", ".join(run.run.factor_sets), "today": f"{dt.date.today():%d.%m.%Y}"}, "note"))
     if package_rows:
-        doc.add(table("Tiltakspakkene sammenlignet",
-                      ["Pakke", "Antall tiltak", "Kutt, tonn CO2e per år", "Kostnad, kr per år", "Kr per tonn"],
+        doc.add(table(_("The packages of measures compared"),
+                      [_("Package"), _("Number of measures"), _("Cut, tonnes CO2e per year"),
+                       _("Cost, kr per year"), _("Kr per tonne")],
                       [R.TEXT, R.INT, R.TONNES, R.NOK, R.NOK],
-                      [[r["name"] + (" (anbefalt)" if pkg and r["name"] == pkg["name"] else ""), len(r["measures"]),
+                      [[r["name"] + (f" ({recommended})" if pkg and r["name"] == pkg["name"] else ""),
+                        len(r["measures"]),
                         r["expected_kg_per_year"] / 1000, r["cost_nok_per_year"], r["nok_per_tonne"]]
                        for r in package_rows]))
 
@@ -291,36 +313,40 @@ def baseline(scope: Scope, *, year: int, orgnr: str | None = None, package_name:
 def _method(doc: Document, scope: Scope, data: report_data.ReportData, orgnr: str | None, year: int,
             run: results.Run) -> None:
     total = data.total
-    doc.add(Heading(1, "2 Metode og datagrunnlag"),
-            Para("Utslippene er beregnet fra regnskapet: hver innkjøpslinje (fra regnskapsuttrekk, KOSTRA-filer, "
-                 "e-fakturaer og leverandørstatistikk) får en kategori og en utslippsfaktor. Der vi kjenner mengden "
-                 "(liter, kg, kWh) brukes en aktivitetsbasert faktor, der leverandøren har egne tall brukes de, "
-                 "ellers brukes en utgiftsbasert faktor (kg CO2e per krone). Tallene er anslag; intervallet lav–høy "
-                 "er summen av faktorenes usikkerhet."),
-            Para(f"Andel av innkjøpene med utslippsfaktor: {number(total.covered_share, R.SHARE)}. "
-                 f"Antall linjer: {number(total.lines, R.INT)}."))
-    source_names = {"ledger": "Regnskapsuttrekk", "saft": "SAF-T", "kostra": "KOSTRA-fil", "ehf": "E-faktura (EHF)",
-                    "supplier_stats": "Leverandørstatistikk"}
+    doc.add(Heading(1, _("2 Method and data basis")),
+            Para(_("The emissions are computed from the accounts: every purchase line (from ledger exports, KOSTRA "
+                   "files, e-invoices and supplier statistics) gets a category and an emission factor. Where we know "
+                   "the quantity (litres, kg, kWh) an activity-based factor is used, where the supplier has its own "
+                   "figures they are used, else a spend-based factor (kg CO2e per krone). The figures are estimates; "
+                   "the range low–high is the sum of the factors' uncertainty.")),
+            Para(_("Share of the purchases with an emission factor: %(share)s. Number of lines: %(lines)s.") % {
+                "share": number(total.covered_share, R.SHARE), "lines": number(total.lines, R.INT)}))
+    source_names = {"ledger": _("Ledger export"), "saft": "SAF-T", "kostra": _("KOSTRA file"),
+                    "ehf": _("E-invoice (EHF)"), "supplier_stats": _("Supplier statistics")}
     sources = [r for r in results.totals(scope, org=orgnr, year=year, by=["source"])["rows"] if r["lines"]]
     if sources:
-        doc.add(table("Datagrunnlaget: innkjøp og utslipp etter kilde", ["Kilde", "Linjer", "Innkjøp, kr", "Tonn CO2e"],
+        doc.add(table(_("The data basis: purchases and emissions by source"),
+                      [_("Source"), _("Lines"), _("Purchases, kr"), _("Tonnes CO2e")],
                       [R.TEXT, R.INT, R.NOK, R.TONNES],
                       [[source_names.get(r["source"], r["source"] or "–"), r["lines"], r["spend_nok"],
                         r["kg_co2e"] / 1000] for r in sorted(sources, key=lambda r: -r["spend_nok"])]))
     if data.by_method:
-        doc.add(table("Utslipp etter metode", ["Metode", "Tonn CO2e", "Innkjøp, kr", "Andel av utslippene"],
+        doc.add(table(_("Emissions by method"), [_("Method"), _("Tonnes CO2e"), _("Purchases, kr"),
+                                                  _("Share of the emissions")],
                       [R.TEXT, R.TONNES, R.NOK, R.SHARE],
                       [[s.name, s.kg / 1000, s.ore_total / 100, s.kg / total.kg if total.kg else None]
                        for s in data.by_method]))
     if data.by_quality:
-        doc.add(table("Utslipp etter datakvalitet (1 best, 5 svakest)", ["Datakvalitet", "Tonn CO2e", "Innkjøp, kr"],
+        doc.add(table(_("Emissions by data quality (1 best, 5 weakest)"),
+                      [_("Data quality"), _("Tonnes CO2e"), _("Purchases, kr")],
                       [R.TEXT, R.TONNES, R.NOK], [[s.name, s.kg / 1000, s.ore_total / 100] for s in data.by_quality]))
     excluded = results.excluded_spend(scope, org=orgnr, year=year, run=run)
     if excluded:
-        names = {"wages": "Lønn", "transfers": "Overføringer", "financial": "Finansposter", "income": "Inntekter",
-                 "internal": "Interne kjøp"}
-        doc.add(Para("Dette er holdt utenfor fordi det ikke er innkjøp av varer og tjenester (etter KOSTRA-art):"),
-                table("Holdt utenfor regnskapet", ["Hva", "Beløp, kr", "Linjer"], [R.TEXT, R.NOK, R.INT],
+        names = {"wages": _("Wages"), "transfers": _("Transfers"), "financial": _("Financial items"),
+                 "income": _("Income"), "internal": _("Internal purchases")}
+        doc.add(Para(_("This is left out because it is not purchases of goods and services (by KOSTRA art):")),
+                table(_("Left out of the account"), [_("What"), _("Amount, kr"), _("Lines")],
+                      [R.TEXT, R.NOK, R.INT],
                       [[names.get(r["exclusion"], r["exclusion"]), r["spend_nok"], r["lines"]] for r in excluded]))
     doc.add(Bullets(data.notes))
 
@@ -331,148 +357,168 @@ def _figures(doc: Document, scope: Scope, data: report_data.ReportData, orgnr: s
     def share(kg: float) -> float | None:
         return kg / total.kg if total.kg else None
 
-    doc.add(Heading(1, "3 Innkjøp og utslipp"),
-            Heading(2, "3.1 Etter kategori"))
+    total_label = pgettext("table", "Total")
+    doc.add(Heading(1, _("3 Purchases and emissions")),
+            Heading(2, _("3.1 By category")))
     cats = [s for s in data.by_category if s.lines]
-    if fig := bar_figure(f"Utslipp etter kategori, {year}", [(s.name, s.kg / 1000) for s in cats]):
+    if fig := bar_figure(_("Emissions by category, %(year)s") % {"year": year}, [(s.name, s.kg / 1000) for s in cats]):
         doc.add(fig)
-    doc.add(table(f"Innkjøp og utslipp etter kategori, {year}",
-                  ["Kategori", "Tonn CO2e", "Innkjøp, kr", "kg CO2e per krone", "Andel av utslippene"],
+    doc.add(table(_("Purchases and emissions by category, %(year)s") % {"year": year},
+                  [_("Category"), _("Tonnes CO2e"), _("Purchases, kr"), _("kg CO2e per krone"),
+                   _("Share of the emissions")],
                   [R.TEXT, R.TONNES, R.NOK, R.INTENSITY, R.SHARE],
                   [[s.name, s.kg / 1000, s.ore_total / 100, s.intensity, share(s.kg)] for s in cats],
-                  total=["Sum", total.kg / 1000, total.ore_total / 100, total.intensity, 1.0 if total.kg else None]))
+                  total=[total_label, total.kg / 1000, total.ore_total / 100, total.intensity,
+                         1.0 if total.kg else None]))
     # agreements
-    doc.add(Heading(2, "3.2 Etter avtale"))
+    doc.add(Heading(2, _("3.2 By agreement")))
     rows = [r for r in agreement_selectors.ranked(scope, org=orgnr, year=year) if r["lines"]]
     if rows:
-        if fig := bar_figure(f"Utslipp etter avtale, {year}", [(r["name"], r["kg_co2e"] / 1000) for r in rows]):
+        if fig := bar_figure(_("Emissions by agreement, %(year)s") % {"year": year},
+                             [(r["name"], r["kg_co2e"] / 1000) for r in rows]):
             doc.add(fig)
         under = sum(r["kg_co2e"] for r in rows)
-        doc.add(table(f"Innkjøp og utslipp etter avtale, {year}",
-                      ["Avtale", "Nummer", "Tonn CO2e", "Innkjøp, kr", "Utløper"],
+        doc.add(table(_("Purchases and emissions by agreement, %(year)s") % {"year": year},
+                      [_("Agreement"), _("Number"), _("Tonnes CO2e"), _("Purchases, kr"), _("Ends")],
                       [R.TEXT, R.TEXT, R.TONNES, R.NOK, R.TEXT],
                       [[r["name"], r["number"], r["kg_co2e"] / 1000, r["spend_nok"], f"{r['end']:%d.%m.%Y}"]
                        for r in rows[:20]]),
-                Para(f"Innkjøp under avtale står for {number(share(under), R.SHARE)} av utslippene "
-                     f"({tonnes(under)} tonn CO2e)."))
+                Para(_("Purchases under agreement account for %(share)s of the emissions (%(tonnes)s tonnes CO2e).")
+                     % {"share": number(share(under), R.SHARE), "tonnes": tonnes(under)}))
     else:
-        doc.add(Para("Ingen innkjøp dette året er knyttet til registrerte avtaler."))
+        doc.add(Para(_("No purchases this year are linked to registered agreements.")))
     # organisations (region) or units (organisation)
-    label = "organisasjon" if orgnr is None else "enhet"
-    doc.add(Heading(2, f"3.3 Etter {label}"))
+    label = pgettext("document", "organisation") if orgnr is None else pgettext("document", "unit")
+    doc.add(Heading(2, _("3.3 By %(part)s") % {"part": label}))
     parts = [s for s in data.by_part if s.lines]
-    if fig := bar_figure(f"Utslipp etter {label}, {year}", [(s.name, s.kg / 1000) for s in parts]):
+    if fig := bar_figure(_("Emissions by %(part)s, %(year)s") % {"part": label, "year": year},
+                         [(s.name, s.kg / 1000) for s in parts]):
         doc.add(fig)
-    doc.add(table(f"Innkjøp og utslipp etter {label}, {year}", [label.capitalize(), "Tonn CO2e", "Innkjøp, kr",
-                                                                "Andel av utslippene"],
+    doc.add(table(_("Purchases and emissions by %(part)s, %(year)s") % {"part": label, "year": year},
+                  [label.capitalize(), _("Tonnes CO2e"), _("Purchases, kr"), _("Share of the emissions")],
                   [R.TEXT, R.TONNES, R.NOK, R.SHARE],
                   [[s.name, s.kg / 1000, s.ore_total / 100, share(s.kg)] for s in parts],
-                  total=["Sum", total.kg / 1000, total.ore_total / 100, 1.0 if total.kg else None]))
+                  total=[total_label, total.kg / 1000, total.ore_total / 100, 1.0 if total.kg else None]))
     # suppliers
-    doc.add(Heading(2, "3.4 Etter leverandør"))
+    doc.add(Heading(2, _("3.4 By supplier")))
     supplier_rows = results.totals(scope, org=orgnr, year=year, by=["supplier"])["rows"]
     supplier_rows = sorted((r for r in supplier_rows if r["lines"]), key=lambda r: -r["kg_co2e"])[:15]
     names = agreement_selectors.supplier_names([r["supplier"] for r in supplier_rows if r["supplier"]])
-    srows = [[names.get(r["supplier"]) or r["supplier"] or "Uten leverandør", r["supplier"] or "",
+    srows = [[names.get(r["supplier"]) or r["supplier"] or _("No supplier"), r["supplier"] or "",
               r["kg_co2e"] / 1000, r["spend_nok"], share(r["kg_co2e"])] for r in supplier_rows]
-    doc.add(table(f"De 15 leverandørene med størst utslipp, {year}",
-                  ["Leverandør", "Org.nr.", "Tonn CO2e", "Innkjøp, kr", "Andel av utslippene"],
+    doc.add(table(_("The 15 suppliers with the largest emissions, %(year)s") % {"year": year},
+                  [_("Supplier"), _("Org. no."), _("Tonnes CO2e"), _("Purchases, kr"), _("Share of the emissions")],
                   [R.TEXT, R.TEXT, R.TONNES, R.NOK, R.SHARE], srows))
     # hotspots
-    doc.add(Heading(2, "3.5 Hvor utslippene er størst"))
-    hot = [f"Kategori: {s.name}, {tonnes(s.kg)} tonn CO2e ({number(share(s.kg), R.SHARE)})"
+    doc.add(Heading(2, _("3.5 Where the emissions are largest")))
+    co2e = _("tonnes CO2e")
+    hot = [f"{_('Category')}: {s.name}, {tonnes(s.kg)} {co2e} ({number(share(s.kg), R.SHARE)})"
            for s in data.top_categories]
-    hot += [f"Leverandør: {row[0]}, {number(row[2], R.TONNES)} tonn CO2e" for row in srows[:3]]
-    hot += [f"Avtale: {r['name']}, {tonnes(r['kg_co2e'])} tonn CO2e" for r in rows[:3]]
-    doc.add(Para("Tiltak bør rettes dit utslippene er størst:"), Bullets(hot))
+    hot += [f"{_('Supplier')}: {row[0]}, {number(row[2], R.TONNES)} {co2e}" for row in srows[:3]]
+    hot += [f"{_('Agreement')}: {r['name']}, {tonnes(r['kg_co2e'])} {co2e}" for r in rows[:3]]
+    doc.add(Para(_("Measures should be aimed where the emissions are largest:")), Bullets(hot))
 
 
 def _measures(doc: Document, data: report_data.ReportData, package_rows: list[dict], pkg: dict | None) -> None:
-    doc.add(Heading(1, "4 Tiltak, effekt og kostnad"),
-            Para("Effekten er beregnet fra regnskapet i tiltakets basisår, ikke skrevet inn: en andel av utslippene "
-                 "i kategoriene tiltaket gjelder. Kostnaden er årlig kostnad pluss engangskostnaden fordelt over "
-                 "levetiden (negativ: en besparelse). Kr per tonn er kostnaden delt på kuttet."))
+    doc.add(Heading(1, _("4 Measures, effect and cost")),
+            Para(_("The effect is computed from the account in the measure's baseline year, not typed in: a share of "
+                   "the emissions in the categories the measure applies to. The cost is the yearly cost plus the "
+                   "one-off cost spread over the lifetime (negative: a saving). Kr per tonne is the cost divided by "
+                   "the cut.")))
     ms = data.measures
+    recommended = pgettext("package", "recommended")
     if ms:
-        doc.add(table("Tiltakene, rangert etter kr per tonn",
-                      ["Tiltak", "Type", "Status", "Kutt, tonn CO2e per år", "Kostnad, kr per år", "Kr per tonn"],
+        doc.add(table(_("The measures, ranked by kr per tonne"),
+                      [_("Measure"), pgettext("document", "Kind"), pgettext("document", "Status"),
+                       _("Cut, tonnes CO2e per year"), _("Cost, kr per year"), _("Kr per tonne")],
                       [R.TEXT, R.TEXT, R.TEXT, R.TONNES, R.NOK, R.NOK],
-                      [[m["name"], KIND_NAMES.get(m["kind"], str(m["kind"])),
-                        STATUS_NAMES.get(m["status"], m["status"]),
+                      [[m["name"], str(KIND_NAMES.get(m["kind"], m["kind"])),
+                        str(STATUS_NAMES.get(m["status"], m["status"])),
                         None if m["expected_kg_per_year"] is None else m["expected_kg_per_year"] / 1000,
                         m["cost_nok_per_year"], m["nok_per_tonne"]]
                        for m in sorted(ms, key=lambda m: (m["nok_per_tonne"] is None, m["nok_per_tonne"] or 0))]))
         curve = measure_selectors.abatement_curve(ms)
         if curve:
-            spec = measure_charts.abatement_curve_spec(curve, x_title="Kutt, tonn CO2e per år (samlet)",
-                                                       y_title="Kr per tonn", kind_title="Type tiltak",
-                                                       kind_labels=KIND_NAMES)
+            spec = measure_charts.abatement_curve_spec(curve, x_title=_("Cut, tonnes CO2e per year (cumulative)"),
+                                                       y_title=_("Kr per tonne"), kind_title=_("Kind of measure"),
+                                                       kind_labels={k: str(v) for k, v in KIND_NAMES.items()})
             cheapest = curve[0]
-            doc.add(Heading(2, "4.1 Tiltakskurven"),
-                    Figure(spec, f"Tiltakskurve: {len(curve)} tiltak, billigste tonn først. Bredden er tonn kuttet "
-                                 f"per år, høyden kr per tonn. Billigst er {cheapest['name']} med "
-                                 f"{kroner(cheapest['nok_per_tonne'])} kr per tonn; til sammen "
-                                 f"{number(curve[-1]['x1'], R.TONNES)} tonn per år. Tallene står i tabellen over.",
-                           "Tiltakskurve (marginal tiltakskostnad)"))
+            doc.add(Heading(2, _("4.1 The abatement curve")),
+                    Figure(spec, _("Abatement curve: %(count)s measures, the cheapest tonne first. The width is "
+                                   "tonnes cut per year, the height kr per tonne. Cheapest is %(name)s at %(nok)s kr "
+                                   "per tonne; in all %(tonnes)s tonnes per year. The figures are in the table "
+                                   "above.") % {"count": len(curve), "name": cheapest["name"],
+                                                "nok": kroner(cheapest["nok_per_tonne"]),
+                                                "tonnes": number(curve[-1]["x1"], R.TONNES)},
+                           _("Abatement curve (marginal abatement cost)")))
     else:
-        doc.add(Para("Ingen tiltak er registrert ennå."))
-    doc.add(Heading(2, "4.2 Ambisjonsnivåer: tiltakspakkene"))
+        doc.add(Para(_("No measures are registered yet.")))
+    doc.add(Heading(2, _("4.2 Levels of ambition: the packages of measures")))
     for row in package_rows:
-        doc.add(Heading(3, f"{row['name']}" + (" (anbefalt)" if pkg and row["name"] == pkg["name"] else "")),
-                Para(f"Kutt {tonnes(row['expected_kg_per_year'])} tonn CO2e per år (usikkerhet "
-                     f"{tonnes(row['expected_kg_low'])}–{tonnes(row['expected_kg_high'])}), "
-                     f"{_cost_phrase(row['cost_nok_per_year'], row['nok_per_tonne'])}. Tiltak: "
-                     f"{'; '.join(row['measures'])}."))
+        doc.add(Heading(3, f"{row['name']}" + (f" ({recommended})" if pkg and row["name"] == pkg["name"] else "")),
+                Para(_("Cut %(tonnes)s tonnes CO2e per year (uncertainty %(low)s–%(high)s), %(cost)s. Measures: "
+                       "%(measures)s.") % {"tonnes": tonnes(row["expected_kg_per_year"]),
+                                           "low": tonnes(row["expected_kg_low"]),
+                                           "high": tonnes(row["expected_kg_high"]),
+                                           "cost": _cost_phrase(row["cost_nok_per_year"], row["nok_per_tonne"]),
+                                           "measures": "; ".join(row["measures"])}))
     if not package_rows:
-        doc.add(Para("Ingen tiltakspakker er satt sammen ennå."))
+        doc.add(Para(_("No packages of measures have been put together yet.")))
 
 
 def _kpis(doc: Document, data: report_data.ReportData) -> None:
-    doc.add(Heading(1, "5 Måleindikatorer og mål"),
-            Para("Indikatorene beregnes fra det samme regnskapet for hver periode. Status sammenligner verdien med "
-                 "den rette linjen fra basisåret til målet."))
-    doc.add(table("Måleindikatorer og mål", ["Indikator", "Verdi", "Enhet", "Mål", "Målår", "Status"],
+    doc.add(Heading(1, _("5 Indicators and targets")),
+            Para(_("The indicators are computed from the same account for every period. The status compares the value "
+                   "with the straight line from the baseline year to the target.")))
+    doc.add(table(_("Indicators and targets"), [_("Indicator"), _("Value"), pgettext("document", "Unit"),
+                                                _("Target"), _("Target year"), pgettext("document", "Status")],
                   [R.TEXT, R.TEXT, R.TEXT, R.TEXT, R.TEXT, R.TEXT],
                   [[str(k.name), number(k.value, R.TONNES) if k.value is not None else "–", k.unit,
                     number(k.target, R.TONNES) if k.target is not None else "–",
-                    str(k.target_year or "–"), KPI_STATUS_NAMES.get(k.status, k.status_label)] for k in data.kpis]))
+                    str(k.target_year or "–"), str(KPI_STATUS_NAMES.get(k.status, k.status_label))]
+                   for k in data.kpis]))
 
 
 def _trajectory(doc: Document, scope: Scope, orgnr: str | None, pkg: dict | None, to_year: int) -> None:
-    doc.add(Heading(1, "6 Utviklingsbane"))
+    doc.add(Heading(1, _("6 Trajectory")))
     if pkg is None:
-        doc.add(Para("Uten en tiltakspakke er det ingen bane å vise."))
+        doc.add(Para(_("Without a package of measures there is no trajectory to show.")))
         return
     path = measure_selectors.trajectory(scope, to_year=max(to_year, pkg["baseline_year"] + 1), org=orgnr,
                                         package_name=pkg["name"])
-    labels = {"bau": "Uten tiltak", "package": f"Med pakken {pkg['name']}"}
+    labels = {"bau": _("Without measures"), "package": _("With the package %(package)s") % {"package": pkg["name"]}}
     rows = path["rows"]
     last = [r for r in rows if r["year"] == path["to_year"]]
     bau = next(r for r in last if r["scenario"] == "bau")
     with_pkg = next(r for r in last if r["scenario"] == "package")
-    doc.add(Para(f"Fra basisåret {path['baseline_year']} til {path['to_year']} med uendret innkjøp: uten tiltak "
-                 f"{tonnes(bau['kg_co2e'])} tonn CO2e i {path['to_year']}, med pakken «{pkg['name']}» "
-                 f"{tonnes(with_pkg['kg_co2e'])} tonn. Hvert tiltak virker fra sin dato eller når avtalen fornyes."),
-            Figure(measure_charts.trajectory_spec(rows, y_title="Tonn CO2e", scenario_labels=labels),
-                   f"Linjediagram: utslipp per år fra {path['baseline_year']} til {path['to_year']}, uten tiltak og "
-                   f"med pakken {pkg['name']}. I {path['to_year']}: {tonnes(bau['kg_co2e'])} mot "
-                   f"{tonnes(with_pkg['kg_co2e'])} tonn. Tallene står i tabellen.", "Utviklingsbane"))
+    values = {"from": path["baseline_year"], "to": path["to_year"], "package": pkg["name"],
+              "bau": tonnes(bau["kg_co2e"]), "with": tonnes(with_pkg["kg_co2e"])}
+    doc.add(Para(_("From the baseline year %(from)s to %(to)s with unchanged purchases: without measures %(bau)s "
+                   "tonnes CO2e in %(to)s, with the package «%(package)s» %(with)s tonnes. Each measure works from "
+                   "its date or when the agreement is renewed.") % values),
+            Figure(measure_charts.trajectory_spec(rows, y_title=_("Tonnes CO2e"), scenario_labels=labels),
+                   _("Line chart: emissions per year from %(from)s to %(to)s, without measures and with the package "
+                     "%(package)s. In %(to)s: %(bau)s against %(with)s tonnes. The figures are in the table.")
+                   % values, pgettext("document", "Trajectory")))
     years = sorted({r["year"] for r in rows})
     by = {(r["year"], r["scenario"]): r for r in rows}
-    doc.add(table("Utviklingsbane, tonn CO2e", ["År", "Uten tiltak", "Med pakken", "Kutt"],
+    doc.add(table(_("Trajectory, tonnes CO2e"), [_("Year"), _("Without measures"), _("With the package"),
+                                                 pgettext("document", "Cut")],
                   [R.TEXT, R.TONNES, R.TONNES, R.TONNES],
                   [[str(y), by[(y, "bau")]["kg_co2e"] / 1000, by[(y, "package")]["kg_co2e"] / 1000,
                     by[(y, "package")]["reduction_kg"] / 1000] for y in years]))
 
 
 def _appendices(doc: Document, data: report_data.ReportData, run: results.Run) -> None:
-    doc.add(Heading(1, "Vedlegg A: Faktorsett"),
-            table(f"Faktorsettene beregning nr. {run.run.pk} brukte", ["Faktorsett", "Utgiver", "Lisens", "Rolle"],
+    doc.add(Heading(1, _("Appendix A: Factor sets")),
+            table(_("The factor sets computation no. %(run)s used") % {"run": run.run.pk},
+                  [_("Factor set"), _("Publisher"), _("Licence"), _("Role")],
                   [R.TEXT] * 4, [[f.label, f.publisher, f.licence, f.role] for f in data.factor_sets]))
     by_code = {s.key: s for s in data.by_category}
     cats = list(Category.objects.order_by("code").values_list("code", "name_nb"))
-    doc.add(Heading(1, "Vedlegg B: Kategoritabell"),
-            table("Alle kategorier med årets utslipp", ["Kode", "Kategori", "Tonn CO2e", "Innkjøp, kr"],
+    doc.add(Heading(1, _("Appendix B: Category table")),
+            table(_("Every category with the year's emissions"),
+                  [_("Code"), _("Category"), _("Tonnes CO2e"), _("Purchases, kr")],
                   [R.TEXT, R.TEXT, R.TONNES, R.NOK],
                   [[code, name, by_code[code].kg / 1000 if code in by_code else 0.0,
                     by_code[code].ore_total / 100 if code in by_code else 0.0] for code, name in cats]))
@@ -486,18 +532,25 @@ PLACEHOLDERS = ("organisasjon", "region", "pakke", "pakke_beskrivelse", "basisaa
                 "kr_per_tonn", "antall_tiltak", "tiltak", "maal", "beregning", "maalaar")
 
 
-def shipped_texts() -> dict:
-    return json.loads(SHIPPED_TEXTS.read_text(encoding="utf-8"))
+def _language_suffix(language: str | None) -> str:
+    return ".en" if (language or "nb").startswith("en") else ""
 
 
-def texts_path() -> Path:
-    return paths.data_dir() / TEXTS_FILE
+def shipped_texts(language: str | None = None) -> dict:
+    """The shipped shared texts: bokmål, or English (data/document_texts.en.json) for language en."""
+    return json.loads(SHIPPED_TEXTS.with_name(TEXTS_FILE.replace(".json", _language_suffix(language) + ".json"))
+                      .read_text(encoding="utf-8"))
 
 
-def document_texts() -> dict:
-    """The saksfremlegg's shared texts: the administrator's edited copy, else the shipped one."""
-    path = texts_path()
-    texts = shipped_texts()
+def texts_path(language: str | None = None) -> Path:
+    return paths.data_dir() / TEXTS_FILE.replace(".json", _language_suffix(language) + ".json")
+
+
+def document_texts(language: str | None = None) -> dict:
+    """The saksfremlegg's shared texts in `language` (default bokmål): the administrator's edited copy, else the
+    shipped one. The edited copy is per language; an English document uses the English texts."""
+    path = texts_path(language)
+    texts = shipped_texts(language)
     if path.exists():
         texts.update(json.loads(path.read_text(encoding="utf-8")))
     return texts
@@ -549,14 +602,16 @@ def _target_phrase(scope: Scope, orgnr: str) -> tuple[str, list]:
     for t in own + region:
         kpi = kpi_selectors.KPIS.get(t.kpi)
         name = str(kpi.name) if kpi else t.kpi
-        whose = "" if t.organisation_id else " (regionens mål)"
+        whose = "" if t.organisation_id else " (" + _("the region's target") + ")"
         if t.value is None:
-            items.append(f"{name}: nivå fastsettes senere, målår {t.target_year}{whose}")
+            items.append(f"{name}: " + _("level set later, target year %(year)s") % {"year": t.target_year} + whose)
         elif t.kind == "cut":
-            items.append(f"{name}: {number(t.value, R.INT)} % kutt fra {t.baseline_year} til {t.target_year}{whose}")
+            items.append(f"{name}: " + _("%(value)s %% cut from %(from)s to %(to)s") % {
+                "value": number(t.value, R.INT), "from": t.baseline_year, "to": t.target_year} + whose)
         else:
-            items.append(f"{name}: {number(t.value, R.TONNES)} {kpi.unit if kpi else ''} i {t.target_year}{whose}")
-    return "; ".join(items) if items else "målene regionen har satt", own
+            items.append(f"{name}: " + _("%(value)s %(unit)s in %(year)s") % {
+                "value": number(t.value, R.TONNES), "unit": kpi.unit if kpi else "", "year": t.target_year} + whose)
+    return "; ".join(items) if items else _("the targets the region has set"), own
 
 
 def saksfremlegg(scope: Scope, *, orgnr: str, package_name: str, texts: dict | None = None) -> Document:
@@ -590,42 +645,46 @@ def saksfremlegg(scope: Scope, *, orgnr: str, package_name: str, texts: dict | N
         "maalaar": str(TRAJECTORY_TO),
     }
     shared = check_texts(texts if texts is not None else document_texts())
-    doc = Document("saksfremlegg", f"Saksfremlegg: Klimagassutslipp fra innkjøp – tiltakspakke «{pkg.name}»",
-                   f"{org.name}. Utvalg: kommunestyret / styret. Saksnummer: ______",
+    doc = Document("saksfremlegg", _("Case document: Greenhouse gas emissions from purchases – package of measures "
+                                     "«%(package)s»") % {"package": pkg.name},
+                   _("%(org)s. Body: the council / the board. Case number: ______") % {"org": org.name},
                    run_id=run.run.pk, subject=org.name, orgnr=orgnr)
     doc.figures = {"kg": kg, "nok": nok, "kg_region": kg_region, "package_kg": effect.kg,
                    "package_cost_nok": region_effect.cost_nok_per_year, "own_cost_nok": own_total,
                    "region_package_kg": region_effect.kg}
-    doc.add(Heading(1, "Forslag til vedtak"))
+    doc.add(Heading(1, _("Proposed resolution")))
     doc.add(Bullets([_fill(p, values) for p in shared.get("vedtak", [])], numbered=True))
-    doc.add(Heading(1, "Saksopplysninger"))
+    doc.add(Heading(1, _("Case information")))
     doc.add(*[Para(_fill(p, values)) for p in shared.get("saksopplysninger", [])])
-    doc.add(Heading(2, "Prosjektet i regionen"))
+    doc.add(Heading(2, _("The project in the region")))
     doc.add(*[Para(_fill(p, values)) for p in shared.get("prosjektet", [])])
-    doc.add(table(f"{org.name} og {values['region']}, {year}", ["", org.name, values["region"]],
+    doc.add(table(_("%(org)s and %(region)s, %(year)s") % {"org": org.name, "region": values["region"], "year": year},
+                  ["", org.name, values["region"]],
                   [R.TEXT, R.TEXT, R.TEXT],
-                  [["Utslipp fra innkjøp, tonn CO2e", tonnes(kg), tonnes(kg_region)],
-                   [f"Kutt med pakken «{pkg.name}», tonn CO2e per år", tonnes(effect.kg), tonnes(region_effect.kg)],
-                   ["Kostnad, kr per år (organisasjonens del)", kroner(own_total),
+                  [[_("Emissions from purchases, tonnes CO2e"), tonnes(kg), tonnes(kg_region)],
+                   [_("Cut with the package «%(package)s», tonnes CO2e per year") % {"package": pkg.name},
+                    tonnes(effect.kg), tonnes(region_effect.kg)],
+                   [_("Cost, kr per year (the organisation's part)"), kroner(own_total),
                     kroner(region_effect.cost_nok_per_year)],
-                   ["Kr per tonn", kroner(measure_selectors.nok_per_tonne(own_total, effect.kg)),
+                   [_("Kr per tonne"), kroner(measure_selectors.nok_per_tonne(own_total, effect.kg)),
                     kroner(region_effect.nok_per_tonne)]]))
-    doc.add(Heading(1, "Vurdering"))
+    doc.add(Heading(1, _("Assessment")))
     doc.add(*[Para(_fill(p, values)) for p in shared.get("vurdering", [])])
-    doc.add(Heading(1, "Økonomiske konsekvenser"))
+    doc.add(Heading(1, _("Financial consequences")))
     doc.add(*[Para(_fill(p, values)) for p in shared.get("okonomi", [])])
-    doc.add(table(f"Tiltakene i pakken «{pkg.name}» for {org.name}",
-                  ["Tiltak", "Kutt, tonn CO2e per år", "Kostnad for regionen, kr per år",
-                   f"Del for {org.name}, kr per år"],
+    doc.add(table(_("The measures in the package «%(package)s» for %(org)s") % {"package": pkg.name, "org": org.name},
+                  [_("Measure"), _("Cut, tonnes CO2e per year"), _("Cost for the region, kr per year"),
+                   _("Part for %(org)s, kr per year") % {"org": org.name}],
                   [R.TEXT, R.TONNES, R.NOK, R.NOK],
                   [[r["name"], None if r["kg_per_year"] is None else r["kg_per_year"] / 1000, r["cost_nok_per_year"],
                     own_cost[r["id"]]] for r in effect.rows],
-                  total=["Sum", effect.kg / 1000, region_effect.cost_nok_per_year, own_total]),
-            Para("Kostnaden for regionen er tiltakenes årlige kostnad (engangskostnad fordelt over levetiden). "
-                 "Organisasjonens del er fordelt etter dens andel av hvert tiltaks kutt i regionen.", "note"))
-    doc.add(Heading(1, "Klima- og miljømessige konsekvenser"))
+                  total=[pgettext("table", "Total"), effect.kg / 1000, region_effect.cost_nok_per_year, own_total]),
+            Para(_("The cost for the region is the measures' yearly cost (the one-off cost spread over the "
+                   "lifetime). The organisation's part is shared by its part of each measure's cut in the region."),
+                 "note"))
+    doc.add(Heading(1, _("Climate and environmental consequences")))
     doc.add(*[Para(_fill(p, values)) for p in shared.get("klima", [])])
-    doc.add(Para(f"Tallene er fra beregning nr. {run.run.pk} av klimaregnskapet "
-                 f"({run.run.created_at:%d.%m.%Y}).", "note"))
+    doc.add(Para(_("The figures are from computation no. %(run)s of the climate account (%(when)s).") % {
+        "run": run.run.pk, "when": f"{run.run.created_at:%d.%m.%Y}"}, "note"))
     _same_run(run)
     return doc

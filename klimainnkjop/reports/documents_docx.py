@@ -12,11 +12,18 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+
 from klimainnkjop.reports.documents import Bullets, Document, Figure, Heading, Para, TableBlock
 
 
-def _language(document) -> None:
-    """nb-NO as the default language of the document's text (spell checking, hyphenation, screen readers)."""
+def language_tag(language: str) -> str:
+    return "en-GB" if (language or "nb").startswith("en") else "nb-NO"
+
+
+def _language(document, tag: str = "nb-NO") -> None:
+    """nb-NO (or en-GB) as the default language of the document's text (spell checking, hyphenation, screen readers)."""
     styles = document.styles.element
     rpr_default = styles.find(qn("w:docDefaults"))
     if rpr_default is None:
@@ -28,7 +35,7 @@ def _language(document) -> None:
     if lang is None:
         lang = OxmlElement("w:lang")
         rpr.append(lang)
-    lang.set(qn("w:val"), "nb-NO")
+    lang.set(qn("w:val"), tag)
 
 
 def _repeat_header(row) -> None:
@@ -74,10 +81,13 @@ def _figure(document, block: Figure) -> None:
 
 def write(doc: Document) -> bytes:
     document = new_docx()
-    _language(document)
+    tag = language_tag(doc.language)
+    _language(document, tag)
     props = document.core_properties
-    props.title, props.subject, props.author, props.language = doc.title, doc.subject, "Klimainnkjøp", "nb-NO"
-    props.comments = f"Beregning nr. {doc.run_id}"
+    props.title, props.subject, props.author, props.language = doc.title, doc.subject, "Klimainnkjøp", tag
+    if doc.run_id is not None:
+        with translation.override(doc.language):
+            props.comments = f"{_('Computation no.')} {doc.run_id}"
     normal = document.styles["Normal"]
     normal.font.name = "Calibri"
     normal.font.size = Pt(11)

@@ -33,7 +33,10 @@ def _block(block) -> dict:
 
 def html(doc: Document) -> str:
     blocks = [_block(b) for b in doc.blocks]
-    return _engine.get_template("document.html").render(Context({"doc": doc, "blocks": blocks}))
+    english = (doc.language or "nb").startswith("en")
+    return _engine.get_template("document.html").render(Context({
+        "doc": doc, "blocks": blocks, "lang": "en" if english else "nb",
+        "page_of": ("Page", "of") if english else ("Side", "av")}))
 
 
 def write(doc: Document) -> bytes:

@@ -24,7 +24,8 @@ from klimainnkjop.core.audit_actions import Action
 from klimainnkjop.core.actors import SCHEDULER, WORKER, ActorLike, as_actor
 
 FORMATS = ("pdf", "xlsx", "csv")
-CONTENT_TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
+CONTENT_TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8", "zip": "application/zip",
+                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 # A report's progress, kept on its row in English and shown through gettext (web/templates/web/reports.html).
 PROGRESS_QUEUED = gettext_noop("Waiting for its turn")
@@ -101,7 +102,12 @@ def make_report(report: Report, scope: Scope, *, actor: ActorLike = None) -> Rep
     """Builds a recorded report: reads the figures, writes the file to the data directory (reports/), and marks
     the row done with its run, factor sets and sha256, with an audit entry. On an error the row is marked failed
     with the error, and the error is raised. The one builder of the CLI, the web's background job and the
-    schedules."""
+    schedules. The baseline report and the case documents asked for on the web are made by
+    services/documents.make_document."""
+    from klimainnkjop.services.documents import DOCUMENT_LAYOUTS, make_document
+
+    if report.layout in DOCUMENT_LAYOUTS:
+        return make_document(report, scope, actor=actor)
     _progress(report, Report.STATUS_RUNNING, PROGRESS_READING)
     try:
         data = report_data.build(scope, scope_kind=report.scope_kind, period=parse_period(report.period),
@@ -185,6 +191,45 @@ def generate_report_job(report_id: int, user_id: int | None = None, schedule_id:
                 last_period=previous_period)
         raise
     return report.status
+
+
+def do_request_document(scope: Scope, *, document: str, fmt: str, year: int | None = None, orgnr: str | None = None,
+                        package_name: str | None = None, every: bool = False, language: str | None = None,
+                        actor: ActorLike = None) -> Report:
+    """Records the baseline report (of the region or an organisation) or the case documents (one organisation's or
+    every organisation's, a zip) as a queued report and hands it to the background worker. Bad input and a scope
+    that may not see the subject raise here, before anything is queued."""
+    from klimainnkjop.reports import documents
+    from klimainnkjop.services.documents import DOCUMENT_LAYOUTS, check_format, document_language
+
+    check_format(fmt)
+    language = document_language(language)
+    if document == "baseline":
+        if year is None or not 1990 <= int(year) <= 2100:
+            raise InvalidInput(f"--year: {year} is not a year")
+        period, params = str(int(year)), {"year": int(year), "package": package_name or None}
+        scope_kind = Report.SCOPE_REGION if orgnr is None else Report.SCOPE_ORG
+    elif document == "saksfremlegg":
+        if every == bool(orgnr):
+            raise InvalidInput("--org or --all: name one organisation or ask for all of them")
+        pkg = documents.find_package(scope, package_name)
+        period, params = str(pkg.baseline_year), {"package": pkg.name, "all": every}
+        scope_kind = Report.SCOPE_REGION if every else Report.SCOPE_ORG
+    else:
+        raise InvalidInput(f"document: {document!r} must be one of {', '.join(DOCUMENT_LAYOUTS)}")
+    access.check_report_subject(scope, scope_kind=scope_kind, orgnr=orgnr, unit_code=None)
+    organisation = None
+    if orgnr is not None:
+        organisation = Organisation.objects.filter(orgnr=orgnr).first()
+        if organisation is None:
+            raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    report = Report.objects.create(scope_kind=scope_kind, organisation=organisation, period=period, format=fmt,
+                                   layout=document, texts={**params, "language": language},
+                                   status=Report.STATUS_QUEUED, progress=PROGRESS_QUEUED, created_by=user)
+    generate_report_job.enqueue(report_id=report.pk, user_id=user.pk if user else None)
+    report.refresh_from_db()
+    return report
 
 
 INTERRUPTED_AFTER = dt.timedelta(hours=2)  # no report takes this long; one still running was interrupted

@@ -113,6 +113,8 @@ urlpatterns += [
     path("saker/<int:pk>/steg/", views_cases.case_step, name="case_step"),
     path("saker/<int:pk>/vedlegg.pdf", views_cases.case_annex, name="case_annex"),
     path("saker/<int:pk>/protokoll.pdf", views_cases.case_record, name="case_record"),
+    path("saker/<int:pk>/vedlegg.docx", views_cases.case_annex, {"fmt": "docx"}, name="case_annex_docx"),
+    path("saker/<int:pk>/protokoll.docx", views_cases.case_record, {"fmt": "docx"}, name="case_record_docx"),
 ]
 
 from klimainnkjop.web import views_effect  # noqa: E402

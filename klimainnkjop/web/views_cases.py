@@ -194,24 +194,25 @@ def checklist(request):
         "considerations": considerations, "high": case_services.HIGH_TONNES, "medium": case_services.MEDIUM_TONNES})
 
 
-def _document(request, pk: int, document: str, name: str):
+def _document(request, pk: int, document: str, fmt: str):
     from django.http import HttpResponse
 
     from klimainnkjop.reports import case_documents
 
     item = _case(request, pk)
-    response = HttpResponse(case_documents.pdf(item, document), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="sak-{item.pk}-{name}.pdf"'
+    response = HttpResponse(case_documents.render(item, document, fmt), content_type=case_documents.CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = (f'attachment; filename="sak-{item.pk}-{case_documents.FILE_NAMES[document]}'
+                                       f'.{fmt}"')
     return response
 
 
 @login_required
-def case_annex(request, pk: int):
-    """The tender annex "Klima- og miljøkrav" as PDF (whoever may see the case)."""
-    return _document(request, pk, "annex", "klima-og-miljokrav")
+def case_annex(request, pk: int, fmt: str = "pdf"):
+    """The tender annex "Klima- og miljøkrav" as PDF or DOCX (whoever may see the case)."""
+    return _document(request, pk, "annex", fmt)
 
 
 @login_required
-def case_record(request, pk: int):
-    """The record of climate and environmental considerations (§ 7-9) as PDF."""
-    return _document(request, pk, "record", "protokoll")
+def case_record(request, pk: int, fmt: str = "pdf"):
+    """The record of climate and environmental considerations (§ 7-9) as PDF or DOCX."""
+    return _document(request, pk, "record", fmt)

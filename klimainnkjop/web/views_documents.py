@@ -1,6 +1,8 @@
-"""The documents page (issue 13): the baseline report and the council case document made on request and
-downloaded (DOCX or PDF), and the region's baseline report published on the public page by a region
-administrator; the published PDF is served at offentlig/kartlegging/<year>.pdf."""
+"""The documents page (issue 13): the baseline report and every organisation's case documents (a zip) made in the
+background by the report worker and followed on the reports page (status, progress, download when done), one
+organisation's case document made on request and downloaded (DOCX or PDF), and the region's baseline report
+published on the public page by a region administrator; the published PDF is served at
+offentlig/kartlegging/<year>.pdf."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +20,9 @@ from klimainnkjop.selectors import documents as document_selectors
 from klimainnkjop.selectors import measures as measure_selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
-from klimainnkjop.services.documents import (CONTENT_TYPES, InvalidInput, do_generate_baseline,
-                                             do_generate_saksfremlegg, do_publish_baseline, do_record_decision)
+from klimainnkjop.services.documents import (CONTENT_TYPES, InvalidInput, do_generate_saksfremlegg,
+                                             do_publish_baseline, do_record_decision)
+from klimainnkjop.services.reports import do_request_document
 
 REGION, ALL = "region", "all"
 
@@ -51,21 +54,24 @@ def documents(request):
     document, fmt = request.POST.get("document", ""), request.POST.get("format", "")
     subject = request.POST.get("subject", "")
     try:
-        if document == "baseline":
+        if document == "baseline":  # long work: made by the report worker, followed on the reports page
             try:
                 year = int(request.POST.get("year", ""))
             except ValueError:
                 raise InvalidInput(_("Give a year.")) from None
-            orgnr = None if subject == REGION else subject
-            doc, content = do_generate_baseline(scope, year=year, orgnr=orgnr, fmt=fmt, actor=request.user)
-            name = f"kartlegging-{orgnr or REGION}-{year}.{fmt}"
+            report = do_request_document(scope, document="baseline", year=year, fmt=fmt,
+                                         orgnr=None if subject == REGION else subject, actor=request.user)
+            return redirect(f"{reverse('reports')}?ny={report.pk}")
         elif document == "saksfremlegg":
             every = subject == ALL
             if every and not access.can_administer_region(request.user):
                 raise InvalidInput(_("Only the region's administrators may make every organisation's case document."))
+            if every:  # thirteen documents: made by the report worker as one zip
+                report = do_request_document(scope, document="saksfremlegg", fmt=fmt, every=True,
+                                             package_name=request.POST.get("package", ""), actor=request.user)
+                return redirect(f"{reverse('reports')}?ny={report.pk}")
             name, content = do_generate_saksfremlegg(scope, package_name=request.POST.get("package", ""), fmt=fmt,
-                                                     orgnr=None if every else subject, every=every,
-                                                     actor=request.user)
+                                                     orgnr=subject, actor=request.user)
         else:
             raise InvalidInput(_("Choose a document."))
     except (InvalidInput, OutsideScope, PermissionError, NoResults) as exc:

@@ -290,8 +290,19 @@ def test_a_case_is_walked_from_opened_to_awarded_by_a_purchaser_and_the_approver
     log = buyer.locator("#case-log").inner_text()
     assert "leder@kongsvinger.no" in log and "Stor avtale for hele kommunen" in log
     assert not axe_violations(buyer)
+    # the tender annex downloaded from the case's page as Word holds the chosen requirement
+    with buyer.expect_download() as download:
+        buyer.locator("#case-documents").get_by_role("link", name="Word (DOCX)").first.click()
+    assert download.value.suggested_filename.endswith("-klima-og-miljokrav.docx")
+    import docx
+
+    annex = docx.Document(download.value.path())
+    assert annex.paragraphs[0].text == "Vedlegg: Klima- og miljøkrav"
+    assert [row.cells[0].text for row in annex.tables[0].rows[1:]] == ["KON-02"]
     stranger = _sign_in(browser, base, "leser@grue.no")
     assert stranger.goto(case_url).status == 404
+    assert stranger.request.get(f"{case_url}vedlegg.docx").status == 404
+    assert stranger.request.get(f"{case_url}protokoll.pdf").status == 404
     for page in (buyer, approver, stranger):
         page.close()
 
