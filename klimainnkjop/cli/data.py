@@ -6,7 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
-from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
+from klimainnkjop.cli.output import EXIT_OK, emit, find_org, print_overlaps, read_file
 
 IMPORT_SUBPARSERS = None  # the `import` command's subparsers, set by register()
 
@@ -140,6 +140,7 @@ def cmd_import(args) -> int:
         replaced = f", replacing batch {result.replaced.pk}" if result.replaced else ""
         print(f"{name}: {result.rows_read} rows read, {result.lines_added} lines added, "
               f"{result.lines_duplicate} already present{replaced}")
+        print_overlaps(result.batch)
     for warning in result.warnings:  # not an error: the import is done, but its lines may count as nothing
         print(warning)
     return EXIT_OK

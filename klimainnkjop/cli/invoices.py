@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
+from klimainnkjop.cli.output import EXIT_OK, emit, find_org, print_overlaps, read_file
 
 
 def register(sub) -> dict:
@@ -14,10 +14,14 @@ def register(sub) -> dict:
     ehf = imp.add_parser("ehf", help="EHF / PEPPOL BIS Billing 3.0 invoices and credit notes (files, folders, zips)")
     ehf.add_argument("paths", nargs="+", metavar="PATH")
     ehf.add_argument("--org", default=None, help="the buyer organisation (default: from the buyer's orgnr)")
+    ehf.add_argument("--force", action="store_true",
+                     help="import even if an invoice's buyer orgnr is not --org's (audited)")
     ehf.set_defaults(import_handler=cmd_import_ehf)
     saft = imp.add_parser("saft", help="a SAF-T Financial file")
     saft.add_argument("file")
     saft.add_argument("--org", default=None, help="the organisation (default: from the file's company orgnr)")
+    saft.add_argument("--force", action="store_true",
+                      help="import even if the file's company registration number is not --org's (audited)")
     saft.set_defaults(import_handler=cmd_import_saft)
 
     invoices = sub.add_parser("invoices", help="invoice-level data").add_subparsers(dest="invoices_command",
@@ -32,13 +36,16 @@ def cmd_import_ehf(args) -> int:
     from klimainnkjop.services.invoices import do_import_ehf, read_inputs
 
     documents = read_inputs(args.paths)
-    result = do_import_ehf(documents=documents, organisation=find_org(args.org) if args.org else None, actor="cli")
+    result = do_import_ehf(documents=documents, organisation=find_org(args.org) if args.org else None,
+                           confirm_other=args.force, actor="cli")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{result.documents_read} documents read, {result.documents_added} added "
           f"({result.lines_added} lines), {result.documents_duplicate} already present"
           + (f"; {result.findings} rule findings kept as warnings (PEPPOL/EN 16931 rules that do not refuse an "
              "invoice, listed on the import's page)" if result.findings else ""))
+    for batch in result.batches:
+        print_overlaps(batch)
     return EXIT_OK
 
 
@@ -47,7 +54,7 @@ def cmd_import_saft(args) -> int:
 
     data, name = read_file(args.file)
     result = do_import_saft(data=data, file_name=name, organisation=find_org(args.org) if args.org else None,
-                            actor="cli")
+                            confirm_other=args.force, actor="cli")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if result.already_imported:
@@ -55,6 +62,7 @@ def cmd_import_saft(args) -> int:
     else:
         print(f"{name}: {result.rows_read} lines read, {result.lines_added} lines added, "
               f"{result.lines_duplicate} already present")
+        print_overlaps(result.batch)
     return EXIT_OK
 
 

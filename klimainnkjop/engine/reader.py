@@ -93,3 +93,16 @@ def invoices_and_ledger(files: list[str]) -> tuple[list[tuple], list[tuple]]:
     finally:
         con.close()
     return invoices, ledger
+
+
+def batch_years(files: list[str]) -> list[tuple[str, str, int, int]]:
+    """(batch, source, year, lines) of the files' lines: which years each import batch holds."""
+    if not files:
+        return []
+    con = duckdb.connect()
+    try:
+        relation = con.read_parquet(files, union_by_name=True)
+        return relation.aggregate("batch, source, year, count(*)", "batch, source, year") \
+            .order("batch, source, year").fetchall()
+    finally:
+        con.close()

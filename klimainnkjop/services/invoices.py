@@ -32,9 +32,10 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.imports import ImportResult, _commit_batch, _existing, _stored_files
 from klimainnkjop.services.imports import _ensure_suppliers
 from klimainnkjop.services.organisations import InvalidInput
+from klimainnkjop.selectors.factors import MISSING_RATE_HINT, exchange_rates
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.locks import organisation_lock
-from klimainnkjop.storage.models import ExchangeRate, ImportBatch, Organisation
+from klimainnkjop.storage.models import ImportBatch, Organisation
 
 
 # ---------------------------------------------------------------- reading inputs
@@ -90,20 +91,29 @@ class InvoiceImportResult:
 
 
 def _rates() -> dict[tuple[int, str], float]:
-    return {(r.year, r.currency): r.nok_per_unit for r in ExchangeRate.objects.all()}
+    return exchange_rates()
 
 
 def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors: list[RowError],
-                 warnings: list[str]) -> Organisation | None:
+                 warnings: list[str], confirm_other: bool = False,
+                 confirmed: list[dict] | None = None) -> Organisation | None:
+    """The organisation an invoice is imported for. With one chosen, a buyer orgnr that is not the chosen
+    organisation's refuses the file (issue 16 item 5) unless confirm_other (the upload's checkbox, --force): then the
+    difference is collected in `confirmed` for the audit entry."""
     buyer = doc.buyer.orgnr
     if organisation is not None:
         if buyer and buyer != organisation.orgnr:
-            if Organisation.objects.filter(orgnr=buyer).exists():
-                errors.append(RowError(doc.file_name, None, None,
-                                       f"the buyer is organisation {buyer}, not {organisation.orgnr} (--org)"))
+            if not confirm_other:
+                known = Organisation.objects.filter(orgnr=buyer).first()
+                who = f"organisation {buyer} ({known.name})" if known else f"orgnr {buyer}"
+                errors.append(RowError(doc.file_name, None, "AccountingCustomerParty", (
+                    f"the buyer is {who}, not {organisation.name} ({organisation.orgnr}); confirm that the invoice "
+                    "belongs to this organisation (the checkbox on the web, --force on the command line)")))
                 return None
-            warnings.append(f"{doc.file_name}: the buyer's orgnr {buyer} differs from --org {organisation.orgnr}; "
-                            "imported for --org")
+            if confirmed is not None:
+                confirmed.append({"file": doc.file_name, "document": doc.document_id, "buyer_orgnr": buyer})
+            warnings.append(f"{doc.file_name}: the buyer's orgnr {buyer} differs from {organisation.orgnr}; imported "
+                            f"for {organisation.orgnr} as confirmed")
         return organisation
     found = Organisation.objects.filter(orgnr=buyer).first() if buyer else None
     if found is None:
@@ -115,7 +125,7 @@ def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors
 
 
 def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisation | None = None,
-                  actor: Any = None) -> InvoiceImportResult:
+                  confirm_other: bool = False, actor: Any = None) -> InvoiceImportResult:
     result = InvoiceImportResult(documents_read=len(documents))
     errors: list[RowError] = []
     parsed: list[InvoiceDocument] = []
@@ -133,17 +143,22 @@ def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisat
 
     rates = _rates()
     by_org: dict[int, tuple[Organisation, list[tuple[InvoiceDocument, float]]]] = {}
+    confirmed: list[dict] = []
     for doc in parsed:
-        org = _resolve_org(doc, organisation, errors, result.warnings)
+        org = _resolve_org(doc, organisation, errors, result.warnings, confirm_other, confirmed)
         rate = 1.0 if doc.currency == "NOK" else rates.get((doc.issue_date.year, doc.currency))
         if rate is None:
             errors.append(RowError(doc.file_name, None, "DocumentCurrencyCode",
-                                   f"no exchange rate {doc.currency}→NOK for {doc.issue_date.year}; add one "
-                                   f"(klimainnkjop rate set {doc.issue_date.year} {doc.currency} NOK_PER_UNIT)"))
+                                   f"no exchange rate {doc.currency}→NOK for {doc.issue_date.year}; "
+                                   + MISSING_RATE_HINT.format(year=doc.issue_date.year, currency=doc.currency)))
         if org is not None and rate is not None:
             by_org.setdefault(org.pk, (org, []))[1].append((doc, rate))
     if errors:
         raise ImportRejected(errors)
+    if confirmed and organisation is not None:
+        record_audit(actor=actor, action="import_ehf_confirmed", object_type="File",
+                     object_id=confirmed[0]["file"][:200], organisation=organisation,
+                     after={"organisation": organisation.orgnr, "differences": confirmed[:500]})
 
     for org, docs in by_org.values():
         with organisation_lock(org.orgnr):
@@ -246,7 +261,10 @@ class SaftImportResult(ImportResult):
 
 
 def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | None = None,
-                   actor: Any = None) -> SaftImportResult:
+                   confirm_other: bool = False, actor: Any = None) -> SaftImportResult:
+    """A SAF-T Financial file. With an organisation chosen, a file whose company registration number (the header's
+    Company/RegistrationNumber) is another's is refused (issue 16 item 5) unless confirm_other (the upload's checkbox,
+    --force), which writes an audit entry `import_saft_confirmed`."""
     parsed = parse_saft(data, file_name)
     if organisation is None:
         organisation = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
@@ -255,7 +273,16 @@ def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | 
                                f"{parsed.company_orgnr or '(none)'}; add it with `klimainnkjop org add` or name one "
                                "with --org")
     elif parsed.company_orgnr and parsed.company_orgnr != organisation.orgnr:
-        raise InvalidInput(f"{file_name}: the file is company {parsed.company_orgnr}'s, not {organisation.orgnr}")
+        if not confirm_other:
+            known = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
+            who = f"{known.name}'s ({parsed.company_orgnr})" if known else f"company {parsed.company_orgnr}'s"
+            raise ImportRejected([RowError(file_name, None, "Header/Company/RegistrationNumber", (
+                f"the file is {who}, not {organisation.name}'s ({organisation.orgnr}); confirm that it belongs to "
+                "this organisation (the checkbox on the web, --force on the command line)"))])
+        record_audit(actor=actor, action="import_saft_confirmed", object_type="File", object_id=file_name[:200],
+                     organisation=organisation,
+                     after={"file": file_name, "sha256": linestore.sha256_bytes(data), "organisation":
+                            organisation.orgnr, "company_orgnr": parsed.company_orgnr})
     with organisation_lock(organisation.orgnr):
         return _import_saft(organisation, parsed, data, file_name, actor)
 

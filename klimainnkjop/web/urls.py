@@ -139,3 +139,19 @@ urlpatterns += [  # the baseline report and the council case documents (issue 13
     path("dokumenter/vedtak/", views_documents.decision, name="documents_decision"),
     path("offentlig/kartlegging/<int:year>.pdf", views_documents.published_baseline, name="public_baseline"),
 ]
+
+# the region administrators' area: publishing, supplier factors, exchange rates, retraining (issue 16 item 9)
+from klimainnkjop.web import views_administration  # noqa: E402
+
+urlpatterns += [
+    path("administrasjon/", views_administration.index, name="administration"),
+    path("administrasjon/publiser/", views_administration.publish, name="administration_publish"),
+    path("administrasjon/leverandorfaktorer/", views_administration.supplier_factors,
+         name="administration_supplier_factors"),
+    path("administrasjon/valutakurser/", views_administration.exchange_rates, name="administration_rates"),
+    path("administrasjon/klassifisering/", views_administration.training, name="administration_training"),
+    path("administrasjon/klassifisering/start/", views_administration.training_start,
+         name="administration_training_start"),
+    path("administrasjon/klassifisering/status/", views_administration.training_status,
+         name="administration_training_status"),
+]
