@@ -87,10 +87,10 @@ def publish(request):
 
 class SupplierFactorForm(forms.Form):
     supplier_orgnr = forms.CharField(label=gettext_lazy("Supplier's organisation number"), max_length=11)
-    value = forms.FloatField(label=gettext_lazy("Emission intensity, kg CO2e per NOK"), min_value=0)
-    low = forms.FloatField(label=gettext_lazy("Low end of the range"), required=False, min_value=0,
+    value = forms.FloatField(label=gettext_lazy("Emission intensity, kg CO2e per NOK"), localize=True, min_value=0)
+    low = forms.FloatField(label=gettext_lazy("Low end of the range"), localize=True, required=False, min_value=0,
                            help_text=gettext_lazy("Empty: a fifth below the value."))
-    high = forms.FloatField(label=gettext_lazy("High end of the range"), required=False, min_value=0,
+    high = forms.FloatField(label=gettext_lazy("High end of the range"), localize=True, required=False, min_value=0,
                             help_text=gettext_lazy("Empty: a fifth above the value."))
     price_year = forms.IntegerField(label=gettext_lazy("Price year"), min_value=1990, max_value=2999)
     valid_from_year = forms.IntegerField(label=gettext_lazy("Valid from (year)"), min_value=1990, max_value=2999)
@@ -100,7 +100,10 @@ class SupplierFactorForm(forms.Form):
         help_text=gettext_lazy("What documents the figure: an EPD, a climate report, a verified account."))
 
     def clean_supplier_orgnr(self):
-        return "".join(self.cleaned_data["supplier_orgnr"].split())
+        orgnr = "".join(self.cleaned_data["supplier_orgnr"].split())
+        if not (len(orgnr) == 9 and orgnr.isdigit()):
+            raise forms.ValidationError(_("An organisation number has nine digits."))
+        return orgnr
 
     def clean(self):
         data = super().clean()
@@ -139,7 +142,7 @@ class RateForm(forms.Form):
     year = forms.IntegerField(label=gettext_lazy("Year"), min_value=1900, max_value=2999)
     currency = forms.CharField(label=gettext_lazy("Currency (ISO 4217)"), min_length=3, max_length=3,
                                help_text=gettext_lazy("For example EUR, SEK, USD."))
-    nok_per_unit = forms.FloatField(label=gettext_lazy("NOK per unit (annual average)"), min_value=0.000001)
+    nok_per_unit = forms.FloatField(label=gettext_lazy("NOK per unit (annual average)"), localize=True, min_value=0.000001)
     source = forms.CharField(label=gettext_lazy("Source"), max_length=300,
                              initial="Norges Bank, årsgjennomsnitt")
 
