@@ -54,6 +54,7 @@ OVERLAP_RULES = {
     "ledger_meets_invoices": "the ledger counts; invoices matched to its lines replace them, unmatched invoices of "
                              "the year step aside",
     "invoices_meet_kostra": "the earlier KOSTRA file counts; this file's unmatched invoices of the year step aside",
+    "kostra_meets_invoices": "this KOSTRA file counts; the earlier unmatched invoices of the year step aside",
 }
 
 
@@ -70,6 +71,8 @@ def _overlap_rule(new: str, other: str) -> str | None:
         return "ledger_meets_invoices"
     if new in INVOICE_SOURCES and other == "kostra":
         return "invoices_meet_kostra"
+    if new == "kostra" and other in INVOICE_SOURCES:
+        return "kostra_meets_invoices"
     return None
 
 

@@ -142,7 +142,8 @@ class RateForm(forms.Form):
     year = forms.IntegerField(label=gettext_lazy("Year"), min_value=1900, max_value=2999)
     currency = forms.CharField(label=gettext_lazy("Currency (ISO 4217)"), min_length=3, max_length=3,
                                help_text=gettext_lazy("For example EUR, SEK, USD."))
-    nok_per_unit = forms.FloatField(label=gettext_lazy("NOK per unit (annual average)"), localize=True, min_value=0.000001)
+    nok_per_unit = forms.FloatField(label=gettext_lazy("NOK per unit (annual average)"), localize=True,
+                                    min_value=0.000001)
     source = forms.CharField(label=gettext_lazy("Source"), max_length=300,
                              initial="Norges Bank, årsgjennomsnitt")
 
