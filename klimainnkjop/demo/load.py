@@ -217,8 +217,10 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
 
 def publish_demo_figures(*, last_year: int, actor: Any = None) -> int:
     """The public page on by default for the demo (issue 18 item 4): every whole year with figures up to `last_year`
-    (the current year is still running) published for the region and for each organisation with figures in it,
-    through the administrators' service (services/administration.do_publish_region_figures). Returns the count."""
+    (the current year is still running) published for each organisation with figures in it, and for the region where
+    every organisation has figures (2019, Kongsvinger's KOSTRA year alone, would be a partial region year), through
+    the administrators' service (services/administration.do_publish_region_figures). Returns the count."""
+    from klimainnkjop.storage.models import Organisation
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors.results import totals
     from klimainnkjop.services.administration import do_publish_region_figures
@@ -228,8 +230,10 @@ def publish_demo_figures(*, last_year: int, actor: Any = None) -> int:
         if row["year"] and row["year"] <= last_year and row["kg_co2e"]:
             by_year.setdefault(int(row["year"]), []).append(row["org"])
     published = 0
+    members = set(Organisation.objects.values_list("orgnr", flat=True))
     for year, orgnrs in sorted(by_year.items()):
-        published += len(do_publish_region_figures(year=year, region=True, orgnrs=sorted(orgnrs), actor=actor))
+        published += len(do_publish_region_figures(year=year, region=set(orgnrs) >= members, orgnrs=sorted(orgnrs),
+                                                   actor=actor))
     return published
 
 
