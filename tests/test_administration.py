@@ -292,3 +292,17 @@ def test_the_administration_index_links_every_action(admin):
     assert {"/administrasjon/publiser/", "/administrasjon/leverandorfaktorer/", "/administrasjon/valutakurser/",
             "/administrasjon/klassifisering/", "/offentlig/"} <= links
     assert parse(admin.get("/organisasjoner/").content.decode()).find_all("a", href="/administrasjon/")
+
+
+def test_a_retraining_left_pending_by_a_stopped_worker_does_not_block_the_next(region, settings):
+    import datetime as dt
+
+    org, _ = region
+    settings.TASKS = DATABASE_QUEUE
+    person = make_user("regionadmin", org, "region-admin")
+    stuck = administration.do_request_training(actor=person)
+    TrainingJob.objects.filter(pk=stuck.pk).update(created_at=stuck.created_at - dt.timedelta(hours=3))
+    fresh = administration.do_request_training(actor=person)
+    stuck.refresh_from_db()
+    assert fresh.pk != stuck.pk and fresh.status == "queued"
+    assert stuck.status == "failed" and "interrupted" in stuck.error

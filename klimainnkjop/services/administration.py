@@ -9,6 +9,7 @@ services/reference.do_set_exchange_rate) that the command line uses; retraining 
 `train_text_model_job` in the report worker's queue with its status in a TrainingJob row."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -89,7 +90,16 @@ def do_set_exchange_rate(*, year: int, currency: str, nok_per_unit: float, sourc
 
 # ---------------------------------------------------------------- retraining the text model in the background
 
-def pending_training() -> TrainingJob | None:
+INTERRUPTED_AFTER = dt.timedelta(hours=2)  # no retraining takes this long: its worker was stopped
+
+
+def pending_training(*, now: dt.datetime | None = None) -> TrainingJob | None:
+    """The retraining queued or running, if any; one left pending longer than INTERRUPTED_AFTER (its worker was
+    stopped or never ran) is marked failed, so it does not block the next request forever."""
+    now = now or timezone.now()
+    TrainingJob.objects.filter(status__in=TrainingJob.PENDING, created_at__lt=now - INTERRUPTED_AFTER).update(
+        status=TrainingJob.STATUS_FAILED, progress=PROGRESS_FAILED, finished_at=now,
+        error="interrupted: no worker finished it within two hours; ask again (is `klimainnkjop worker` running?)")
     return TrainingJob.objects.filter(status__in=TrainingJob.PENDING).order_by("id").first()
 
 
