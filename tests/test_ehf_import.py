@@ -52,8 +52,7 @@ def test_every_peppol_example_imports_and_its_lines_reconcile_with_the_document_
     assert sum(line.amount_minor for line in doc.lines) == doc.tax_exclusive_minor
     assert doc.line_extension_minor - doc.allowance_total_minor + doc.charge_total_minor == doc.tax_exclusive_minor
 
-    result = do_import_ehf(documents=[(name, doc_bytes(name))], organisation=org, confirm_other=True,
-                           actor="test")  # the examples name other buyers: confirmed (issue 16 item 5)
+    result = do_import_ehf(documents=[(name, doc_bytes(name))], organisation=org, actor="test")
     assert result.documents_added == 1 and result.lines_added == len(doc.lines)
     lines = stored_lines(org)
     rate = 1.0 if doc.currency == "NOK" else RATES[(doc.currency, doc.issue_date.year)]
@@ -118,7 +117,7 @@ def test_the_same_invoice_twice_adds_nothing_even_in_another_file_name_or_a_zip(
 def test_a_folder_imports_all_its_documents_and_a_same_id_document_in_it_counts_once(org, rates, tmp_path):
     for name in ("base-example.xml", "sales-order-example.xml", "vat-category-O.xml"):
         (tmp_path / name).write_bytes(doc_bytes(name))
-    result = do_import_ehf(documents=read_inputs([tmp_path]), organisation=org, confirm_other=True, actor="test")
+    result = do_import_ehf(documents=read_inputs([tmp_path]), organisation=org, actor="test")
     # base-example and sales-order-example are the same seller's Invoice "Snippet1"
     assert result.documents_read == 3 and result.documents_added == 2 and result.documents_duplicate == 1
     assert any("already in this import with other content" in w for w in result.warnings)

@@ -1,5 +1,5 @@
 """Checks against the wrong file (issue 16 item 5): a SAF-T file whose header names another company and an EHF invoice
-of another buyer are refused for the chosen organisation unless confirmed (the upload's checkbox, the CLI's --force),
+of another organisation of the region are refused for the chosen organisation unless confirmed (the upload's checkbox, the CLI's --force),
 with an audit entry; and a year that an earlier import of another source also covers is named in the upload's result
 and the CLI's output with the source that counts (a ledger for 2024 where a KOSTRA file for 2024 exists)."""
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.conftest import run_cli
 from tests.factories import VISMA, kostra_file, ledger_csv, make_user, page, record
 
 pytestmark = pytest.mark.django_db
-KONGSVINGER = "944117784"
+KONGSVINGER, GRUE = "944117784", "964950113"
 DATA = Path(__file__).parent / "data"
 SAFT = DATA / "saft" / "ExampleFile_SAF-T_Financial_888888888_20180228235959.xml"  # company 888888888
 EHF = DATA / "ehf" / "Norwegian-example-1.xml"  # buyer 987654325
@@ -69,32 +69,43 @@ def test_the_cli_refuses_a_saft_file_of_another_company_without_force(reference,
     assert AuditEntry.objects.filter(action="import_saft_confirmed", actor_label="cli").count() == 1
 
 
-def test_an_ehf_invoice_of_another_buyer_is_refused_unless_confirmed(finance):
-    _upload(finance, EHF, kind="ehf")
+def _to_grue() -> bytes:
+    return EHF.read_bytes().replace(b"987654325", GRUE.encode())  # the same invoice, addressed to Grue
+
+
+def test_an_ehf_invoice_of_another_organisation_of_the_region_is_refused_unless_confirmed(finance):
+    _upload(finance, "grue.xml", _to_grue(), kind="ehf")
     refused = Upload.objects.get()
     assert refused.status == Upload.STATUS_FAILED and not ImportBatch.objects.exists()
-    assert [(e["file"], e["column"]) for e in refused.errors] == [(EHF.name, "AccountingCustomerParty")]
-    assert "the buyer is orgnr 987654325, not Kongsvinger kommune (944117784)" in refused.errors[0]["reason"]
+    assert [(e["file"], e["column"]) for e in refused.errors] == [("grue.xml", "AccountingCustomerParty")]
+    assert ("the buyer is organisation 964950113 (Grue kommune), not Kongsvinger kommune (944117784)"
+            in refused.errors[0]["reason"])
 
-    _upload(finance, EHF, kind="ehf", confirm_other="on")
+    _upload(finance, "grue.xml", _to_grue(), kind="ehf", confirm_other="on")
     confirmed = Upload.objects.first()
     assert confirmed.status == Upload.STATUS_DONE and confirmed.result["lines_added"] == 7
+    assert ImportBatch.objects.get().organisation.orgnr == KONGSVINGER
     entry = AuditEntry.objects.get(action="import_ehf_confirmed")
-    assert [(d["file"], d["buyer_orgnr"]) for d in entry.after["differences"]] == [(EHF.name, "987654325")]
+    assert [(d["file"], d["buyer_orgnr"]) for d in entry.after["differences"]] == [("grue.xml", GRUE)]
     assert entry.organisation.orgnr == KONGSVINGER and entry.actor_label == "finance"
 
 
-def test_the_cli_refuses_an_ehf_invoice_of_another_buyer_without_force_and_names_a_known_one(reference, org,
-                                                                                           other_org, tmp_path):
-    refused = run_cli("import", "ehf", str(EHF), "--org", KONGSVINGER)
-    assert refused.returncode == 2 and "the buyer is orgnr 987654325" in refused.stderr and "--force" in \
-        refused.stderr
-    # an invoice to Grue, chosen for Kongsvinger: the message names Grue
+def test_an_invoice_to_a_buyer_the_region_does_not_know_is_imported_with_a_warning(finance):
+    # a municipal enterprise or a former number: measured, not refused (item 6), and said
+    _upload(finance, EHF, kind="ehf")
+    upload = Upload.objects.get()
+    assert upload.status == Upload.STATUS_DONE and upload.result["lines_added"] == 7
+    assert any("the buyer's orgnr 987654325 differs from 944117784" in w for w in upload.result["warnings"])
+    assert not AuditEntry.objects.filter(action="import_ehf_confirmed").exists()
+
+
+def test_the_cli_refuses_an_ehf_invoice_of_another_organisation_without_force(reference, org, other_org, tmp_path):
     to_grue = tmp_path / "grue.xml"
-    to_grue.write_bytes(EHF.read_bytes().replace(b"987654325", b"964950113"))
-    named = run_cli("import", "ehf", str(to_grue), "--org", KONGSVINGER)
-    assert named.returncode == 2 and "organisation 964950113 (Grue kommune)" in named.stderr
-    forced = run_cli("import", "ehf", str(EHF), "--org", KONGSVINGER, "--force")
+    to_grue.write_bytes(_to_grue())
+    refused = run_cli("import", "ehf", str(to_grue), "--org", KONGSVINGER)
+    assert refused.returncode == 2 and "organisation 964950113 (Grue kommune)" in refused.stderr
+    assert "--force" in refused.stderr and not ImportBatch.objects.exists()
+    forced = run_cli("import", "ehf", str(to_grue), "--org", KONGSVINGER, "--force")
     assert forced.returncode == 0 and "1 added (7 lines)" in forced.stdout
     assert AuditEntry.objects.filter(action="import_ehf_confirmed", actor_label="cli").count() == 1
 

@@ -15,7 +15,7 @@ def register(sub) -> dict:
     ehf.add_argument("paths", nargs="+", metavar="PATH")
     ehf.add_argument("--org", default=None, help="the buyer organisation (default: from the buyer's orgnr)")
     ehf.add_argument("--force", action="store_true",
-                     help="import even if an invoice's buyer orgnr is not --org's (audited)")
+                     help="import even if an invoice's buyer is another organisation of the region (audited)")
     ehf.set_defaults(import_handler=cmd_import_ehf)
     saft = imp.add_parser("saft", help="a SAF-T Financial file")
     saft.add_argument("file")

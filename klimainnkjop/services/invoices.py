@@ -97,23 +97,24 @@ def _rates() -> dict[tuple[int, str], float]:
 def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors: list[RowError],
                  warnings: list[str], confirm_other: bool = False,
                  confirmed: list[dict] | None = None) -> Organisation | None:
-    """The organisation an invoice is imported for. With one chosen, a buyer orgnr that is not the chosen
-    organisation's refuses the file (issue 16 item 5) unless confirm_other (the upload's checkbox, --force): then the
-    difference is collected in `confirmed` for the audit entry."""
+    """The organisation an invoice is imported for. With one chosen, a buyer that is another organisation of the region
+    refuses the file (issue 16 item 5: the wrong organisation's invoice) unless confirm_other (the upload's checkbox,
+    --force): then the difference is collected in `confirmed` for the audit entry. A buyer orgnr the region does not
+    know (a municipal enterprise, a former number) is imported for the chosen organisation with a warning."""
     buyer = doc.buyer.orgnr
     if organisation is not None:
         if buyer and buyer != organisation.orgnr:
-            if not confirm_other:
-                known = Organisation.objects.filter(orgnr=buyer).first()
-                who = f"organisation {buyer} ({known.name})" if known else f"orgnr {buyer}"
+            other = Organisation.objects.filter(orgnr=buyer).first()
+            if other is not None and not confirm_other:
                 errors.append(RowError(doc.file_name, None, "AccountingCustomerParty", (
-                    f"the buyer is {who}, not {organisation.name} ({organisation.orgnr}); confirm that the invoice "
-                    "belongs to this organisation (the checkbox on the web, --force on the command line)")))
+                    f"the buyer is organisation {buyer} ({other.name}), not {organisation.name} "
+                    f"({organisation.orgnr}); confirm that the invoice belongs to this organisation (the checkbox on "
+                    "the web, --force on the command line)")))
                 return None
-            if confirmed is not None:
+            if other is not None and confirmed is not None:
                 confirmed.append({"file": doc.file_name, "document": doc.document_id, "buyer_orgnr": buyer})
             warnings.append(f"{doc.file_name}: the buyer's orgnr {buyer} differs from {organisation.orgnr}; imported "
-                            f"for {organisation.orgnr} as confirmed")
+                            f"for {organisation.orgnr}" + (" as confirmed" if other is not None else ""))
         return organisation
     found = Organisation.objects.filter(orgnr=buyer).first() if buyer else None
     if found is None:
