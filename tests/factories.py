@@ -932,3 +932,26 @@ EXPECTATIONS.update({
         ("get", "/saker/999999999/protokoll.docx", {"anonymous": LOGIN_REDIRECT,
                                                     **{k: NOT_FOUND for k in ALL_KINDS[1:]}})],
 })
+
+# --- the region administrators' area (issue 16 item 9, issue 18 item 2; tests/test_administration.py) --------------
+# access.can_administer_region: region administrators only; anyone else signed in 403. An empty form: 400.
+_REGION_ADMIN_ONLY = {"anonymous": LOGIN_REDIRECT, "region_admin": OK,
+                      **{k: FORBIDDEN for k in ALL_KINDS[2:]}}
+_REGION_ADMIN_FORM = {"anonymous": LOGIN_REDIRECT, "region_admin": BAD_REQUEST,
+                      **{k: FORBIDDEN for k in ALL_KINDS[2:]}}
+EXPECTATIONS.update({
+    "administrasjon/": [("get", "/administrasjon/", _REGION_ADMIN_ONLY)],
+    "administrasjon/publiser/": [("get", "/administrasjon/publiser/", _REGION_ADMIN_ONLY),
+                                 ("post", "/administrasjon/publiser/", _REGION_ADMIN_FORM)],
+    "administrasjon/leverandorfaktorer/": [("get", "/administrasjon/leverandorfaktorer/", _REGION_ADMIN_ONLY),
+                                           ("post", "/administrasjon/leverandorfaktorer/", _REGION_ADMIN_FORM)],
+    "administrasjon/valutakurser/": [("get", "/administrasjon/valutakurser/", _REGION_ADMIN_ONLY),
+                                     ("post", "/administrasjon/valutakurser/", _REGION_ADMIN_FORM)],
+    "administrasjon/klassifisering/": [("get", "/administrasjon/klassifisering/", _REGION_ADMIN_ONLY)],
+    "administrasjon/klassifisering/start/": [
+        ("get", "/administrasjon/klassifisering/start/",
+         {"anonymous": LOGIN_REDIRECT, **{k: NOT_ALLOWED for k in ALL_KINDS[1:]}}),  # asking takes a POST
+        ("post", "/administrasjon/klassifisering/start/",  # queued (with the tests' immediate backend: trained)
+         {"anonymous": LOGIN_REDIRECT, "region_admin": REDIRECT, **{k: FORBIDDEN for k in ALL_KINDS[2:]}})],
+    "administrasjon/klassifisering/status/": [("get", "/administrasjon/klassifisering/status/", _REGION_ADMIN_ONLY)],
+})

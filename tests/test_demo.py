@@ -918,3 +918,31 @@ def test_the_demos_construction_projects_are_checkable_by_hand(shared_demo, data
                                                         "--format", "json").stdout)}
         expected = 100 * (1 - sum(k for k, _ in active) / sum(r for _, r in active)) if active else None
         assert rows["construction_cut"]["value"] == pytest.approx(expected)
+
+
+# --- the public page on by default (issue 18 item 4: /offentlig/ shows a chart after `make run`) --------------------
+
+@pytest.mark.django_db
+def test_the_demo_publishes_every_full_year_of_the_region_and_its_organisations_and_the_public_page_draws_them(
+        shared_demo, client):
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.results import totals
+    from klimainnkjop.storage.models import Organisation, Publication
+    from tests.factories import chart_value_labels, norwegian, parse
+
+    result, messages = shared_demo.value
+    region = {p.year: p for p in Publication.objects.filter(organisation__isnull=True)}
+    assert sorted(region) == list(FULL_YEARS)  # every full year; the running year is not published
+    for year, publication in region.items():  # the region's figures as the account has them, consolidated
+        row = totals(system_scope(), year=year)["rows"][0]
+        assert publication.figures["total"]["kg_co2e"] == pytest.approx(row["kg_co2e"], abs=1e-3)
+    per_org = Publication.objects.filter(organisation__isnull=False, year=max(FULL_YEARS))
+    assert per_org.count() == Organisation.objects.count() == 13
+    assert result.publications == Publication.objects.count()
+    assert any("Publiserer" in m for m in messages) and "/offentlig/" in result.summary()
+    response = client.get("/offentlig/")  # no sign-in
+    assert response.status_code == 200
+    tree = parse(response.content.decode())
+    trend = [f for f in tree.find_all("figure", class_="chart") if f.parent.attrs.get("aria-labelledby") ==
+             "trend-heading"][0]
+    assert chart_value_labels(trend) == [norwegian(region[y].figures["total"]["kg_co2e"] / 1000) for y in FULL_YEARS]

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from klimainnkjop.cli import invoices, suppliers
-from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
+from klimainnkjop.cli.output import EXIT_OK, emit, find_org, print_overlaps, read_file
 from klimainnkjop.core.actors import CLI
 
 
@@ -57,10 +57,14 @@ def add_parsers(sub) -> None:
     ehf.set_defaults(handler=invoices.cmd_import_ehf)
     ehf.add_argument("paths", nargs="+", metavar="PATH")
     ehf.add_argument("--org", default=None, help="the buyer organisation (default: from the buyer's orgnr)")
+    ehf.add_argument("--force", action="store_true",
+                     help="import even if an invoice's buyer is another organisation of the region (audited)")
     saft = imp.add_parser("saft", help="a SAF-T Financial file")
     saft.set_defaults(handler=invoices.cmd_import_saft)
     saft.add_argument("file")
     saft.add_argument("--org", default=None, help="the organisation (default: from the file's company orgnr)")
+    saft.add_argument("--force", action="store_true",
+                      help="import even if the file's company registration number is not --org's (audited)")
     stats = imp.add_parser(
         "supplier-stats", help="a framework supplier's purchase statistics (CSV/XLSX) through a saved profile")
     stats.set_defaults(handler=suppliers.cmd_import_stats)
@@ -159,6 +163,7 @@ def cmd_import(args) -> int:
         replaced = f", replacing batch {result.replaced.pk}" if result.replaced else ""
         print(f"{name}: {result.rows_read} rows read, {result.lines_added} lines added, "
               f"{result.lines_duplicate} already present{replaced}")
+        print_overlaps(result.batch)
     for warning in result.warnings:  # not an error: the import is done, but its lines may count as nothing
         print(warning)
     return EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from klimainnkjop.cli.output import EXIT_OK, emit, find_org, read_file
+from klimainnkjop.cli.output import EXIT_OK, emit, find_org, print_overlaps, read_file
 from klimainnkjop.core.actors import CLI
 
 
@@ -22,13 +22,16 @@ def cmd_import_ehf(args) -> int:
     from klimainnkjop.services.invoices import do_import_ehf, read_inputs
 
     documents = read_inputs(args.paths)
-    result = do_import_ehf(documents=documents, organisation=find_org(args.org) if args.org else None, actor=CLI)
+    result = do_import_ehf(documents=documents, organisation=find_org(args.org) if args.org else None,
+                           confirm_other=args.force, actor=CLI)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{result.documents_read} documents read, {result.documents_added} added "
           f"({result.lines_added} lines), {result.documents_duplicate} already present"
           + (f"; {result.findings} rule findings kept as warnings (PEPPOL/EN 16931 rules that do not refuse an "
              "invoice, listed on the import's page)" if result.findings else ""))
+    for batch in result.batches:
+        print_overlaps(batch)
     return EXIT_OK
 
 
@@ -37,7 +40,7 @@ def cmd_import_saft(args) -> int:
 
     data, name = read_file(args.file)
     result = do_import_saft(data=data, file_name=name, organisation=find_org(args.org) if args.org else None,
-                            actor=CLI)
+                            confirm_other=args.force, actor=CLI)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if result.already_imported:
@@ -45,6 +48,7 @@ def cmd_import_saft(args) -> int:
     else:
         print(f"{name}: {result.rows_read} lines read, {result.lines_added} lines added, "
               f"{result.lines_duplicate} already present")
+        print_overlaps(result.batch)
     return EXIT_OK
 
 

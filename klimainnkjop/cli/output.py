@@ -57,3 +57,15 @@ def _numeric(text: str) -> bool:
     return text.replace(" ", "").replace(".", "").replace("-", "").isdigit()
 
 
+
+
+def print_overlaps(batch) -> None:
+    """After an import: each year its lines share with an earlier import of another source, and which source counts
+    (issue 16 item 5; selectors/uploads.year_overlaps)."""
+    if batch is None:
+        return
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.uploads import overlap_message, year_overlaps
+
+    for entry in year_overlaps(system_scope(), batch.organisation.orgnr, [batch.pk]):
+        print(f"overlap: {overlap_message(entry)}")

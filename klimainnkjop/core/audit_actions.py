@@ -119,6 +119,12 @@ class Action(StrEnum):
     ADD_CONSTRUCTION_PROJECT = "add_construction_project"
     UPDATE_CONSTRUCTION_PROJECT = "update_construction_project"
     IMPORT_CLIMATE_CALCULATION = "import_climate_calculation"
+    # administration on the web (issue 16 items 5 and 9)
+    CONFIRM_SAFT_IMPORT = "confirm_saft_import"
+    CONFIRM_EHF_IMPORT = "confirm_ehf_import"
+    REQUEST_TEXT_MODEL_TRAINING = "request_text_model_training"
+    COMPLETE_TEXT_MODEL_TRAINING = "complete_text_model_training"
+    FAIL_TEXT_MODEL_TRAINING = "fail_text_model_training"
     # the JSON API's tokens (issue 16 item 8)
     CREATE_API_TOKEN = "create_api_token"  # noqa: S105 - an audit action's name
     REVOKE_API_TOKEN = "revoke_api_token"  # noqa: S105 - an audit action's name

@@ -56,6 +56,7 @@ class DemoResult:
     targets: int = 0                   # targets set (issue 11), the seed's adopted for the region
     budgets: int = 0                   # climate budgets of Kongsvinger and its units
     year: int | None = None            # the last full year, which spend_nok and kg_co2e describe
+    publications: int = 0              # figures published on the public page (the region's and organisations')
     spend_nok: float = 0.0
     kg_co2e: float = 0.0
     seconds: float = 0.0
@@ -90,6 +91,9 @@ class DemoResult:
             if self.measures:
                 out.append(f"Tiltak: {self.measures} tiltak og {self.packages} ambisjonspakker (klimainnkjop measures "
                            "list).")
+            if self.publications:
+                out.append(f"Offentlig side: {self.publications} publiserte årstall for regionen og organisasjonene "
+                           "(/offentlig/).")
             if self.directory is not None:
                 out.append(f"Demofilene ligger i {self.directory}")
         else:
@@ -208,9 +212,33 @@ def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False
     say("Legger inn tiltak og ambisjonspakker")
     loaded = load_demo_measures(actor=actor)
     result.measures, result.packages = loaded["measures"], loaded["packages"]
+    say("Publiserer regionens og organisasjonenes tall på den offentlige siden")
+    result.publications = publish_demo_figures(last_year=result.year, actor=actor)
     result.users = ensure_demo_users()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def publish_demo_figures(*, last_year: int, actor: ActorLike = None) -> int:
+    """The public page on by default for the demo (issue 18 item 4): every whole year with figures up to `last_year`
+    (the current year is still running) published for each organisation with figures in it, and for the region where
+    every organisation has figures (2019, Kongsvinger's KOSTRA year alone, would be a partial region year), through
+    the administrators' service (services/administration.do_publish_region_figures). Returns the count."""
+    from klimainnkjop.storage.models import Organisation
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.results import totals
+    from klimainnkjop.services.administration import do_publish_region_figures
+
+    by_year: dict[int, list[str]] = {}
+    for row in totals(system_scope(), by=["org", "year"], consolidated=False)["rows"]:
+        if row["year"] and row["year"] <= last_year and row["kg_co2e"]:
+            by_year.setdefault(int(row["year"]), []).append(row["org"])
+    published = 0
+    members = set(Organisation.objects.values_list("orgnr", flat=True))
+    for year, orgnrs in sorted(by_year.items()):
+        published += len(do_publish_region_figures(year=year, region=set(orgnrs) >= members, orgnrs=sorted(orgnrs),
+                                                   actor=actor))
+    return published
 
 
 def _count(result: DemoResult, imported) -> None:

@@ -43,3 +43,16 @@ def line_texts(files: list[str]) -> list[tuple]:
         return relation.select(f"org, line_key, batch, {description}, {item_name}").fetchall()
     finally:
         con.close()
+
+
+def batch_years(files: list[str]) -> list[tuple[str, str, int, int]]:
+    """(batch, source, year, lines) of the files' lines: which years each import batch holds."""
+    if not files:
+        return []
+    con = duckdb.connect()
+    try:
+        relation = con.read_parquet(files, union_by_name=True)
+        return relation.aggregate("batch, source, year, count(*)", "batch, source, year") \
+            .order("batch, source, year").fetchall()
+    finally:
+        con.close()

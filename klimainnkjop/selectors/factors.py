@@ -10,7 +10,7 @@ from ibis import _
 from klimainnkjop.access import Scope
 from klimainnkjop.selectors.results import _table, latest_run, scoped
 from klimainnkjop.storage import linestore
-from klimainnkjop.storage.models import Category, CategoryMapping, Factor, FactorSet
+from klimainnkjop.storage.models import Category, CategoryMapping, ExchangeRate, Factor, FactorSet
 
 FIELDS = ["set", "version", "publisher", "licence", "attribution", "gwp_basis", "status", "role", "id", "key",
           "category_nb", "category_en", "basis", "unit", "currency", "price_year", "price_type", "value", "low",
@@ -144,3 +144,18 @@ def electricity_figures() -> dict:
     return {"rows": rows, "spend_set": spend_set.label if spend_set else None,
             "spend_kg_per_nok": spend.value if spend else None, "spend_price_year": spend.price_year if spend else None,
             "spend_kg_per_kwh": per_kwh, "typical_price": TYPICAL_PRICE}
+
+
+# --- exchange rates (issue 16 item 9) ------------------------------------------------------------------------
+
+def exchange_rates() -> dict[tuple[int, str], float]:
+    """NOK per unit by (year, currency): the one read of the rates that imports, invoices and compute use. The
+    shipped rates (data/exchange_rates.csv, loaded with the reference data) and those added since
+    (`klimainnkjop rate set`, or the region administrators' page /administrasjon/valutakurser/) are the same table;
+    an added rate replaces a shipped one of the same year and currency."""
+    return {(year, currency): value for year, currency, value
+            in ExchangeRate.objects.values_list("year", "currency", "nok_per_unit")}
+
+
+MISSING_RATE_HINT = ("add it on /administrasjon/valutakurser/ or with "
+                     "`klimainnkjop rate set {year} {currency} NOK_PER_UNIT`")

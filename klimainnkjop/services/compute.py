@@ -19,8 +19,9 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.paths import SHIPPED_DATA as DATA
 from klimainnkjop.services.training import predictions_for
 from klimainnkjop.storage import linestore
+from klimainnkjop.selectors.factors import exchange_rates
 from klimainnkjop.storage.models import (Category, CategoryMapping, ClassificationRule, ClimateCalculation,
-                                         ComputeRun, ExchangeRate, Factor, FactorSet, ImportBatch, Organisation,
+                                         ComputeRun, Factor, FactorSet, ImportBatch, Organisation,
                                          PriceIndex, Supplier, SupplierFactor)
 from klimainnkjop.core.audit_actions import Action
 from klimainnkjop.core.actors import ActorLike
@@ -99,7 +100,7 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
     ]
     kinds = list(Organisation.objects.values_list("orgnr", "kind"))
     prices = list(PriceIndex.objects.values_list("year", "value"))
-    rates = list(ExchangeRate.objects.values_list("year", "currency", "nok_per_unit"))
+    rates = [(year, currency, value) for (year, currency), value in exchange_rates().items()]
     rates += [(y, "NOK", 1.0) for y in years]
     inputs = runner.EngineInputs(
         line_files=[linestore.absolute(b.parquet_path) for b in batches],

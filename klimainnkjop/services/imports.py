@@ -13,7 +13,7 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput, do_create_organisation, do_ensure_units
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.locks import organisation_lock
-from klimainnkjop.storage.models import ExchangeRate, ImportBatch, MappingProfile, Organisation, Supplier
+from klimainnkjop.storage.models import ImportBatch, MappingProfile, Organisation, Supplier
 from klimainnkjop.core import kostra
 from klimainnkjop.core.kostra import OrgNumber
 from klimainnkjop.core.audit_actions import Action, IMPORT_ACTIONS
@@ -113,7 +113,9 @@ def _stored_files(organisation: Organisation, kinds: tuple[str, ...] | None = No
 
 def _convert_currency(parsed_lines: list[ParsedLine], file_name: str, profile_columns: dict[str, str]) -> list[int]:
     """NOK øre per line, with the annual average rate of the posting year for foreign currencies."""
-    rates = {(r.year, r.currency): r.nok_per_unit for r in ExchangeRate.objects.all()}
+    from klimainnkjop.selectors.factors import MISSING_RATE_HINT, exchange_rates
+
+    rates = exchange_rates()
     errors: list[RowError] = []
     missing: set[tuple[int, str]] = set()
     out = []
@@ -128,8 +130,9 @@ def _convert_currency(parsed_lines: list[ParsedLine], file_name: str, profile_co
                 missing.add(key)
                 errors.append(RowError(
                     file_name, line.row_no, profile_columns.get("currency") or profile_columns.get("amount"),
-                    f"no exchange rate {line.currency}→NOK for {line.posting_date.year}; add one "
-                    f"(klimainnkjop rate set {line.posting_date.year} {line.currency} NOK_PER_UNIT) or import in NOK"))
+                    f"no exchange rate {line.currency}→NOK for {line.posting_date.year}; "
+                    + MISSING_RATE_HINT.format(year=line.posting_date.year, currency=line.currency)
+                    + " or import in NOK"))
             out.append(0)
             continue
         out.append(round(line.amount_minor * rate))

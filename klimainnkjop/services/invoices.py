@@ -31,10 +31,11 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.imports import ImportResult, _commit_batch, _existing, _stored_files
 from klimainnkjop.services.imports import _ensure_suppliers
 from klimainnkjop.services.organisations import InvalidInput
+from klimainnkjop.selectors.factors import MISSING_RATE_HINT, exchange_rates
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.locks import organisation_lock
-from klimainnkjop.storage.models import ExchangeRate, ImportBatch, Organisation
-from klimainnkjop.core.audit_actions import IMPORT_ACTIONS
+from klimainnkjop.storage.models import ImportBatch, Organisation
+from klimainnkjop.core.audit_actions import IMPORT_ACTIONS, Action
 from klimainnkjop.core.actors import ActorLike, as_actor
 
 
@@ -91,20 +92,30 @@ class InvoiceImportResult:
 
 
 def _rates() -> dict[tuple[int, str], float]:
-    return {(r.year, r.currency): r.nok_per_unit for r in ExchangeRate.objects.all()}
+    return exchange_rates()
 
 
 def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors: list[RowError],
-                 warnings: list[str]) -> Organisation | None:
+                 warnings: list[str], confirm_other: bool = False,
+                 confirmed: list[dict] | None = None) -> Organisation | None:
+    """The organisation an invoice is imported for. With one chosen, a buyer that is another organisation of the region
+    refuses the file (issue 16 item 5: the wrong organisation's invoice) unless confirm_other (the upload's checkbox,
+    --force): then the difference is collected in `confirmed` for the audit entry. A buyer orgnr the region does not
+    know (a municipal enterprise, a former number) is imported for the chosen organisation with a warning."""
     buyer = doc.buyer.orgnr
     if organisation is not None:
         if buyer and buyer != organisation.orgnr:
-            if Organisation.objects.filter(orgnr=buyer).exists():
-                errors.append(RowError(doc.file_name, None, None,
-                                       f"the buyer is organisation {buyer}, not {organisation.orgnr} (--org)"))
+            other = Organisation.objects.filter(orgnr=buyer).first()
+            if other is not None and not confirm_other:
+                errors.append(RowError(doc.file_name, None, "AccountingCustomerParty", (
+                    f"the buyer is organisation {buyer} ({other.name}), not {organisation.name} "
+                    f"({organisation.orgnr}); confirm that the invoice belongs to this organisation (the checkbox on "
+                    "the web, --force on the command line)")))
                 return None
-            warnings.append(f"{doc.file_name}: the buyer's orgnr {buyer} differs from --org {organisation.orgnr}; "
-                            "imported for --org")
+            if other is not None and confirmed is not None:
+                confirmed.append({"file": doc.file_name, "document": doc.document_id, "buyer_orgnr": buyer})
+            warnings.append(f"{doc.file_name}: the buyer's orgnr {buyer} differs from {organisation.orgnr}; imported "
+                            f"for {organisation.orgnr}" + (" as confirmed" if other is not None else ""))
         return organisation
     found = Organisation.objects.filter(orgnr=buyer).first() if buyer else None
     if found is None:
@@ -116,7 +127,7 @@ def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors
 
 
 def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisation | None = None,
-                  actor: ActorLike = None) -> InvoiceImportResult:
+                  confirm_other: bool = False, actor: ActorLike = None) -> InvoiceImportResult:
     result = InvoiceImportResult(documents_read=len(documents))
     errors: list[RowError] = []
     parsed: list[InvoiceDocument] = []
@@ -134,17 +145,22 @@ def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisat
 
     rates = _rates()
     by_org: dict[int, tuple[Organisation, list[tuple[InvoiceDocument, float]]]] = {}
+    confirmed: list[dict] = []
     for doc in parsed:
-        org = _resolve_org(doc, organisation, errors, result.warnings)
+        org = _resolve_org(doc, organisation, errors, result.warnings, confirm_other, confirmed)
         rate = 1.0 if doc.currency == "NOK" else rates.get((doc.issue_date.year, doc.currency))
         if rate is None:
             errors.append(RowError(doc.file_name, None, "DocumentCurrencyCode",
-                                   f"no exchange rate {doc.currency}→NOK for {doc.issue_date.year}; add one "
-                                   f"(klimainnkjop rate set {doc.issue_date.year} {doc.currency} NOK_PER_UNIT)"))
+                                   f"no exchange rate {doc.currency}→NOK for {doc.issue_date.year}; "
+                                   + MISSING_RATE_HINT.format(year=doc.issue_date.year, currency=doc.currency)))
         if org is not None and rate is not None:
             by_org.setdefault(org.pk, (org, []))[1].append((doc, rate))
     if errors:
         raise ImportRejected(errors)
+    if confirmed and organisation is not None:
+        record_audit(actor=actor, action=Action.CONFIRM_EHF_IMPORT, object_type="File",
+                     object_id=confirmed[0]["file"][:200], organisation=organisation,
+                     after={"organisation": organisation.orgnr, "differences": confirmed[:500]})
 
     for org, docs in by_org.values():
         with organisation_lock(org.orgnr):
@@ -247,7 +263,10 @@ class SaftImportResult(ImportResult):
 
 
 def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | None = None,
-                   actor: ActorLike = None) -> SaftImportResult:
+                   confirm_other: bool = False, actor: ActorLike = None) -> SaftImportResult:
+    """A SAF-T Financial file. With an organisation chosen, a file whose company registration number (the header's
+    Company/RegistrationNumber) is another's is refused (issue 16 item 5) unless confirm_other (the upload's checkbox,
+    --force), which writes an audit entry `confirm_saft_import`."""
     parsed = parse_saft(data, file_name)
     if organisation is None:
         organisation = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
@@ -256,7 +275,16 @@ def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | 
                                f"{parsed.company_orgnr or '(none)'}; add it with `klimainnkjop org add` or name one "
                                "with --org")
     elif parsed.company_orgnr and parsed.company_orgnr != organisation.orgnr:
-        raise InvalidInput(f"{file_name}: the file is company {parsed.company_orgnr}'s, not {organisation.orgnr}")
+        if not confirm_other:
+            known = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
+            who = f"{known.name}'s ({parsed.company_orgnr})" if known else f"company {parsed.company_orgnr}'s"
+            raise ImportRejected([RowError(file_name, None, "Header/Company/RegistrationNumber", (
+                f"the file is {who}, not {organisation.name}'s ({organisation.orgnr}); confirm that it belongs to "
+                "this organisation (the checkbox on the web, --force on the command line)"))])
+        record_audit(actor=actor, action=Action.CONFIRM_SAFT_IMPORT, object_type="File", object_id=file_name[:200],
+                     organisation=organisation,
+                     after={"file": file_name, "sha256": linestore.sha256_bytes(data), "organisation":
+                            organisation.orgnr, "company_orgnr": parsed.company_orgnr})
     with organisation_lock(organisation.orgnr):
         return _import_saft(organisation, parsed, data, file_name, actor)
 

@@ -102,9 +102,22 @@ def do_load_reference_data(*, actor: ActorLike = None) -> FactorSet:
 
 def do_set_exchange_rate(*, year: int, currency: str, nok_per_unit: float, source: str,
                          actor: ActorLike = None) -> ExchangeRate:
-    currency = currency.upper()
-    if nok_per_unit <= 0:
-        raise ValueError("nok_per_unit must be positive")
+    from klimainnkjop.core.errors import InvalidInput
+
+    currency = (currency or "").strip().upper()
+    problems = []
+    if not 1900 <= int(year) <= 2999:
+        problems.append(f"year: {year!r} is not a year")
+    if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
+        problems.append(f"currency: {currency!r} is not a three-letter ISO 4217 code such as EUR")
+    elif currency == "NOK":
+        problems.append("currency: NOK is the account's own currency (always 1)")
+    if not nok_per_unit > 0:
+        problems.append("nok_per_unit must be positive")
+    if not (source or "").strip():
+        problems.append("source: say where the rate comes from (for example Norges Bank, annual average)")
+    if problems:
+        raise InvalidInput("; ".join(problems))
     with transaction.atomic():
         rate = ExchangeRate.objects.filter(year=year, currency=currency).first()
         before = {"nok_per_unit": rate.nok_per_unit, "source": rate.source} if rate else None

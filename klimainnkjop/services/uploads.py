@@ -7,8 +7,12 @@ mapping): its columns guessed (importers/guess.py), the person's mapping preview
 and spend factor, the profile saved (services/profiles.do_save_profile) and the file imported with it.
 
 Checks against the wrong file (item 5): a KOSTRA file whose records name another organisation's orgnr or another
-KOSTRA region than the chosen organisation is refused unless confirmed (`confirm_other`, the web's checkbox and the
-CLI's --force); a confirmed import writes an audit entry `confirm_kostra_import` naming what differed."""
+KOSTRA region than the chosen organisation, a SAF-T file of another company (its header's registration number) and
+an EHF invoice of another buyer are refused unless confirmed (`confirm_other`, the web's checkbox and the CLI's
+--force); a confirmed import writes an audit entry (`confirm_kostra_import`, `confirm_saft_import`,
+`confirm_ehf_import`) naming what differed. A year the new lines share with an earlier import of another source
+(a ledger for 2024 where a KOSTRA file for 2024 exists) is named in the result with the source that counts
+(selectors/uploads.year_overlaps)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -264,9 +268,11 @@ def _run(upload: Upload, actor: ActorLike) -> dict:
             raise InvalidInput(f"{upload.file_name}: no XML documents found (an EHF upload is an XML file or a zip "
                                "of them)") from None
         _progress(upload, Upload.STATUS_RUNNING, PROGRESS_STORING)
-        result = do_import_ehf(documents=documents, organisation=org, actor=actor)
+        result = do_import_ehf(documents=documents, organisation=org, confirm_other=upload.confirmed_other,
+                               actor=actor)
         findings = [f for b in result.batches for f in (b.findings or [])]
-        return {"documents_read": result.documents_read, "documents_added": result.documents_added,
+        return {"overlaps": _overlaps(org, [b.pk for b in result.batches]),
+                "documents_read": result.documents_read, "documents_added": result.documents_added,
                 "documents_duplicate": result.documents_duplicate, "lines_added": result.lines_added,
                 "batches": [b.pk for b in result.batches], "findings": findings[:500],
                 "findings_count": result.findings, "warnings": result.warnings[:100]}
@@ -274,7 +280,16 @@ def _run(upload: Upload, actor: ActorLike) -> dict:
                          profile_name=upload.profile_name or None, confirm_other=upload.confirmed_other, actor=actor)
     out = result.as_dict()
     out["batches"] = [result.batch.pk] if result.batch else []
+    out["overlaps"] = _overlaps(org, out["batches"]) if not result.already_imported else []
     return out
+
+
+def _overlaps(organisation: Organisation, batch_ids: list[int]) -> list[dict]:
+    """The years the new batches share with an earlier import of another source, and which counts (item 5)."""
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.selectors.uploads import year_overlaps
+
+    return year_overlaps(system_scope(), organisation.orgnr, batch_ids)
 
 
 def import_file(kind: str, *, data: bytes, file_name: str, organisation: Organisation, profile_name: str | None = None,
@@ -292,7 +307,8 @@ def import_file(kind: str, *, data: bytes, file_name: str, organisation: Organis
     if kind == "saft":
         from klimainnkjop.services.invoices import do_import_saft
 
-        return do_import_saft(data=data, file_name=file_name, organisation=organisation, actor=actor)
+        return do_import_saft(data=data, file_name=file_name, organisation=organisation, confirm_other=confirm_other,
+                              actor=actor)
     if kind == "supplier-stats":
         from klimainnkjop.services.suppliers import do_import_supplier_stats
 

@@ -984,3 +984,29 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["organisation_id", "-created_at", "-id"]
+
+
+# --- administration on the web (issue 16 item 9) -------------------------------------------------------------
+
+class TrainingJob(models.Model):
+    """A retraining of the text model asked for on the web: queued for the background worker
+    (services/administration.train_text_model_job), its status and progress shown on the page, the version made."""
+
+    STATUS_QUEUED = "queued"
+    STATUS_RUNNING = "running"
+    STATUS_DONE = "done"
+    STATUS_FAILED = "failed"
+    PENDING = (STATUS_QUEUED, STATUS_RUNNING)
+
+    status = models.CharField(max_length=10, default=STATUS_QUEUED)
+    progress = models.CharField(max_length=200, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -156,3 +156,19 @@ urlpatterns += [  # the organisation's tokens of the JSON API (issue 16 item 8; 
     path("org/<str:orgnr>/api-nokler/<int:pk>/trekk-tilbake/", views_api_tokens.api_token_revoke,
          name="admin_api_token_revoke"),
 ]
+
+# the region administrators' area: publishing, supplier factors, exchange rates, retraining (issue 16 item 9)
+from klimainnkjop.web import views_administration  # noqa: E402
+
+urlpatterns += [
+    path("administrasjon/", views_administration.index, name="administration"),
+    path("administrasjon/publiser/", views_administration.publish, name="administration_publish"),
+    path("administrasjon/leverandorfaktorer/", views_administration.supplier_factors,
+         name="administration_supplier_factors"),
+    path("administrasjon/valutakurser/", views_administration.exchange_rates, name="administration_rates"),
+    path("administrasjon/klassifisering/", views_administration.training, name="administration_training"),
+    path("administrasjon/klassifisering/start/", views_administration.training_start,
+         name="administration_training_start"),
+    path("administrasjon/klassifisering/status/", views_administration.training_status,
+         name="administration_training_status"),
+]

@@ -1,18 +1,25 @@
 """The public page (no sign-in): only figures an administrator published (a Publication), and the same figures
-as open data (CSV and JSON). Nothing published: 404."""
+as open data (CSV and JSON). Nothing published: 404 (the demo publishes its region: demo/load.py).
+
+The region's page (issue 18 item 4) has the published years as a trend chart with its table, the latest year's
+categories, each organisation's latest published figures, every year's detail, the method and the open data; the
+charts are the dashboards' (reports/charts.py through web/views.Panel), each with a table of the same numbers."""
 from __future__ import annotations
 
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.translation import get_language
+from django.urls import reverse
+from django.utils.translation import get_language, gettext as _
 
 from klimainnkjop.selectors import dashboard
 from klimainnkjop.access import system_scope
 from klimainnkjop.core import cells
 from klimainnkjop.selectors import reports as report_selectors
 from klimainnkjop.selectors.documents import published_baselines
-from klimainnkjop.web import formatting
+from klimainnkjop.reports import charts
+from klimainnkjop.web import formatting, labels
+from klimainnkjop.web.views import Cell, Column, Panel, render_panels
 
 
 def _publications(orgnr: str | None) -> list:
@@ -42,14 +49,113 @@ def _view(publication, names: dict[str, str]) -> dict:
     }
 
 
+def _tonnes(kg: float) -> str:
+    return formatting.number(kg / 1000, 1)
+
+
+def _language() -> str:
+    return get_language() or "nb"
+
+
+def trend_panel(publications: list) -> Panel | None:
+    """The published years, oldest first: operating and investment tonnes as stacked bars, and the same numbers
+    with the range and the purchases in a table."""
+    if not publications:
+        return None
+    ordered = sorted(publications, key=lambda p: p.year)
+    operating, investment = str(labels.OPERATING), str(labels.INVESTMENT)
+    bars = [charts.Bar(str(p.year), {operating: p.figures["total"]["kg_co2e_operating"] / 1000,
+                                     investment: p.figures["total"]["kg_co2e_investment"] / 1000},
+                       _tonnes(p.figures["total"]["kg_co2e"])) for p in ordered]
+    first, last = ordered[0], ordered[-1]
+    summary = _("Emissions from purchases per published year, from %(first)s (%(first_tonnes)s tonnes CO2e) to "
+                "%(last)s (%(last_tonnes)s tonnes CO2e).") % {
+        "first": first.year, "first_tonnes": _tonnes(first.figures["total"]["kg_co2e"]),
+        "last": last.year, "last_tonnes": _tonnes(last.figures["total"]["kg_co2e"])}
+    rows = []
+    for p in ordered:
+        t = p.figures["total"]
+        rows.append([Cell(str(p.year), header=True, href=f"#year-{p.year}-heading"),
+                     Cell(_tonnes(t["kg_co2e_operating"]), True), Cell(_tonnes(t["kg_co2e_investment"]), True),
+                     Cell(_tonnes(t["kg_co2e"]), True),
+                     Cell(f"{_tonnes(t['kg_co2e_low'])}–{_tonnes(t['kg_co2e_high'])}", True),
+                     Cell(formatting.number(t["spend_nok"], 0), True)])
+    return Panel(
+        id="trend", title=_("Emissions per year"), caption=_("Published emissions and purchases per year"),
+        columns=[Column(_("Year")), Column(_("Operating, tonnes CO2e"), True),
+                 Column(_("Investment, tonnes CO2e"), True), Column(_("Total, tonnes CO2e"), True),
+                 Column(_("Range, tonnes CO2e"), True), Column(_("Purchases, NOK"), True)],
+        rows=rows, chart=charts.bar_chart(bars, series=[operating, investment], value_title=str(_("Tonnes CO2e")),
+                                          language=_language()),
+        chart_summary=summary)
+
+
+def category_panel(publication, names: dict[str, str]) -> Panel:
+    """The categories of one published year, largest first, as horizontal bars and a table."""
+    categories = publication.figures["categories"]
+    bars = [charts.Bar(names.get(c["category"], c["category"] or "–"), {str(_("Tonnes CO2e")): c["kg_co2e"] / 1000},
+                       _tonnes(c["kg_co2e"])) for c in categories[:12]]
+    summary = ""
+    if categories:
+        top = categories[0]
+        summary = _("The twelve largest categories in %(year)s; the largest is %(name)s with %(tonnes)s tonnes CO2e.") \
+            % {"year": publication.year, "name": names.get(top["category"], top["category"] or "–"),
+               "tonnes": _tonnes(top["kg_co2e"])}
+    return Panel(
+        id="categories", title=_("Categories in %(year)s") % {"year": publication.year},
+        caption=_("Emissions and purchases per category in %(year)s") % {"year": publication.year},
+        columns=[Column(_("Category")), Column(_("Tonnes CO2e"), True), Column(_("Purchases, NOK"), True)],
+        rows=[[Cell(names.get(c["category"], c["category"] or "–"), header=True), Cell(_tonnes(c["kg_co2e"]), True),
+               Cell(formatting.number(c["spend_nok"], 0), True)] for c in categories],
+        chart=charts.bar_chart(bars, series=[str(_("Tonnes CO2e"))], value_title=str(_("Tonnes CO2e")),
+                               horizontal=True, language=_language()) if bars else None,
+        chart_summary=summary)
+
+
+def organisation_panel(organisations: list) -> Panel | None:
+    """Each organisation's latest published year: tonnes and purchases, linked to its page."""
+    latest = []
+    for org in organisations:
+        published = _publications(org.orgnr)
+        if published:
+            latest.append((org, published[0]))  # newest year first
+    if not latest:
+        return None
+    latest.sort(key=lambda item: -item[1].figures["total"]["kg_co2e"])
+    bars = [charts.Bar(f"{org.name} ({p.year})", {str(_("Tonnes CO2e")): p.figures["total"]["kg_co2e"] / 1000},
+                       _tonnes(p.figures["total"]["kg_co2e"])) for org, p in latest]
+    top_org, top = latest[0]
+    summary = _("Each organisation's latest published year; the largest is %(name)s with %(tonnes)s tonnes CO2e.") % {
+        "name": top_org.name, "tonnes": _tonnes(top.figures["total"]["kg_co2e"])}
+    return Panel(
+        id="organisations", title=_("The organisations"),
+        caption=_("Each organisation's latest published emissions and purchases"),
+        columns=[Column(_("Organisation")), Column(_("Year"), True), Column(_("Tonnes CO2e"), True),
+                 Column(_("Purchases, NOK"), True)],
+        rows=[[Cell(org.name, header=True, href=reverse("public_organisation", args=[org.orgnr])),
+               Cell(str(p.year), True),
+               Cell(_tonnes(p.figures["total"]["kg_co2e"]), True),
+               Cell(formatting.number(p.figures["total"]["spend_nok"], 0), True)] for org, p in latest],
+        chart=charts.bar_chart(bars, series=[str(_("Tonnes CO2e"))], value_title=str(_("Tonnes CO2e")),
+                               horizontal=True, language=_language()),
+        chart_summary=summary)
+
+
+def _panels(publications: list, names: dict[str, str], organisations: list | None = None) -> list[Panel]:
+    panels = [trend_panel(publications), category_panel(publications[0], names) if publications else None,
+              organisation_panel(organisations) if organisations else None]
+    return render_panels([p for p in panels if p is not None])
+
+
 def public_region(request):
     region = _publications(None)
-    organisations = report_selectors.published_organisations(system_scope())
+    organisations = list(report_selectors.published_organisations(system_scope()))
     baselines = published_baselines()  # the region's published baseline reports (issue 13)
     if not region and not organisations and not baselines:
         raise Http404
     names = _category_names()
     return render(request, "web/public.html", {"subject": None, "publications": [_view(p, names) for p in region],
+                                               "panels": _panels(region, names, organisations),
                                                "organisations": organisations, "baselines": baselines})
 
 
@@ -59,7 +165,8 @@ def public_organisation(request, orgnr: str):
         raise Http404
     names = _category_names()
     return render(request, "web/public.html", {"subject": publications[0].organisation,
-                                               "publications": [_view(p, names) for p in publications]})
+                                               "publications": [_view(p, names) for p in publications],
+                                               "panels": _panels(publications, names)})
 
 
 # --- open data: exactly the published figures ---------------------------------------------------------------

@@ -64,7 +64,8 @@ class UploadForm(forms.Form):
     confirm_other = forms.BooleanField(
         label=gettext_lazy("The file belongs to this organisation even if it names another organisation number or "
                            "KOSTRA region"), required=False,
-        help_text=gettext_lazy("Only for KOSTRA files. Confirming is recorded in the audit log."))
+        help_text=gettext_lazy("For KOSTRA, SAF-T and EHF files, which name the organisation they belong to. "
+                               "Confirming is recorded in the audit log."))
 
     def __init__(self, *args, ledger_profiles: list[str], stats_profiles: list[str], **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,7 +103,7 @@ def upload(request, orgnr):
             try:
                 done = upload_services.do_upload_file(
                     organisation=org, kind=kind, data=data["file"].read(), file_name=data["file"].name,
-                    profile_name=profile, confirm_other=data["confirm_other"] and kind == "kostra",
+                    profile_name=profile, confirm_other=data["confirm_other"] and kind in ("kostra", "saft", "ehf"),
                     actor=request.user)
             except InvalidInput as exc:
                 form.add_error(None, str(exc))

@@ -339,3 +339,36 @@ def test_the_construction_pages_have_no_wcag_a_or_aa_violations(signed_in):
         if violations := axe_violations(page):
             problems[path] = violations
     assert not problems, problems
+
+
+def test_the_region_administration_pages_and_the_public_pages_charts_have_no_wcag_violations(signed_in):
+    """Issue 16 item 9 and issue 18 item 4: the administrators' area, then the public page (published through the
+    administrators' form) with its charts drawn as SVG, printing the numbers of their tables."""
+    page, base, (org, other) = signed_in
+    problems = {}
+    for path in ("/administrasjon/", "/administrasjon/publiser/", "/administrasjon/leverandorfaktorer/",
+                 "/administrasjon/valutakurser/", "/administrasjon/klassifisering/"):
+        assert page.goto(base + path).status == 200, path
+        if violations := axe_violations(page):
+            problems[path] = violations
+    page.goto(base + "/administrasjon/publiser/")
+    page.get_by_role("button", name="Publiser").click()  # the year, the region and every organisation ticked
+    page.wait_for_url(base + "/administrasjon/publiser/")
+    assert page.get_by_role("status").inner_text().startswith("Publiserte 3 sett med tall for 2024")
+    public = page.context.browser.new_page(locale="nb-NO")  # without sign-in
+    for path in ("/offentlig/", f"/offentlig/{org.orgnr}/"):
+        assert public.goto(base + path).status == 200, path
+        wait_for_charts(public)
+        wrappers = public.locator("[data-chart]")
+        assert wrappers.count() == (3 if path == "/offentlig/" else 2), path
+        for i in range(wrappers.count()):
+            wrapper = wrappers.nth(i)
+            assert wrapper.locator("svg").count() == 1 and wrapper.get_attribute("role") == "img"
+            printed = [t.strip() for t in wrapper.locator("g.mark-text.role-mark text").all_text_contents()]
+            cells = [c.strip() for c in wrapper.locator("xpath=ancestor::section[1]").locator(
+                "table td, table th").all_text_contents()]
+            assert printed and all(label in cells for label in printed), (path, printed)
+        if violations := axe_violations(public):
+            problems[path] = violations
+    public.close()
+    assert not problems, problems
