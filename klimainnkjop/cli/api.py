@@ -7,8 +7,9 @@ import datetime as dt
 from klimainnkjop.cli.output import EXIT_OK, emit, find_org
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     p = sub.add_parser("api", help="the JSON API's tokens")
+    p.set_defaults(handler=cmd_api)
     groups = p.add_subparsers(dest="api_command", required=True)
     token = groups.add_parser("token", help="make, list and revoke API tokens")
     actions = token.add_subparsers(dest="action", required=True)
@@ -22,7 +23,6 @@ def register(sub) -> dict:
     listing.add_argument("--format", choices=["json", "csv", "table"], default="table")
     revoke = actions.add_parser("revoke", help="revoke a token at once")
     revoke.add_argument("id", type=int)
-    return {"api": cmd_api}
 
 
 def _when(value) -> str | None:

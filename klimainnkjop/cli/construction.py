@@ -13,8 +13,9 @@ TYPES = ("school", "kindergarten", "nursing_home", "office", "housing", "sports"
 PHASES = ("planning", "design", "construction", "in_use")
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     construction = sub.add_parser("construction", help="construction projects: kg CO2e per m² against FutureBuilt")
+    construction.set_defaults(handler=run)
     csub = construction.add_subparsers(dest="construction_command", required=True)
     add = csub.add_parser("add", help="add a construction project")
     add.add_argument("--org", required=True, help="organisation number")
@@ -35,7 +36,6 @@ def register(sub) -> dict:
     listing = csub.add_parser("list", help="the projects with kg CO2e per m², reference and target")
     listing.add_argument("--org", default=None, help="organisation number (default: every organisation)")
     listing.add_argument("--format", choices=["json", "csv", "table"], default="table")
-    return {"construction": run}
 
 
 def run(args) -> int:

@@ -7,8 +7,9 @@ from klimainnkjop.cli.output import EXIT_OK, emit, find_org
 FORMATS = ["json", "csv", "table"]
 
 
-def register(sub) -> dict:
+def add_parsers(sub) -> None:
     runs = sub.add_parser("runs", help="computations: what changed since the one before")
+    runs.set_defaults(handler=cmd_runs)
     actions = runs.add_subparsers(dest="action", required=True)
     changes = actions.add_parser("changes", help="the difference from the previous computation, by cause")
     changes.add_argument("--run", type=int, default=None, help="the computation (default: the latest)")
@@ -18,7 +19,6 @@ def register(sub) -> dict:
     changes.add_argument("--year", type=int, default=None)
     changes.add_argument("--by", default="org,category", help="org,year,month,unit,category,investment (or '')")
     changes.add_argument("--format", choices=FORMATS, default="json")
-    return {"runs": cmd_runs}
 
 
 def cmd_runs(args) -> int:

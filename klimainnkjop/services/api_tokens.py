@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.selectors.api_tokens import secret_hash
+from klimainnkjop.core.audit_actions import Action
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import ApiToken, Organisation
 
@@ -49,7 +50,7 @@ def do_create_api_token(*, organisation: Organisation, name: str, scopes: str | 
     with transaction.atomic():
         token = ApiToken.objects.create(organisation=organisation, name=name, scopes=wanted, prefix=secret[:12],
                                         secret_sha256=secret_hash(secret), created_by=user, expires_at=expires_at)
-        record_audit(actor=actor, action="create_api_token", obj=token, organisation=organisation,
+        record_audit(actor=actor, action=Action.CREATE_API_TOKEN, obj=token, organisation=organisation,
                      after=_facts(token))
     return token, secret
 
@@ -63,7 +64,7 @@ def do_revoke_api_token(*, token: ApiToken, actor: Any = None) -> ApiToken:
         before = _facts(token)
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        record_audit(actor=actor, action="revoke_api_token", obj=token, organisation=token.organisation,
+        record_audit(actor=actor, action=Action.REVOKE_API_TOKEN, obj=token, organisation=token.organisation,
                      before=before, after=_facts(token))
     return token
 

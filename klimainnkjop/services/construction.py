@@ -15,6 +15,7 @@ from django.db import transaction
 from klimainnkjop import paths
 from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.importers.climate_calculation import parse_calculation
+from klimainnkjop.core.audit_actions import Action
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import (
     ClimateCalculation,
@@ -106,7 +107,7 @@ def do_add_construction_project(*, organisation: Organisation, name: str, area_m
         project = ConstructionProject.objects.create(
             organisation=organisation, reference_source=source,
             created_by=actor if getattr(actor, "is_authenticated", False) else None, **data)
-        record_audit(actor=actor, action="add_construction_project", obj=project, organisation=organisation,
+        record_audit(actor=actor, action=Action.ADD_CONSTRUCTION_PROJECT, obj=project, organisation=organisation,
                      after=project_dict(project))
     return project
 
@@ -128,7 +129,7 @@ def do_update_construction_project(*, project: ConstructionProject, name: str, a
         unchanged = data["reference_kg_per_m2"] == before["reference_kg_per_m2"]
         project.reference_source = default_source or given or (project.reference_source if unchanged else "given")
         project.save()
-        record_audit(actor=actor, action="update_construction_project", obj=project,
+        record_audit(actor=actor, action=Action.UPDATE_CONSTRUCTION_PROJECT, obj=project,
                      organisation=project.organisation, before=before, after=project_dict(project))
     return project
 
@@ -154,7 +155,7 @@ def do_import_climate_calculation(*, project: ConstructionProject, data: bytes, 
             ClimateCalculationRow(calculation=calculation, row_no=r.row_no, building_part=r.building_part,
                                   building_part_name=r.building_part_name, material=r.material, modules=r.modules,
                                   kg_co2e=r.kg_co2e) for r in parsed.rows])
-        record_audit(actor=actor, action="import_climate_calculation", obj=calculation,
+        record_audit(actor=actor, action=Action.IMPORT_CLIMATE_CALCULATION, obj=calculation,
                      organisation=project.organisation,
                      before={"active_calculations": earlier} if earlier else None,
                      after={"project": project.pk, "file": file_name, "sha256": calculation.file_sha256,
