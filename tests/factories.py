@@ -862,3 +862,8 @@ def make_reports_region():
     import_ledger(other, REPORTS_GRUE_CSV, "grue.csv", profile=WEB_PROFILE)
     do_compute(actor="test")
     return org, other
+
+# The user guide: public, like the method page (tests/test_help.py)
+EXPECTATIONS.update({
+    "hjelp/": [("get", "/hjelp/", {k: OK for k in ALL_KINDS})],
+})

@@ -256,7 +256,7 @@ def test_a_unit_leader_sees_only_their_units_on_the_unit_dashboard_and_in_the_li
     response = client.get(f"/org/{KONGSVINGER}/linjer/?format=csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode().lstrip("\ufeff")),
                                delimiter=";"))
-    assert sorted({r["Enhet"] for r in rows}) == ["1100", "1110"]
+    assert sorted({r["Ansvar"] for r in rows}) == ["1100", "1110"]
     found = drill(client, f"/org/{KONGSVINGER}/linjer/")
     assert found["lines"] == "3"  # office supplies 2024 and 2023, pens; not 1200's electricity and works
     _, tree = page(client, f"/org/{KONGSVINGER}/")

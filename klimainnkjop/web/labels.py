@@ -158,7 +158,11 @@ FIELD_LABELS = {
     "profile": _("Profile"), "file_name": _("File"), "rows": _("Rows"), "lines": _("Lines"), "reason": _("Reason"),
     "supplier_orgnr": _("Supplier (organisation number)"), "weight_percent": _("Weight, %"),
     "climate_weight_percent": _("Climate weight, %"), "code": _("Code"), "orgnr": _("Organisation number"),
-    "email": _("E-mail"), "target_year": _("Target year"), "baseline_year": _("Baseline year"), "value": _("Value"),
+    "email": _("E-mail"), "cost_once_ore": _("One-off cost, øre"), "cost_yearly_ore": _("Yearly cost, øre"),
+    "effective_date": _("Effective date"), "agreement_renewal": _("Renewal of the agreement"), "owner": _("Owner"),
+    "organisations": _("Organisations"), "requirement": _("Requirement"), "participants": _("Participants"),
+    "suppliers": _("Suppliers"), "start": _("Start"), "end": _("End"), "number": _("Number"),
+    "milestones": _("Milestones"), "subject": _("Subject"), "months": _("Months"), "period": _("Period"), "target_year": _("Target year"), "baseline_year": _("Baseline year"), "value": _("Value"),
 }
 VALUE_LABELS: dict[str, object] = {
     "opened": _("Opened"), "screened": _("Screened"), "ambition_decided": _("Ambition decided"),
@@ -212,7 +216,7 @@ def field_label(key: str) -> str:
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def value_text(value) -> str:
+def value_text(value, names: dict[str, str] | None = None) -> str:
     """One value of an audit entry as a person reads it: codes by their label, yes/no, dates as 30.11.2026, lists
     joined, nested records as "field: value" pairs."""
     if value is None or value == "" or value == [] or value == {}:
@@ -222,29 +226,33 @@ def value_text(value) -> str:
     if isinstance(value, (int, float)):
         from klimainnkjop.web import formatting
 
+        if isinstance(value, int) and abs(value) < 10_000:
+            return str(value)  # a year, a count, a kind: 2024, not "2 024"
         return formatting.number(value, 0 if float(value).is_integer() else 2)
     if isinstance(value, str):
         if _ISO_DATE.match(value):
             return dt.date.fromisoformat(value).strftime("%d.%m.%Y")
         label = VALUE_LABELS.get(value)
+        if label is None and names:
+            label = names.get(value)
         return str(label) if label is not None else value
     if isinstance(value, list):
-        return ", ".join(value_text(v) for v in value)
+        return ", ".join(value_text(v, names) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{field_label(k)}: {value_text(v)}" for k, v in sorted(value.items()))
+        return "; ".join(f"{field_label(k)}: {value_text(v, names)}" for k, v in sorted(value.items()))
     return str(value)
 
 
-def changes(before, after) -> list[dict]:
+def changes(before, after, names: dict[str, str] | None = None) -> list[dict]:
     """An audit entry's before and after as rows a person reads: field label, value before, value after, and
-    whether it changed. A record of one side only lists that side's fields."""
+    whether it changed. A record of one side only lists that side's fields. `names`: category codes → names."""
     before = before if isinstance(before, dict) else ({} if before is None else {"value": before})
     after = after if isinstance(after, dict) else ({} if after is None else {"value": after})
     rows = []
     for key in sorted(set(before) | set(after), key=lambda k: str(field_label(k))):
         old, new = before.get(key), after.get(key)
-        rows.append({"field": field_label(key), "before": value_text(old) if key in before else "",
-                     "after": value_text(new) if key in after else "", "changed": key in before and key in after
+        rows.append({"field": field_label(key), "before": value_text(old, names) if key in before else "",
+                     "after": value_text(new, names) if key in after else "", "changed": key in before and key in after
                      and old != new})
     return rows
 

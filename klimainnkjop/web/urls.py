@@ -139,3 +139,9 @@ urlpatterns += [  # the baseline report and the council case documents (issue 13
     path("dokumenter/vedtak/", views_documents.decision, name="documents_decision"),
     path("offentlig/kartlegging/<int:year>.pdf", views_documents.published_baseline, name="public_baseline"),
 ]
+
+from klimainnkjop.web import views_help  # noqa: E402
+
+urlpatterns += [  # the user guide, for anyone (issue 18 item 6)
+    path("hjelp/", views_help.guide, name="help"),
+]

@@ -18,11 +18,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import urlencode
-from django.utils.translation import gettext as _
+from django.utils.translation import get_language, gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from klimainnkjop import access
 from klimainnkjop.selectors import audit as audit_selectors
+from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors import people as people_selectors
 from klimainnkjop.services import imports as import_services
@@ -334,9 +335,10 @@ def _audit_response(request, entries, *, org):
         return response
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("side"))
     rows = [audit_selectors.audit_row(e) for e in page]
+    names = dashboard.category_names(access.system_scope(), get_language() or "nb")  # shared reference data
     for row in rows:  # before/after as a readable list of fields, codes by their labels (web/labels.py)
         row["action_label"] = labels.audit_action_label(row["action"])
-        row["changes"] = labels.changes(row["before"], row["after"])
+        row["changes"] = labels.changes(row["before"], row["after"], names)
         row["when_text"] = formats.date_format(dt.datetime.fromisoformat(row["when"]), "SHORT_DATETIME_FORMAT")
 
     def href(**extra):
