@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.urls import get_resolver
 
 from klimainnkjop.storage.models import (Agreement, Factor, ImportBatch, Measure, Organisation, ProcurementCase,
-                                         Report, Requirement, Unit, Upload)
+                                         Requirement, Unit, Upload)
 from tests.factories import parse
 from tests.test_web_permissions import all_routes
 
@@ -129,10 +129,9 @@ def demo_admin(shared_demo, client):
 
 @pytest.mark.django_db
 def test_every_page_in_bokmal_has_no_raw_code_and_no_english_word_from_the_list(shared_demo, demo_admin):
-    # a report of each kind made, so the report list shows its statuses
     problems: dict[str, list[str]] = {}
     visited = 0
-    for route, url in urls_to_visit(demo_admin).items():
+    for url in urls_to_visit(demo_admin).values():
         response = demo_admin.get(url, HTTP_ACCEPT_LANGUAGE="nb")
         if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
             continue

@@ -148,7 +148,8 @@ AUDIT_ACTION_LABELS.update({f"case_{step}": label for step, label in CASE_STEP_L
 FIELD_LABELS = {
     "agreement": _("Agreement"), "ambition": _("Ambition level"), "ambition_proposed": _("Proposed ambition level"),
     "award": _("Award"), "case_number": _("Case number"), "category": _("Category"), "categories": _("Categories"),
-    "considerations": _("Climate and environment considerations"), "date": _("Date"), "decision_date": _("Decision date"),
+    "considerations": _("Climate and environment considerations"), "date": _("Date"),
+    "decision_date": _("Decision date"),
     "description": _("Description"), "kind": _("Kind"), "kpi": _("Indicator"), "lifetime_years": _("Lifetime, years"),
     "mechanism": _("Mechanism"), "name": _("Name"), "organisation": _("Organisation"), "package": _("Package"),
     "percent": _("Percent"), "relevance": _("Climate relevance"), "requirements": _("Requirements"),
@@ -162,7 +163,8 @@ FIELD_LABELS = {
     "effective_date": _("Effective date"), "agreement_renewal": _("Renewal of the agreement"), "owner": _("Owner"),
     "organisations": _("Organisations"), "requirement": _("Requirement"), "participants": _("Participants"),
     "suppliers": _("Suppliers"), "start": _("Start"), "end": _("End"), "number": _("Number"),
-    "milestones": _("Milestones"), "subject": _("Subject"), "months": _("Months"), "period": _("Period"), "target_year": _("Target year"), "baseline_year": _("Baseline year"), "value": _("Value"),
+    "milestones": _("Milestones"), "subject": _("Subject"), "months": _("Months"), "period": _("Period"),
+    "target_year": _("Target year"), "baseline_year": _("Baseline year"), "value": _("Value"),
 }
 VALUE_LABELS: dict[str, object] = {
     "opened": _("Opened"), "screened": _("Screened"), "ambition_decided": _("Ambition decided"),
@@ -281,12 +283,27 @@ def batch_name(file_name: str) -> str:
 # The shipped factor sets' descriptions (data/factor_sets/*.csv, `# description:`): English in the files, bokmål in
 # django.po. A set imported with another description shows it as written.
 FACTOR_SET_DESCRIPTIONS = (
-    gettext_noop('Activity factors (kg CO2e per litre, kWh, km, passenger_km, tonne_km, night, tonne) from the DESNZ 2025 flat file: direct + well-to-tank (WTT) where both exist, air travel with radiative forcing, materials cradle to gate, waste disposal per DESNZ boundaries, Norwegian electricity (location-based) and district heating from the DFØ 2026 table, derived by scripts/derive_desnz_2025_activity.py'),
-    gettext_noop('Norwegian public-sector spend factors (DFØ 2022 factors, CPI-adjusted to 2026M08 by the source, kg CO2e per NOK, purchaser price) bridged to KOSTRA art codes and taxonomy categories, data/public/dfo/2026/factors.csv @ c1573658, derived by scripts/derive_dfo_klimaintensiteter.py'),
-    gettext_noop('US EEIO spend factors with margins (purchaser price) per NAICS 2017, bridged to NACE Rev. 2 and the category taxonomy (mean weighted by correspondence share), converted from kg CO2e per 2022 USD to kg CO2e per 2022 NOK at 9.6245 NOK/USD, non-Norwegian fallback for categories the default set lacks, derived by scripts/derive_epa_useeio_nok.py'),
-    gettext_noop("Norway's location-based emission factor for electricity used, per year 2019-2023, from NVE's published figures (raw/nve-electricity/nve-excerpts.txt), derived by scripts/derive_nve_electricity_location.py"),
-    gettext_noop('Life-cycle emissions of food products, kg CO2e per kg product (Total_emissions: land use change, feed, farm, processing, transport, packaging, retail), global mean of Poore & Nemecek (2018), sub-categories with several products take the simple mean, derived by scripts/derive_poore_nemecek_2018_food.py'),
-    gettext_noop('A hand-picked DFØ spend factor per KOSTRA purchase category, shipped with the walking skeleton. Superseded by dfo-klimaintensiteter.'),
+    gettext_noop('Activity factors (kg CO2e per litre, kWh, km, passenger_km, tonne_km, night, tonne) from the DESNZ '
+                 '2025 flat file: direct + well-to-tank (WTT) where both exist, air travel with radiative forcing, '
+                 'materials cradle to gate, waste disposal per DESNZ boundaries, Norwegian electricity '
+                 '(location-based) and district heating from the DFØ 2026 table, derived by '
+                 'scripts/derive_desnz_2025_activity.py'),
+    gettext_noop('Norwegian public-sector spend factors (DFØ 2022 factors, CPI-adjusted to 2026M08 by the source, kg '
+                 'CO2e per NOK, purchaser price) bridged to KOSTRA art codes and taxonomy categories, '
+                 'data/public/dfo/2026/factors.csv @ c1573658, derived by scripts/derive_dfo_klimaintensiteter.py'),
+    gettext_noop('US EEIO spend factors with margins (purchaser price) per NAICS 2017, bridged to NACE Rev. 2 and the '
+                 'category taxonomy (mean weighted by correspondence share), converted from kg CO2e per 2022 USD to '
+                 'kg CO2e per 2022 NOK at 9.6245 NOK/USD, non-Norwegian fallback for categories the default set '
+                 'lacks, derived by scripts/derive_epa_useeio_nok.py'),
+    gettext_noop("Norway's location-based emission factor for electricity used, per year 2019-2023, from NVE's "
+                 'published figures (raw/nve-electricity/nve-excerpts.txt), derived by '
+                 'scripts/derive_nve_electricity_location.py'),
+    gettext_noop('Life-cycle emissions of food products, kg CO2e per kg product (Total_emissions: land use change, '
+                 'feed, farm, processing, transport, packaging, retail), global mean of Poore & Nemecek (2018), '
+                 'sub-categories with several products take the simple mean, derived by '
+                 'scripts/derive_poore_nemecek_2018_food.py'),
+    gettext_noop('A hand-picked DFØ spend factor per KOSTRA purchase category, shipped with the walking skeleton. '
+                 'Superseded by dfo-klimaintensiteter.'),
 )
 
 

@@ -105,7 +105,8 @@ def _csv_response(scope, orgnr: str, selected: dict, order: str) -> StreamingHtt
                     r["line_key"], r["posting_date"].isoformat() if r["posting_date"] else "", r["year"], r["month"],
                     r["unit"], r["category"], r["art"], r["supplier_orgnr"], r["supplier_name"], r["description"],
                     r["invoice_no"], 1 if r["investment"] else 0, cells.number(r["amount_ore"] / 100, 2),
-                    labels.method_label(r["method"] or ""), r["factor_ref"], cells.number(r["factor_value"], 6), r["quality"] or None,
+                    labels.method_label(r["method"] or ""), r["factor_ref"], cells.number(r["factor_value"], 6),
+                    r["quality"] or None,
                     cells.number(r["kg_co2e"], 3), cells.number(r["kg_low"], 3), cells.number(r["kg_high"], 3)])
             if len(chunk) < 10_000:
                 return
