@@ -104,7 +104,7 @@ def test_every_waste_treatment_line_comes_from_a_waste_company_and_is_booked_on_
     treatment = re.compile(r"(behandling|mottak|sortering|forbrenning|energigjenvinning) av \w*avfall")
     waste = [(org, unit, ln) for org, unit, ln in demo_lines if treatment.search(ln.description.lower())]
     assert len(waste) >= 10
-    for org, unit, ln in waste:
+    for org, _unit, ln in waste:
         assert ln.supplier_orgnr in WASTE_SUPPLIERS, (org, ln.description, ln.supplier_name)
         assert ln.function.startswith(("355", "354")), (org, ln.description, ln.function)
     assert not [ln for _, _, ln in demo_lines if ln.supplier_orgnr in WASTE_SUPPLIERS
@@ -116,7 +116,7 @@ def test_a_line_s_text_is_one_its_supplier_sells(demo_lines):
     stems = {key: {t.split(" {")[0].removesuffix(" uke").lower() for texts in R.SUPPLIER_TEXTS[key].values()
                    for t in texts} for key in R.SUPPLIER_TEXTS}
     wrong = []
-    for org, unit, ln in demo_lines:
+    for _org, _unit, ln in demo_lines:
         key = by_orgnr[ln.supplier_orgnr]
         text = ln.description.lower().split(": ")[-1]  # a project's lines start with the project's name
         if ln.project and ": " in ln.description:
