@@ -106,3 +106,47 @@ def test_the_check_finds_a_table_wider_than_the_page():
             + "</tr></table>")
     assert len(tables_outside_the_margins(weasyprint.HTML(string=html).render())) == 1
     assert tables_outside_the_margins(weasyprint.HTML(string="<table><tr><td>1</td></tr></table>").render()) == []
+
+
+# --- the XLSX: native Excel charts beside their data -----------------------------------------------------------
+
+def _ref(reference) -> str:
+    return str(reference.numRef.f if hasattr(reference, "numRef") and reference.numRef else reference.strRef.f)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["standard, organisation", "funder, region"])
+def test_each_chart_of_the_xlsx_is_a_native_bar_chart_over_its_tables_tonnes_beside_the_table(accounts, name):
+    import io
+
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    from klimainnkjop.reports import rows as R
+    from klimainnkjop.services.reports import render
+
+    data = build(REPORTS[name])
+    book = openpyxl.load_workbook(io.BytesIO(render(data, "xlsx")))
+    charted = [t for t in R.tables(data) if R.chart_columns(t) and any(
+        t.rows[i][R.chart_columns(t)[1]] for i in R.chart_columns(t)[2])]
+    assert charted
+    for table in R.tables(data):
+        sheet = book[table.title[:31]]
+        if table not in charted:
+            assert sheet._charts == [], table.title
+            continue
+        assert len(sheet._charts) == 1, table.title
+        chart = sheet._charts[0]
+        name_index, tonnes_index, drawn = R.chart_columns(table)
+        assert chart.tagname == "barChart" and chart.type == "bar"
+        anchor = chart.anchor._from
+        assert (anchor.col, anchor.row) == (len(table.columns) + 1, 0)  # 0-based: two columns right, at the top
+        series = chart.series[0]
+        quoted = f"'{sheet.title}'" if " " in sheet.title else sheet.title
+        tonnes, names = get_column_letter(tonnes_index + 1), get_column_letter(name_index + 1)
+        last = 1 + len(drawn)
+        assert _ref(series.val) == f"{quoted}!${tonnes}$2:${tonnes}${last}"
+        assert _ref(series.cat) == f"{quoted}!${names}$2:${names}${last}"
+        values = [sheet[f"{tonnes}{r}"].value for r in range(2, last + 1)]
+        assert values == pytest.approx([table.rows[i][tonnes_index] or 0 for i in drawn])
+        assert "Sum" not in [sheet[f"{names}{r}"].value for r in range(2, last + 1)]

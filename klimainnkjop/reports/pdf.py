@@ -56,12 +56,12 @@ def _cells(table: R.Table) -> list[list[dict]]:
 
 def _chart(table: R.Table) -> dict | None:
     """A bar chart of the table's tonnes (without the Sum row), as a PNG data URL with alt text."""
-    labels = [c.label for c in table.columns]
-    name_index = 1 if labels[0] in ("Kode", "Plass") else 0
-    tonnes_index = table.chart_column if table.chart_column is not None else next(
-        (i for i, c in enumerate(table.columns) if c.label in ("Totalt, tonn CO2e", "Tonn CO2e")), None)
-    rows = [r for r in table.rows if r[name_index] != "Sum"][:12]
-    if tonnes_index is None or not rows or not any(r[tonnes_index] for r in rows):
+    spec = R.chart_columns(table)
+    if spec is None:
+        return None
+    name_index, tonnes_index, drawn = spec
+    rows = [table.rows[i] for i in drawn]
+    if not rows or not any(r[tonnes_index] for r in rows):
         return None
     if table.chart_column is not None:  # a comparison table: draw the groups with emissions in the period
         rows = [r for r in rows if (r[tonnes_index] or 0) > 0]
