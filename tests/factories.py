@@ -955,3 +955,8 @@ EXPECTATIONS.update({
          {"anonymous": LOGIN_REDIRECT, "region_admin": REDIRECT, **{k: FORBIDDEN for k in ALL_KINDS[2:]}})],
     "administrasjon/klassifisering/status/": [("get", "/administrasjon/klassifisering/status/", _REGION_ADMIN_ONLY)],
 })
+
+# The user guide: public, like the method page (tests/test_help.py)
+EXPECTATIONS.update({
+    "hjelp/": [("get", "/hjelp/", {k: OK for k in ALL_KINDS})],
+})

@@ -164,8 +164,8 @@ def test_the_drill_down_csv_quotes_supplier_names_descriptions_and_units_and_kee
     for payload in (SUPPLIER_EQUALS, SUPPLIER_AT, DESCRIPTION_PLUS, DESCRIPTION_MINUS, UNIT_CODE, CATEGORY_CODE):
         assert quoted(payload) in seen
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
-    credit = next(r for r in rows if r["supplier_name"] == quoted(SUPPLIER_AT))
-    assert credit["amount_nok"] == "-2000,00" and float(credit["kg_co2e"].replace(",", ".")) < 0
+    credit = next(r for r in rows if r["Leverandør"] == quoted(SUPPLIER_AT))
+    assert credit["Beløp, kr"] == "-2000,00" and float(credit["kg CO2e"].replace(",", ".")) < 0
 
 
 CLI_CSV_OUTPUTS = [  # (the command, the payloads it must show quoted); `user` and `reports schedule` after adding

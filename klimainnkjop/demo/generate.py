@@ -319,8 +319,27 @@ class OrgYear:
             unit = self.all_units.pick(rng)
         return unit, rng.choice(unit.functions), supplier
 
-    def text(self, art: str, date: dt.date, project: R.Project | None) -> str:
-        template = self.rng.choice(TEXTS.get(art, ["Diverse"]))
+    def fit(self, unit: R.Unit, function: str, supplier: R.Supplier | None, bucket: Bucket):
+        """A supplier that serves one field is booked on its functions: a line placed on another function moves
+        to a unit of the organisation that has one (chosen from the unit drawn, without another random draw)."""
+        if supplier is None or (bucket.project is not None and bucket.project.function):
+            return unit, function, supplier
+        allowed = R.SUPPLIER_FUNCTIONS.get(f"{supplier.key}|{bucket.art}") or R.SUPPLIER_FUNCTIONS.get(supplier.key)
+        if not allowed or function.startswith(allowed):
+            return unit, function, supplier
+        fitting = [(u, f) for u in self.org.units for f in u.functions if f.startswith(allowed)]
+        if not fitting:
+            return unit, function, supplier
+        index = sum(ord(c) for c in unit.code + function) % len(fitting)
+        return fitting[index][0], fitting[index][1], supplier
+
+    def text(self, art: str, date: dt.date, project: R.Project | None, supplier: R.Supplier | None = None) -> str:
+        choices = TEXTS.get(art, ["Diverse"])
+        template = self.rng.choice(choices)
+        own = R.SUPPLIER_TEXTS.get(supplier.key) if supplier is not None else None
+        if own:  # the supplier's own texts, at the position drawn (the random stream stays the same)
+            texts = own.get(art) or own["*"]
+            template = texts[choices.index(template) % len(texts)]
         text = template.format(month=f"{MONTHS_NB[date.month - 1]} {date.year}", week=date.isocalendar()[1])
         if project is not None and project.function:
             text = f"{project.name}: {text.lower() if art != '230' else 'entreprise, delfaktura'}"
@@ -413,12 +432,12 @@ class OrgYear:
             amounts[largest] += budget_ore - sum(amounts)
             vat_rate = R.VAT_RATE.get(bucket.art, 0.25) if R.is_purchase_art(bucket.art) else 0.0
             for (date, _), amount in zip(drafts, amounts):
-                unit, function, supplier = self.place(bucket)
+                unit, function, supplier = self.fit(*self.place(bucket), bucket)
                 out.append(Line(
                     date=date, art=bucket.art, unit=unit, function=function,
                     project=bucket.project.code if bucket.project is not None else "",
                     investment=bucket.investment, supplier=supplier, amount_ore=amount,
-                    vat_ore=round(amount * vat_rate), text=self.text(bucket.art, date, bucket.project),
+                    vat_ore=round(amount * vat_rate), text=self.text(bucket.art, date, bucket.project, supplier),
                     invoice=str(rng.randint(100000, 9999999)) if supplier is not None else "",
                 ))
         out = [line for line in out if line.date <= self.today and line.amount_ore != 0]

@@ -32,6 +32,15 @@ def norwegian(value, kind: str) -> str:
     return f"{text}{NBSP}%" if kind == R.SHARE else text
 
 
+TOTAL_LABELS = ("Sum",)
+WIDE_COLUMNS = 8  # a table with more columns is set on a landscape page (templates/report.html, @page wide)
+
+
+def is_total(table: R.Table, row: list) -> bool:
+    """The Sum row (in the first column, or the second after a code): the only row printed bold."""
+    return any(isinstance(v, str) and v in TOTAL_LABELS for v in row[:2])
+
+
 def _cells(table: R.Table) -> list[list[dict]]:
     out = []
     for i, row in enumerate(table.rows):
@@ -47,12 +56,12 @@ def _cells(table: R.Table) -> list[list[dict]]:
 
 def _chart(table: R.Table) -> dict | None:
     """A bar chart of the table's tonnes (without the Sum row), as a PNG data URL with alt text."""
-    labels = [c.label for c in table.columns]
-    name_index = 1 if labels[0] in ("Kode", "Plass") else 0
-    tonnes_index = table.chart_column if table.chart_column is not None else next(
-        (i for i, c in enumerate(table.columns) if c.label in ("Totalt, tonn CO2e", "Tonn CO2e")), None)
-    rows = [r for r in table.rows if r[name_index] != "Sum"][:12]
-    if tonnes_index is None or not rows or not any(r[tonnes_index] for r in rows):
+    spec = R.chart_columns(table)
+    if spec is None:
+        return None
+    name_index, tonnes_index, drawn = spec
+    rows = [table.rows[i] for i in drawn]
+    if not rows or not any(r[tonnes_index] for r in rows):
         return None
     if table.chart_column is not None:  # a comparison table: draw the groups with emissions in the period
         rows = [r for r in rows if (r[tonnes_index] or 0) > 0]
@@ -72,6 +81,9 @@ def html(data: ReportData) -> str:
     sections = []
     for table in R.tables(data):
         sections.append({"table": table, "cells": _cells(table), "chart": _chart(table) if table.chart else None,
+                         "rows": [{"cells": cells, "total": is_total(table, row)}
+                                  for cells, row in zip(_cells(table), table.rows)],
+                         "wide": len(table.columns) > WIDE_COLUMNS,
                          "paragraphs": [row[0] for row in table.rows] if table.prose else None})
     total = data.total
     lead = {"tonnes": norwegian(total.kg / 1000, R.TONNES), "nok": norwegian(total.ore_total / 100, R.NOK),
@@ -83,8 +95,13 @@ def html(data: ReportData) -> str:
     return _engine.get_template("report.html").render(Context({"data": data, "sections": sections, "lead": lead}))
 
 
-def write(data: ReportData) -> bytes:
+def layout(data: ReportData):
+    """The report laid out by WeasyPrint (pages and their boxes), for write() and for the tests of its pages."""
     import weasyprint
 
-    document = weasyprint.HTML(string=html(data), base_url=str(TEMPLATES))
+    return weasyprint.HTML(string=html(data), base_url=str(TEMPLATES)).render()
+
+
+def write(data: ReportData) -> bytes:
+    document = layout(data)
     return document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=False, uncompressed_pdf=False)

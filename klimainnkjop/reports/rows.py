@@ -37,6 +37,24 @@ class Table:
     prose: bool = False  # one TEXT column of paragraphs: the PDF prints them as text, not as a table
 
 
+CHART_ROWS = 12  # the largest groups a chart draws (the table has them all)
+
+
+def chart_columns(table: Table) -> tuple[int, int, list[int]] | None:
+    """What a table's bar chart draws, for the PDF (an image) and the XLSX (a native chart): (the name column, the
+    tonnes column, the indexes of the rows drawn: the first CHART_ROWS without the Sum row), or None."""
+    if not table.chart:
+        return None
+    labels = [c.label for c in table.columns]
+    name_index = 1 if labels[0] in ("Kode", "Plass") else 0
+    tonnes_index = table.chart_column if table.chart_column is not None else next(
+        (i for i, c in enumerate(table.columns) if c.label in ("Totalt, tonn CO2e", "Tonn CO2e")), None)
+    if tonnes_index is None:
+        return None
+    drawn = [i for i, r in enumerate(table.rows) if r[name_index] != "Sum"][:CHART_ROWS]
+    return name_index, tonnes_index, drawn
+
+
 FIGURE_COLUMNS = [
     Column("Drift, tonn CO2e", TONNES), Column("Investering, tonn CO2e", TONNES),
     Column("Totalt, tonn CO2e", TONNES), Column("Totalt, kg CO2e", KG),

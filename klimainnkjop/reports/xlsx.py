@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -14,6 +15,32 @@ from klimainnkjop.reports.data import ReportData
 
 FORMATS = {R.INT: "#,##0", R.NOK: "#,##0.00", R.KG: "#,##0", R.TONNES: "#,##0.0", R.SHARE: "0.0%",
            R.INTENSITY: "0.0000"}
+
+
+def native_chart(table: R.Table, sheet) -> BarChart | None:
+    """The table's bar chart as an Excel chart over its own cells (the rows the PDF draws: the largest groups
+    without the Sum row, which come first in the sheet), so it follows the numbers if someone edits them."""
+    spec = R.chart_columns(table)
+    if spec is None:
+        return None
+    name_index, tonnes_index, drawn = spec
+    if not drawn or drawn != list(range(len(drawn))) or not any(table.rows[i][tonnes_index] for i in drawn):
+        return None
+    chart = BarChart()
+    chart.type = "bar"  # horizontal bars, as in the PDF and on the pages
+    chart.style = 10
+    chart.title = table.caption
+    chart.y_axis.title = "Tonn CO2e"
+    chart.x_axis.title = table.columns[name_index].label
+    chart.legend = None
+    chart.height, chart.width = 7.5 + 0.45 * len(drawn), 16
+    first, last = 2, 1 + len(drawn)  # sheet rows: the header is row 1
+    data_ref = Reference(sheet, min_col=tonnes_index + 1, min_row=1, max_row=last)
+    names_ref = Reference(sheet, min_col=name_index + 1, min_row=first, max_row=last)
+    chart.add_data(data_ref, titles_from_data=True)
+    chart.set_categories(names_ref)
+    chart.x_axis.scaling.orientation = "maxMin"  # the largest first, at the top, as in the table
+    return chart
 
 
 def write(data: ReportData) -> bytes:
@@ -47,6 +74,9 @@ def write(data: ReportData) -> bytes:
         for j, column in enumerate(table.columns, start=1):
             width = max([len(column.label)] + [len(str(r[j - 1])) for r in table.rows if isinstance(r[j - 1], str)])
             sheet.column_dimensions[get_column_letter(j)].width = min(max(12, width + 2), 90)
+        chart = native_chart(table, sheet)
+        if chart is not None:  # beside its data: two columns right of the table, level with its header
+            sheet.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}1")
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

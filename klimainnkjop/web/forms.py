@@ -148,7 +148,10 @@ class AuditFilterForm(DesignsystemetForm):
 
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["handling"].choices = [("", gettext_lazy("All actions"))] + [(a, a) for a in actions]
+        from klimainnkjop.web.labels import audit_action_label
+
+        choices = sorted(((a, audit_action_label(a)) for a in actions), key=lambda c: c[1])
+        self.fields["handling"].choices = [("", gettext_lazy("All actions"))] + choices
         self.fields["handling"].error_messages["invalid_choice"] = gettext_lazy(
             "There is no action %(value)s in this log. Choose one from the list.")
         self.style()

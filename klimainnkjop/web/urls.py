@@ -172,3 +172,9 @@ urlpatterns += [
     path("administrasjon/klassifisering/status/", views_administration.training_status,
          name="administration_training_status"),
 ]
+
+from klimainnkjop.web import views_help  # noqa: E402
+
+urlpatterns += [  # the user guide, for anyone (issue 18 item 6)
+    path("hjelp/", views_help.guide, name="help"),
+]

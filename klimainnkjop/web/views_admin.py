@@ -6,6 +6,7 @@ administer, 403. Every change is a POST through a service, which writes the audi
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from django.contrib import messages
@@ -15,19 +16,21 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.http import urlencode
-from django.utils.translation import gettext as _
+from django.utils.translation import get_language, gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from klimainnkjop import access
 from klimainnkjop.selectors import audit as audit_selectors
+from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors import people as people_selectors
 from klimainnkjop.services import imports as import_services
 from klimainnkjop.services import organisations as org_services
 from klimainnkjop.services import users as user_services
 from klimainnkjop.services.organisations import InvalidInput
+from klimainnkjop.web import labels
 from klimainnkjop.web.forms import (AuditFilterForm, InvitationForm, MembershipForm, OrganisationEditForm,
                                     OrganisationForm, UnitForm, role_label)
 
@@ -334,9 +337,11 @@ def _audit_response(request, entries, *, org):
         return response
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("side"))
     rows = [audit_selectors.audit_row(e) for e in page]
-    for row in rows:
-        row["before_text"] = _json_text(row["before"])
-        row["after_text"] = _json_text(row["after"])
+    names = dashboard.category_names(access.system_scope(), get_language() or "nb")  # shared reference data
+    for row in rows:  # before/after as a readable list of fields, codes by their labels (web/labels.py)
+        row["action_label"] = labels.audit_action_label(row["action"])
+        row["changes"] = labels.changes(row["before"], row["after"], names)
+        row["when_text"] = formats.date_format(dt.datetime.fromisoformat(row["when"]), "SHORT_DATETIME_FORMAT")
 
     def href(**extra):
         params = {k: v for k, v in {"handling": action, **extra}.items() if v}
@@ -349,12 +354,6 @@ def _audit_response(request, entries, *, org):
         "next_href": href(side=page.next_page_number()) if page.has_next() else "",
     }
     return render(request, "web/audit.html", context)
-
-
-def _json_text(value) -> str:
-    if value is None:
-        return ""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 @login_required

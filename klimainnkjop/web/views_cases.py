@@ -21,6 +21,7 @@ from klimainnkjop.selectors import cases as case_selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors import requirements as requirement_selectors
 from klimainnkjop.services import cases as case_services
+from klimainnkjop.web import labels
 from klimainnkjop.web.forms import role_label
 from klimainnkjop.web.views_agreements import KIND_LABELS
 
@@ -107,13 +108,21 @@ def case(request, pk: int):
     return _render_case(request, _case(request, pk))
 
 
+def _events(item) -> list[dict]:
+    """The decision log; the screening step's reason (the rule, kept in English by the service) in words."""
+    rule = labels.screening_rule(item.screening or {})
+    return [{"created_at": e.created_at, "step": e.step, "actor_label": e.actor_label,
+             "reason": rule if e.step == "screen" and rule else e.reason} for e in case_selectors.events(item)]
+
+
 def _render_case(request, item, error: str = "", status: int = 200):
     library = [{"code": r.code, "title": r.title, "kind": KIND_LABELS[r.kind], "award": r.kind == "award",
                 "chosen": any(c["code"] == r.code for c in item.requirements)}
                for r in requirement_selectors.requirements(category=item.category.code)]
     chosen = [{**c, "kind": KIND_LABELS.get(c["kind"], c["kind"])} for c in item.requirements]
     context = {
-        "item": item, "row": _row(item), "events": case_selectors.events(item), "error": error,
+        "item": item, "row": _row(item), "events": _events(item), "error": error,
+        "screening_rule": labels.screening_rule(item.screening or {}),
         "may_act": access.can_work_on_cases(request.user, item.organisation.orgnr),
         "library": library, "chosen": chosen, "options": case_services.considerations_rules()["options"],
         "ambitions": list(AMBITION_LABELS.items())[:3], "states": STATE_LABELS,

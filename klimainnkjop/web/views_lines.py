@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import get_language, gettext as _
+from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from klimainnkjop.access import OutsideScope, scope_for
 from klimainnkjop.core import cells
@@ -19,7 +19,7 @@ from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import lines as line_selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
-from klimainnkjop.web import formatting
+from klimainnkjop.web import formatting, labels
 from klimainnkjop.web.views import BadPeriod, bad_period_response, method_label, period_label, requested_period
 
 PAGE_SIZE = 50
@@ -78,13 +78,27 @@ CSV_COLUMNS = ["line_key", "posting_date", "year", "month", "unit", "category", 
                "factor_value", "quality", "kg_co2e", "kg_low", "kg_high"]
 
 
+# The headers in the reader's language (the open data of offentlig/ keeps machine names: docs/open-data.md)
+CSV_HEADERS = {
+    "line_key": gettext_lazy("Line key"), "posting_date": gettext_lazy("Posting date"), "year": gettext_lazy("Year"),
+    "month": gettext_lazy("Month"), "unit": gettext_lazy("Unit"), "category": gettext_lazy("Category"),
+    "art": gettext_lazy("Art"), "supplier_orgnr": gettext_lazy("Supplier's organisation number"),
+    "supplier_name": gettext_lazy("Supplier"), "description": gettext_lazy("Description"),
+    "invoice_no": gettext_lazy("Invoice number"), "investment": gettext_lazy("Investment"),
+    "amount_nok": gettext_lazy("Amount, NOK"), "method": gettext_lazy("Method"),
+    "factor_ref": gettext_lazy("Factor"), "factor_value": gettext_lazy("Factor value"),
+    "quality": gettext_lazy("Quality"), "kg_co2e": gettext_lazy("kg CO2e"), "kg_low": gettext_lazy("kg CO2e, low"),
+    "kg_high": gettext_lazy("kg CO2e, high"),
+}
+
+
 def _csv_response(scope, orgnr: str, selected: dict, order: str) -> StreamingHttpResponse:
     """The lines for Norwegian Excel, through the product's export writer (core/cells.py): supplier names and
     descriptions are text that can never become a formula; amounts and kg are numbers with a decimal comma."""
     writer = cells.CsvWriter(cells.EXCEL)
 
     def rows():
-        yield writer.start() + writer.row(CSV_COLUMNS)
+        yield writer.start() + writer.row([str(CSV_HEADERS[c]) for c in CSV_COLUMNS])
         offset = 0
         while True:
             chunk = line_selectors.lines(scope, org=orgnr, limit=10_000, offset=offset, order=order, **selected)
@@ -93,7 +107,8 @@ def _csv_response(scope, orgnr: str, selected: dict, order: str) -> StreamingHtt
                     r["line_key"], r["posting_date"].isoformat() if r["posting_date"] else "", r["year"], r["month"],
                     r["unit"], r["category"], r["art"], r["supplier_orgnr"], r["supplier_name"], r["description"],
                     r["invoice_no"], 1 if r["investment"] else 0, cells.number(r["amount_ore"] / 100, 2),
-                    r["method"], r["factor_ref"], cells.number(r["factor_value"], 6), r["quality"] or None,
+                    labels.method_label(r["method"] or ""), r["factor_ref"], cells.number(r["factor_value"], 6),
+                    r["quality"] or None,
                     cells.number(r["kg_co2e"], 3), cells.number(r["kg_low"], 3), cells.number(r["kg_high"], 3)])
             if len(chunk) < 10_000:
                 return

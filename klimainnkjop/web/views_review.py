@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language, gettext as _, gettext_lazy
+from django.utils.translation import get_language, gettext as _, gettext_lazy, ngettext
 
 from klimainnkjop.access import OutsideScope, can_classify, can_view, scope_for, system_scope
 from klimainnkjop.selectors import lines as line_selectors
@@ -165,10 +165,12 @@ def review(request, orgnr):
                 except InvalidInput as exc:
                     form.add_error(None, str(exc))
                 else:
-                    messages.success(request, _("%(count)s lines moved to %(category)s. The change counts from the "
-                                                "next computation and teaches the text model at its next "
-                                                "training.") % {"count": count,
-                                                                "category": names.get(category, category)})
+                    messages.success(request, ngettext(
+                        "%(count)s line moved to %(category)s. The change counts from the next computation and "
+                        "teaches the text model at its next training.",
+                        "%(count)s lines moved to %(category)s. The change counts from the next computation and "
+                        "teaches the text model at its next training.", count) % {
+                        "count": count, "category": names.get(category, category)})
                     return redirect("review", orgnr=org.orgnr)
         status = 400
     else:

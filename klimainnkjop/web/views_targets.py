@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext as _, gettext_lazy
+from django.utils.translation import get_language, gettext as _, gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from klimainnkjop import access
@@ -141,7 +141,8 @@ def targets(request):
             except InvalidInput as exc:
                 form.add_service_error(str(exc))
             else:
-                messages.success(request, _("%(count)s targets adopted.") % {"count": len(adopted)})
+                messages.success(request, ngettext("%(count)s target adopted.", "%(count)s targets adopted.",
+                                                            len(adopted)) % {"count": len(adopted)})
                 return redirect("targets")
     names = dict(scope.organisations().values_list("orgnr", "name"))
     rows = []

@@ -68,7 +68,7 @@ def pages(base: str, org, other) -> list[str]:
     factor = Factor.objects.filter(factor_set__name="dfo-klimaintensiteter", category__code="goods.office").first()
     return [
         "/", f"/org/{org.orgnr}/", f"/org/{other.orgnr}/", "/faktorer/", "/faktorer/?q=mat",
-        f"/faktorer/{factor.pk}/", "/metode/", "/sammenligning/",
+        f"/faktorer/{factor.pk}/", "/metode/", "/sammenligning/", "/hjelp/",  # the user guide (issue 18)
         # dashboards by period, a unit dashboard and the drill-down to lines (web/views.py, web/views_lines.py)
         "/?periode=2024H1", f"/org/{org.orgnr}/?periode=2024Q2", f"/org/{org.orgnr}/enhet/1200/?periode=2024",
         f"/org/{org.orgnr}/linjer/?periode=2024", f"/org/{org.orgnr}/linjer/?periode=2024&sortering=belop",

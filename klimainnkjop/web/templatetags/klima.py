@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import template
 
-from klimainnkjop.web import formatting
+from klimainnkjop.web import formatting, labels
 
 register = template.Library()
 
@@ -31,3 +31,36 @@ def percent(value) -> str:
 @register.filter
 def integer(value) -> str:
     return formatting.number(value, 0)
+
+
+# --- codes by their labels (web/labels.py, issue 18) ---------------------------------------------------------
+
+@register.filter
+def source_label(code) -> str:
+    return labels.source_label(code or "")
+
+
+@register.filter
+def status_label(code) -> str:
+    return labels.status_label(code or "")
+
+
+@register.filter
+def case_step_label(code) -> str:
+    return labels.case_step_label(code or "")
+
+
+@register.filter
+def batch_name(file_name) -> str:
+    """An import's file name; the name an import of several e-invoices gets ("34 documents: D2026… …") in words."""
+    return labels.batch_name(file_name or "")
+
+
+@register.filter
+def price_type_label(code) -> str:
+    return labels.price_type_label(code or "")
+
+
+@register.filter
+def set_description(description) -> str:
+    return labels.factor_set_description(description or "")
