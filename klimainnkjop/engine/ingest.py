@@ -56,6 +56,13 @@ LINE_ARROW_SCHEMA = pa.schema([(n, {"INTEGER": pa.int32(), "DATE": pa.date32(), 
                                for n, t in LINE_COLUMNS])
 
 
+def _strip(column: str) -> str:
+    """Python's str.strip() of a text column: the column itself when its first and last characters are printable
+    ASCII other than space (most cells), else trimmed of every whitespace character."""
+    return (f"(CASE WHEN ord({column}) BETWEEN 33 AND 126 AND ord(right({column}, 1)) BETWEEN 33 AND 126 "
+            f"THEN {column} ELSE trim({column}, {_lit(WHITESPACE)}) END)")
+
+
 def _lit(text: str) -> str:
     """A string literal of any text (NUL as chr(0))."""
     return "(" + " || chr(0) || ".join("'" + part.replace("'", "''") + "'" for part in text.split("\x00")) + ")"
@@ -151,22 +158,23 @@ class Ingest:
         """The file's records after `skip` lines as text columns c0..c{ncols-1} (missing cells null) with their
         row number; False when DuckDB cannot read it as Python's csv module would (the caller reads it then)."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
-        sql = (f"CREATE OR REPLACE TABLE cells AS SELECT * FROM read_csv(?, columns={columns}, header=false, "
+        sql = (f"CREATE OR REPLACE TABLE cells_raw AS SELECT * FROM read_csv(?, columns={columns}, header=false, "
                f"delim=?, quote='\"', escape='\"', auto_detect=false, null_padding=true, nullstr=?, skip=?, "
                f"encoding=?, strict_mode=true, max_line_size=?)")
         try:
             self.con.execute(sql, [str(path), delimiter, _NULL, skip, encoding, 2 * CSV_FIELD_LIMIT + 1024])
             (count, longest) = self.con.execute(
                 "SELECT count(*), max(greatest(" + ", ".join(f"coalesce(strlen(c{i}), 0)" for i in range(ncols))
-                + ")) FROM cells").fetchall()[0]
+                + ")) FROM cells_raw").fetchall()[0]
         except duckdb.Error:
             return False
         if count != lines_after_skip or (longest or 0) > CSV_FIELD_LIMIT // 4:
             # a field Python might refuse (its limit counts characters, this bytes) is read by Python
             return False
         self.ncols = ncols
-        self.con.execute(f"CREATE OR REPLACE TABLE cells AS SELECT (rowid + {skip + 1})::INTEGER AS row_no, * "
-                         "FROM cells")
+        # rowid is the record's place in the file (kept by DELETE): the row number as the importer counts it
+        self.con.execute(f"CREATE OR REPLACE VIEW cells AS SELECT (rowid + {skip + 1})::INTEGER AS row_no, * "
+                         "FROM cells_raw")
         self._drop_blank_rows()
         return True
 
@@ -178,16 +186,17 @@ class Ingest:
             arrays[f"c{i}"] = pa.array([c[i] if i < len(c) else None for _, c in rows], pa.string())
         table = pa.table(arrays)
         self.con.register("rows_in", table)
-        self.con.execute("CREATE OR REPLACE TABLE cells AS SELECT * FROM rows_in")
+        self.con.execute("CREATE OR REPLACE TABLE cells_raw AS SELECT * FROM rows_in")
         self.con.unregister("rows_in")
+        self.con.execute("CREATE OR REPLACE VIEW cells AS SELECT * FROM cells_raw")
         self.ncols = ncols
         self._drop_blank_rows()
 
     def _drop_blank_rows(self) -> None:
         """Rows whose every cell is blank are no rows (as the importer's reader skips them)."""
-        ws = _lit(WHITESPACE)
-        blank = " AND ".join(f"coalesce(trim(c{i}, {ws}), '') = ''" for i in range(self.ncols)) or "true"
-        self.con.execute(f"DELETE FROM cells WHERE {blank}")
+        blank = " AND ".join(f"(c{i} IS NULL OR NOT ord(c{i}) BETWEEN 33 AND 126) AND "
+                             f"coalesce({_strip(f'c{i}')}, '') = ''" for i in range(self.ncols)) or "true"
+        self.con.execute(f"DELETE FROM cells_raw WHERE {blank}")
 
     def rows_read(self) -> int:
         return self.con.execute("SELECT count(*) FROM cells").fetchall()[0][0]
@@ -202,7 +211,7 @@ class Ingest:
         def raw(fld: str) -> str:
             if fld not in pos:
                 return "''"
-            text = f"trim(c{pos[fld]}, {ws})"
+            text = _strip(f"c{pos[fld]}")
             mapping = spec.values.get(fld)
             if mapping:
                 cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in mapping.items())
@@ -211,7 +220,7 @@ class Ingest:
 
         selects = [f"{raw(f)} AS r_{f}" for f in pos]
         selects.append(f"c{max(pos.values())} IS NULL AS short" if pos else "false AS short")
-        self.con.execute("CREATE OR REPLACE TABLE rawf AS SELECT row_no, " + ", ".join(selects) + " FROM cells")
+        base = "SELECT row_no, " + ", ".join(selects) + " FROM cells"
 
         def r(fld: str) -> str:
             return f"r_{fld}" if fld in pos else "''"
@@ -246,7 +255,7 @@ class Ingest:
             art_ok = "regexp_full_match(r_art, '[0-9]{0,3}')"
         else:
             art_given, art_ok = "''", "true"
-        acc = f"trim({account}, {ws})"
+        acc = _strip(account)
         art_sql = (f"(CASE WHEN {art_given} <> '' THEN {art_given} "
                    f"WHEN regexp_matches({acc}, '^[0-9]{{3}}') THEN substr({acc}, 1, 3) ELSE '' END)")
         # art_from_account's isdigit() counts other scripts' digits too: those accounts are read by the importer
@@ -272,13 +281,13 @@ class Ingest:
         quantity_ok = "r_quantity = ''" if "quantity" in pos else "true"
         ok = " AND ".join(["NOT short", date_ok, amount_ok, vat_ok, currency_ok, art_ok, orgnr_ok, unit_ok,
                            inv_ok, quantity_ok])
-        self.con.execute("CREATE OR REPLACE TABLE rawf AS " + _staged("SELECT * FROM rawf", stages + [[
+        self.con.execute("CREATE OR REPLACE TABLE rawf AS " + _staged(base, stages + [[
             f"coalesce({ok}, false) AS fast"]]))
         amount_final = f"({amount_sql} - {vat_sql})" if spec.amount_includes_vat else amount_sql
         text = {f: r(f) for f in ("function", "unit", "unit_name", "project", "supplier_name", "description",
                                   "invoice_no", "voucher", "line_id")}
         self.con.execute(f"""
-            CREATE OR REPLACE TABLE fast AS
+            CREATE OR REPLACE VIEW fast AS
             SELECT row_no, {date_sql} AS posting_date, {account} AS account, {art_sql} AS art,
                    {text['function']} AS function, {text['unit']} AS unit, {text['unit_name']} AS unit_name,
                    {text['project']} AS project, {orgnr_sql} AS supplier_orgnr,
@@ -288,7 +297,7 @@ class Ingest:
                    {inv_sql} AS investment, NULL::DOUBLE AS quantity, '' AS quantity_unit
             FROM rawf WHERE fast""")
         self.con.execute("""
-            CREATE OR REPLACE TABLE fast AS SELECT *,
+            CREATE OR REPLACE VIEW fast_keyed AS SELECT *,
               CASE WHEN line_id <> '' THEN 'id|' || voucher || '|' || line_id
                    ELSE concat_ws('|', posting_date::VARCHAR, account, art, function, unit, project,
                                   supplier_orgnr, amount_minor::VARCHAR, vat_minor::VARCHAR, currency, description,
@@ -330,7 +339,7 @@ class Ingest:
             SELECT * EXCLUDE (basis),
                    substr(sha256(basis || '|' || row_number() OVER (PARTITION BY basis ORDER BY row_no)), 1, 32)
                      AS line_key
-            FROM (SELECT * FROM fast {odd})""")
+            FROM (SELECT * FROM fast_keyed {odd})""")
         return self.con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
 
     # ------------------------------------------------------------------ after the parse
@@ -339,8 +348,11 @@ class Ingest:
         return self.con.execute("SELECT row_no, year(posting_date), currency, amount_minor, vat_minor FROM lines "
                                 "WHERE currency <> 'NOK' ORDER BY row_no").fetchall()
 
-    def set_nok(self, converted: pa.Table) -> None:
+    def set_nok(self, converted: pa.Table | None) -> None:
         """NOK amounts: the line's own for NOK lines, `converted` (row_no, amount_ore, vat_ore) for the rest."""
+        if converted is None:
+            converted = pa.table({"row_no": pa.array([], pa.int32()), "amount_ore": pa.array([], pa.int64()),
+                                  "vat_ore": pa.array([], pa.int64())})
         self.con.register("nok_in", converted)
         self.con.execute("""
             CREATE OR REPLACE TABLE lines AS
@@ -428,17 +440,19 @@ def _amount_stages(text: str, p: str) -> tuple[list[list[str]], str, str]:
     """(stages of columns, øre column, 'its reading is certain' column) for core.values.parse_amount_ore(text):
     an optional sign, digits with ',' and '.' read as the importer reads them, spaces and apostrophes between."""
     stages = [
-        [f"regexp_replace({text}, '[ \u00a0\u202f'']', '', 'g') AS {p}_n"],
-        [f"regexp_extract({p}_n, '([.,])[0-9]+$', 1) AS {p}_last",
+        [f"replace(replace(replace(replace({text}, ' ', ''), '\u00a0', ''), '\u202f', ''), '''', '') AS {p}_n"],
+        [f"strpos(reverse({p}_n), ',') AS {p}_lc", f"strpos(reverse({p}_n), '.') AS {p}_ld",
          f"(length({text}) <= 100 AND regexp_full_match({p}_n, '[+-]?[0-9]+(?:[.,][0-9]+)*')) AS {p}_ok0"],
-        [f"(CASE WHEN {p}_last = '' THEN 0 ELSE length({p}_n) - length(replace({p}_n, {p}_last, '')) END) "
-         f"AS {p}_cl",
-         f"(CASE {p}_last WHEN ',' THEN contains({p}_n, '.') WHEN '.' THEN contains({p}_n, ',') ELSE false END) "
-         f"AS {p}_other"],
-        [f"(CASE WHEN {p}_cl = 1 THEN {p}_last ELSE '' END) AS {p}_dec"],
-        [f"ltrim(regexp_replace(CASE WHEN {p}_dec = '' THEN {p}_n ELSE regexp_extract({p}_n, '^(.*)[.,][0-9]+$', 1) "
-         f"END, '[^0-9]', '', 'g'), '0') AS {p}_int",
-         f"(CASE WHEN {p}_dec = '' THEN '' ELSE regexp_extract({p}_n, '[.,]([0-9]+)$', 1) END) AS {p}_frac"],
+        [f"(CASE WHEN {p}_lc = 0 AND {p}_ld = 0 THEN '' WHEN {p}_ld = 0 OR ({p}_lc > 0 AND {p}_lc < {p}_ld) "
+         f"THEN ',' ELSE '.' END) AS {p}_last"],
+        [f"(CASE {p}_last WHEN ',' THEN {p}_lc WHEN '.' THEN {p}_ld ELSE 0 END) AS {p}_lp",
+         f"(CASE {p}_last WHEN ',' THEN {p}_ld > 0 WHEN '.' THEN {p}_lc > 0 ELSE false END) AS {p}_other",
+         f"(CASE WHEN {p}_last = '' THEN 0 ELSE length({p}_n) - length(replace({p}_n, {p}_last, '')) END) "
+         f"AS {p}_cl"],
+        [f"(CASE WHEN {p}_cl = 1 THEN {p}_lp ELSE 0 END) AS {p}_dp"],  # the decimal separator, from the end
+        [f"ltrim(replace(replace(replace(replace(CASE WHEN {p}_dp = 0 THEN {p}_n ELSE left({p}_n, length({p}_n) - "
+         f"{p}_dp) END, ',', ''), '.', ''), '-', ''), '+', ''), '0') AS {p}_int",
+         f"(CASE WHEN {p}_dp = 0 THEN '' ELSE right({p}_n, {p}_dp - 1) END) AS {p}_frac"],
         [f"(coalesce(TRY_CAST(nullif(CASE WHEN length({p}_int) <= 13 THEN {p}_int END, '') AS BIGINT), 0) * 100 "
          f"+ coalesce(TRY_CAST(rpad(substr({p}_frac, 1, 2), 2, '0') AS BIGINT), 0)) AS {p}_cents",
          f"rtrim(substr({p}_frac, 3), '0') AS {p}_rest",
