@@ -153,7 +153,7 @@ def main(argv=None) -> int:
                  o_cpu * scale))
 
     base_wall, base_cpu = min(b_wall, b2_wall), min(b_cpu, b2_cpu)
-    print(f"\n| case | lines | wall s | CPU s | throughput vs read_csv (wall / CPU) |\n|---|---:|---:|---:|---:|")
+    print("\n| case | lines | wall s | CPU s | throughput vs read_csv (wall / CPU) |\n|---|---:|---:|---:|---:|")
     for name, count, wall, cpu_s in rows:
         print(f"| {name} | {count:,} | {wall:.2f} | {cpu_s:.2f} | {base_wall / wall:.1%} / {base_cpu / cpu_s:.1%} |")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -205,7 +205,6 @@ class Ingest:
     def parse_ledger(self, spec: LedgerFields) -> int:
         """Parses every row whose values are certain into table `fast`; the others are `odd_rows()`. Returns their
         number."""
-        ws = _lit(WHITESPACE)
         pos = spec.positions
 
         def raw(fld: str) -> str:
@@ -375,13 +374,15 @@ class Ingest:
                              "(SELECT DISTINCT line_key FROM read_parquet(?)) s USING (line_key)", [existing])
         else:
             self.con.execute("CREATE OR REPLACE TABLE fresh AS SELECT * FROM lines")
-        total, fresh = self.con.execute("SELECT (SELECT count(*) FROM lines), (SELECT count(*) FROM fresh)").fetchall()[0]
+        total, fresh = self.con.execute(
+            "SELECT (SELECT count(*) FROM lines), (SELECT count(*) FROM fresh)").fetchall()[0]
         return total - fresh
 
     def fresh_summary(self) -> tuple[int, int, dict[str, str], dict[str, str]]:
         """(lines, sum of NOK øre, unit -> name, supplier orgnr -> name) of the fresh lines: for a code seen on
         several lines the name of the last, in the order of first appearance (as a dict filled line by line)."""
-        count, total = self.con.execute("SELECT count(*), coalesce(sum(amount_ore), 0)::HUGEINT FROM fresh").fetchall()[0]
+        count, total = self.con.execute(
+            "SELECT count(*), coalesce(sum(amount_ore), 0)::HUGEINT FROM fresh").fetchall()[0]
         units = self.con.execute("SELECT unit, arg_max(unit_name, row_no) FROM fresh WHERE unit <> '' GROUP BY unit "
                                  "ORDER BY min(row_no)").fetchall()
         suppliers = self.con.execute("SELECT supplier_orgnr, arg_max(supplier_name, row_no) FROM fresh "
