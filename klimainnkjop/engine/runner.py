@@ -13,7 +13,7 @@ import ibis
 import pyarrow as pa
 
 from klimainnkjop.core import kostra, units
-from klimainnkjop.engine import pipeline
+from klimainnkjop.engine import pipeline, resources
 from klimainnkjop.storage.linestore import INVOICE_LINE_SCHEMA
 
 SPEND_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("value", pa.float64()),
@@ -114,7 +114,9 @@ def conversion_table() -> pa.Table:
 
 
 def connect() -> ibis.BaseBackend:
-    return ibis.duckdb.connect()
+    """A DuckDB connection with a memory limit from the machine's size and a folder to spill to (engine.resources):
+    a run larger than the limit spills its sorts, joins and aggregates instead of running out of memory."""
+    return ibis.duckdb.connect(**resources.duckdb_config())
 
 
 # The compiled SQL of each plan, per process, by the schemas of its inputs. Building and compiling the ibis

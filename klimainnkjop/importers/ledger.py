@@ -123,6 +123,12 @@ def parse_ledger(data: bytes, file_name: str, profile: Profile) -> ParsedFile:
     return ParsedFile(file_name=file_name, rows_read=len(table.rows), lines=lines)
 
 
+def parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[str, int], profile: Profile,
+              errors: list[RowError]) -> ParsedLine | None:
+    """One row's line, or None with its errors appended (the reading every other reader of ledgers defers to)."""
+    return _parse_row(file_name, row_no, cells, positions, profile, errors)
+
+
 def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[str, int], profile: Profile,
                errors: list[RowError]) -> ParsedLine | None:
     before = len(errors)
@@ -188,6 +194,17 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
     )
 
 
+def line_basis(line: ParsedLine) -> str:
+    """What a line's natural key hashes (before its repetition number): voucher and line id, or its content."""
+    if line.line_id:
+        return f"id|{line.voucher}|{line.line_id}"
+    return "|".join(str(x) for x in (
+        line.posting_date, line.account, line.art, line.function, line.unit, line.project,
+        line.supplier_orgnr, line.amount_minor, line.vat_minor, line.currency, line.description,
+        line.invoice_no, line.voucher, line.investment, line.quantity, line.quantity_unit,
+    ))
+
+
 def _assign_keys(lines: list[ParsedLine]) -> None:
     """Natural key: voucher + line id when the export has them, else the line's content.
 
@@ -196,14 +213,7 @@ def _assign_keys(lines: list[ParsedLine]) -> None:
     """
     seen: Counter[str] = Counter()
     for line in lines:
-        if line.line_id:
-            basis = f"id|{line.voucher}|{line.line_id}"
-        else:
-            basis = "|".join(str(x) for x in (
-                line.posting_date, line.account, line.art, line.function, line.unit, line.project,
-                line.supplier_orgnr, line.amount_minor, line.vat_minor, line.currency, line.description,
-                line.invoice_no, line.voucher, line.investment, line.quantity, line.quantity_unit,
-            ))
+        basis = line_basis(line)
         seen[basis] += 1
         digest = hashlib.sha256(f"{basis}|{seen[basis]}".encode()).hexdigest()[:32]
         line.key = digest

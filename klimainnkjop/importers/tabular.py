@@ -105,6 +105,88 @@ def _read_csv(data: bytes, file_name: str, *, encoding: str | None, delimiter: s
     return Table(header, rows)
 
 
+@dataclass
+class CsvLayout:
+    """What the importer's CSV reader would decide about a file, found from its first lines only."""
+
+    codec: str           # the encoding it decodes with (codecs' canonical name)
+    delimiter: str
+    header: list[str]    # the header row's cells, stripped
+
+
+def csv_layout(data: bytes, *, encoding: str | None = None, delimiter: str | None = None,
+               header_row: int = 1) -> CsvLayout | None:
+    """The encoding, delimiter and header `_read_csv` would use for `data`, or None when that is not certain
+    without reading the whole file the importer's way (then read it so). The encoding is checked over the whole
+    file; the delimiter and header from the first lines, as `_read_csv` takes them."""
+    import codecs
+
+    if data.startswith(XLSX_MAGIC):
+        return None
+    codec = _whole_file_codec(data, encoding)
+    if codec is None:
+        return None
+    # enough lines for the sniffer's sample (lines header_row-1 .. header_row+20) and the header record
+    size = 1 << 16
+    while True:
+        prefix = data[:size]
+        whole = len(prefix) == len(data)
+        text = codecs.getincrementaldecoder(codec)().decode(prefix, final=whole)
+        lines = text.splitlines()
+        if whole or len(lines) > header_row + 22:
+            break
+        size *= 4
+    if not whole:
+        lines = lines[:header_row + 21]  # the last line may be cut
+    if not "".join(lines[:header_row + 21]).strip():
+        return None
+    if not delimiter:
+        sample = "\n".join(line[:2000] for line in lines[header_row - 1: header_row + 20])
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+        except csv.Error:
+            if len(lines) < header_row:
+                return None
+            delimiter = max(DELIMITERS, key=lines[header_row - 1].count)
+    if len(delimiter) != 1 or delimiter in "\r\n\"":
+        return None
+    physical = text.split("\n")  # records end at \n only in the files this layout is used for (ingest.csv_is_plain)
+    if len(physical) <= header_row and not whole:
+        return None
+    try:
+        records = list(csv.reader(io.StringIO("\n".join(physical[:header_row]) + "\n", newline=""),
+                                  delimiter=delimiter))
+    except csv.Error:
+        return None
+    if len(records) != header_row:
+        return None
+    return CsvLayout(codec=codec, delimiter=delimiter, header=[h.strip() for h in records[header_row - 1]])
+
+
+def _whole_file_codec(data: bytes, encoding: str | None) -> str | None:
+    """The codec `decode` would succeed with (canonical name), checked without keeping the text where cheap."""
+    import codecs
+
+    candidates = [encoding] if encoding else ["utf-8-sig", "cp1252"]
+    for candidate in candidates:
+        try:
+            name = codecs.lookup(candidate).name
+        except LookupError:
+            return None
+        if name == "cp1252":
+            if any(b in data for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
+                continue
+            return name
+        if name in ("latin-1", "iso8859-1"):
+            return "iso8859-1"
+        try:
+            data.decode(name)
+        except UnicodeDecodeError:
+            continue
+        return name
+    return None
+
+
 def _cell_text(value: object) -> str:
     if value is None:
         return ""

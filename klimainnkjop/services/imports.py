@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import pyarrow as pa
 from django.db import transaction
 
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.kostra import is_balance, parse_kostra
-from klimainnkjop.importers.ledger import ParsedLine, Profile, parse_ledger
+from klimainnkjop.importers.ledger import Profile
+from klimainnkjop.services.ledgers import parse_ledger
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput, do_create_organisation, do_ensure_units
 from klimainnkjop.storage import linestore
@@ -19,6 +23,11 @@ from klimainnkjop.core.kostra import OrgNumber
 from klimainnkjop.core.audit_actions import Action, IMPORT_ACTIONS
 from klimainnkjop.core.actors import ActorLike, as_actor
 
+
+# The line store's columns as DuckDB writes them for a ledger batch (types of linestore.LINE_SCHEMA).
+_DUCKDB_TYPES = {"string": "VARCHAR", "int32": "INTEGER", "int64": "BIGINT", "date32[day]": "DATE",
+                 "bool": "BOOLEAN", "double": "DOUBLE"}
+PARQUET_COLUMNS = [(f.name, _DUCKDB_TYPES[str(f.type)]) for f in linestore.LINE_SCHEMA]
 
 # An import where more than this share of the spend cannot be categorised (its KOSTRA art is missing or not a
 # KOSTRA art, so the engine leaves it out as `unknown_art`) finishes with a warning instead of a silent zero.
@@ -52,15 +61,27 @@ def uncategorised_warning(file_name: str, arts: list[str], amounts: list[int], p
     """The warning for a file where more than `share` of the spend (absolute amounts) has no KOSTRA art the
     account knows, naming the columns that would help; None below the share. `seen`: per line, the value the
     art was read from (shown as examples)."""
-    known = kostra_codes()
-    total = sum(abs(a) for a in amounts)
     seen = seen or arts
-    unknown = [(value, a) for art, value, a in zip(arts, seen, amounts)
-               if kostra.exclusion_reason(art, known) == "unknown_art"]
-    lost = sum(abs(a) for _, a in unknown)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for art, value, amount in zip(arts, seen, amounts):
+        group = groups.setdefault((art, value), [0, 0])
+        group[0] += 1
+        group[1] += abs(amount)
+    return uncategorised_warning_of_groups(file_name, [(a, v, n, s) for (a, v), (n, s) in groups.items()],
+                                           profile, share)
+
+
+def uncategorised_warning_of_groups(file_name: str, groups: list[tuple[str, str, int, int]],
+                                    profile: Profile | None = None,
+                                    share: float = UNCATEGORISED_WARNING_SHARE) -> str | None:
+    """uncategorised_warning of lines grouped as (art, the value it was read from, lines, sum of |amount|)."""
+    known = kostra_codes()
+    total = sum(s for _, _, _, s in groups)
+    unknown = [(value, n, s) for art, value, n, s in groups if kostra.exclusion_reason(art, known) == "unknown_art"]
+    lost = sum(s for _, _, s in unknown)
     if not total or lost <= share * total:
         return None
-    examples = ", ".join(repr(v) for v in sorted({v for v, _ in unknown if v})[:5]) or "none"
+    examples = ", ".join(repr(v) for v in sorted({v for v, _, _ in unknown if v})[:5]) or "none"
     mapped = ""
     if profile is not None:
         columns = profile.columns
@@ -69,7 +90,8 @@ def uncategorised_warning(file_name: str, arts: list[str], amounts: list[int], p
                   if columns.get("account") else " The profile maps no art column")
         mapped += f" (values seen: {examples})."
     nok = format(round(lost / 100), ",").replace(",", " ")
-    return (f"{file_name}: warning: {lost / total:.0%} of the spend ({len(unknown)} of {len(arts)} lines, "
+    lines = sum(n for _, _, n, _ in groups)
+    return (f"{file_name}: warning: {lost / total:.0%} of the spend ({sum(n for _, n, _ in unknown)} of {lines} lines, "
             f"NOK {nok}) has no KOSTRA art the account knows and counts as nothing "
             f"(more than {share:.0%}).{mapped} Columns that would help: 'art' (the KOSTRA art, 3 digits 100-375 for "
             f"purchases) or 'account' (an account whose first three digits are the art), and 'function' (the KOSTRA "
@@ -111,34 +133,34 @@ def _stored_files(organisation: Organisation, kinds: tuple[str, ...] | None = No
     return [linestore.absolute(p) for p in batches.exclude(parquet_path="").values_list("parquet_path", flat=True)]
 
 
-def _convert_currency(parsed_lines: list[ParsedLine], file_name: str, profile_columns: dict[str, str]) -> list[int]:
-    """NOK øre per line, with the annual average rate of the posting year for foreign currencies."""
+def _convert_currency(foreign: list[tuple], file_name: str, profile_columns: dict[str, str]) -> pa.Table:
+    """NOK øre (amount and VAT) of the lines not in NOK, (row_no, year, currency, amount_minor, vat_minor) in file
+    order, with the annual average rate of the posting year; ImportRejected naming the first line of each year and
+    currency without a rate."""
     from klimainnkjop.selectors.factors import MISSING_RATE_HINT, exchange_rates
 
-    rates = exchange_rates()
+    rates = exchange_rates() if foreign else {}
     errors: list[RowError] = []
     missing: set[tuple[int, str]] = set()
-    out = []
-    for line in parsed_lines:
-        if line.currency == "NOK":
-            out.append(line.amount_minor)
-            continue
-        rate = rates.get((line.posting_date.year, line.currency))
+    out: dict[str, list] = {"row_no": [], "amount_ore": [], "vat_ore": []}
+    for row_no, year, currency, amount_minor, vat_minor in foreign:
+        rate = rates.get((year, currency))
         if rate is None:
-            key = (line.posting_date.year, line.currency)
-            if key not in missing:
-                missing.add(key)
+            if (year, currency) not in missing:
+                missing.add((year, currency))
                 errors.append(RowError(
-                    file_name, line.row_no, profile_columns.get("currency") or profile_columns.get("amount"),
-                    f"no exchange rate {line.currency}→NOK for {line.posting_date.year}; "
-                    + MISSING_RATE_HINT.format(year=line.posting_date.year, currency=line.currency)
-                    + " or import in NOK"))
-            out.append(0)
+                    file_name, row_no, profile_columns.get("currency") or profile_columns.get("amount"),
+                    f"no exchange rate {currency}→NOK for {year}; "
+                    + MISSING_RATE_HINT.format(year=year, currency=currency) + " or import in NOK"))
             continue
-        out.append(round(line.amount_minor * rate))
+        amount = round(amount_minor * rate)
+        out["row_no"].append(row_no)
+        out["amount_ore"].append(amount)
+        out["vat_ore"].append(round(vat_minor * amount / amount_minor) if amount_minor else 0)
     if errors:
         raise ImportRejected(errors)
-    return out
+    return pa.table(out, schema=pa.schema([("row_no", pa.int32()), ("amount_ore", pa.int64()),
+                                           ("vat_ore", pa.int64())]))
 
 
 def do_import_ledger(*, organisation: Organisation, data: bytes, file_name: str, profile_name: str | None = None,
@@ -164,44 +186,28 @@ def _import_ledger(organisation: Organisation, data: bytes, file_name: str, prof
 def _import_ledger_with(organisation: Organisation, data: bytes, file_name: str, profile: Profile, profile_name: str,
                         previous: ImportBatch | None, sha: str, actor: ActorLike) -> ImportResult:
     """The ledger import once its profile is known (a stored profile's, or the API's fixed one for a JSON batch)."""
-    parsed = parse_ledger(data, file_name, profile)
-    nok = _convert_currency(parsed.lines, file_name, profile.columns)
-    warning = uncategorised_warning(file_name, [line.art for line in parsed.lines], nok, profile,
-                                    seen=[line.art if profile.columns.get("art") else line.account
-                                          for line in parsed.lines])
+    with parse_ledger(data, file_name, profile) as parsed:
+        ingest = parsed.ingest
+        ingest.set_nok(_convert_currency(ingest.foreign_lines(), file_name, profile.columns))
+        warning = uncategorised_warning_of_groups(
+            file_name, ingest.spend_by_art("art" if profile.columns.get("art") else "account"), profile)
+        stored_files = _stored_files(organisation)
+        if previous is not None and previous.parquet_path:  # the lines of the batch being replaced are not duplicates
+            stored_files = [f for f in stored_files if f != linestore.absolute(previous.parquet_path)]
+        duplicates = ingest.drop_stored(stored_files)
+        added, amount, units, suppliers = ingest.fresh_summary()
 
-    stored_files = _stored_files(organisation)
-    if previous is not None and previous.parquet_path:  # the lines of the batch being replaced are not duplicates
-        stored_files = [f for f in stored_files if f != linestore.absolute(previous.parquet_path)]
-    existing_keys = linestore.read_keys(stored_files)
-    fresh = [(line, amount) for line, amount in zip(parsed.lines, nok) if line.key not in existing_keys]
-    duplicates = len(parsed.lines) - len(fresh)
-    columns: dict[str, list] = {f.name: [] for f in linestore.LINE_SCHEMA}
-    for line, amount in fresh:
-        columns["line_key"].append(line.key)
-        columns["org"].append(organisation.orgnr)
-        columns["source"].append("ledger")
-        columns["row_no"].append(line.row_no)
-        columns["posting_date"].append(line.posting_date)
-        columns["year"].append(line.posting_date.year)
-        columns["month"].append(line.posting_date.month)
-        for name in ("account", "art", "function", "unit", "project", "supplier_orgnr", "supplier_name",
-                     "description", "invoice_no", "voucher", "line_id", "currency", "investment", "quantity",
-                     "quantity_unit"):
-            columns[name].append(getattr(line, name))
-        columns["amount_ore"].append(amount)
-        vat_nok = (line.vat_minor if line.currency == "NOK"
-                   else round(line.vat_minor * amount / line.amount_minor) if line.amount_minor else 0)
-        columns["vat_ore"].append(vat_nok)
-        columns["amount_orig_minor"].append(line.amount_minor)
-    with transaction.atomic():  # the earlier batch steps aside in the same transaction as the new one counts
-        replaced = _replace_batch(previous, profile_name=profile_name, actor=actor) if previous is not None else None
-        result = _commit_batch(
-            organisation=organisation, kind="ledger", data=data, file_name=file_name, sha=sha,
-            profile_name=profile_name, rows_read=parsed.rows_read, columns=columns, duplicates=duplicates,
-            units={line.unit: line.unit_name for line, _ in fresh if line.unit},
-            suppliers={line.supplier_orgnr: line.supplier_name for line, _ in fresh if line.supplier_orgnr},
-            actor=actor, warnings=[warning] if warning else [])
+        def write(path: Path, token: str) -> None:
+            ingest.write_fresh(path, org=organisation.orgnr, batch=token, source="ledger", columns=PARQUET_COLUMNS)
+
+        with transaction.atomic():  # the earlier batch steps aside in the same transaction as the new one counts
+            replaced = (_replace_batch(previous, profile_name=profile_name, actor=actor) if previous is not None
+                        else None)
+            result = _commit_batch(
+                organisation=organisation, kind="ledger", data=data, file_name=file_name, sha=sha,
+                profile_name=profile_name, rows_read=parsed.rows_read, columns=None, duplicates=duplicates,
+                units=units, suppliers=suppliers, actor=actor, warnings=[warning] if warning else [],
+                written=(added, amount, write))
     result.replaced = replaced
     return result
 
@@ -217,21 +223,29 @@ def _replace_batch(previous: ImportBatch, *, profile_name: str, actor: ActorLike
 
 
 def _commit_batch(*, organisation: Organisation, kind: str, data: bytes, file_name: str, sha: str, profile_name: str,
-                  rows_read: int, columns: dict[str, list], duplicates: int, units: dict[str, str],
-                  suppliers: dict[str, str], actor: ActorLike, warnings: list[str] | None = None) -> ImportResult:
+                  rows_read: int, columns: dict[str, list] | None, duplicates: int, units: dict[str, str],
+                  suppliers: dict[str, str], actor: ActorLike, warnings: list[str] | None = None,
+                  written: tuple[int, int, Callable[[Path, str], None]] | None = None) -> ImportResult:
+    """`columns`: the lines to store (LINE_SCHEMA), or None and `written` = (lines, sum of amount_ore, a function
+    writing them to a path with a batch token)."""
     linestore.archive_raw(data, sha)
-    added = len(columns["line_key"])
     token = linestore.new_token()
-    columns["batch"] = [token] * added
+    if columns is not None:
+        added, amount = len(columns["line_key"]), sum(columns["amount_ore"])
+        columns["batch"] = [token] * added
+    else:
+        added, amount, write = written
     path = ""
-    if added:
+    if added and columns is not None:
         path = linestore.relative(linestore.write_batch(organisation.orgnr, columns, token))
+    elif added:
+        path = linestore.relative(linestore.write_batch_file(organisation.orgnr, token, lambda p: write(p, token)))
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             organisation=organisation, kind=kind, token=token, file_name=file_name, file_sha256=sha,
             profile_name=profile_name,
             status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
-            lines_added=added, lines_duplicate=duplicates, amount_ore=sum(columns["amount_ore"]),
+            lines_added=added, lines_duplicate=duplicates, amount_ore=amount,
             parquet_path=path, created_by=as_actor(actor).user,
             errors=[{"warning": w} for w in warnings or []],  # kept for the organisation's pages
         )

@@ -10,6 +10,7 @@ import hashlib
 import os
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -82,12 +83,18 @@ def new_token() -> str:
 
 def write_batch(org: str, rows: dict[str, list], token: str, schema: pa.Schema = LINE_SCHEMA) -> Path:
     """Write one batch's lines (LINE_SCHEMA, or a schema that extends it at the end); returns the final path."""
+    table = pa.Table.from_pydict(rows, schema=schema)
+    return write_batch_file(org, token, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def write_batch_file(org: str, token: str, write: Callable[[Path], None]) -> Path:
+    """A batch file written by `write(path)` (LINE_SCHEMA's columns, Parquet) to a temporary name, synced and
+    renamed to its final path, which is returned."""
     folder = paths.lines_dir() / org
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{token}.parquet"
-    table = pa.Table.from_pydict(rows, schema=schema)
     tmp = target.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    write(tmp)
     _fsync(tmp)
     os.replace(tmp, target)
     return target

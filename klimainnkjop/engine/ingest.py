@@ -1,0 +1,491 @@
+"""Vectorised imports: a ledger file's cells read and parsed by DuckDB, keys hashed, duplicates anti-joined
+against the organisation's line files and the batch written with one COPY to Parquet.
+
+The importers (importers/ledger.py, importers/tabular.py) stay the reference: every value this module parses
+in SQL is one whose reading there is certain (plain dates, plain amounts, nine-digit orgnrs, ...); a row with
+any other value is handed back to the caller (`Ingest.odd_rows`), which parses it with the importer's own code,
+error messages included, and hands the lines back (`Ingest.add_lines`). The CSV reader is DuckDB's only when the
+file is one Python's csv module reads the same way (`csv_is_plain`); otherwise the caller reads the cells with
+the importer's reader and loads them here (`Ingest.load_rows`).
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pyarrow as pa
+
+from klimainnkjop.engine import resources
+
+# Python's str.strip() removes exactly these characters.
+WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+_NULL = "\x01\x02klimainnkjop-null\x02\x01"  # never in a decoded file we read with DuckDB (checked: no NUL/control)
+CSV_FIELD_LIMIT = 131072  # Python's csv.field_size_limit() default
+
+# Date formats whose reading by time.strptime is certain for strings of this shape (digit groups as given):
+# regular expression (groups day, month, year as named) and whether the year has two digits.
+_DATE_SHAPES = {
+    "%Y-%m-%d": (r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$", ("y", "m", "d"), False),
+    "%d.%m.%Y": (r"^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$", ("d", "m", "y"), False),
+    "%d.%m.%y": (r"^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{2})$", ("d", "m", "y"), True),
+    "%d/%m/%Y": (r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", ("d", "m", "y"), False),
+    "%d/%m/%y": (r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{2})$", ("d", "m", "y"), True),
+    "%Y%m%d": (r"^([0-9]{4})([0-9]{2})([0-9]{2})$", ("y", "m", "d"), False),
+    "%d-%m-%Y": (r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})$", ("d", "m", "y"), False),
+}
+# The importer's default list of formats (core.values._DATE_FORMATS) starts with these, in this order; the shapes
+# are disjoint, so the first format Python's loop accepts is the one whose shape matches.
+DEFAULT_DATE_SHAPES = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%d/%m/%y", "%Y%m%d", "%d-%m-%Y")
+
+LINE_COLUMNS = (
+    ("row_no", "INTEGER"), ("posting_date", "DATE"), ("account", "VARCHAR"), ("art", "VARCHAR"),
+    ("function", "VARCHAR"), ("unit", "VARCHAR"), ("unit_name", "VARCHAR"), ("project", "VARCHAR"),
+    ("supplier_orgnr", "VARCHAR"), ("supplier_name", "VARCHAR"), ("amount_minor", "BIGINT"),
+    ("vat_minor", "BIGINT"), ("currency", "VARCHAR"), ("description", "VARCHAR"), ("invoice_no", "VARCHAR"),
+    ("voucher", "VARCHAR"), ("line_id", "VARCHAR"), ("investment", "BOOLEAN"), ("quantity", "DOUBLE"),
+    ("quantity_unit", "VARCHAR"), ("basis", "VARCHAR"),
+)
+LINE_ARROW_SCHEMA = pa.schema([(n, {"INTEGER": pa.int32(), "DATE": pa.date32(), "VARCHAR": pa.string(),
+                                    "BIGINT": pa.int64(), "BOOLEAN": pa.bool_(), "DOUBLE": pa.float64()}[t])
+                               for n, t in LINE_COLUMNS])
+
+
+def _strip(column: str) -> str:
+    """Python's str.strip() of a text column: the column itself when its first and last characters are printable
+    ASCII other than space (most cells), else trimmed of every whitespace character."""
+    return (f"(CASE WHEN ord({column}) BETWEEN 33 AND 126 AND ord(right({column}, 1)) BETWEEN 33 AND 126 "
+            f"THEN {column} ELSE trim({column}, {_lit(WHITESPACE)}) END)")
+
+
+def _lit(text: str) -> str:
+    """A string literal of any text (NUL as chr(0))."""
+    return "(" + " || chr(0) || ".join("'" + part.replace("'", "''") + "'" for part in text.split("\x00")) + ")"
+
+
+@dataclass
+class LedgerFields:
+    """What the SQL needs of a ledger profile: field -> column index, the date format, value translations."""
+
+    positions: dict[str, int]
+    date_format: str | None
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    currency: str = "NOK"
+    amount_includes_vat: bool = False
+
+
+def csv_is_plain(data: bytes, delimiter: str) -> str | None:
+    """Why DuckDB's CSV reader might not read `data` (ASCII-compatible bytes) record for record and cell for cell
+    as Python's csv module does, or None when it reads it the same way: every record one physical line (no blank
+    lines between records, no line break but \\n or \\r\\n), no NUL. Quotes are checked by `Ingest.quotes_plain`."""
+    if b"\x00" in data or b"\x01" in data:
+        return "NUL or control character"
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return "a line break that is a lone CR"
+    body = data.rstrip(b"\r\n")
+    if b"\n\n" in body or b"\n\r\n" in body:
+        return "blank lines"
+    if len(delimiter) != 1 or delimiter in "\r\n\"" or ord(delimiter) > 127:
+        return "delimiter"
+    return None
+
+
+def line_count(data: bytes) -> int:
+    """Physical lines of `data`, trailing line breaks ignored."""
+    body = data.rstrip(b"\r\n")
+    return body.count(b"\n") + 1 if body else 0
+
+
+_DB: duckdb.DuckDBPyConnection | None = None
+_DB_LOCK = threading.Lock()
+
+
+def _database() -> duckdb.DuckDBPyConnection:
+    """The process's in-memory DuckDB database for imports (connecting costs more than a small file's parse)."""
+    global _DB
+    with _DB_LOCK:
+        if _DB is None:
+            _DB = duckdb.connect(config=resources.duckdb_config())
+        return _DB
+
+
+class Ingest:
+    """One import's DuckDB connection, in memory (spilling to a temporary folder)."""
+
+    def __init__(self) -> None:
+        self.con = _database().cursor()  # a connection of its own to the process's in-memory database
+        self.schema = f"ingest_{uuid.uuid4().hex}"
+        self.con.execute(f"CREATE SCHEMA {self.schema}")
+        self.con.execute(f"SET schema = '{self.schema}'")
+        self.ncols = 0
+        self.has_odd = False
+
+    def close(self) -> None:
+        try:
+            self.con.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+        finally:
+            self.con.close()
+
+    def __enter__(self) -> "Ingest":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ cells in
+    def quotes_plain(self, path: Path, delimiter: str, encoding: str) -> bool:
+        """Every line whose text has a quote is made of fields that are either quoted whole (with "" inside) or
+        free of quotes: then DuckDB's and Python's readers agree on them."""
+        d = re.escape(delimiter)
+        fld = f'(?:"(?:[^"]|"")*"|[^"{d}\\n]*)'
+        pattern = f"^{fld}(?:{d}{fld})*\\r?$"
+        sql = ("SELECT count(*) FROM read_csv(?, columns={'l': 'VARCHAR'}, header=false, delim='\\x01', quote='',"
+               " escape='', auto_detect=false, encoding=?, strict_mode=false, nullstr=?) "
+               "WHERE contains(l, '\"') AND NOT regexp_full_match(l, ?)")
+        try:
+            (bad,) = self.con.execute(sql, [str(path), encoding, _NULL, pattern]).fetchall()[0]
+        except duckdb.Error:
+            return False
+        return bad == 0
+
+    def load_csv(self, path: Path, *, ncols: int, delimiter: str, encoding: str, skip: int,
+                 lines_after_skip: int) -> bool:
+        """The file's records after `skip` lines as text columns c0..c{ncols-1} (missing cells null) with their
+        row number; False when DuckDB cannot read it as Python's csv module would (the caller reads it then)."""
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
+        sql = (f"CREATE OR REPLACE TABLE cells_raw AS SELECT * FROM read_csv(?, columns={columns}, header=false, "
+               f"delim=?, quote='\"', escape='\"', auto_detect=false, null_padding=true, nullstr=?, skip=?, "
+               f"encoding=?, strict_mode=true, max_line_size=?)")
+        try:
+            self.con.execute(sql, [str(path), delimiter, _NULL, skip, encoding, 2 * CSV_FIELD_LIMIT + 1024])
+            (count, longest) = self.con.execute(
+                "SELECT count(*), max(greatest(" + ", ".join(f"coalesce(strlen(c{i}), 0)" for i in range(ncols))
+                + ")) FROM cells_raw").fetchall()[0]
+        except duckdb.Error:
+            return False
+        if count != lines_after_skip or (longest or 0) > CSV_FIELD_LIMIT // 4:
+            # a field Python might refuse (its limit counts characters, this bytes) is read by Python
+            return False
+        self.ncols = ncols
+        # rowid is the record's place in the file (kept by DELETE): the row number as the importer counts it
+        self.con.execute(f"CREATE OR REPLACE VIEW cells AS SELECT (rowid + {skip + 1})::INTEGER AS row_no, * "
+                         "FROM cells_raw")
+        self._drop_blank_rows()
+        return True
+
+    def load_rows(self, rows: list[tuple[int, list[str]]], ncols: int) -> None:
+        """Cells read by the importer's reader (row number, cells); rows shorter than `ncols` padded with null."""
+        ncols = max([ncols, *(len(c) for _, c in rows)]) if rows else ncols
+        arrays = {"row_no": pa.array([r for r, _ in rows], pa.int32())}
+        for i in range(ncols):
+            arrays[f"c{i}"] = pa.array([c[i] if i < len(c) else None for _, c in rows], pa.string())
+        table = pa.table(arrays)
+        self.con.register("rows_in", table)
+        self.con.execute("CREATE OR REPLACE TABLE cells_raw AS SELECT * FROM rows_in")
+        self.con.unregister("rows_in")
+        self.con.execute("CREATE OR REPLACE VIEW cells AS SELECT * FROM cells_raw")
+        self.ncols = ncols
+        self._drop_blank_rows()
+
+    def _drop_blank_rows(self) -> None:
+        """Rows whose every cell is blank are no rows (as the importer's reader skips them)."""
+        blank = " AND ".join(f"(c{i} IS NULL OR NOT ord(c{i}) BETWEEN 33 AND 126) AND "
+                             f"coalesce({_strip(f'c{i}')}, '') = ''" for i in range(self.ncols)) or "true"
+        self.con.execute(f"DELETE FROM cells_raw WHERE {blank}")
+
+    def rows_read(self) -> int:
+        return self.con.execute("SELECT count(*) FROM cells").fetchall()[0][0]
+
+    # ------------------------------------------------------------------ parse
+    def parse_ledger(self, spec: LedgerFields) -> int:
+        """Parses every row whose values are certain into table `fast`; the others are `odd_rows()`. Returns their
+        number."""
+        pos = spec.positions
+
+        def raw(fld: str) -> str:
+            if fld not in pos:
+                return "''"
+            text = _strip(f"c{pos[fld]}")
+            mapping = spec.values.get(fld)
+            if mapping:
+                cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in mapping.items())
+                text = f"(CASE {text} {cases} ELSE {text} END)"
+            return text
+
+        selects = [f"{raw(f)} AS r_{f}" for f in pos]
+        selects.append(f"c{max(pos.values())} IS NULL AS short" if pos else "false AS short")
+        base = "SELECT row_no, " + ", ".join(selects) + " FROM cells"
+
+        def r(fld: str) -> str:
+            return f"r_{fld}" if fld in pos else "''"
+
+        stages: list[list[str]] = []
+
+        def add(more: list[list[str]]) -> None:
+            for i, stage in enumerate(more):
+                if i < len(stages):
+                    stages[i] = stages[i] + stage
+                else:
+                    stages.append(list(stage))
+
+        date_stages, date_sql, date_ok = _date_stages(r("posting_date"), spec.date_format, "pd")
+        add(date_stages)
+        amount_stages, amount_sql, amount_ok = _amount_stages(r("amount"), "am")
+        add(amount_stages)
+        if "vat" in pos:
+            vat_stages, vat_num, vat_num_ok = _amount_stages("r_vat", "va")
+            add(vat_stages)
+            vat_sql, vat_ok = f"(CASE WHEN r_vat = '' THEN 0 ELSE {vat_num} END)", f"(r_vat = '' OR {vat_num_ok})"
+        else:
+            vat_sql, vat_ok = "0", "true"
+        if "currency" in pos:
+            currency_sql = "(CASE WHEN r_currency = '' THEN 'NOK' ELSE upper(r_currency) END)"
+            currency_ok = "regexp_full_match(r_currency, '[A-Za-z]{3}|')"
+        else:
+            currency_sql, currency_ok = _lit(spec.currency), "true"
+        account = r("account")
+        if "art" in pos:
+            art_given = "(CASE WHEN r_art = '' THEN '' ELSE lpad(r_art, 3, '0') END)"
+            art_ok = "regexp_full_match(r_art, '[0-9]{0,3}')"
+        else:
+            art_given, art_ok = "''", "true"
+        acc = _strip(account)
+        art_sql = (f"(CASE WHEN {art_given} <> '' THEN {art_given} "
+                   f"WHEN regexp_matches({acc}, '^[0-9]{{3}}') THEN substr({acc}, 1, 3) ELSE '' END)")
+        # art_from_account's isdigit() counts other scripts' digits too: those accounts are read by the importer
+        art_ok = (f"({art_ok} AND ({art_given} <> '' OR {account} = '' OR regexp_matches({acc}, '^[0-9]{{3}}') "
+                  f"OR length({acc}) < 3 OR regexp_matches(substr({acc}, 1, 3), '[\\x00-\\x2f\\x3a-\\x7f]')))")
+        if "supplier_orgnr" in pos:
+            org_clean = ("regexp_replace(regexp_replace(regexp_replace(upper(r_supplier_orgnr), '[ .]', '', 'g'), "
+                         "'^NO', ''), 'MVA$', '')")
+            orgnr_sql = f"(CASE WHEN r_supplier_orgnr = '' THEN '' ELSE {org_clean} END)"
+            orgnr_ok = (f"(r_supplier_orgnr = '' OR (regexp_full_match(r_supplier_orgnr, '[0-9A-Za-z .]*') "
+                        f"AND regexp_full_match({org_clean}, '[0-9]{{9}}')))")
+        else:
+            orgnr_sql, orgnr_ok = "''", "true"
+        unit_ok = "length(r_unit) <= 40" if "unit" in pos else "true"
+        if "kontoklasse" in pos:
+            inv = "('0', '4', 'i', 'inv', 'investering', 'investment', 'true', 'ja')"
+            drift = "('', '1', '3', 'd', 'drift', 'operating', 'false', 'nei')"
+            inv_sql = f"(lower(r_kontoklasse) IN {inv})"
+            inv_ok = (f"(regexp_full_match(r_kontoklasse, '[A-Za-z0-9]*') AND "
+                      f"(lower(r_kontoklasse) IN {inv} OR lower(r_kontoklasse) IN {drift}))")
+        else:
+            inv_sql, inv_ok = "false", "true"
+        quantity_ok = "r_quantity = ''" if "quantity" in pos else "true"
+        ok = " AND ".join(["NOT short", date_ok, amount_ok, vat_ok, currency_ok, art_ok, orgnr_ok, unit_ok,
+                           inv_ok, quantity_ok])
+        self.con.execute("CREATE OR REPLACE TABLE rawf AS " + _staged(base, stages + [[
+            f"coalesce({ok}, false) AS fast"]]))
+        amount_final = f"({amount_sql} - {vat_sql})" if spec.amount_includes_vat else amount_sql
+        text = {f: r(f) for f in ("function", "unit", "unit_name", "project", "supplier_name", "description",
+                                  "invoice_no", "voucher", "line_id")}
+        self.con.execute(f"""
+            CREATE OR REPLACE VIEW fast AS
+            SELECT row_no, {date_sql} AS posting_date, {account} AS account, {art_sql} AS art,
+                   {text['function']} AS function, {text['unit']} AS unit, {text['unit_name']} AS unit_name,
+                   {text['project']} AS project, {orgnr_sql} AS supplier_orgnr,
+                   {text['supplier_name']} AS supplier_name, {amount_final}::BIGINT AS amount_minor,
+                   {vat_sql}::BIGINT AS vat_minor, {currency_sql} AS currency, {text['description']} AS description,
+                   {text['invoice_no']} AS invoice_no, {text['voucher']} AS voucher, {text['line_id']} AS line_id,
+                   {inv_sql} AS investment, NULL::DOUBLE AS quantity, '' AS quantity_unit
+            FROM rawf WHERE fast""")
+        self.con.execute("""
+            CREATE OR REPLACE VIEW fast_keyed AS SELECT *,
+              CASE WHEN line_id <> '' THEN 'id|' || voucher || '|' || line_id
+                   ELSE concat_ws('|', posting_date::VARCHAR, account, art, function, unit, project,
+                                  supplier_orgnr, amount_minor::VARCHAR, vat_minor::VARCHAR, currency, description,
+                                  invoice_no, voucher, CASE WHEN investment THEN 'True' ELSE 'False' END, 'None', '')
+              END AS basis
+            FROM fast""")
+        return self.con.execute("SELECT count(*) FROM rawf WHERE NOT fast").fetchall()[0][0]
+
+    def odd_rows(self, batch: int = 10000) -> Iterator[tuple[int, list[str]]]:
+        """(row number, cells) of the rows `parse_ledger` left to the importer, in file order; a row's cells end
+        where the file's record ended."""
+        cols = ", ".join(f"c{i}" for i in range(self.ncols))
+        cursor = self.con
+        cursor.execute(f"SELECT c.row_no, {cols} FROM cells c JOIN rawf USING (row_no) WHERE NOT rawf.fast "
+                       "ORDER BY c.row_no")
+        while True:
+            chunk = cursor.fetchmany(batch)
+            if not chunk:
+                break
+            for row in chunk:
+                cells = list(row[1:])
+                while cells and cells[-1] is None:
+                    cells.pop()
+                yield row[0], [c if c is not None else "" for c in cells]
+
+    def add_lines(self, table: pa.Table) -> None:
+        """Lines the importer parsed (LINE_ARROW_SCHEMA, `basis` its key basis) join the fast ones."""
+        self.con.register("odd_in", table)
+        self.con.execute("CREATE OR REPLACE TABLE odd AS SELECT * FROM odd_in")
+        self.con.unregister("odd_in")
+        self.has_odd = True
+
+    def assign_keys(self) -> int:
+        """Table `lines`: every line with its natural key, the n-th repetition of a basis numbered n (in file
+        order) as the importer does. Returns the number of lines."""
+        odd = "UNION ALL SELECT * FROM odd" if self.has_odd else ""
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE lines AS
+            SELECT * EXCLUDE (basis),
+                   substr(sha256(basis || '|' || row_number() OVER (PARTITION BY basis ORDER BY row_no)), 1, 32)
+                     AS line_key
+            FROM (SELECT * FROM fast_keyed {odd})""")
+        return self.con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
+
+    # ------------------------------------------------------------------ after the parse
+    def foreign_lines(self) -> list[tuple]:
+        """(row_no, year, currency, amount_minor, vat_minor) of the lines not in NOK, in file order."""
+        return self.con.execute("SELECT row_no, year(posting_date), currency, amount_minor, vat_minor FROM lines "
+                                "WHERE currency <> 'NOK' ORDER BY row_no").fetchall()
+
+    def set_nok(self, converted: pa.Table | None) -> None:
+        """NOK amounts: the line's own for NOK lines, `converted` (row_no, amount_ore, vat_ore) for the rest."""
+        if converted is None:
+            converted = pa.table({"row_no": pa.array([], pa.int32()), "amount_ore": pa.array([], pa.int64()),
+                                  "vat_ore": pa.array([], pa.int64())})
+        self.con.register("nok_in", converted)
+        self.con.execute("""
+            CREATE OR REPLACE TABLE lines AS
+            SELECT l.*, CASE WHEN l.currency = 'NOK' THEN l.amount_minor ELSE n.amount_ore END AS amount_ore,
+                        CASE WHEN l.currency = 'NOK' THEN l.vat_minor ELSE n.vat_ore END AS vat_ore
+            FROM lines l LEFT JOIN nok_in n USING (row_no)""")
+        self.con.unregister("nok_in")
+
+    def spend_by_art(self, seen_column: str) -> list[tuple[str, str, int, int]]:
+        """(art, the value the art was read from, lines, sum of absolute NOK øre) over every line."""
+        return self.con.execute(f"SELECT art, {seen_column}, count(*), sum(abs(amount_ore))::HUGEINT FROM lines "
+                                f"GROUP BY ALL").fetchall()
+
+    def drop_stored(self, files: list[Path]) -> int:
+        """Table `fresh`: the lines whose key is in none of `files` (the organisation's stored batches). Returns
+        the number of duplicates."""
+        existing = [str(f) for f in files if f.exists()]
+        if existing:
+            self.con.execute("CREATE OR REPLACE TABLE fresh AS SELECT * FROM lines ANTI JOIN "
+                             "(SELECT DISTINCT line_key FROM read_parquet(?)) s USING (line_key)", [existing])
+        else:
+            self.con.execute("CREATE OR REPLACE TABLE fresh AS SELECT * FROM lines")
+        total, fresh = self.con.execute(
+            "SELECT (SELECT count(*) FROM lines), (SELECT count(*) FROM fresh)").fetchall()[0]
+        return total - fresh
+
+    def fresh_summary(self) -> tuple[int, int, dict[str, str], dict[str, str]]:
+        """(lines, sum of NOK øre, unit -> name, supplier orgnr -> name) of the fresh lines: for a code seen on
+        several lines the name of the last, in the order of first appearance (as a dict filled line by line)."""
+        count, total = self.con.execute(
+            "SELECT count(*), coalesce(sum(amount_ore), 0)::HUGEINT FROM fresh").fetchall()[0]
+        units = self.con.execute("SELECT unit, arg_max(unit_name, row_no) FROM fresh WHERE unit <> '' GROUP BY unit "
+                                 "ORDER BY min(row_no)").fetchall()
+        suppliers = self.con.execute("SELECT supplier_orgnr, arg_max(supplier_name, row_no) FROM fresh "
+                                     "WHERE supplier_orgnr <> '' GROUP BY supplier_orgnr ORDER BY min(row_no)"
+                                     ).fetchall()
+        return int(count), int(total), dict(units), dict(suppliers)
+
+    def write_fresh(self, path: Path, *, org: str, batch: str, source: str, columns: list[tuple[str, str]]) -> None:
+        """The fresh lines in file order to a Parquet file at `path` (zstd), with `columns` (name, Parquet type as
+        DuckDB names it) of the line store's schema."""
+        constants = {"org": _lit(org), "batch": _lit(batch), "source": _lit(source),
+                     "year": "year(posting_date)", "month": "month(posting_date)",
+                     "amount_orig_minor": "amount_minor"}
+        select = ", ".join(f"CAST({constants.get(n, n)} AS {t}) AS {n}" for n, t in columns)
+        self.con.execute(f"COPY (SELECT {select} FROM fresh ORDER BY row_no) TO {_lit(str(path))} "
+                         "(FORMAT parquet, COMPRESSION zstd)")
+
+    def fetch_lines(self, limit: int | None = None) -> list[dict]:
+        """The parsed lines in file order as dicts (for previews and tests)."""
+        sql = "SELECT * FROM lines ORDER BY row_no" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        cursor = self.con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _date_stages(text: str, fmt: str | None, p: str) -> tuple[list[list[str]], str, str]:
+    """(stages of columns, date column, 'its reading is certain' column) for the importer's parse_date(text, fmt)
+    on the column `text`; columns named with prefix `p`."""
+    shapes = (fmt,) if fmt else DEFAULT_DATE_SHAPES
+    if any(s not in _DATE_SHAPES for s in shapes):
+        return [[f"NULL::DATE AS {p}_date", f"false AS {p}_ok"]], f"{p}_date", f"{p}_ok"
+    which = " ".join(f"WHEN regexp_full_match({text}, {_lit(_DATE_SHAPES[s][0])}) THEN {i}"
+                     for i, s in enumerate(shapes))
+    parts = []
+    for name in ("y", "m", "d"):
+        cases = " ".join(f"WHEN {i} THEN regexp_extract({text}, {_lit(_DATE_SHAPES[s][0])}, "
+                         f"{_DATE_SHAPES[s][1].index(name) + 1})" for i, s in enumerate(shapes))
+        parts.append(f"(CASE {p}_shape {cases} END) AS {p}_{name}")
+    two_digit = [i for i, s in enumerate(shapes) if _DATE_SHAPES[s][2]]
+    year = f"TRY_CAST({p}_y AS INTEGER)"
+    if two_digit:
+        year = (f"(CASE WHEN {p}_shape IN ({', '.join(map(str, two_digit))}) THEN "
+                f"(CASE WHEN {year} <= 68 THEN {year} + 2000 ELSE {year} + 1900 END) ELSE {year} END)")
+    stages = [
+        [f"(CASE {which} END) AS {p}_shape"],
+        parts,
+        [f"{year} AS {p}_year"],
+        [f"try_strptime({p}_year::VARCHAR || '-' || lpad({p}_m, 2, '0') || '-' || lpad({p}_d, 2, '0'), "
+         f"'%Y-%m-%d')::DATE AS {p}_date"],
+        [f"coalesce({p}_shape IS NOT NULL AND {p}_year >= 1000 AND {p}_date IS NOT NULL, false) AS {p}_ok"],
+    ]  # str(date) has four digits of year from 1000 on, as the key's text in SQL
+    return stages, f"{p}_date", f"{p}_ok"
+
+
+def _amount_stages(text: str, p: str) -> tuple[list[list[str]], str, str]:
+    """(stages of columns, øre column, 'its reading is certain' column) for core.values.parse_amount_ore(text):
+    an optional sign, digits with ',' and '.' read as the importer reads them, spaces and apostrophes between."""
+    stages = [
+        [f"replace(replace(replace(replace({text}, ' ', ''), '\u00a0', ''), '\u202f', ''), '''', '') AS {p}_n"],
+        [f"strpos(reverse({p}_n), ',') AS {p}_lc", f"strpos(reverse({p}_n), '.') AS {p}_ld",
+         f"(length({text}) <= 100 AND regexp_full_match({p}_n, '[+-]?[0-9]+(?:[.,][0-9]+)*')) AS {p}_ok0"],
+        [f"(CASE WHEN {p}_lc = 0 AND {p}_ld = 0 THEN '' WHEN {p}_ld = 0 OR ({p}_lc > 0 AND {p}_lc < {p}_ld) "
+         f"THEN ',' ELSE '.' END) AS {p}_last"],
+        [f"(CASE {p}_last WHEN ',' THEN {p}_lc WHEN '.' THEN {p}_ld ELSE 0 END) AS {p}_lp",
+         f"(CASE {p}_last WHEN ',' THEN {p}_ld > 0 WHEN '.' THEN {p}_lc > 0 ELSE false END) AS {p}_other",
+         f"(CASE WHEN {p}_last = '' THEN 0 ELSE length({p}_n) - length(replace({p}_n, {p}_last, '')) END) "
+         f"AS {p}_cl"],
+        [f"(CASE WHEN {p}_cl = 1 THEN {p}_lp ELSE 0 END) AS {p}_dp"],  # the decimal separator, from the end
+        [f"ltrim(replace(replace(replace(replace(CASE WHEN {p}_dp = 0 THEN {p}_n ELSE left({p}_n, length({p}_n) - "
+         f"{p}_dp) END, ',', ''), '.', ''), '-', ''), '+', ''), '0') AS {p}_int",
+         f"(CASE WHEN {p}_dp = 0 THEN '' ELSE right({p}_n, {p}_dp - 1) END) AS {p}_frac"],
+        [f"(coalesce(TRY_CAST(nullif(CASE WHEN length({p}_int) <= 13 THEN {p}_int END, '') AS BIGINT), 0) * 100 "
+         f"+ coalesce(TRY_CAST(rpad(substr({p}_frac, 1, 2), 2, '0') AS BIGINT), 0)) AS {p}_cents",
+         f"rtrim(substr({p}_frac, 3), '0') AS {p}_rest",
+         f"coalesce({p}_ok0 AND NOT ({p}_other AND {p}_cl > 1) AND length({p}_int) <= 13, false) AS {p}_ok"],
+        [f"((CASE WHEN starts_with({p}_n, '-') THEN -1 ELSE 1 END) * ({p}_cents + CASE WHEN {p}_rest = '' THEN 0 "
+         f"WHEN {p}_rest > '5' THEN 1 WHEN {p}_rest = '5' THEN {p}_cents % 2 ELSE 0 END)) AS {p}_ore"],
+    ]
+    return stages, f"{p}_ore", f"{p}_ok"
+
+
+def _staged(base: str, stages: list[list[str]]) -> str:
+    sql = base
+    for stage in stages:
+        sql = f"SELECT *, {', '.join(stage)} FROM ({sql})"
+    return sql
+
+
+def stream_to_utf8(data: bytes, encoding: str, target: Path, chunk: int = 1 << 22) -> bool:
+    """`data` decoded as `encoding` and written to `target` as UTF-8, a chunk at a time; False when it does not
+    decode."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(target, "wb") as out:
+            for start in range(0, len(data), chunk):
+                out.write(decoder.decode(data[start:start + chunk], final=False).encode("utf-8"))
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except (UnicodeDecodeError, UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def file_size(path: Path) -> int:
+    return os.path.getsize(path)
