@@ -49,7 +49,7 @@ office-tools: $(OFFICE_STAMP)
 # One BLAS thread per worker: with two workers on two cores, OpenBLAS's own threads only spin (the text model's
 # training took 7.8 s of CPU instead of 3.2 s).
 test: install browser-tools office-tools
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadscope
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadscope --durations=15
 
 lint: install
 	$(BIN)/ruff check klimainnkjop tests

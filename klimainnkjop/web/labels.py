@@ -9,6 +9,8 @@ import re
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext, gettext_noop, ngettext, pgettext_lazy
 
+from klimainnkjop.core.audit_actions import RENAMED
+
 EXCLUSION_LABELS = {
     "wages": _("Wages"),
     "transfer": _("Transfers (incl. VAT)"),
@@ -143,6 +145,26 @@ AUDIT_ACTION_LABELS = {
     "upload.map": _("Columns of an upload mapped"),
 }
 AUDIT_ACTION_LABELS.update({f"case_{step}": label for step, label in CASE_STEP_LABELS.items()})
+AUDIT_ACTION_LABELS.update({
+    "add_construction_project": _("Construction project added"),
+    "update_construction_project": _("Construction project changed"),
+    "import_climate_calculation": _("Climate calculation (NS 3720) imported"),
+    "change_requirement": _("Requirement changed"),
+    "update_agreement": _("Agreement changed"),
+    "deactivate_user": _("User deactivated"),
+    "fail_upload": _("Uploaded file refused"),
+    "confirm_saft_import": _("SAF-T file imported although it names another company"),
+    "confirm_ehf_import": _("Invoice imported although its buyer is another organisation"),
+    "request_text_model_training": _("Retraining of the text model requested"),
+    "complete_text_model_training": _("Retraining of the text model done"),
+    "fail_text_model_training": _("Retraining of the text model failed"),
+    "create_api_token": _("API key made"),
+    "revoke_api_token": _("API key revoked"),
+})
+# entries written before the actions had one naming style were renamed (core/audit_actions.RENAMED): the label of the
+# old name serves the new one
+AUDIT_ACTION_LABELS.update({new: AUDIT_ACTION_LABELS[old] for old, new in RENAMED.items()
+                            if old in AUDIT_ACTION_LABELS and new not in AUDIT_ACTION_LABELS})
 
 # the fields of an audit entry's before/after and the values of codes among them
 FIELD_LABELS = {
@@ -165,6 +187,10 @@ FIELD_LABELS = {
     "suppliers": _("Suppliers"), "start": _("Start"), "end": _("End"), "number": _("Number"),
     "milestones": _("Milestones"), "subject": _("Subject"), "months": _("Months"), "period": _("Period"),
     "target_year": _("Target year"), "baseline_year": _("Baseline year"), "value": _("Value"),
+    # a publication's figures (services/reports.do_publish_figures)
+    "run": _("Compute run"), "total": _("Sum"), "spend_nok": _("Spend, NOK"), "kg_co2e": _("kg CO2e"),
+    "kg_co2e_low": _("kg CO2e, low"), "kg_co2e_high": _("kg CO2e, high"),
+    "kg_co2e_investment": _("kg CO2e, investments"), "kg_co2e_operating": _("kg CO2e, operations"),
 }
 VALUE_LABELS: dict[str, object] = {
     "opened": _("Opened"), "screened": _("Screened"), "ambition_decided": _("Ambition decided"),
@@ -304,6 +330,10 @@ FACTOR_SET_DESCRIPTIONS = (
                  'scripts/derive_poore_nemecek_2018_food.py'),
     gettext_noop('A hand-picked DFØ spend factor per KOSTRA purchase category, shipped with the walking skeleton. '
                  'Superseded by dfo-klimaintensiteter.'),
+    gettext_noop("Norway's market-based (residual mix) emission factor for electricity, the years with a published "
+                 "figure (2015, 2016, 2020), from raw/nve-electricity/nve-excerpts.txt, derived by "
+                 "scripts/derive_nve_electricity_market.py, reported beside the location-based account, not used to "
+                 "compute it"),
 )
 
 
