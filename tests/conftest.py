@@ -13,6 +13,7 @@ import io
 import os
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,16 +140,93 @@ def shared_state(request, name: str):
 DEMO = {"scale": 0.005, "seed": 7, "today": dt.date(2026, 11, 15)}  # the demo region most tests read
 
 
+@dataclass
+class Snapshot:
+    """What a load wrote: the full rows of every table it changed (by model) and a copy of its data directory."""
+    rows: dict[type, list[tuple]]
+    files: Path
+    value: Any
+
+
+_SNAPSHOTS: dict[tuple[str, str], Snapshot] = {}  # per process: (database vendor, name) → what the load wrote
+
+
+def _models():
+    from django.apps import apps
+
+    return [m for m in apps.get_models(include_auto_created=True) if not m._meta.proxy and m._meta.managed]
+
+
+def _rows(model) -> list[tuple]:
+    fields = [f.attname for f in model._meta.concrete_fields]
+    return list(model._base_manager.order_by("pk").values_list(*fields))
+
+
+def table_contents() -> dict[type, list[tuple]]:
+    """Every row of every table, by model: what a snapshot must give back exactly (tests/test_snapshots.py)."""
+    return {model: _rows(model) for model in _models()}
+
+
+def _restore(snapshot: Snapshot, path: Path) -> None:
+    """Puts back what the load wrote, inside the module's transaction: each table it changed emptied and filled
+    with the rows it had after the load (foreign keys are checked at commit, which never comes), the sequences
+    moved past them, and its files copied into the module's data directory."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    for model, rows in snapshot.rows.items():
+        model._base_manager.all()._raw_delete(connection.alias)
+        fields = model._meta.concrete_fields
+        stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+        saved = [(f, f.auto_now, f.auto_now_add) for f in stamped]
+        try:
+            for field in stamped:  # keep the load's own timestamps
+                field.auto_now = field.auto_now_add = False
+            model._base_manager.bulk_create(
+                [model(**dict(zip([f.attname for f in fields], row, strict=True))) for row in rows], batch_size=500)
+        finally:
+            for field, now, now_add in saved:
+                field.auto_now, field.auto_now_add = now, now_add
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), list(snapshot.rows)):
+            cursor.execute(sql)
+    shutil.copytree(snapshot.files, path, dirs_exist_ok=True)
+
+
+def load_once(name: str, path: Path, load) -> Any:
+    """Runs load() (which writes to the database and the data directory `path`) the first time in a process and
+    snapshots what it wrote; later calls (other modules' shared fixtures, each in its own rolled-back transaction
+    and data directory) restore the snapshot instead of loading again: the demo region took about a minute to
+    generate, import and compute, restoring it takes seconds. The load must not depend on the data directory's
+    path (paths in the database are relative to it)."""
+    from django.db import connection
+
+    key = (connection.vendor, name)
+    if key in _SNAPSHOTS:
+        _restore(_SNAPSHOTS[key], path)
+        return _SNAPSHOTS[key].value
+    before = table_contents()
+    value = load()
+    changed = {model: rows for model, rows in table_contents().items() if rows != before[model]}
+    files = Path(tempfile.mkdtemp(prefix=f"{name}-snapshot-", dir=path.parent.parent)) / "var"
+    shutil.copytree(path, files)
+    _SNAPSHOTS[key] = Snapshot(changed, files, value)
+    return value
+
+
 @pytest.fixture(scope="module")
 def shared_demo(request):
-    """The demo region (DEMO) generated, imported and computed once for a module: (LoadResult, progress
-    messages). The tests that use it read it, or load it again inside their own savepoint."""
+    """The demo region (DEMO) generated, imported and computed once per process (load_once): (LoadResult,
+    progress messages). The tests that use it read it, or load it again inside their own savepoint."""
     from klimainnkjop.demo.load import do_load_demo
 
-    with shared_state(request, "demo") as path:
+    def load():
         messages: list[str] = []
         result = do_load_demo(**DEMO, actor="test", progress=messages.append)
-        yield Shared(path, (result, messages))
+        return result, messages
+
+    with shared_state(request, "demo") as path:
+        yield Shared(path, load_once("demo", path, load))
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,53 @@
+"""The test suite's snapshots (tests/conftest.py load_once): a module fixture that restores what an expensive load
+wrote instead of loading again must give back exactly the same rows and files."""
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+
+from tests.conftest import load_once, table_contents
+from tests.factories import KONGSVINGER_CSV, WEB_PROFILE, import_ledger
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_restored_snapshot_gives_back_every_row_and_file_the_load_wrote(reference, data_dir, tmp_path):
+    from klimainnkjop.services.compute import do_compute
+    from klimainnkjop.services.organisations import do_create_organisation
+
+    def load():
+        org = do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
+                                     region_name="Kongsvingerregionen", actor="test")
+        import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
+        return do_compute(actor="test").pk
+
+    with transaction.atomic():
+        run_id = load_once("snapshot-probe", data_dir, load)
+        after, written = table_contents(), _files(data_dir)
+        transaction.set_rollback(True)
+    assert table_contents() != after, "the load's rows were rolled back"
+    assert any(name.startswith("results") or "run" in name for name in written), sorted(written)[:20]
+
+    restored = tmp_path / "restored"
+    assert load_once("snapshot-probe", restored, lambda: pytest.fail("loaded a second time")) == run_id
+    assert table_contents() == after
+    assert _files(restored) == written
+
+
+def test_a_new_row_after_a_restore_gets_a_fresh_key(reference, data_dir, tmp_path):
+    """The sequences are moved past the restored rows (PostgreSQL would otherwise hand out a taken key)."""
+    from klimainnkjop.services.organisations import do_create_organisation
+
+    def load():
+        return do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
+                                      region_name="Kongsvingerregionen", actor="test").pk
+
+    with transaction.atomic():
+        first = load_once("snapshot-keys", data_dir, load)
+        transaction.set_rollback(True)
+    assert load_once("snapshot-keys", tmp_path / "again", lambda: pytest.fail("loaded a second time")) == first
+    second = do_create_organisation(orgnr="964947082", name="Grue kommune", kostra_region="0402",
+                                    region_name="Kongsvingerregionen", actor="test").pk
+    assert second > first
