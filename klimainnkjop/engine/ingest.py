@@ -390,11 +390,12 @@ class Ingest:
                                      ).fetchall()
         return int(count), int(total), dict(units), dict(suppliers)
 
-    def write_fresh(self, path: Path, *, org: str, batch: str, source: str, columns: list[tuple[str, str]]) -> None:
+    def write_fresh(self, path: Path, *, org: str, batch: str, source: str, columns: list[tuple[str, str]],
+                    annual: bool = False) -> None:
         """The fresh lines in file order to a Parquet file at `path` (zstd), with `columns` (name, Parquet type as
-        DuckDB names it) of the line store's schema."""
+        DuckDB names it) of the line store's schema. `annual`: month 0 (a year's figures, as KOSTRA's)."""
         constants = {"org": _lit(org), "batch": _lit(batch), "source": _lit(source),
-                     "year": "year(posting_date)", "month": "month(posting_date)",
+                     "year": "year(posting_date)", "month": "0" if annual else "month(posting_date)",
                      "amount_orig_minor": "amount_minor"}
         select = ", ".join(f"CAST({constants.get(n, n)} AS {t}) AS {n}" for n, t in columns)
         self.con.execute(f"COPY (SELECT {select} FROM fresh ORDER BY row_no) TO {_lit(str(path))} "
@@ -489,3 +490,115 @@ def stream_to_utf8(data: bytes, encoding: str, target: Path, chunk: int = 1 << 2
 
 def file_size(path: Path) -> int:
     return os.path.getsize(path)
+
+
+# ---------------------------------------------------------------------------------------------------- KOSTRA
+
+
+@dataclass
+class KostraLayout:
+    """What the SQL needs of the KOSTRA importer's layout (importers/kostra.py): fields (name, start, size),
+    the record length, the known forms, the account classes and the latest year accepted."""
+
+    fields: list[tuple[str, int, int]]
+    record_length: int
+    forms: set[str]
+    balance_forms: set[str]
+    classes: set[str]
+    investment_classes: set[str]
+    max_year: int
+
+
+def _in(values: set[str]) -> str:
+    return "(" + ", ".join(_lit(v) for v in sorted(values)) + ")"
+
+
+class KostraIngest(Ingest):
+    """A KOSTRA file's records parsed in SQL; the rows whose reading is not certain are the importer's."""
+
+    def load_lines(self, lines: list[str]) -> None:
+        """The file's physical lines (without their line break), numbered from 1 as `str.splitlines` numbers them."""
+        table = pa.table({"row_no": pa.array(range(1, len(lines) + 1), pa.int32()), "l": pa.array(lines, pa.string())})
+        self.con.register("lines_in", table)
+        self.con.execute("CREATE OR REPLACE TABLE klines AS SELECT row_no, "
+                         "CASE WHEN suffix(l, chr(13)) THEN l[:-2] ELSE l END AS l FROM lines_in")
+        self.con.unregister("lines_in")
+
+    def parse_kostra(self, layout: KostraLayout) -> tuple[int, int]:
+        """Table `krecords` of the rows whose every value is certain (as importers.kostra reads them); returns
+        (rows read, rows left to the importer: `odd_kostra_rows`)."""
+        raw = {name: f"substr(l, {start}, {size})" for name, start, size in layout.fields}
+        s = {name: _strip(expr) for name, expr in raw.items()}
+        ok = " AND ".join([
+            f"length(l) >= {layout.record_length}",
+            f"{s['skjema']} IN {_in(layout.forms)}",
+            f"regexp_full_match({s['aargang']}, '[0-9]{{1,9}}')",
+            f"TRY_CAST({s['aargang']} AS INTEGER) BETWEEN 1990 AND {layout.max_year}",
+            f"regexp_full_match({s['region']}, '[0-9]{{6}}')",
+            f"{raw['kontoklasse']} IN {_in(layout.classes)}",
+            f"regexp_full_match({s['art']}, '[0-9]+')",
+            f"regexp_full_match(replace({s['belop']}, ' ', ''), '[+-]?[0-9]+')",
+        ])
+        blank = f"coalesce({_strip('l')}, '') = ''"
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE kparsed AS
+            SELECT row_no, l, {blank} AS blank, coalesce({ok}, false) AS fast,
+                   {s['skjema']} AS skjema, TRY_CAST({s['aargang']} AS INTEGER) AS year, {s['region']} AS region_raw,
+                   {s['orgnr']} AS orgnr, {raw['kontoklasse']} IN {_in(layout.investment_classes)} AS investment,
+                   {s['funksjon']} AS function, lpad({s['art']}, greatest(3, length({s['art']}))::INTEGER, '0') AS art,
+                   TRY_CAST(replace({s['belop']}, ' ', '') AS BIGINT) * 100000 AS amount_ore
+            FROM klines""")
+        read, odd = self.con.execute("SELECT count(*) FILTER (NOT blank), count(*) FILTER (NOT blank AND NOT fast) "
+                                     "FROM kparsed").fetchall()[0]
+        return int(read), int(odd)
+
+    def odd_kostra_rows(self) -> list[tuple[int, str]]:
+        """(row number, line) of the rows `parse_kostra` left to the importer, in file order."""
+        return self.con.execute("SELECT row_no, l FROM kparsed WHERE NOT blank AND NOT fast ORDER BY row_no"
+                                ).fetchall()
+
+    def raw_regions(self) -> list[str]:
+        return [r for (r,) in self.con.execute("SELECT DISTINCT region_raw FROM kparsed WHERE fast").fetchall()]
+
+    def kostra_records(self, regions: dict[str, str], odd: pa.Table | None) -> None:
+        """Table `krecords` (row_no, skjema, year, region, orgnr, investment, function, art, amount_ore): the fast
+        rows with `regions` (raw → current code) and the importer's records of the odd rows (`odd`, same columns)."""
+        mapping = pa.table({"region_raw": pa.array(list(regions), pa.string()),
+                            "region": pa.array(list(regions.values()), pa.string())})
+        self.con.register("regions_in", mapping)
+        odd_sql = ""
+        if odd is not None and odd.num_rows:
+            self.con.register("kodd_in", odd)
+            odd_sql = "UNION ALL SELECT row_no, skjema, year, region, orgnr, investment, function, art, amount_ore " \
+                      "FROM kodd_in"
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE krecords AS
+            SELECT p.row_no, p.skjema, p.year, r.region, p.orgnr, p.investment, p.function, p.art, p.amount_ore
+            FROM kparsed p JOIN regions_in r USING (region_raw) WHERE p.fast {odd_sql}""")
+        self.con.unregister("regions_in")
+        if odd_sql:
+            self.con.unregister("kodd_in")
+
+    def kostra_summary(self) -> tuple[set[str], set[int], set[str]]:
+        """(regions, years, orgnrs) of every record."""
+        regions, years, orgnrs = self.con.execute(
+            "SELECT list(DISTINCT region), list(DISTINCT year), list(DISTINCT orgnr) FROM krecords").fetchall()[0]
+        return set(regions or []), set(years or []), set(orgnrs or [])
+
+    def kostra_lines(self, balance_forms: set[str]) -> int:
+        """Table `lines` for the line store: the records that are neither balance nor zero, keyed as
+        services.imports keys them (the n-th record of a basis numbered n in file order). Returns their number."""
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE lines AS
+            SELECT row_no, make_date(year, 12, 31) AS posting_date, '' AS account, art, function, '' AS unit,
+                   '' AS unit_name, '' AS project, '' AS supplier_orgnr, '' AS supplier_name,
+                   amount_ore AS amount_minor, 0::BIGINT AS vat_minor, 'NOK' AS currency,
+                   'KOSTRA ' || skjema || CASE WHEN investment THEN ' investering' ELSE ' drift' END AS description,
+                   '' AS invoice_no, '' AS voucher, '' AS line_id, investment, NULL::DOUBLE AS quantity,
+                   '' AS quantity_unit, amount_ore, 0::BIGINT AS vat_ore,
+                   substr(sha256(basis || '|' || row_number() OVER (PARTITION BY basis ORDER BY row_no)), 1, 32)
+                     AS line_key
+            FROM (SELECT *, 'kostra|' || year || '|' || skjema || '|' || investment::INTEGER || '|' || function
+                            || '|' || art AS basis
+                  FROM krecords WHERE skjema NOT IN {_in(balance_forms)} AND amount_ore <> 0)""")
+        return self.con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
