@@ -516,53 +516,70 @@ def _in(values: set[str]) -> str:
 class KostraIngest(Ingest):
     """A KOSTRA file's records parsed in SQL; the rows whose reading is not certain are the importer's."""
 
-    def load_lines(self, lines: list[str]) -> None:
-        """The file's physical lines (without their line break), numbered from 1 as `str.splitlines` numbers them."""
-        table = pa.table({"row_no": pa.array(range(1, len(lines) + 1), pa.int32()), "l": pa.array(lines, pa.string())})
-        self.con.register("lines_in", table)
-        self.con.execute("CREATE OR REPLACE TABLE klines AS SELECT row_no, "
-                         "CASE WHEN suffix(l, chr(13)) THEN l[:-2] ELSE l END AS l FROM lines_in")
-        self.con.unregister("lines_in")
+    def load_lines(self, utf8: bytes) -> int:
+        """The lines of `utf8` (UTF-8 text whose only line break is \\n), numbered from 1 as `str.splitlines`
+        numbers them (no empty line after a final line break), into table `klines` without copying them through
+        Python objects: the offsets of the Arrow string array are the positions of the line breaks. Returns the
+        number of lines."""
+        import numpy as np
 
-    def parse_kostra(self, layout: KostraLayout) -> tuple[int, int]:
-        """Table `krecords` of the rows whose every value is certain (as importers.kostra reads them); returns
-        (rows read, rows left to the importer: `odd_kostra_rows`)."""
+        buffer = np.frombuffer(utf8, dtype=np.uint8)
+        breaks = np.flatnonzero(buffer == 10)
+        starts = np.concatenate(([0], breaks + 1))
+        if starts[-1] == len(utf8):
+            starts = starts[:-1]  # a final line break ends the last line
+        ends = np.concatenate((breaks, [len(utf8)]))[:len(starts)]
+        count = len(starts)
+        # line i is utf8[starts[i]:ends[i]]; as one data buffer with the breaks removed
+        keep = np.ones(len(buffer), dtype=bool)
+        keep[breaks] = False
+        data = buffer[keep].tobytes()
+        lengths = ends - starts
+        offsets = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        lines = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
+        table = pa.table({"row_no": pa.array(np.arange(1, count + 1, dtype=np.int32)), "l": lines})
+        self.con.register("lines_in", table)
+        self.con.execute("CREATE OR REPLACE TABLE klines AS SELECT row_no, l::VARCHAR AS l FROM lines_in")
+        self.con.unregister("lines_in")
+        return count
+
+    def parse_kostra(self, layout: KostraLayout) -> int:
+        """Table `kparsed`: every line, `fast` when each of its fields has a shape whose reading by the importer is
+        certain (digits where it wants digits, printable ASCII and spaces elsewhere, so that Python's strip() is a
+        trim of spaces); the other lines (blank, short, odd or wrong) are the importer's: `odd_kostra_rows`.
+        Returns the number of fast rows."""
         raw = {name: f"substr(l, {start}, {size})" for name, start, size in layout.fields}
-        s = {name: _strip(expr) for name, expr in raw.items()}
         ok = " AND ".join([
             f"length(l) >= {layout.record_length}",
-            f"{s['skjema']} IN {_in(layout.forms)}",
-            f"regexp_full_match({s['aargang']}, '[0-9]{{1,9}}')",
-            f"TRY_CAST({s['aargang']} AS INTEGER) BETWEEN 1990 AND {layout.max_year}",
-            f"regexp_full_match({s['region']}, '[0-9]{{6}}')",
+            f"{raw['skjema']} IN {_in(layout.forms)}",
+            f"regexp_full_match({raw['aargang']}, '[0-9]{{4}}')",
+            f"TRY_CAST({raw['aargang']} AS INTEGER) BETWEEN 1990 AND {layout.max_year}",
+            f"regexp_full_match({raw['region']}, '[0-9]{{6}}')",
+            f"regexp_full_match({raw['orgnr']}, '[\x20-\x7e]*')",
             f"{raw['kontoklasse']} IN {_in(layout.classes)}",
-            f"regexp_full_match({s['art']}, '[0-9]+')",
-            f"regexp_full_match(replace({s['belop']}, ' ', ''), '[+-]?[0-9]+')",
+            f"regexp_full_match({raw['funksjon']}, '[\x20-\x7e]*')",
+            f"regexp_full_match({raw['art']}, ' *[0-9]+ *')",
+            f"regexp_full_match({raw['belop']}, ' *(?:[+-] *)?[0-9][0-9 ]*')",
         ])
-        blank = f"coalesce({_strip('l')}, '') = ''"
-        self.con.execute(f"""
-            CREATE OR REPLACE TABLE kparsed AS
-            SELECT row_no, l, {blank} AS blank, coalesce({ok}, false) AS fast,
-                   {s['skjema']} AS skjema, TRY_CAST({s['aargang']} AS INTEGER) AS year, {s['region']} AS region_raw,
-                   {s['orgnr']} AS orgnr, {raw['kontoklasse']} IN {_in(layout.investment_classes)} AS investment,
-                   {s['funksjon']} AS function, lpad({s['art']}, greatest(3, length({s['art']}))::INTEGER, '0') AS art,
-                   TRY_CAST(replace({s['belop']}, ' ', '') AS BIGINT) * 100000 AS amount_ore
-            FROM klines""")
-        read, odd = self.con.execute("SELECT count(*) FILTER (NOT blank), count(*) FILTER (NOT blank AND NOT fast) "
-                                     "FROM kparsed").fetchall()[0]
-        return int(read), int(odd)
+        self.con.execute(f"CREATE OR REPLACE TABLE kparsed AS SELECT row_no, l, coalesce({ok}, false) AS fast "
+                         "FROM klines")
+        return self.con.execute("SELECT count(*) FROM kparsed WHERE fast").fetchall()[0][0]
 
     def odd_kostra_rows(self) -> list[tuple[int, str]]:
         """(row number, line) of the rows `parse_kostra` left to the importer, in file order."""
-        return self.con.execute("SELECT row_no, l FROM kparsed WHERE NOT blank AND NOT fast ORDER BY row_no"
-                                ).fetchall()
+        return self.con.execute("SELECT row_no, l FROM kparsed WHERE NOT fast ORDER BY row_no").fetchall()
 
-    def raw_regions(self) -> list[str]:
-        return [r for (r,) in self.con.execute("SELECT DISTINCT region_raw FROM kparsed WHERE fast").fetchall()]
+    def raw_regions(self, layout: KostraLayout) -> list[str]:
+        """The region field's values on the fast rows."""
+        start, size = next((start, size) for name, start, size in layout.fields if name == "region")
+        return [r for (r,) in self.con.execute(
+            f"SELECT DISTINCT substr(l, {start}, {size}) FROM kparsed WHERE fast").fetchall()]
 
-    def kostra_records(self, regions: dict[str, str], odd: pa.Table | None) -> None:
+    def kostra_records(self, layout: KostraLayout, regions: dict[str, str], odd: pa.Table | None) -> None:
         """Table `krecords` (row_no, skjema, year, region, orgnr, investment, function, art, amount_ore): the fast
         rows with `regions` (raw → current code) and the importer's records of the odd rows (`odd`, same columns)."""
+        raw = {name: f"substr(l, {start}, {size})" for name, start, size in layout.fields}
         mapping = pa.table({"region_raw": pa.array(list(regions), pa.string()),
                             "region": pa.array(list(regions.values()), pa.string())})
         self.con.register("regions_in", mapping)
@@ -571,10 +588,18 @@ class KostraIngest(Ingest):
             self.con.register("kodd_in", odd)
             odd_sql = "UNION ALL SELECT row_no, skjema, year, region, orgnr, investment, function, art, amount_ore " \
                       "FROM kodd_in"
+        art = f"trim({raw['art']}, ' ')"
         self.con.execute(f"""
             CREATE OR REPLACE TABLE krecords AS
             SELECT p.row_no, p.skjema, p.year, r.region, p.orgnr, p.investment, p.function, p.art, p.amount_ore
-            FROM kparsed p JOIN regions_in r USING (region_raw) WHERE p.fast {odd_sql}""")
+            FROM (SELECT row_no, {raw['skjema']} AS skjema, TRY_CAST({raw['aargang']} AS INTEGER) AS year,
+                         {raw['region']} AS region_raw, trim({raw['orgnr']}, ' ') AS orgnr,
+                         {raw['kontoklasse']} IN {_in(layout.investment_classes)} AS investment,
+                         trim({raw['funksjon']}, ' ') AS function,
+                         lpad({art}, greatest(3, length({art}))::INTEGER, '0') AS art,
+                         TRY_CAST(replace({raw['belop']}, ' ', '') AS BIGINT) * 100000 AS amount_ore
+                  FROM kparsed WHERE fast) p
+            JOIN regions_in r USING (region_raw) {odd_sql}""")
         self.con.unregister("regions_in")
         if odd_sql:
             self.con.unregister("kodd_in")

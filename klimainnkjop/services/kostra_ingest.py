@@ -79,41 +79,41 @@ def parse_kostra(data: bytes, file_name: str) -> ReadKostra:
 
 def _parse(ingest: KostraIngest, data: bytes, file_name: str) -> ReadKostra:
     text = decode(data, file_name)
-    reader = "duckdb"
-    records: list[kostra.KostraRecord] | None = None
+    layout = _layout()
     if text.count("\r") != text.count("\r\n") or _OTHER_BREAKS.search(text):
-        reader = "python"
-    else:
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()  # splitlines gives no empty last line for a final line break
-        try:
-            ingest.load_lines(lines)
-        except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate
-            reader = "python"
-        del lines
-    if reader == "python":
-        parsed = kostra.parse_kostra(data, file_name)
-        records = parsed.records
-        ingest.load_lines([])
-        ingest.parse_kostra(_layout())
-        ingest.kostra_records({}, _table(records))
-        return ReadKostra(file_name, parsed.rows_read, parsed.regions, parsed.years,
-                          {r.orgnr for r in records}, ingest, reader)
+        return _parse_in_python(ingest, data, file_name, layout)
+    try:
+        utf8 = text.replace("\r\n", "\n").encode("utf-8")
+    except UnicodeError:  # e.g. a lone surrogate
+        return _parse_in_python(ingest, data, file_name, layout)
     del text
-    rows_read, odd_count = ingest.parse_kostra(_layout())
+    ingest.load_lines(utf8)
+    del utf8
+    rows_read = ingest.parse_kostra(layout)
     errors: list[RowError] = []
     odd: list[kostra.KostraRecord] = []
-    if odd_count:
-        for row_no, line in ingest.odd_kostra_rows():
-            record = kostra.parse_line(file_name, row_no, line, errors)
-            if record is not None:
-                odd.append(record)
+    for row_no, line in ingest.odd_kostra_rows():  # as importers.kostra.parse_kostra's loop
+        if not line.strip():
+            continue
+        rows_read += 1
+        record = kostra.parse_line(file_name, row_no, line, errors)
+        if record is not None:
+            odd.append(record)
     if not rows_read:
         errors.append(RowError(file_name, None, None, "the file is empty"))
     if errors:
         raise ImportRejected(errors)
-    ingest.kostra_records({raw: kostra_codes.current_region_code(raw) for raw in ingest.raw_regions()},
+    ingest.kostra_records(layout, {raw: kostra_codes.current_region_code(raw) for raw in ingest.raw_regions(layout)},
                           _table(odd) if odd else None)
     regions, years, orgnrs = ingest.kostra_summary()
-    return ReadKostra(file_name, rows_read, regions, years, orgnrs, ingest, reader)
+    return ReadKostra(file_name, rows_read, regions, years, orgnrs, ingest, "duckdb")
+
+
+def _parse_in_python(ingest: KostraIngest, data: bytes, file_name: str, layout: KostraLayout) -> ReadKostra:
+    """The importer reads the file (its line breaks are not only \\n and \\r\\n); its records go to DuckDB."""
+    parsed = kostra.parse_kostra(data, file_name)
+    ingest.load_lines(b"")
+    ingest.parse_kostra(layout)
+    ingest.kostra_records(layout, {}, _table(parsed.records))
+    return ReadKostra(file_name, parsed.rows_read, parsed.regions, parsed.years, {r.orgnr for r in parsed.records},
+                      ingest, "python")
