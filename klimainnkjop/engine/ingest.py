@@ -604,6 +604,19 @@ class KostraIngest(Ingest):
         if odd_sql:
             self.con.unregister("kodd_in")
 
+    def kostra_others(self, region: str, orgnr: str) -> list[tuple[int, str, str]]:
+        """(first row, 'region' or 'orgnr', value) of each KOSTRA region other than `region` (unless it is empty)
+        and each orgnr other than `orgnr` (but one of zeros and spaces), in the order a loop over the records
+        meets them (row, then region before orgnr)."""
+        return self.con.execute("""
+            SELECT row_no, kind, value FROM (
+                SELECT min(row_no) AS row_no, 'region' AS kind, region AS value, 0 AS k FROM krecords
+                WHERE ? <> '' AND region <> '' AND region <> ? GROUP BY region
+                UNION ALL
+                SELECT min(row_no), 'orgnr', orgnr, 1 FROM krecords
+                WHERE trim(orgnr, '0 ') <> '' AND orgnr <> ? GROUP BY orgnr)
+            ORDER BY row_no, k""", [region, region, orgnr]).fetchall()
+
     def kostra_summary(self) -> tuple[set[str], set[int], set[str]]:
         """(regions, years, orgnrs) of every record."""
         regions, years, orgnrs = self.con.execute(

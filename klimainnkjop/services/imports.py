@@ -266,25 +266,29 @@ def _ensure_suppliers(suppliers: dict[str, str]) -> None:
 
 
 def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation | None = None,
-                     actor: ActorLike = None) -> ImportResult:
+                     actor: ActorLike = None, parsed: ReadKostra | None = None) -> ImportResult:
     """A whole municipality's year from its KOSTRA file. Balance records are skipped. The records are read in
-    DuckDB (services/kostra_ingest.py), keyed, anti-joined with the stored lines and written with one COPY."""
-    with parse_kostra_file(data, file_name) as parsed:
+    DuckDB (services/kostra_ingest.py), keyed, anti-joined with the stored lines and written with one COPY.
+    `parsed`: the file read already (its caller closes it)."""
+    if parsed is None:
+        with parse_kostra_file(data, file_name) as read:
+            return do_import_kostra(data=data, file_name=file_name, organisation=organisation, actor=actor,
+                                    parsed=read)
+    if organisation is None:
+        if len(parsed.regions) != 1:
+            raise InvalidInput(f"{file_name}: the file holds regions {', '.join(sorted(parsed.regions))}; name "
+                               "one organisation with --org")
+        region = next(iter(parsed.regions))
+        organisation = Organisation.objects.filter(kostra_region=region).first()
         if organisation is None:
-            if len(parsed.regions) != 1:
-                raise InvalidInput(f"{file_name}: the file holds regions {', '.join(sorted(parsed.regions))}; name "
-                                   "one organisation with --org")
-            region = next(iter(parsed.regions))
-            organisation = Organisation.objects.filter(kostra_region=region).first()
-            if organisation is None:
-                orgnrs = {o for o in parsed.orgnrs if OrgNumber.is_well_formed(o)}
-                if len(orgnrs) != 1:
-                    raise InvalidInput(f"{file_name}: no organisation has KOSTRA region {region}, and the file names "
-                                       "no single orgnr to create one with; add it with `klimainnkjop org add` first")
-                organisation = do_create_organisation(orgnr=orgnrs.pop(), name=f"Kommune {region}",
-                                                      kostra_region=region, actor=actor)
-        with organisation_lock(organisation.orgnr):
-            return _import_kostra(organisation, parsed, data, file_name, actor)
+            orgnrs = {o for o in parsed.orgnrs if OrgNumber.is_well_formed(o)}
+            if len(orgnrs) != 1:
+                raise InvalidInput(f"{file_name}: no organisation has KOSTRA region {region}, and the file names "
+                                   "no single orgnr to create one with; add it with `klimainnkjop org add` first")
+            organisation = do_create_organisation(orgnr=orgnrs.pop(), name=f"Kommune {region}",
+                                                  kostra_region=region, actor=actor)
+    with organisation_lock(organisation.orgnr):
+        return _import_kostra(organisation, parsed, data, file_name, actor)
 
 
 def _import_kostra(organisation: Organisation, parsed: ReadKostra, data: bytes, file_name: str,

@@ -43,6 +43,10 @@ class ReadKostra:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def others(self, region: str, orgnr: str) -> list[tuple[int, str, str]]:
+        """(first row, 'region' | 'orgnr', value) of each region and orgnr in the file that is not these."""
+        return self.ingest.kostra_others(region, orgnr)
+
     def records(self) -> list[kostra.KostraRecord]:
         """The records as the importer's KostraRecord, in file order (for tests)."""
         rows = self.ingest.con.execute("SELECT row_no, skjema, year, region, orgnr, investment, function, art, "
