@@ -22,6 +22,7 @@ sets once and keeping them warm for its share.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -360,12 +361,11 @@ def _worker_start() -> None:
     """A pool worker: Django's settings for the messages' translations (when the parent had them), then the
     rule sets compiled once for all of the worker's documents."""
     if os.environ.get("DJANGO_SETTINGS_MODULE"):
-        try:
-            import django
+        import django
 
+        # the messages are translated as in the parent; should it fail they stay English (the verdicts are the same)
+        with contextlib.suppress(Exception):
             django.setup()
-        except Exception:  # noqa: BLE001 - without Django the messages stay English; the validation is the same
-            pass
     validation.warm_up()
 
 
