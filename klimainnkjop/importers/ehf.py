@@ -367,6 +367,7 @@ def _worker_start() -> None:
         with contextlib.suppress(Exception):
             django.setup()
     validation.warm_up()
+    units.registry()  # the unit registry (pint) is loaded once, not on the first invoice with a quantity
 
 
 def _parse_chunk(chunk: list[tuple[str, bytes]]) -> list[tuple[InvoiceDocument | list[RowError], tuple | None]]:
