@@ -228,13 +228,15 @@ def forget_verdicts() -> None:
         _verdicts.clear()
 
 
-def _verdict(root, kind: str, sha: str) -> validation.ValidationReport:
-    """The validation report of the document with these bytes: from the cache, or validated now and kept."""
+def _verdict(root, kind: str, sha: str) -> tuple[validation.ValidationReport, dict[str, float]]:
+    """The validation report of the document with these bytes, from the cache or validated now and kept, and the
+    seconds spent on it now per layer (0 for a cached verdict)."""
     report = _cached_verdict(sha, kind)
-    if report is None:
-        report = validation.validate_ubl(etree.ElementTree(root), kind)
-        _remember_verdict(sha, kind, report)
-    return report
+    if report is not None:
+        return report, {layer: 0.0 for layer in report.seconds}
+    report = validation.validate_ubl(etree.ElementTree(root), kind)
+    _remember_verdict(sha, kind, report)
+    return report, dict(report.seconds)
 
 
 def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> InvoiceDocument:
@@ -251,8 +253,7 @@ def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> Inv
     warnings: list[str] = []
     sha = hashlib.sha256(data).hexdigest()
     if validate:
-        report = _verdict(root, kind, sha)
-        seconds = dict(report.seconds)
+        report, seconds = _verdict(root, kind, sha)
         if not report.ok:
             raise InvalidDocument([RowError(file_name, None, None, f"rule {f.rule} ({f.layer}, {f.flag}): "
                                                                    f"{f.message}"
