@@ -7,6 +7,9 @@ any other value is handed back to the caller (`Ingest.odd_rows`), which parses i
 error messages included, and hands the lines back (`Ingest.add_lines`). The CSV reader is DuckDB's only when the
 file is one Python's csv module reads the same way (`csv_is_plain`); otherwise the caller reads the cells with
 the importer's reader and loads them here (`Ingest.load_rows`).
+
+KOSTRA files (`KostraIngest`, used by services/kostra_ingest.py) the same way: the lines in as one Arrow buffer,
+the fixed-width fields cut and checked in SQL, the rows of any other shape handed back to importers/kostra.py.
 """
 from __future__ import annotations
 
