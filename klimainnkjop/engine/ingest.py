@@ -7,6 +7,9 @@ any other value is handed back to the caller (`Ingest.odd_rows`), which parses i
 error messages included, and hands the lines back (`Ingest.add_lines`). The CSV reader is DuckDB's only when the
 file is one Python's csv module reads the same way (`csv_is_plain`); otherwise the caller reads the cells with
 the importer's reader and loads them here (`Ingest.load_rows`).
+
+KOSTRA files (`KostraIngest`, used by services/kostra_ingest.py) the same way: the lines in as one Arrow buffer,
+the fixed-width fields cut and checked in SQL, the rows of any other shape handed back to importers/kostra.py.
 """
 from __future__ import annotations
 
@@ -390,11 +393,12 @@ class Ingest:
                                      ).fetchall()
         return int(count), int(total), dict(units), dict(suppliers)
 
-    def write_fresh(self, path: Path, *, org: str, batch: str, source: str, columns: list[tuple[str, str]]) -> None:
+    def write_fresh(self, path: Path, *, org: str, batch: str, source: str, columns: list[tuple[str, str]],
+                    annual: bool = False) -> None:
         """The fresh lines in file order to a Parquet file at `path` (zstd), with `columns` (name, Parquet type as
-        DuckDB names it) of the line store's schema."""
+        DuckDB names it) of the line store's schema. `annual`: month 0 (a year's figures, as KOSTRA's)."""
         constants = {"org": _lit(org), "batch": _lit(batch), "source": _lit(source),
-                     "year": "year(posting_date)", "month": "month(posting_date)",
+                     "year": "year(posting_date)", "month": "0" if annual else "month(posting_date)",
                      "amount_orig_minor": "amount_minor"}
         select = ", ".join(f"CAST({constants.get(n, n)} AS {t}) AS {n}" for n, t in columns)
         self.con.execute(f"COPY (SELECT {select} FROM fresh ORDER BY row_no) TO {_lit(str(path))} "
@@ -489,3 +493,153 @@ def stream_to_utf8(data: bytes, encoding: str, target: Path, chunk: int = 1 << 2
 
 def file_size(path: Path) -> int:
     return os.path.getsize(path)
+
+
+# ---------------------------------------------------------------------------------------------------- KOSTRA
+
+
+@dataclass
+class KostraLayout:
+    """What the SQL needs of the KOSTRA importer's layout (importers/kostra.py): fields (name, start, size),
+    the record length, the known forms, the account classes and the latest year accepted."""
+
+    fields: list[tuple[str, int, int]]
+    record_length: int
+    forms: set[str]
+    balance_forms: set[str]
+    classes: set[str]
+    investment_classes: set[str]
+    max_year: int
+
+
+def _in(values: set[str]) -> str:
+    return "(" + ", ".join(_lit(v) for v in sorted(values)) + ")"
+
+
+class KostraIngest(Ingest):
+    """A KOSTRA file's records parsed in SQL; the rows whose reading is not certain are the importer's."""
+
+    def load_lines(self, utf8: bytes) -> int:
+        """The lines of `utf8` (UTF-8 text whose only line break is \\n), numbered from 1 as `str.splitlines`
+        numbers them (no empty line after a final line break), into table `klines` without copying them through
+        Python objects: the offsets of the Arrow string array are the positions of the line breaks. Returns the
+        number of lines."""
+        import numpy as np
+
+        buffer = np.frombuffer(utf8, dtype=np.uint8)
+        breaks = np.flatnonzero(buffer == 10)
+        starts = np.concatenate(([0], breaks + 1))
+        if starts[-1] == len(utf8):
+            starts = starts[:-1]  # a final line break ends the last line
+        ends = np.concatenate((breaks, [len(utf8)]))[:len(starts)]
+        count = len(starts)
+        # line i is utf8[starts[i]:ends[i]]; as one data buffer with the breaks removed
+        keep = np.ones(len(buffer), dtype=bool)
+        keep[breaks] = False
+        data = buffer[keep].tobytes()
+        lengths = ends - starts
+        offsets = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        lines = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
+        table = pa.table({"row_no": pa.array(np.arange(1, count + 1, dtype=np.int32)), "l": lines})
+        self.con.register("lines_in", table)
+        self.con.execute("CREATE OR REPLACE TABLE klines AS SELECT row_no, l::VARCHAR AS l FROM lines_in")
+        self.con.unregister("lines_in")
+        return count
+
+    def parse_kostra(self, layout: KostraLayout) -> int:
+        """Table `kparsed`: every line, `fast` when each of its fields has a shape whose reading by the importer is
+        certain (digits where it wants digits, printable ASCII and spaces elsewhere, so that Python's strip() is a
+        trim of spaces); the other lines (blank, short, odd or wrong) are the importer's: `odd_kostra_rows`.
+        Returns the number of fast rows."""
+        raw = {name: f"substr(l, {start}, {size})" for name, start, size in layout.fields}
+        ok = " AND ".join([
+            f"length(l) >= {layout.record_length}",
+            f"{raw['skjema']} IN {_in(layout.forms)}",
+            f"regexp_full_match({raw['aargang']}, '[0-9]{{4}}')",
+            f"TRY_CAST({raw['aargang']} AS INTEGER) BETWEEN 1990 AND {layout.max_year}",
+            f"regexp_full_match({raw['region']}, '[0-9]{{6}}')",
+            f"regexp_full_match({raw['orgnr']}, '[\x20-\x7e]*')",
+            f"{raw['kontoklasse']} IN {_in(layout.classes)}",
+            f"regexp_full_match({raw['funksjon']}, '[\x20-\x7e]*')",
+            f"regexp_full_match({raw['art']}, ' *[0-9]+ *')",
+            f"regexp_full_match({raw['belop']}, ' *(?:[+-] *)?[0-9][0-9 ]*')",
+        ])
+        self.con.execute(f"CREATE OR REPLACE TABLE kparsed AS SELECT row_no, l, coalesce({ok}, false) AS fast "
+                         "FROM klines")
+        return self.con.execute("SELECT count(*) FROM kparsed WHERE fast").fetchall()[0][0]
+
+    def odd_kostra_rows(self) -> list[tuple[int, str]]:
+        """(row number, line) of the rows `parse_kostra` left to the importer, in file order."""
+        return self.con.execute("SELECT row_no, l FROM kparsed WHERE NOT fast ORDER BY row_no").fetchall()
+
+    def raw_regions(self, layout: KostraLayout) -> list[str]:
+        """The region field's values on the fast rows."""
+        start, size = next((start, size) for name, start, size in layout.fields if name == "region")
+        return [r for (r,) in self.con.execute(
+            f"SELECT DISTINCT substr(l, {start}, {size}) FROM kparsed WHERE fast").fetchall()]
+
+    def kostra_records(self, layout: KostraLayout, regions: dict[str, str], odd: pa.Table | None) -> None:
+        """Table `krecords` (row_no, skjema, year, region, orgnr, investment, function, art, amount_ore): the fast
+        rows with `regions` (raw → current code) and the importer's records of the odd rows (`odd`, same columns)."""
+        raw = {name: f"substr(l, {start}, {size})" for name, start, size in layout.fields}
+        mapping = pa.table({"region_raw": pa.array(list(regions), pa.string()),
+                            "region": pa.array(list(regions.values()), pa.string())})
+        self.con.register("regions_in", mapping)
+        odd_sql = ""
+        if odd is not None and odd.num_rows:
+            self.con.register("kodd_in", odd)
+            odd_sql = "UNION ALL SELECT row_no, skjema, year, region, orgnr, investment, function, art, amount_ore " \
+                      "FROM kodd_in"
+        art = f"trim({raw['art']}, ' ')"
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE krecords AS
+            SELECT p.row_no, p.skjema, p.year, r.region, p.orgnr, p.investment, p.function, p.art, p.amount_ore
+            FROM (SELECT row_no, {raw['skjema']} AS skjema, TRY_CAST({raw['aargang']} AS INTEGER) AS year,
+                         {raw['region']} AS region_raw, trim({raw['orgnr']}, ' ') AS orgnr,
+                         {raw['kontoklasse']} IN {_in(layout.investment_classes)} AS investment,
+                         trim({raw['funksjon']}, ' ') AS function,
+                         lpad({art}, greatest(3, length({art}))::INTEGER, '0') AS art,
+                         TRY_CAST(replace({raw['belop']}, ' ', '') AS BIGINT) * 100000 AS amount_ore
+                  FROM kparsed WHERE fast) p
+            JOIN regions_in r USING (region_raw) {odd_sql}""")
+        self.con.unregister("regions_in")
+        if odd_sql:
+            self.con.unregister("kodd_in")
+
+    def kostra_others(self, region: str, orgnr: str) -> list[tuple[int, str, str]]:
+        """(first row, 'region' or 'orgnr', value) of each KOSTRA region other than `region` (unless it is empty)
+        and each orgnr other than `orgnr` (but one of zeros and spaces), in the order a loop over the records
+        meets them (row, then region before orgnr)."""
+        return self.con.execute("""
+            SELECT row_no, kind, value FROM (
+                SELECT min(row_no) AS row_no, 'region' AS kind, region AS value, 0 AS k FROM krecords
+                WHERE ? <> '' AND region <> '' AND region <> ? GROUP BY region
+                UNION ALL
+                SELECT min(row_no), 'orgnr', orgnr, 1 FROM krecords
+                WHERE trim(orgnr, '0 ') <> '' AND orgnr <> ? GROUP BY orgnr)
+            ORDER BY row_no, k""", [region, region, orgnr]).fetchall()
+
+    def kostra_summary(self) -> tuple[set[str], set[int], set[str]]:
+        """(regions, years, orgnrs) of every record."""
+        regions, years, orgnrs = self.con.execute(
+            "SELECT list(DISTINCT region), list(DISTINCT year), list(DISTINCT orgnr) FROM krecords").fetchall()[0]
+        return set(regions or []), set(years or []), set(orgnrs or [])
+
+    def kostra_lines(self, balance_forms: set[str]) -> int:
+        """Table `lines` for the line store: the records that are neither balance nor zero, keyed as
+        services.imports keys them (the n-th record of a basis numbered n in file order). Returns their number."""
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE lines AS
+            SELECT row_no, make_date(year, 12, 31) AS posting_date, '' AS account, art, function, '' AS unit,
+                   '' AS unit_name, '' AS project, '' AS supplier_orgnr, '' AS supplier_name,
+                   amount_ore AS amount_minor, 0::BIGINT AS vat_minor, 'NOK' AS currency,
+                   'KOSTRA ' || skjema || CASE WHEN investment THEN ' investering' ELSE ' drift' END AS description,
+                   '' AS invoice_no, '' AS voucher, '' AS line_id, investment, NULL::DOUBLE AS quantity,
+                   '' AS quantity_unit, amount_ore, 0::BIGINT AS vat_ore,
+                   substr(sha256(basis || '|' || row_number() OVER (PARTITION BY basis ORDER BY row_no)), 1, 32)
+                     AS line_key
+            FROM (SELECT *, 'kostra|' || year || '|' || skjema || '|' || investment::INTEGER || '|' || function
+                            || '|' || art AS basis
+                  FROM krecords WHERE skjema NOT IN {_in(balance_forms)} AND amount_ore <> 0)""")
+        return self.con.execute("SELECT count(*) FROM lines").fetchall()[0][0]

@@ -14,12 +14,21 @@ What becomes a line:
   document id.
 - A CreditNote counts negative: its amounts and quantities are negated. (An Invoice with negative lines,
   PEPPOL's "negative invoice correction", keeps its own signs.)
+
+Batches (`parse_documents`): a validation verdict is kept in the process by the document's SHA-256 (the same
+bytes are validated once; a verdict depends only on the bytes and the shipped rule sets), and a batch of many
+documents not yet validated is spread over a process pool, one worker per core, each worker compiling the rule
+sets once and keeping them warm for its share.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import os
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -190,6 +199,46 @@ def _percent(category) -> float | None:
     return float(text) if text else None
 
 
+# ---------------------------------------------------------------- verdicts by SHA-256
+
+VERDICT_CACHE_SIZE = 50_000  # reports are small (the failed rules); 50,000 is a few tens of MB at most
+_verdicts: OrderedDict[tuple[str, str], validation.ValidationReport] = OrderedDict()
+_verdicts_lock = threading.Lock()
+
+
+def _cached_verdict(sha: str, kind: str) -> validation.ValidationReport | None:
+    with _verdicts_lock:
+        report = _verdicts.get((sha, kind))
+        if report is not None:
+            _verdicts.move_to_end((sha, kind))
+        return report
+
+
+def _remember_verdict(sha: str, kind: str, report: validation.ValidationReport) -> None:
+    with _verdicts_lock:
+        _verdicts[(sha, kind)] = report
+        _verdicts.move_to_end((sha, kind))
+        while len(_verdicts) > VERDICT_CACHE_SIZE:
+            _verdicts.popitem(last=False)
+
+
+def forget_verdicts() -> None:
+    """Empty the verdict cache (tests, benchmarks)."""
+    with _verdicts_lock:
+        _verdicts.clear()
+
+
+def _verdict(root, kind: str, sha: str) -> tuple[validation.ValidationReport, dict[str, float]]:
+    """The validation report of the document with these bytes, from the cache or validated now and kept, and the
+    seconds spent on it now per layer (0 for a cached verdict)."""
+    report = _cached_verdict(sha, kind)
+    if report is not None:
+        return report, {layer: 0.0 for layer in report.seconds}
+    report = validation.validate_ubl(etree.ElementTree(root), kind)
+    _remember_verdict(sha, kind, report)
+    return report, dict(report.seconds)
+
+
 def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> InvoiceDocument:
     """Validate and read one UBL Invoice or CreditNote. Raises InvalidDocument naming file and rule ids."""
     try:
@@ -202,9 +251,9 @@ def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> Inv
                                         f"not a UBL 2.1 Invoice or CreditNote (root element {root.tag})")])
     seconds: dict[str, float] = {}
     warnings: list[str] = []
+    sha = hashlib.sha256(data).hexdigest()
     if validate:
-        report = validation.validate_ubl(etree.ElementTree(root), kind)
-        seconds = report.seconds
+        report, seconds = _verdict(root, kind, sha)
         if not report.ok:
             raise InvalidDocument([RowError(file_name, None, None, f"rule {f.rule} ({f.layer}, {f.flag}): "
                                                                    f"{f.message}"
@@ -212,7 +261,7 @@ def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> Inv
                                    for f in report.fatal])
         warnings.extend(f"{file_name}: rule {f.rule} ({f.layer}, {f.flag}): {f.message}" for f in report.warnings)
     try:
-        doc = _read(root, kind, file_name, data, seconds, warnings)
+        doc = _read(root, kind, file_name, data, seconds, warnings, sha)
         if validate:
             doc.findings = list(report.warnings)
         return doc
@@ -220,7 +269,8 @@ def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> Inv
         raise InvalidDocument([RowError(file_name, None, None, f"cannot read the document: {exc}")]) from exc
 
 
-def _read(root, kind: str, file_name: str, data: bytes, seconds: dict, warnings: list[str]) -> InvoiceDocument:
+def _read(root, kind: str, file_name: str, data: bytes, seconds: dict, warnings: list[str],
+          sha: str) -> InvoiceDocument:
     sign = -1 if kind == "CreditNote" else 1
     line_tag, quantity_tag = ("cac:CreditNoteLine", "cbc:CreditedQuantity") if kind == "CreditNote" else \
         ("cac:InvoiceLine", "cbc:InvoicedQuantity")
@@ -281,5 +331,94 @@ def _read(root, kind: str, file_name: str, data: bytes, seconds: dict, warnings:
         allowance_total_minor=sign * _minor(_text(totals, "cbc:AllowanceTotalAmount")),
         charge_total_minor=sign * _minor(_text(totals, "cbc:ChargeTotalAmount")),
         lines=lines, warnings=warnings, validation_seconds=seconds,
-        sha256=hashlib.sha256(data).hexdigest(), data=data,
+        sha256=sha, data=data,
     )
+
+
+# ---------------------------------------------------------------- batches
+
+POOL_MIN_DOCUMENTS = 400  # below this a worker's start and rule compilation (seconds) costs more than it saves
+
+
+def pool_workers() -> int:
+    """Worker processes for a batch: KLIMAINNKJOP_EHF_WORKERS, else one per core available to this process."""
+    configured = os.environ.get("KLIMAINNKJOP_EHF_WORKERS", "").strip()
+    if configured.isdigit():
+        return max(1, int(configured))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _parse_one(name: str, data: bytes) -> InvoiceDocument | list[RowError]:
+    try:
+        return parse_document(data, name)
+    except InvalidDocument as exc:
+        return exc.errors
+
+
+def _worker_start() -> None:
+    """A pool worker: Django's settings for the messages' translations (when the parent had them), then the
+    rule sets compiled once for all of the worker's documents."""
+    if os.environ.get("DJANGO_SETTINGS_MODULE"):
+        import django
+
+        # the messages are translated as in the parent; should it fail they stay English (the verdicts are the same)
+        with contextlib.suppress(Exception):
+            django.setup()
+    validation.warm_up()
+    units.registry()  # the unit registry (pint) is loaded once, not on the first invoice with a quantity
+
+
+def _parse_chunk(chunk: list[tuple[str, bytes]]) -> list[tuple[InvoiceDocument | list[RowError], tuple | None]]:
+    """A pool worker's share: each document's result and its verdict (sha, kind, report) for the parent's cache."""
+    out = []
+    for name, data in chunk:
+        result = _parse_one(name, data)
+        sha = hashlib.sha256(data).hexdigest()
+        verdict = None
+        for kind in KINDS.values():
+            report = _cached_verdict(sha, kind)
+            if report is not None:
+                verdict = (sha, kind, report)
+        out.append((result, verdict))
+    return out
+
+
+def parse_documents(documents: list[tuple[str, bytes]], *, workers: int | None = None
+                    ) -> list[InvoiceDocument | list[RowError]]:
+    """Every document of a batch validated and read, in order: an InvoiceDocument, or the errors that refuse it.
+
+    Documents whose verdict this process knows (by SHA-256) are read here; the others, when there are at least
+    POOL_MIN_DOCUMENTS of them and more than one worker, are validated in a process pool (spawned, so no
+    Saxon state is forked), and their verdicts are kept here for the next batch."""
+    workers = pool_workers() if workers is None else workers
+    results: list[InvoiceDocument | list[RowError] | None] = [None] * len(documents)
+    pending: list[int] = []
+    for index, (_, data) in enumerate(documents):
+        sha = hashlib.sha256(data).hexdigest()
+        with _verdicts_lock:
+            known = any((sha, kind) in _verdicts for kind in KINDS.values())
+        if known:
+            results[index] = _parse_one(*documents[index])
+        else:
+            pending.append(index)
+    if workers > 1 and len(pending) >= POOL_MIN_DOCUMENTS:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        size = max(1, min(200, len(pending) // (workers * 4) or 1))
+        chunks = [pending[i:i + size] for i in range(0, len(pending), size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_worker_start) as pool:
+            done = pool.map(_parse_chunk, [[documents[i] for i in chunk] for chunk in chunks])
+            for chunk, parsed in zip(chunks, done):
+                for index, (result, verdict) in zip(chunk, parsed):
+                    results[index] = result
+                    if verdict is not None:
+                        _remember_verdict(*verdict)
+    else:
+        for index in pending:
+            results[index] = _parse_one(*documents[index])
+    return results  # type: ignore[return-value]

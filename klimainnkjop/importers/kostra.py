@@ -53,12 +53,7 @@ def parse_kostra(data: bytes, file_name: str) -> KostraFile:
         if not line.strip():
             continue
         rows_read += 1
-        if len(line.rstrip("\r")) < RECORD_LENGTH:
-            errors.append(RowError(file_name, row_no, None,
-                                   f"record is {len(line)} characters, the KOSTRA layout needs {RECORD_LENGTH}"))
-            continue
-        raw = {name: line[start - 1: start - 1 + size] for name, start, size in FIELDS}
-        record = _parse_record(file_name, row_no, raw, errors)
+        record = parse_line(file_name, row_no, line, errors)
         if record is not None:
             records.append(record)
     if not rows_read:
@@ -68,13 +63,28 @@ def parse_kostra(data: bytes, file_name: str) -> KostraFile:
     return KostraFile(file_name, rows_read, records, {r.region for r in records}, {r.year for r in records})
 
 
+def parse_line(file_name: str, row_no: int, line: str, errors: list[RowError]) -> KostraRecord | None:
+    """One non-blank record line; None with its errors appended when it is refused."""
+    if len(line.rstrip("\r")) < RECORD_LENGTH:
+        errors.append(RowError(file_name, row_no, None,
+                               f"record is {len(line)} characters, the KOSTRA layout needs {RECORD_LENGTH}"))
+        return None
+    raw = {name: line[start - 1: start - 1 + size] for name, start, size in FIELDS}
+    return _parse_record(file_name, row_no, raw, errors)
+
+
+def max_year() -> int:
+    """The latest year a record may have (next year's budget)."""
+    return dt.date.today().year + 1
+
+
 def _parse_record(file_name: str, row_no: int, raw: dict[str, str], errors: list[RowError]) -> KostraRecord | None:
     before = len(errors)
     skjema = raw["skjema"].strip()
     if skjema not in ACCOUNT_FORMS | BALANCE_FORMS:
         errors.append(RowError(file_name, row_no, "skjema", f"unknown form {quoted(skjema)}"))
     year_text = raw["aargang"].strip()
-    if not (year_text.isdigit() and 1990 <= int(year_text) <= dt.date.today().year + 1):
+    if not (year_text.isdigit() and 1990 <= int(year_text) <= max_year()):
         errors.append(RowError(file_name, row_no, "aargang", f"not a year: {quoted(year_text)}"))
     region = raw["region"].strip()
     if not (region.isdigit() and len(region) == 6):

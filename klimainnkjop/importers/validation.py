@@ -15,7 +15,11 @@ identifier and electronic addresses, national rules, EN 16931 rules outside BR-C
 imported and the finding is kept with its batch (`refuses` below is the rule, stated once).
 
 Compiled schemas and stylesheets are cached in-process: the first document pays the compilation
-(seconds), later documents only the transformation.
+(seconds), later documents only the transformation. A document is handed to Saxon as text once and parsed by it
+once for both rule layers (`validate_ubl`). Locks are per validator, not global: each compiled XSD has its own
+(lxml keeps a schema's error log on the schema object, so two threads must not validate with one at the same
+time), and Saxon has one (its processor is not documented as thread-safe). For parallel work use processes
+(importers/ehf.parse_documents).
 """
 from __future__ import annotations
 
@@ -79,7 +83,8 @@ class ValidationReport:
 
 # ---------------------------------------------------------------- XSD
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # Saxon's (one processor per process) and the compile caches'
+_schema_locks: dict[Path, threading.Lock] = {}
 
 
 @lru_cache(maxsize=None)
@@ -87,12 +92,17 @@ def _schema(path: Path) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(path)))
 
 
-def xsd_failures(tree: etree._ElementTree, xsd: Path) -> list[RuleFailure]:
+def _compiled_schema(path: Path) -> tuple[etree.XMLSchema, threading.Lock]:
     with _lock:
-        schema = _schema(xsd)
-    if schema.validate(tree):
-        return []
-    return [RuleFailure("xsd", "XSD", "fatal", e.message, f"line {e.line}") for e in schema.error_log]
+        return _schema(path), _schema_locks.setdefault(path, threading.Lock())
+
+
+def xsd_failures(tree: etree._ElementTree, xsd: Path) -> list[RuleFailure]:
+    schema, lock = _compiled_schema(xsd)
+    with lock:  # the error log is the schema object's: read it before another validation replaces it
+        if schema.validate(tree):
+            return []
+        return [RuleFailure("xsd", "XSD", "fatal", e.message, f"line {e.line}") for e in schema.error_log]
 
 
 # ---------------------------------------------------------------- Schematron → XSLT 2
@@ -206,9 +216,20 @@ class _Saxon:
         return found
 
     def svrl(self, name: str, document: str) -> bytes:
-        executable = self.executable(name)
+        return self.svrl_all((name,), document)[0][0]
+
+    def svrl_all(self, names: tuple[str, ...], document: str) -> list[tuple[bytes, float]]:
+        """(SVRL, seconds) of each named rule set over one document, parsed by Saxon once (the parse counted in
+        the first rule set's seconds)."""
+        executables = [self.executable(name) for name in names]
+        began = time.perf_counter()
         node = self.processor.parse_xml(xml_text=document)
-        return executable.transform_to_string(xdm_node=node).encode("utf-8")
+        out = []
+        for executable in executables:
+            svrl = executable.transform_to_string(xdm_node=node).encode("utf-8")
+            out.append((svrl, time.perf_counter() - began))
+            began = time.perf_counter()
+        return out
 
 
 _saxon: _Saxon | None = None
@@ -225,6 +246,11 @@ def schematron_failures(layer: str, document: str) -> list[RuleFailure]:
     """The rule failures of one layer; document: XML text from xmlsafe.serialise (never a file's raw bytes)."""
     with _lock:
         svrl = _processor().svrl(layer, document)
+    return _svrl_failures(layer, svrl)
+
+
+def _svrl_failures(layer: str, svrl: bytes) -> list[RuleFailure]:
+    """The failed asserts and successful reports of an SVRL report (Saxon's output, not outside XML)."""
     report = etree.fromstring(svrl)
     failures = []
     for item in report.iter(f"{{{SVRL}}}failed-assert", f"{{{SVRL}}}successful-report"):
@@ -264,9 +290,12 @@ def validate_ubl(tree: etree._ElementTree, kind: str) -> ValidationReport:
     if result.fatal:
         return result
     document = serialise(tree.getroot())
-    for layer in ("en16931", "peppol"):
+    layers = ("en16931", "peppol")
+    with _lock:
+        reports = _processor().svrl_all(layers, document)  # one parse by Saxon for both rule sets
+    for layer, (svrl, seconds) in zip(layers, reports):
         began = time.perf_counter()
-        for failure in schematron_failures(layer, document):
+        for failure in _svrl_failures(layer, svrl):
             (result.fatal if refuses(failure) else result.warnings).append(failure)
-        result.seconds[layer] = time.perf_counter() - began
+        result.seconds[layer] = seconds + time.perf_counter() - began
     return result

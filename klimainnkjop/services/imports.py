@@ -1,7 +1,6 @@
 """Imports: validate the whole file, then write the Parquet batch, then commit one short transaction."""
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +9,10 @@ import pyarrow as pa
 from django.db import transaction
 
 from klimainnkjop.importers.errors import ImportRejected, RowError
-from klimainnkjop.importers.kostra import is_balance, parse_kostra
+from klimainnkjop.importers.kostra import BALANCE_FORMS
 from klimainnkjop.importers.ledger import Profile
+from klimainnkjop.services.kostra_ingest import ReadKostra
+from klimainnkjop.services.kostra_ingest import parse_kostra as parse_kostra_file
 from klimainnkjop.services.ledgers import parse_ledger
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput, do_create_organisation, do_ensure_units
@@ -265,60 +266,53 @@ def _ensure_suppliers(suppliers: dict[str, str]) -> None:
 
 
 def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation | None = None,
-                     actor: ActorLike = None) -> ImportResult:
-    """A whole municipality's year from its KOSTRA file. Balance records are skipped."""
-    parsed = parse_kostra(data, file_name)
+                     actor: ActorLike = None, parsed: ReadKostra | None = None) -> ImportResult:
+    """A whole municipality's year from its KOSTRA file. Balance records are skipped. The records are read in
+    DuckDB (services/kostra_ingest.py), keyed, anti-joined with the stored lines and written with one COPY.
+    `parsed`: the file read already (its caller closes it)."""
+    if parsed is None:
+        with parse_kostra_file(data, file_name) as read:
+            return do_import_kostra(data=data, file_name=file_name, organisation=organisation, actor=actor,
+                                    parsed=read)
     if organisation is None:
         if len(parsed.regions) != 1:
-            raise InvalidInput(f"{file_name}: the file holds regions {', '.join(sorted(parsed.regions))}; name one "
-                               "organisation with --org")
+            raise InvalidInput(f"{file_name}: the file holds regions {', '.join(sorted(parsed.regions))}; name "
+                               "one organisation with --org")
         region = next(iter(parsed.regions))
         organisation = Organisation.objects.filter(kostra_region=region).first()
         if organisation is None:
-            orgnrs = {r.orgnr for r in parsed.records if OrgNumber.is_well_formed(r.orgnr)}
+            orgnrs = {o for o in parsed.orgnrs if OrgNumber.is_well_formed(o)}
             if len(orgnrs) != 1:
-                raise InvalidInput(f"{file_name}: no organisation has KOSTRA region {region}, and the file names no "
-                                   "single orgnr to create one with; add it with `klimainnkjop org add` first")
+                raise InvalidInput(f"{file_name}: no organisation has KOSTRA region {region}, and the file names "
+                                   "no single orgnr to create one with; add it with `klimainnkjop org add` first")
             organisation = do_create_organisation(orgnr=orgnrs.pop(), name=f"Kommune {region}",
                                                   kostra_region=region, actor=actor)
     with organisation_lock(organisation.orgnr):
         return _import_kostra(organisation, parsed, data, file_name, actor)
 
 
-def _import_kostra(organisation: Organisation, parsed, data: bytes, file_name: str, actor: ActorLike) -> ImportResult:
+def _import_kostra(organisation: Organisation, parsed: ReadKostra, data: bytes, file_name: str,
+                   actor: ActorLike) -> ImportResult:
     sha = linestore.sha256_bytes(data)
     previous = _existing(organisation, "kostra", sha)
     if previous is not None:
         return ImportResult(previous, True, previous.rows_read, 0, 0)
-    records = [r for r in parsed.records if not is_balance(r) and r.amount_ore != 0]
-    # A KOSTRA file replaces nothing: its lines are keyed by year, class, function and art, so the same
-    # year's file imported again (even re-exported) does not double count.
-    existing_keys = linestore.read_keys(_stored_files(organisation))
-    columns: dict[str, list] = {f.name: [] for f in linestore.LINE_SCHEMA}
-    duplicates = 0
-    seen: dict[str, int] = {}
-    for r in records:
-        basis = f"kostra|{r.year}|{r.skjema}|{int(r.investment)}|{r.function}|{r.art}"
-        seen[basis] = seen.get(basis, 0) + 1
-        key = linestore.sha256_bytes(f"{basis}|{seen[basis]}".encode())[:32]
-        if key in existing_keys:
-            duplicates += 1
-            continue
-        values = {
-            "line_key": key, "org": organisation.orgnr, "source": "kostra", "row_no": r.row_no,
-            "posting_date": dt.date(r.year, 12, 31), "year": r.year, "month": 0, "account": "", "art": r.art,
-            "function": r.function, "unit": "", "project": "", "supplier_orgnr": "", "supplier_name": "",
-            "amount_ore": r.amount_ore, "vat_ore": 0, "currency": "NOK", "amount_orig_minor": r.amount_ore,
-            "description": f"KOSTRA {r.skjema} {'investering' if r.investment else 'drift'}", "invoice_no": "",
-            "voucher": "", "line_id": "", "investment": r.investment, "quantity": None, "quantity_unit": "",
-        }
-        for name, value in values.items():
-            columns[name].append(value)
-    warning = uncategorised_warning(file_name, [r.art for r in records], [r.amount_ore for r in records])
+    ingest = parsed.ingest
+    # A KOSTRA file replaces nothing: its lines are keyed by year, class, function and art (the n-th record of the
+    # same basis numbered n), so the same year's file imported again (even re-exported) does not double count.
+    ingest.kostra_lines(BALANCE_FORMS)
+    warning = uncategorised_warning_of_groups(file_name, ingest.spend_by_art("art"))
+    duplicates = ingest.drop_stored(_stored_files(organisation))
+    added, amount, _, _ = ingest.fresh_summary()
+
+    def write(path: Path, token: str) -> None:
+        ingest.write_fresh(path, org=organisation.orgnr, batch=token, source="kostra", columns=PARQUET_COLUMNS,
+                           annual=True)
+
     return _commit_batch(
         organisation=organisation, kind="kostra", data=data, file_name=file_name, sha=sha, profile_name="",
-        rows_read=parsed.rows_read, columns=columns, duplicates=duplicates, units={}, suppliers={}, actor=actor,
-        warnings=[warning] if warning else [],
+        rows_read=parsed.rows_read, columns=None, duplicates=duplicates, units={}, suppliers={}, actor=actor,
+        warnings=[warning] if warning else [], written=(added, amount, write),
     )
 
 

@@ -28,7 +28,7 @@ from django_tasks import task
 from klimainnkjop import paths
 from klimainnkjop.core.errors import ImportRejected, InvalidInput, RowError
 from klimainnkjop.importers import archives, guess
-from klimainnkjop.importers.kostra import parse_kostra
+from klimainnkjop.services.kostra_ingest import ReadKostra, parse_kostra
 from klimainnkjop.importers.ledger import Profile, parse_ledger
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage import linestore
@@ -71,22 +71,22 @@ def _facts(upload: Upload) -> dict:
 
 # ---------------------------------------------------------------- KOSTRA of another organisation (item 5)
 
-def kostra_mismatches(data: bytes, file_name: str, organisation: Organisation) -> list[RowError]:
-    """One error per orgnr or KOSTRA region in the file that is not the organisation's (at its first row)."""
-    parsed = parse_kostra(data, file_name)
+def kostra_mismatches(data: bytes, file_name: str, organisation: Organisation,
+                      parsed: ReadKostra | None = None) -> list[RowError]:
+    """One error per orgnr or KOSTRA region in the file that is not the organisation's (at its first row).
+    `parsed`: the file read already (services/kostra_ingest.py)."""
+    if parsed is None:
+        with parse_kostra(data, file_name) as read:
+            return kostra_mismatches(data, file_name, organisation, read)
     errors: list[RowError] = []
-    seen: set[tuple[str, str]] = set()
-    for r in parsed.records:
-        if organisation.kostra_region and r.region and r.region != organisation.kostra_region \
-                and ("region", r.region) not in seen:
-            seen.add(("region", r.region))
-            errors.append(RowError(file_name, r.row_no, "region", (
-                f"KOSTRA region {r.region} is not {organisation.name}'s ({organisation.kostra_region}); confirm that "
+    for row_no, kind, value in parsed.others(organisation.kostra_region or "", organisation.orgnr):
+        if kind == "region":
+            errors.append(RowError(file_name, row_no, "region", (
+                f"KOSTRA region {value} is not {organisation.name}'s ({organisation.kostra_region}); confirm that "
                 "the file belongs to this organisation (the checkbox on the web, --force on the command line)")))
-        if r.orgnr.strip("0 ") and r.orgnr != organisation.orgnr and ("orgnr", r.orgnr) not in seen:
-            seen.add(("orgnr", r.orgnr))
-            errors.append(RowError(file_name, r.row_no, "orgnr", (
-                f"orgnr {r.orgnr} is not {organisation.name}'s ({organisation.orgnr}); confirm that the file belongs "
+        else:
+            errors.append(RowError(file_name, row_no, "orgnr", (
+                f"orgnr {value} is not {organisation.name}'s ({organisation.orgnr}); confirm that the file belongs "
                 "to this organisation (the checkbox on the web, --force on the command line)")))
     return errors
 
@@ -94,19 +94,22 @@ def kostra_mismatches(data: bytes, file_name: str, organisation: Organisation) -
 def do_import_kostra_checked(*, data: bytes, file_name: str, organisation: Organisation | None,
                              confirm_other: bool = False, actor: ActorLike = None):
     """services/imports.do_import_kostra after the check against the wrong file: with an organisation chosen, a file
-    naming another orgnr or region is refused (ImportRejected) unless confirm_other, which writes an audit entry."""
+    naming another orgnr or region is refused (ImportRejected) unless confirm_other, which writes an audit entry.
+    The file is read once for both."""
     from klimainnkjop.services.imports import do_import_kostra
 
-    if organisation is not None:
-        mismatches = kostra_mismatches(data, file_name, organisation)
-        if mismatches and not confirm_other:
-            raise ImportRejected(mismatches)
-        if mismatches:
-            record_audit(actor=actor, action=Action.CONFIRM_KOSTRA_IMPORT, object_type="File",
-                         object_id=file_name[:200], organisation=organisation,
-                         after={"file": file_name, "sha256": linestore.sha256_bytes(data),
-                                "differences": [e.as_dict() for e in mismatches]})
-    return do_import_kostra(data=data, file_name=file_name, organisation=organisation, actor=actor)
+    with parse_kostra(data, file_name) as parsed:
+        if organisation is not None:
+            mismatches = kostra_mismatches(data, file_name, organisation, parsed)
+            if mismatches and not confirm_other:
+                raise ImportRejected(mismatches)
+            if mismatches:
+                record_audit(actor=actor, action=Action.CONFIRM_KOSTRA_IMPORT, object_type="File",
+                             object_id=file_name[:200], organisation=organisation,
+                             after={"file": file_name, "sha256": linestore.sha256_bytes(data),
+                                    "differences": [e.as_dict() for e in mismatches]})
+        return do_import_kostra(data=data, file_name=file_name, organisation=organisation, actor=actor,
+                                parsed=parsed)
 
 
 # ---------------------------------------------------------------- recording an upload
