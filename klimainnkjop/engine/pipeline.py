@@ -210,7 +210,10 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                  rules: ibis.Table | None = None, predictions: ibis.Table | None = None,
                  code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None,
                  art_functions: ibis.Table | None = None, member_kinds: ibis.Table | None = None,
-                 calculations: ibis.Table | None = None) -> ibis.Table:
+                 calculations: ibis.Table | None = None, reconciled: bool = False) -> ibis.Table:
+    """Each line's exclusion, category, factor, kg and range. `reconciled`: the lines are reconcile_sources's
+    output already (the runner materialises it first: the one plan was so large that DuckDB spent longer
+    binding and optimising it than computing a small account)."""
     overrides = overrides if overrides is not None else _empty(org="string", line_key="string", category="string",
                                                                 rule="string")
     rules = rules if rules is not None else _empty(rule="string", kind="string", value="string", org="string",
@@ -221,7 +224,7 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     suppliers = suppliers if suppliers is not None else _empty(orgnr="string", nace="string")
     lengths = ibis.memtable({"n": list(range(1, 11))})
 
-    lines = reconcile_sources(lines)
+    lines = lines if reconciled else reconcile_sources(lines)
     classified = classify(lines, art_classes, overrides, rules, predictions, code_map, suppliers, lengths,
                           art_functions=art_functions)
     by_art = lines.left_join(art_classes, lines.art == art_classes.art)
