@@ -192,7 +192,7 @@ def test_the_dashboards_show_the_market_based_total_under_the_location_based_one
 def test_the_reports_summary_gives_both_totals(region_data):
     from klimainnkjop.access import system_scope
     from klimainnkjop.reports import data as report_data, rows as report_rows
-    from klimainnkjop.selectors.dashboard import parse_period
+    from klimainnkjop.reports.periods import parse_period
 
     location, market = power_by_hand()
     data = report_data.build(system_scope(), scope_kind=report_data.SCOPE_ORG, period=parse_period("2024"),
