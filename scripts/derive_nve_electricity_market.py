@@ -1,5 +1,5 @@
-"""Derive the factor set `nve-electricity-market` (no role: reported beside the account, never used to compute it):
-the market-based figure for electricity in Norway, NVE's supplier declaration (varedeklarasjon for
+"""Derive the factor set `nve-electricity-market` (role `market`: the market-based figure reported beside the
+account, never in its total): the market-based figure for electricity in Norway, NVE's supplier declaration (varedeklarasjon for
 strømleverandører, the residual mix after guarantees of origin), per year where a published figure is in the raw file.
 
 Input (kept in the repository, byte for byte):
@@ -8,8 +8,10 @@ Method: one activity row per year for `energy.electricity` in kWh, valid for tha
 declaration's g CO2/kWh / 1000, read from the sentence quoted below (which must be in the raw file verbatim). The
 declaration gives CO2 only (not CO2e). Quality 3: the 2015 figure is NVE's own page, the 2016 and 2020 figures
 are suppliers' pages quoting NVE. Years without a published figure in the raw file have no row: a market-based
-figure is not estimated for them. The role is empty, so `compute` never chooses these factors (the account is
-location-based, nve-electricity-location); the method page shows both per year.
+figure is not estimated for them; a year takes the nearest earlier published year's figure (engine.runner.
+expand_nearest_earlier). The role `market` makes `compute` carry a market-based kg per line (`kg_co2e_market`, engine.
+pipeline MARKET-BASED) beside the account's location-based kg (nve-electricity-location); the method page shows both
+per year. Version 2024.2: 2024.1 had no role (the same rows).
 
 Usage: python scripts/derive_nve_electricity_market.py [--check]
 """
@@ -26,7 +28,7 @@ NAME = "nve-electricity-market"
 RAW_FILE = fs.RAW / "nve-electricity" / "nve-excerpts.txt"
 META = {
     "name": NAME,
-    "version": "2024.1",
+    "version": "2024.2",
     "publisher": "NVE (Norges vassdrags- og energidirektorat)",
     "licence": "facts, cite NVE",
     "attribution": "NVE, varedeklarasjon for strømleverandører (market-based residual mix, CO2 per kWh sold "
@@ -34,9 +36,9 @@ META = {
     "gwp_basis": "CO2 only",
     "description": "Norway's market-based (residual mix) emission factor for electricity, the years with a "
                    "published figure (2015, 2016, 2020), from raw/nve-electricity/nve-excerpts.txt, derived by "
-                   "scripts/derive_nve_electricity_market.py, reported beside the location-based account, not used "
-                   "to compute it",
-    "role": "",
+                   "scripts/derive_nve_electricity_market.py, the market-based figure reported beside the "
+                   "location-based account, never in its total",
+    "role": "market",
 }
 # year → (the sentence carrying the figure, verbatim in the raw file; the pattern that reads g CO2/kWh from it)
 FIGURES = {

@@ -238,7 +238,8 @@ def test_the_method_page_states_the_method_part_the_causes_of_change_and_the_com
 
 # --- electricity: market-based beside location-based, the spend factor at a typical price (issue 15 item 4) -------
 
-def test_the_market_based_set_is_re_created_by_its_script_and_never_used_to_compute(tmp_path):
+def test_the_market_based_set_is_re_created_by_its_script_and_has_the_market_role_not_a_role_of_the_account(
+        tmp_path):
     import importlib.util
     import sys
 
@@ -252,7 +253,8 @@ def test_the_market_based_set_is_re_created_by_its_script_and_never_used_to_comp
     out = script.main(out=tmp_path / "market.csv")
     assert out.read_bytes() == (SHIPPED_DATA / "factor_sets" / "nve-electricity-market.csv").read_bytes()
     assert {r["valid_from"]: r["value"] for r in script.build_rows()} == {2015: 0.509, 2016: 0.530, 2020: 0.402}
-    assert "# role: \n" in out.read_text(encoding="utf-8")  # no role: compute takes activity sets only
+    # role market: compute carries it as kg_co2e_market beside the account, never in kg_co2e (tests/test_market_based)
+    assert "# role: market\n" in out.read_text(encoding="utf-8")
 
 
 @pytest.mark.django_db

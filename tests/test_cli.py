@@ -65,7 +65,8 @@ def test_the_cli_imports_computes_and_reports_totals_as_json(tmp_path, files, se
     low, high = (kg * shipped_factor("dfo-klimaintensiteter", "goods.food", column) /
                  shipped_factor("dfo-klimaintensiteter", "goods.food") for column in ("low", "high"))
     assert document["rows"] == [{"org": "944117784", "year": 2024, "category": "goods.food", "spend_nok": 8765.5,
-                                 "kg_co2e": pytest.approx(kg), "kg_co2e_low": pytest.approx(low),
+                                 "kg_co2e": pytest.approx(kg), "kg_co2e_market": pytest.approx(kg),  # no power
+                                 "kg_co2e_low": pytest.approx(low),
                                  "kg_co2e_high": pytest.approx(high), "lines": 2}]
     bad = cli(data, "import", "ledger", str(files[2]), "--org", "944117784")
     assert bad.returncode == 2 and "row 2" in bad.stderr and "Traceback" not in bad.stderr
@@ -93,7 +94,7 @@ def test_organisations_list_as_json_the_same_file_is_recognised_and_totals_come_
     assert again.returncode == 0 and "already imported" in again.stdout
     assert cli(data, "compute").returncode == 0
     csv_out = cli(data, "totals", "--by", "art", "--format", "csv").stdout.splitlines()
-    assert csv_out[0] == "art,spend_nok,kg_co2e,kg_co2e_low,kg_co2e_high,lines" and csv_out[1].startswith("115,8765.5,")
+    assert csv_out[0] == "art,spend_nok,kg_co2e,kg_co2e_market,kg_co2e_low,kg_co2e_high,lines" and csv_out[1].startswith("115,8765.5,")
 
 
 @pytest.mark.django_db

@@ -123,6 +123,7 @@ def test_emissions_on_a_line_without_a_method_fail_the_method_check(good_run):
     ("aggregates", dict(lines=7)),            # a count of lines
     ("summary", dict(kg_co2e=1e6)),           # kg
     ("summary", dict(kg_high=-1.0)),          # the range
+    ("aggregates", dict(kg_co2e_market=1e6)),  # the market-based kg
     ("lines", dict(amount_ore=1)),            # a line that is not in the aggregates as it is
 ])
 def test_parts_that_do_not_add_up_to_the_totals_fail_the_run(good_run, table_name, broken):

@@ -201,7 +201,8 @@ def test_the_funder_xlsx_has_the_results_the_texts_and_totals_equal_to_the_organ
     assert figures["Utslipp, kg CO2e"][1] == pytest.approx(line_kg(None, 2025, range(7, 13)), abs=1e-6)
     # change from 2024H2 in kroner: (352 222,21 − 20 000,00) / 20 000,00
     assert figures["Innkjøp, kr"][3] == pytest.approx(332_222.21 / 20_000)
-    assert book["Resultater"]["B8"].number_format == "#,##0.00" and book["Resultater"]["D8"].number_format == "0.0%"
+    # row 9: "Innkjøp, kr" (after the market-based row)
+    assert book["Resultater"]["B9"].number_format == "#,##0.00" and book["Resultater"]["D9"].number_format == "0.0%"
     header, *rows = list(book["Resultater per organisasjon"].iter_rows(values_only=True))
     assert header[:3] == ("Organisasjon", "2025H2, tonn CO2e", "2024H2 (ufullstendig), tonn CO2e")
     spend = header.index("2025H2, innkjøp, kr")

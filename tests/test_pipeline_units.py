@@ -506,22 +506,23 @@ def test_aggregates_sum_lines_per_aggregate_key_and_the_summary_rolls_them_up_wi
     base = {"org": ORG, "year": 2024, "month": 3, "unit": "1000", "category": "goods.food", "supplier_orgnr": "S1",
             "art": "115", "investment": False, "source": "ledger", "exclusion": "", "covered": True,
             "method": "spend", "quality": 4, "intra_region": False}
-    rows = [
-        {**base, "amount_ore": 1_000, "kg_co2e": 1.5, "kg_low": 1.0, "kg_high": 2.0},
-        {**base, "amount_ore": 250, "kg_co2e": 0.25, "kg_low": 0.125, "kg_high": 0.5},
+    rows = [  # the first line's market-based kg differs from its kg (as an electricity line's may)
+        {**base, "amount_ore": 1_000, "kg_co2e": 1.5, "kg_co2e_market": 3.0, "kg_low": 1.0, "kg_high": 2.0},
+        {**base, "amount_ore": 250, "kg_co2e": 0.25, "kg_co2e_market": 0.25, "kg_low": 0.125, "kg_high": 0.5},
         {**base, "supplier_orgnr": "S2", "unit": "2000", "art": "120", "amount_ore": 500, "kg_co2e": 0.5,
-         "kg_low": 0.25, "kg_high": 1.0},
-        {**base, "month": 4, "amount_ore": 7, "kg_co2e": 0.0, "kg_low": 0.0, "kg_high": 0.0},
+         "kg_co2e_market": 0.5, "kg_low": 0.25, "kg_high": 1.0},
+        {**base, "month": 4, "amount_ore": 7, "kg_co2e": 0.0, "kg_co2e_market": 0.0, "kg_low": 0.0, "kg_high": 0.0},
     ]
     lines = pa.Table.from_pylist(rows)
-    sums = ["spend_ore", "kg_co2e", "kg_low", "kg_high", "lines"]
+    sums = ["spend_ore", "kg_co2e", "kg_co2e_market", "kg_low", "kg_high", "lines"]
     aggregated = execute(con, "aggregates", pipeline.aggregates, results=lines)
     assert sorted((r["month"], r["supplier_orgnr"], *(r[s] for s in sums)) for r in aggregated) == [
-        (3, "S1", 1_250, 1.75, 1.125, 2.5, 2), (3, "S2", 500, 0.5, 0.25, 1.0, 1), (4, "S1", 7, 0.0, 0.0, 0.0, 1)]
+        (3, "S1", 1_250, 1.75, 3.25, 1.125, 2.5, 2), (3, "S2", 500, 0.5, 0.5, 0.25, 1.0, 1),
+        (4, "S1", 7, 0.0, 0.0, 0.0, 0.0, 1)]
     assert set(aggregated[0]) == set(pipeline.AGGREGATE_KEYS) | set(sums)
     rolled = execute(con, "summary", lambda t: pipeline.summary(pipeline.aggregates(t)), results=lines)
     assert sorted((r["month"], *(r[s] for s in sums)) for r in rolled) == [
-        (3, 1_750, 2.25, 1.375, 3.5, 3), (4, 7, 0.0, 0.0, 0.0, 1)]
+        (3, 1_750, 2.25, 3.75, 1.375, 3.5, 3), (4, 7, 0.0, 0.0, 0.0, 0.0, 1)]
     assert set(rolled[0]) == set(pipeline.SUMMARY_KEYS) | set(sums)
     assert set(pipeline.AGGREGATE_KEYS) - set(pipeline.SUMMARY_KEYS) == {"unit", "supplier_orgnr", "art"}
 

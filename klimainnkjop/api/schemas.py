@@ -38,6 +38,9 @@ class TotalsRowOut(Schema):
     source: str | None = None
     spend_nok: float
     kg_co2e: float
+    kg_co2e_market: float | None = Field(
+        None, description="market-based: the electricity lines at NVE's residual mix instead of the location-based "
+                          "figure, every other line as in kg_co2e (null for a run made before the figure)")
     kg_co2e_low: float
     kg_co2e_high: float
     lines: int

@@ -37,6 +37,8 @@ Inputs (ibis tables):
   member_kinds     orgnr, kind ('kommune' | 'iks')  (optional; the region's members by kind, for the rule below)
   calculations     org, project, kg_co2e, ref   (optional; construction projects' climate calculations, see
                    apply_calculations)
+  market_factors   category, year, unit, value, ref, price_nok, price_year   (optional; the market-based figure
+                   for electricity, see MARKET-BASED below; years already resolved by runner.expand_nearest_earlier)
 
 A ledger line whose art is missing or not a KOSTRA art is left out (`unknown_art`) unless the classifier is
 confident of what was bought (CONFIDENT_WITHOUT_ART: a manual choice, a user rule, a product code, the text
@@ -48,6 +50,16 @@ ledgers without orgnr), a purchase on art 375 (from a joint company the organisa
 IKS member of the region has its own purchases in the same year, and on art 350 (from other municipalities)
 when another municipality of the region has its own purchases in the same year (INTRA_REGION_ARTS). Without
 such a member in that year the purchase is kept: nobody else counts it.
+
+MARKET-BASED beside location-based (issue 15 item 4). `kg_co2e` is the account: location-based for electricity (NVE's
+figure for electricity used in Norway by year). Every line also carries `kg_co2e_market`, the market-based figure:
+for a line of a category with a market factor (electricity: NVE's residual mix, the supplier declaration) it is the
+line's kWh times that factor, where the kWh are the quantity on the line (activity) or, for a spend-based line, its
+NOK divided by the market factor's typical price moved to the line's year with the CPI (price_nok × cpi[line year] /
+cpi[price_year]); a line whose factor is the supplier's own (ranks 1 and 3) keeps its kg, as does every other line,
+so the market-based total = the total − the electricity lines' location-based kg + their market-based kg. The year
+of the residual mix is the line's year or the nearest earlier published year (runner.expand_nearest_earlier, the
+one place of that rule); before the first published year the line keeps its kg.
 """
 from __future__ import annotations
 
@@ -210,7 +222,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                  rules: ibis.Table | None = None, predictions: ibis.Table | None = None,
                  code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None,
                  art_functions: ibis.Table | None = None, member_kinds: ibis.Table | None = None,
-                 calculations: ibis.Table | None = None, reconciled: bool = False) -> ibis.Table:
+                 calculations: ibis.Table | None = None, market_factors: ibis.Table | None = None,
+                 reconciled: bool = False) -> ibis.Table:
     """Each line's exclusion, category, factor, kg and range. `reconciled`: the lines are reconcile_sources's
     output already (the runner materialises it first: the one plan was so large that DuckDB spent longer
     binding and optimising it than computing a small account)."""
@@ -300,6 +313,7 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     member = members.select(member_orgnr=_.orgnr)
     t = t.left_join(member, t.supplier_orgnr == member.member_orgnr)
     t = _sellers_in_the_total(t, base, member_kinds)
+    t = _with_market_factor(t, market_factors, conversions, prices)
 
     purchase = t.exclusion == ""
     can_supplier = purchase & t.u_value.notnull() & t.cpi_line.notnull() & t.u_cpi.notnull() & t.u_fx.notnull()
@@ -320,6 +334,11 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
 
     zero = ibis.literal(0.0)
     sigma = _sigma_ln(t, rank, basis)
+    kg = pick(u_spend * t.u_value, a_quantity * t.a_value, s_spend * t.s_value, zero)
+    # MARKET-BASED: the line's kWh (its quantity, or its NOK at the typical price of its year) × the market factor
+    market_kwh = pick(ibis.null("float64"), t.quantity * t.m_kwh_per_unit,
+                      (t.amount_ore.cast("float64") / 100.0) / (t.m_price_nok * t.cpi_line / t.m_cpi),
+                      ibis.null("float64"))
     out = t.select(
         "line_key", "org", "batch", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
         "investment", "exclusion", "project", "amount_ore", "quantity", "quantity_unit", "classification_rule",
@@ -336,7 +355,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         factor_basis=basis,
         factor_category=pick(ibis.null("string"), t.a_factor_category, t.s_factor_category, ibis.null("string")),
         covered=can_supplier | can_activity | can_spend,
-        kg_co2e=pick(u_spend * t.u_value, a_quantity * t.a_value, s_spend * t.s_value, zero),
+        kg_co2e=kg,
+        kg_co2e_market=ibis.ifelse(t.m_value.notnull() & market_kwh.notnull(), market_kwh * t.m_value, kg),
         kg_low=pick(u_spend * t.u_low, a_quantity * t.a_low, s_spend * t.s_low, zero),
         kg_high=pick(u_spend * t.u_high, a_quantity * t.a_high, s_spend * t.s_high, zero),
         intra_region=(t.member_orgnr.notnull() & (t.supplier_orgnr != t.org)) | t.seller_in_total,
@@ -390,11 +410,30 @@ def apply_calculations(out: ibis.Table, calculations: ibis.Table | None) -> ibis
         "factor_category": when(ibis.null("string"), o.factor_category),
         "covered": when(ibis.literal(True), o.covered),
         "kg_co2e": when(kg, o.kg_co2e),
+        "kg_co2e_market": when(kg, o.kg_co2e_market),
         "kg_low": when(kg * math.exp(-Z_95 * sigma), o.kg_low),
         "kg_high": when(kg * math.exp(Z_95 * sigma), o.kg_high),
     }
     return o.select(*[replaced.get(c, o[c]).name(c) if c in replaced else o[c] for c in out.columns],
                     replaced_kg=when(o.kg_co2e, ibis.null("float64")))
+
+
+def _with_market_factor(t: ibis.Table, market_factors: ibis.Table | None, conversions: ibis.Table,
+                        prices: ibis.Table) -> ibis.Table:
+    """Adds m_value (kg per unit of the market factor, null where the line's category and year have none),
+    m_kwh_per_unit (the line's quantity unit in the factor's unit), m_price_nok and m_cpi (the factor's typical price
+    and the CPI of its year): MARKET-BASED in the module's docstring."""
+    if market_factors is None:
+        return t.mutate(m_value=ibis.null("float64"), m_kwh_per_unit=ibis.null("float64"),
+                        m_price_nok=ibis.null("float64"), m_cpi=ibis.null("float64"))
+    cpi = prices.select(m_cpi_year=_.year, m_cpi=_.cpi)
+    m = market_factors.left_join(cpi, market_factors.price_year == cpi.m_cpi_year)
+    m = m.select(m_category=m.category, m_year=m.year, m_unit=m.unit, m_value=m.value, m_price_nok=m.price_nok,
+                 m_cpi=m.m_cpi)
+    t = t.left_join(m, (t.category == m.m_category) & (t.year == m.m_year)).drop("m_category", "m_year")
+    conv = conversions.select(m_from=_.from_unit, m_to=_.to_unit, m_kwh_per_unit=_.multiplier)
+    t = t.left_join(conv, (t.quantity_unit == conv.m_from) & (t.m_unit == conv.m_to))
+    return t.drop("m_from", "m_to", "m_unit")
 
 
 def _sellers_in_the_total(t: ibis.Table, lines: ibis.Table, member_kinds: ibis.Table | None) -> ibis.Table:
@@ -535,6 +574,7 @@ def aggregates(results: ibis.Table, keys: list[str] | None = None) -> ibis.Table
     return results.group_by(keys or AGGREGATE_KEYS).aggregate(
         spend_ore=_.amount_ore.sum(),
         kg_co2e=_.kg_co2e.sum(),
+        kg_co2e_market=_.kg_co2e_market.sum(),
         kg_low=_.kg_low.sum(),
         kg_high=_.kg_high.sum(),
         lines=_.count(),
@@ -544,8 +584,8 @@ def aggregates(results: ibis.Table, keys: list[str] | None = None) -> ibis.Table
 def summary(aggregated: ibis.Table) -> ibis.Table:
     """The aggregates rolled up to SUMMARY_KEYS (sums of sums, so every total is the same)."""
     return aggregated.group_by(SUMMARY_KEYS).aggregate(
-        spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(),
-        lines=_.lines.sum(),
+        spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_co2e_market=_.kg_co2e_market.sum(),
+        kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(), lines=_.lines.sum(),
     )
 
 

@@ -23,6 +23,9 @@ SPEND_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("val
 ACTIVITY_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("unit", pa.string()),
                              ("value", pa.float64()), ("low", pa.float64()), ("high", pa.float64()),
                              ("ref", pa.string()), ("quality", pa.int32()), ("priority", pa.int32())])
+MARKET_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("unit", pa.string()),
+                           ("value", pa.float64()), ("ref", pa.string()), ("price_nok", pa.float64()),
+                           ("price_year", pa.int32())])
 CALCULATION_SCHEMA = pa.schema([("org", pa.string()), ("project", pa.string()), ("kg_co2e", pa.float64()),
                                 ("ref", pa.string())])
 SUPPLIER_SCHEMA = pa.schema([("supplier_orgnr", pa.string()), ("year", pa.int32()), ("value", pa.float64()),
@@ -51,6 +54,7 @@ class EngineInputs:
     art_functions: pa.Table | None = None
     member_kinds: pa.Table | None = None
     calculations: pa.Table | None = None  # construction projects' climate calculations (pipeline.apply_calculations)
+    market_factors: pa.Table | None = None  # market-based electricity (pipeline MARKET-BASED; expand_nearest_earlier)
 
 
 class DataCheckFailed(Exception):
@@ -106,6 +110,26 @@ def expand_years(rows: list[dict], years: range, schema: pa.Schema) -> pa.Table:
     return pa.table(out, schema=schema)
 
 
+def expand_nearest_earlier(rows: list[dict], years: range, schema: pa.Schema) -> pa.Table:
+    """The year rule of the market-based figure (pipeline MARKET-BASED), stated once here: a year takes the factor
+    published for that year or, failing that, for the nearest earlier year (per category and unit); a year before
+    the first published one has none. `rows` carry `valid_from` as their published year (the residual mix is one
+    figure per year)."""
+    published: dict[tuple, dict[int, dict]] = {}
+    for row in rows:
+        published.setdefault((row["category"], row["unit"]), {})[row["valid_from"]] = row
+    out: dict[str, list] = {name: [] for name in schema.names}
+    for by_year in published.values():
+        for year in years:
+            earlier = [y for y in by_year if y <= year]
+            if not earlier:
+                continue
+            row = by_year[max(earlier)]
+            for name in schema.names:
+                out[name].append(year if name == "year" else row[name])
+    return pa.table(out, schema=schema)
+
+
 def conversion_table() -> pa.Table:
     names = set(units.CANONICAL)
     rows = units.conversion_rows(names, names)
@@ -126,7 +150,7 @@ _PLANS: dict[tuple, tuple[str, list]] = {}
 LINE_RESULT_INPUTS = ("art_classes", "ancestors", "spend_factors", "activity_factors", "conversions",
                       "supplier_factors", "prices", "rates", "members")
 OPTIONAL_INPUTS = ("overrides", "rules", "predictions", "code_map", "suppliers", "art_functions", "member_kinds",
-                   "calculations")
+                   "calculations", "market_factors")
 
 
 def _quoted(path: Path) -> str:
@@ -159,7 +183,7 @@ def _view(con: ibis.BaseBackend, name: str, path: Path) -> None:
 # offending keys (at most 10), none when the check holds. Floats are compared within 1e-6 kg + 1e-9 relative
 # (sums taken in another order).
 _KG_DIFFERS = "abs({a} - {b}) > 1e-6 + 1e-9 * greatest(abs({a}), abs({b}))"
-_PARTS = ("n", "spend", "kg", "low", "high")
+_PARTS = ("n", "spend", "kg", "market", "low", "high")
 DATA_CHECKS: dict[str, tuple[str, str]] = {
     "unique_line_keys": (
         "every (org, line_key) once in lines.parquet",
@@ -173,20 +197,22 @@ DATA_CHECKS: dict[str, tuple[str, str]] = {
         "OR (method IS NULL AND (kg_co2e <> 0 OR kg_low <> 0 OR kg_high <> 0)) "
         "ORDER BY org, line_key LIMIT 10"),
     "parts_add_up": (
-        "lines, spend and kg per org x year x month equal in lines, aggregates and summary",
+        "lines, spend, kg (and market-based kg) per org x year x month equal in lines, aggregates and summary",
         "WITH parts AS ("
         " SELECT 'l' AS part, org, year, month, count(*) AS n, sum(amount_ore) AS spend, sum(kg_co2e) AS kg,"
-        " sum(kg_low) AS low, sum(kg_high) AS high FROM stored GROUP BY org, year, month"
-        " UNION ALL SELECT 'a', org, year, month, sum(lines), sum(spend_ore), sum(kg_co2e), sum(kg_low),"
-        " sum(kg_high) FROM aggregated GROUP BY org, year, month"
-        " UNION ALL SELECT 's', org, year, month, sum(lines), sum(spend_ore), sum(kg_co2e), sum(kg_low),"
-        " sum(kg_high) FROM rolled GROUP BY org, year, month),"
+        " sum(kg_co2e_market) AS market, sum(kg_low) AS low, sum(kg_high) AS high FROM stored"
+        " GROUP BY org, year, month"
+        " UNION ALL SELECT 'a', org, year, month, sum(lines), sum(spend_ore), sum(kg_co2e), sum(kg_co2e_market),"
+        " sum(kg_low), sum(kg_high) FROM aggregated GROUP BY org, year, month"
+        " UNION ALL SELECT 's', org, year, month, sum(lines), sum(spend_ore), sum(kg_co2e), sum(kg_co2e_market),"
+        " sum(kg_low), sum(kg_high) FROM rolled GROUP BY org, year, month),"
         " compared AS (SELECT org, year, month, "
         + ", ".join(f"coalesce(sum({c}) FILTER (WHERE part = '{p}'), 0) AS {p}_{c}" for p in "las" for c in _PARTS)
         + " FROM parts GROUP BY org, year, month)"
         " SELECT org, year, month FROM compared WHERE "
         + " OR ".join([f"l_{c} <> {p}_{c}" for c in ("n", "spend") for p in "as"]
-                      + [_KG_DIFFERS.format(a=f"l_{c}", b=f"{p}_{c}") for c in ("kg", "low", "high") for p in "as"])
+                      + [_KG_DIFFERS.format(a=f"l_{c}", b=f"{p}_{c}") for c in ("kg", "market", "low", "high")
+                         for p in "as"])
         + " ORDER BY org, year, month LIMIT 10"),
     "matches_agree_with_lines": (
         "the ledger lines of the matched documents in matches.parquet are the lines excluded as invoice_detail",

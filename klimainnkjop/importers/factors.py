@@ -19,7 +19,7 @@ OPTIONAL_META = ("gwp_basis", "description", "status", "role")
 COLUMNS = ("key", "basis", "unit", "price_year", "price_type", "value", "low", "high", "region", "valid_from",
            "valid_to", "quality", "source_ref", "note")
 REQUIRED_COLUMNS = ("key", "basis", "unit", "value", "source_ref")
-ROLES = ("spend-default", "spend-fallback", "activity", "")
+ROLES = ("spend-default", "spend-fallback", "activity", "market", "")
 DEFAULT_RANGE = {1: 0.2, 2: 0.2, 3: 0.3, 4: 0.5, 5: 0.7}  # relative half-width by data quality
 
 

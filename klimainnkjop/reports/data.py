@@ -109,6 +109,9 @@ class Sum:
     kg_high: float = 0.0
     covered_ore: int = 0
     lines: int = 0
+    # market-based kg (electricity at the residual mix, engine.pipeline MARKET-BASED); None when a row has none (a
+    # run made before the figure)
+    kg_market: float | None = 0.0
 
     def add(self, row: dict) -> None:
         if row.get("investment"):
@@ -121,6 +124,8 @@ class Sum:
         self.kg_high += row["kg_co2e_high"]
         self.covered_ore += ore(row["covered_spend_nok"])
         self.lines += row["lines"]
+        market = row.get("kg_co2e_market")
+        self.kg_market = None if market is None or self.kg_market is None else self.kg_market + market
 
     @property
     def kg(self) -> float:

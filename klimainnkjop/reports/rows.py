@@ -83,6 +83,8 @@ def key_figures(s: Sum) -> list[tuple[str, str, float | int | None]]:
         ("Utslipp, kg CO2e", KG, s.kg),
         ("herav drift, tonn CO2e", TONNES, s.kg_operating / 1000),
         ("herav investering, tonn CO2e", TONNES, s.kg_investment / 1000),
+        ("Markedsbasert (strøm etter restmiks), tonn CO2e", TONNES,
+         None if s.kg_market is None else s.kg_market / 1000),
         ("Usikkerhet, lav, tonn CO2e", TONNES, s.kg_low / 1000),
         ("Usikkerhet, høy, tonn CO2e", TONNES, s.kg_high / 1000),
         ("Innkjøp, kr", NOK, s.ore_total / 100),

@@ -27,10 +27,17 @@ class Figures:
     lines: int = 0
     kg_low: float = 0.0
     kg_high: float = 0.0
+    # market-based kg (electricity at the residual mix, engine.pipeline MARKET-BASED); None when a row has none (a
+    # run made before the figure)
+    kg_market: float | None = 0.0
 
     @property
     def kg(self) -> float:
         return self.kg_operating + self.kg_investment
+
+    @property
+    def tonnes_market(self) -> float | None:
+        return None if self.kg_market is None else self.kg_market / 1000.0
 
     @property
     def tonnes(self) -> float:
@@ -61,6 +68,8 @@ class Figures:
             self.spend_operating += row["spend_nok"]
         self.covered_spend += row["covered_spend_nok"]
         self.lines += row["lines"]
+        market = row.get("kg_co2e_market")
+        self.kg_market = None if market is None or self.kg_market is None else self.kg_market + market
         self.kg_low += row.get("kg_co2e_low", 0.0)
         self.kg_high += row.get("kg_co2e_high", 0.0)
 

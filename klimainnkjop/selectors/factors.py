@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from ibis import _
 
 from klimainnkjop.access import Scope
+from klimainnkjop.core.electricity import ELECTRICITY, LOCATION_SET, MARKET_SET, TYPICAL_PRICE  # noqa: F401
 from klimainnkjop.selectors.results import _table, latest_run, scoped
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import Category, CategoryMapping, ExchangeRate, Factor, FactorSet
@@ -20,6 +21,7 @@ FIELDS = ["set", "version", "publisher", "licence", "attribution", "gwp_basis", 
 BASIS_SPEND, BASIS_ACTIVITY = Factor.BASIS_SPEND, Factor.BASIS_ACTIVITY
 ROLE_SPEND_DEFAULT, ROLE_SPEND_FALLBACK = FactorSet.ROLE_SPEND_DEFAULT, FactorSet.ROLE_SPEND_FALLBACK
 ROLE_ACTIVITY = FactorSet.ROLE_ACTIVITY
+ROLE_MARKET = FactorSet.ROLE_MARKET
 STATUS_PUBLISHED, STATUS_DRAFT = FactorSet.STATUS_PUBLISHED, FactorSet.STATUS_DRAFT
 
 
@@ -94,18 +96,6 @@ def factor_usage(scope: Scope, factor: Factor, *, limit: int = 50) -> dict:
 
 
 # --- electricity: location-based and market-based, and the spend factor against the activity factor (issue 15.4) --
-
-LOCATION_SET, MARKET_SET = "nve-electricity-location", "nve-electricity-market"
-ELECTRICITY = "energy.electricity"
-# A typical price of electricity for a public body, to put the spend factor (kg per NOK) beside the activity factor
-# (kg per kWh): Statistics Norway, "Priser på kraft og nettleie uten avgifter, etter forbrukargruppe. Øre/kWh", 2018,
-# Offentlig administrasjon og forsvar: 63,8 øre/kWh (power and grid rent, without taxes; data/SOURCES.md).
-TYPICAL_PRICE = {"year": 2018, "nok_per_kwh": 0.638,
-                 "source": "SSB, Priser på kraft og nettleie uten avgifter, etter forbrukargruppe (2018), offentlig "
-                           "administrasjon og forsvar: 63,8 øre/kWh",
-                 "url": "https://www.ssb.no/399860/priser-pa-kraft-og-nettleie-uten-avgifter-etter-forbrukargruppe."
-                        "ore-kwh"}
-
 
 def _per_year(set_name: str) -> dict[int, float]:
     fs = FactorSet.objects.filter(name=set_name, status=FactorSet.STATUS_PUBLISHED).order_by("-id").first()

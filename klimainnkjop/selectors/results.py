@@ -128,6 +128,8 @@ def _aggregates(run: Run, scope: Scope, org: str | None, year: int | None,
     summary = folder / "summary.parquet"
     use_summary = (columns is not None and columns <= SUMMARY_COLUMNS and not scope.units and summary.exists())
     table = _table(summary if use_summary else folder / "aggregates.parquet")
+    if "kg_co2e_market" not in table.columns:  # a run made before the market-based figure: none to report
+        table = table.mutate(kg_co2e_market=ibis.null("float64"))
     if org is not None:
         scope.check(org)
         table = table.filter(_.org == org)
@@ -170,8 +172,8 @@ def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by:
         table = table.filter(_.exclusion == "")
     if consolidated if consolidated is not None else org is None:
         table = table.filter(~_.intra_region)
-    metrics = dict(spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(),
-                   kg_high=_.kg_high.sum(), lines=_.lines.sum(),
+    metrics = dict(spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_co2e_market=_.kg_co2e_market.sum(),
+                   kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(), lines=_.lines.sum(),
                    covered_spend_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum())
     grouped = table.group_by(columns).aggregate(**metrics) if columns else table.aggregate(**metrics)
     if columns:
@@ -191,6 +193,8 @@ def _figures(record: dict) -> dict:
     return dict(
         spend_nok=round((record["spend_ore"] or 0) / 100, 2),
         kg_co2e=float(record["kg_co2e"] or 0.0),
+        # market-based (electricity at the residual mix, pipeline MARKET-BASED); None for a run made before it
+        kg_co2e_market=None if record.get("kg_co2e_market") is None else float(record["kg_co2e_market"]),
         kg_co2e_low=float(record["kg_low"] or 0.0),
         kg_co2e_high=float(record["kg_high"] or 0.0),
         lines=int(record["lines"] or 0),
@@ -232,7 +236,8 @@ def period_totals(scope: Scope, *, year: int, org: str | None = None, months: li
                             for c in ("org", "category", "method", "quality")})
     keys = ["year", "bucket", "g_org", "g_category", "g_method", "g_quality", "investment", "exclusion"]
     grouped = table.group_by(keys).aggregate(
-        spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(),
+        spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_co2e_market=_.kg_co2e_market.sum(),
+        kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(),
         lines=_.lines.sum(), covered_spend_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum())
     out: dict = {"factor_set": run.factor_set_label, "factor_sets": run.run.factor_sets, "run": run.run.pk,
                  "per_year": [], "period": [], "previous": [], "kostra": [], "excluded": []}

@@ -24,6 +24,7 @@ from klimainnkjop.storage.models import (Category, CategoryMapping, Classificati
                                          ComputeRun, Factor, FactorSet, ImportBatch, Organisation,
                                          PriceIndex, Supplier, SupplierFactor)
 from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.electricity import TYPICAL_PRICE
 from klimainnkjop.core.actors import ActorLike
 
 PROVISIONAL_PREFIX = "provisional-"
@@ -74,7 +75,8 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
     parents = {c.code: (c.parent.code if c.parent else None) for c in Category.objects.select_related("parent")}
     fallback = _published(FactorSet.ROLE_SPEND_FALLBACK).exclude(pk=spend_set.pk).first()
     activity_sets = list(_published(FactorSet.ROLE_ACTIVITY).exclude(pk=spend_set.pk))
-    used = [spend_set, *([fallback] if fallback else []), *activity_sets]
+    market_set = _published(FactorSet.ROLE_MARKET).first()
+    used = [spend_set, *([fallback] if fallback else []), *activity_sets, *([market_set] if market_set else [])]
 
     spend_rows = []
     for tier, fs in ((1, spend_set), (2, fallback)):
@@ -120,8 +122,24 @@ def engine_inputs(spend_set: FactorSet, batches: list[ImportBatch]) -> tuple[run
         **classification_inputs(),
         predictions=predictions_for(batches),  # the learned text model's (None until trained)
         calculations=calculation_inputs(),
+        market_factors=market_inputs(market_set, years),
     )
     return inputs, used
+
+
+def market_inputs(market_set: FactorSet | None, years: range) -> pa.Table | None:
+    """The market-based factors (the newest published set of role `market`: NVE's residual mix for electricity) per
+    year by the rule of engine.runner.expand_nearest_earlier, each with the typical price that turns a spend-based
+    line's NOK into kWh (core.electricity.TYPICAL_PRICE); None without such a set (then every line's market-based kg
+    is its kg)."""
+    if market_set is None:
+        return None
+    rows = [{"category": f.category.code, "unit": f.unit, "value": f.value, "ref": _ref(f),
+             "price_nok": TYPICAL_PRICE["nok_per_kwh"], "price_year": TYPICAL_PRICE["year"],
+             "valid_from": f.valid_from_year}
+            for f in (Factor.objects.filter(factor_set=market_set, basis=Factor.BASIS_ACTIVITY)
+                      .select_related("category", "factor_set"))]
+    return runner.expand_nearest_earlier(rows, years, runner.MARKET_SCHEMA)
 
 
 def calculation_inputs() -> pa.Table | None:

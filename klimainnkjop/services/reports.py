@@ -391,7 +391,7 @@ def published_figures(orgnr: str | None, year: int) -> dict:
     document = results.totals(scope, org=orgnr, year=year, by=["category", "investment"])
     categories: dict[str, dict] = {}
     total = {"kg_co2e": 0.0, "kg_co2e_operating": 0.0, "kg_co2e_investment": 0.0, "kg_co2e_low": 0.0,
-             "kg_co2e_high": 0.0, "spend_ore": 0}
+             "kg_co2e_high": 0.0, "kg_co2e_market": 0.0, "spend_ore": 0}
     for row in document["rows"]:
         code = row["category"] or ""
         entry = categories.setdefault(code, {"category": code, "kg_co2e": 0.0, "spend_ore": 0})
@@ -402,13 +402,17 @@ def published_figures(orgnr: str | None, year: int) -> dict:
         total["kg_co2e_investment" if row["investment"] else "kg_co2e_operating"] += row["kg_co2e"]
         total["kg_co2e_low"] += row["kg_co2e_low"]
         total["kg_co2e_high"] += row["kg_co2e_high"]
+        # market-based (electricity at the residual mix); None for a run made before the figure
+        market = row.get("kg_co2e_market")
+        total["kg_co2e_market"] = None if market is None or total["kg_co2e_market"] is None \
+            else total["kg_co2e_market"] + market
         total["spend_ore"] += spend
     rows = sorted(categories.values(), key=lambda c: -c["kg_co2e"])
     for entry in [total, *rows]:
         entry["kg_co2e"] = round(entry["kg_co2e"], 3)
         entry["spend_nok"] = round(entry.pop("spend_ore") / 100, 2)
-    for key in ("kg_co2e_operating", "kg_co2e_investment", "kg_co2e_low", "kg_co2e_high"):
-        total[key] = round(total[key], 3)
+    for key in ("kg_co2e_operating", "kg_co2e_investment", "kg_co2e_low", "kg_co2e_high", "kg_co2e_market"):
+        total[key] = None if total[key] is None else round(total[key], 3)
     return {"orgnr": orgnr, "year": year, "consolidated": document["consolidated"], "run": document["run"],
             "factor_sets": document["factor_sets"], "total": total, "categories": rows}
 

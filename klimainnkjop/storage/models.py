@@ -131,7 +131,8 @@ class FactorSet(models.Model):
     ROLE_SPEND_DEFAULT = "spend-default"
     ROLE_SPEND_FALLBACK = "spend-fallback"
     ROLE_ACTIVITY = "activity"
-    ROLES = [ROLE_SPEND_DEFAULT, ROLE_SPEND_FALLBACK, ROLE_ACTIVITY, ""]
+    ROLE_MARKET = "market"  # the market-based figure beside the account (electricity's residual mix), never in it
+    ROLES = [ROLE_SPEND_DEFAULT, ROLE_SPEND_FALLBACK, ROLE_ACTIVITY, ROLE_MARKET, ""]
 
     name = models.CharField(max_length=100)
     version = models.CharField(max_length=40)

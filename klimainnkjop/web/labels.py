@@ -190,6 +190,7 @@ FIELD_LABELS = {
     # a publication's figures (services/reports.do_publish_figures)
     "run": _("Compute run"), "total": _("Sum"), "spend_nok": _("Spend, NOK"), "kg_co2e": _("kg CO2e"),
     "kg_co2e_low": _("kg CO2e, low"), "kg_co2e_high": _("kg CO2e, high"),
+    "kg_co2e_market": _("kg CO2e, market-based"),
     "kg_co2e_investment": _("kg CO2e, investments"), "kg_co2e_operating": _("kg CO2e, operations"),
 }
 VALUE_LABELS: dict[str, object] = {
@@ -334,6 +335,10 @@ FACTOR_SET_DESCRIPTIONS = (
                  "figure (2015, 2016, 2020), from raw/nve-electricity/nve-excerpts.txt, derived by "
                  "scripts/derive_nve_electricity_market.py, reported beside the location-based account, not used to "
                  "compute it"),
+    gettext_noop("Norway's market-based (residual mix) emission factor for electricity, the years with a published "
+                 "figure (2015, 2016, 2020), from raw/nve-electricity/nve-excerpts.txt, derived by "
+                 "scripts/derive_nve_electricity_market.py, the market-based figure reported beside the "
+                 "location-based account, never in its total"),
 )
 
 

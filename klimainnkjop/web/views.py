@@ -214,6 +214,8 @@ def key_figures(overview: dashboard.PeriodOverview) -> dict:
         "difference_percent": ("+" if diff_percent and diff_percent > 0 else "") + formatting.percent(diff_percent)
         if diff_percent is not None else "–",
         "has_previous": bool(previous.lines),
+        # market-based (electricity at the residual mix); "" for a run made before the figure
+        "market_tonnes": "" if total.tonnes_market is None else _tonnes(total.tonnes_market),
     }
 
 

@@ -37,6 +37,7 @@ ROLE_LABELS = {
     factor_selectors.ROLE_SPEND_DEFAULT: gettext_lazy("Default spend factors"),
     factor_selectors.ROLE_SPEND_FALLBACK: gettext_lazy("Fallback spend factors (only where the default set has none)"),
     factor_selectors.ROLE_ACTIVITY: gettext_lazy("Activity factors (per physical unit)"),
+    factor_selectors.ROLE_MARKET: gettext_lazy("Market-based figure, reported beside the account"),
     "": gettext_lazy("No role"),
 }
 STATUS_LABELS = {
