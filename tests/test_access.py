@@ -45,11 +45,11 @@ def test_a_unit_leader_sees_the_figures_of_their_unit_and_its_sub_units_only(reg
     scope = scope_for(leader)
     assert spend_by_unit(scope) == {"2000": 10_000.0, "2100": 20_000.0}
     assert spend_by_unit(scope, org=KONGSVINGER) == {"2000": 10_000.0, "2100": 20_000.0}
-    assert {f.key: f.spend for f in dashboard.per_unit(scope, KONGSVINGER, year=2024)} == {
+    assert {f.key: f.spend_nok for f in dashboard.per_unit(scope, KONGSVINGER, year=2024)} == {
         "2000": 10_000.0, "2100": 20_000.0}
     overview = dashboard.overview(scope, org=KONGSVINGER, year=2024)
-    assert overview.total.spend == 30_000.0
-    assert dashboard.overview(scope).total.spend == 30_000.0  # the region view holds no more either
+    assert overview.total.spend_nok == 30_000.0
+    assert dashboard.overview(scope).total.spend_nok == 30_000.0  # the region view holds no more either
     assert results.excluded_spend(scope, org=KONGSVINGER, year=2024) == []
 
 

@@ -100,12 +100,37 @@ def test_a_failed_import_releases_the_lock(org):
     assert import_ledger(org, ledger_csv(ROW.format(voucher="V2"))).lines_added == 1
 
 
-def test_every_import_service_takes_the_organisations_lock():
-    """Each entry point that reads stored keys and writes a batch does so under organisation_lock."""
+def test_every_import_service_runs_through_the_one_skeleton_that_takes_the_organisations_lock():
+    """Each entry point that reads stored keys and writes a batch does so through services.imports.run_import
+    (EHF per organisation, in _import_for_org)."""
     import inspect
 
     from klimainnkjop.services import imports, invoices, suppliers
 
-    for function in (imports.do_import_ledger, imports.do_import_kostra, invoices.do_import_ehf,
-                     invoices.do_import_saft, suppliers.do_import_supplier_stats):
-        assert "organisation_lock(" in inspect.getsource(function), function.__name__
+    for function in (imports.do_import_ledger, imports.do_import_ledger_lines, imports.do_import_kostra,
+                     invoices._import_for_org, invoices.do_import_saft, suppliers.do_import_supplier_stats):
+        assert "run_import(" in inspect.getsource(function), function.__name__
+    assert "_import_for_org(" in inspect.getsource(invoices.do_import_ehf)
+
+
+def test_the_skeleton_looks_for_the_same_file_and_stages_and_commits_under_the_lock(org):
+    from contextlib import contextmanager
+
+    from klimainnkjop.services.imports import Staged, run_import
+
+    seen: list[bool] = []
+
+    @contextmanager
+    def stage(previous):
+        seen.append(previous is None and locks.is_held(org.orgnr))
+        yield Staged(rows_read=1, duplicates=0, columns={f.name: [] for f in linestore.LINE_SCHEMA})
+        seen.append(locks.is_held(org.orgnr))
+
+    data = b"an empty KOSTRA file"
+    first = run_import(organisation=org, kind="kostra", file_name="k.dat", sha=linestore.sha256_bytes(data),
+                       data=data, stage=stage, actor="test")
+    again = run_import(organisation=org, kind="kostra", file_name="k.dat", sha=linestore.sha256_bytes(data),
+                       data=data, stage=stage, actor="test")
+    assert seen == [True, True] and not locks.is_held(org.orgnr)
+    assert (first.already_imported, first.lines_added, first.batch.status) == (False, 0, "empty")
+    assert (again.already_imported, again.batch) == (True, first.batch)

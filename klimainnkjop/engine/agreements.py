@@ -55,8 +55,9 @@ def matched(aggregates: ibis.Table, rules: ibis.Table) -> ibis.Table:
 
 
 def per_agreement(aggregates: ibis.Table, rules: ibis.Table, by: list[str] | None = None) -> ibis.Table:
-    """Spend, kg CO2e (and its range) and lines per agreement (and the `by` columns, e.g. year)."""
+    """Spend, kg CO2e (and its range), lines and spend a factor covers per agreement (and the `by` columns,
+    e.g. year, investment)."""
     table = matched(aggregates, rules)
     return table.group_by(["agreement", *(by or [])]).aggregate(
         spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(),
-        lines=_.lines.sum())
+        lines=_.lines.sum(), covered_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum())

@@ -1,8 +1,9 @@
 """The figures of one report: an organisation, a unit (with its sub-units) or the region, for one period.
 
 Everything is read through selectors.results.totals (the same function the dashboard and `klimainnkjop
-totals` use), filtered to the period's months, so a report's totals are the selectors' totals. Money is
-summed in integer øre, as the engine keeps it.
+totals` use), filtered to the period's months, so a report's totals are the selectors' totals. They are summed
+by core.figures.Figures, the one figures type the dashboards use too (money in integer øre, as the engine keeps
+it).
 
 Two layouts share these figures: the standard report, and the funder's progress or final report
 (Framdriftsrapport / Sluttrapport to Klimasats, Miljødirektoratet): the same period's results compared with
@@ -22,6 +23,7 @@ from klimainnkjop.access import Scope
 from klimainnkjop.reports.periods import Period
 from klimainnkjop.selectors import measures, results
 from klimainnkjop.core.errors import InvalidInput
+from klimainnkjop.core.figures import Figures, grouped, total as total_of
 from klimainnkjop.storage.models import Category, FactorSet, ImportBatch, Organisation, Region, Report, Unit
 
 SCOPE_ORG, SCOPE_UNIT, SCOPE_REGION = "org", "unit", "region"
@@ -90,65 +92,6 @@ def clean_layout(layout: str | None, texts: dict | None, period: Period | None =
     return layout, cleaned
 
 
-def ore(nok: float) -> int:
-    """Back to øre: spend_nok is øre / 100 rounded to two decimals, so this is exact."""
-    return int(round(nok * 100))
-
-
-@dataclass
-class Sum:
-    """Spend (øre) and emissions (kg CO2e) of one group, operating and investment apart."""
-
-    key: object = None
-    name: str = ""
-    ore_operating: int = 0
-    ore_investment: int = 0
-    kg_operating: float = 0.0
-    kg_investment: float = 0.0
-    kg_low: float = 0.0
-    kg_high: float = 0.0
-    covered_ore: int = 0
-    lines: int = 0
-    # market-based kg (electricity at the residual mix, engine.pipeline MARKET-BASED); None when a row has none (a
-    # run made before the figure)
-    kg_market: float | None = 0.0
-
-    def add(self, row: dict) -> None:
-        if row.get("investment"):
-            self.ore_investment += ore(row["spend_nok"])
-            self.kg_investment += row["kg_co2e"]
-        else:
-            self.ore_operating += ore(row["spend_nok"])
-            self.kg_operating += row["kg_co2e"]
-        self.kg_low += row["kg_co2e_low"]
-        self.kg_high += row["kg_co2e_high"]
-        self.covered_ore += ore(row["covered_spend_nok"])
-        self.lines += row["lines"]
-        market = row.get("kg_co2e_market")
-        self.kg_market = None if market is None or self.kg_market is None else self.kg_market + market
-
-    @property
-    def kg(self) -> float:
-        return self.kg_operating + self.kg_investment
-
-    @property
-    def ore_total(self) -> int:
-        return self.ore_operating + self.ore_investment
-
-    @property
-    def spend_nok(self) -> float:
-        return self.ore_total / 100
-
-    @property
-    def intensity(self) -> float | None:
-        """kg CO2e per krone."""
-        return self.kg / self.spend_nok if self.ore_total else None
-
-    @property
-    def covered_share(self) -> float | None:
-        return self.covered_ore / self.ore_total if self.ore_total else None
-
-
 @dataclass
 class FactorSetInfo:
     label: str
@@ -168,9 +111,9 @@ class Comparison:
     period: Period
     label: str  # column heading, e.g. "2024H1" or "2021H1 (basisår)"
     baseline: bool
-    total: Sum
-    by_category: dict = field(default_factory=dict)  # key -> Sum
-    by_part: dict = field(default_factory=dict)  # key -> Sum
+    total: Figures
+    by_category: dict = field(default_factory=dict)  # key -> Figures
+    by_part: dict = field(default_factory=dict)  # key -> Figures
     annual_lines: int = 0  # month-0 lines of that year, outside a part-year comparison
 
 
@@ -189,15 +132,15 @@ class ReportData:
     factor_sets: list[FactorSetInfo]
     data_as_of: dt.datetime | None
     generated_at: dt.datetime
-    total: Sum
-    previous: Sum
-    annual_left_out: Sum  # month-0 (annual KOSTRA) lines of the year, not in a part-year report
-    by_category: list[Sum] = field(default_factory=list)
-    by_part: list[Sum] = field(default_factory=list)  # per unit (org, unit reports) or per organisation (region)
+    total: Figures
+    previous: Figures
+    annual_left_out: Figures  # month-0 (annual KOSTRA) lines of the year, not in a part-year report
+    by_category: list[Figures] = field(default_factory=list)
+    by_part: list[Figures] = field(default_factory=list)  # per unit (org, unit reports) or per organisation (region)
     part_label: str = "Enhet"
-    by_month: list[Sum] = field(default_factory=list)
-    by_method: list[Sum] = field(default_factory=list)
-    by_quality: list[Sum] = field(default_factory=list)
+    by_month: list[Figures] = field(default_factory=list)
+    by_method: list[Figures] = field(default_factory=list)
+    by_quality: list[Figures] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     layout: str = LAYOUT_STANDARD
     texts: dict[str, str] = field(default_factory=dict)  # the funder layout's texts (clean_layout)
@@ -212,7 +155,7 @@ class ReportData:
         return self.texts.get("kind") == KIND_FINAL
 
     @property
-    def top_categories(self) -> list[Sum]:
+    def top_categories(self) -> list[Figures]:
         return [s for s in self.by_category if s.kg > 0][:TOP_CATEGORIES]
 
 
@@ -251,25 +194,16 @@ class _Reader:
         return sorted({r["year"] for r in rows if r["lines"] and (self.units is None or r["unit"] in self.units)})
 
 
-def _grouped(rows: list[dict], key, names: dict | None = None) -> list[Sum]:
-    groups: dict = {}
-    for row in rows:
-        k = key(row)
-        if k not in groups:
-            groups[k] = Sum(k, str((names or {}).get(k, k if k not in (None, "") else "–")))
-        groups[k].add(row)
-    return list(groups.values())
+def _grouped(rows: list[dict], key, names: dict | None = None) -> list[Figures]:
+    return grouped(rows, key, lambda k: str((names or {}).get(k, k if k not in (None, "") else "–")))
 
 
-def _total(rows: list[dict], name: str = "") -> Sum:
-    total = Sum(None, name)
-    for row in rows:
-        total.add(row)
-    return total
+def _total(rows: list[dict], name: str = "") -> Figures:
+    return total_of(rows, None, name)
 
 
 def _parts(reader: _Reader, year: int, months: tuple[int, ...], scope_kind: str, orgnr: str | None,
-           names: dict) -> list[Sum]:
+           names: dict) -> list[Figures]:
     """Per organisation (region) or per unit (organisation, unit), largest first."""
     if scope_kind == SCOPE_REGION:
         rows = reader.rows(year, months, ["org"])
@@ -278,7 +212,7 @@ def _parts(reader: _Reader, year: int, months: tuple[int, ...], scope_kind: str,
     return sorted(_grouped(rows, lambda r: r["unit"] or "", {**names, "": "Uten enhet"}), key=lambda s: -s.kg)
 
 
-def _categories(rows: list[dict], names: dict) -> list[Sum]:
+def _categories(rows: list[dict], names: dict) -> list[Figures]:
     """Per category, largest first."""
     return sorted(_grouped(rows, lambda r: r["category"] or "", {**names, "": "Uten kategori"}), key=lambda s: -s.kg)
 

@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from klimainnkjop.reports.data import LAYOUT_FUNDER, TEXT_FIELDS, ReportData, Sum
+from klimainnkjop.core.figures import Figures
+from klimainnkjop.reports.data import LAYOUT_FUNDER, TEXT_FIELDS, ReportData
 
 TEXT, INT, NOK, KG, TONNES, SHARE, INTENSITY = "text", "int", "nok", "kg", "tonnes", "share", "intensity"
 
@@ -64,7 +65,7 @@ FIGURE_COLUMNS = [
 ]
 
 
-def figure_values(s: Sum, total_kg: float) -> list:
+def figure_values(s: Figures, total_kg: float) -> list:
     return [s.kg_operating / 1000, s.kg_investment / 1000, s.kg / 1000, s.kg, s.kg_low / 1000, s.kg_high / 1000,
             s.ore_operating / 100, s.ore_investment / 100, s.ore_total / 100, s.intensity,
             (s.kg / total_kg) if total_kg else None]
@@ -76,7 +77,7 @@ def change(now: float | None, before: float | None) -> float | None:
     return (now - before) / before
 
 
-def key_figures(s: Sum) -> list[tuple[str, str, float | int | None]]:
+def key_figures(s: Figures) -> list[tuple[str, str, float | int | None]]:
     """The key figures of one total: (label, kind, value), in the summary's order."""
     return [
         ("Utslipp, tonn CO2e", TONNES, s.kg / 1000),
@@ -110,7 +111,7 @@ def summary(data: ReportData) -> Table:
     )
 
 
-def _figures(key: str, title: str, caption: str, first: str, groups: list[Sum], total: Sum, *,
+def _figures(key: str, title: str, caption: str, first: str, groups: list[Figures], total: Figures, *,
              with_code: bool = False, chart: str = "") -> Table:
     columns = ([Column("Kode")] if with_code else []) + [Column(first)] + FIGURE_COLUMNS
     rows = [([s.key or ""] if with_code else []) + [s.name] + figure_values(s, total.kg) for s in groups]
@@ -118,7 +119,7 @@ def _figures(key: str, title: str, caption: str, first: str, groups: list[Sum], 
     return Table(key=key, title=title, caption=caption, columns=columns, rows=rows, chart=chart)
 
 
-def _mix(key: str, title: str, caption: str, first: str, groups: list[Sum], total: Sum) -> Table:
+def _mix(key: str, title: str, caption: str, first: str, groups: list[Figures], total: Figures) -> Table:
     columns = [Column(first), Column("Tonn CO2e", TONNES), Column("kg CO2e", KG), Column("Innkjøp, kr", NOK),
                Column("Andel av utslippene", SHARE), Column("Andel av innkjøpene", SHARE)]
     rows = [[s.name, s.kg / 1000, s.kg, s.ore_total / 100, (s.kg / total.kg) if total.kg else None,
@@ -256,11 +257,11 @@ def measure_tables(data: ReportData) -> Iterator[Table]:
 
 # --- the funder's progress or final report -------------------------------------------------------------------
 
-def _comparison_row(name: str, now: Sum | None, earlier: list[Sum | None], total_kg: float) -> list:
-    now = now or Sum()
+def _comparison_row(name: str, now: Figures | None, earlier: list[Figures | None], total_kg: float) -> list:
+    now = now or Figures()
     row = [name, now.kg / 1000]
     for before in earlier:
-        before = before or Sum()
+        before = before or Figures()
         row += [before.kg / 1000, change(now.kg, before.kg)]
     row += [now.kg_low / 1000, now.kg_high / 1000, now.ore_total / 100, now.intensity,
             (now.kg / total_kg) if total_kg else None]
@@ -277,7 +278,7 @@ def _comparison_columns(data: ReportData, first: str) -> list[Column]:
                       Column("Andel av utslippene", SHARE)]
 
 
-def _compared(key: str, title: str, caption: str, first: str, data: ReportData, now: list[Sum],
+def _compared(key: str, title: str, caption: str, first: str, data: ReportData, now: list[Figures],
               earlier: list[dict]) -> Table:
     """One row per group of the period or of a year compared with (largest now first), then the Sum row, which
     is the report's total."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
 
+import ibis
 from django.db.models import Q
 from ibis import _
 
 from klimainnkjop.access import Scope
+from klimainnkjop.core.figures import Figures
 from klimainnkjop.engine import agreements as matching
 from klimainnkjop.selectors import measures as measure_selectors
 from klimainnkjop.selectors.results import NoResults, Run, _aggregates, _narrowed, cached, latest_run
@@ -76,18 +77,18 @@ def rules(items: list[Agreement]) -> list[dict]:
     return rows
 
 
-@dataclass
-class Figures:
-    spend_nok: float = 0.0
-    kg_co2e: float = 0.0
-    kg_co2e_low: float = 0.0
-    kg_co2e_high: float = 0.0
-    lines: int = 0
+def _sums(record: dict) -> dict:
+    """An engine record's sums, as Figures.add_sums takes them."""
+    return dict(investment=bool(record.get("investment")), spend_ore=int(record.get("spend_ore") or 0),
+                kg_co2e=float(record.get("kg_co2e") or 0.0), kg_low=float(record.get("kg_low") or 0.0),
+                kg_high=float(record.get("kg_high") or 0.0), lines=int(record.get("lines") or 0),
+                covered_ore=int(record.get("covered_ore") or 0))
 
 
 def figures(scope: Scope, items: list[Agreement], *, year: int | None = None, by_year: bool = False,
             run: Run | None = None) -> dict:
-    """{agreement pk: Figures} (with by_year: {(pk, year): Figures}) of the scope's purchases under each
+    """{agreement pk: Figures} (with by_year: {(pk, year): Figures}; core.figures, the dashboards' and reports'
+    type, operating and investment apart) of the scope's purchases under each
     agreement, from the latest computed run. Every agreement of the scope competes for a purchase, so a
     purchase counts once even when the figures asked for are of a few agreements."""
     run = run or latest_run()
@@ -103,18 +104,17 @@ def figures(scope: Scope, items: list[Agreement], *, year: int | None = None, by
         if not rule_rows:
             return []
         table = _aggregates(run, scope, None, year)
-        grouped = matching.per_agreement(table, matching.rule_table(rule_rows), ["year"] if by_year else [])
-        return grouped.to_pyarrow().to_pylist()
+        grouped = matching.per_agreement(table, matching.rule_table(rule_rows),
+                                         ["year", "investment"] if by_year else ["investment"])
+        return grouped.order_by(["agreement", *(["year"] if by_year else []), "investment"]).to_pyarrow().to_pylist()
 
-    records = cached("agreements", scope, run, (digest, year, by_year), compute)
-    out: dict = {}
+    records = cached("agreements2", scope, run, (digest, year, by_year), compute)
+    out: dict[object, Figures] = {}
     for record in records:
         if record["agreement"] not in wanted:
             continue
         key = (record["agreement"], record["year"]) if by_year else record["agreement"]
-        out[key] = Figures(spend_nok=round((record["spend_ore"] or 0) / 100, 2),
-                           kg_co2e=float(record["kg_co2e"] or 0.0), kg_co2e_low=float(record["kg_low"] or 0.0),
-                           kg_co2e_high=float(record["kg_high"] or 0.0), lines=int(record["lines"] or 0))
+        out.setdefault(key, Figures(key)).add_sums(**_sums(record))
     return out
 
 
@@ -142,15 +142,18 @@ def covered(scope: Scope, *, year: int, org: str | None = None, months: list[int
         table = matching.matched(table, matching.rule_table(rule_rows))
         if category:
             table = table.filter((_.category == category) | _.category.startswith(category + "."))
-        rows = table.aggregate(spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(),
-                               kg_high=_.kg_high.sum(), lines=_.lines.sum()).to_pyarrow().to_pylist()
-        return rows[0] if rows else {}
+        return (table.group_by("investment").aggregate(
+            spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(),
+            lines=_.lines.sum(), covered_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum())
+            .order_by("investment").to_pyarrow().to_pylist())
 
-    record = cached("agreements-covered", scope, run, (digest, year, org, tuple(months or ()) if months else None,
-                                                       tuple(units) if units is not None else None, category), compute)
-    return Figures(spend_nok=round((record.get("spend_ore") or 0) / 100, 2),
-                   kg_co2e=float(record.get("kg_co2e") or 0.0), kg_co2e_low=float(record.get("kg_low") or 0.0),
-                   kg_co2e_high=float(record.get("kg_high") or 0.0), lines=int(record.get("lines") or 0))
+    records = cached("agreements-covered2", scope, run, (digest, year, org, tuple(months or ()) if months else None,
+                                                         tuple(units) if units is not None else None, category),
+                     compute)
+    figures = Figures(category or None)
+    for record in records:
+        figures.add_sums(**_sums(record))
+    return figures
 
 
 def ranked(scope: Scope, *, org: str | None = None, year: int | None = None) -> list[dict]:
@@ -164,8 +167,8 @@ def ranked(scope: Scope, *, org: str | None = None, year: int | None = None) -> 
     for item in items:
         f = numbers.get(item.pk, Figures())
         rows.append({"agreement": item, "number": item.number, "name": item.name, "suppliers": list(item.suppliers),
-                     "end": item.end, "spend_nok": f.spend_nok, "kg_co2e": f.kg_co2e,
-                     "kg_co2e_low": f.kg_co2e_low, "kg_co2e_high": f.kg_co2e_high, "lines": f.lines})
+                     "end": item.end, "spend_nok": f.spend_nok, "kg_co2e": f.kg,
+                     "kg_co2e_low": f.kg_low, "kg_co2e_high": f.kg_high, "lines": f.lines})
     rows.sort(key=lambda r: (-r["kg_co2e"], r["number"]))
     return rows
 
@@ -189,7 +192,7 @@ def renewals(scope: Scope, *, months: int, today: dt.date | None = None) -> list
                      "date": item.end, "event": "option" if item.options_left > 0 else "end",
                      "final_end": final_end(item), "options_left": item.options_left,
                      "months_left": (item.end.year - today.year) * 12 + item.end.month - today.month,
-                     "year": year, "spend_nok": f.spend_nok, "kg_co2e": f.kg_co2e,
+                     "year": year, "spend_nok": f.spend_nok, "kg_co2e": f.kg,
                      "measures": [measure_brief(m) for m in measure_selectors.measures_for_agreement(scope,
                                                                                                     item.number)]})
     rows.sort(key=lambda r: (-r["kg_co2e"], r["date"], r["number"]))

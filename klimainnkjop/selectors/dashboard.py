@@ -10,81 +10,9 @@ import re
 from dataclasses import dataclass, field
 
 from klimainnkjop.access import Scope
+from klimainnkjop.core.figures import Figures, grouped, total as total_of
 from klimainnkjop.selectors import results
 from klimainnkjop.storage.models import Category, Supplier, Unit
-
-
-@dataclass
-class Figures:
-    """Spend and emissions of one group (a year, an organisation, a category ...), drift and investment apart."""
-
-    key: object
-    kg_operating: float = 0.0
-    kg_investment: float = 0.0
-    spend_operating: float = 0.0
-    spend_investment: float = 0.0
-    covered_spend: float = 0.0
-    lines: int = 0
-    kg_low: float = 0.0
-    kg_high: float = 0.0
-    # market-based kg (electricity at the residual mix, engine.pipeline MARKET-BASED); None when a row has none (a
-    # run made before the figure)
-    kg_market: float | None = 0.0
-
-    @property
-    def kg(self) -> float:
-        return self.kg_operating + self.kg_investment
-
-    @property
-    def tonnes_market(self) -> float | None:
-        return None if self.kg_market is None else self.kg_market / 1000.0
-
-    @property
-    def tonnes(self) -> float:
-        return self.kg / 1000.0
-
-    @property
-    def tonnes_operating(self) -> float:
-        return self.kg_operating / 1000.0
-
-    @property
-    def tonnes_investment(self) -> float:
-        return self.kg_investment / 1000.0
-
-    @property
-    def spend(self) -> float:
-        return self.spend_operating + self.spend_investment
-
-    @property
-    def covered_percent(self) -> float | None:
-        return 100.0 * self.covered_spend / self.spend if self.spend else None
-
-    def add(self, row: dict) -> None:
-        if row.get("investment"):
-            self.kg_investment += row["kg_co2e"]
-            self.spend_investment += row["spend_nok"]
-        else:
-            self.kg_operating += row["kg_co2e"]
-            self.spend_operating += row["spend_nok"]
-        self.covered_spend += row["covered_spend_nok"]
-        self.lines += row["lines"]
-        market = row.get("kg_co2e_market")
-        self.kg_market = None if market is None or self.kg_market is None else self.kg_market + market
-        self.kg_low += row.get("kg_co2e_low", 0.0)
-        self.kg_high += row.get("kg_co2e_high", 0.0)
-
-    @property
-    def tonnes_low(self) -> float:
-        return self.kg_low / 1000.0
-
-    @property
-    def tonnes_high(self) -> float:
-        return self.kg_high / 1000.0
-
-    @property
-    def intensity(self) -> float | None:
-        """kg CO2e per NOK of purchases."""
-        return self.kg / self.spend if self.spend else None
 
 
 @dataclass
@@ -100,14 +28,6 @@ class Overview:
     excluded: list[dict] = field(default_factory=list)  # of the selected year
 
 
-def _group(rows: list[dict], key) -> list[Figures]:
-    groups: dict[object, Figures] = {}
-    for row in rows:
-        k = key(row)
-        groups.setdefault(k, Figures(k)).add(row)
-    return list(groups.values())
-
-
 def overview(scope: Scope, *, org: str | None = None, year: int | None = None) -> Overview | None:
     """Per year, and for one year per organisation and per category. None when nothing is computed yet.
 
@@ -120,16 +40,14 @@ def overview(scope: Scope, *, org: str | None = None, year: int | None = None) -
     except results.NoResults:
         return None
     rows = document["rows"]
-    per_year = sorted(_group(rows, lambda r: r["year"]), key=lambda f: f.key)
+    per_year = sorted(grouped(rows, lambda r: r["year"]), key=lambda f: f.key)
     years = [f.key for f in per_year]
     if year not in years:
         year = years[-1] if years else None
     of_year = [r for r in rows if r["year"] == year]
-    per_org = sorted(_group(of_year, lambda r: r["org"]), key=lambda f: -f.kg)
-    per_category = sorted(_group(of_year, lambda r: r["category"] or ""), key=lambda f: -f.kg)
-    total = Figures(year)
-    for r in of_year:
-        total.add(r)
+    per_org = sorted(grouped(of_year, lambda r: r["org"]), key=lambda f: -f.kg)
+    per_category = sorted(grouped(of_year, lambda r: r["category"] or ""), key=lambda f: -f.kg)
+    total = total_of(of_year, year)
     excluded = results.excluded_spend(scope, org=org, year=year) if year is not None else []
     return Overview(factor_set=document["factor_set"], run=document["run"], years=years, year=year,
                     per_year=per_year, per_org=per_org, per_category=per_category, total=total, excluded=excluded)
@@ -146,7 +64,7 @@ def per_unit(scope: Scope, orgnr: str, *, year: int, months: list[int] | None = 
     def compute():
         document = results.totals(scope, org=orgnr, year=year, by=["unit", "investment"], months=months,
                                   units=units, run=run)
-        return sorted(_group(document["rows"], lambda r: r["unit"] or ""), key=lambda f: -f.kg)
+        return sorted(grouped(document["rows"], lambda r: r["unit"] or ""), key=lambda f: -f.kg)
 
     return _cached("units", scope, run, (orgnr, year, _key(months), _key(units)), compute)
 
@@ -162,7 +80,7 @@ def top_suppliers(scope: Scope, orgnr: str, *, year: int, limit: int = 10, month
     def compute():
         document = results.totals(scope, org=orgnr, year=year, by=["supplier", "investment"], months=months,
                                   units=units, run=run)
-        groups = sorted(_group(document["rows"], lambda r: r["supplier"] or ""), key=lambda f: -f.kg)
+        groups = sorted(grouped(document["rows"], lambda r: r["supplier"] or ""), key=lambda f: -f.kg)
         return groups[:limit]
 
     return _cached("suppliers", scope, run, (orgnr, year, limit, _key(months), _key(units)), compute)
@@ -290,8 +208,9 @@ METHODS = ["supplier", "activity", "spend", ""]  # "" = not covered by any facto
 
 
 def _cached(kind: str, scope: Scope, run: results.Run, args: tuple, compute):
-    """A dashboard read cached per (compute run, scope, arguments): results.cached."""
-    return results.cached("dash:" + kind, scope, run, args, compute)
+    """A dashboard read cached per (compute run, scope, arguments): results.cached. ("dash2": the values are
+    core.figures.Figures since one type serves dashboards and reports; entries of the former type are not read.)"""
+    return results.cached("dash2:" + kind, scope, run, args, compute)
 
 
 def current_run() -> results.Run | None:
@@ -322,23 +241,19 @@ def period_overview(scope: Scope, *, org: str | None = None, period: Period | No
 def _period_overview(scope: Scope, run: results.Run, org: str | None, period: Period,
                      units: list[str] | None) -> PeriodOverview:
     document = results.period_totals(scope, org=org, year=period.year, months=period.months, units=units, run=run)
-    per_year = sorted(_group(document["per_year"], lambda r: r["year"]), key=lambda f: f.key)
+    per_year = sorted(grouped(document["per_year"], lambda r: r["year"]), key=lambda f: f.key)
     rows = document["period"]
-    total = Figures(period.code)
-    for r in rows:
-        total.add(r)
-    previous = Figures(period.previous().code)
-    for r in document["previous"]:
-        previous.add(r)
+    total = total_of(rows, period.code)
+    previous = total_of(document["previous"], period.previous().code)
     by_kg = lambda f: -f.kg  # noqa: E731
-    method_groups = {f.key: f for f in _group(rows, lambda r: r["method"] or "")}
+    method_groups = {f.key: f for f in grouped(rows, lambda r: r["method"] or "")}
     return PeriodOverview(
         factor_set=document["factor_set"], run=document["run"], years=[f.key for f in per_year], period=period,
         per_year=per_year, total=total, previous=previous,
-        per_org=sorted(_group(rows, lambda r: r["org"]), key=by_kg),
-        per_category=sorted(_group(rows, lambda r: r["category"] or ""), key=by_kg),
+        per_org=sorted(grouped(rows, lambda r: r["org"]), key=by_kg),
+        per_category=sorted(grouped(rows, lambda r: r["category"] or ""), key=by_kg),
         per_method=[method_groups[m] for m in METHODS if m in method_groups],
-        per_quality=sorted(_group([r for r in rows if r["quality"] is not None], lambda r: r["quality"]),
+        per_quality=sorted(grouped([r for r in rows if r["quality"] is not None], lambda r: r["quality"]),
                            key=lambda f: f.key),
         excluded=document["excluded"],
         kostra_lines=sum(r["lines"] for r in document["kostra"]),

@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from klimainnkjop import paths
 from klimainnkjop.access import Scope
+from klimainnkjop.core.figures import Figures
 from klimainnkjop.selectors import agreements as agreement_selectors
 from klimainnkjop.selectors import cases as case_selectors
 from klimainnkjop.selectors import construction as construction_selectors
@@ -158,16 +159,11 @@ class Subject:
     category: str = ""
 
 
-def _category_figures(overview: dashboard.PeriodOverview, category: str) -> dashboard.Figures:
-    total = dashboard.Figures(category)
+def _category_figures(overview: dashboard.PeriodOverview, category: str) -> Figures:
+    total = Figures(category)
     for f in overview.per_category:
         if f.key == category or str(f.key).startswith(category + "."):
-            total.kg_operating += f.kg_operating
-            total.kg_investment += f.kg_investment
-            total.spend_operating += f.spend_operating
-            total.spend_investment += f.spend_investment
-            total.covered_spend += f.covered_spend
-            total.lines += f.lines
+            total.add_figures(f)
     return total
 
 
@@ -189,13 +185,13 @@ def kpi_values(scope: Scope, subject: Subject, period: dashboard.Period,
     under = agreement_selectors.covered(scope, year=period.year, org=subject.org, months=period.months, units=units,
                                         category=subject.category, run=run or results.latest_run())
     if under is not None:  # None: no agreement register in the scope
-        values["agreement_share"] = 100.0 * under.spend_nok / total.spend if total.spend else None
-        values["agreement_tonnes_co2e"] = under.kg_co2e / 1000.0
+        values["agreement_share"] = 100.0 * under.ore_total / total.ore_total if total.ore_total else None
+        values["agreement_tonnes_co2e"] = under.tonnes
     values["tonnes_co2e"] = total.tonnes
     values["kg_per_nok"] = total.intensity
     if not subject.category:
-        measured = sum(f.spend for f in overview.per_method if f.key in ("activity", "supplier"))
-        values["measured_share"] = 100.0 * measured / total.spend if total.spend else None
+        measured = sum(f.ore_total for f in overview.per_method if f.key in ("activity", "supplier"))
+        values["measured_share"] = 100.0 * measured / total.ore_total if total.ore_total else None
     if subject.unit is None and not subject.category:
         people = inhabitants(scope, org=subject.org, year=period.year)
         values["tonnes_per_inhabitant"] = total.tonnes / people if people else None

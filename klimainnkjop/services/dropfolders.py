@@ -142,11 +142,11 @@ def _import(file: Path, org: Organisation, source: str, profile: str | None, act
         from klimainnkjop.services.invoices import do_import_ehf, read_inputs
 
         result = do_import_ehf(documents=read_inputs([file]), organisation=org, actor=actor)
-        return result.documents_added == 0, result.lines_added
-    from klimainnkjop.services.uploads import import_file
+    else:
+        from klimainnkjop.services.uploads import import_file
 
-    result = import_file(source, data=file.read_bytes(), file_name=file.name, organisation=org, profile_name=profile,
-                         actor=actor)
+        result = import_file(source, data=file.read_bytes(), file_name=file.name, organisation=org,
+                             profile_name=profile, actor=actor)
     return result.already_imported, result.lines_added
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,11 +38,15 @@ UNCATEGORISED_WARNING_SHARE = 0.20
 
 @dataclass
 class ImportResult:
-    batch: ImportBatch | None
-    already_imported: bool
-    rows_read: int
-    lines_added: int
-    lines_duplicate: int
+    """What every import service returns (the five that store lines: ledger, KOSTRA, EHF, SAF-T, supplier statistics;
+    and the supplier register's), a subclass where an import has more to say. `as_dict` is the JSON the command
+    line prints (`--format json`) and the upload page keeps; a subclass with its own documented JSON overrides it."""
+
+    batch: ImportBatch | None = None
+    already_imported: bool = False
+    rows_read: int = 0
+    lines_added: int = 0
+    lines_duplicate: int = 0
     # keyword-only, so that subclasses' own fields (StatsImportResult.rows_other_customer) stay positional
     warnings: list[str] = field(default_factory=list, kw_only=True)
     replaced: ImportBatch | None = field(default=None, kw_only=True)  # the earlier batch this import replaced
@@ -55,6 +60,56 @@ class ImportResult:
             "lines_added": self.lines_added, "lines_duplicate": self.lines_duplicate,
             "warnings": self.warnings, "replaced": self.replaced.pk if self.replaced else None,
         }
+
+
+@dataclass
+class Staged:
+    """A file parsed and deduplicated against the organisation's stored lines, ready to commit: what an import
+    service's `stage` step yields to `run_import`. The lines are `columns` (of `schema`), or, for the ledger's
+    DuckDB ingest, `written` = (lines, sum of amount_ore, a function writing them to a path with a batch token)."""
+
+    rows_read: int
+    duplicates: int
+    columns: dict[str, list] | None = None
+    written: tuple[int, int, Callable[[Path, str], None]] | None = None
+    schema: pa.Schema | None = None  # None: linestore.LINE_SCHEMA
+    profile_name: str = ""
+    units: dict[str, str] = field(default_factory=dict)
+    suppliers: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # kept with the batch and in its audit entry
+    findings: list[dict] = field(default_factory=list)  # EHF: failed rules kept with the batch
+    raw_files: list[tuple[bytes, str]] | None = None  # (bytes, sha256) archived one by one; None: the file itself
+    audit: dict | None = None  # the audit entry's facts, where an import records others than the default
+    result: dict = field(default_factory=dict)  # fields of the service's ImportResult subclass
+
+
+def run_import(*, organisation: Organisation, kind: str, file_name: str, sha: str, stage, data: bytes | None = None,
+               replace: bool = False, result: type[ImportResult] = ImportResult, already: dict | None = None,
+               actor: ActorLike = None) -> ImportResult:
+    """The one skeleton of the imports that store lines: lock → hash → existing → parse and dedupe → commit.
+
+    Under the organisation's lock, a batch of this kind with the same SHA-256 (`sha`, computed by the caller: a
+    file's, or for EHF the hash of its documents') is found: without `replace`, nothing is added and the result says
+    so (`already`: the subclass's fields for that case). Otherwise `stage(previous)`, a context manager, parses what
+    is left to parse and deduplicates against the stored lines (which only the lock keeps still), yielding a Staged;
+    the lines are written as one Parquet file and the ImportBatch committed in one short transaction, in which a
+    replaced earlier batch steps aside. `result` is the service's ImportResult subclass, filled with Staged.result."""
+    with organisation_lock(organisation.orgnr):
+        previous = _existing(organisation, kind, sha)
+        if previous is not None and not replace:
+            return result(previous, True, previous.rows_read, 0, 0, previous_profile=previous.profile_name,
+                          **(already or {}))
+        with stage(previous) as staged:
+            commit = dict(organisation=organisation, kind=kind, data=data, file_name=file_name, sha=sha,
+                          staged=staged, actor=actor)
+            if previous is None:
+                replaced, batch = None, _commit_batch(**commit)
+            else:
+                with transaction.atomic():  # the earlier batch steps aside in the transaction in which the new counts
+                    replaced = _replace_batch(previous, profile_name=staged.profile_name, actor=actor)
+                    batch = _commit_batch(**commit)
+    return result(batch, False, staged.rows_read, batch.lines_added, staged.duplicates,
+                  **{"warnings": list(staged.warnings), "replaced": replaced, **staged.result})
 
 
 def uncategorised_warning(file_name: str, arts: list[str], amounts: list[int], profile: Profile | None = None,
@@ -169,24 +224,20 @@ def do_import_ledger(*, organisation: Organisation, data: bytes, file_name: str,
     """With `replace`, a file imported before (the same bytes, e.g. with another profile) is read again and its
     new batch replaces the earlier one (status deleted, an audit row `replace_import`); without it, nothing is
     added and the result names the profile the earlier batch was read with."""
-    with organisation_lock(organisation.orgnr):
-        return _import_ledger(organisation, data, file_name, profile_name, replace, actor)
+    def stage(previous: ImportBatch | None):
+        stored = _profile_for(organisation, profile_name)
+        profile = Profile.from_spec(stored.spec, source=f"profile {stored.name}")
+        return _stage_ledger(organisation, data, file_name, profile, stored.name, previous)
+
+    return run_import(organisation=organisation, kind="ledger", file_name=file_name, sha=linestore.sha256_bytes(data),
+                      data=data, stage=stage, replace=replace, actor=actor)
 
 
-def _import_ledger(organisation: Organisation, data: bytes, file_name: str, profile_name: str | None,
-                   replace: bool, actor: ActorLike) -> ImportResult:
-    sha = linestore.sha256_bytes(data)
-    previous = _existing(organisation, "ledger", sha)
-    if previous is not None and not replace:
-        return ImportResult(previous, True, previous.rows_read, 0, 0, previous_profile=previous.profile_name)
-    stored = _profile_for(organisation, profile_name)
-    profile = Profile.from_spec(stored.spec, source=f"profile {stored.name}")
-    return _import_ledger_with(organisation, data, file_name, profile, stored.name, previous, sha, actor)
-
-
-def _import_ledger_with(organisation: Organisation, data: bytes, file_name: str, profile: Profile, profile_name: str,
-                        previous: ImportBatch | None, sha: str, actor: ActorLike) -> ImportResult:
-    """The ledger import once its profile is known (a stored profile's, or the API's fixed one for a JSON batch)."""
+@contextmanager
+def _stage_ledger(organisation: Organisation, data: bytes, file_name: str, profile: Profile, profile_name: str,
+                  previous: ImportBatch | None):
+    """The ledger's parse and dedupe once its profile is known (a stored profile's, or the API's fixed one for a
+    JSON batch): DuckDB's ingest stays open until the commit has written its fresh lines."""
     with parse_ledger(data, file_name, profile) as parsed:
         ingest = parsed.ingest
         ingest.set_nok(_convert_currency(ingest.foreign_lines(), file_name, profile.columns))
@@ -201,16 +252,15 @@ def _import_ledger_with(organisation: Organisation, data: bytes, file_name: str,
         def write(path: Path, token: str) -> None:
             ingest.write_fresh(path, org=organisation.orgnr, batch=token, source="ledger", columns=PARQUET_COLUMNS)
 
-        with transaction.atomic():  # the earlier batch steps aside in the same transaction as the new one counts
-            replaced = (_replace_batch(previous, profile_name=profile_name, actor=actor) if previous is not None
-                        else None)
-            result = _commit_batch(
-                organisation=organisation, kind="ledger", data=data, file_name=file_name, sha=sha,
-                profile_name=profile_name, rows_read=parsed.rows_read, columns=None, duplicates=duplicates,
-                units=units, suppliers=suppliers, actor=actor, warnings=[warning] if warning else [],
-                written=(added, amount, write))
-    result.replaced = replaced
-    return result
+        yield Staged(rows_read=parsed.rows_read, duplicates=duplicates, written=(added, amount, write),
+                     profile_name=profile_name, units=units, suppliers=suppliers,
+                     warnings=[warning] if warning else [])
+
+
+@contextmanager
+def staged(value: Staged):
+    """A Staged ready at once (an import whose lines are plain columns), as run_import's `stage` takes it."""
+    yield value
 
 
 def _replace_batch(previous: ImportBatch, *, profile_name: str, actor: ActorLike) -> ImportBatch:
@@ -223,39 +273,45 @@ def _replace_batch(previous: ImportBatch, *, profile_name: str, actor: ActorLike
     return batch
 
 
-def _commit_batch(*, organisation: Organisation, kind: str, data: bytes, file_name: str, sha: str, profile_name: str,
-                  rows_read: int, columns: dict[str, list] | None, duplicates: int, units: dict[str, str],
-                  suppliers: dict[str, str], actor: ActorLike, warnings: list[str] | None = None,
-                  written: tuple[int, int, Callable[[Path, str], None]] | None = None) -> ImportResult:
-    """`columns`: the lines to store (LINE_SCHEMA), or None and `written` = (lines, sum of amount_ore, a function
-    writing them to a path with a batch token)."""
-    linestore.archive_raw(data, sha)
+def _commit_batch(*, organisation: Organisation, kind: str, data: bytes | None, file_name: str, sha: str,
+                  staged: Staged, actor: ActorLike) -> ImportBatch:
+    """Archive the raw file(s), write the staged lines as one Parquet file, then create the ImportBatch that makes
+    it count, with its units, suppliers and audit entry, in one short transaction."""
+    if staged.raw_files is None:
+        linestore.archive_raw(data, sha)
+    else:
+        for raw, raw_sha in staged.raw_files:
+            linestore.archive_raw(raw, raw_sha)
     token = linestore.new_token()
+    columns = staged.columns
     if columns is not None:
         added, amount = len(columns["line_key"]), sum(columns["amount_ore"])
         columns["batch"] = [token] * added
     else:
-        added, amount, write = written
+        added, amount, write = staged.written
     path = ""
     if added and columns is not None:
-        path = linestore.relative(linestore.write_batch(organisation.orgnr, columns, token))
+        schema = {} if staged.schema is None else {"schema": staged.schema}
+        path = linestore.relative(linestore.write_batch(organisation.orgnr, columns, token, **schema))
     elif added:
         path = linestore.relative(linestore.write_batch_file(organisation.orgnr, token, lambda p: write(p, token)))
+    warnings = staged.warnings
     with transaction.atomic():
         batch = ImportBatch.objects.create(
-            organisation=organisation, kind=kind, token=token, file_name=file_name, file_sha256=sha,
-            profile_name=profile_name,
-            status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
-            lines_added=added, lines_duplicate=duplicates, amount_ore=amount,
-            parquet_path=path, created_by=as_actor(actor).user,
-            errors=[{"warning": w} for w in warnings or []],  # kept for the organisation's pages
+            organisation=organisation, kind=kind, token=token, file_name=file_name[:500], file_sha256=sha,
+            raw_sha256s=[raw_sha for _, raw_sha in staged.raw_files or []], profile_name=staged.profile_name,
+            status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=staged.rows_read,
+            lines_added=added, lines_duplicate=staged.duplicates, amount_ore=amount,
+            parquet_path=path, findings=staged.findings, created_by=as_actor(actor).user,
+            errors=[{"warning": w} for w in warnings],  # kept for the organisation's pages
         )
-        do_ensure_units(organisation=organisation, units=units, actor=actor)
-        _ensure_suppliers(suppliers)
-        record_audit(actor=actor, action=IMPORT_ACTIONS[kind], obj=batch, organisation=organisation, after={
-            "file": file_name, "sha256": sha, "rows_read": rows_read, "lines_added": added,
-            "lines_duplicate": duplicates, **({"warnings": warnings} if warnings else {})})
-    return ImportResult(batch, False, rows_read, added, duplicates, warnings=list(warnings or []))
+        do_ensure_units(organisation=organisation, units=staged.units, actor=actor)
+        _ensure_suppliers(staged.suppliers)
+        facts = staged.audit if staged.audit is not None else {
+            "file": file_name, "sha256": sha, "rows_read": staged.rows_read, "lines_added": added,
+            "lines_duplicate": staged.duplicates, **({"warnings": warnings} if warnings else {})}
+        record_audit(actor=actor, action=IMPORT_ACTIONS[kind], obj=batch, organisation=organisation, after=facts)
+    return batch
 
 
 def _ensure_suppliers(suppliers: dict[str, str]) -> None:
@@ -287,16 +343,12 @@ def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation 
                                    "no single orgnr to create one with; add it with `klimainnkjop org add` first")
             organisation = do_create_organisation(orgnr=orgnrs.pop(), name=f"Kommune {region}",
                                                   kostra_region=region, actor=actor)
-    with organisation_lock(organisation.orgnr):
-        return _import_kostra(organisation, parsed, data, file_name, actor)
+    return run_import(organisation=organisation, kind="kostra", file_name=file_name, sha=linestore.sha256_bytes(data),
+                      data=data, stage=lambda previous: staged(_stage_kostra(organisation, parsed, file_name)),
+                      actor=actor)
 
 
-def _import_kostra(organisation: Organisation, parsed: ReadKostra, data: bytes, file_name: str,
-                   actor: ActorLike) -> ImportResult:
-    sha = linestore.sha256_bytes(data)
-    previous = _existing(organisation, "kostra", sha)
-    if previous is not None:
-        return ImportResult(previous, True, previous.rows_read, 0, 0)
+def _stage_kostra(organisation: Organisation, parsed: ReadKostra, file_name: str) -> Staged:
     ingest = parsed.ingest
     # A KOSTRA file replaces nothing: its lines are keyed by year, class, function and art (the n-th record of the
     # same basis numbered n), so the same year's file imported again (even re-exported) does not double count.
@@ -309,11 +361,8 @@ def _import_kostra(organisation: Organisation, parsed: ReadKostra, data: bytes, 
         ingest.write_fresh(path, org=organisation.orgnr, batch=token, source="kostra", columns=PARQUET_COLUMNS,
                            annual=True)
 
-    return _commit_batch(
-        organisation=organisation, kind="kostra", data=data, file_name=file_name, sha=sha, profile_name="",
-        rows_read=parsed.rows_read, columns=None, duplicates=duplicates, units={}, suppliers={}, actor=actor,
-        warnings=[warning] if warning else [], written=(added, amount, write),
-    )
+    return Staged(rows_read=parsed.rows_read, duplicates=duplicates, written=(added, amount, write),
+                  warnings=[warning] if warning else [])
 
 
 def _batch_dict(batch: ImportBatch) -> dict:
@@ -384,13 +433,11 @@ def do_import_ledger_lines(*, organisation: Organisation, lines: list[dict], act
     data = out.getvalue().encode("utf-8")
     profile = Profile(name=LINES_PROFILE, columns={f: f for f in used}, encoding="utf-8", delimiter=";",
                       date_format="%Y-%m-%d")
-    sha = linestore.sha256_bytes(data)
-    with organisation_lock(organisation.orgnr):
-        previous = _existing(organisation, "ledger", sha)
-        if previous is not None:
-            return ImportResult(previous, True, previous.rows_read, 0, 0, previous_profile=previous.profile_name)
-        try:
-            return _import_ledger_with(organisation, data, LINES_FILE, profile, LINES_PROFILE, None, sha, actor)
-        except ImportRejected as exc:  # the CSV's row 2 is the batch's first line
-            raise ImportRejected([RowError(e.file, e.row - 1 if e.row else e.row, e.column, e.reason)
-                                  for e in exc.errors]) from None
+    try:
+        return run_import(organisation=organisation, kind="ledger", file_name=LINES_FILE,
+                          sha=linestore.sha256_bytes(data), data=data, actor=actor,
+                          stage=lambda previous: _stage_ledger(organisation, data, LINES_FILE, profile, LINES_PROFILE,
+                                                               previous))
+    except ImportRejected as exc:  # the CSV's row 2 is the batch's first line
+        raise ImportRejected([RowError(e.file, e.row - 1 if e.row else e.row, e.column, e.reason)
+                              for e in exc.errors]) from None

@@ -21,22 +21,19 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
 
 from klimainnkjop.importers import archives
 from klimainnkjop.importers.ehf import InvoiceDocument, parse_documents
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.saft import parse_saft
 from klimainnkjop.services.audit import record_audit
-from klimainnkjop.services.imports import ImportResult, _commit_batch, _existing, _stored_files
-from klimainnkjop.services.imports import _ensure_suppliers
+from klimainnkjop.services.imports import ImportResult, Staged, _stored_files, run_import, staged
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.selectors.factors import MISSING_RATE_HINT, exchange_rates
 from klimainnkjop.storage import linestore
-from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ImportBatch, Organisation
-from klimainnkjop.core.audit_actions import IMPORT_ACTIONS, Action
-from klimainnkjop.core.actors import ActorLike, as_actor
+from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.core.actors import ActorLike
 
 
 # ---------------------------------------------------------------- reading inputs
@@ -71,15 +68,20 @@ def read_inputs(paths: list[str | Path], budget: archives.Budget | None = None) 
 
 
 @dataclass
-class InvoiceImportResult:
-    documents_read: int = 0
+class InvoiceImportResult(ImportResult):
+    """An EHF import: documents rather than rows (`rows_read` counts the documents read; duplicates are counted per
+    document, so `lines_duplicate` stays 0), and one batch per organisation the documents are for (`batch` when
+    there is one). `already_imported`: no document was new."""
+
     documents_added: int = 0
     documents_duplicate: int = 0
-    lines_added: int = 0
     batches: list[ImportBatch] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     findings: int = 0  # failed rules kept as findings on the imported documents (not refused)
     validation_seconds: dict[str, dict[str, float]] = field(default_factory=dict)  # file → layer → s
+
+    @property
+    def documents_read(self) -> int:
+        return self.rows_read
 
     def as_dict(self) -> dict:
         return {
@@ -128,7 +130,7 @@ def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors
 
 def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisation | None = None,
                   confirm_other: bool = False, actor: ActorLike = None) -> InvoiceImportResult:
-    result = InvoiceImportResult(documents_read=len(documents))
+    result = InvoiceImportResult(rows_read=len(documents))
     errors: list[RowError] = []
     parsed: list[InvoiceDocument] = []
     for (name, _), doc in zip(documents, parse_documents(documents)):  # verdicts cached by SHA-256; a pool
@@ -161,18 +163,37 @@ def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisat
                      after={"organisation": organisation.orgnr, "differences": confirmed[:500]})
 
     for org, docs in by_org.values():
-        with organisation_lock(org.orgnr):
-            _import_for_org(org, docs, result, actor)
+        _import_for_org(org, docs, result, actor)
+    result.already_imported = result.documents_added == 0
+    if len(result.batches) == 1:
+        result.batch = result.batches[0]
     return result
 
 
 def _import_for_org(org: Organisation, docs: list[tuple[InvoiceDocument, float]], result: InvoiceImportResult,
                     actor: ActorLike) -> None:
+    """The documents of one organisation as one batch, through the import skeleton (services.imports.run_import)."""
     shas = sorted(doc.sha256 for doc, _ in docs)
     sha = shas[0] if len(shas) == 1 else hashlib.sha256("|".join(shas).encode()).hexdigest()
-    if _existing(org, "ehf", sha) is not None:
+    file_name = docs[0][0].file_name if len(docs) == 1 else f"{len(docs)} documents: {docs[0][0].file_name} …"
+    counts = {"documents_added": 0, "documents_duplicate": 0, "findings": 0}
+    imported = run_import(organisation=org, kind="ehf", file_name=file_name[:500], sha=sha, actor=actor,
+                          stage=lambda previous: staged(_stage_ehf(org, docs, shas, file_name[:500], sha, result,
+                                                                   counts)))
+    if imported.already_imported:
         result.documents_duplicate += len(docs)
         return
+    result.batches.append(imported.batch)
+    result.findings += counts["findings"]
+    result.documents_added += counts["documents_added"]
+    result.documents_duplicate += counts["documents_duplicate"]
+    result.lines_added += imported.lines_added
+
+
+def _stage_ehf(org: Organisation, docs: list[tuple[InvoiceDocument, float]], shas: list[str], file_name: str,
+               sha: str, result: InvoiceImportResult, counts: dict) -> Staged:
+    """Per-document dedupe: a document whose lines are all stored (or that is in this import twice) is a duplicate;
+    the batch's `lines_duplicate` counts such documents."""
     existing = linestore.read_keys(_stored_files(org, kinds=("ehf",)))
     seen_docs: dict[tuple[str, str, str], str] = {}
     findings: list[dict] = []
@@ -216,39 +237,13 @@ def _import_for_org(org: Organisation, docs: list[tuple[InvoiceDocument, float]]
             }
             for name, value in values.items():
                 columns[name].append(value)
-    for doc, _ in docs:
-        linestore.archive_raw(doc.data, doc.sha256)
-    file_name = docs[0][0].file_name if len(docs) == 1 else f"{len(docs)} documents: {docs[0][0].file_name} …"
-    batch = _commit(org, "ehf", sha, file_name[:500], len(docs), columns, duplicates, suppliers, actor,
-                    linestore.INVOICE_LINE_SCHEMA, raw_sha256s=shas, findings=findings)
-    result.batches.append(batch)
-    result.findings += len(findings)
-    result.documents_added += added_docs
-    result.documents_duplicate += duplicates
-    result.lines_added += batch.lines_added
-
-
-def _commit(org, kind, sha, file_name, rows_read, columns, duplicates, suppliers, actor, schema,
-            raw_sha256s: list[str] | None = None, findings: list[dict] | None = None) -> ImportBatch:
-    """Like services.imports._commit_batch (Parquet first, then one short transaction), for a batch of many
-    documents whose raw files were archived one by one."""
-    added = len(columns["line_key"])
-    token = linestore.new_token()
-    columns["batch"] = [token] * added
-    path = linestore.relative(linestore.write_batch(org.orgnr, columns, token, schema=schema)) if added else ""
-    with transaction.atomic():
-        batch = ImportBatch.objects.create(
-            organisation=org, kind=kind, token=token, file_name=file_name, file_sha256=sha,
-            raw_sha256s=raw_sha256s or [], profile_name="",
-            status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY, rows_read=rows_read,
-            lines_added=added, lines_duplicate=duplicates, amount_ore=sum(columns["amount_ore"]), parquet_path=path,
-            findings=findings or [], created_by=as_actor(actor).user,
-        )
-        _ensure_suppliers(suppliers)
-        record_audit(actor=actor, action=IMPORT_ACTIONS[kind], obj=batch, organisation=org, after={
-            "file": file_name, "sha256": sha, "documents": rows_read, "lines_added": added,
-            "documents_duplicate": duplicates, "findings": len(findings or [])})
-    return batch
+    counts.update(documents_added=added_docs, documents_duplicate=duplicates, findings=len(findings))
+    raw = {doc.sha256: doc.data for doc, _ in docs}
+    return Staged(rows_read=len(docs), duplicates=duplicates, columns=columns, schema=linestore.INVOICE_LINE_SCHEMA,
+                  suppliers=suppliers, findings=findings, raw_files=[(raw[s], s) for s in shas],
+                  audit={"file": file_name, "sha256": sha, "documents": len(docs),
+                         "lines_added": len(columns["line_key"]), "documents_duplicate": duplicates,
+                         "findings": len(findings)})
 
 
 # ---------------------------------------------------------------- SAF-T
@@ -256,7 +251,6 @@ def _commit(org, kind, sha, file_name, rows_read, columns, duplicates, suppliers
 
 @dataclass
 class SaftImportResult(ImportResult):
-    warnings: list[str] = field(default_factory=list)
     validation_seconds: float = 0.0
 
 
@@ -283,15 +277,14 @@ def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | 
                      organisation=organisation,
                      after={"file": file_name, "sha256": linestore.sha256_bytes(data), "organisation":
                             organisation.orgnr, "company_orgnr": parsed.company_orgnr})
-    with organisation_lock(organisation.orgnr):
-        return _import_saft(organisation, parsed, data, file_name, actor)
+    # the file's warnings go to the result, not to the batch (as before the skeleton)
+    facts = {"warnings": list(parsed.warnings), "validation_seconds": parsed.validation_seconds}
+    return run_import(organisation=organisation, kind="saft", file_name=file_name, sha=linestore.sha256_bytes(data),
+                      data=data, result=SaftImportResult, already=facts, actor=actor,
+                      stage=lambda previous: staged(_stage_saft(organisation, parsed, facts)))
 
 
-def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str, actor: ActorLike) -> SaftImportResult:
-    sha = linestore.sha256_bytes(data)
-    previous = _existing(organisation, "saft", sha)
-    if previous is not None:
-        return SaftImportResult(previous, True, previous.rows_read, 0, 0, parsed.warnings, parsed.validation_seconds)
+def _stage_saft(organisation: Organisation, parsed, facts: dict) -> Staged:
     existing = linestore.read_keys(_stored_files(organisation, kinds=("saft",)))
     columns: dict[str, list] = {f.name: [] for f in linestore.LINE_SCHEMA}
     duplicates = 0
@@ -314,8 +307,5 @@ def _import_saft(organisation: Organisation, parsed, data: bytes, file_name: str
         }
         for name, value in values.items():
             columns[name].append(value)
-    base = _commit_batch(organisation=organisation, kind="saft", data=data, file_name=file_name, sha=sha,
-                         profile_name="", rows_read=len(parsed.lines), columns=columns, duplicates=duplicates,
-                         units={}, suppliers=suppliers, actor=actor)
-    return SaftImportResult(base.batch, False, base.rows_read, base.lines_added, base.lines_duplicate,
-                            parsed.warnings, parsed.validation_seconds)
+    return Staged(rows_read=len(parsed.lines), duplicates=duplicates, columns=columns, suppliers=suppliers,
+                  result=facts)

@@ -22,6 +22,7 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage.models import Organisation, Publication, Report, ReportSchedule
 from klimainnkjop.core.audit_actions import Action
 from klimainnkjop.core.actors import SCHEDULER, WORKER, ActorLike, as_actor
+from klimainnkjop.core.figures import ore
 
 FORMATS = ("pdf", "xlsx", "csv")
 CONTENT_TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8", "zip": "application/zip",
@@ -395,7 +396,7 @@ def published_figures(orgnr: str | None, year: int) -> dict:
     for row in document["rows"]:
         code = row["category"] or ""
         entry = categories.setdefault(code, {"category": code, "kg_co2e": 0.0, "spend_ore": 0})
-        spend = report_data.ore(row["spend_nok"])
+        spend = ore(row["spend_nok"])
         entry["kg_co2e"] += row["kg_co2e"]
         entry["spend_ore"] += spend
         total["kg_co2e"] += row["kg_co2e"]

@@ -15,13 +15,12 @@ from klimainnkjop.importers.brreg import Unit, iter_units, unit_from_record
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.supplier_stats import StatsProfile, parse_supplier_stats
 from klimainnkjop.services.audit import record_audit
-from klimainnkjop.services.imports import ImportResult, _ensure_suppliers, _existing, _stored_files
+from klimainnkjop.services.imports import ImportResult, Staged, _stored_files, run_import, staged
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage import linestore
-from klimainnkjop.storage.locks import organisation_lock
 from klimainnkjop.storage.models import ImportBatch, Organisation, Supplier, SupplierStatsProfile
 from klimainnkjop.core.audit_actions import Action
-from klimainnkjop.core.actors import ActorLike, as_actor
+from klimainnkjop.core.actors import ActorLike
 
 REGISTER_FIELDS = ("name", "organisation_form", "nace", "nace_description", "nace_secondary", "address",
                    "postal_code", "postal_place", "municipality_number", "register_status")
@@ -57,15 +56,22 @@ def _apply(supplier: Supplier, new: dict, source: str, fetched_at: dt.datetime, 
 
 
 @dataclass
-class RegisterImportResult:
-    units_read: int = 0
+class RegisterImportResult(ImportResult):
+    """The register file updates the supplier register (shared reference data), not the line store: no batch, no
+    lines; `rows_read` counts the units read. Its JSON is its own (`as_dict`)."""
+
     updated: int = 0
     unchanged: int = 0
     added: int = 0
     not_known: int = 0
 
+    @property
+    def units_read(self) -> int:
+        return self.rows_read
+
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {"units_read": self.units_read, "updated": self.updated, "unchanged": self.unchanged,
+                "added": self.added, "not_known": self.not_known}
 
 
 def _validated_units(path: Path, file_name: str, wanted: set[str] | None) -> tuple[int, dict[str, Unit]]:
@@ -105,7 +111,7 @@ def do_import_supplier_register(*, path: str | Path, file_name: str | None = Non
         raise FileNotFoundError(f"{path}: no such file")
     known = set(Supplier.objects.values_list("orgnr", flat=True))
     read, matched = _validated_units(path, name, known)
-    result = RegisterImportResult(units_read=read, not_known=read - len(matched))
+    result = RegisterImportResult(rows_read=read, not_known=read - len(matched))
     now = timezone.now()
     with transaction.atomic():
         for supplier in Supplier.objects.filter(orgnr__in=list(matched)):
@@ -249,20 +255,18 @@ def do_import_supplier_stats(*, organisation: Organisation, data: bytes, file_na
     canonical units, item names and codes, supplier orgnr and invoice number, so the engine matches them to
     the ledger). Whole file validated first; nothing is written for a refused file; the same file twice, or
     rows already imported from an overlapping report, add nothing."""
-    with organisation_lock(organisation.orgnr):
-        return _import_supplier_stats(organisation, data, file_name, profile_name, actor)
+    def stage(previous: ImportBatch | None):
+        stored = _stats_profile_for(organisation, profile_name)
+        profile = StatsProfile.from_spec(stored.spec, source=f"profile {stored.name}")
+        parsed = parse_supplier_stats(data, file_name, profile, organisation.orgnr)
+        return staged(_stage_supplier_stats(organisation, parsed, file_name, stored.name,
+                                            linestore.sha256_bytes(data)))
+
+    return run_import(organisation=organisation, kind="supplier_stats", file_name=file_name[:500],
+                      sha=linestore.sha256_bytes(data), data=data, stage=stage, result=StatsImportResult, actor=actor)
 
 
-def _import_supplier_stats(organisation: Organisation, data: bytes, file_name: str, profile_name: str | None,
-                           actor: ActorLike) -> StatsImportResult:
-    sha = linestore.sha256_bytes(data)
-    previous = _existing(organisation, "supplier_stats", sha)
-    if previous is not None:
-        return StatsImportResult(previous, True, previous.rows_read, 0, 0)
-    stored = _stats_profile_for(organisation, profile_name)
-    profile = StatsProfile.from_spec(stored.spec, source=f"profile {stored.name}")
-    parsed = parse_supplier_stats(data, file_name, profile, organisation.orgnr)
-
+def _stage_supplier_stats(organisation: Organisation, parsed, file_name: str, profile_name: str, sha: str) -> Staged:
     existing = linestore.read_keys(_stored_files(organisation, kinds=("supplier_stats",)))
     fresh = [line for line in parsed.lines if line.key not in existing]
     columns: dict[str, list] = {f.name: [] for f in linestore.INVOICE_LINE_SCHEMA}
@@ -282,24 +286,11 @@ def _import_supplier_stats(organisation: Organisation, data: bytes, file_name: s
         for name, value in row.items():
             columns[name].append(value)
     duplicates = len(parsed.lines) - len(fresh)
-
-    linestore.archive_raw(data, sha)
-    added = len(fresh)
-    token = linestore.new_token()
-    columns["batch"] = [token] * added
-    path = ""
-    if added:
-        path = linestore.relative(linestore.write_batch(organisation.orgnr, columns, token,
-                                                        schema=linestore.INVOICE_LINE_SCHEMA))
-    with transaction.atomic():
-        batch = ImportBatch.objects.create(
-            organisation=organisation, kind="supplier_stats", token=token, file_name=file_name[:500], file_sha256=sha,
-            profile_name=stored.name, status=ImportBatch.STATUS_DONE if added else ImportBatch.STATUS_EMPTY,
-            rows_read=parsed.rows_read, lines_added=added, lines_duplicate=duplicates,
-            amount_ore=sum(columns["amount_ore"]), parquet_path=path,
-            created_by=as_actor(actor).user)
-        _ensure_suppliers({line.supplier_orgnr: line.supplier_name for line in fresh if line.supplier_orgnr})
-        record_audit(actor=actor, action=Action.IMPORT_SUPPLIER_STATS, obj=batch, organisation=organisation, after={
-            "file": file_name, "sha256": sha, "profile": stored.name, "rows_read": parsed.rows_read,
-            "rows_other_customer": parsed.rows_other_customer, "lines_added": added, "lines_duplicate": duplicates})
-    return StatsImportResult(batch, False, parsed.rows_read, added, duplicates, parsed.rows_other_customer)
+    return Staged(
+        rows_read=parsed.rows_read, duplicates=duplicates, columns=columns, schema=linestore.INVOICE_LINE_SCHEMA,
+        profile_name=profile_name,
+        suppliers={line.supplier_orgnr: line.supplier_name for line in fresh if line.supplier_orgnr},
+        audit={"file": file_name, "sha256": sha, "profile": profile_name, "rows_read": parsed.rows_read,
+               "rows_other_customer": parsed.rows_other_customer, "lines_added": len(fresh),
+               "lines_duplicate": duplicates},
+        result={"rows_other_customer": parsed.rows_other_customer})

@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext as _
 
 from klimainnkjop.access import OutsideScope, Scope, scope_for
+from klimainnkjop.core.figures import Figures
 from klimainnkjop.paths import data_dir
 from klimainnkjop.selectors import audit, budgets, changes, dashboard, kpis, results
 from klimainnkjop.selectors import organisations as org_selectors
@@ -114,13 +115,13 @@ def _figure_columns(first: str) -> list[Column]:
             Column(_("Spend with a factor"), True)]
 
 
-def _figure_cells(head: Cell, f: dashboard.Figures) -> list[Cell]:
+def _figure_cells(head: Cell, f: Figures) -> list[Cell]:
     return [head, Cell(_tonnes(f.tonnes_operating), True), Cell(_tonnes(f.tonnes_investment), True),
-            Cell(_tonnes(f.tonnes), True), Cell(_nok(f.spend), True),
+            Cell(_tonnes(f.tonnes), True), Cell(_nok(f.spend_nok), True),
             Cell(formatting.percent(f.covered_percent), True)]
 
 
-def _range(f: dashboard.Figures) -> str:
+def _range(f: Figures) -> str:
     return f"{_tonnes(f.tonnes_low)}–{_tonnes(f.tonnes_high)}"
 
 
@@ -128,13 +129,13 @@ def _series() -> list[str]:
     return [str(labels.OPERATING), str(labels.INVESTMENT)]
 
 
-def _bars(figures: list[dashboard.Figures], names: dict) -> list[charts.Bar]:
+def _bars(figures: list[Figures], names: dict) -> list[charts.Bar]:
     operating, investment = _series()
     return [charts.Bar(str(names.get(f.key, f.key)), {operating: f.tonnes_operating, investment: f.tonnes_investment},
                        _tonnes(f.tonnes)) for f in figures]
 
 
-def _highest(figures: list[dashboard.Figures], names: dict) -> tuple[str, str]:
+def _highest(figures: list[Figures], names: dict) -> tuple[str, str]:
     top = max(figures, key=lambda f: f.kg)
     return str(names.get(top.key, top.key)), _tonnes(top.tonnes)
 
@@ -304,8 +305,8 @@ def method_panel(overview, orgnr: str | None = None, unit: str | None = None) ->
         href = lines_href(orgnr, overview.period, metode=_key_value(f.key), **unit_filter) if orgnr else ""
         rows.append([Cell(names[f.key], header=True, href=href), Cell(_tonnes(f.tonnes), True),
                      Cell(formatting.percent(100.0 * f.kg / total.kg if total.kg else None), True),
-                     Cell(_nok(f.spend), True),
-                     Cell(formatting.percent(100.0 * f.spend / total.spend if total.spend else None), True),
+                     Cell(_nok(f.spend_nok), True),
+                     Cell(formatting.percent(100.0 * f.ore_total / total.ore_total if total.ore_total else None), True),
                      Cell(formatting.number(f.lines, 0), True)])
     bars = [charts.Bar(names[f.key], {str(_("Tonnes CO2e")): f.tonnes}, _tonnes(f.tonnes)) for f in figures]
     summary = ""
@@ -329,7 +330,8 @@ def quality_panel(overview) -> Panel:
     figures = overview.per_quality
     total = overview.total
     rows = [[Cell(str(f.key), header=True), Cell(_tonnes(f.tonnes), True),
-             Cell(formatting.percent(100.0 * f.kg / total.kg if total.kg else None), True), Cell(_nok(f.spend), True),
+             Cell(formatting.percent(100.0 * f.kg / total.kg if total.kg else None), True),
+             Cell(_nok(f.spend_nok), True),
              Cell(formatting.number(f.lines, 0), True)] for f in figures]
     return Panel(
         id="per-quality", title=_("Data quality"),

@@ -93,7 +93,7 @@ def agreement(request, pk: int):
         per_year = agreement_selectors.figures(scope, [item], by_year=True)
     except NoResults:
         per_year = {}
-    years = [{"year": year, "spend_nok": f.spend_nok, "tonnes": f.kg_co2e / 1000, "lines": f.lines}
+    years = [{"year": year, "spend_nok": f.spend_nok, "tonnes": f.tonnes, "lines": f.lines}
              for (_pk, year), f in sorted(per_year.items())]
     names = _supplier_names(scope, [{"suppliers": item.suppliers}])
     requirements = []
