@@ -32,6 +32,17 @@ def data_dir_at(path):
         yield path
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """Fixtures build their data as the operator, without a scope (the setup of a yielding fixture up to its yield;
+    its teardown says for itself); the tests themselves do not: a query of an organisation-bound model in a test body
+    needs a scope, as in the product (README: Design, scoped by default)."""
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing():
     """Argon2 costs about 0.1-0.4 s per hash; the tests hash hundreds of passwords. tests/test_auth.py checks
@@ -72,7 +83,9 @@ def reference_data_dir(tmp_path_factory):
 def _load_reference(reference_data_dir):
     from klimainnkjop.services.reference import do_load_reference_data
 
-    with data_dir_at(reference_data_dir):
+    from django_scopes import scopes_disabled
+
+    with data_dir_at(reference_data_dir), scopes_disabled():
         do_load_reference_data(actor="test")
 
 
@@ -143,11 +156,14 @@ DEMO = {"scale": 0.005, "seed": 7, "today": dt.date(2026, 11, 15)}  # the demo r
 def shared_demo(request):
     """The demo region (DEMO) generated, imported and computed once for a module: (LoadResult, progress
     messages). The tests that use it read it, or load it again inside their own savepoint."""
+    from django_scopes import scopes_disabled
+
     from klimainnkjop.demo.load import do_load_demo
 
     with shared_state(request, "demo") as path:
         messages: list[str] = []
-        result = do_load_demo(**DEMO, actor="test", progress=messages.append)
+        with scopes_disabled():
+            result = do_load_demo(**DEMO, actor="test", progress=messages.append)
         yield Shared(path, (result, messages))
 
 

@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django_scopes import ScopedManager
 
 from klimainnkjop.storage.encryption import EncryptedCharField
+
+
+def org_scoped(path: str = "organisation"):
+    """The manager of an organisation-bound model: refuses a query unless a scope is active (django-scopes), and
+    inside one filters by `path` to the scope's organisations (access.activate; the operator: access.operator)."""
+    return ScopedManager(organisation=path)
 
 
 class Region(models.Model):
@@ -230,6 +237,8 @@ class MappingProfile(models.Model):
     spec = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = org_scoped()
+
     class Meta:
         unique_together = [("organisation", "name")]
         ordering = ["name"]
@@ -243,6 +252,8 @@ class SupplierStatsProfile(models.Model):
     name = models.CharField(max_length=100)
     spec = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = org_scoped()
 
     class Meta:
         unique_together = [("organisation", "name")]
@@ -278,6 +289,8 @@ class ImportBatch(models.Model):
                                           "location")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = org_scoped()
 
     class Meta:
         # A deleted batch steps aside, so the same file can be imported again after a deletion.
@@ -623,6 +636,8 @@ class PackageAdoption(models.Model):
     case_number = models.CharField(max_length=60)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = org_scoped()
+
     class Meta:
         ordering = ["-adopted_on", "-id"]
 
@@ -678,6 +693,8 @@ class ClimateBudget(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = org_scoped()
 
     class Meta:
         unique_together = [("organisation", "unit_code", "year", "version")]
@@ -827,6 +844,8 @@ class ProcurementCase(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = org_scoped()
+
     class Meta:
         ordering = ["-id"]
 
@@ -843,6 +862,8 @@ class CaseEvent(models.Model):
     reason = models.TextField(blank=True, default="")
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = org_scoped("case__organisation")
 
     class Meta:
         ordering = ["id"]
@@ -892,6 +913,8 @@ class Upload(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = org_scoped()
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
@@ -922,6 +945,8 @@ class ConstructionProject(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = org_scoped()
+
     class Meta:
         ordering = ["organisation_id", "name", "id"]
         constraints = [models.UniqueConstraint(fields=["organisation", "project_code"],
@@ -945,6 +970,8 @@ class ClimateCalculation(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = org_scoped("project__organisation")
+
     class Meta:
         ordering = ["-id"]
 
@@ -959,6 +986,8 @@ class ClimateCalculationRow(models.Model):
     material = models.CharField(max_length=200, blank=True, default="")
     modules = models.JSONField(default=dict)
     kg_co2e = models.FloatField()
+
+    objects = org_scoped("calculation__project__organisation")
 
     class Meta:
         ordering = ["calculation_id", "row_no"]
@@ -981,6 +1010,8 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = org_scoped()
 
     class Meta:
         ordering = ["organisation_id", "-created_at", "-id"]
