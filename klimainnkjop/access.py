@@ -5,6 +5,7 @@ takes a Scope; asking for an organisation outside it raises OutsideScope instead
 """
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -103,10 +104,22 @@ def activate(scope: Scope):
         with _activate_scope(organisation=None):
             yield
         return
-    with scopes_disabled():
+    ids = scope.__dict__.get("_organisation_ids")
+    if ids is None:  # once per Scope object
         ids = list(Organisation.objects.filter(orgnr__in=scope.orgnrs).values_list("pk", flat=True))
-    with _activate_scope(organisation=ids):
+        object.__setattr__(scope, "_organisation_ids", ids)
+    with _activate_scope(organisation=list(ids)):
         yield
+
+
+def in_scope(selector):
+    """A selector whose first argument is a Scope reads in it (activate): its queries of organisation-bound models
+    are filtered to the scope's organisations whoever calls it, a query set it returns included."""
+    @functools.wraps(selector)
+    def read(scope: Scope, *args, **kwargs):
+        with activate(scope):
+            return selector(scope, *args, **kwargs)
+    return read
 
 
 def operator():
