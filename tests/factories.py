@@ -38,15 +38,11 @@ def ledger_csv(*rows: str, header: str = HEADER) -> str:
 
 
 def import_ledger(org, text: str, name: str = "ledger.csv", *, encoding: str = "utf-8", profile: dict | None = None):
-    """The ledger file imported through the real services with `profile` (VISMA unless given) saved first; as the
-    operator (a builder of test data, like a fixture: no scope)."""
-    from django_scopes import scopes_disabled
-
+    """The ledger file imported through the real services with `profile` (VISMA unless given) saved first."""
     spec = profile or VISMA
-    with scopes_disabled():
-        do_save_profile(organisation=org, spec=spec, actor="test")
-        return do_import_ledger(organisation=org, data=text.encode(encoding), file_name=name,
-                                profile_name=spec["name"], actor="test")
+    do_save_profile(organisation=org, spec=spec, actor="test")
+    return do_import_ledger(organisation=org, data=text.encode(encoding), file_name=name,
+                            profile_name=spec["name"], actor="test")
 
 
 # --- the web tests' ledgers (a fuller profile) and their hand-computed figures -----------------------------

@@ -1,5 +1,5 @@
 """The product's URLs and two test-only views that "forgot" their filter (tests/test_scopes.py): they list every
-mapping profile with `MappingProfile.objects.all()`, one on the web and one under /api/."""
+API token with `ApiToken.objects.all()`, one on the web and one under /api/."""
 from django.http import JsonResponse
 from django.urls import path
 
@@ -7,9 +7,9 @@ from klimainnkjop.urls import urlpatterns as product_urlpatterns
 
 
 def forgotten_filter(request):
-    from klimainnkjop.storage.models import MappingProfile
+    from klimainnkjop.storage.models import ApiToken
 
-    return JsonResponse({"profiles": sorted(f"{p.organisation.orgnr}/{p.name}" for p in MappingProfile.objects.all())})
+    return JsonResponse({"tokens": sorted(f"{t.organisation.orgnr}/{t.name}" for t in ApiToken.objects.all())})
 
 
 urlpatterns = [path("api/test-forgotten-filter/", forgotten_filter),

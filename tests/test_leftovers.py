@@ -185,9 +185,9 @@ def test_the_archived_documents_of_an_ehf_batch_are_listed_on_it_and_kept(org):
 
 
 def test_archived_files_older_than_an_ehf_batch_that_does_not_list_its_documents_are_kept(org):
-    legacy = ImportBatch.objects.with_scopes_disabled().create(organisation=org, kind="ehf", token=uuid.uuid4().hex, file_name="2 docs",
+    legacy = ImportBatch.objects.create(organisation=org, kind="ehf", token=uuid.uuid4().hex, file_name="2 docs",
                                         file_sha256="f" * 64, rows_read=2)  # made before raw_sha256s existed
-    ImportBatch.objects.with_scopes_disabled().filter(pk=legacy.pk).update(created_at=timezone.now() - dt.timedelta(hours=1))
+    ImportBatch.objects.filter(pk=legacy.pk).update(created_at=timezone.now() - dt.timedelta(hours=1))
     maybe_its_document = age(linestore.archive_raw(b"<Invoice/>", linestore.sha256_bytes(b"<Invoice/>")),
                              dt.timedelta(hours=2))
     later_orphan = age(linestore.archive_raw(b"killed", linestore.sha256_bytes(b"killed")), dt.timedelta(minutes=30))

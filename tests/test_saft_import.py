@@ -22,7 +22,7 @@ EHF = ROOT / "tests" / "data" / "ehf"
 
 
 def stored_lines(org):
-    files = [linestore.absolute(b.parquet_path) for b in ImportBatch.objects.with_scopes_disabled().filter(organisation=org, status="done")]
+    files = [linestore.absolute(b.parquet_path) for b in ImportBatch.objects.filter(organisation=org, status="done")]
     return [row for f in files for row in pq.read_table(f).to_pylist()]
 
 
@@ -88,7 +88,7 @@ def test_a_saft_130_file_that_breaks_the_schema_is_rejected(company, data_dir):
     with pytest.raises(ImportRejected) as caught:
         do_import_saft(data=text, file_name="new.xml", actor="test")
     assert "new.xml" in str(caught.value) and "SAF-T 1.30 schema" in str(caught.value)
-    assert ImportBatch.objects.with_scopes_disabled().count() == 0 and not list(data_dir.rglob("*.parquet"))
+    assert ImportBatch.objects.count() == 0 and not list(data_dir.rglob("*.parquet"))
 
 
 def test_a_bad_amount_rejects_the_saft_file(company):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 from django.db import transaction
 
-from klimainnkjop import access, paths
+from klimainnkjop import paths
 from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, parse_art_function_code
 from klimainnkjop.engine import runner
 from klimainnkjop.services.audit import record_audit
@@ -177,8 +177,7 @@ def classification_inputs() -> dict[str, pa.Table]:
 def do_compute(*, factor_set_name: str | None = None, actor: ActorLike = None) -> ComputeRun:
     """Recompute the whole account. Earlier runs are kept: each run has its own result folder."""
     factor_set = resolve_factor_set(factor_set_name)
-    with access.operator():  # a run is of the whole region, whoever asks for it (never a scope's part of it)
-        batches = list(ImportBatch.objects.filter(status=ImportBatch.STATUS_DONE).exclude(parquet_path=""))
+    batches = list(ImportBatch.objects.filter(status=ImportBatch.STATUS_DONE).exclude(parquet_path=""))
     inputs, used = engine_inputs(factor_set, batches)
     previous = previous_lines()
     with transaction.atomic():

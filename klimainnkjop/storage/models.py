@@ -237,8 +237,6 @@ class MappingProfile(models.Model):
     spec = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = org_scoped()
-
     class Meta:
         unique_together = [("organisation", "name")]
         ordering = ["name"]
@@ -252,8 +250,6 @@ class SupplierStatsProfile(models.Model):
     name = models.CharField(max_length=100)
     spec = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = org_scoped()
 
     class Meta:
         unique_together = [("organisation", "name")]
@@ -289,8 +285,6 @@ class ImportBatch(models.Model):
                                           "location")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = org_scoped()
 
     class Meta:
         # A deleted batch steps aside, so the same file can be imported again after a deletion.
