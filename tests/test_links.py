@@ -74,9 +74,9 @@ def walk(case, requirements, contract, *, option="specification"):
     from klimainnkjop.services import cases
 
     cases.do_screen_case(case=case, actor="test")
-    cases.do_propose_ambition(case=case, ambition="advanced", actor="test")
-    cases.do_decide_ambition(case=case, ambition="advanced", actor="test")
-    cases.do_set_case_requirements(case=case, requirements=requirements, actor="test")
+    cases.do_propose_ambition(case=case, ambition="advanced", actor="cli")
+    cases.do_decide_ambition(case=case, ambition="advanced", actor="cli")
+    cases.do_set_case_requirements(case=case, requirements=requirements, actor="cli")
     cases.do_record_considerations(case=case, option=option, description="Kravene i kravspesifikasjonen",
                                    reason="Liten anskaffelse" if option == "exempt" else "", actor="test")
     cases.do_announce_case(case=case, actor="test")
