@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django_scopes import scopes_disabled
 
 from tests.conftest import Shared, run_cli, shared_state
 from tests.factories import GRUE, KONGSVINGER, WEB_HEADER, WEB_PROFILE, import_ledger, kg
@@ -336,7 +337,8 @@ def _budget(**kwargs):
 
     args = dict(organisation=None, year=2025, cut_percent=10.0, actor="test")
     args.update(kwargs)
-    return do_set_budget(**args)
+    with scopes_disabled():  # a builder of test data, as the operator (like a fixture)
+        return do_set_budget(**args)
 
 
 def _status(code, unit=None, scope=None):
