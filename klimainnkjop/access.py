@@ -5,8 +5,13 @@ takes a Scope; asking for an organisation outside it raises OutsideScope instead
 """
 from __future__ import annotations
 
+import functools
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django_scopes import ScopeError, get_scope, scope as _activate_scope, scopes_disabled  # noqa: F401 - re-exported
+
+from klimainnkjop.core.actors import Actor, ActorLike
 from klimainnkjop.storage.models import Membership, Organisation, Report, Unit
 
 REGION_WIDE_ROLES = {"region-admin"}
@@ -62,7 +67,73 @@ def system_scope() -> Scope:
     return Scope(orgnrs=None, label="system", audit=None)
 
 
-def scope_for(user) -> Scope:
+# the named system actors that act with the operator's full rights: the command line, the scheduler (cron runs the
+# command line), the background worker and the demo's generator. Any other system actor (anonymous, api, oidc,
+# invitation, an unknown name) and None are no one: they see nothing and may do nothing on their own.
+OPERATOR_ACTORS = frozenset({"cli", "scheduler", "worker", "demo"})
+
+
+def person_of(actor: ActorLike):
+    """The user behind what a caller passes (an Actor, a user, a system actor's name or None); None for a system
+    actor or no one."""
+    if isinstance(actor, Actor):
+        return actor.user
+    if actor is None or isinstance(actor, str):
+        return None
+    return actor
+
+
+def is_operator(actor: ActorLike) -> bool:
+    """A named system actor of OPERATOR_ACTORS (never a person, never None)."""
+    if isinstance(actor, Actor):
+        return not actor.is_person and actor.name in OPERATOR_ACTORS
+    return isinstance(actor, str) and actor in OPERATOR_ACTORS
+
+
+# --- scoped by default (django-scopes) ----------------------------------------------------------------------
+# Organisation-bound models (storage/models.py, `objects = org_scoped(...)`) refuse a query unless a scope is
+# active: the web and API requests activate the signed-in person's or the token's Scope (web/middleware.py), the
+# operator's entry points (the CLI, the report worker's jobs) run `operator()`, and each query inside a scope is
+# filtered to the scope's organisations, so a forgotten filter is an error or an empty answer, never a leak.
+
+@contextmanager
+def activate(scope: Scope):
+    """Activates the Scope for the organisation-bound models: every one of their queries inside is filtered to the
+    scope's organisations (a region-wide scope: unfiltered, but active)."""
+    if scope.orgnrs is None:
+        with _activate_scope(organisation=None):
+            yield
+        return
+    ids = scope.__dict__.get("_organisation_ids")
+    if ids is None:  # once per Scope object
+        ids = list(Organisation.objects.filter(orgnr__in=scope.orgnrs).values_list("pk", flat=True))
+        object.__setattr__(scope, "_organisation_ids", ids)
+    with _activate_scope(organisation=list(ids)):
+        yield
+
+
+def in_scope(selector):
+    """A selector whose first argument is a Scope reads in it (activate): its queries of organisation-bound models
+    are filtered to the scope's organisations whoever calls it, a query set it returns included."""
+    @functools.wraps(selector)
+    def read(scope: Scope, *args, **kwargs):
+        with activate(scope):
+            return selector(scope, *args, **kwargs)
+    return read
+
+
+def operator():
+    """The operator's context (the command line, the scheduler, the worker's jobs): no organisation filter. Only at
+    those entry points; a face never runs in it."""
+    return scopes_disabled()
+
+
+def scope_for(actor: ActorLike) -> Scope:
+    """What the actor may see: a person's memberships; the operator's system actors (OPERATOR_ACTORS) everything;
+    anyone else (None, anonymous, another system actor) nothing."""
+    if is_operator(actor):
+        return system_scope()
+    user = person_of(actor)
     if user is None or not user.is_authenticated:
         return Scope(orgnrs=frozenset(), label="anonymous")
     if user.is_superuser:
@@ -97,45 +168,49 @@ def _unit_and_children(unit: Unit) -> set[str]:
 
 # --- explicit predicates for the faces (web, CLI): one question each, answered from memberships -----------
 
-def _active(user) -> bool:
+def _active(actor: ActorLike) -> bool:
+    """A signed-in, active person (the predicates below answer for people only; a system actor gets False)."""
+    user = person_of(actor)
     return user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)
 
 
-def roles_of(user, orgnr: str) -> set[str]:
+def roles_of(user: ActorLike, orgnr: str) -> set[str]:
     """The person's roles in one organisation (region-wide roles count everywhere)."""
     if not _active(user):
         return set()
+    user = person_of(user)
     rows = Membership.objects.filter(user=user).values_list("role", "organisation__orgnr")
     return {role for role, org in rows if org == orgnr or role in REGION_WIDE_ROLES}
 
 
-def is_region_admin(user) -> bool:
+def is_region_admin(user: ActorLike) -> bool:
     if not _active(user):
         return False
+    user = person_of(user)
     return user.is_superuser or Membership.objects.filter(user=user, role__in=REGION_WIDE_ROLES).exists()
 
 
-def can_view(user, orgnr: str) -> bool:
+def can_view(user: ActorLike, orgnr: str) -> bool:
     """May read the organisation's figures (a unit leader: those of their units only)."""
     return _active(user) and scope_for(user).allows(orgnr)
 
 
-def can_administer(user, orgnr: str) -> bool:
+def can_administer(user: ActorLike, orgnr: str) -> bool:
     """May manage the organisation's people, memberships, units and invitations."""
     return is_region_admin(user) or bool(roles_of(user, orgnr) & ADMIN_ROLES)
 
 
-def can_administer_region(user) -> bool:
+def can_administer_region(user: ActorLike) -> bool:
     """May create organisations and change shared reference data (factor sets, categories, rates)."""
     return is_region_admin(user)
 
 
-def can_import(user, orgnr: str) -> bool:
+def can_import(user: ActorLike, orgnr: str) -> bool:
     """May import ledgers, save mapping profiles and delete imports of the organisation."""
     return is_region_admin(user) or bool(roles_of(user, orgnr) & IMPORT_ROLES)
 
 
-def can_view_audit(user, orgnr: str | None = None) -> bool:
+def can_view_audit(user: ActorLike, orgnr: str | None = None) -> bool:
     """May read the audit log of the organisation (orgnr None: the whole region's log)."""
     if is_region_admin(user):
         return True
@@ -145,7 +220,7 @@ def can_view_audit(user, orgnr: str | None = None) -> bool:
 CLASSIFY_ROLES = {"org-admin", "purchaser"}  # re-classify lines, make classification rules of it
 
 
-def can_classify(user, orgnr: str) -> bool:
+def can_classify(user: ActorLike, orgnr: str) -> bool:
     """May change the category of the organisation's lines (review queue) and add rules for them."""
     return is_region_admin(user) or bool(roles_of(user, orgnr) & CLASSIFY_ROLES)
 
@@ -182,7 +257,7 @@ def may_see_report(scope: Scope, report: Report) -> bool:
 MEASURE_ROLES = {"org-admin", "purchaser"}  # record an organisation's adoption of a measure or package (issue 10)
 
 
-def can_manage_measures(user, orgnr: str | None = None) -> bool:
+def can_manage_measures(user: ActorLike, orgnr: str | None = None) -> bool:
     """May record a measure's status step and a package's adoption for the organisation (orgnr None: a step of the
     region's, such as recommending or verifying a measure: region administrators only)."""
     if is_region_admin(user):
@@ -196,14 +271,14 @@ TARGET_ROLES = {"org-admin"}  # targets of their organisation and its units; reg
 BUDGET_ROLES = {"org-admin", "finance"}  # climate budgets of their organisation and its units
 
 
-def can_set_targets(user, orgnr: str | None = None) -> bool:
+def can_set_targets(user: ActorLike, orgnr: str | None = None) -> bool:
     """May set targets of the organisation (orgnr None: of the region) and adopt the seed's targets."""
     if is_region_admin(user):
         return True
     return orgnr is not None and bool(roles_of(user, orgnr) & TARGET_ROLES)
 
 
-def can_set_budget(user, orgnr: str) -> bool:
+def can_set_budget(user: ActorLike, orgnr: str) -> bool:
     """May set the climate budgets of the organisation and its units."""
     return is_region_admin(user) or bool(roles_of(user, orgnr) & BUDGET_ROLES)
 
@@ -218,19 +293,20 @@ def check_budget_subject(scope: Scope, orgnr: str, unit_code: str | None) -> Non
 AGREEMENT_ROLES = {"org-admin", "purchaser"}  # the agreements their organisation owns (issue 12)
 
 
-def can_manage_agreements(user, owner_orgnr: str | None) -> bool:
+def can_manage_agreements(user: ActorLike, owner_orgnr: str | None) -> bool:
     """May create or change an agreement owned by the organisation (owner None: region administrators only)."""
     if is_region_admin(user):
         return True
     return owner_orgnr is not None and bool(roles_of(user, owner_orgnr) & AGREEMENT_ROLES)
 
 
-def agreement_owners(user) -> set[str] | None:
+def agreement_owners(user: ActorLike) -> set[str] | None:
     """The organisations whose agreements the person may manage (None: every organisation)."""
     if is_region_admin(user):
         return None
     if not _active(user):
         return set()
+    user = person_of(user)
     rows = Membership.objects.filter(user=user, role__in=AGREEMENT_ROLES).values_list("organisation__orgnr", flat=True)
     return set(rows)
 
@@ -238,24 +314,25 @@ def agreement_owners(user) -> set[str] | None:
 CASE_ROLES = {"org-admin", "purchaser"}  # open procurement cases and walk them (the approver's role: services/cases.py)
 
 
-def can_work_on_cases(user, orgnr: str) -> bool:
+def can_work_on_cases(user: ActorLike, orgnr: str) -> bool:
     """May open the organisation's procurement cases and take their steps."""
     return is_region_admin(user) or bool(roles_of(user, orgnr) & CASE_ROLES)
 
 
-def case_organisations(user) -> set[str] | None:
+def case_organisations(user: ActorLike) -> set[str] | None:
     """The organisations whose cases the person may open (None: every organisation)."""
     if is_region_admin(user):
         return None
     if not _active(user):
         return set()
+    user = person_of(user)
     return set(Membership.objects.filter(user=user, role__in=CASE_ROLES).values_list("organisation__orgnr", flat=True))
 
 
 CONSTRUCTION_ROLES = {"org-admin", "purchaser"}  # construction projects and their climate calculations (issue 11)
 
 
-def can_manage_construction(user, orgnr: str) -> bool:
+def can_manage_construction(user: ActorLike, orgnr: str) -> bool:
     """May add or edit the organisation's construction projects and import their NS 3720 climate calculations."""
     return is_region_admin(user) or bool(roles_of(user, orgnr) & CONSTRUCTION_ROLES)
 
@@ -266,7 +343,7 @@ API_TOKEN_ROLES = {"org-admin"}  # make and revoke their organisation's API toke
 API_SCOPES = ("read", "import")  # storage.models.ApiToken.SCOPES
 
 
-def can_manage_api_tokens(user, orgnr: str) -> bool:
+def can_manage_api_tokens(user: ActorLike, orgnr: str) -> bool:
     """May make and revoke the organisation's API tokens (and see their list)."""
     return is_region_admin(user) or bool(roles_of(user, orgnr) & API_TOKEN_ROLES)
 

@@ -33,6 +33,17 @@ def data_dir_at(path):
         yield path
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """Fixtures build their data as the operator, without a scope (the setup of a yielding fixture up to its yield;
+    its teardown says for itself); the tests themselves do not: a query of an organisation-bound model in a test body
+    needs a scope, as in the product (README: Design, scoped by default)."""
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing():
     """Argon2 costs about 0.1-0.4 s per hash; the tests hash hundreds of passwords. tests/test_auth.py checks
@@ -73,7 +84,9 @@ def reference_data_dir(tmp_path_factory):
 def _load_reference(reference_data_dir):
     from klimainnkjop.services.reference import do_load_reference_data
 
-    with data_dir_at(reference_data_dir):
+    from django_scopes import scopes_disabled
+
+    with data_dir_at(reference_data_dir), scopes_disabled():
         do_load_reference_data(actor="test")
 
 

@@ -11,6 +11,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from klimainnkjop.services.api_tokens import do_create_api_token, do_revoke_api_token
 from klimainnkjop.services.profiles import do_save_profile
@@ -42,15 +43,16 @@ def import_token(reference, org):
 def test_a_token_is_shown_once_stored_only_as_its_sha256_and_its_making_and_revoking_are_audited(reference, org):
     token, secret = do_create_api_token(organisation=org, name="ERP", scopes="import,read", actor="test")
     assert secret.startswith("kik_") and len(secret) > 40
-    stored = ApiToken.objects.get()
+    stored = ApiToken.objects.with_scopes_disabled().get()
     assert stored.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
     assert stored.scopes == ["read", "import"] and stored.prefix == secret[:12]
-    assert secret not in json.dumps(list(ApiToken.objects.values()), default=str)
+    assert secret not in json.dumps(list(ApiToken.objects.with_scopes_disabled().values()), default=str)
     assert secret not in json.dumps(list(AuditEntry.objects.values("before", "after")), default=str)
     made = AuditEntry.objects.get(action="create_api_token")
     assert made.organisation == org and made.after["scopes"] == ["read", "import"]
-    do_revoke_api_token(token=token, actor="test")
-    do_revoke_api_token(token=token, actor="test")  # twice: one audit row
+    with scopes_disabled():  # the test acts as the operator
+        do_revoke_api_token(token=token, actor="test")
+        do_revoke_api_token(token=token, actor="test")  # twice: one audit row
     assert AuditEntry.objects.filter(action="revoke_api_token").count() == 1
 
 
@@ -59,7 +61,7 @@ def test_an_unknown_scope_is_refused_by_name(reference, org):
 
     with pytest.raises(InvalidInput, match="scope: write"):
         do_create_api_token(organisation=org, name="x", scopes="read,write", actor="test")
-    assert not ApiToken.objects.exists()
+    assert not ApiToken.objects.with_scopes_disabled().exists()
 
 
 def test_the_cli_adds_lists_and_revokes_a_token_and_a_revoked_token_is_refused(client, region_data):
@@ -85,7 +87,7 @@ def test_no_token_a_wrong_token_and_an_expired_token_get_401_in_the_error_shape(
         response = client.get(f"{API}/{KONGSVINGER}/totals", **headers)
         assert response.status_code == 401
         assert set(response.json()) == {"detail", "errors"}
-    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    ApiToken.objects.with_scopes_disabled().filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert client.get(f"{API}/{KONGSVINGER}/totals", **bearer(secret)).status_code == 401
 
 
@@ -114,7 +116,7 @@ def test_a_request_sets_the_tokens_last_use_without_an_audit_row(client, read_to
     entries = AuditEntry.objects.count()
     assert token.last_used_at is None
     client.get(f"{API}/{KONGSVINGER}/totals", **bearer(secret))
-    assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
+    assert ApiToken.objects.with_scopes_disabled().get(pk=token.pk).last_used_at is not None
     assert AuditEntry.objects.count() == entries
 
 
@@ -299,7 +301,7 @@ def test_an_organisation_admin_makes_a_token_sees_it_once_and_revokes_it(client,
     client.force_login(make_user("kongsvinger-admin", org, "org-admin"))
     page = client.post(f"/org/{KONGSVINGER}/api-nokler/", {"name": "ERP", "read": "on", "import_files": "on"})
     assert page.status_code == 200
-    token = ApiToken.objects.get()
+    token = ApiToken.objects.with_scopes_disabled().get()
     html = page.content.decode()
     secret = html.split('id="api-token-secret" type="text" readonly value="', 1)[1].split('"', 1)[0]
     assert hashlib.sha256(secret.encode()).hexdigest() == token.secret_sha256 and token.scopes == ["read", "import"]
@@ -307,13 +309,13 @@ def test_an_organisation_admin_makes_a_token_sees_it_once_and_revokes_it(client,
     listing = client.get(f"/org/{KONGSVINGER}/api-nokler/").content.decode()
     assert secret not in listing and token.prefix in listing
     revoked = client.post(f"/org/{KONGSVINGER}/api-nokler/{token.pk}/trekk-tilbake/")
-    assert revoked.status_code == 302 and ApiToken.objects.get().revoked_at is not None
+    assert revoked.status_code == 302 and ApiToken.objects.with_scopes_disabled().get().revoked_at is not None
 
 
 def test_a_token_without_any_scope_is_a_form_error(client, reference, org):
     client.force_login(make_user("kongsvinger-admin", org, "org-admin"))
     page = client.post(f"/org/{KONGSVINGER}/api-nokler/", {"name": "ERP"})
-    assert page.status_code == 400 and not ApiToken.objects.exists()
+    assert page.status_code == 400 and not ApiToken.objects.with_scopes_disabled().exists()
 
 
 def test_an_admin_of_another_organisation_cannot_revoke_a_token(client, reference, org, other_org):
@@ -321,4 +323,4 @@ def test_an_admin_of_another_organisation_cannot_revoke_a_token(client, referenc
     client.force_login(make_user("grue-admin", other_org, "org-admin"))
     assert client.post(f"/org/{KONGSVINGER}/api-nokler/{token.pk}/trekk-tilbake/").status_code == 404
     assert client.post(f"/org/{GRUE}/api-nokler/{token.pk}/trekk-tilbake/").status_code == 404
-    assert ApiToken.objects.get().revoked_at is None
+    assert ApiToken.objects.with_scopes_disabled().get().revoked_at is None

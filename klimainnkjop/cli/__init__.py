@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _setup(args.data_dir)
-        return args.handler(args)
+        from klimainnkjop import access
+
+        with access.operator():  # the operator's face: every organisation, no scope filter (README: Design)
+            return args.handler(args)
     except BaseException as exc:  # noqa: BLE001 - mapped to exit codes below
         from klimainnkjop.importers.errors import is_reader_panic
 

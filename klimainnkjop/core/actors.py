@@ -83,6 +83,7 @@ AUTOCOMPUTE = Actor.system("autocompute")
 API = Actor.system("api")
 OIDC = Actor.system("oidc")
 INVITATION = Actor.system("invitation")
+DEMO = Actor.system("demo")
 ANONYMOUS = Actor.system("anonymous")
 
 # what a service's `actor=` accepts (as_actor converts it)

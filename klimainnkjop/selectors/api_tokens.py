@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from klimainnkjop.access import Scope
+from klimainnkjop.access import Scope, in_scope
 from klimainnkjop.storage.models import ApiToken
 
 
@@ -16,9 +16,12 @@ def token_for_secret(secret: str) -> ApiToken | None:
     """The token whose secret this is (revoked and expired ones too: access.api_token_usable decides), or None."""
     if not secret or len(secret) > 200:
         return None
-    return ApiToken.objects.select_related("organisation").filter(secret_sha256=secret_hash(secret)).first()
+    # before any scope: the secret is what tells whose scope the request has (web/middleware.request_scope)
+    return (ApiToken.objects.with_scopes_disabled().select_related("organisation")
+            .filter(secret_sha256=secret_hash(secret)).first())
 
 
+@in_scope
 def tokens(scope: Scope, orgnr: str | None = None) -> list[ApiToken]:
     """The tokens of one organisation (orgnr None: of every organisation in the scope), newest first."""
     query = ApiToken.objects.select_related("organisation", "created_by")
@@ -30,6 +33,7 @@ def tokens(scope: Scope, orgnr: str | None = None) -> list[ApiToken]:
     return list(query.order_by("organisation__orgnr", "-created_at", "-id"))
 
 
+@in_scope
 def token(scope: Scope, pk: int, orgnr: str | None = None) -> ApiToken:
     """One token in the scope (of the organisation, if named); LookupError if there is none."""
     query = ApiToken.objects.select_related("organisation")

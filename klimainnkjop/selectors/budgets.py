@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from klimainnkjop.access import Scope, check_budget_subject
+from klimainnkjop.access import Scope, check_budget_subject, in_scope
 from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.storage.models import ClimateBudget
 
 TOP_CATEGORIES = 5
 
 
+@in_scope
 def budget_versions(scope: Scope, orgnr: str, unit_code: str | None, year: int) -> list[ClimateBudget]:
     """Every version of the budget, newest first."""
     check_budget_subject(scope, orgnr, unit_code)
@@ -33,11 +34,13 @@ def budget_versions(scope: Scope, orgnr: str, unit_code: str | None, year: int) 
                 .order_by("-version"))
 
 
+@in_scope
 def current_budget(scope: Scope, orgnr: str, unit_code: str | None, year: int) -> ClimateBudget | None:
     versions = budget_versions(scope, orgnr, unit_code, year)
     return versions[0] if versions else None
 
 
+@in_scope
 def budgets_of(scope: Scope, orgnr: str, year: int) -> list[ClimateBudget]:
     """The current version of every budget of the organisation in the year that the scope may see (a unit leader:
     their units' budgets only)."""
@@ -52,10 +55,12 @@ def budgets_of(scope: Scope, orgnr: str, year: int) -> list[ClimateBudget]:
     return list(latest.values())
 
 
+@in_scope
 def _units(scope: Scope, orgnr: str, unit_code: str | None) -> list[str] | None:
     return dashboard.unit_subtree(scope, orgnr, unit_code) if unit_code else None
 
 
+@in_scope
 def monthly_kg(scope: Scope, orgnr: str, unit_code: str | None, year: int,
                run: results.Run | None = None) -> list[float]:
     """kg CO2e of the subject's purchases per month (index 0 = KOSTRA's annual month 0, 1–12 the months)."""
@@ -71,6 +76,7 @@ def monthly_kg(scope: Scope, orgnr: str, unit_code: str | None, year: int,
     return out
 
 
+@in_scope
 def _per_category(scope: Scope, orgnr: str, units: list[str] | None, year: int, months: list[int],
                   run: results.Run) -> dict[str, float]:
     rows = results.totals(scope, org=orgnr, year=year, by=["category"], units=units, months=months,
@@ -100,6 +106,7 @@ class BudgetStatus:
         return dict(self.__dict__)
 
 
+@in_scope
 def budget_status(scope: Scope, *, orgnr: str, unit_code: str | None, period: dashboard.Period,
                   run: results.Run | None = None) -> BudgetStatus | None:
     """Actual against budget for the period; None when the subject has no budget for the year."""

@@ -5,7 +5,7 @@ import json
 
 from django.db.models import Q
 
-from klimainnkjop.access import Scope
+from klimainnkjop.access import Scope, in_scope
 from klimainnkjop.paths import SHIPPED_DATA
 from klimainnkjop.selectors.measures import measures_targeting
 from klimainnkjop.storage.models import CaseEvent, ProcurementCase
@@ -30,6 +30,7 @@ class NotFound(LookupError):
     pass
 
 
+@in_scope
 def cases(scope: Scope, *, org: str | None = None):
     query = ProcurementCase.objects.select_related("organisation", "category", "agreement").order_by("id")
     if org is not None:
@@ -40,6 +41,7 @@ def cases(scope: Scope, *, org: str | None = None):
     return query
 
 
+@in_scope
 def case(scope: Scope, pk: int) -> ProcurementCase:
     found = cases(scope).filter(pk=pk).first()
     if found is None:
@@ -63,6 +65,7 @@ def _in_category(category: str) -> Q:
     return Q(category__code=category) | Q(category__code__startswith=category + ".")
 
 
+@in_scope
 def climate_requirement_share(scope: Scope, *, org: str | None = None, year: int | None = None,
                               by: tuple[str, ...] = (), months: list[int] | None = None,
                               category: str = "") -> list[dict]:
@@ -90,6 +93,7 @@ def climate_requirement_share(scope: Scope, *, org: str | None = None, year: int
 RENEWED = ("awarded", "closed")  # a renewal counts as done when its case is awarded
 
 
+@in_scope
 def renewals_with_measures(scope: Scope, *, org: str | None = None, year: int, months: list[int] | None = None,
                            category: str = "") -> dict:
     """The KPI of renewed agreements that took in their measures. Renewed in the period: an agreement whose

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import ibis
 from ibis import _
 
-from klimainnkjop.access import Scope
+from klimainnkjop.access import Scope, in_scope
 from klimainnkjop.selectors.results import NoResults, Run, _table, cached, latest_run, scoped
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import ClimateCalculation, ClimateCalculationRow, ConstructionProject
@@ -23,6 +23,7 @@ from klimainnkjop.storage.models import ClimateCalculation, ClimateCalculationRo
 NotFound = ConstructionProject.DoesNotExist
 
 
+@in_scope
 def projects(scope: Scope, *, org: str | None = None) -> list[ConstructionProject]:
     """The projects the scope sees: of one organisation, or of every organisation in the scope (org None)."""
     query = ConstructionProject.objects.select_related("organisation")
@@ -34,6 +35,7 @@ def projects(scope: Scope, *, org: str | None = None) -> list[ConstructionProjec
     return list(query.order_by("organisation__name", "name", "id"))
 
 
+@in_scope
 def project(scope: Scope, *, pk: int, org: str | None = None) -> ConstructionProject:
     """One project (of the organisation `org`, when given); NotFound when there is none with that id, OutsideScope
     when its organisation is outside the scope."""
@@ -58,6 +60,7 @@ def calculations(project: ConstructionProject) -> list[ClimateCalculation]:
     return list(project.calculations.order_by("-id"))
 
 
+@in_scope
 def _project_lines(scope: Scope, run: Run, org: str, codes: list[str]):
     """The project lines of `codes` in the run: purchases on investment with one of the codes; None for a run made
     before lines carried their project."""
@@ -68,6 +71,7 @@ def _project_lines(scope: Scope, run: Run, org: str, codes: list[str]):
     return table.filter((_.exclusion == "") & _.investment & _.project.isin(codes or [""]))
 
 
+@in_scope
 def line_figures(scope: Scope, *, org: str, codes: list[str], run: Run | None = None) -> dict[str, list[dict]]:
     """project code -> rows {year, month, spend_nok, kg_co2e, replaced_kg, lines} of the project's lines in the
     latest run (cached per run and scope)."""
@@ -100,6 +104,7 @@ def line_figures(scope: Scope, *, org: str, codes: list[str], run: Run | None = 
 PROJECT_LINES = 50
 
 
+@in_scope
 def project_lines(scope: Scope, *, org: str, code: str, run: Run | None = None) -> list[dict]:
     """The project's lines with the largest kg first (at most PROJECT_LINES), with the estimate a calculation
     replaced (`replaced_kg`); cached per run and scope. NoResults before the first compute."""
@@ -186,6 +191,7 @@ class ProjectFigures:
                 "estimate_kg_per_m2": self.estimate_kg_per_m2}
 
 
+@in_scope
 def figures(scope: Scope, items: list[ConstructionProject], run: Run | None = None) -> list[ProjectFigures]:
     """Each project with the figures of its lines (every year)."""
     run = run or latest_run()
@@ -206,6 +212,7 @@ def figures(scope: Scope, items: list[ConstructionProject], run: Run | None = No
     return sorted(out, key=lambda f: order[f.project.pk])
 
 
+@in_scope
 def construction_cut(scope: Scope, *, org: str | None, year: int, months: list[int] | None,
                      run: Run | None = None) -> float | None:
     """The KPI "cut in building and construction against its reference" for an organisation (org) or every

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import Prefetch, Q
 
-from klimainnkjop.access import Scope
+from klimainnkjop.access import Scope, in_scope
 from klimainnkjop.selectors import effect as effect_split
 from klimainnkjop.selectors import results
 from klimainnkjop.storage.models import (
@@ -62,6 +62,7 @@ LIST_FIELDS = ["id", "name", "kind", "mechanism", "percent", "status", "categori
 
 # --- what a viewer may see ------------------------------------------------------------------------------------
 
+@in_scope
 def _visible(scope: Scope, org: str | None = None):
     """Measures of the region (no organisations) and of organisations in the scope; with org: those that apply
     to it."""
@@ -74,37 +75,44 @@ def _visible(scope: Scope, org: str | None = None):
     return query.filter(Q(organisations__isnull=True) | Q(organisations__orgnr__in=scope.orgnrs)).distinct()
 
 
+@in_scope
 def measures(scope: Scope, *, org: str | None = None) -> list[Measure]:
     return list(_visible(scope, org).order_by("id"))
 
 
+@in_scope
 def measure(scope: Scope, pk: int) -> Measure:
     """One measure the scope may see; NotFound otherwise."""
     return _visible(scope).get(pk=pk)
 
 
+@in_scope
 def history(scope: Scope, m: Measure) -> list[MeasureStatusChange]:
     """The measure's status changes, oldest first; adoptions by organisations outside the scope are left out."""
     rows = MeasureStatusChange.objects.filter(measure=m).select_related("organisation").order_by("id")
     return [r for r in rows if r.organisation is None or scope.allows(r.organisation.orgnr)]
 
 
+@in_scope
 def packages(scope: Scope) -> list[MeasurePackage]:
     """The region's ambition packages (every signed-in person sees them; figures and adoptions are scoped)."""
     items = Prefetch("items", queryset=PackageMeasure.objects.select_related("measure").order_by("position"))
     return list(MeasurePackage.objects.prefetch_related(items).order_by("id"))
 
 
+@in_scope
 def package(scope: Scope, name: str) -> MeasurePackage:
     items = Prefetch("items", queryset=PackageMeasure.objects.select_related("measure").order_by("position"))
     return MeasurePackage.objects.prefetch_related(items).get(name=name)
 
 
+@in_scope
 def package_by_id(scope: Scope, pk: int) -> MeasurePackage:
     items = Prefetch("items", queryset=PackageMeasure.objects.select_related("measure").order_by("position"))
     return MeasurePackage.objects.prefetch_related(items).get(pk=pk)
 
 
+@in_scope
 def package_measures(scope: Scope, pkg: MeasurePackage) -> list[Measure]:
     """The package's measures in the order they are applied (prefetched like `measures`)."""
     ids = [item.measure_id for item in pkg.items.all()]
@@ -113,6 +121,7 @@ def package_measures(scope: Scope, pkg: MeasurePackage) -> list[Measure]:
     return [found[i] for i in ids]
 
 
+@in_scope
 def adoptions(scope: Scope, pkg: MeasurePackage | None = None) -> list[PackageAdoption]:
     rows = PackageAdoption.objects.select_related("package", "organisation").order_by("-adopted_on", "-id")
     if pkg is not None:
@@ -120,6 +129,7 @@ def adoptions(scope: Scope, pkg: MeasurePackage | None = None) -> list[PackageAd
     return [a for a in rows if scope.allows(a.organisation.orgnr)]
 
 
+@in_scope
 def adopted_package(scope: Scope, orgnr: str) -> PackageAdoption | None:
     """The organisation's latest adoption of a package (what its trajectory uses)."""
     scope.check(orgnr)
@@ -146,6 +156,7 @@ class Cells:
         return len(self.kg) == 0
 
 
+@in_scope
 def cells(scope: Scope, year: int, *, org: str | None = None) -> Cells:
     """One grouped read of the latest run's results (selectors.results.totals by org × category), cached per run
     and scope like the dashboards' figures. Empty when nothing is computed."""
@@ -338,6 +349,7 @@ def nok_per_tonne(cost_nok: float, kg: float | None) -> float | None:
     return cost_nok / (kg / 1000.0)
 
 
+@in_scope
 def expected_effect(scope: Scope, m: Measure, *, org: str | None = None, year: int | None = None,
                     cell_cache: dict | None = None) -> Effect:
     """The measure's expected cut per year, computed from the baseline year's purchases in the scope (and of
@@ -389,6 +401,7 @@ def effective_from(m: Measure) -> dt.date | None:
     return m.effective_date
 
 
+@in_scope
 def measures_for_agreement(scope: Scope, number: str) -> list[Measure]:
     """The measures the scope sees that target the agreement (bound to it by its number)."""
     return list(_visible(scope).filter(agreement=number).order_by("id"))
@@ -404,6 +417,7 @@ def measures_targeting(number: str, orgnr: str) -> list[Measure]:
 IMPLEMENTED = (Measure.STATUS_IMPLEMENTED, Measure.STATUS_VERIFIED)
 
 
+@in_scope
 def implemented_against_planned(scope: Scope, *, org: str | None, end: dt.date) -> tuple[int, int]:
     """(implemented, planned) by the day `end`, of the measures that apply to the organisation (org None: every
     measure the scope sees). Planned: adopted by `end` (a status change to adopted dated by then, by the organisation
@@ -441,6 +455,7 @@ def implemented_against_planned(scope: Scope, *, org: str | None, end: dt.date) 
     return len(implemented), len(planned)
 
 
+@in_scope
 def measure_row(scope: Scope, m: Measure, *, org: str | None = None, cell_cache: dict | None = None) -> dict:
     """A measure as the list, the CLI and the pages show it."""
     effect = expected_effect(scope, m, org=org, cell_cache=cell_cache)
@@ -504,6 +519,7 @@ def _measure_codes(m: Measure) -> set[str]:
     return set(_subtrees(codes))
 
 
+@in_scope
 def measured_effect(scope: Scope, m: Measure, *, org: str | None = None, cell_cache: dict | None = None) -> Measured:
     """The measured effect of an implemented or verified measure in the scope (and of `org` only, when given); the
     reason says why there is none."""
@@ -561,6 +577,7 @@ def measured_effect(scope: Scope, m: Measure, *, org: str | None = None, cell_ca
                     method_kg=float(method.sum()))
 
 
+@in_scope
 def _method_cells(scope: Scope, year: int, org: str | None, wanted: set) -> dict:
     """{(org, category): {method: (spend_nok, kg)}} of a year's purchases (consolidated), for the cells wanted."""
     run = results.latest_run()
@@ -577,6 +594,7 @@ def _method_cells(scope: Scope, year: int, org: str | None, wanted: set) -> dict
     return out
 
 
+@in_scope
 def measure_rows(scope: Scope, *, org: str | None = None) -> list[dict]:
     cache: dict = {}
     return [measure_row(scope, m, org=org, cell_cache=cache) for m in measures(scope, org=org)]
@@ -615,6 +633,7 @@ def apply_in_order(c: Cells, fractions: list[Fraction], active: list[float] | No
     return out
 
 
+@in_scope
 def package_effect(scope: Scope, pkg: MeasurePackage, *, org: str | None = None) -> PackageEffect:
     """The package's total cut, cost and NOK per tonne without double counting, and each measure's part."""
     c = cells(scope, pkg.baseline_year, org=org)
@@ -636,6 +655,7 @@ def package_effect(scope: Scope, pkg: MeasurePackage, *, org: str | None = None)
                          cost, nok_per_tonne(cost, kg), float(c.kg.sum()), pkg.baseline_year)
 
 
+@in_scope
 def package_rows(scope: Scope, *, org: str | None = None) -> list[dict]:
     """Every package with its cut, cost and NOK per tonne on the purchases in view (of `org` only, when given) and
     who adopted it."""
@@ -688,6 +708,7 @@ def _active_share(start: dt.date | None, year: int, baseline_year: int) -> float
     return (dt.date(year + 1, 1, 1) - start).days / days
 
 
+@in_scope
 def trajectory(scope: Scope, *, to_year: int, org: str | None = None, package_name: str | None = None,
                baseline_year: int | None = None, growth_percent: float = 0.0) -> dict:
     """Expected kg CO2e per year from the baseline year to `to_year`: business as usual (spend growing by
@@ -739,6 +760,7 @@ def trajectory(scope: Scope, *, to_year: int, org: str | None = None, package_na
             "packages": {o: p.name for o, p in sorted(plans.items())}, "run": c.run, "rows": rows}
 
 
+@in_scope
 def effect_cells(scope: Scope, m: Measure, *, org: str | None = None) -> list[dict]:
     """The baseline year's purchases the measure changes, per organisation × category, with its cut of each:
     what its expected effect traces to (the lines behind each row are the drill-down's)."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from klimainnkjop.access import Scope
+from klimainnkjop.access import Scope, in_scope
 from klimainnkjop.storage.models import ImportBatch, Organisation
 
 
@@ -8,10 +8,12 @@ KIND_KOMMUNE, KIND_IKS = Organisation.KIND_KOMMUNE, Organisation.KIND_IKS  # the
 NotFound = Organisation.DoesNotExist  # raised by organisation() for an orgnr that names none
 
 
+@in_scope
 def organisations(scope: Scope):
     return scope.organisations().order_by("name")
 
 
+@in_scope
 def organisation(scope: Scope, orgnr: str) -> Organisation:
     scope.check(orgnr)
     return Organisation.objects.get(orgnr=orgnr)
@@ -23,6 +25,7 @@ def orgnr_taken(orgnr: str) -> bool:
     return Organisation.objects.filter(orgnr=orgnr).exists()
 
 
+@in_scope
 def import_batches(scope: Scope, orgnr: str):
     scope.check(orgnr)
     return ImportBatch.objects.filter(organisation__orgnr=orgnr).order_by("-created_at")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.shortcuts import get_object_or_404
 
-from klimainnkjop.access import Scope
+from klimainnkjop.access import Scope, in_scope
 from klimainnkjop.storage.models import MappingProfile, SupplierStatsProfile, Upload
 
 PENDING = (Upload.STATUS_QUEUED, Upload.STATUS_RUNNING)
@@ -15,12 +15,14 @@ STATUS_MAPPING = Upload.STATUS_MAPPING
 RECENT = 20
 
 
+@in_scope
 def uploads(scope: Scope, orgnr: str, *, limit: int = RECENT) -> list[Upload]:
     """The organisation's latest uploads, newest first."""
     scope.check(orgnr)
     return list(Upload.objects.filter(organisation__orgnr=orgnr).select_related("created_by")[:limit])
 
 
+@in_scope
 def upload(scope: Scope, orgnr: str, pk: int) -> Upload:
     """One upload of the organisation; 404 if there is none."""
     scope.check(orgnr)
@@ -28,12 +30,14 @@ def upload(scope: Scope, orgnr: str, pk: int) -> Upload:
                              organisation__orgnr=orgnr, pk=pk)
 
 
+@in_scope
 def ledger_profiles(scope: Scope, orgnr: str) -> list[str]:
     scope.check(orgnr)
     return list(MappingProfile.objects.filter(organisation__orgnr=orgnr).order_by("name")
                 .values_list("name", flat=True))
 
 
+@in_scope
 def stats_profiles(scope: Scope, orgnr: str) -> list[str]:
     scope.check(orgnr)
     return list(SupplierStatsProfile.objects.filter(organisation__orgnr=orgnr).order_by("name")
@@ -76,6 +80,7 @@ def _overlap_rule(new: str, other: str) -> str | None:
     return None
 
 
+@in_scope
 def year_overlaps(scope: Scope, orgnr: str, batch_ids: list[int]) -> list[dict]:
     """For the lines of these (just imported) batches: each year that an earlier counting import of another source
     of the organisation also holds, with that import and the rule saying which source counts (README "Design":

@@ -22,6 +22,7 @@ from klimainnkjop import access
 from klimainnkjop.core.errors import InvalidInput, NoResults
 from klimainnkjop.core.audit_actions import Action
 from klimainnkjop.services.audit import record_audit
+from klimainnkjop.access import operator
 from klimainnkjop.storage.models import Organisation, Publication, TrainingJob
 
 PROGRESS_QUEUED = gettext_noop("Waiting for its turn")
@@ -144,6 +145,7 @@ def run_training(job: TrainingJob, *, actor: Any = None) -> TrainingJob:
 
 
 @task()
+@operator()  # the worker's entry point: the job checks the asker's right itself
 def train_text_model_job(job_id: int, user_id: int | None = None) -> str:
     """The background job: retrains as the person who asked (their right checked again)."""
     job = TrainingJob.objects.filter(pk=job_id).first()

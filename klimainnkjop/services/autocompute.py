@@ -24,6 +24,7 @@ from klimainnkjop.selectors import results
 from klimainnkjop.services.audit import data_changed
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.storage.locks import compute_lock
+from klimainnkjop.access import operator
 from klimainnkjop.core.actors import AUTOCOMPUTE
 
 
@@ -45,6 +46,7 @@ def request_compute() -> bool:
 
 
 @task()
+@operator()  # the worker's entry point: the job checks the asker's right itself
 def compute_job() -> str:
     """The background job: computes the account if its data changed after the latest run started."""
     with compute_lock():

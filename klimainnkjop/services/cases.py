@@ -74,11 +74,15 @@ def _step(case: ProcurementCase, step: str) -> dict:
 
 
 def _person_may(actor: ActorLike, case: ProcurementCase, role: str) -> bool:
-    """A person acting must have the role in the case's organisation (region administrators may do all); the
-    command line and the demo (actor a text) act with the operator's rights."""
-    person = as_actor(actor).user
-    if person is None:
+    """A person acting must have the role in the case's organisation (region administrators may do all). Of the
+    system actors only the operator's (access.OPERATOR_ACTORS: the command line, the scheduler, the worker, the
+    demo's generator) may act, with the operator's rights; anyone else (None, anonymous, api, an unknown name) may
+    not."""
+    if access.is_operator(actor):
         return True
+    person = access.person_of(actor)
+    if person is None or not getattr(person, "is_authenticated", False):
+        return False
     roles = access.roles_of(person, case.organisation.orgnr)
     return "region-admin" in roles or role in roles or (role == "purchaser" and "org-admin" in roles)
 

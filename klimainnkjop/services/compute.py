@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 from django.db import transaction
 
-from klimainnkjop import paths
+from klimainnkjop import access, paths
 from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, parse_art_function_code
 from klimainnkjop.engine import runner
 from klimainnkjop.services.audit import record_audit
@@ -145,8 +145,9 @@ def market_inputs(market_set: FactorSet | None, years: range) -> pa.Table | None
 def calculation_inputs() -> pa.Table | None:
     """The active NS 3720 climate calculations of construction projects with a project code (org, project,
     kg_co2e, ref), for engine.pipeline.apply_calculations; None without any."""
-    rows = list(ClimateCalculation.objects.filter(active=True).exclude(project__project_code="")
-                .values_list("project__organisation__orgnr", "project__project_code", "kg_co2e", "pk"))
+    with access.operator():  # a run is of the whole region, whoever asks for it (never a scope's part of it)
+        rows = list(ClimateCalculation.objects.filter(active=True).exclude(project__project_code="")
+                    .values_list("project__organisation__orgnr", "project__project_code", "kg_co2e", "pk"))
     if not rows:
         return None
     return pa.table({"org": pa.array([r[0] for r in rows], pa.string()),

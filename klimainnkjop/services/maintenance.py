@@ -32,7 +32,7 @@ import psutil
 from django.db.models import Q
 from django.utils import timezone
 
-from klimainnkjop import paths
+from klimainnkjop import access, paths
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.compute import mark_run_failed
 from klimainnkjop.storage import linestore
@@ -159,6 +159,7 @@ def _orphan_files(now: dt.datetime) -> list[Path]:
     return found
 
 
+@access.operator()  # of the whole data directory: what a scope's filter hid would look orphaned and be removed
 def do_clean_leftovers(*, actor: ActorLike = SYSTEM, now: dt.datetime | None = None) -> CleanResult:
     """Marks failed the compute runs whose process is gone and removes the files of imports and runs that never
     committed (see the module's docstring). Safe to run at any time and more than once."""

@@ -21,6 +21,7 @@ from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage.models import Organisation, Publication, Report, ReportSchedule
 from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.access import operator
 from klimainnkjop.core.actors import SCHEDULER, WORKER, ActorLike, as_actor
 from klimainnkjop.core.figures import ore
 
@@ -166,6 +167,7 @@ def do_request_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, o
 
 
 @task()
+@operator()  # the worker's entry point: the job checks the asker's right itself
 def generate_report_job(report_id: int, user_id: int | None = None, schedule_id: int | None = None,
                         previous_period: str = "") -> str:
     """The background job: makes a queued report with the scope of the person who asked for it (checked again

@@ -35,6 +35,7 @@ from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import (CategoryMapping, Factor, MappingProfile, Organisation, SupplierStatsProfile,
                                          Upload)
 from klimainnkjop.core.audit_actions import Action
+from klimainnkjop.access import operator
 from klimainnkjop.core.actors import SYSTEM, WORKER, ActorLike, as_actor
 
 KINDS = Upload.KINDS
@@ -356,6 +357,7 @@ def process_upload(upload: Upload, *, actor: ActorLike = None) -> Upload:
 
 
 @task()
+@operator()  # the worker's entry point: the job checks the asker's right itself
 def process_upload_job(upload_id: int, user_id: int | None = None) -> str:
     """The background job: imports a queued upload as the person who uploaded it (their right checked again)."""
     from klimainnkjop import access

@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django_scopes import ScopedManager
 
 from klimainnkjop.storage.encryption import EncryptedCharField
+
+
+def org_scoped(path: str = "organisation"):
+    """The manager of an organisation-bound model: refuses a query unless a scope is active (django-scopes), and
+    inside one filters by `path` to the scope's organisations (access.activate; the operator: access.operator)."""
+    return ScopedManager(organisation=path)
 
 
 class Region(models.Model):
@@ -624,6 +631,8 @@ class PackageAdoption(models.Model):
     case_number = models.CharField(max_length=60)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = org_scoped()
+
     class Meta:
         ordering = ["-adopted_on", "-id"]
 
@@ -679,6 +688,8 @@ class ClimateBudget(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = org_scoped()
 
     class Meta:
         unique_together = [("organisation", "unit_code", "year", "version")]
@@ -828,6 +839,8 @@ class ProcurementCase(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = org_scoped()
+
     class Meta:
         ordering = ["-id"]
 
@@ -844,6 +857,8 @@ class CaseEvent(models.Model):
     reason = models.TextField(blank=True, default="")
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = org_scoped("case__organisation")
 
     class Meta:
         ordering = ["id"]
@@ -893,6 +908,8 @@ class Upload(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = org_scoped()
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
@@ -923,6 +940,8 @@ class ConstructionProject(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = org_scoped()
+
     class Meta:
         ordering = ["organisation_id", "name", "id"]
         constraints = [models.UniqueConstraint(fields=["organisation", "project_code"],
@@ -946,6 +965,8 @@ class ClimateCalculation(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = org_scoped("project__organisation")
+
     class Meta:
         ordering = ["-id"]
 
@@ -960,6 +981,8 @@ class ClimateCalculationRow(models.Model):
     material = models.CharField(max_length=200, blank=True, default="")
     modules = models.JSONField(default=dict)
     kg_co2e = models.FloatField()
+
+    objects = org_scoped("calculation__project__organisation")
 
     class Meta:
         ordering = ["calculation_id", "row_no"]
@@ -982,6 +1005,8 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = org_scoped()
 
     class Meta:
         ordering = ["organisation_id", "-created_at", "-id"]
