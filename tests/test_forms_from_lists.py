@@ -38,7 +38,7 @@ def test_the_budget_pages_period_is_a_list_of_the_years_with_figures_and_budgets
     do_set_budget(organisation=org, unit_code="", year=2026, tonnes=5.0, cut_percent=0.0, actor="test")
     html = client.get(f"/org/{KONGSVINGER}/klimabudsjett/?periode=2024Q3").content.decode()
     assert options(html, "periode") == periods(2026, 2024)  # a year with a budget counts too, newest first
-    assert re.search(r'<option value="2024Q3" selected>Kvartal 3 2024</option>', html)
+    assert re.search(r'<option value="2024Q3" selected>3. kvartal 2024</option>', html)
 
 
 @pytest.mark.django_db
@@ -149,3 +149,16 @@ def test_the_effect_pages_periods_are_lists_of_what_exists_and_others_are_refuse
     assert response.status_code == 400
     assert "«9999» er ikke en enhet du kan velge. Velg en enhet i lista." in response.content.decode()
     assert client.get(f"/tiltak/effekt/?org={KONGSVINGER}&fra=2024H1&til=2025H1").status_code == 200
+
+
+# --- the agreements' year ------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_agreements_year_is_a_list_of_the_years_with_figures_and_a_bad_one_is_refused_in_bokmal(report_people,
+                                                                                                    client):
+    client.force_login(report_people["reader"])
+    html = client.get("/avtaler/").content.decode()
+    assert options(html, "ar") == ["", "2025", "2024", "2023"]
+    response = client.get("/avtaler/?ar=tjue")
+    assert response.status_code == 400
+    assert "Året må være et årstall, for eksempel 2025." in response.content.decode()

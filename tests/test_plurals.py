@@ -43,8 +43,8 @@ def test_the_audit_logs_caption_counts_one_entry_and_two_entries(language, one, 
     ("en", "1 measure cuts 3,5 tonnes CO2e per year.", "2 measures cut 3,5 tonnes CO2e per year together."),
 ])
 def test_the_abatement_curves_summary_counts_one_measure_and_two_measures(language, one, two):
-    assert rendered("measure_curve.html", "curve-summary", language, total="3,5", table=["a"]) == one
-    assert rendered("measure_curve.html", "curve-summary", language, total="3,5", table=["a", "b"]) == two
+    assert rendered("measure_curve.html", "id=\"curve-summary\"", language, total="3,5", table=["a"]) == one
+    assert rendered("measure_curve.html", "id=\"curve-summary\"", language, total="3,5", table=["a", "b"]) == two
 
 
 @pytest.mark.parametrize("template, marker, context, one, two", [

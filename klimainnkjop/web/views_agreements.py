@@ -24,6 +24,7 @@ from klimainnkjop.selectors.results import NoResults
 from klimainnkjop.services.agreements import do_save_agreement
 from klimainnkjop.services.requirements import do_save_requirement
 from klimainnkjop.web.forms_agreements import AgreementForm, RequirementForm
+from klimainnkjop.web.views import existing_years
 
 KIND_LABELS = {
     "qualification": gettext_lazy("Qualification requirement"),
@@ -74,7 +75,8 @@ def agreements(request):
     rows = agreement_selectors.ranked(scope, year=year)
     names = _supplier_names(scope, rows)
     total_kg = sum(r["kg_co2e"] for r in rows)
-    context = {"year": year, "total_tonnes": total_kg / 1000,
+    years = sorted(set(existing_years(scope)) | ({year} if year else set()), reverse=True)  # the years with figures
+    context = {"year": year, "years": years, "total_tonnes": total_kg / 1000,
                "can_add": access.agreement_owners(request.user) != set(), "rows": [{
         "pk": r["agreement"].pk, "number": r["number"], "name": r["name"],
         "suppliers": _supplier_text(r["suppliers"], names), "end": r["end"], "spend_nok": r["spend_nok"],
