@@ -451,9 +451,9 @@ def _measures(doc: Document, data: report_data.ReportData, package_rows: list[di
                         "%(tonnes)s tonnes per year. The figures are in the table above.",
                         "Abatement curve: %(count)s measures, the cheapest tonne first. The width is tonnes cut per "
                         "year, the height kr per tonne. Cheapest is %(name)s at %(nok)s kr per tonne; in all "
-                        "%(tonnes)s tonnes per year. The figures are in the table above.", len(curve)) % {"count": len(curve), "name": cheapest["name"],
-                                                "nok": kroner(cheapest["nok_per_tonne"]),
-                                                "tonnes": number(curve[-1]["x1"], R.TONNES)},
+                        "%(tonnes)s tonnes per year. The figures are in the table above.", len(curve)) % {
+                            "count": len(curve), "name": cheapest["name"], "nok": kroner(cheapest["nok_per_tonne"]),
+                            "tonnes": number(curve[-1]["x1"], R.TONNES)},
                            _("Abatement curve (marginal abatement cost)")))
     else:
         doc.add(Para(_("No measures are registered yet.")))

@@ -20,7 +20,7 @@ class LoginForm(AuthenticationForm):
 from django import forms  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.utils.translation import gettext, gettext_lazy, ngettext  # noqa: E402
+from django.utils.translation import gettext_lazy, ngettext  # noqa: E402
 
 from klimainnkjop.selectors import organisations as org_selectors  # noqa: E402
 from klimainnkjop.core.kostra import OrgNumber  # noqa: E402

@@ -191,8 +191,8 @@ def project(request, orgnr, pk):
                         "Climate calculation imported: %(rows)s row, %(kg)s kg CO2e. It replaces the spend estimate "
                         "of the project's lines from the next computation.",
                         "Climate calculation imported: %(rows)s rows, %(kg)s kg CO2e. It replaces the spend estimate "
-                        "of the project's lines from the next computation.", calculation.rows) % {"rows": calculation.rows,
-                                                                   "kg": formatting.number(calculation.kg_co2e, 0)})
+                        "of the project's lines from the next computation.", calculation.rows) % {
+                            "rows": calculation.rows, "kg": formatting.number(calculation.kg_co2e, 0)})
                     return redirect("construction_project", org.orgnr, item.pk)
         else:
             return render(request, "web/construction_project.html", {"org": org, "bad_action": True}, status=400)
