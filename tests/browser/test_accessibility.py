@@ -411,3 +411,26 @@ def test_the_region_administration_pages_and_the_public_pages_charts_have_no_wca
             problems[path] = violations
     public.close()
     assert not problems, problems
+
+
+def test_the_reports_page_polls_a_queued_report_swaps_its_row_and_announces_when_it_fails(signed_in, settings):
+    """web/poller.js with web/reports.js: the row changes in place and the live region says what happened."""
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.services.reports import do_request_report
+    from klimainnkjop.storage.models import Report
+    from tests.factories import DATABASE_QUEUE
+
+    settings.TASKS = DATABASE_QUEUE  # the report waits for a worker that never comes
+    page, base, (org, _) = signed_in
+    report = do_request_report(system_scope(), scope_kind="org", orgnr=org.orgnr, period="2024", fmt="csv",
+                               actor="test")
+    page.goto(base + "/rapporter/")
+    row = page.locator(f"#report-{report.pk}")
+    assert row.get_attribute("data-status") == "queued"
+    Report.objects.filter(pk=report.pk).update(status=Report.STATUS_FAILED, error="the disk is full")
+    page.wait_for_function(f"() => document.getElementById('report-{report.pk}').dataset.status === 'failed'",
+                           timeout=15000)
+    page.wait_for_function("() => document.getElementById('report-announcer').textContent.includes('disk')",
+                           timeout=5000)
+    assert "feilet" in page.locator("#report-announcer").inner_text()
+    assert page.locator("#report-archive").get_attribute("aria-busy") is None
