@@ -162,3 +162,19 @@ def test_the_agreements_year_is_a_list_of_the_years_with_figures_and_a_bad_one_i
     response = client.get("/avtaler/?ar=tjue")
     assert response.status_code == 400
     assert "Året må være et årstall, for eksempel 2025." in response.content.decode()
+
+
+# --- the requirement library's category --------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_requirement_librarys_category_is_a_list_of_the_categories_and_another_is_refused_in_bokmal(
+        reference, client, org):
+    from klimainnkjop.storage.models import Category
+
+    client.force_login(make_user("leser", org, "reader"))
+    html = client.get("/kravbibliotek/?kategori=goods.food").content.decode()
+    assert options(html, "kategori") == [""] + sorted(Category.objects.values_list("code", flat=True))
+    assert '<option value="goods.food" selected>' in html
+    response = client.get("/kravbibliotek/?kategori=mat")
+    assert response.status_code == 400
+    assert "«mat» er ikke en kategori. Velg en kategori i lista." in response.content.decode()
