@@ -96,14 +96,18 @@ def test_a_failing_job_marks_the_report_failed_and_the_page_shows_the_error(repo
 
 
 @pytest.mark.django_db
-def test_with_jobs_run_inline_a_failed_report_is_shown_failed_and_the_request_still_succeeds(report_people, client):
+def test_with_jobs_run_inline_a_failed_report_is_shown_failed_and_the_request_still_succeeds(report_people, client,
+                                                                                            monkeypatch):
+    def broken(data, fmt):
+        raise OSError("the disk's full")
+
+    monkeypatch.setattr(report_service, "render", broken)
     client.force_login(report_people["reader"])
-    # no unit 9999 in Kongsvinger: the request is accepted, the job fails on it
-    response = client.post("/rapporter/", {"subject": KONGSVINGER, "period": "2025", "format": "csv",
-                                           "unit": "9999"})
+    # the request is accepted, the job fails
+    response = client.post("/rapporter/", {"subject": KONGSVINGER, "period": "2025", "format": "csv", "unit": ""})
     assert response.status_code == 302
     report = Report.objects.get()
-    assert report.status == Report.STATUS_FAILED and "9999" in report.error
+    assert report.status == Report.STATUS_FAILED and report.error == "the disk's full"
     page = client.get(response["Location"]).content.decode()
     assert "feilet" in page and report.error.replace("'", "&#x27;") in page
 

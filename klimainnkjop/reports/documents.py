@@ -19,7 +19,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.utils.translation import gettext as _, gettext_lazy, pgettext, pgettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, ngettext, pgettext, pgettext_lazy
 
 from klimainnkjop import paths
 from klimainnkjop.access import Scope
@@ -266,8 +266,9 @@ def baseline(scope: Scope, *, year: int, orgnr: str | None = None, package_name:
     doc.add(Heading(1, _("1 Summary and recommendation")),
             Para(recommendation_text(subject, pkg, base_kg, year), "lead"))
     if pkg:
-        doc.add(Para(_("The package has %(count)s measures: %(measures)s. The measures are computed in order on the "
-                       "same purchases, so the effect is not counted twice.") % {
+        doc.add(Para(ngettext("The package has %(count)s measure: %(measures)s.",
+                              "The package has %(count)s measures: %(measures)s. The measures are computed in order "
+                              "on the same purchases, so the effect is not counted twice.", len(pkg["measures"])) % {
                            "count": len(pkg["measures"]), "measures": "; ".join(pkg["measures"])}))
     doc.add(Para(_("In %(year)s %(subject)s bought goods and services for %(nok)s kr. The emissions from these "
                    "purchases are estimated at %(tonnes)s tonnes CO2e (uncertainty %(low)s–%(high)s tonnes), "
@@ -444,12 +445,15 @@ def _measures(doc: Document, data: report_data.ReportData, package_rows: list[di
                                                        kind_labels={k: str(v) for k, v in KIND_NAMES.items()})
             cheapest = curve[0]
             doc.add(Heading(2, _("4.1 The abatement curve")),
-                    Figure(spec, _("Abatement curve: %(count)s measures, the cheapest tonne first. The width is "
-                                   "tonnes cut per year, the height kr per tonne. Cheapest is %(name)s at %(nok)s kr "
-                                   "per tonne; in all %(tonnes)s tonnes per year. The figures are in the table "
-                                   "above.") % {"count": len(curve), "name": cheapest["name"],
-                                                "nok": kroner(cheapest["nok_per_tonne"]),
-                                                "tonnes": number(curve[-1]["x1"], R.TONNES)},
+                    Figure(spec, ngettext(
+                        "Abatement curve: %(count)s measure, the cheapest tonne first. The width is tonnes cut per "
+                        "year, the height kr per tonne. Cheapest is %(name)s at %(nok)s kr per tonne; in all "
+                        "%(tonnes)s tonnes per year. The figures are in the table above.",
+                        "Abatement curve: %(count)s measures, the cheapest tonne first. The width is tonnes cut per "
+                        "year, the height kr per tonne. Cheapest is %(name)s at %(nok)s kr per tonne; in all "
+                        "%(tonnes)s tonnes per year. The figures are in the table above.", len(curve)) % {
+                            "count": len(curve), "name": cheapest["name"], "nok": kroner(cheapest["nok_per_tonne"]),
+                            "tonnes": number(curve[-1]["x1"], R.TONNES)},
                            _("Abatement curve (marginal abatement cost)")))
     else:
         doc.add(Para(_("No measures are registered yet.")))

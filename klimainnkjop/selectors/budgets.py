@@ -56,6 +56,17 @@ def budgets_of(scope: Scope, orgnr: str, year: int) -> list[ClimateBudget]:
 
 
 @in_scope
+def budget_years(scope: Scope, orgnr: str) -> list[int]:
+    """The years the organisation has a budget for that the scope may see."""
+    scope.check(orgnr)
+    limit = scope.unit_filter(orgnr)
+    query = ClimateBudget.objects.filter(organisation__orgnr=orgnr)
+    if limit is not None:
+        query = query.filter(unit_code__in=limit)
+    return sorted(set(query.values_list("year", flat=True)))
+
+
+@in_scope
 def _units(scope: Scope, orgnr: str, unit_code: str | None) -> list[str] | None:
     return dashboard.unit_subtree(scope, orgnr, unit_code) if unit_code else None
 

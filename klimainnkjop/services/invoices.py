@@ -93,10 +93,6 @@ class InvoiceImportResult(ImportResult):
         }
 
 
-def _rates() -> dict[tuple[int, str], float]:
-    return exchange_rates()
-
-
 def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors: list[RowError],
                  warnings: list[str], confirm_other: bool = False,
                  confirmed: list[dict] | None = None) -> Organisation | None:
@@ -143,7 +139,7 @@ def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisat
     if errors:
         raise ImportRejected(errors)
 
-    rates = _rates()
+    rates = exchange_rates()
     by_org: dict[int, tuple[Organisation, list[tuple[InvoiceDocument, float]]]] = {}
     confirmed: list[dict] = []
     for doc in parsed:

@@ -20,7 +20,7 @@ class LoginForm(AuthenticationForm):
 from django import forms  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.utils.translation import gettext, gettext_lazy  # noqa: E402
+from django.utils.translation import gettext_lazy, ngettext  # noqa: E402
 
 from klimainnkjop.selectors import organisations as org_selectors  # noqa: E402
 from klimainnkjop.core.kostra import OrgNumber  # noqa: E402
@@ -201,9 +201,12 @@ class SignInForm(LoginForm):
 
         username = self.cleaned_data.get("username")
         ip = client_ip(self.request)
-        locked = ValidationError(gettext("Too many failed sign-ins. This username is locked for a while from your "
-                                         "address; try again in %(minutes)d minutes.")
-                                 % {"minutes": settings.KLIMAINNKJOP_LOCKOUT_MINUTES}, code="locked_out")
+        minutes = settings.KLIMAINNKJOP_LOCKOUT_MINUTES
+        locked = ValidationError(ngettext("Too many failed sign-ins. This username is locked for a while from your "
+                                          "address; try again in %(minutes)d minute.",
+                                          "Too many failed sign-ins. This username is locked for a while from your "
+                                          "address; try again in %(minutes)d minutes.", minutes)
+                                 % {"minutes": minutes}, code="locked_out")
         if username and auth_service.is_locked_out(username, ip):
             # refused before authenticate(): still a failed sign-in for the audit log (klimainnkjop/auth/signals.py)
             user_login_failed.send(sender=__name__, credentials={"username": username}, request=self.request)

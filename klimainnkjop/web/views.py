@@ -172,6 +172,23 @@ def requested_period(request) -> dashboard.Period | None:
         raise BadPeriod(text)
 
 
+def period_choices(years) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The periods that exist, for a select (grouped by year, newest first): each year with figures and its
+    half-years, tertials and quarters (dashboard.Period.siblings), labelled as the dashboards' period_nav."""
+    return [(str(year), [(p.code, period_label(p)) for p in dashboard.Period(year).siblings()])
+            for year in sorted({y for y in years if y}, reverse=True)]
+
+
+def period_codes(choices) -> set[str]:
+    return {code for _year, group in choices for code, _label in group}
+
+
+def existing_years(scope, org: str | None = None) -> list[int]:
+    """The years with figures in the latest compute run (dashboard.period_overview's years)."""
+    overview = dashboard.period_overview(scope, org=org)
+    return list(overview.years) if overview is not None else []
+
+
 def bad_period_response(request, text: str):
     return render(request, "web/_period_invalid.html", {"text": text}, status=400)
 

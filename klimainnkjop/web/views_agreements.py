@@ -12,18 +12,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from klimainnkjop import access
 from klimainnkjop.access import scope_for
 from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.selectors import agreements as agreement_selectors
+from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import requirements as requirement_selectors
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
 from klimainnkjop.services.agreements import do_save_agreement
 from klimainnkjop.services.requirements import do_save_requirement
 from klimainnkjop.web.forms_agreements import AgreementForm, RequirementForm
+from klimainnkjop.web.views import existing_years
 
 KIND_LABELS = {
     "qualification": gettext_lazy("Qualification requirement"),
@@ -74,7 +76,8 @@ def agreements(request):
     rows = agreement_selectors.ranked(scope, year=year)
     names = _supplier_names(scope, rows)
     total_kg = sum(r["kg_co2e"] for r in rows)
-    context = {"year": year, "total_tonnes": total_kg / 1000,
+    years = sorted(set(existing_years(scope)) | ({year} if year else set()), reverse=True)  # the years with figures
+    context = {"year": year, "years": years, "total_tonnes": total_kg / 1000,
                "can_add": access.agreement_owners(request.user) != set(), "rows": [{
         "pk": r["agreement"].pk, "number": r["number"], "name": r["name"],
         "suppliers": _supplier_text(r["suppliers"], names), "end": r["end"], "spend_nok": r["spend_nok"],
@@ -140,8 +143,13 @@ def requirement_library(request):
     if kind and kind not in KIND_LABELS:
         return _bad_request(request, _("Choose a kind of requirement from the list."))
     category = request.GET.get("kategori", "").strip()[:60]
+    names = dashboard.category_names(scope_for(request.user), get_language() or "nb")
+    if category and category not in names:
+        return _bad_request(request, _("“%(code)s” is not a category. Choose a category from the list.")
+                            % {"code": category})
     found = requirement_selectors.requirements(kind=kind or None, category=category or None)
     context = {"kind": kind, "category": category, "kinds": [(k, v) for k, v in KIND_LABELS.items()],
+               "categories": sorted(names.items()),
                "can_edit": access.can_administer_region(request.user),
                "rows": [{"code": r.code, "kind": KIND_LABELS[r.kind], "categories": ", ".join(r.categories),
                          "title": r.title, "effect": effect_text(r.expected_effect)} for r in found]}

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _, gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from klimainnkjop import access
@@ -180,15 +180,19 @@ def project(request, orgnr, pk):
                         phase=calc_form.cleaned_data["phase"], actor=request.user)
                 except ImportRejected as exc:
                     file_errors = exc.errors[:ImportRejected.MAX_SHOWN]
-                    calc_form.add_error("file", _("The file was not imported: %(count)s error(s), listed below.")
+                    calc_form.add_error("file", ngettext("The file was not imported: %(count)s error, listed below.",
+                                                 "The file was not imported: %(count)s errors, listed below.",
+                                                 len(exc.errors))
                                         % {"count": len(exc.errors)})
                 except InvalidInput as exc:
                     calc_form.add_error("file", str(exc))
                 else:
-                    messages.success(request, _("Climate calculation imported: %(rows)s rows, %(kg)s kg CO2e. It "
-                                                "replaces the spend estimate of the project's lines from the next "
-                                                "computation.") % {"rows": calculation.rows,
-                                                                   "kg": formatting.number(calculation.kg_co2e, 0)})
+                    messages.success(request, ngettext(
+                        "Climate calculation imported: %(rows)s row, %(kg)s kg CO2e. It replaces the spend estimate "
+                        "of the project's lines from the next computation.",
+                        "Climate calculation imported: %(rows)s rows, %(kg)s kg CO2e. It replaces the spend estimate "
+                        "of the project's lines from the next computation.", calculation.rows) % {
+                            "rows": calculation.rows, "kg": formatting.number(calculation.kg_co2e, 0)})
                     return redirect("construction_project", org.orgnr, item.pk)
         else:
             return render(request, "web/construction_project.html", {"org": org, "bad_action": True}, status=400)

@@ -23,6 +23,7 @@ from klimainnkjop.selectors.results import NoResults
 from klimainnkjop.services.documents import (CONTENT_TYPES, InvalidInput, do_generate_saksfremlegg,
                                              do_publish_baseline, do_record_decision)
 from klimainnkjop.services.reports import do_request_document
+from klimainnkjop.web.views import existing_years
 
 REGION, ALL = "region", "all"
 
@@ -32,15 +33,26 @@ def _may_decide(user, orgnr: str | None) -> bool:
     return access.can_manage_measures(user, orgnr) and access.can_set_targets(user, orgnr)
 
 
+def _chosen_year(request, scope) -> int:
+    """The year posted, one of the years with figures (the form's list); InvalidInput otherwise."""
+    text = request.POST.get("year", "").strip()
+    if not text:
+        raise InvalidInput(_("Give a year."))
+    if not text.isdigit() or int(text) not in existing_years(scope):
+        raise InvalidInput(_("“%(value)s” is not a year with figures. Choose a year in the list.") % {"value": text})
+    return int(text)
+
+
 def _page(request, *, error: str = "", status: int = 200):
     scope = scope_for(request.user)
+    years = sorted(existing_years(scope), reverse=True)
     organisations = list(org_selectors.organisations(scope).order_by("name"))
     return render(request, "web/documents.html", {
         "organisations": organisations,
         "deciders": [o for o in organisations if _may_decide(request.user, o.orgnr)],
         "decided": request.GET.get("vedtak") == "1",
         "packages": [p.name for p in measure_selectors.packages(scope)],
-        "default_year": dt.date.today().year - 1, "error": error,
+        "years": years, "default_year": dt.date.today().year - 1, "error": error,
         "may_publish": access.can_administer_region(request.user),
         "published": document_selectors.published_baselines(),
     }, status=status)
@@ -55,10 +67,7 @@ def documents(request):
     subject = request.POST.get("subject", "")
     try:
         if document == "baseline":  # long work: made by the report worker, followed on the reports page
-            try:
-                year = int(request.POST.get("year", ""))
-            except ValueError:
-                raise InvalidInput(_("Give a year.")) from None
+            year = _chosen_year(request, scope)
             report = do_request_document(scope, document="baseline", year=year, fmt=fmt,
                                          orgnr=None if subject == REGION else subject, actor=request.user)
             return redirect(f"{reverse('reports')}?ny={report.pk}")
@@ -87,10 +96,7 @@ def publish(request):
     if not access.can_administer_region(request.user):
         return HttpResponseForbidden(_("Only the region's administrators may publish the baseline report."))
     try:
-        year = int(request.POST.get("year", ""))
-        do_publish_baseline(year=year, actor=request.user)
-    except ValueError:
-        return _page(request, error=_("Give a year."), status=400)
+        do_publish_baseline(year=_chosen_year(request, scope_for(request.user)), actor=request.user)
     except (InvalidInput, NoResults) as exc:
         return _page(request, error=str(exc), status=400)
     return redirect(reverse("public_region"))

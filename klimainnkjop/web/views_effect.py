@@ -18,6 +18,7 @@ from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import effect as selectors
 from klimainnkjop.web import formatting
 from klimainnkjop.web.views_measures import org_param
+from klimainnkjop.web.views import period_choices, period_codes
 
 
 def _tonnes(kg: float) -> str:
@@ -61,16 +62,22 @@ def effect(request):
     context = {**choices, "selected_org": orgnr or "", "selected_unit": unit or "", "selected_category": category or "",
                "org_name": choices["org_names"].get(orgnr, "") if orgnr else ""}
     errors = []
-    if (text_from and _period(text_from) is None) or (text_to and _period(text_to) is None):
-        errors.append(_("Write each period as 2025 (year), 2025H1 (half-year), 2025T2 (tertial) or 2025Q3 (quarter)."))
+    available = selectors.years(scope, org=orgnr)
+    period_options = period_choices(available)  # the periods that exist, as on the dashboards
+    context["period_options"] = period_options
+    for text in (text_from, text_to):
+        if text and text not in period_codes(period_options):
+            errors.append(_("“%(text)s” is not one of the periods with figures. Choose a period in the list.")
+                          % {"text": text})
     if unit and not orgnr:
         errors.append(_("Choose the organisation of the unit."))
+    elif unit and unit not in dict(choices["units"]):
+        errors.append(_("“%(code)s” is not a unit you may choose. Choose a unit in the list.") % {"code": unit})
     if category and category not in choices["category_names"]:
         errors.append(_("There is no category %(code)s.") % {"code": category})
     if errors:
         return render(request, "web/measure_effect.html",
                       {**context, "errors": errors, "text_from": text_from, "text_to": text_to}, status=400)
-    available = selectors.years(scope, org=orgnr)
     if not text_to and available:
         text_to = str(available[-1])
     if not text_from and text_to:

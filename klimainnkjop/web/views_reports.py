@@ -16,14 +16,14 @@ from django.views.decorators.http import require_POST
 
 from klimainnkjop import access
 from klimainnkjop.access import OutsideScope, Scope, scope_for
-from klimainnkjop.reports.periods import parse_period
-from klimainnkjop.selectors import results
+from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import (CONTENT_TYPES, do_add_report_schedule, do_publish_figures,
                                            do_remove_report_schedule, do_request_report, report_path)
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors import reports as report_selectors
 from klimainnkjop.selectors.reports import visible_reports
+from klimainnkjop.web.views import existing_years, period_choices
 
 REGION = "region"
 FORMAT_CHOICES = [("pdf", "PDF"), ("xlsx", "Excel (XLSX)"), ("csv", "CSV (;)")]
@@ -38,12 +38,39 @@ ARCHIVE_LENGTH = 100
 STALE_QUEUE = datetime.timedelta(minutes=5)  # a report queued this long: the worker is probably not running
 
 
+UNIT_INVALID = gettext_lazy("“%(value)s” is not a unit you may choose. Choose a unit in the list.")
+PERIOD_INVALID = gettext_lazy("“%(value)s” is not one of the periods with figures. Choose a period in the list.")
+
+
+def _unit_choices(scope: Scope, organisations) -> tuple[list, dict[str, set[str]]]:
+    """The units that exist, for a select grouped by organisation (a unit leader: their units only), and each
+    organisation's unit codes to check the chosen pair against."""
+    choices: list = [("", _("None: the whole organisation or the region"))]
+    codes: dict[str, set[str]] = {}
+    for org in organisations:
+        limit = scope.unit_filter(org.orgnr)
+        units = {code: name for code, name in dashboard.unit_names(scope, org.orgnr).items()
+                 if limit is None or code in limit}
+        codes[org.orgnr] = set(units)
+        if units:
+            choices.append((org.name, [(code, f"{code} {name}".strip()) for code, name in sorted(units.items())]))
+    return choices, codes
+
+
+def _check_unit(form: forms.Form) -> None:
+    """The chosen unit must be one of the chosen organisation's (the region has none)."""
+    subject, unit = form.cleaned_data.get("subject"), form.cleaned_data.get("unit")
+    if subject and unit and unit not in form.unit_codes.get(subject, ()):
+        form.add_error("unit", _("The unit %(unit)s is not one of the chosen organisation's units.") % {"unit": unit})
+
+
 class ReportForm(forms.Form):
     subject = forms.ChoiceField(label=gettext_lazy("Organisation or region"))
-    unit = forms.CharField(label=gettext_lazy("Unit code (optional)"), required=False, max_length=40)
-    period = forms.CharField(label=gettext_lazy("Period"), max_length=10,
-                             help_text=gettext_lazy("2025Q3 (quarter), 2025H1 (half-year), 2025T2 (tertial) or "
-                                                    "2025 (year)"))
+    unit = forms.ChoiceField(label=gettext_lazy("Unit (optional)"), required=False,
+                             error_messages={"invalid_choice": UNIT_INVALID})
+    period = forms.ChoiceField(label=gettext_lazy("Period"), error_messages={"invalid_choice": PERIOD_INVALID},
+                               help_text=gettext_lazy("The periods with figures: years, half-years, tertials "
+                                                      "and quarters."))
     format = forms.ChoiceField(label=gettext_lazy("Format"), choices=FORMAT_CHOICES)
     layout = forms.ChoiceField(label=gettext_lazy("Report type"), choices=LAYOUT_CHOICES,
                                initial=report_selectors.LAYOUT_STANDARD, required=False)  # absent: the climate account
@@ -66,22 +93,24 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args, scope: Scope, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [(o.orgnr, f"{o.name} ({o.orgnr})") for o in scope.organisations().order_by("name")]
+        organisations = list(scope.organisations().order_by("name"))
+        choices = [(o.orgnr, f"{o.name} ({o.orgnr})") for o in organisations]
         if scope.everything:
             choices.insert(0, (REGION, _("The region (consolidated)")))
         self.fields["subject"].choices = choices
+        self.fields["unit"].choices, self.unit_codes = _unit_choices(scope, organisations)
+        self.fields["period"].choices = period_choices(existing_years(scope))
+
+    def clean(self):
+        data = super().clean()
+        _check_unit(self)
+        return data
 
     def main_fields(self):
         return [self[name] for name in self.fields if name not in self.FUNDER_FIELDS]
 
     def funder_fields(self):
         return [self[name] for name in self.FUNDER_FIELDS]
-
-    def clean_period(self):
-        try:
-            return parse_period(self.cleaned_data["period"]).code
-        except InvalidInput:
-            raise forms.ValidationError(_("Write the period as 2025Q3, 2025H1, 2025T2 or 2025."))
 
     def layout_and_texts(self) -> tuple[str, dict | None]:
         """The layout and, for the funder's layout, the texts as the report service takes them."""
@@ -99,7 +128,8 @@ class ReportForm(forms.Form):
 
 class ScheduleForm(forms.Form):
     subject = forms.ChoiceField(label=gettext_lazy("Organisation or region"))
-    unit = forms.CharField(label=gettext_lazy("Unit code (optional)"), required=False, max_length=40)
+    unit = forms.ChoiceField(label=gettext_lazy("Unit (optional)"), required=False,
+                             error_messages={"invalid_choice": UNIT_INVALID})
     cadence = forms.ChoiceField(label=gettext_lazy("How often"), choices=CADENCE_CHOICES,
                                 help_text=gettext_lazy("The report is made for each period when it is over."))
     format = forms.ChoiceField(label=gettext_lazy("Format"), choices=FORMAT_CHOICES)
@@ -110,6 +140,12 @@ class ScheduleForm(forms.Form):
         if access.can_administer_region(user):
             choices.insert(0, (REGION, _("The region (consolidated)")))
         self.fields["subject"].choices = choices
+        self.fields["unit"].choices, self.unit_codes = _unit_choices(scope_for(user), administered)
+
+    def clean(self):
+        data = super().clean()
+        _check_unit(self)
+        return data
 
 
 def _administered(user) -> list:
@@ -138,6 +174,7 @@ def _page(request, *, form: ReportForm, schedule_form: ScheduleForm | None = Non
     context = {"form": form, **_archive_context(scope), "administered": administered,
                "schedules": _schedules(request.user, administered), "schedule_form": schedule_form,
                "may_schedule": bool(schedule_form.fields["subject"].choices),
+               "publish_years": sorted(existing_years(scope), reverse=True),
                "publications": report_selectors.publications(access.system_scope())}  # published figures are public
     context["new"] = next((r for r in context["reports"] if str(r.pk) == request.GET.get("ny")), None)
     return render(request, "web/reports.html", context, status=status)
@@ -151,7 +188,7 @@ def reports(request):
         return _page(request, form=form)
     if form.is_valid():
         subject = form.cleaned_data["subject"]
-        unit = form.cleaned_data["unit"].strip() or None
+        unit = form.cleaned_data["unit"] or None
         kind = REGION if subject == REGION else ("unit" if unit else "org")
         layout, texts = form.layout_and_texts()
         try:
@@ -182,7 +219,7 @@ def schedule_add(request):
         subject = form.cleaned_data["subject"]
         try:
             do_add_report_schedule(orgnr=None if subject == REGION else subject,
-                                   unit_code=form.cleaned_data["unit"].strip() or None,
+                                   unit_code=form.cleaned_data["unit"] or None,
                                    cadence=form.cleaned_data["cadence"], fmt=form.cleaned_data["format"],
                                    actor=request.user)
             return redirect(f"{reverse('reports')}#schedules-heading")
@@ -232,11 +269,13 @@ def publish(request, orgnr: str):
         raise Http404
     if not access.can_administer(request.user, orgnr):
         return HttpResponseForbidden(_("Only the organisation's administrators may publish figures."))
-    try:
-        year = int(request.POST.get("year", ""))
-    except ValueError:
-        return render(request, "web/report_publish_error.html", {"error": _("Give a year."), "orgnr": orgnr},
-                      status=400)
+    text = request.POST.get("year", "").strip()
+    years = existing_years(scope)
+    if not text.isdigit() or int(text) not in years:
+        error = (_("“%(value)s” is not a year with figures. Choose a year in the list.") % {"value": text} if text
+                 else _("Give a year."))
+        return render(request, "web/report_publish_error.html", {"error": error, "orgnr": orgnr}, status=400)
+    year = int(text)
     try:
         do_publish_figures(year=year, orgnr=orgnr, actor=request.user)
     except (InvalidInput, results.NoResults) as exc:

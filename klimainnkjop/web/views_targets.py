@@ -21,7 +21,8 @@ from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.services.budgets import do_set_budget
 from klimainnkjop.web import formatting
 from klimainnkjop.web.forms import DesignsystemetForm
-from klimainnkjop.web.views import BadPeriod, bad_period_response, period_label, requested_period
+from klimainnkjop.web.views import (BadPeriod, existing_years, period_choices, period_codes, period_label,
+                                   requested_period)
 
 
 class BudgetForm(DesignsystemetForm):
@@ -51,10 +52,16 @@ def budgets(request, orgnr):
         org = org_selectors.organisation(scope, orgnr)
     except (access.OutsideScope, org_selectors.NotFound):
         raise Http404
+    # the period is chosen from the periods that exist: the years with figures and the years with a budget
+    period_options = period_choices(existing_years(scope, org.orgnr)
+                                    + budget_selectors.budget_years(scope, org.orgnr))
+    period_error = ""
     try:
         period = requested_period(request)
     except BadPeriod as bad:
-        return bad_period_response(request, bad.text)
+        period, period_error = None, bad.text
+    if period is not None and period.code not in period_codes(period_options):
+        period, period_error = None, request.GET.get("periode", "") or request.GET.get("year", "")
     may_set = access.can_set_budget(request.user, org.orgnr)
     units = dashboard.unit_names(scope, org.orgnr)
     form = None
@@ -96,9 +103,12 @@ def budgets(request, orgnr):
     for row in rows:
         for c in row["categories"]:
             c["name"] = category_names.get(c["category"], c["category"])
-    context = {"org": org, "period": period, "period_label": period_label(period), "rows": rows, "form": form}
-    return render(request, "web/budgets.html", context,
-                  status=400 if form is not None and form.is_bound and form.errors else 200)
+    context = {"org": org, "period": period, "period_label": period_label(period), "rows": rows, "form": form,
+               "period_options": period_options,
+               "period_error": _("“%(text)s” is not one of the periods with figures or a budget. Choose a period "
+                                 "in the list.") % {"text": period_error} if period_error else ""}
+    bad = (form is not None and form.is_bound and form.errors) or period_error
+    return render(request, "web/budgets.html", context, status=400 if bad else 200)
 
 
 def _signed(value: float) -> str:

@@ -119,6 +119,45 @@ def test_the_charts_are_drawn_in_the_browser_as_svg_with_the_tables_numbers_and_
     assert not [m for m in console if "Content Security Policy" in m or "chart" in m.lower()], console
 
 
+OVERFLOW = """() => {
+    const width = document.documentElement.clientWidth;
+    const wide = document.documentElement.scrollWidth > width;
+    const tables = [...document.querySelectorAll('main table')].map(t => {
+        const wrap = t.closest('.table-wrap');
+        const right = (wrap || t).getBoundingClientRect().right;
+        const scrolls = wrap !== null && wrap.scrollWidth > wrap.clientWidth;
+        return {id: t.id || t.caption?.textContent.trim().slice(0, 40), past: right > width + 0.5,
+                scrolls: scrolls, focusable: wrap !== null && wrap.tabIndex >= 0,
+                scrollable: wrap !== null && ['auto', 'scroll'].includes(getComputedStyle(wrap).overflowX)};
+    });
+    return {width: width, wide: wide, tables: tables};
+}"""
+
+
+def test_at_1366_pixels_no_table_runs_past_the_window_and_one_too_wide_scrolls_in_a_focusable_box(signed_in):
+    """Issue 18: the unit table overflowed at 1366 px. Each table stays within the window, or its box scrolls
+    sideways and takes keyboard focus, so that it can be scrolled without a mouse."""
+    page, base, (org, _) = signed_in
+    page.set_viewport_size({"width": 1366, "height": 768})
+    for path in [f"/org/{org.orgnr}/", f"/org/{org.orgnr}/?periode=2024Q2", f"/org/{org.orgnr}/enhet/1200/?periode=2024",
+                 "/", f"/org/{org.orgnr}/linjer/?periode=2024"]:
+        page.goto(base + path)
+        found = page.evaluate(OVERFLOW)
+        assert 1300 < found["width"] <= 1366, path  # the window less any scroll bar
+        assert not found["wide"], (path, "the page scrolls sideways")
+        assert found["tables"], path
+        for table in found["tables"]:
+            assert not table["past"], (path, table)
+            if table["scrolls"]:
+                assert table["scrollable"] and table["focusable"], (path, table)
+    # the unit table itself: within the window, and its box a focusable region should it ever need to scroll
+    page.goto(base + f"/org/{org.orgnr}/?periode=2024")
+    wrap = page.locator("#per-unit-table").locator("xpath=ancestor::div[contains(@class, 'table-wrap')][1]")
+    assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("role") == "region"
+    box = wrap.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1366
+
+
 def test_the_login_page_has_no_wcag_violations(browser, live_server):
     page = browser.new_page(locale="nb-NO")
     page.goto(f"{live_server.url}/logg-inn/")
@@ -372,3 +411,26 @@ def test_the_region_administration_pages_and_the_public_pages_charts_have_no_wca
             problems[path] = violations
     public.close()
     assert not problems, problems
+
+
+def test_the_reports_page_polls_a_queued_report_swaps_its_row_and_announces_when_it_fails(signed_in, settings):
+    """web/poller.js with web/reports.js: the row changes in place and the live region says what happened."""
+    from klimainnkjop.access import system_scope
+    from klimainnkjop.services.reports import do_request_report
+    from klimainnkjop.storage.models import Report
+    from tests.factories import DATABASE_QUEUE
+
+    settings.TASKS = DATABASE_QUEUE  # the report waits for a worker that never comes
+    page, base, (org, _) = signed_in
+    report = do_request_report(system_scope(), scope_kind="org", orgnr=org.orgnr, period="2024", fmt="csv",
+                               actor="test")
+    page.goto(base + "/rapporter/")
+    row = page.locator(f"#report-{report.pk}")
+    assert row.get_attribute("data-status") == "queued"
+    Report.objects.filter(pk=report.pk).update(status=Report.STATUS_FAILED, error="the disk is full")
+    page.wait_for_function(f"() => document.getElementById('report-{report.pk}').dataset.status === 'failed'",
+                           timeout=15000)
+    page.wait_for_function("() => document.getElementById('report-announcer').textContent.includes('disk')",
+                           timeout=5000)
+    assert "feilet" in page.locator("#report-announcer").inner_text()
+    assert page.locator("#report-archive").get_attribute("aria-busy") is None

@@ -1,18 +1,14 @@
 /* The reports page (web/templates/web/reports.html): while a report in the archive list is queued or being
    made, fetch the list again every few seconds (/rapporter/status/, web/templates/web/reports_archive.html),
    replace only the rows that changed (focus elsewhere in the list stays put), and say in the page's persistent
-   role="status" region when a report is done or has failed. Without this script the list has a link that
-   updates it. */
+   role="status" region when a report is done or has failed. The loop is web/poller.js's. Without this script the
+   list has a link that updates it. */
 (function () {
   "use strict";
-  var delay = 2000;  // grows to half a minute while nothing changes
   var announcer = document.getElementById("report-announcer");
-  if (!announcer || !window.fetch || !window.DOMParser) {
+  var poller = window.klimainnkjopPoller;
+  if (!announcer || !poller) {
     return;
-  }
-
-  function archive() {
-    return document.getElementById("report-archive");
   }
 
   function pending(root) {
@@ -43,60 +39,30 @@
     announcer.replaceChildren(alert);
   }
 
-  function update() {
-    var current = archive();
-    if (!current) {
-      return;
-    }
-    current.setAttribute("aria-busy", "true");
-    fetch(current.getAttribute("data-status-url"), {credentials: "same-origin"})
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("status " + response.status);
-        }
-        return response.text();
-      })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("report-archive");
-        if (!fresh) {
-          return;
-        }
-        var before = swappable(current);
-        var after = swappable(fresh);
-        var messages = [];
-        Object.keys(after).forEach(function (id) {
-          var status = after[id].getAttribute("data-status");
-          var old = before[id];
-          if (old && old.getAttribute("data-status") !== status && (status === "done" || status === "failed")) {
-            messages.push({text: after[id].getAttribute("data-message"), failed: status === "failed"});
-          }
-        });
-        if (Object.keys(before).join() === Object.keys(after).join()) {
-          Object.keys(after).forEach(function (id) {
-            if (before[id].outerHTML !== after[id].outerHTML) {
-              before[id].replaceWith(document.importNode(after[id], true));
-            }
-          });
-        } else {  // a new report in the list (e.g. from a schedule): the whole list
-          current.replaceWith(document.importNode(fresh, true));
-        }
-        announce(messages);
-        delay = messages.length ? 2000 : Math.min(delay * 1.5, 30000);
-      })
-      .catch(function () { /* try again at the next turn */ })
-      .then(function () {
-        var list = archive();
-        if (list) {
-          list.removeAttribute("aria-busy");
-          if (pending(list)) {
-            window.setTimeout(update, delay);
-          }
+  function update(current, fresh) {
+    var before = swappable(current);
+    var after = swappable(fresh);
+    var messages = [];
+    Object.keys(after).forEach(function (id) {
+      var status = after[id].getAttribute("data-status");
+      var old = before[id];
+      if (old && old.getAttribute("data-status") !== status && (status === "done" || status === "failed")) {
+        messages.push({text: after[id].getAttribute("data-message"), failed: status === "failed"});
+      }
+    });
+    if (Object.keys(before).join() === Object.keys(after).join()) {
+      Object.keys(after).forEach(function (id) {
+        if (before[id].outerHTML !== after[id].outerHTML) {
+          before[id].replaceWith(document.importNode(after[id], true));
         }
       });
+    } else {  // a new report in the list (e.g. from a schedule): the whole list
+      current.replaceWith(document.importNode(fresh, true));
+    }
+    announce(messages);
+    return messages.length > 0;
   }
 
-  var list = archive();
-  if (list && pending(list)) {
-    window.setTimeout(update, delay);
-  }
+  // two seconds, growing to half a minute while nothing changes; the list is aria-busy while it is fetched
+  poller.poll({id: "report-archive", delay: 2000, maxDelay: 30000, busy: true, pending: pending, update: update});
 })();
