@@ -411,7 +411,7 @@ def test_apply_calculations_shares_the_kg_by_spend_and_leaves_operating_lines_an
         quality=ibis.literal(4).cast("int32"), deflator=ibis.literal(1.0), sigma_ln=ibis.literal(0.6),
         factor_rank=ibis.literal(4).cast("int32"), factor_basis=ibis.literal("spend"),
         factor_category=ibis.literal("construction.works"), covered=ibis.literal(True),
-        kg_low=_kg_times(0.5), kg_high=_kg_times(2.0))
+        kg_low=_kg_times(0.5), kg_high=_kg_times(2.0), kg_co2e_market=_kg_times(1.0))
     calculations = ibis.memtable({"org": ["1", "1"], "project": ["P", "Q"], "kg_co2e": [1000.0, 50.0],
                                   "ref": ["ns3720#1", "ns3720#2"]})
     out = runner.connect().execute(pipeline.apply_calculations(table, calculations).order_by("line_key"))
@@ -421,6 +421,7 @@ def test_apply_calculations_shares_the_kg_by_spend_and_leaves_operating_lines_an
     assert by_key["a"]["factor_basis"] == "supplier_product" and by_key["a"]["factor_ref"] == "ns3720#1"
     assert by_key["a"]["factor_value"] == pytest.approx(1000.0 / 400.0)  # kg per NOK of the project
     assert by_key["a"]["kg_low"] < 750.0 < by_key["a"]["kg_high"]
+    assert by_key["a"]["kg_co2e_market"] == pytest.approx(750.0)  # the calculation counts alike in both totals
     for key in "cdef":
         assert by_key[key]["method"] == "spend" and pd.isna(by_key[key]["replaced_kg"])
     assert by_key["f"]["kg_co2e"] == -1.0

@@ -14,6 +14,7 @@ from typing import Callable
 from klimainnkjop import paths
 from klimainnkjop.demo import region as R
 from klimainnkjop.demo.generate import Manifest, generate
+from klimainnkjop.access import operator
 from klimainnkjop.core.actors import ActorLike
 
 DEMO_USERNAME = "demo"
@@ -108,6 +109,7 @@ def demo_directory() -> Path:
     return paths.data_dir() / "demo"
 
 
+@operator()  # the operator's loader of the whole region (the CLI's `demo`, `make run`): no organisation filter
 def do_load_demo(*, scale: float = 1.0, seed: int = 2021, if_empty: bool = False, actor: ActorLike = None,
                  progress: Callable[[str], None] | None = None, today: dt.date | None = None) -> DemoResult:
     from klimainnkjop.access import system_scope

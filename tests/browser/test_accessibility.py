@@ -366,11 +366,14 @@ def test_the_construction_pages_have_no_wcag_a_or_aa_violations(signed_in):
     calculation with its forms (a region administrator may edit and upload)."""
     from klimainnkjop.services.construction import do_add_construction_project, do_import_climate_calculation
 
+    from klimainnkjop.access import operator
+
     page, base, (org, _) = signed_in
-    project = do_add_construction_project(organisation=org, name="Ny skole", project_code="S1", area_m2=1000,
-                                          building_type="school", actor="test")
-    do_import_climate_calculation(project=project, data="bygningsdel;navn;A1-A3;A4\n21;Grunn;1000;10\n".encode(),
-                                  file_name="skole.csv", actor="test")
+    with operator():  # the test's data, as the command line makes it
+        project = do_add_construction_project(organisation=org, name="Ny skole", project_code="S1", area_m2=1000,
+                                              building_type="school", actor="test")
+        do_import_climate_calculation(project=project, file_name="skole.csv", actor="test",
+                                      data="bygningsdel;navn;A1-A3;A4\n21;Grunn;1000;10\n".encode())
     problems = {}
     for path in [f"/org/{org.orgnr}/bygg/", f"/org/{org.orgnr}/bygg/{project.pk}/"]:
         response = page.goto(base + path)
