@@ -23,13 +23,14 @@ import os
 import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "klimainnkjop.settings")
+
+from timing import measure  # noqa: E402 - benchmarks/timing.py, beside this script
 
 REGIONS = ["030100", "340100", "341700", "342000", "460100", "500100", "110300", "420400"]
 
@@ -53,17 +54,6 @@ def generate(path: Path, records: int, seed: int = 20) -> None:
             out.write("".join(
                 f"{form[i]}{year[i]} {region[i]}{' ' * 9}{' ' * 9}{klasse[i]}{function[i]:04d}{art[i]:03d}"
                 f"{amount[i]:>9}\r\n" for i in range(n)))
-
-
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def measure(work):
-    wall, before = time.perf_counter(), cpu()
-    result = work()
-    return time.perf_counter() - wall, cpu() - before, result
 
 
 def main(argv=None) -> int:

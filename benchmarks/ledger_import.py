@@ -22,13 +22,14 @@ import os
 import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "klimainnkjop.settings")
+
+from timing import measure  # noqa: E402 - benchmarks/timing.py, beside this script
 
 HEADER = "Bilagsdato;Konto;Ansvar;Funksjon;Prosjekt;Leverandørnr;Leverandørnavn;Beløp;Mva;Tekst;Bilagsnr;Linje"
 PROFILE = {"name": "bench", "encoding": "cp1252", "delimiter": ";", "date_format": "%d.%m.%Y",
@@ -69,17 +70,6 @@ def generate(path: Path, lines: int, seed: int = 20) -> None:
                             f"{SUPPLIERS[s]};{amount};{vat};{WORDS[words[i]]} {start + i};B{(start + i) // 3};"
                             f"{(start + i) % 3 + 1}\r\n")
             out.write("".join(rows))
-
-
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def measure(work):
-    wall, before = time.perf_counter(), cpu()
-    result = work()
-    return time.perf_counter() - wall, cpu() - before, result
 
 
 def main(argv=None) -> int:
