@@ -155,10 +155,12 @@ DEMO = {"scale": 0.005, "seed": 7, "today": dt.date(2026, 11, 15)}  # the demo r
 
 @dataclass
 class Snapshot:
-    """What a load wrote: the full rows of every table it changed (by model) and a copy of its data directory."""
+    """What a load wrote: the full rows of every table it changed (by model), a copy of its data directory, and
+    the rows of the tables it read but left alone (the reference data its rows point to)."""
     rows: dict[type, list[tuple]]
     files: Path
     value: Any
+    unchanged: dict[type, list[tuple]]
 
 
 _SNAPSHOTS: dict[tuple[str, str], Snapshot] = {}  # per process: (database vendor, name) → what the load wrote
@@ -180,6 +182,19 @@ def table_contents() -> dict[type, list[tuple]]:
     return {model: _rows(model) for model in _models()}
 
 
+def _signature(model) -> tuple:
+    from django.db.models import Count, Max, Min
+
+    found = model._base_manager.aggregate(n=Count("pk"), low=Min("pk"), high=Max("pk"))
+    return found["n"], found["low"], found["high"]
+
+
+def _signature_of(model, rows: list[tuple]) -> tuple:
+    at = [f.attname for f in model._meta.concrete_fields].index(model._meta.pk.attname)
+    keys = [row[at] for row in rows]
+    return len(keys), min(keys, default=None), max(keys, default=None)
+
+
 def _restore(snapshot: Snapshot, path: Path) -> None:
     """Puts back what the load wrote, inside the module's transaction: each table it changed emptied and filled
     with the rows it had after the load (foreign keys are checked at commit, which never comes), the sequences
@@ -187,7 +202,13 @@ def _restore(snapshot: Snapshot, path: Path) -> None:
     from django.core.management.color import no_style
     from django.db import connection
 
-    for model, rows in snapshot.rows.items():
+    tables = dict(snapshot.rows)
+    for model, rows in snapshot.unchanged.items():
+        # A transactional test flushes the database and the reference data is loaded again with new keys
+        # (PostgreSQL's sequences go on): the snapshot's rows point to the old keys, so those tables come back too.
+        if _signature(model) != _signature_of(model, rows):
+            tables[model] = rows
+    for model, rows in tables.items():
         model._base_manager.all()._raw_delete(connection.alias)
         fields = model._meta.concrete_fields
         stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
@@ -201,7 +222,7 @@ def _restore(snapshot: Snapshot, path: Path) -> None:
             for field, now, now_add in saved:
                 field.auto_now, field.auto_now_add = now, now_add
     with connection.cursor() as cursor:
-        for sql in connection.ops.sequence_reset_sql(no_style(), list(snapshot.rows)):
+        for sql in connection.ops.sequence_reset_sql(no_style(), list(tables)):
             cursor.execute(sql)
     shutil.copytree(snapshot.files, path, dirs_exist_ok=True)
 
@@ -220,10 +241,12 @@ def load_once(name: str, path: Path, load) -> Any:
         return _SNAPSHOTS[key].value
     before = table_contents()
     value = load()
-    changed = {model: rows for model, rows in table_contents().items() if rows != before[model]}
+    after = table_contents()
+    changed = {model: rows for model, rows in after.items() if rows != before[model]}
+    unchanged = {model: rows for model, rows in after.items() if model not in changed and rows}
     files = Path(tempfile.mkdtemp(prefix=f"{name}-snapshot-", dir=path.parent.parent)) / "var"
     shutil.copytree(path, files)
-    _SNAPSHOTS[key] = Snapshot(changed, files, value)
+    _SNAPSHOTS[key] = Snapshot(changed, files, value, unchanged)
     return value
 
 

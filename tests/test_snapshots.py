@@ -51,3 +51,36 @@ def test_a_new_row_after_a_restore_gets_a_fresh_key(reference, data_dir, tmp_pat
     second = do_create_organisation(orgnr="964947082", name="Grue kommune", kostra_region="0402",
                                     region_name="Kongsvingerregionen", actor="test").pk
     assert second > first
+
+
+def test_a_restore_after_the_reference_data_was_loaded_again_gives_back_the_keys_its_rows_point_to(
+        reference, data_dir, tmp_path, reference_data_dir):
+    """A transactional test empties the database and the reference data is loaded again with new keys; a
+    snapshot taken before points to the old ones (a compute run to its factor sets), so those tables come back
+    with it and every foreign key holds."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from klimainnkjop.services.compute import do_compute
+    from klimainnkjop.services.organisations import do_create_organisation
+    from klimainnkjop.storage.models import FactorSet
+    from tests.conftest import _load_reference
+
+    def load():
+        org = do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
+                                     region_name="Kongsvingerregionen", actor="test")
+        import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
+        return do_compute(actor="test").pk
+
+    with transaction.atomic():
+        load_once("snapshot-reloaded", data_dir, load)
+        after = table_contents()
+        transaction.set_rollback(True)
+    old_keys = set(FactorSet.objects.values_list("pk", flat=True))
+    call_command("flush", interactive=False, verbosity=0, reset_sequences=False)  # as a transactional test
+    _load_reference(reference_data_dir)
+    assert not old_keys & set(FactorSet.objects.values_list("pk", flat=True)), "the reload gave new keys"
+
+    load_once("snapshot-reloaded", tmp_path / "again", lambda: pytest.fail("loaded a second time"))
+    assert table_contents() == after
+    connection.check_constraints()
