@@ -62,6 +62,9 @@ if KLIMAINNKJOP_TASKS not in ("database", "immediate"):
 # later.
 KLIMAINNKJOP_AUTO_COMPUTE = os.environ.get("KLIMAINNKJOP_AUTO_COMPUTE", "1") != "0"
 KLIMAINNKJOP_COMPUTE_DEBOUNCE = float(os.environ.get("KLIMAINNKJOP_COMPUTE_DEBOUNCE", "30"))
+# Compute runs whose result files are kept: the newest this many, and every run a report or a publication names
+# (services/compute.do_prune_runs, after each compute and by `maintenance clean`).
+KLIMAINNKJOP_KEEP_RUNS = max(1, int(os.environ.get("KLIMAINNKJOP_KEEP_RUNS", "5")))
 # An audit action outside core/audit_actions.Action: refused when on (the tests), else recorded with a warning.
 KLIMAINNKJOP_STRICT_AUDIT_ACTIONS = os.environ.get("KLIMAINNKJOP_STRICT_AUDIT_ACTIONS", "0") == "1"
 TASKS = {

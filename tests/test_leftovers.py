@@ -202,7 +202,7 @@ def test_maintenance_clean_on_the_command_line_reports_what_it_cleaned(factor_se
     orphan = age(write(paths.lines_dir() / "944117784" / f"{uuid.uuid4().hex}.parquet.tmp"))
     assert main(["maintenance", "clean", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document == {"runs_failed": [run.pk], "files_removed": [linestore.relative(orphan)]}
+    assert document == {"runs_failed": [run.pk], "files_removed": [linestore.relative(orphan)], "runs_pruned": []}
     assert AuditEntry.objects.filter(action="remove_leftovers", actor_label="cli").exists()
     assert main(["maintenance", "clean"]) == 0
     assert capsys.readouterr().out.strip() == "nothing to clean"

@@ -14,7 +14,8 @@ def add_parsers(sub) -> None:
     p.set_defaults(handler=cmd_maintenance)
     actions = p.add_subparsers(dest="action", required=True)
     clean = actions.add_parser("clean", help="mark compute runs whose process is gone as failed; remove the files "
-                                             "of imports and runs that never committed")
+                                             "of imports and runs that never committed and the result files of "
+                                             "old runs beyond KLIMAINNKJOP_KEEP_RUNS")
     clean.add_argument("--format", choices=["json", "table"], default="table")
 
 
@@ -29,6 +30,8 @@ def cmd_maintenance(args) -> int:
         print(f"compute run {pk}: interrupted, marked failed")
     for path in result.files_removed:
         print(f"removed {path}")
+    for pk in result.runs_pruned:
+        print(f"compute run {pk}: old, its result files removed (KLIMAINNKJOP_KEEP_RUNS)")
     if not result:
         print("nothing to clean")
     return EXIT_OK

@@ -75,6 +75,7 @@ class Action(StrEnum):
     FAIL_COMPUTE = "fail_compute"
     INTERRUPT_COMPUTE = "interrupt_compute"
     REMOVE_LEFTOVERS = "remove_leftovers"
+    PRUNE_COMPUTE_RUNS = "prune_compute_runs"
     # reports, publication, documents
     GENERATE_REPORT = "generate_report"
     INTERRUPT_REPORT = "interrupt_report"

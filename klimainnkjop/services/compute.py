@@ -5,10 +5,13 @@ import csv
 import datetime as dt
 import os
 import shutil
+import logging
 import socket
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+from django.conf import settings
 from django.db import transaction
 
 from klimainnkjop import access, paths
@@ -22,12 +25,13 @@ from klimainnkjop.storage import linestore
 from klimainnkjop.selectors.factors import exchange_rates
 from klimainnkjop.storage.models import (Category, CategoryMapping, ClassificationRule, ClimateCalculation,
                                          ComputeRun, Factor, FactorSet, ImportBatch, Organisation,
-                                         PriceIndex, Supplier, SupplierFactor)
+                                         PriceIndex, Publication, Report, Supplier, SupplierFactor)
 from klimainnkjop.core.audit_actions import Action
 from klimainnkjop.core.electricity import TYPICAL_PRICE
 from klimainnkjop.core.actors import ActorLike
 
 PROVISIONAL_PREFIX = "provisional-"
+LOG = logging.getLogger(__name__)
 
 
 def _published(role: str):
@@ -220,6 +224,10 @@ def do_compute(*, factor_set_name: str | None = None, actor: ActorLike = None) -
         record_audit(actor=actor, action=Action.COMPUTE, obj=run, after={
             "factor_sets": run.factor_sets, "batches": len(batches), "lines_in": totals.lines_in,
             "kg_co2e": totals.kg_co2e})
+    try:
+        do_prune_runs(actor=actor)
+    except Exception:  # noqa: BLE001 - the run is done; housekeeping that fails is logged and tried again later
+        LOG.exception("pruning old compute runs failed")
     return run
 
 
@@ -254,3 +262,52 @@ def mark_run_failed(run: ComputeRun, *, error: str, action: str, actor: ActorLik
                      after={"status": ComputeRun.STATUS_FAILED, "error": error, "removed": removed})
     run.status, run.error = locked.status, locked.error
     return True
+
+
+@dataclass
+class PruneResult:
+    runs: list[int] = field(default_factory=list)
+    bytes_freed: int = 0
+
+
+def _referenced_runs() -> set[int]:
+    return set(Report.objects.exclude(run=None).values_list("run_id", flat=True)) | set(
+        Publication.objects.exclude(run=None).values_list("run_id", flat=True))
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+
+
+def prunable_runs(keep: int) -> list[ComputeRun]:
+    """Finished runs beyond the newest `keep` that no report or publication names, oldest first. Failed runs have
+    no files (mark_run_failed removed them)."""
+    done = ComputeRun.objects.filter(status=ComputeRun.STATUS_DONE).order_by("-id")
+    newest = list(done.values_list("pk", flat=True)[:keep])
+    return list(done.exclude(pk__in=newest).exclude(pk__in=_referenced_runs()).order_by("id"))
+
+
+@access.operator()  # runs are region-wide
+def do_prune_runs(*, keep: int | None = None, actor: ActorLike = None) -> PruneResult:
+    """The keeping policy for results (issue 20): a run's result folder is as large as its account (about 0.9 GB
+    at 10M lines), so only the newest KLIMAINNKJOP_KEEP_RUNS finished runs keep theirs, besides every run a report
+    or a publication names (its figures must stay traceable to their lines). A pruned run keeps its row (totals,
+    factor sets, batches) with status `pruned`; no reader lists it. One audit entry for all runs pruned at once."""
+    keep = max(1, keep if keep is not None else settings.KLIMAINNKJOP_KEEP_RUNS)
+    result = PruneResult()
+    for candidate in prunable_runs(keep):
+        with transaction.atomic():
+            run = ComputeRun.objects.select_for_update().get(pk=candidate.pk)
+            if run.status != ComputeRun.STATUS_DONE or run.pk in _referenced_runs():
+                continue  # pruned by another process meanwhile, or named by a report made meanwhile
+            folder = linestore.absolute(run.result_dir) if run.result_dir else None
+            run.status = ComputeRun.STATUS_PRUNED
+            run.save(update_fields=["status"])
+        if folder is not None:
+            result.bytes_freed += _folder_size(folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        result.runs.append(run.pk)
+    if result.runs:
+        record_audit(actor=actor, action=Action.PRUNE_COMPUTE_RUNS, object_type="ComputeRun",
+                     after={"runs": result.runs, "bytes_freed": result.bytes_freed, "keep": keep})
+    return result

@@ -11,6 +11,8 @@
   no import batch, factor set or import's audit entry names. Only files older than ORPHAN_AFTER: an import writes
   its files moments before it commits, so a younger file may belong to an import under way.
 - Result folders `results/run-N.tmp` of a run that is not running (or does not exist), older than ORPHAN_AFTER.
+- Result folders of old finished runs beyond the keeping policy (services/compute.do_prune_runs: the newest
+  KLIMAINNKJOP_KEEP_RUNS and every run a report or publication names are kept; audit entry prune_compute_runs).
 - Web uploads left waiting for their mapping for a week, or running long after their worker stopped: marked failed
   and their kept file removed (services/uploads.do_expire_uploads, audit entry expire_upload).
 
@@ -34,7 +36,7 @@ from django.utils import timezone
 
 from klimainnkjop import access, paths
 from klimainnkjop.services.audit import record_audit
-from klimainnkjop.services.compute import mark_run_failed
+from klimainnkjop.services.compute import do_prune_runs, mark_run_failed
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import AuditEntry, ComputeRun, FactorSet, ImportBatch
 from klimainnkjop.core.audit_actions import Action
@@ -57,12 +59,14 @@ _RUN_TMP = re.compile(r"^run-(\d+)\.tmp$")
 class CleanResult:
     runs_failed: list[int] = field(default_factory=list)
     files_removed: list[str] = field(default_factory=list)  # relative to the data directory
+    runs_pruned: list[int] = field(default_factory=list)  # old runs whose result files the keeping policy removed
 
     def as_dict(self) -> dict:
-        return {"runs_failed": self.runs_failed, "files_removed": self.files_removed}
+        return {"runs_failed": self.runs_failed, "files_removed": self.files_removed,
+                "runs_pruned": self.runs_pruned}
 
     def __bool__(self) -> bool:
-        return bool(self.runs_failed or self.files_removed)
+        return bool(self.runs_failed or self.files_removed or self.runs_pruned)
 
 
 def run_process_alive(run: ComputeRun) -> bool | None:
@@ -189,4 +193,5 @@ def do_clean_leftovers(*, actor: ActorLike = SYSTEM, now: dt.datetime | None = N
     from klimainnkjop.services.uploads import do_expire_uploads  # web uploads left waiting or interrupted
 
     do_expire_uploads(now=now, actor=actor)
+    result.runs_pruned = do_prune_runs(actor=actor).runs
     return result

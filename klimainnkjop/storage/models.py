@@ -300,6 +300,7 @@ class ComputeRun(models.Model):
     STATUS_RUNNING = "running"
     STATUS_DONE = "done"
     STATUS_FAILED = "failed"  # the engine raised, or the process was killed (services/maintenance.py)
+    STATUS_PRUNED = "pruned"  # an old run's result files removed by the keeping policy (services/compute.py)
 
     factor_set = models.ForeignKey(FactorSet, on_delete=models.PROTECT)
     status = models.CharField(max_length=10, default="done")
