@@ -86,7 +86,7 @@ def test_a_retrain_stores_a_version_with_metadata_and_an_audit_entry(org, refere
     version = training.do_train_text_model(actor="test")
     folder = training.linestore.absolute(version.path)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    assert (folder / "model.joblib").exists() and (folder / "predictions.parquet").exists()
+    assert (folder / "model.joblib").exists() and (folder / "predictions").is_dir()
     assert meta["n_examples"] == version.n_examples > 400 and meta["accuracy"] == version.accuracy
     assert meta["trained_at"]
     entry = AuditEntry.objects.get(action="train_text_model")
@@ -119,6 +119,27 @@ def test_lines_imported_after_training_are_predicted_at_the_next_compute(org, re
     do_compute(actor="test")
     row = lines(system_scope(), org=org.orgnr)[0]
     assert (row["category"], row["classification_rule"]) == ("energy.fuel.hvo", "model")
+
+
+def test_only_the_batches_imported_since_are_predicted_and_each_batch_once(org, reference, monkeypatch):
+    import_ledger(org, ledger_csv("01.03.2024;120000;2020;2100;999999999;Olje AS;5 000,00;Diesel anleggsmaskiner"))
+    version = training.do_train_text_model(actor="test")
+    predicted: list[list[str]] = []
+    real_predict = textmodel.predict
+    monkeypatch.setattr(textmodel, "predict", lambda model, texts: predicted.append(list(texts))
+                        or real_predict(model, texts))
+    assert training.predictions_for(training.active_batches()).num_rows == 1
+    assert predicted == [], "the training predicted the batch already"
+
+    import_ledger(org, ledger_csv("02.03.2024;120000;2020;2100;999999999;Olje AS;700,00;HVO 100 til tjenestebil",
+                                  "03.03.2024;120000;2020;2100;999999999;Olje AS;80,00;Kaffe til møterommet"))
+    table = training.predictions_for(training.active_batches())
+    assert [len(texts) for texts in predicted] == [2], "only the new batch's two lines"
+    assert table.num_rows == 3 and sorted(table.column("line_key").to_pylist()) == sorted(
+        r["line_key"] for r in training.line_texts())
+    training.predictions_for(training.active_batches())
+    assert len(predicted) == 1, "nothing new: nothing predicted"
+    assert len(list((training.linestore.absolute(version.path) / "predictions").glob("*.parquet"))) == 2
 
 
 def test_a_correction_is_a_training_example_and_changes_a_similar_lines_prediction(org, reference):

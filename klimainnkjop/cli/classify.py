@@ -25,9 +25,8 @@ def cmd_classify(args) -> int:
     if args.retrain or version is None:
         version = training.do_train_text_model(actor=CLI)
         trained = True
-    # a new version predicted every line while training; an existing one predicts the lines now in the store
-    predictions = training.predictions_for(training.active_batches()) if trained \
-        else training.write_predictions(version)
+    # a new version predicted every line while training; an existing one predicts the batches imported since
+    predictions = training.predictions_for(training.active_batches())
     confidences = predictions.column("confidence").to_pylist()
     used = sum(1 for c in confidences if c >= THRESHOLD)
     m = version.metrics

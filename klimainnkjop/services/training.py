@@ -1,8 +1,8 @@
 """The learned text model: training (shipped labelled set + users' corrections), versions, predictions.
 
 A version is a folder in the data directory (models/text-<stamp>/) with model.joblib, meta.json
-(trained_at, n_examples, accuracy, …) and predictions.parquet (org, line_key, category, confidence for
-every line of the line store, with the batches it covers in predictions.json), and a ModelVersion row
+(trained_at, n_examples, accuracy, …) and predictions/<batch token>.parquet (org, line_key, category, confidence
+for every line of that import batch, predicted once per version and batch), and a ModelVersion row
 with an audit entry. The newest version is the one compute feeds to the engine (`predictions_for`).
 
 Corrections: every active manual override (ClassificationRule of kind `line`) is a training example,
@@ -12,12 +12,12 @@ Corrections weigh CORRECTION_WEIGHT times a shipped example: they are the organi
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import uuid
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pyarrow.parquet as pq
 from django.db import transaction
 from django.utils import timezone
@@ -136,38 +136,48 @@ def do_train_text_model(*, actor: ActorLike = None) -> ModelVersion:
     return version
 
 
+def _predictions_dir(version: ModelVersion) -> Path:
+    return _folder(version) / "predictions"
+
+
+def _batch_file(version: ModelVersion, token: str) -> Path:
+    return _predictions_dir(version) / f"{token}.parquet"
+
+
 def write_predictions(version: ModelVersion, batches: list[ImportBatch] | None = None, model=None) -> pa.Table:
-    """Predict every line of the given (default: all active) batches; writes predictions.parquet."""
+    """Predict every line of the given (default: all active) batches in one pass of the model and write one
+    file per batch (predictions/<batch token>.parquet): a batch's lines never change, so its predictions by a
+    version are made once. Returns the predictions of those batches."""
     batches = active_batches() if batches is None else batches
     lines = [line for line in line_texts(batches) if line["text"]]
     model = model if model is not None else load_model(version)
     categories, confidences = textmodel.predict(model, [line["text"] for line in lines])
     table = pa.table({"org": [line["org"] for line in lines], "line_key": [line["line_key"] for line in lines],
                       "category": categories, "confidence": confidences}, schema=PREDICTION_SCHEMA)
-    folder = _folder(version)
-    tmp = folder / "predictions.parquet.tmp"
-    pq.write_table(table, tmp)
-    tmp.replace(folder / "predictions.parquet")
-    (folder / "predictions.json").write_text(json.dumps({"batches": sorted(b.token for b in batches),
-                                                         "predicted_at": dt.datetime.now(dt.UTC).isoformat(),
-                                                         "lines": table.num_rows}), encoding="utf-8")
+    folder = _predictions_dir(version)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokens = pa.array([line["batch"] for line in lines], pa.string())
+    for batch in batches:  # one file per batch, an empty one for a batch without text, so it counts as done
+        tmp = folder / f"{batch.token}.parquet.tmp"
+        pq.write_table(table.filter(pa.compute.equal(tokens, batch.token)), tmp)
+        tmp.replace(_batch_file(version, batch.token))
     return table
 
 
 def predictions_for(batches: list[ImportBatch]) -> pa.Table | None:
-    """The newest model version's predictions covering these batches (predicted now for batches imported
-    since), or None while no model has been trained."""
+    """The newest model version's predictions for these batches, or None while no model has been trained. Only
+    the batches imported since the version last predicted are predicted now (the text model predicts only new
+    lines, issue 20); the rest are read from their files."""
     version = current_version()
     if version is None:
         return None
-    folder = _folder(version)
-    try:
-        covered = set(json.loads((folder / "predictions.json").read_text(encoding="utf-8"))["batches"])
-    except (FileNotFoundError, ValueError, KeyError):
-        covered = set()
-    if not {b.token for b in batches} <= covered or not (folder / "predictions.parquet").exists():
-        return write_predictions(version, batches)
-    return pq.read_table(folder / "predictions.parquet", schema=PREDICTION_SCHEMA)
+    new = [b for b in batches if not _batch_file(version, b.token).exists()]
+    if new:
+        write_predictions(version, new)
+    files = [_batch_file(version, b.token) for b in batches]
+    if not files:
+        return PREDICTION_SCHEMA.empty_table()
+    return pa.concat_tables([pq.read_table(f, schema=PREDICTION_SCHEMA) for f in files])
 
 
 def predict_texts(texts: list[str], version: ModelVersion | None = None) -> tuple[list[str], list[float]]:
