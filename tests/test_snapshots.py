@@ -13,18 +13,19 @@ def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_a_restored_snapshot_gives_back_every_row_and_file_the_load_wrote(reference, data_dir, tmp_path):
+def _one_computed_organisation() -> int:
     from klimainnkjop.services.compute import do_compute
     from klimainnkjop.services.organisations import do_create_organisation
 
-    def load():
-        org = do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
-                                     region_name="Kongsvingerregionen", actor="test")
-        import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
-        return do_compute(actor="test").pk
+    org = do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
+                                 region_name="Kongsvingerregionen", actor="test")
+    import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
+    return do_compute(actor="test").pk
 
+
+def test_a_restored_snapshot_gives_back_every_row_and_file_the_load_wrote(reference, data_dir, tmp_path):
     with transaction.atomic():
-        run_id = load_once("snapshot-probe", data_dir, load)
+        run_id = load_once("snapshot-probe", data_dir, _one_computed_organisation)
         after, written = table_contents(), _files(data_dir)
         transaction.set_rollback(True)
     assert table_contents() != after, "the load's rows were rolled back"
@@ -61,19 +62,11 @@ def test_a_restore_after_the_reference_data_was_loaded_again_gives_back_the_keys
     from django.core.management import call_command
     from django.db import connection
 
-    from klimainnkjop.services.compute import do_compute
-    from klimainnkjop.services.organisations import do_create_organisation
     from klimainnkjop.storage.models import FactorSet
     from tests.conftest import _load_reference
 
-    def load():
-        org = do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
-                                     region_name="Kongsvingerregionen", actor="test")
-        import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
-        return do_compute(actor="test").pk
-
     with transaction.atomic():
-        load_once("snapshot-reloaded", data_dir, load)
+        load_once("snapshot-reloaded", data_dir, _one_computed_organisation)
         after = table_contents()
         transaction.set_rollback(True)
     old_keys = set(FactorSet.objects.values_list("pk", flat=True))
