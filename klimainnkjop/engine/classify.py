@@ -40,7 +40,9 @@ CANDIDATE = ["org", "line_key", "category", "rule", "confidence", "level", "orde
 def _candidates(table: ibis.Table, level: int, *, category, rule, confidence, order) -> ibis.Table:
     return table.select(
         org=table.org, line_key=table.line_key, category=category, rule=rule,
-        confidence=ibis.literal(confidence, "float64") if isinstance(confidence, float) else confidence,
+        # a constant as a DOUBLE, not the DECIMAL DuckDB reads a plain 0.95 as (ibis writes float literals so): the
+        # column stays DOUBLE whichever levels the plan has
+        confidence=ibis.literal(str(confidence)).cast("float64") if isinstance(confidence, float) else confidence,
         level=ibis.literal(level, "int32"), order=order.cast("int64"),
     )
 
@@ -63,10 +65,16 @@ def _function_code(function):
     return ibis.ifelse((function.length() == 4) & function.startswith("0"), function.substr(1), function)
 
 
-def classify(lines: ibis.Table, art_classes: ibis.Table, overrides: ibis.Table, rules: ibis.Table,
-             predictions: ibis.Table, code_map: ibis.Table, suppliers: ibis.Table, lengths: ibis.Table,
-             min_prediction: float = 0.6, art_functions: ibis.Table | None = None) -> ibis.Table:
-    """(org, line_key, category, rule, confidence) for every line that any level places."""
+def classify(lines: ibis.Table, art_classes: ibis.Table, overrides: ibis.Table | None, rules: ibis.Table | None,
+             predictions: ibis.Table | None, code_map: ibis.Table | None, suppliers: ibis.Table | None,
+             lengths: ibis.Table, min_prediction: float = 0.6, art_functions: ibis.Table | None = None,
+             present=None) -> ibis.Table:
+    """(org, line_key, category, rule, confidence) for every line that any level places. A level whose table is
+    None, or that `present` (pipeline.Present: rule_kinds, item_codes, supplier_codes) says has nothing to match,
+    is left out of the plan: it would place no line."""
+    rule_kinds = present.rule_kinds if present is not None else {"supplier", "account", "item_code", "keyword"}
+    item_codes = present.item_codes if present is not None else True
+    supplier_codes = present.supplier_codes if present is not None else True
     lines = lines.select("org", "line_key", "supplier_orgnr", "account", "art",
                          function=_function_code(ibis.coalesce(_.function, ibis.literal("")).strip()),
                          is_investment=ibis.coalesce(_.investment, ibis.literal(False)),
@@ -76,31 +84,41 @@ def classify(lines: ibis.Table, art_classes: ibis.Table, overrides: ibis.Table, 
                          item_code=ibis.coalesce(_.item_class_code, ibis.literal("")))
     parts = []
 
-    manual = lines.join(overrides, KEY)
-    parts.append(_candidates(manual, 1, category=manual.category, rule=manual.rule, confidence=1.0,
-                             order=ibis.literal(0)))
+    if overrides is not None:
+        manual = lines.join(overrides, KEY)
+        parts.append(_candidates(manual, 1, category=manual.category, rule=manual.rule, confidence=1.0,
+                                 order=ibis.literal(0)))
 
-    for kind, column in (("supplier", "supplier_orgnr"), ("account", "account"), ("item_code", "item_code")):
-        kind_rules = rules.filter(rules.kind == kind)
-        hit = lines.join(kind_rules, (lines[column] == kind_rules.value)
-                         & ((kind_rules.org == "") | (kind_rules.org == lines.org)))
-        parts.append(_candidates(hit, 2, category=hit.category, rule=hit.rule, confidence=0.95,
-                                 order=hit.priority))
-    words = lines.select("org", "line_key", word=_.text.lower().re_split(r"[^0-9a-zæøåäöü]+")).unnest("word")
-    keyword_rules = rules.filter(rules.kind == "keyword")
-    hit = words.join(keyword_rules, (words.word == keyword_rules.value)
-                     & ((keyword_rules.org == "") | (keyword_rules.org == words.org)))
-    parts.append(_candidates(hit, 2, category=hit.category, rule=hit.rule, confidence=0.95, order=hit.priority))
+    if rules is not None:
+        for kind, column in (("supplier", "supplier_orgnr"), ("account", "account"), ("item_code", "item_code")):
+            if kind not in rule_kinds:
+                continue
+            kind_rules = rules.filter(rules.kind == kind)
+            hit = lines.join(kind_rules, (lines[column] == kind_rules.value)
+                             & ((kind_rules.org == "") | (kind_rules.org == lines.org)))
+            parts.append(_candidates(hit, 2, category=hit.category, rule=hit.rule, confidence=0.95,
+                                     order=hit.priority))
+        if "keyword" in rule_kinds:
+            words = lines.select("org", "line_key", word=_.text.lower().re_split(r"[^0-9a-zæøåäöü]+")) \
+                .unnest("word")
+            keyword_rules = rules.filter(rules.kind == "keyword")
+            hit = words.join(keyword_rules, (words.word == keyword_rules.value)
+                             & ((keyword_rules.org == "") | (keyword_rules.org == words.org)))
+            parts.append(_candidates(hit, 2, category=hit.category, rule=hit.rule, confidence=0.95,
+                                     order=hit.priority))
 
-    predicted = lines.join(predictions.filter(predictions.confidence >= min_prediction), KEY)
-    parts.append(_candidates(predicted, 3, category=predicted.category, rule=ibis.literal("model"),
-                             confidence=predicted.confidence, order=ibis.literal(0)))
+    if predictions is not None:
+        predicted = lines.join(predictions.filter(predictions.confidence >= min_prediction), KEY)
+        parts.append(_candidates(predicted, 3, category=predicted.category, rule=ibis.literal("model"),
+                                 confidence=predicted.confidence, order=ibis.literal(0)))
 
-    parts.append(_prefix_matches(lines, lines.item_code, lines.item_scheme, code_map, lengths, 4, 0.8, "item"))
+    if code_map is not None and item_codes:
+        parts.append(_prefix_matches(lines, lines.item_code, lines.item_scheme, code_map, lengths, 4, 0.8, "item"))
 
-    with_nace = lines.join(suppliers, lines.supplier_orgnr == suppliers.orgnr)
-    parts.append(_prefix_matches(with_nace, with_nace.nace, ibis.literal("nace"), code_map, lengths, 5, 0.6,
-                                 "supplier"))
+    if code_map is not None and suppliers is not None and supplier_codes:
+        with_nace = lines.join(suppliers, lines.supplier_orgnr == suppliers.orgnr)
+        parts.append(_prefix_matches(with_nace, with_nace.nace, ibis.literal("nace"), code_map, lengths, 5, 0.6,
+                                     "supplier"))
 
     by_art = lines.join(art_classes.filter(art_classes.category.notnull()), "art")
     parts.append(_candidates(by_art, 6, category=by_art.category,

@@ -157,10 +157,11 @@ def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build) -> str:
-    """SQL of `build(*tables)`, compiled once per process for the tables' schemas; the plan's own constant
-    tables (ibis memtables) are registered on this connection."""
-    key = (name, *((t, con.table(t).schema()) for t in tables))
+def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build, variant: object = None) -> str:
+    """SQL of `build(*tables)`, compiled once per process for the tables' schemas and `variant` (what else the
+    plan depends on: pipeline.Present); the plan's own constant tables (ibis memtables) are registered on this
+    connection."""
+    key = (name, variant, *((t, con.table(t).schema()) for t in tables))
     if key not in _PLANS:
         expr = build(*(con.table(t) for t in tables))
         _PLANS[key] = (con.compile(expr), list(expr.op().find(ibis.expr.operations.InMemoryTable)))
@@ -168,6 +169,39 @@ def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build) -> s
     for op in constants:
         con.con.register(op.name, op.data.to_pyarrow(op.schema))
     return sql
+
+
+def _rows(table: pa.Table | None) -> int:
+    return 0 if table is None else table.num_rows
+
+
+def _sources(raw) -> set[str]:
+    """The sources of the lines (a scan of one column of the line files)."""
+    return {row[0] for row in raw.execute("SELECT DISTINCT source FROM line_files").fetchall()}
+
+
+def presence(raw, inputs: EngineInputs, sources: set[str]) -> pipeline.Present:
+    """What the inputs hold, for the line results' plan to leave out the stages with nothing to work on
+    (pipeline.Present): from the reference tables' row counts and one count over the reconciled lines (the
+    table `reconciled`, with the table `members` registered)."""
+    quantities, suppliers, item_codes, intra, from_members = raw.execute(
+        "SELECT count(*) FILTER (WHERE quantity IS NOT NULL),"
+        " count(*) FILTER (WHERE coalesce(supplier_orgnr, '') <> ''),"
+        " count(*) FILTER (WHERE coalesce(item_class_code, '') <> ''),"
+        " count(*) FILTER (WHERE art IN (" + ", ".join(f"'{a}'" for a in pipeline.INTRA_REGION_ARTS) + ")"
+        " AND coalesce(supplier_orgnr, '') = ''),"
+        " count(*) FILTER (WHERE supplier_orgnr <> org AND supplier_orgnr IN (SELECT orgnr FROM members))"
+        " FROM reconciled").fetchall()[0]
+    kinds = set(inputs.rules.column("kind").to_pylist()) if _rows(inputs.rules) else set()
+    nace = _rows(inputs.code_map) and "nace" in inputs.code_map.column("scheme").to_pylist()
+    return pipeline.Present(
+        invoices=bool(sources & set(pipeline.INVOICE_SOURCES)), kostra="kostra" in sources,
+        quantities=bool(quantities and _rows(inputs.activity_factors)),
+        supplier_factors=bool(suppliers and _rows(inputs.supplier_factors)),
+        fallback=2 in inputs.spend_factors.column("tier").to_pylist(),
+        member_suppliers=bool(from_members), intra_candidates=bool(intra and _rows(inputs.member_kinds)),
+        item_codes=bool(item_codes), supplier_codes=bool(suppliers and nace and _rows(inputs.suppliers)),
+        rule_kinds=frozenset(kinds & set(pipeline.Present().rule_kinds)))
 
 
 def _copy(con: ibis.BaseBackend, sql: str, path: Path) -> None:
@@ -262,8 +296,8 @@ def _complete(lines):
     return lines.mutate(**missing) if missing else lines
 
 
-def _reconciled(lines):
-    return pipeline.reconcile_sources(_complete(lines))
+def _reconciled(present: pipeline.Present):
+    return lambda lines: pipeline.reconcile_sources(_complete(lines), present)
 
 
 def _invoice_documents(lines):
@@ -320,21 +354,26 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         raw.register("line_files", INVOICE_LINE_SCHEMA.empty_table())
     tables = {name: getattr(inputs, name) for name in LINE_RESULT_INPUTS}
     tables["conversions"] = inputs.conversions or conversion_table()
-    optional = tuple(name for name in OPTIONAL_INPUTS if getattr(inputs, name) is not None)
+    # an optional input without rows is left out as if it were not given: its stage has nothing to work on
+    optional = tuple(name for name in OPTIONAL_INPUTS if _rows(getattr(inputs, name)))
     for name in optional:
         tables[name] = getattr(inputs, name)
     for name, table in tables.items():
         raw.register(name, table)
 
-    def line_results(lines, *rest):
-        named = dict(zip(LINE_RESULT_INPUTS + optional, rest))
-        return pipeline.line_results(lines, *(named[n] for n in LINE_RESULT_INPUTS),
-                                     **{n: named[n] for n in optional}, reconciled=True)
-
     # each purchase from its most detailed source (pipeline.reconcile_sources) first, as a table of its own that
     # the rest of the plan reads about ten times: two plans of half the size take DuckDB less time to bind and
     # optimise than the one they were (about 1.5 of 2 s of a small account's compute was planning)
-    raw.execute(f"CREATE TEMP TABLE reconciled AS {_plan(con, 'reconciled', ('line_files',), _reconciled)}")
+    sources = _sources(raw)
+    sourced = pipeline.Present(invoices=bool(sources & set(pipeline.INVOICE_SOURCES)), kostra="kostra" in sources)
+    raw.execute("CREATE TEMP TABLE reconciled AS "
+                + _plan(con, 'reconciled', ('line_files',), _reconciled(sourced), sourced))
+    present = presence(raw, inputs, sources)
+
+    def line_results(lines, *rest):
+        named = dict(zip(LINE_RESULT_INPUTS + optional, rest))
+        return pipeline.line_results(lines, *(named[n] for n in LINE_RESULT_INPUTS),
+                                     **{n: named[n] for n in optional}, reconciled=True, present=present)
 
     # every result file is sorted by organisation, year and month, so that a read of one organisation's year
     # (or quarter) - a dashboard page, the drill-down list - skips the other row groups by their min/max
@@ -342,7 +381,7 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     # pipeline first and sorted from that file: an ORDER BY on the pipeline itself held all of it in memory
     # (benchmarks/README.md, 10M lines: 13 GB peak and +18 s, against 7.5 GB and +11 s for the two steps)
     order = "ORDER BY org ASC, year ASC, month ASC"
-    _copy(con, _plan(con, "lines", ("reconciled", *LINE_RESULT_INPUTS, *optional), line_results),
+    _copy(con, _plan(con, "lines", ("reconciled", *LINE_RESULT_INPUTS, *optional), line_results, present),
           tmp / "lines.unsorted.parquet")
     _copy(con, f"SELECT * FROM read_parquet({_quoted(tmp / 'lines.unsorted.parquet')}) {order}", tmp / "lines.parquet")
     (tmp / "lines.unsorted.parquet").unlink()
