@@ -69,7 +69,7 @@ from dataclasses import dataclass
 import ibis
 from ibis import _
 
-from klimainnkjop.engine.classify import classify
+from klimainnkjop.engine.classify import classify_lines
 
 AGGREGATE_KEYS = ["org", "year", "month", "unit", "category", "supplier_orgnr", "art", "investment", "source",
                   "exclusion", "covered", "method", "quality", "intra_region"]
@@ -262,8 +262,6 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     lengths = ibis.memtable({"n": list(range(1, 11))})
 
     lines = lines if reconciled else reconcile_sources(lines, present)
-    classified = classify(lines, art_classes, overrides, rules, predictions, code_map, suppliers, lengths,
-                          art_functions=art_functions, present=present)
     by_art = lines.left_join(art_classes, lines.art == art_classes.art)
     art_exclusion = ibis.coalesce(art_classes.exclusion, ibis.literal("unknown_art"))
     by_art = by_art.select(
@@ -272,9 +270,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                              (lines.source.isin(INVOICE_SOURCES) & (lines.art == ""), ""),
                              else_=art_exclusion),
     )
-    base = by_art.left_join(classified, (by_art.org == classified.org) & (by_art.line_key == classified.line_key))
-    base = base.select(*[by_art[c] for c in by_art.columns], category=classified.category,
-                       classification_rule=classified.rule, classification_confidence=classified.confidence)
+    base = classify_lines(by_art, art_classes, overrides, rules, predictions, code_map, suppliers, lengths,
+                          art_functions=art_functions, present=present).drop("classification_level")
     # no silent zero: a line without a known KOSTRA art is a purchase where the classifier is confident of
     # what was bought (a manual choice, a user rule, a product code, the text model at 0.8 or more)
     placed = (base.exclusion == "unknown_art") & base.category.notnull() \
