@@ -110,7 +110,7 @@ class Present:
     intra_candidates: bool = True  # lines on an INTRA_REGION_ARTS art without a supplier (_sellers_in_the_total)
     item_codes: bool = True        # lines with an item classification code: classification level 4
     supplier_codes: bool = True    # lines naming a supplier, and suppliers with a NACE code: level 5
-    rule_kinds: frozenset = frozenset(("supplier", "account", "item_code", "keyword"))  # kinds of user rules
+    rule_kinds: tuple = ("supplier", "account", "item_code", "keyword")  # kinds of user rules there are
 
 
 # an invoice and the ledger's cost lines of the same supplier and number match when their sums differ by at most
