@@ -190,7 +190,11 @@ def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build, vari
 
 @functools.cache
 def _code_version() -> str:
-    digest = hashlib.sha256(ibis.__version__.encode())
+    """What a plan's SQL depends on besides its key: the engine's code, the line store's schema (runner._complete)
+    and the versions of ibis and sqlglot, which write the SQL."""
+    import sqlglot
+
+    digest = hashlib.sha256(f"{ibis.__version__} {sqlglot.__version__} {INVOICE_LINE_SCHEMA}".encode())
     for module in (pipeline, classify, sys.modules[__name__]):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
