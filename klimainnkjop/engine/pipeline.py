@@ -89,6 +89,12 @@ CONFIDENT_WITHOUT_ART = 0.8
 # art of a purchase without a supplier orgnr → the kind of member that sells it (see the module's docstring)
 INTRA_REGION_ARTS = {"375": "iks", "350": "kommune"}
 
+# the line columns line_results carries through its joins: those of its output and those classification reads (the
+# other columns of the line store are not listed in every projection of the plan)
+CARRIED = ("line_key", "org", "batch", "source", "year", "month", "unit", "art", "supplier_orgnr", "investment",
+           "project", "amount_ore", "quantity", "quantity_unit", "posting_date", "supplier_name", "description",
+           "invoice_no", "item_name", "item_class_scheme", "item_class_code", "function", "account")
+
 # rank → basis, best first (see the module's docstring)
 FACTOR_RANKS = {1: "supplier_product", 2: "activity", 3: "supplier_company", 4: "spend", 5: "spend_fallback"}
 
@@ -265,7 +271,7 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     by_art = lines.left_join(art_classes, lines.art == art_classes.art)
     art_exclusion = ibis.coalesce(art_classes.exclusion, ibis.literal("unknown_art"))
     by_art = by_art.select(
-        *[lines[c] for c in lines.columns if c != "source_exclusion"],
+        *[lines[c] for c in lines.columns if c in CARRIED],
         exclusion=ibis.cases((lines.source_exclusion != "", lines.source_exclusion),
                              (lines.source.isin(INVOICE_SOURCES) & (lines.art == ""), ""),
                              else_=art_exclusion),
