@@ -24,6 +24,11 @@ from klimainnkjop.paths import ENV_VAR
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# The engine's compiled plans kept across the session's processes and runs (engine.runner.ENV_PLAN_CACHE): each
+# variant of a plan takes ibis about half a second to build and compile, once per process without this; the
+# folder's entries are keyed by a hash of the engine's code, so a changed engine compiles afresh
+os.environ.setdefault("KLIMAINNKJOP_PLAN_CACHE", str(Path(tempfile.gettempdir()) / f"klimainnkjop-plans-{os.getuid()}"))
+
 
 @contextlib.contextmanager
 def data_dir_at(path):

@@ -224,13 +224,23 @@ COFFEE = {"supplier_orgnr": SUPPLIER, "account": "115000", "art": "115", "descri
           "item_class_scheme": "cpv", "item_class_code": "15860000"}
 
 
+ART_FUNCTIONS = pa.schema([("art", pa.string()), ("function", pa.string()), ("investment", pa.string()),
+                          ("category", pa.string())])
+
+
 def classified(con, lines: pa.Table, *, overrides=(), rules=(), predictions=(), code_map=(), suppliers=(),
-               art_categories=None) -> dict[str, dict]:
-    return by_key(execute(
-        con, "classify", classify, lines=lines, art_classes=runner.art_class_table(art_categories or {"115": "c.art"}),
-        overrides=table(OVERRIDES, list(overrides)), rules=table(RULES, list(rules)),
-        predictions=table(PREDICTIONS, list(predictions)), code_map=table(CODE_MAP, list(code_map)),
-        suppliers=table(SUPPLIERS, list(suppliers)), lengths=pa.table({"n": list(range(1, 11))})))
+               art_categories=None, art_functions=None) -> dict[str, dict]:
+    tables = dict(lines=lines, art_classes=runner.art_class_table(art_categories or {"115": "c.art"}),
+                  overrides=table(OVERRIDES, list(overrides)), rules=table(RULES, list(rules)),
+                  predictions=table(PREDICTIONS, list(predictions)), code_map=table(CODE_MAP, list(code_map)),
+                  suppliers=table(SUPPLIERS, list(suppliers)), lengths=pa.table({"n": list(range(1, 11))}))
+    if art_functions is None:
+        return by_key(execute(con, "classify", classify, **tables))
+
+    def build(*named):
+        return classify(*named[:-1], art_functions=named[-1])
+    return by_key(execute(con, "classify_by_function", build, **tables,
+                          art_functions=table(ART_FUNCTIONS, list(art_functions))))
 
 
 def rule(name, kind, value, category, priority=0, org=""):
@@ -306,6 +316,20 @@ def test_a_model_prediction_below_0_6_is_ignored(con):
                       predictions=[{"org": ORG, "line_key": "k0", "category": "c.model", "confidence": 0.6},
                                    {"org": ORG, "line_key": "k1", "category": "c.model", "confidence": 0.59}])
     assert rows["k0"]["category"] == "c.model" and rows["k1"]["category"] == "c.art"
+
+
+def test_an_art_function_row_for_any_function_and_side_ties_with_the_art_alone_which_wins_by_its_rule_name(con):
+    any_function = {"art": "115", "function": "", "investment": "", "category": "c.any"}
+    operating = {"art": "115", "function": "", "investment": "D", "category": "c.operating"}
+    lines = line_table({**COFFEE, "function": "253"}, {**COFFEE, "function": "253", "investment": True})
+    rows = classified(con, lines, art_functions=[any_function])
+    assert [(r["category"], r["rule"]) for r in rows.values()] == [("c.art", "kostra_art:115")] * 2
+    rows = classified(con, lines, art_functions=[any_function, operating])  # a side is more specific than none
+    assert (rows["k0"]["category"], rows["k0"]["rule"]) == ("c.operating", "kostra_art_function:115::D")
+    assert rows["k1"]["category"] == "c.art"
+    rows = classified(con, lines, art_functions=[any_function], art_categories={"116": "c.other"})
+    assert [(r["category"], r["rule"], r["confidence"]) for r in rows.values()] == \
+        [("c.any", "kostra_art_function:115::", 0.5)] * 2  # without a category of the art, the row places it
 
 
 def test_a_line_no_level_places_has_no_classification(con):

@@ -63,10 +63,13 @@ one place of that rule); before the first published year the line keeps its kg.
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import ibis
 from ibis import _
 
-from klimainnkjop.engine.classify import classify
+from klimainnkjop.engine.classify import classify_lines
 
 AGGREGATE_KEYS = ["org", "year", "month", "unit", "category", "supplier_orgnr", "art", "investment", "source",
                   "exclusion", "covered", "method", "quality", "intra_region"]
@@ -86,8 +89,34 @@ CONFIDENT_WITHOUT_ART = 0.8
 # art of a purchase without a supplier orgnr → the kind of member that sells it (see the module's docstring)
 INTRA_REGION_ARTS = {"375": "iks", "350": "kommune"}
 
+# the line columns line_results carries through its joins: those of its output and those classification reads (the
+# other columns of the line store are not listed in every projection of the plan)
+CARRIED = ("line_key", "org", "batch", "source", "year", "month", "unit", "art", "supplier_orgnr", "investment",
+           "project", "amount_ore", "quantity", "quantity_unit", "posting_date", "supplier_name", "description",
+           "invoice_no", "item_name", "item_class_scheme", "item_class_code", "function", "account")
+
 # rank → basis, best first (see the module's docstring)
 FACTOR_RANKS = {1: "supplier_product", 2: "activity", 3: "supplier_company", 4: "spend", 5: "spend_fallback"}
+
+
+
+
+@dataclass(frozen=True)
+class Present:
+    """What the inputs hold, as the runner counts it before it builds a plan (runner.presence): a stage with
+    nothing to work on is left out of the plan, which makes a small account's plan a fraction of the size
+    DuckDB must bind and optimise (issue 20 item 3). Every flag True (the default) is the whole plan; a stage
+    left out gives what it would have given on empty inputs (the same columns and values)."""
+    invoices: bool = True          # lines from an invoice source (INVOICE_SOURCES): the invoice <-> ledger matching
+    kostra: bool = True            # KOSTRA file lines: their stepping aside for a year with ledger lines
+    quantities: bool = True        # lines with a quantity, and activity factors: the activity factor join
+    supplier_factors: bool = True  # lines naming a supplier, and supplier factors: the supplier factor join
+    fallback: bool = True          # spend factors of the fallback set (tier 2): the second plausible factor
+    member_suppliers: bool = True  # lines bought from another member of the region: the members join
+    intra_candidates: bool = True  # lines on an INTRA_REGION_ARTS art without a supplier (_sellers_in_the_total)
+    item_codes: bool = True        # lines with an item classification code: classification level 4
+    supplier_codes: bool = True    # lines naming a supplier, and suppliers with a NACE code: level 5
+    rule_kinds: tuple = ("supplier", "account", "item_code", "keyword")  # kinds of user rules there are
 
 
 # an invoice and the ledger's cost lines of the same supplier and number match when their sums differ by at most
@@ -151,7 +180,7 @@ def invoice_documents(lines: ibis.Table) -> ibis.Table:
     )
 
 
-def reconcile_sources(lines: ibis.Table) -> ibis.Table:
+def reconcile_sources(lines: ibis.Table, present: Present = Present()) -> ibis.Table:
     """One purchase counted once, from its most detailed source. Adds `source_exclusion`.
 
     - A KOSTRA file is a year's baseline: where ledger lines (ledger export or SAF-T) exist for the
@@ -165,14 +194,20 @@ def reconcile_sources(lines: ibis.Table) -> ibis.Table:
     - An unmatched invoice is left out where the organisation's year is already complete without it:
       `unmatched_invoice` when there are ledger lines (it is probably booked without its number),
       `covered_by_kostra` when a KOSTRA file gives the year. Otherwise it counts as it is.
+
+    `present` (Present.invoices, Present.kostra): without invoice lines nothing is matched and every other line
+    counts as it is; without KOSTRA lines none steps aside.
     """
     columns = list(lines.columns)
+    plain = ibis.literal("")
     ledger = lines.filter(_.source.isin(LEDGER_SOURCES))
-    invoices = lines.filter(_.source.isin(INVOICE_SOURCES))
-    kostra = lines.filter(_.source == "kostra")
-    others = lines.filter(~_.source.isin((*LEDGER_SOURCES, *INVOICE_SOURCES, "kostra")))
     ledger_years = ledger.select("org", "year").distinct()
-    kostra = kostra.anti_join(ledger_years, ["org", "year"])
+    kostra = lines.filter(_.source == "kostra").anti_join(ledger_years, ["org", "year"])
+    kostra_part = [kostra.mutate(source_exclusion=plain)] if present.kostra else []
+    if not present.invoices:
+        return ibis.union(lines.filter(_.source != "kostra").mutate(source_exclusion=plain), *kostra_part)
+    invoices = lines.filter(_.source.isin(INVOICE_SOURCES))
+    others = lines.filter(~_.source.isin((*LEDGER_SOURCES, *INVOICE_SOURCES, "kostra")))
     kostra_years = kostra.select("org", "year").distinct()
 
     with_doc = _cost_lines_with_doc(ledger)
@@ -191,15 +226,16 @@ def reconcile_sources(lines: ibis.Table) -> ibis.Table:
     k_years = kostra_years.mutate(_kostra_year=ibis.literal(True))
     enriched = invoices.left_join(dims, DOC)
     enriched = enriched.left_join(years, (enriched.org == years.org) & (enriched.year == years.year))
-    enriched = enriched.left_join(k_years, (enriched.org == k_years.org) & (enriched.year == k_years.year))
+    if present.kostra:
+        enriched = enriched.left_join(k_years, (enriched.org == k_years.org) & (enriched.year == k_years.year))
     is_matched = enriched._matched.notnull()
+    kostra_year = enriched._kostra_year.notnull() if present.kostra else ibis.literal(False)
     invoices = enriched.select(
         *[enriched[c] if c not in DIMENSIONS else ibis.ifelse(is_matched, enriched[f"d_{c}"], enriched[c]).name(c)
           for c in columns],
         source_exclusion=ibis.cases((is_matched, ""), (enriched._ledger_year.notnull(), "unmatched_invoice"),
-                                    (enriched._kostra_year.notnull(), "covered_by_kostra"), else_=""))
-    plain = ibis.literal("")
-    return ibis.union(ledger, invoices, others.mutate(source_exclusion=plain), kostra.mutate(source_exclusion=plain))
+                                    (kostra_year, "covered_by_kostra"), else_=""))
+    return ibis.union(ledger, invoices, others.mutate(source_exclusion=plain), *kostra_part)
 
 
 def _first(table: ibis.Table, keys: list[str], order: list) -> ibis.Table:
@@ -212,8 +248,9 @@ def _spend_at_price_year(amount_ore, cpi_line, cpi_factor, nok_per_unit):
     return (amount_ore.cast("float64") / 100.0) * (cpi_factor / cpi_line) / nok_per_unit
 
 
-def _empty(**columns: str) -> ibis.Table:
-    return ibis.memtable({name: [] for name in columns}, schema=ibis.schema(columns))
+def _nulls(**columns: str) -> dict:
+    """Typed null columns: what a left join with nothing to match adds."""
+    return {name: ibis.null(dtype) for name, dtype in columns.items()}
 
 
 def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Table, spend_factors: ibis.Table,
@@ -223,34 +260,24 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                  code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None,
                  art_functions: ibis.Table | None = None, member_kinds: ibis.Table | None = None,
                  calculations: ibis.Table | None = None, market_factors: ibis.Table | None = None,
-                 reconciled: bool = False) -> ibis.Table:
+                 reconciled: bool = False, present: Present = Present()) -> ibis.Table:
     """Each line's exclusion, category, factor, kg and range. `reconciled`: the lines are reconcile_sources's
     output already (the runner materialises it first: the one plan was so large that DuckDB spent longer
-    binding and optimising it than computing a small account)."""
-    overrides = overrides if overrides is not None else _empty(org="string", line_key="string", category="string",
-                                                                rule="string")
-    rules = rules if rules is not None else _empty(rule="string", kind="string", value="string", org="string",
-                                                   category="string", priority="int64")
-    predictions = predictions if predictions is not None else _empty(org="string", line_key="string",
-                                                                      category="string", confidence="float64")
-    code_map = code_map if code_map is not None else _empty(scheme="string", code="string", category="string")
-    suppliers = suppliers if suppliers is not None else _empty(orgnr="string", nace="string")
+    binding and optimising it than computing a small account). An optional input that is None, and a stage
+    `present` says has nothing to work on, are left out of the plan (Present)."""
     lengths = ibis.memtable({"n": list(range(1, 11))})
 
-    lines = lines if reconciled else reconcile_sources(lines)
-    classified = classify(lines, art_classes, overrides, rules, predictions, code_map, suppliers, lengths,
-                          art_functions=art_functions)
+    lines = lines if reconciled else reconcile_sources(lines, present)
     by_art = lines.left_join(art_classes, lines.art == art_classes.art)
     art_exclusion = ibis.coalesce(art_classes.exclusion, ibis.literal("unknown_art"))
     by_art = by_art.select(
-        *[lines[c] for c in lines.columns if c != "source_exclusion"],
+        *[lines[c] for c in lines.columns if c in CARRIED],
         exclusion=ibis.cases((lines.source_exclusion != "", lines.source_exclusion),
                              (lines.source.isin(INVOICE_SOURCES) & (lines.art == ""), ""),
                              else_=art_exclusion),
     )
-    base = by_art.left_join(classified, (by_art.org == classified.org) & (by_art.line_key == classified.line_key))
-    base = base.select(*[by_art[c] for c in by_art.columns], category=classified.category,
-                       classification_rule=classified.rule, classification_confidence=classified.confidence)
+    base = classify_lines(by_art, art_classes, overrides, rules, predictions, code_map, suppliers, lengths,
+                          art_functions=art_functions, present=present).drop("classification_level")
     # no silent zero: a line without a known KOSTRA art is a purchase where the classifier is confident of
     # what was bought (a manual choice, a user rule, a product code, the text model at 0.8 or more)
     placed = (base.exclusion == "unknown_art") & base.category.notnull() \
@@ -269,71 +296,92 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                           s_quality=spend_factors.quality, s_factor_category=ancestors.ancestor),
                 ["s_category", "s_year"], ["s_tier", "depth", "s_quality"]).rename(s_depth="depth")
 
-    ac = ancestors.join(activity_factors, ancestors.ancestor == activity_factors.category)
-    ac = ac.join(conversions, ac.unit == conversions.to_unit)
-    ac = _first(ac.select(a_category=ac.category, a_year=ac.year, a_unit=ac.from_unit, depth=ac.depth,
-                          a_multiplier=ac.multiplier, a_value=ac.value, a_low=ac.low, a_high=ac.high, a_ref=ac.ref,
-                          a_quality=ac.quality, a_priority=ac.priority, a_factor_category=ac.ancestor),
-                ["a_category", "a_year", "a_unit"], ["depth", "a_quality", "a_priority"]).drop("a_priority") \
-        .rename(a_depth="depth")
-
-    su = _first(supplier_factors.select(u_supplier=_.supplier_orgnr, u_year=_.year, u_value=_.value, u_low=_.low,
-                                        u_high=_.high, u_price_year=_.price_year, u_currency=_.currency,
-                                        u_ref=_.ref, u_quality=_.quality, u_priority=_.priority),
-                ["u_supplier", "u_year"], ["u_quality", "u_priority"]).drop("u_priority")
-
     t = base.left_join(sp, (base.category == sp.s_category) & (base.year == sp.s_year)).drop("s_category", "s_year")
-    t = t.left_join(ac, (t.category == ac.a_category) & (t.year == ac.a_year) & (t.quantity_unit == ac.a_unit)
-                    & t.quantity.notnull()).drop("a_category", "a_year", "a_unit")
-    t = t.left_join(su, (t.supplier_orgnr == su.u_supplier) & (t.year == su.u_year)).drop("u_supplier", "u_year")
+    if present.quantities:
+        ac = ancestors.join(activity_factors, ancestors.ancestor == activity_factors.category)
+        ac = ac.join(conversions, ac.unit == conversions.to_unit)
+        ac = _first(ac.select(a_category=ac.category, a_year=ac.year, a_unit=ac.from_unit, depth=ac.depth,
+                              a_multiplier=ac.multiplier, a_value=ac.value, a_low=ac.low, a_high=ac.high,
+                              a_ref=ac.ref, a_quality=ac.quality, a_priority=ac.priority,
+                              a_factor_category=ac.ancestor),
+                    ["a_category", "a_year", "a_unit"], ["depth", "a_quality", "a_priority"]).drop("a_priority") \
+            .rename(a_depth="depth")
+        t = t.left_join(ac, (t.category == ac.a_category) & (t.year == ac.a_year) & (t.quantity_unit == ac.a_unit)
+                        & t.quantity.notnull()).drop("a_category", "a_year", "a_unit")
+    else:  # no line has a quantity (or there is no activity factor): no activity factor applies
+        t = t.mutate(**_nulls(a_depth="int32", a_multiplier="float64", a_value="float64", a_low="float64",
+                              a_high="float64", a_ref="string", a_quality="int32", a_factor_category="string"))
     line_cpi = prices.select(cpi_year=_.year, cpi_line=_.cpi)
     t = t.left_join(line_cpi, t.year == line_cpi.cpi_year).drop("cpi_year")
     s_cpi = prices.select(s_cpi_year=_.year, s_cpi=_.cpi)
     t = t.left_join(s_cpi, t.s_price_year == s_cpi.s_cpi_year).drop("s_cpi_year")
-    u_cpi = prices.select(u_cpi_year=_.year, u_cpi=_.cpi)
-    t = t.left_join(u_cpi, t.u_price_year == u_cpi.u_cpi_year).drop("u_cpi_year")
     s_fx = rates.select(s_fx_year=_.year, s_fx_currency=_.currency, s_fx=_.nok_per_unit)
     t = t.left_join(s_fx, (t.s_price_year == s_fx.s_fx_year) & (t.s_currency == s_fx.s_fx_currency))
     t = t.drop("s_fx_year", "s_fx_currency")
-    u_fx = rates.select(u_fx_year=_.year, u_fx_currency=_.currency, u_fx=_.nok_per_unit)
-    t = t.left_join(u_fx, (t.u_price_year == u_fx.u_fx_year) & (t.u_currency == u_fx.u_fx_currency))
-    t = t.drop("u_fx_year", "u_fx_currency")
-    # a second plausible factor: the fallback set's nearest on the category's path, per krone of the line's
-    # year as the chosen one is (uncertainty: where the two disagree, their ratio widens the line's spread)
-    alt = ancestors.join(spend_factors.filter(spend_factors.tier == 2), ancestors.ancestor == spend_factors.category)
-    alt = _first(alt.select(x_category=alt.category, x_year=alt.year, depth=alt.depth, x_value=alt.value,
-                            x_price_year=alt.price_year, x_currency=alt.currency),
-                 ["x_category", "x_year"], ["depth"]).drop("depth")
-    x_cpi = prices.select(x_cpi_year=_.year, x_cpi=_.cpi)
-    alt = alt.join(x_cpi, alt.x_price_year == x_cpi.x_cpi_year)
-    x_fx = rates.select(x_fx_year=_.year, x_fx_currency=_.currency, x_fx=_.nok_per_unit)
-    alt = alt.join(x_fx, (alt.x_price_year == x_fx.x_fx_year) & (alt.x_currency == x_fx.x_fx_currency))
-    alt = alt.select("x_category", "x_year", x_per_nok=alt.x_value * alt.x_cpi / alt.x_fx)
-    t = t.left_join(alt, (t.category == alt.x_category) & (t.year == alt.x_year)).drop("x_category", "x_year")
-    member = members.select(member_orgnr=_.orgnr)
-    t = t.left_join(member, t.supplier_orgnr == member.member_orgnr)
-    t = _sellers_in_the_total(t, base, member_kinds)
+    if present.supplier_factors:
+        su = _first(supplier_factors.select(u_supplier=_.supplier_orgnr, u_year=_.year, u_value=_.value,
+                                            u_low=_.low, u_high=_.high, u_price_year=_.price_year,
+                                            u_currency=_.currency, u_ref=_.ref, u_quality=_.quality,
+                                            u_priority=_.priority),
+                    ["u_supplier", "u_year"], ["u_quality", "u_priority"]).drop("u_priority")
+        t = t.left_join(su, (t.supplier_orgnr == su.u_supplier) & (t.year == su.u_year)).drop("u_supplier",
+                                                                                               "u_year")
+        u_cpi = prices.select(u_cpi_year=_.year, u_cpi=_.cpi)
+        t = t.left_join(u_cpi, t.u_price_year == u_cpi.u_cpi_year).drop("u_cpi_year")
+        u_fx = rates.select(u_fx_year=_.year, u_fx_currency=_.currency, u_fx=_.nok_per_unit)
+        t = t.left_join(u_fx, (t.u_price_year == u_fx.u_fx_year) & (t.u_currency == u_fx.u_fx_currency))
+        t = t.drop("u_fx_year", "u_fx_currency")
+    else:  # no line names a supplier (or there is no supplier factor)
+        t = t.mutate(**_nulls(u_value="float64", u_low="float64", u_high="float64", u_price_year="int32",
+                              u_currency="string", u_ref="string", u_quality="int32", u_cpi="float64",
+                              u_fx="float64"))
+    if present.fallback:
+        # a second plausible factor: the fallback set's nearest on the category's path, per krone of the line's
+        # year as the chosen one is (uncertainty: where the two disagree, their ratio widens the line's spread)
+        alt = ancestors.join(spend_factors.filter(spend_factors.tier == 2),
+                             ancestors.ancestor == spend_factors.category)
+        alt = _first(alt.select(x_category=alt.category, x_year=alt.year, depth=alt.depth, x_value=alt.value,
+                                x_price_year=alt.price_year, x_currency=alt.currency),
+                     ["x_category", "x_year"], ["depth"]).drop("depth")
+        x_cpi = prices.select(x_cpi_year=_.year, x_cpi=_.cpi)
+        alt = alt.join(x_cpi, alt.x_price_year == x_cpi.x_cpi_year)
+        x_fx = rates.select(x_fx_year=_.year, x_fx_currency=_.currency, x_fx=_.nok_per_unit)
+        alt = alt.join(x_fx, (alt.x_price_year == x_fx.x_fx_year) & (alt.x_currency == x_fx.x_fx_currency))
+        alt = alt.select("x_category", "x_year", x_per_nok=alt.x_value * alt.x_cpi / alt.x_fx)
+        t = t.left_join(alt, (t.category == alt.x_category) & (t.year == alt.x_year)).drop("x_category", "x_year")
+    else:
+        t = t.mutate(**_nulls(x_per_nok="float64"))
+    if present.member_suppliers:
+        member = members.select(member_orgnr=_.orgnr)
+        t = t.left_join(member, t.supplier_orgnr == member.member_orgnr)
+    else:  # no line is bought from another member of the region
+        t = t.mutate(**_nulls(member_orgnr="string"))
+    t = _sellers_in_the_total(t, base, member_kinds if present.intra_candidates else None)
     t = _with_market_factor(t, market_factors, conversions, prices)
 
     purchase = t.exclusion == ""
     can_supplier = purchase & t.u_value.notnull() & t.cpi_line.notnull() & t.u_cpi.notnull() & t.u_fx.notnull()
     can_activity = purchase & t.a_value.notnull()
     can_spend = purchase & t.s_value.notnull() & t.cpi_line.notnull() & t.s_cpi.notnull() & t.s_fx.notnull()
+    spend_rank = ibis.ifelse(t.s_tier == 1, ibis.literal(4), ibis.literal(5))
+    # FACTOR_RANKS: activity (2) before the supplier's company-level intensity (3) before spend (4, 5). The rank is a
+    # column of its own and every value below picks by it: written out in each, the choice made the plan several
+    # times larger (DuckDB's time to bind and optimise it grows with its size)
+    t = t.mutate(factor_rank=ibis.cases((can_activity, ibis.literal(2)), (can_supplier, ibis.literal(3)),
+                                        (can_spend, spend_rank), else_=ibis.null("int32")).cast("int32"))
+    t = t.mutate(factor_basis=ibis.cases(*((t.factor_rank == r, ibis.literal(name))
+                                           for r, name in FACTOR_RANKS.items()), else_=ibis.null("string")))
+    t = _with_sigma_ln(t)
     u_spend = _spend_at_price_year(t.amount_ore, t.cpi_line, t.u_cpi, t.u_fx)
     s_spend = _spend_at_price_year(t.amount_ore, t.cpi_line, t.s_cpi, t.s_fx)
     a_quantity = t.quantity * t.a_multiplier
+    covered = t.factor_rank.notnull()
 
     def pick(supplier, activity, spend, default):
-        # FACTOR_RANKS: activity (2) before the supplier's company-level intensity (3) before spend (4, 5)
-        return ibis.cases((can_activity, activity), (can_supplier, supplier), (can_spend, spend), else_=default)
-
-    spend_rank = ibis.ifelse(t.s_tier == 1, ibis.literal(4), ibis.literal(5))
-    rank = pick(ibis.literal(3), ibis.literal(2), spend_rank, ibis.null("int32")).cast("int32")
-    basis = ibis.cases(*((rank == r, ibis.literal(name)) for r, name in FACTOR_RANKS.items()),
-                       else_=ibis.null("string"))
+        return ibis.cases((t.factor_rank == 2, activity), (t.factor_rank == 3, supplier), (t.factor_rank >= 4, spend),
+                          else_=default)
 
     zero = ibis.literal(0.0)
-    sigma = _sigma_ln(t, rank, basis)
     kg = pick(u_spend * t.u_value, a_quantity * t.a_value, s_spend * t.s_value, zero)
     # MARKET-BASED: the line's kWh (its quantity, or its NOK at the typical price of its year) × the market factor
     market_kwh = pick(ibis.null("float64"), t.quantity * t.m_kwh_per_unit,
@@ -350,11 +398,11 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         factor_value=pick(t.u_value, t.a_value, t.s_value, ibis.null("float64")),
         quality=pick(t.u_quality, t.a_quality, t.s_quality, ibis.null("int32")).cast("int32"),
         deflator=pick(t.u_cpi / t.cpi_line, ibis.null("float64"), t.s_cpi / t.cpi_line, ibis.null("float64")),
-        sigma_ln=ibis.ifelse(can_supplier | can_activity | can_spend, sigma, ibis.null("float64")),
-        factor_rank=rank,
-        factor_basis=basis,
+        sigma_ln=ibis.ifelse(covered, t._sigma_ln, ibis.null("float64")),
+        factor_rank=t.factor_rank,
+        factor_basis=t.factor_basis,
         factor_category=pick(ibis.null("string"), t.a_factor_category, t.s_factor_category, ibis.null("string")),
-        covered=can_supplier | can_activity | can_spend,
+        covered=covered,
         kg_co2e=kg,
         kg_co2e_market=ibis.ifelse(t.m_value.notnull() & market_kwh.notnull(), market_kwh * t.m_value, kg),
         kg_low=pick(u_spend * t.u_low, a_quantity * t.a_low, s_spend * t.s_low, zero),
@@ -378,8 +426,6 @@ CALCULATION_GSD = 1.1  # the spread of an NS 3720 calculation (product EPDs and 
 
 def apply_calculations(out: ibis.Table, calculations: ibis.Table | None) -> ibis.Table:
     """The rule above on the line results; adds `replaced_kg` (null where nothing was replaced)."""
-    import math
-
     if calculations is None:
         return out.mutate(replaced_kg=ibis.null("float64"))
     calc = calculations.select(c_org=_.org, c_project=_.project, c_kg=_.kg_co2e, c_ref=_.ref)
@@ -476,11 +522,13 @@ Z_95 = 1.959963984540054
 
 
 def _ln2(values: tuple[float, ...], score) -> ibis.Value:
-    import math
-
-    score = ibis.greatest(ibis.literal(1), ibis.least(ibis.literal(5), ibis.coalesce(score, ibis.literal(5))))
     return ibis.cases(*((score == i + 1, ibis.literal(math.log(u) ** 2)) for i, u in enumerate(values)),
                       else_=ibis.literal(math.log(values[-1]) ** 2))
+
+
+def _score(score) -> ibis.Value:
+    """An indicator's score, 1 to 5 (5 where there is none)."""
+    return ibis.greatest(ibis.literal(1), ibis.least(ibis.literal(5), ibis.coalesce(score, ibis.literal(5))))
 
 
 def _time_score(years):
@@ -488,9 +536,11 @@ def _time_score(years):
     return ibis.cases((years < 3, 1), (years < 6, 2), (years < 10, 3), (years < 15, 4), else_=5)
 
 
-def _sigma_ln(t: ibis.Table, rank, basis) -> ibis.Value:
-    import math
-
+def _with_sigma_ln(t: ibis.Table) -> ibis.Table:
+    """Adds `_sigma_ln` from the line's factor_rank and factor_basis (columns of t). The scores are columns of their
+    own, each read by the five cases of its uncertainty factor (written out in each, they made the plan tens of
+    kilobytes larger)."""
+    rank, basis = t.factor_rank, t.factor_basis
     spend_tier1 = rank == 4
     is_activity, is_supplier = rank == 2, rank == 3
     reliability = ibis.cases((is_activity, t.a_quality), (is_supplier, t.u_quality), else_=t.s_quality)
@@ -511,10 +561,14 @@ def _sigma_ln(t: ibis.Table, rank, basis) -> ibis.Value:
     chosen_per_nok = t.s_value * t.s_cpi / t.s_fx
     disagree = ibis.ifelse(spend_tier1 & t.x_per_nok.notnull() & (t.x_per_nok > 0) & (chosen_per_nok > 0),
                            ((chosen_per_nok / t.x_per_nok).ln() / Z_95) ** 2, ibis.literal(0.0))
-    variance = (basic + _ln2(PEDIGREE["reliability"], reliability) + _ln2(PEDIGREE["completeness"], completeness)
-                + _ln2(PEDIGREE["time"], time) + _ln2(PEDIGREE["geography"], geography)
-                + _ln2(PEDIGREE["technology"], technology) + classification)
-    return ibis.greatest(variance, disagree).sqrt()
+    s = t.mutate(_reliability=_score(reliability), _completeness=_score(completeness), _time=_score(time),
+                 _geography=_score(geography), _technology=_score(technology), _basic=basic,
+                 _classification=classification, _disagree=disagree)
+    variance = (s._basic + _ln2(PEDIGREE["reliability"], s._reliability)
+                + _ln2(PEDIGREE["completeness"], s._completeness) + _ln2(PEDIGREE["time"], s._time)
+                + _ln2(PEDIGREE["geography"], s._geography) + _ln2(PEDIGREE["technology"], s._technology)
+                + s._classification)
+    return s.mutate(_sigma_ln=ibis.greatest(variance, s._disagree).sqrt())
 
 
 def uncertain_totals(results: ibis.Table, keys: list[str]) -> ibis.Table:

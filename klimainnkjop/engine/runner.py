@@ -4,8 +4,13 @@ The only module that knows which backend runs the expressions (DuckDB here; a Sp
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import os
 import shutil
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +18,7 @@ import ibis
 import pyarrow as pa
 
 from klimainnkjop.core import kostra, units
-from klimainnkjop.engine import pipeline, resources
+from klimainnkjop.engine import classify, pipeline, resources
 from klimainnkjop.storage.linestore import INVOICE_LINE_SCHEMA
 
 SPEND_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("value", pa.float64()),
@@ -146,7 +151,10 @@ def connect() -> ibis.BaseBackend:
 # The compiled SQL of each plan, per process, by the schemas of its inputs. Building and compiling the ibis
 # expressions takes about a second of pure Python per run (more than the whole computation of a small
 # account); the inputs are registered under fixed names, so the same schemas give the same SQL.
-_PLANS: dict[tuple, tuple[str, list]] = {}
+_PLANS: dict[tuple, tuple[str, list[tuple[str, pa.Table]]]] = {}
+# Optional: a folder where runner.run's compiled plans are kept across processes (the test suite's workers, one
+# after another), under a hash of the plan's key and of the engine's code and ibis's version
+ENV_PLAN_CACHE = "KLIMAINNKJOP_PLAN_CACHE"
 LINE_RESULT_INPUTS = ("art_classes", "ancestors", "spend_factors", "activity_factors", "conversions",
                       "supplier_factors", "prices", "rates", "members")
 OPTIONAL_INPUTS = ("overrides", "rules", "predictions", "code_map", "suppliers", "art_functions", "member_kinds",
@@ -157,17 +165,109 @@ def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build) -> str:
-    """SQL of `build(*tables)`, compiled once per process for the tables' schemas; the plan's own constant
-    tables (ibis memtables) are registered on this connection."""
-    key = (name, *((t, con.table(t).schema()) for t in tables))
+def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build, variant: object = None,
+          persist: bool = False) -> str:
+    """SQL of `build(*tables)`, compiled once per process for the tables' schemas and `variant` (what else the
+    plan depends on: pipeline.Present); the plan's own constant tables (ibis memtables) are registered on this
+    connection. `persist`: a plan of runner.run's, kept in the folder ENV_PLAN_CACHE names if it is set (its
+    build must depend on nothing but the key and the engine's code)."""
+    key = (name, variant, *((t, con.table(t).schema()) for t in tables))
     if key not in _PLANS:
-        expr = build(*(con.table(t) for t in tables))
-        _PLANS[key] = (con.compile(expr), list(expr.op().find(ibis.expr.operations.InMemoryTable)))
+        folder = _cached_plan_folder(key) if persist else None
+        plan = _read_plan(folder) if folder is not None else None
+        if plan is None:
+            expr = build(*(con.table(t) for t in tables))
+            plan = (con.compile(expr), [(op.name, op.data.to_pyarrow(op.schema))
+                                        for op in expr.op().find(ibis.expr.operations.InMemoryTable)])
+            if folder is not None:
+                _write_plan(folder, plan)
+        _PLANS[key] = plan
     sql, constants = _PLANS[key]
-    for op in constants:
-        con.con.register(op.name, op.data.to_pyarrow(op.schema))
+    for constant, data in constants:
+        con.con.register(constant, data)
     return sql
+
+
+@functools.cache
+def _code_version() -> str:
+    """What a plan's SQL depends on besides its key: the engine's code, the line store's schema (runner._complete)
+    and the versions of ibis and sqlglot, which write the SQL."""
+    import sqlglot
+
+    digest = hashlib.sha256(f"{ibis.__version__} {sqlglot.__version__} {INVOICE_LINE_SCHEMA}".encode())
+    for module in (pipeline, classify, sys.modules[__name__]):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _cached_plan_folder(key: tuple) -> Path | None:
+    root = os.environ.get(ENV_PLAN_CACHE, "").strip()
+    if not root:
+        return None
+    return Path(root) / hashlib.sha256((_code_version() + repr(key)).encode()).hexdigest()[:32]
+
+
+def _read_plan(folder: Path) -> tuple[str, list[tuple[str, pa.Table]]] | None:
+    try:
+        meta = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+        constants = [(name, pa.ipc.open_file(folder / f"{i}.arrow").read_all())
+                     for i, name in enumerate(meta["constants"])]
+    except (OSError, ValueError, KeyError, pa.ArrowException):
+        return None
+    return meta["sql"], constants
+
+
+def _write_plan(folder: Path, plan: tuple[str, list[tuple[str, pa.Table]]]) -> None:
+    """Written to a folder of its own first and renamed: a reader sees the whole plan or none (of two processes
+    writing the same plan, the first rename stays)."""
+    sql, constants = plan
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+        for i, (_name, data) in enumerate(constants):
+            with pa.ipc.new_file(tmp / f"{i}.arrow", data.schema) as writer:
+                writer.write_table(data)
+        (tmp / "plan.json").write_text(json.dumps({"sql": sql, "constants": [n for n, _ in constants]}),
+                                       encoding="utf-8")
+        try:
+            tmp.rename(folder)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # written meanwhile by another process
+    except OSError:
+        pass  # a cache: the plan is used from memory all the same
+
+
+def _rows(table: pa.Table | None) -> int:
+    return 0 if table is None else table.num_rows
+
+
+def _sources(raw) -> set[str]:
+    """The sources of the lines (a scan of one column of the line files)."""
+    return {row[0] for row in raw.execute("SELECT DISTINCT source FROM line_files").fetchall()}
+
+
+def presence(raw, inputs: EngineInputs, sources: set[str]) -> pipeline.Present:
+    """What the inputs hold, for the line results' plan to leave out the stages with nothing to work on
+    (pipeline.Present): from the reference tables' row counts and one count over the reconciled lines (the
+    table `reconciled`, with the table `members` registered)."""
+    quantities, suppliers, item_codes, intra, from_members = raw.execute(
+        "SELECT count(*) FILTER (WHERE quantity IS NOT NULL),"
+        " count(*) FILTER (WHERE coalesce(supplier_orgnr, '') <> ''),"
+        " count(*) FILTER (WHERE coalesce(item_class_code, '') <> ''),"
+        " count(*) FILTER (WHERE art IN (" + ", ".join(f"'{a}'" for a in pipeline.INTRA_REGION_ARTS) + ")"
+        " AND coalesce(supplier_orgnr, '') = ''),"
+        " count(*) FILTER (WHERE supplier_orgnr <> org AND supplier_orgnr IN (SELECT orgnr FROM members))"
+        " FROM reconciled").fetchall()[0]
+    kinds = set(inputs.rules.column("kind").to_pylist()) if _rows(inputs.rules) else set()
+    nace = _rows(inputs.code_map) and "nace" in inputs.code_map.column("scheme").to_pylist()
+    return pipeline.Present(
+        invoices=bool(sources & set(pipeline.INVOICE_SOURCES)), kostra="kostra" in sources,
+        quantities=bool(quantities and _rows(inputs.activity_factors)),
+        supplier_factors=bool(suppliers and _rows(inputs.supplier_factors)),
+        fallback=2 in inputs.spend_factors.column("tier").to_pylist(),
+        member_suppliers=bool(from_members), intra_candidates=bool(intra and _rows(inputs.member_kinds)),
+        item_codes=bool(item_codes), supplier_codes=bool(suppliers and nace and _rows(inputs.suppliers)),
+        rule_kinds=tuple(k for k in pipeline.Present().rule_kinds if k in kinds))
 
 
 def _copy(con: ibis.BaseBackend, sql: str, path: Path) -> None:
@@ -262,8 +362,8 @@ def _complete(lines):
     return lines.mutate(**missing) if missing else lines
 
 
-def _reconciled(lines):
-    return pipeline.reconcile_sources(_complete(lines))
+def _reconciled(present: pipeline.Present):
+    return lambda lines: pipeline.reconcile_sources(_complete(lines), present)
 
 
 def _invoice_documents(lines):
@@ -291,8 +391,8 @@ def write_changes(raw, con, previous: Path | None, current: str, path: Path) -> 
         raw.execute(f"CREATE OR REPLACE VIEW change_before AS {_change_columns(f'read_parquet({_quoted(previous)})')}")
     else:
         raw.execute("CREATE OR REPLACE VIEW change_before AS SELECT * FROM change_after WHERE false")
-    _copy(con, f"SELECT * FROM ({_plan(con, 'changes', ('change_before', 'change_after'), pipeline.changes)}) "
-               "ORDER BY org ASC, year ASC, month ASC", path)
+    changed = _plan(con, 'changes', ('change_before', 'change_after'), pipeline.changes, persist=True)
+    _copy(con, f"SELECT * FROM ({changed}) ORDER BY org ASC, year ASC, month ASC", path)
 
 
 def _purchase_moments(stored):
@@ -320,21 +420,26 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         raw.register("line_files", INVOICE_LINE_SCHEMA.empty_table())
     tables = {name: getattr(inputs, name) for name in LINE_RESULT_INPUTS}
     tables["conversions"] = inputs.conversions or conversion_table()
-    optional = tuple(name for name in OPTIONAL_INPUTS if getattr(inputs, name) is not None)
+    # an optional input without rows is left out as if it were not given: its stage has nothing to work on
+    optional = tuple(name for name in OPTIONAL_INPUTS if _rows(getattr(inputs, name)))
     for name in optional:
         tables[name] = getattr(inputs, name)
     for name, table in tables.items():
         raw.register(name, table)
 
-    def line_results(lines, *rest):
-        named = dict(zip(LINE_RESULT_INPUTS + optional, rest))
-        return pipeline.line_results(lines, *(named[n] for n in LINE_RESULT_INPUTS),
-                                     **{n: named[n] for n in optional}, reconciled=True)
-
     # each purchase from its most detailed source (pipeline.reconcile_sources) first, as a table of its own that
     # the rest of the plan reads about ten times: two plans of half the size take DuckDB less time to bind and
     # optimise than the one they were (about 1.5 of 2 s of a small account's compute was planning)
-    raw.execute(f"CREATE TEMP TABLE reconciled AS {_plan(con, 'reconciled', ('line_files',), _reconciled)}")
+    sources = _sources(raw)
+    sourced = pipeline.Present(invoices=bool(sources & set(pipeline.INVOICE_SOURCES)), kostra="kostra" in sources)
+    raw.execute("CREATE TEMP TABLE reconciled AS "
+                + _plan(con, 'reconciled', ('line_files',), _reconciled(sourced), sourced, persist=True))
+    present = presence(raw, inputs, sources)
+
+    def line_results(lines, *rest):
+        named = dict(zip(LINE_RESULT_INPUTS + optional, rest))
+        return pipeline.line_results(lines, *(named[n] for n in LINE_RESULT_INPUTS),
+                                     **{n: named[n] for n in optional}, reconciled=True, present=present)
 
     # every result file is sorted by organisation, year and month, so that a read of one organisation's year
     # (or quarter) - a dashboard page, the drill-down list - skips the other row groups by their min/max
@@ -342,29 +447,30 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     # pipeline first and sorted from that file: an ORDER BY on the pipeline itself held all of it in memory
     # (benchmarks/README.md, 10M lines: 13 GB peak and +18 s, against 7.5 GB and +11 s for the two steps)
     order = "ORDER BY org ASC, year ASC, month ASC"
-    _copy(con, _plan(con, "lines", ("reconciled", *LINE_RESULT_INPUTS, *optional), line_results),
+    _copy(con, _plan(con, "lines", ("reconciled", *LINE_RESULT_INPUTS, *optional), line_results, present,
+                     persist=True),
           tmp / "lines.unsorted.parquet")
     _copy(con, f"SELECT * FROM read_parquet({_quoted(tmp / 'lines.unsorted.parquet')}) {order}", tmp / "lines.parquet")
     (tmp / "lines.unsorted.parquet").unlink()
     _view(con, "stored", tmp / "lines.parquet")
     # the invoice <-> ledger matching of the same lines, the rule reconcile_sources applied (one row per
     # org x supplier x invoice number; `klimainnkjop invoices match` reads it)
-    _copy(con, f"SELECT * FROM ({_plan(con, 'matches', ('line_files',), _invoice_documents)}) "
+    _copy(con, f"SELECT * FROM ({_plan(con, 'matches', ('line_files',), _invoice_documents, persist=True)}) "
                "ORDER BY org ASC, supplier_orgnr ASC, invoice_no ASC", tmp / "matches.parquet")
     _view(con, "documents", tmp / "matches.parquet")
-    _copy(con, f"SELECT * FROM ({_plan(con, 'aggregates', ('stored',), pipeline.aggregates)}) {order}",
+    _copy(con, f"SELECT * FROM ({_plan(con, 'aggregates', ('stored',), pipeline.aggregates, persist=True)}) {order}",
           tmp / "aggregates.parquet")
     _view(con, "aggregated", tmp / "aggregates.parquet")
-    _copy(con, f"SELECT * FROM ({_plan(con, 'summary', ('aggregated',), pipeline.summary)}) {order}",
+    _copy(con, f"SELECT * FROM ({_plan(con, 'summary', ('aggregated',), pipeline.summary, persist=True)}) {order}",
           tmp / "summary.parquet")
     _view(con, "rolled", tmp / "summary.parquet")
     # method v2: each organisation's purchases per year × operating/investment with a 95 % range from the lines'
     # lognormal spreads (pipeline.uncertain_totals), beside the summed low-high of the aggregates
-    _copy(con, f"SELECT * FROM ({_plan(con, 'uncertainty', ('stored',), _purchase_uncertainty)}) "
+    _copy(con, f"SELECT * FROM ({_plan(con, 'uncertainty', ('stored',), _purchase_uncertainty, persist=True)}) "
                "ORDER BY org ASC, year ASC, investment ASC", tmp / "uncertainty.parquet")
     # the same per factor and view keys (org x year x month x unit x category x investment x intra_region): the
     # combined range of any view the pages show, summed again by factor (selectors.results.combined_range)
-    _copy(con, f"SELECT * FROM ({_plan(con, 'moments', ('stored',), _purchase_moments)}) {order}",
+    _copy(con, f"SELECT * FROM ({_plan(con, 'moments', ('stored',), _purchase_moments, persist=True)}) {order}",
           tmp / "moments.parquet")
     # issue 16: what changed since the previous run, and why
     write_changes(raw, con, previous[1] if previous else None, "stored", tmp / "changes.parquet")
@@ -386,7 +492,7 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         con.disconnect()
         shutil.rmtree(tmp, ignore_errors=True)  # never published; the error names what was wrong
         raise
-    summary = raw.sql(_plan(con, "totals", ("rolled",), run_totals)).to_arrow_table().to_pylist()[0]
+    summary = raw.sql(_plan(con, "totals", ("rolled",), run_totals, persist=True)).to_arrow_table().to_pylist()[0]
     con.disconnect()
     if out_dir.exists():
         shutil.rmtree(out_dir)
