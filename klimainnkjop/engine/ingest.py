@@ -643,3 +643,210 @@ class KostraIngest(Ingest):
                             || '|' || art AS basis
                   FROM krecords WHERE skjema NOT IN {_in(balance_forms)} AND amount_ore <> 0)""")
         return self.con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
+
+
+# ---------------------------------------------------------------------------------------- supplier statistics
+
+# A line of a supplier's purchase report as services/suppliers.py hands the importer's lines in (`basis`: the text
+# its key hashes before the occurrence number, importers.supplier_stats.line_basis); the SQL's lines have the same.
+STATS_COLUMNS = (
+    ("row_no", "INTEGER"), ("posting_date", "DATE"), ("supplier_orgnr", "VARCHAR"), ("supplier_name", "VARCHAR"),
+    ("product_name", "VARCHAR"), ("product_no", "VARCHAR"), ("item_class_scheme", "VARCHAR"),
+    ("item_class_code", "VARCHAR"), ("quantity", "DOUBLE"), ("quantity_unit", "VARCHAR"), ("unit_text", "VARCHAR"),
+    ("amount_ore", "BIGINT"), ("invoice_no", "VARCHAR"), ("line_id", "VARCHAR"), ("basis", "VARCHAR"),
+)
+STATS_ARROW_SCHEMA = pa.schema([(n, {"INTEGER": pa.int32(), "DATE": pa.date32(), "VARCHAR": pa.string(),
+                                     "BIGINT": pa.int64(), "DOUBLE": pa.float64()}[t]) for n, t in STATS_COLUMNS])
+
+# importers.supplier_stats._MONTH: (shape, year, month) of the months a period may be written as
+_MONTH_SHAPES = (
+    ("[0-9]{4}-[0-9]{1,2}", "substr({t}, 1, 4)", "substr({t}, 6)"),
+    ("[0-9]{1,2}[./][0-9]{4}", "right({t}, 4)", "regexp_extract({t}, '^[0-9]+')"),
+    ("[0-9]{6}", "substr({t}, 1, 4)", "substr({t}, 5, 2)"),
+    ("[0-9]{4}[Mm][0-9]{1,2}", "substr({t}, 1, 4)", "substr({t}, 6)"),
+)
+
+
+@dataclass
+class StatsFields:
+    """What the SQL needs of a supplier-statistics profile (importers.supplier_stats.StatsProfile) and import."""
+
+    positions: dict[str, int]
+    date_format: str | None
+    values: dict[str, dict[str, str]]
+    customer_orgnr: str
+    supplier_orgnr: str  # the profile's fixed supplier ('' when none)
+    supplier_name: str
+    item_class_scheme: str  # the profile's scheme for codes without one ('' when none)
+    schemes: dict[str, str]  # a scheme as written (lower case) -> as stored
+
+
+def _raw_field(spec_positions: dict[str, int], values: dict[str, dict[str, str]], fld: str) -> str:
+    """The importer's raw(fld): the cell stripped, then translated by the profile's values; '' when not mapped."""
+    if fld not in spec_positions:
+        return "''"
+    text = _strip(f"c{spec_positions[fld]}")
+    mapping = values.get(fld)
+    if mapping:
+        cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in mapping.items())
+        text = f"(CASE {text} {cases} ELSE {text} END)"
+    return text
+
+
+def _orgnr(column: str) -> tuple[str, str]:
+    """(value, 'its reading is certain') of core.values.parse_orgnr on a non-empty text column."""
+    clean = (f"regexp_replace(regexp_replace(regexp_replace(upper({column}), '[ .]', '', 'g'), '^NO', ''), "
+             "'MVA$', '')")
+    return clean, f"(regexp_full_match({column}, '[0-9A-Za-z .]*') AND regexp_full_match({clean}, '[0-9]{{9}}'))"
+
+
+def _merge(stages: list[list[str]], more: list[list[str]]) -> None:
+    for i, stage in enumerate(more):
+        if i < len(stages):
+            stages[i] = stages[i] + stage
+        else:
+            stages.append(list(stage))
+
+
+class StatsIngest(Ingest):
+    """A supplier's purchase report parsed in SQL (services/suppliers.py); the rows whose reading is not certain
+    are the importer's (importers.supplier_stats.parse_row), as for the ledger."""
+
+    def unit_texts(self, spec: StatsFields) -> list[str]:
+        """The quantity units as the rows write them (stripped and translated), each once."""
+        if "quantity_unit" not in spec.positions:
+            return []
+        raw = _raw_field(spec.positions, spec.values, "quantity_unit")
+        return [u for (u,) in self.con.execute(f"SELECT DISTINCT {raw} AS u FROM cells WHERE u <> ''").fetchall()]
+
+    def parse_stats(self, spec: StatsFields, units: dict[str, tuple[float, str]]) -> int:
+        """Table `rawf`: every row, `fast` when the SQL's reading of it is certain (a line of the customer's, or a
+        row of another customer's: `other`); view `fast_keyed`: the fast lines as STATS_COLUMNS. `units`: a unit
+        as written -> (the multiplier, the canonical unit) of core.units.normalize, for the units it knows.
+        Returns the number of rows left to the importer (`odd_rows`)."""
+        pos = spec.positions
+        mapping = pa.table({"u": pa.array(list(units), pa.string()),
+                            "m": pa.array([m for m, _ in units.values()], pa.float64()),
+                            "canon": pa.array([c for _, c in units.values()], pa.string())})
+        selects = [f"{_raw_field(pos, spec.values, f)} AS r_{f}" for f in pos]
+        selects.append(f"c{max(pos.values())} IS NULL AS short")
+        unit_raw = _raw_field(pos, spec.values, "quantity_unit")
+        base = (f"SELECT c.row_no, {', '.join(selects)}, un.m AS unit_m, un.canon AS unit_canon FROM cells c "
+                f"LEFT JOIN units_in un ON un.u = {unit_raw}")
+
+        def r(fld: str) -> str:
+            return f"r_{fld}" if fld in pos else "''"
+
+        stages: list[list[str]] = []
+        # period: a month first (as importers.supplier_stats.parse_period), else a date
+        shape = " ".join(f"WHEN regexp_full_match(r_period, {_lit(s)}) THEN {i}" for i, (s, _, _) in
+                         enumerate(_MONTH_SHAPES))
+        year = " ".join(f"WHEN {i} THEN {y.format(t='r_period')}" for i, (_, y, _) in enumerate(_MONTH_SHAPES))
+        month = " ".join(f"WHEN {i} THEN {m.format(t='r_period')}" for i, (_, _, m) in enumerate(_MONTH_SHAPES))
+        _merge(stages, [[f"(CASE {shape} END) AS pm_shape"],
+                        [f"TRY_CAST((CASE pm_shape {year} END) AS INTEGER) AS pm_y",
+                         f"TRY_CAST((CASE pm_shape {month} END) AS INTEGER) AS pm_m"],
+                        ["(CASE WHEN pm_m BETWEEN 1 AND 12 AND pm_y >= 1000 THEN make_date(pm_y, pm_m, 1) END) "
+                         "AS pm_date"]])
+        date_stages, date_sql, date_ok = _date_stages("r_period", spec.date_format, "pd")
+        _merge(stages, date_stages)
+        period_sql = f"(CASE WHEN pm_shape IS NOT NULL THEN pm_date ELSE {date_sql} END)"
+        period_ok = f"(CASE WHEN pm_shape IS NOT NULL THEN pm_date IS NOT NULL ELSE {date_ok} END)"
+        amount_stages, amount_sql, amount_ok = _amount_stages("r_amount", "am")
+        _merge(stages, amount_stages)
+        if "quantity" in pos:
+            # core.values.parse_quantity: the number read as an amount is, exactly, then as a float
+            q_stages, _, _ = _amount_stages("r_quantity", "qt")
+            _merge(stages, q_stages[:-1] + [[
+                "(CASE WHEN r_quantity = '' THEN NULL ELSE (CASE WHEN starts_with(qt_n, '-') THEN -1.0 ELSE 1.0 "
+                "END) * TRY_CAST((CASE WHEN qt_int = '' THEN '0' ELSE qt_int END) || '.' || "
+                "(CASE WHEN qt_frac = '' THEN '0' ELSE qt_frac END) AS DOUBLE) END) AS qt_val"]])
+            quantity_sql = "(qt_val * unit_m)"  # units.normalize: quantity * multiplier (1.0 for a canonical unit)
+            quantity_ok = ("(r_quantity = '' OR (coalesce(qt_ok0 AND NOT (qt_other AND qt_cl > 1) AND "
+                           "length(qt_int) <= 15, false) AND qt_val IS NOT NULL AND NOT (qt_val = 0 AND "
+                           "starts_with(qt_n, '-')) AND r_quantity_unit <> '' AND unit_m IS NOT NULL))"
+                           if "quantity_unit" in pos else "(r_quantity = '')")
+            quantity_unit_sql = "(CASE WHEN r_quantity = '' THEN '' ELSE unit_canon END)"
+        else:
+            quantity_sql, quantity_ok, quantity_unit_sql = "NULL::DOUBLE", "true", "''"
+        if "customer_orgnr" in pos:
+            clean, certain = _orgnr("r_customer_orgnr")
+            customer_sql = f"(CASE WHEN r_customer_orgnr = '' THEN '' ELSE {clean} END)"
+            customer_ok = f"(r_customer_orgnr = '' OR {certain})"
+        else:
+            customer_sql, customer_ok = "''", "true"
+        fixed = _lit(spec.supplier_orgnr)
+        if "supplier_orgnr" in pos:
+            clean, certain = _orgnr("r_supplier_orgnr")
+            supplier_sql = f"(CASE WHEN r_supplier_orgnr = '' THEN {fixed} ELSE {clean} END)"
+            supplier_ok = f"(CASE WHEN r_supplier_orgnr = '' THEN {fixed} <> '' ELSE {certain} END)"
+        else:
+            supplier_sql, supplier_ok = fixed, f"({fixed} <> '')"
+        code_raw = f"replace({r('item_class_code')}, ' ', '')"
+        if "item_class_scheme" in pos:
+            known = ", ".join(_lit(k) for k in sorted(spec.schemes))
+            scheme_ok = (f"(regexp_full_match(r_item_class_scheme, '[A-Za-z]*') AND (r_item_class_scheme = '' OR "
+                         f"lower(r_item_class_scheme) IN ({known})))")
+            cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in spec.schemes.items())
+            given = f"(CASE lower(r_item_class_scheme) {cases} ELSE '' END)"
+            written = "r_item_class_scheme <> ''"
+        else:
+            scheme_ok, given, written = "true", "''", "false"
+        profile_scheme = _lit(spec.item_class_scheme)
+        scheme_ok = f"({scheme_ok} AND ({written} OR {code_raw} = '' OR {profile_scheme} <> ''))"
+        _merge(stages, [[
+            f"{customer_sql} AS customer", f"{code_raw} AS code_raw",
+            f"(CASE WHEN {written} THEN {given} WHEN {code_raw} <> '' THEN {profile_scheme} ELSE '' END) AS scheme"]])
+        other = (f"(NOT short AND {customer_ok} AND customer <> '' AND customer <> {_lit(spec.customer_orgnr)})")
+        ok = " AND ".join(["NOT short", customer_ok, period_ok, amount_ok, supplier_ok, quantity_ok, scheme_ok])
+        self.con.register("units_in", mapping)
+        self.con.execute("CREATE OR REPLACE TABLE rawf AS " + _staged(base, stages + [[
+            f"coalesce({other}, false) AS other"], [f"(other OR coalesce({ok}, false)) AS fast"]]))
+        self.con.unregister("units_in")
+        name = f"(CASE WHEN {r('supplier_name')} = '' THEN {_lit(spec.supplier_name)} ELSE {r('supplier_name')} END)"
+        self.con.execute(f"""
+            CREATE OR REPLACE VIEW fast AS
+            SELECT row_no, {period_sql} AS posting_date, {supplier_sql} AS supplier_orgnr, {name} AS supplier_name,
+                   {r('product_name')} AS product_name, {r('product_no')} AS product_no, code, scheme,
+                   {quantity_sql} AS quantity, {quantity_unit_sql} AS quantity_unit,
+                   {r('quantity_unit')} AS unit_text, {amount_sql}::BIGINT AS amount_ore,
+                   {r('invoice_no')} AS invoice_no, {r('line_id')} AS line_id
+            FROM (SELECT *, CASE WHEN scheme = 'cpv' AND code_raw <> '' THEN split_part(code_raw, '-', 1)
+                                 ELSE code_raw END AS code
+                  FROM rawf WHERE fast AND NOT other)""")
+        self.con.execute("""
+            CREATE OR REPLACE VIEW fast_keyed AS
+            SELECT row_no, posting_date, supplier_orgnr, supplier_name, product_name, product_no,
+                   CASE WHEN code <> '' THEN scheme ELSE '' END AS item_class_scheme, code AS item_class_code,
+                   quantity, quantity_unit, unit_text, amount_ore, invoice_no, line_id,
+                   CASE WHEN line_id <> '' THEN 'stats|id|' || supplier_orgnr || '|' || line_id
+                        ELSE 'stats|' || concat_ws('|', supplier_orgnr, posting_date::VARCHAR, invoice_no, product_no,
+                                                   product_name, CASE WHEN code <> '' THEN scheme ELSE '' END, code,
+                                                   coalesce(quantity::VARCHAR, 'None'), quantity_unit,
+                                                   amount_ore::VARCHAR)
+                   END AS basis
+            FROM fast""")
+        return self.con.execute("SELECT count(*) FROM rawf WHERE NOT fast").fetchall()[0][0]
+
+    def other_customers(self) -> list[tuple[str, int, int]]:
+        """(customer orgnr, rows, first row) of the fast rows of other customers."""
+        return self.con.execute("SELECT customer, count(*), min(row_no) FROM rawf WHERE other GROUP BY customer"
+                                ).fetchall()
+
+    def stats_lines(self) -> int:
+        """Table `lines`: every line (the fast ones and the importer's, `add_lines`) keyed as the importer keys
+        them, with the line store's columns. Returns their number."""
+        odd = "UNION ALL SELECT * FROM odd" if self.has_odd else ""
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE lines AS
+            SELECT * EXCLUDE (basis, product_name, product_no, unit_text),
+                   substr(sha256(basis || '|' || row_number() OVER (PARTITION BY basis ORDER BY row_no)), 1, 32)
+                     AS line_key,
+                   '' AS account, '' AS art, '' AS function, '' AS unit, '' AS unit_name, '' AS project,
+                   amount_ore AS amount_minor, 0::BIGINT AS vat_ore, 'NOK' AS currency, product_name AS description,
+                   '' AS voucher,
+                   false AS investment, 'supplier_report' AS document_type, invoice_no AS document_id,
+                   product_name AS item_name, '' AS item_description, product_no AS seller_item_id,
+                   unit_text AS unit_code
+            FROM (SELECT * FROM fast_keyed {odd})""")
+        return self.con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
