@@ -394,14 +394,14 @@ class Ingest:
         return int(count), int(total), dict(units), dict(suppliers)
 
     def write_fresh(self, path: Path, *, org: str, batch: str, source: str, columns: list[tuple[str, str]],
-                    annual: bool = False) -> None:
-        """The fresh lines in file order to a Parquet file at `path` (zstd), with `columns` (name, Parquet type as
-        DuckDB names it) of the line store's schema. `annual`: month 0 (a year's figures, as KOSTRA's)."""
+                    annual: bool = False, order: str = "row_no") -> None:
+        """The fresh lines in file order (`order`) to a Parquet file at `path` (zstd), with `columns` (name, Parquet
+        type as DuckDB names it) of the line store's schema. `annual`: month 0 (a year's figures, as KOSTRA's)."""
         constants = {"org": _lit(org), "batch": _lit(batch), "source": _lit(source),
                      "year": "year(posting_date)", "month": "0" if annual else "month(posting_date)",
                      "amount_orig_minor": "amount_minor"}
         select = ", ".join(f"CAST({constants.get(n, n)} AS {t}) AS {n}" for n, t in columns)
-        self.con.execute(f"COPY (SELECT {select} FROM fresh ORDER BY row_no) TO {_lit(str(path))} "
+        self.con.execute(f"COPY (SELECT {select} FROM fresh ORDER BY {order}) TO {_lit(str(path))} "
                          "(FORMAT parquet, COMPRESSION zstd)")
 
     def fetch_lines(self, limit: int | None = None) -> list[dict]:
@@ -850,3 +850,121 @@ class StatsIngest(Ingest):
                    unit_text AS unit_code
             FROM (SELECT * FROM fast_keyed {odd})""")
         return self.con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
+
+
+# ---------------------------------------------------------------------------------------------------- SAF-T
+
+# An amount the SQL reads (as importers.saft._ore reads it: Decimal, to øre half up): plain decimal digits, at most
+# 13 before the point (the importer's range) and 12 after (well within Decimal's 28 digits, so exact).
+_SAFT_AMOUNT = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+class SaftIngest(Ingest):
+    """A SAF-T file's lines, collected as columns by importers.saft.read_columns, checked, converted and keyed in
+    SQL; the values the SQL does not read (dates and amounts of another shape) are read by the importer's own
+    functions, once per distinct text."""
+
+    def load_saft(self, transactions: pa.Table, lines: pa.Table, amounts: pa.Table, suppliers: pa.Table) -> None:
+        for name, table in (("s_tx_in", transactions), ("s_lines_in", lines), ("s_amounts_in", amounts),
+                            ("s_suppliers", suppliers)):
+            self.con.register(f"{name}_arrow", table)
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+            self.con.unregister(f"{name}_arrow")
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE s_tx AS
+            SELECT tx_no, row, {_strip('tx_id')} AS tx_id,
+                   {_strip("coalesce(nullif(gl_date, ''), nullif(tx_date, ''), '')")} AS date_text
+            FROM s_tx_in""")
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE s_amounts AS
+            SELECT pos, ord, sign, vat, strict, text, t, t = '' AND NOT strict AS zero,
+                   regexp_full_match(t, '{_SAFT_AMOUNT}') AND length(ltrim(i, '0')) <= 13 AND length(f) <= 12 AS plain,
+                   i, f
+            FROM (SELECT *, regexp_replace(split_part(t, '.', 1), '^[+-]', '') AS i, split_part(t, '.', 2) AS f
+                  FROM (SELECT *, {_strip('text')} AS t FROM s_amounts_in))""")
+
+    def odd_dates(self) -> list[str]:
+        """The posting-date texts (stripped) the SQL does not read: not YYYY-MM-DD, or of year 0000."""
+        return [t for (t,) in self.con.execute(
+            f"SELECT DISTINCT date_text FROM s_tx WHERE NOT regexp_full_match(date_text, '{_ISO_DATE}') "
+            "OR starts_with(date_text, '0000')").fetchall()]
+
+    def odd_amounts(self) -> list[str]:
+        """The amount texts (as written) the SQL does not read."""
+        return [t for (t,) in self.con.execute(
+            "SELECT DISTINCT text FROM s_amounts WHERE NOT zero AND NOT plain").fetchall()]
+
+    def accounts(self) -> list[str]:
+        return [a for (a,) in self.con.execute(
+            f"SELECT DISTINCT {_strip('account')} FROM s_lines_in").fetchall()]
+
+    def check_saft(self, dates: pa.Table, amounts: pa.Table, arts: pa.Table) -> list[tuple]:
+        """Tables of the lines (`s_lines`: only those of transactions with a date, with amount, VAT and their first
+        error) from the importer's readings of the odd texts: `dates` (text, date), `amounts` (text, ore, message),
+        `arts` (account, art). Returns the errors in document order: (kind, row, date text or message) with kind
+        'date', 'RecordID', 'AccountID' or 'Amount'."""
+        for name, table in (("s_odd_dates", dates), ("s_odd_amounts", amounts), ("s_arts", arts)):
+            self.con.register(f"{name}_arrow", table)
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+            self.con.unregister(f"{name}_arrow")
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE s_dated AS
+            SELECT t.*, CASE WHEN regexp_full_match(date_text, '{_ISO_DATE}') AND NOT starts_with(date_text, '0000')
+                             THEN TRY_CAST(date_text AS DATE) ELSE o.date END AS posting_date
+            FROM s_tx t LEFT JOIN s_odd_dates o ON o.text = t.date_text""")
+        self.con.execute("""
+            CREATE OR REPLACE TABLE s_amount_lines AS
+            SELECT pos, sum(sign * ore) FILTER (WHERE NOT vat) AS amount_ore,
+                   sum(sign * ore) FILTER (WHERE vat) AS vat_ore,
+                   arg_min(message, ord) FILTER (WHERE message IS NOT NULL) AS message
+            FROM (SELECT a.pos, a.ord, a.sign, a.vat,
+                         CASE WHEN a.zero THEN 0
+                              WHEN a.plain THEN (CASE WHEN starts_with(a.t, '-') THEN -1 ELSE 1 END)
+                                   * (coalesce(TRY_CAST(nullif(ltrim(a.i, '0'), '') AS BIGINT), 0) * 100
+                                      + TRY_CAST(rpad(substr(a.f, 1, 2), 2, '0') AS BIGINT)
+                                      + CASE WHEN substr(a.f, 3, 1) >= '5' THEN 1 ELSE 0 END)
+                              ELSE o.ore END AS ore,
+                         CASE WHEN a.zero OR a.plain THEN NULL ELSE o.message END AS message
+                  FROM s_amounts a LEFT JOIN s_odd_amounts o ON o.text = a.text)
+            GROUP BY pos""")
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE s_lines AS
+            SELECT l.pos, l.tx_no, l.row, {_strip('l.record_id')} AS record_id, {_strip('l.account')} AS account,
+                   {_strip('l.supplier_id')} AS supplier_id, {_strip('l.description')} AS description,
+                   {_strip("coalesce(nullif(l.reference, ''), nullif(l.source_document, ''), '')")} AS invoice_no,
+                   coalesce(a.amount_ore, 0)::BIGINT AS amount_ore, coalesce(a.vat_ore, 0)::BIGINT AS vat_ore,
+                   a.message
+            FROM s_lines_in l JOIN s_dated t USING (tx_no) LEFT JOIN s_amount_lines a USING (pos)
+            WHERE t.posting_date IS NOT NULL""")
+        return self.con.execute("""
+            SELECT kind, row, text FROM (
+                SELECT tx_no, 0 AS pos, 'date' AS kind, row, date_text AS text FROM s_dated
+                WHERE posting_date IS NULL
+                UNION ALL
+                SELECT tx_no, pos, CASE WHEN record_id = '' THEN 'RecordID' WHEN account = '' THEN 'AccountID'
+                                        ELSE 'Amount' END, row,
+                       CASE WHEN record_id = '' OR account = '' THEN 'missing' ELSE message END
+                FROM s_lines WHERE record_id = '' OR account = '' OR message IS NOT NULL)
+            ORDER BY tx_no, pos""").fetchall()
+
+    def saft_lines(self) -> tuple[int, int]:
+        """Table `lines`: the lines with the line store's columns and their key (TransactionID + RecordID), the
+        supplier the line's or its transaction's one named supplier. Returns (lines, distinct keys)."""
+        self.con.execute("""
+            CREATE OR REPLACE TABLE lines AS
+            WITH named AS (
+                SELECT tx_no, CASE WHEN count(DISTINCT supplier_id) FILTER (WHERE supplier_id <> '') = 1
+                                   THEN max(supplier_id) FILTER (WHERE supplier_id <> '') ELSE '' END AS tx_supplier
+                FROM s_lines GROUP BY tx_no)
+            SELECT l.pos, l.row AS row_no, t.posting_date, l.account, coalesce(r.art, '') AS art, '' AS function,
+                   '' AS unit, '' AS unit_name, '' AS project, coalesce(s.orgnr, '') AS supplier_orgnr,
+                   coalesce(s.name, '') AS supplier_name, l.amount_ore, l.amount_ore AS amount_minor, l.vat_ore,
+                   'NOK' AS currency, l.description, l.invoice_no, t.tx_id AS voucher, l.record_id AS line_id,
+                   false AS investment, NULL::DOUBLE AS quantity, '' AS quantity_unit,
+                   substr(sha256('saft|' || t.tx_id || '|' || l.record_id), 1, 32) AS line_key
+            FROM s_lines l JOIN s_dated t USING (tx_no) JOIN named n USING (tx_no)
+                 LEFT JOIN s_arts r ON r.account = l.account
+                 LEFT JOIN s_suppliers s
+                   ON s.supplier_id = CASE WHEN l.supplier_id <> '' THEN l.supplier_id ELSE n.tx_supplier END""")
+        return self.con.execute("SELECT count(*), count(DISTINCT line_key) FROM lines").fetchall()[0]
