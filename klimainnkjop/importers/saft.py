@@ -259,6 +259,15 @@ def read_columns(data: bytes, file_name: str) -> SaftColumns:
     tx_cols: dict[str, list] = {k: [] for k in ("tx_no", "row", "journal_id", "tx_id", "gl_date", "tx_date")}
     line_cols: dict[str, list] = {k: [] for k in ("pos", "tx_no", "row", *_LINE_TEXT.values())}
     amount_cols: dict[str, list] = {k: [] for k in ("pos", "ord", "text", "sign", "vat", "strict")}
+    # (bound once: the loop below runs per line and per child, and is most of the read's time)
+    line_text = [line_cols[name] for name in _LINE_TEXT.values()]
+    slot = {tag: i for i, tag in enumerate(_LINE_TEXT)}
+    line_pos, line_tx, line_row = line_cols["pos"].append, line_cols["tx_no"].append, line_cols["row"].append
+    a_pos, a_ord, a_text = amount_cols["pos"].append, amount_cols["ord"].append, amount_cols["text"].append
+    a_sign, a_vat, a_strict = amount_cols["sign"].append, amount_cols["vat"].append, amount_cols["strict"].append
+    line_tags = (*_LINE_TEXT, _DEBIT, _CREDIT, _TAX)
+    tx_tags = (*_TX_TEXT, f"{_S}Line")
+    width = len(_LINE_TEXT)
     tx_no = pos = 0
     for journal in root.iterfind("s:GeneralLedgerEntries/s:Journal", NS):
         journal_id = journal.findtext("s:JournalID", "", NS) or ""
@@ -266,7 +275,7 @@ def read_columns(data: bytes, file_name: str) -> SaftColumns:
             tx_no += 1
             found: dict[str, str] = {}
             tx_lines = []
-            for child in tx.iterchildren(tag=(*_TX_TEXT, f"{_S}Line")):
+            for child in tx.iterchildren(tx_tags):
                 name = _TX_TEXT.get(child.tag)
                 if name is None:
                     tx_lines.append(child)
@@ -280,17 +289,25 @@ def read_columns(data: bytes, file_name: str) -> SaftColumns:
             tx_cols["tx_date"].append(found.get("tx_date", ""))
             for ln in tx_lines:
                 pos += 1
-                texts: dict[str, str] = {}
+                texts: list = [None] * width
                 debit = credit = None
-                taxes = []
-                for child in ln.iterchildren(tag=(*_LINE_TEXT, _DEBIT, _CREDIT, _TAX)):
+                order = 2
+                for child in ln.iterchildren(line_tags):
                     tag = child.tag
-                    name = _LINE_TEXT.get(tag)
-                    if name is not None:
-                        if name not in texts:
-                            texts[name] = child.text or ""
-                    elif tag == _TAX:
-                        taxes.append(child)
+                    i = slot.get(tag)
+                    if i is not None:
+                        if texts[i] is None:
+                            texts[i] = child.text or ""
+                    elif tag == _TAX:  # TaxAmount when written (a blank one is an error), else debit - credit
+                        plain = _first_amount(child, _TAX_AMOUNT)
+                        if plain:
+                            a_pos(pos), a_ord(order), a_text(plain), a_sign(1), a_vat(True), a_strict(True)
+                        else:
+                            for text, sign, at in ((_first_amount(child, _DEBIT_TAX), 1, order),
+                                                   (_first_amount(child, _CREDIT_TAX), -1, order + 1)):
+                                if text:
+                                    a_pos(pos), a_ord(at), a_text(text), a_sign(sign), a_vat(True), a_strict(False)
+                        order += 2
                     elif tag == _DEBIT:
                         if debit is None:
                             amount = child.find(_AMOUNT)
@@ -298,27 +315,13 @@ def read_columns(data: bytes, file_name: str) -> SaftColumns:
                     elif credit is None:
                         amount = child.find(_AMOUNT)
                         credit = None if amount is None else amount.text or ""
-                line_cols["pos"].append(pos)
-                line_cols["tx_no"].append(tx_no)
-                line_cols["row"].append(ln.sourceline or 0)
-                for name in _LINE_TEXT.values():
-                    line_cols[name].append(texts.get(name, ""))
-                entries = [(debit, 1, False, False), (credit, -1, False, False)]
-                for tax in taxes:
-                    plain = _first_amount(tax, _TAX_AMOUNT)
-                    if plain:
-                        entries.append((plain, 1, True, True))
-                    else:
-                        entries.append((_first_amount(tax, _DEBIT_TAX), 1, True, False))
-                        entries.append((_first_amount(tax, _CREDIT_TAX), -1, True, False))
-                for order, (text, sign, vat, strict) in enumerate(entries):
-                    if text:
-                        amount_cols["pos"].append(pos)
-                        amount_cols["ord"].append(order)
-                        amount_cols["text"].append(text)
-                        amount_cols["sign"].append(sign)
-                        amount_cols["vat"].append(vat)
-                        amount_cols["strict"].append(strict)
+                line_pos(pos), line_tx(tx_no), line_row(ln.sourceline or 0)
+                for column, text in zip(line_text, texts):
+                    column.append(text or "")
+                if debit:
+                    a_pos(pos), a_ord(0), a_text(debit), a_sign(1), a_vat(False), a_strict(False)
+                if credit:
+                    a_pos(pos), a_ord(1), a_text(credit), a_sign(-1), a_vat(False), a_strict(False)
     # (the handful of suppliers and accounts of the master files as tables for the SQL's joins)
     return SaftColumns(
         file_name=file_name, company_orgnr=company_orgnr, company_name=company_name, version=version,
