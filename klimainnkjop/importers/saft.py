@@ -222,8 +222,9 @@ class SaftColumns:
     tx_id, gl_date, tx_date), `lines` (pos, tx_no, row, record_id, account, supplier_id, reference,
     source_document, description) and `amounts` (pos, ord, text, sign, vat, strict: each amount of a line in the
     order the importer reads them, `strict` where a blank text is an error and not 0), every text as the XML has it
-    (not stripped; null where the element is absent); `suppliers` (supplier_id, orgnr, name) and `groups` (account,
-    account_group) from the master files. `totals()` checks GeneralLedgerEntries' TotalDebit and TotalCredit."""
+    (not stripped; '' where the element is absent or empty); `suppliers` (supplier_id, orgnr, name) from the master
+    files (the account groups are not stored with the lines, so not read). `totals()` checks GeneralLedgerEntries'
+    TotalDebit and TotalCredit."""
 
     file_name: str
     company_orgnr: str
@@ -235,7 +236,6 @@ class SaftColumns:
     lines: pa.Table
     amounts: pa.Table
     suppliers: pa.Table
-    groups: pa.Table
     root: object = field(repr=False, default=None)
 
     def totals(self) -> tuple[int | None, int | None]:
@@ -255,7 +255,7 @@ def read_columns(data: bytes, file_name: str) -> SaftColumns:
     """The file's transactions, lines and amounts as Arrow columns, texts as written: what importers' parse_saft
     checks and converts per line is left to SQL (engine.ingest.SaftIngest). One pass over the lines' children."""
     root, version, warnings, seconds = _open(data, file_name)
-    company_orgnr, company_name, suppliers, groups = _master_files(root)
+    company_orgnr, company_name, suppliers, _ = _master_files(root)
     tx_cols: dict[str, list] = {k: [] for k in ("tx_no", "row", "journal_id", "tx_id", "gl_date", "tx_date")}
     line_cols: dict[str, list] = {k: [] for k in ("pos", "tx_no", "row", *_LINE_TEXT.values())}
     amount_cols: dict[str, list] = {k: [] for k in ("pos", "ord", "text", "sign", "vat", "strict")}
@@ -322,7 +322,6 @@ def read_columns(data: bytes, file_name: str) -> SaftColumns:
                     a_pos(pos), a_ord(0), a_text(debit), a_sign(1), a_vat(False), a_strict(False)
                 if credit:
                     a_pos(pos), a_ord(1), a_text(credit), a_sign(-1), a_vat(False), a_strict(False)
-    # (the handful of suppliers and accounts of the master files as tables for the SQL's joins)
     return SaftColumns(
         file_name=file_name, company_orgnr=company_orgnr, company_name=company_name, version=version,
         warnings=warnings, validation_seconds=seconds,
@@ -338,8 +337,6 @@ def read_columns(data: bytes, file_name: str) -> SaftColumns:
                             "name": [n for _, n in suppliers.values()]},
                            schema=pa.schema([("supplier_id", pa.string()), ("orgnr", pa.string()),
                                              ("name", pa.string())])),
-        groups=pa.table({"account": list(groups), "account_group": list(groups.values())},
-                        schema=pa.schema([("account", pa.string()), ("account_group", pa.string())])),
         root=root)
 
 

@@ -2,9 +2,9 @@
 (engine.ingest.StatsIngest), the importer's own code (importers.supplier_stats.parse_row) reads the rows whose values
 the SQL is not certain of, with its messages.
 
-The result is importers.supplier_stats.parse_supplier_stats's, line for line and key for key (tests/
-test_supplier_stats_ingest.py compares them); it stays in DuckDB (`ReadStats.ingest`, table `lines`) for the import's
-next steps: duplicates by an anti-join with the organisation's line files, one COPY to Parquet.
+The result is importers.supplier_stats.parse_supplier_stats's, line for line and key for key
+(tests/test_supplier_stats_ingest.py compares them); it stays in DuckDB (`ReadStats.ingest`, table `lines`) for
+the import's next steps: duplicates by an anti-join with the organisation's line files, one COPY to Parquet.
 """
 from __future__ import annotations
 
