@@ -394,14 +394,14 @@ class Ingest:
         return int(count), int(total), dict(units), dict(suppliers)
 
     def write_fresh(self, path: Path, *, org: str, batch: str, source: str, columns: list[tuple[str, str]],
-                    annual: bool = False) -> None:
-        """The fresh lines in file order to a Parquet file at `path` (zstd), with `columns` (name, Parquet type as
-        DuckDB names it) of the line store's schema. `annual`: month 0 (a year's figures, as KOSTRA's)."""
+                    annual: bool = False, order: str = "row_no") -> None:
+        """The fresh lines in file order (`order`) to a Parquet file at `path` (zstd), with `columns` (name, Parquet
+        type as DuckDB names it) of the line store's schema. `annual`: month 0 (a year's figures, as KOSTRA's)."""
         constants = {"org": _lit(org), "batch": _lit(batch), "source": _lit(source),
                      "year": "year(posting_date)", "month": "0" if annual else "month(posting_date)",
                      "amount_orig_minor": "amount_minor"}
         select = ", ".join(f"CAST({constants.get(n, n)} AS {t}) AS {n}" for n, t in columns)
-        self.con.execute(f"COPY (SELECT {select} FROM fresh ORDER BY row_no) TO {_lit(str(path))} "
+        self.con.execute(f"COPY (SELECT {select} FROM fresh ORDER BY {order}) TO {_lit(str(path))} "
                          "(FORMAT parquet, COMPRESSION zstd)")
 
     def fetch_lines(self, limit: int | None = None) -> list[dict]:
@@ -643,3 +643,328 @@ class KostraIngest(Ingest):
                             || '|' || art AS basis
                   FROM krecords WHERE skjema NOT IN {_in(balance_forms)} AND amount_ore <> 0)""")
         return self.con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
+
+
+# ---------------------------------------------------------------------------------------- supplier statistics
+
+# A line of a supplier's purchase report as services/suppliers.py hands the importer's lines in (`basis`: the text
+# its key hashes before the occurrence number, importers.supplier_stats.line_basis); the SQL's lines have the same.
+STATS_COLUMNS = (
+    ("row_no", "INTEGER"), ("posting_date", "DATE"), ("supplier_orgnr", "VARCHAR"), ("supplier_name", "VARCHAR"),
+    ("product_name", "VARCHAR"), ("product_no", "VARCHAR"), ("item_class_scheme", "VARCHAR"),
+    ("item_class_code", "VARCHAR"), ("quantity", "DOUBLE"), ("quantity_unit", "VARCHAR"), ("unit_text", "VARCHAR"),
+    ("amount_ore", "BIGINT"), ("invoice_no", "VARCHAR"), ("line_id", "VARCHAR"), ("basis", "VARCHAR"),
+)
+STATS_ARROW_SCHEMA = pa.schema([(n, {"INTEGER": pa.int32(), "DATE": pa.date32(), "VARCHAR": pa.string(),
+                                     "BIGINT": pa.int64(), "DOUBLE": pa.float64()}[t]) for n, t in STATS_COLUMNS])
+
+# importers.supplier_stats._MONTH: (shape, year, month) of the months a period may be written as
+_MONTH_SHAPES = (
+    ("[0-9]{4}-[0-9]{1,2}", "substr({t}, 1, 4)", "substr({t}, 6)"),
+    ("[0-9]{1,2}[./][0-9]{4}", "right({t}, 4)", "regexp_extract({t}, '^[0-9]+')"),
+    ("[0-9]{6}", "substr({t}, 1, 4)", "substr({t}, 5, 2)"),
+    ("[0-9]{4}[Mm][0-9]{1,2}", "substr({t}, 1, 4)", "substr({t}, 6)"),
+)
+
+
+@dataclass
+class StatsFields:
+    """What the SQL needs of a supplier-statistics profile (importers.supplier_stats.StatsProfile) and import."""
+
+    positions: dict[str, int]
+    date_format: str | None
+    values: dict[str, dict[str, str]]
+    customer_orgnr: str
+    supplier_orgnr: str  # the profile's fixed supplier ('' when none)
+    supplier_name: str
+    item_class_scheme: str  # the profile's scheme for codes without one ('' when none)
+    schemes: dict[str, str]  # a scheme as written (lower case) -> as stored
+
+
+def _raw_field(spec_positions: dict[str, int], values: dict[str, dict[str, str]], fld: str) -> str:
+    """The importer's raw(fld): the cell stripped, then translated by the profile's values; '' when not mapped."""
+    if fld not in spec_positions:
+        return "''"
+    text = _strip(f"c{spec_positions[fld]}")
+    mapping = values.get(fld)
+    if mapping:
+        cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in mapping.items())
+        text = f"(CASE {text} {cases} ELSE {text} END)"
+    return text
+
+
+def _orgnr(column: str) -> tuple[str, str]:
+    """(value, 'its reading is certain') of core.values.parse_orgnr on a non-empty text column."""
+    clean = (f"regexp_replace(regexp_replace(regexp_replace(upper({column}), '[ .]', '', 'g'), '^NO', ''), "
+             "'MVA$', '')")
+    return clean, f"(regexp_full_match({column}, '[0-9A-Za-z .]*') AND regexp_full_match({clean}, '[0-9]{{9}}'))"
+
+
+def _merge(stages: list[list[str]], more: list[list[str]]) -> None:
+    for i, stage in enumerate(more):
+        if i < len(stages):
+            stages[i] = stages[i] + stage
+        else:
+            stages.append(list(stage))
+
+
+class StatsIngest(Ingest):
+    """A supplier's purchase report parsed in SQL (services/suppliers.py); the rows whose reading is not certain
+    are the importer's (importers.supplier_stats.parse_row), as for the ledger."""
+
+    def unit_texts(self, spec: StatsFields) -> list[str]:
+        """The quantity units as the rows write them (stripped and translated), each once."""
+        if "quantity_unit" not in spec.positions:
+            return []
+        raw = _raw_field(spec.positions, spec.values, "quantity_unit")
+        return [u for (u,) in self.con.execute(f"SELECT DISTINCT {raw} AS u FROM cells WHERE u <> ''").fetchall()]
+
+    def parse_stats(self, spec: StatsFields, units: dict[str, tuple[float, str]]) -> int:
+        """Table `rawf`: every row, `fast` when the SQL's reading of it is certain (a line of the customer's, or a
+        row of another customer's: `other`); view `fast_keyed`: the fast lines as STATS_COLUMNS. `units`: a unit
+        as written -> (the multiplier, the canonical unit) of core.units.normalize, for the units it knows.
+        Returns the number of rows left to the importer (`odd_rows`)."""
+        pos = spec.positions
+        mapping = pa.table({"u": pa.array(list(units), pa.string()),
+                            "m": pa.array([m for m, _ in units.values()], pa.float64()),
+                            "canon": pa.array([c for _, c in units.values()], pa.string())})
+        selects = [f"{_raw_field(pos, spec.values, f)} AS r_{f}" for f in pos]
+        selects.append(f"c{max(pos.values())} IS NULL AS short")
+        unit_raw = _raw_field(pos, spec.values, "quantity_unit")
+        base = (f"SELECT c.row_no, {', '.join(selects)}, un.m AS unit_m, un.canon AS unit_canon FROM cells c "
+                f"LEFT JOIN units_in un ON un.u = {unit_raw}")
+
+        def r(fld: str) -> str:
+            return f"r_{fld}" if fld in pos else "''"
+
+        stages: list[list[str]] = []
+        # period: a month first (as importers.supplier_stats.parse_period), else a date
+        shape = " ".join(f"WHEN regexp_full_match(r_period, {_lit(s)}) THEN {i}" for i, (s, _, _) in
+                         enumerate(_MONTH_SHAPES))
+        year = " ".join(f"WHEN {i} THEN {y.format(t='r_period')}" for i, (_, y, _) in enumerate(_MONTH_SHAPES))
+        month = " ".join(f"WHEN {i} THEN {m.format(t='r_period')}" for i, (_, _, m) in enumerate(_MONTH_SHAPES))
+        _merge(stages, [[f"(CASE {shape} END) AS pm_shape"],
+                        [f"TRY_CAST((CASE pm_shape {year} END) AS INTEGER) AS pm_y",
+                         f"TRY_CAST((CASE pm_shape {month} END) AS INTEGER) AS pm_m"],
+                        ["(CASE WHEN pm_m BETWEEN 1 AND 12 AND pm_y >= 1000 THEN make_date(pm_y, pm_m, 1) END) "
+                         "AS pm_date"]])
+        date_stages, date_sql, date_ok = _date_stages("r_period", spec.date_format, "pd")
+        _merge(stages, date_stages)
+        period_sql = f"(CASE WHEN pm_shape IS NOT NULL THEN pm_date ELSE {date_sql} END)"
+        period_ok = f"(CASE WHEN pm_shape IS NOT NULL THEN pm_date IS NOT NULL ELSE {date_ok} END)"
+        amount_stages, amount_sql, amount_ok = _amount_stages("r_amount", "am")
+        _merge(stages, amount_stages)
+        if "quantity" in pos:
+            # core.values.parse_quantity: the number read as an amount is, exactly, then as a float
+            q_stages, _, _ = _amount_stages("r_quantity", "qt")
+            _merge(stages, q_stages[:-1] + [[
+                "(CASE WHEN r_quantity = '' THEN NULL ELSE (CASE WHEN starts_with(qt_n, '-') THEN -1.0 ELSE 1.0 "
+                "END) * TRY_CAST((CASE WHEN qt_int = '' THEN '0' ELSE qt_int END) || '.' || "
+                "(CASE WHEN qt_frac = '' THEN '0' ELSE qt_frac END) AS DOUBLE) END) AS qt_val"]])
+            quantity_sql = "(qt_val * unit_m)"  # units.normalize: quantity * multiplier (1.0 for a canonical unit)
+            quantity_ok = ("(r_quantity = '' OR (coalesce(qt_ok0 AND NOT (qt_other AND qt_cl > 1) AND "
+                           "length(qt_int) <= 15, false) AND qt_val IS NOT NULL AND NOT (qt_val = 0 AND "
+                           "starts_with(qt_n, '-')) AND r_quantity_unit <> '' AND unit_m IS NOT NULL))"
+                           if "quantity_unit" in pos else "(r_quantity = '')")
+            quantity_unit_sql = "(CASE WHEN r_quantity = '' THEN '' ELSE unit_canon END)"
+        else:
+            quantity_sql, quantity_ok, quantity_unit_sql = "NULL::DOUBLE", "true", "''"
+        if "customer_orgnr" in pos:
+            clean, certain = _orgnr("r_customer_orgnr")
+            customer_sql = f"(CASE WHEN r_customer_orgnr = '' THEN '' ELSE {clean} END)"
+            customer_ok = f"(r_customer_orgnr = '' OR {certain})"
+        else:
+            customer_sql, customer_ok = "''", "true"
+        fixed = _lit(spec.supplier_orgnr)
+        if "supplier_orgnr" in pos:
+            clean, certain = _orgnr("r_supplier_orgnr")
+            supplier_sql = f"(CASE WHEN r_supplier_orgnr = '' THEN {fixed} ELSE {clean} END)"
+            supplier_ok = f"(CASE WHEN r_supplier_orgnr = '' THEN {fixed} <> '' ELSE {certain} END)"
+        else:
+            supplier_sql, supplier_ok = fixed, f"({fixed} <> '')"
+        code_raw = f"replace({r('item_class_code')}, ' ', '')"
+        if "item_class_scheme" in pos:
+            known = ", ".join(_lit(k) for k in sorted(spec.schemes))
+            scheme_ok = (f"(regexp_full_match(r_item_class_scheme, '[A-Za-z]*') AND (r_item_class_scheme = '' OR "
+                         f"lower(r_item_class_scheme) IN ({known})))")
+            cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in spec.schemes.items())
+            given = f"(CASE lower(r_item_class_scheme) {cases} ELSE '' END)"
+            written = "r_item_class_scheme <> ''"
+        else:
+            scheme_ok, given, written = "true", "''", "false"
+        profile_scheme = _lit(spec.item_class_scheme)
+        scheme_ok = f"({scheme_ok} AND ({written} OR {code_raw} = '' OR {profile_scheme} <> ''))"
+        _merge(stages, [[
+            f"{customer_sql} AS customer", f"{code_raw} AS code_raw",
+            f"(CASE WHEN {written} THEN {given} WHEN {code_raw} <> '' THEN {profile_scheme} ELSE '' END) AS scheme"]])
+        other = (f"(NOT short AND {customer_ok} AND customer <> '' AND customer <> {_lit(spec.customer_orgnr)})")
+        ok = " AND ".join(["NOT short", customer_ok, period_ok, amount_ok, supplier_ok, quantity_ok, scheme_ok])
+        self.con.register("units_in", mapping)
+        self.con.execute("CREATE OR REPLACE TABLE rawf AS " + _staged(base, stages + [[
+            f"coalesce({other}, false) AS other"], [f"(other OR coalesce({ok}, false)) AS fast"]]))
+        self.con.unregister("units_in")
+        name = f"(CASE WHEN {r('supplier_name')} = '' THEN {_lit(spec.supplier_name)} ELSE {r('supplier_name')} END)"
+        self.con.execute(f"""
+            CREATE OR REPLACE VIEW fast AS
+            SELECT row_no, {period_sql} AS posting_date, {supplier_sql} AS supplier_orgnr, {name} AS supplier_name,
+                   {r('product_name')} AS product_name, {r('product_no')} AS product_no, code, scheme,
+                   {quantity_sql} AS quantity, {quantity_unit_sql} AS quantity_unit,
+                   {r('quantity_unit')} AS unit_text, {amount_sql}::BIGINT AS amount_ore,
+                   {r('invoice_no')} AS invoice_no, {r('line_id')} AS line_id
+            FROM (SELECT *, CASE WHEN scheme = 'cpv' AND code_raw <> '' THEN split_part(code_raw, '-', 1)
+                                 ELSE code_raw END AS code
+                  FROM rawf WHERE fast AND NOT other)""")
+        self.con.execute("""
+            CREATE OR REPLACE VIEW fast_keyed AS
+            SELECT row_no, posting_date, supplier_orgnr, supplier_name, product_name, product_no,
+                   CASE WHEN code <> '' THEN scheme ELSE '' END AS item_class_scheme, code AS item_class_code,
+                   quantity, quantity_unit, unit_text, amount_ore, invoice_no, line_id,
+                   CASE WHEN line_id <> '' THEN 'stats|id|' || supplier_orgnr || '|' || line_id
+                        ELSE 'stats|' || concat_ws('|', supplier_orgnr, posting_date::VARCHAR, invoice_no, product_no,
+                                                   product_name, CASE WHEN code <> '' THEN scheme ELSE '' END, code,
+                                                   coalesce(quantity::VARCHAR, 'None'), quantity_unit,
+                                                   amount_ore::VARCHAR)
+                   END AS basis
+            FROM fast""")
+        return self.con.execute("SELECT count(*) FROM rawf WHERE NOT fast").fetchall()[0][0]
+
+    def other_customers(self) -> list[tuple[str, int, int]]:
+        """(customer orgnr, rows, first row) of the fast rows of other customers."""
+        return self.con.execute("SELECT customer, count(*), min(row_no) FROM rawf WHERE other GROUP BY customer"
+                                ).fetchall()
+
+    def stats_lines(self) -> int:
+        """Table `lines`: every line (the fast ones and the importer's, `add_lines`) keyed as the importer keys
+        them, with the line store's columns. Returns their number."""
+        odd = "UNION ALL SELECT * FROM odd" if self.has_odd else ""
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE lines AS
+            SELECT * EXCLUDE (basis, product_name, product_no, unit_text),
+                   substr(sha256(basis || '|' || row_number() OVER (PARTITION BY basis ORDER BY row_no)), 1, 32)
+                     AS line_key,
+                   '' AS account, '' AS art, '' AS function, '' AS unit, '' AS unit_name, '' AS project,
+                   amount_ore AS amount_minor, 0::BIGINT AS vat_ore, 'NOK' AS currency, product_name AS description,
+                   '' AS voucher,
+                   false AS investment, 'supplier_report' AS document_type, invoice_no AS document_id,
+                   product_name AS item_name, '' AS item_description, product_no AS seller_item_id,
+                   unit_text AS unit_code
+            FROM (SELECT * FROM fast_keyed {odd})""")
+        return self.con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
+
+
+# ---------------------------------------------------------------------------------------------------- SAF-T
+
+# An amount the SQL reads (as importers.saft._ore reads it: Decimal, to øre half up): plain decimal digits, at most
+# 13 before the point (the importer's range) and 12 after (well within Decimal's 28 digits, so exact).
+_SAFT_AMOUNT = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+class SaftIngest(Ingest):
+    """A SAF-T file's lines, collected as columns by importers.saft.read_columns, checked, converted and keyed in
+    SQL; the values the SQL does not read (dates and amounts of another shape) are read by the importer's own
+    functions, once per distinct text."""
+
+    def load_saft(self, transactions: pa.Table, lines: pa.Table, amounts: pa.Table, suppliers: pa.Table) -> None:
+        for name, table in (("s_tx_in", transactions), ("s_lines_in", lines), ("s_amounts_in", amounts),
+                            ("s_suppliers", suppliers)):
+            self.con.register(f"{name}_arrow", table)
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+            self.con.unregister(f"{name}_arrow")
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE s_tx AS
+            SELECT tx_no, row, {_strip('tx_id')} AS tx_id,
+                   {_strip("coalesce(nullif(gl_date, ''), nullif(tx_date, ''), '')")} AS date_text
+            FROM s_tx_in""")
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE s_amounts AS
+            SELECT pos, ord, sign, vat, strict, text, t, t = '' AND NOT strict AS zero,
+                   regexp_full_match(t, '{_SAFT_AMOUNT}') AND length(ltrim(i, '0')) <= 13 AND length(f) <= 12 AS plain,
+                   i, f
+            FROM (SELECT *, regexp_replace(split_part(t, '.', 1), '^[+-]', '') AS i, split_part(t, '.', 2) AS f
+                  FROM (SELECT *, {_strip('text')} AS t FROM s_amounts_in))""")
+
+    def odd_dates(self) -> list[str]:
+        """The posting-date texts (stripped) the SQL does not read: not YYYY-MM-DD, or of year 0000."""
+        return [t for (t,) in self.con.execute(
+            f"SELECT DISTINCT date_text FROM s_tx WHERE NOT regexp_full_match(date_text, '{_ISO_DATE}') "
+            "OR starts_with(date_text, '0000')").fetchall()]
+
+    def odd_amounts(self) -> list[str]:
+        """The amount texts (as written) the SQL does not read."""
+        return [t for (t,) in self.con.execute(
+            "SELECT DISTINCT text FROM s_amounts WHERE NOT zero AND NOT plain").fetchall()]
+
+    def accounts(self) -> list[str]:
+        return [a for (a,) in self.con.execute(
+            f"SELECT DISTINCT {_strip('account')} FROM s_lines_in").fetchall()]
+
+    def check_saft(self, dates: pa.Table, amounts: pa.Table, arts: pa.Table) -> list[tuple]:
+        """Tables of the lines (`s_lines`: only those of transactions with a date, with amount, VAT and their first
+        error) from the importer's readings of the odd texts: `dates` (text, date), `amounts` (text, ore, message),
+        `arts` (account, art). Returns the errors in document order: (kind, row, date text or message) with kind
+        'date', 'RecordID', 'AccountID' or 'Amount'."""
+        for name, table in (("s_odd_dates", dates), ("s_odd_amounts", amounts), ("s_arts", arts)):
+            self.con.register(f"{name}_arrow", table)
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+            self.con.unregister(f"{name}_arrow")
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE s_dated AS
+            SELECT t.*, CASE WHEN regexp_full_match(date_text, '{_ISO_DATE}') AND NOT starts_with(date_text, '0000')
+                             THEN TRY_CAST(date_text AS DATE) ELSE o.date END AS posting_date
+            FROM s_tx t LEFT JOIN s_odd_dates o ON o.text = t.date_text""")
+        self.con.execute("""
+            CREATE OR REPLACE TABLE s_amount_lines AS
+            SELECT pos, sum(sign * ore) FILTER (WHERE NOT vat) AS amount_ore,
+                   sum(sign * ore) FILTER (WHERE vat) AS vat_ore,
+                   arg_min(message, ord) FILTER (WHERE message IS NOT NULL) AS message
+            FROM (SELECT a.pos, a.ord, a.sign, a.vat,
+                         CASE WHEN a.zero THEN 0
+                              WHEN a.plain THEN (CASE WHEN starts_with(a.t, '-') THEN -1 ELSE 1 END)
+                                   * (coalesce(TRY_CAST(nullif(ltrim(a.i, '0'), '') AS BIGINT), 0) * 100
+                                      + TRY_CAST(rpad(substr(a.f, 1, 2), 2, '0') AS BIGINT)
+                                      + CASE WHEN substr(a.f, 3, 1) >= '5' THEN 1 ELSE 0 END)
+                              ELSE o.ore END AS ore,
+                         CASE WHEN a.zero OR a.plain THEN NULL ELSE o.message END AS message
+                  FROM s_amounts a LEFT JOIN s_odd_amounts o ON o.text = a.text)
+            GROUP BY pos""")
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE s_lines AS
+            SELECT l.pos, l.tx_no, l.row, {_strip('l.record_id')} AS record_id, {_strip('l.account')} AS account,
+                   {_strip('l.supplier_id')} AS supplier_id, {_strip('l.description')} AS description,
+                   {_strip("coalesce(nullif(l.reference, ''), nullif(l.source_document, ''), '')")} AS invoice_no,
+                   coalesce(a.amount_ore, 0)::BIGINT AS amount_ore, coalesce(a.vat_ore, 0)::BIGINT AS vat_ore,
+                   a.message
+            FROM s_lines_in l JOIN s_dated t USING (tx_no) LEFT JOIN s_amount_lines a USING (pos)
+            WHERE t.posting_date IS NOT NULL""")
+        return self.con.execute("""
+            SELECT kind, row, text FROM (
+                SELECT tx_no, 0 AS pos, 'date' AS kind, row, date_text AS text FROM s_dated
+                WHERE posting_date IS NULL
+                UNION ALL
+                SELECT tx_no, pos, CASE WHEN record_id = '' THEN 'RecordID' WHEN account = '' THEN 'AccountID'
+                                        ELSE 'Amount' END, row,
+                       CASE WHEN record_id = '' OR account = '' THEN 'missing' ELSE message END
+                FROM s_lines WHERE record_id = '' OR account = '' OR message IS NOT NULL)
+            ORDER BY tx_no, pos""").fetchall()
+
+    def saft_lines(self) -> tuple[int, int]:
+        """Table `lines`: the lines with the line store's columns and their key (TransactionID + RecordID), the
+        supplier the line's or its transaction's one named supplier. Returns (lines, distinct keys)."""
+        self.con.execute("""
+            CREATE OR REPLACE TABLE lines AS
+            WITH named AS (
+                SELECT tx_no, CASE WHEN count(DISTINCT supplier_id) FILTER (WHERE supplier_id <> '') = 1
+                                   THEN max(supplier_id) FILTER (WHERE supplier_id <> '') ELSE '' END AS tx_supplier
+                FROM s_lines GROUP BY tx_no)
+            SELECT l.pos, l.row AS row_no, t.posting_date, l.account, coalesce(r.art, '') AS art, '' AS function,
+                   '' AS unit, '' AS unit_name, '' AS project, coalesce(s.orgnr, '') AS supplier_orgnr,
+                   coalesce(s.name, '') AS supplier_name, l.amount_ore, l.amount_ore AS amount_minor, l.vat_ore,
+                   'NOK' AS currency, l.description, l.invoice_no, t.tx_id AS voucher, l.record_id AS line_id,
+                   false AS investment, NULL::DOUBLE AS quantity, '' AS quantity_unit,
+                   substr(sha256('saft|' || t.tx_id || '|' || l.record_id), 1, 32) AS line_key
+            FROM s_lines l JOIN s_dated t USING (tx_no) JOIN named n USING (tx_no)
+                 LEFT JOIN s_arts r ON r.account = l.account
+                 LEFT JOIN s_suppliers s
+                   ON s.supplier_id = CASE WHEN l.supplier_id <> '' THEN l.supplier_id ELSE n.tx_supplier END""")
+        return self.con.execute("SELECT count(*), count(DISTINCT line_key) FROM lines").fetchall()[0]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
+import pyarrow as pa
 from lxml import etree
 
 from klimainnkjop.importers import validation, xmlsafe
@@ -104,7 +105,9 @@ def _ore(text: str) -> int:
     return int((value * 100).to_integral_value(ROUND_HALF_UP))
 
 
-def parse_saft(data: bytes, file_name: str) -> SaftFile:
+def _open(data: bytes, file_name: str):
+    """(root, version, warnings, validation seconds): the file parsed by the hardened parser, its root checked and
+    the 1.30 schema applied (ImportRejected on a 1.30 file that breaks it, warnings for older versions)."""
     import time
 
     root = xmlsafe.parse(data, file_name, huge_tree=True)  # no DOCTYPE, entities, XInclude or network
@@ -124,8 +127,11 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
         warnings.append(f"{file_name}: AuditFileVersion {quoted(version)} is older than 1.30; "
                         f"{len(failures)} deviation(s) "
                         f"from the 1.30 schema (first: {failures[0].message}); the values read were checked")
+    return root, version, warnings, seconds
 
-    errors: list[RowError] = []
+
+def _master_files(root) -> tuple[str, str, dict[str, tuple[str, str]], dict[str, str]]:
+    """(company orgnr, company name, supplier id -> (orgnr or '', name), account -> group)."""
     company_orgnr = (root.findtext("s:Header/s:Company/s:RegistrationNumber", "", NS) or "").strip()
     company_name = (root.findtext("s:Header/s:Company/s:Name", "", NS) or "").strip()
     suppliers = {}
@@ -140,7 +146,29 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
     for account in root.iterfind("s:MasterFiles/s:GeneralLedgerAccounts/s:Account", NS):
         groups[(account.findtext("s:AccountID", "", NS) or "").strip()] = (
             account.findtext("s:StandardAccountID", "", NS) or account.findtext("s:GroupingCode", "", NS) or "").strip()
+    return company_orgnr, company_name, suppliers, groups
 
+
+def _totals(root, file_name: str) -> tuple[int | None, int | None]:
+    def total(name: str) -> int | None:
+        node = root.find(f"s:GeneralLedgerEntries/s:{name}", NS)
+        text = node.text if node is not None else None
+        if not text or not text.strip():
+            return None
+        try:
+            return _ore(text)
+        except ValueError as exc:
+            raise ImportRejected([RowError(file_name, node.sourceline, name, str(exc))]) from None
+
+    return total("TotalDebit"), total("TotalCredit")
+
+
+def parse_saft(data: bytes, file_name: str) -> SaftFile:
+    """The file's lines, one SaftLine each (the reference the import's columnar read, services/saft_ingest.py,
+    is compared with), or ImportRejected with every error."""
+    root, version, warnings, seconds = _open(data, file_name)
+    company_orgnr, company_name, suppliers, groups = _master_files(root)
+    errors: list[RowError] = []
     lines: list[SaftLine] = []
     for journal in root.iterfind("s:GeneralLedgerEntries/s:Journal", NS):
         journal_id = (journal.findtext("s:JournalID", "", NS) or "").strip()
@@ -166,21 +194,166 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
         line.key = hashlib.sha256(f"saft|{line.transaction_id}|{line.record_id}".encode()).hexdigest()[:32]
     keys = [line.key for line in lines]
     if len(set(keys)) != len(keys):
-        raise ImportRejected([RowError(file_name, None, "RecordID",
-                                       "TransactionID + RecordID is not unique in the file")])
-
-    def total(name: str) -> int | None:
-        node = root.find(f"s:GeneralLedgerEntries/s:{name}", NS)
-        text = node.text if node is not None else None
-        if not text or not text.strip():
-            return None
-        try:
-            return _ore(text)
-        except ValueError as exc:
-            raise ImportRejected([RowError(file_name, node.sourceline, name, str(exc))]) from None
-
-    return SaftFile(file_name, company_orgnr, company_name, version, lines, total("TotalDebit"), total("TotalCredit"),
+        raise ImportRejected([not_unique(file_name)])
+    total_debit, total_credit = _totals(root, file_name)
+    return SaftFile(file_name, company_orgnr, company_name, version, lines, total_debit, total_credit,
                     warnings, seconds)
+
+
+def not_unique(file_name: str) -> RowError:
+    return RowError(file_name, None, "RecordID", "TransactionID + RecordID is not unique in the file")
+
+
+# ---------------------------------------------------------------- the lines as columns (the import's read)
+
+_S = f"{{{NS_URI}}}"
+_TX_TEXT = {f"{_S}TransactionID": "tx_id", f"{_S}GLPostingDate": "gl_date", f"{_S}TransactionDate": "tx_date"}
+_LINE_TEXT = {f"{_S}RecordID": "record_id", f"{_S}AccountID": "account", f"{_S}SupplierID": "supplier_id",
+              f"{_S}ReferenceNumber": "reference", f"{_S}SourceDocumentID": "source_document",
+              f"{_S}Description": "description"}
+_AMOUNT, _DEBIT, _CREDIT = f"{_S}Amount", f"{_S}DebitAmount", f"{_S}CreditAmount"
+_TAX, _TAX_AMOUNT = f"{_S}TaxInformation", f"{_S}TaxAmount"
+_DEBIT_TAX, _CREDIT_TAX = f"{_S}DebitTaxAmount", f"{_S}CreditTaxAmount"
+
+
+@dataclass
+class SaftColumns:
+    """A SAF-T file read for the import as columns (no object per line): `transactions` (tx_no, row, journal_id,
+    tx_id, gl_date, tx_date), `lines` (pos, tx_no, row, record_id, account, supplier_id, reference,
+    source_document, description) and `amounts` (pos, ord, text, sign, vat, strict: each amount of a line in the
+    order the importer reads them, `strict` where a blank text is an error and not 0), every text as the XML has it
+    (not stripped; '' where the element is absent or empty); `suppliers` (supplier_id, orgnr, name) from the master
+    files (the account groups are not stored with the lines, so not read). `totals()` checks GeneralLedgerEntries'
+    TotalDebit and TotalCredit."""
+
+    file_name: str
+    company_orgnr: str
+    company_name: str
+    version: str
+    warnings: list[str]
+    validation_seconds: float
+    transactions: pa.Table
+    lines: pa.Table
+    amounts: pa.Table
+    suppliers: pa.Table
+    root: object = field(repr=False, default=None)
+
+    def totals(self) -> tuple[int | None, int | None]:
+        return _totals(self.root, self.file_name)
+
+
+def _first_amount(parent, tag: str):
+    """findtext(f"{tag}/Amount", None) of `parent`: the first Amount under any `tag` child ('' for an empty one)."""
+    for child in parent.iterchildren(tag):
+        amount = child.find(_AMOUNT)
+        if amount is not None:
+            return amount.text or ""
+    return None
+
+
+def read_columns(data: bytes, file_name: str) -> SaftColumns:
+    """The file's transactions, lines and amounts as Arrow columns, texts as written: what importers' parse_saft
+    checks and converts per line is left to SQL (engine.ingest.SaftIngest). One pass over the lines' children."""
+    root, version, warnings, seconds = _open(data, file_name)
+    company_orgnr, company_name, suppliers, _ = _master_files(root)
+    tx_cols: dict[str, list] = {k: [] for k in ("tx_no", "row", "journal_id", "tx_id", "gl_date", "tx_date")}
+    line_cols: dict[str, list] = {k: [] for k in ("pos", "tx_no", "row", *_LINE_TEXT.values())}
+    amount_cols: dict[str, list] = {k: [] for k in ("pos", "ord", "text", "sign", "vat", "strict")}
+    # (bound once: the loop below runs per line and per child, and is most of the read's time)
+    line_text = [line_cols[name] for name in _LINE_TEXT.values()]
+    slot = {tag: i for i, tag in enumerate(_LINE_TEXT)}
+    line_pos, line_tx, line_row = line_cols["pos"].append, line_cols["tx_no"].append, line_cols["row"].append
+    a_pos, a_ord, a_text = amount_cols["pos"].append, amount_cols["ord"].append, amount_cols["text"].append
+    a_sign, a_vat, a_strict = amount_cols["sign"].append, amount_cols["vat"].append, amount_cols["strict"].append
+    line_tags = (*_LINE_TEXT, _DEBIT, _CREDIT, _TAX)
+    tx_tags = (*_TX_TEXT, f"{_S}Line")
+    width = len(_LINE_TEXT)
+    tx_no = pos = 0
+    for journal in root.iterfind("s:GeneralLedgerEntries/s:Journal", NS):
+        journal_id = journal.findtext("s:JournalID", "", NS) or ""
+        for tx in journal.iterfind("s:Transaction", NS):
+            tx_no += 1
+            found: dict[str, str] = {}
+            tx_lines = []
+            for child in tx.iterchildren(tx_tags):
+                name = _TX_TEXT.get(child.tag)
+                if name is None:
+                    tx_lines.append(child)
+                elif name not in found:
+                    found[name] = child.text or ""
+            tx_cols["tx_no"].append(tx_no)
+            tx_cols["row"].append(tx.sourceline)
+            tx_cols["journal_id"].append(journal_id)
+            tx_cols["tx_id"].append(found.get("tx_id", ""))
+            tx_cols["gl_date"].append(found.get("gl_date", ""))
+            tx_cols["tx_date"].append(found.get("tx_date", ""))
+            for ln in tx_lines:
+                pos += 1
+                texts: list = [None] * width
+                debit = credit = None
+                order = 2
+                for child in ln.iterchildren(line_tags):
+                    tag = child.tag
+                    i = slot.get(tag)
+                    if i is not None:
+                        if texts[i] is None:
+                            texts[i] = child.text or ""
+                    elif tag == _TAX:  # TaxAmount when written (a blank one is an error), else debit - credit
+                        plain = _first_amount(child, _TAX_AMOUNT)
+                        if plain:
+                            a_pos(pos), a_ord(order), a_text(plain), a_sign(1), a_vat(True), a_strict(True)
+                        else:
+                            for text, sign, at in ((_first_amount(child, _DEBIT_TAX), 1, order),
+                                                   (_first_amount(child, _CREDIT_TAX), -1, order + 1)):
+                                if text:
+                                    a_pos(pos), a_ord(at), a_text(text), a_sign(sign), a_vat(True), a_strict(False)
+                        order += 2
+                    elif tag == _DEBIT:
+                        if debit is None:
+                            amount = child.find(_AMOUNT)
+                            debit = None if amount is None else amount.text or ""
+                    elif credit is None:
+                        amount = child.find(_AMOUNT)
+                        credit = None if amount is None else amount.text or ""
+                line_pos(pos), line_tx(tx_no), line_row(ln.sourceline or 0)
+                for column, text in zip(line_text, texts):
+                    column.append(text or "")
+                if debit:
+                    a_pos(pos), a_ord(0), a_text(debit), a_sign(1), a_vat(False), a_strict(False)
+                if credit:
+                    a_pos(pos), a_ord(1), a_text(credit), a_sign(-1), a_vat(False), a_strict(False)
+    return SaftColumns(
+        file_name=file_name, company_orgnr=company_orgnr, company_name=company_name, version=version,
+        warnings=warnings, validation_seconds=seconds,
+        transactions=pa.table(tx_cols, schema=pa.schema([("tx_no", pa.int32()), ("row", pa.int32()),
+                                                         ("journal_id", pa.string()), ("tx_id", pa.string()),
+                                                         ("gl_date", pa.string()), ("tx_date", pa.string())])),
+        lines=pa.table(line_cols, schema=pa.schema([("pos", pa.int32()), ("tx_no", pa.int32()), ("row", pa.int32()),
+                                                    *[(n, pa.string()) for n in _LINE_TEXT.values()]])),
+        amounts=pa.table(amount_cols, schema=pa.schema([("pos", pa.int32()), ("ord", pa.int32()),
+                                                        ("text", pa.string()), ("sign", pa.int8()),
+                                                        ("vat", pa.bool_()), ("strict", pa.bool_())])),
+        suppliers=pa.table({"supplier_id": list(suppliers), "orgnr": [o for o, _ in suppliers.values()],
+                            "name": [n for _, n in suppliers.values()]},
+                           schema=pa.schema([("supplier_id", pa.string()), ("orgnr", pa.string()),
+                                             ("name", pa.string())])),
+        root=root)
+
+
+def amount_reading(text: str) -> tuple[int | None, str | None]:
+    """(øre, None) or (None, the importer's message) of an amount text, as _ore reads it."""
+    try:
+        return _ore(text), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def date_reading(text: str) -> dt.date | None:
+    """The posting date the importer reads from a (stripped) date text, or None."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _line(location: str) -> int | None:

@@ -144,7 +144,7 @@ def parse_supplier_stats(data: bytes, file_name: str, profile: StatsProfile, cus
     lines: list[StatsLine] = []
     others: Counter[str] = Counter()
     for row_no, cells in table.rows:
-        line = _parse_row(file_name, row_no, cells, positions, profile, customer_orgnr, errors, others)
+        line = parse_row(file_name, row_no, cells, positions, profile, customer_orgnr, errors, others)
         if line is not None:
             lines.append(line)
     if not errors and not lines and others:
@@ -157,8 +157,9 @@ def parse_supplier_stats(data: bytes, file_name: str, profile: StatsProfile, cus
     return ParsedStats(file_name, len(table.rows), sum(others.values()), lines)
 
 
-def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[str, int], profile: StatsProfile,
-               customer_orgnr: str, errors: list[RowError], others: Counter) -> StatsLine | None:
+def parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[str, int], profile: StatsProfile,
+              customer_orgnr: str, errors: list[RowError], others: Counter) -> StatsLine | None:
+    """One row's line, or None (its errors added to `errors`, or its customer, another's, counted in `others`)."""
     before = len(errors)
 
     def raw(fld: str) -> str:
@@ -222,16 +223,21 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
                      invoice_no=raw("invoice_no"), line_id=raw("line_id"))
 
 
+def line_basis(line: StatsLine) -> str:
+    """What a line's natural key hashes (before its occurrence number): supplier + line id when the report has one,
+    else the line's content."""
+    if line.line_id:
+        return f"stats|id|{line.supplier_orgnr}|{line.line_id}"
+    return "stats|" + "|".join(str(x) for x in (
+        line.supplier_orgnr, line.date, line.invoice_no, line.product_no, line.product_name,
+        line.item_class_scheme, line.item_class_code, line.quantity, line.quantity_unit, line.amount_ore))
+
+
 def _assign_keys(lines: list[StatsLine]) -> None:
     """Natural key: supplier + line id when the report has one, else the line's content with an occurrence
     counter (the n-th identical row is a purchase of its own); a later report repeating rows adds nothing."""
     seen: Counter[str] = Counter()
     for line in lines:
-        if line.line_id:
-            basis = f"stats|id|{line.supplier_orgnr}|{line.line_id}"
-        else:
-            basis = "stats|" + "|".join(str(x) for x in (
-                line.supplier_orgnr, line.date, line.invoice_no, line.product_no, line.product_name,
-                line.item_class_scheme, line.item_class_code, line.quantity, line.quantity_unit, line.amount_ore))
+        basis = line_basis(line)
         seen[basis] += 1
         line.key = hashlib.sha256(f"{basis}|{seen[basis]}".encode()).hexdigest()[:32]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +26,9 @@ from pathlib import Path
 from klimainnkjop.importers import archives
 from klimainnkjop.importers.ehf import InvoiceDocument, parse_documents
 from klimainnkjop.importers.errors import ImportRejected, RowError
-from klimainnkjop.importers.saft import parse_saft
+from klimainnkjop.services.saft_ingest import ReadSaft, parse_saft
 from klimainnkjop.services.audit import record_audit
-from klimainnkjop.services.imports import ImportResult, Staged, _stored_files, run_import, staged
+from klimainnkjop.services.imports import PARQUET_COLUMNS, ImportResult, Staged, _stored_files, run_import, staged
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.selectors.factors import MISSING_RATE_HINT, exchange_rates
 from klimainnkjop.storage import linestore
@@ -255,53 +256,42 @@ def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | 
     """A SAF-T Financial file. With an organisation chosen, a file whose company registration number (the header's
     Company/RegistrationNumber) is another's is refused (issue 16 item 5) unless confirm_other (the upload's checkbox,
     --force), which writes an audit entry `confirm_saft_import`."""
-    parsed = parse_saft(data, file_name)
-    if organisation is None:
-        organisation = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
+    with parse_saft(data, file_name) as parsed:  # the lines stay in DuckDB until the batch is written
         if organisation is None:
-            raise InvalidInput(f"{file_name}: no organisation has the file's company orgnr "
-                               f"{parsed.company_orgnr or '(none)'}; add it with `klimainnkjop org add` or name one "
-                               "with --org")
-    elif parsed.company_orgnr and parsed.company_orgnr != organisation.orgnr:
-        if not confirm_other:
-            known = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
-            who = f"{known.name}'s ({parsed.company_orgnr})" if known else f"company {parsed.company_orgnr}'s"
-            raise ImportRejected([RowError(file_name, None, "Header/Company/RegistrationNumber", (
-                f"the file is {who}, not {organisation.name}'s ({organisation.orgnr}); confirm that it belongs to "
-                "this organisation (the checkbox on the web, --force on the command line)"))])
-        record_audit(actor=actor, action=Action.CONFIRM_SAFT_IMPORT, object_type="File", object_id=file_name[:200],
-                     organisation=organisation,
-                     after={"file": file_name, "sha256": linestore.sha256_bytes(data), "organisation":
-                            organisation.orgnr, "company_orgnr": parsed.company_orgnr})
-    # the file's warnings go to the result, not to the batch (as before the skeleton)
-    facts = {"warnings": list(parsed.warnings), "validation_seconds": parsed.validation_seconds}
-    return run_import(organisation=organisation, kind="saft", file_name=file_name, sha=linestore.sha256_bytes(data),
-                      data=data, result=SaftImportResult, already=facts, actor=actor,
-                      stage=lambda previous: staged(_stage_saft(organisation, parsed, facts)))
+            organisation = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
+            if organisation is None:
+                raise InvalidInput(f"{file_name}: no organisation has the file's company orgnr "
+                                   f"{parsed.company_orgnr or '(none)'}; add it with `klimainnkjop org add` or name "
+                                   "one with --org")
+        elif parsed.company_orgnr and parsed.company_orgnr != organisation.orgnr:
+            if not confirm_other:
+                known = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
+                who = f"{known.name}'s ({parsed.company_orgnr})" if known else f"company {parsed.company_orgnr}'s"
+                raise ImportRejected([RowError(file_name, None, "Header/Company/RegistrationNumber", (
+                    f"the file is {who}, not {organisation.name}'s ({organisation.orgnr}); confirm that it belongs to "
+                    "this organisation (the checkbox on the web, --force on the command line)"))])
+            record_audit(actor=actor, action=Action.CONFIRM_SAFT_IMPORT, object_type="File", object_id=file_name[:200],
+                         organisation=organisation,
+                         after={"file": file_name, "sha256": linestore.sha256_bytes(data), "organisation":
+                                organisation.orgnr, "company_orgnr": parsed.company_orgnr})
+        # the file's warnings go to the result, not to the batch (as before the skeleton)
+        facts = {"warnings": list(parsed.warnings), "validation_seconds": parsed.validation_seconds}
+        return run_import(organisation=organisation, kind="saft", file_name=file_name, sha=linestore.sha256_bytes(data),
+                          data=data, result=SaftImportResult, already=facts, actor=actor,
+                          stage=lambda previous: _stage_saft(organisation, parsed, facts))
 
 
-def _stage_saft(organisation: Organisation, parsed, facts: dict) -> Staged:
-    existing = linestore.read_keys(_stored_files(organisation, kinds=("saft",)))
-    columns: dict[str, list] = {f.name: [] for f in linestore.LINE_SCHEMA}
-    duplicates = 0
-    suppliers: dict[str, str] = {}
-    for line in parsed.lines:
-        if line.key in existing:
-            duplicates += 1
-            continue
-        if line.supplier_orgnr:
-            suppliers[line.supplier_orgnr] = line.supplier_name
-        values = {
-            "line_key": line.key, "org": organisation.orgnr, "source": "saft", "row_no": line.row_no,
-            "posting_date": line.posting_date, "year": line.posting_date.year, "month": line.posting_date.month,
-            "account": line.account, "art": line.art, "function": "", "unit": "", "project": "",
-            "supplier_orgnr": line.supplier_orgnr, "supplier_name": line.supplier_name,
-            "amount_ore": line.amount_ore, "vat_ore": line.vat_ore, "currency": "NOK",
-            "amount_orig_minor": line.amount_ore, "description": line.description, "invoice_no": line.invoice_no,
-            "voucher": line.transaction_id, "line_id": line.record_id, "investment": False, "quantity": None,
-            "quantity_unit": "",
-        }
-        for name, value in values.items():
-            columns[name].append(value)
-    return Staged(rows_read=len(parsed.lines), duplicates=duplicates, columns=columns, suppliers=suppliers,
-                  result=facts)
+@contextmanager
+def _stage_saft(organisation: Organisation, parsed: ReadSaft, facts: dict):
+    """The lines anti-joined with the organisation's SAF-T batches in DuckDB; the ingest stays open until the commit
+    has written the fresh ones with one COPY."""
+    ingest = parsed.ingest
+    duplicates = ingest.drop_stored(_stored_files(organisation, kinds=("saft",)))
+    added, amount, _, suppliers = ingest.fresh_summary()
+
+    def write(path: Path, token: str) -> None:
+        ingest.write_fresh(path, org=organisation.orgnr, batch=token, source="saft", columns=PARQUET_COLUMNS,
+                           order="row_no, pos")
+
+    yield Staged(rows_read=parsed.lines, duplicates=duplicates, written=(added, amount, write),
+                 suppliers=suppliers, result=facts)

@@ -65,7 +65,7 @@ def parse_ledger(data: bytes, file_name: str, profile: Profile) -> ReadLedger:
 
 def _parse(ingest: Ingest, data: bytes, file_name: str, profile: Profile) -> ReadLedger:
     reader = "duckdb"
-    positions = _read_csv_with_duckdb(ingest, data, file_name, profile)
+    positions = read_csv_with_duckdb(ingest, data, file_name, profile)
     if positions is None:
         reader = "python"
         table = read_table(data, file_name, encoding=profile.encoding, delimiter=profile.delimiter,
@@ -89,10 +89,11 @@ def _parse(ingest: Ingest, data: bytes, file_name: str, profile: Profile) -> Rea
     return ReadLedger(file_name=file_name, rows_read=rows_read, lines=lines, ingest=ingest, reader=reader)
 
 
-def _read_csv_with_duckdb(ingest: Ingest, data: bytes, file_name: str, profile: Profile) -> dict[str, int] | None:
+def read_csv_with_duckdb(ingest: Ingest, data: bytes, file_name: str, profile) -> dict[str, int] | None:
     """Loads the cells with DuckDB's CSV reader and returns the profile's field positions, or None when the file
     is one the importer's reader must read (a spreadsheet, an odd encoding or layout, quotes DuckDB would read
-    otherwise, nothing to read)."""
+    otherwise, nothing to read). `profile`: a ledger's Profile or a supplier-statistics StatsProfile (the same
+    encoding, delimiter, header_row and columns)."""
     if data.startswith(b"PK\x03\x04") or file_name.lower().endswith((".xlsx", ".xlsm", ".xls", ".ods")):
         return None
     layout = csv_layout(data, encoding=profile.encoding, delimiter=profile.delimiter, header_row=profile.header_row)

@@ -3,6 +3,7 @@ framework suppliers' purchase statistics into the line store. Every change leave
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -13,9 +14,10 @@ from django.utils import timezone
 from klimainnkjop.clients.brreg import DELETED, FOUND, BrregClient, BrregError
 from klimainnkjop.importers.brreg import Unit, iter_units, unit_from_record
 from klimainnkjop.importers.errors import ImportRejected, RowError
-from klimainnkjop.importers.supplier_stats import StatsProfile, parse_supplier_stats
+from klimainnkjop.importers.supplier_stats import StatsProfile
+from klimainnkjop.services.supplier_stats import STATS_PARQUET_COLUMNS, parse_stats
 from klimainnkjop.services.audit import record_audit
-from klimainnkjop.services.imports import ImportResult, Staged, _stored_files, run_import, staged
+from klimainnkjop.services.imports import ImportResult, Staged, _stored_files, run_import
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import ImportBatch, Organisation, Supplier, SupplierStatsProfile
@@ -258,39 +260,30 @@ def do_import_supplier_stats(*, organisation: Organisation, data: bytes, file_na
     def stage(previous: ImportBatch | None):
         stored = _stats_profile_for(organisation, profile_name)
         profile = StatsProfile.from_spec(stored.spec, source=f"profile {stored.name}")
-        parsed = parse_supplier_stats(data, file_name, profile, organisation.orgnr)
-        return staged(_stage_supplier_stats(organisation, parsed, file_name, stored.name,
-                                            linestore.sha256_bytes(data)))
+        return _stage_supplier_stats(organisation, data, file_name, profile, stored.name, linestore.sha256_bytes(data))
 
     return run_import(organisation=organisation, kind="supplier_stats", file_name=file_name[:500],
                       sha=linestore.sha256_bytes(data), data=data, stage=stage, result=StatsImportResult, actor=actor)
 
 
-def _stage_supplier_stats(organisation: Organisation, parsed, file_name: str, profile_name: str, sha: str) -> Staged:
-    existing = linestore.read_keys(_stored_files(organisation, kinds=("supplier_stats",)))
-    fresh = [line for line in parsed.lines if line.key not in existing]
-    columns: dict[str, list] = {f.name: [] for f in linestore.INVOICE_LINE_SCHEMA}
-    for line in fresh:
-        row = {
-            "line_key": line.key, "org": organisation.orgnr, "source": "supplier_stats", "row_no": line.row_no,
-            "posting_date": line.date, "year": line.date.year, "month": line.date.month, "account": "", "art": "",
-            "function": "", "unit": "", "project": "", "supplier_orgnr": line.supplier_orgnr,
-            "supplier_name": line.supplier_name, "amount_ore": line.amount_ore, "vat_ore": 0, "currency": "NOK",
-            "amount_orig_minor": line.amount_ore, "description": line.product_name, "invoice_no": line.invoice_no,
-            "voucher": "", "line_id": line.line_id, "investment": False, "quantity": line.quantity,
-            "quantity_unit": line.quantity_unit, "document_type": "supplier_report",
-            "document_id": line.invoice_no, "item_name": line.product_name, "item_description": "",
-            "seller_item_id": line.product_no, "item_class_scheme": line.item_class_scheme,
-            "item_class_code": line.item_class_code, "unit_code": line.unit_text,
-        }
-        for name, value in row.items():
-            columns[name].append(value)
-    duplicates = len(parsed.lines) - len(fresh)
-    return Staged(
-        rows_read=parsed.rows_read, duplicates=duplicates, columns=columns, schema=linestore.INVOICE_LINE_SCHEMA,
-        profile_name=profile_name,
-        suppliers={line.supplier_orgnr: line.supplier_name for line in fresh if line.supplier_orgnr},
-        audit={"file": file_name, "sha256": sha, "profile": profile_name, "rows_read": parsed.rows_read,
-               "rows_other_customer": parsed.rows_other_customer, "lines_added": len(fresh),
-               "lines_duplicate": duplicates},
-        result={"rows_other_customer": parsed.rows_other_customer})
+@contextmanager
+def _stage_supplier_stats(organisation: Organisation, data: bytes, file_name: str, profile: StatsProfile,
+                          profile_name: str, sha: str):
+    """The report read in DuckDB (services/supplier_stats.py), anti-joined with the organisation's supplier
+    statistics batches; its ingest stays open until the commit has written the fresh lines with one COPY."""
+    with parse_stats(data, file_name, profile, organisation.orgnr) as parsed:
+        duplicates = parsed.ingest.drop_stored(_stored_files(organisation, kinds=("supplier_stats",)))
+        added, amount, _, suppliers = parsed.ingest.fresh_summary()
+
+        def write(path: Path, token: str) -> None:
+            parsed.ingest.write_fresh(path, org=organisation.orgnr, batch=token, source="supplier_stats",
+                                      columns=STATS_PARQUET_COLUMNS)
+
+        yield Staged(
+            rows_read=parsed.rows_read, duplicates=duplicates, written=(added, amount, write),
+            profile_name=profile_name, suppliers=suppliers,
+            audit={"file": file_name, "sha256": sha, "profile": profile_name, "rows_read": parsed.rows_read,
+                   "rows_other_customer": parsed.rows_other_customer, "lines_added": added,
+                   "lines_duplicate": duplicates},
+            result={"rows_other_customer": parsed.rows_other_customer})
+
