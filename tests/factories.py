@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 
 from klimainnkjop.access import operator
-from klimainnkjop.services import imports, invoices, profiles, suppliers
+from klimainnkjop.services import cases, imports, invoices, profiles, suppliers
 from klimainnkjop.storage.models import Membership
 
 DATA = Path(__file__).resolve().parent.parent / "klimainnkjop" / "data"
@@ -43,6 +43,20 @@ def as_operator(service):
             return service(*args, **kwargs)
     return call
 
+
+class _AsOperator:
+    """A services module whose do_* services are called as the operator (as_operator); everything else as it is."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        value = getattr(self._module, name)
+        return as_operator(value) if name.startswith("do_") and callable(value) else value
+
+
+# a procurement case's steps for test bodies that walk one, as the command line would (each step writes its event)
+operator_cases = _AsOperator(cases)
 
 # the import services for test bodies that import a file themselves, as the command line would
 do_import_ledger = as_operator(imports.do_import_ledger)

@@ -13,12 +13,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from klimainnkjop.services.api_tokens import do_create_api_token, do_revoke_api_token
-from klimainnkjop.services.profiles import do_save_profile
+from klimainnkjop.services import api_tokens
+from klimainnkjop.services.api_tokens import do_revoke_api_token
 from klimainnkjop.storage.models import ApiToken, AuditEntry, ImportBatch
 from tests.conftest import run_cli
-from tests.factories import (GRUE, KONGSVINGER, KONGSVINGER_CSV, KONGSVINGER_KG, WEB_PROFILE, kg, kostra_file,
-                             make_user, record)
+from tests.factories import (GRUE, KONGSVINGER, KONGSVINGER_CSV, KONGSVINGER_KG, WEB_PROFILE, as_operator,
+                             do_save_profile, kg, kostra_file, make_user, record)
+
+do_create_api_token = as_operator(api_tokens.do_create_api_token)  # as the command line makes one
 
 API = "/api/v1/organisations"
 

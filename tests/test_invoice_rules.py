@@ -11,10 +11,9 @@ from lxml import etree
 from klimainnkjop.importers import validation
 from klimainnkjop.importers.ehf import parse_document
 from klimainnkjop.importers.errors import ImportRejected
-from klimainnkjop.services.invoices import do_import_ehf
 from klimainnkjop.services.reference import do_set_exchange_rate
 from klimainnkjop.storage.models import ExchangeRate, ImportBatch
-from tests.factories import make_user, page
+from tests.factories import do_import_ehf, make_user, page
 
 DATA = Path(__file__).resolve().parent / "data"
 EXAMPLES = sorted(p.name for p in (DATA / "en16931-examples").iterdir() if p.suffix.lower() == ".xml")

@@ -191,7 +191,7 @@ def test_a_kostra_file_line_follows_its_function_through_reference_data_and_comp
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors.results import totals
     from klimainnkjop.services.compute import do_compute
-    from klimainnkjop.services.imports import do_import_kostra
+    from tests.factories import do_import_kostra
     from klimainnkjop.storage.models import CategoryMapping
     from tests.factories import kostra_file, record
 
@@ -284,7 +284,7 @@ ARTS = {"name": "council-arts", "columns": {"posting_date": "Date", "art": "Art"
 
 def test_an_unfamiliar_layout_warns_naming_the_columns_that_would_help_and_replace_reads_it_again(
         org, reference, tmp_path, admin_client):
-    from klimainnkjop.services.profiles import do_save_profile
+    from tests.factories import do_save_profile
     from klimainnkjop.storage.models import AuditEntry, ImportBatch
     from tests.conftest import run_cli
 
@@ -381,7 +381,7 @@ def test_a_region_of_a_municipality_and_its_joint_company_counts_a_purchase_betw
     from klimainnkjop.access import system_scope
     from klimainnkjop.selectors.results import totals
     from klimainnkjop.services.compute import do_compute
-    from klimainnkjop.services.imports import do_import_kostra
+    from tests.factories import do_import_kostra
     from klimainnkjop.services.organisations import do_create_organisation
     from tests.factories import kostra_file, record
 
