@@ -122,6 +122,25 @@ def in_scope(selector):
     return read
 
 
+def streamed(rows):
+    """The rows of a streaming response (a CSV export), each produced in the scope active now, when the view builds
+    the response: the server iterates them after the view and ScopeMiddleware have returned, so without this a row's
+    query would run in no scope (ScopeError) or, worse, in whatever scope the thread is in then. Each step enters the
+    captured scope and leaves it before the row is handed on (a `with` around a generator's `yield` would leak it)."""
+    captured = dict(get_scope())
+
+    def steps():
+        iterator = iter(rows)
+        while True:
+            with _activate_scope(**captured):
+                try:
+                    row = next(iterator)
+                except StopIteration:
+                    return
+            yield row
+    return steps()
+
+
 def operator():
     """The operator's context (the command line, the scheduler, the worker's jobs): no organisation filter. Only at
     those entry points; a face never runs in it."""

@@ -4,6 +4,7 @@ from here, never from each other."""
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 import threading
@@ -16,8 +17,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 
-from klimainnkjop.services.imports import do_import_ledger
-from klimainnkjop.services.profiles import do_save_profile
+from klimainnkjop.access import operator
+from klimainnkjop.services import cases, imports, invoices, profiles, suppliers
 from klimainnkjop.storage.models import Membership
 
 DATA = Path(__file__).resolve().parent.parent / "klimainnkjop" / "data"
@@ -33,6 +34,41 @@ VISMA = {
 HEADER = "Dato;Konto;Funksjon;Ansvar;Orgnr;Leverandør;Beløp;Tekst\n"
 
 
+def as_operator(service):
+    """The service called as the command line calls it: as the operator, in no organisation's scope (README: Design,
+    scoped by default). Fixtures run without a scope anyway (tests/conftest.py); a test body does not."""
+    @functools.wraps(service)
+    def call(*args, **kwargs):
+        with operator():
+            return service(*args, **kwargs)
+    return call
+
+
+class _AsOperator:
+    """A services module whose do_* services are called as the operator (as_operator); everything else as it is."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        value = getattr(self._module, name)
+        return as_operator(value) if name.startswith("do_") and callable(value) else value
+
+
+# a procurement case's steps for test bodies that walk one, as the command line would (each step writes its event)
+operator_cases = _AsOperator(cases)
+
+# the import services for test bodies that import a file themselves, as the command line would
+do_import_ledger = as_operator(imports.do_import_ledger)
+do_import_kostra = as_operator(imports.do_import_kostra)
+do_delete_import_batch = as_operator(imports.do_delete_import_batch)
+do_save_profile = as_operator(profiles.do_save_profile)
+do_import_ehf = as_operator(invoices.do_import_ehf)
+do_import_saft = as_operator(invoices.do_import_saft)
+do_import_supplier_stats = as_operator(suppliers.do_import_supplier_stats)
+do_save_supplier_stats_profile = as_operator(suppliers.do_save_supplier_stats_profile)
+
+
 def ledger_csv(*rows: str, header: str = HEADER) -> str:
     return header + "".join(r + "\n" for r in rows)
 
@@ -40,7 +76,7 @@ def ledger_csv(*rows: str, header: str = HEADER) -> str:
 def import_ledger(org, text: str, name: str = "ledger.csv", *, encoding: str = "utf-8", profile: dict | None = None):
     """The ledger file imported through the real services with `profile` (VISMA unless given) saved first."""
     spec = profile or VISMA
-    do_save_profile(organisation=org, spec=spec, actor="test")
+    do_save_profile(organisation=org, spec=spec, actor="test")  # as the operator (as_operator)
     return do_import_ledger(organisation=org, data=text.encode(encoding), file_name=name,
                             profile_name=spec["name"], actor="test")
 

@@ -270,7 +270,7 @@ OFFICE_ALL_KG = (kg(10_000, "goods.office", 2024) + kg(20_000, "goods.office", 2
 
 def test_a_case_is_walked_from_opened_to_closed_by_a_purchaser_and_the_approver(shared_agreements):
     from klimainnkjop.selectors import cases as case_selectors
-    from klimainnkjop.services import cases
+    from tests.factories import operator_cases as cases
     from klimainnkjop.storage.models import Organisation
 
     kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
@@ -327,7 +327,7 @@ def test_a_case_is_walked_from_opened_to_closed_by_a_purchaser_and_the_approver(
 
 
 def test_an_exempt_case_records_its_reason_and_counts_without_climate_requirements(shared_agreements):
-    from klimainnkjop.services import cases
+    from tests.factories import operator_cases as cases
     from klimainnkjop.storage.models import Organisation
 
     grue = Organisation.objects.get(orgnr=GRUE)
@@ -451,7 +451,7 @@ def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(sh
 
 
 def test_the_checklist_names_the_roles_of_the_person_s_organisation_and_the_7_9_options(shared_agreements, client):
-    from klimainnkjop.services import cases
+    from tests.factories import operator_cases as cases
     from klimainnkjop.storage.models import Organisation
 
     grue = Organisation.objects.get(orgnr=GRUE)
@@ -467,7 +467,7 @@ def test_the_checklist_names_the_roles_of_the_person_s_organisation_and_the_7_9_
 
 
 def test_the_cli_sets_approval_rules_and_counts_the_kpi(shared_agreements, tmp_path):
-    from klimainnkjop.services import cases
+    from tests.factories import operator_cases as cases
     from klimainnkjop.storage.models import Organisation
 
     rules = tmp_path / "regler.json"

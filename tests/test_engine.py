@@ -63,7 +63,7 @@ def test_recomputing_with_another_factor_set_keeps_the_earlier_results(org, refe
 
 
 def test_kostra_lines_step_aside_for_a_year_that_has_ledger_lines(org, reference):
-    from klimainnkjop.services.imports import do_import_kostra
+    from tests.factories import do_import_kostra
 
     def record(year, klasse, art, kr):
         return f"0A{year} 040200{' ' * 18}{klasse}0202{art}{kr:>9}"

@@ -116,6 +116,7 @@ def test_every_import_service_runs_through_the_one_skeleton_that_takes_the_organ
 def test_the_skeleton_looks_for_the_same_file_and_stages_and_commits_under_the_lock(org):
     from contextlib import contextmanager
 
+    from klimainnkjop.access import operator
     from klimainnkjop.services.imports import Staged, run_import
 
     seen: list[bool] = []
@@ -127,10 +128,11 @@ def test_the_skeleton_looks_for_the_same_file_and_stages_and_commits_under_the_l
         seen.append(locks.is_held(org.orgnr))
 
     data = b"an empty KOSTRA file"
-    first = run_import(organisation=org, kind="kostra", file_name="k.dat", sha=linestore.sha256_bytes(data),
-                       data=data, stage=stage, actor="test")
-    again = run_import(organisation=org, kind="kostra", file_name="k.dat", sha=linestore.sha256_bytes(data),
-                       data=data, stage=stage, actor="test")
+    with operator():  # as the command line would
+        first = run_import(organisation=org, kind="kostra", file_name="k.dat", sha=linestore.sha256_bytes(data),
+                           data=data, stage=stage, actor="test")
+        again = run_import(organisation=org, kind="kostra", file_name="k.dat", sha=linestore.sha256_bytes(data),
+                           data=data, stage=stage, actor="test")
     assert seen == [True, True] and not locks.is_held(org.orgnr)
     assert (first.already_imported, first.lines_added, first.batch.status) == (False, 0, "empty")
     assert (again.already_imported, again.batch) == (True, first.batch)

@@ -71,7 +71,7 @@ def values_of(org, period, category=""):
 
 def walk(case, requirements, contract, *, option="specification"):
     """A case from opened to awarded through the services, with the requirements set and those in the contract."""
-    from klimainnkjop.services import cases
+    from tests.factories import operator_cases as cases
 
     cases.do_screen_case(case=case, actor="test")
     cases.do_propose_ambition(case=case, ambition="advanced", actor="cli")
@@ -146,7 +146,7 @@ def test_the_renewal_pipeline_lists_each_agreement_with_the_measures_that_target
 
 
 def test_a_case_for_a_renewal_brings_in_the_measures_and_their_requirements(shared_links, client):
-    from klimainnkjop.services import cases
+    from tests.factories import operator_cases as cases
     from klimainnkjop.storage.models import Agreement, CaseEvent, Organisation
     from tests.factories import make_user
 
@@ -189,7 +189,7 @@ def test_the_share_of_spend_under_agreements_is_the_hand_counted_share_of_a_year
 
 
 def test_the_kpis_of_cases_count_requirements_and_renewals_that_took_in_their_measures(shared_links):
-    from klimainnkjop.services import cases
+    from tests.factories import operator_cases as cases
     from klimainnkjop.storage.models import Agreement, Organisation
 
     power_measure()

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from klimainnkjop.access import Scope, system_scope
+from klimainnkjop.access import Scope, operator, system_scope
 from klimainnkjop.core.errors import InvalidInput, OutsideScope
 from klimainnkjop.selectors import measures as selectors
 from klimainnkjop.services import measures as services
@@ -141,8 +141,9 @@ def test_the_trajectory_takes_each_measure_from_its_date_and_the_package_an_orga
     bound = make("I avtalen", mechanism="intensity", percent=30, kind=4, agreement="Kontorrekvisita 2023-2027",
                  agreement_renewal=dt.date(2027, 7, 2))  # 183 of 365 days of 2027 in effect
     package = services.do_create_package(name="Høy", measures=[less, bound], baseline_year=2024, actor="test")
-    services.do_adopt_package(package=package, organisation=Organisation.objects.get(orgnr=KONGSVINGER),
-                              adopted_on=dt.date(2025, 6, 1), case_number="25/123", actor="test")
+    with operator():  # as the command line would
+        services.do_adopt_package(package=package, organisation=Organisation.objects.get(orgnr=KONGSVINGER),
+                                  adopted_on=dt.date(2025, 6, 1), case_number="25/123", actor="test")
     document = selectors.trajectory(system_scope(), to_year=2028, org=KONGSVINGER)
     assert document["packages"] == {KONGSVINGER: "Høy"}
     rows = {(r["year"], r["scenario"]): r["kg_co2e"] for r in document["rows"]}
@@ -165,8 +166,9 @@ def test_the_trajectory_shows_the_organisations_tonnes_target_as_its_straight_pa
     less = make("Mindre", percent=20, effective_date=dt.date(2025, 1, 1))
     package = services.do_create_package(name="Basis", measures=[less], baseline_year=2024, actor="test")
     kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
-    services.do_adopt_package(package=package, organisation=kongsvinger, adopted_on=dt.date(2025, 1, 1),
-                              case_number="25/1", actor="test")
+    with operator():  # as the command line would
+        services.do_adopt_package(package=package, organisation=kongsvinger, adopted_on=dt.date(2025, 1, 1),
+                                  case_number="25/1", actor="test")
     result = run_cli("trajectory", "--org", KONGSVINGER, "--to", "2028", "--format", "json")
     assert "target" not in {r["scenario"] for r in json.loads(result.stdout)["rows"]}  # no target yet
     do_set_target(kpi="tonnes_co2e", kind="cut", value=40, baseline_year=2024, target_year=2028,
@@ -347,8 +349,9 @@ def test_a_measure_page_shows_what_it_traces_to_and_its_history(account, client)
 def test_the_curve_and_trajectory_pages_draw_the_numbers_of_their_tables(account, client):
     less = make("Mindre", percent=20, effective_date=dt.date(2025, 1, 1), cost_yearly_nok=500)
     package = services.do_create_package(name="Basis", measures=[less], baseline_year=2024, actor="test")
-    services.do_adopt_package(package=package, organisation=Organisation.objects.get(orgnr=KONGSVINGER),
-                              adopted_on=dt.date(2025, 1, 1), case_number="25/1", actor="test")
+    with operator():  # as the command line would
+        services.do_adopt_package(package=package, organisation=Organisation.objects.get(orgnr=KONGSVINGER),
+                                  adopted_on=dt.date(2025, 1, 1), case_number="25/1", actor="test")
     client.force_login(make_user("admin", Organisation.objects.get(orgnr=KONGSVINGER), "region-admin"))
     _, tree = page(client, f"/tiltak/kurve/?pakke={package.pk}")
     spec = chart_payload(tree.find_all("figure")[0])["spec"]
@@ -371,8 +374,9 @@ def test_the_excel_report_has_the_measures_and_the_adopted_package_of_the_organi
     less = make("Mindre", percent=20, cost_yearly_nok=1_000)
     make("Bare Grue", percent=10, organisations=[GRUE])
     package = services.do_create_package(name="Basis", measures=[less], baseline_year=2024, actor="test")
-    services.do_adopt_package(package=package, organisation=Organisation.objects.get(orgnr=KONGSVINGER),
-                              adopted_on=dt.date(2025, 1, 1), case_number="25/1", actor="test")
+    with operator():  # as the command line would
+        services.do_adopt_package(package=package, organisation=Organisation.objects.get(orgnr=KONGSVINGER),
+                                  adopted_on=dt.date(2025, 1, 1), case_number="25/1", actor="test")
     out = tmp_path / "k.xlsx"
     result = run_cli("report", "--org", KONGSVINGER, "--period", "2024", "--format", "xlsx", "-o", out)
     assert result.returncode == 0, result.stderr

@@ -9,11 +9,9 @@ from klimainnkjop.selectors.results import totals
 from klimainnkjop.services.classification import do_add_classification_rule, do_override_line_categories
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.factors import do_set_category_mapping
-from klimainnkjop.services.imports import do_import_kostra
-from klimainnkjop.services.invoices import do_import_ehf
 from klimainnkjop.services.organisations import do_create_organisation
 from klimainnkjop.storage.models import AuditEntry
-from tests.factories import import_ledger, ledger_csv
+from tests.factories import do_import_ehf, do_import_kostra, import_ledger, ledger_csv
 
 EHF = Path(__file__).resolve().parent / "data" / "ehf" / "Norwegian-example-1.xml"  # TOSL108, 2013, 1 436,50
 PROFILE = {"name": "inv", "columns": {"posting_date": "Dato", "account": "Konto", "unit": "Ansvar",

@@ -3,6 +3,8 @@ query that forgot its filter sees only the scope's organisations; the predicates
 system actors only the operator's may walk a procurement case."""
 from __future__ import annotations
 
+import functools
+
 import pytest
 from django_scopes import ScopeError
 
@@ -12,7 +14,8 @@ from klimainnkjop.storage import models
 from tests.factories import make_user
 
 SCOPED = ["PackageAdoption", "ClimateBudget", "ProcurementCase", "CaseEvent", "Upload", "ConstructionProject",
-          "ClimateCalculation", "ClimateCalculationRow", "ApiToken"]
+          "ClimateCalculation", "ClimateCalculationRow", "ApiToken", "ImportBatch", "MappingProfile",
+          "SupplierStatsProfile"]
 
 
 @pytest.fixture
@@ -36,6 +39,52 @@ def test_a_query_of_an_organisation_bound_model_outside_any_scope_raises_a_scope
     assert list(manager.none()) == []  # the one query that needs no scope
 
 
+# what django-scopes' own DisabledQuerySet lets through unfiltered (storage/models.RefusingQuerySet refuses them)
+OUTSIDE_A_SCOPE = {
+    "exists": lambda manager, org: manager.exists(),
+    "count": lambda manager, org: manager.count(),
+    "create": lambda manager, org: manager.create(organisation=org),
+    "bulk_create": lambda manager, org: manager.bulk_create([manager.model()]),
+    "get_or_create": lambda manager, org: manager.get_or_create(organisation=org),
+    "update_or_create": lambda manager, org: manager.update_or_create(organisation=org),
+    "update": lambda manager, org: manager.update(),
+    "delete": lambda manager, org: manager.get_queryset().delete(),
+    "in_bulk": lambda manager, org: manager.in_bulk([1]),
+    "exclude-then-exists": lambda manager, org: manager.exclude(pk=0).exists(),
+    "select_related-then-exists": lambda manager, org: manager.select_related().exists(),
+    "distinct-then-count": lambda manager, org: manager.distinct().count(),
+    "values_list": lambda manager, org: list(manager.values_list("pk", flat=True)),
+    "iterator": lambda manager, org: list(manager.get_queryset().iterator()),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("call", OUTSIDE_A_SCOPE.values(), ids=OUTSIDE_A_SCOPE.keys())
+@pytest.mark.parametrize("name", SCOPED)
+def test_no_query_method_of_a_scoped_model_escapes_the_check_outside_a_scope(name, call, org):
+    model = getattr(models, name)
+    with access.operator():
+        before = model.objects.count()
+    with pytest.raises(ScopeError):
+        call(model.objects, org)
+    with access.operator():
+        assert model.objects.count() == before  # nothing was written on the way to the error
+
+
+@pytest.mark.django_db
+def test_the_related_managers_of_an_organisation_refuse_outside_a_scope_too(org):
+    for related in (org.batches, org.profiles, org.supplier_stats_profiles, org.api_tokens, org.uploads):
+        for call in (related.exists, related.count, functools.partial(related.create, name="x"), related.all):
+            with pytest.raises(ScopeError):
+                call()
+
+
+@pytest.mark.django_db
+def test_the_empty_query_and_another_database_alias_need_no_scope():
+    assert list(models.ImportBatch.objects.none()) == []
+    assert list(models.ImportBatch.objects.using("default").none()) == []
+
+
 @pytest.mark.django_db
 def test_every_model_bound_to_an_organisation_is_scoped_but_the_named_exceptions():
     """A new organisation-bound model is scoped, or named here with its reason."""
@@ -44,8 +93,6 @@ def test_every_model_bound_to_an_organisation_is_scoped_but_the_named_exceptions
         "AuditEntry",  # also the region's entries without an organisation (sign-ins); read through Scope.check_audit
         "ClassificationRule", "Report", "ReportSchedule", "Publication", "Target", "ApprovalRule", "Agreement",
         "MeasureStatusChange",  # each also has region-wide rows (no organisation) that an organisation's people see
-        "ImportBatch", "MappingProfile", "SupplierStatsProfile",  # not yet: the import services, called directly by
-        # about a hundred tests, need their callers to say their scope first (README: Design, scoped by default)
     }
     bound = {m.__name__ for m in vars(models).values() if isinstance(m, type) and issubclass(m, models.models.Model)
              and m.__module__ == models.__name__ and not m._meta.abstract
@@ -76,6 +123,87 @@ def test_inside_a_scope_a_query_that_forgot_its_filter_sees_only_the_scopes_orga
         assert models.ApiToken.objects.count() == 2
     with access.operator():
         assert models.ApiToken.objects.count() == 2
+
+
+@pytest.fixture
+def imported(org, other_org):
+    """A ledger, its mapping profile and a supplier-statistics profile of each organisation (built as the operator)."""
+    from klimainnkjop.services.suppliers import do_save_supplier_stats_profile
+    from tests.factories import import_ledger, ledger_csv
+
+    for organisation, row in ((org, "01.03.2024;115000;2020;2000;999999999;Mat AS;10 000,00;Mat"),
+                              (other_org, "02.03.2024;115000;2020;2000;999999999;Mat AS;20 000,00;Mat")):
+        assert import_ledger(organisation, ledger_csv(row)).lines_added == 1
+        do_save_supplier_stats_profile(organisation=organisation, actor=CLI, spec={
+            "name": f"asko-{organisation.orgnr}", "columns": {"period": "Dato", "supplier_orgnr": "Leverandør",
+                                                              "product_name": "Vare", "amount": "Beløp"}})
+    return org, other_org
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["ImportBatch", "MappingProfile", "SupplierStatsProfile"])
+def test_inside_a_scope_the_import_paths_rows_of_another_organisation_are_out_of_sight(imported, name):
+    org, other_org = imported
+    manager = getattr(models, name).objects
+    with access.activate(access.Scope(orgnrs=frozenset({org.orgnr}))):
+        assert {row.organisation_id for row in manager.all()} == {org.pk}
+        assert not manager.filter(organisation=other_org).exists()
+    with access.activate(access.Scope(orgnrs=frozenset({other_org.orgnr}))):
+        assert {row.organisation_id for row in manager.all()} == {other_org.pk}
+    with access.operator():
+        assert {row.organisation_id for row in manager.all()} == {org.pk, other_org.pk}
+
+
+@pytest.mark.django_db
+def test_an_import_in_a_persons_scope_finds_its_own_organisations_profile_and_earlier_file_only(imported):
+    """A face calls the import services in its request's scope: the organisation's own profile and earlier batch are
+    found, another organisation's are not (the same file imported there is no duplicate here)."""
+    from klimainnkjop.services.imports import do_import_ledger
+    from tests.factories import VISMA, ledger_csv
+
+    org, other_org = imported
+    grue_file = ledger_csv("02.03.2024;115000;2020;2000;999999999;Mat AS;20 000,00;Mat").encode()
+    with access.activate(access.Scope(orgnrs=frozenset({org.orgnr}))):
+        result = do_import_ledger(organisation=org, data=grue_file, file_name="grue.csv", profile_name=VISMA["name"],
+                                  actor=CLI)
+        assert (result.already_imported, result.lines_added) == (False, 1)
+        again = do_import_ledger(organisation=org, data=grue_file, file_name="grue.csv", profile_name=VISMA["name"],
+                                 actor=CLI)
+        assert again.already_imported and again.batch == result.batch
+    with access.operator():
+        assert models.ImportBatch.objects.filter(organisation=other_org).count() == 1
+
+
+@pytest.mark.django_db
+def test_streamed_rows_are_produced_in_the_scope_of_their_making_and_leave_none_behind(tokens):
+    org, _, _, _ = tokens
+    seen_between = []
+
+    def names():
+        for token in models.ApiToken.objects.order_by("name"):
+            yield token.name
+
+    with access.activate(access.Scope(orgnrs=frozenset({org.orgnr}))):
+        rows = access.streamed(names())
+    for name in rows:  # iterated after the scope was left, as a server iterates a streaming response
+        seen_between.append((name, access.get_scope()))
+    assert seen_between == [("kongsvinger-bi", {})]
+    with pytest.raises(ScopeError):
+        list(names())  # the same rows outside any scope
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.scoped_urls")
+def test_a_streaming_response_produces_its_rows_in_the_requests_scope_after_the_view_returned(client, tokens):
+    org, other_org, _, _ = tokens
+    client.force_login(make_user("k-reader", org, "reader"))
+    response = client.get("/test-streamed-forgotten-filter/")
+    assert response.streaming
+    assert b"".join(response.streaming_content).decode() == f"tokens:\n{org.orgnr}/kongsvinger-bi\n"
+
+    client.force_login(make_user("regionadmin", org, "region-admin"))
+    body = b"".join(client.get("/test-streamed-forgotten-filter/").streaming_content).decode()
+    assert body == f"tokens:\n{other_org.orgnr}/grue-bi\n{org.orgnr}/kongsvinger-bi\n"
 
 
 @pytest.mark.django_db

@@ -16,10 +16,10 @@ from klimainnkjop.clients.brreg import ENV_BASE_URL, BrregClient, BrregError
 from klimainnkjop.importers.brreg import iter_units
 from klimainnkjop.importers.errors import ImportRejected
 from klimainnkjop.services.compute import do_compute
-from klimainnkjop.services.suppliers import (do_import_supplier_register, do_import_supplier_stats,
-                                             do_refresh_suppliers, do_save_supplier_stats_profile)
+from klimainnkjop.services.suppliers import do_import_supplier_register, do_refresh_suppliers
 from klimainnkjop.storage.models import AuditEntry, Supplier
 from tests.conftest import run_cli
+from tests.factories import do_import_supplier_stats, do_save_supplier_stats_profile
 
 BRREG = Path(__file__).resolve().parent / "data" / "brreg"
 BASE = "https://brreg.test/enhetsregisteret/api"

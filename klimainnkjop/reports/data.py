@@ -277,8 +277,9 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
                                  fs.role)
                    for label in run.run.factor_sets if (fs := sets.get(label)) is not None]
     orgs = [orgnr] if orgnr else list(scope.organisations().values_list("orgnr", flat=True))
-    as_of = ImportBatch.objects.filter(pk__in=run.run.batch_ids, organisation__orgnr__in=orgs) \
-        .aggregate(latest=Max("created_at"))["latest"]
+    with access.activate(scope):  # the report reads in its own scope, whoever generates it
+        as_of = ImportBatch.objects.filter(pk__in=run.run.batch_ids, organisation__orgnr__in=orgs) \
+            .aggregate(latest=Max("created_at"))["latest"]
 
     kind_word = {SCOPE_ORG: "Klimaregnskap for innkjøp", SCOPE_UNIT: "Klimaregnskap for innkjøp",
                  SCOPE_REGION: "Klimaregnskap for innkjøp i regionen"}[scope_kind]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 
-from klimainnkjop.access import Scope
+from klimainnkjop.access import Scope, in_scope
 from klimainnkjop.storage.models import ImportBatch, Invitation, Membership, TotpDevice, Unit
 
 
@@ -76,6 +76,7 @@ def invitation(scope: Scope, orgnr: str, pk: int) -> Invitation:
     return get_object_or_404(Invitation, organisation__orgnr=orgnr, pk=pk)
 
 
+@in_scope
 def import_batch(scope: Scope, orgnr: str, pk: int) -> ImportBatch:
     scope.check(orgnr)
     return get_object_or_404(ImportBatch, organisation__orgnr=orgnr, pk=pk)

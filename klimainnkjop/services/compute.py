@@ -197,6 +197,7 @@ def classification_inputs() -> dict[str, pa.Table]:
     }
 
 
+@access.operator()  # a run is of the whole region's batches, whoever asks for it (never a scope's part of it)
 def do_compute(*, factor_set_name: str | None = None, actor: ActorLike = None) -> ComputeRun:
     """Recompute the whole account. Earlier runs are kept: each run has its own result folder."""
     factor_set = resolve_factor_set(factor_set_name)

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from klimainnkjop import paths
+from klimainnkjop import access, paths
 from klimainnkjop.core.errors import ImportRejected, InvalidInput
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.storage.models import Organisation
@@ -150,6 +150,7 @@ def _import(file: Path, org: Organisation, source: str, profile: str | None, act
     return result.already_imported, result.lines_added
 
 
+@access.operator()  # the operator's scanner of every organisation's folders (the CLI, the scheduler)
 def do_import_due_files(*, actor: ActorLike = "drop-folder", settle: float = SETTLE_SECONDS, compute: bool = True,
                         now: float | None = None) -> DropRun:
     """Imports every file that is due in the drop folders (see the module's docstring), then computes once."""

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from django.db import transaction
 from django.utils import timezone
 
-from klimainnkjop import paths
+from klimainnkjop import access, paths
 from klimainnkjop.engine import reader
 from klimainnkjop.ml import textmodel
 from klimainnkjop.ml.textmodel import Example
@@ -55,6 +55,7 @@ def held_out_split() -> tuple[list[Example], list[Example]]:
     return textmodel.split_held_out(labelled_examples())
 
 
+@access.operator()  # the text model predicts every organisation's lines, whoever asks for it
 def active_batches() -> list[ImportBatch]:
     return list(ImportBatch.objects.filter(status=ImportBatch.STATUS_DONE).exclude(parquet_path=""))
 

@@ -8,14 +8,41 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django_scopes import ScopedManager
+from django_scopes.manager import DisabledQuerySet
 
 from klimainnkjop.storage.encryption import EncryptedCharField
 
 
+class RefusingQuerySet(DisabledQuerySet):
+    """What an organisation-bound model's manager gives outside any scope: every public method of a query set raises
+    ScopeError but `none()` and `using()`. django-scopes' own DisabledQuerySet lets `exists()`, `create()`,
+    `bulk_create()`, `in_bulk()`, `contains()`, `exclude()`, `select_related()` and others through unfiltered (its
+    list names what to refuse; this one names what to allow, so a method a new Django adds is refused too)."""
+
+
+_ALLOWED_OUTSIDE_A_SCOPE = {"none", "using", "as_manager"}
+for _name in dir(models.QuerySet):
+    if _name.startswith("_") or _name in _ALLOWED_OUTSIDE_A_SCOPE:
+        continue
+    if callable(getattr(models.QuerySet, _name)):
+        setattr(RefusingQuerySet, _name, DisabledQuerySet.error)
+for _name in ("__iter__", "__aiter__", "__len__", "__bool__", "__getitem__", "__and__", "__or__", "__xor__"):
+    setattr(RefusingQuerySet, _name, DisabledQuerySet.error)
+
+
 def org_scoped(path: str = "organisation"):
-    """The manager of an organisation-bound model: refuses a query unless a scope is active (django-scopes), and
-    inside one filters by `path` to the scope's organisations (access.activate; the operator: access.operator)."""
-    return ScopedManager(organisation=path)
+    """The manager of an organisation-bound model: refuses a query unless a scope is active (django-scopes; every
+    query method, RefusingQuerySet), and inside one filters by `path` to the scope's organisations
+    (access.activate; the operator: access.operator)."""
+
+    class OrgScopedManager(type(ScopedManager(organisation=path))):
+        def get_queryset(self):
+            query = super().get_queryset()
+            if isinstance(query, DisabledQuerySet):
+                return RefusingQuerySet(self.model, using=self._db, missing_scopes=query.missing_scopes)
+            return query
+
+    return OrgScopedManager()
 
 
 class Region(models.Model):
@@ -238,6 +265,8 @@ class MappingProfile(models.Model):
     spec = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = org_scoped()
+
     class Meta:
         unique_together = [("organisation", "name")]
         ordering = ["name"]
@@ -251,6 +280,8 @@ class SupplierStatsProfile(models.Model):
     name = models.CharField(max_length=100)
     spec = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = org_scoped()
 
     class Meta:
         unique_together = [("organisation", "name")]
@@ -286,6 +317,8 @@ class ImportBatch(models.Model):
                                           "location")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = org_scoped()
 
     class Meta:
         # A deleted batch steps aside, so the same file can be imported again after a deletion.
