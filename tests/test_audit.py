@@ -154,6 +154,8 @@ def cases(org):
         "do_delete_import_batch": (lambda: imports.do_delete_import_batch(
             batch=ImportBatch.objects.with_scopes_disabled().get(file_name="a.csv"), actor="test"), "delete_import", True),
         "do_compute": (lambda: compute.do_compute(actor="test"), "compute", False),
+        "do_prune_runs": (lambda: (compute.do_compute(actor="test"), compute.do_compute(actor="test"),
+                                   compute.do_prune_runs(keep=1, actor="test")), "prune_compute_runs", False),
         "do_start_totp_enrolment": (lambda: auth.do_start_totp_enrolment(user=user(), actor="test"), "start_totp",
                                     False),
         "do_confirm_totp": (confirmed_totp, "confirm_totp", True),
