@@ -5,8 +5,9 @@ unit table instead of pint, its own recursive walk up the category tree) and spe
 exclusion rules out as a CASE, so a matching total also cross-checks the engine's classification and
 factor choice, not just its speed.
 
-Method per line, best first: supplier-specific (spend moved to the factor's price year and currency ×
-factor) > activity (quantity converted to the factor's unit × factor) > spend (nearest category
+Method per line, best first (method v2's ranks, engine/pipeline.FACTOR_RANKS): activity (quantity converted to
+the factor's unit × factor) > the supplier's company-wide intensity (spend moved to the factor's price year and
+currency × factor) > spend (nearest category
 ancestor with a factor, the chosen set before the fallback set). The choices are made with window
 functions once per key — (supplier, year), (category, year, unit), (category, year) — and then joined
 to the lines, rather than per line.
@@ -27,7 +28,7 @@ FIRST_YEAR = 2000   # the engine expands factor validity over 2000 .. today + 1
 # which shipped sets play which part (what services.compute.engine_inputs chooses for a fresh install)
 SPEND_SETS = {"dfo-klimaintensiteter.csv": 1, "epa-useeio-nok.csv": 2}          # file -> tier
 ACTIVITY_SETS = ["dfo-klimaintensiteter.csv", "poore-nemecek-2018-food.csv",     # priority = position
-                 "desnz-2025-activity.csv"]
+                 "nve-electricity-location.csv", "desnz-2025-activity.csv"]
 DEFAULT_RANGE = {1: 0.2, 2: 0.2, 3: 0.3, 4: 0.5, 5: 0.7}   # docs/factor-set-template.md: ± by quality
 
 AGGREGATE_KEYS = ("org, year, month, unit, category, supplier_orgnr, art, investment, source, exclusion, covered, "
@@ -194,8 +195,8 @@ decided AS (
     SELECT *,
       CASE
         WHEN exclusion <> '' THEN NULL
-        WHEN u_value IS NOT NULL AND cpi_line IS NOT NULL AND u_cpi IS NOT NULL AND u_fx IS NOT NULL THEN 'supplier'
         WHEN a_value IS NOT NULL THEN 'activity'
+        WHEN u_value IS NOT NULL AND cpi_line IS NOT NULL AND u_cpi IS NOT NULL AND u_fx IS NOT NULL THEN 'supplier'
         WHEN s_value IS NOT NULL AND cpi_line IS NOT NULL AND s_cpi IS NOT NULL AND s_fx IS NOT NULL THEN 'spend'
       END AS method_,
       amount_ore::DOUBLE / 100.0 / cpi_line AS nok_per_cpi
