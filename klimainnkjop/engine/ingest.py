@@ -117,6 +117,20 @@ def _database() -> duckdb.DuckDBPyConnection:
         return _DB
 
 
+class HoldsIngest:
+    """A parse result that keeps its Ingest (`self.ingest`, whose tables hold the parsed lines) open until it is
+    closed or its `with` block ends: the services' ReadLedger, ReadKostra, ReadStats and ReadSaft."""
+
+    def close(self) -> None:
+        self.ingest.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class Ingest:
     """One import's DuckDB connection, in memory (spilling to a temporary folder)."""
 

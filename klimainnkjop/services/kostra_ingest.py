@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from klimainnkjop.core import kostra as kostra_codes
-from klimainnkjop.engine.ingest import KostraIngest, KostraLayout
+from klimainnkjop.engine.ingest import HoldsIngest, KostraIngest, KostraLayout
 from klimainnkjop.importers import kostra
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.tabular import decode
@@ -25,7 +25,7 @@ _OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @dataclass
-class ReadKostra:
+class ReadKostra(HoldsIngest):
     file_name: str
     rows_read: int
     regions: set[str]
@@ -33,15 +33,6 @@ class ReadKostra:
     orgnrs: set[str]
     ingest: KostraIngest
     reader: str  # "duckdb" or "python"
-
-    def close(self) -> None:
-        self.ingest.close()
-
-    def __enter__(self) -> "ReadKostra":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def others(self, region: str, orgnr: str) -> list[tuple[int, str, str]]:
         """(first row, 'region' | 'orgnr', value) of each region and orgnr in the file that is not these."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from klimainnkjop.engine import ingest as engine_ingest
-from klimainnkjop.engine.ingest import Ingest, LedgerFields
+from klimainnkjop.engine.ingest import HoldsIngest, Ingest, LedgerFields
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.ledger import ParsedLine, Profile, line_basis, parse_row
 from klimainnkjop.importers.tabular import Table, column_positions, csv_layout, read_table
@@ -24,7 +24,7 @@ _LATIN1_EQUAL = bytes(range(0x80, 0xA0))  # the only bytes where Windows-1252 an
 
 
 @dataclass
-class ReadLedger:
+class ReadLedger(HoldsIngest):
     """A parsed ledger file: `lines` lines in table `lines` of `ingest` (one per line, with `line_key`)."""
 
     file_name: str
@@ -32,15 +32,6 @@ class ReadLedger:
     lines: int
     ingest: Ingest
     reader: str  # "duckdb" or "python": who read the cells
-
-    def close(self) -> None:
-        self.ingest.close()
-
-    def __enter__(self) -> "ReadLedger":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def parsed_lines(self, limit: int | None = None) -> list[ParsedLine]:
         """The lines as the importer's ParsedLine (for previews and tests), in file order."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from klimainnkjop.core.errors import quoted
-from klimainnkjop.engine.ingest import SaftIngest
+from klimainnkjop.engine.ingest import HoldsIngest, SaftIngest
 from klimainnkjop.importers import saft
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.services.imports import PARQUET_COLUMNS
@@ -23,7 +23,7 @@ __all__ = ["PARQUET_COLUMNS", "ReadSaft", "parse_saft"]
 
 
 @dataclass
-class ReadSaft:
+class ReadSaft(HoldsIngest):
     """A parsed SAF-T file: `lines` lines in table `lines` of `ingest` (with `line_key`)."""
 
     file_name: str
@@ -36,15 +36,6 @@ class ReadSaft:
     total_credit_ore: int | None
     warnings: list[str] = field(default_factory=list)
     validation_seconds: float = 0.0
-
-    def close(self) -> None:
-        self.ingest.close()
-
-    def __enter__(self) -> "ReadSaft":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def parsed_lines(self) -> list[dict]:
         """The lines in file order as dicts of importers.saft.SaftLine's fields that the import stores (tests)."""

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from klimainnkjop.core import units as core_units
 from klimainnkjop.engine import ingest as engine_ingest
-from klimainnkjop.engine.ingest import StatsFields, StatsIngest
+from klimainnkjop.engine.ingest import HoldsIngest, StatsFields, StatsIngest
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.supplier_stats import SCHEMES, StatsLine, StatsProfile, line_basis, parse_row
 from klimainnkjop.importers.tabular import column_positions, read_table
@@ -29,7 +29,7 @@ STATS_PARQUET_COLUMNS = [(f.name, _DUCKDB_TYPES[str(f.type)]) for f in linestore
 
 
 @dataclass
-class ReadStats:
+class ReadStats(HoldsIngest):
     """A parsed report: `lines` lines of the customer in table `lines` of `ingest` (with `line_key`)."""
 
     file_name: str
@@ -38,15 +38,6 @@ class ReadStats:
     lines: int
     ingest: StatsIngest
     reader: str  # "duckdb" or "python": who read the cells
-
-    def close(self) -> None:
-        self.ingest.close()
-
-    def __enter__(self) -> "ReadStats":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def parsed_lines(self) -> list[StatsLine]:
         """The lines as the importer's StatsLine (for tests and previews), in file order."""
