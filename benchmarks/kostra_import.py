@@ -18,11 +18,8 @@ Cases (one process, after one warm-up of DuckDB):
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "klimainnkjop.settings")
 
-from timing import measure  # noqa: E402 - benchmarks/timing.py, beside this script
+from timing import measure, report, work_folder  # noqa: E402 - benchmarks/timing.py, beside this script
 
 REGIONS = ["030100", "340100", "341700", "342000", "460100", "500100", "110300", "420400"]
 
@@ -62,12 +59,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tmp", type=Path)
     args = parser.parse_args(argv)
 
-    tmp = Path(args.tmp or tempfile.mkdtemp(prefix="bench-kostra-"))
-    tmp.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("KLIMAINNKJOP_DATA_DIR", str(tmp / "var"))
-    import django
-
-    django.setup()
+    tmp = work_folder(args.tmp, "bench-kostra-")
     import duckdb
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -171,16 +163,10 @@ def main(argv=None) -> int:
     before_table = pq.read_table(tmp / "before.parquet").drop(["batch"])  # DuckDB marks its columns not null
     same = pq.read_table(tmp / "batch.parquet").drop(["batch"]).cast(before_table.schema).equals(before_table)
 
-    base_wall, base_cpu = min(b_wall, b2_wall), min(b_cpu, b2_cpu)
-    print("\n| case | records | wall s | CPU s | throughput vs baseline (wall / CPU) |\n|---|---:|---:|---:|---:|")
-    for name, count, wall, cpu_s in rows:
-        print(f"| {name} | {count:,} | {wall:.2f} | {cpu_s:.2f} | {base_wall / wall:.1%} / {base_cpu / cpu_s:.1%} |")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nproduct and before wrote the same lines: {same}; product {o_cpu / p_cpu:.1f}x faster than before in CPU;"
-          f" peak RSS {peak:,.0f} MB; load average {os.getloadavg()[0]:.1f}; cores {os.cpu_count()}")
-    out = Path(__file__).resolve().parent / "out"
-    out.mkdir(exist_ok=True)
-    (out / "kostra_import.json").write_text(json.dumps({"rows": rows, "peak_rss_mb": peak, "same": same}, indent=1))
+    report("kostra_import", rows, (min(b_wall, b2_wall), min(b_cpu, b2_cpu)),
+           counted="records", against="baseline", extra={"same": same},
+           summary=f"product and before wrote the same lines: {same}; "
+                   f"product {o_cpu / p_cpu:.1f}x faster than before in CPU; ")
     return 0 if same else 1
 
 

@@ -17,11 +17,8 @@ Cases (each after one warm-up of DuckDB in the process):
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "klimainnkjop.settings")
 
-from timing import measure  # noqa: E402 - benchmarks/timing.py, beside this script
+from timing import measure, report, work_folder  # noqa: E402 - benchmarks/timing.py, beside this script
 
 HEADER = "Bilagsdato;Konto;Ansvar;Funksjon;Prosjekt;Leverandørnr;Leverandørnavn;Beløp;Mva;Tekst;Bilagsnr;Linje"
 PROFILE = {"name": "bench", "encoding": "cp1252", "delimiter": ";", "date_format": "%d.%m.%Y",
@@ -79,12 +76,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tmp", type=Path)
     args = parser.parse_args(argv)
 
-    tmp = Path(args.tmp or tempfile.mkdtemp(prefix="bench-ledger-"))
-    tmp.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("KLIMAINNKJOP_DATA_DIR", str(tmp / "var"))
-    import django
-
-    django.setup()
+    tmp = work_folder(args.tmp, "bench-ledger-")
     import duckdb
 
     from klimainnkjop.importers.ledger import Profile
@@ -142,15 +134,8 @@ def main(argv=None) -> int:
     rows.append((f"importer's Python parse, {o_lines:,} lines scaled x{scale:.0f}", args.lines, o_wall * scale,
                  o_cpu * scale))
 
-    base_wall, base_cpu = min(b_wall, b2_wall), min(b_cpu, b2_cpu)
-    print("\n| case | lines | wall s | CPU s | throughput vs read_csv (wall / CPU) |\n|---|---:|---:|---:|---:|")
-    for name, count, wall, cpu_s in rows:
-        print(f"| {name} | {count:,} | {wall:.2f} | {cpu_s:.2f} | {base_wall / wall:.1%} / {base_cpu / cpu_s:.1%} |")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS {peak:,.0f} MB; load average {os.getloadavg()[0]:.1f}; cores {os.cpu_count()}")
-    out = Path(__file__).resolve().parent / "out"
-    out.mkdir(exist_ok=True)
-    (out / "ledger_import.json").write_text(json.dumps({"rows": rows, "peak_rss_mb": peak}, indent=1))
+    report("ledger_import", rows, (min(b_wall, b2_wall), min(b_cpu, b2_cpu)),
+           counted="lines", against="read_csv")
     return 0
 
 

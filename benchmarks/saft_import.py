@@ -20,11 +20,8 @@ The XSD check is part of both product and before (reported apart: "schema").
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "klimainnkjop.settings")
 
-from timing import measure  # noqa: E402 - benchmarks/timing.py, beside this script
+from timing import measure, report, work_folder  # noqa: E402 - benchmarks/timing.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "tests" / "data" / "saft" / "ExampleFile_SAF-T_Financial_888888888_20180228235959.xml"
@@ -129,12 +126,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tmp", type=Path)
     args = parser.parse_args(argv)
 
-    tmp = Path(args.tmp or tempfile.mkdtemp(prefix="bench-saft-"))
-    tmp.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("KLIMAINNKJOP_DATA_DIR", str(tmp / "var"))
-    import django
-
-    django.setup()
+    tmp = work_folder(args.tmp, "bench-saft-")
     import duckdb
     import pyarrow.parquet as pq
     from lxml import etree
@@ -162,10 +154,7 @@ def main(argv=None) -> int:
     small = (text[:cut] + "\n</n1:Journal>\n</n1:GeneralLedgerEntries>\n</n1:AuditFile>\n").encode("utf-8")
     before(small, "earlier.xml", tmp / "none.parquet", stored)
 
-    try:
-        from klimainnkjop.services import saft_ingest
-    except ImportError:  # the code before this work
-        saft_ingest = None
+    from klimainnkjop.services import saft_ingest
 
     def product():
         with saft_ingest.parse_saft(data, path.name) as read:
@@ -178,32 +167,22 @@ def main(argv=None) -> int:
     rows = []
     b_wall, b_cpu, n = measure(baseline)
     rows.append(("lxml iterparse of the file, the baseline", n, b_wall, b_cpu))
-    if saft_ingest is not None:
-        p_wall, p_cpu, (added, duplicates, schema) = measure(product)
-        rows.append((f"product: parse_saft (columns, SQL) + anti-join + COPY ({added:,} lines, {duplicates:,} "
-                     f"duplicates; schema {schema:.2f} s wall)", n, p_wall, p_cpu))
+    p_wall, p_cpu, (added, duplicates, schema) = measure(product)
+    rows.append((f"product: parse_saft (columns, SQL) + anti-join + COPY ({added:,} lines, {duplicates:,} "
+                 f"duplicates; schema {schema:.2f} s wall)", n, p_wall, p_cpu))
     b2_wall, b2_cpu, _ = measure(baseline)
     rows.append(("lxml iterparse again", n, b2_wall, b2_cpu))
     o_wall, o_cpu, (o_added, o_duplicates, o_schema) = measure(
         lambda: before(data, path.name, stored, tmp / "before.parquet"))
     rows.append((f"before: the importer's parse + the service's loop ({o_added:,} lines, {o_duplicates:,} "
                  f"duplicates; schema {o_schema:.2f} s wall)", n, o_wall, o_cpu))
-    same = None
-    if saft_ingest is not None:
-        columns = [f.name for f in pq.read_schema(tmp / "before.parquet") if f.name != "batch"]
-        same = (pq.read_table(tmp / "batch.parquet", columns=columns).to_pylist()
-                == pq.read_table(tmp / "before.parquet", columns=columns).to_pylist())
-        print(f"same lines written by product and before: {same}")
+    columns = [f.name for f in pq.read_schema(tmp / "before.parquet") if f.name != "batch"]
+    same = (pq.read_table(tmp / "batch.parquet", columns=columns).to_pylist()
+            == pq.read_table(tmp / "before.parquet", columns=columns).to_pylist())
+    print(f"same lines written by product and before: {same}")
 
-    base_wall, base_cpu = min(b_wall, b2_wall), min(b_cpu, b2_cpu)
-    print("\n| case | lines | wall s | CPU s | throughput vs iterparse (wall / CPU) |\n|---|---:|---:|---:|---:|")
-    for name, count, wall, cpu_s in rows:
-        print(f"| {name} | {count:,} | {wall:.2f} | {cpu_s:.2f} | {base_wall / wall:.1%} / {base_cpu / cpu_s:.1%} |")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS {peak:,.0f} MB; load average {os.getloadavg()[0]:.1f}; cores {os.cpu_count()}")
-    out = Path(__file__).resolve().parent / "out"
-    out.mkdir(exist_ok=True)
-    (out / "saft_import.json").write_text(json.dumps({"rows": rows, "peak_rss_mb": peak, "same": same}, indent=1))
+    report("saft_import", rows, (min(b_wall, b2_wall), min(b_cpu, b2_cpu)),
+           counted="lines", against="iterparse", extra={"same": same})
     return 0
 
 

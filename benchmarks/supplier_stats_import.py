@@ -19,11 +19,8 @@ Cases (one process, after one warm-up of DuckDB):
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "klimainnkjop.settings")
 
-from timing import measure  # noqa: E402 - benchmarks/timing.py, beside this script
+from timing import measure, report, work_folder  # noqa: E402 - benchmarks/timing.py, beside this script
 
 CUSTOMER = "944117784"
 OTHER = "964950113"
@@ -110,17 +107,13 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-before", action="store_true", help="leave out the (slow) Python parse of before")
     args = parser.parse_args(argv)
 
-    tmp = Path(args.tmp or tempfile.mkdtemp(prefix="bench-stats-"))
-    tmp.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("KLIMAINNKJOP_DATA_DIR", str(tmp / "var"))
-    import django
-
-    django.setup()
+    tmp = work_folder(args.tmp, "bench-stats-")
     import duckdb
     import pyarrow.parquet as pq
 
     from klimainnkjop.importers.supplier_stats import StatsProfile
     from klimainnkjop.services import suppliers
+    from klimainnkjop.services.supplier_stats import STATS_PARQUET_COLUMNS
 
     path = tmp / f"stats-{args.rows}.csv"
     if not path.exists():
@@ -153,12 +146,9 @@ def main(argv=None) -> int:
     rows = []
     b_wall, b_cpu, n = measure(baseline)
     rows.append(("DuckDB read_csv (all_varchar), the baseline", n, b_wall, b_cpu))
-    if hasattr(suppliers, "parse_stats"):
-        from klimainnkjop.services.supplier_stats import STATS_PARQUET_COLUMNS
-
-        p_wall, p_cpu, (added, duplicates, reader) = measure(product)
-        rows.append((f"product: parse_stats + anti-join + COPY ({added:,} lines, {duplicates:,} duplicates, "
-                     f"reader {reader})", n, p_wall, p_cpu))
+    p_wall, p_cpu, (added, duplicates, reader) = measure(product)
+    rows.append((f"product: parse_stats + anti-join + COPY ({added:,} lines, {duplicates:,} duplicates, "
+                 f"reader {reader})", n, p_wall, p_cpu))
     b2_wall, b2_cpu, _ = measure(baseline)
     rows.append(("DuckDB read_csv again", n, b2_wall, b2_cpu))
     same = None
@@ -167,23 +157,14 @@ def main(argv=None) -> int:
             lambda: before(data, path.name, profile, stored, tmp / "before.parquet"))
         rows.append((f"before: the importer's Python parse + the service's loop ({o_added:,} lines, "
                      f"{o_duplicates:,} duplicates)", n, o_wall, o_cpu))
-        if hasattr(suppliers, "parse_stats"):
-            columns = ["line_key", "row_no", "posting_date", "supplier_orgnr", "amount_ore", "quantity",
-                       "quantity_unit", "item_class_scheme", "item_class_code", "unit_code", "description"]
-            same = (pq.read_table(tmp / "batch.parquet", columns=columns).to_pylist()
-                    == pq.read_table(tmp / "before.parquet", columns=columns).to_pylist())
-            print(f"same lines written by product and before: {same}")
+        columns = ["line_key", "row_no", "posting_date", "supplier_orgnr", "amount_ore", "quantity",
+                   "quantity_unit", "item_class_scheme", "item_class_code", "unit_code", "description"]
+        same = (pq.read_table(tmp / "batch.parquet", columns=columns).to_pylist()
+                == pq.read_table(tmp / "before.parquet", columns=columns).to_pylist())
+        print(f"same lines written by product and before: {same}")
 
-    base_wall, base_cpu = min(b_wall, b2_wall), min(b_cpu, b2_cpu)
-    print("\n| case | rows | wall s | CPU s | throughput vs read_csv (wall / CPU) |\n|---|---:|---:|---:|---:|")
-    for name, count, wall, cpu_s in rows:
-        print(f"| {name} | {count:,} | {wall:.2f} | {cpu_s:.2f} | {base_wall / wall:.1%} / {base_cpu / cpu_s:.1%} |")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS {peak:,.0f} MB; load average {os.getloadavg()[0]:.1f}; cores {os.cpu_count()}")
-    out = Path(__file__).resolve().parent / "out"
-    out.mkdir(exist_ok=True)
-    (out / "supplier_stats_import.json").write_text(json.dumps({"rows": rows, "peak_rss_mb": peak, "same": same},
-                                                               indent=1))
+    report("supplier_stats_import", rows, (min(b_wall, b2_wall), min(b_cpu, b2_cpu)),
+           counted="rows", against="read_csv", extra={"same": same})
     return 0
 
 
