@@ -117,6 +117,16 @@ def _database() -> duckdb.DuckDBPyConnection:
         return _DB
 
 
+def parsed_into(ingest: "Ingest", parse, *args):
+    """parse(ingest, *args): a parse whose result keeps the ingest open (a HoldsIngest), closed at once when the
+    parse fails (a refused file, an interrupt)."""
+    try:
+        return parse(ingest, *args)
+    except BaseException:
+        ingest.close()
+        raise
+
+
 class HoldsIngest:
     """A parse result that keeps its Ingest (`self.ingest`, whose tables hold the parsed lines) open until it is
     closed or its `with` block ends: the services' ReadLedger, ReadKostra, ReadStats and ReadSaft."""

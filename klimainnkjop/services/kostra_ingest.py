@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from klimainnkjop.core import kostra as kostra_codes
-from klimainnkjop.engine.ingest import HoldsIngest, KostraIngest, KostraLayout
+from klimainnkjop.engine.ingest import HoldsIngest, KostraIngest, KostraLayout, parsed_into
 from klimainnkjop.importers import kostra
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.tabular import decode
@@ -64,12 +64,7 @@ def _table(records: list[kostra.KostraRecord]) -> pa.Table:
 
 def parse_kostra(data: bytes, file_name: str) -> ReadKostra:
     """Validate the whole file; ImportRejected with every error, as importers.kostra.parse_kostra."""
-    ingest = KostraIngest()
-    try:
-        return _parse(ingest, data, file_name)
-    except BaseException:
-        ingest.close()
-        raise
+    return parsed_into(KostraIngest(), _parse, data, file_name)
 
 
 def _parse(ingest: KostraIngest, data: bytes, file_name: str) -> ReadKostra:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from klimainnkjop.engine import ingest as engine_ingest
-from klimainnkjop.engine.ingest import HoldsIngest, Ingest, LedgerFields
+from klimainnkjop.engine.ingest import HoldsIngest, Ingest, LedgerFields, parsed_into
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.ledger import ParsedLine, Profile, line_basis, parse_row
 from klimainnkjop.importers.tabular import Table, column_positions, csv_layout, read_table
@@ -46,23 +46,25 @@ class ReadLedger(HoldsIngest):
 
 def parse_ledger(data: bytes, file_name: str, profile: Profile) -> ReadLedger:
     """Validate the whole file; ImportRejected with every error, as importers.ledger.parse_ledger."""
-    ingest = Ingest()
-    try:
-        return _parse(ingest, data, file_name, profile)
-    except BaseException:
-        ingest.close()
-        raise
+    return parsed_into(Ingest(), _parse, data, file_name, profile)
+
+
+def load_cells(ingest: Ingest, data: bytes, file_name: str, profile) -> tuple[dict[str, int], str]:
+    """The file's cells into the ingest, read by DuckDB where the layout allows, else by the importer's reader
+    (spreadsheets, odd layouts): (the profile's columns' positions, "duckdb" or "python"). A ledger or a supplier-
+    statistics profile alike (encoding, delimiter, sheet, header_row, columns)."""
+    positions = _read_csv_with_duckdb(ingest, data, file_name, profile)
+    if positions is not None:
+        return positions, "duckdb"
+    table = read_table(data, file_name, encoding=profile.encoding, delimiter=profile.delimiter,
+                       sheet=profile.sheet, header_row=profile.header_row)
+    positions = column_positions(table, profile.columns, file_name, profile.header_row)
+    ingest.load_rows(table.rows, len(table.header))
+    return positions, "python"
 
 
 def _parse(ingest: Ingest, data: bytes, file_name: str, profile: Profile) -> ReadLedger:
-    reader = "duckdb"
-    positions = read_csv_with_duckdb(ingest, data, file_name, profile)
-    if positions is None:
-        reader = "python"
-        table = read_table(data, file_name, encoding=profile.encoding, delimiter=profile.delimiter,
-                           sheet=profile.sheet, header_row=profile.header_row)
-        positions = column_positions(table, profile.columns, file_name, profile.header_row)
-        ingest.load_rows(table.rows, len(table.header))
+    positions, reader = load_cells(ingest, data, file_name, profile)
     rows_read = ingest.rows_read()
     ingest.parse_ledger(LedgerFields(positions=positions, date_format=profile.date_format, values=profile.values,
                                      currency=profile.currency, amount_includes_vat=profile.amount_includes_vat))
@@ -80,7 +82,7 @@ def _parse(ingest: Ingest, data: bytes, file_name: str, profile: Profile) -> Rea
     return ReadLedger(file_name=file_name, rows_read=rows_read, lines=lines, ingest=ingest, reader=reader)
 
 
-def read_csv_with_duckdb(ingest: Ingest, data: bytes, file_name: str, profile) -> dict[str, int] | None:
+def _read_csv_with_duckdb(ingest: Ingest, data: bytes, file_name: str, profile) -> dict[str, int] | None:
     """Loads the cells with DuckDB's CSV reader and returns the profile's field positions, or None when the file
     is one the importer's reader must read (a spreadsheet, an odd encoding or layout, quotes DuckDB would read
     otherwise, nothing to read). `profile`: a ledger's Profile or a supplier-statistics StatsProfile (the same

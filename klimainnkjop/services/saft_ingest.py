@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from klimainnkjop.core.errors import quoted
-from klimainnkjop.engine.ingest import HoldsIngest, SaftIngest
+from klimainnkjop.engine.ingest import HoldsIngest, SaftIngest, parsed_into
 from klimainnkjop.importers import saft
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.services.imports import PARQUET_COLUMNS
@@ -50,12 +50,7 @@ class ReadSaft(HoldsIngest):
 def parse_saft(data: bytes, file_name: str) -> ReadSaft:
     """Validate the whole file; ImportRejected with every error, as importers.saft.parse_saft."""
     columns = saft.read_columns(data, file_name)
-    ingest = SaftIngest()
-    try:
-        return _parse(ingest, columns)
-    except BaseException:
-        ingest.close()
-        raise
+    return parsed_into(SaftIngest(), _parse, columns)
 
 
 def _parse(ingest: SaftIngest, columns: saft.SaftColumns) -> ReadSaft:

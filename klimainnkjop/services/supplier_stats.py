@@ -15,11 +15,10 @@ import pyarrow as pa
 
 from klimainnkjop.core import units as core_units
 from klimainnkjop.engine import ingest as engine_ingest
-from klimainnkjop.engine.ingest import HoldsIngest, StatsFields, StatsIngest
+from klimainnkjop.engine.ingest import HoldsIngest, StatsFields, StatsIngest, parsed_into
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.supplier_stats import SCHEMES, StatsLine, StatsProfile, line_basis, parse_row
-from klimainnkjop.importers.tabular import column_positions, read_table
-from klimainnkjop.services.ledgers import read_csv_with_duckdb
+from klimainnkjop.services.ledgers import load_cells
 from klimainnkjop.storage import linestore
 
 _DUCKDB_TYPES = {"string": "VARCHAR", "int32": "INTEGER", "int64": "BIGINT", "date32[day]": "DATE",
@@ -50,12 +49,7 @@ class ReadStats(HoldsIngest):
 
 def parse_stats(data: bytes, file_name: str, profile: StatsProfile, customer_orgnr: str) -> ReadStats:
     """Validate the whole file; ImportRejected with every error, as importers.supplier_stats.parse_supplier_stats."""
-    ingest = StatsIngest()
-    try:
-        return _parse(ingest, data, file_name, profile, customer_orgnr)
-    except BaseException:
-        ingest.close()
-        raise
+    return parsed_into(StatsIngest(), _parse, data, file_name, profile, customer_orgnr)
 
 
 def unit_multipliers(texts: list[str]) -> dict[str, tuple[float, str]]:
@@ -72,14 +66,7 @@ def unit_multipliers(texts: list[str]) -> dict[str, tuple[float, str]]:
 
 def _parse(ingest: StatsIngest, data: bytes, file_name: str, profile: StatsProfile,
            customer_orgnr: str) -> ReadStats:
-    reader = "duckdb"
-    positions = read_csv_with_duckdb(ingest, data, file_name, profile)
-    if positions is None:
-        reader = "python"
-        table = read_table(data, file_name, encoding=profile.encoding, delimiter=profile.delimiter,
-                           sheet=profile.sheet, header_row=profile.header_row)
-        positions = column_positions(table, profile.columns, file_name, profile.header_row)
-        ingest.load_rows(table.rows, len(table.header))
+    positions, reader = load_cells(ingest, data, file_name, profile)
     rows_read = ingest.rows_read()
     spec = StatsFields(positions=positions, date_format=profile.date_format, values=profile.values,
                        customer_orgnr=customer_orgnr, supplier_orgnr=profile.supplier_orgnr,
