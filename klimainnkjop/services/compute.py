@@ -299,8 +299,9 @@ def do_prune_runs(*, keep: int | None = None, actor: ActorLike = None) -> PruneR
     for candidate in prunable_runs(keep):
         with transaction.atomic():
             run = ComputeRun.objects.select_for_update().get(pk=candidate.pk)
-            if run.status != ComputeRun.STATUS_DONE or run.pk in _referenced_runs():
-                continue  # pruned by another process meanwhile, or named by a report made meanwhile
+            if run.status != ComputeRun.STATUS_DONE or run.reports.exists() or \
+                    Publication.objects.filter(run=run).exists():
+                continue  # pruned by another process meanwhile, or named by a report or publication made meanwhile
             folder = linestore.absolute(run.result_dir) if run.result_dir else None
             run.status = ComputeRun.STATUS_PRUNED
             run.save(update_fields=["status"])

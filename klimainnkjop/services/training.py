@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401 - pa.compute
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.db import transaction
 from django.utils import timezone
@@ -158,9 +158,15 @@ def write_predictions(version: ModelVersion, batches: list[ImportBatch] | None =
     folder = _predictions_dir(version)
     folder.mkdir(parents=True, exist_ok=True)
     tokens = pa.array([line["batch"] for line in lines], pa.string())
+    order = pc.sort_indices(tokens)  # each batch's lines one slice of the table sorted by batch
+    table, tokens = table.take(order), tokens.take(order)
+    spans, start = {}, 0
+    for counted in pc.value_counts(tokens):  # in order of first appearance: the sorted order
+        token, n = counted["values"].as_py(), counted["counts"].as_py()
+        spans[token], start = (start, n), start + n
     for batch in batches:  # one file per batch, an empty one for a batch without text, so it counts as done
         tmp = folder / f"{batch.token}.parquet.tmp"
-        pq.write_table(table.filter(pa.compute.equal(tokens, batch.token)), tmp)
+        pq.write_table(table.slice(*spans.get(batch.token, (0, 0))), tmp)
         tmp.replace(_batch_file(version, batch.token))
     return table
 
