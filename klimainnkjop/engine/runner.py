@@ -4,6 +4,7 @@ The only module that knows which backend runs the expressions (DuckDB here; a Sp
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -246,10 +247,10 @@ def _sources(raw) -> set[str]:
     return {row[0] for row in raw.execute("SELECT DISTINCT source FROM line_files").fetchall()}
 
 
-def presence(raw, inputs: EngineInputs, sources: set[str]) -> pipeline.Present:
+def presence(raw, inputs: EngineInputs, sourced: pipeline.Present) -> pipeline.Present:
     """What the inputs hold, for the line results' plan to leave out the stages with nothing to work on
-    (pipeline.Present): from the reference tables' row counts and one count over the reconciled lines (the
-    table `reconciled`, with the table `members` registered)."""
+    (pipeline.Present): `sourced` (the sources, which reconciliation needed first) completed from the reference
+    tables' row counts and one count over the reconciled lines (the table `reconciled`, with `members` registered)."""
     quantities, suppliers, item_codes, intra, from_members = raw.execute(
         "SELECT count(*) FILTER (WHERE quantity IS NOT NULL),"
         " count(*) FILTER (WHERE coalesce(supplier_orgnr, '') <> ''),"
@@ -260,8 +261,8 @@ def presence(raw, inputs: EngineInputs, sources: set[str]) -> pipeline.Present:
         " FROM reconciled").fetchall()[0]
     kinds = set(inputs.rules.column("kind").to_pylist()) if _rows(inputs.rules) else set()
     nace = _rows(inputs.code_map) and "nace" in inputs.code_map.column("scheme").to_pylist()
-    return pipeline.Present(
-        invoices=bool(sources & set(pipeline.INVOICE_SOURCES)), kostra="kostra" in sources,
+    return dataclasses.replace(
+        sourced,
         quantities=bool(quantities and _rows(inputs.activity_factors)),
         supplier_factors=bool(suppliers and _rows(inputs.supplier_factors)),
         fallback=2 in inputs.spend_factors.column("tier").to_pylist(),
@@ -434,7 +435,7 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     sourced = pipeline.Present(invoices=bool(sources & set(pipeline.INVOICE_SOURCES)), kostra="kostra" in sources)
     raw.execute("CREATE TEMP TABLE reconciled AS "
                 + _plan(con, 'reconciled', ('line_files',), _reconciled(sourced), sourced, persist=True))
-    present = presence(raw, inputs, sources)
+    present = presence(raw, inputs, sourced)
 
     def line_results(lines, *rest):
         named = dict(zip(LINE_RESULT_INPUTS + optional, rest))
