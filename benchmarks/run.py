@@ -35,6 +35,9 @@ import pyarrow as pa  # noqa: E402
 
 import baseline  # noqa: E402
 from synthetic import DATA, Generator  # noqa: E402
+from timing import measure, peak_rss_mb  # noqa: E402
+
+from klimainnkjop.engine.partitions import lines_source  # noqa: E402 - a run's line results (a file per year)
 
 REL_TOL = 1e-6
 
@@ -235,30 +238,37 @@ def bench_synthetic(args, work: Path, report: Report) -> dict:
                 "suppliers": suppliers, "members": members}
 
     engine_out, base_out = work / "results" / "engine", work / "results" / "baseline"
-    engine_times, base_times = [], []
+    engine_times, base_times, cpu = [], [], {"engine": [], "baseline": []}
     totals = base = None
+    engine_peak = None
     for i in range(args.repeat):
         # alternate who goes first, so neither always profits from a warm cache or a quiet moment
         order = ["engine", "baseline"] if i % 2 == 0 else ["baseline", "engine"]
         for who in order:
             if who == "engine":
-                t, totals = timed(runner.run, inputs, engine_out)
+                t, c, totals = measure(lambda: runner.run(inputs, engine_out))
                 engine_times.append(t)
+                if engine_peak is None:  # the engine's first run comes first in this process: its peak
+                    engine_peak = peak_rss_mb()
             else:
-                t, base = timed(baseline.run, [str(f) for f in files], base_out, suppliers, members)
+                t, c, base = measure(lambda: baseline.run([str(f) for f in files], base_out, suppliers, members))
                 base_times.append(t)
-            print(f"    {who} run {i + 1}/{args.repeat}: {t:.2f} s", flush=True)
+            cpu[who].append(c)
+            print(f"    {who} run {i + 1}/{args.repeat}: {t:.2f} s wall, {c:.2f} s CPU", flush=True)
+    report.note(f"part 1 CPU seconds (this process, all threads): engine {min(cpu['engine']):.2f}, baseline "
+                f"{min(cpu['baseline']):.2f}, ratio {min(cpu['engine']) / min(cpu['baseline']):.2f}x; peak RSS after "
+                f"the engine's first run {engine_peak:,.0f} MB")
     if args.repeat > 1:
         report.note("part 1 runs (s): engine " + ", ".join(f"{t:.2f}" for t in engine_times) + "; baseline "
                     + ", ".join(f"{t:.2f}" for t in base_times) + f"; medians {statistics.median(engine_times):.2f} / "
                     f"{statistics.median(base_times):.2f}")
 
     con = duckdb.connect()
-    product = baseline.summarise(con, engine_out / "lines.parquet", engine_out / "aggregates.parquet")
+    product = baseline.summarise(con, lines_source(engine_out), engine_out / "aggregates.parquet")
     ok, check = compare(product, base, con, engine_out / "aggregates.parquet", base_out / "aggregates.parquet")
     # the runner's own summary must agree with its line results
     if totals.lines_in != product["lines_in"] or _rel(totals.kg_co2e, product["kg_co2e"]) > REL_TOL:
-        ok, check = False, check + f"; runner summary {totals} disagrees with its lines.parquet"
+        ok, check = False, check + f"; runner summary {totals} disagrees with its line results"
     con.close()
     label = f"engine.runner.run vs SQL (best of {args.repeat})" if args.repeat > 1 else "engine.runner.run vs SQL"
     report.add(f"synthetic: {label}", args.lines, min(engine_times), min(base_times),
@@ -309,7 +319,7 @@ def demo_diagnosis(con: duckdb.DuckDBPyConnection, line_files: list[Path], membe
                 f"union_by_name = true)) TO '{fixed / 'lines.parquet'}' (FORMAT parquet)")
     out = work / "results" / "demo-org-keys-engine"
     runner.run(engine_inputs([fixed / "lines.parquet"], [], members), out)
-    ok, _ = compare(baseline.summarise(con, out / "lines.parquet", out / "aggregates.parquet"), base)
+    ok, _ = compare(baseline.summarise(con, lines_source(out), out / "aggregates.parquet"), base)
     return (f"; CAUSE: {n - distinct:,} of {n:,} demo lines share their line_key with a line of another organisation "
             f"(line_key is unique per organisation only) and engine.pipeline picks factors per line_key and joins "
             f"them back on line_key alone, so those lines take another line's factor; the engine run in-process on "
@@ -363,7 +373,7 @@ def bench_demo(args, work: Path, report: Report) -> None:
     if not runs:
         check = "FAIL no results/run-* folder after compute"
     else:
-        product = baseline.summarise(con, runs[-1] / "lines.parquet", runs[-1] / "aggregates.parquet")
+        product = baseline.summarise(con, lines_source(runs[-1]), runs[-1] / "aggregates.parquet")
         ok, check = compare(product, base, con, runs[-1] / "aggregates.parquet", base_out / "aggregates.parquet")
         if not ok:
             diagnosis = demo_diagnosis(con, line_files, members, base, work)
@@ -426,7 +436,7 @@ def _selector_style(agg_file: Path, org: str):
 def bench_dashboard(args, synthetic: dict, report: Report) -> None:
     org = synthetic["org"]
     agg = synthetic["engine_out"] / "aggregates.parquet"
-    line_results = synthetic["engine_out"] / "lines.parquet"
+    line_results = lines_source(synthetic["engine_out"])
     raw = [str(f) for f in synthetic["files"]]
     print(f"\n[3] dashboard read: total by year and category for org {org}, {args.reps} repetitions ...", flush=True)
     con = duckdb.connect()

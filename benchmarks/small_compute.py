@@ -56,10 +56,13 @@ def fingerprint(folder: Path) -> str:
     (new in every database) aside."""
     import duckdb
 
+    from klimainnkjop.engine.partitions import lines_source
+
     digest = hashlib.sha256()
     con = duckdb.connect()
-    for path in sorted(folder.glob("*.parquet")):
-        name = path.stem
+    # every result file; the line results (a file per year since incremental compute) read as one
+    sources = {p.stem: str(p) for p in folder.glob("*.parquet")} | {"lines": lines_source(folder)}
+    for name, path in sorted(sources.items()):
         columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
         shown = ", ".join(f"printf('%.12g', \"{c}\")" if t == "DOUBLE" else f"CAST(\"{c}\" AS VARCHAR)"
                           for c, t, *_ in columns if c != "batch")

@@ -260,7 +260,9 @@ class Generator:
         remaining = total
         while remaining > 0:
             n = min(chunk_size, remaining)
-            table = self.chunk(index, n)
+            # an import batch holds one organisation's lines in posting order: each file sorted so, as the line
+            # store's files are (the engine writes its results in the order of its input files)
+            table = self.chunk(index, n).sort_by([("org", "ascending"), ("year", "ascending"), ("month", "ascending")])
             path = folder / f"batch-{index:03d}.parquet"
             pq.write_table(table, path, compression="zstd")
             files.append(path)

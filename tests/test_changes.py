@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from klimainnkjop.access import system_scope
-from klimainnkjop.engine import pipeline, runner
+from klimainnkjop.engine import partitions, pipeline, runner
 from klimainnkjop.selectors import changes as change_selectors
 from klimainnkjop.selectors import effect as effect_selectors
 from klimainnkjop.selectors import results
@@ -152,7 +152,7 @@ def test_the_combined_range_of_a_view_equals_the_engines_range_of_its_lines(runs
     # correlated sum, not two independent ones)
     con = runner.connect()
     try:
-        lines = con.read_parquet(str(folder / "lines.parquet"))
+        lines = con.read_parquet(partitions.lines_source(folder))
         lines = lines.filter((lines.exclusion == "") & ~lines.intra_region & (lines.year == 2024))
         expected = pipeline.uncertain_totals(lines, []).to_pyarrow().to_pylist()[0]
     finally:

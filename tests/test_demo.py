@@ -361,13 +361,13 @@ def test_the_demo_has_measures_of_all_four_kinds_two_packages_and_adoptions_comp
 # --- targets, KPIs and climate budgets in the demo (issue 11), checked against the computed lines by hand -------
 
 def _kongsvinger_lines(data_dir):
-    """Kongsvinger's purchase lines of the latest run, read straight from lines.parquet (not through selectors)."""
+    """Kongsvinger's purchase lines of the latest run, read straight from its files (not through selectors)."""
     import pyarrow.parquet as pq
 
     from klimainnkjop.storage.models import ComputeRun
 
     run = ComputeRun.objects.filter(status="done").latest("pk")
-    table = pq.read_table(data_dir / run.result_dir / "lines.parquet",
+    table = pq.read_table(data_dir / run.result_dir / "lines",
                           columns=["org", "year", "month", "unit", "exclusion", "method", "kg_co2e", "amount_ore"])
     return [r for r in table.to_pylist() if r["org"] == R.ORGS_BY_KEY["kongsvinger"].orgnr and r["exclusion"] == ""]
 
@@ -816,7 +816,7 @@ def test_the_demo_imports_the_reports_for_each_customer_and_counts_their_kilogra
 
     # every stats line is matched to its ledger line and is activity-based: kg × Poore & Nemecek, litres × DESNZ
     run = ComputeRun.objects.latest("pk")
-    lines = [r for r in pq.read_table(data_dir / run.result_dir / "lines.parquet").to_pylist()
+    lines = [r for r in pq.read_table(data_dir / run.result_dir / "lines").to_pylist()
              if r["source"] == "supplier_stats"]
     assert len(lines) == len(rows)
     assert {r["exclusion"] for r in lines} == {""} and {r["method"] for r in lines} == {"activity"}
@@ -894,7 +894,7 @@ def test_the_demos_construction_projects_are_checkable_by_hand(shared_demo, data
         in calculation  # 150 000, 6 000 and 4 000 kg times 0.005
     kongsvinger = R.ORGS_BY_KEY["kongsvinger"].orgnr
     run = ComputeRun.objects.filter(status="done").latest("pk")
-    lines = [r for r in pq.read_table(data_dir / run.result_dir / "lines.parquet", columns=[
+    lines = [r for r in pq.read_table(data_dir / run.result_dir / "lines", columns=[
         "org", "project", "investment", "exclusion", "year", "kg_co2e", "replaced_kg"]).to_pylist()
         if r["org"] == kongsvinger and r["investment"] and r["exclusion"] == ""]
     school = [r for r in lines if r["project"] == "1101"]

@@ -42,7 +42,7 @@ def match_report() -> dict:
 
 def run_lines() -> dict[str, dict]:
     folder = linestore.absolute(latest_run().run.result_dir)
-    return {r["line_key"]: r for r in pq.read_table(folder / "lines.parquet").to_pylist() if r["org"] == BUYER}
+    return {r["line_key"]: r for r in pq.read_table(folder / "lines").to_pylist() if r["org"] == BUYER}
 
 
 def spend_by_source() -> dict[str, float]:

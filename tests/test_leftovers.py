@@ -109,7 +109,7 @@ def test_a_run_that_cannot_be_checked_fails_only_after_the_stated_limit(factor_s
 
 
 def test_a_compute_that_raises_is_marked_failed_at_once_and_leaves_no_tmp_folder(factor_set, monkeypatch):
-    def broken(inputs, out_dir, previous=None):
+    def broken(inputs, out_dir, previous=None, reuse=True):
         write(out_dir.with_name(out_dir.name + ".tmp") / "lines.parquet")
         raise MemoryError("out of memory")
 

@@ -70,7 +70,7 @@ def computed(tmp_path, rows: list[dict], *, market: bool = True) -> tuple[dict, 
     """(lines by key, summary sums) of a run of the rows."""
     out = tmp_path / "out"
     runner.run(inputs(write_lines(tmp_path / "a.parquet", rows), market=market), out)
-    lines = {r["line_key"]: r for r in pq.read_table(out / "lines.parquet").to_pylist()}
+    lines = {r["line_key"]: r for r in pq.read_table(out / "lines").to_pylist()}
     summary = pq.read_table(out / "summary.parquet").to_pylist()
     return lines, {"kg": sum(r["kg_co2e"] for r in summary), "market": sum(r["kg_co2e_market"] for r in summary)}
 
@@ -166,7 +166,7 @@ def test_the_shipped_market_set_gives_the_organisation_and_region_totals_by_hand
     assert grue["kg_co2e_market"] == grue["kg_co2e"] == pytest.approx(GRUE_KG, rel=1e-9)
     region = results.totals(scope, year=2024)["rows"][0]
     assert region["kg_co2e_market"] - region["kg_co2e"] == pytest.approx(market - location, rel=1e-9)
-    lines = pq.read_table(linestore.absolute(results.latest_run().run.result_dir) / "lines.parquet").to_pylist()
+    lines = pq.read_table(linestore.absolute(results.latest_run().run.result_dir) / "lines").to_pylist()
     power = [r for r in lines if r["category"] == "energy.electricity"]
     assert len(power) == 1 and power[0]["kg_co2e_market"] == pytest.approx(market, rel=1e-9)
     assert all(r["kg_co2e_market"] == r["kg_co2e"] for r in lines if r["category"] != "energy.electricity")

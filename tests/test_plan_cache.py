@@ -50,8 +50,8 @@ def test_a_plan_compiled_in_one_process_is_read_by_the_next_which_builds_nothing
     monkeypatch.setattr(pipeline, "reconcile_sources", no_build)
     second = runner.run(inputs, tmp_path / "second")
     assert second == first and second.lines_purchase == 1
-    assert pq.read_table(tmp_path / "second" / "lines.parquet").equals(
-        pq.read_table(tmp_path / "first" / "lines.parquet"))
+    assert pq.read_table(tmp_path / "second" / "lines").equals(
+        pq.read_table(tmp_path / "first" / "lines"))
 
 
 def test_a_damaged_plan_in_the_cache_is_compiled_afresh(tmp_path, cache, monkeypatch):

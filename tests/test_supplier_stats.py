@@ -65,7 +65,7 @@ def test_a_report_becomes_lines_with_normalised_quantities_items_and_codes(org):
 def test_diesel_litres_give_activity_based_lines_after_compute(org, reference, data_dir):
     import_report(org)
     run = do_compute(actor="test")
-    rows = pq.read_table(data_dir / run.result_dir / "lines.parquet").to_pylist()
+    rows = pq.read_table(data_dir / run.result_dir / "lines").to_pylist()
     diesel = [r for r in rows if r["source"] == "supplier_stats" and r["category"] == "energy.fuel.diesel"]
     assert len(diesel) == 2 and {r["method"] for r in diesel} == {"activity"}
     litres = 1250.5 + 980.0
@@ -133,7 +133,7 @@ def test_a_report_line_matched_to_the_ledger_on_invoice_number_enriches_the_ledg
                      actor="test")
     import_report(org)
     run = do_compute(actor="test")
-    rows = pq.read_table(data_dir / run.result_dir / "lines.parquet").to_pylist()
+    rows = pq.read_table(data_dir / run.result_dir / "lines").to_pylist()
     ledger_rows = [r for r in rows if r["source"] == "ledger"]
     assert {r["exclusion"] for r in ledger_rows} == {"invoice_detail"}
     matched = [r for r in rows if r["source"] == "supplier_stats" and r["invoice_no"] in ("F-24001", "F-24017")]

@@ -254,7 +254,7 @@ def test_refresh_fills_nace_so_the_engine_classifies_a_line_without_art_by_it(or
 
     def category():
         run = do_compute(actor="test")
-        rows = pq.read_table(data_dir / run.result_dir / "lines.parquet").to_pylist()
+        rows = pq.read_table(data_dir / run.result_dir / "lines").to_pylist()
         (line,) = [r for r in rows if r["source"] == "supplier_stats"]
         return line
 

@@ -129,37 +129,61 @@ def _cost_lines_with_doc(ledger: ibis.Table) -> ibis.Table:
     """The ledger side of an invoice: lines naming a supplier orgnr and an invoice number that are cost lines (a
     ledger export's lines as they are; of a SAF-T transaction only the lines with an art or a 3xxx-8xxx account,
     not its payable and VAT postings)."""
-    cost_line = (_.source == "ledger") | (_.art != "") | _.account.substr(0, 1).isin(list("345678"))
-    return ledger.filter((_.invoice_no != "") & (_.supplier_orgnr != "")).filter(cost_line)
+    return ledger.filter((_.invoice_no != "") & (_.supplier_orgnr != "")).filter(_is_cost_line(ledger))
 
 
-def _largest_line(with_doc: ibis.Table) -> ibis.Table:
-    """The dimensions (d_unit, d_function, ...) of each document's largest ledger cost line (by absolute amount,
-    then account): those a matched invoice takes."""
-    dims = with_doc.select(*DOC, size=_.amount_ore.abs(), **{f"d_{d}": _[d] for d in DIMENSIONS})
-    return _first(dims, DOC, [ibis.desc("size"), "d_account"]).drop("size")
+def _is_cost_line(t: ibis.Table) -> ibis.BooleanValue:
+    """A ledger line that is a cost: a ledger export's lines; of a SAF-T transaction those with an art or a
+    3xxx-8xxx account."""
+    return (t.source == "ledger") | (t.art != "") | t.account.substr(0, 1).isin(list("345678"))
 
 
-def invoice_documents(lines: ibis.Table) -> ibis.Table:
+def _largest_line_dimensions(with_doc: ibis.Table, dimensions: list[str]):
+    """The dimensions (d_unit, d_function, ...) of a document's largest ledger cost line (by absolute amount, then
+    account), as one aggregate over its lines: those a matched invoice takes."""
+    first = ibis.struct({"size": -with_doc.amount_ore.abs(), "account": with_doc.account})
+    return ibis.struct({f"d_{d}": with_doc[d] for d in dimensions}).argmin(first)
+
+
+def invoice_documents(lines: ibis.Table, present: Present = Present()) -> ibis.Table:
     """The invoice <-> ledger matching, the one rule: every (org, supplier_orgnr, invoice_no) that an invoice
     (EHF, supplier statistics) or a ledger cost line names, with both sides summed and `status`:
     `matched` (both, within MATCH_TOLERANCE_*), `amount_differs` (both, beyond it), `invoice_only`,
-    `ledger_only`. reconcile_sources replaces the ledger lines of a matched document by the invoice's; the
-    runner writes this table as the run's matches.parquet, which `klimainnkjop invoices match` reads."""
+    `ledger_only`. reconcile_sources replaces the ledger lines of a matched document by the invoice's, which
+    take the dimensions of the document's largest ledger line (d_unit, d_function, ...); the runner writes this
+    table as the run's matches.parquet, which `klimainnkjop invoices match` reads.
+
+    `ledger_line_keys` are listed for the documents an invoice names (a ledger-only document is listed by its
+    sums: nothing replaces its lines); without invoice lines (`present.invoices`) every document is ledger-only
+    and the invoice side is not computed."""
     ledger = _cost_lines_with_doc(lines.filter(_.source.isin(LEDGER_SOURCES)))
+    # the dimensions of the document's largest line: all of them where a matched invoice may take them, else the
+    # accounting unit only (so that a unit leader's scope applies to the matches as to the lines)
+    largest = _largest_line_dimensions(ledger, DIMENSIONS if present.invoices else ["unit"])
+    ledger_docs = ledger.group_by(DOC).aggregate(
+        ledger_ore=_.amount_ore.sum(), ledger_lines=_.count(), ledger_posting_date=_.posting_date.min(),
+        first_source=_.source.min(), last_source=_.source.max(), ledger_supplier_name=_.supplier_name.max(),
+        largest=largest).unpack("largest")
+    ledger_docs = ledger_docs.mutate(ledger_sources=ibis.ifelse(
+        ledger_docs.first_source == ledger_docs.last_source, ledger_docs.first_source,
+        ledger_docs.first_source + "," + ledger_docs.last_source))
+    if not present.invoices:
+        return ledger_docs.select(
+            *DOC, unit=ibis.coalesce(ledger_docs.d_unit, ibis.literal("")), status=ibis.literal("ledger_only"),
+            supplier_name=ledger_docs.ledger_supplier_name, invoice_source=ibis.null("string"),
+            document_type=ibis.null("string"), issue_date=ibis.null("date"), invoice_ore=ibis.null("int64"),
+            invoice_lines=ibis.null("int64"), ledger_ore=ledger_docs.ledger_ore,
+            ledger_lines=ledger_docs.ledger_lines, ledger_posting_date=ledger_docs.ledger_posting_date,
+            ledger_sources=ledger_docs.ledger_sources, ledger_line_keys=ibis.null("array<string>"))
     invoices = lines.filter(_.source.isin(INVOICE_SOURCES))
     document_type = _.document_type.max() if "document_type" in lines.columns else ibis.null("string")
     invoice_docs = invoices.group_by(DOC).aggregate(
         invoice_ore=_.amount_ore.sum(), invoice_lines=_.count(), issue_date=_.posting_date.min(),
         invoice_source=_.source.min(), document_type=document_type, invoice_supplier_name=_.supplier_name.max())
-    ledger_docs = ledger.group_by(DOC).aggregate(
-        ledger_ore=_.amount_ore.sum(), ledger_lines=_.count(), ledger_posting_date=_.posting_date.min(),
-        first_source=_.source.min(), last_source=_.source.max(), ledger_supplier_name=_.supplier_name.max(),
-        ledger_line_keys=_.line_key.collect(order_by=_.line_key))
-    # the accounting unit of the document: the largest ledger line's (the one whose dimensions a matched
-    # invoice takes), so that a unit leader's scope applies to the matches as to the lines
-    units = _largest_line(ledger).select(*DOC, ledger_unit=_.d_unit)
-    ledger_docs = ledger_docs.join(units, DOC)
+    named = ledger.semi_join(invoice_docs, DOC).group_by(DOC).aggregate(
+        ledger_line_keys=_.line_key.collect(order_by=_.line_key)).rename({f"n_{k}": k for k in DOC})
+    ledger_docs = ledger_docs.left_join(named, [ledger_docs[k] == named[f"n_{k}"] for k in DOC]).drop(
+        *(f"n_{k}" for k in DOC))
     both = invoice_docs.outer_join(ledger_docs, [invoice_docs[k] == ledger_docs[k] for k in DOC])
     has_invoice, has_ledger = both.invoice_lines.notnull(), both.ledger_lines.notnull()
     tolerance = ibis.greatest(ibis.literal(MATCH_TOLERANCE_ORE),
@@ -167,20 +191,19 @@ def invoice_documents(lines: ibis.Table) -> ibis.Table:
     within = (both.ledger_ore - both.invoice_ore).abs() <= tolerance
     return both.select(
         **{k: ibis.coalesce(both[f"{k}"], both[f"{k}_right"]) for k in DOC},
-        unit=ibis.coalesce(both.ledger_unit, ibis.literal("")),
+        unit=ibis.coalesce(both.d_unit, ibis.literal("")),
         status=ibis.cases((has_invoice & has_ledger & within, "matched"), (has_invoice & has_ledger, "amount_differs"),
                           (has_invoice, "invoice_only"), else_="ledger_only"),
         supplier_name=ibis.coalesce(both.invoice_supplier_name, both.ledger_supplier_name),
         invoice_source=both.invoice_source, document_type=both.document_type, issue_date=both.issue_date,
         invoice_ore=both.invoice_ore, invoice_lines=both.invoice_lines,
         ledger_ore=both.ledger_ore, ledger_lines=both.ledger_lines, ledger_posting_date=both.ledger_posting_date,
-        ledger_sources=ibis.ifelse(both.first_source == both.last_source, both.first_source,
-                                   both.first_source + "," + both.last_source),
-        ledger_line_keys=both.ledger_line_keys,
-    )
+        ledger_sources=both.ledger_sources, ledger_line_keys=both.ledger_line_keys,
+        **{f"d_{d}": both[f"d_{d}"] for d in DIMENSIONS})
 
 
-def reconcile_sources(lines: ibis.Table, present: Present = Present()) -> ibis.Table:
+def reconcile_sources(lines: ibis.Table, present: Present = Present(), documents: ibis.Table | None = None
+                      ) -> ibis.Table:
     """One purchase counted once, from its most detailed source. Adds `source_exclusion`.
 
     - A KOSTRA file is a year's baseline: where ledger lines (ledger export or SAF-T) exist for the
@@ -196,46 +219,45 @@ def reconcile_sources(lines: ibis.Table, present: Present = Present()) -> ibis.T
       `covered_by_kostra` when a KOSTRA file gives the year. Otherwise it counts as it is.
 
     `present` (Present.invoices, Present.kostra): without invoice lines nothing is matched and every other line
-    counts as it is; without KOSTRA lines none steps aside.
+    counts as it is; without KOSTRA lines none steps aside. `documents`: invoice_documents of these lines when the
+    caller has them already (the runner keeps them as a table), else they are derived here.
+
+    The lines pass as one stream in their order (left joins with small tables of what was decided, one filter and
+    one projection; no union of the sources' parts): the runner writes the line results in the order of the line
+    files (grouped by organisation), so a read of one organisation skips the others' row groups without a sort.
     """
     columns = list(lines.columns)
-    plain = ibis.literal("")
-    ledger = lines.filter(_.source.isin(LEDGER_SOURCES))
-    ledger_years = ledger.select("org", "year").distinct()
-    kostra = lines.filter(_.source == "kostra").anti_join(ledger_years, ["org", "year"])
-    kostra_part = [kostra.mutate(source_exclusion=plain)] if present.kostra else []
+    if not present.kostra and not present.invoices:
+        return lines.filter(_.source != "kostra").mutate(source_exclusion=ibis.literal(""))
+    ledger_years = lines.filter(_.source.isin(LEDGER_SOURCES)).select("org", "year").distinct()
+    t = lines.left_join(ledger_years.mutate(_ledger_year=ibis.literal(True)), ["org", "year"])
+    if present.invoices:
+        documents = documents if documents is not None else invoice_documents(lines, present)
+        matched = documents.filter(documents.status == "matched").select(
+            *(documents[k].name(f"m_{k}") for k in DOC), *(documents[f"d_{d}"] for d in DIMENSIONS),
+            _matched=ibis.literal(True))
+        t = t.left_join(matched, [t[k] == matched[f"m_{k}"] for k in DOC])
+    if present.invoices and present.kostra:
+        kostra_years = lines.filter(_.source == "kostra").select("org", "year").distinct() \
+            .anti_join(ledger_years, ["org", "year"]) \
+            .select(k_org=_.org, k_year=_.year, _kostra_year=ibis.literal(True))
+        t = t.left_join(kostra_years, (t.org == kostra_years.k_org) & (t.year == kostra_years.k_year))
+    # a KOSTRA file's year steps aside where the ledger gives the same organisation's year
+    counted = ~((t.source == "kostra") & t._ledger_year.notnull()) if present.kostra else t.source != "kostra"
     if not present.invoices:
-        return ibis.union(lines.filter(_.source != "kostra").mutate(source_exclusion=plain), *kostra_part)
-    invoices = lines.filter(_.source.isin(INVOICE_SOURCES))
-    others = lines.filter(~_.source.isin((*LEDGER_SOURCES, *INVOICE_SOURCES, "kostra")))
-    kostra_years = kostra.select("org", "year").distinct()
-
-    with_doc = _cost_lines_with_doc(ledger)
-    documents = invoice_documents(lines)
-    matched = documents.filter(documents.status == "matched").select(*DOC)
-    dims = _largest_line(with_doc).join(matched, DOC)
-    dims = dims.mutate(_matched=ibis.literal(True))
-
-    replaced = with_doc.select(*DOC, "line_key").join(matched, DOC).select("org", "line_key") \
-        .mutate(_replaced=ibis.literal(True))
-    ledger = ledger.left_join(replaced, ["org", "line_key"]).select(
-        *[ledger[c] for c in columns],
-        source_exclusion=ibis.ifelse(replaced._replaced.notnull(), ibis.literal("invoice_detail"),
-                                     ibis.literal("")))
-    years = ledger_years.mutate(_ledger_year=ibis.literal(True))
-    k_years = kostra_years.mutate(_kostra_year=ibis.literal(True))
-    enriched = invoices.left_join(dims, DOC)
-    enriched = enriched.left_join(years, (enriched.org == years.org) & (enriched.year == years.year))
-    if present.kostra:
-        enriched = enriched.left_join(k_years, (enriched.org == k_years.org) & (enriched.year == k_years.year))
-    is_matched = enriched._matched.notnull()
-    kostra_year = enriched._kostra_year.notnull() if present.kostra else ibis.literal(False)
-    invoices = enriched.select(
-        *[enriched[c] if c not in DIMENSIONS else ibis.ifelse(is_matched, enriched[f"d_{c}"], enriched[c]).name(c)
-          for c in columns],
-        source_exclusion=ibis.cases((is_matched, ""), (enriched._ledger_year.notnull(), "unmatched_invoice"),
-                                    (kostra_year, "covered_by_kostra"), else_=""))
-    return ibis.union(ledger, invoices, others.mutate(source_exclusion=plain), *kostra_part)
+        return t.filter(counted).select(*[t[c] for c in columns], source_exclusion=ibis.literal(""))
+    is_invoice, in_matched = t.source.isin(INVOICE_SOURCES), t._matched.notnull()
+    # the ledger lines a matched invoice replaces: the document's cost lines (as _cost_lines_with_doc takes them;
+    # a matched document names a supplier and a number)
+    replaced = t.source.isin(LEDGER_SOURCES) & in_matched & _is_cost_line(t)
+    is_matched = is_invoice & in_matched
+    kostra_year = t._kostra_year.notnull() if present.kostra else ibis.literal(False)
+    return t.filter(counted).select(
+        *[t[c] if c not in DIMENSIONS else ibis.ifelse(is_matched, t[f"d_{c}"], t[c]).name(c) for c in columns],
+        source_exclusion=ibis.cases(
+            (replaced, "invoice_detail"), (is_matched, ""),
+            (is_invoice & t._ledger_year.notnull(), "unmatched_invoice"),
+            (is_invoice & kostra_year, "covered_by_kostra"), else_=""))
 
 
 def _first(table: ibis.Table, keys: list[str], order: list) -> ibis.Table:

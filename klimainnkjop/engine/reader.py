@@ -10,14 +10,25 @@ from pathlib import Path
 import duckdb
 import ibis
 
-from klimainnkjop.engine import runner
+from klimainnkjop.engine import partitions, runner
 
 _local = threading.local()
 
 
-def result_table(path: Path) -> ibis.Table:
-    """A result file as an ibis table on this thread's connection of the engine's backend (result files never
-    change, so a thread keeps the tables it has opened, up to 64)."""
+def result_source(folder: Path, name: str) -> str:
+    """The files of a run's result `name` ("lines", "aggregates", ...) for read_parquet: the line results are a
+    file per year (engine.partitions), the others one file each."""
+    return partitions.lines_source(folder) if name == partitions.LINES else str(folder / f"{name}.parquet")
+
+
+def lines_table(folder: Path) -> ibis.Table:
+    """A run's line results (every year's files) as an ibis table."""
+    return result_table(partitions.lines_source(folder))
+
+
+def result_table(path: Path | str) -> ibis.Table:
+    """A result file (or a glob of files) as an ibis table on this thread's connection of the engine's backend
+    (result files never change, so a thread keeps the tables it has opened, up to 64)."""
     if not hasattr(_local, "con"):
         _local.con, _local.tables = runner.connect(), {}
     key = str(path)
@@ -25,7 +36,7 @@ def result_table(path: Path) -> ibis.Table:
         if len(_local.tables) > 64:  # old runs: forget them
             for name in list(_local.tables)[:32]:
                 _local.tables.pop(name)
-        _local.tables[key] = _local.con.read_parquet(key)
+        _local.tables[key] = _local.con.read_parquet(key, hive_partitioning=False)
     return _local.tables[key]
 
 

@@ -19,7 +19,7 @@ import ibis
 import pyarrow as pa
 
 from klimainnkjop.core import kostra, units
-from klimainnkjop.engine import classify, pipeline, resources
+from klimainnkjop.engine import classify, partitions, pipeline, resources
 from klimainnkjop.storage.linestore import INVOICE_LINE_SCHEMA
 
 SPEND_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("value", pa.float64()),
@@ -354,6 +354,11 @@ def check_results(raw) -> None:
 
 
 UNCERTAINTY_KEYS = ["org", "year", "investment"]
+# the columns of matches.parquet: pipeline.invoice_documents without the largest ledger line's dimensions (d_*), which
+# only reconciliation reads
+MATCH_COLUMNS = ("org", "supplier_orgnr", "invoice_no", "unit", "status", "supplier_name", "invoice_source",
+                 "document_type", "issue_date", "invoice_ore", "invoice_lines", "ledger_ore", "ledger_lines",
+                 "ledger_posting_date", "ledger_sources", "ledger_line_keys")
 
 
 def _complete(lines):
@@ -364,11 +369,13 @@ def _complete(lines):
 
 
 def _reconciled(present: pipeline.Present):
+    if present.invoices:
+        return lambda lines, documents: pipeline.reconcile_sources(_complete(lines), present, documents)
     return lambda lines: pipeline.reconcile_sources(_complete(lines), present)
 
 
-def _invoice_documents(lines):
-    return pipeline.invoice_documents(_complete(lines))
+def _invoice_documents(present: pipeline.Present):
+    return lambda lines: pipeline.invoice_documents(_complete(lines), present)
 
 
 def _purchase_uncertainty(stored):
@@ -385,11 +392,12 @@ _SQL_TYPES = {"string": "VARCHAR", "int32": "INTEGER", "boolean": "BOOLEAN", "fl
 
 
 def write_changes(raw, con, previous: Path | None, current: str, path: Path) -> None:
-    """changes.parquet: this run's difference from the previous run's lines (pipeline.changes); every line is new
-    when there was no previous run (or its lines are gone)."""
+    """changes.parquet: this run's difference from the previous run's lines (pipeline.changes; `previous` is that
+    run's folder); every line is new when there was no previous run (or its lines are gone)."""
     raw.execute(f"CREATE OR REPLACE VIEW change_after AS {_change_columns(current)}")
-    if previous is not None and previous.exists():
-        raw.execute(f"CREATE OR REPLACE VIEW change_before AS {_change_columns(f'read_parquet({_quoted(previous)})')}")
+    before = partitions.lines_source(previous) if previous is not None else None
+    if before is not None and (Path(before).exists() or (previous / partitions.LINES).is_dir()):
+        raw.execute(f"CREATE OR REPLACE VIEW change_before AS {_change_columns(f'read_parquet({_quoted(before)})')}")
     else:
         raw.execute("CREATE OR REPLACE VIEW change_before AS SELECT * FROM change_after WHERE false")
     changed = _plan(con, 'changes', ('change_before', 'change_after'), pipeline.changes, persist=True)
@@ -400,12 +408,14 @@ def _purchase_moments(stored):
     return pipeline.factor_moments(stored.filter(stored.exclusion == ""), pipeline.MOMENT_KEYS)
 
 
-def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None = None) -> RunTotals:
+def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None = None,
+        reuse: bool = True) -> RunTotals:
     """Compute line results and aggregates into out_dir (written to a temporary folder, checked by
     DATA_CHECKS, then renamed; a failed check raises DataCheckFailed and leaves no folder).
 
-    `previous`: the previous run's number and lines.parquet; its difference from this run is written to
-    changes.parquet (pipeline.changes) and the number to changes.json."""
+    `previous`: the previous run's number and folder; its difference from this run is written to changes.parquet
+    (pipeline.changes) and the number to changes.json. With `reuse`, the years whose inputs did not change since
+    that run are not recomputed: their line results are linked from it (engine.partitions)."""
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -416,9 +426,10 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         # union_by_name: batch files written without a column (older files, or sources that do not have
         # it) read it as null; columns no file has are added as typed nulls
         files = ", ".join(_quoted(p) for p in inputs.line_files)
-        raw.execute(f"CREATE VIEW line_files AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
+        raw.execute(f"CREATE VIEW all_line_files AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
     else:
-        raw.register("line_files", INVOICE_LINE_SCHEMA.empty_table())
+        raw.register("all_line_files", INVOICE_LINE_SCHEMA.empty_table())
+    raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS SELECT * FROM all_line_files")
     tables = {name: getattr(inputs, name) for name in LINE_RESULT_INPUTS}
     tables["conversions"] = inputs.conversions or conversion_table()
     # an optional input without rows is left out as if it were not given: its stage has nothing to work on
@@ -428,13 +439,19 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     for name, table in tables.items():
         raw.register(name, table)
 
-    # each purchase from its most detailed source (pipeline.reconcile_sources) first, as a table of its own that
-    # the rest of the plan reads about ten times: two plans of half the size take DuckDB less time to bind and
-    # optimise than the one they were (about 1.5 of 2 s of a small account's compute was planning)
+    # each purchase from its most detailed source (pipeline.reconcile_sources) first, as a view that the rest of the
+    # plan reads: the line files in their order with what was decided joined to them (a table of every reconciled
+    # line held a large run's lines in memory). The invoice <-> ledger matching (pipeline.invoice_documents), which
+    # reconciliation and matches.parquet both need, is kept as a table (a row per document) when there are invoices
     sources = _sources(raw)
     sourced = pipeline.Present(invoices=bool(sources & set(pipeline.INVOICE_SOURCES)), kostra="kostra" in sources)
-    raw.execute("CREATE TEMP TABLE reconciled AS "
-                + _plan(con, 'reconciled', ('line_files',), _reconciled(sourced), sourced, persist=True))
+    documents = _plan(con, 'documents', ('line_files',), _invoice_documents(sourced), sourced, persist=True)
+    if sourced.invoices:
+        raw.execute(f"CREATE TEMP TABLE invoice_documents AS {documents}")
+        documents = "SELECT * FROM invoice_documents"
+    reconcile_from = ('line_files', 'invoice_documents') if sourced.invoices else ('line_files',)
+    raw.execute("CREATE TEMP VIEW reconciled AS "
+                + _plan(con, 'reconciled', reconcile_from, _reconciled(sourced), sourced, persist=True))
     present = presence(raw, inputs, sourced)
 
     def line_results(lines, *rest):
@@ -442,22 +459,41 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         return pipeline.line_results(lines, *(named[n] for n in LINE_RESULT_INPUTS),
                                      **{n: named[n] for n in optional}, reconciled=True, present=present)
 
-    # every result file is sorted by organisation, year and month, so that a read of one organisation's year
-    # (or quarter) - a dashboard page, the drill-down list - skips the other row groups by their min/max
-    # statistics instead of scanning the whole file. The line results are written as they stream out of the
-    # pipeline first and sorted from that file: an ORDER BY on the pipeline itself held all of it in memory
-    # (benchmarks/README.md, 10M lines: 13 GB peak and +18 s, against 7.5 GB and +11 s for the two steps)
+    # which years to compute: those whose line files or other inputs changed since the previous run (every year
+    # without one); the others' line results are linked from it (engine.partitions)
+    before = partitions.read_fingerprint(previous[1]) if previous and reuse else None
+    fingerprint = partitions.Fingerprint(
+        reference=partitions.reference_hash(raw, list(tables), _code_version()),
+        files=partitions.file_years(raw, inputs.line_files, before),
+        links=partitions.document_links(raw, "all_line_files") if sourced.invoices else [])
+    compute, linked = partitions.years_to_compute(fingerprint, before)
+    fingerprint.recomputed = sorted(compute, key=lambda y: (y is None, y))
+    fingerprint.reused_from = previous[0] if linked else None
+    (tmp / partitions.LINES).mkdir()
+    if linked:
+        partitions.link_years(previous[1], tmp, linked)
+        years = " OR ".join(["year IS NULL"] + [f"year = {int(y)}" for y in compute if y is not None])
+        raw.execute(f"CREATE OR REPLACE TEMP VIEW line_files AS SELECT * FROM all_line_files WHERE {years}")
+    # the line results of the years computed, a set of files per year (COPY ... PARTITION_BY), in the order of the
+    # line files: the caller gives them by organisation (services.compute), and reconciliation and line_results
+    # keep the order of the lines they are given (left joins with small tables), so each organisation's lines lie
+    # together and a read of one skips the others' row groups by their min/max statistics (a sort of every line
+    # result took a third of a large run's time and most of its memory: benchmarks/README.md)
     order = "ORDER BY org ASC, year ASC, month ASC"
-    _copy(con, _plan(con, "lines", ("reconciled", *LINE_RESULT_INPUTS, *optional), line_results, present,
-                     persist=True),
-          tmp / "lines.unsorted.parquet")
-    _copy(con, f"SELECT * FROM read_parquet({_quoted(tmp / 'lines.unsorted.parquet')}) {order}", tmp / "lines.parquet")
-    (tmp / "lines.unsorted.parquet").unlink()
-    _view(con, "stored", tmp / "lines.parquet")
-    # the invoice <-> ledger matching of the same lines, the rule reconcile_sources applied (one row per
-    # org x supplier x invoice number; `klimainnkjop invoices match` reads it)
-    _copy(con, f"SELECT * FROM ({_plan(con, 'matches', ('line_files',), _invoice_documents, persist=True)}) "
-               "ORDER BY org ASC, supplier_orgnr ASC, invoice_no ASC", tmp / "matches.parquet")
+    lines_sql = _plan(con, "lines", ("reconciled", *LINE_RESULT_INPUTS, *optional), line_results, present,
+                      persist=True)
+    if compute:
+        raw.execute(f"COPY ({lines_sql}) TO {_quoted(tmp / '.parts')} "
+                    "(FORMAT parquet, PARTITION_BY (year), WRITE_PARTITION_COLUMNS true)")
+        partitions.collect_partitions(tmp / ".parts", tmp)
+    if not any((tmp / partitions.LINES).iterdir()):  # no lines at all: an empty file keeps the columns
+        _copy(con, f"SELECT * FROM ({lines_sql}) WHERE false", tmp / partitions.LINES / "none_0.parquet")
+    (tmp / partitions.FINGERPRINT).write_text(fingerprint.to_json(), encoding="utf-8")
+    raw.execute(f"CREATE OR REPLACE VIEW stored AS SELECT * FROM read_parquet({_quoted(partitions.lines_source(tmp))})")
+
+    # the invoice <-> ledger matching, the rule reconcile_sources applied (one row per org x supplier x invoice
+    # number; `klimainnkjop invoices match` reads it)
+    _copy(con, f"SELECT {', '.join(MATCH_COLUMNS)} FROM ({documents}) ORDER BY org ASC", tmp / "matches.parquet")
     _view(con, "documents", tmp / "matches.parquet")
     _copy(con, f"SELECT * FROM ({_plan(con, 'aggregates', ('stored',), pipeline.aggregates, persist=True)}) {order}",
           tmp / "aggregates.parquet")

@@ -56,10 +56,10 @@ def _changes_table(base: ComputeRun | None, run: ComputeRun) -> ibis.Table:
     recorded = previous_run_of(run)
     if stored.exists() and (base is None or (recorded is not None and recorded.pk == base.pk)):
         return reader.result_table(stored)
-    after = reader.result_table(folder / "lines.parquet")
+    after = reader.lines_table(folder)
     if base is None:
         return pipeline.changes(after.filter(ibis.literal(False)), after)
-    return pipeline.changes(reader.result_table(linestore.absolute(base.result_dir) / "lines.parquet"), after)
+    return pipeline.changes(reader.lines_table(linestore.absolute(base.result_dir)), after)
 
 
 @dataclass

@@ -16,7 +16,7 @@ import ibis
 from ibis import _
 
 from klimainnkjop.access import Scope, in_scope
-from klimainnkjop.selectors.results import NoResults, Run, _table, cached, latest_run, scoped
+from klimainnkjop.selectors.results import NoResults, Run, _lines_table, cached, latest_run, scoped
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import ClimateCalculation, ClimateCalculationRow, ConstructionProject
 
@@ -64,7 +64,7 @@ def calculations(project: ConstructionProject) -> list[ClimateCalculation]:
 def _project_lines(scope: Scope, run: Run, org: str, codes: list[str]):
     """The project lines of `codes` in the run: purchases on investment with one of the codes; None for a run made
     before lines carried their project."""
-    table = _table(linestore.absolute(run.run.result_dir) / "lines.parquet")
+    table = _lines_table(linestore.absolute(run.run.result_dir))
     if "project" not in table.columns:
         return None
     table = scoped(table.filter(_.org == org), scope)

@@ -9,7 +9,7 @@ from ibis import _
 
 from klimainnkjop.access import Scope
 from klimainnkjop.core.electricity import ELECTRICITY, LOCATION_SET, MARKET_SET, TYPICAL_PRICE  # noqa: F401
-from klimainnkjop.selectors.results import _table, latest_run, scoped
+from klimainnkjop.selectors.results import _lines_table, latest_run, scoped
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import Category, CategoryMapping, ExchangeRate, Factor, FactorSet
 
@@ -86,7 +86,7 @@ def factor_usage(scope: Scope, factor: Factor, *, limit: int = 50) -> dict:
     run = latest_run()
     if run is None:
         return {"run": None, "lines": 0, "kg_co2e": 0.0, "spend_ore": 0, "rows": []}
-    table = _table(linestore.absolute(run.run.result_dir) / "lines.parquet")
+    table = _lines_table(linestore.absolute(run.run.result_dir))
     table = scoped(table.filter(_.factor_ref == f"{factor.factor_set.label}#{factor.pk}"), scope)
     summary = table.aggregate(n=_.count(), kg=_.kg_co2e.sum(), spend=_.amount_ore.sum()).to_pyarrow().to_pylist()[0]
     rows = table.select("org", "year", "month", "unit", "art", "supplier_orgnr", "amount_ore", "kg_co2e", "method") \

@@ -5,7 +5,7 @@ import ibis
 from ibis import _
 
 from klimainnkjop.access import Scope
-from klimainnkjop.selectors.results import NoResults, Run, _table, cached, latest_run, scoped
+from klimainnkjop.selectors.results import NoResults, Run, _lines_table, cached, latest_run, scoped
 from klimainnkjop.storage import linestore
 
 LINE_COLUMNS = ["org", "line_key", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
@@ -30,7 +30,7 @@ def _run(scope: Scope, org: str) -> Run:
 def _lines(scope: Scope, org: str, run: Run | None = None) -> ibis.Table:
     scope.check(org)
     run = run or _run(scope, org)
-    return scoped(_table(linestore.absolute(run.run.result_dir) / "lines.parquet").filter(_.org == org), scope)
+    return scoped(_lines_table(linestore.absolute(run.run.result_dir)).filter(_.org == org), scope)
 
 
 NO_VALUE = "-"  # a filter value meaning "without": no category, no unit, no supplier, not covered (method)

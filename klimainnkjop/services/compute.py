@@ -16,7 +16,7 @@ from django.db import transaction
 
 from klimainnkjop import access, paths
 from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, parse_art_function_code
-from klimainnkjop.engine import runner
+from klimainnkjop.engine import partitions, runner
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.paths import SHIPPED_DATA as DATA
@@ -201,16 +201,19 @@ def classification_inputs() -> dict[str, pa.Table]:
 def do_compute(*, factor_set_name: str | None = None, actor: ActorLike = None) -> ComputeRun:
     """Recompute the whole account. Earlier runs are kept: each run has its own result folder."""
     factor_set = resolve_factor_set(factor_set_name)
-    batches = list(ImportBatch.objects.filter(status=ImportBatch.STATUS_DONE).exclude(parquet_path=""))
+    # by organisation, then in import order: the engine writes the line results in this order (runner.run), so
+    # each organisation's lines lie together and a read of one skips the others' row groups
+    batches = list(ImportBatch.objects.filter(status=ImportBatch.STATUS_DONE).exclude(parquet_path="")
+                   .order_by("organisation__orgnr", "pk"))
     inputs, used = engine_inputs(factor_set, batches)
-    previous = previous_lines()
+    previous = previous_run()
     with transaction.atomic():
         run = ComputeRun.objects.create(factor_set=factor_set, status=ComputeRun.STATUS_RUNNING, result_dir="",
                                         batch_ids=[b.pk for b in batches], factor_sets=[fs.label for fs in used],
                                         pid=os.getpid(), host=socket.gethostname())
     out_dir = run_dir(run)
     try:
-        totals = runner.run(inputs, out_dir, previous=previous)
+        totals = runner.run(inputs, out_dir, previous=previous, reuse=partitions.incremental_enabled())
     except BaseException as exc:  # also an interrupt: the run must not stay `running`
         mark_run_failed(run, error=f"failed: {type(exc).__name__}: {str(exc)[:500]}", action=Action.FAIL_COMPUTE,
                         actor=actor)
@@ -232,12 +235,14 @@ def do_compute(*, factor_set_name: str | None = None, actor: ActorLike = None) -
     return run
 
 
-def previous_lines() -> tuple[int, Path] | None:
-    """The latest finished run's number and lines file: a new run records its difference from it (issue 16)."""
+def previous_run() -> tuple[int, Path] | None:
+    """The latest finished run's number and folder: a new run records its difference from it (issue 16) and links
+    the line results of the years whose inputs did not change (engine.partitions; `KLIMAINNKJOP_INCREMENTAL=0`
+    recomputes every year)."""
     last = ComputeRun.objects.filter(status=ComputeRun.STATUS_DONE).exclude(result_dir="").order_by("-id").first()
     if last is None:
         return None
-    return last.pk, linestore.absolute(last.result_dir) / "lines.parquet"
+    return last.pk, linestore.absolute(last.result_dir)
 
 
 def run_dir(run: ComputeRun) -> Path:

@@ -1,0 +1,165 @@
+"""Incremental compute: a run's line results are one set of files per year, and a run recomputes only the years
+whose inputs changed since the previous run, linking the other years' files from it (issue 20 item 4).
+
+A year is the partition because the method ties a year's lines together and nothing else: KOSTRA lines step aside
+per organisation and year, an invoice matches ledger lines of its organisation, the intra-region sellers are
+counted per year; every other rule prices a line by itself. The one tie across years is an invoice document whose
+lines lie in two years (an invoice of December booked in January): such years are recomputed together (`links`).
+
+What a year's results depend on, its fingerprint:
+- the line files holding lines of that year (a batch file never changes: a new import is a new file, a deleted
+  batch a missing one), and
+- everything else the engine reads, the same for every year (`reference`): the factor tables, classification,
+  rules, overrides, predictions, mappings, members, calculations, market factors, the unit conversions and the
+  engine's own code. Any change there recomputes every year.
+
+`fingerprint.json` in each run's folder records these, the years each line file holds (so a later run reads the
+year column of new files only), the links, and what the run recomputed and reused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LINES = "lines"  # a run's line results: lines/<year>_<n>.parquet (lines/none_<n>.parquet: lines without a year)
+LEGACY_LINES = "lines.parquet"  # a run made before the results were split by year
+FINGERPRINT = "fingerprint.json"
+ENV_INCREMENTAL = "KLIMAINNKJOP_INCREMENTAL"  # "0": recompute every year (default: reuse what did not change)
+NO_YEAR = "none"
+
+
+def lines_source(folder: Path) -> str:
+    """What read_parquet reads for a run's line results: the per-year files of `lines/`, or an older run's single
+    lines.parquet."""
+    if (folder / LINES).is_dir():
+        return str(folder / LINES / "*.parquet")
+    return str(folder / LEGACY_LINES)
+
+
+def incremental_enabled() -> bool:
+    return os.environ.get(ENV_INCREMENTAL, "1").strip() != "0"
+
+
+@dataclass
+class Fingerprint:
+    reference: str
+    files: list[tuple[str, list]]     # (line file, the years it holds; None: lines without a year), as given
+    links: list[list] = field(default_factory=list)  # sets of years an invoice document spans
+    recomputed: list = field(default_factory=list)
+    reused_from: int | None = None
+
+    def years(self) -> dict:
+        """year -> a hash of the line files holding it."""
+        holding: dict = {}
+        for path, years in self.files:
+            for year in years:
+                holding.setdefault(year, []).append(path)
+        return {year: hashlib.sha256("\n".join(sorted(paths)).encode()).hexdigest() for year, paths in holding.items()}
+
+    def to_json(self) -> str:
+        return json.dumps({"reference": self.reference, "files": self.files, "links": self.links,
+                           "years": {str(k): v for k, v in self.years().items()}, "recomputed": self.recomputed,
+                           "reused_from": self.reused_from}, indent=1, sort_keys=True)
+
+
+def read_fingerprint(folder: Path | None) -> Fingerprint | None:
+    if folder is None or not (folder / LINES).is_dir():
+        return None
+    try:
+        data = json.loads((folder / FINGERPRINT).read_text(encoding="utf-8"))
+        return Fingerprint(reference=data["reference"], files=[(str(p), list(y)) for p, y in data["files"]],
+                           links=[list(link) for link in data.get("links", [])])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def reference_hash(raw, names: list[str], code_version: str) -> str:
+    """A hash of every input table but the lines (registered on `raw` under `names`), independent of row order:
+    each table's name, column types, row count and the XOR of its rows' MD5s."""
+    digest = hashlib.sha256(code_version.encode())
+    for name in sorted(names):
+        types = raw.execute(f"DESCRIBE SELECT * FROM {name}").fetchall()
+        count, rows = raw.execute(f"SELECT count(*), bit_xor(md5_number(CAST(t AS VARCHAR))) FROM {name} AS t"
+                                  ).fetchall()[0]
+        digest.update(f"{name} {[(c, t) for c, t, *_ in types]} {count} {rows}\n".encode())
+    return digest.hexdigest()
+
+
+def file_years(raw, files: list[Path], known: Fingerprint | None) -> list[tuple[str, list]]:
+    """(file, the years it holds) for each line file as given (a file given twice counts twice): from the previous
+    run's fingerprint where it knows the file, else one read of the new files' year column."""
+    years = dict(known.files) if known else {}
+    new = sorted({str(p) for p in files} - set(years))
+    for path in new:
+        years[path] = []
+    if new:
+        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in new)
+        for path, year in raw.execute(f"SELECT DISTINCT filename, year FROM read_parquet([{listed}], filename = true)"
+                                      " ORDER BY ALL").fetchall():
+            years[path].append(year)
+    return [(str(p), years[str(p)]) for p in files]
+
+
+def document_links(raw, source: str) -> list[list]:
+    """The sets of years an invoice document (org x supplier x invoice number) has lines in, where more than one."""
+    rows = raw.execute(
+        "SELECT DISTINCT list_sort(list(DISTINCT year)) FROM " + source
+        + " WHERE coalesce(invoice_no, '') <> '' AND coalesce(supplier_orgnr, '') <> '' AND year IS NOT NULL"
+          " GROUP BY org, supplier_orgnr, invoice_no HAVING count(DISTINCT year) > 1").fetchall()
+    return sorted(row[0] for row in rows)
+
+
+def years_to_compute(current: Fingerprint, previous: Fingerprint | None) -> tuple[set, set]:
+    """(years to compute, years to link from the previous run). Everything is computed without a usable previous
+    run or when the reference changed; else the years whose files changed, with every year an invoice document ties
+    to them (this run's links and the previous run's, which cover removed lines)."""
+    years = set(current.years())
+    if previous is None or previous.reference != current.reference:
+        return years, set()
+    before, now = previous.years(), current.years()
+    changed = {y for y in set(before) | set(now) if before.get(y) != now.get(y)} | {None}
+    links = [set(link) for link in current.links + previous.links]
+    grew = True
+    while grew:
+        grew = False
+        for link in links:
+            if link & changed and not link <= changed:
+                changed |= link
+                grew = True
+    return years & changed, years - changed
+
+
+def year_name(year) -> str:
+    return NO_YEAR if year is None else str(int(year))
+
+
+def year_files(folder: Path, year) -> list[Path]:
+    return sorted((folder / LINES).glob(f"{year_name(year)}_*.parquet"))
+
+
+def link_years(previous: Path, out: Path, years: set) -> None:
+    """The previous run's files of `years`, linked into this run's lines/ (hard links: no copy; a copy where the
+    file system has none). Pruning the previous run later removes its names, not these."""
+    for year in years:
+        for path in year_files(previous, year):
+            target = out / LINES / path.name
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copyfile(path, target)
+
+
+def collect_partitions(parts: Path, out: Path) -> None:
+    """DuckDB's PARTITION_BY (year) output (`year=<y>/data_<n>.parquet`) renamed to lines/<y>_<n>.parquet: flat
+    file names, so that no reader takes the folders for hive partitions with a year of another type."""
+    target = out / LINES
+    for folder in sorted(parts.glob("year=*")):
+        value = folder.name.split("=", 1)[1]
+        name = NO_YEAR if value in ("NULL", "__HIVE_DEFAULT_PARTITION__") else str(int(value))
+        for index, path in enumerate(sorted(folder.glob("*.parquet"))):
+            path.rename(target / f"{name}_{index}.parquet")
+    shutil.rmtree(parts)

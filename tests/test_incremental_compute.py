@@ -1,0 +1,225 @@
+"""Incremental compute (issue 20 item 4): a run recomputes only the years whose inputs changed and links the other
+years' line results from the previous run; what it gives equals a compute of everything."""
+import datetime as dt
+import json
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from klimainnkjop.engine import partitions, reader, runner
+from klimainnkjop.storage.linestore import LINE_SCHEMA
+
+ORG, OTHER, SUPPLIER = "944117784", "964950113", "999999999"
+CPI = {2022: 125.0, 2023: 129.6, 2024: 133.6, 2026: 141.0}
+
+
+def write_lines(path, rows: list[tuple], source: str = "ledger"):
+    """(org, line_key, art, amount_ore, year, month[, invoice_no]) lines as one batch file."""
+    defaults = {f.name: "" if pa.types.is_string(f.type) else None for f in LINE_SCHEMA}
+    records = []
+    for org, key, art, amount, year, month, *invoice in rows:
+        records.append({**defaults, "org": org, "line_key": key, "art": art, "account": art + "000" if art else "",
+                        "amount_ore": amount, "batch": path.stem, "source": source, "year": year, "month": month,
+                        "posting_date": dt.date(year, month, 1), "vat_ore": 0, "currency": "NOK",
+                        "investment": False, "supplier_orgnr": SUPPLIER if invoice else "",
+                        "invoice_no": invoice[0] if invoice else ""})
+    pq.write_table(pa.Table.from_pylist(records, schema=LINE_SCHEMA), path)
+    return path
+
+
+def inputs(*files, food_factor: float = 0.02) -> runner.EngineInputs:
+    factors = [{"category": "goods.food", "value": food_factor, "low": food_factor / 2, "high": food_factor * 2,
+                "price_year": 2026, "currency": "NOK", "ref": "food", "quality": 4, "tier": 1, "valid_from": 2000,
+                "valid_to": 2030}]
+    return runner.EngineInputs(
+        line_files=list(files),
+        art_classes=runner.art_class_table({"115": "goods.food", "270": "services.other"}),
+        ancestors=runner.ancestor_table({"goods.food": None, "services.other": None}),
+        spend_factors=runner.expand_years(factors, range(2020, 2027), runner.SPEND_SCHEMA),
+        prices=pa.table({"year": pa.array(list(CPI), pa.int32()), "cpi": pa.array(list(CPI.values()), pa.float64())}),
+        rates=pa.table({"year": pa.array(list(CPI), pa.int32()), "currency": ["NOK"] * len(CPI),
+                        "nok_per_unit": [1.0] * len(CPI)}),
+    )
+
+
+def fingerprint(folder) -> dict:
+    return json.loads((folder / partitions.FINGERPRINT).read_text(encoding="utf-8"))
+
+
+def rows(folder, name: str) -> list[tuple]:
+    """A result's rows in a fixed order, floats to 12 digits: two runs' results compared as sets of rows."""
+    source = reader.result_source(folder, name)
+    con = duckdb.connect()
+    columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{source}')").fetchall()
+    shown = ", ".join(f"printf('%.12g', \"{c}\")" if t == "DOUBLE" else f"CAST(\"{c}\" AS VARCHAR)"
+                      for c, t, *_ in columns)
+    return con.execute(f"SELECT {shown} FROM read_parquet('{source}') ORDER BY ALL").fetchall()
+
+
+def assert_same_results(a, b):
+    for name in ("lines", "aggregates", "summary", "moments", "uncertainty", "matches"):
+        assert rows(a, name) == rows(b, name), name
+
+
+@pytest.fixture
+def two_years(tmp_path):
+    """A first run over 2023 and 2024 ledger lines of two organisations, and a new batch of one more month."""
+    first = write_lines(tmp_path / "a.parquet", [
+        (ORG, "a1", "115", 100_000, 2023, 3), (ORG, "a2", "270", 50_000, 2023, 4),
+        (OTHER, "a3", "115", 70_000, 2023, 5), (ORG, "a4", "115", 20_000, 2024, 1),
+        (OTHER, "a5", "115", 10_000, 2024, 2)])
+    month = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 30_000, 2024, 12),
+                                                 (ORG, "b2", "270", 40_000, 2024, 12)])
+    base = tmp_path / "run-1"
+    runner.run(inputs(first), base)
+    return tmp_path, first, month, base
+
+
+def test_a_run_writes_its_line_results_as_a_file_per_year(two_years):
+    _, _, _, base = two_years
+    assert sorted(p.name for p in (base / partitions.LINES).iterdir()) == ["2023_0.parquet", "2024_0.parquet"]
+    assert {r["year"] for r in pq.read_table(base / "lines" / "2023_0.parquet").to_pylist()} == {2023}
+    assert fingerprint(base)["recomputed"] == [2023, 2024] and fingerprint(base)["reused_from"] is None
+
+
+def test_one_more_month_recomputes_its_year_only_and_links_the_other_from_the_previous_run(two_years):
+    tmp, first, month, base = two_years
+    after = tmp / "run-2"
+    runner.run(inputs(first, month), after, previous=(1, base))
+    assert fingerprint(after)["recomputed"] == [2024] and fingerprint(after)["reused_from"] == 1
+    kept = after / "lines" / "2023_0.parquet"
+    assert kept.stat().st_ino == (base / "lines" / "2023_0.parquet").stat().st_ino  # linked, not written again
+    full = tmp / "full"
+    runner.run(inputs(first, month), full, previous=(1, base), reuse=False)
+    assert fingerprint(full)["recomputed"] == [2023, 2024]
+    assert_same_results(after, full)
+    assert {r[0] for r in rows(after, "lines")} >= {"b1", "b2"}
+
+
+def test_the_linked_year_survives_the_previous_run_being_pruned(two_years):
+    tmp, first, month, base = two_years
+    after = tmp / "run-2"
+    runner.run(inputs(first, month), after, previous=(1, base))
+    expected = rows(after, "lines")
+    for path in (base / "lines").iterdir():
+        path.unlink()
+    assert rows(after, "lines") == expected
+
+
+def test_nothing_new_recomputes_nothing_and_changes_nothing(two_years):
+    tmp, first, _, base = two_years
+    again = tmp / "run-2"
+    runner.run(inputs(first), again, previous=(1, base))
+    assert fingerprint(again)["recomputed"] == []
+    assert_same_results(again, base)
+    changes = pq.read_table(again / "changes.parquet").to_pylist()
+    assert changes and all(r["kg_before"] == r["kg_after"] for r in changes)
+
+
+def test_a_changed_factor_recomputes_every_year(two_years):
+    tmp, first, month, base = two_years
+    after = tmp / "run-2"
+    runner.run(inputs(first, food_factor=0.03), after, previous=(1, base))
+    assert fingerprint(after)["recomputed"] == [2023, 2024]
+    food = [r for r in pq.read_table(after / "lines").to_pylist() if r["line_key"] == "a1"][0]
+    assert food["factor_value"] == 0.03
+
+
+def test_a_removed_batch_recomputes_the_years_it_held(tmp_path):
+    first = write_lines(tmp_path / "a.parquet", [(ORG, "a1", "115", 100_000, 2023, 3)])
+    second = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 100_000, 2024, 3)])
+    base = tmp_path / "run-1"
+    runner.run(inputs(first, second), base)
+    after = tmp_path / "run-2"
+    runner.run(inputs(first), after, previous=(1, base))
+    # 2024 has no lines left to compute, and none of the previous run's are linked
+    assert fingerprint(after)["recomputed"] == [] and fingerprint(after)["reused_from"] == 1
+    assert [r[0] for r in rows(after, "lines")] == ["a1"]
+    assert not list((after / "lines").glob("2024_*.parquet"))
+
+
+def test_an_invoice_document_spanning_two_years_recomputes_both(tmp_path):
+    """Invoice F1 is booked in the ledger in December 2023 and sent as EHF in January 2024: a new batch of 2024
+    can change whether F1 matches, and so the 2023 ledger line's exclusion."""
+    ledger = write_lines(tmp_path / "ledger.parquet", [(ORG, "l1", "115", 100_000, 2023, 12, "F1"),
+                                                       (ORG, "l2", "115", 5_000, 2022, 6)])
+    ehf = write_lines(tmp_path / "ehf.parquet", [(ORG, "e1", "", 100_000, 2024, 1, "F1")], source="ehf")
+    base = tmp_path / "run-1"
+    runner.run(inputs(ledger, ehf), base)
+    assert fingerprint(base)["links"] == [[2023, 2024]]
+    more = write_lines(tmp_path / "more.parquet", [(ORG, "m1", "115", 1_000, 2024, 5)])
+    after = tmp_path / "run-2"
+    runner.run(inputs(ledger, ehf, more), after, previous=(1, base))
+    assert fingerprint(after)["recomputed"] == [2023, 2024]
+    full = tmp_path / "full"
+    runner.run(inputs(ledger, ehf, more), full, reuse=False)
+    assert_same_results(after, full)
+    exclusions = {r["line_key"]: r["exclusion"] for r in pq.read_table(after / "lines").to_pylist()}
+    assert exclusions["l1"] == "invoice_detail" and exclusions["e1"] == ""
+
+
+def test_the_years_to_compute_follow_the_links_both_ways():
+    def fp(files, links=(), reference="r"):
+        return partitions.Fingerprint(reference=reference, files=files, links=[list(link) for link in links])
+
+    before = fp([("a", [2021]), ("b", [2022, 2023]), ("c", [2024])], links=[(2022, 2024)])
+    # d adds to 2024, which an invoice ties to 2022 (not to 2023, which lies between)
+    assert partitions.years_to_compute(fp([("a", [2021]), ("b", [2022, 2023]), ("c", [2024]), ("d", [2024])]),
+                                       before) == ({2022, 2024}, {2021, 2023})
+    assert partitions.years_to_compute(fp([("a", [2021]), ("b", [2022, 2023]), ("c", [2024])]), before) \
+        == (set(), {2021, 2022, 2023, 2024})
+    assert partitions.years_to_compute(fp([("a", [2021])], reference="other"), before) == ({2021}, set())
+    assert partitions.years_to_compute(fp([("a", [2021])]), None) == ({2021}, set())
+    # a file given twice (the same batch registered twice) is a change of its years
+    assert partitions.years_to_compute(fp([("a", [2021]), ("a", [2021])]), fp([("a", [2021])])) == ({2021}, set())
+
+
+def test_each_organisations_lines_lie_together_as_the_line_files_give_them(tmp_path):
+    """No sort of the results: the lines keep the line files' grouping by organisation (left joins with small tables,
+    a partitioned write), so a read of one organisation skips the others' row groups. DuckDB's threads may hand the
+    files' row groups over in another order; shuffled lines would change organisation at almost every line."""
+    files = [write_lines(tmp_path / f"{org}.parquet", [(org, f"{org}-{i}", "115", 1_000 + i, 2024, 1 + i % 12)
+                                                       for i in range(5_000)]) for org in (ORG, OTHER)]
+    out = tmp_path / "out"
+    runner.run(inputs(*files), out)
+    orgs = pq.read_table(out / "lines", columns=["org"]).column("org").to_pylist()
+    assert sorted(orgs) == sorted([ORG] * 5_000 + [OTHER] * 5_000)
+    assert sum(a != b for a, b in zip(orgs, orgs[1:])) <= 5
+
+
+def test_an_account_without_lines_has_an_empty_line_result_with_its_columns(tmp_path):
+    out = tmp_path / "out"
+    totals = runner.run(inputs(), out)
+    assert totals.lines_in == 0
+    table = pq.read_table(out / "lines")
+    assert table.num_rows == 0 and "kg_co2e" in table.column_names
+
+
+def test_a_run_made_before_the_split_by_year_is_still_read(tmp_path):
+    out = tmp_path / "out"
+    runner.run(inputs(write_lines(tmp_path / "a.parquet", [(ORG, "a1", "115", 100_000, 2023, 3)])), out)
+    old = tmp_path / "old"
+    old.mkdir()
+    pq.write_table(pq.read_table(out / "lines"), old / "lines.parquet")
+    assert partitions.lines_source(old) == str(old / "lines.parquet")
+    assert reader.lines_table(old).count().to_pyarrow().as_py() == 1
+    assert partitions.read_fingerprint(old) is None  # so the next run recomputes every year
+
+
+def test_the_compute_service_reuses_the_previous_run_unless_told_not_to(org, reference, monkeypatch):
+    from klimainnkjop.services.compute import do_compute
+    from klimainnkjop.storage import linestore
+    from tests.factories import import_ledger, ledger_csv
+
+    import_ledger(org, ledger_csv("01.03.2023;115000;2020;2100;999999999;Mat AS;1 000,00;Matvarer"))
+    first = do_compute(actor="test")
+    import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;2 000,00;Matvarer"))
+    second = do_compute(actor="test")
+    assert fingerprint(linestore.absolute(second.result_dir))["recomputed"] == [2024]
+    assert fingerprint(linestore.absolute(second.result_dir))["reused_from"] == first.pk
+    monkeypatch.setenv(partitions.ENV_INCREMENTAL, "0")
+    third = do_compute(actor="test")
+    assert fingerprint(linestore.absolute(third.result_dir))["recomputed"] == [2023, 2024]
+    assert_same_results(linestore.absolute(second.result_dir), linestore.absolute(third.result_dir))
