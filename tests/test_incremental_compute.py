@@ -1,5 +1,6 @@
 """Incremental compute (issue 20 item 4): a run recomputes only the years whose inputs changed and links the other
 years' line results from the previous run; what it gives equals a compute of everything."""
+import dataclasses
 import datetime as dt
 import json
 
@@ -138,6 +139,19 @@ def test_a_removed_batch_recomputes_the_years_it_held(tmp_path):
     assert fingerprint(after)["recomputed"] == [] and fingerprint(after)["reused_from"] == 1
     assert [r[0] for r in rows(after, "lines")] == ["a1"]
     assert not list((after / "lines").glob("2024_*.parquet"))
+
+
+def test_an_override_of_one_line_recomputes_that_lines_year_only(two_years):
+    tmp, first, _, base = two_years
+    overrides = pa.table({"org": [ORG], "line_key": ["a4"], "category": ["services.other"], "rule": ["line#1"]})
+    after = tmp / "run-2"
+    runner.run(dataclasses.replace(inputs(first), overrides=overrides), after, previous=(1, base))
+    assert fingerprint(after)["recomputed"] == [2024]  # a4 is a line of 2024
+    full = tmp / "full"
+    runner.run(dataclasses.replace(inputs(first), overrides=overrides), full, reuse=False)
+    assert_same_results(after, full)
+    moved = [r for r in pq.read_table(after / "lines").to_pylist() if r["line_key"] == "a4"][0]
+    assert moved["category"] == "services.other"
 
 
 def test_an_invoice_document_spanning_two_years_recomputes_both(tmp_path):

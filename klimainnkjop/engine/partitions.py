@@ -9,9 +9,11 @@ lines lie in two years (an invoice of December booked in January): such years ar
 What a year's results depend on, its fingerprint:
 - the line files holding lines of that year (a batch file never changes: a new import is a new file, a deleted
   batch a missing one), and
-- everything else the engine reads, the same for every year (`reference`): the factor tables, classification,
-  rules, overrides, predictions, mappings, members, calculations, market factors, the unit conversions and the
-  engine's own code. Any change there recomputes every year.
+- the rows of the inputs keyed by line (`LINE_KEYED`: classification overrides and the text model's predictions)
+  that name a line of that year, and
+- everything else the engine reads, the same for every year (`reference`): the factor tables, classification
+  rules, mappings, members, calculations, market factors, the unit conversions and the engine's own code. Any
+  change there recomputes every year.
 
 `fingerprint.json` in each run's folder records these, the years each line file holds (so a later run reads the
 year column of new files only), the links, and what the run recomputed and reused.
@@ -30,6 +32,9 @@ LEGACY_LINES = "lines.parquet"  # a run made before the results were split by ye
 FINGERPRINT = "fingerprint.json"
 ENV_INCREMENTAL = "KLIMAINNKJOP_INCREMENTAL"  # "0": recompute every year (default: reuse what did not change)
 NO_YEAR = "none"
+# inputs whose rows each name one line (org, line_key): a change there is a change of that line's year only (a new
+# batch brings the text model's predictions of its lines; an override reclassifies one line)
+LINE_KEYED = ("overrides", "predictions")
 
 
 def lines_source(folder: Path) -> str:
@@ -49,6 +54,7 @@ class Fingerprint:
     reference: str
     files: list[tuple[str, list]]     # (line file, the years it holds; None: lines without a year), as given
     links: list[list] = field(default_factory=list)  # sets of years an invoice document spans
+    line_keyed: dict = field(default_factory=dict)  # year -> a hash of the LINE_KEYED rows naming its lines
     recomputed: list = field(default_factory=list)
     reused_from: int | None = None
 
@@ -58,10 +64,12 @@ class Fingerprint:
         for path, years in self.files:
             for year in years:
                 holding.setdefault(year, []).append(path)
-        return {year: hashlib.sha256("\n".join(sorted(paths)).encode()).hexdigest() for year, paths in holding.items()}
+        return {year: hashlib.sha256(("\n".join(sorted(paths)) + "|" + self.line_keyed.get(year_name(year), ""))
+                                     .encode()).hexdigest() for year, paths in holding.items()}
 
     def to_json(self) -> str:
         return json.dumps({"reference": self.reference, "files": self.files, "links": self.links,
+                           "line_keyed": self.line_keyed,
                            "years": {str(k): v for k, v in self.years().items()}, "recomputed": self.recomputed,
                            "reused_from": self.reused_from}, indent=1, sort_keys=True)
 
@@ -72,21 +80,39 @@ def read_fingerprint(folder: Path | None) -> Fingerprint | None:
     try:
         data = json.loads((folder / FINGERPRINT).read_text(encoding="utf-8"))
         return Fingerprint(reference=data["reference"], files=[(str(p), list(y)) for p, y in data["files"]],
-                           links=[list(link) for link in data.get("links", [])])
+                           links=[list(link) for link in data.get("links", [])],
+                           line_keyed=dict(data.get("line_keyed", {})))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
+def _row_hash(alias: str) -> str:
+    """SQL: the row count and the XOR of the rows' MD5s, a digest independent of row order."""
+    return f"count(*), bit_xor(md5_number(CAST({alias} AS VARCHAR)))"
+
+
 def reference_hash(raw, names: list[str], code_version: str) -> str:
-    """A hash of every input table but the lines (registered on `raw` under `names`), independent of row order:
-    each table's name, column types, row count and the XOR of its rows' MD5s."""
+    """A hash of every input table registered on `raw` under `names` but the lines and LINE_KEYED, independent
+    of row order: each table's name, column types, row count and the XOR of its rows' MD5s."""
     digest = hashlib.sha256(code_version.encode())
-    for name in sorted(names):
+    for name in sorted(set(names) - set(LINE_KEYED)):
         types = raw.execute(f"DESCRIBE SELECT * FROM {name}").fetchall()
-        count, rows = raw.execute(f"SELECT count(*), bit_xor(md5_number(CAST(t AS VARCHAR))) FROM {name} AS t"
-                                  ).fetchall()[0]
+        count, rows = raw.execute(f"SELECT {_row_hash('t')} FROM {name} AS t").fetchall()[0]
         digest.update(f"{name} {[(c, t) for c, t, *_ in types]} {count} {rows}\n".encode())
     return digest.hexdigest()
+
+
+def line_keyed_hashes(raw, names: list[str], lines: str) -> dict[str, str]:
+    """year -> a hash of the rows of the LINE_KEYED inputs among `names` that name a line of that year (the lines
+    of `lines`); rows naming no line change nothing."""
+    found: dict[str, list[str]] = {}
+    for name in sorted(set(names) & set(LINE_KEYED)):
+        for year, count, rows in raw.execute(
+                f"SELECT l.year, {_row_hash('k')} FROM {name} AS k"
+                f" JOIN (SELECT DISTINCT org, line_key, year FROM {lines}) AS l"
+                " ON k.org = l.org AND k.line_key = l.line_key GROUP BY l.year").fetchall():
+            found.setdefault(year_name(year), []).append(f"{name} {count} {rows}")
+    return {year: hashlib.sha256("\n".join(parts).encode()).hexdigest() for year, parts in found.items()}
 
 
 def file_years(raw, files: list[Path], known: Fingerprint | None) -> list[tuple[str, list]]:

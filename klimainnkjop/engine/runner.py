@@ -465,7 +465,8 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     fingerprint = partitions.Fingerprint(
         reference=partitions.reference_hash(raw, list(tables), _code_version()),
         files=partitions.file_years(raw, inputs.line_files, before),
-        links=partitions.document_links(raw, "all_line_files") if sourced.invoices else [])
+        links=partitions.document_links(raw, "all_line_files") if sourced.invoices else [],
+        line_keyed=partitions.line_keyed_hashes(raw, list(tables), "all_line_files"))
     compute, linked = partitions.years_to_compute(fingerprint, before)
     fingerprint.recomputed = sorted(compute, key=lambda y: (y is None, y))
     fingerprint.reused_from = previous[0] if linked else None
