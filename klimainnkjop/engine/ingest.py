@@ -92,7 +92,9 @@ def csv_is_plain(data: bytes, delimiter: str) -> str | None:
     if crs and crs != data.count(b"\r\n"):
         return "a line break that is a lone CR"
     end = _body_end(data)
-    if data.find(b"\n\n", 0, end) >= 0 or (crs and data.find(b"\n\r\n", 0, end) >= 0):
+    # every \r is before a \n: with as many \r as \n every line break is \r\n, and \n\n cannot occur
+    if (crs != data.count(b"\n") and data.find(b"\n\n", 0, end) >= 0) or \
+            (crs and data.find(b"\n\r\n", 0, end) >= 0):
         return "blank lines"
     if len(delimiter) != 1 or delimiter in "\r\n\"" or ord(delimiter) > 127:
         return "delimiter"
@@ -523,7 +525,6 @@ _COMMON_DATES = {
     "%d-%m-%Y": r"[0-9]{2}-[0-9]{2}-[1-9][0-9]{3}",
 }
 _WHITESPACE_CODES = ", ".join(str(ord(c)) for c in WHITESPACE)
-_WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
 # importers.ledger.line_basis, of a line's columns
 _LEDGER_BASIS = """(CASE WHEN line_id <> '' THEN 'id|' || voucher || '|' || line_id
     ELSE concat_ws('|', posting_date::VARCHAR, account, art, function, unit, project, supplier_orgnr,
@@ -548,10 +549,9 @@ def _mapped(column: str, mapping: dict[str, str] | None) -> str:
 
 
 def _unstripped(column: str) -> str:
-    """Python's str.strip() leaves the text column as it is: its first character is no whitespace, and its last is
-    printable ASCII (the common case, cheap) or no whitespace either."""
-    return (f"(ord({column}) NOT IN ({_WHITESPACE_CODES}) AND CASE WHEN ord(right({column}, 1)) BETWEEN 33 AND 126 "
-            f"OR {column} = '' THEN true ELSE NOT regexp_matches({column}, '{_WHITESPACE_CLASS}$') END)")
+    """Python's str.strip() leaves the text column as it is: neither its first nor its last character (code points,
+    as `[-1]` counts them; `ord('')` is -1) is whitespace."""
+    return f"(ord({column}) NOT IN ({_WHITESPACE_CODES}) AND ord({column}[-1]) NOT IN ({_WHITESPACE_CODES}))"
 
 
 def _common_amount(text: str) -> str:
