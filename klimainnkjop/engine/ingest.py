@@ -426,16 +426,16 @@ class Ingest:
             INSERT INTO lines BY NAME
             SELECT *, {_line_key('basis', '1')} AS line_key, {_NOK_AMOUNTS}, true AS common
             FROM (SELECT * FROM fast_keyed {odd})""")
-        # Every line was keyed as the first repetition of its basis, so the lines of one basis share a key: among
-        # the lines whose key repeats (few or none) the later repetitions of a basis are keyed again. The basis is
-        # the importer's for its lines (stored), else the SQL's of the line.
+        # Every line was keyed as the first repetition of its basis, so the lines of one basis share a key (and its
+        # hash): among the lines whose key's hash repeats (few or none) the later repetitions of a basis are keyed
+        # again. The basis is the importer's for its lines (stored), else the SQL's of the line.
         self.con.execute(f"""
             UPDATE lines SET line_key = r.line_key
             FROM (SELECT row_no, {_line_key('basis', 'n')} AS line_key
                   FROM (SELECT row_no, basis, row_number() OVER (PARTITION BY basis ORDER BY row_no) AS n
-                        FROM (SELECT row_no, coalesce(basis, {_LEDGER_BASIS}) AS basis
-                              FROM lines SEMI JOIN (SELECT line_key FROM lines GROUP BY line_key HAVING count(*) > 1)
-                                   USING (line_key)))
+                        FROM (SELECT row_no, coalesce(basis, {_LEDGER_BASIS}) AS basis FROM lines
+                              WHERE hash(line_key) IN (SELECT h FROM (SELECT hash(line_key) AS h FROM lines)
+                                                       GROUP BY h HAVING count(*) > 1)))
                   WHERE n > 1) r
             WHERE lines.row_no = r.row_no""")
         self.con.execute("ALTER TABLE lines DROP COLUMN basis")
