@@ -314,18 +314,7 @@ class Ingest:
         """Table `rawf` of the rows `rows` (a query of row numbers), `fast` when the general SQL is certain of
         their values (view `fast_keyed`: their lines with key basis). Returns the number of the others."""
         pos = spec.positions
-
-        def raw(fld: str) -> str:
-            if fld not in pos:
-                return "''"
-            text = _strip(f"c{pos[fld]}")
-            mapping = spec.values.get(fld)
-            if mapping:
-                cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in mapping.items())
-                text = f"(CASE {text} {cases} ELSE {text} END)"
-            return text
-
-        selects = [f"{raw(f)} AS r_{f}" for f in pos]
+        selects = [f"{_mapped(_strip(f'c{pos[f]}'), spec.values.get(f))} AS r_{f}" for f in pos]
         selects.append(f"c{max(pos.values())} IS NULL AS short" if pos else "false AS short")
         base = "SELECT row_no, " + ", ".join(selects) + f" FROM cells SEMI JOIN ({rows}) USING (row_no)"
 
