@@ -504,8 +504,10 @@ class Ingest:
 # is taken as it is only when Python's strip() would leave it so (`_unstripped`).
 _SHAPED_FIELDS = ("posting_date", "amount", "vat", "currency", "art", "supplier_orgnr", "kontoklasse", "quantity")
 # An amount whose reading by core.values.parse_amount_ore is plain: an optional minus, up to 13 digits (or groups of
-# three after a space), at most one separator (',' or '.', then the decimal one) before one or two decimals.
-_COMMON_AMOUNT = r"-?(?:[0-9]{1,13}|[0-9]{1,3}(?: [0-9]{3}){1,3})(?:[.,][0-9]{1,2})?"
+# three after a space), at most one separator (',' or '.', then the decimal one) before one or two decimals; or
+# groups of three after a '.' and a decimal comma ('1.234,56': with a comma, the comma is the decimal separator).
+_COMMON_AMOUNT = (r"-?(?:[0-9]{1,13}|[0-9]{1,3}(?: [0-9]{3}){1,3})(?:[.,][0-9]{1,2})?"
+                  r"|-?[0-9]{1,3}(?:\.[0-9]{3}){1,3},[0-9]{1,2}")
 # Dates of the formats with a four-digit year, written with two-digit day and month and a year from 1000 (so that
 # str(date) is the text SQL gives the key); time.strptime and DuckDB's try_strptime read them alike.
 _COMMON_DATES = {
@@ -545,8 +547,10 @@ def _unstripped(column: str) -> str:
 
 def _common_amount(text: str) -> str:
     """core.values.parse_amount_ore of a text of `_COMMON_AMOUNT`'s shape, else NULL."""
-    return (f"(CASE WHEN regexp_full_match({text}, '{_COMMON_AMOUNT}') THEN "
-            f"(TRY_CAST(replace(replace({text}, ' ', ''), ',', '.') AS DECIMAL(15, 2)) * 100)::BIGINT END)")
+    digits = (f"(CASE WHEN contains({text}, ',') THEN replace(replace(replace({text}, ' ', ''), '.', ''), ',', '.') "
+              f"ELSE replace({text}, ' ', '') END)")
+    return (f"(CASE WHEN regexp_full_match({text}, '(?:{_COMMON_AMOUNT})') THEN "
+            f"(TRY_CAST({digits} AS DECIMAL(15, 2)) * 100)::BIGINT END)")
 
 
 def _common_date(text: str, fmt: str | None) -> str:
