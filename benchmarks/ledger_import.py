@@ -10,7 +10,7 @@ Cases (each after one warm-up of DuckDB in the process):
 - product: `services.ledgers.parse_ledger` (layout, encoding check, DuckDB read, SQL parse of dates, amounts,
   orgnrs, arts, the key hash) plus what the import does next with the lines outside the database transaction:
   the anti-join with stored line files (one file of 10 % of the lines, from an earlier import) and one COPY to
-  Parquet (zstd);
+  Parquet (zstd); and `parse_ledger` alone, to tell the parse from the anti-join and the COPY;
 - the importer's Python parse (`importers.ledger.parse_ledger`, the code the import ran before) over the first
   `--python-lines` lines, scaled to the file (it is linear in the lines).
 """
@@ -116,6 +116,10 @@ def main(argv=None) -> int:
                                       columns=PARQUET_COLUMNS)
             return parsed.lines, duplicates, parsed.reader
 
+    def parse_only():
+        with parse_ledger(data, path.name, profile) as parsed:
+            return parsed.lines
+
     head = b"".join(data.splitlines(keepends=True)[: args.python_lines + 1])
 
     def python():
@@ -127,6 +131,8 @@ def main(argv=None) -> int:
     p_wall, p_cpu, (lines, duplicates, reader) = measure(product)
     rows.append((f"product: parse_ledger + anti-join + COPY (reader {reader}, {duplicates:,} duplicates)",
                  lines, p_wall, p_cpu))
+    a_wall, a_cpu, a_lines = measure(parse_only)
+    rows.append(("product: parse_ledger alone", a_lines, a_wall, a_cpu))
     b2_wall, b2_cpu, _ = measure(baseline)
     rows.append(("DuckDB read_csv again", n, b2_wall, b2_cpu))
     o_wall, o_cpu, o_lines = measure(python)

@@ -121,6 +121,38 @@ def test_values_of_every_shape_are_read_as_the_importer_reads_them():
     assert kind == "lines" and rows_read == len(good) > 60
 
 
+# Values at the edges of the common shapes (engine.ingest._COMMON_*: read by the cheap SQL) and just beyond them
+# (read by the general SQL or the importer's code).
+COMMON_EDGES = {
+    "Beløp": ["9999999999999,99", "-9999999999999", "99999999999999", "0,5", "-0,00", "-0", "1 234 567,89",
+              "12 345 678 901,2", "1234.5", "1 234.56", "1 23,4", "1 2345,6", "12,345", "1.234", "1,2,3", "00001,10",
+              "1.234,56", "-12.345.678,9", "1.234.567.890,12", "1.23,4", "1.234.56", "1.234,567", "1.234 567,8"],
+    "Dato": ["29.02.2024", "29.02.2023", "31.04.2024", "00.01.2024", "01.00.2024", "01.01.1000", "01.01.0999",
+             "31.12.9999", "1.01.2024", "01.1.2024"],
+    "Tekst": ["Strøm", "Ærlig talt", "x\u00a0", "\u3000x", "x\u2029", "a\u0301", "Øst ", "\u0600 ", "x\x1f", "–"],
+    "Konto": ["115", "11", "1a500", "a11500", "115ø", "1 1500", "١١٥٠٠", "-11500"],
+    "OrgNr": ["974760673", "97476067", "9747606730", "NO974760673", "974760673 "],
+}
+
+
+@pytest.mark.parametrize("column", sorted(COMMON_EDGES))
+def test_values_at_the_edges_of_the_common_shapes_are_read_as_the_importer_reads_them(column):
+    rows = [row(**{column: value, "Bilag": f"E{i}"}) for i, value in enumerate(COMMON_EDGES[column])]
+    assert_same(csv_bytes(rows), profile())
+    good = [r for r in rows if outcome(python_parse, csv_bytes([r]), "x.csv", profile())[0] == "lines"]
+    kind, _, lines = assert_same(csv_bytes(good), profile())
+    assert kind == "lines" and len(lines) == len(good) >= 3
+
+
+def test_one_line_read_by_the_cheap_sql_the_general_sql_and_the_importer_has_its_repetitions_in_file_order():
+    """The same line written four ways has one key basis: '1000,00' and '1 000' are common shapes, '1.000,00' is
+    the general SQL's and 'kr 1000' the importer's; the n-th of them in the file is keyed with n."""
+    rows = [row(Beløp="1000,00"), row(Beløp="kr 1000"), row(Beløp="1.000,00"), row(Beløp="1 000"),
+            row(Beløp="1000,00"), row(Beløp="999,99")]
+    kind, _, lines = assert_same(csv_bytes(rows), profile())
+    assert kind == "lines" and len({line["key"] for line in lines}) == 6
+
+
 @pytest.mark.parametrize("fmt", ["%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%b-%y"])
 def test_a_profiles_date_format_is_read_as_the_importer_reads_it(fmt):
     dates = ["01.03.2024", "1.3.24", "2024-03-01", "20240301", "01/03/2024", "03/01/2024", "01-Mar-24"]

@@ -88,20 +88,31 @@ def csv_is_plain(data: bytes, delimiter: str) -> str | None:
     lines between records, no line break but \\n or \\r\\n), no NUL. Quotes are checked by `Ingest.quotes_plain`."""
     if b"\x00" in data or b"\x01" in data:
         return "NUL or control character"
-    if data.count(b"\r") != data.count(b"\r\n"):
+    crs = data.count(b"\r")
+    if crs and crs != data.count(b"\r\n"):
         return "a line break that is a lone CR"
-    body = data.rstrip(b"\r\n")
-    if b"\n\n" in body or b"\n\r\n" in body:
+    end = _body_end(data)
+    # every \r is before a \n: with as many \r as \n every line break is \r\n, and \n\n cannot occur
+    if (crs != data.count(b"\n") and data.find(b"\n\n", 0, end) >= 0) or \
+            (crs and data.find(b"\n\r\n", 0, end) >= 0):
         return "blank lines"
     if len(delimiter) != 1 or delimiter in "\r\n\"" or ord(delimiter) > 127:
         return "delimiter"
     return None
 
 
+def _body_end(data: bytes) -> int:
+    """len(data.rstrip(b"\\r\\n")), without the copy."""
+    end = len(data)
+    while end and data[end - 1] in (10, 13):
+        end -= 1
+    return end
+
+
 def line_count(data: bytes) -> int:
     """Physical lines of `data`, trailing line breaks ignored."""
-    body = data.rstrip(b"\r\n")
-    return body.count(b"\n") + 1 if body else 0
+    end = _body_end(data)
+    return data.count(b"\n", 0, end) + 1 if end else 0
 
 
 _DB: duckdb.DuckDBPyConnection | None = None
@@ -236,23 +247,76 @@ class Ingest:
 
     # ------------------------------------------------------------------ parse
     def parse_ledger(self, spec: LedgerFields) -> int:
-        """Parses every row whose values are certain into table `fast`; the others are `odd_rows()`. Returns their
-        number."""
+        """Table `lines` (keyed by `assign_keys`): every row of the common shapes, read by cheap expressions
+        (`_common_ledger_lines`); the other rows are read by the general SQL (view `fast`) where their values are
+        certain, and are `odd_rows()` otherwise. Returns the number of odd rows."""
+        self._common_ledger_lines(spec)
+        return self._general_ledger_rows(spec, "SELECT row_no FROM lines WHERE NOT common")
+
+    def _common_ledger_lines(self, spec: LedgerFields) -> None:
+        """Table `lines`: every row, `common` when each of its values has a shape of `_COMMON_*` (or needs no
+        reading) and no cell needs Python's strip(), with its line, key (as the first repetition of its basis) and
+        NOK amounts; column `basis` is null (the basis is `_LEDGER_BASIS` of the line, not stored). The common shapes
+        are a subset of those the general SQL reads, with the same values."""
         pos = spec.positions
+        tested = {f for f in pos if f not in _SHAPED_FIELDS or spec.values.get(f)}  # a mapped value: strip first
+        selects = [f"{_mapped(f'c{pos[f]}', spec.values.get(f))} AS r_{f}" for f in pos]
+        plain = " AND ".join([f"c{max(pos.values())} IS NOT NULL"]
+                             + [_unstripped(f"c{pos[f]}") for f in sorted(tested)])
+        base = f"SELECT row_no, {', '.join(selects)}, {plain} AS plain FROM cells"
 
-        def raw(fld: str) -> str:
-            if fld not in pos:
-                return "''"
-            text = _strip(f"c{pos[fld]}")
-            mapping = spec.values.get(fld)
-            if mapping:
-                cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in mapping.items())
-                text = f"(CASE {text} {cases} ELSE {text} END)"
-            return text
+        def r(fld: str) -> str:
+            return f"r_{fld}" if fld in pos else "''"
 
-        selects = [f"{raw(f)} AS r_{f}" for f in pos]
+        date = _common_date(r("posting_date"), spec.date_format)
+        amount = _common_amount(r("amount"))
+        vat = f"(CASE WHEN r_vat = '' THEN 0 ELSE {_common_amount('r_vat')} END)" if "vat" in pos else "0"
+        simple = _simple_ledger_fields(pos, spec.currency)
+        account = r("account")
+        if "art" in pos:
+            art_given = ("(CASE WHEN r_art = '' THEN '' WHEN regexp_full_match(r_art, '[0-9]{1,3}') "
+                         "THEN lpad(r_art, 3, '0') END)")
+        else:
+            art_given = "''"
+        # importers.ledger: the art given, else art_from_account (the account's first three characters, when digits)
+        from_account = (f"(CASE WHEN regexp_matches({account}, '^[0-9]{{3}}') THEN left({account}, 3) "
+                        f"WHEN {account} = '' OR regexp_matches({account}, '^[0-9]{{0,2}}[!-/:-~]') OR "
+                        f"regexp_full_match({account}, '[0-9]{{1,2}}') THEN '' END)")
+        art = (f"(CASE WHEN {art_given} IS NULL THEN NULL WHEN {art_given} <> '' THEN {art_given} "
+               f"ELSE {from_account} END)")
+        if "supplier_orgnr" in pos:
+            orgnr = ("(CASE WHEN r_supplier_orgnr = '' OR regexp_full_match(r_supplier_orgnr, '[0-9]{9}') "
+                     "THEN r_supplier_orgnr END)")
+        else:
+            orgnr = "''"
+        amount_final = f"({amount} - {vat})" if spec.amount_includes_vat else amount
+        text = {f: r(f) for f in ("function", "unit", "unit_name", "project", "supplier_name", "description",
+                                  "invoice_no", "voucher", "line_id")}
+        parsed = f"""
+            SELECT row_no, {date} AS posting_date, {account} AS account, {art} AS art,
+                   {text['function']} AS function, {text['unit']} AS unit, {text['unit_name']} AS unit_name,
+                   {text['project']} AS project, {orgnr} AS supplier_orgnr,
+                   {text['supplier_name']} AS supplier_name, {amount_final}::BIGINT AS amount_minor,
+                   {vat}::BIGINT AS vat_minor, {simple['currency']} AS currency, {text['description']} AS description,
+                   {text['invoice_no']} AS invoice_no, {text['voucher']} AS voucher, {text['line_id']} AS line_id,
+                   {simple['investment']} AS investment, NULL::DOUBLE AS quantity, '' AS quantity_unit,
+                   coalesce(plain AND {simple['ok']}, false) AS plain
+            FROM ({base})"""
+        common = ("plain AND posting_date IS NOT NULL AND art IS NOT NULL AND supplier_orgnr IS NOT NULL AND "
+                  "amount_minor IS NOT NULL AND vat_minor IS NOT NULL")
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE lines AS
+            SELECT * EXCLUDE (plain, common), CASE WHEN common THEN {_line_key(_LEDGER_BASIS, '1')} END AS line_key,
+                   {_NOK_AMOUNTS}, NULL::VARCHAR AS basis, common
+            FROM (SELECT *, coalesce({common}, false) AS common FROM ({parsed}))""")
+
+    def _general_ledger_rows(self, spec: LedgerFields, rows: str) -> int:
+        """Table `rawf` of the rows `rows` (a query of row numbers), `fast` when the general SQL is certain of
+        their values (view `fast_keyed`: their lines with key basis). Returns the number of the others."""
+        pos = spec.positions
+        selects = [f"{_mapped(_strip(f'c{pos[f]}'), spec.values.get(f))} AS r_{f}" for f in pos]
         selects.append(f"c{max(pos.values())} IS NULL AS short" if pos else "false AS short")
-        base = "SELECT row_no, " + ", ".join(selects) + " FROM cells"
+        base = "SELECT row_no, " + ", ".join(selects) + f" FROM cells SEMI JOIN ({rows}) USING (row_no)"
 
         def r(fld: str) -> str:
             return f"r_{fld}" if fld in pos else "''"
@@ -276,11 +340,7 @@ class Ingest:
             vat_sql, vat_ok = f"(CASE WHEN r_vat = '' THEN 0 ELSE {vat_num} END)", f"(r_vat = '' OR {vat_num_ok})"
         else:
             vat_sql, vat_ok = "0", "true"
-        if "currency" in pos:
-            currency_sql = "(CASE WHEN r_currency = '' THEN 'NOK' ELSE upper(r_currency) END)"
-            currency_ok = "regexp_full_match(r_currency, '[A-Za-z]{3}|')"
-        else:
-            currency_sql, currency_ok = _lit(spec.currency), "true"
+        simple = _simple_ledger_fields(pos, spec.currency)
         account = r("account")
         if "art" in pos:
             art_given = "(CASE WHEN r_art = '' THEN '' ELSE lpad(r_art, 3, '0') END)"
@@ -301,18 +361,7 @@ class Ingest:
                         f"AND regexp_full_match({org_clean}, '[0-9]{{9}}')))")
         else:
             orgnr_sql, orgnr_ok = "''", "true"
-        unit_ok = "length(r_unit) <= 40" if "unit" in pos else "true"
-        if "kontoklasse" in pos:
-            inv = "('0', '4', 'i', 'inv', 'investering', 'investment', 'true', 'ja')"
-            drift = "('', '1', '3', 'd', 'drift', 'operating', 'false', 'nei')"
-            inv_sql = f"(lower(r_kontoklasse) IN {inv})"
-            inv_ok = (f"(regexp_full_match(r_kontoklasse, '[A-Za-z0-9]*') AND "
-                      f"(lower(r_kontoklasse) IN {inv} OR lower(r_kontoklasse) IN {drift}))")
-        else:
-            inv_sql, inv_ok = "false", "true"
-        quantity_ok = "r_quantity = ''" if "quantity" in pos else "true"
-        ok = " AND ".join(["NOT short", date_ok, amount_ok, vat_ok, currency_ok, art_ok, orgnr_ok, unit_ok,
-                           inv_ok, quantity_ok])
+        ok = " AND ".join(["NOT short", date_ok, amount_ok, vat_ok, art_ok, orgnr_ok, simple["ok"]])
         self.con.execute("CREATE OR REPLACE TABLE rawf AS " + _staged(base, stages + [[
             f"coalesce({ok}, false) AS fast"]]))
         amount_final = f"({amount_sql} - {vat_sql})" if spec.amount_includes_vat else amount_sql
@@ -324,18 +373,12 @@ class Ingest:
                    {text['function']} AS function, {text['unit']} AS unit, {text['unit_name']} AS unit_name,
                    {text['project']} AS project, {orgnr_sql} AS supplier_orgnr,
                    {text['supplier_name']} AS supplier_name, {amount_final}::BIGINT AS amount_minor,
-                   {vat_sql}::BIGINT AS vat_minor, {currency_sql} AS currency, {text['description']} AS description,
-                   {text['invoice_no']} AS invoice_no, {text['voucher']} AS voucher, {text['line_id']} AS line_id,
-                   {inv_sql} AS investment, NULL::DOUBLE AS quantity, '' AS quantity_unit
+                   {vat_sql}::BIGINT AS vat_minor, {simple['currency']} AS currency,
+                   {text['description']} AS description, {text['invoice_no']} AS invoice_no,
+                   {text['voucher']} AS voucher, {text['line_id']} AS line_id, {simple['investment']} AS investment,
+                   NULL::DOUBLE AS quantity, '' AS quantity_unit
             FROM rawf WHERE fast""")
-        self.con.execute("""
-            CREATE OR REPLACE VIEW fast_keyed AS SELECT *,
-              CASE WHEN line_id <> '' THEN 'id|' || voucher || '|' || line_id
-                   ELSE concat_ws('|', posting_date::VARCHAR, account, art, function, unit, project,
-                                  supplier_orgnr, amount_minor::VARCHAR, vat_minor::VARCHAR, currency, description,
-                                  invoice_no, voucher, CASE WHEN investment THEN 'True' ELSE 'False' END, 'None', '')
-              END AS basis
-            FROM fast""")
+        self.con.execute(f"CREATE OR REPLACE VIEW fast_keyed AS SELECT *, {_LEDGER_BASIS} AS basis FROM fast")
         return self.con.execute("SELECT count(*) FROM rawf WHERE NOT fast").fetchall()[0][0]
 
     def odd_rows(self, batch: int = 10000) -> Iterator[tuple[int, list[str]]]:
@@ -363,15 +406,29 @@ class Ingest:
         self.has_odd = True
 
     def assign_keys(self) -> int:
-        """Table `lines`: every line with its natural key, the n-th repetition of a basis numbered n (in file
-        order) as the importer does. Returns the number of lines."""
+        """Table `lines`: every line (the common rows', the general SQL's and the importer's) with its natural
+        key, the n-th repetition of a basis numbered n (in file order) as the importer does, and its NOK amounts
+        where it is in NOK. Returns the number of lines."""
         odd = "UNION ALL SELECT * FROM odd" if self.has_odd else ""
+        self.con.execute("DELETE FROM lines WHERE NOT common")
         self.con.execute(f"""
-            CREATE OR REPLACE TABLE lines AS
-            SELECT * EXCLUDE (basis),
-                   substr(sha256(basis || '|' || row_number() OVER (PARTITION BY basis ORDER BY row_no)), 1, 32)
-                     AS line_key
+            INSERT INTO lines BY NAME
+            SELECT *, {_line_key('basis', '1')} AS line_key, {_NOK_AMOUNTS}, true AS common
             FROM (SELECT * FROM fast_keyed {odd})""")
+        # Every line was keyed as the first repetition of its basis, so the lines of one basis share a key (and its
+        # hash): among the lines whose key's hash repeats (few or none) the later repetitions of a basis are keyed
+        # again. The basis is the importer's for its lines (stored), else the SQL's of the line.
+        self.con.execute(f"""
+            UPDATE lines SET line_key = r.line_key
+            FROM (SELECT row_no, {_line_key('basis', 'n')} AS line_key
+                  FROM (SELECT row_no, basis, row_number() OVER (PARTITION BY basis ORDER BY row_no) AS n
+                        FROM (SELECT row_no, coalesce(basis, {_LEDGER_BASIS}) AS basis FROM lines
+                              WHERE hash(line_key) IN (SELECT h FROM (SELECT hash(line_key) AS h FROM lines)
+                                                       GROUP BY h HAVING count(*) > 1)))
+                  WHERE n > 1) r
+            WHERE lines.row_no = r.row_no""")
+        self.con.execute("ALTER TABLE lines DROP COLUMN basis")
+        self.con.execute("ALTER TABLE lines DROP COLUMN common")
         return self.con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
 
     # ------------------------------------------------------------------ after the parse
@@ -381,16 +438,14 @@ class Ingest:
                                 "WHERE currency <> 'NOK' ORDER BY row_no").fetchall()
 
     def set_nok(self, converted: pa.Table | None) -> None:
-        """NOK amounts: the line's own for NOK lines, `converted` (row_no, amount_ore, vat_ore) for the rest."""
-        if converted is None:
-            converted = pa.table({"row_no": pa.array([], pa.int32()), "amount_ore": pa.array([], pa.int64()),
-                                  "vat_ore": pa.array([], pa.int64())})
+        """NOK amounts: the line's own for NOK lines (`assign_keys` set them), `converted` (row_no, amount_ore,
+        vat_ore) for the rest."""
+        if converted is None or not converted.num_rows:
+            return
         self.con.register("nok_in", converted)
         self.con.execute("""
-            CREATE OR REPLACE TABLE lines AS
-            SELECT l.*, CASE WHEN l.currency = 'NOK' THEN l.amount_minor ELSE n.amount_ore END AS amount_ore,
-                        CASE WHEN l.currency = 'NOK' THEN l.vat_minor ELSE n.vat_ore END AS vat_ore
-            FROM lines l LEFT JOIN nok_in n USING (row_no)""")
+            UPDATE lines SET amount_ore = n.amount_ore, vat_ore = n.vat_ore
+            FROM nok_in n WHERE lines.row_no = n.row_no AND lines.currency <> 'NOK'""")
         self.con.unregister("nok_in")
 
     def spend_by_art(self, seen_column: str) -> list[tuple[str, str, int, int]]:
@@ -399,14 +454,16 @@ class Ingest:
                                 f"GROUP BY ALL").fetchall()
 
     def drop_stored(self, files: list[Path]) -> int:
-        """Table `fresh`: the lines whose key is in none of `files` (the organisation's stored batches). Returns
-        the number of duplicates."""
+        """View `fresh`: the lines whose key is in none of `files` (the organisation's stored batches), without
+        copying them (table `stored_keys` holds the keys found stored, few or none). Returns the number of
+        duplicates."""
         existing = [str(f) for f in files if f.exists()]
         if existing:
-            self.con.execute("CREATE OR REPLACE TABLE fresh AS SELECT * FROM lines ANTI JOIN "
-                             "(SELECT DISTINCT line_key FROM read_parquet(?)) s USING (line_key)", [existing])
+            self.con.execute("CREATE OR REPLACE TABLE stored_keys AS SELECT DISTINCT line_key FROM lines SEMI JOIN "
+                             "(SELECT line_key FROM read_parquet(?)) s USING (line_key)", [existing])
         else:
-            self.con.execute("CREATE OR REPLACE TABLE fresh AS SELECT * FROM lines")
+            self.con.execute("CREATE OR REPLACE TABLE stored_keys (line_key VARCHAR)")
+        self.con.execute("CREATE OR REPLACE VIEW fresh AS SELECT * FROM lines ANTI JOIN stored_keys USING (line_key)")
         total, fresh = self.con.execute(
             "SELECT (SELECT count(*) FROM lines), (SELECT count(*) FROM fresh)").fetchall()[0]
         return total - fresh
@@ -440,6 +497,93 @@ class Ingest:
         cursor = self.con.execute(sql)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+# ---------------------------------------------------------------------------- the ledger's common shapes
+# The fields the common shapes read with a shape test (none with whitespace first or last); every other field's cell
+# is taken as it is only when Python's strip() would leave it so (`_unstripped`).
+_SHAPED_FIELDS = ("posting_date", "amount", "vat", "currency", "art", "supplier_orgnr", "kontoklasse", "quantity")
+# An amount whose reading by core.values.parse_amount_ore is plain: an optional minus, up to 13 digits (or groups of
+# three after a space), at most one separator (',' or '.', then the decimal one) before one or two decimals; or
+# groups of three after a '.' and a decimal comma ('1.234,56': with a comma, the comma is the decimal separator).
+_COMMON_AMOUNT = (r"-?(?:[0-9]{1,13}|[0-9]{1,3}(?: [0-9]{3}){1,3})(?:[.,][0-9]{1,2})?"
+                  r"|-?[0-9]{1,3}(?:\.[0-9]{3}){1,3},[0-9]{1,2}")
+# Dates of the formats with a four-digit year, written with two-digit day and month and a year from 1000 (so that
+# str(date) is the text SQL gives the key); time.strptime and DuckDB's try_strptime read them alike.
+_COMMON_DATES = {
+    "%Y-%m-%d": r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}", "%d.%m.%Y": r"[0-9]{2}\.[0-9]{2}\.[1-9][0-9]{3}",
+    "%d/%m/%Y": r"[0-9]{2}/[0-9]{2}/[1-9][0-9]{3}", "%Y%m%d": r"[1-9][0-9]{7}",
+    "%d-%m-%Y": r"[0-9]{2}-[0-9]{2}-[1-9][0-9]{3}",
+}
+_WHITESPACE_CODES = ", ".join(str(ord(c)) for c in WHITESPACE)
+# importers.ledger.line_basis, of a line's columns
+_LEDGER_BASIS = """(CASE WHEN line_id <> '' THEN 'id|' || voucher || '|' || line_id
+    ELSE concat_ws('|', posting_date::VARCHAR, account, art, function, unit, project, supplier_orgnr,
+                   amount_minor::VARCHAR, vat_minor::VARCHAR, currency, description, invoice_no, voucher,
+                   CASE WHEN investment THEN 'True' ELSE 'False' END, 'None', '') END)"""
+# the NOK amounts of the lines in NOK (set_nok converts the others')
+_NOK_AMOUNTS = ("CASE WHEN currency = 'NOK' THEN amount_minor END AS amount_ore, "
+                "CASE WHEN currency = 'NOK' THEN vat_minor END AS vat_ore")
+
+
+def _line_key(basis: str, repetition: str) -> str:
+    """The importer's key of the `repetition`-th line of a key basis."""
+    return f"substr(sha256({basis} || '|' || {repetition}), 1, 32)"
+
+
+def _mapped(column: str, mapping: dict[str, str] | None) -> str:
+    """A text column translated by a profile's value mapping."""
+    if not mapping:
+        return column
+    cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in mapping.items())
+    return f"(CASE {column} {cases} ELSE {column} END)"
+
+
+def _unstripped(column: str) -> str:
+    """Python's str.strip() leaves the text column as it is: neither its first nor its last character (code points,
+    as `[-1]` counts them; `ord('')` is -1) is whitespace."""
+    return f"(ord({column}) NOT IN ({_WHITESPACE_CODES}) AND ord({column}[-1]) NOT IN ({_WHITESPACE_CODES}))"
+
+
+def _common_amount(text: str) -> str:
+    """core.values.parse_amount_ore of a text of `_COMMON_AMOUNT`'s shape, else NULL."""
+    digits = (f"(CASE WHEN contains({text}, ',') THEN replace(replace(replace({text}, ' ', ''), '.', ''), ',', '.') "
+              f"ELSE replace({text}, ' ', '') END)")
+    return (f"(CASE WHEN regexp_full_match({text}, '(?:{_COMMON_AMOUNT})') THEN "
+            f"(TRY_CAST({digits} AS DECIMAL(15, 2)) * 100)::BIGINT END)")
+
+
+def _common_date(text: str, fmt: str | None) -> str:
+    """core.values.parse_date(text, fmt) of a text of a shape of `_COMMON_DATES`, else NULL. With no format the
+    importer tries its default formats in order; the shapes are disjoint, so the one that matches is the one read."""
+    formats = [f for f in ((fmt,) if fmt else DEFAULT_DATE_SHAPES) if f in _COMMON_DATES]
+    if not formats:
+        return "NULL::DATE"
+    cases = " ".join(f"WHEN regexp_full_match({text}, {_lit(_COMMON_DATES[f])}) THEN try_strptime({text}, "
+                     f"{_lit(f)})::DATE" for f in formats)
+    return f"(CASE {cases} END)"
+
+
+def _simple_ledger_fields(pos: dict[str, int], currency: str) -> dict[str, str]:
+    """The ledger's fields that take one expression (on the columns r_<field>, the stripped text): the currency,
+    investment (from kontoklasse) and 'ok' (the currency, kontoklasse, unit and quantity certain)."""
+    if "currency" in pos:
+        currency_sql = "(CASE WHEN r_currency = '' THEN 'NOK' ELSE upper(r_currency) END)"
+        currency_ok = "regexp_full_match(r_currency, '[A-Za-z]{3}|')"
+    else:
+        currency_sql, currency_ok = _lit(currency), "true"
+    if "kontoklasse" in pos:
+        inv = "('0', '4', 'i', 'inv', 'investering', 'investment', 'true', 'ja')"
+        drift = "('', '1', '3', 'd', 'drift', 'operating', 'false', 'nei')"
+        inv_sql = f"(lower(r_kontoklasse) IN {inv})"
+        inv_ok = (f"(regexp_full_match(r_kontoklasse, '[A-Za-z0-9]*') AND "
+                  f"(lower(r_kontoklasse) IN {inv} OR lower(r_kontoklasse) IN {drift}))")
+    else:
+        inv_sql, inv_ok = "false", "true"
+    unit_ok = "length(r_unit) <= 40" if "unit" in pos else "true"
+    quantity_ok = "r_quantity = ''" if "quantity" in pos else "true"
+    return {"currency": currency_sql, "investment": inv_sql,
+            "ok": f"({currency_ok} AND {inv_ok} AND {unit_ok} AND {quantity_ok})"}
 
 
 def _date_stages(text: str, fmt: str | None, p: str) -> tuple[list[list[str]], str, str]:
