@@ -14,6 +14,11 @@ add up). Every other rule that fails, fatal or not in its own rule set (PEPPOL's
 identifier and electronic addresses, national rules, EN 16931 rules outside BR-CO), is a *finding*: the document is
 imported and the finding is kept with its batch (`refuses` below is the rule, stated once).
 
+Layers 2 and 3 run as importers/rule_stylesheets.py rewrites them: the same rules, failures and order, without
+the pass of template rules over the document per Schematron pattern that is most of Saxon HE's time (about twice
+as fast; benchmarks/README.md section 7). `validate_ubl(..., reference=True)` runs the rule sets as shipped (the
+equivalence tests compare the two).
+
 Compiled schemas and stylesheets are cached in-process: the first document pays the compilation
 (seconds), later documents only the transformation. A document is handed to Saxon as text once and parsed by it
 once for both rule layers (`validate_ubl`). Locks are per validator, not global: each compiled XSD has its own
@@ -32,6 +37,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from klimainnkjop.importers import rule_stylesheets
 from klimainnkjop.importers.xmlsafe import serialise
 
 VALIDATION_DIR = Path(__file__).resolve().parent.parent / "data" / "validation"
@@ -136,7 +142,6 @@ def compile_schematron(sch: bytes) -> bytes:
     start = x(out, "template", match="/")
     report = etree.SubElement(start, f"{{{SVRL}}}schematron-output")
     for index, _ in enumerate(patterns):
-        etree.SubElement(report, f"{{{SVRL}}}active-pattern")  # before the pattern's failures, as the CEN's
         x(report, "apply-templates", select="/", mode=f"P{index}")
 
     for index, pattern in enumerate(patterns):
@@ -158,7 +163,7 @@ def compile_schematron(sch: bytes) -> bytes:
                         failure.set(attr, check.get(attr))
                 x(failure, "attribute", name="location", select="path()")
                 text = etree.SubElement(failure, f"{{{SVRL}}}text")
-                _message(check, text, x)
+                rule_stylesheets.message_xslt(check, text)
             x(template, "apply-templates", select="@*|*", mode=mode)
         catch_all = x(out, "template", match="@*|node()", mode=mode, priority="-10")
         x(catch_all, "apply-templates", select="@*|*", mode=mode)
@@ -169,20 +174,6 @@ def _copy(element):
     import copy
 
     return copy.deepcopy(element)
-
-
-def _message(check, target, x) -> None:
-    """Assertion text with sch:value-of and sch:name turned into their XSLT equivalents."""
-    target.text = check.text
-    for child in check:
-        if child.tag == f"{{{SCH}}}value-of":
-            node = x(target, "value-of", select=child.get("select"))
-        elif child.tag == f"{{{SCH}}}name":
-            node = x(target, "value-of", select=f"name({child.get('path') or '.'})")
-        else:
-            node = x(target, "text")
-            node.text = "".join(child.itertext())
-        node.tail = child.tail
 
 
 # ---------------------------------------------------------------- Saxon
@@ -206,16 +197,22 @@ class _Saxon:
         self.executables: dict[str, object] = {}
 
     def executable(self, name: str):
-        """en16931 / peppol: the rule sets as shipped; en16931-rest / peppol-rest: without the checks that
-        importers/fastrules.py evaluates (see _fast_rules)."""
+        """en16931, peppol: the rule sets as shipped (the CEN's XSLT; PEPPOL's Schematron by compile_schematron);
+        en16931-select, peppol-select: the same as importers/rule_stylesheets.py writes them."""
         found = self.executables.get(name)
         if found is None:
             if name == "en16931":
                 text = EN16931_XSLT.read_text(encoding="utf-8")
             elif name == "peppol":
                 text = compile_schematron(PEPPOL_SCH.read_bytes()).decode("utf-8")
+            elif name == "en16931-select":
+                patterns, namespaces = rule_stylesheets.cen_rules(etree.parse(str(EN16931_XSLT)))
+                text = rule_stylesheets.stylesheet(patterns, namespaces, []).decode("utf-8")
+            elif name == "peppol-select":
+                text = rule_stylesheets.stylesheet(
+                    *rule_stylesheets.schematron_rules(etree.parse(str(PEPPOL_SCH)).getroot())).decode("utf-8")
             else:
-                text = _fast_rules().rest[name.removesuffix("-rest")].decode("utf-8")
+                raise KeyError(name)
             found = self.xslt.compile_stylesheet(stylesheet_text=text)
             self.executables[name] = found
         return found
@@ -256,23 +253,13 @@ def schematron_failures(layer: str, document: str) -> list[RuleFailure]:
 
 def _svrl_failures(layer: str, svrl: bytes) -> list[RuleFailure]:
     """The failed asserts and successful reports of an SVRL report (Saxon's output, not outside XML)."""
-    return [failure for _, failure in _svrl_failures_by_pattern(layer, svrl)]
-
-
-def _svrl_failures_by_pattern(layer: str, svrl: bytes) -> list[tuple[int, RuleFailure]]:
-    """Each failure with the number of its pattern (the active-pattern elements before it, less one)."""
     report = etree.fromstring(svrl)
     failures = []
-    pattern = -1
-    for item in report.iter(f"{{{SVRL}}}active-pattern", f"{{{SVRL}}}failed-assert",
-                            f"{{{SVRL}}}successful-report"):
-        if item.tag == f"{{{SVRL}}}active-pattern":
-            pattern += 1
-            continue
+    for item in report.iter(f"{{{SVRL}}}failed-assert", f"{{{SVRL}}}successful-report"):
         text = item.find(f"{{{SVRL}}}text")
         message = " ".join("".join(text.itertext()).split()) if text is not None else ""
-        failures.append((pattern, RuleFailure(layer, item.get("id") or "?", (item.get("flag") or "fatal").lower(),
-                                              message, _short_path(item.get("location") or ""))))
+        failures.append(RuleFailure(layer, item.get("id") or "?", (item.get("flag") or "fatal").lower(), message,
+                                    _short_path(item.get("location") or "")))
     return failures
 
 
@@ -288,21 +275,17 @@ def warm_up() -> None:
     for path in (*UBL_XSD.values(), SAFT_XSD):
         _schema(path)
     with _lock:
-        for name in ("en16931-rest", "peppol-rest"):
+        for name in ("en16931-select", "peppol-select"):
             _processor().executable(name)
 
 
 def validate_ubl(tree: etree._ElementTree, kind: str, *, reference: bool = False) -> ValidationReport:
     """XSD, then (if the XSD passes) EN 16931 and PEPPOL BIS 3 rules. kind: Invoice | CreditNote.
 
-    The rules that XPath 1.0 states exactly are evaluated by lxml (importers/fastrules.py), the rest by Saxon from
-    the reduced rule sets; the failures are the same, in the same order, as Saxon running the rule sets as shipped
-    (`reference=True`, kept for the equivalence tests and for comparison).
+    reference: the rule sets as shipped instead of as rule_stylesheets.py writes them (the same failures, slower).
 
     tree: parsed by importers/xmlsafe.py. Saxon gets it re-serialised (UTF-8 text without DOCTYPE), so a
     document in UTF-16 or ISO-8859-1 is validated like one in UTF-8."""
-
-    from klimainnkjop.importers.fastrules import Undecided
 
     result = ValidationReport()
     began = time.perf_counter()
@@ -310,100 +293,14 @@ def validate_ubl(tree: etree._ElementTree, kind: str, *, reference: bool = False
     result.seconds["xsd"] = time.perf_counter() - began
     if result.fatal:
         return result
-    layers = ("en16931", "peppol")
-    evaluated: dict[str, tuple] = {}
-    if not reference:
-        try:
-            for layer in layers:
-                began = time.perf_counter()
-                evaluated[layer] = (*_fast_rules().evaluators[layer].evaluate(tree.getroot()),
-                                    time.perf_counter() - began)
-        except Undecided:  # a rule XPath 1 and 2 may read differently here: the rule sets as shipped decide
-            return validate_ubl(tree, kind, reference=True)
     document = serialise(tree.getroot())
-    names = layers if reference else tuple(f"{layer}-rest" for layer in layers)
+    layers = ("en16931", "peppol")
+    names = layers if reference else tuple(f"{layer}-select" for layer in layers)
     with _lock:
         reports = _processor().svrl_all(names, document)  # one parse by Saxon for both rule sets
     for layer, (svrl, seconds) in zip(layers, reports):
         began = time.perf_counter()
-        if reference:
-            failures = _svrl_failures(layer, svrl)
-        else:
-            found, fired, seconds_lxml = evaluated[layer]
-            seconds += seconds_lxml
-            failures = _merged_failures(layer, tree.getroot(), found, fired, _svrl_failures_by_pattern(layer, svrl))
-        for failure in failures:
+        for failure in _svrl_failures(layer, svrl):
             (result.fatal if refuses(failure) else result.warnings).append(failure)
         result.seconds[layer] = seconds + time.perf_counter() - began
     return result
-
-
-# ---------------------------------------------------------------- lxml for the rules XPath 1 states exactly
-
-
-class _FastRules:
-    """The rule sets read once per process (importers/fastrules.py): the checks lxml evaluates, compiled, and the
-    rest as the stylesheets Saxon runs (`rest`)."""
-
-    def __init__(self) -> None:
-        from klimainnkjop.importers import fastrules
-
-        cen_tree = etree.parse(str(EN16931_XSLT))
-        cen = fastrules.cen_rules(cen_tree)
-        cen_namespaces = {k: v for k, v in cen_tree.getroot().nsmap.items() if k}
-        sch = etree.parse(str(PEPPOL_SCH)).getroot()
-        peppol = fastrules.peppol_rules(sch.getroottree())
-        peppol_namespaces = {n.get("prefix"): n.get("uri") for n in sch.findall(f"{{{SCH}}}ns")}
-        prelude = [etree.Element(f"{{{XSL}}}variable", name=let.get("name"), select=let.get("value"))
-                   for let in (*sch.findall(f"{{{SCH}}}let"), *sch.findall(f"{{{SCH}}}pattern/{{{SCH}}}let"))]
-        prelude[len(sch.findall(f"{{{SCH}}}let")):len(sch.findall(f"{{{SCH}}}let"))] = sch.findall(f"{{{XSL}}}function")
-        xs = {"xs": "http://www.w3.org/2001/XMLSchema"}
-        self.rest = {"en16931": fastrules.saxon_stylesheet(cen, cen_namespaces, []),
-                     "peppol": fastrules.saxon_stylesheet(peppol, {**xs, **peppol_namespaces}, prelude)}
-        self.evaluators = {"en16931": fastrules.Evaluator(cen, cen_namespaces),
-                           "peppol": fastrules.Evaluator(peppol, peppol_namespaces)}
-        self.location = fastrules.location
-
-
-_fast: _FastRules | None = None
-
-
-def _fast_rules() -> _FastRules:
-    global _fast
-    if _fast is None:
-        _fast = _FastRules()
-    return _fast
-
-
-def _merged_failures(layer: str, root, found: list, fired: dict,
-                     saxon: list[tuple[int, RuleFailure]]) -> list[RuleFailure]:
-    """lxml's failures (`found`, `fired`: fastrules.Evaluator.evaluate) and Saxon's (of the reduced rule set) in the
-    order Saxon gives for the whole rule set: by pattern, then the element's document order, then the check's
-    order in the rule that fired for it."""
-    fast = _fast_rules()
-    own = [RuleFailure(layer, check.id, check.flag, check.message, fast.location(node)) for _, node, check in found]
-    if not saxon:
-        return own
-    if not own:
-        return [failure for _, failure in saxon]
-    order = {node: index for index, node in enumerate(root.iter(etree.Element))}
-    keyed = [((number, order[node], _check_index(fired[number][node], check)), failure)
-             for (number, node, check), failure in zip(found, own)]
-    elements = None
-    for sequence, (number, failure) in enumerate(saxon):
-        claimed = fired.get(number)
-        if claimed is None:  # a pattern Saxon runs whole: its failures in its own order
-            keyed.append(((number, sequence, -1), failure))
-            continue
-        if elements is None:
-            elements = {fast.location(node): node for node in root.iter(etree.Element)}
-        node = elements[failure.location]
-        rule = claimed[node]
-        index = next(i for i, c in enumerate(rule.rule.checks) if c.fails_when is None and c.id == failure.rule)
-        keyed.append(((number, order[node], index), failure))
-    keyed.sort(key=lambda pair: pair[0])
-    return [failure for _, failure in keyed]
-
-
-def _check_index(rule, check) -> int:
-    return next(i for i, c in enumerate(rule.rule.checks) if c is check)
