@@ -108,7 +108,8 @@ def run_case(case: str, docs: Path, code_root: Path) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=2000)
-    parser.add_argument("--before", default="0d68487", help="the commit whose code is 'before'")
+    parser.add_argument("--before", default="e0f24ae",
+                        help="the commit whose code is 'before' (default: before importers/rule_stylesheets.py)")
     parser.add_argument("--tmp", type=Path)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--docs", type=Path, help=argparse.SUPPRESS)

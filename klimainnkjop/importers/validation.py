@@ -14,6 +14,11 @@ add up). Every other rule that fails, fatal or not in its own rule set (PEPPOL's
 identifier and electronic addresses, national rules, EN 16931 rules outside BR-CO), is a *finding*: the document is
 imported and the finding is kept with its batch (`refuses` below is the rule, stated once).
 
+Layers 2 and 3 run as importers/rule_stylesheets.py rewrites them: the same rules, failures and order, without
+the pass of template rules over the document per Schematron pattern that is most of Saxon HE's time (about twice
+as fast; benchmarks/README.md section 7). `validate_ubl(..., reference=True)` runs the rule sets as shipped (the
+equivalence tests compare the two).
+
 Compiled schemas and stylesheets are cached in-process: the first document pays the compilation
 (seconds), later documents only the transformation. A document is handed to Saxon as text once and parsed by it
 once for both rule layers (`validate_ubl`). Locks are per validator, not global: each compiled XSD has its own
@@ -32,6 +37,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from klimainnkjop.importers import rule_stylesheets
 from klimainnkjop.importers.xmlsafe import serialise
 
 VALIDATION_DIR = Path(__file__).resolve().parent.parent / "data" / "validation"
@@ -157,7 +163,7 @@ def compile_schematron(sch: bytes) -> bytes:
                         failure.set(attr, check.get(attr))
                 x(failure, "attribute", name="location", select="path()")
                 text = etree.SubElement(failure, f"{{{SVRL}}}text")
-                _message(check, text, x)
+                rule_stylesheets.message_xslt(check, text)
             x(template, "apply-templates", select="@*|*", mode=mode)
         catch_all = x(out, "template", match="@*|node()", mode=mode, priority="-10")
         x(catch_all, "apply-templates", select="@*|*", mode=mode)
@@ -168,20 +174,6 @@ def _copy(element):
     import copy
 
     return copy.deepcopy(element)
-
-
-def _message(check, target, x) -> None:
-    """Assertion text with sch:value-of and sch:name turned into their XSLT equivalents."""
-    target.text = check.text
-    for child in check:
-        if child.tag == f"{{{SCH}}}value-of":
-            node = x(target, "value-of", select=child.get("select"))
-        elif child.tag == f"{{{SCH}}}name":
-            node = x(target, "value-of", select=f"name({child.get('path') or '.'})")
-        else:
-            node = x(target, "text")
-            node.text = "".join(child.itertext())
-        node.tail = child.tail
 
 
 # ---------------------------------------------------------------- Saxon
@@ -205,12 +197,22 @@ class _Saxon:
         self.executables: dict[str, object] = {}
 
     def executable(self, name: str):
+        """en16931, peppol: the rule sets as shipped (the CEN's XSLT; PEPPOL's Schematron by compile_schematron);
+        en16931-select, peppol-select: the same as importers/rule_stylesheets.py writes them."""
         found = self.executables.get(name)
         if found is None:
             if name == "en16931":
                 text = EN16931_XSLT.read_text(encoding="utf-8")
-            else:
+            elif name == "peppol":
                 text = compile_schematron(PEPPOL_SCH.read_bytes()).decode("utf-8")
+            elif name == "en16931-select":
+                patterns, namespaces = rule_stylesheets.cen_rules(etree.parse(str(EN16931_XSLT)))
+                text = rule_stylesheets.stylesheet(patterns, namespaces, []).decode("utf-8")
+            elif name == "peppol-select":
+                text = rule_stylesheets.stylesheet(
+                    *rule_stylesheets.schematron_rules(etree.parse(str(PEPPOL_SCH)).getroot())).decode("utf-8")
+            else:
+                raise KeyError(name)
             found = self.xslt.compile_stylesheet(stylesheet_text=text)
             self.executables[name] = found
         return found
@@ -273,12 +275,14 @@ def warm_up() -> None:
     for path in (*UBL_XSD.values(), SAFT_XSD):
         _schema(path)
     with _lock:
-        for name in ("en16931", "peppol"):
+        for name in ("en16931-select", "peppol-select"):
             _processor().executable(name)
 
 
-def validate_ubl(tree: etree._ElementTree, kind: str) -> ValidationReport:
+def validate_ubl(tree: etree._ElementTree, kind: str, *, reference: bool = False) -> ValidationReport:
     """XSD, then (if the XSD passes) EN 16931 and PEPPOL BIS 3 rules. kind: Invoice | CreditNote.
+
+    reference: the rule sets as shipped instead of as rule_stylesheets.py writes them (the same failures, slower).
 
     tree: parsed by importers/xmlsafe.py. Saxon gets it re-serialised (UTF-8 text without DOCTYPE), so a
     document in UTF-16 or ISO-8859-1 is validated like one in UTF-8."""
@@ -291,8 +295,9 @@ def validate_ubl(tree: etree._ElementTree, kind: str) -> ValidationReport:
         return result
     document = serialise(tree.getroot())
     layers = ("en16931", "peppol")
+    names = layers if reference else tuple(f"{layer}-select" for layer in layers)
     with _lock:
-        reports = _processor().svrl_all(layers, document)  # one parse by Saxon for both rule sets
+        reports = _processor().svrl_all(names, document)  # one parse by Saxon for both rule sets
     for layer, (svrl, seconds) in zip(layers, reports):
         began = time.perf_counter()
         for failure in _svrl_failures(layer, svrl):
