@@ -251,3 +251,23 @@ def test_an_invoice_whose_ledger_amount_differs_too_much_is_reported_unmatched(b
     report = computed_matches(buyer)
     assert report["summary"]["matched"] == 0
     assert report["unmatched_invoices"][0]["reason"] == "amount differs beyond tolerance"
+
+
+def test_a_document_the_rule_sets_cannot_evaluate_is_refused_naming_the_file_not_a_crash(buyer, monkeypatch):
+    """Saxon may raise on a schema-valid document (a rule's XPath meeting two values where it expects one): the
+    document is refused with the reason, as any other refused document, and the rest of the import goes on."""
+    from saxonche import PySaxonApiError
+
+    from klimainnkjop.importers import ehf, validation
+    from klimainnkjop.importers.ehf import InvalidDocument
+
+    def raising(names, document):
+        raise PySaxonApiError("XPTY0004: A sequence of more than one item is not allowed as the first argument")
+
+    ehf.forget_verdicts()
+    monkeypatch.setattr(validation._processor(), "svrl_all", raising)
+    with pytest.raises(InvalidDocument) as caught:
+        parse_document(doc_bytes(NORWEGIAN), NORWEGIAN)
+    message = str(caught.value)
+    assert NORWEGIAN in message and "rules could not be evaluated" in message and "XPTY0004" in message
+    ehf.forget_verdicts()

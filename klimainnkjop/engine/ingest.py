@@ -482,14 +482,16 @@ class Ingest:
 
     def write_fresh(self, path: Path, *, org: str, batch: str, source: str, columns: list[tuple[str, str]],
                     annual: bool = False, order: str = "row_no") -> None:
-        """The fresh lines in file order (`order`) to a Parquet file at `path` (zstd), with `columns` (name, Parquet
-        type as DuckDB names it) of the line store's schema. `annual`: month 0 (a year's figures, as KOSTRA's)."""
+        """The fresh lines in file order (`order`) to a Parquet file at `path` (zstd at level 1: files about as small
+        as at zstd's default level 3, written in less time: benchmarks/README.md section 6), with `columns` (name,
+        Parquet type as DuckDB names it) of the line store's schema. `annual`: month 0 (a year's figures, as
+        KOSTRA's)."""
         constants = {"org": _lit(org), "batch": _lit(batch), "source": _lit(source),
                      "year": "year(posting_date)", "month": "0" if annual else "month(posting_date)",
                      "amount_orig_minor": "amount_minor"}
         select = ", ".join(f"CAST({constants.get(n, n)} AS {t}) AS {n}" for n, t in columns)
         self.con.execute(f"COPY (SELECT {select} FROM fresh ORDER BY {order}) TO {_lit(str(path))} "
-                         "(FORMAT parquet, COMPRESSION zstd)")
+                         "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)")
 
     def fetch_lines(self, limit: int | None = None) -> list[dict]:
         """The parsed lines in file order as dicts (for previews and tests)."""

@@ -57,7 +57,7 @@ SAXON_ALLOWED_PROTOCOLS = "http://saxon.sf.net/feature/allowedProtocols"
 
 @dataclass(frozen=True)
 class RuleFailure:
-    layer: str        # xsd | en16931 | peppol
+    layer: str        # xsd | en16931 | peppol | rules (RULES_LAYER)
     rule: str         # rule id (XSD: "XSD")
     flag: str         # fatal | warning | error (XSD errors are fatal)
     message: str
@@ -68,10 +68,13 @@ class RuleFailure:
         return f"[{self.rule}] {self.message}{where}"
 
 
+RULES_LAYER = "rules"  # the rule sets could not be run on the document (Saxon raised): it is refused, unverified
+
+
 def refuses(failure: RuleFailure) -> bool:
     """Whether a failed rule refuses the document: a schema error, or an EN 16931 calculation rule (BR-CO-*)
     flagged fatal. Everything else is kept as a finding on the imported document."""
-    if failure.layer == "xsd":
+    if failure.layer in ("xsd", RULES_LAYER):
         return True
     return failure.layer == "en16931" and failure.rule.startswith("BR-CO-") and failure.flag == "fatal"
 
@@ -296,8 +299,16 @@ def validate_ubl(tree: etree._ElementTree, kind: str, *, reference: bool = False
     document = serialise(tree.getroot())
     layers = ("en16931", "peppol")
     names = layers if reference else tuple(f"{layer}-select" for layer in layers)
-    with _lock:
-        reports = _processor().svrl_all(names, document)  # one parse by Saxon for both rule sets
+    from saxonche import PySaxonApiError
+
+    try:
+        with _lock:
+            reports = _processor().svrl_all(names, document)  # one parse by Saxon for both rule sets
+    except PySaxonApiError as exc:  # a rule set raised on this document: no verdict, so no import
+        first = (str(exc).strip().splitlines() or ["no message"])[0][:300]
+        result.fatal.append(RuleFailure(RULES_LAYER, "RULES", "fatal", "the EN 16931 and PEPPOL rules could not be "
+                                        f"evaluated on this document ({first})"))
+        return result
     for layer, (svrl, seconds) in zip(layers, reports):
         began = time.perf_counter()
         for failure in _svrl_failures(layer, svrl):
