@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -130,12 +131,17 @@ def file_years(raw, files: list[Path], known: Fingerprint | None) -> list[tuple[
     return [(str(p), years[str(p)]) for p in files]
 
 
-def document_links(raw, source: str) -> list[list]:
-    """The sets of years an invoice document (org x supplier x invoice number) has lines in, where more than one."""
+def document_links(raw, source: str, invoice_sources: tuple[str, ...]) -> list[list]:
+    """The sets of years an invoice document (org x supplier x invoice number) has lines in, where more than one and
+    an invoice source names it: only then can its lines of one year change another year's (a document of ledger
+    lines alone matches nothing; one that gains or loses its invoice is a link of this run or of the previous)."""
+    invoices = ", ".join(f"'{s}'" for s in invoice_sources)
+    named = f"SELECT DISTINCT org, supplier_orgnr, invoice_no FROM {source} WHERE source IN ({invoices})" \
+            " AND coalesce(invoice_no, '') <> '' AND coalesce(supplier_orgnr, '') <> ''"
     rows = raw.execute(
-        "SELECT DISTINCT list_sort(list(DISTINCT year)) FROM " + source
-        + " WHERE coalesce(invoice_no, '') <> '' AND coalesce(supplier_orgnr, '') <> '' AND year IS NOT NULL"
-          " GROUP BY org, supplier_orgnr, invoice_no HAVING count(DISTINCT year) > 1").fetchall()
+        f"SELECT DISTINCT list_sort(list(DISTINCT year)) FROM {source} SEMI JOIN ({named}) AS d"
+        f" USING (org, supplier_orgnr, invoice_no) WHERE year IS NOT NULL GROUP BY org, supplier_orgnr, invoice_no"
+        " HAVING count(DISTINCT year) > 1").fetchall()
     return sorted(row[0] for row in rows)
 
 
@@ -189,3 +195,35 @@ def collect_partitions(parts: Path, out: Path) -> None:
         for index, path in enumerate(sorted(folder.glob("*.parquet"))):
             path.rename(target / f"{name}_{index}.parquet")
     shutil.rmtree(parts)
+
+
+RESULTS = ("lines", "aggregates", "summary", "moments", "uncertainty", "matches")
+
+
+def results_differ(a: Path, b: Path) -> str | None:
+    """The first difference between two runs' results (what differs, in words), or None when every result holds the
+    same rows: rows matched by their columns that are not floats, floats equal within 1e-9 relative (1e-6 absolute;
+    the same sums taken in another order differ in the last digits)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        for name in RESULTS:
+            sides = []
+            for folder in (a, b):
+                source = lines_source(folder) if name == LINES else str(folder / f"{name}.parquet")
+                columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{source}')").fetchall()
+                floats = [i for i, (_c, t, *_) in enumerate(columns) if t in ("DOUBLE", "FLOAT")]
+                rows = con.execute(f"SELECT * FROM read_parquet('{source}')").fetchall()
+                sides.append(sorted(rows, key=lambda r: repr([v for i, v in enumerate(r) if i not in floats])))
+            if len(sides[0]) != len(sides[1]):
+                return f"{name}: {len(sides[0]):,} rows against {len(sides[1]):,}"
+            for left, right in zip(*sides):
+                for i, (x, y) in enumerate(zip(left, right)):
+                    same = math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-6) if i in floats and None not in (x, y) \
+                        else x == y
+                    if not same:
+                        return f"{name}: {columns[i][0]} {x!r} against {y!r} in {left!r}"
+        return None
+    finally:
+        con.close()
