@@ -232,3 +232,21 @@ def test_the_compute_service_reuses_the_previous_run_unless_told_not_to(org, ref
     third = do_compute(actor="test")
     assert fingerprint(linestore.absolute(third.result_dir))["recomputed"] == [2023, 2024]
     assert_same_results(linestore.absolute(second.result_dir), linestore.absolute(third.result_dir))
+
+
+def test_a_year_computed_alone_from_files_without_a_column_others_have_reads_it_as_null(tmp_path):
+    """An EHF batch file has columns (document_type, ...) a ledger file lacks: the years computed again read only
+    their files, which must still give the columns the plan was made for."""
+    ledger_2023 = write_lines(tmp_path / "a.parquet", [(ORG, "a1", "115", 100_000, 2023, 3)])
+    ehf = tmp_path / "ehf.parquet"
+    table = pq.read_table(write_lines(ehf, [(ORG, "e1", "115", 5_000, 2023, 4, "F9")], source="ehf"))
+    pq.write_table(table.append_column("document_type", pa.array(["invoice"])), ehf)
+    base = tmp_path / "run-1"
+    runner.run(inputs(ledger_2023, ehf), base)
+    month = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 30_000, 2024, 12)])
+    after = tmp_path / "run-2"
+    runner.run(inputs(ledger_2023, ehf, month), after, previous=(1, base))
+    assert fingerprint(after)["recomputed"] == [2024]
+    full = tmp_path / "full"
+    runner.run(inputs(ledger_2023, ehf, month), full, reuse=False)
+    assert_same_results(after, full)

@@ -165,6 +165,26 @@ def years_to_compute(current: Fingerprint, previous: Fingerprint | None) -> tupl
     return years & changed, years - changed
 
 
+def lines_of_years(raw, current: Fingerprint, years: set, every_line: str) -> str:
+    """SQL of the lines of `years` with the columns and types of `every_line` (the view of all line files): only the
+    files holding them are read (the fingerprint lists each file's years), a column those files lack is a typed
+    null, and the plain IN list lets DuckDB prune row groups too."""
+    files = list(dict.fromkeys(path for path, held in current.files if set(held) & years))
+    wanted = [f"year IN ({', '.join(str(int(y)) for y in years if y is not None) or 'NULL'})"]
+    wanted += ["year IS NULL"] if None in years else []
+    columns = raw.execute(f"DESCRIBE SELECT * FROM {every_line}").fetchall()
+    if not files:
+        return f"SELECT * FROM {every_line} WHERE {' OR '.join(wanted)}"
+    source = "read_parquet([" + ", ".join("'" + p.replace("'", "''") + "'" for p in files) + "], union_by_name = true)"
+    present = {c for c, *_ in raw.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    select = ", ".join(f'CAST({_ident(c) if c in present else "NULL"} AS {t}) AS {_ident(c)}' for c, t, *_ in columns)
+    return f"SELECT {select} FROM {source} WHERE {' OR '.join(wanted)}"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def year_name(year) -> str:
     return NO_YEAR if year is None else str(int(year))
 

@@ -256,7 +256,7 @@ def _sources(raw) -> set[str]:
 def presence(raw, inputs: EngineInputs, sourced: pipeline.Present) -> pipeline.Present:
     """What the inputs hold, for the line results' plan to leave out the stages with nothing to work on
     (pipeline.Present): `sourced` (the sources, which reconciliation needed first) completed from the reference
-    tables' row counts and one count over the reconciled lines (the table `reconciled`, with `members` registered)."""
+    tables' row counts and one count over the reconciled lines (the view `reconciled`, with `members` registered)."""
     quantities, suppliers, item_codes, intra, from_members = raw.execute(
         "SELECT count(*) FILTER (WHERE quantity IS NOT NULL),"
         " count(*) FILTER (WHERE coalesce(supplier_orgnr, '') <> ''),"
@@ -478,13 +478,8 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     (tmp / partitions.LINES).mkdir()
     if linked:
         partitions.link_years(previous[1], tmp, linked)
-        # only the files holding lines of those years are read (the fingerprint lists each file's years)
-        needed = list(dict.fromkeys(path for path, years in fingerprint.files if set(years) & compute))
-        years = [f"year IN ({', '.join(str(int(y)) for y in compute if y is not None) or 'NULL'})"]
-        years += ["year IS NULL"] if None in compute else []
-        raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS SELECT * FROM "
-                    + (f"read_parquet([{', '.join(_quoted(Path(p)) for p in needed)}], union_by_name = true)"
-                       if needed else "all_line_files") + " WHERE " + " OR ".join(years))
+        raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS "
+                    + partitions.lines_of_years(raw, fingerprint, compute, "all_line_files"))
     present = presence(raw, inputs, sourced)  # of the lines computed now
     # the line results of the years computed, a set of files per year (COPY ... PARTITION_BY), in the order of the
     # line files: the caller gives them by organisation (services.compute), and reconciliation and line_results
