@@ -57,6 +57,17 @@ def test_only_the_newest_runs_keep_their_files_and_a_pruned_run_keeps_its_row(fa
     assert AuditEntry.objects.filter(action="prune_compute_runs").count() == 1
 
 
+def test_a_file_a_newer_run_links_is_not_counted_as_freed_and_stays_readable(factor_set):
+    """Incremental compute links an unchanged year's line file from the previous run: pruning that run removes its
+    name only, so the bytes are not freed and the newer run still reads them."""
+    old, *newer = [finished_run(factor_set, size=100) for _ in range(3)]
+    (folder(old) / "2024_0.parquet").write_bytes(b"y" * 5000)
+    (folder(newer[-1]) / "2024_0.parquet").hardlink_to(folder(old) / "2024_0.parquet")
+    result = do_prune_runs(keep=2, actor="test")
+    assert result.runs == [old.pk] and result.bytes_freed == 100
+    assert (folder(newer[-1]) / "2024_0.parquet").read_bytes() == b"y" * 5000
+
+
 def test_a_run_a_report_or_a_publication_names_keeps_its_files_however_old(factor_set, org):
     reported, published, plain, newest = (finished_run(factor_set) for _ in range(4))
     Report.objects.create(organisation=org, period="2025", format="pdf", run=reported, status="done")

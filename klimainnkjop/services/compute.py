@@ -282,7 +282,11 @@ def _referenced_runs() -> set[int]:
 
 
 def _folder_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+    """The bytes that removing the folder frees: a year's line file that a later run links (incremental compute,
+    engine.partitions) stays on disk under that run's name and is not counted."""
+    if not folder.is_dir():
+        return 0
+    return sum(stat.st_size for stat in (p.stat() for p in folder.rglob("*") if p.is_file()) if stat.st_nlink <= 1)
 
 
 def prunable_runs(keep: int) -> list[ComputeRun]:
