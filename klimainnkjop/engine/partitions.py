@@ -46,6 +46,27 @@ def lines_source(folder: Path) -> str:
     return str(folder / LEGACY_LINES)
 
 
+def has_lines(folder: Path) -> bool:
+    """Whether a run's folder still holds its line results (either layout)."""
+    return (folder / LINES).is_dir() or (folder / LEGACY_LINES).exists()
+
+
+def result_source(folder: Path, name: str) -> str:
+    """The files of a run's result `name` ("lines", "aggregates", ...) for read_parquet: the line results are a
+    file per year, the others one file each."""
+    return lines_source(folder) if name == LINES else str(folder / f"{name}.parquet")
+
+
+def columns(raw, source: str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of the columns of a table, view or read_parquet(...) on `raw` (DuckDB's DESCRIBE: a
+    fraction of a millisecond, where ibis's schema of the same table took ~10 ms parsing every type)."""
+    return [(c, t) for c, t, *_ in raw.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+
+
+def _literal(path: str) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def incremental_enabled() -> bool:
     return os.environ.get(ENV_INCREMENTAL, "1").strip() != "0"
 
@@ -76,7 +97,7 @@ class Fingerprint:
 
 
 def read_fingerprint(folder: Path | None) -> Fingerprint | None:
-    if folder is None or not (folder / LINES).is_dir():
+    if folder is None or not (folder / LINES).is_dir():  # an older run's single lines.parquet has no fingerprint
         return None
     try:
         data = json.loads((folder / FINGERPRINT).read_text(encoding="utf-8"))
@@ -97,9 +118,8 @@ def reference_hash(raw, names: list[str], code_version: str) -> str:
     of row order: each table's name, column types, row count and the XOR of its rows' MD5s."""
     digest = hashlib.sha256(code_version.encode())
     for name in sorted(set(names) - set(LINE_KEYED)):
-        types = raw.execute(f"DESCRIBE SELECT * FROM {name}").fetchall()
         count, rows = raw.execute(f"SELECT {_row_hash('t')} FROM {name} AS t").fetchall()[0]
-        digest.update(f"{name} {[(c, t) for c, t, *_ in types]} {count} {rows}\n".encode())
+        digest.update(f"{name} {columns(raw, name)} {count} {rows}\n".encode())
     return digest.hexdigest()
 
 
@@ -124,7 +144,7 @@ def file_years(raw, files: list[Path], known: Fingerprint | None) -> list[tuple[
     for path in new:
         years[path] = []
     if new:
-        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in new)
+        listed = ", ".join(_literal(p) for p in new)
         for path, year in raw.execute(f"SELECT DISTINCT filename, year FROM read_parquet([{listed}], filename = true)"
                                       " ORDER BY ALL").fetchall():
             years[path].append(year)
@@ -172,12 +192,12 @@ def lines_of_years(raw, current: Fingerprint, years: set, every_line: str) -> st
     files = list(dict.fromkeys(path for path, held in current.files if set(held) & years))
     wanted = [f"year IN ({', '.join(str(int(y)) for y in years if y is not None) or 'NULL'})"]
     wanted += ["year IS NULL"] if None in years else []
-    columns = raw.execute(f"DESCRIBE SELECT * FROM {every_line}").fetchall()
     if not files:
         return f"SELECT * FROM {every_line} WHERE {' OR '.join(wanted)}"
-    source = "read_parquet([" + ", ".join("'" + p.replace("'", "''") + "'" for p in files) + "], union_by_name = true)"
-    present = {c for c, *_ in raw.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-    select = ", ".join(f'CAST({_ident(c) if c in present else "NULL"} AS {t}) AS {_ident(c)}' for c, t, *_ in columns)
+    source = "read_parquet([" + ", ".join(_literal(p) for p in files) + "], union_by_name = true)"
+    present = {c for c, _t in columns(raw, source)}
+    select = ", ".join(f'CAST({_ident(c) if c in present else "NULL"} AS {t}) AS {_ident(c)}'
+                       for c, t in columns(raw, every_line))
     return f"SELECT {select} FROM {source} WHERE {' OR '.join(wanted)}"
 
 
@@ -231,10 +251,10 @@ def results_differ(a: Path, b: Path) -> str | None:
         for name in RESULTS:
             sides = []
             for folder in (a, b):
-                source = lines_source(folder) if name == LINES else str(folder / f"{name}.parquet")
-                columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{source}')").fetchall()
-                floats = [i for i, (_c, t, *_) in enumerate(columns) if t in ("DOUBLE", "FLOAT")]
-                rows = con.execute(f"SELECT * FROM read_parquet('{source}')").fetchall()
+                source = f"read_parquet({_literal(result_source(folder, name))})"
+                described = columns(con, source)
+                floats = [i for i, (_c, t) in enumerate(described) if t in ("DOUBLE", "FLOAT")]
+                rows = con.execute(f"SELECT * FROM {source}").fetchall()
                 sides.append(sorted(rows, key=lambda r: repr([v for i, v in enumerate(r) if i not in floats])))
             if len(sides[0]) != len(sides[1]):
                 return f"{name}: {len(sides[0]):,} rows against {len(sides[1]):,}"
@@ -243,7 +263,7 @@ def results_differ(a: Path, b: Path) -> str | None:
                     same = math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-6) if i in floats and None not in (x, y) \
                         else x == y
                     if not same:
-                        return f"{name}: {columns[i][0]} {x!r} against {y!r} in {left!r}"
+                        return f"{name}: {described[i][0]} {x!r} against {y!r} in {left!r}"
         return None
     finally:
         con.close()

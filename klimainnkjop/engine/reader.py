@@ -15,10 +15,7 @@ from klimainnkjop.engine import partitions, runner
 _local = threading.local()
 
 
-def result_source(folder: Path, name: str) -> str:
-    """The files of a run's result `name` ("lines", "aggregates", ...) for read_parquet: the line results are a
-    file per year (engine.partitions), the others one file each."""
-    return partitions.lines_source(folder) if name == partitions.LINES else str(folder / f"{name}.parquet")
+result_source = partitions.result_source  # the files of a run's result, for read_parquet
 
 
 def lines_table(folder: Path) -> ibis.Table:

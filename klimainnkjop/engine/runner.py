@@ -166,19 +166,13 @@ def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _columns(raw, table: str) -> tuple:
-    """(name, DuckDB type) of a registered table's or view's columns: what a plan's key holds of each input (DuckDB
-    says it in a fraction of a millisecond; ibis's schema of the same table took ~10 ms, parsing every type)."""
-    return tuple((c, t) for c, t, *_ in raw.execute(f"DESCRIBE SELECT * FROM {table}").fetchall())
-
-
 def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build, variant: object = None,
           persist: bool = False) -> str:
     """SQL of `build(*tables)`, compiled once per process for the tables' schemas and `variant` (what else the
     plan depends on: pipeline.Present); the plan's own constant tables (ibis memtables) are registered on this
     connection. `persist`: a plan of runner.run's, kept in the folder ENV_PLAN_CACHE names if it is set (its
     build must depend on nothing but the key and the engine's code)."""
-    key = (name, variant, *((t, _columns(con.con, t)) for t in tables))
+    key = (name, variant, *((t, tuple(partitions.columns(con.con, t))) for t in tables))
     if key not in _PLANS:
         folder = _cached_plan_folder(key) if persist else None
         plan = _read_plan(folder) if folder is not None else None
@@ -401,9 +395,9 @@ def write_changes(raw, con, previous: Path | None, current: str, path: Path) -> 
     """changes.parquet: this run's difference from the previous run's lines (pipeline.changes; `previous` is that
     run's folder); every line is new when there was no previous run (or its lines are gone)."""
     raw.execute(f"CREATE OR REPLACE VIEW change_after AS {_change_columns(current)}")
-    before = partitions.lines_source(previous) if previous is not None else None
-    if before is not None and (Path(before).exists() or (previous / partitions.LINES).is_dir()):
-        raw.execute(f"CREATE OR REPLACE VIEW change_before AS {_change_columns(f'read_parquet({_quoted(before)})')}")
+    if previous is not None and partitions.has_lines(previous):
+        before = f"read_parquet({_quoted(partitions.lines_source(previous))})"
+        raw.execute(f"CREATE OR REPLACE VIEW change_before AS {_change_columns(before)}")
     else:
         raw.execute("CREATE OR REPLACE VIEW change_before AS SELECT * FROM change_after WHERE false")
     changed = _plan(con, 'changes', ('change_before', 'change_after'), pipeline.changes, persist=True)
