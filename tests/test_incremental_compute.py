@@ -55,8 +55,9 @@ def rows(folder, name: str) -> list[tuple]:
                   .fetchall(), key=repr)
 
 
-def assert_same_results(a, b):
-    assert partitions.results_differ(a, b) is None
+def assert_same_results(a, b, changes: bool = False):
+    """`changes`: the two runs were made after the same previous run, so their changes.parquet agree too."""
+    assert partitions.results_differ(a, b, partitions.RESULTS + (("changes",) if changes else ())) is None
 
 
 @pytest.fixture
@@ -90,7 +91,7 @@ def test_one_more_month_recomputes_its_year_only_and_links_the_other_from_the_pr
     full = tmp / "full"
     runner.run(inputs(first, month), full, previous=(1, base), reuse=False)
     assert fingerprint(full)["recomputed"] == [2023, 2024]
-    assert_same_results(after, full)
+    assert_same_results(after, full, changes=True)
     assert {r[0] for r in rows(after, "lines")} >= {"b1", "b2"}
 
 
@@ -112,6 +113,11 @@ def test_nothing_new_recomputes_nothing_and_changes_nothing(two_years):
     assert_same_results(again, base)
     changes = pq.read_table(again / "changes.parquet").to_pylist()
     assert changes and all(r["kg_before"] == r["kg_after"] for r in changes)
+    # the linked years' changes (from their aggregates, pipeline.unchanged) are what comparing their lines gives
+    full = tmp / "full"
+    runner.run(inputs(first), full, previous=(1, base), reuse=False)
+    assert_same_results(again, full, changes=True)
+    assert sum(r["other_lines"] for r in changes) == 5 and all(r["new_lines_lines"] == 0 for r in changes)
 
 
 def test_a_changed_factor_recomputes_every_year(two_years):
@@ -134,6 +140,11 @@ def test_a_removed_batch_recomputes_the_years_it_held(tmp_path):
     assert fingerprint(after)["recomputed"] == [] and fingerprint(after)["reused_from"] == 1
     assert [r[0] for r in rows(after, "lines")] == ["a1"]
     assert not list((after / "lines").glob("2024_*.parquet"))
+    full = tmp_path / "full"
+    runner.run(inputs(first), full, previous=(1, base), reuse=False)
+    assert_same_results(after, full, changes=True)
+    removed = [r for r in pq.read_table(after / "changes.parquet").to_pylist() if r["year"] == 2024]
+    assert [(r["kg_after"], r["removed_lines_lines"]) for r in removed] == [(0.0, 1)]
 
 
 def test_an_override_of_one_line_recomputes_that_lines_year_only(two_years):
@@ -143,8 +154,8 @@ def test_an_override_of_one_line_recomputes_that_lines_year_only(two_years):
     runner.run(dataclasses.replace(inputs(first), overrides=overrides), after, previous=(1, base))
     assert fingerprint(after)["recomputed"] == [2024]  # a4 is a line of 2024
     full = tmp / "full"
-    runner.run(dataclasses.replace(inputs(first), overrides=overrides), full, reuse=False)
-    assert_same_results(after, full)
+    runner.run(dataclasses.replace(inputs(first), overrides=overrides), full, previous=(1, base), reuse=False)
+    assert_same_results(after, full, changes=True)
     moved = [r for r in pq.read_table(after / "lines").to_pylist() if r["line_key"] == "a4"][0]
     assert moved["category"] == "services.other"
 
@@ -163,8 +174,8 @@ def test_an_invoice_document_spanning_two_years_recomputes_both(tmp_path):
     runner.run(inputs(ledger, ehf, more), after, previous=(1, base))
     assert fingerprint(after)["recomputed"] == [2023, 2024]
     full = tmp_path / "full"
-    runner.run(inputs(ledger, ehf, more), full, reuse=False)
-    assert_same_results(after, full)
+    runner.run(inputs(ledger, ehf, more), full, previous=(1, base), reuse=False)
+    assert_same_results(after, full, changes=True)
     exclusions = {r["line_key"]: r["exclusion"] for r in pq.read_table(after / "lines").to_pylist()}
     assert exclusions["l1"] == "invoice_detail" and exclusions["e1"] == ""
 
@@ -248,5 +259,35 @@ def test_a_year_computed_alone_from_files_without_a_column_others_have_reads_it_
     runner.run(inputs(ledger_2023, ehf, month), after, previous=(1, base))
     assert fingerprint(after)["recomputed"] == [2024]
     full = tmp_path / "full"
-    runner.run(inputs(ledger_2023, ehf, month), full, reuse=False)
-    assert_same_results(after, full)
+    runner.run(inputs(ledger_2023, ehf, month), full, previous=(1, base), reuse=False)
+    assert_same_results(after, full, changes=True)
+
+
+def test_a_ledger_document_across_a_computed_and_a_linked_year_keeps_one_row_of_all_its_lines(tmp_path):
+    """A document of ledger lines alone (no invoice) ties no years: its lines of 2023 are linked while 2024 is
+    computed again, yet its row in matches.parquet is made again over the lines of both years."""
+    ledger = write_lines(tmp_path / "ledger.parquet", [(ORG, "l1", "115", 100_000, 2023, 12, "D1"),
+                                                       (ORG, "l2", "115", 5_000, 2024, 1, "D1"),
+                                                       (ORG, "l3", "115", 7_000, 2023, 6, "D2")])
+    base = tmp_path / "run-1"
+    runner.run(inputs(ledger), base)
+    more = write_lines(tmp_path / "more.parquet", [(ORG, "m1", "115", 1_000, 2024, 5, "D1")])
+    after = tmp_path / "run-2"
+    runner.run(inputs(ledger, more), after, previous=(1, base))
+    assert fingerprint(after)["recomputed"] == [2024]
+    full = tmp_path / "full"
+    runner.run(inputs(ledger, more), full, previous=(1, base), reuse=False)
+    assert_same_results(after, full, changes=True)
+    documents = {r["invoice_no"]: r for r in pq.read_table(after / "matches.parquet").to_pylist()}
+    assert (documents["D1"]["ledger_lines"], documents["D1"]["ledger_ore"]) == (3, 106_000)
+    assert documents["D2"]["ledger_lines"] == 1  # a document of the linked year only: the previous run's row
+    # and when the computed year's lines of a document go, its row is made again from what is left
+    lines_2023 = write_lines(tmp_path / "y2023.parquet", [(ORG, "l1", "115", 100_000, 2023, 12, "D1"),
+                                                          (ORG, "l3", "115", 7_000, 2023, 6, "D2")])
+    first = tmp_path / "first"
+    runner.run(inputs(lines_2023, more), first)
+    dropped = tmp_path / "dropped"
+    runner.run(inputs(lines_2023), dropped, previous=(1, first))
+    assert fingerprint(dropped)["recomputed"] == [] and fingerprint(dropped)["reused_from"] == 1
+    documents = {r["invoice_no"]: r for r in pq.read_table(dropped / "matches.parquet").to_pylist()}
+    assert documents["D1"]["ledger_lines"] == 1 and documents["D1"]["ledger_ore"] == 100_000

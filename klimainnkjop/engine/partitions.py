@@ -151,18 +151,38 @@ def file_years(raw, files: list[Path], known: Fingerprint | None) -> list[tuple[
     return [(str(p), years[str(p)]) for p in files]
 
 
-def document_links(raw, source: str, invoice_sources: tuple[str, ...]) -> list[list]:
+DOCUMENT = ("org", "supplier_orgnr", "invoice_no")  # an invoice document's key (engine.pipeline.DOC)
+
+
+def document_links(raw, source: str, invoice_sources: tuple[str, ...], files: list[Path] | None = None,
+                   known: Fingerprint | None = None) -> list[list]:
     """The sets of years an invoice document (org x supplier x invoice number) has lines in, where more than one and
     an invoice source names it: only then can its lines of one year change another year's (a document of ledger
-    lines alone matches nothing; one that gains or loses its invoice is a link of this run or of the previous)."""
+    lines alone matches nothing; one that gains or loses its invoice is a link of this run or of the previous).
+
+    With the previous run's fingerprint (`known`), its links are kept and only the documents with a line in a file
+    it did not know (of `files`) are looked at: a link arises from lines, and lines come in new files (a link of a
+    removed batch stays, which at worst recomputes two years together)."""
     invoices = ", ".join(f"'{s}'" for s in invoice_sources)
-    named = f"SELECT DISTINCT org, supplier_orgnr, invoice_no FROM {source} WHERE source IN ({invoices})" \
-            " AND coalesce(invoice_no, '') <> '' AND coalesce(supplier_orgnr, '') <> ''"
+    complete = "coalesce(invoice_no, '') <> '' AND coalesce(supplier_orgnr, '') <> ''"
+    lines = f"(SELECT org, supplier_orgnr, invoice_no, year, source FROM {source} WHERE {complete})"
+    kept: list[list] = []
+    if known is not None and files is not None:
+        seen = {path for path, _years in known.files}
+        new = sorted({str(p) for p in files} - seen)
+        read = "read_parquet([" + ", ".join(_literal(p) for p in new) + "], union_by_name = true)"
+        if not new or set(DOCUMENT) <= {c for c, _t in columns(raw, read)}:
+            kept = known.links
+            if not new:
+                return [list(link) for link in sorted({tuple(link) for link in kept})]
+            lines = f"(SELECT * FROM {lines} SEMI JOIN (SELECT DISTINCT {', '.join(DOCUMENT)} FROM {read}" \
+                    f" WHERE {complete}) USING ({', '.join(DOCUMENT)}))"
     rows = raw.execute(
-        f"SELECT DISTINCT list_sort(list(DISTINCT year)) FROM {source} SEMI JOIN ({named}) AS d"
-        f" USING (org, supplier_orgnr, invoice_no) WHERE year IS NOT NULL GROUP BY org, supplier_orgnr, invoice_no"
-        " HAVING count(DISTINCT year) > 1").fetchall()
-    return sorted(row[0] for row in rows)
+        f"SELECT DISTINCT list_sort(list(DISTINCT year) FILTER (WHERE year IS NOT NULL)) FROM {lines}"
+        f" GROUP BY org, supplier_orgnr, invoice_no HAVING count(DISTINCT year) > 1"
+        f" AND bool_or(source IN ({invoices}))").fetchall()
+    found = {tuple(link) for link in kept} | {tuple(row[0]) for row in rows}
+    return [list(link) for link in sorted(found)]
 
 
 def years_to_compute(current: Fingerprint, previous: Fingerprint | None) -> tuple[set, set]:
@@ -190,15 +210,44 @@ def lines_of_years(raw, current: Fingerprint, years: set, every_line: str) -> st
     files holding them are read (the fingerprint lists each file's years), a column those files lack is a typed
     null, and the plain IN list lets DuckDB prune row groups too."""
     files = list(dict.fromkeys(path for path, held in current.files if set(held) & years))
-    wanted = [f"year IN ({', '.join(str(int(y)) for y in years if y is not None) or 'NULL'})"]
-    wanted += ["year IS NULL"] if None in years else []
+    return lines_of_files(raw, files, every_line, in_years(years))
+
+
+def lines_of_files(raw, files: list, every_line: str, where: str) -> str:
+    """SQL of the lines of `files` that `where` holds for, with the columns and types of `every_line` (the view of
+    all line files; a column those files lack is a typed null)."""
     if not files:
-        return f"SELECT * FROM {every_line} WHERE {' OR '.join(wanted)}"
+        return f"SELECT * FROM {every_line} WHERE false"
     source = "read_parquet([" + ", ".join(_literal(p) for p in files) + "], union_by_name = true)"
     present = {c for c, _t in columns(raw, source)}
     select = ", ".join(f'CAST({_ident(c) if c in present else "NULL"} AS {t}) AS {_ident(c)}'
                        for c, t in columns(raw, every_line))
-    return f"SELECT {select} FROM {source} WHERE {' OR '.join(wanted)}"
+    return f"SELECT {select} FROM {source} WHERE {where}"
+
+
+def in_years(years) -> str:
+    """SQL: a row's year is one of `years` (None: the rows without a year); false for no years."""
+    named = ", ".join(str(int(y)) for y in sorted(y for y in years if y is not None))
+    wanted = ([f"year IN ({named})"] if named else []) + (["year IS NULL"] if None in years else [])
+    return "(" + " OR ".join(wanted) + ")" if wanted else "false"
+
+
+# A run's results besides the lines with a row per year (their keys begin with org, year): a year linked from the
+# previous run takes its rows of these from that run's files too (runner.run)
+BY_YEAR = ("aggregates", "summary", "uncertainty", "moments")
+MATCHES = "matches"
+
+
+def reusable(folder: Path) -> bool:
+    """Whether a previous run's folder holds every result a later run takes rows from: its line files by year, the
+    BY_YEAR results and the matches."""
+    return (folder / LINES).is_dir() and all((folder / f"{n}.parquet").exists() for n in (*BY_YEAR, MATCHES))
+
+
+def files_except(folder: Path, years: set) -> list[Path]:
+    """A run's line files of every year but `years`."""
+    skip = {year_name(y) for y in years}
+    return [p for p in sorted((folder / LINES).glob("*.parquet")) if p.name.rsplit("_", 1)[0] not in skip]
 
 
 def _ident(name: str) -> str:
@@ -225,30 +274,33 @@ def link_years(previous: Path, out: Path, years: set) -> None:
                 shutil.copyfile(path, target)
 
 
-def collect_partitions(parts: Path, out: Path) -> None:
+def collect_partitions(parts: Path, out: Path) -> list[Path]:
     """DuckDB's PARTITION_BY (year) output (`year=<y>/data_<n>.parquet`) renamed to lines/<y>_<n>.parquet: flat
-    file names, so that no reader takes the folders for hive partitions with a year of another type."""
-    target = out / LINES
+    file names, so that no reader takes the folders for hive partitions with a year of another type. Returns the
+    files."""
+    target, written = out / LINES, []
     for folder in sorted(parts.glob("year=*")):
         value = folder.name.split("=", 1)[1]
         name = NO_YEAR if value in ("NULL", "__HIVE_DEFAULT_PARTITION__") else str(int(value))
         for index, path in enumerate(sorted(folder.glob("*.parquet"))):
-            path.rename(target / f"{name}_{index}.parquet")
+            written.append(path.rename(target / f"{name}_{index}.parquet"))
     shutil.rmtree(parts)
+    return written
 
 
 RESULTS = ("lines", "aggregates", "summary", "moments", "uncertainty", "matches")
 
 
-def results_differ(a: Path, b: Path) -> str | None:
-    """The first difference between two runs' results (what differs, in words), or None when every result holds the
-    same rows: rows matched by their columns that are not floats, floats equal within 1e-9 relative (1e-6 absolute;
-    the same sums taken in another order differ in the last digits)."""
+def results_differ(a: Path, b: Path, names: tuple[str, ...] = RESULTS) -> str | None:
+    """The first difference between two runs' results `names` (what differs, in words), or None when every result
+    holds the same rows: rows matched by their columns that are not floats, floats equal within 1e-9 relative (1e-6
+    absolute; the same sums taken in another order differ in the last digits). The changes ("changes") compare
+    only between runs made after the same previous run."""
     import duckdb
 
     con = duckdb.connect()
     try:
-        for name in RESULTS:
+        for name in names:
             sides = []
             for folder in (a, b):
                 source = f"read_parquet({_literal(result_source(folder, name))})"

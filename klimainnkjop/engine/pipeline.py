@@ -686,6 +686,19 @@ CHANGE_COLUMNS = {"org": "string", "line_key": "string", "year": "int32", "month
 SOURCE_EXCLUSIONS = ("invoice_detail", "unmatched_invoice", "covered_by_kostra")
 
 
+def unchanged(aggregated: ibis.Table) -> ibis.Table:
+    """What changes() gives for lines that are the same in both runs, from their aggregates (AGGREGATE_KEYS hold
+    CHANGE_KEYS): per cell of purchases kg_before = kg_after, every cause's kg 0 and every line under `other`
+    (nothing about it differs). The runner writes these rows for the years it links from the previous run."""
+    purchases = aggregated.filter(aggregated.exclusion == "")
+    cells = purchases.group_by(CHANGE_KEYS).aggregate(kg=ibis.coalesce(purchases.kg_co2e, 0.0).sum(),
+                                                      lines=purchases.lines.sum())
+    return cells.select(
+        *CHANGE_KEYS, kg_before=cells.kg, kg_after=cells.kg,
+        **{f"{c}_kg": ibis.literal(0.0) for c in CHANGE_CAUSES},
+        **{f"{c}_lines": (cells.lines if c == "other" else ibis.literal(0)).cast("int64") for c in CHANGE_CAUSES})
+
+
 def changes(previous: ibis.Table, current: ibis.Table) -> ibis.Table:
     """Per CHANGE_KEYS: kg_before (previous run), kg_after (this run) and `<cause>_kg` for CHANGE_CAUSES, which add
     up to kg_after − kg_before; `<cause>_lines` counts the lines of each cause (in the cell they count in now, a

@@ -146,7 +146,10 @@ def conversion_table() -> pa.Table:
 def connect() -> ibis.BaseBackend:
     """A DuckDB connection with a memory limit from the machine's size and a folder to spill to (engine.resources):
     a run larger than the limit spills its sorts, joins and aggregates instead of running out of memory."""
-    return ibis.duckdb.connect(**resources.duckdb_config())
+    con = ibis.duckdb.connect(**resources.duckdb_config())
+    # the footers of the line files are read once per connection, not by every query of a run that reads them
+    con.con.execute("SET parquet_metadata_cache = true")
+    return con
 
 
 # The compiled SQL of each plan, per process, by the schemas of its inputs. Building and compiling the ibis
@@ -391,17 +394,35 @@ def _change_columns(source: str) -> str:
 _SQL_TYPES = {"string": "VARCHAR", "int32": "INTEGER", "boolean": "BOOLEAN", "float64": "DOUBLE"}
 
 
-def write_changes(raw, con, previous: Path | None, current: str, path: Path) -> None:
+def write_changes(raw, con, previous: Path | None, current: str, path: Path, linked: set = frozenset(),
+                  folder: Path | None = None) -> None:
     """changes.parquet: this run's difference from the previous run's lines (pipeline.changes; `previous` is that
-    run's folder); every line is new when there was no previous run (or its lines are gone)."""
+    run's folder); every line is new when there was no previous run (or its lines are gone). `current` holds the
+    lines computed now; the years `linked` from the previous run have the same lines in both, and their rows are
+    pipeline.unchanged of their aggregates (in `folder`/aggregates.parquet)."""
     raw.execute(f"CREATE OR REPLACE VIEW change_after AS {_change_columns(current)}")
     if previous is not None and partitions.has_lines(previous):
         before = f"read_parquet({_quoted(partitions.lines_source(previous))})"
+        if linked:
+            files = partitions.files_except(previous, linked)
+            before = f"read_parquet([{', '.join(map(_quoted, files))}])" if files \
+                else f"(SELECT * FROM {current} WHERE false)"
         raw.execute(f"CREATE OR REPLACE VIEW change_before AS {_change_columns(before)}")
     else:
         raw.execute("CREATE OR REPLACE VIEW change_before AS SELECT * FROM change_after WHERE false")
     changed = _plan(con, 'changes', ('change_before', 'change_after'), pipeline.changes, persist=True)
+    changed = f"SELECT * FROM ({changed})"
+    if linked and folder is not None:
+        raw.execute("CREATE OR REPLACE VIEW kept_aggregates AS SELECT * FROM"
+                    f" read_parquet({_quoted(folder / 'aggregates.parquet')}) WHERE {partitions.in_years(linked)}")
+        changed += (" UNION ALL BY NAME SELECT * FROM "
+                    f"({_plan(con, 'unchanged', ('kept_aggregates',), pipeline.unchanged, persist=True)})")
     _copy(con, f"SELECT * FROM ({changed}) ORDER BY org ASC, year ASC, month ASC", path)
+
+
+def _same_document(a: str, b: str) -> str:
+    """SQL: the row `a` is of the invoice document `b` names (b's keys without nulls: partitions.DOCUMENT)."""
+    return " AND ".join(f"coalesce({a}.{k}, '') = {b}.{k}" for k in partitions.DOCUMENT)
 
 
 def _purchase_moments(stored):
@@ -439,13 +460,55 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     for name, table in tables.items():
         raw.register(name, table)
 
-    # each purchase from its most detailed source (pipeline.reconcile_sources) first, as a view that the rest of the
-    # plan reads: the line files in their order with what was decided joined to them (a table of every reconciled
-    # line held a large run's lines in memory). The invoice <-> ledger matching (pipeline.invoice_documents), which
-    # reconciliation and matches.parquet both need, is kept as a table (a row per document) when there are invoices
     sources = _sources(raw)
     sourced = pipeline.Present(invoices=bool(sources & set(pipeline.INVOICE_SOURCES)), kostra="kostra" in sources)
-    documents = _plan(con, 'documents', ('line_files',), _invoice_documents(sourced), sourced, persist=True)
+
+    # which years to compute: those whose line files or other inputs changed since the previous run (every year
+    # without one); the others' results are taken from it: their line files linked, their rows of the other results
+    # copied (engine.partitions)
+    before = partitions.read_fingerprint(previous[1]) \
+        if previous and reuse and partitions.reusable(previous[1]) else None
+    fingerprint = partitions.Fingerprint(
+        reference=partitions.reference_hash(raw, list(tables), _code_version()),
+        files=partitions.file_years(raw, inputs.line_files, before),
+        links=partitions.document_links(raw, "all_line_files", pipeline.INVOICE_SOURCES, inputs.line_files,
+                                        before) if sourced.invoices else [],
+        line_keyed=partitions.line_keyed_hashes(raw, list(tables), "all_line_files"))
+    compute, linked = partitions.years_to_compute(fingerprint, before)
+    fingerprint.recomputed = sorted(compute, key=lambda y: (y is None, y))
+    fingerprint.reused_from = previous[0] if linked else None
+    (tmp / partitions.LINES).mkdir()
+    document_lines = "line_files"
+    if linked:
+        partitions.link_years(previous[1], tmp, linked)
+        raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS "
+                    + partitions.lines_of_years(raw, fingerprint, compute, "all_line_files"))
+        # the invoice documents that a line of the computed years names, in this run or the previous one: their rows
+        # are made again, over all their lines; every other document's row is the previous run's
+        previous_lines = [str(p) for p in partitions.files_except(previous[1], linked)]
+        keys = ", ".join(f"coalesce({k}, '') AS {k}" for k in partitions.DOCUMENT)
+        raw.execute(f"CREATE TEMP TABLE touched AS SELECT DISTINCT {keys} FROM line_files"
+                    + (f" UNION SELECT DISTINCT {keys} FROM read_parquet([{', '.join(map(_quoted, previous_lines))}])"
+                       if previous_lines else ""))
+        # read from the files holding such lines only (a ledger line without an invoice number or supplier is of
+        # no document: pipeline.invoice_documents)
+        invoices = ", ".join(f"'{s}'" for s in pipeline.INVOICE_SOURCES)
+        of_touched = ("(coalesce(invoice_no, '') <> '' AND coalesce(supplier_orgnr, '') <> ''"
+                      f" OR source IN ({invoices})) AND EXISTS (SELECT 1 FROM touched AS t"
+                      f" WHERE {_same_document('l', 't')})")
+        listed = ", ".join(_quoted(p) for p in dict.fromkeys(map(str, inputs.line_files)))
+        holding = [row[0] for row in raw.execute(
+            f"SELECT DISTINCT filename FROM read_parquet([{listed}], union_by_name = true, filename = true) AS l"
+            f" WHERE {of_touched}").fetchall()] if listed else []
+        raw.execute("CREATE TEMP VIEW document_lines AS SELECT * FROM ("
+                    + partitions.lines_of_files(raw, holding, "all_line_files", "true") + f") AS l WHERE {of_touched}")
+        document_lines = "document_lines"
+
+    # each purchase from its most detailed source (pipeline.reconcile_sources), as a view that the rest of the plan
+    # reads: the line files in their order with what was decided joined to them (a table of every reconciled line
+    # held a large run's lines in memory). The invoice <-> ledger matching (pipeline.invoice_documents), which
+    # reconciliation and matches.parquet both need, is kept as a table (a row per document) when there are invoices
+    documents = _plan(con, 'documents', (document_lines,), _invoice_documents(sourced), sourced, persist=True)
     if sourced.invoices:
         raw.execute(f"CREATE TEMP TABLE invoice_documents AS {documents}")
         documents = "SELECT * FROM invoice_documents"
@@ -458,22 +521,6 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         return pipeline.line_results(lines, *(named[n] for n in LINE_RESULT_INPUTS),
                                      **{n: named[n] for n in optional}, reconciled=True, present=present)
 
-    # which years to compute: those whose line files or other inputs changed since the previous run (every year
-    # without one); the others' line results are linked from it (engine.partitions)
-    before = partitions.read_fingerprint(previous[1]) if previous and reuse else None
-    fingerprint = partitions.Fingerprint(
-        reference=partitions.reference_hash(raw, list(tables), _code_version()),
-        files=partitions.file_years(raw, inputs.line_files, before),
-        links=partitions.document_links(raw, "all_line_files", pipeline.INVOICE_SOURCES) if sourced.invoices else [],
-        line_keyed=partitions.line_keyed_hashes(raw, list(tables), "all_line_files"))
-    compute, linked = partitions.years_to_compute(fingerprint, before)
-    fingerprint.recomputed = sorted(compute, key=lambda y: (y is None, y))
-    fingerprint.reused_from = previous[0] if linked else None
-    (tmp / partitions.LINES).mkdir()
-    if linked:
-        partitions.link_years(previous[1], tmp, linked)
-        raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS "
-                    + partitions.lines_of_years(raw, fingerprint, compute, "all_line_files"))
     present = presence(raw, inputs, sourced)  # of the lines computed now
     # the line results of the years computed, a set of files per year (COPY ... PARTITION_BY), in the order of the
     # line files: the caller gives them by organisation (services.compute), and reconciliation and line_results
@@ -483,36 +530,58 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     order = "ORDER BY org ASC, year ASC, month ASC"
     lines_sql = _plan(con, "lines", ("reconciled", *LINE_RESULT_INPUTS, *optional), line_results, present,
                       persist=True)
+    written = []
     if compute:
         raw.execute(f"COPY ({lines_sql}) TO {_quoted(tmp / '.parts')} "
                     "(FORMAT parquet, PARTITION_BY (year), WRITE_PARTITION_COLUMNS true)")
-        partitions.collect_partitions(tmp / ".parts", tmp)
+        written = partitions.collect_partitions(tmp / ".parts", tmp)
     if not any((tmp / partitions.LINES).iterdir()):  # no lines at all: an empty file keeps the columns
-        _copy(con, f"SELECT * FROM ({lines_sql}) WHERE false", tmp / partitions.LINES / "none_0.parquet")
+        written = [tmp / partitions.LINES / "none_0.parquet"]
+        _copy(con, f"SELECT * FROM ({lines_sql}) WHERE false", written[0])
     (tmp / partitions.FINGERPRINT).write_text(fingerprint.to_json(), encoding="utf-8")
-    raw.execute(f"CREATE OR REPLACE VIEW stored AS SELECT * FROM read_parquet({_quoted(partitions.lines_source(tmp))})")
+    # `stored`: the line results computed now (every year's without a previous run); the views of the other results
+    # below hold the same years, so the next plans and the data checks read this run's new rows only
+    raw.execute("CREATE OR REPLACE VIEW stored AS SELECT * FROM "
+                + (f"read_parquet([{', '.join(map(_quoted, written))}])" if written else
+                   f"read_parquet({_quoted(partitions.lines_source(tmp))}) WHERE false"))
+    fresh = f"NOT {partitions.in_years(linked)}" if linked else "true"  # a row of a year computed now
+
+    def by_year(name: str, sql: str, view: str, ordered: str = order) -> None:
+        """A result with a row per year (partitions.BY_YEAR): this run's rows and the linked years' of the previous
+        run's file, and a view of the new rows."""
+        if linked:
+            sql = (f"SELECT * FROM ({sql}) UNION ALL BY NAME SELECT * FROM"
+                   f" read_parquet({_quoted(previous[1] / f'{name}.parquet')}) WHERE {partitions.in_years(linked)}")
+        _copy(con, f"SELECT * FROM ({sql}) {ordered}", tmp / f"{name}.parquet")
+        raw.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM"
+                    f" read_parquet({_quoted(tmp / f'{name}.parquet')}) WHERE {fresh}")
 
     # the invoice <-> ledger matching, the rule reconcile_sources applied (one row per org x supplier x invoice
     # number; `klimainnkjop invoices match` reads it)
-    _copy(con, f"SELECT {', '.join(MATCH_COLUMNS)} FROM ({documents}) ORDER BY org ASC", tmp / "matches.parquet")
-    _view(con, "documents", tmp / "matches.parquet")
-    _copy(con, f"SELECT * FROM ({_plan(con, 'aggregates', ('stored',), pipeline.aggregates, persist=True)}) {order}",
-          tmp / "aggregates.parquet")
-    _view(con, "aggregated", tmp / "aggregates.parquet")
-    _copy(con, f"SELECT * FROM ({_plan(con, 'summary', ('aggregated',), pipeline.summary, persist=True)}) {order}",
-          tmp / "summary.parquet")
-    _view(con, "rolled", tmp / "summary.parquet")
+    matches = f"SELECT {', '.join(MATCH_COLUMNS)} FROM ({documents})"
+    if linked:
+        matches += (f" UNION ALL BY NAME SELECT * FROM read_parquet({_quoted(previous[1] / 'matches.parquet')}) AS m"
+                    f" WHERE NOT EXISTS (SELECT 1 FROM touched AS t WHERE {_same_document('m', 't')})")
+    _copy(con, f"SELECT * FROM ({matches}) ORDER BY org ASC", tmp / "matches.parquet")
+    # the rows made now, for the data checks (the table of them where there are invoices, else the file's)
+    raw.execute("CREATE OR REPLACE VIEW documents AS "
+                + (f"SELECT {', '.join(MATCH_COLUMNS)} FROM invoice_documents" if sourced.invoices else
+                   f"SELECT * FROM read_parquet({_quoted(tmp / 'matches.parquet')}) AS m"
+                   + (f" WHERE EXISTS (SELECT 1 FROM touched AS t WHERE {_same_document('m', 't')})"
+                      if linked else "")))
+    by_year("aggregates", _plan(con, 'aggregates', ('stored',), pipeline.aggregates, persist=True), "aggregated")
+    by_year("summary", _plan(con, 'summary', ('aggregated',), pipeline.summary, persist=True), "rolled")
     # method v2: each organisation's purchases per year × operating/investment with a 95 % range from the lines'
     # lognormal spreads (pipeline.uncertain_totals), beside the summed low-high of the aggregates
-    _copy(con, f"SELECT * FROM ({_plan(con, 'uncertainty', ('stored',), _purchase_uncertainty, persist=True)}) "
-               "ORDER BY org ASC, year ASC, investment ASC", tmp / "uncertainty.parquet")
+    by_year("uncertainty", _plan(con, 'uncertainty', ('stored',), _purchase_uncertainty, persist=True),
+            "uncertain", "ORDER BY org ASC, year ASC, investment ASC")
     # the same per factor and view keys (org x year x month x unit x category x investment x intra_region): the
     # combined range of any view the pages show, summed again by factor (selectors.results.combined_range)
-    _copy(con, f"SELECT * FROM ({_plan(con, 'moments', ('stored',), _purchase_moments, persist=True)}) {order}",
-          tmp / "moments.parquet")
+    by_year("moments", _plan(con, 'moments', ('stored',), _purchase_moments, persist=True), "moment_rows")
     # issue 16: what changed since the previous run, and why
-    write_changes(raw, con, previous[1] if previous else None, "stored", tmp / "changes.parquet")
-    _view(con, "changed", tmp / "changes.parquet")
+    write_changes(raw, con, previous[1] if previous else None, "stored", tmp / "changes.parquet", linked, tmp)
+    raw.execute(f"CREATE OR REPLACE VIEW changed AS SELECT * FROM read_parquet({_quoted(tmp / 'changes.parquet')})"
+                f" WHERE {fresh}")
     (tmp / "changes.json").write_text(json.dumps({"previous_run": previous[0] if previous else None}))
 
     def run_totals(rolled):
@@ -525,11 +594,12 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         )
 
     try:
-        check_results(raw)
+        check_results(raw)  # of the rows computed now (the linked years' were checked when they were made)
     except DataCheckFailed:
         con.disconnect()
         shutil.rmtree(tmp, ignore_errors=True)  # never published; the error names what was wrong
         raise
+    _view(con, "rolled", tmp / "summary.parquet")  # every year's, for the run's totals
     summary = raw.sql(_plan(con, "totals", ("rolled",), run_totals, persist=True)).to_arrow_table().to_pylist()[0]
     con.disconnect()
     if out_dir.exists():
