@@ -1,5 +1,7 @@
 """The engine's compiled plans kept across processes (engine.runner.ENV_PLAN_CACHE)."""
 import datetime as dt
+import os
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -41,7 +43,7 @@ def test_a_plan_compiled_in_one_process_is_read_by_the_next_which_builds_nothing
         tmp_path, cache, monkeypatch):
     inputs = _inputs(tmp_path)
     first = runner.run(inputs, tmp_path / "first")
-    assert len([p for p in cache.iterdir() if (p / "plan.json").exists()]) >= 9  # every plan of a run
+    assert len(list(cache.glob("*/*/plan.json"))) >= 9  # every plan of a run
     monkeypatch.setattr(runner, "_PLANS", {})
 
     def no_build(*args, **kwargs):
@@ -57,7 +59,7 @@ def test_a_plan_compiled_in_one_process_is_read_by_the_next_which_builds_nothing
 def test_a_damaged_plan_in_the_cache_is_compiled_afresh(tmp_path, cache, monkeypatch):
     inputs = _inputs(tmp_path)
     first = runner.run(inputs, tmp_path / "first")
-    for plan in cache.glob("*/plan.json"):
+    for plan in cache.glob("*/*/plan.json"):
         plan.write_text("{not json", encoding="utf-8")
     monkeypatch.setattr(runner, "_PLANS", {})
     assert runner.run(inputs, tmp_path / "second") == first
@@ -78,3 +80,26 @@ def test_another_engine_or_line_schema_is_another_key_in_the_cache(cache):
             runner.INVOICE_LINE_SCHEMA = schema
     finally:
         runner._code_version.cache_clear()
+
+
+def test_the_plans_of_other_code_versions_left_alone_for_an_hour_are_pruned(tmp_path):
+    root = tmp_path / "plans"
+    for name in ("current", "old", "recent"):
+        (root / name / "abc").mkdir(parents=True)
+        (root / name / "abc" / "plan.json").write_text("{}", encoding="utf-8")
+    two_hours_ago = time.time() - 7200
+    for name in ("current", "old"):
+        os.utime(root / name, (two_hours_ago, two_hours_ago))
+    assert runner.prune_plan_cache(root, "current") == [root / "old"]
+    assert sorted(p.name for p in root.iterdir()) == ["current", "recent"]
+    assert runner.prune_plan_cache(tmp_path / "missing", "current") == []
+
+
+def test_a_run_prunes_the_cache_of_old_versions_once_per_process(tmp_path, cache, monkeypatch):
+    stale = cache / "0123456789abcdef" / "abc"
+    stale.mkdir(parents=True)
+    os.utime(stale.parent, (time.time() - 7200, time.time() - 7200))
+    runner._prune_once.cache_clear()
+    runner.run(_inputs(tmp_path), tmp_path / "out")
+    assert not stale.parent.exists()
+    assert [p.name for p in cache.iterdir()] == [runner._code_version()[:16]]

@@ -63,7 +63,8 @@ def columns(raw, source: str) -> list[tuple[str, str]]:
     return [(c, t) for c, t, *_ in raw.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
 
 
-def _literal(path: str) -> str:
+def quoted(path) -> str:
+    """A path (or any text) as an SQL string literal."""
     return "'" + str(path).replace("'", "''") + "'"
 
 
@@ -144,7 +145,7 @@ def file_years(raw, files: list[Path], known: Fingerprint | None) -> list[tuple[
     for path in new:
         years[path] = []
     if new:
-        listed = ", ".join(_literal(p) for p in new)
+        listed = ", ".join(quoted(p) for p in new)
         for path, year in raw.execute(f"SELECT DISTINCT filename, year FROM read_parquet([{listed}], filename = true)"
                                       " ORDER BY ALL").fetchall():
             years[path].append(year)
@@ -170,7 +171,7 @@ def document_links(raw, source: str, invoice_sources: tuple[str, ...], files: li
     if known is not None and files is not None:
         seen = {path for path, _years in known.files}
         new = sorted({str(p) for p in files} - seen)
-        read = "read_parquet([" + ", ".join(_literal(p) for p in new) + "], union_by_name = true)"
+        read = "read_parquet([" + ", ".join(quoted(p) for p in new) + "], union_by_name = true)"
         if not new or set(DOCUMENT) <= {c for c, _t in columns(raw, read)}:
             kept = known.links
             if not new:
@@ -218,7 +219,7 @@ def lines_of_files(raw, files: list, every_line: str, where: str) -> str:
     all line files; a column those files lack is a typed null)."""
     if not files:
         return f"SELECT * FROM {every_line} WHERE false"
-    source = "read_parquet([" + ", ".join(_literal(p) for p in files) + "], union_by_name = true)"
+    source = "read_parquet([" + ", ".join(quoted(p) for p in files) + "], union_by_name = true)"
     present = {c for c, _t in columns(raw, source)}
     select = ", ".join(f'CAST({_ident(c) if c in present else "NULL"} AS {t}) AS {_ident(c)}'
                        for c, t in columns(raw, every_line))
@@ -303,7 +304,7 @@ def results_differ(a: Path, b: Path, names: tuple[str, ...] = RESULTS) -> str | 
         for name in names:
             sides = []
             for folder in (a, b):
-                source = f"read_parquet({_literal(result_source(folder, name))})"
+                source = f"read_parquet({quoted(result_source(folder, name))})"
                 described = columns(con, source)
                 floats = [i for i, (_c, t) in enumerate(described) if t in ("DOUBLE", "FLOAT")]
                 rows = con.execute(f"SELECT * FROM {source}").fetchall()

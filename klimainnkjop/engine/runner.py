@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pyarrow as pa
 
 from klimainnkjop.core import kostra, units
 from klimainnkjop.engine import classify, partitions, pipeline, resources
+from klimainnkjop.engine.partitions import quoted as _quoted
 from klimainnkjop.storage.linestore import INVOICE_LINE_SCHEMA
 
 SPEND_SCHEMA = pa.schema([("category", pa.string()), ("year", pa.int32()), ("value", pa.float64()),
@@ -165,10 +167,6 @@ OPTIONAL_INPUTS = ("overrides", "rules", "predictions", "code_map", "suppliers",
                    "calculations", "market_factors")
 
 
-def _quoted(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build, variant: object = None,
           persist: bool = False) -> str:
     """SQL of `build(*tables)`, compiled once per process for the tables' schemas and `variant` (what else the
@@ -205,10 +203,37 @@ def _code_version() -> str:
 
 
 def _cached_plan_folder(key: tuple) -> Path | None:
+    """`<cache>/<engine code version>/<hash of the key>`; the first use in a process prunes other versions'."""
     root = os.environ.get(ENV_PLAN_CACHE, "").strip()
     if not root:
         return None
-    return Path(root) / hashlib.sha256((_code_version() + repr(key)).encode()).hexdigest()[:32]
+    version = _code_version()[:16]
+    _prune_once(root, version)
+    return Path(root) / version / hashlib.sha256((_code_version() + repr(key)).encode()).hexdigest()[:32]
+
+
+PLAN_CACHE_IDLE = 3600  # seconds: another version's plans untouched this long are dead weight (old code)
+
+
+def prune_plan_cache(root: Path, current: str, idle: float = PLAN_CACHE_IDLE) -> list[Path]:
+    """Removes the plans of every version of the engine's code but `current` whose folder nothing wrote to for
+    `idle` seconds (a plan's key includes the code's hash, so an old version's plans are never read again; a
+    process still running old code, another checkout say, writes them again at worst). Returns what it removed."""
+    removed = []
+    cutoff = time.time() - idle
+    for folder in sorted(root.glob("*")) if root.is_dir() else []:
+        try:
+            if folder.name != current and folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        except OSError:
+            continue  # removed meanwhile by another process
+    return removed
+
+
+@functools.cache
+def _prune_once(root: str, current: str) -> None:
+    prune_plan_cache(Path(root), current)
 
 
 def _read_plan(folder: Path) -> tuple[str, list[tuple[str, pa.Table]]] | None:
