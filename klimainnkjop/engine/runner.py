@@ -193,11 +193,12 @@ def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build, vari
 @functools.cache
 def _code_version() -> str:
     """What a plan's SQL depends on besides its key: the engine's code, the line store's schema (runner._complete)
-    and the versions of ibis and sqlglot, which write the SQL."""
+    and the versions of ibis and sqlglot, which write the SQL. Also part of each run's reference hash, so a run of
+    other engine code (partitions.py included: what a run takes from the previous one) recomputes every year."""
     import sqlglot
 
     digest = hashlib.sha256(f"{ibis.__version__} {sqlglot.__version__} {INVOICE_LINE_SCHEMA}".encode())
-    for module in (pipeline, classify, sys.modules[__name__]):
+    for module in (pipeline, classify, partitions, sys.modules[__name__]):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
