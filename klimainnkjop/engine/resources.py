@@ -14,6 +14,10 @@ from klimainnkjop import paths
 ENV_MEMORY = "KLIMAINNKJOP_DUCKDB_MEMORY"  # e.g. "4GB"; default: half the machine's memory
 ENV_THREADS = "KLIMAINNKJOP_DUCKDB_THREADS"  # default: every core
 SHARE = 0.5
+# rows a thread buffers of a partitioned write (COPY ... PARTITION_BY, the runner's per-year line results) before it
+# writes them out: DuckDB's default (524,288) held most of a 10M-line run's line results in memory (5.6 GB peak,
+# 1.6 GB with this; benchmarks/README.md), and the flushes cost less CPU than the buffering did
+PARTITIONED_WRITE_FLUSH_ROWS = 100_000
 
 
 def machine_memory() -> int | None:
@@ -42,7 +46,8 @@ def spill_dir() -> Path:
 
 
 def duckdb_config() -> dict[str, str]:
-    config = {"temp_directory": str(spill_dir())}
+    config = {"temp_directory": str(spill_dir()),
+              "partitioned_write_flush_threshold": str(PARTITIONED_WRITE_FLUSH_ROWS)}
     limit = memory_limit()
     if limit:
         config["memory_limit"] = limit
