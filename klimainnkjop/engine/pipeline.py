@@ -160,13 +160,16 @@ def invoice_documents(lines: ibis.Table, present: Present = Present()) -> ibis.T
     # the dimensions of the document's largest line: all of them where a matched invoice may take them, else the
     # accounting unit only (so that a unit leader's scope applies to the matches as to the lines)
     largest = _largest_line_dimensions(ledger, DIMENSIONS if present.invoices else ["unit"])
+    # which of the two ledger sources a document has lines from, as two flags (a min and max of the source text
+    # per document cost more than the rest of the aggregate in a large run: benchmarks/README.md)
+    first, last = sorted(LEDGER_SOURCES)
     ledger_docs = ledger.group_by(DOC).aggregate(
         ledger_ore=_.amount_ore.sum(), ledger_lines=_.count(), ledger_posting_date=_.posting_date.min(),
-        first_source=_.source.min(), last_source=_.source.max(), ledger_supplier_name=_.supplier_name.max(),
-        largest=largest).unpack("largest")
-    ledger_docs = ledger_docs.mutate(ledger_sources=ibis.ifelse(
-        ledger_docs.first_source == ledger_docs.last_source, ledger_docs.first_source,
-        ledger_docs.first_source + "," + ledger_docs.last_source))
+        has_first=(_.source == first).any(), has_last=(_.source == last).any(),
+        ledger_supplier_name=_.supplier_name.max(), largest=largest).unpack("largest")
+    ledger_docs = ledger_docs.mutate(ledger_sources=ibis.cases(
+        (ledger_docs.has_first & ledger_docs.has_last, ibis.literal(f"{first},{last}")),
+        (ledger_docs.has_first, ibis.literal(first)), else_=ibis.literal(last)))
     if not present.invoices:
         return ledger_docs.select(
             *DOC, unit=ibis.coalesce(ledger_docs.d_unit, ibis.literal("")), status=ibis.literal("ledger_only"),
