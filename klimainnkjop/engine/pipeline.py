@@ -138,11 +138,14 @@ def _is_cost_line(t: ibis.Table) -> ibis.BooleanValue:
     return (t.source == "ledger") | (t.art != "") | t.account.substr(0, 1).isin(list("345678"))
 
 
-def _largest_line_dimensions(with_doc: ibis.Table, dimensions: list[str]):
+def _largest_line_dimensions(with_doc: ibis.Table, dimensions: list[str]) -> dict:
     """The dimensions (d_unit, d_function, ...) of a document's largest ledger cost line (by absolute amount, then
-    account), as one aggregate over its lines: those a matched invoice takes."""
+    account), as aggregates over its lines (a struct of them, unpacked after, where there are several): those a
+    matched invoice takes."""
     first = ibis.struct({"size": -with_doc.amount_ore.abs(), "account": with_doc.account})
-    return ibis.struct({f"d_{d}": with_doc[d] for d in dimensions}).argmin(first)
+    if len(dimensions) == 1:
+        return {f"d_{dimensions[0]}": with_doc[dimensions[0]].argmin(first)}
+    return {"largest": ibis.struct({f"d_{d}": with_doc[d] for d in dimensions}).argmin(first)}
 
 
 def invoice_documents(lines: ibis.Table, present: Present = Present()) -> ibis.Table:
@@ -166,7 +169,9 @@ def invoice_documents(lines: ibis.Table, present: Present = Present()) -> ibis.T
     ledger_docs = ledger.group_by(DOC).aggregate(
         ledger_ore=_.amount_ore.sum(), ledger_lines=_.count(), ledger_posting_date=_.posting_date.min(),
         has_first=(_.source == first).any(), has_last=(_.source == last).any(),
-        ledger_supplier_name=_.supplier_name.max(), largest=largest).unpack("largest")
+        ledger_supplier_name=_.supplier_name.max(), **largest)
+    if "largest" in largest:
+        ledger_docs = ledger_docs.unpack("largest")
     ledger_docs = ledger_docs.mutate(ledger_sources=ibis.cases(
         (ledger_docs.has_first & ledger_docs.has_last, ibis.literal(f"{first},{last}")),
         (ledger_docs.has_first, ibis.literal(first)), else_=ibis.literal(last)))
