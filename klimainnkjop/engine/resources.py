@@ -6,9 +6,9 @@ aggregates to the temporary folder and finishes within the limit.
 
 The default limit is the smaller of half the machine's memory and MB_PER_THREAD for each of DuckDB's threads: what
 an operator holds grows with the threads (each has its own part of a hash aggregate), and so does the speed that
-buys. On the 2-core, 24 GB benchmark machine that is 3.5 GB instead of 12 GB: a 10M-line run peaks at 3.6 GB
-instead of 4.2 GB and spills its largest aggregates (the matches' and the aggregates', 7-8M groups), about 10 %
-more CPU (benchmarks/README.md).
+buys. On the 2-core, 24 GB benchmark machine that is 3.5 GB instead of 12 GB: a 10M-line run peaks at 3.4-4.0 GB
+instead of 3.8-4.2 GB and spills its largest aggregates (the matches' and the aggregates', 7-8M groups), about
+10 % more CPU (benchmarks/README.md).
 """
 from __future__ import annotations
 
