@@ -6,8 +6,9 @@ computed once by `engine.runner.run` on this machine, with the time, CPU seconds
 
 The lines are part 1's (benchmarks/synthetic.py, the same generator and engine inputs as benchmarks/run.py); the
 baseline SQL of part 1 is run after the engine unless `--skip-baseline` (at this size it is the slower half of the
-benchmark). DuckDB's memory limit is the engine's own default (half the machine) unless KLIMAINNKJOP_DUCKDB_MEMORY
-says otherwise; what the table reports as peak is the whole process's (engine and generator).
+benchmark). DuckDB's memory limit is the engine's own default (engine.resources.memory_limit) unless
+KLIMAINNKJOP_DUCKDB_MEMORY says otherwise; what the table reports as peak is the whole process's (engine and
+generator).
 """
 from __future__ import annotations
 

@@ -199,6 +199,24 @@ def test_the_matching_names_every_document_of_either_side_with_its_sums_and_stat
         "k6": "unmatched_invoice", "k7": ""}
 
 
+def test_a_ledger_document_names_both_ledger_sources_and_the_unit_of_its_largest_line_with_or_without_invoices(con):
+    saft = {"source": "saft", "supplier_orgnr": SUPPLIER, "art": "", "account": "6550"}
+    lines = line_table(
+        {"supplier_orgnr": SUPPLIER, "invoice_no": "F1", "amount_ore": 20_000, "unit": "4100"},
+        {**saft, "invoice_no": "F1", "amount_ore": -50_000, "unit": "4200"},    # the largest by absolute amount
+        {**saft, "invoice_no": "F2", "amount_ore": 30_000, "unit": "4300", "account": "6560"},
+        {**saft, "invoice_no": "F2", "amount_ore": -30_000, "unit": "4400", "account": "6550"},  # tie: lower account
+        {"supplier_orgnr": SUPPLIER, "invoice_no": "F3", "amount_ore": 1_000, "unit": "4500"},
+    )
+    for present in (pipeline.Present(), pipeline.Present(invoices=False)):
+        rows = execute(con, f"ledger_documents_{present.invoices}",
+                       lambda t, p=present: pipeline.invoice_documents(t, p), lines=lines)
+        docs = {r["invoice_no"]: r for r in rows}
+        assert {n: (d["status"], d["ledger_sources"], d["unit"], d["ledger_lines"]) for n, d in docs.items()} == {
+            "F1": ("ledger_only", "ledger,saft", "4200", 2), "F2": ("ledger_only", "saft", "4400", 2),
+            "F3": ("ledger_only", "ledger", "4500", 1)}
+
+
 def test_the_matching_status_follows_the_tolerance_of_1_nok_or_half_a_percent(con):
     lines = []
     for i, (ledger_ore, invoice_ore, _) in enumerate(TOLERANCE_CASES):

@@ -138,11 +138,14 @@ def _is_cost_line(t: ibis.Table) -> ibis.BooleanValue:
     return (t.source == "ledger") | (t.art != "") | t.account.substr(0, 1).isin(list("345678"))
 
 
-def _largest_line_dimensions(with_doc: ibis.Table, dimensions: list[str]):
+def _largest_line_dimensions(with_doc: ibis.Table, dimensions: list[str]) -> dict:
     """The dimensions (d_unit, d_function, ...) of a document's largest ledger cost line (by absolute amount, then
-    account), as one aggregate over its lines: those a matched invoice takes."""
+    account), as aggregates over its lines (a struct of them, unpacked after, where there are several): those a
+    matched invoice takes."""
     first = ibis.struct({"size": -with_doc.amount_ore.abs(), "account": with_doc.account})
-    return ibis.struct({f"d_{d}": with_doc[d] for d in dimensions}).argmin(first)
+    if len(dimensions) == 1:
+        return {f"d_{dimensions[0]}": with_doc[dimensions[0]].argmin(first)}
+    return {"largest": ibis.struct({f"d_{d}": with_doc[d] for d in dimensions}).argmin(first)}
 
 
 def invoice_documents(lines: ibis.Table, present: Present = Present()) -> ibis.Table:
@@ -160,13 +163,18 @@ def invoice_documents(lines: ibis.Table, present: Present = Present()) -> ibis.T
     # the dimensions of the document's largest line: all of them where a matched invoice may take them, else the
     # accounting unit only (so that a unit leader's scope applies to the matches as to the lines)
     largest = _largest_line_dimensions(ledger, DIMENSIONS if present.invoices else ["unit"])
+    # which of the two ledger sources a document has lines from, as two flags (a min and max of the source text
+    # per document cost more than the rest of the aggregate in a large run: benchmarks/README.md)
+    first, last = sorted(LEDGER_SOURCES)
     ledger_docs = ledger.group_by(DOC).aggregate(
         ledger_ore=_.amount_ore.sum(), ledger_lines=_.count(), ledger_posting_date=_.posting_date.min(),
-        first_source=_.source.min(), last_source=_.source.max(), ledger_supplier_name=_.supplier_name.max(),
-        largest=largest).unpack("largest")
-    ledger_docs = ledger_docs.mutate(ledger_sources=ibis.ifelse(
-        ledger_docs.first_source == ledger_docs.last_source, ledger_docs.first_source,
-        ledger_docs.first_source + "," + ledger_docs.last_source))
+        has_first=(_.source == first).any(), has_last=(_.source == last).any(),
+        ledger_supplier_name=_.supplier_name.max(), **largest)
+    if "largest" in largest:
+        ledger_docs = ledger_docs.unpack("largest")
+    ledger_docs = ledger_docs.mutate(ledger_sources=ibis.cases(
+        (ledger_docs.has_first & ledger_docs.has_last, ibis.literal(f"{first},{last}")),
+        (ledger_docs.has_first, ibis.literal(first)), else_=ibis.literal(last)))
     if not present.invoices:
         return ledger_docs.select(
             *DOC, unit=ibis.coalesce(ledger_docs.d_unit, ibis.literal("")), status=ibis.literal("ledger_only"),
@@ -559,10 +567,9 @@ def _time_score(years):
 
 
 def _with_sigma_ln(t: ibis.Table) -> ibis.Table:
-    """Adds `_sigma_ln` from the line's factor_rank and factor_basis (columns of t). The scores are columns of their
-    own, each read by the five cases of its uncertainty factor (written out in each, they made the plan tens of
-    kilobytes larger)."""
-    rank, basis = t.factor_rank, t.factor_basis
+    """Adds `_sigma_ln` from the line's factor_rank (a column of t; its basis is FACTOR_RANKS[rank]). The scores are
+    columns of their own (written out in each use, they made the plan tens of kilobytes larger)."""
+    rank = t.factor_rank
     spend_tier1 = rank == 4
     is_activity, is_supplier = rank == 2, rank == 3
     reliability = ibis.cases((is_activity, t.a_quality), (is_supplier, t.u_quality), else_=t.s_quality)
@@ -573,8 +580,6 @@ def _with_sigma_ln(t: ibis.Table) -> ibis.Table:
     depth = ibis.cases((is_activity, t.a_depth), (is_supplier, ibis.literal(0)), else_=t.s_depth)
     technology = ibis.cases((is_activity, 2), (is_supplier, 3), (spend_tier1, 3), else_=4) \
         + ibis.ifelse(ibis.coalesce(depth, 0) > 0, 1, 0)
-    basic = ibis.cases(*((basis == b, ibis.literal(math.log(g) ** 2)) for b, g in BASIC_GSD.items()),
-                       else_=ibis.literal(math.log(1.5) ** 2))
     confidence = ibis.coalesce(t.classification_confidence, ibis.literal(1.0))
     classification = (1 + (1 - confidence) / 2).ln() ** 2
     # two plausible factors (the chosen set's, which the line uses at rank 4, and the fallback's) that disagree
@@ -584,13 +589,48 @@ def _with_sigma_ln(t: ibis.Table) -> ibis.Table:
     disagree = ibis.ifelse(spend_tier1 & t.x_per_nok.notnull() & (t.x_per_nok > 0) & (chosen_per_nok > 0),
                            ((chosen_per_nok / t.x_per_nok).ln() / Z_95) ** 2, ibis.literal(0.0))
     s = t.mutate(_reliability=_score(reliability), _completeness=_score(completeness), _time=_score(time),
-                 _geography=_score(geography), _technology=_score(technology), _basic=basic,
+                 _geography=_score(geography), _technology=_score(technology),
                  _classification=classification, _disagree=disagree)
-    variance = (s._basic + _ln2(PEDIGREE["reliability"], s._reliability)
-                + _ln2(PEDIGREE["completeness"], s._completeness) + _ln2(PEDIGREE["time"], s._time)
-                + _ln2(PEDIGREE["geography"], s._geography) + _ln2(PEDIGREE["technology"], s._technology)
-                + s._classification)
-    return s.mutate(_sigma_ln=ibis.greatest(variance, s._disagree).sqrt())
+    # the pedigree part of the variance (basic + the five indicators) looked up by rank and scores in a table of
+    # every combination (_pedigree_variances): the same expression, evaluated by the backend on 12,500 rows instead
+    # of every line (its constants are exact decimals there, and their sums took a third of the lines' compute)
+    key = _pedigree_key(s.factor_rank, s._reliability, s._completeness, s._time, s._geography, s._technology)
+    pedigree = _pedigree_variances()
+    s = s.mutate(_p_key=key)
+    s = s.left_join(pedigree, s._p_key == pedigree.p_key).drop("_p_key", "p_key")
+    variance = s.p_variance + s._classification
+    return s.mutate(_sigma_ln=ibis.greatest(variance, s._disagree).sqrt()).drop("p_variance")
+
+
+def _pedigree_key(rank, *scores):
+    """One integer for a factor rank (2-5) and the five indicators' scores (1-5 each)."""
+    key = rank
+    for score in scores:
+        key = key * 5 + (score - 1)
+    return key
+
+
+def _pedigree_variances() -> ibis.Table:
+    """(p_key, p_variance) for every factor rank of a line's own factor (2-5: FACTOR_RANKS) and score of each
+    indicator: ln(basic)² + Σ ln(U_indicator(score))², summed in the order _with_sigma_ln always summed them."""
+    rows = [(rank, *scores) for rank in (2, 3, 4, 5) for scores in _all_scores(5)]
+    names = ["rank", "reliability", "completeness", "time", "geography", "technology"]
+    table = ibis.memtable({name: [row[i] for row in rows] for i, name in enumerate(names)})
+    basis = ibis.cases(*((table["rank"] == r, ibis.literal(name)) for r, name in FACTOR_RANKS.items()),
+                       else_=ibis.null("string"))
+    basic = ibis.cases(*((basis == b, ibis.literal(math.log(g) ** 2)) for b, g in BASIC_GSD.items()),
+                       else_=ibis.literal(math.log(1.5) ** 2))
+    t = table.mutate(_basic=basic)
+    variance = (t._basic + _ln2(PEDIGREE["reliability"], t.reliability)
+                + _ln2(PEDIGREE["completeness"], t.completeness) + _ln2(PEDIGREE["time"], t.time)
+                + _ln2(PEDIGREE["geography"], t.geography) + _ln2(PEDIGREE["technology"], t.technology))
+    return t.select(p_key=_pedigree_key(t["rank"], t.reliability, t.completeness, t.time, t.geography,
+                                        t.technology),
+                    p_variance=variance)
+
+
+def _all_scores(n: int) -> list[tuple[int, ...]]:
+    return [()] if n == 0 else [(score, *rest) for score in range(1, 6) for rest in _all_scores(n - 1)]
 
 
 def uncertain_totals(results: ibis.Table, keys: list[str]) -> ibis.Table:
