@@ -446,6 +446,30 @@ def write_changes(raw, con, previous: Path | None, current: str, path: Path, lin
     _copy(con, f"SELECT * FROM ({changed}) ORDER BY org ASC, year ASC, month ASC", path)
 
 
+def _touched_documents(raw, previous: Path, linked: set, line_files: list[Path]) -> str:
+    """For a run that links `linked` years from the `previous` run's folder: the table `touched` of the invoice
+    documents that a line of the years computed now names (the view `line_files`), in this run or the previous one,
+    and the view `document_lines` of all their lines, read from the files holding such lines only. Their rows of
+    matches.parquet are made again; every other document's row is the previous run's. Returns the view's name."""
+    previous_lines = partitions.files_except(previous, linked)
+    keys = ", ".join(f"coalesce({k}, '') AS {k}" for k in partitions.DOCUMENT)
+    raw.execute(f"CREATE TEMP TABLE touched AS SELECT DISTINCT {keys} FROM line_files"
+                + (f" UNION SELECT DISTINCT {keys} FROM read_parquet([{', '.join(map(_quoted, previous_lines))}])"
+                   if previous_lines else ""))
+    # a ledger line without an invoice number or supplier is of no document (pipeline.invoice_documents)
+    invoices = ", ".join(f"'{s}'" for s in pipeline.INVOICE_SOURCES)
+    of_touched = ("(coalesce(invoice_no, '') <> '' AND coalesce(supplier_orgnr, '') <> ''"
+                  f" OR source IN ({invoices})) AND EXISTS (SELECT 1 FROM touched AS t"
+                  f" WHERE {_same_document('l', 't')})")
+    listed = ", ".join(_quoted(p) for p in dict.fromkeys(map(str, line_files)))
+    holding = [row[0] for row in raw.execute(
+        f"SELECT DISTINCT filename FROM read_parquet([{listed}], union_by_name = true, filename = true) AS l"
+        f" WHERE {of_touched}").fetchall()] if listed else []
+    raw.execute("CREATE TEMP VIEW document_lines AS SELECT * FROM ("
+                + partitions.lines_of_files(raw, holding, "all_line_files", "true") + f") AS l WHERE {of_touched}")
+    return "document_lines"
+
+
 def _same_document(a: str, b: str) -> str:
     """SQL: the row `a` is of the invoice document `b` names (b's keys without nulls: partitions.DOCUMENT)."""
     return " AND ".join(f"coalesce({a}.{k}, '') = {b}.{k}" for k in partitions.DOCUMENT)
@@ -509,26 +533,7 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         partitions.link_years(previous[1], tmp, linked)
         raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS "
                     + partitions.lines_of_years(raw, fingerprint, compute, "all_line_files"))
-        # the invoice documents that a line of the computed years names, in this run or the previous one: their rows
-        # are made again, over all their lines; every other document's row is the previous run's
-        previous_lines = [str(p) for p in partitions.files_except(previous[1], linked)]
-        keys = ", ".join(f"coalesce({k}, '') AS {k}" for k in partitions.DOCUMENT)
-        raw.execute(f"CREATE TEMP TABLE touched AS SELECT DISTINCT {keys} FROM line_files"
-                    + (f" UNION SELECT DISTINCT {keys} FROM read_parquet([{', '.join(map(_quoted, previous_lines))}])"
-                       if previous_lines else ""))
-        # read from the files holding such lines only (a ledger line without an invoice number or supplier is of
-        # no document: pipeline.invoice_documents)
-        invoices = ", ".join(f"'{s}'" for s in pipeline.INVOICE_SOURCES)
-        of_touched = ("(coalesce(invoice_no, '') <> '' AND coalesce(supplier_orgnr, '') <> ''"
-                      f" OR source IN ({invoices})) AND EXISTS (SELECT 1 FROM touched AS t"
-                      f" WHERE {_same_document('l', 't')})")
-        listed = ", ".join(_quoted(p) for p in dict.fromkeys(map(str, inputs.line_files)))
-        holding = [row[0] for row in raw.execute(
-            f"SELECT DISTINCT filename FROM read_parquet([{listed}], union_by_name = true, filename = true) AS l"
-            f" WHERE {of_touched}").fetchall()] if listed else []
-        raw.execute("CREATE TEMP VIEW document_lines AS SELECT * FROM ("
-                    + partitions.lines_of_files(raw, holding, "all_line_files", "true") + f") AS l WHERE {of_touched}")
-        document_lines = "document_lines"
+        document_lines = _touched_documents(raw, previous[1], linked, inputs.line_files)
 
     # each purchase from its most detailed source (pipeline.reconcile_sources), as a view that the rest of the plan
     # reads: the line files in their order with what was decided joined to them (a table of every reconciled line
