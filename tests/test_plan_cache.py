@@ -103,3 +103,14 @@ def test_a_run_prunes_the_cache_of_old_versions_once_per_process(tmp_path, cache
     runner.run(_inputs(tmp_path), tmp_path / "out")
     assert not stale.parent.exists()
     assert [p.name for p in cache.iterdir()] == [runner._code_version()[:16]]
+
+
+def test_the_plan_cache_lies_in_the_data_folder_unless_named_or_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLIMAINNKJOP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv(runner.ENV_PLAN_CACHE)
+    assert runner.plan_cache_root() == (tmp_path / "data" / "cache" / "plans").resolve()
+    monkeypatch.setenv(runner.ENV_PLAN_CACHE, "off")
+    assert runner.plan_cache_root() is None
+    assert runner._cached_plan_folder(("lines", None)) is None
+    monkeypatch.setenv(runner.ENV_PLAN_CACHE, str(tmp_path / "plans"))
+    assert runner.plan_cache_root() == tmp_path / "plans"

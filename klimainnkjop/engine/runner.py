@@ -19,6 +19,7 @@ from pathlib import Path
 import ibis
 import pyarrow as pa
 
+from klimainnkjop import paths
 from klimainnkjop.core import kostra, units
 from klimainnkjop.engine import classify, partitions, pipeline, resources
 from klimainnkjop.engine.partitions import quoted as _quoted
@@ -158,8 +159,9 @@ def connect() -> ibis.BaseBackend:
 # expressions takes about a second of pure Python per run (more than the whole computation of a small
 # account); the inputs are registered under fixed names, so the same schemas give the same SQL.
 _PLANS: dict[tuple, tuple[str, list[tuple[str, pa.Table]]]] = {}
-# Optional: a folder where runner.run's compiled plans are kept across processes (the test suite's workers, one
-# after another), under a hash of the plan's key and of the engine's code and ibis's version
+# A folder where runner.run's compiled plans are kept across processes (each `klimainnkjop compute`, the test
+# suite's workers one after another), under a hash of the plan's key and of the engine's code and ibis's version:
+# default `<data dir>/cache/plans`, "off" for none
 ENV_PLAN_CACHE = "KLIMAINNKJOP_PLAN_CACHE"
 LINE_RESULT_INPUTS = ("art_classes", "ancestors", "spend_factors", "activity_factors", "conversions",
                       "supplier_factors", "prices", "rates", "members")
@@ -171,7 +173,7 @@ def _plan(con: ibis.BaseBackend, name: str, tables: tuple[str, ...], build, vari
           persist: bool = False) -> str:
     """SQL of `build(*tables)`, compiled once per process for the tables' schemas and `variant` (what else the
     plan depends on: pipeline.Present); the plan's own constant tables (ibis memtables) are registered on this
-    connection. `persist`: a plan of runner.run's, kept in the folder ENV_PLAN_CACHE names if it is set (its
+    connection. `persist`: a plan of runner.run's, kept in the plan cache (ENV_PLAN_CACHE) unless it is off (its
     build must depend on nothing but the key and the engine's code)."""
     key = (name, variant, *((t, tuple(partitions.columns(con.con, t))) for t in tables))
     if key not in _PLANS:
@@ -205,12 +207,20 @@ def _code_version() -> str:
 
 def _cached_plan_folder(key: tuple) -> Path | None:
     """`<cache>/<engine code version>/<hash of the key>`; the first use in a process prunes other versions'."""
-    root = os.environ.get(ENV_PLAN_CACHE, "").strip()
-    if not root:
+    root = plan_cache_root()
+    if root is None:
         return None
     version = _code_version()[:16]
-    _prune_once(root, version)
-    return Path(root) / version / hashlib.sha256((_code_version() + repr(key)).encode()).hexdigest()[:32]
+    _prune_once(str(root), version)
+    return root / version / hashlib.sha256((_code_version() + repr(key)).encode()).hexdigest()[:32]
+
+
+def plan_cache_root() -> Path | None:
+    """The plan cache's folder (ENV_PLAN_CACHE), None when it is off."""
+    configured = os.environ.get(ENV_PLAN_CACHE, "").strip()
+    if configured.lower() == "off":
+        return None
+    return Path(configured) if configured else paths.data_dir() / "cache" / "plans"
 
 
 PLAN_CACHE_IDLE = 3600  # seconds: another version's plans untouched this long are dead weight (old code)
