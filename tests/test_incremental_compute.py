@@ -5,11 +5,12 @@ import datetime as dt
 import json
 
 import duckdb
+import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from klimainnkjop.engine import partitions, reader, runner
+from klimainnkjop.engine import partitions, pipeline, reader, runner
 from klimainnkjop.storage.linestore import LINE_SCHEMA
 
 ORG, OTHER, SUPPLIER = "944117784", "964950113", "999999999"
@@ -291,3 +292,29 @@ def test_a_ledger_document_across_a_computed_and_a_linked_year_keeps_one_row_of_
     assert fingerprint(dropped)["recomputed"] == [] and fingerprint(dropped)["reused_from"] == 1
     documents = {r["invoice_no"]: r for r in pq.read_table(dropped / "matches.parquet").to_pylist()}
     assert documents["D1"]["ledger_lines"] == 1 and documents["D1"]["ledger_ore"] == 100_000
+
+
+def test_a_first_runs_changes_from_its_aggregates_equal_comparing_its_lines_with_none(two_years):
+    """Without a previous run every line is new: the runner makes the changes from the aggregates' cells
+    (pipeline.all_new) instead of joining every line with nothing (pipeline.changes); the two agree."""
+    _, _, _, base = two_years
+    con = duckdb.connect()
+    lines = f"read_parquet('{reader.result_source(base, 'lines')}')"
+    con.execute(f"CREATE VIEW now AS SELECT * FROM {lines}")
+    con.execute("CREATE VIEW nothing AS SELECT * FROM now WHERE false")
+    backend = ibis.duckdb.from_connection(con)
+    joined = backend.execute(pipeline.changes(backend.table("nothing"), backend.table("now"))).to_dict("records")
+    written = pq.read_table(base / "changes.parquet").to_pylist()
+    key = pipeline.CHANGE_KEYS
+
+    def by_cell(rows):
+        return {tuple(r[k] for k in key): r for r in rows}
+
+    assert by_cell(written).keys() == by_cell(joined).keys() and written
+    for cell, row in by_cell(written).items():
+        for column, value in by_cell(joined)[cell].items():
+            same = row[column] == pytest.approx(value, rel=1e-9, abs=1e-9) if isinstance(value, float) \
+                else row[column] == value
+            assert same, column
+    assert pq.read_table(base / "changes.parquet").schema.field("method_kg").type == "double"
+    assert all(r["kg_before"] == 0 and r["new_lines_kg"] == r["kg_after"] for r in written)

@@ -730,13 +730,25 @@ def unchanged(aggregated: ibis.Table) -> ibis.Table:
     """What changes() gives for lines that are the same in both runs, from their aggregates (AGGREGATE_KEYS hold
     CHANGE_KEYS): per cell of purchases kg_before = kg_after, every cause's kg 0 and every line under `other`
     (nothing about it differs). The runner writes these rows for the years it links from the previous run."""
+    return _changes_of_cells(aggregated, new=False)
+
+
+def all_new(aggregated: ibis.Table) -> ibis.Table:
+    """What changes() gives when there was no previous run, from the aggregates: per cell of purchases kg_before 0,
+    kg_after and `new_lines_kg` the cell's kg, every line under `new_lines` (no join of every line with nothing)."""
+    return _changes_of_cells(aggregated, new=True)
+
+
+def _changes_of_cells(aggregated: ibis.Table, new: bool) -> ibis.Table:
     purchases = aggregated.filter(aggregated.exclusion == "")
     cells = purchases.group_by(CHANGE_KEYS).aggregate(kg=ibis.coalesce(purchases.kg_co2e, 0.0).sum(),
                                                       lines=purchases.lines.sum())
+    cause = "new_lines" if new else "other"
+    zero = ibis.literal(0).cast("float64")  # a typed zero (DuckDB reads a bare 0.0 as a decimal)
     return cells.select(
-        *CHANGE_KEYS, kg_before=cells.kg, kg_after=cells.kg,
-        **{f"{c}_kg": ibis.literal(0.0) for c in CHANGE_CAUSES},
-        **{f"{c}_lines": (cells.lines if c == "other" else ibis.literal(0)).cast("int64") for c in CHANGE_CAUSES})
+        *CHANGE_KEYS, kg_before=zero if new else cells.kg, kg_after=cells.kg,
+        **{f"{c}_kg": cells.kg if new and c == cause else zero for c in CHANGE_CAUSES},
+        **{f"{c}_lines": (cells.lines if c == cause else ibis.literal(0)).cast("int64") for c in CHANGE_CAUSES})
 
 
 def changes(previous: ibis.Table, current: ibis.Table) -> ibis.Table:

@@ -433,19 +433,21 @@ _SQL_TYPES = {"string": "VARCHAR", "int32": "INTEGER", "boolean": "BOOLEAN", "fl
 def write_changes(raw, con, previous: Path | None, current: str, path: Path, linked: set = frozenset(),
                   folder: Path | None = None) -> None:
     """changes.parquet: this run's difference from the previous run's lines (pipeline.changes; `previous` is that
-    run's folder); every line is new when there was no previous run (or its lines are gone). `current` holds the
-    lines computed now; the years `linked` from the previous run have the same lines in both, and their rows are
-    pipeline.unchanged of their aggregates (in `folder`/aggregates.parquet)."""
+    run's folder); every line is new when there was no previous run (or its lines are gone): pipeline.all_new of the
+    view `aggregated`. `current` holds the lines computed now; the years `linked` from the previous run have the
+    same lines in both, and their rows are pipeline.unchanged of their aggregates (in `folder`/aggregates.parquet)."""
+    if previous is None or not partitions.has_lines(previous):
+        # every line is new: the changes are the aggregates' cells (`aggregated`, this run's rows)
+        changed = _plan(con, 'all_new', ('aggregated',), pipeline.all_new, persist=True)
+        _copy(con, f"SELECT * FROM ({changed}) ORDER BY org ASC, year ASC, month ASC", path)
+        return
     raw.execute(f"CREATE OR REPLACE VIEW change_after AS {_change_columns(current)}")
-    if previous is not None and partitions.has_lines(previous):
-        before = f"read_parquet({_quoted(partitions.lines_source(previous))})"
-        if linked:
-            files = partitions.files_except(previous, linked)
-            before = f"read_parquet([{', '.join(map(_quoted, files))}])" if files \
-                else f"(SELECT * FROM {current} WHERE false)"
-        raw.execute(f"CREATE OR REPLACE VIEW change_before AS {_change_columns(before)}")
-    else:
-        raw.execute("CREATE OR REPLACE VIEW change_before AS SELECT * FROM change_after WHERE false")
+    before = f"read_parquet({_quoted(partitions.lines_source(previous))})"
+    if linked:
+        files = partitions.files_except(previous, linked)
+        before = f"read_parquet([{', '.join(map(_quoted, files))}])" if files \
+            else f"(SELECT * FROM {current} WHERE false)"
+    raw.execute(f"CREATE OR REPLACE VIEW change_before AS {_change_columns(before)}")
     changed = _plan(con, 'changes', ('change_before', 'change_after'), pipeline.changes, persist=True)
     changed = f"SELECT * FROM ({changed})"
     if linked and folder is not None:
