@@ -348,6 +348,11 @@ def test_a_ledger_line_without_a_year_matching_an_invoice_of_a_year(tmp_path):
     after = incremental_equals_full(tmp_path, inputs(ehf, ledger, undated), base)
     exclusions = {r["line_key"]: r["exclusion"] for r in pq.read_table(after / "lines").to_pylist()}
     assert exclusions["l1"] == "invoice_detail"
+    assert fingerprint(after)["links"] == [[2023, None]] and fingerprint(after)["recomputed"] == [2023, None]
+    # the link is read back from the fingerprint and kept: a later batch of 2024 recomputes 2023 with the null year
+    more = write_lines(tmp_path / "more.parquet", [(ORG, "m1", "115", 1_000, 2024, 5)])
+    again = incremental_equals_full(tmp_path, inputs(ehf, ledger, undated, more), after, name="run-3")
+    assert fingerprint(again)["links"] == [[2023, None]] and fingerprint(again)["recomputed"] == [2023, 2024, None]
 
 
 def test_null_and_empty_invoice_numbers_are_two_documents(tmp_path):
@@ -357,13 +362,25 @@ def test_null_and_empty_invoice_numbers_are_two_documents(tmp_path):
                                                  (ORG, "e2", "", 2_000, 2023, 4, "")], source="ehf")
     ledger = write_lines(tmp_path / "l.parquet", [(ORG, "l1", "115", 1_000, 2023, 3, None),
                                                   (ORG, "l2", "115", 7_000, 2024, 3)])
+    # an invoice without a supplier in an EHF file with a column the others lack (document_type), then another of
+    # the same number in a computed year: no link, one document over the linked and the computed year
+    typed = tmp_path / "t.parquet"
+    table = pq.read_table(write_lines(typed, [(ORG, "e6", "", 6_000, 2023, 6, "F5")], source="ehf",
+                                      supplier_orgnr=None))
+    pq.write_table(table.append_column("document_type", pa.array(["invoice"])), typed)
     base = tmp_path / "run-1"
-    runner.run(inputs(first, ledger), base)
+    runner.run(inputs(first, ledger, typed), base)
     more = write_lines(tmp_path / "b.parquet", [(ORG, "e3", "", 3_000, 2024, 3, None),
                                                 (ORG, "e4", "", 4_000, 2024, 4, "")], source="ehf")
     nosupplier = write_lines(tmp_path / "c.parquet", [(ORG, "e5", "", 5_000, 2024, 5, "F5")], source="ehf",
                              supplier_orgnr=None)
-    incremental_equals_full(tmp_path, inputs(first, ledger, more, nosupplier), base)
+    after = incremental_equals_full(tmp_path, inputs(first, ledger, typed, more, nosupplier), base)
+    assert fingerprint(after)["recomputed"] == [2024] and fingerprint(after)["reused_from"] == 1
+    documents = {(r["supplier_orgnr"], r["invoice_no"]): r for r in pq.read_table(after / "matches.parquet")
+                 .to_pylist()}
+    assert {k: r["invoice_lines"] for k, r in documents.items()} == {(SUPPLIER, None): 2, (SUPPLIER, ""): 2,
+                                                                      (None, "F5"): 2}
+    assert documents[(None, "F5")]["document_type"] == "invoice"
 
 
 def test_a_document_with_lines_in_three_years(tmp_path):
