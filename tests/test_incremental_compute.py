@@ -310,10 +310,15 @@ def test_a_construction_calculation_is_shared_over_the_projects_lines_of_every_y
     first = write_lines(tmp_path / "a.parquet", [(ORG, "a1", "115", 100_000, 2023, 3)], **project)
     base = tmp_path / "run-1"
     runner.run(dataclasses.replace(inputs(first), calculations=calculations), base)
-    more = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 300_000, 2024, 3)], **project)
+    # one more line of 2024 and one without a year (its kg, the calculation's share, in a cell of a null year and
+    # month: the data check changes_add_up joins those cells too)
+    more = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 300_000, 2024, 3),
+                                                (ORG, "u1", "115", 100_000, None, None)], **project)
     after = incremental_equals_full(tmp_path, dataclasses.replace(inputs(first, more), calculations=calculations),
                                     base)
-    assert sum(r["kg_co2e"] for r in pq.read_table(after / "lines").to_pylist()) == pytest.approx(1_000.0)
+    assert fingerprint(after)["recomputed"] == [2023, 2024, None]
+    kg = {r["line_key"]: r["kg_co2e"] for r in pq.read_table(after / "lines").to_pylist()}
+    assert kg == pytest.approx({"a1": 200.0, "b1": 600.0, "u1": 200.0})
 
 
 def test_a_line_without_a_year_beside_a_linked_year(two_years):
