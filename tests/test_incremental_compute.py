@@ -17,16 +17,17 @@ ORG, OTHER, SUPPLIER = "944117784", "964950113", "999999999"
 CPI = {2022: 125.0, 2023: 129.6, 2024: 133.6, 2026: 141.0}
 
 
-def write_lines(path, rows: list[tuple], source: str = "ledger"):
-    """(org, line_key, art, amount_ore, year, month[, invoice_no]) lines as one batch file."""
+def write_lines(path, rows: list[tuple], source: str = "ledger", **columns):
+    """(org, line_key, art, amount_ore, year, month[, invoice_no]) lines as one batch file (a year of None: a line
+    without a year or date); `columns`: values of other columns for every line."""
     defaults = {f.name: "" if pa.types.is_string(f.type) else None for f in LINE_SCHEMA}
     records = []
     for org, key, art, amount, year, month, *invoice in rows:
         records.append({**defaults, "org": org, "line_key": key, "art": art, "account": art + "000" if art else "",
                         "amount_ore": amount, "batch": path.stem, "source": source, "year": year, "month": month,
-                        "posting_date": dt.date(year, month, 1), "vat_ore": 0, "currency": "NOK",
-                        "investment": False, "supplier_orgnr": SUPPLIER if invoice else "",
-                        "invoice_no": invoice[0] if invoice else ""})
+                        "posting_date": dt.date(year, month, 1) if year else None, "vat_ore": 0,
+                        "currency": "NOK", "investment": False, "supplier_orgnr": SUPPLIER if invoice else "",
+                        "invoice_no": invoice[0] if invoice else "", **columns})
     pq.write_table(pa.Table.from_pylist(records, schema=LINE_SCHEMA), path)
     return path
 
@@ -318,3 +319,194 @@ def test_a_first_runs_changes_from_its_aggregates_equal_comparing_its_lines_with
             assert same, column
     assert pq.read_table(base / "changes.parquet").schema.field("method_kg").type == "double"
     assert all(r["kg_before"] == 0 and r["new_lines_kg"] == r["kg_after"] for r in written)
+
+
+def incremental_equals_full(tmp_path, engine_inputs, previous, name="run-2"):
+    """Runs `engine_inputs` after the run `previous` incrementally and in full; asserts the same results, changes
+    included. Returns the incremental run's folder."""
+    after, full = tmp_path / name, tmp_path / f"{name}-full"
+    runner.run(engine_inputs, after, previous=(1, previous))
+    runner.run(engine_inputs, full, previous=(1, previous), reuse=False)
+    assert_same_results(after, full, changes=True)
+    return after
+
+
+def test_a_construction_calculation_is_shared_over_the_projects_lines_of_every_year(tmp_path):
+    calculations = pa.table({"org": [ORG], "project": ["P1"], "kg_co2e": [1_000.0], "ref": ["calc"]})
+    project = {"investment": True, "project": "P1"}
+    first = write_lines(tmp_path / "a.parquet", [(ORG, "a1", "115", 100_000, 2023, 3)], **project)
+    base = tmp_path / "run-1"
+    runner.run(dataclasses.replace(inputs(first), calculations=calculations), base)
+    # one more line of 2024 and one without a year (its kg, the calculation's share, in a cell of a null year and
+    # month: the data check changes_add_up joins those cells too)
+    more = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 300_000, 2024, 3),
+                                                (ORG, "u1", "115", 100_000, None, None)], **project)
+    after = incremental_equals_full(tmp_path, dataclasses.replace(inputs(first, more), calculations=calculations),
+                                    base)
+    assert fingerprint(after)["recomputed"] == [2023, 2024, None]
+    kg = {r["line_key"]: r["kg_co2e"] for r in pq.read_table(after / "lines").to_pylist()}
+    assert kg == pytest.approx({"a1": 200.0, "b1": 600.0, "u1": 200.0})
+
+
+def test_a_line_without_a_year_beside_a_linked_year(two_years):
+    """The lines without a year are computed in every run: their rows of the aggregates, summary and changes are
+    among the rows made now (the data checks read those), whatever year is linked."""
+    tmp, first, _, base = two_years
+    undated = write_lines(tmp / "undated.parquet", [(ORG, "u1", "115", 10_000, None, None)])
+    after = incremental_equals_full(tmp, inputs(first, undated), base)
+    assert fingerprint(after)["recomputed"] == [None] and fingerprint(after)["reused_from"] == 1
+    again = incremental_equals_full(tmp, inputs(first, undated), after, name="run-3")
+    assert fingerprint(again)["recomputed"] == [None]
+
+
+def test_an_invoice_without_a_year_matching_a_ledger_line_of_a_year(tmp_path):
+    ledger = write_lines(tmp_path / "ledger.parquet", [(ORG, "l1", "115", 100_000, 2023, 12, "F1"),
+                                                       (ORG, "l2", "115", 5_000, 2024, 6)])
+    base = tmp_path / "run-1"
+    other = write_lines(tmp_path / "other.parquet", [(ORG, "e0", "", 1_000, 2024, 1, "F0")], source="ehf")
+    runner.run(inputs(ledger, other), base)
+    ehf = write_lines(tmp_path / "ehf.parquet", [(ORG, "e1", "", 100_000, None, None, "F1")], source="ehf")
+    after = incremental_equals_full(tmp_path, inputs(ledger, other, ehf), base)
+    exclusions = {r["line_key"]: r["exclusion"] for r in pq.read_table(after / "lines").to_pylist()}
+    assert exclusions["l1"] == "invoice_detail"
+
+
+def test_a_ledger_line_without_a_year_matching_an_invoice_of_a_year(tmp_path):
+    ehf = write_lines(tmp_path / "ehf.parquet", [(ORG, "e1", "", 100_000, 2023, 12, "F1")], source="ehf")
+    ledger = write_lines(tmp_path / "ledger.parquet", [(ORG, "l2", "115", 5_000, 2023, 6)])
+    base = tmp_path / "run-1"
+    runner.run(inputs(ehf, ledger), base)
+    undated = write_lines(tmp_path / "undated.parquet", [(ORG, "l1", "115", 100_000, None, None, "F1")])
+    after = incremental_equals_full(tmp_path, inputs(ehf, ledger, undated), base)
+    exclusions = {r["line_key"]: r["exclusion"] for r in pq.read_table(after / "lines").to_pylist()}
+    assert exclusions["l1"] == "invoice_detail"
+    assert fingerprint(after)["links"] == [[2023, None]] and fingerprint(after)["recomputed"] == [2023, None]
+    # the link is read back from the fingerprint and kept: a later batch of 2024 recomputes 2023 with the null year
+    more = write_lines(tmp_path / "more.parquet", [(ORG, "m1", "115", 1_000, 2024, 5)])
+    again = incremental_equals_full(tmp_path, inputs(ehf, ledger, undated, more), after, name="run-3")
+    assert fingerprint(again)["links"] == [[2023, None]] and fingerprint(again)["recomputed"] == [2023, 2024, None]
+
+
+def test_null_and_empty_invoice_numbers_are_two_documents(tmp_path):
+    """An invoice without a number (null) and one with an empty number are two documents of the matching; the
+    incremental run takes both together (coalesced) and must still give two rows."""
+    first = write_lines(tmp_path / "a.parquet", [(ORG, "e1", "", 1_000, 2023, 3, None),
+                                                 (ORG, "e2", "", 2_000, 2023, 4, "")], source="ehf")
+    ledger = write_lines(tmp_path / "l.parquet", [(ORG, "l1", "115", 1_000, 2023, 3, None),
+                                                  (ORG, "l2", "115", 7_000, 2024, 3)])
+    # an invoice without a supplier in an EHF file with a column the others lack (document_type), then another of
+    # the same number in a computed year: no link, one document over the linked and the computed year
+    typed = tmp_path / "t.parquet"
+    table = pq.read_table(write_lines(typed, [(ORG, "e6", "", 6_000, 2023, 6, "F5")], source="ehf",
+                                      supplier_orgnr=None))
+    pq.write_table(table.append_column("document_type", pa.array(["invoice"])), typed)
+    base = tmp_path / "run-1"
+    runner.run(inputs(first, ledger, typed), base)
+    more = write_lines(tmp_path / "b.parquet", [(ORG, "e3", "", 3_000, 2024, 3, None),
+                                                (ORG, "e4", "", 4_000, 2024, 4, "")], source="ehf")
+    nosupplier = write_lines(tmp_path / "c.parquet", [(ORG, "e5", "", 5_000, 2024, 5, "F5")], source="ehf",
+                             supplier_orgnr=None)
+    after = incremental_equals_full(tmp_path, inputs(first, ledger, typed, more, nosupplier), base)
+    assert fingerprint(after)["recomputed"] == [2024] and fingerprint(after)["reused_from"] == 1
+    documents = {(r["supplier_orgnr"], r["invoice_no"]): r for r in pq.read_table(after / "matches.parquet")
+                 .to_pylist()}
+    assert {k: r["invoice_lines"] for k, r in documents.items()} == {(SUPPLIER, None): 2, (SUPPLIER, ""): 2,
+                                                                      (None, "F5"): 2}
+    assert documents[(None, "F5")]["document_type"] == "invoice"
+
+
+def test_a_document_with_lines_in_three_years(tmp_path):
+    y2022 = write_lines(tmp_path / "a.parquet", [(ORG, "l1", "115", 40_000, 2022, 12, "F1"),
+                                                 (ORG, "x1", "115", 1_000, 2022, 1)])
+    y2023 = write_lines(tmp_path / "b.parquet", [(ORG, "l2", "115", 60_000, 2023, 1, "F1"),
+                                                 (ORG, "x2", "115", 1_000, 2023, 1)])
+    ehf = write_lines(tmp_path / "e.parquet", [(ORG, "e1", "", 100_000, 2024, 2, "F1")], source="ehf")
+    base = tmp_path / "run-1"
+    runner.run(inputs(y2022, y2023, ehf), base)
+    assert fingerprint(base)["links"] == [[2022, 2023, 2024]]
+    more = write_lines(tmp_path / "m.parquet", [(ORG, "l3", "115", 5_000, 2022, 11, "F1")])
+    after = incremental_equals_full(tmp_path, inputs(y2022, y2023, ehf, more), base)
+    assert fingerprint(after)["recomputed"] == [2022, 2023, 2024]
+    # an invoice-only document over three years
+    inv = [write_lines(tmp_path / f"i{y}.parquet", [(ORG, f"i{y}", "", 1_000, y, 1, "G1")], source="ehf")
+           for y in (2022, 2023, 2024)]
+    base2 = tmp_path / "run-b"
+    runner.run(inputs(y2022, *inv[:2]), base2)
+    incremental_equals_full(tmp_path, inputs(y2022, *inv), base2, name="run-b2")
+
+
+def test_links_are_carried_over_two_runs(tmp_path):
+    ledger = write_lines(tmp_path / "ledger.parquet", [(ORG, "l1", "115", 100_000, 2023, 12, "F1"),
+                                                       (ORG, "l2", "115", 5_000, 2023, 6)])
+    ehf = write_lines(tmp_path / "ehf.parquet", [(ORG, "e1", "", 100_000, 2024, 1, "F1")], source="ehf")
+    other = write_lines(tmp_path / "other.parquet", [(ORG, "e2", "", 1_000, 2025, 1, "F2")], source="ehf")
+    run1 = tmp_path / "run-1"
+    runner.run(inputs(ledger, ehf), run1)
+    run2 = incremental_equals_full(tmp_path, inputs(ledger, ehf, other), run1, name="run-2")
+    assert fingerprint(run2)["recomputed"] == [2025] and fingerprint(run2)["links"] == [[2023, 2024]]
+    run3 = incremental_equals_full(tmp_path, inputs(ledger, other), run2, name="run-3")
+    assert fingerprint(run3)["recomputed"] == [2023]
+    exclusions = {r["line_key"]: r["exclusion"] for r in pq.read_table(run3 / "lines").to_pylist()}
+    assert exclusions["l1"] == ""
+
+
+def test_an_invoice_moving_to_another_year(tmp_path):
+    """The EHF of a document booked in 2023 is replaced by one of 2025 (another amount): 2023 follows both the
+    link of the previous run and this run's; 2022 stays linked."""
+    ledger = write_lines(tmp_path / "ledger.parquet", [(ORG, "l1", "115", 100_000, 2023, 12, "F1"),
+                                                       (ORG, "l2", "115", 5_000, 2025, 6)])
+    y2022 = write_lines(tmp_path / "y2022.parquet", [(ORG, "x1", "115", 5_000, 2022, 6)])
+    ehf = write_lines(tmp_path / "ehf.parquet", [(ORG, "e1", "", 100_000, 2024, 1, "F1")], source="ehf")
+    run1 = tmp_path / "run-1"
+    runner.run(inputs(ledger, y2022, ehf), run1)
+    moved = write_lines(tmp_path / "moved.parquet", [(ORG, "e1b", "", 90_000, 2025, 1, "F1")], source="ehf")
+    after = incremental_equals_full(tmp_path, inputs(ledger, y2022, moved), run1)
+    assert fingerprint(after)["recomputed"] == [2023, 2025] and fingerprint(after)["reused_from"] == 1
+
+
+def test_an_empty_account_after_one_with_lines_and_back(tmp_path):
+    first = write_lines(tmp_path / "a.parquet", [(ORG, "a1", "115", 100_000, 2023, 3, "F1")])
+    base = tmp_path / "run-1"
+    runner.run(inputs(first), base)
+    empty = incremental_equals_full(tmp_path, inputs(), base, name="empty")
+    incremental_equals_full(tmp_path, inputs(first), empty, name="again")
+
+
+def test_a_removed_batch_of_a_year_with_other_lines_and_a_removed_override(tmp_path):
+    """2024 keeps a line of another batch; the document D1 of the linked 2023 and of 2024 is made again."""
+    first = write_lines(tmp_path / "a.parquet", [(ORG, "a1", "115", 100_000, 2023, 3, "D1"),
+                                                 (ORG, "a2", "115", 100_000, 2024, 3, "D1")])
+    second = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 100_000, 2024, 4, "D1"),
+                                                  (ORG, "b2", "270", 1_000, 2024, 4)])
+    overrides = pa.table({"org": [ORG], "line_key": ["b2"], "category": ["goods.food"], "rule": ["line#1"]})
+    base = tmp_path / "run-1"
+    runner.run(dataclasses.replace(inputs(first, second), overrides=overrides), base)
+    after = incremental_equals_full(tmp_path, inputs(first), base)
+    assert fingerprint(after)["recomputed"] == [2024]
+    assert [r["ledger_lines"] for r in pq.read_table(after / "matches.parquet").to_pylist()] == [2]  # a1, a2
+
+
+def test_invoices_arriving_in_one_year_and_leaving_again(tmp_path):
+    """The previous run had no invoice lines (its plan left the matching out) and this run's first EHF batch names
+    a document of the computed year only; then the batch goes again."""
+    ledger = write_lines(tmp_path / "l.parquet", [(ORG, "l1", "115", 100_000, 2023, 3, "D1"),
+                                                  (ORG, "l2", "115", 50_000, 2024, 3, "D2"),
+                                                  (ORG, "l3", "270", 50_000, 2024, 4, "D3")])
+    kostra = write_lines(tmp_path / "k.parquet", [(OTHER, "k1", "115", 100_000, 2023, 1),
+                                                  (ORG, "k2", "115", 100_000, 2024, 1)], source="kostra")
+    run1 = tmp_path / "run-1"
+    runner.run(inputs(ledger, kostra), run1)
+    ehf = write_lines(tmp_path / "e.parquet", [(ORG, "e2", "", 50_000, 2024, 3, "D2"),
+                                               (OTHER, "e3", "", 5_000, 2024, 5, "X1")], source="ehf")
+    run2 = incremental_equals_full(tmp_path, inputs(ledger, kostra, ehf), run1, name="run-2")
+    assert fingerprint(run2)["recomputed"] == [2024]
+    run3 = incremental_equals_full(tmp_path, inputs(ledger, kostra), run2, name="run-3")
+    assert fingerprint(run3)["recomputed"] == [2024]
+
+
+def test_a_previous_run_missing_a_line_file_of_a_year_recomputes_that_year(two_years):
+    """A file of the previous run gone (removed while the run was pruned, say): nothing of that year is linked."""
+    tmp, first, month, base = two_years
+    (base / "lines" / "2023_0.parquet").unlink()
+    after = incremental_equals_full(tmp, inputs(first, month), base)
+    assert fingerprint(after)["recomputed"] == [2023, 2024]

@@ -3,8 +3,11 @@ whose inputs changed since the previous run, linking the other years' files from
 
 A year is the partition because the method ties a year's lines together and nothing else: KOSTRA lines step aside
 per organisation and year, an invoice matches ledger lines of its organisation, the intra-region sellers are
-counted per year; every other rule prices a line by itself. The one tie across years is an invoice document whose
-lines lie in two years (an invoice of December booked in January): such years are recomputed together (`links`).
+counted per year; every other rule prices a line by itself. Two things tie years together, and such years are
+recomputed together (`links`): an invoice document whose lines lie in two years (an invoice of December booked in
+January), and a construction project with a climate calculation, whose kg are shared over its lines of every year
+by their spend. Lines without a year (`NO_YEAR`) are computed in every run and take the years they are tied to
+with them.
 
 What a year's results depend on, its fingerprint:
 - the line files holding lines of that year (a batch file never changes: a new import is a new file, a deleted
@@ -175,15 +178,41 @@ def document_links(raw, source: str, invoice_sources: tuple[str, ...], files: li
         if not new or set(DOCUMENT) <= {c for c, _t in columns(raw, read)}:
             kept = known.links
             if not new:
-                return [list(link) for link in sorted({tuple(link) for link in kept})]
+                return [list(link) for link in sorted({tuple(link) for link in kept}, key=_link_order)]
             lines = f"(SELECT * FROM {lines} SEMI JOIN (SELECT DISTINCT {', '.join(DOCUMENT)} FROM {read}" \
                     f" WHERE {complete}) USING ({', '.join(DOCUMENT)}))"
+    # lines without a year are a year of their own here (None, last): computed in every run, they take with them
+    # every year a document ties to them
     rows = raw.execute(
-        f"SELECT DISTINCT list_sort(list(DISTINCT year) FILTER (WHERE year IS NOT NULL)) FROM {lines}"
-        f" GROUP BY org, supplier_orgnr, invoice_no HAVING count(DISTINCT year) > 1"
+        f"SELECT DISTINCT list_sort(list(DISTINCT year), 'ASC', 'NULLS LAST') FROM {lines}"
+        f" GROUP BY org, supplier_orgnr, invoice_no HAVING count(DISTINCT year) + max((year IS NULL)::INTEGER) > 1"
         f" AND bool_or(source IN ({invoices}))").fetchall()
     found = {tuple(link) for link in kept} | {tuple(row[0]) for row in rows}
-    return [list(link) for link in sorted(found)]
+    return [list(link) for link in sorted(found, key=_link_order)]
+
+
+def project_links(raw, source: str, calculations: str = "calculations") -> list[list]:
+    """The sets of years a construction project with a climate calculation (the table `calculations`: org, project)
+    has lines in, where more than one: the calculation's kg are shared over the project's lines of every year by
+    their spend (pipeline.apply_calculations), so a line of one year changes the others' kg. Every line naming the
+    project counts (whether it is an investment purchase is decided later; a few years too many are recomputed at
+    worst)."""
+    if not {"org", "project", "year"} <= {c for c, _t in columns(raw, source)}:
+        return []
+    rows = raw.execute(
+        f"SELECT DISTINCT list_sort(list(DISTINCT l.year), 'ASC', 'NULLS LAST') FROM {source} AS l"
+        f" SEMI JOIN {calculations} AS c ON l.org = c.org AND l.project = c.project"
+        " GROUP BY l.org, l.project HAVING count(DISTINCT l.year) + max((l.year IS NULL)::INTEGER) > 1").fetchall()
+    return [list(row[0]) for row in rows]
+
+
+def merged_links(*groups: list[list]) -> list[list]:
+    """The links of `groups` once each, in order."""
+    return [list(link) for link in sorted({tuple(link) for group in groups for link in group}, key=_link_order)]
+
+
+def _link_order(link: tuple) -> list:
+    return [(year is None, year or 0) for year in link]
 
 
 def years_to_compute(current: Fingerprint, previous: Fingerprint | None) -> tuple[set, set]:

@@ -368,7 +368,8 @@ DATA_CHECKS: dict[str, tuple[str, str]] = {
         " GROUP BY org, year, month),"
         " changes AS (SELECT org, year, month, sum(kg_after) AS kg FROM changed GROUP BY org, year, month)"
         " SELECT coalesce(a.org, c.org), coalesce(a.year, c.year), coalesce(a.month, c.month)"
-        " FROM after a FULL JOIN changes c ON a.org = c.org AND a.year = c.year AND a.month = c.month"
+        " FROM after a FULL JOIN changes c ON a.org = c.org AND a.year IS NOT DISTINCT FROM c.year"
+        " AND a.month IS NOT DISTINCT FROM c.month"  # the cells of lines without a year (or month) too
         " WHERE " + _KG_DIFFERS.format(a="coalesce(a.kg, 0)", b="coalesce(c.kg, 0)")
         + " UNION ALL SELECT org, year, month FROM changed WHERE "
         + _KG_DIFFERS.format(a="(kg_after - kg_before)",
@@ -533,10 +534,14 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     fingerprint = partitions.Fingerprint(
         reference=partitions.reference_hash(raw, list(tables), _code_version()),
         files=partitions.file_years(raw, inputs.line_files, before),
-        links=partitions.document_links(raw, "all_line_files", pipeline.INVOICE_SOURCES, inputs.line_files,
-                                        before) if sourced.invoices else [],
+        links=partitions.merged_links(
+            partitions.document_links(raw, "all_line_files", pipeline.INVOICE_SOURCES, inputs.line_files, before)
+            if sourced.invoices else [],
+            partitions.project_links(raw, "all_line_files") if "calculations" in optional else []),
         line_keyed=partitions.line_keyed_hashes(raw, list(tables), "all_line_files"))
     compute, linked = partitions.years_to_compute(fingerprint, before)
+    if linked and not all(partitions.year_files(previous[1], year) for year in linked):
+        compute, linked = partitions.years_to_compute(fingerprint, None)  # a year's files gone from that run
     fingerprint.recomputed = sorted(compute, key=lambda y: (y is None, y))
     fingerprint.reused_from = previous[0] if linked else None
     (tmp / partitions.LINES).mkdir()
@@ -587,7 +592,8 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     raw.execute("CREATE OR REPLACE VIEW stored AS SELECT * FROM "
                 + (f"read_parquet([{', '.join(map(_quoted, written))}])" if written else
                    f"read_parquet({_quoted(partitions.lines_source(tmp))}) WHERE false"))
-    fresh = f"NOT {partitions.in_years(linked)}" if linked else "true"  # a row of a year computed now
+    # a row of a year computed now (IS NOT TRUE: a row without a year is never linked, and NOT of its null is null)
+    fresh = f"{partitions.in_years(linked)} IS NOT TRUE" if linked else "true"
 
     def by_year(name: str, sql: str, view: str, ordered: str = order) -> None:
         """A result with a row per year (partitions.BY_YEAR): this run's rows and the linked years' of the previous
