@@ -510,3 +510,14 @@ def test_a_previous_run_missing_a_line_file_of_a_year_recomputes_that_year(two_y
     (base / "lines" / "2023_0.parquet").unlink()
     after = incremental_equals_full(tmp, inputs(first, month), base)
     assert fingerprint(after)["recomputed"] == [2023, 2024]
+
+
+def test_a_previous_run_missing_one_of_a_years_line_files_recomputes_every_year(two_years):
+    """The fingerprint lists each year's line files: one of two gone is noticed as well as all of them."""
+    tmp, first, month, base = two_years
+    assert fingerprint(base)["outputs"] == {"2023": ["2023_0.parquet"], "2024": ["2024_0.parquet"]}
+    recorded = fingerprint(base)
+    recorded["outputs"]["2023"].append("2023_1.parquet")  # as if the year had been written as two files
+    (base / partitions.FINGERPRINT).write_text(json.dumps(recorded), encoding="utf-8")
+    after = incremental_equals_full(tmp, inputs(first, month), base)
+    assert fingerprint(after)["recomputed"] == [2023, 2024]

@@ -83,6 +83,7 @@ class Fingerprint:
     line_keyed: dict = field(default_factory=dict)  # year -> a hash of the LINE_KEYED rows naming its lines
     recomputed: list = field(default_factory=list)
     reused_from: int | None = None
+    outputs: dict = field(default_factory=dict)  # year name -> the names of its line files in the run's lines/
 
     def years(self) -> dict:
         """year -> a hash of the line files holding it."""
@@ -97,7 +98,7 @@ class Fingerprint:
         return json.dumps({"reference": self.reference, "files": self.files, "links": self.links,
                            "line_keyed": self.line_keyed,
                            "years": {str(k): v for k, v in self.years().items()}, "recomputed": self.recomputed,
-                           "reused_from": self.reused_from}, indent=1, sort_keys=True)
+                           "reused_from": self.reused_from, "outputs": self.outputs}, indent=1, sort_keys=True)
 
 
 def read_fingerprint(folder: Path | None) -> Fingerprint | None:
@@ -107,7 +108,7 @@ def read_fingerprint(folder: Path | None) -> Fingerprint | None:
         data = json.loads((folder / FINGERPRINT).read_text(encoding="utf-8"))
         return Fingerprint(reference=data["reference"], files=[(str(p), list(y)) for p, y in data["files"]],
                            links=[list(link) for link in data.get("links", [])],
-                           line_keyed=dict(data.get("line_keyed", {})))
+                           line_keyed=dict(data.get("line_keyed", {})), outputs=dict(data.get("outputs", {})))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -290,6 +291,24 @@ def year_name(year) -> str:
 
 def year_files(folder: Path, year) -> list[Path]:
     return sorted((folder / LINES).glob(f"{year_name(year)}_*.parquet"))
+
+
+def outputs(folder: Path) -> dict[str, list[str]]:
+    """year name -> the names of a run's line files of that year (recorded in its fingerprint)."""
+    found: dict[str, list[str]] = {}
+    for path in sorted((folder / LINES).glob("*.parquet")):
+        found.setdefault(path.name.rsplit("_", 1)[0], []).append(path.name)
+    return found
+
+
+def intact(previous: Path, known: Fingerprint, years: set) -> bool:
+    """Whether the previous run's folder still holds every line file of `years` its fingerprint lists (a run made
+    before the list was kept: at least one file of each year)."""
+    for year in years:
+        names = known.outputs.get(year_name(year))
+        if not (all((previous / LINES / name).exists() for name in names) if names else year_files(previous, year)):
+            return False
+    return True
 
 
 def link_years(previous: Path, out: Path, years: set) -> None:

@@ -540,7 +540,7 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
             partitions.project_links(raw, "all_line_files") if "calculations" in optional else []),
         line_keyed=partitions.line_keyed_hashes(raw, list(tables), "all_line_files"))
     compute, linked = partitions.years_to_compute(fingerprint, before)
-    if linked and not all(partitions.year_files(previous[1], year) for year in linked):
+    if linked and not partitions.intact(previous[1], before, linked):
         compute, linked = partitions.years_to_compute(fingerprint, None)  # a year's files gone from that run
     fingerprint.recomputed = sorted(compute, key=lambda y: (y is None, y))
     fingerprint.reused_from = previous[0] if linked else None
@@ -586,6 +586,7 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     if not any((tmp / partitions.LINES).iterdir()):  # no lines at all: an empty file keeps the columns
         written = [tmp / partitions.LINES / "none_0.parquet"]
         _copy(con, f"SELECT * FROM ({lines_sql}) WHERE false", written[0])
+    fingerprint.outputs = partitions.outputs(tmp)
     (tmp / partitions.FINGERPRINT).write_text(fingerprint.to_json(), encoding="utf-8")
     # `stored`: the line results computed now (every year's without a previous run); the views of the other results
     # below hold the same years, so the next plans and the data checks read this run's new rows only
