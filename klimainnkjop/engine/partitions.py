@@ -179,7 +179,7 @@ def document_links(raw, source: str, invoice_sources: tuple[str, ...], files: li
         if not new or set(DOCUMENT) <= {c for c, _t in columns(raw, read)}:
             kept = known.links
             if not new:
-                return [list(link) for link in sorted({tuple(link) for link in kept}, key=_link_order)]
+                return merged_links(kept)
             lines = f"(SELECT * FROM {lines} SEMI JOIN (SELECT DISTINCT {', '.join(DOCUMENT)} FROM {read}" \
                     f" WHERE {complete}) USING ({', '.join(DOCUMENT)}))"
     # lines without a year are a year of their own here (None, last): computed in every run, they take with them
@@ -188,8 +188,7 @@ def document_links(raw, source: str, invoice_sources: tuple[str, ...], files: li
         f"SELECT DISTINCT list_sort(list(DISTINCT year), 'ASC', 'NULLS LAST') FROM {lines}"
         f" GROUP BY org, supplier_orgnr, invoice_no HAVING count(DISTINCT year) + max((year IS NULL)::INTEGER) > 1"
         f" AND bool_or(source IN ({invoices}))").fetchall()
-    found = {tuple(link) for link in kept} | {tuple(row[0]) for row in rows}
-    return [list(link) for link in sorted(found, key=_link_order)]
+    return merged_links(kept, [row[0] for row in rows])
 
 
 def project_links(raw, source: str, calculations: str = "calculations") -> list[list]:

@@ -314,8 +314,8 @@ def _copy(con: ibis.BaseBackend, sql: str, path: Path) -> None:
     con.con.execute(f"COPY ({sql}) TO {_quoted(path)} (FORMAT 'parquet')")
 
 
-def _view(con: ibis.BaseBackend, name: str, path: Path) -> None:
-    con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_quoted(path)})")
+def _view(con: ibis.BaseBackend, name: str, path: Path, where: str = "true") -> None:
+    con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_quoted(path)}) WHERE {where}")
 
 
 # Checks of every run's results, cheap SQL over the written files (views `stored` = lines.parquet, `aggregated`
@@ -452,8 +452,7 @@ def write_changes(raw, con, previous: Path | None, current: str, path: Path, lin
     changed = _plan(con, 'changes', ('change_before', 'change_after'), pipeline.changes, persist=True)
     changed = f"SELECT * FROM ({changed})"
     if linked and folder is not None:
-        raw.execute("CREATE OR REPLACE VIEW kept_aggregates AS SELECT * FROM"
-                    f" read_parquet({_quoted(folder / 'aggregates.parquet')}) WHERE {partitions.in_years(linked)}")
+        _view(con, "kept_aggregates", folder / "aggregates.parquet", partitions.in_years(linked))
         changed += (" UNION ALL BY NAME SELECT * FROM "
                     f"({_plan(con, 'unchanged', ('kept_aggregates',), pipeline.unchanged, persist=True)})")
     _copy(con, f"SELECT * FROM ({changed}) ORDER BY org ASC, year ASC, month ASC", path)
@@ -596,15 +595,15 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     # a row of a year computed now (IS NOT TRUE: a row without a year is never linked, and NOT of its null is null)
     fresh = f"{partitions.in_years(linked)} IS NOT TRUE" if linked else "true"
 
-    def by_year(name: str, sql: str, view: str, ordered: str = order) -> None:
+    def by_year(name: str, sql: str, view: str | None = None, ordered: str = order) -> None:
         """A result with a row per year (partitions.BY_YEAR): this run's rows and the linked years' of the previous
-        run's file, and a view of the new rows."""
+        run's file, and `view` of the new rows for the plans and checks that read them."""
         if linked:
             sql = (f"SELECT * FROM ({sql}) UNION ALL BY NAME SELECT * FROM"
                    f" read_parquet({_quoted(previous[1] / f'{name}.parquet')}) WHERE {partitions.in_years(linked)}")
         _copy(con, f"SELECT * FROM ({sql}) {ordered}", tmp / f"{name}.parquet")
-        raw.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM"
-                    f" read_parquet({_quoted(tmp / f'{name}.parquet')}) WHERE {fresh}")
+        if view:
+            _view(con, view, tmp / f"{name}.parquet", fresh)
 
     # the invoice <-> ledger matching, the rule reconcile_sources applied (one row per org x supplier x invoice
     # number; `klimainnkjop invoices match` reads it)
@@ -624,14 +623,13 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     # method v2: each organisation's purchases per year × operating/investment with a 95 % range from the lines'
     # lognormal spreads (pipeline.uncertain_totals), beside the summed low-high of the aggregates
     by_year("uncertainty", _plan(con, 'uncertainty', ('stored',), _purchase_uncertainty, persist=True),
-            "uncertain", "ORDER BY org ASC, year ASC, investment ASC")
+            ordered="ORDER BY org ASC, year ASC, investment ASC")
     # the same per factor and view keys (org x year x month x unit x category x investment x intra_region): the
     # combined range of any view the pages show, summed again by factor (selectors.results.combined_range)
-    by_year("moments", _plan(con, 'moments', ('stored',), _purchase_moments, persist=True), "moment_rows")
+    by_year("moments", _plan(con, 'moments', ('stored',), _purchase_moments, persist=True))
     # issue 16: what changed since the previous run, and why
     write_changes(raw, con, previous[1] if previous else None, "stored", tmp / "changes.parquet", linked, tmp)
-    raw.execute(f"CREATE OR REPLACE VIEW changed AS SELECT * FROM read_parquet({_quoted(tmp / 'changes.parquet')})"
-                f" WHERE {fresh}")
+    _view(con, "changed", tmp / "changes.parquet", fresh)
     (tmp / "changes.json").write_text(json.dumps({"previous_run": previous[0] if previous else None}))
 
     def run_totals(rolled):
