@@ -37,7 +37,7 @@ import baseline  # noqa: E402
 from synthetic import DATA, Generator  # noqa: E402
 from timing import measure, peak_rss_mb  # noqa: E402
 
-from klimainnkjop.engine.partitions import lines_source  # noqa: E402 - a run's line results (a file per year)
+from klimainnkjop.engine.partitions import lines_source  # noqa: E402 - a run's line results (files)
 
 REL_TOL = 1e-6
 

@@ -60,7 +60,7 @@ def fingerprint(folder: Path) -> str:
 
     digest = hashlib.sha256()
     con = duckdb.connect()
-    # every result file; the line results (a file per year since incremental compute) read as one
+    # every result file; the line results (a file per organisation and year) read as one
     sources = {p.stem: str(p) for p in folder.glob("*.parquet")} | {"lines": lines_source(folder)}
     for name, path in sorted(sources.items()):
         columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()

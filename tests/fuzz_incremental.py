@@ -5,8 +5,8 @@ test of the suite (too slow to run on every change); run it by hand after a chan
     OPENBLAS_NUM_THREADS=1 .venv/bin/python tests/fuzz_incremental.py --seeds 1-20 --steps 8
 
 Each seed: a few batch files of random sources (ledger, SAF-T, EHF with and without document_type, KOSTRA), years
-(lines without a year included), organisations, invoice numbers (null, empty, two numbers), projects of a climate
-calculation and suppliers (null, empty); each step adds or removes a batch, may add or remove an override, and the
+(lines without a year included), organisations (members of a region or not), arts of purchases between members,
+invoice numbers (null, empty, two numbers), projects of a climate calculation and suppliers (null, empty); each step adds or removes a batch, may add or remove an override, and the
 next step's previous run is this step's incremental run, its full run or an earlier run. Prints the seed and step of
 the first difference (or of a run one way fails and the other does not) and exits 1.
 """
@@ -26,10 +26,16 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from klimainnkjop.engine import partitions, runner  # noqa: E402
-from tests.test_incremental_compute import ORG, OTHER, SUPPLIER, inputs, write_lines  # noqa: E402
+from tests.test_incremental_compute import ORG, OTHER, SUPPLIER, THIRD, inputs, write_lines  # noqa: E402
 
 YEARS = [2022, 2023, 2024, None]
 CALCULATIONS = pa.table({"org": [ORG], "project": ["P1"], "kg_co2e": [1_000.0], "ref": ["calc"]})
+# the region's members by kind (the intra-region rule: a purchase on art 350 without a supplier is between members
+# when another municipality buys that year; on 375 when a joint company does)
+REGION = {"art_classes": runner.art_class_table({"115": "goods.food", "270": "services.other", "350": "services.other",
+                                                 "375": "services.other"}),
+          "members": pa.table({"orgnr": [ORG, OTHER, THIRD]}),
+          "member_kinds": pa.table({"orgnr": [ORG, OTHER, THIRD], "kind": ["kommune", "kommune", "iks"]})}
 
 
 def one_seed(seed: int, steps: int, root: Path) -> str | None:
@@ -47,8 +53,8 @@ def one_seed(seed: int, steps: int, root: Path) -> str | None:
             y = year if rng.random() < 0.6 else rng.choice(YEARS)
             y = 2023 if source == "kostra" and y is None else y
             invoice = rng.choice([[], ["F1"], ["F2"], [None], [""]]) if source != "kostra" else []
-            rows.append((rng.choice([ORG, ORG, OTHER]), f"k{count}_{i}", "" if source == "ehf" else
-                         rng.choice(["115", "270"]), rng.choice([10_000, 20_000, 30_000]), y,
+            rows.append((rng.choice([ORG, ORG, OTHER, THIRD]), f"k{count}_{i}", "" if source == "ehf" else
+                         rng.choice(["115", "270", "350", "375"]), rng.choice([10_000, 20_000, 30_000]), y,
                          None if y is None else rng.randint(1, 12), *invoice))
         extra = {"investment": True, "project": "P1"} if source != "kostra" and rng.random() < 0.3 else {}
         if rng.random() < 0.2:
@@ -61,11 +67,14 @@ def one_seed(seed: int, steps: int, root: Path) -> str | None:
         return path
 
     calculations = rng.random() < 0.5
+    region = rng.random() < 0.6
 
     def engine_inputs(files):
         given = inputs(*files)
         if calculations:
             given = dataclasses.replace(given, calculations=CALCULATIONS)
+        if region:
+            given = dataclasses.replace(given, **REGION)
         if overrides:
             given = dataclasses.replace(given, overrides=pa.table({
                 "org": [o[0] for o in overrides], "line_key": [o[1] for o in overrides],

@@ -1,8 +1,10 @@
-"""Incremental compute (issue 20 item 4): a run recomputes only the years whose inputs changed and links the other
-years' line results from the previous run; what it gives equals a compute of everything."""
+"""Incremental compute (issue 20 item 4): a run recomputes only the partitions (organisation x year) whose inputs
+changed and links the other partitions' line results from the previous run; what it gives equals a compute of
+everything."""
 import dataclasses
 import datetime as dt
 import json
+import re
 
 import duckdb
 import ibis
@@ -51,6 +53,15 @@ def fingerprint(folder) -> dict:
     return json.loads((folder / partitions.FINGERPRINT).read_text(encoding="utf-8"))
 
 
+def recomputed(folder) -> list[tuple]:
+    """The partitions (org, year) a run computed, in order."""
+    return [tuple(key) for key in fingerprint(folder)["recomputed"]]
+
+
+def links(folder) -> list[list[tuple]]:
+    return [[tuple(key) for key in link] for link in fingerprint(folder)["links"]]
+
+
 def rows(folder, name: str) -> list[tuple]:
     """A result's rows in a fixed order."""
     return sorted(duckdb.connect().execute(f"SELECT * FROM read_parquet('{reader.result_source(folder, name)}')")
@@ -76,23 +87,29 @@ def two_years(tmp_path):
     return tmp_path, first, month, base
 
 
-def test_a_run_writes_its_line_results_as_a_file_per_year(two_years):
+EVERY = [(ORG, 2023), (OTHER, 2023), (ORG, 2024), (OTHER, 2024)]  # the partitions of `two_years`, in order
+
+
+def test_a_run_writes_its_line_results_as_a_file_per_organisation_and_year(two_years):
     _, _, _, base = two_years
-    assert sorted(p.name for p in (base / partitions.LINES).iterdir()) == ["2023_0.parquet", "2024_0.parquet"]
-    assert {r["year"] for r in pq.read_table(base / "lines" / "2023_0.parquet").to_pylist()} == {2023}
-    assert fingerprint(base)["recomputed"] == [2023, 2024] and fingerprint(base)["reused_from"] is None
+    assert sorted(p.name for p in (base / partitions.LINES).iterdir()) == [
+        f"2023_{ORG}_0.parquet", f"2023_{OTHER}_0.parquet", f"2024_{ORG}_0.parquet", f"2024_{OTHER}_0.parquet"]
+    assert {(r["org"], r["year"]) for r in pq.read_table(base / "lines" / f"2023_{ORG}_0.parquet").to_pylist()} \
+        == {(ORG, 2023)}
+    assert recomputed(base) == EVERY and fingerprint(base)["reused_from"] is None
 
 
-def test_one_more_month_recomputes_its_year_only_and_links_the_other_from_the_previous_run(two_years):
+def test_one_more_month_recomputes_its_organisations_year_only_and_links_the_rest(two_years):
     tmp, first, month, base = two_years
     after = tmp / "run-2"
     runner.run(inputs(first, month), after, previous=(1, base))
-    assert fingerprint(after)["recomputed"] == [2024] and fingerprint(after)["reused_from"] == 1
-    kept = after / "lines" / "2023_0.parquet"
-    assert kept.stat().st_ino == (base / "lines" / "2023_0.parquet").stat().st_ino  # linked, not written again
+    assert recomputed(after) == [(ORG, 2024)] and fingerprint(after)["reused_from"] == 1
+    for name in (f"2023_{ORG}_0.parquet", f"2024_{OTHER}_0.parquet"):  # the other organisation's year too
+        kept = after / "lines" / name
+        assert kept.stat().st_ino == (base / "lines" / name).stat().st_ino  # linked, not written again
     full = tmp / "full"
     runner.run(inputs(first, month), full, previous=(1, base), reuse=False)
-    assert fingerprint(full)["recomputed"] == [2023, 2024]
+    assert recomputed(full) == EVERY
     assert_same_results(after, full, changes=True)
     assert {r[0] for r in rows(after, "lines")} >= {"b1", "b2"}
 
@@ -111,7 +128,7 @@ def test_nothing_new_recomputes_nothing_and_changes_nothing(two_years):
     tmp, first, _, base = two_years
     again = tmp / "run-2"
     runner.run(inputs(first), again, previous=(1, base))
-    assert fingerprint(again)["recomputed"] == []
+    assert recomputed(again) == []
     assert_same_results(again, base)
     changes = pq.read_table(again / "changes.parquet").to_pylist()
     assert changes and all(r["kg_before"] == r["kg_after"] for r in changes)
@@ -126,7 +143,7 @@ def test_a_changed_factor_recomputes_every_year(two_years):
     tmp, first, month, base = two_years
     after = tmp / "run-2"
     runner.run(inputs(first, food_factor=0.03), after, previous=(1, base))
-    assert fingerprint(after)["recomputed"] == [2023, 2024]
+    assert recomputed(after) == EVERY
     food = [r for r in pq.read_table(after / "lines").to_pylist() if r["line_key"] == "a1"][0]
     assert food["factor_value"] == 0.03
 
@@ -139,7 +156,7 @@ def test_a_removed_batch_recomputes_the_years_it_held(tmp_path):
     after = tmp_path / "run-2"
     runner.run(inputs(first), after, previous=(1, base))
     # 2024 has no lines left to compute, and none of the previous run's are linked
-    assert fingerprint(after)["recomputed"] == [] and fingerprint(after)["reused_from"] == 1
+    assert recomputed(after) == [] and fingerprint(after)["reused_from"] == 1
     assert [r[0] for r in rows(after, "lines")] == ["a1"]
     assert not list((after / "lines").glob("2024_*.parquet"))
     full = tmp_path / "full"
@@ -154,7 +171,7 @@ def test_an_override_of_one_line_recomputes_that_lines_year_only(two_years):
     overrides = pa.table({"org": [ORG], "line_key": ["a4"], "category": ["services.other"], "rule": ["line#1"]})
     after = tmp / "run-2"
     runner.run(dataclasses.replace(inputs(first), overrides=overrides), after, previous=(1, base))
-    assert fingerprint(after)["recomputed"] == [2024]  # a4 is a line of 2024
+    assert recomputed(after) == [(ORG, 2024)]  # a4 is a line of ORG's 2024
     full = tmp / "full"
     runner.run(dataclasses.replace(inputs(first), overrides=overrides), full, previous=(1, base), reuse=False)
     assert_same_results(after, full, changes=True)
@@ -170,11 +187,11 @@ def test_an_invoice_document_spanning_two_years_recomputes_both(tmp_path):
     ehf = write_lines(tmp_path / "ehf.parquet", [(ORG, "e1", "", 100_000, 2024, 1, "F1")], source="ehf")
     base = tmp_path / "run-1"
     runner.run(inputs(ledger, ehf), base)
-    assert fingerprint(base)["links"] == [[2023, 2024]]
+    assert links(base) == [[(ORG, 2023), (ORG, 2024)]]
     more = write_lines(tmp_path / "more.parquet", [(ORG, "m1", "115", 1_000, 2024, 5)])
     after = tmp_path / "run-2"
     runner.run(inputs(ledger, ehf, more), after, previous=(1, base))
-    assert fingerprint(after)["recomputed"] == [2023, 2024]
+    assert recomputed(after) == [(ORG, 2023), (ORG, 2024)]
     full = tmp_path / "full"
     runner.run(inputs(ledger, ehf, more), full, previous=(1, base), reuse=False)
     assert_same_results(after, full, changes=True)
@@ -182,20 +199,27 @@ def test_an_invoice_document_spanning_two_years_recomputes_both(tmp_path):
     assert exclusions["l1"] == "invoice_detail" and exclusions["e1"] == ""
 
 
-def test_the_years_to_compute_follow_the_links_both_ways():
+def test_the_partitions_to_compute_follow_the_links_both_ways():
     def fp(files, links=(), reference="r"):
-        return partitions.Fingerprint(reference=reference, files=files, links=[list(link) for link in links])
+        return partitions.Fingerprint(reference=reference, files=[(f, [(o, y) for y in ys]) for f, o, ys in files],
+                                      links=[list(link) for link in links])
 
-    before = fp([("a", [2021]), ("b", [2022, 2023]), ("c", [2024])], links=[(2022, 2024)])
-    # d adds to 2024, which an invoice ties to 2022 (not to 2023, which lies between)
-    assert partitions.years_to_compute(fp([("a", [2021]), ("b", [2022, 2023]), ("c", [2024]), ("d", [2024])]),
-                                       before) == ({2022, 2024}, {2021, 2023})
-    assert partitions.years_to_compute(fp([("a", [2021]), ("b", [2022, 2023]), ("c", [2024])]), before) \
-        == (set(), {2021, 2022, 2023, 2024})
-    assert partitions.years_to_compute(fp([("a", [2021])], reference="other"), before) == ({2021}, set())
-    assert partitions.years_to_compute(fp([("a", [2021])]), None) == ({2021}, set())
-    # a file given twice (the same batch registered twice) is a change of its years
-    assert partitions.years_to_compute(fp([("a", [2021]), ("a", [2021])]), fp([("a", [2021])])) == ({2021}, set())
+    o21, o22, o23, o24 = ((ORG, y) for y in (2021, 2022, 2023, 2024))
+    before = fp([("a", ORG, [2021]), ("b", ORG, [2022, 2023]), ("c", ORG, [2024]), ("x", OTHER, [2024])],
+                links=[(o22, o24)])
+    # d adds to ORG's 2024, which an invoice ties to 2022 (not to 2023, which lies between); OTHER's 2024 stays
+    assert partitions.parts_to_compute(
+        fp([("a", ORG, [2021]), ("b", ORG, [2022, 2023]), ("c", ORG, [2024]), ("d", ORG, [2024]),
+            ("x", OTHER, [2024])]), before) == ({o22, o24}, {o21, o23, (OTHER, 2024)})
+    assert partitions.parts_to_compute(fp([("a", ORG, [2021]), ("b", ORG, [2022, 2023]), ("c", ORG, [2024])]),
+                                       before) == (set(), {o21, o22, o23, o24})
+    assert partitions.parts_to_compute(fp([("a", ORG, [2021])], reference="other"), before) == ({o21}, set())
+    assert partitions.parts_to_compute(fp([("a", ORG, [2021])]), None) == ({o21}, set())
+    # a file given twice (the same batch registered twice) is a change of its partitions
+    assert partitions.parts_to_compute(fp([("a", ORG, [2021]), ("a", ORG, [2021])]), fp([("a", ORG, [2021])])) \
+        == ({o21}, set())
+    # forced (a year whose sellers changed), with what its links tie to it
+    assert partitions.parts_to_compute(before, before, force={o22}) == ({o22, o24}, {o21, o23, (OTHER, 2024)})
 
 
 def test_each_organisations_lines_lie_together_as_the_line_files_give_them(tmp_path):
@@ -239,11 +263,11 @@ def test_the_compute_service_reuses_the_previous_run_unless_told_not_to(org, ref
     first = do_compute(actor="test")
     import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;2 000,00;Matvarer"))
     second = do_compute(actor="test")
-    assert fingerprint(linestore.absolute(second.result_dir))["recomputed"] == [2024]
+    assert recomputed(linestore.absolute(second.result_dir)) == [(org.orgnr, 2024)]
     assert fingerprint(linestore.absolute(second.result_dir))["reused_from"] == first.pk
     monkeypatch.setenv(partitions.ENV_INCREMENTAL, "0")
     third = do_compute(actor="test")
-    assert fingerprint(linestore.absolute(third.result_dir))["recomputed"] == [2023, 2024]
+    assert recomputed(linestore.absolute(third.result_dir)) == [(org.orgnr, 2023), (org.orgnr, 2024)]
     assert_same_results(linestore.absolute(second.result_dir), linestore.absolute(third.result_dir))
 
 
@@ -259,7 +283,7 @@ def test_a_year_computed_alone_from_files_without_a_column_others_have_reads_it_
     month = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 30_000, 2024, 12)])
     after = tmp_path / "run-2"
     runner.run(inputs(ledger_2023, ehf, month), after, previous=(1, base))
-    assert fingerprint(after)["recomputed"] == [2024]
+    assert recomputed(after) == [(ORG, 2024)]
     full = tmp_path / "full"
     runner.run(inputs(ledger_2023, ehf, month), full, previous=(1, base), reuse=False)
     assert_same_results(after, full, changes=True)
@@ -276,7 +300,7 @@ def test_a_ledger_document_across_a_computed_and_a_linked_year_keeps_one_row_of_
     more = write_lines(tmp_path / "more.parquet", [(ORG, "m1", "115", 1_000, 2024, 5, "D1")])
     after = tmp_path / "run-2"
     runner.run(inputs(ledger, more), after, previous=(1, base))
-    assert fingerprint(after)["recomputed"] == [2024]
+    assert recomputed(after) == [(ORG, 2024)]
     full = tmp_path / "full"
     runner.run(inputs(ledger, more), full, previous=(1, base), reuse=False)
     assert_same_results(after, full, changes=True)
@@ -290,7 +314,7 @@ def test_a_ledger_document_across_a_computed_and_a_linked_year_keeps_one_row_of_
     runner.run(inputs(lines_2023, more), first)
     dropped = tmp_path / "dropped"
     runner.run(inputs(lines_2023), dropped, previous=(1, first))
-    assert fingerprint(dropped)["recomputed"] == [] and fingerprint(dropped)["reused_from"] == 1
+    assert recomputed(dropped) == [] and fingerprint(dropped)["reused_from"] == 1
     documents = {r["invoice_no"]: r for r in pq.read_table(dropped / "matches.parquet").to_pylist()}
     assert documents["D1"]["ledger_lines"] == 1 and documents["D1"]["ledger_ore"] == 100_000
 
@@ -343,7 +367,7 @@ def test_a_construction_calculation_is_shared_over_the_projects_lines_of_every_y
                                                 (ORG, "u1", "115", 100_000, None, None)], **project)
     after = incremental_equals_full(tmp_path, dataclasses.replace(inputs(first, more), calculations=calculations),
                                     base)
-    assert fingerprint(after)["recomputed"] == [2023, 2024, None]
+    assert recomputed(after) == [(ORG, 2023), (ORG, 2024), (ORG, None)]
     kg = {r["line_key"]: r["kg_co2e"] for r in pq.read_table(after / "lines").to_pylist()}
     assert kg == pytest.approx({"a1": 200.0, "b1": 600.0, "u1": 200.0})
 
@@ -354,9 +378,9 @@ def test_a_line_without_a_year_beside_a_linked_year(two_years):
     tmp, first, _, base = two_years
     undated = write_lines(tmp / "undated.parquet", [(ORG, "u1", "115", 10_000, None, None)])
     after = incremental_equals_full(tmp, inputs(first, undated), base)
-    assert fingerprint(after)["recomputed"] == [None] and fingerprint(after)["reused_from"] == 1
+    assert recomputed(after) == [(ORG, None)] and fingerprint(after)["reused_from"] == 1
     again = incremental_equals_full(tmp, inputs(first, undated), after, name="run-3")
-    assert fingerprint(again)["recomputed"] == [None]
+    assert recomputed(again) == [(ORG, None)]
 
 
 def test_an_invoice_without_a_year_matching_a_ledger_line_of_a_year(tmp_path):
@@ -380,11 +404,12 @@ def test_a_ledger_line_without_a_year_matching_an_invoice_of_a_year(tmp_path):
     after = incremental_equals_full(tmp_path, inputs(ehf, ledger, undated), base)
     exclusions = {r["line_key"]: r["exclusion"] for r in pq.read_table(after / "lines").to_pylist()}
     assert exclusions["l1"] == "invoice_detail"
-    assert fingerprint(after)["links"] == [[2023, None]] and fingerprint(after)["recomputed"] == [2023, None]
+    assert links(after) == [[(ORG, 2023), (ORG, None)]] and recomputed(after) == [(ORG, 2023), (ORG, None)]
     # the link is read back from the fingerprint and kept: a later batch of 2024 recomputes 2023 with the null year
     more = write_lines(tmp_path / "more.parquet", [(ORG, "m1", "115", 1_000, 2024, 5)])
     again = incremental_equals_full(tmp_path, inputs(ehf, ledger, undated, more), after, name="run-3")
-    assert fingerprint(again)["links"] == [[2023, None]] and fingerprint(again)["recomputed"] == [2023, 2024, None]
+    assert links(again) == [[(ORG, 2023), (ORG, None)]]
+    assert recomputed(again) == [(ORG, 2023), (ORG, 2024), (ORG, None)]
 
 
 def test_null_and_empty_invoice_numbers_are_two_documents(tmp_path):
@@ -407,7 +432,7 @@ def test_null_and_empty_invoice_numbers_are_two_documents(tmp_path):
     nosupplier = write_lines(tmp_path / "c.parquet", [(ORG, "e5", "", 5_000, 2024, 5, "F5")], source="ehf",
                              supplier_orgnr=None)
     after = incremental_equals_full(tmp_path, inputs(first, ledger, typed, more, nosupplier), base)
-    assert fingerprint(after)["recomputed"] == [2024] and fingerprint(after)["reused_from"] == 1
+    assert recomputed(after) == [(ORG, 2024)] and fingerprint(after)["reused_from"] == 1
     documents = {(r["supplier_orgnr"], r["invoice_no"]): r for r in pq.read_table(after / "matches.parquet")
                  .to_pylist()}
     assert {k: r["invoice_lines"] for k, r in documents.items()} == {(SUPPLIER, None): 2, (SUPPLIER, ""): 2,
@@ -423,10 +448,10 @@ def test_a_document_with_lines_in_three_years(tmp_path):
     ehf = write_lines(tmp_path / "e.parquet", [(ORG, "e1", "", 100_000, 2024, 2, "F1")], source="ehf")
     base = tmp_path / "run-1"
     runner.run(inputs(y2022, y2023, ehf), base)
-    assert fingerprint(base)["links"] == [[2022, 2023, 2024]]
+    assert links(base) == [[(ORG, 2022), (ORG, 2023), (ORG, 2024)]]
     more = write_lines(tmp_path / "m.parquet", [(ORG, "l3", "115", 5_000, 2022, 11, "F1")])
     after = incremental_equals_full(tmp_path, inputs(y2022, y2023, ehf, more), base)
-    assert fingerprint(after)["recomputed"] == [2022, 2023, 2024]
+    assert recomputed(after) == [(ORG, 2022), (ORG, 2023), (ORG, 2024)]
     # an invoice-only document over three years
     inv = [write_lines(tmp_path / f"i{y}.parquet", [(ORG, f"i{y}", "", 1_000, y, 1, "G1")], source="ehf")
            for y in (2022, 2023, 2024)]
@@ -443,9 +468,9 @@ def test_links_are_carried_over_two_runs(tmp_path):
     run1 = tmp_path / "run-1"
     runner.run(inputs(ledger, ehf), run1)
     run2 = incremental_equals_full(tmp_path, inputs(ledger, ehf, other), run1, name="run-2")
-    assert fingerprint(run2)["recomputed"] == [2025] and fingerprint(run2)["links"] == [[2023, 2024]]
+    assert recomputed(run2) == [(ORG, 2025)] and links(run2) == [[(ORG, 2023), (ORG, 2024)]]
     run3 = incremental_equals_full(tmp_path, inputs(ledger, other), run2, name="run-3")
-    assert fingerprint(run3)["recomputed"] == [2023]
+    assert recomputed(run3) == [(ORG, 2023)]
     exclusions = {r["line_key"]: r["exclusion"] for r in pq.read_table(run3 / "lines").to_pylist()}
     assert exclusions["l1"] == ""
 
@@ -461,7 +486,7 @@ def test_an_invoice_moving_to_another_year(tmp_path):
     runner.run(inputs(ledger, y2022, ehf), run1)
     moved = write_lines(tmp_path / "moved.parquet", [(ORG, "e1b", "", 90_000, 2025, 1, "F1")], source="ehf")
     after = incremental_equals_full(tmp_path, inputs(ledger, y2022, moved), run1)
-    assert fingerprint(after)["recomputed"] == [2023, 2025] and fingerprint(after)["reused_from"] == 1
+    assert recomputed(after) == [(ORG, 2023), (ORG, 2025)] and fingerprint(after)["reused_from"] == 1
 
 
 def test_an_empty_account_after_one_with_lines_and_back(tmp_path):
@@ -482,7 +507,7 @@ def test_a_removed_batch_of_a_year_with_other_lines_and_a_removed_override(tmp_p
     base = tmp_path / "run-1"
     runner.run(dataclasses.replace(inputs(first, second), overrides=overrides), base)
     after = incremental_equals_full(tmp_path, inputs(first), base)
-    assert fingerprint(after)["recomputed"] == [2024]
+    assert recomputed(after) == [(ORG, 2024)]
     assert [r["ledger_lines"] for r in pq.read_table(after / "matches.parquet").to_pylist()] == [2]  # a1, a2
 
 
@@ -499,25 +524,83 @@ def test_invoices_arriving_in_one_year_and_leaving_again(tmp_path):
     ehf = write_lines(tmp_path / "e.parquet", [(ORG, "e2", "", 50_000, 2024, 3, "D2"),
                                                (OTHER, "e3", "", 5_000, 2024, 5, "X1")], source="ehf")
     run2 = incremental_equals_full(tmp_path, inputs(ledger, kostra, ehf), run1, name="run-2")
-    assert fingerprint(run2)["recomputed"] == [2024]
+    assert recomputed(run2) == [(ORG, 2024), (OTHER, 2024)]
     run3 = incremental_equals_full(tmp_path, inputs(ledger, kostra), run2, name="run-3")
-    assert fingerprint(run3)["recomputed"] == [2024]
+    assert recomputed(run3) == [(ORG, 2024)]  # OTHER's 2024 held the EHF line only: gone, nothing to compute
 
 
-def test_a_previous_run_missing_a_line_file_of_a_year_recomputes_that_year(two_years):
-    """A file of the previous run gone (removed while the run was pruned, say): nothing of that year is linked."""
+def test_a_previous_run_missing_a_line_file_of_a_partition_recomputes_everything(two_years):
+    """A file of the previous run gone (removed while the run was pruned, say): nothing is linked."""
     tmp, first, month, base = two_years
-    (base / "lines" / "2023_0.parquet").unlink()
+    (base / "lines" / f"2023_{ORG}_0.parquet").unlink()
     after = incremental_equals_full(tmp, inputs(first, month), base)
-    assert fingerprint(after)["recomputed"] == [2023, 2024]
+    assert recomputed(after) == EVERY
 
 
-def test_a_previous_run_missing_one_of_a_years_line_files_recomputes_every_year(two_years):
-    """The fingerprint lists each year's line files: one of two gone is noticed as well as all of them."""
+def test_a_previous_run_missing_one_of_a_partitions_line_files_recomputes_everything(two_years):
+    """The fingerprint lists each partition's line files: one of two gone is noticed as well as all of them."""
     tmp, first, month, base = two_years
-    assert fingerprint(base)["outputs"] == {"2023": ["2023_0.parquet"], "2024": ["2024_0.parquet"]}
+    assert fingerprint(base)["outputs"] == {f"{y}_{o}": [f"{y}_{o}_0.parquet"] for o, y in EVERY}
     recorded = fingerprint(base)
-    recorded["outputs"]["2023"].append("2023_1.parquet")  # as if the year had been written as two files
+    recorded["outputs"][f"2023_{ORG}"].append(f"2023_{ORG}_1.parquet")  # as if written as two files
     (base / partitions.FINGERPRINT).write_text(json.dumps(recorded), encoding="utf-8")
     after = incremental_equals_full(tmp, inputs(first, month), base)
-    assert fingerprint(after)["recomputed"] == [2023, 2024]
+    assert recomputed(after) == EVERY
+
+
+THIRD = "938801363"
+
+
+def test_purchases_between_members_follow_the_other_members_partitions(tmp_path):
+    """The intra-region rule looks across organisations: ORG's purchase on art 350 (from another municipality, no
+    supplier) is between members only when another municipality of the region has purchases that year. OTHER's
+    first lines of 2024 change ORG's linked 2024 too; a third municipality's change nothing more (one other is
+    enough); and when they go again, ORG's 2024 follows."""
+    def region(*files):
+        return dataclasses.replace(
+            inputs(*files),
+            art_classes=runner.art_class_table({"115": "goods.food", "270": "services.other",
+                                                "350": "services.other"}),
+            members=pa.table({"orgnr": [ORG, OTHER, THIRD]}),
+            member_kinds=pa.table({"orgnr": [ORG, OTHER, THIRD], "kind": ["kommune"] * 3}))
+
+    def between_members(folder) -> bool:
+        return [r["intra_region"] for r in pq.read_table(folder / "lines").to_pylist() if r["line_key"] == "k1"][0]
+
+    first = write_lines(tmp_path / "a.parquet", [(ORG, "k1", "350", 100_000, 2024, 3),
+                                                 (ORG, "k0", "115", 1_000, 2023, 3),
+                                                 (OTHER, "o1", "115", 5_000, 2023, 4)])
+    run1 = tmp_path / "run-1"
+    runner.run(region(first), run1)
+    assert not between_members(run1) and fingerprint(run1)["sellers"] == {"2023": {"kommune": 2},
+                                                                          "2024": {"kommune": 1}}
+    other = write_lines(tmp_path / "b.parquet", [(OTHER, "o2", "115", 5_000, 2024, 5)])
+    run2 = incremental_equals_full(tmp_path, region(first, other), run1, name="run-2")
+    assert recomputed(run2) == [(ORG, 2024), (OTHER, 2024)] and between_members(run2)
+    assert fingerprint(run2)["sellers"]["2024"] == {"kommune": 2}
+    third = write_lines(tmp_path / "c.parquet", [(THIRD, "t1", "115", 5_000, 2024, 6)])
+    run3 = incremental_equals_full(tmp_path, region(first, other, third), run2, name="run-3")
+    assert recomputed(run3) == [(THIRD, 2024)] and between_members(run3)
+    run4 = incremental_equals_full(tmp_path, region(first, third), run3, name="run-4")
+    assert recomputed(run4) == [] and between_members(run4)  # OTHER's 2024 gone; THIRD still buys
+    run5 = incremental_equals_full(tmp_path, region(first), run4, name="run-5")
+    assert recomputed(run5) == [(ORG, 2024)] and not between_members(run5)
+
+
+def test_a_partition_name_is_safe_in_a_file_name_for_any_organisation():
+    assert partitions.part_name((ORG, 2024)) == f"2024_{ORG}" and partitions.part_name((ORG, None)) == f"none_{ORG}"
+    odd = [partitions.part_name((org, 2024)) for org in ("a/b", "x_y", "", None, "../..")]
+    assert len(set(odd)) == 5 and all(re.fullmatch(r"2024_x[0-9a-f]{16}", name) for name in odd)
+
+
+def test_an_organisation_number_with_other_characters_is_partitioned_and_linked(tmp_path):
+    odd = "org/1 x_y"
+    first = write_lines(tmp_path / "a.parquet", [(odd, "a1", "115", 100_000, 2023, 3), (ORG, "a2", "115", 1_000,
+                                                                                         2023, 4)])
+    run1 = tmp_path / "run-1"
+    runner.run(inputs(first), run1)
+    assert {p.name for p in (run1 / "lines").iterdir()} == {f"{partitions.part_name((odd, 2023))}_0.parquet",
+                                                            f"2023_{ORG}_0.parquet"}
+    more = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 2_000, 2023, 5)])
+    run2 = incremental_equals_full(tmp_path, inputs(first, more), run1)
+    assert recomputed(run2) == [(ORG, 2023)]

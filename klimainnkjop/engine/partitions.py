@@ -1,25 +1,33 @@
-"""Incremental compute: a run's line results are one set of files per year, and a run recomputes only the years
-whose inputs changed since the previous run, linking the other years' files from it (issue 20 item 4).
+"""Incremental compute: a run's line results are one set of files per organisation and year (a partition), and a
+run recomputes only the partitions whose inputs changed since the previous run, linking the other partitions' files
+from it (issue 20 item 4).
 
-A year is the partition because the method ties a year's lines together and nothing else: KOSTRA lines step aside
-per organisation and year, an invoice matches ledger lines of its organisation, the intra-region sellers are
-counted per year; every other rule prices a line by itself. Two things tie years together, and such years are
-recomputed together (`links`): an invoice document whose lines lie in two years (an invoice of December booked in
-January), and a construction project with a climate calculation, whose kg are shared over its lines of every year
-by their spend. Lines without a year (`NO_YEAR`) are computed in every run and take the years they are tied to
-with them.
+An organisation's year is the partition because the method ties such lines together and little else: KOSTRA lines
+step aside per organisation and year, an invoice matches ledger lines of its organisation; every other rule prices a
+line by itself. What ties partitions together:
+- an invoice document whose lines lie in two years (an invoice of December booked in January), and a construction
+  project with a climate calculation, whose kg are shared over its lines of every year by their spend: such
+  partitions of one organisation are recomputed together (`links`);
+- the intra-region rule (engine.pipeline._sellers_in_the_total), which looks at the other members of the region:
+  a purchase on art 350/375 without a supplier is between members when another member of the selling kind has
+  purchases in that year. What a partition takes from the others is, per kind, the number of members with
+  purchases that year capped at 2 (`sellers`: 0, 1 or more), recorded in the fingerprint; the partitions computed
+  now count the members with purchases in the linked partitions (`active`) beside their own, and when a year's
+  `sellers` differ from the previous run's, its linked partitions are computed again too (runner.run).
+Lines without a year (`NO_YEAR`) are computed in every run and take the partitions they are tied to with them.
 
-What a year's results depend on, its fingerprint:
-- the line files holding lines of that year (a batch file never changes: a new import is a new file, a deleted
-  batch a missing one), and
+What a partition's results depend on, its fingerprint:
+- the line files holding lines of that organisation and year (a batch file never changes: a new import is a new
+  file, a deleted batch a missing one), and
 - the rows of the inputs keyed by line (`LINE_KEYED`: classification overrides and the text model's predictions)
-  that name a line of that year, and
-- everything else the engine reads, the same for every year (`reference`): the factor tables, classification
-  rules, mappings, members, calculations, market factors, the unit conversions and the engine's own code. Any
-  change there recomputes every year.
+  that name one of its lines, and
+- everything else the engine reads, the same for every partition (`reference`): the factor tables,
+  classification rules, mappings, members, calculations, market factors, the unit conversions and the engine's
+  own code. Any change there recomputes every partition.
 
-`fingerprint.json` in each run's folder records these, the years each line file holds (so a later run reads the
-year column of new files only), the links, and what the run recomputed and reused.
+`fingerprint.json` in each run's folder records these, the partitions each line file holds (so a later run reads
+the org and year columns of new files only), the links, the partitions with purchases, and what the run recomputed
+and reused.
 """
 from __future__ import annotations
 
@@ -27,11 +35,14 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
+import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LINES = "lines"  # a run's line results: lines/<year>_<n>.parquet (lines/none_<n>.parquet: lines without a year)
+LINES = "lines"  # a run's line results: lines/<year>_<org>_<n>.parquet (part_name; year "none": without a year)
 LEGACY_LINES = "lines.parquet"  # a run made before the results were split by year
 FINGERPRINT = "fingerprint.json"
 ENV_INCREMENTAL = "KLIMAINNKJOP_INCREMENTAL"  # "0": recompute every year (default: reuse what did not change)
@@ -56,7 +67,7 @@ def has_lines(folder: Path) -> bool:
 
 def result_source(folder: Path, name: str) -> str:
     """The files of a run's result `name` ("lines", "aggregates", ...) for read_parquet: the line results are a
-    file per year, the others one file each."""
+    file per organisation and year, the others one file each."""
     return lines_source(folder) if name == LINES else str(folder / f"{name}.parquet")
 
 
@@ -75,30 +86,58 @@ def incremental_enabled() -> bool:
     return os.environ.get(ENV_INCREMENTAL, "1").strip() != "0"
 
 
+Key = tuple  # a partition: (org, year); year None for the lines without a year
+
+
+def part_name(key: Key) -> str:
+    """A partition's name in file names and the fingerprint: `<year>_<org>` (an organisation number as it is; any
+    other text of letters and digits too, else a hash of it: a name has no `_` of its own)."""
+    org, year = key
+    token = org if org and re.fullmatch(r"[0-9A-Za-z]+", org) else \
+        "x" + hashlib.sha256(("\0" if org is None else org).encode()).hexdigest()[:16]
+    return f"{year_name(year)}_{token}"
+
+
+def key_order(key: Key) -> tuple:
+    """Partitions in order: by year (without a year last), then organisation."""
+    org, year = key
+    return (year is None, year or 0, org or "")
+
+
+def _keys(rows: Iterable) -> list[Key]:
+    return [(org, year) for org, year in rows]
+
+
 @dataclass
 class Fingerprint:
     reference: str
-    files: list[tuple[str, list]]     # (line file, the years it holds; None: lines without a year), as given
-    links: list[list] = field(default_factory=list)  # sets of years an invoice document spans
-    line_keyed: dict = field(default_factory=dict)  # year -> a hash of the LINE_KEYED rows naming its lines
+    files: list[tuple[str, list[Key]]]  # (line file, the partitions it holds), as given
+    links: list[list[Key]] = field(default_factory=list)  # sets of partitions tied together (document_links ...)
+    line_keyed: dict = field(default_factory=dict)  # part name -> a hash of the LINE_KEYED rows naming its lines
     recomputed: list = field(default_factory=list)
     reused_from: int | None = None
-    outputs: dict = field(default_factory=dict)  # year name -> the names of its line files in the run's lines/
+    outputs: dict = field(default_factory=dict)  # part name -> the names of its line files in the run's lines/
+    active: list[Key] = field(default_factory=list)  # the partitions with purchases (exclusion '')
+    sources: dict = field(default_factory=dict)  # line file -> the sources of its lines
+    sellers: dict = field(default_factory=dict)  # year name -> {member kind: members with purchases, at most 2}
 
-    def years(self) -> dict:
-        """year -> a hash of the line files holding it."""
+    def parts(self) -> dict:
+        """partition -> a hash of the line files holding it (and of its LINE_KEYED rows)."""
         holding: dict = {}
-        for path, years in self.files:
-            for year in years:
-                holding.setdefault(year, []).append(path)
-        return {year: hashlib.sha256(("\n".join(sorted(paths)) + "|" + self.line_keyed.get(year_name(year), ""))
-                                     .encode()).hexdigest() for year, paths in holding.items()}
+        for path, keys in self.files:
+            for key in keys:
+                holding.setdefault(key, []).append(path)
+        return {key: hashlib.sha256(("\n".join(sorted(paths)) + "|" + self.line_keyed.get(part_name(key), ""))
+                                    .encode()).hexdigest() for key, paths in holding.items()}
 
     def to_json(self) -> str:
         return json.dumps({"reference": self.reference, "files": self.files, "links": self.links,
                            "line_keyed": self.line_keyed,
-                           "years": {str(k): v for k, v in self.years().items()}, "recomputed": self.recomputed,
-                           "reused_from": self.reused_from, "outputs": self.outputs}, indent=1, sort_keys=True)
+                           "parts": {part_name(k): v for k, v in sorted(self.parts().items(),
+                                                                        key=lambda kv: key_order(kv[0]))},
+                           "recomputed": self.recomputed, "reused_from": self.reused_from, "outputs": self.outputs,
+                           "active": self.active, "sellers": self.sellers, "sources": self.sources},
+                          indent=1, sort_keys=True)
 
 
 def read_fingerprint(folder: Path | None) -> Fingerprint | None:
@@ -106,9 +145,11 @@ def read_fingerprint(folder: Path | None) -> Fingerprint | None:
         return None
     try:
         data = json.loads((folder / FINGERPRINT).read_text(encoding="utf-8"))
-        return Fingerprint(reference=data["reference"], files=[(str(p), list(y)) for p, y in data["files"]],
-                           links=[list(link) for link in data.get("links", [])],
-                           line_keyed=dict(data.get("line_keyed", {})), outputs=dict(data.get("outputs", {})))
+        return Fingerprint(reference=data["reference"], files=[(str(p), _keys(k)) for p, k in data["files"]],
+                           links=[_keys(link) for link in data.get("links", [])],
+                           line_keyed=dict(data.get("line_keyed", {})), outputs=dict(data.get("outputs", {})),
+                           active=_keys(data.get("active", [])), sellers=dict(data.get("sellers", {})),
+                           sources=dict(data.get("sources", {})))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -129,41 +170,49 @@ def reference_hash(raw, names: list[str], code_version: str) -> str:
 
 
 def line_keyed_hashes(raw, names: list[str], lines: str) -> dict[str, str]:
-    """year -> a hash of the rows of the LINE_KEYED inputs among `names` that name a line of that year (the lines
-    of `lines`); rows naming no line change nothing."""
+    """part name -> a hash of the rows of the LINE_KEYED inputs among `names` that name a line of that partition
+    (the lines of `lines`); rows naming no line change nothing."""
     found: dict[str, list[str]] = {}
     for name in sorted(set(names) & set(LINE_KEYED)):
-        for year, count, rows in raw.execute(
-                f"SELECT l.year, {_row_hash('k')} FROM {name} AS k"
+        for org, year, count, rows in raw.execute(
+                f"SELECT l.org, l.year, {_row_hash('k')} FROM {name} AS k"
                 f" JOIN (SELECT DISTINCT org, line_key, year FROM {lines}) AS l"
-                " ON k.org = l.org AND k.line_key = l.line_key GROUP BY l.year").fetchall():
-            found.setdefault(year_name(year), []).append(f"{name} {count} {rows}")
-    return {year: hashlib.sha256("\n".join(parts).encode()).hexdigest() for year, parts in found.items()}
+                " ON k.org = l.org AND k.line_key = l.line_key GROUP BY l.org, l.year").fetchall():
+            found.setdefault(part_name((org, year)), []).append(f"{name} {count} {rows}")
+    return {part: hashlib.sha256("\n".join(hashes).encode()).hexdigest() for part, hashes in found.items()}
 
 
-def file_years(raw, files: list[Path], known: Fingerprint | None) -> list[tuple[str, list]]:
-    """(file, the years it holds) for each line file as given (a file given twice counts twice): from the previous
-    run's fingerprint where it knows the file, else one read of the new files' year column."""
-    years = dict(known.files) if known else {}
-    new = sorted({str(p) for p in files} - set(years))
+def file_parts(raw, files: list[Path], known: Fingerprint | None
+               ) -> tuple[list[tuple[str, list[Key]]], dict[str, list[str]]]:
+    """(file, the partitions it holds) for each line file as given (a file given twice counts twice), and each
+    file's sources: from the previous run's fingerprint where it knows the file, else one read of the new files'
+    org, year and source columns."""
+    held = dict(known.files) if known else {}
+    sources = {p: s for p, s in known.sources.items() if p in held} if known else {}
+    new = sorted({str(p) for p in files} - set(sources))
     for path in new:
-        years[path] = []
+        held[path], sources[path] = [], []
     if new:
         listed = ", ".join(quoted(p) for p in new)
-        for path, year in raw.execute(f"SELECT DISTINCT filename, year FROM read_parquet([{listed}], filename = true)"
-                                      " ORDER BY ALL").fetchall():
-            years[path].append(year)
-    return [(str(p), years[str(p)]) for p in files]
+        for path, org, year, source in raw.execute(
+                f"SELECT DISTINCT filename, org, year, source FROM read_parquet([{listed}], filename = true)"
+                " ORDER BY filename, year NULLS LAST, org, source").fetchall():
+            if (org, year) not in held[path]:
+                held[path].append((org, year))
+            if source not in sources[path]:
+                sources[path].append(source)
+    return [(str(p), held[str(p)]) for p in files], {str(p): sorted(sources[str(p)]) for p in files}
 
 
 DOCUMENT = ("org", "supplier_orgnr", "invoice_no")  # an invoice document's key (engine.pipeline.DOC)
 
 
 def document_links(raw, source: str, invoice_sources: tuple[str, ...], files: list[Path] | None = None,
-                   known: Fingerprint | None = None) -> list[list]:
-    """The sets of years an invoice document (org x supplier x invoice number) has lines in, where more than one and
-    an invoice source names it: only then can its lines of one year change another year's (a document of ledger
-    lines alone matches nothing; one that gains or loses its invoice is a link of this run or of the previous).
+                   known: Fingerprint | None = None) -> list[list[Key]]:
+    """The sets of partitions (its organisation's years) an invoice document (org x supplier x invoice number) has
+    lines in, where more than one and an invoice source names it: only then can its lines of one year change
+    another year's (a document of ledger lines alone matches nothing; one that gains or loses its invoice is a link
+    of this run or of the previous).
 
     With the previous run's fingerprint (`known`), its links are kept and only the documents with a line in a file
     it did not know (of `files`) are looked at: a link arises from lines, and lines come in new files (a link of a
@@ -172,58 +221,88 @@ def document_links(raw, source: str, invoice_sources: tuple[str, ...], files: li
     complete = "coalesce(invoice_no, '') <> '' AND coalesce(supplier_orgnr, '') <> ''"
     lines = f"(SELECT org, supplier_orgnr, invoice_no, year, source FROM {source} WHERE {complete})"
     kept: list[list] = []
-    if known is not None and files is not None:
-        seen = {path for path, _years in known.files}
-        new = sorted({str(p) for p in files} - seen)
-        read = "read_parquet([" + ", ".join(quoted(p) for p in new) + "], union_by_name = true)"
-        if not new or set(DOCUMENT) <= {c for c, _t in columns(raw, read)}:
-            kept = known.links
-            if not new:
-                return merged_links(kept)
-            lines = f"(SELECT * FROM {lines} SEMI JOIN (SELECT DISTINCT {', '.join(DOCUMENT)} FROM {read}" \
-                    f" WHERE {complete}) USING ({', '.join(DOCUMENT)}))"
+    found = _new_files(raw, files, known, DOCUMENT)
+    if found is not None:
+        kept, (new, read) = known.links, found
+        if not new:
+            return merged_links(kept)
+        lines = f"(SELECT * FROM {lines} SEMI JOIN (SELECT DISTINCT {', '.join(DOCUMENT)} FROM {read}" \
+                f" WHERE {complete}) USING ({', '.join(DOCUMENT)}))"
     # lines without a year are a year of their own here (None, last): computed in every run, they take with them
     # every year a document ties to them
     rows = raw.execute(
-        f"SELECT DISTINCT list_sort(list(DISTINCT year), 'ASC', 'NULLS LAST') FROM {lines}"
+        f"SELECT DISTINCT org, list_sort(list(DISTINCT year), 'ASC', 'NULLS LAST') FROM {lines}"
         f" GROUP BY org, supplier_orgnr, invoice_no HAVING count(DISTINCT year) + max((year IS NULL)::INTEGER) > 1"
         f" AND bool_or(source IN ({invoices}))").fetchall()
-    return merged_links(kept, [row[0] for row in rows])
+    return merged_links(kept, _links(rows))
 
 
-def project_links(raw, source: str, calculations: str = "calculations") -> list[list]:
-    """The sets of years a construction project with a climate calculation (the table `calculations`: org, project)
-    has lines in, where more than one: the calculation's kg are shared over the project's lines of every year by
-    their spend (pipeline.apply_calculations), so a line of one year changes the others' kg. Every line naming the
-    project counts (whether it is an investment purchase is decided later; a few years too many are recomputed at
-    worst)."""
+def _new_files(raw, files: list[Path] | None, known: Fingerprint | None, needed: tuple[str, ...]
+               ) -> tuple[list[str], str] | None:
+    """The line files of `files` that the previous run's fingerprint `known` does not list, and the read_parquet
+    SQL of them; None without such a fingerprint or when a new file lacks a column of `needed` (look at every
+    line then)."""
+    if known is None or files is None:
+        return None
+    seen = {path for path, _keys in known.files}
+    new = sorted({str(p) for p in files} - seen)
+    read = "read_parquet([" + ", ".join(quoted(p) for p in new) + "], union_by_name = true)"
+    if new and not set(needed) <= {c for c, _t in columns(raw, read)}:
+        return None
+    return new, read
+
+
+def _links(rows: list[tuple]) -> list[list[Key]]:
+    """(org, [years]) rows as links of partitions."""
+    return [[(org, year) for year in years] for org, years in rows]
+
+
+def project_links(raw, source: str, calculations: str = "calculations", files: list[Path] | None = None,
+                  known: Fingerprint | None = None) -> list[list[Key]]:
+    """The sets of partitions (its organisation's years) a construction project with a climate calculation (the
+    table `calculations`: org, project) has lines in, where more than one: the calculation's kg are shared over the
+    project's lines of every year by their spend (pipeline.apply_calculations), so a line of one year changes the
+    others' kg. Every line naming the project counts (whether it is an investment purchase is decided later; a few
+    years too many are recomputed at worst).
+
+    With the previous run's fingerprint (`known`, of a run with the same reference: the same calculations), its
+    links are kept and only the projects with a line in a file it did not know (of `files`) are looked at."""
     if not {"org", "project", "year"} <= {c for c, _t in columns(raw, source)}:
         return []
+    lines = f"(SELECT org, project, year FROM {source})"
+    kept: list[list] = []
+    found = _new_files(raw, files, known, ("org", "project"))
+    if found is not None:
+        kept, (new, read) = known.links, found
+        projects = raw.execute(f"SELECT DISTINCT n.org, n.project FROM {read} AS n SEMI JOIN {calculations} AS c"
+                               " ON n.org = c.org AND n.project = c.project").fetchall() if new else []
+        if not projects:  # no line of a new file names a project with a calculation
+            return merged_links(kept)
+        lines = f"(SELECT * FROM {lines} SEMI JOIN (SELECT DISTINCT org, project FROM {read}) USING (org, project))"
     rows = raw.execute(
-        f"SELECT DISTINCT list_sort(list(DISTINCT l.year), 'ASC', 'NULLS LAST') FROM {source} AS l"
+        f"SELECT DISTINCT l.org, list_sort(list(DISTINCT l.year), 'ASC', 'NULLS LAST') FROM {lines} AS l"
         f" SEMI JOIN {calculations} AS c ON l.org = c.org AND l.project = c.project"
         " GROUP BY l.org, l.project HAVING count(DISTINCT l.year) + max((l.year IS NULL)::INTEGER) > 1").fetchall()
-    return [list(row[0]) for row in rows]
+    return merged_links(kept, _links(rows))
 
 
-def merged_links(*groups: list[list]) -> list[list]:
-    """The links of `groups` once each, in order."""
-    return [list(link) for link in sorted({tuple(link) for group in groups for link in group}, key=_link_order)]
+def merged_links(*groups: list[list[Key]]) -> list[list[Key]]:
+    """The links of `groups` once each, in order (each link's partitions in order)."""
+    links = {tuple(sorted((tuple(k) for k in link), key=key_order)) for group in groups for link in group}
+    return [list(link) for link in sorted(links, key=lambda link: [key_order(k) for k in link])]
 
 
-def _link_order(link: tuple) -> list:
-    return [(year is None, year or 0) for year in link]
-
-
-def years_to_compute(current: Fingerprint, previous: Fingerprint | None) -> tuple[set, set]:
-    """(years to compute, years to link from the previous run). Everything is computed without a usable previous
-    run or when the reference changed; else the years whose files changed, with every year an invoice document ties
-    to them (this run's links and the previous run's, which cover removed lines)."""
-    years = set(current.years())
+def parts_to_compute(current: Fingerprint, previous: Fingerprint | None,
+                     force: Iterable[Key] = ()) -> tuple[set, set]:
+    """(partitions to compute, partitions to link from the previous run). Everything is computed without a usable
+    previous run or when the reference changed; else the partitions whose files changed, those without a year,
+    `force` (runner.run: a year whose sellers changed), with every partition a link ties to them (this run's links
+    and the previous run's, which cover removed lines)."""
+    keys = set(current.parts())
     if previous is None or previous.reference != current.reference:
-        return years, set()
-    before, now = previous.years(), current.years()
-    changed = {y for y in set(before) | set(now) if before.get(y) != now.get(y)} | {None}
+        return keys, set()
+    before, now = previous.parts(), current.parts()
+    changed = {k for k in set(before) | set(now) if before.get(k) != now.get(k) or k[1] is None} | set(force)
     links = [set(link) for link in current.links + previous.links]
     grew = True
     while grew:
@@ -232,15 +311,15 @@ def years_to_compute(current: Fingerprint, previous: Fingerprint | None) -> tupl
             if link & changed and not link <= changed:
                 changed |= link
                 grew = True
-    return years & changed, years - changed
+    return keys & changed, keys - changed
 
 
-def lines_of_years(raw, current: Fingerprint, years: set, every_line: str) -> str:
-    """SQL of the lines of `years` with the columns and types of `every_line` (the view of all line files): only the
-    files holding them are read (the fingerprint lists each file's years), a column those files lack is a typed
-    null, and the plain IN list lets DuckDB prune row groups too."""
-    files = list(dict.fromkeys(path for path, held in current.files if set(held) & years))
-    return lines_of_files(raw, files, every_line, in_years(years))
+def lines_of_parts(raw, current: Fingerprint, keys: set, every_line: str) -> str:
+    """SQL of the lines of the partitions `keys` with the columns and types of `every_line` (the view of all line
+    files): only the files holding them are read (the fingerprint lists each file's partitions), a column those
+    files lack is a typed null."""
+    files = list(dict.fromkeys(path for path, held in current.files if set(held) & keys))
+    return lines_of_files(raw, files, every_line, in_parts(keys))
 
 
 def lines_of_files(raw, files: list, every_line: str, where: str) -> str:
@@ -255,15 +334,44 @@ def lines_of_files(raw, files: list, every_line: str, where: str) -> str:
     return f"SELECT {select} FROM {source} WHERE {where}"
 
 
-def in_years(years) -> str:
-    """SQL: a row's year is one of `years` (None: the rows without a year); false for no years."""
-    named = ", ".join(str(int(y)) for y in sorted(y for y in years if y is not None))
-    wanted = ([f"year IN ({named})"] if named else []) + (["year IS NULL"] if None in years else [])
-    return "(" + " OR ".join(wanted) + ")" if wanted else "false"
+def in_parts(keys) -> str:
+    """SQL: a row (with columns org and year) is of one of the partitions `keys`; never null (false for none)."""
+    years_of: dict = {}
+    for org, year in keys:
+        years_of.setdefault(org, set()).add(year)
+    clauses = []
+    for org in sorted(years_of, key=lambda o: o or ""):
+        years = years_of[org]
+        named = ", ".join(str(int(y)) for y in sorted(y for y in years if y is not None))
+        wanted = ([f"year IN ({named})"] if named else []) + (["year IS NULL"] if None in years else [])
+        same_org = "org IS NULL" if org is None else f"org = {quoted(org)}"
+        clauses.append(f"({same_org} AND ({' OR '.join(wanted)}))")
+    return f"coalesce({' OR '.join(clauses)}, false)" if clauses else "false"
 
 
-# A run's results besides the lines with a row per year (their keys begin with org, year): a year linked from the
-# previous run takes its rows of these from that run's files too (runner.run)
+def kept_rows(linked: set, changed: set) -> str:
+    """SQL: a row of the previous run's results that this run keeps, of a partition `linked` (every partition of
+    the previous run is linked or `changed`: the shorter list is written out)."""
+    return in_parts(linked) if len(linked) <= len(changed) else f"NOT {in_parts(changed)}"
+
+
+def sellers(active: Iterable[Key], member_kinds: list[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """year name -> {kind: the members of that kind with purchases that year, counted up to 2}: all that the
+    intra-region rule takes from other partitions (pipeline._sellers_in_the_total: a buyer of the kind needs another
+    such member, 2; any other buyer one)."""
+    kinds: dict = {}
+    for org, kind in member_kinds:
+        kinds.setdefault(org, set()).add(kind)
+    counted: dict = {}
+    for org, year in set(active):
+        for kind in kinds.get(org, ()):
+            counted.setdefault(year_name(year), {}).setdefault(kind, set()).add(org)
+    return {year: {kind: min(len(orgs), 2) for kind, orgs in sorted(by_kind.items())}
+            for year, by_kind in sorted(counted.items())}
+
+
+# A run's results besides the lines with rows per partition (their keys begin with org, year): a partition linked
+# from the previous run takes its rows of these from that run's files too (runner.run)
 BY_YEAR = ("aggregates", "summary", "uncertainty", "moments")
 MATCHES = "matches"
 
@@ -274,9 +382,9 @@ def reusable(folder: Path) -> bool:
     return (folder / LINES).is_dir() and all((folder / f"{n}.parquet").exists() for n in (*BY_YEAR, MATCHES))
 
 
-def files_except(folder: Path, years: set) -> list[Path]:
-    """A run's line files of every year but `years`."""
-    skip = {year_name(y) for y in years}
+def files_except(folder: Path, keys: set) -> list[Path]:
+    """A run's line files of every partition but `keys`."""
+    skip = {part_name(k) for k in keys}
     return [p for p in sorted((folder / LINES).glob("*.parquet")) if p.name.rsplit("_", 1)[0] not in skip]
 
 
@@ -288,33 +396,33 @@ def year_name(year) -> str:
     return NO_YEAR if year is None else str(int(year))
 
 
-def year_files(folder: Path, year) -> list[Path]:
-    return sorted((folder / LINES).glob(f"{year_name(year)}_*.parquet"))
+def part_files(folder: Path, key: Key) -> list[Path]:
+    return sorted((folder / LINES).glob(f"{part_name(key)}_*.parquet"))
 
 
 def outputs(folder: Path) -> dict[str, list[str]]:
-    """year name -> the names of a run's line files of that year (recorded in its fingerprint)."""
+    """part name -> the names of a run's line files of that partition (recorded in its fingerprint)."""
     found: dict[str, list[str]] = {}
     for path in sorted((folder / LINES).glob("*.parquet")):
         found.setdefault(path.name.rsplit("_", 1)[0], []).append(path.name)
     return found
 
 
-def intact(previous: Path, known: Fingerprint, years: set) -> bool:
-    """Whether the previous run's folder still holds every line file of `years` its fingerprint lists (a run made
-    before the list was kept: at least one file of each year)."""
-    for year in years:
-        names = known.outputs.get(year_name(year))
-        if not (all((previous / LINES / name).exists() for name in names) if names else year_files(previous, year)):
+def intact(previous: Path, known: Fingerprint, keys: set) -> bool:
+    """Whether the previous run's folder still holds every line file of the partitions `keys` its fingerprint
+    lists."""
+    for key in keys:
+        names = known.outputs.get(part_name(key))
+        if not names or not all((previous / LINES / name).exists() for name in names):
             return False
     return True
 
 
-def link_years(previous: Path, out: Path, years: set) -> None:
-    """The previous run's files of `years`, linked into this run's lines/ (hard links: no copy; a copy where the
-    file system has none). Pruning the previous run later removes its names, not these."""
-    for year in years:
-        for path in year_files(previous, year):
+def link_parts(previous: Path, out: Path, keys: set) -> None:
+    """The previous run's files of the partitions `keys`, linked into this run's lines/ (hard links: no copy; a copy
+    where the file system has none). Pruning the previous run later removes its names, not these."""
+    for key in keys:
+        for path in part_files(previous, key):
             target = out / LINES / path.name
             try:
                 os.link(path, target)
@@ -322,16 +430,20 @@ def link_years(previous: Path, out: Path, years: set) -> None:
                 shutil.copyfile(path, target)
 
 
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # DuckDB's folder name for a null partition value
+
+
 def collect_partitions(parts: Path, out: Path) -> list[Path]:
-    """DuckDB's PARTITION_BY (year) output (`year=<y>/data_<n>.parquet`) renamed to lines/<y>_<n>.parquet: flat
-    file names, so that no reader takes the folders for hive partitions with a year of another type. Returns the
-    files."""
+    """DuckDB's PARTITION_BY (year, org) output (`year=<y>/org=<o>/data_<n>.parquet`, the values URL-quoted)
+    renamed to lines/<part name>_<n>.parquet: flat file names, so that no reader takes the folders for hive
+    partitions. Returns the files."""
     target, written = out / LINES, []
-    for folder in sorted(parts.glob("year=*")):
-        value = folder.name.split("=", 1)[1]
-        name = NO_YEAR if value in ("NULL", "__HIVE_DEFAULT_PARTITION__") else str(int(value))
+    for folder in sorted(parts.glob("year=*/org=*")):
+        year = urllib.parse.unquote(folder.parent.name.split("=", 1)[1])
+        org = urllib.parse.unquote(folder.name.split("=", 1)[1])
+        key = (None if org == HIVE_NULL else org, None if year in ("NULL", HIVE_NULL) else int(year))
         for index, path in enumerate(sorted(folder.glob("*.parquet"))):
-            written.append(path.rename(target / f"{name}_{index}.parquet"))
+            written.append(path.rename(target / f"{part_name(key)}_{index}.parquet"))
     shutil.rmtree(parts)
     return written
 

@@ -290,11 +290,14 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
                  code_map: ibis.Table | None = None, suppliers: ibis.Table | None = None,
                  art_functions: ibis.Table | None = None, member_kinds: ibis.Table | None = None,
                  calculations: ibis.Table | None = None, market_factors: ibis.Table | None = None,
-                 reconciled: bool = False, present: Present = Present()) -> ibis.Table:
+                 active_elsewhere: ibis.Table | None = None, reconciled: bool = False,
+                 present: Present = Present()) -> ibis.Table:
     """Each line's exclusion, category, factor, kg and range. `reconciled`: the lines are reconcile_sources's
     output already (the runner materialises it first: the one plan was so large that DuckDB spent longer
     binding and optimising it than computing a small account). An optional input that is None, and a stage
-    `present` says has nothing to work on, are left out of the plan (Present)."""
+    `present` says has nothing to work on, are left out of the plan (Present). `active_elsewhere` (org, year): the
+    organisations with purchases in years of lines not given here (the runner's partitions linked from a previous
+    run), counted by the intra-region rule beside those of `lines`."""
     lengths = ibis.memtable({"n": list(range(1, 11))})
 
     lines = lines if reconciled else reconcile_sources(lines, present)
@@ -386,7 +389,7 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         t = t.left_join(member, t.supplier_orgnr == member.member_orgnr)
     else:  # no line is bought from another member of the region
         t = t.mutate(**_nulls(member_orgnr="string"))
-    t = _sellers_in_the_total(t, base, member_kinds if present.intra_candidates else None)
+    t = _sellers_in_the_total(t, base, member_kinds if present.intra_candidates else None, active_elsewhere)
     t = _with_market_factor(t, market_factors, conversions, prices)
 
     purchase = t.exclusion == ""
@@ -512,13 +515,18 @@ def _with_market_factor(t: ibis.Table, market_factors: ibis.Table | None, conver
     return t.drop("m_from", "m_to", "m_unit")
 
 
-def _sellers_in_the_total(t: ibis.Table, lines: ibis.Table, member_kinds: ibis.Table | None) -> ibis.Table:
+def _sellers_in_the_total(t: ibis.Table, lines: ibis.Table, member_kinds: ibis.Table | None,
+                          elsewhere: ibis.Table | None = None) -> ibis.Table:
     """Adds `seller_in_total`: a purchase without a supplier orgnr on an art of INTRA_REGION_ARTS, in a year
-    where another member of the selling kind has its own purchases (lines that are not left out)."""
+    where another member of the selling kind has its own purchases (lines that are not left out; `elsewhere`:
+    (org, year) with purchases among lines not given)."""
     if member_kinds is None:
         return t.mutate(seller_in_total=ibis.literal(False))
     kinds = member_kinds.select(k_org=_.orgnr, k_kind=_.kind)
-    active = lines.filter(lines.exclusion == "").select("org", "year").distinct()
+    active = lines.filter(lines.exclusion == "").select("org", "year")
+    if elsewhere is not None:
+        active = active.union(elsewhere.select(org=elsewhere.org.cast("string"), year=elsewhere.year.cast("int32")))
+    active = active.distinct()
     active = active.join(kinds, active.org == kinds.k_org)
     per_year = active.group_by(["year", "k_kind"]).aggregate(n_members=_.org.nunique())
     arts = ibis.memtable({"i_art": list(INTRA_REGION_ARTS), "i_kind": list(INTRA_REGION_ARTS.values())})

@@ -21,10 +21,11 @@ ENV_MEMORY = "KLIMAINNKJOP_DUCKDB_MEMORY"  # e.g. "4GB"; default: see the module
 ENV_THREADS = "KLIMAINNKJOP_DUCKDB_THREADS"  # default: every core
 SHARE = 0.5
 MB_PER_THREAD = 1750
-# rows a thread buffers of a partitioned write (COPY ... PARTITION_BY, the runner's per-year line results) before it
-# writes them out: DuckDB's default (524,288) held most of a 10M-line run's line results in memory (5.6 GB peak,
-# 1.6 GB with this; benchmarks/README.md), and the flushes cost less CPU than the buffering did
-PARTITIONED_WRITE_FLUSH_ROWS = 100_000
+# rows a thread buffers of a partitioned write (COPY ... PARTITION_BY, the runner's line results per organisation and
+# year) before it writes them out: DuckDB's default (524,288) held most of a 10M-line run's line results in memory
+# (5.6 GB peak with a file per year); with a file per organisation and year 100,000 still held 3.5 GB of a 10M-row
+# write and 20,000 holds 0.35 GB, at less CPU (benchmarks/README.md)
+PARTITIONED_WRITE_FLUSH_ROWS = 20_000
 
 
 def machine_memory() -> int | None:

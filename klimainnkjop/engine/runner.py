@@ -281,11 +281,6 @@ def _rows(table: pa.Table | None) -> int:
     return 0 if table is None else table.num_rows
 
 
-def _sources(raw) -> set[str]:
-    """The sources of the lines (a scan of one column of the line files)."""
-    return {row[0] for row in raw.execute("SELECT DISTINCT source FROM line_files").fetchall()}
-
-
 def presence(raw, inputs: EngineInputs, sourced: pipeline.Present) -> pipeline.Present:
     """What the inputs hold, for the line results' plan to leave out the stages with nothing to work on
     (pipeline.Present): `sourced` (the sources, which reconciliation needed first) completed from the reference
@@ -432,11 +427,12 @@ _SQL_TYPES = {"string": "VARCHAR", "int32": "INTEGER", "boolean": "BOOLEAN", "fl
 
 
 def write_changes(raw, con, previous: Path | None, current: str, path: Path, linked: set = frozenset(),
-                  folder: Path | None = None) -> None:
+                  folder: Path | None = None, kept: str | None = None) -> None:
     """changes.parquet: this run's difference from the previous run's lines (pipeline.changes; `previous` is that
     run's folder); every line is new when there was no previous run (or its lines are gone): pipeline.all_new of the
-    view `aggregated`. `current` holds the lines computed now; the years `linked` from the previous run have the
-    same lines in both, and their rows are pipeline.unchanged of their aggregates (in `folder`/aggregates.parquet)."""
+    view `aggregated`. `current` holds the lines computed now; the partitions `linked` from the previous run have
+    the same lines in both, and their rows are pipeline.unchanged of their aggregates (in
+    `folder`/aggregates.parquet, the rows where SQL `kept` holds: partitions.kept_rows)."""
     if previous is None or not partitions.has_lines(previous):
         # every line is new: the changes are the aggregates' cells (`aggregated`, this run's rows)
         changed = _plan(con, 'all_new', ('aggregated',), pipeline.all_new, persist=True)
@@ -452,20 +448,20 @@ def write_changes(raw, con, previous: Path | None, current: str, path: Path, lin
     changed = _plan(con, 'changes', ('change_before', 'change_after'), pipeline.changes, persist=True)
     changed = f"SELECT * FROM ({changed})"
     if linked and folder is not None:
-        _view(con, "kept_aggregates", folder / "aggregates.parquet", partitions.in_years(linked))
+        _view(con, "kept_aggregates", folder / "aggregates.parquet", kept or partitions.in_parts(linked))
         changed += (" UNION ALL BY NAME SELECT * FROM "
                     f"({_plan(con, 'unchanged', ('kept_aggregates',), pipeline.unchanged, persist=True)})")
     _copy(con, f"SELECT * FROM ({changed}) ORDER BY org ASC, year ASC, month ASC", path)
 
 
 def _touched_documents(raw, previous: Path, linked: set, line_files: list[Path]) -> str:
-    """For a run that links `linked` years from the `previous` run's folder: the table `touched` of the invoice
-    documents that a line of the years computed now names (the view `line_files`), in this run or the previous one,
+    """For a run that links the partitions `linked` from the `previous` run's folder: the table `touched` of the invoice
+    documents that a line of the partitions computed now names (the view `line_files`), in this run or the previous one,
     and the view `document_lines` of all their lines, read from the files holding such lines only. Their rows of
     matches.parquet are made again; every other document's row is the previous run's. Returns the view's name."""
     previous_lines = partitions.files_except(previous, linked)
     keys = ", ".join(f"coalesce({k}, '') AS {k}" for k in partitions.DOCUMENT)
-    raw.execute(f"CREATE TEMP TABLE touched AS SELECT DISTINCT {keys} FROM line_files"
+    raw.execute(f"CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT {keys} FROM line_files"
                 + (f" UNION SELECT DISTINCT {keys} FROM read_parquet([{', '.join(map(_quoted, previous_lines))}])"
                    if previous_lines else ""))
     # a ledger line without an invoice number or supplier is of no document (pipeline.invoice_documents)
@@ -477,7 +473,7 @@ def _touched_documents(raw, previous: Path, linked: set, line_files: list[Path])
     holding = [row[0] for row in raw.execute(
         f"SELECT DISTINCT filename FROM read_parquet([{listed}], union_by_name = true, filename = true) AS l"
         f" WHERE {of_touched}").fetchall()] if listed else []
-    raw.execute("CREATE TEMP VIEW document_lines AS SELECT * FROM ("
+    raw.execute("CREATE OR REPLACE TEMP VIEW document_lines AS SELECT * FROM ("
                 + partitions.lines_of_files(raw, holding, "all_line_files", "true") + f") AS l WHERE {of_touched}")
     return "document_lines"
 
@@ -491,14 +487,85 @@ def _purchase_moments(stored):
     return pipeline.factor_moments(stored.filter(stored.exclusion == ""), pipeline.MOMENT_KEYS)
 
 
+ACTIVE_SCHEMA = pa.schema([("org", pa.string()), ("year", pa.int32())])
+
+
+def _compute_lines(con, inputs: EngineInputs, tmp: Path, sourced: pipeline.Present, optional: tuple[str, ...],
+                   fingerprint: partitions.Fingerprint, compute: set, linked: set, changed: set,
+                   previous: Path | None, elsewhere: list) -> tuple[str, str]:
+    """The line results of the partitions `compute` written to `tmp`/lines (a set of files per partition), those
+    of `linked` linked from the `previous` run's folder (`changed`: the partitions of either run not linked); the
+    view `stored` of the files written now. `elsewhere`:
+    the linked partitions with purchases (the intra-region rule counts them). Returns the SQL of the line results
+    (for an empty file's columns) and of the invoice documents made now."""
+    raw = con.con
+    shutil.rmtree(tmp / partitions.LINES, ignore_errors=True)
+    (tmp / partitions.LINES).mkdir()
+    document_lines = "line_files"
+    raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS SELECT * FROM all_line_files")
+    if linked:
+        partitions.link_parts(previous, tmp, linked)
+        raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS "
+                    + partitions.lines_of_parts(raw, fingerprint, compute, "all_line_files"))
+        # an invoice document is of one organisation: only the files of the organisations with a partition computed
+        # now or gone hold lines of the documents made again
+        orgs = {org for org, _year in changed}
+        files = [Path(path) for path, held in fingerprint.files if any(org in orgs for org, _year in held)]
+        document_lines = _touched_documents(raw, previous, linked, files)
+
+    # each purchase from its most detailed source (pipeline.reconcile_sources), as a view that the rest of the plan
+    # reads: the line files in their order with what was decided joined to them (a table of every reconciled line
+    # held a large run's lines in memory). The invoice <-> ledger matching (pipeline.invoice_documents), which
+    # reconciliation and matches.parquet both need, is kept as a table (a row per document) when there are invoices
+    documents = _plan(con, 'documents', (document_lines,), _invoice_documents(sourced), sourced, persist=True)
+    if sourced.invoices:
+        raw.execute(f"CREATE OR REPLACE TEMP TABLE invoice_documents AS {documents}")
+        documents = "SELECT * FROM invoice_documents"
+    reconcile_from = ('line_files', 'invoice_documents') if sourced.invoices else ('line_files',)
+    raw.execute("CREATE OR REPLACE TEMP VIEW reconciled AS "
+                + _plan(con, 'reconciled', reconcile_from, _reconciled(sourced), sourced, persist=True))
+    raw.register("active_elsewhere", pa.table([[k[0] for k in elsewhere], [k[1] for k in elsewhere]],
+                                              schema=ACTIVE_SCHEMA))
+
+    def line_results(lines, *rest):
+        named = dict(zip(LINE_RESULT_INPUTS + optional + ("active_elsewhere",), rest))
+        return pipeline.line_results(lines, *(named[n] for n in LINE_RESULT_INPUTS),
+                                     **{n: named[n] for n in optional}, active_elsewhere=named["active_elsewhere"],
+                                     reconciled=True, present=present)
+
+    present = presence(raw, inputs, sourced)  # of the lines computed now
+    # the line results of the partitions computed, a set of files per partition (COPY ... PARTITION_BY), in the
+    # order of the line files: the caller gives them by organisation (services.compute), and reconciliation and
+    # line_results keep the order of the lines they are given (left joins with small tables), so each
+    # organisation's lines lie together (a sort of every line result took a third of a large run's time and most
+    # of its memory: benchmarks/README.md)
+    lines_sql = _plan(con, "lines", ("reconciled", *LINE_RESULT_INPUTS, *optional, "active_elsewhere"),
+                      line_results, present, persist=True)
+    written = []
+    if compute:
+        raw.execute(f"COPY ({lines_sql}) TO {_quoted(tmp / '.parts')} "
+                    "(FORMAT parquet, PARTITION_BY (year, org), WRITE_PARTITION_COLUMNS true)")
+        written = partitions.collect_partitions(tmp / ".parts", tmp)
+    if not any((tmp / partitions.LINES).iterdir()):  # no lines at all: an empty file keeps the columns
+        written = [tmp / partitions.LINES / f"{partitions.NO_YEAR}_0.parquet"]
+        _copy(con, f"SELECT * FROM ({lines_sql}) WHERE false", written[0])
+    # `stored`: the line results computed now (every partition's without a previous run); the views of the other
+    # results hold the same partitions, so the next plans and the data checks read this run's new rows only
+    raw.execute("CREATE OR REPLACE VIEW stored AS SELECT * FROM "
+                + (f"read_parquet([{', '.join(map(_quoted, written))}])" if written else
+                   f"read_parquet({_quoted(partitions.lines_source(tmp))}) WHERE false"))
+    return lines_sql, documents
+
+
 def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None = None,
         reuse: bool = True) -> RunTotals:
     """Compute line results and aggregates into out_dir (written to a temporary folder, checked by
     DATA_CHECKS, then renamed; a failed check raises DataCheckFailed and leaves no folder).
 
     `previous`: the previous run's number and folder; its difference from this run is written to changes.parquet
-    (pipeline.changes) and the number to changes.json. With `reuse`, the years whose inputs did not change since
-    that run are not recomputed: their line results are linked from it (engine.partitions)."""
+    (pipeline.changes) and the number to changes.json. With `reuse`, the partitions (organisation x year) whose
+    inputs did not change since that run are not recomputed: their line results are linked from it
+    (engine.partitions)."""
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -512,7 +579,6 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         raw.execute(f"CREATE VIEW all_line_files AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
     else:
         raw.register("all_line_files", INVOICE_LINE_SCHEMA.empty_table())
-    raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS SELECT * FROM all_line_files")
     tables = {name: getattr(inputs, name) for name in LINE_RESULT_INPUTS}
     tables["conversions"] = inputs.conversions or conversion_table()
     # an optional input without rows is left out as if it were not given: its stage has nothing to work on
@@ -522,96 +588,78 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     for name, table in tables.items():
         raw.register(name, table)
 
-    sources = _sources(raw)
-    sourced = pipeline.Present(invoices=bool(sources & set(pipeline.INVOICE_SOURCES)), kostra="kostra" in sources)
-
-    # which years to compute: those whose line files or other inputs changed since the previous run (every year
-    # without one); the others' results are taken from it: their line files linked, their rows of the other results
-    # copied (engine.partitions)
+    # which partitions (organisation x year) to compute: those whose line files or other inputs changed since the
+    # previous run (every one without it); the others' results are taken from it: their line files linked, their
+    # rows of the other results copied (engine.partitions)
     before = partitions.read_fingerprint(previous[1]) \
         if previous and reuse and partitions.reusable(previous[1]) else None
+    reference = partitions.reference_hash(raw, list(tables), _code_version())
+    files, file_sources = partitions.file_parts(raw, inputs.line_files, before)
+    sources = {source for path in inputs.line_files for source in file_sources[str(path)]}
+    sourced = pipeline.Present(invoices=bool(sources & set(pipeline.INVOICE_SOURCES)), kostra="kostra" in sources)
     fingerprint = partitions.Fingerprint(
-        reference=partitions.reference_hash(raw, list(tables), _code_version()),
-        files=partitions.file_years(raw, inputs.line_files, before),
+        reference=reference, files=files, sources=file_sources,
         links=partitions.merged_links(
             partitions.document_links(raw, "all_line_files", pipeline.INVOICE_SOURCES, inputs.line_files, before)
             if sourced.invoices else [],
-            partitions.project_links(raw, "all_line_files") if "calculations" in optional else []),
+            partitions.project_links(raw, "all_line_files", files=inputs.line_files,
+                                     known=before if before and before.reference == reference else None)
+            if "calculations" in optional else []),
         line_keyed=partitions.line_keyed_hashes(raw, list(tables), "all_line_files"))
-    compute, linked = partitions.years_to_compute(fingerprint, before)
-    if linked and not partitions.intact(previous[1], before, linked):
-        compute, linked = partitions.years_to_compute(fingerprint, None)  # a year's files gone from that run
-    fingerprint.recomputed = sorted(compute, key=lambda y: (y is None, y))
+    member_kinds = [(o, k) for o, k in zip(inputs.member_kinds.column("orgnr").to_pylist(),
+                                           inputs.member_kinds.column("kind").to_pylist())] \
+        if "member_kinds" in optional else []
+    force: set = set()
+    while True:
+        compute, linked = partitions.parts_to_compute(fingerprint, before, force)
+        if linked and not partitions.intact(previous[1], before, linked):
+            compute, linked = partitions.parts_to_compute(fingerprint, None)  # a partition's files gone from that run
+        # every partition of this run or the previous one not linked (computed now, or gone)
+        changed = (set(before.parts()) | set(fingerprint.parts())) - linked if linked else compute
+        elsewhere = [k for k in before.active if k in linked] if linked else []
+        lines_sql, documents = _compute_lines(con, inputs, tmp, sourced, optional, fingerprint, compute, linked,
+                                              changed, previous[1] if previous else None, elsewhere)
+        # the intra-region rule reads other partitions' purchases: a linked partition stays right while its year's
+        # sellers (partitions.sellers) are what they were in the previous run; else it is computed again too
+        active = set(elsewhere) | {(org, year) for org, year in raw.execute(
+            "SELECT DISTINCT org, year FROM stored WHERE exclusion = ''").fetchall()}
+        sellers = partitions.sellers(active, member_kinds)
+        stale = {k for k in linked if sellers.get(partitions.year_name(k[1]), {})
+                 != before.sellers.get(partitions.year_name(k[1]), {})}
+        if not stale:
+            break
+        force |= stale
+    fingerprint.recomputed = sorted(compute, key=partitions.key_order)
     fingerprint.reused_from = previous[0] if linked else None
-    (tmp / partitions.LINES).mkdir()
-    document_lines = "line_files"
-    if linked:
-        partitions.link_years(previous[1], tmp, linked)
-        raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS "
-                    + partitions.lines_of_years(raw, fingerprint, compute, "all_line_files"))
-        document_lines = _touched_documents(raw, previous[1], linked, inputs.line_files)
-
-    # each purchase from its most detailed source (pipeline.reconcile_sources), as a view that the rest of the plan
-    # reads: the line files in their order with what was decided joined to them (a table of every reconciled line
-    # held a large run's lines in memory). The invoice <-> ledger matching (pipeline.invoice_documents), which
-    # reconciliation and matches.parquet both need, is kept as a table (a row per document) when there are invoices
-    documents = _plan(con, 'documents', (document_lines,), _invoice_documents(sourced), sourced, persist=True)
-    if sourced.invoices:
-        raw.execute(f"CREATE TEMP TABLE invoice_documents AS {documents}")
-        documents = "SELECT * FROM invoice_documents"
-    reconcile_from = ('line_files', 'invoice_documents') if sourced.invoices else ('line_files',)
-    raw.execute("CREATE TEMP VIEW reconciled AS "
-                + _plan(con, 'reconciled', reconcile_from, _reconciled(sourced), sourced, persist=True))
-
-    def line_results(lines, *rest):
-        named = dict(zip(LINE_RESULT_INPUTS + optional, rest))
-        return pipeline.line_results(lines, *(named[n] for n in LINE_RESULT_INPUTS),
-                                     **{n: named[n] for n in optional}, reconciled=True, present=present)
-
-    present = presence(raw, inputs, sourced)  # of the lines computed now
-    # the line results of the years computed, a set of files per year (COPY ... PARTITION_BY), in the order of the
-    # line files: the caller gives them by organisation (services.compute), and reconciliation and line_results
-    # keep the order of the lines they are given (left joins with small tables), so each organisation's lines lie
-    # together and a read of one skips the others' row groups by their min/max statistics (a sort of every line
-    # result took a third of a large run's time and most of its memory: benchmarks/README.md)
-    order = "ORDER BY org ASC, year ASC, month ASC"
-    lines_sql = _plan(con, "lines", ("reconciled", *LINE_RESULT_INPUTS, *optional), line_results, present,
-                      persist=True)
-    written = []
-    if compute:
-        raw.execute(f"COPY ({lines_sql}) TO {_quoted(tmp / '.parts')} "
-                    "(FORMAT parquet, PARTITION_BY (year), WRITE_PARTITION_COLUMNS true)")
-        written = partitions.collect_partitions(tmp / ".parts", tmp)
-    if not any((tmp / partitions.LINES).iterdir()):  # no lines at all: an empty file keeps the columns
-        written = [tmp / partitions.LINES / "none_0.parquet"]
-        _copy(con, f"SELECT * FROM ({lines_sql}) WHERE false", written[0])
+    fingerprint.active = sorted(active, key=partitions.key_order)
+    fingerprint.sellers = sellers
     fingerprint.outputs = partitions.outputs(tmp)
     (tmp / partitions.FINGERPRINT).write_text(fingerprint.to_json(), encoding="utf-8")
-    # `stored`: the line results computed now (every year's without a previous run); the views of the other results
-    # below hold the same years, so the next plans and the data checks read this run's new rows only
-    raw.execute("CREATE OR REPLACE VIEW stored AS SELECT * FROM "
-                + (f"read_parquet([{', '.join(map(_quoted, written))}])" if written else
-                   f"read_parquet({_quoted(partitions.lines_source(tmp))}) WHERE false"))
-    # a row of a year computed now (IS NOT TRUE: a row without a year is never linked, and NOT of its null is null)
-    fresh = f"{partitions.in_years(linked)} IS NOT TRUE" if linked else "true"
+    order = "ORDER BY org ASC, year ASC, month ASC"
+    # a row of a partition computed now; the previous run's rows kept (every partition is computed or linked, or
+    # was in the previous run and is gone or changed)
+    fresh = partitions.in_parts(compute) if linked else "true"
+    kept = partitions.kept_rows(linked, changed) if linked else None
 
     def by_year(name: str, sql: str, view: str | None = None, ordered: str = order) -> None:
-        """A result with a row per year (partitions.BY_YEAR): this run's rows and the linked years' of the previous
-        run's file, and `view` of the new rows for the plans and checks that read them."""
-        if linked:
-            sql = (f"SELECT * FROM ({sql}) UNION ALL BY NAME SELECT * FROM"
-                   f" read_parquet({_quoted(previous[1] / f'{name}.parquet')}) WHERE {partitions.in_years(linked)}")
-        _copy(con, f"SELECT * FROM ({sql}) {ordered}", tmp / f"{name}.parquet")
+        """A result with rows per partition (partitions.BY_YEAR): this run's rows and the linked partitions' of the
+        previous run's file, and `view` of the new rows for the plans and checks that read them."""
+        sql = f"SELECT * FROM ({sql}) {ordered}"
+        if linked:  # the previous run's rows in their order, then the new ones (no sort of every row again)
+            sql = (f"SELECT * FROM read_parquet({_quoted(previous[1] / f'{name}.parquet')}) WHERE {kept}"
+                   f" UNION ALL BY NAME ({sql})")
+        _copy(con, sql, tmp / f"{name}.parquet")
         if view:
             _view(con, view, tmp / f"{name}.parquet", fresh)
 
     # the invoice <-> ledger matching, the rule reconcile_sources applied (one row per org x supplier x invoice
     # number; `klimainnkjop invoices match` reads it)
-    matches = f"SELECT {', '.join(MATCH_COLUMNS)} FROM ({documents})"
-    if linked:
-        matches += (f" UNION ALL BY NAME SELECT * FROM read_parquet({_quoted(previous[1] / 'matches.parquet')}) AS m"
-                    f" WHERE NOT EXISTS (SELECT 1 FROM touched AS t WHERE {_same_document('m', 't')})")
-    _copy(con, f"SELECT * FROM ({matches}) ORDER BY org ASC", tmp / "matches.parquet")
+    matches = f"SELECT {', '.join(MATCH_COLUMNS)} FROM ({documents}) ORDER BY org ASC"
+    if linked:  # the previous run's rows of the other documents in their order, then the ones made now
+        matches = (f"SELECT * FROM read_parquet({_quoted(previous[1] / 'matches.parquet')}) AS m"
+                   f" WHERE NOT EXISTS (SELECT 1 FROM touched AS t WHERE {_same_document('m', 't')})"
+                   f" UNION ALL BY NAME ({matches})")
+    _copy(con, matches, tmp / "matches.parquet")
     # the rows made now, for the data checks (the table of them where there are invoices, else the file's)
     raw.execute("CREATE OR REPLACE VIEW documents AS "
                 + (f"SELECT {', '.join(MATCH_COLUMNS)} FROM invoice_documents" if sourced.invoices else
@@ -628,7 +676,7 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     # combined range of any view the pages show, summed again by factor (selectors.results.combined_range)
     by_year("moments", _plan(con, 'moments', ('stored',), _purchase_moments, persist=True))
     # issue 16: what changed since the previous run, and why
-    write_changes(raw, con, previous[1] if previous else None, "stored", tmp / "changes.parquet", linked, tmp)
+    write_changes(raw, con, previous[1] if previous else None, "stored", tmp / "changes.parquet", linked, tmp, kept)
     _view(con, "changed", tmp / "changes.parquet", fresh)
     (tmp / "changes.json").write_text(json.dumps({"previous_run": previous[0] if previous else None}))
 

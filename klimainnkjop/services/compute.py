@@ -237,8 +237,8 @@ def do_compute(*, factor_set_name: str | None = None, actor: ActorLike = None) -
 
 def previous_run() -> tuple[int, Path] | None:
     """The latest finished run's number and folder: a new run records its difference from it (issue 16) and links
-    the line results of the years whose inputs did not change (engine.partitions; `KLIMAINNKJOP_INCREMENTAL=0`
-    recomputes every year)."""
+    the line results of the partitions (organisation x year) whose inputs did not change (engine.partitions;
+    `KLIMAINNKJOP_INCREMENTAL=0` recomputes everything)."""
     last = ComputeRun.objects.filter(status=ComputeRun.STATUS_DONE).exclude(result_dir="").order_by("-id").first()
     if last is None:
         return None
@@ -282,7 +282,7 @@ def _referenced_runs() -> set[int]:
 
 
 def _folder_size(folder: Path) -> int:
-    """The bytes that removing the folder frees: a year's line file that a later run links (incremental compute,
+    """The bytes that removing the folder frees: a line file that a later run links (incremental compute,
     engine.partitions) stays on disk under that run's name and is not counted."""
     if not folder.is_dir():
         return 0
