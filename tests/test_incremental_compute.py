@@ -604,3 +604,24 @@ def test_an_organisation_number_with_other_characters_is_partitioned_and_linked(
     more = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 2_000, 2023, 5)])
     run2 = incremental_equals_full(tmp_path, inputs(first, more), run1)
     assert recomputed(run2) == [(ORG, 2023)]
+
+
+def test_a_partitions_filter_holds_for_its_rows_only_and_is_never_null():
+    """The SQL that picks the rows of partitions (the previous run's rows kept, the rows made now): null years and
+    organisations, quotes in a name, and its negation (NOT of a null would drop a row)."""
+    con = duckdb.connect()
+    every = [(ORG, 2023), (ORG, None), (OTHER, 2023), (None, 2023), ("o'q", 2024)]
+    con.execute("CREATE TABLE t (org VARCHAR, year INTEGER)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", every)
+
+    def picked(sql: str) -> list[tuple]:
+        return sorted(con.execute(f"SELECT org, year FROM t WHERE {sql}").fetchall(), key=repr)
+
+    assert picked(partitions.in_parts({(ORG, None), ("o'q", 2024)})) == sorted([(ORG, None), ("o'q", 2024)], key=repr)
+    assert picked(partitions.in_parts({(None, 2023)})) == [(None, 2023)]
+    assert picked(f"NOT {partitions.in_parts({(ORG, 2023)})}") == sorted(every[1:], key=repr)
+    assert picked(partitions.in_parts(set())) == []
+    linked, changed = {(ORG, 2023), (OTHER, 2023), (None, 2023)}, {(ORG, None), ("o'q", 2024)}
+    assert partitions.kept_rows(linked, changed).startswith("NOT")  # the shorter list written out
+    assert picked(partitions.kept_rows(linked, changed)) == picked(partitions.in_parts(linked)) \
+        == sorted(linked, key=repr)

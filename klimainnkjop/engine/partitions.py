@@ -372,14 +372,14 @@ def sellers(active: Iterable[Key], member_kinds: list[tuple[str, str]]) -> dict[
 
 # A run's results besides the lines with rows per partition (their keys begin with org, year): a partition linked
 # from the previous run takes its rows of these from that run's files too (runner.run)
-BY_YEAR = ("aggregates", "summary", "uncertainty", "moments")
+BY_PART = ("aggregates", "summary", "uncertainty", "moments")
 MATCHES = "matches"
 
 
 def reusable(folder: Path) -> bool:
     """Whether a previous run's folder holds every result a later run takes rows from: its line files by year, the
-    BY_YEAR results and the matches."""
-    return (folder / LINES).is_dir() and all((folder / f"{n}.parquet").exists() for n in (*BY_YEAR, MATCHES))
+    BY_PART results and the matches."""
+    return (folder / LINES).is_dir() and all((folder / f"{n}.parquet").exists() for n in (*BY_PART, MATCHES))
 
 
 def files_except(folder: Path, keys: set) -> list[Path]:

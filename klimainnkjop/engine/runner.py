@@ -641,8 +641,8 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     fresh = partitions.in_parts(compute) if linked else "true"
     kept = partitions.kept_rows(linked, changed) if linked else None
 
-    def by_year(name: str, sql: str, view: str | None = None, ordered: str = order) -> None:
-        """A result with rows per partition (partitions.BY_YEAR): this run's rows and the linked partitions' of the
+    def by_part(name: str, sql: str, view: str | None = None, ordered: str = order) -> None:
+        """A result with rows per partition (partitions.BY_PART): this run's rows and the linked partitions' of the
         previous run's file, and `view` of the new rows for the plans and checks that read them."""
         sql = f"SELECT * FROM ({sql}) {ordered}"
         if linked:  # the previous run's rows in their order, then the new ones (no sort of every row again)
@@ -666,15 +666,15 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
                    f"SELECT * FROM read_parquet({_quoted(tmp / 'matches.parquet')}) AS m"
                    + (f" WHERE EXISTS (SELECT 1 FROM touched AS t WHERE {_same_document('m', 't')})"
                       if linked else "")))
-    by_year("aggregates", _plan(con, 'aggregates', ('stored',), pipeline.aggregates, persist=True), "aggregated")
-    by_year("summary", _plan(con, 'summary', ('aggregated',), pipeline.summary, persist=True), "rolled")
+    by_part("aggregates", _plan(con, 'aggregates', ('stored',), pipeline.aggregates, persist=True), "aggregated")
+    by_part("summary", _plan(con, 'summary', ('aggregated',), pipeline.summary, persist=True), "rolled")
     # method v2: each organisation's purchases per year × operating/investment with a 95 % range from the lines'
     # lognormal spreads (pipeline.uncertain_totals), beside the summed low-high of the aggregates
-    by_year("uncertainty", _plan(con, 'uncertainty', ('stored',), _purchase_uncertainty, persist=True),
+    by_part("uncertainty", _plan(con, 'uncertainty', ('stored',), _purchase_uncertainty, persist=True),
             ordered="ORDER BY org ASC, year ASC, investment ASC")
     # the same per factor and view keys (org x year x month x unit x category x investment x intra_region): the
     # combined range of any view the pages show, summed again by factor (selectors.results.combined_range)
-    by_year("moments", _plan(con, 'moments', ('stored',), _purchase_moments, persist=True))
+    by_part("moments", _plan(con, 'moments', ('stored',), _purchase_moments, persist=True))
     # issue 16: what changed since the previous run, and why
     write_changes(raw, con, previous[1] if previous else None, "stored", tmp / "changes.parquet", linked, tmp, kept)
     _view(con, "changed", tmp / "changes.parquet", fresh)
