@@ -625,3 +625,15 @@ def test_a_partitions_filter_holds_for_its_rows_only_and_is_never_null():
     assert partitions.kept_rows(linked, changed).startswith("NOT")  # the shorter list written out
     assert picked(partitions.kept_rows(linked, changed)) == picked(partitions.in_parts(linked)) \
         == sorted(linked, key=repr)
+
+
+def test_a_read_of_one_organisations_lines_opens_its_own_files_only(two_years):
+    _, _, _, base = two_years
+    source = partitions.lines_source(base, ORG)
+    assert source.endswith(f"*_{ORG}_*.parquet")
+    orgs = {r[0] for r in duckdb.connect().execute(f"SELECT org FROM read_parquet('{source}')").fetchall()}
+    assert orgs == {ORG}
+    assert reader.lines_table(base, ORG).count().to_pyarrow().as_py() == 3  # a1, a2, a4
+    # an organisation without lines in the run: every file, which the caller filters to none
+    assert partitions.lines_source(base, "123456789") == partitions.lines_source(base)
+    assert partitions.lines_source(base, "a/b") == partitions.lines_source(base)

@@ -52,10 +52,15 @@ NO_YEAR = "none"
 LINE_KEYED = ("overrides", "predictions")
 
 
-def lines_source(folder: Path) -> str:
-    """What read_parquet reads for a run's line results: the per-year files of `lines/`, or an older run's single
-    lines.parquet."""
+def lines_source(folder: Path, org: str | None = None) -> str:
+    """What read_parquet reads for a run's line results: the files of `lines/` (a set per organisation and year),
+    or an older run's single lines.parquet. `org`: only that organisation's files where the run has any (a read of
+    one organisation opens its own files, not every organisation's); else every file, which the caller filters."""
     if (folder / LINES).is_dir():
+        if org is not None:
+            pattern = f"*_{org_token(org)}_*.parquet"  # <year>_<org>_<n>.parquet: no `_` in a year or an org token
+            if any((folder / LINES).glob(pattern)):
+                return str(folder / LINES / pattern)
         return str(folder / LINES / "*.parquet")
     return str(folder / LEGACY_LINES)
 
@@ -90,12 +95,17 @@ Key = tuple  # a partition: (org, year); year None for the lines without a year
 
 
 def part_name(key: Key) -> str:
-    """A partition's name in file names and the fingerprint: `<year>_<org>` (an organisation number as it is; any
-    other text of letters and digits too, else a hash of it: a name has no `_` of its own)."""
+    """A partition's name in file names and the fingerprint: `<year>_<org token>`."""
     org, year = key
-    token = org if org and re.fullmatch(r"[0-9A-Za-z]+", org) else \
-        "x" + hashlib.sha256(("\0" if org is None else org).encode()).hexdigest()[:16]
-    return f"{year_name(year)}_{token}"
+    return f"{year_name(year)}_{org_token(org)}"
+
+
+def org_token(org: str | None) -> str:
+    """An organisation in file names: an organisation number as it is (any other text of letters and digits too),
+    else a hash of it (a token has no `_` and no character a file name or a glob would read otherwise)."""
+    if org and re.fullmatch(r"[0-9A-Za-z]+", org):
+        return org
+    return "x" + hashlib.sha256(("\0" if org is None else org).encode()).hexdigest()[:16]
 
 
 def key_order(key: Key) -> tuple:

@@ -18,9 +18,10 @@ _local = threading.local()
 result_source = partitions.result_source  # the files of a run's result, for read_parquet
 
 
-def lines_table(folder: Path) -> ibis.Table:
-    """A run's line results (every year's files) as an ibis table."""
-    return result_table(partitions.lines_source(folder))
+def lines_table(folder: Path, org: str | None = None) -> ibis.Table:
+    """A run's line results as an ibis table: every organisation's files, or with `org` that organisation's where
+    the run has any (engine.partitions.lines_source; the caller still filters by organisation)."""
+    return result_table(partitions.lines_source(folder, org))
 
 
 def result_table(path: Path | str) -> ibis.Table:

@@ -64,7 +64,7 @@ def calculations(project: ConstructionProject) -> list[ClimateCalculation]:
 def _project_lines(scope: Scope, run: Run, org: str, codes: list[str]):
     """The project lines of `codes` in the run: purchases on investment with one of the codes; None for a run made
     before lines carried their project."""
-    table = _lines_table(linestore.absolute(run.run.result_dir))
+    table = _lines_table(linestore.absolute(run.run.result_dir), org)
     if "project" not in table.columns:
         return None
     table = scoped(table.filter(_.org == org), scope)

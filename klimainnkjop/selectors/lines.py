@@ -30,7 +30,7 @@ def _run(scope: Scope, org: str) -> Run:
 def _lines(scope: Scope, org: str, run: Run | None = None) -> ibis.Table:
     scope.check(org)
     run = run or _run(scope, org)
-    return scoped(_lines_table(linestore.absolute(run.run.result_dir)).filter(_.org == org), scope)
+    return scoped(_lines_table(linestore.absolute(run.run.result_dir), org).filter(_.org == org), scope)
 
 
 NO_VALUE = "-"  # a filter value meaning "without": no category, no unit, no supplier, not covered (method)

@@ -104,7 +104,7 @@ def cached(kind: str, scope: Scope, run: Run, args: tuple, compute):
 
 
 _table = reader.result_table  # a result file as an ibis table (the engine opens the backend)
-_lines_table = reader.lines_table  # a run's line results (a file per year: engine.partitions)
+_lines_table = reader.lines_table  # a run's line results (files per organisation and year: engine.partitions)
 
 
 def scoped(table: ibis.Table, scope: Scope) -> ibis.Table:
