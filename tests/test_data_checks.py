@@ -66,8 +66,8 @@ def test_a_normal_run_passes_every_check_and_is_published(good_run):
 def check(tables: dict[str, pa.Table]) -> None:
     con = runner.connect()
     try:
-        for view, name in (("stored", "lines"), ("aggregated", "aggregates"), ("rolled", "summary"),
-                           ("documents", "matches"), ("changed", "changes")):
+        for view, name in (("stored", "lines"), ("stored_keys", "lines"), ("aggregated", "aggregates"),
+                           ("rolled", "summary"), ("documents", "matches"), ("changed", "changes")):
             if name in tables:
                 con.con.register(view, tables[name])
         runner.check_results(con.con)

@@ -637,3 +637,36 @@ def test_a_read_of_one_organisations_lines_opens_its_own_files_only(two_years):
     # an organisation without lines in the run: every file, which the caller filters to none
     assert partitions.lines_source(base, "123456789") == partitions.lines_source(base)
     assert partitions.lines_source(base, "a/b") == partitions.lines_source(base)
+
+
+def test_a_line_key_of_a_linked_year_again_in_a_computed_one_fails_the_check_as_a_full_run_does(tmp_path):
+    """A key is unique per organisation over all its years: a computed partition's keys are checked against the
+    organisation's linked partitions too (the check read only the lines computed now)."""
+    first = write_lines(tmp_path / "a.parquet", [(ORG, "a1", "115", 10_000, 2023, 3),
+                                                 (OTHER, "o1", "115", 10_000, 2024, 3)])
+    base = tmp_path / "run-1"
+    runner.run(inputs(first), base)
+    again = write_lines(tmp_path / "b.parquet", [(ORG, "a1", "115", 10_000, 2024, 3)])
+    for reuse in (True, False):
+        with pytest.raises(runner.DataCheckFailed) as failed:
+            runner.run(inputs(first, again), tmp_path / f"run-{reuse}", previous=(1, base), reuse=reuse)
+        assert failed.value.check == "unique_line_keys" and failed.value.keys == [(ORG, "a1", 2)]
+    # another organisation's key may be the same
+    other = write_lines(tmp_path / "c.parquet", [(OTHER, "a1", "115", 10_000, 2024, 5)])
+    after = incremental_equals_full(tmp_path, inputs(first, other), base, name="run-other")
+    assert recomputed(after) == [(OTHER, 2024)]
+
+
+def test_a_previous_fingerprint_without_the_partitions_with_purchases_is_not_reused(tmp_path):
+    """A fingerprint written without `active` and `sellers` (damaged, or by other code) is no base to link from:
+    the partitions computed now would count no purchases of the linked ones."""
+    first = write_lines(tmp_path / "a.parquet", [(ORG, "a1", "115", 10_000, 2023, 3)])
+    base = tmp_path / "run-1"
+    runner.run(inputs(first), base)
+    recorded = fingerprint(base)
+    del recorded["active"], recorded["sellers"]
+    (base / partitions.FINGERPRINT).write_text(json.dumps(recorded), encoding="utf-8")
+    assert partitions.read_fingerprint(base) is None
+    more = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 10_000, 2024, 3)])
+    after = incremental_equals_full(tmp_path, inputs(first, more), base)
+    assert recomputed(after) == [(ORG, 2023), (ORG, 2024)] and fingerprint(after)["reused_from"] is None

@@ -158,7 +158,8 @@ def read_fingerprint(folder: Path | None) -> Fingerprint | None:
         return Fingerprint(reference=data["reference"], files=[(str(p), _keys(k)) for p, k in data["files"]],
                            links=[_keys(link) for link in data.get("links", [])],
                            line_keyed=dict(data.get("line_keyed", {})), outputs=dict(data.get("outputs", {})),
-                           active=_keys(data.get("active", [])), sellers=dict(data.get("sellers", {})),
+                           # required: without them a linked partition's purchases would count as none
+                           active=_keys(data["active"]), sellers=dict(data["sellers"]),
                            sources=dict(data.get("sources", {})))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

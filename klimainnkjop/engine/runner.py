@@ -313,8 +313,9 @@ def _view(con: ibis.BaseBackend, name: str, path: Path, where: str = "true") -> 
     con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_quoted(path)}) WHERE {where}")
 
 
-# Checks of every run's results, cheap SQL over the written files (views `stored` = lines.parquet, `aggregated`
-# = aggregates.parquet, `rolled` = summary.parquet, `documents` = matches.parquet): each query returns the
+# Checks of every run's results, cheap SQL over the written files (views `stored` = lines.parquet, `stored_keys` =
+# its org and line_key with those of the linked lines of the same organisations, `aggregated` = aggregates.parquet,
+# `rolled` = summary.parquet, `documents` = matches.parquet): each query returns the
 # offending keys (at most 10), none when the check holds. Floats are compared within 1e-6 kg + 1e-9 relative
 # (sums taken in another order).
 _KG_DIFFERS = "abs({a} - {b}) > 1e-6 + 1e-9 * greatest(abs({a}), abs({b}))"
@@ -322,7 +323,7 @@ _PARTS = ("n", "spend", "kg", "market", "low", "high")
 DATA_CHECKS: dict[str, tuple[str, str]] = {
     "unique_line_keys": (
         "every (org, line_key) once in lines.parquet",
-        "SELECT org, line_key, count(*) AS times FROM stored GROUP BY org, line_key HAVING count(*) > 1 "
+        "SELECT org, line_key, count(*) AS times FROM stored_keys GROUP BY org, line_key HAVING count(*) > 1 "
         "ORDER BY org, line_key LIMIT 10"),
     "method_per_line": (
         "a covered purchase line has a method, a line with a method is a covered purchase, no kg without one",
@@ -640,6 +641,13 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     # was in the previous run and is gone or changed)
     fresh = partitions.in_parts(compute) if linked else "true"
     kept = partitions.kept_rows(linked, changed) if linked else None
+    # the line keys the uniqueness check reads: the lines computed now and the linked lines of their organisations
+    # (a key is unique per organisation over all its years)
+    orgs = {org for org, _year in compute}
+    beside = [path for key in linked if key[0] in orgs for path in partitions.part_files(tmp, key)]
+    raw.execute("CREATE OR REPLACE VIEW stored_keys AS SELECT org, line_key FROM stored"
+                + (f" UNION ALL SELECT org, line_key FROM read_parquet([{', '.join(map(_quoted, beside))}])"
+                   if beside else ""))
 
     def by_part(name: str, sql: str, view: str | None = None, ordered: str = order) -> None:
         """A result with rows per partition (partitions.BY_PART): this run's rows and the linked partitions' of the
