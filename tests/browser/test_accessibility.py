@@ -184,8 +184,11 @@ def test_the_organisations_emissions_per_category_are_one_click_from_the_region_
     page, base, (org, _) = signed_in
     page.goto(base + "/")
     page.get_by_role("link", name=org.name).first.click()
+    # the URL changes when the navigation commits, before the page is parsed: wait for it to load
+    page.wait_for_url(f"**/org/{org.orgnr}/**", wait_until="load")
     assert page.url.split("?")[0].rstrip("/").endswith(org.orgnr)  # the link keeps the period (?periode=)
     table = page.get_by_role("table", name="kategori").first
+    table.wait_for(state="visible")
     assert table.is_visible()
     assert table.get_by_role("row").count() > 1
 
