@@ -37,7 +37,7 @@ import baseline  # noqa: E402
 from synthetic import DATA, Generator  # noqa: E402
 from timing import measure, peak_rss_mb  # noqa: E402
 
-from klimainnkjop.engine.partitions import lines_source  # noqa: E402 - a run's line results (files)
+from klimainnkjop.engine.partitions import lines_source, result_source  # noqa: E402 - a run's result files
 
 REL_TOL = 1e-6
 
@@ -264,8 +264,8 @@ def bench_synthetic(args, work: Path, report: Report) -> dict:
                     f"{statistics.median(base_times):.2f}")
 
     con = duckdb.connect()
-    product = baseline.summarise(con, lines_source(engine_out), engine_out / "aggregates.parquet")
-    ok, check = compare(product, base, con, engine_out / "aggregates.parquet", base_out / "aggregates.parquet")
+    product = baseline.summarise(con, lines_source(engine_out), result_source(engine_out, "aggregates"))
+    ok, check = compare(product, base, con, result_source(engine_out, "aggregates"), base_out / "aggregates.parquet")
     # the runner's own summary must agree with its line results
     if totals.lines_in != product["lines_in"] or _rel(totals.kg_co2e, product["kg_co2e"]) > REL_TOL:
         ok, check = False, check + f"; runner summary {totals} disagrees with its line results"
@@ -319,7 +319,7 @@ def demo_diagnosis(con: duckdb.DuckDBPyConnection, line_files: list[Path], membe
                 f"union_by_name = true)) TO '{fixed / 'lines.parquet'}' (FORMAT parquet)")
     out = work / "results" / "demo-org-keys-engine"
     runner.run(engine_inputs([fixed / "lines.parquet"], [], members), out)
-    ok, _ = compare(baseline.summarise(con, lines_source(out), out / "aggregates.parquet"), base)
+    ok, _ = compare(baseline.summarise(con, lines_source(out), result_source(out, "aggregates")), base)
     return (f"; CAUSE: {n - distinct:,} of {n:,} demo lines share their line_key with a line of another organisation "
             f"(line_key is unique per organisation only) and engine.pipeline picks factors per line_key and joins "
             f"them back on line_key alone, so those lines take another line's factor; the engine run in-process on "
@@ -373,8 +373,9 @@ def bench_demo(args, work: Path, report: Report) -> None:
     if not runs:
         check = "FAIL no results/run-* folder after compute"
     else:
-        product = baseline.summarise(con, lines_source(runs[-1]), runs[-1] / "aggregates.parquet")
-        ok, check = compare(product, base, con, runs[-1] / "aggregates.parquet", base_out / "aggregates.parquet")
+        product = baseline.summarise(con, lines_source(runs[-1]), result_source(runs[-1], "aggregates"))
+        ok, check = compare(product, base, con, result_source(runs[-1], "aggregates"),
+                            base_out / "aggregates.parquet")
         if not ok:
             diagnosis = demo_diagnosis(con, line_files, members, base, work)
             check += diagnosis
@@ -435,7 +436,7 @@ def _selector_style(agg_file: Path, org: str):
 
 def bench_dashboard(args, synthetic: dict, report: Report) -> None:
     org = synthetic["org"]
-    agg = synthetic["engine_out"] / "aggregates.parquet"
+    agg = result_source(synthetic["engine_out"], "aggregates")
     line_results = lines_source(synthetic["engine_out"])
     raw = [str(f) for f in synthetic["files"]]
     print(f"\n[3] dashboard read: total by year and category for org {org}, {args.reps} repetitions ...", flush=True)
@@ -524,13 +525,13 @@ def bench_pages(args, synthetic: dict, work: Path, report: Report) -> None:
         report.add(f"dashboard pages: not available ({type(exc).__name__}: {str(exc)[:120]})", None, None, None, "-")
         return
     org = synthetic["org"]
-    summary = synthetic["engine_out"] / "summary.parquet"
+    summary = result_source(synthetic["engine_out"], "summary")
     con = duckdb.connect()
     year = con.execute(f"SELECT max(year) FROM read_parquet('{summary}') WHERE exclusion = ''").fetchone()[0]
     summary_rows = con.execute(f"SELECT count(*) FROM read_parquet('{summary}')").fetchone()[0]
     # the largest organisation's units (flat), for the unit page: the first unit by code
     unit_codes = [r[0] for r in con.execute(
-        f"SELECT DISTINCT unit FROM read_parquet('{synthetic['engine_out'] / 'aggregates.parquet'}') "
+        f"SELECT DISTINCT unit FROM read_parquet('{result_source(synthetic['engine_out'], 'aggregates')}') "
         f"WHERE org = $org AND unit <> '' ORDER BY unit", {"org": org}).fetchall()]
     owner = Organisation.objects.get(orgnr=org)
     Unit.objects.bulk_create([Unit(organisation=owner, code=c, name=f"Enhet {c}") for c in unit_codes])

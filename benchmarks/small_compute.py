@@ -56,12 +56,12 @@ def fingerprint(folder: Path) -> str:
     (new in every database) aside."""
     import duckdb
 
-    from klimainnkjop.engine.partitions import lines_source
+    from klimainnkjop.engine.partitions import RESULTS, result_source
 
     digest = hashlib.sha256()
     con = duckdb.connect()
-    # every result file; the line results (a file per organisation and year) read as one
-    sources = {p.stem: str(p) for p in folder.glob("*.parquet")} | {"lines": lines_source(folder)}
+    # every result; each one's files (per organisation, or per organisation and year) read as one
+    sources = {p.stem: str(p) for p in folder.glob("*.parquet")} | {n: result_source(folder, n) for n in RESULTS}
     for name, path in sorted(sources.items()):
         columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
         shown = ", ".join(f"printf('%.12g', \"{c}\")" if t == "DOUBLE" else f"CAST(\"{c}\" AS VARCHAR)"

@@ -143,7 +143,7 @@ def test_the_runs_changes_command_prints_the_split_and_refuses_an_unknown_run(ru
 def test_the_combined_range_of_a_view_equals_the_engines_range_of_its_lines(runs):
     run = results.latest_run()
     folder = absolute(run.run.result_dir)
-    stored = {(r["org"], r["year"], r["investment"]): r for r in pq.read_table(folder / "uncertainty.parquet").to_pylist()}
+    stored = {(r["org"], r["year"], r["investment"]): r for r in pq.read_table(folder / "uncertainty").to_pylist()}
     engine = stored[(KONGSVINGER, 2024, False)]  # Kongsvinger's 2024: operating only
     low, high = results.combined_range(system_scope(), org=KONGSVINGER, year=2024)[()]
     assert (low, high) == (pytest.approx(engine["kg_p025"], rel=1e-9), pytest.approx(engine["kg_p975"], rel=1e-9))

@@ -52,7 +52,7 @@ def good_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("good")
     out = tmp / "out"
     totals_ = runner.run(inputs(write_lines(tmp / "a.parquet", LINES)), out)
-    return totals_, {name: pq.read_table(out / (name if name == "lines" else f"{name}.parquet"))
+    return totals_, {name: pq.read_table(out / name)
                      for name in ("lines", "aggregates", "summary", "matches")}
 
 
@@ -173,7 +173,7 @@ def test_a_compute_whose_results_fail_a_check_is_marked_failed_and_the_last_good
 
 
 def test_ledger_lines_replaced_by_an_invoice_the_matching_does_not_name_fail_the_run(tmp_path):
-    """matches.parquet (what `invoices match` reads) and the lines' invoice_detail exclusions are one outcome."""
+    """The matches (what `invoices match` reads) and the lines' invoice_detail exclusions are one outcome."""
     rows = [(ORG, "k1", "115", 100_000), (ORG, "k2", "115", 20_000)]
     ledger = pq.read_table(write_lines(tmp_path / "ledger.parquet", rows)).to_pylist()
     ledger[0].update(supplier_orgnr="999999999", invoice_no="F1")  # k1 is invoice F1 in the ledger
@@ -183,7 +183,7 @@ def test_ledger_lines_replaced_by_an_invoice_the_matching_does_not_name_fail_the
     pq.write_table(pa.Table.from_pylist([invoice], schema=LINE_SCHEMA), tmp_path / "ehf.parquet")
     out = tmp_path / "out"
     runner.run(inputs(tmp_path / "ledger.parquet", tmp_path / "ehf.parquet"), out)
-    tables = {name: pq.read_table(out / (name if name == "lines" else f"{name}.parquet")) for name in ("lines", "aggregates", "summary", "matches")}
+    tables = {name: pq.read_table(out / name) for name in ("lines", "aggregates", "summary", "matches")}
     matches = tables["matches"].to_pylist()
     assert [(m["invoice_no"], m["status"], m["ledger_line_keys"]) for m in matches] == [("F1", "matched", ["k1"])]
     exclusions = {r["line_key"]: r["exclusion"] for r in tables["lines"].to_pylist()}

@@ -58,8 +58,8 @@ def test_recomputing_with_another_factor_set_keeps_the_earlier_results(org, refe
     first = do_compute(actor="test")
     second = do_compute(actor="test")
     assert first.pk != second.pk
-    assert (data_dir / first.result_dir / "aggregates.parquet").exists()
-    assert (data_dir / second.result_dir / "aggregates.parquet").exists()
+    assert list((data_dir / first.result_dir / "aggregates").glob("*.parquet"))
+    assert list((data_dir / second.result_dir / "aggregates").glob("*.parquet"))
 
 
 def test_kostra_lines_step_aside_for_a_year_that_has_ledger_lines(org, reference):
@@ -138,19 +138,21 @@ def test_parts_sum_to_totals_under_every_grouping(tmp_path_factory, lines):
     assert totals_.kg_co2e == pytest.approx(expected_kg, rel=1e-9, abs=1e-6)
     assert totals_.kg_low == pytest.approx(expected_kg / 2, rel=1e-9, abs=1e-6)
     assert totals_.kg_high == pytest.approx(expected_kg * 2, rel=1e-9, abs=1e-6)
-    agg = str(tmp / "out" / "aggregates.parquet")
+    agg = str(tmp / "out" / "aggregates" / "*.parquet")
     keys = ["org", "year", "month", "unit", "category", "supplier_orgnr", "art", "investment", "method", "quality"]
     con = duckdb.connect()
     whole = con.execute(f"select sum(kg_co2e), sum(spend_ore), sum(lines), sum(kg_low), sum(kg_high) "
                         f"from '{agg}'").fetchone()
     assert whole[2] == len(lines)
     rolled = con.execute(f"select sum(kg_co2e), sum(spend_ore), sum(lines), sum(kg_low), sum(kg_high) "
-                         f"from '{tmp / 'out' / 'summary.parquet'}'").fetchone()
+                         f"from '{tmp / 'out' / 'summary' / '*.parquet'}'").fetchone()
     assert rolled[1:3] == whole[1:3]
-    for name in ("aggregates", "summary"):  # sorted, so a page's read of one organisation's year skips the rest
-        order = [tuple(r) for r in con.execute(f"select org, year, month from '{tmp / 'out' / name}.parquet'")
-                 .fetchall()]
-        assert order and order == sorted(order), name
+    for name in ("aggregates", "summary"):  # a file per organisation, sorted: a read of one year skips the rest
+        files = sorted((tmp / "out" / name).glob("*.parquet"))
+        assert files, name
+        for path in files:
+            order = [tuple(r) for r in con.execute(f"select org, year, month from '{path}'").fetchall()]
+            assert order and order == sorted(order) and len({o for o, _y, _m in order}) == 1, path
     assert rolled[0] == pytest.approx(whole[0], rel=1e-9, abs=1e-6)
     for size in (1, 2):
         for group in itertools.combinations(keys, size):

@@ -5,6 +5,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import shutil
 
 import duckdb
 import ibis
@@ -114,14 +115,57 @@ def test_one_more_month_recomputes_its_organisations_year_only_and_links_the_res
     assert {r[0] for r in rows(after, "lines")} >= {"b1", "b2"}
 
 
+def test_the_other_results_are_a_file_per_organisation_and_only_the_changed_organisations_are_written(two_years):
+    tmp, first, month, base = two_years
+    for name in partitions.BY_ORG:
+        names = sorted(p.name for p in (base / name).iterdir())
+        assert names == ([partitions.EMPTY] if name == partitions.MATCHES  # no invoice document in these lines
+                         else sorted([f"{ORG}_0.parquet", f"{OTHER}_0.parquet"])), name
+    assert {r["org"] for r in pq.read_table(base / "aggregates" / f"{OTHER}_0.parquet").to_pylist()} == {OTHER}
+    after = tmp / "run-2"
+    runner.run(inputs(first, month), after, previous=(1, base))
+    for name in partitions.BY_PART:
+        kept, written = after / name / f"{OTHER}_0.parquet", after / name / f"{ORG}_0.parquet"
+        assert kept.stat().st_ino == (base / name / kept.name).stat().st_ino, name  # linked, not written again
+        assert written.stat().st_ino != (base / name / written.name).stat().st_ino, name
+    # the written organisation's file holds its linked year's rows (2023) and the computed year's
+    assert {(r["org"], r["year"]) for r in pq.read_table(after / "summary" / f"{ORG}_0.parquet").to_pylist()} \
+        == {(ORG, 2023), (ORG, 2024)}
+    # a read of one organisation opens its own files only; one without files reads every file (the caller filters)
+    source = partitions.result_source(after, "aggregates", ORG)
+    assert source.endswith(f"aggregates/{ORG}_*.parquet")
+    assert {r[0] for r in duckdb.connect().execute(f"SELECT org FROM read_parquet('{source}')").fetchall()} == {ORG}
+    assert partitions.result_source(after, "aggregates", "123456789") == str(after / "aggregates" / "*.parquet")
+
+
+def test_a_run_made_before_the_results_were_split_by_organisation_is_read_and_not_linked_from(two_years):
+    tmp, first, month, base = two_years
+    old = tmp / "old"
+    shutil.copytree(base, old)
+    for name in partitions.BY_ORG:  # the layout of one file per result
+        pq.write_table(pq.read_table(old / name), old / f"{name}.parquet")
+        shutil.rmtree(old / name)
+    assert partitions.result_source(old, "summary") == str(old / "summary.parquet")
+    assert partitions.result_source(old, "summary", ORG) == str(old / "summary.parquet")
+    assert partitions.has_result(old, "summary") and not partitions.has_result(old, "nothing")
+    assert not partitions.reusable(old)
+    after = tmp / "run-2"
+    runner.run(inputs(first, month), after, previous=(1, old))
+    assert recomputed(after) == EVERY
+    full = tmp / "full"
+    runner.run(inputs(first, month), full, previous=(1, base), reuse=False)
+    assert_same_results(after, full)
+
+
 def test_the_linked_year_survives_the_previous_run_being_pruned(two_years):
     tmp, first, month, base = two_years
     after = tmp / "run-2"
     runner.run(inputs(first, month), after, previous=(1, base))
-    expected = rows(after, "lines")
-    for path in (base / "lines").iterdir():
-        path.unlink()
-    assert rows(after, "lines") == expected
+    expected = {name: rows(after, name) for name in ("lines", *partitions.BY_ORG)}
+    for name in expected:
+        for path in (base / name).iterdir():
+            path.unlink()
+    assert {name: rows(after, name) for name in expected} == expected
 
 
 def test_nothing_new_recomputes_nothing_and_changes_nothing(two_years):
@@ -291,7 +335,7 @@ def test_a_year_computed_alone_from_files_without_a_column_others_have_reads_it_
 
 def test_a_ledger_document_across_a_computed_and_a_linked_year_keeps_one_row_of_all_its_lines(tmp_path):
     """A document of ledger lines alone (no invoice) ties no years: its lines of 2023 are linked while 2024 is
-    computed again, yet its row in matches.parquet is made again over the lines of both years."""
+    computed again, yet its row of the matches is made again over the lines of both years."""
     ledger = write_lines(tmp_path / "ledger.parquet", [(ORG, "l1", "115", 100_000, 2023, 12, "D1"),
                                                        (ORG, "l2", "115", 5_000, 2024, 1, "D1"),
                                                        (ORG, "l3", "115", 7_000, 2023, 6, "D2")])
@@ -304,7 +348,7 @@ def test_a_ledger_document_across_a_computed_and_a_linked_year_keeps_one_row_of_
     full = tmp_path / "full"
     runner.run(inputs(ledger, more), full, previous=(1, base), reuse=False)
     assert_same_results(after, full, changes=True)
-    documents = {r["invoice_no"]: r for r in pq.read_table(after / "matches.parquet").to_pylist()}
+    documents = {r["invoice_no"]: r for r in pq.read_table(after / "matches").to_pylist()}
     assert (documents["D1"]["ledger_lines"], documents["D1"]["ledger_ore"]) == (3, 106_000)
     assert documents["D2"]["ledger_lines"] == 1  # a document of the linked year only: the previous run's row
     # and when the computed year's lines of a document go, its row is made again from what is left
@@ -315,7 +359,7 @@ def test_a_ledger_document_across_a_computed_and_a_linked_year_keeps_one_row_of_
     dropped = tmp_path / "dropped"
     runner.run(inputs(lines_2023), dropped, previous=(1, first))
     assert recomputed(dropped) == [] and fingerprint(dropped)["reused_from"] == 1
-    documents = {r["invoice_no"]: r for r in pq.read_table(dropped / "matches.parquet").to_pylist()}
+    documents = {r["invoice_no"]: r for r in pq.read_table(dropped / "matches").to_pylist()}
     assert documents["D1"]["ledger_lines"] == 1 and documents["D1"]["ledger_ore"] == 100_000
 
 
@@ -433,7 +477,7 @@ def test_null_and_empty_invoice_numbers_are_two_documents(tmp_path):
                              supplier_orgnr=None)
     after = incremental_equals_full(tmp_path, inputs(first, ledger, typed, more, nosupplier), base)
     assert recomputed(after) == [(ORG, 2024)] and fingerprint(after)["reused_from"] == 1
-    documents = {(r["supplier_orgnr"], r["invoice_no"]): r for r in pq.read_table(after / "matches.parquet")
+    documents = {(r["supplier_orgnr"], r["invoice_no"]): r for r in pq.read_table(after / "matches")
                  .to_pylist()}
     assert {k: r["invoice_lines"] for k, r in documents.items()} == {(SUPPLIER, None): 2, (SUPPLIER, ""): 2,
                                                                       (None, "F5"): 2}
@@ -508,7 +552,7 @@ def test_a_removed_batch_of_a_year_with_other_lines_and_a_removed_override(tmp_p
     runner.run(dataclasses.replace(inputs(first, second), overrides=overrides), base)
     after = incremental_equals_full(tmp_path, inputs(first), base)
     assert recomputed(after) == [(ORG, 2024)]
-    assert [r["ledger_lines"] for r in pq.read_table(after / "matches.parquet").to_pylist()] == [2]  # a1, a2
+    assert [r["ledger_lines"] for r in pq.read_table(after / "matches").to_pylist()] == [2]  # a1, a2
 
 
 def test_invoices_arriving_in_one_year_and_leaving_again(tmp_path):

@@ -71,7 +71,7 @@ def computed(tmp_path, rows: list[dict], *, market: bool = True) -> tuple[dict, 
     out = tmp_path / "out"
     runner.run(inputs(write_lines(tmp_path / "a.parquet", rows), market=market), out)
     lines = {r["line_key"]: r for r in pq.read_table(out / "lines").to_pylist()}
-    summary = pq.read_table(out / "summary.parquet").to_pylist()
+    summary = pq.read_table(out / "summary").to_pylist()
     return lines, {"kg": sum(r["kg_co2e"] for r in summary), "market": sum(r["kg_co2e_market"] for r in summary)}
 
 

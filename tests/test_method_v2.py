@@ -403,12 +403,12 @@ def test_a_region_of_a_municipality_and_its_joint_company_counts_a_purchase_betw
     (own,) = totals(scope, org=kommune.orgnr)["rows"]
     assert own["spend_nok"] == 20_700_000.0
     assert own["kg_co2e"] == pytest.approx(to_2026(20_700_000, 2019) * DFO["waste.treatment"])
-    # the run's combined ranges (uncertainty.parquet): one row per organisation × year × investment, the median
+    # the run's combined ranges (uncertainty/): one row per organisation × year × investment, the median
     # inside its 95 % range
     import pyarrow.parquet as pq
     from klimainnkjop.storage import linestore
 
-    ranges = pq.read_table(linestore.absolute(run.result_dir) / "uncertainty.parquet").to_pylist()
+    ranges = pq.read_table(linestore.absolute(run.result_dir) / "uncertainty").to_pylist()
     assert [(r["org"], r["year"], r["investment"]) for r in ranges] == [(ORG, 2019, False), (iks.orgnr, 2019, False)]
     for r in ranges:
         assert r["kg_p025"] < r["kg_co2e"] < r["kg_mean"] < r["kg_p975"]

@@ -70,10 +70,26 @@ def has_lines(folder: Path) -> bool:
     return (folder / LINES).is_dir() or (folder / LEGACY_LINES).exists()
 
 
-def result_source(folder: Path, name: str) -> str:
-    """The files of a run's result `name` ("lines", "aggregates", ...) for read_parquet: the line results are a
-    file per organisation and year, the others one file each."""
-    return lines_source(folder) if name == LINES else str(folder / f"{name}.parquet")
+def result_source(folder: Path, name: str, org: str | None = None) -> str:
+    """The files of a run's result `name` ("lines", "aggregates", ...) for read_parquet: the line results are a set
+    of files per organisation and year, the results BY_ORG a set per organisation (`<name>/<org token>_<n>.parquet`,
+    or `<name>/empty.parquet` for a result without rows), the changes one file; a run made before the split has
+    `<name>.parquet`. `org`: only that organisation's files where the run has any (else every file, which the
+    caller filters)."""
+    if name == LINES:
+        return lines_source(folder, org)
+    if (folder / name).is_dir():
+        if org is not None:
+            pattern = f"{org_token(org)}_*.parquet"
+            if any((folder / name).glob(pattern)):
+                return str(folder / name / pattern)
+        return str(folder / name / "*.parquet")
+    return str(folder / f"{name}.parquet")
+
+
+def has_result(folder: Path, name: str) -> bool:
+    """Whether a run's folder holds the result `name` (in either layout: result_source)."""
+    return (folder / name).is_dir() or (folder / f"{name}.parquet").exists()
 
 
 def columns(raw, source: str) -> list[tuple[str, str]]:
@@ -345,14 +361,20 @@ def lines_of_files(raw, files: list, every_line: str, where: str) -> str:
     return f"SELECT {select} FROM {source} WHERE {where}"
 
 
+def years_of(keys) -> dict:
+    """organisation -> the years of the partitions `keys` of it."""
+    years: dict = {}
+    for org, year in keys:
+        years.setdefault(org, set()).add(year)
+    return years
+
+
 def in_parts(keys) -> str:
     """SQL: a row (with columns org and year) is of one of the partitions `keys`; never null (false for none)."""
-    years_of: dict = {}
-    for org, year in keys:
-        years_of.setdefault(org, set()).add(year)
+    years_of_org = years_of(keys)
     clauses = []
-    for org in sorted(years_of, key=lambda o: o or ""):
-        years = years_of[org]
+    for org in sorted(years_of_org, key=lambda o: o or ""):
+        years = years_of_org[org]
         named = ", ".join(str(int(y)) for y in sorted(y for y in years if y is not None))
         wanted = ([f"year IN ({named})"] if named else []) + (["year IS NULL"] if None in years else [])
         same_org = "org IS NULL" if org is None else f"org = {quoted(org)}"
@@ -385,12 +407,35 @@ def sellers(active: Iterable[Key], member_kinds: list[tuple[str, str]]) -> dict[
 # from the previous run takes its rows of these from that run's files too (runner.run)
 BY_PART = ("aggregates", "summary", "uncertainty", "moments")
 MATCHES = "matches"
+# The results written as a set of files per organisation (`<name>/<org token>_<n>.parquet`): an organisation none of
+# whose partitions is computed again has its files linked from the previous run, the others' are written anew (the
+# previous run's rows of their linked partitions, then the new rows), so a run rewrites only what changed
+BY_ORG = (*BY_PART, MATCHES)
+EMPTY = "empty.parquet"  # a result without rows: no organisation's file, the columns kept (no `_`: no org's glob)
 
 
 def reusable(folder: Path) -> bool:
-    """Whether a previous run's folder holds every result a later run takes rows from: its line files by year, the
-    BY_PART results and the matches."""
-    return (folder / LINES).is_dir() and all((folder / f"{n}.parquet").exists() for n in (*BY_PART, MATCHES))
+    """Whether a previous run's folder holds every result a later run takes rows from: its line files by year and
+    the results BY_ORG, in the layout of files per organisation."""
+    return (folder / LINES).is_dir() and all((folder / n).is_dir() for n in BY_ORG)
+
+
+def org_files(folder: Path, name: str, orgs: Iterable | None = None, without: bool = False) -> list[Path]:
+    """A run's files of the result `name` (BY_ORG) of the organisations `orgs` (`without`: of every organisation
+    but those; None: every organisation's)."""
+    tokens = None if orgs is None else {org_token(o) for o in orgs}
+    return [p for p in sorted((folder / name).glob("*_*.parquet"))
+            if tokens is None or (p.name.rsplit("_", 1)[0] in tokens) != without]
+
+
+def link_files(paths: Iterable[Path], target: Path) -> None:
+    """Files of a previous run linked into `target` under their names (hard links: no copy; a copy where the file
+    system has none). Pruning the previous run later removes its names, not these."""
+    for path in paths:
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copyfile(path, target / path.name)
 
 
 def files_except(folder: Path, keys: set) -> list[Path]:
@@ -430,18 +475,17 @@ def intact(previous: Path, known: Fingerprint, keys: set) -> bool:
 
 
 def link_parts(previous: Path, out: Path, keys: set) -> None:
-    """The previous run's files of the partitions `keys`, linked into this run's lines/ (hard links: no copy; a copy
-    where the file system has none). Pruning the previous run later removes its names, not these."""
-    for key in keys:
-        for path in part_files(previous, key):
-            target = out / LINES / path.name
-            try:
-                os.link(path, target)
-            except OSError:
-                shutil.copyfile(path, target)
+    """The previous run's files of the partitions `keys`, linked into this run's lines/."""
+    link_files((path for key in keys for path in part_files(previous, key)), out / LINES)
 
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # DuckDB's folder name for a null partition value
+
+
+def _hive_value(folder: Path) -> str | None:
+    """The value of a folder `<column>=<value>` of DuckDB's PARTITION_BY output (URL-quoted; null as HIVE_NULL)."""
+    value = urllib.parse.unquote(folder.name.split("=", 1)[1])
+    return None if value == HIVE_NULL else value
 
 
 def collect_partitions(parts: Path, out: Path) -> list[Path]:
@@ -450,12 +494,23 @@ def collect_partitions(parts: Path, out: Path) -> list[Path]:
     partitions. Returns the files."""
     target, written = out / LINES, []
     for folder in sorted(parts.glob("year=*/org=*")):
-        year = urllib.parse.unquote(folder.parent.name.split("=", 1)[1])
-        org = urllib.parse.unquote(folder.name.split("=", 1)[1])
-        key = (None if org == HIVE_NULL else org, None if year in ("NULL", HIVE_NULL) else int(year))
+        year = _hive_value(folder.parent)
+        key = (_hive_value(folder), None if year in (None, "NULL") else int(year))
         for index, path in enumerate(sorted(folder.glob("*.parquet"))):
             written.append(path.rename(target / f"{part_name(key)}_{index}.parquet"))
     shutil.rmtree(parts)
+    return written
+
+
+def collect_orgs(parts: Path, target: Path) -> list[Path]:
+    """DuckDB's PARTITION_BY (org) output renamed to `target`/<org token>_<n>.parquet (a result BY_ORG). Returns
+    the files."""
+    written = []
+    for folder in sorted(parts.glob("org=*")):
+        token = org_token(_hive_value(folder))
+        for index, path in enumerate(sorted(folder.glob("*.parquet"))):
+            written.append(path.rename(target / f"{token}_{index}.parquet"))
+    shutil.rmtree(parts, ignore_errors=True)
     return written
 
 

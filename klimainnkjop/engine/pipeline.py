@@ -154,7 +154,7 @@ def invoice_documents(lines: ibis.Table, present: Present = Present()) -> ibis.T
     `matched` (both, within MATCH_TOLERANCE_*), `amount_differs` (both, beyond it), `invoice_only`,
     `ledger_only`. reconcile_sources replaces the ledger lines of a matched document by the invoice's, which
     take the dimensions of the document's largest ledger line (d_unit, d_function, ...); the runner writes this
-    table as the run's matches.parquet, which `klimainnkjop invoices match` reads.
+    table as the run's matches (matches/), which `klimainnkjop invoices match` reads.
 
     `ledger_line_keys` are listed for the documents an invoice names (a ledger-only document is listed by its
     sums: nothing replaces its lines); without invoice lines (`present.invoices`) every document is ledger-only
@@ -659,7 +659,7 @@ MOMENT_KEYS = ["org", "year", "month", "unit", "category", "investment", "intra_
 def factor_moments(results: ibis.Table, keys: list[str]) -> ibis.Table:
     """Per `keys` × factor_ref: the lines' kg (medians), lognormal means and standard deviations summed (lines of
     one factor are fully correlated, so their standard deviations add). Rows of the same factor can be summed
-    again in any grouping (combine_moments), which is what a run's moments.parquet is for: the combined range of
+    again in any grouping (combine_moments), which is what a run's moments (moments/) are for: the combined range of
     any view (a period, a unit, the consolidated region) without reading the lines."""
     lines = results.filter(results.covered & results.sigma_ln.notnull())
     s2 = lines.sigma_ln ** 2

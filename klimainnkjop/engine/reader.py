@@ -16,6 +16,7 @@ _local = threading.local()
 
 
 result_source = partitions.result_source  # the files of a run's result, for read_parquet
+has_result = partitions.has_result  # whether a run's folder holds a result (either layout)
 
 
 def lines_table(folder: Path, org: str | None = None) -> ibis.Table:

@@ -309,13 +309,27 @@ def _copy(con: ibis.BaseBackend, sql: str, path: Path) -> None:
     con.con.execute(f"COPY ({sql}) TO {_quoted(path)} (FORMAT 'parquet')")
 
 
-def _view(con: ibis.BaseBackend, name: str, path: Path, where: str = "true") -> None:
-    con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_quoted(path)}) WHERE {where}")
+def _view(con: ibis.BaseBackend, name: str, path: Path | str | list[Path], where: str = "true") -> None:
+    """The view `name` of the rows of the files `path` (a path, a glob or a list of paths) where `where` holds (the
+    rows are `m` there)."""
+    source = f"[{', '.join(map(_quoted, path))}]" if isinstance(path, list) else _quoted(path)
+    con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({source}) AS m WHERE {where}")
 
 
-# Checks of every run's results, cheap SQL over the written files (views `stored` = lines.parquet, `stored_keys` =
-# its org and line_key with those of the linked lines of the same organisations, `aggregated` = aggregates.parquet,
-# `rolled` = summary.parquet, `documents` = matches.parquet): each query returns the
+def _write_by_org(con: ibis.BaseBackend, sql: str, folder: Path) -> list[Path]:
+    """The rows of `sql` written to `folder` as a set of files per organisation (partitions.BY_ORG; `empty.parquet`
+    with the columns when there are no rows, and nothing else is in the folder). Returns the files written."""
+    con.con.execute(f"COPY ({sql}) TO {_quoted(folder / '.parts')} "
+                    "(FORMAT parquet, PARTITION_BY (org), WRITE_PARTITION_COLUMNS true)")
+    written = partitions.collect_orgs(folder / ".parts", folder)
+    if not any(folder.iterdir()):
+        _copy(con, f"SELECT * FROM ({sql}) WHERE false", folder / partitions.EMPTY)
+    return written
+
+
+# Checks of every run's results, cheap SQL over the written files (views of the rows made now: `stored` = lines/,
+# `stored_keys` = its org and line_key with those of the linked lines of the same organisations, `aggregated` =
+# aggregates/, `rolled` = summary/, `documents` = matches/): each query returns the
 # offending keys (at most 10), none when the check holds. Floats are compared within 1e-6 kg + 1e-9 relative
 # (sums taken in another order).
 _KG_DIFFERS = "abs({a} - {b}) > 1e-6 + 1e-9 * greatest(abs({a}), abs({b}))"
@@ -351,7 +365,7 @@ DATA_CHECKS: dict[str, tuple[str, str]] = {
                          for p in "as"])
         + " ORDER BY org, year, month LIMIT 10"),
     "matches_agree_with_lines": (
-        "the ledger lines of the matched documents in matches.parquet are the lines excluded as invoice_detail",
+        "the ledger lines of the matched documents in the matches are the lines excluded as invoice_detail",
         "WITH m AS (SELECT org, unnest(ledger_line_keys) AS line_key FROM documents WHERE status = 'matched'),"
         " s AS (SELECT org, line_key FROM stored WHERE exclusion = 'invoice_detail')"
         " SELECT * FROM ((SELECT org, line_key FROM m EXCEPT SELECT org, line_key FROM s)"
@@ -390,7 +404,7 @@ def check_results(raw) -> None:
 
 
 UNCERTAINTY_KEYS = ["org", "year", "investment"]
-# the columns of matches.parquet: pipeline.invoice_documents without the largest ledger line's dimensions (d_*), which
+# the columns of the matches: pipeline.invoice_documents without the largest ledger line's dimensions (d_*), which
 # only reconciliation reads
 MATCH_COLUMNS = ("org", "supplier_orgnr", "invoice_no", "unit", "status", "supplier_name", "invoice_source",
                  "document_type", "issue_date", "invoice_ore", "invoice_lines", "ledger_ore", "ledger_lines",
@@ -433,7 +447,7 @@ def write_changes(raw, con, previous: Path | None, current: str, path: Path, lin
     run's folder); every line is new when there was no previous run (or its lines are gone): pipeline.all_new of the
     view `aggregated`. `current` holds the lines computed now; the partitions `linked` from the previous run have
     the same lines in both, and their rows are pipeline.unchanged of their aggregates (in
-    `folder`/aggregates.parquet, the rows where SQL `kept` holds: partitions.kept_rows)."""
+    `folder`/aggregates/, the rows where SQL `kept` holds: partitions.kept_rows)."""
     if previous is None or not partitions.has_lines(previous):
         # every line is new: the changes are the aggregates' cells (`aggregated`, this run's rows)
         changed = _plan(con, 'all_new', ('aggregated',), pipeline.all_new, persist=True)
@@ -449,7 +463,8 @@ def write_changes(raw, con, previous: Path | None, current: str, path: Path, lin
     changed = _plan(con, 'changes', ('change_before', 'change_after'), pipeline.changes, persist=True)
     changed = f"SELECT * FROM ({changed})"
     if linked and folder is not None:
-        _view(con, "kept_aggregates", folder / "aggregates.parquet", kept or partitions.in_parts(linked))
+        _view(con, "kept_aggregates", partitions.result_source(folder, "aggregates"),
+              kept or partitions.in_parts(linked))
         changed += (" UNION ALL BY NAME SELECT * FROM "
                     f"({_plan(con, 'unchanged', ('kept_aggregates',), pipeline.unchanged, persist=True)})")
     _copy(con, f"SELECT * FROM ({changed}) ORDER BY org ASC, year ASC, month ASC", path)
@@ -459,7 +474,7 @@ def _touched_documents(raw, previous: Path, linked: set, line_files: list[Path])
     """For a run that links the partitions `linked` from the `previous` run's folder: the table `touched` of the invoice
     documents that a line of the partitions computed now names (the view `line_files`), in this run or the previous one,
     and the view `document_lines` of all their lines, read from the files holding such lines only. Their rows of
-    matches.parquet are made again; every other document's row is the previous run's. Returns the view's name."""
+    matches are made again; every other document's row is the previous run's. Returns the view's name."""
     previous_lines = partitions.files_except(previous, linked)
     keys = ", ".join(f"coalesce({k}, '') AS {k}" for k in partitions.DOCUMENT)
     raw.execute(f"CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT {keys} FROM line_files"
@@ -496,28 +511,29 @@ def _compute_lines(con, inputs: EngineInputs, tmp: Path, sourced: pipeline.Prese
                    previous: Path | None, elsewhere: list) -> tuple[str, str]:
     """The line results of the partitions `compute` written to `tmp`/lines (a set of files per partition), those
     of `linked` linked from the `previous` run's folder (`changed`: the partitions of either run not linked); the
-    view `stored` of the files written now. `elsewhere`:
-    the linked partitions with purchases (the intra-region rule counts them). Returns the SQL of the line results
-    (for an empty file's columns) and of the invoice documents made now."""
+    view `stored` of the files written now. `elsewhere`: the linked partitions with purchases (the intra-region
+    rule counts them). Returns the SQL of the line results (for an empty file's columns) and of the invoice
+    documents made now."""
     raw = con.con
     shutil.rmtree(tmp / partitions.LINES, ignore_errors=True)
     (tmp / partitions.LINES).mkdir()
     document_lines = "line_files"
-    raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS SELECT * FROM all_line_files")
-    if linked:
+    if not linked:
+        raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS SELECT * FROM all_line_files")
+    else:
         partitions.link_parts(previous, tmp, linked)
         raw.execute("CREATE OR REPLACE TEMP VIEW line_files AS "
                     + partitions.lines_of_parts(raw, fingerprint, compute, "all_line_files"))
         # an invoice document is of one organisation: only the files of the organisations with a partition computed
         # now or gone hold lines of the documents made again
-        orgs = {org for org, _year in changed}
+        orgs = partitions.years_of(changed)
         files = [Path(path) for path, held in fingerprint.files if any(org in orgs for org, _year in held)]
         document_lines = _touched_documents(raw, previous, linked, files)
 
     # each purchase from its most detailed source (pipeline.reconcile_sources), as a view that the rest of the plan
     # reads: the line files in their order with what was decided joined to them (a table of every reconciled line
     # held a large run's lines in memory). The invoice <-> ledger matching (pipeline.invoice_documents), which
-    # reconciliation and matches.parquet both need, is kept as a table (a row per document) when there are invoices
+    # reconciliation and the matches both need, is kept as a table (a row per document) when there are invoices
     documents = _plan(con, 'documents', (document_lines,), _invoice_documents(sourced), sourced, persist=True)
     if sourced.invoices:
         raw.execute(f"CREATE OR REPLACE TEMP TABLE invoice_documents AS {documents}")
@@ -643,37 +659,51 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     kept = partitions.kept_rows(linked, changed) if linked else None
     # the line keys the uniqueness check reads: the lines computed now and the linked lines of their organisations
     # (a key is unique per organisation over all its years)
-    orgs = {org for org, _year in compute}
+    orgs = partitions.years_of(compute)
     beside = [path for key in linked if key[0] in orgs for path in partitions.part_files(tmp, key)]
     raw.execute("CREATE OR REPLACE VIEW stored_keys AS SELECT org, line_key FROM stored"
                 + (f" UNION ALL SELECT org, line_key FROM read_parquet([{', '.join(map(_quoted, beside))}])"
                    if beside else ""))
 
+    # the organisations whose result files (partitions.BY_ORG) are written now: those with a partition computed or
+    # gone; every other organisation's files are linked from the previous run
+    rewritten = partitions.years_of(changed)
+
+    def by_org(name: str, sql: str, kept_rows: str) -> list[Path]:
+        """A result written as files per organisation: the rows of `sql` (made now) and, for an organisation
+        written now, the previous run's rows where SQL `kept_rows` holds (read from its files only); the other
+        organisations' files linked. Returns the files written now."""
+        (tmp / name).mkdir()
+        if linked:
+            partitions.link_files(partitions.org_files(previous[1], name, rewritten, without=True), tmp / name)
+            earlier = partitions.org_files(previous[1], name, rewritten)
+            if earlier:  # the previous run's rows first, in their order, then the new ones (no sort of every row)
+                sql = (f"SELECT * FROM read_parquet([{', '.join(map(_quoted, earlier))}]) AS m WHERE {kept_rows}"
+                       f" UNION ALL BY NAME ({sql})")
+        return _write_by_org(con, sql, tmp / name)
+
+    def new_rows(name: str, view: str, written: list[Path], where: str) -> None:
+        """The view `view` of the rows made now of the result `name` (for the plans and checks that read them)."""
+        _view(con, view, written or partitions.result_source(tmp, name), where if written else "false")
+
     def by_part(name: str, sql: str, view: str | None = None, ordered: str = order) -> None:
         """A result with rows per partition (partitions.BY_PART): this run's rows and the linked partitions' of the
-        previous run's file, and `view` of the new rows for the plans and checks that read them."""
-        sql = f"SELECT * FROM ({sql}) {ordered}"
-        if linked:  # the previous run's rows in their order, then the new ones (no sort of every row again)
-            sql = (f"SELECT * FROM read_parquet({_quoted(previous[1] / f'{name}.parquet')}) WHERE {kept}"
-                   f" UNION ALL BY NAME ({sql})")
-        _copy(con, sql, tmp / f"{name}.parquet")
+        previous run's files, and `view` of the new rows for the plans and checks that read them."""
+        written = by_org(name, f"SELECT * FROM ({sql}) {ordered}", kept)
         if view:
-            _view(con, view, tmp / f"{name}.parquet", fresh)
+            new_rows(name, view, written, fresh)
 
     # the invoice <-> ledger matching, the rule reconcile_sources applied (one row per org x supplier x invoice
-    # number; `klimainnkjop invoices match` reads it)
+    # number; `klimainnkjop invoices match` reads it); the previous run's rows of the documents not made again
     matches = f"SELECT {', '.join(MATCH_COLUMNS)} FROM ({documents}) ORDER BY org ASC"
-    if linked:  # the previous run's rows of the other documents in their order, then the ones made now
-        matches = (f"SELECT * FROM read_parquet({_quoted(previous[1] / 'matches.parquet')}) AS m"
-                   f" WHERE NOT EXISTS (SELECT 1 FROM touched AS t WHERE {_same_document('m', 't')})"
-                   f" UNION ALL BY NAME ({matches})")
-    _copy(con, matches, tmp / "matches.parquet")
-    # the rows made now, for the data checks (the table of them where there are invoices, else the file's)
-    raw.execute("CREATE OR REPLACE VIEW documents AS "
-                + (f"SELECT {', '.join(MATCH_COLUMNS)} FROM invoice_documents" if sourced.invoices else
-                   f"SELECT * FROM read_parquet({_quoted(tmp / 'matches.parquet')}) AS m"
-                   + (f" WHERE EXISTS (SELECT 1 FROM touched AS t WHERE {_same_document('m', 't')})"
-                      if linked else "")))
+    written = by_org(partitions.MATCHES, matches, "NOT EXISTS (SELECT 1 FROM touched AS t WHERE "
+                     f"{_same_document('m', 't')})" if linked else "true")
+    # the rows made now, for the data checks (the table of them where there are invoices, else the files')
+    if sourced.invoices:
+        raw.execute(f"CREATE OR REPLACE VIEW documents AS SELECT {', '.join(MATCH_COLUMNS)} FROM invoice_documents")
+    else:  # the documents made again (their files hold the kept documents of their organisations too)
+        new_rows(partitions.MATCHES, "documents", written,
+                 f"EXISTS (SELECT 1 FROM touched AS t WHERE {_same_document('m', 't')})" if linked else "true")
     by_part("aggregates", _plan(con, 'aggregates', ('stored',), pipeline.aggregates, persist=True), "aggregated")
     by_part("summary", _plan(con, 'summary', ('aggregated',), pipeline.summary, persist=True), "rolled")
     # method v2: each organisation's purchases per year × operating/investment with a 95 % range from the lines'
@@ -703,7 +733,7 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         con.disconnect()
         shutil.rmtree(tmp, ignore_errors=True)  # never published; the error names what was wrong
         raise
-    _view(con, "rolled", tmp / "summary.parquet")  # every year's, for the run's totals
+    _view(con, "rolled", partitions.result_source(tmp, "summary"))  # every year's, for the run's totals
     summary = raw.sql(_plan(con, "totals", ("rolled",), run_totals, persist=True)).to_arrow_table().to_pylist()[0]
     con.disconnect()
     if out_dir.exists():

@@ -1,20 +1,21 @@
 """Invoices matched to ledger lines, as the latest compute run matched them.
 
 The rule lives once, in the engine (engine/pipeline.invoice_documents, applied by reconcile_sources); each run
-writes its outcome per organisation x supplier x invoice number as `matches.parquet`, and this module only reads
-that file, scoped like every read of results (selectors.results.scoped). So `klimainnkjop invoices match`
-reports exactly what `compute` counted: a matched invoice's lines in place of its ledger lines, once.
+writes its outcome per organisation x supplier x invoice number as `matches/` (files per organisation), and this
+module only reads those files, scoped like every read of results (selectors.results.scoped). So `klimainnkjop
+invoices match` reports exactly what `compute` counted: a matched invoice's lines in place of its ledger lines, once.
 """
 from __future__ import annotations
 
 from ibis import _
 
 from klimainnkjop.access import Scope
+from klimainnkjop.engine import reader
+from klimainnkjop.engine.partitions import MATCHES
 from klimainnkjop.engine.pipeline import MATCH_TOLERANCE_ORE, MATCH_TOLERANCE_SHARE
 from klimainnkjop.selectors.results import NoResults, Run, _table, compute_status, latest_run, scoped
 from klimainnkjop.storage import linestore
 
-MATCHES_FILE = "matches.parquet"
 
 REASONS = {
     "amount_differs": "amount differs beyond tolerance",
@@ -36,11 +37,11 @@ def invoice_matches(scope: Scope, *, org: str, run: Run | None = None) -> dict:
     run = run or latest_run()
     if run is None:
         raise NoResults("nothing computed yet; run `klimainnkjop compute`")
-    path = linestore.absolute(run.run.result_dir) / MATCHES_FILE
-    if not path.exists():
+    folder = linestore.absolute(run.run.result_dir)
+    if not reader.has_result(folder, MATCHES):
         raise NoResults(f"compute run {run.run.pk} was made before runs recorded their invoice matching; "
                         "run `klimainnkjop compute`")
-    table = scoped(_table(path).filter(_.org == org), scope)
+    table = scoped(_table(reader.result_source(folder, MATCHES, org)).filter(_.org == org), scope)
     rows = table.order_by(["issue_date", "ledger_posting_date", "supplier_orgnr", "invoice_no"]) \
         .to_pyarrow().to_pylist()
     matched, unmatched_invoices, unmatched_ledger = [], [], []

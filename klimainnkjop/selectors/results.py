@@ -78,7 +78,7 @@ def run_key(run: Run) -> str:
     never change, so a value cached under this key never goes stale (a new run has a new key)."""
     folder = linestore.absolute(run.run.result_dir)
     try:
-        written = (folder / "aggregates.parquet").stat().st_mtime_ns
+        written = folder.stat().st_mtime_ns
     except OSError:
         written = 0
     return hashlib.sha256(f"{run.run.pk}|{folder}|{written}".encode()).hexdigest()[:24]
@@ -126,9 +126,9 @@ def _aggregates(run: Run, scope: Scope, org: str | None, year: int | None,
     """The run's results, filtered to the scope. Reads the small summary table when it has every column
     needed (and no unit limit applies), else the full aggregates."""
     folder = linestore.absolute(run.run.result_dir)
-    summary = folder / "summary.parquet"
-    use_summary = (columns is not None and columns <= SUMMARY_COLUMNS and not scope.units and summary.exists())
-    table = _table(summary if use_summary else folder / "aggregates.parquet")
+    use_summary = (columns is not None and columns <= SUMMARY_COLUMNS and not scope.units
+                   and reader.has_result(folder, "summary"))
+    table = _table(reader.result_source(folder, "summary" if use_summary else "aggregates", org))
     if "kg_co2e_market" not in table.columns:  # a run made before the market-based figure: none to report
         table = table.mutate(kg_co2e_market=ibis.null("float64"))
     if org is not None:
@@ -317,7 +317,7 @@ def combined_range(scope: Scope, *, org: str | None = None, year: int | None = N
                    run: Run | None = None) -> dict | None:
     """The 95 % range of purchases' kg CO2e from the lines' lognormal spreads, combined with the stated correlation
     (lines of one factor fully correlated, different factors independent; engine.pipeline.uncertain_totals), per
-    `by` (default: one total, key ()). From the run's moments.parquet, summed again by factor for the view: an
+    `by` (default: one total, key ()). From the run's moments (moments/), summed again by factor for the view: an
     organisation or the consolidated region, a year and its months, units. {key tuple: (kg_p025, kg_p975)}; None
     when the run has no such file (made before it existed). Cached per run and scope."""
     from klimainnkjop.engine import pipeline
@@ -326,9 +326,10 @@ def combined_range(scope: Scope, *, org: str | None = None, year: int | None = N
     run = run or latest_run()
     if run is None:
         return None
-    path = linestore.absolute(run.run.result_dir) / "moments.parquet"
-    if not path.exists():
+    folder = linestore.absolute(run.run.result_dir)
+    if not reader.has_result(folder, "moments"):
         return None
+    path = reader.result_source(folder, "moments", org)
     if org is not None:
         scope.check(org)
     consolidate = consolidated if consolidated is not None else org is None
