@@ -714,3 +714,15 @@ def test_a_previous_fingerprint_without_the_partitions_with_purchases_is_not_reu
     more = write_lines(tmp_path / "b.parquet", [(ORG, "b1", "115", 10_000, 2024, 3)])
     after = incremental_equals_full(tmp_path, inputs(first, more), base)
     assert recomputed(after) == [(ORG, 2023), (ORG, 2024)] and fingerprint(after)["reused_from"] is None
+
+
+def test_a_results_files_that_type_a_column_otherwise_are_read_by_name_without_losing_a_value(tmp_path):
+    """An organisation's files linked from an earlier run beside files written now: a column may be typed otherwise
+    (a typed null of another plan variant), and the columns may lie in another order."""
+    folder = tmp_path / "run" / "summary"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"org": [ORG], "kg_co2e": pa.array([1], pa.int64())}), folder / f"{ORG}_0.parquet")
+    pq.write_table(pa.table({"kg_co2e": [3.5], "org": [OTHER]}), folder / f"{OTHER}_0.parquet")
+    table = reader.result_table(partitions.result_source(tmp_path / "run", "summary"))
+    assert sorted(table.to_pyarrow().to_pylist(), key=repr) == [{"org": ORG, "kg_co2e": 1.0},
+                                                                 {"org": OTHER, "kg_co2e": 3.5}]

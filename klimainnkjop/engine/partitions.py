@@ -529,7 +529,7 @@ def results_differ(a: Path, b: Path, names: tuple[str, ...] = RESULTS) -> str | 
         for name in names:
             sides = []
             for folder in (a, b):
-                source = f"read_parquet({quoted(result_source(folder, name))})"
+                source = f"read_parquet({quoted(result_source(folder, name))}, union_by_name = true)"
                 described = columns(con, source)
                 floats = [i for i, (_c, t) in enumerate(described) if t in ("DOUBLE", "FLOAT")]
                 rows = con.execute(f"SELECT * FROM {source}").fetchall()

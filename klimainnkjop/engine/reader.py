@@ -35,7 +35,9 @@ def result_table(path: Path | str) -> ibis.Table:
         if len(_local.tables) > 64:  # old runs: forget them
             for name in list(_local.tables)[:32]:
                 _local.tables.pop(name)
-        _local.tables[key] = _local.con.read_parquet(key, hive_partitioning=False)
+        # by name: the files of one result (per organisation, linked from earlier runs) may type a column
+        # otherwise, and DuckDB would cast every file to the first one's types
+        _local.tables[key] = _local.con.read_parquet(key, hive_partitioning=False, union_by_name=True)
     return _local.tables[key]
 
 

@@ -311,9 +311,11 @@ def _copy(con: ibis.BaseBackend, sql: str, path: Path) -> None:
 
 def _view(con: ibis.BaseBackend, name: str, path: Path | str | list[Path], where: str = "true") -> None:
     """The view `name` of the rows of the files `path` (a path, a glob or a list of paths) where `where` holds (the
-    rows are `m` there)."""
+    rows are `m` there). Files by name: a file linked from an earlier run may type a column otherwise (a typed null
+    of another plan variant), and DuckDB would cast every file to the first one's types."""
     source = f"[{', '.join(map(_quoted, path))}]" if isinstance(path, list) else _quoted(path)
-    con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({source}) AS m WHERE {where}")
+    con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({source}, union_by_name = true)"
+                    f" AS m WHERE {where}")
 
 
 def _write_by_org(con: ibis.BaseBackend, sql: str, folder: Path) -> list[Path]:
