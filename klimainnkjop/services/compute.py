@@ -282,8 +282,9 @@ def _referenced_runs() -> set[int]:
 
 
 def _folder_size(folder: Path) -> int:
-    """The bytes that removing the folder frees: a line file that a later run links (incremental compute,
-    engine.partitions) stays on disk under that run's name and is not counted."""
+    """The bytes that removing the folder frees: a result file that a later run links (incremental compute,
+    engine.partitions: line files per organisation and year, the other results per organisation) stays on disk
+    under that run's name and is not counted."""
     if not folder.is_dir():
         return 0
     return sum(stat.st_size for stat in (p.stat() for p in folder.rglob("*") if p.is_file()) if stat.st_nlink <= 1)
