@@ -210,3 +210,14 @@ def test_causes_of_a_change_that_do_not_add_up_fail_the_run(tmp_path, good_run):
                                           new_lines_kg=1.0))
     with pytest.raises(runner.DataCheckFailed, match="changes_add_up"):
         check(broken)
+
+
+def test_a_line_without_an_organisation_passes_the_checks_in_a_first_run_and_the_next(tmp_path):
+    """The line store always writes an organisation; a file without one is still computed and checked like any
+    other (the changes' check compared its cells with `=`, so a null organisation's cell never matched)."""
+    lines = write_lines(tmp_path / "a.parquet", [(None, "k1", "115", 100_000), (ORG, "k2", "115", 5_000)])
+    first = runner.run(inputs(lines), tmp_path / "run-1")
+    again = runner.run(inputs(lines), tmp_path / "run-2", previous=(1, tmp_path / "run-1"))
+    assert first.lines_purchase == again.lines_purchase == 2 and again.kg_co2e == pytest.approx(first.kg_co2e)
+    changes = pq.read_table(tmp_path / "run-2" / "changes.parquet").to_pylist()
+    assert {r["org"] for r in changes} == {None, ORG} and all(r["kg_before"] == r["kg_after"] for r in changes)

@@ -380,8 +380,8 @@ DATA_CHECKS: dict[str, tuple[str, str]] = {
         " GROUP BY org, year, month),"
         " changes AS (SELECT org, year, month, sum(kg_after) AS kg FROM changed GROUP BY org, year, month)"
         " SELECT coalesce(a.org, c.org), coalesce(a.year, c.year), coalesce(a.month, c.month)"
-        " FROM after a FULL JOIN changes c ON a.org = c.org AND a.year IS NOT DISTINCT FROM c.year"
-        " AND a.month IS NOT DISTINCT FROM c.month"  # the cells of lines without a year (or month) too
+        " FROM after a FULL JOIN changes c ON a.org IS NOT DISTINCT FROM c.org"
+        " AND a.year IS NOT DISTINCT FROM c.year AND a.month IS NOT DISTINCT FROM c.month"  # null cells too
         " WHERE " + _KG_DIFFERS.format(a="coalesce(a.kg, 0)", b="coalesce(c.kg, 0)")
         + " UNION ALL SELECT org, year, month FROM changed WHERE "
         + _KG_DIFFERS.format(a="(kg_after - kg_before)",
