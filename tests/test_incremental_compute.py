@@ -726,3 +726,20 @@ def test_a_results_files_that_type_a_column_otherwise_are_read_by_name_without_l
     table = reader.result_table(partitions.result_source(tmp_path / "run", "summary"))
     assert sorted(table.to_pyarrow().to_pylist(), key=repr) == [{"org": ORG, "kg_co2e": 1.0},
                                                                  {"org": OTHER, "kg_co2e": 3.5}]
+
+
+def test_an_organisation_named_as_duckdbs_null_partition_is_filed_under_its_own_name_and_its_gone_lines_leave_no_rows(
+        tmp_path):
+    """DuckDB writes the text `__HIVE_DEFAULT_PARTITION__` quoted (`%5F_HIVE...`), a null unquoted: the text read as
+    null filed the organisation's results under the token of null, so that a run in which its lines were gone linked
+    its old file as another organisation's."""
+    odd = partitions.HIVE_NULL
+    first = write_lines(tmp_path / "a.parquet", [(ORG, "a1", "115", 1_000, 2023, 4)])
+    gone = write_lines(tmp_path / "b.parquet", [(odd, "b1", "115", 100_000, 2023, 3)])
+    base = tmp_path / "run-1"
+    runner.run(inputs(first, gone), base)
+    assert f"{partitions.org_token(odd)}_0.parquet" in {p.name for p in (base / "summary").iterdir()}
+    assert f"{partitions.part_name((odd, 2023))}_0.parquet" in {p.name for p in (base / "lines").iterdir()}
+    after = incremental_equals_full(tmp_path, inputs(first), base)
+    assert recomputed(after) == [] and {r[0] for r in rows(after, "summary")} == {ORG}
+

@@ -483,9 +483,10 @@ HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # DuckDB's folder name for a null part
 
 
 def _hive_value(folder: Path) -> str | None:
-    """The value of a folder `<column>=<value>` of DuckDB's PARTITION_BY output (URL-quoted; null as HIVE_NULL)."""
-    value = urllib.parse.unquote(folder.name.split("=", 1)[1])
-    return None if value == HIVE_NULL else value
+    """The value of a folder `<column>=<value>` of DuckDB's PARTITION_BY output (URL-quoted; null as HIVE_NULL,
+    which is compared before unquoting: DuckDB writes the text `__HIVE_DEFAULT_PARTITION__` quoted, `%5F_HIVE...`)."""
+    value = folder.name.split("=", 1)[1]
+    return None if value == HIVE_NULL else urllib.parse.unquote(value)
 
 
 def collect_partitions(parts: Path, out: Path) -> list[Path]:
