@@ -743,3 +743,14 @@ def test_an_organisation_named_as_duckdbs_null_partition_is_filed_under_its_own_
     after = incremental_equals_full(tmp_path, inputs(first), base)
     assert recomputed(after) == [] and {r[0] for r in rows(after, "summary")} == {ORG}
 
+
+@pytest.mark.parametrize("org", [OTHER, ORG])
+def test_a_previous_run_missing_an_organisations_result_file_recomputes_everything(two_years, org):
+    """A result file of the previous run gone (removed by hand, say): a linked organisation's (OTHER's) file
+    linked would lose its rows, a written one's (ORG's) its linked year's rows, and no check sees either."""
+    tmp, first, month, base = two_years
+    (base / "aggregates" / f"{org}_0.parquet").unlink()
+    after = incremental_equals_full(tmp, inputs(first, month), base)
+    assert recomputed(after) == EVERY
+    # the fingerprint lists each result's files
+    assert fingerprint(after)["results"]["aggregates"] == sorted([f"{ORG}_0.parquet", f"{OTHER}_0.parquet"])

@@ -146,6 +146,7 @@ class Fingerprint:
     active: list[Key] = field(default_factory=list)  # the partitions with purchases (exclusion '')
     sources: dict = field(default_factory=dict)  # line file -> the sources of its lines
     sellers: dict = field(default_factory=dict)  # year name -> {member kind: members with purchases, at most 2}
+    results: dict = field(default_factory=dict)  # result name (BY_ORG) -> the names of its files in the run's folder
 
     def parts(self) -> dict:
         """partition -> a hash of the line files holding it (and of its LINE_KEYED rows)."""
@@ -162,7 +163,8 @@ class Fingerprint:
                            "parts": {part_name(k): v for k, v in sorted(self.parts().items(),
                                                                         key=lambda kv: key_order(kv[0]))},
                            "recomputed": self.recomputed, "reused_from": self.reused_from, "outputs": self.outputs,
-                           "active": self.active, "sellers": self.sellers, "sources": self.sources},
+                           "active": self.active, "sellers": self.sellers, "sources": self.sources,
+                           "results": self.results},
                           indent=1, sort_keys=True)
 
 
@@ -176,7 +178,7 @@ def read_fingerprint(folder: Path | None) -> Fingerprint | None:
                            line_keyed=dict(data.get("line_keyed", {})), outputs=dict(data.get("outputs", {})),
                            # required: without them a linked partition's purchases would count as none
                            active=_keys(data["active"]), sellers=dict(data["sellers"]),
-                           sources=dict(data.get("sources", {})))
+                           sources=dict(data.get("sources", {})), results=dict(data.get("results", {})))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -420,6 +422,11 @@ def reusable(folder: Path) -> bool:
     return (folder / LINES).is_dir() and all((folder / n).is_dir() for n in BY_ORG)
 
 
+def result_files(folder: Path) -> dict[str, list[str]]:
+    """result name (BY_ORG) -> the names of a run's files of it (recorded in its fingerprint)."""
+    return {name: sorted(p.name for p in (folder / name).glob("*.parquet")) for name in BY_ORG}
+
+
 def org_files(folder: Path, name: str, orgs: Iterable | None = None, without: bool = False) -> list[Path]:
     """A run's files of the result `name` (BY_ORG) of the organisations `orgs` (`without`: of every organisation
     but those; None: every organisation's)."""
@@ -466,7 +473,11 @@ def outputs(folder: Path) -> dict[str, list[str]]:
 
 def intact(previous: Path, known: Fingerprint, keys: set) -> bool:
     """Whether the previous run's folder still holds every line file of the partitions `keys` its fingerprint
-    lists."""
+    lists, and every file of its results BY_ORG (a linked organisation's file gone would lose its rows silently;
+    a fingerprint without the list is of other code, whose runs are not linked from anyway)."""
+    if set(known.results) != set(BY_ORG) or not all(
+            (previous / name / file).exists() for name in BY_ORG for file in known.results[name]):
+        return False
     for key in keys:
         names = known.outputs.get(part_name(key))
         if not names or not all((previous / LINES / name).exists() for name in names):

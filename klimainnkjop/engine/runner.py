@@ -653,7 +653,6 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     fingerprint.active = sorted(active, key=partitions.key_order)
     fingerprint.sellers = sellers
     fingerprint.outputs = partitions.outputs(tmp)
-    (tmp / partitions.FINGERPRINT).write_text(fingerprint.to_json(), encoding="utf-8")
     order = "ORDER BY org ASC, year ASC, month ASC"
     # a row of a partition computed now; the previous run's rows kept (every partition is computed or linked, or
     # was in the previous run and is gone or changed)
@@ -715,6 +714,9 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     # the same per factor and view keys (org x year x month x unit x category x investment x intra_region): the
     # combined range of any view the pages show, summed again by factor (selectors.results.combined_range)
     by_part("moments", _plan(con, 'moments', ('stored',), _purchase_moments, persist=True))
+    # written once the results are: it lists their files (partitions.intact)
+    fingerprint.results = partitions.result_files(tmp)
+    (tmp / partitions.FINGERPRINT).write_text(fingerprint.to_json(), encoding="utf-8")
     # issue 16: what changed since the previous run, and why
     write_changes(raw, con, previous[1] if previous else None, "stored", tmp / "changes.parquet", linked, tmp, kept)
     _view(con, "changed", tmp / "changes.parquet", fresh)
