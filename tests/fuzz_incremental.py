@@ -29,6 +29,31 @@ from klimainnkjop.engine import partitions, runner  # noqa: E402
 from tests.test_incremental_compute import ORG, OTHER, SUPPLIER, THIRD, inputs, write_lines  # noqa: E402
 
 YEARS = [2022, 2023, 2024, None]
+# organisations drawn for a batch's lines: the region's members (ORG twice as likely) and, with --odd, numbers of odd
+# characters (empty, a path and quotes, DuckDB's folder name of a null partition), which file names take as a hash
+ORGS = [ORG, ORG, OTHER, THIRD]
+ODD = ["", "a/b_c'd", partitions.HIVE_NULL]
+
+
+def layout_differs(folder: Path) -> str | None:
+    """A run's results BY_ORG laid out as files per organisation: each file holds only rows of the organisation its
+    name gives, `empty.parquet` only where there is no other file, and the fingerprint lists the files."""
+    import duckdb
+
+    con = duckdb.connect()
+    listed = partitions.read_fingerprint(folder).results
+    for name in partitions.BY_ORG:
+        files = sorted(p.name for p in (folder / name).iterdir())
+        if listed.get(name) != files:
+            return f"{folder.name} {name}: files {files}, the fingerprint lists {listed.get(name)}"
+        if partitions.EMPTY in files and len(files) > 1:
+            return f"{folder.name} {name}: {partitions.EMPTY} beside {files}"
+        for file in files:
+            orgs = {partitions.org_token(o) for (o,) in con.execute(
+                f"SELECT DISTINCT org FROM read_parquet({partitions.quoted(folder / name / file)})").fetchall()}
+            if file != partitions.EMPTY and orgs != {file.rsplit('_', 1)[0]}:
+                return f"{folder.name} {name}/{file}: rows of {orgs}"
+    return None
 CALCULATIONS = pa.table({"org": [ORG], "project": ["P1"], "kg_co2e": [1_000.0], "ref": ["calc"]})
 # the region's members by kind (the intra-region rule: a purchase on art 350 without a supplier is between members
 # when another municipality buys that year; on 375 when a joint company does)
@@ -38,7 +63,7 @@ REGION = {"art_classes": runner.art_class_table({"115": "goods.food", "270": "se
           "member_kinds": pa.table({"orgnr": [ORG, OTHER, THIRD], "kind": ["kommune", "kommune", "iks"]})}
 
 
-def one_seed(seed: int, steps: int, root: Path) -> str | None:
+def one_seed(seed: int, steps: int, root: Path, orgs: list = ORGS, damage: bool = False) -> str | None:
     rng = random.Random(seed)
     keys: list[tuple] = []
     overrides: list[tuple] = []
@@ -53,7 +78,7 @@ def one_seed(seed: int, steps: int, root: Path) -> str | None:
             y = year if rng.random() < 0.6 else rng.choice(YEARS)
             y = 2023 if source == "kostra" and y is None else y
             invoice = rng.choice([[], ["F1"], ["F2"], [None], [""]]) if source != "kostra" else []
-            rows.append((rng.choice([ORG, ORG, OTHER, THIRD]), f"k{count}_{i}", "" if source == "ehf" else
+            rows.append((rng.choice(orgs), f"k{count}_{i}", "" if source == "ehf" else
                          rng.choice(["115", "270", "350", "375"]), rng.choice([10_000, 20_000, 30_000]), y,
                          None if y is None else rng.randint(1, 12), *invoice))
         extra = {"investment": True, "project": "P1"} if source != "kostra" and rng.random() < 0.3 else {}
@@ -101,6 +126,10 @@ def one_seed(seed: int, steps: int, root: Path) -> str | None:
             overrides.append((*rng.choice(keys), rng.choice(["goods.food", "services.other"])))
         if rng.random() < 0.2 and overrides:
             overrides.pop(rng.randrange(len(overrides)))
+        if damage and rng.random() < 0.2:  # a file of the previous run's results removed by hand
+            present = [p for name in partitions.BY_ORG for p in sorted((previous / name).glob("*_*.parquet"))]
+            if present:
+                rng.choice(present).unlink()
         made, errors = [root / f"run-{step}", root / f"full-{step}"], []
         for out, reuse in zip(made, (True, False)):
             try:
@@ -112,7 +141,8 @@ def one_seed(seed: int, steps: int, root: Path) -> str | None:
             return f"seed {seed} step {step}: incremental {errors[0]!r}, full {errors[1]!r}"
         if errors[0]:
             return None  # both fail alike (a data check on random lines): nothing to compare
-        differs = partitions.results_differ(*made, partitions.RESULTS + ("changes",))
+        differs = partitions.results_differ(*made, partitions.RESULTS + ("changes",)) or layout_differs(made[0]) \
+            or layout_differs(made[1])
         if differs:
             return f"seed {seed} step {step}: {differs}"
         runs.append(made[0])
@@ -124,12 +154,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="1-10", help="a range, first-last")
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--odd", action="store_true", help="organisations of odd characters too (ODD)")
+    parser.add_argument("--damage", action="store_true", help="remove a file of the previous run's results at times")
     args = parser.parse_args()
     first, _, last = args.seeds.partition("-")
     for seed in range(int(first), int(last or first) + 1):
         root = Path(tempfile.mkdtemp(prefix=f"fuzz-{seed}-"))
         try:
-            found = one_seed(seed, args.steps, root)
+            found = one_seed(seed, args.steps, root, ORGS + ODD if args.odd else ORGS, args.damage)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         print(found or f"seed {seed}: same", flush=True)
