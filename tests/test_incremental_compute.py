@@ -754,3 +754,24 @@ def test_a_previous_run_missing_an_organisations_result_file_recomputes_everythi
     assert recomputed(after) == EVERY
     # the fingerprint lists each result's files
     assert fingerprint(after)["results"]["aggregates"] == sorted([f"{ORG}_0.parquet", f"{OTHER}_0.parquet"])
+
+
+def test_the_previous_runs_files_of_the_organisations_written_again_are_read_by_name(two_years):
+    """The kept rows of every organisation written anew are read from its files of the previous run, which may
+    type a column otherwise (a typed null of another plan variant; here made by hand): read by name, not cast to
+    the first file's types (OTHER's kg read as ORG's integer type lost their decimals)."""
+    tmp, first, _, base = two_years
+    path = base / "summary" / f"{ORG}_0.parquet"
+    table = pq.read_table(path)
+    index = table.schema.get_field_index("kg_co2e")
+    pq.write_table(table.set_column(index, "kg_co2e", pa.array(  # ORG's file first, its kg typed as integers
+        [round(v) for v in table.column("kg_co2e").to_pylist()], pa.int64())), path)
+    kept = {(r["org"], r["year"], r["month"], r["exclusion"]): r["kg_co2e"]
+            for r in pq.read_table(base / "summary" / f"{OTHER}_0.parquet").to_pylist() if r["year"] == 2023}
+    assert any(v != round(v) for v in kept.values())
+    more = write_lines(tmp / "b.parquet", [(ORG, "b1", "115", 30_000, 2024, 12), (OTHER, "b2", "115", 40_000, 2024, 12)])
+    after = tmp / "run-2"
+    runner.run(inputs(first, more), after, previous=(1, base))
+    assert recomputed(after) == [(ORG, 2024), (OTHER, 2024)]
+    assert {(r["org"], r["year"], r["month"], r["exclusion"]): r["kg_co2e"]
+            for r in pq.read_table(after / "summary" / f"{OTHER}_0.parquet").to_pylist() if r["year"] == 2023} == kept

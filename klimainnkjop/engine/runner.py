@@ -678,9 +678,10 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
         if linked:
             partitions.link_files(partitions.org_files(previous[1], name, rewritten, without=True), tmp / name)
             earlier = partitions.org_files(previous[1], name, rewritten)
-            if earlier:  # the previous run's rows first, in their order, then the new ones (no sort of every row)
-                sql = (f"SELECT * FROM read_parquet([{', '.join(map(_quoted, earlier))}]) AS m WHERE {kept_rows}"
-                       f" UNION ALL BY NAME ({sql})")
+            if earlier:  # the previous run's rows first, in their order, then the new ones (no sort of every row);
+                # by name: the files (of runs before) may type a column otherwise (_view)
+                sql = (f"SELECT * FROM read_parquet([{', '.join(map(_quoted, earlier))}], union_by_name = true) AS m"
+                       f" WHERE {kept_rows} UNION ALL BY NAME ({sql})")
         return _write_by_org(con, sql, tmp / name)
 
     def new_rows(name: str, view: str, written: list[Path], where: str) -> None:
