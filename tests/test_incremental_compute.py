@@ -775,3 +775,17 @@ def test_the_previous_runs_files_of_the_organisations_written_again_are_read_by_
     assert recomputed(after) == [(ORG, 2024), (OTHER, 2024)]
     assert {(r["org"], r["year"], r["month"], r["exclusion"]): r["kg_co2e"]
             for r in pq.read_table(after / "summary" / f"{OTHER}_0.parquet").to_pylist() if r["year"] == 2023} == kept
+
+
+def test_a_line_without_an_organisation_is_the_same_line_in_the_next_run(tmp_path):
+    """The changes compare the lines of two runs by organisation and key: a line without an organisation (a
+    hand-made file) counted as new in every full run, while the incremental run's linked year said unchanged."""
+    first = write_lines(tmp_path / "a.parquet", [(None, "n1", "115", 100_000, 2023, 3), (ORG, "o1", "115", 7_000,
+                                                                                         2023, 5)])
+    base = tmp_path / "run-1"
+    runner.run(inputs(first), base)
+    more = write_lines(tmp_path / "b.parquet", [(ORG, "o2", "115", 10_000, 2024, 1)])
+    after = incremental_equals_full(tmp_path, inputs(first, more), base)
+    assert recomputed(after) == [(ORG, 2024)]
+    unchanged = [r for r in pq.read_table(tmp_path / "run-2-full" / "changes.parquet").to_pylist() if r["org"] is None]
+    assert [(r["new_lines_lines"], r["other_lines"]) for r in unchanged] == [(0, 1)]

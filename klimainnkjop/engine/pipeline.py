@@ -767,7 +767,8 @@ def changes(previous: ibis.Table, current: ibis.Table) -> ibis.Table:
         return table.select(**{prefix + c: table[c].cast(t) for c, t in CHANGE_COLUMNS.items()})
 
     old, new = side(previous, "o_"), side(current, "n_")
-    j = old.outer_join(new, (old.o_org == new.n_org) & (old.o_line_key == new.n_line_key))
+    # a line without an organisation is the same line in both runs too (IS NOT DISTINCT FROM)
+    j = old.outer_join(new, old.o_org.identical_to(new.n_org) & (old.o_line_key == new.n_line_key))
     in_old, in_new = j.o_line_key.notnull(), j.n_line_key.notnull()
     o_counts = in_old & (j.o_exclusion == "")
     n_counts = in_new & (j.n_exclusion == "")
