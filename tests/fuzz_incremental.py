@@ -30,9 +30,9 @@ from tests.test_incremental_compute import ORG, OTHER, SUPPLIER, THIRD, inputs, 
 
 YEARS = [2022, 2023, 2024, None]
 # organisations drawn for a batch's lines: the region's members (ORG twice as likely) and, with --odd, numbers of odd
-# characters (empty, a path and quotes, DuckDB's folder name of a null partition), which file names take as a hash
+# characters (none, empty, a path and quotes, DuckDB's folder name of a null partition), which file names take as a hash
 ORGS = [ORG, ORG, OTHER, THIRD]
-ODD = ["", "a/b_c'd", partitions.HIVE_NULL]
+ODD = [None, "", "a/b_c'd", partitions.HIVE_NULL]
 
 
 def layout_differs(folder: Path) -> str | None:
