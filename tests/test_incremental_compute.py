@@ -789,3 +789,23 @@ def test_a_line_without_an_organisation_is_the_same_line_in_the_next_run(tmp_pat
     assert recomputed(after) == [(ORG, 2024)]
     unchanged = [r for r in pq.read_table(tmp_path / "run-2-full" / "changes.parquet").to_pylist() if r["org"] is None]
     assert [(r["new_lines_lines"], r["other_lines"]) for r in unchanged] == [(0, 1)]
+
+
+def test_a_data_folder_named_like_a_hive_partition_gives_the_results_no_column_of_it(tmp_path):
+    """DuckDB takes a folder `key=value` in a path for a hive partition and adds a column `key` by default: the
+    engine's reads turn that off, so a data directory such as /srv/site=kongsvinger/ computes as any other."""
+    root = tmp_path / "site=kongsvinger"
+    root.mkdir()
+    first = write_lines(root / "a.parquet", [(ORG, "a1", "115", 100_000, 2023, 3), (OTHER, "a2", "115", 7_000,
+                                                                                        2024, 2)])
+    more = write_lines(root / "b.parquet", [(ORG, "b1", "115", 2_000, 2023, 5)])
+    run1 = root / "run-1"
+    runner.run(inputs(first), run1)
+    run2 = incremental_equals_full(root, inputs(first, more), run1)
+    assert recomputed(run2) == [(ORG, 2023)]
+    con = duckdb.connect()
+    for name in (*partitions.RESULTS, "changes"):
+        described = [c for c, _t in partitions.columns(con, partitions.parquet(partitions.result_source(run2, name)))]
+        assert "site" not in described, name
+        assert "site" not in reader.result_table(partitions.result_source(run2, name)).columns, name
+    assert "site" not in reader.lines_table(run2).columns

@@ -183,7 +183,7 @@ class Ingest:
         fld = f'(?:"(?:[^"]|"")*"|[^"{d}\\n]*)'
         pattern = f"^{fld}(?:{d}{fld})*\\r?$"
         sql = ("SELECT count(*) FROM read_csv(?, columns={'l': 'VARCHAR'}, header=false, delim='\\x01', quote='',"
-               " escape='', auto_detect=false, encoding=?, strict_mode=false, nullstr=?) "
+               " escape='', auto_detect=false, encoding=?, strict_mode=false, nullstr=?, hive_partitioning=false) "
                "WHERE contains(l, '\"') AND NOT regexp_full_match(l, ?)")
         try:
             (bad,) = self.con.execute(sql, [str(path), encoding, _NULL, pattern]).fetchall()[0]
@@ -198,7 +198,7 @@ class Ingest:
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
         sql = (f"CREATE OR REPLACE TABLE cells_raw AS SELECT * FROM read_csv(?, columns={columns}, header=false, "
                f"delim=?, quote='\"', escape='\"', auto_detect=false, null_padding=true, nullstr=?, skip=?, "
-               f"encoding=?, strict_mode=true, max_line_size=?)")
+               f"encoding=?, strict_mode=true, max_line_size=?, hive_partitioning=false)")
         try:
             self.con.execute(sql, [str(path), delimiter, _NULL, skip, encoding, 2 * CSV_FIELD_LIMIT + 1024])
             (count, longest) = self.con.execute(
@@ -460,7 +460,8 @@ class Ingest:
         existing = [str(f) for f in files if f.exists()]
         if existing:
             self.con.execute("CREATE OR REPLACE TABLE stored_keys AS SELECT DISTINCT line_key FROM lines SEMI JOIN "
-                             "(SELECT line_key FROM read_parquet(?)) s USING (line_key)", [existing])
+                             "(SELECT line_key FROM read_parquet(?, hive_partitioning = false)) s USING (line_key)",
+                             [existing])
         else:
             self.con.execute("CREATE OR REPLACE TABLE stored_keys (line_key VARCHAR)")
         self.con.execute("CREATE OR REPLACE VIEW fresh AS SELECT * FROM lines ANTI JOIN stored_keys USING (line_key)")

@@ -92,6 +92,16 @@ def has_result(folder: Path, name: str) -> bool:
     return (folder / name).is_dir() or (folder / f"{name}.parquet").exists()
 
 
+def parquet(files, by_name: bool = False, filename: bool = False) -> str:
+    """SQL that reads the Parquet `files` (a path or a glob, or a list of paths): `read_parquet` with hive
+    partitioning off, so that a folder named `key=value` in the data directory's path never becomes a column (DuckDB
+    detects it by default). `by_name`: the files' columns matched by name, a column a file lacks null and a type
+    widened over the files (else every file is cast to the first one's types); `filename`: each row's file too."""
+    listed = "[" + ", ".join(quoted(p) for p in files) + "]" if isinstance(files, (list, tuple)) else quoted(files)
+    options = ["hive_partitioning = false"] + ["union_by_name = true"] * by_name + ["filename = true"] * filename
+    return f"read_parquet({listed}, {', '.join(options)})"
+
+
 def columns(raw, source: str) -> list[tuple[str, str]]:
     """(name, DuckDB type) of the columns of a table, view or read_parquet(...) on `raw` (DuckDB's DESCRIBE: a
     fraction of a millisecond, where ibis's schema of the same table took ~10 ms parsing every type)."""
@@ -222,9 +232,8 @@ def file_parts(raw, files: list[Path], known: Fingerprint | None
     for path in new:
         held[path], sources[path] = [], []
     if new:
-        listed = ", ".join(quoted(p) for p in new)
         for path, org, year, source in raw.execute(
-                f"SELECT DISTINCT filename, org, year, source FROM read_parquet([{listed}], filename = true)"
+                f"SELECT DISTINCT filename, org, year, source FROM {parquet(new, filename=True)}"
                 " ORDER BY filename, year NULLS LAST, org, source").fetchall():
             if (org, year) not in held[path]:
                 held[path].append((org, year))
@@ -275,7 +284,7 @@ def _new_files(raw, files: list[Path] | None, known: Fingerprint | None, needed:
         return None
     seen = {path for path, _keys in known.files}
     new = sorted({str(p) for p in files} - seen)
-    read = "read_parquet([" + ", ".join(quoted(p) for p in new) + "], union_by_name = true)"
+    read = parquet(new, by_name=True)
     if new and not set(needed) <= {c for c, _t in columns(raw, read)}:
         return None
     return new, read
@@ -356,7 +365,7 @@ def lines_of_files(raw, files: list, every_line: str, where: str) -> str:
     all line files; a column those files lack is a typed null)."""
     if not files:
         return f"SELECT * FROM {every_line} WHERE false"
-    source = "read_parquet([" + ", ".join(quoted(p) for p in files) + "], union_by_name = true)"
+    source = parquet(files, by_name=True)
     present = {c for c, _t in columns(raw, source)}
     select = ", ".join(f'CAST({_ident(c) if c in present else "NULL"} AS {t}) AS {_ident(c)}'
                        for c, t in columns(raw, every_line))
@@ -541,7 +550,7 @@ def results_differ(a: Path, b: Path, names: tuple[str, ...] = RESULTS) -> str | 
         for name in names:
             sides = []
             for folder in (a, b):
-                source = f"read_parquet({quoted(result_source(folder, name))}, union_by_name = true)"
+                source = parquet(result_source(folder, name), by_name=True)
                 described = columns(con, source)
                 floats = [i for i, (_c, t) in enumerate(described) if t in ("DOUBLE", "FLOAT")]
                 rows = con.execute(f"SELECT * FROM {source}").fetchall()

@@ -48,7 +48,7 @@ def line_texts(files: list[str]) -> list[tuple]:
         return []
     con = duckdb.connect()
     try:
-        relation = con.read_parquet(files, union_by_name=True)
+        relation = con.read_parquet(files, union_by_name=True, hive_partitioning=False)
         columns = set(relation.columns)
         description = "description" if "description" in columns else "NULL"
         item_name = "item_name" if "item_name" in columns else "NULL"
@@ -63,7 +63,7 @@ def batch_years(files: list[str]) -> list[tuple[str, str, int, int]]:
         return []
     con = duckdb.connect()
     try:
-        relation = con.read_parquet(files, union_by_name=True)
+        relation = con.read_parquet(files, union_by_name=True, hive_partitioning=False)
         return relation.aggregate("batch, source, year, count(*)", "batch, source, year") \
             .order("batch, source, year").fetchall()
     finally:

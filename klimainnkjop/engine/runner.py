@@ -313,8 +313,7 @@ def _view(con: ibis.BaseBackend, name: str, path: Path | str | list[Path], where
     """The view `name` of the rows of the files `path` (a path, a glob or a list of paths) where `where` holds (the
     rows are `m` there). Files by name: a file linked from an earlier run may type a column otherwise (a typed null
     of another plan variant), and DuckDB would cast every file to the first one's types."""
-    source = f"[{', '.join(map(_quoted, path))}]" if isinstance(path, list) else _quoted(path)
-    con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({source}, union_by_name = true)"
+    con.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {partitions.parquet(path, by_name=True)}"
                     f" AS m WHERE {where}")
 
 
@@ -456,10 +455,10 @@ def write_changes(raw, con, previous: Path | None, current: str, path: Path, lin
         _copy(con, f"SELECT * FROM ({changed}) ORDER BY org ASC, year ASC, month ASC", path)
         return
     raw.execute(f"CREATE OR REPLACE VIEW change_after AS {_change_columns(current)}")
-    before = f"read_parquet({_quoted(partitions.lines_source(previous))})"
+    before = partitions.parquet(partitions.lines_source(previous))
     if linked:
         files = partitions.files_except(previous, linked)
-        before = f"read_parquet([{', '.join(map(_quoted, files))}])" if files \
+        before = partitions.parquet(files) if files \
             else f"(SELECT * FROM {current} WHERE false)"
     raw.execute(f"CREATE OR REPLACE VIEW change_before AS {_change_columns(before)}")
     changed = _plan(con, 'changes', ('change_before', 'change_after'), pipeline.changes, persist=True)
@@ -480,16 +479,16 @@ def _touched_documents(raw, previous: Path, linked: set, line_files: list[Path])
     previous_lines = partitions.files_except(previous, linked)
     keys = ", ".join(f"coalesce({k}, '') AS {k}" for k in partitions.DOCUMENT)
     raw.execute(f"CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT {keys} FROM line_files"
-                + (f" UNION SELECT DISTINCT {keys} FROM read_parquet([{', '.join(map(_quoted, previous_lines))}])"
+                + (f" UNION SELECT DISTINCT {keys} FROM {partitions.parquet(previous_lines)}"
                    if previous_lines else ""))
     # a ledger line without an invoice number or supplier is of no document (pipeline.invoice_documents)
     invoices = ", ".join(f"'{s}'" for s in pipeline.INVOICE_SOURCES)
     of_touched = ("(coalesce(invoice_no, '') <> '' AND coalesce(supplier_orgnr, '') <> ''"
                   f" OR source IN ({invoices})) AND EXISTS (SELECT 1 FROM touched AS t"
                   f" WHERE {_same_document('l', 't')})")
-    listed = ", ".join(_quoted(p) for p in dict.fromkeys(map(str, line_files)))
+    listed = list(dict.fromkeys(map(str, line_files)))
     holding = [row[0] for row in raw.execute(
-        f"SELECT DISTINCT filename FROM read_parquet([{listed}], union_by_name = true, filename = true) AS l"
+        f"SELECT DISTINCT filename FROM {partitions.parquet(listed, by_name=True, filename=True)} AS l"
         f" WHERE {of_touched}").fetchall()] if listed else []
     raw.execute("CREATE OR REPLACE TEMP VIEW document_lines AS SELECT * FROM ("
                 + partitions.lines_of_files(raw, holding, "all_line_files", "true") + f") AS l WHERE {of_touched}")
@@ -571,8 +570,8 @@ def _compute_lines(con, inputs: EngineInputs, tmp: Path, sourced: pipeline.Prese
     # `stored`: the line results computed now (every partition's without a previous run); the views of the other
     # results hold the same partitions, so the next plans and the data checks read this run's new rows only
     raw.execute("CREATE OR REPLACE VIEW stored AS SELECT * FROM "
-                + (f"read_parquet([{', '.join(map(_quoted, written))}])" if written else
-                   f"read_parquet({_quoted(partitions.lines_source(tmp))}) WHERE false"))
+                + (partitions.parquet(written) if written else
+                   f"{partitions.parquet(partitions.lines_source(tmp))} WHERE false"))
     return lines_sql, documents
 
 
@@ -594,8 +593,8 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     if inputs.line_files:
         # union_by_name: batch files written without a column (older files, or sources that do not have
         # it) read it as null; columns no file has are added as typed nulls
-        files = ", ".join(_quoted(p) for p in inputs.line_files)
-        raw.execute(f"CREATE VIEW all_line_files AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
+        raw.execute("CREATE VIEW all_line_files AS SELECT * FROM "
+                    + partitions.parquet(list(inputs.line_files), by_name=True))
     else:
         raw.register("all_line_files", INVOICE_LINE_SCHEMA.empty_table())
     tables = {name: getattr(inputs, name) for name in LINE_RESULT_INPUTS}
@@ -663,7 +662,7 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
     orgs = partitions.years_of(compute)
     beside = [path for key in linked if key[0] in orgs for path in partitions.part_files(tmp, key)]
     raw.execute("CREATE OR REPLACE VIEW stored_keys AS SELECT org, line_key FROM stored"
-                + (f" UNION ALL SELECT org, line_key FROM read_parquet([{', '.join(map(_quoted, beside))}])"
+                + (f" UNION ALL SELECT org, line_key FROM {partitions.parquet(beside)}"
                    if beside else ""))
 
     # the organisations whose result files (partitions.BY_ORG) are written now: those with a partition computed or
@@ -680,7 +679,7 @@ def run(inputs: EngineInputs, out_dir: Path, previous: tuple[int, Path] | None =
             earlier = partitions.org_files(previous[1], name, rewritten)
             if earlier:  # the previous run's rows first, in their order, then the new ones (no sort of every row);
                 # by name: the files (of runs before) may type a column otherwise (_view)
-                sql = (f"SELECT * FROM read_parquet([{', '.join(map(_quoted, earlier))}], union_by_name = true) AS m"
+                sql = (f"SELECT * FROM {partitions.parquet(earlier, by_name=True)} AS m"
                        f" WHERE {kept_rows} UNION ALL BY NAME ({sql})")
         return _write_by_org(con, sql, tmp / name)
 
