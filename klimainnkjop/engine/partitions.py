@@ -56,13 +56,17 @@ def lines_source(folder: Path, org: str | None = None) -> str:
     """What read_parquet reads for a run's line results: the files of `lines/` (a set per organisation and year),
     or an older run's single lines.parquet. `org`: only that organisation's files where the run has any (a read of
     one organisation opens its own files, not every organisation's); else every file, which the caller filters."""
-    if (folder / LINES).is_dir():
-        if org is not None:
-            pattern = f"*_{org_token(org)}_*.parquet"  # <year>_<org>_<n>.parquet: no `_` in a year or an org token
-            if any((folder / LINES).glob(pattern)):
-                return str(folder / LINES / pattern)
-        return str(folder / LINES / "*.parquet")
+    if (folder / LINES).is_dir():  # <year>_<org>_<n>.parquet: no `_` in a year or an org token
+        return _files_of(folder / LINES, None if org is None else f"*_{org_token(org)}_*.parquet")
     return str(folder / LEGACY_LINES)
+
+
+def _files_of(directory: Path, org_pattern: str | None) -> str:
+    """The glob of a result's files in `directory`: those of `org_pattern` (one organisation's) where there are
+    any, else every file (the caller filters)."""
+    if org_pattern is not None and any(directory.glob(org_pattern)):
+        return str(directory / org_pattern)
+    return str(directory / "*.parquet")
 
 
 def has_lines(folder: Path) -> bool:
@@ -79,11 +83,7 @@ def result_source(folder: Path, name: str, org: str | None = None) -> str:
     if name == LINES:
         return lines_source(folder, org)
     if (folder / name).is_dir():
-        if org is not None:
-            pattern = f"{org_token(org)}_*.parquet"
-            if any((folder / name).glob(pattern)):
-                return str(folder / name / pattern)
-        return str(folder / name / "*.parquet")
+        return _files_of(folder / name, None if org is None else f"{org_token(org)}_*.parquet")
     return str(folder / f"{name}.parquet")
 
 
@@ -517,10 +517,15 @@ def collect_partitions(parts: Path, out: Path) -> list[Path]:
     for folder in sorted(parts.glob("year=*/org=*")):
         year = _hive_value(folder.parent)
         key = (_hive_value(folder), None if year in (None, "NULL") else int(year))
-        for index, path in enumerate(sorted(folder.glob("*.parquet"))):
-            written.append(path.rename(target / f"{part_name(key)}_{index}.parquet"))
+        written += _renamed(folder, target, part_name(key))
     shutil.rmtree(parts)
     return written
+
+
+def _renamed(folder: Path, target: Path, stem: str) -> list[Path]:
+    """The Parquet files of one folder of DuckDB's PARTITION_BY output moved to `target`/<stem>_<n>.parquet."""
+    return [path.rename(target / f"{stem}_{index}.parquet")
+            for index, path in enumerate(sorted(folder.glob("*.parquet")))]
 
 
 def collect_orgs(parts: Path, target: Path) -> list[Path]:
@@ -528,9 +533,7 @@ def collect_orgs(parts: Path, target: Path) -> list[Path]:
     the files."""
     written = []
     for folder in sorted(parts.glob("org=*")):
-        token = org_token(_hive_value(folder))
-        for index, path in enumerate(sorted(folder.glob("*.parquet"))):
-            written.append(path.rename(target / f"{token}_{index}.parquet"))
+        written += _renamed(folder, target, org_token(_hive_value(folder)))
     shutil.rmtree(parts, ignore_errors=True)
     return written
 

@@ -329,9 +329,9 @@ def combined_range(scope: Scope, *, org: str | None = None, year: int | None = N
     folder = linestore.absolute(run.run.result_dir)
     if not reader.has_result(folder, "moments"):
         return None
-    path = reader.result_source(folder, "moments", org)
     if org is not None:
         scope.check(org)
+    path = reader.result_source(folder, "moments", org)
     consolidate = consolidated if consolidated is not None else org is None
     args = (org, year, None if months is None else tuple(months), None if units is None else tuple(units),
             tuple(by), consolidate)
