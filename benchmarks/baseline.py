@@ -236,19 +236,25 @@ def run(lines_glob: str | list[str], out_dir: Path, supplier_factors: list[dict]
     return summary
 
 
-def summarise(con: duckdb.DuckDBPyConnection, lines_file: Path, agg_file: Path | None = None) -> dict:
-    """Totals of a line-results file (engine's or baseline's): what the benchmark check compares."""
+def sql_files(files) -> str:
+    """read_parquet's argument for a path or a list of paths (a run's results are lists of files)."""
+    return "[" + ", ".join(f"'{f}'" for f in files) + "]" if isinstance(files, list) else f"'{files}'"
+
+
+def summarise(con: duckdb.DuckDBPyConnection, lines_file: Path | list, agg_file: Path | list | None = None) -> dict:
+    """Totals of line results (engine's files or baseline's file): what the benchmark check compares."""
     row = con.execute(f"""SELECT count(*), count(*) FILTER (WHERE exclusion = ''),
                                  coalesce(sum(amount_ore) FILTER (WHERE exclusion = ''), 0),
                                  coalesce(sum(kg_co2e), 0), coalesce(sum(kg_low), 0), coalesce(sum(kg_high), 0),
                                  count(*) FILTER (WHERE intra_region), count(*) FILTER (WHERE covered)
-                          FROM read_parquet('{lines_file}')""").fetchone()
+                          FROM read_parquet({sql_files(lines_file)})""").fetchone()
     methods = con.execute(f"""SELECT coalesce(method, 'none'), count(*), coalesce(sum(kg_co2e), 0)
-                              FROM read_parquet('{lines_file}') GROUP BY ALL ORDER BY ALL""").fetchall()
+                              FROM read_parquet({sql_files(lines_file)}) GROUP BY ALL ORDER BY ALL""").fetchall()
     out = {"lines_in": int(row[0]), "lines_purchase": int(row[1]), "spend_ore": int(row[2]),
            "kg_co2e": float(row[3]), "kg_low": float(row[4]), "kg_high": float(row[5]),
            "lines_intra_region": int(row[6]), "lines_covered": int(row[7]),
            "methods": {m: {"lines": int(n), "kg": float(kg)} for m, n, kg in methods}}
     if agg_file is not None:
-        out["aggregate_rows"] = int(con.execute(f"SELECT count(*) FROM read_parquet('{agg_file}')").fetchone()[0])
+        out["aggregate_rows"] = int(
+            con.execute(f"SELECT count(*) FROM read_parquet({sql_files(agg_file)})").fetchone()[0])
     return out

@@ -111,8 +111,8 @@ def compare(product: dict, base: dict, con: duckdb.DuckDBPyConnection | None = N
     groups = 0
     if con is not None and product_agg is not None and base_agg is not None:
         q = ("SELECT exclusion, coalesce(category, '-'), coalesce(method, '-'), sum(spend_ore), sum(kg_co2e), "
-             "sum(lines) FROM read_parquet('{}') GROUP BY ALL ORDER BY ALL")
-        a, b = con.execute(q.format(product_agg)).fetchall(), con.execute(q.format(base_agg)).fetchall()
+             "sum(lines) FROM read_parquet({}) GROUP BY ALL ORDER BY ALL")
+        a, b = (con.execute(q.format(baseline.sql_files(side))).fetchall() for side in (product_agg, base_agg))
         groups = len(a)
         if [r[:3] for r in a] != [r[:3] for r in b]:
             problems.append("aggregate (exclusion, category, method) groups differ")
@@ -426,7 +426,8 @@ def _selector_style(agg_file: Path, org: str):
     from ibis import _
 
     con = ibis.duckdb.connect()
-    table = con.read_parquet(str(agg_file)).filter(_.org == org).filter(_.exclusion == "")
+    table = con.read_parquet(agg_file if isinstance(agg_file, list) else str(agg_file))
+    table = table.filter(_.org == org).filter(_.exclusion == "")
     grouped = table.group_by(["year", "category"]).aggregate(
         spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), lines=_.lines.sum(),
         covered_spend_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum()).order_by(["year", "category"])
@@ -441,15 +442,15 @@ def bench_dashboard(args, synthetic: dict, report: Report) -> None:
     raw = [str(f) for f in synthetic["files"]]
     print(f"\n[3] dashboard read: total by year and category for org {org}, {args.reps} repetitions ...", flush=True)
     con = duckdb.connect()
-    agg_rows = con.execute(f"SELECT count(*) FROM read_parquet('{agg}')").fetchone()[0]
+    agg_rows = con.execute(f"SELECT count(*) FROM read_parquet({baseline.sql_files(agg)})").fetchone()[0]
 
     def query(connection, source: str, lines: str):
         spend = "spend_ore" if lines == "sum(lines)" else "amount_ore"
         sql = DASHBOARD_SQL.format(source=source, lines=lines, spend=spend)
         return lambda: _normalise(connection.execute(sql, {"org": org}).fetchall())
 
-    on_agg = query(con, f"read_parquet('{agg}')", "sum(lines)")
-    on_lines = query(con, f"read_parquet('{line_results}')", "count(*)")
+    on_agg = query(con, f"read_parquet({baseline.sql_files(agg)})", "sum(lines)")
+    on_lines = query(con, f"read_parquet({baseline.sql_files(line_results)})", "count(*)")
     ref_con = baseline.connect(synthetic.get("suppliers"), synthetic.get("members"))   # reference tables
     on_raw = query(ref_con, f"({baseline.line_results_sql(raw)})", "count(*)")
 
@@ -478,7 +479,7 @@ def bench_dashboard(args, synthetic: dict, report: Report) -> None:
 PAGES_SQL = """
 SELECT year, org, category, investment, method, quality, sum(spend_ore), sum(kg_co2e), sum(kg_low), sum(kg_high),
        sum(lines), sum(CASE WHEN covered THEN spend_ore ELSE 0 END)
-FROM read_parquet('{summary}') WHERE exclusion = '' AND NOT intra_region AND year IN ($year, $year - 1)
+FROM read_parquet({summary}) WHERE exclusion = '' AND NOT intra_region AND year IN ($year, $year - 1)
 GROUP BY ALL
 """
 
@@ -527,12 +528,14 @@ def bench_pages(args, synthetic: dict, work: Path, report: Report) -> None:
     org = synthetic["org"]
     summary = result_source(synthetic["engine_out"], "summary")
     con = duckdb.connect()
-    year = con.execute(f"SELECT max(year) FROM read_parquet('{summary}') WHERE exclusion = ''").fetchone()[0]
-    summary_rows = con.execute(f"SELECT count(*) FROM read_parquet('{summary}')").fetchone()[0]
+    summary_sql = f"read_parquet({baseline.sql_files(summary)})"
+    year = con.execute(f"SELECT max(year) FROM {summary_sql} WHERE exclusion = ''").fetchone()[0]
+    summary_rows = con.execute(f"SELECT count(*) FROM {summary_sql}").fetchone()[0]
     # the largest organisation's units (flat), for the unit page: the first unit by code
+    aggregates = baseline.sql_files(result_source(synthetic['engine_out'], 'aggregates'))
     unit_codes = [r[0] for r in con.execute(
-        f"SELECT DISTINCT unit FROM read_parquet('{result_source(synthetic['engine_out'], 'aggregates')}') "
-        f"WHERE org = $org AND unit <> '' ORDER BY unit", {"org": org}).fetchall()]
+        f"SELECT DISTINCT unit FROM read_parquet({aggregates}) WHERE org = $org AND unit <> '' ORDER BY unit",
+        {"org": org}).fetchall()]
     owner = Organisation.objects.get(orgnr=org)
     Unit.objects.bulk_create([Unit(organisation=owner, code=c, name=f"Enhet {c}") for c in unit_codes])
     n = synthetic["lines"]
@@ -546,7 +549,8 @@ def bench_pages(args, synthetic: dict, work: Path, report: Report) -> None:
             return response
         return fn
 
-    baseline_fn = lambda: con.execute(PAGES_SQL.format(summary=summary), {"year": year}).fetchall()  # noqa: E731
+    pages_sql = PAGES_SQL.format(summary=baseline.sql_files(summary))
+    baseline_fn = lambda: con.execute(pages_sql, {"year": year}).fetchall()  # noqa: E731
     t_base, _ = _repeat(baseline_fn, args.reps)
     b50, b95 = _quantiles(t_base)
     pages = [("region page /", "/"), (f"organisation page /org/{org}/", f"/org/{org}/"),

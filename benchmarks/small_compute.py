@@ -56,17 +56,17 @@ def fingerprint(folder: Path) -> str:
     (new in every database) aside."""
     import duckdb
 
-    from klimainnkjop.engine.partitions import RESULTS, result_source
+    from klimainnkjop.engine.partitions import RESULTS, parquet, result_source
 
     digest = hashlib.sha256()
     con = duckdb.connect()
     # every result; each one's files (per organisation, or per organisation and year) read as one
     sources = {p.stem: str(p) for p in folder.glob("*.parquet")} | {n: result_source(folder, n) for n in RESULTS}
     for name, path in sorted(sources.items()):
-        columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
+        columns = con.execute(f"DESCRIBE SELECT * FROM {parquet(path)}").fetchall()
         shown = ", ".join(f"printf('%.12g', \"{c}\")" if t == "DOUBLE" else f"CAST(\"{c}\" AS VARCHAR)"
                           for c, t, *_ in columns if c != "batch")
-        rows = con.execute(f"SELECT {shown} FROM read_parquet('{path}') ORDER BY ALL").fetchall()
+        rows = con.execute(f"SELECT {shown} FROM {parquet(path)} ORDER BY ALL").fetchall()
         digest.update(name.encode() + repr([(c, t) for c, t, *_ in columns]).encode() + repr(rows).encode())
     return digest.hexdigest()[:16]
 

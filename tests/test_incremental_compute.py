@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import shutil
+from pathlib import Path
 
 import duckdb
 import ibis
@@ -65,7 +66,7 @@ def links(folder) -> list[list[tuple]]:
 
 def rows(folder, name: str) -> list[tuple]:
     """A result's rows in a fixed order."""
-    return sorted(duckdb.connect().execute(f"SELECT * FROM read_parquet('{reader.result_source(folder, name)}')")
+    return sorted(duckdb.connect().execute(f"SELECT * FROM {partitions.parquet(reader.result_source(folder, name))}")
                   .fetchall(), key=repr)
 
 
@@ -133,9 +134,10 @@ def test_the_other_results_are_a_file_per_organisation_and_only_the_changed_orga
         == {(ORG, 2023), (ORG, 2024)}
     # a read of one organisation opens its own files only; one without files reads every file (the caller filters)
     source = partitions.result_source(after, "aggregates", ORG)
-    assert source.endswith(f"aggregates/{ORG}_*.parquet")
-    assert {r[0] for r in duckdb.connect().execute(f"SELECT org FROM read_parquet('{source}')").fetchall()} == {ORG}
-    assert partitions.result_source(after, "aggregates", "123456789") == str(after / "aggregates" / "*.parquet")
+    assert source == [str(after / "aggregates" / f"{ORG}_0.parquet")]
+    assert {r[0] for r in duckdb.connect().execute(f"SELECT org FROM {partitions.parquet(source)}").fetchall()} == {ORG}
+    assert partitions.result_source(after, "aggregates", "123456789") == sorted(
+        str(p) for p in (after / "aggregates").glob("*.parquet"))
 
 
 def test_a_run_made_before_the_results_were_split_by_organisation_is_read_and_not_linked_from(two_years):
@@ -368,7 +370,7 @@ def test_a_first_runs_changes_from_its_aggregates_equal_comparing_its_lines_with
     (pipeline.all_new) instead of joining every line with nothing (pipeline.changes); the two agree."""
     _, _, _, base = two_years
     con = duckdb.connect()
-    lines = f"read_parquet('{reader.result_source(base, 'lines')}')"
+    lines = partitions.parquet(reader.result_source(base, 'lines'))
     con.execute(f"CREATE VIEW now AS SELECT * FROM {lines}")
     con.execute("CREATE VIEW nothing AS SELECT * FROM now WHERE false")
     backend = ibis.duckdb.from_connection(con)
@@ -674,8 +676,8 @@ def test_a_partitions_filter_holds_for_its_rows_only_and_is_never_null():
 def test_a_read_of_one_organisations_lines_opens_its_own_files_only(two_years):
     _, _, _, base = two_years
     source = partitions.lines_source(base, ORG)
-    assert source.endswith(f"*_{ORG}_*.parquet")
-    orgs = {r[0] for r in duckdb.connect().execute(f"SELECT org FROM read_parquet('{source}')").fetchall()}
+    assert source and all(Path(p).name.split("_")[1] == ORG for p in source)
+    orgs = {r[0] for r in duckdb.connect().execute(f"SELECT org FROM {partitions.parquet(source)}").fetchall()}
     assert orgs == {ORG}
     assert reader.lines_table(base, ORG).count().to_pyarrow().as_py() == 3  # a1, a2, a4
     # an organisation without lines in the run: every file, which the caller filters to none
@@ -809,3 +811,24 @@ def test_a_data_folder_named_like_a_hive_partition_gives_the_results_no_column_o
         assert "site" not in described, name
         assert "site" not in reader.result_table(partitions.result_source(run2, name)).columns, name
     assert "site" not in reader.lines_table(run2).columns
+
+
+def test_a_data_folder_with_glob_characters_in_its_name_reads_its_own_results(tmp_path):
+    """The result files are listed by the engine, not given to DuckDB as a glob: DuckDB reads `[1]` in a path as a
+    pattern, so the results of /srv/data[1]/ were read from /srv/data1/ (or not found), and `*` matched siblings."""
+    for name, decoy in (("data[1]", "data1"), ("data*", "data-other")):
+        root, other = tmp_path / name, tmp_path / decoy
+        root.mkdir()
+        other.mkdir()
+        first = write_lines(root / "a.parquet", [(ORG, "a1", "115", 100_000, 2023, 3)])
+        runner.run(inputs(first), root / "run-1")
+        runner.run(inputs(write_lines(other / "a.parquet", [(OTHER, "o1", "115", 5_000, 2024, 1)])), other / "run-1")
+        more = write_lines(root / "b.parquet", [(ORG, "b1", "115", 2_000, 2024, 5)])
+        run2 = incremental_equals_full(root, inputs(first, more), root / "run-1")
+        assert recomputed(run2) == [(ORG, 2024)]
+        for result in (*partitions.RESULTS, "changes"):
+            orgs = reader.result_table(partitions.result_source(run2, result)).org.to_pyarrow().to_pylist()
+            assert set(orgs) <= {ORG}, (name, result, set(orgs))
+        assert set(reader.lines_table(run2, ORG).org.to_pyarrow().to_pylist()) == {ORG}
+        assert set(reader.lines_table(run2).org.to_pyarrow().to_pylist()) == {ORG}
+        shutil.rmtree(other)

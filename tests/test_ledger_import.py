@@ -6,6 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from klimainnkjop.importers.errors import ImportRejected
+from klimainnkjop.paths import ENV_VAR
 from klimainnkjop.services import imports as import_services
 from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reference import do_set_exchange_rate
@@ -101,6 +102,20 @@ def test_the_same_file_twice_adds_nothing(org):
 
 def test_an_overlapping_file_adds_only_the_lines_it_does_not_share(org):
     import_ledger(org, ledger_csv(ROWS[0], ROWS[1]), name="jan-apr.csv")
+    result = import_ledger(org, ledger_csv(ROWS[1], ROWS[2]), name="apr-jun.csv")
+    assert (result.lines_added, result.lines_duplicate) == (1, 1)
+    assert len(stored_lines(org)) == 3
+
+
+def test_a_data_directory_with_glob_characters_in_its_path_finds_its_own_stored_lines(org, tmp_path, monkeypatch):
+    """DuckDB reads `[1]` in a path as a pattern: the stored batches of /srv/var[1]/ were looked for in /srv/var1/
+    (an overlapping file failed, or took another directory's lines for its duplicates)."""
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "var[1]"))
+    import_ledger(org, ledger_csv(ROWS[0], ROWS[1]), name="jan-apr.csv")
+    for batch in ImportBatch.objects.with_scopes_disabled().filter(organisation=org):  # /srv/var1/: no lines
+        decoy = tmp_path / "var1" / linestore.absolute(batch.parquet_path).relative_to(tmp_path / "var[1]")
+        decoy.parent.mkdir(parents=True)
+        pq.write_table(pq.read_table(linestore.absolute(batch.parquet_path)).slice(0, 0), decoy)
     result = import_ledger(org, ledger_csv(ROWS[1], ROWS[2]), name="apr-jun.csv")
     assert (result.lines_added, result.lines_duplicate) == (1, 1)
     assert len(stored_lines(org)) == 3

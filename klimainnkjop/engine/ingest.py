@@ -24,7 +24,7 @@ from typing import Iterator
 import duckdb
 import pyarrow as pa
 
-from klimainnkjop.engine import resources
+from klimainnkjop.engine import partitions, resources
 
 # Python's str.strip() removes exactly these characters.
 WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
@@ -186,7 +186,7 @@ class Ingest:
                " escape='', auto_detect=false, encoding=?, strict_mode=false, nullstr=?, hive_partitioning=false) "
                "WHERE contains(l, '\"') AND NOT regexp_full_match(l, ?)")
         try:
-            (bad,) = self.con.execute(sql, [str(path), encoding, _NULL, pattern]).fetchall()[0]
+            (bad,) = self.con.execute(sql, [partitions.literal(path), encoding, _NULL, pattern]).fetchall()[0]
         except duckdb.Error:
             return False
         return bad == 0
@@ -200,7 +200,8 @@ class Ingest:
                f"delim=?, quote='\"', escape='\"', auto_detect=false, null_padding=true, nullstr=?, skip=?, "
                f"encoding=?, strict_mode=true, max_line_size=?, hive_partitioning=false)")
         try:
-            self.con.execute(sql, [str(path), delimiter, _NULL, skip, encoding, 2 * CSV_FIELD_LIMIT + 1024])
+            self.con.execute(sql, [partitions.literal(path), delimiter, _NULL, skip, encoding,
+                                   2 * CSV_FIELD_LIMIT + 1024])
             (count, longest) = self.con.execute(
                 "SELECT count(*), max(greatest(" + ", ".join(f"coalesce(strlen(c{i}), 0)" for i in range(ncols))
                 + ")) FROM cells_raw").fetchall()[0]
@@ -457,7 +458,7 @@ class Ingest:
         """View `fresh`: the lines whose key is in none of `files` (the organisation's stored batches), without
         copying them (table `stored_keys` holds the keys found stored, few or none). Returns the number of
         duplicates."""
-        existing = [str(f) for f in files if f.exists()]
+        existing = [partitions.literal(f) for f in files if f.exists()]
         if existing:
             self.con.execute("CREATE OR REPLACE TABLE stored_keys AS SELECT DISTINCT line_key FROM lines SEMI JOIN "
                              "(SELECT line_key FROM read_parquet(?, hive_partitioning = false)) s USING (line_key)",

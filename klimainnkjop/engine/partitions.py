@@ -52,7 +52,7 @@ NO_YEAR = "none"
 LINE_KEYED = ("overrides", "predictions")
 
 
-def lines_source(folder: Path, org: str | None = None) -> str:
+def lines_source(folder: Path, org: str | None = None) -> list[str] | str:
     """What read_parquet reads for a run's line results: the files of `lines/` (a set per organisation and year),
     or an older run's single lines.parquet. `org`: only that organisation's files where the run has any (a read of
     one organisation opens its own files, not every organisation's); else every file, which the caller filters."""
@@ -61,12 +61,15 @@ def lines_source(folder: Path, org: str | None = None) -> str:
     return str(folder / LEGACY_LINES)
 
 
-def _files_of(directory: Path, org_pattern: str | None) -> str:
-    """The glob of a result's files in `directory`: those of `org_pattern` (one organisation's) where there are
-    any, else every file (the caller filters)."""
-    if org_pattern is not None and any(directory.glob(org_pattern)):
-        return str(directory / org_pattern)
-    return str(directory / "*.parquet")
+def _files_of(directory: Path, org_pattern: str | None) -> list[str]:
+    """A result's files in `directory`: those of `org_pattern` (one organisation's) where there are any, else every
+    file (the caller filters). Listed here, not given to DuckDB as a glob: DuckDB would read glob characters of the
+    data directory's own path (`[`, `*`, `?`) as patterns too, and find nothing or another folder's files."""
+    if org_pattern is not None:
+        own = sorted(str(p) for p in directory.glob(org_pattern))
+        if own:
+            return own
+    return sorted(str(p) for p in directory.glob("*.parquet"))
 
 
 def has_lines(folder: Path) -> bool:
@@ -74,7 +77,7 @@ def has_lines(folder: Path) -> bool:
     return (folder / LINES).is_dir() or (folder / LEGACY_LINES).exists()
 
 
-def result_source(folder: Path, name: str, org: str | None = None) -> str:
+def result_source(folder: Path, name: str, org: str | None = None) -> list[str] | str:
     """The files of a run's result `name` ("lines", "aggregates", ...) for read_parquet: the line results are a set
     of files per organisation and year, the results BY_ORG a set per organisation (`<name>/<org token>_<n>.parquet`,
     or `<name>/empty.parquet` for a result without rows), the changes one file; a run made before the split has
@@ -93,11 +96,12 @@ def has_result(folder: Path, name: str) -> bool:
 
 
 def parquet(files, by_name: bool = False, filename: bool = False) -> str:
-    """SQL that reads the Parquet `files` (a path or a glob, or a list of paths): `read_parquet` with hive
+    """SQL that reads the Parquet `files` (a path or a list of paths, never a glob): `read_parquet` with hive
     partitioning off, so that a folder named `key=value` in the data directory's path never becomes a column (DuckDB
     detects it by default). `by_name`: the files' columns matched by name, a column a file lacks null and a type
     widened over the files (else every file is cast to the first one's types); `filename`: each row's file too."""
-    listed = "[" + ", ".join(quoted(p) for p in files) + "]" if isinstance(files, (list, tuple)) else quoted(files)
+    listed = "[" + ", ".join(quoted(literal(p)) for p in files) + "]" if isinstance(files, (list, tuple)) \
+        else quoted(literal(files))
     options = ["hive_partitioning = false"] + ["union_by_name = true"] * by_name + ["filename = true"] * filename
     return f"read_parquet({listed}, {', '.join(options)})"
 
@@ -106,6 +110,13 @@ def columns(raw, source: str) -> list[tuple[str, str]]:
     """(name, DuckDB type) of the columns of a table, view or read_parquet(...) on `raw` (DuckDB's DESCRIBE: a
     fraction of a millisecond, where ibis's schema of the same table took ~10 ms parsing every type)."""
     return [(c, t) for c, t, *_ in raw.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+
+
+def literal(path) -> str:
+    """A file's path as DuckDB's readers take it literally. They read `[`, `*` and `?` anywhere in a path as a glob
+    (the results of a data directory /srv/data[1]/ were read from /srv/data1/, and /srv/data*/ read every sibling),
+    so each is written as a class of one character; other paths are unchanged."""
+    return "".join(f"[{c}]" if c in "[*?" else c for c in str(path))
 
 
 def quoted(path) -> str:

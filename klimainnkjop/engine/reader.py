@@ -25,9 +25,9 @@ def lines_table(folder: Path, org: str | None = None) -> ibis.Table:
     return result_table(partitions.lines_source(folder, org))
 
 
-def result_table(path: Path | str) -> ibis.Table:
-    """A result file (or a glob of files) as an ibis table on this thread's connection of the engine's backend
-    (result files never change, so a thread keeps the tables it has opened, up to 64)."""
+def result_table(path: Path | str | list[str]) -> ibis.Table:
+    """A result file (or a list of files, each read as it is named) as an ibis table on this thread's connection
+    of the engine's backend (result files never change, so a thread keeps the tables it has opened, up to 64)."""
     if not hasattr(_local, "con"):
         _local.con, _local.tables = runner.connect(), {}
     key = str(path)
@@ -37,8 +37,13 @@ def result_table(path: Path | str) -> ibis.Table:
                 _local.tables.pop(name)
         # by name: the files of one result (per organisation, linked from earlier runs) may type a column
         # otherwise, and DuckDB would cast every file to the first one's types
-        _local.tables[key] = _local.con.read_parquet(key, hive_partitioning=False, union_by_name=True)
+        _local.tables[key] = _local.con.read_parquet(_literal(path), hive_partitioning=False, union_by_name=True)
     return _local.tables[key]
+
+
+def _literal(files: Path | str | list) -> str | list[str]:
+    """The path or paths for DuckDB to read as they are (engine.partitions.literal: no glob characters read)."""
+    return [partitions.literal(f) for f in files] if isinstance(files, list) else partitions.literal(files)
 
 
 def line_texts(files: list[str]) -> list[tuple]:
@@ -48,7 +53,7 @@ def line_texts(files: list[str]) -> list[tuple]:
         return []
     con = duckdb.connect()
     try:
-        relation = con.read_parquet(files, union_by_name=True, hive_partitioning=False)
+        relation = con.read_parquet(_literal(files), union_by_name=True, hive_partitioning=False)
         columns = set(relation.columns)
         description = "description" if "description" in columns else "NULL"
         item_name = "item_name" if "item_name" in columns else "NULL"
@@ -63,7 +68,7 @@ def batch_years(files: list[str]) -> list[tuple[str, str, int, int]]:
         return []
     con = duckdb.connect()
     try:
-        relation = con.read_parquet(files, union_by_name=True, hive_partitioning=False)
+        relation = con.read_parquet(_literal(files), union_by_name=True, hive_partitioning=False)
         return relation.aggregate("batch, source, year, count(*)", "batch, source, year") \
             .order("batch, source, year").fetchall()
     finally:
