@@ -46,30 +46,28 @@ def _literal(files: Path | str | list) -> str | list[str]:
     return [partitions.literal(f) for f in files] if isinstance(files, list) else partitions.literal(files)
 
 
-def line_texts(files: list[str]) -> list[tuple]:
-    """(org, line_key, batch, description, item_name) of every line of the files (None where a file has no
-    such column)."""
+def _over_files(files: list[str], query) -> list[tuple]:
+    """query(relation) fetched over the line files `files` (read by column name, as they are named) on a
+    connection of its own; [] without files."""
     if not files:
         return []
     con = duckdb.connect()
     try:
-        relation = con.read_parquet(_literal(files), union_by_name=True, hive_partitioning=False)
-        columns = set(relation.columns)
-        description = "description" if "description" in columns else "NULL"
-        item_name = "item_name" if "item_name" in columns else "NULL"
-        return relation.select(f"org, line_key, batch, {description}, {item_name}").fetchall()
+        return query(con.read_parquet(_literal(files), union_by_name=True, hive_partitioning=False)).fetchall()
     finally:
         con.close()
+
+
+def line_texts(files: list[str]) -> list[tuple]:
+    """(org, line_key, batch, description, item_name) of every line of the files (None where a file has no
+    such column)."""
+    def texts(relation):
+        description, item_name = (c if c in relation.columns else "NULL" for c in ("description", "item_name"))
+        return relation.select(f"org, line_key, batch, {description}, {item_name}")
+    return _over_files(files, texts)
 
 
 def batch_years(files: list[str]) -> list[tuple[str, str, int, int]]:
     """(batch, source, year, lines) of the files' lines: which years each import batch holds."""
-    if not files:
-        return []
-    con = duckdb.connect()
-    try:
-        relation = con.read_parquet(_literal(files), union_by_name=True, hive_partitioning=False)
-        return relation.aggregate("batch, source, year, count(*)", "batch, source, year") \
-            .order("batch, source, year").fetchall()
-    finally:
-        con.close()
+    return _over_files(files, lambda relation: relation.aggregate("batch, source, year, count(*)",
+                                                                  "batch, source, year").order("batch, source, year"))
