@@ -113,6 +113,28 @@ def factor(category: str) -> float:
         return next(float(r["value"]) for r in rows if r["key"] == category and r["basis"] == "spend")
 
 
+def food_engine_inputs(files, *, cpi: dict[int, float], years: range, food_factor: float = 0.02):
+    """engine.runner.EngineInputs for the engine's own tests: the line files `files`, art 115 food with one spend
+    factor per kr (`food_factor`, its range half to double, price year 2026) valid over `years`, art 270 services
+    without a factor, the price index `cpi` ({year: index}) and NOK only."""
+    import pyarrow as pa
+
+    from klimainnkjop.engine import runner
+
+    factors = [{"category": "goods.food", "value": food_factor, "low": food_factor / 2, "high": food_factor * 2,
+                "price_year": 2026, "currency": "NOK", "ref": "food", "quality": 4, "tier": 1, "valid_from": 2000,
+                "valid_to": 2030}]
+    return runner.EngineInputs(
+        line_files=list(files),
+        art_classes=runner.art_class_table({"115": "goods.food", "270": "services.other"}),
+        ancestors=runner.ancestor_table({"goods.food": None, "services.other": None}),
+        spend_factors=runner.expand_years(factors, years, runner.SPEND_SCHEMA),
+        prices=pa.table({"year": pa.array(list(cpi), pa.int32()), "cpi": pa.array(list(cpi.values()), pa.float64())}),
+        rates=pa.table({"year": pa.array(list(cpi), pa.int32()), "currency": ["NOK"] * len(cpi),
+                        "nok_per_unit": [1.0] * len(cpi)}),
+    )
+
+
 def cpi(year: int) -> float:
     with open(DATA / "price_index.csv", encoding="utf-8") as fh:
         return next(float(r["value"]) for r in csv.DictReader(fh, delimiter=";") if int(r["year"]) == year)

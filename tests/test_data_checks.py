@@ -12,7 +12,7 @@ from klimainnkjop.selectors.results import latest_run, totals
 from klimainnkjop.services.compute import do_compute, run_dir
 from klimainnkjop.storage.linestore import LINE_SCHEMA
 from klimainnkjop.storage.models import AuditEntry, ComputeRun, ImportBatch
-from tests.factories import import_ledger, ledger_csv
+from tests.factories import food_engine_inputs, import_ledger, ledger_csv
 
 ORG, OTHER = "944117784", "964950113"
 CPI = {2023: 129.6, 2024: 133.6, 2026: 141.0}
@@ -29,17 +29,7 @@ def write_lines(path, rows: list[tuple[str, str, str, int]]):
 
 
 def inputs(*files) -> runner.EngineInputs:
-    factors = [{"category": "goods.food", "value": 0.02, "low": 0.01, "high": 0.04, "price_year": 2026,
-                "currency": "NOK", "ref": "food", "quality": 4, "tier": 1, "valid_from": 2000, "valid_to": 2030}]
-    return runner.EngineInputs(
-        line_files=list(files),
-        art_classes=runner.art_class_table({"115": "goods.food", "270": "services.other"}),
-        ancestors=runner.ancestor_table({"goods.food": None, "services.other": None}),
-        spend_factors=runner.expand_years(factors, range(2023, 2025), runner.SPEND_SCHEMA),
-        prices=pa.table({"year": pa.array(list(CPI), pa.int32()), "cpi": pa.array(list(CPI.values()), pa.float64())}),
-        rates=pa.table({"year": pa.array(list(CPI), pa.int32()), "currency": ["NOK"] * len(CPI),
-                        "nok_per_unit": [1.0] * len(CPI)}),
-    )
+    return food_engine_inputs(files, cpi=CPI, years=range(2023, 2025))
 
 
 LINES = [(ORG, "k1", "115", 100_000), (ORG, "k2", "270", 50_000),  # food, and services without a factor

@@ -16,6 +16,7 @@ import pytest
 
 from klimainnkjop.engine import partitions, pipeline, reader, runner
 from klimainnkjop.storage.linestore import LINE_SCHEMA
+from tests.factories import food_engine_inputs
 
 ORG, OTHER, SUPPLIER = "944117784", "964950113", "999999999"
 CPI = {2022: 125.0, 2023: 129.6, 2024: 133.6, 2026: 141.0}
@@ -37,18 +38,7 @@ def write_lines(path, rows: list[tuple], source: str = "ledger", **columns):
 
 
 def inputs(*files, food_factor: float = 0.02) -> runner.EngineInputs:
-    factors = [{"category": "goods.food", "value": food_factor, "low": food_factor / 2, "high": food_factor * 2,
-                "price_year": 2026, "currency": "NOK", "ref": "food", "quality": 4, "tier": 1, "valid_from": 2000,
-                "valid_to": 2030}]
-    return runner.EngineInputs(
-        line_files=list(files),
-        art_classes=runner.art_class_table({"115": "goods.food", "270": "services.other"}),
-        ancestors=runner.ancestor_table({"goods.food": None, "services.other": None}),
-        spend_factors=runner.expand_years(factors, range(2020, 2027), runner.SPEND_SCHEMA),
-        prices=pa.table({"year": pa.array(list(CPI), pa.int32()), "cpi": pa.array(list(CPI.values()), pa.float64())}),
-        rates=pa.table({"year": pa.array(list(CPI), pa.int32()), "currency": ["NOK"] * len(CPI),
-                        "nok_per_unit": [1.0] * len(CPI)}),
-    )
+    return food_engine_inputs(files, cpi=CPI, years=range(2020, 2027), food_factor=food_factor)
 
 
 def fingerprint(folder) -> dict:
