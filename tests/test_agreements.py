@@ -259,6 +259,13 @@ def test_a_purchaser_of_the_owner_edits_an_agreement_and_others_may_not(shared_a
     assert bad.status_code == 400 and "2020-12-31" in bad.content.decode()
     created = client.post("/avtaler/ny/", {**form, "number": "2026-050", "name": "Nytt"})
     assert created.status_code == 302 and Agreement.objects.filter(number="2026-050").exists()
+    # an open-ended agreement, as ERPs write it (its page was a 500 for good: a month after 31.12.9999)
+    endless = client.post("/avtaler/ny/", {**form, "number": "2026-051", "name": "Uten slutt", "end": "31.12.9999"})
+    assert endless.status_code == 302
+    item = Agreement.objects.get(number="2026-051")
+    assert selectors.final_end(item) == dt.date.max
+    assert client.get(f"/avtaler/{item.pk}/").status_code == 200
+    assert client.get("/avtaler/").status_code == 200 and client.get("/avtaler/fornyelser/").status_code == 200
 
 
 # --- procurement cases (services/cases.py): the routine walked by a purchaser and an approver -----------------

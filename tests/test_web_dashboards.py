@@ -229,6 +229,9 @@ def test_the_lines_list_has_pages_of_fifty(reference, org, client):
         seen += found["keys"]
         assert len(found["keys"]) == (50 if side < 3 else 20)
     assert len(set(seen)) == 120 and found["lines"] == "120"
+    # a page past the last, of any size, shows the last (was a 500: its offset overflowed the query's integer)
+    for side in (4, 10**20):
+        assert drill(client, f"/org/{KONGSVINGER}/linjer/?side={side}&sortering=belop")["keys"] == found["keys"]
 
 
 # --- units ----------------------------------------------------------------------------------------------------

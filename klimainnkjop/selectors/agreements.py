@@ -6,6 +6,7 @@ engine/agreements.py.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import hashlib
 
@@ -44,11 +45,12 @@ def agreement(scope: Scope, number: str) -> Agreement:
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
+    """`day` moved by `months` (to the month's last day where it is shorter); past the calendar's last day, that day
+    (an open-ended agreement is often written to end 31.12.9999)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    if year > dt.MAXYEAR:
+        return dt.date.max
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def final_end(item: Agreement) -> dt.date:

@@ -386,8 +386,9 @@ def bound_agreement(m: Measure) -> Agreement | None:
 
 def renewal_of(agreement: Agreement) -> dt.date:
     """When a measure bound to the agreement takes effect: the day after its current end (its end, or its next
-    option date while options are left), when it is renewed or its option is taken up."""
-    return agreement.end + dt.timedelta(days=1)
+    option date while options are left), when it is renewed or its option is taken up; never for an agreement
+    without end (31.12.9999: the calendar's last day)."""
+    return dt.date.max if agreement.end == dt.date.max else agreement.end + dt.timedelta(days=1)
 
 
 def effective_from(m: Measure) -> dt.date | None:

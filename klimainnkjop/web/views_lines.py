@@ -150,6 +150,8 @@ def lines(request, orgnr):
             raise Http404
     try:
         total = line_selectors.lines_total(scope, org=org.orgnr, **selected)
+        # a page past the last shows the last (a page number of any size never reaches the query's offset)
+        page_no = min(page_no, max(1, -(-total["lines"] // PAGE_SIZE)))
         rows = line_selectors.lines(scope, org=org.orgnr, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
                                     order=SORTS[sort], **selected)
     except NoResults:
