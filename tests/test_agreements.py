@@ -382,6 +382,11 @@ def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(sh
     client.force_login(purchaser)
     renewal = client.get(f"/saker/ny/?avtale={Agreement.objects.get(number='2024-007').pk}").content.decode()
     assert 'value="Fornyelse av Strøm"' in renewal and 'value="energy.electricity" selected' in renewal
+    for value in ("²", "9" * 20, "-5", "1,5"):  # refused with the form's words (² and 20 digits were a 500)
+        refused = client.post("/saker/ny/", {"org": KONGSVINGER, "title": "Feil verdi", "category": "goods.furniture",
+                                             "value": value})
+        assert refused.status_code == 400 and "et helt antall kroner" in refused.content.decode(), value
+    assert not ProcurementCase.objects.with_scopes_disabled().filter(title="Feil verdi").exists()
     opened = client.post("/saker/ny/", {"org": KONGSVINGER, "title": "Møbler til ny skole", "category":
                                         "goods.furniture", "value": "2 000 000", "procedure": "konkurranse"})
     assert opened.status_code == 302

@@ -406,6 +406,9 @@ def test_without_last_year_a_budget_needs_tonnes_and_is_spread_evenly(shared_tar
         _budget(organisation=grue)
     budget = _budget(organisation=grue, tonnes=1.2)
     assert budget.monthly_tonnes == pytest.approx([0.1] * 12) and budget.profile == "even"
+    for tonnes in (1e300, float("inf"), float("nan"), -1):
+        with pytest.raises(InvalidInput, match="^--tonnes: .* from 0 to 100,000,000"):
+            _budget(organisation=grue, tonnes=tonnes)
 
 
 def test_a_unit_leader_sees_their_units_budget_and_nothing_of_other_units(shared_targets):
@@ -483,6 +486,11 @@ def test_finance_sets_a_budget_on_the_page(shared_targets, client):
     assert cells[:5] == ["1", "2,4", "2,4", f"{actual:.1f}".replace(".", ","),
                          ("+" if actual - 2.4 > 0.05 else "") + f"{actual - 2.4:.1f}".replace(".", ",").replace("-", "−")]
     assert client.post(f"/org/{KONGSVINGER}/klimabudsjett/", {"year": "", "tonnes": "-1"}).status_code == 400
+    # absurd budgets are refused with the form's message (1e308 was a 500: its months overflowed to infinity)
+    for tonnes in ("1e300", "1e308", "inf", "nan"):
+        refused = client.post(f"/org/{KONGSVINGER}/klimabudsjett/", {"unit": "1200", "year": 2025, "tonnes": tonnes})
+        assert refused.status_code == 400, tonnes
+    assert ClimateBudget.objects.with_scopes_disabled().filter(unit_code="1200", year=2025).count() == 1
 
 
 # --- reports -----------------------------------------------------------------------------------------------------------

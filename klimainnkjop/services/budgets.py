@@ -25,6 +25,9 @@ def spread(tonnes: float, profile_kg: list[float]) -> tuple[list[float], str]:
     return [tonnes * v / total for v in months], "last-year"
 
 
+MAX_BUDGET_TONNES = 100_000_000.0  # twice Norway's own emissions: a budget above it is a typing error
+
+
 def do_set_budget(*, organisation: Organisation, year: int, tonnes: float | None = None, unit_code: str = "",
                   monthly_tonnes: list[float] | None = None, cut_percent: float = 0.0, note: str = "",
                   actor: ActorLike = None) -> ClimateBudget:
@@ -53,10 +56,10 @@ def do_set_budget(*, organisation: Organisation, year: int, tonnes: float | None
         tonnes = float(tonnes)
     except (TypeError, ValueError):
         raise InvalidInput(f"--tonnes: {tonnes!r} is not a number") from None
-    if not tonnes >= 0 or tonnes == float("inf"):
-        raise InvalidInput(f"--tonnes: {tonnes!r} must be a number of tonnes, zero or more")
+    if not 0 <= tonnes <= MAX_BUDGET_TONNES:
+        raise InvalidInput(f"--tonnes: {tonnes!r} must be a number of tonnes from 0 to {MAX_BUDGET_TONNES:,.0f}")
     if monthly_tonnes is not None:
-        if len(monthly_tonnes) != 12 or any(float(v) < 0 for v in monthly_tonnes):
+        if len(monthly_tonnes) != 12 or not all(0 <= float(v) <= MAX_BUDGET_TONNES for v in monthly_tonnes):
             raise InvalidInput("monthly tonnes: give 12 values, zero or more, January first")
         monthly = [float(v) for v in monthly_tonnes]
         if abs(sum(monthly) - tonnes) > 1e-6 * max(tonnes, 1.0):

@@ -87,6 +87,9 @@ def _person_may(actor: ActorLike, case: ProcurementCase, role: str) -> bool:
     return "region-admin" in roles or role in roles or (role == "purchaser" and "org-admin" in roles)
 
 
+MAX_ESTIMATED_VALUE_NOK = 10**12  # a thousand billion kroner: more than any purchase, and øre within 64 bits
+
+
 def do_open_case(*, organisation: Organisation, title: str, category: str, estimated_value_nok: int,
                  procedure: str = "", agreement: Agreement | None = None, actor: ActorLike = None) -> ProcurementCase:
     title = title.strip()
@@ -95,8 +98,8 @@ def do_open_case(*, organisation: Organisation, title: str, category: str, estim
     found = Category.objects.filter(code=category).first()
     if found is None:
         raise InvalidInput(f"category: unknown category {category!r}")
-    if estimated_value_nok < 0:
-        raise InvalidInput("estimated_value: must not be negative")
+    if not 0 <= estimated_value_nok <= MAX_ESTIMATED_VALUE_NOK:
+        raise InvalidInput(f"estimated_value: must be 0 to {MAX_ESTIMATED_VALUE_NOK:,} kroner")
     with transaction.atomic():
         user = as_actor(actor).user
         case = ProcurementCase.objects.create(organisation=organisation, title=title, category=found,

@@ -5,6 +5,8 @@ A case outside the person's scope is a 404; a step by someone who may only read 
 """
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -80,7 +82,8 @@ def case_new(request):
             if organisation is None:
                 raise InvalidInput(_("Choose the organisation."))
             value = values.get("value", "").replace(" ", "").replace("\u00a0", "")
-            if not value.isdigit():
+            # ASCII digits (str.isdigit takes ² and other digits int() refuses), at most the service's bound
+            if not re.fullmatch(r"[0-9]+", value) or int(value) > case_services.MAX_ESTIMATED_VALUE_NOK:
                 raise InvalidInput(_("The estimated value must be a whole number of kroner."))
             case = case_services.do_open_case(organisation=organisation, title=values.get("title", ""),
                                               category=values.get("category", ""), estimated_value_nok=int(value),

@@ -18,7 +18,7 @@ from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.selectors import budgets as budget_selectors
 from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.selectors import organisations as org_selectors
-from klimainnkjop.services.budgets import do_set_budget
+from klimainnkjop.services.budgets import MAX_BUDGET_TONNES, do_set_budget
 from klimainnkjop.web import formatting
 from klimainnkjop.web.forms import DesignsystemetForm
 from klimainnkjop.web.views import (BadPeriod, existing_years, period_choices, period_codes, period_label,
@@ -29,6 +29,7 @@ class BudgetForm(DesignsystemetForm):
     unit = forms.ChoiceField(label=gettext_lazy("Unit"), required=False)
     year = forms.IntegerField(label=gettext_lazy("Year"), min_value=1990, max_value=2100)
     tonnes = forms.FloatField(label=gettext_lazy("Budget, tonnes CO2e"), required=False, min_value=0,
+                              max_value=MAX_BUDGET_TONNES,
                               help_text=gettext_lazy("Empty: proposed from last year's emissions less the cut."))
     cut = forms.FloatField(label=gettext_lazy("Cut from last year, percent"), required=False, min_value=0,
                            max_value=100)
