@@ -226,6 +226,11 @@ def test_the_effect_page_shows_the_split_in_cards_a_table_and_a_chart_of_the_sam
     for field in ("effect-org", "effect-category", "effect-from", "effect-to"):
         assert f'for="{field}"' in html and f'id="{field}"' in html
     assert client.get("/tiltak/effekt/?fra=2024&til=tjuetjuefem").status_code == 400
+    assert '<th scope="col" class="num">Endring</th>' in html  # the difference, not the verb "Endre"
+    # a quarter against a year, or the later period first, is no change: refused in bokmål (was shown as a split)
+    for wrong, words in (("fra=2025Q1&til=2025", "samme lengde"), ("fra=2025&til=2024", "komme før")):
+        response = client.get(f"/tiltak/effekt/?org={KONGSVINGER}&{wrong}")
+        assert response.status_code == 400 and words in response.content.decode(), wrong
 
 
 def test_a_measure_page_shows_expected_against_measured(account, client):

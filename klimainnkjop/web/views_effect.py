@@ -87,6 +87,14 @@ def effect(request):
         context["message"] = _("Nothing is computed here yet.")
         return render(request, "web/measure_effect.html", context)
     period_from, period_to = _period(text_from), _period(text_to)
+    # the split compares two periods of one length, the earlier first (a quarter against a year is no change)
+    if period_from.kind != period_to.kind:
+        errors.append(_("Compare two periods of the same length: two years, two half-years, two four-month "
+                        "periods or two quarters."))
+    elif (period_from.year, period_from.number) >= (period_to.year, period_to.number):
+        errors.append(_("The first period must come before the second."))
+    if errors:
+        return render(request, "web/measure_effect.html", {**context, "errors": errors}, status=400)
     try:
         split = selectors.effect_split(scope, period_from=period_from, period_to=period_to, org=orgnr, unit=unit,
                                        category=category)
