@@ -400,6 +400,7 @@ def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(sh
 
     post({"step": "screen"})
     post({"step": "propose", "ambition": "leading", "reason": "ny skole"})
+    assert "(foreslått: Ledende)" in squash(client.get(url).content.decode())  # the label, not the code "leading"
     post({"step": "decide", "ambition": "leading"}, expected=403)  # 2 mill.: the org-admin approves
     client.force_login(approver)
     post({"step": "decide", "ambition": "leading"})

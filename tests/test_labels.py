@@ -77,3 +77,33 @@ def test_the_screening_rule_is_a_sentence_with_norwegian_numbers():
     value = 3523.79 * 1000 / 0.08595  # the value the service multiplied
     assert text.startswith(f"Forventede tonn = verdi {round(value):,} kr".replace(",", "\u00a0"))
     assert "0,08595 kg per krone" in text and "= 3\u00a0523,79 t; høy fra 20 t, middels fra 2 t." in text
+
+
+@pytest.mark.django_db
+def test_the_fields_of_an_imports_and_a_compute_runs_audit_records_have_labels_in_bokmal(org):
+    """The audit log showed an import's record with English field names (Lines added, Sha256, Errors, ...)."""
+    from klimainnkjop.services.compute import do_compute
+    from klimainnkjop.storage.models import AuditEntry
+    from tests.factories import import_ledger, ledger_csv
+
+    import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;-1 234,50;Matvarer"))
+    do_compute(actor="test")
+    keys = {k for e in AuditEntry.objects.all() for side in (e.before, e.after) if isinstance(side, dict)
+            for k in side}
+    assert {"lines_added", "rows_read", "batches"} & keys
+    with translation.override("nb"):
+        unlabelled = sorted(k for k in keys if k not in labels.FIELD_LABELS)
+    assert not unlabelled
+    with translation.override("nb"):
+        assert (labels.field_label("lines_added"), labels.field_label("sha256")) == ("Linjer lagt til",
+                                                                                  "SHA-256-sjekksum")
+
+
+def test_an_overlap_names_an_import_of_several_invoices_in_words():
+    from django.template.loader import render_to_string
+
+    overlap = {"year": 2025, "other_file": "12 documents: D2025030001.xml …", "other_batch": 7,
+               "rule": "ledger_meets_invoices"}
+    with translation.override("nb"):
+        text = render_to_string("web/_overlap.html", {"o": overlap})
+    assert "2025: 12 dokumenter: D2025030001.xml … (import 7)" in text and "documents" not in text

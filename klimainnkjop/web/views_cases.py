@@ -44,6 +44,7 @@ def _row(case) -> dict:
             "value": case.estimated_value_ore / 100, "state": STATE_LABELS.get(case.state, case.state),
             "relevance": RELEVANCE_LABELS.get(case.relevance, case.relevance),
             "ambition": AMBITION_LABELS.get(case.ambition, case.ambition),
+            "ambition_proposed": AMBITION_LABELS.get(case.ambition_proposed, case.ambition_proposed),
             "climate": case_selectors.has_climate_requirements(case)}
 
 
