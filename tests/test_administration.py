@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
+from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.services import administration
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.storage.models import (AuditEntry, ComputeRun, ExchangeRate, Membership, ModelVersion,
@@ -211,6 +212,13 @@ def test_a_rate_added_on_the_web_is_the_rate_imports_use_and_is_audited(admin, r
     admin.post("/administrasjon/valutakurser/", {"year": "2019", "currency": "ISK", "nok_per_unit": "0.07",
                                                  "source": "Norges Bank, rettet"})
     assert ExchangeRate.objects.get(year=2019, currency="ISK").nok_per_unit == 0.07
+    for absurd in ("1e308", "20000", "inf"):  # refused by the form (1e308 was saved)
+        response = admin.post("/administrasjon/valutakurser/", {"year": "2019", "currency": "ISK",
+                                                                "nok_per_unit": absurd, "source": "feil"})
+        assert response.status_code == 400, absurd
+    assert ExchangeRate.objects.get(year=2019, currency="ISK").nok_per_unit == 0.07
+    with pytest.raises(InvalidInput, match="at most 10,000"):
+        administration.do_set_exchange_rate(year=2019, currency="ISK", nok_per_unit=1e308, source="feil")
     assert AuditEntry.objects.filter(action="set_exchange_rate").first().before["nok_per_unit"] == 0.0715
 
 

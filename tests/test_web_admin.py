@@ -109,6 +109,10 @@ def test_an_organisation_administrator_renames_a_unit_and_places_it_under_anothe
     assert response.status_code == 302
     school.refresh_from_db()
     assert school.name == "Grunnskole" and school.parent == units["2000"]
+    blank = client.post(f"/org/{KONGSVINGER}/enheter/{school.pk}/endre/", {"name": "   ", "parent": "2000"})
+    assert blank.status_code == 400  # a name of spaces only wiped the name
+    school.refresh_from_db()
+    assert school.name == "Grunnskole"
     entry = newest("update_unit")
     assert entry.actor == org_admin and entry.before["parent"] is None and entry.after["parent"] == "2000"
     text = page_text(client.get(f"/org/{KONGSVINGER}/enheter/"))

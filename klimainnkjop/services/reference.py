@@ -100,6 +100,9 @@ def do_load_reference_data(*, actor: ActorLike = None) -> FactorSet:
     return default_factor_set()
 
 
+MAX_NOK_PER_UNIT = 10_000.0  # the dearest currency is a few dozen kroner a unit: more is a typing error
+
+
 def do_set_exchange_rate(*, year: int, currency: str, nok_per_unit: float, source: str,
                          actor: ActorLike = None) -> ExchangeRate:
     from klimainnkjop.core.errors import InvalidInput
@@ -112,8 +115,8 @@ def do_set_exchange_rate(*, year: int, currency: str, nok_per_unit: float, sourc
         problems.append(f"currency: {currency!r} is not a three-letter ISO 4217 code such as EUR")
     elif currency == "NOK":
         problems.append("currency: NOK is the account's own currency (always 1)")
-    if not nok_per_unit > 0:
-        problems.append("nok_per_unit must be positive")
+    if not 0 < nok_per_unit <= MAX_NOK_PER_UNIT:
+        problems.append(f"nok_per_unit must be above 0 and at most {MAX_NOK_PER_UNIT:,.0f}")
     if not (source or "").strip():
         problems.append("source: say where the rate comes from (for example Norges Bank, annual average)")
     if problems:

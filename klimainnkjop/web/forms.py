@@ -102,7 +102,7 @@ class OrganisationEditForm(DesignsystemetForm):
 
 
 class UnitForm(DesignsystemetForm):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)  # spaces only would wipe the name
     parent = forms.ChoiceField(label=gettext_lazy("Part of (parent unit)"), required=False)
 
     def __init__(self, *args, units=(), unit=None, **kwargs):

@@ -16,6 +16,7 @@ from klimainnkjop import access
 from klimainnkjop.core.errors import ImportRejected, InvalidInput
 from klimainnkjop.selectors import administration as admin_selectors
 from klimainnkjop.services import administration as admin_services
+from klimainnkjop.services.reference import MAX_NOK_PER_UNIT
 from klimainnkjop.web import formatting
 
 
@@ -143,7 +144,7 @@ class RateForm(forms.Form):
     currency = forms.CharField(label=gettext_lazy("Currency (ISO 4217)"), min_length=3, max_length=3,
                                help_text=gettext_lazy("For example EUR, SEK, USD."))
     nok_per_unit = forms.FloatField(label=gettext_lazy("NOK per unit (annual average)"), localize=True,
-                                    min_value=0.000001)
+                                    min_value=0.000001, max_value=MAX_NOK_PER_UNIT)
     source = forms.CharField(label=gettext_lazy("Source"), max_length=300,
                              initial="Norges Bank, årsgjennomsnitt")
 
