@@ -500,3 +500,33 @@ def test_cached_line_reads_stay_within_each_scope_and_follow_a_new_compute_run(k
     after = line_selectors.lines_total(everything, org=KONGSVINGER, year=2023)
     assert after["lines"] == before["lines"] + 1 and after["amount_nok"] == before["amount_nok"] + 20_000
     assert len(line_selectors.lines(everything, org=KONGSVINGER, year=2023)) == after["lines"]
+
+
+# --- the year under way --------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_year_under_way_is_compared_with_the_same_months_of_the_year_before(reference, org, client):
+    """A year whose purchases end before December (here March 2025) is compared with January to March of the year
+    before, and says so; the whole of 2024 made every year under way look like a cut."""
+    rows = "".join(f"15.{m:02d}.2024;10000;1100;982463718;Kontorgiganten AS;{1000 * m},00;Papir;{m};1;1\n"
+                   for m in range(1, 13))
+    rows += "".join(f"15.{m:02d}.2025;10000;1100;982463718;Kontorgiganten AS;{2000 * m},00;Papir;{20 + m};1;1\n"
+                    for m in range(1, 4))
+    import_ledger(org, WEB_HEADER + rows, "kontor.csv", profile=WEB_PROFILE)
+    do_compute(actor="test")
+    overview = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.Period(2025))
+    assert overview.through_month == 3
+    first_quarter_2024 = sum(kg(1000 * m, "goods.office", 2024) for m in (1, 2, 3))
+    assert overview.previous.kg == pytest.approx(first_quarter_2024, rel=1e-9)
+    assert overview.total.kg == pytest.approx(sum(kg(2000 * m, "goods.office", 2025) for m in (1, 2, 3)), rel=1e-9)
+    quarter = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.Period(2024, "Q", 1))
+    assert overview.previous.kg == pytest.approx(quarter.total.kg, rel=1e-12)
+    # a complete year is compared with the whole year before, as before
+    complete = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.Period(2024))
+    assert complete.through_month is None and complete.total.kg == pytest.approx(
+        sum(kg(1000 * m, "goods.office", 2024) for m in range(1, 13)), rel=1e-9)
+    client.force_login(make_user("admin", org, "region-admin"))
+    html, tree = page(client, f"/org/{KONGSVINGER}/?periode=2025")
+    text = squash(tree.find_all("section", class_="key-figures")[0].text())
+    assert "Nøkkeltall 2025 (januar–mars)" in text and "Endring fra januar–mars 2024" in text
+    assert f"Samme periode året før (januar–mars 2024): {norwegian(first_quarter_2024 / 1000)} tonn CO2e" in text

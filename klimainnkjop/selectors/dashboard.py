@@ -190,6 +190,9 @@ class PeriodOverview:
     # the total's 95 % range combined from the lines' lognormal spreads (results.combined_range); None for a run
     # made before the moments were kept (then the summed low-high of total.kg_low/kg_high is shown)
     combined_range: tuple[float, float] | None = None
+    # a year whose purchases end before December (the year under way): its last month, and `previous` holds the
+    # same months of the year before (January to that month), not the whole year; None for a complete year
+    through_month: int | None = None
 
     @property
     def year(self) -> int:
@@ -209,8 +212,9 @@ METHODS = ["supplier", "activity", "spend", ""]  # "" = not covered by any facto
 
 def _cached(kind: str, scope: Scope, run: results.Run, args: tuple, compute):
     """A dashboard read cached per (compute run, scope, arguments): results.cached. ("dash2": the values are
-    core.figures.Figures since one type serves dashboards and reports; entries of the former type are not read.)"""
-    return results.cached("dash2:" + kind, scope, run, args, compute)
+    core.figures.Figures since one type serves dashboards and reports, "dash3" since a PeriodOverview has
+    through_month; entries of the former types are not read.)"""
+    return results.cached("dash3:" + kind, scope, run, args, compute)
 
 
 def current_run() -> results.Run | None:
@@ -244,7 +248,11 @@ def _period_overview(scope: Scope, run: results.Run, org: str | None, period: Pe
     per_year = sorted(grouped(document["per_year"], lambda r: r["year"]), key=lambda f: f.key)
     rows = document["period"]
     total = total_of(rows, period.code)
-    previous = total_of(document["previous"], period.previous().code)
+    # the year under way is compared with the same months of the year before, not with a whole year
+    last = max((r["last_month"] or 0 for r in rows), default=0)
+    through = last if period.whole_year and 1 <= last < 12 else None
+    previous = total_of([r for r in document["previous"] if through is None or 1 <= (r["month"] or 0) <= through],
+                        period.previous().code)
     by_kg = lambda f: -f.kg  # noqa: E731
     method_groups = {f.key: f for f in grouped(rows, lambda r: r["method"] or "")}
     return PeriodOverview(
@@ -259,6 +267,7 @@ def _period_overview(scope: Scope, run: results.Run, org: str | None, period: Pe
         kostra_lines=sum(r["lines"] for r in document["kostra"]),
         combined_range=(results.combined_range(scope, org=org, year=period.year, months=period.months, units=units,
                                                run=run) or {}).get(()),
+        through_month=through,
     )
 
 

@@ -211,7 +211,8 @@ def period_totals(scope: Scope, *, year: int, org: str | None = None, months: li
     - `per_year`: purchases per year × investment (every month);
     - `period`: purchases of `year` in `months` (None: the whole year) per org × category × method ×
       quality × investment;
-    - `previous`: purchases of the same months a year before, per investment;
+    - `period` rows carry `last_month`, the last month of the year with purchases in the row (0: KOSTRA only);
+    - `previous`: purchases of the same months a year before, per month × investment;
     - `kostra`: purchases of `year` in month 0 (KOSTRA annual lines) per investment, when `months` is given;
     - `excluded`: what was left out of the period, per reason (intra-region purchases included, as in
       `excluded_spend`).
@@ -234,12 +235,14 @@ def period_totals(scope: Scope, *, year: int, org: str | None = None, months: li
     table = table.mutate(bucket=bucket)
     detail = table.bucket == "period"
     table = table.mutate(**{f"g_{c}": ibis.ifelse(detail, table[c], ibis.null(table[c].type()))
-                            for c in ("org", "category", "method", "quality")})
-    keys = ["year", "bucket", "g_org", "g_category", "g_method", "g_quality", "investment", "exclusion"]
+                            for c in ("org", "category", "method", "quality")},
+                         g_month=ibis.ifelse(table.bucket == "previous", table.month, ibis.null("int32")))
+    keys = ["year", "bucket", "g_org", "g_category", "g_method", "g_quality", "g_month", "investment", "exclusion"]
     grouped = table.group_by(keys).aggregate(
         spend_ore=_.spend_ore.sum(), kg_co2e=_.kg_co2e.sum(), kg_co2e_market=_.kg_co2e_market.sum(),
         kg_low=_.kg_low.sum(), kg_high=_.kg_high.sum(),
-        lines=_.lines.sum(), covered_spend_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum())
+        lines=_.lines.sum(), covered_spend_ore=ibis.ifelse(_.covered, _.spend_ore, 0).sum(),
+        last_month=_.month.max())
     out: dict = {"factor_set": run.factor_set_label, "factor_sets": run.run.factor_sets, "run": run.run.pk,
                  "per_year": [], "period": [], "previous": [], "kostra": [], "excluded": []}
     excluded: dict[str, list[int]] = {}
@@ -255,9 +258,10 @@ def period_totals(scope: Scope, *, year: int, org: str | None = None, months: li
         if record["bucket"] == "period":
             out["period"].append({"year": record["year"], "org": record["g_org"], "category": record["g_category"],
                                   "method": record["g_method"], "quality": record["g_quality"],
-                                  "investment": record["investment"], **figures})
+                                  "investment": record["investment"], "last_month": record["last_month"],
+                                  **figures})
         elif record["bucket"] == "previous":
-            out["previous"].append({"investment": record["investment"], **figures})
+            out["previous"].append({"investment": record["investment"], "month": record["g_month"], **figures})
         elif record["bucket"] == "kostra" and months is not None:
             out["kostra"].append({"investment": record["investment"], **figures})
     out["excluded"] = [{"exclusion": reason, "spend_nok": round(spend / 100, 2), "lines": int(lines)}

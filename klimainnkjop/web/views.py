@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext as _
 
@@ -220,9 +221,14 @@ def period_nav(request, overview: dashboard.PeriodOverview) -> dict:
 def key_figures(overview: dashboard.PeriodOverview) -> dict:
     total, previous = overview.total, overview.previous
     diff_percent = overview.difference_percent
+    label, previous_label = period_label(overview.period), period_label(overview.period.previous())
+    if overview.through_month:  # the year under way, compared with the same months of the year before
+        months = _("%(first)s–%(last)s") % {"first": MONTHS[1], "last": MONTHS[overview.through_month]}
+        label = _("%(year)s (%(months)s)") % {"year": label, "months": months}
+        previous_label = _("%(months)s %(year)s") % {"months": months, "year": previous_label}
     return {
-        "label": period_label(overview.period),
-        "previous_label": period_label(overview.period.previous()),
+        "label": label,
+        "previous_label": previous_label,
         "range": _range(total) if overview.combined_range is None else
         f"{_tonnes(overview.combined_range[0] / 1000)}–{_tonnes(overview.combined_range[1] / 1000)}",
         "combined": overview.combined_range is not None,
