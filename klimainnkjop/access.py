@@ -214,6 +214,12 @@ def can_view(user: ActorLike, orgnr: str) -> bool:
     return _active(user) and scope_for(user).allows(orgnr)
 
 
+def can_view_imports(user: ActorLike, orgnr: str) -> bool:
+    """May see the organisation's imported files: their names, line counts and amounts are the whole
+    organisation's, so a unit leader (who reads their units' figures only) does not."""
+    return can_view(user, orgnr) and scope_for(user).unit_filter(orgnr) is None
+
+
 def can_administer(user: ActorLike, orgnr: str) -> bool:
     """May manage the organisation's people, memberships, units and invitations."""
     return is_region_admin(user) or bool(roles_of(user, orgnr) & ADMIN_ROLES)

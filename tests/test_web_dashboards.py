@@ -265,9 +265,11 @@ def test_a_unit_leader_sees_only_their_units_on_the_unit_dashboard_and_in_the_li
     assert sorted({r["Ansvar"] for r in rows}) == ["1100", "1110"]
     found = drill(client, f"/org/{KONGSVINGER}/linjer/")
     assert found["lines"] == "3"  # office supplies 2024 and 2023, pens; not 1200's electricity and works
-    _, tree = page(client, f"/org/{KONGSVINGER}/")
+    html, tree = page(client, f"/org/{KONGSVINGER}/")
     cells = table_cells(tree.find_all("table", id="per-unit-table")[0])
     assert "1200" not in cells and "1100" in cells
+    assert "kongsvinger-2024.csv" not in html  # the organisation's imported files are not the leader's
+    assert client.get(f"/org/{KONGSVINGER}/importer/").status_code == 403
 
 
 @pytest.mark.django_db

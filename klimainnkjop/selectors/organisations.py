@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from klimainnkjop.access import Scope, in_scope
+from klimainnkjop.access import OutsideScope, Scope, in_scope
 from klimainnkjop.storage.models import ImportBatch, Organisation
 
 
@@ -27,5 +27,8 @@ def orgnr_taken(orgnr: str) -> bool:
 
 @in_scope
 def import_batches(scope: Scope, orgnr: str):
+    """The organisation's imports (files of the whole organisation: not for a scope of some of its units)."""
     scope.check(orgnr)
+    if scope.unit_filter(orgnr) is not None:
+        raise OutsideScope(f"the imports of {orgnr} are the whole organisation's")
     return ImportBatch.objects.filter(organisation__orgnr=orgnr).order_by("-created_at")

@@ -276,7 +276,7 @@ def invitation_revoke(request, orgnr, pk):
 
 @login_required
 def imports(request, orgnr):
-    org = _organisation(request, orgnr, access.can_view)
+    org = _organisation(request, orgnr, access.can_view_imports)
     batches = list(org_selectors.import_batches(access.scope_for(request.user), org.orgnr))
     context = {"org": org, "batches": batches, "can_delete": access.can_import(request.user, org.orgnr),
                "deleted": people_selectors.STATUS_DELETED}
@@ -286,7 +286,7 @@ def imports(request, orgnr):
 @login_required
 def import_detail(request, orgnr, pk):
     """One import: what it added and the rules its documents failed without being refused (EHF findings)."""
-    org = _organisation(request, orgnr, access.can_view)
+    org = _organisation(request, orgnr, access.can_view_imports)
     batch = people_selectors.import_batch(access.scope_for(request.user), org.orgnr, pk)
     return render(request, "web/admin_import.html", {"org": org, "batch": batch, "findings": batch.findings,
                                                       "deleted": people_selectors.STATUS_DELETED})
