@@ -147,11 +147,14 @@ def test_a_unit_leader_sees_the_status_of_their_units_reports_only(report_people
         assert f'id="report-{hidden.pk}"' not in fragment
     page = client.get(f"/rapporter/?ny={grue.pk}").content.decode()
     assert "Grue" not in page and f'id="report-{grue.pk}"' not in page
-    # nor may they ask for a report of the whole organisation or of another unit
+    # the form offers their units only (no whole organisation it would always refuse)
+    assert "Ingen: hele organisasjonen" not in page and 'value="1100"' in page
+    # nor may they ask for a report of the whole organisation or of another unit, told why in bokmål
     for unit in ("", "1200"):
         response = client.post("/rapporter/", {"subject": KONGSVINGER, "period": "2025", "format": "csv",
                                                "unit": unit})
         assert response.status_code == 400
+        assert "an organisation report covers every unit" not in response.content.decode()
     assert Report.objects.count() == 5
 
 

@@ -60,6 +60,9 @@ def _unit_choices(scope: Scope, organisations) -> tuple[list, dict[str, set[str]
 def _check_unit(form: forms.Form) -> None:
     """The chosen unit must be one of the chosen organisation's (the region has none)."""
     subject, unit = form.cleaned_data.get("subject"), form.cleaned_data.get("unit")
+    if subject and not unit and subject in getattr(form, "unit_limited", ()):  # a unit leader: their units' reports
+        form.add_error("unit", _("Choose one of your units: your reports cover your units, not the whole "
+                                 "organisation."))
     if subject and unit and unit not in form.unit_codes.get(subject, ()):
         form.add_error("unit", _("The unit %(unit)s is not one of the chosen organisation's units.") % {"unit": unit})
 
@@ -99,6 +102,11 @@ class ReportForm(forms.Form):
             choices.insert(0, (REGION, _("The region (consolidated)")))
         self.fields["subject"].choices = choices
         self.fields["unit"].choices, self.unit_codes = _unit_choices(scope, organisations)
+        # the organisations the person sees some units of only (a unit leader): a report of one of those units
+        self.unit_limited = {o.orgnr for o in organisations if scope.unit_filter(o.orgnr) is not None}
+        if organisations and len(self.unit_limited) == len(organisations):  # no whole organisation to offer
+            self.fields["unit"].choices = self.fields["unit"].choices[1:]
+            self.fields["unit"].required, self.fields["unit"].label = True, _("Unit")
         self.fields["period"].choices = period_choices(existing_years(scope))
 
     def clean(self):
