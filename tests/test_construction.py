@@ -447,3 +447,9 @@ def test_a_unit_leader_sees_only_their_units_part_of_a_project_and_is_told_so(sh
     assert "Du ser bare linjene til dine egne enheter" in html
     school = next(r for r in tree.find_all("tr") if r.find_all("th") and "Ny skole" in r.find_all("th")[0].text())
     assert [c.text().strip() for c in school.find_all("td")][5] == "–"  # none of the project's lines is in 1100
+    from klimainnkjop.storage.models import ConstructionProject
+
+    project = ConstructionProject.objects.with_scopes_disabled().get(name="Ny skole")
+    html, _ = page(client, f"/org/{KONGSVINGER}/bygg/{project.pk}/")
+    assert "ikke regnet inn i regnskapet ennå" not in html  # it is: only not in the leader's units
+    assert "Ingen av linjene du har tilgang til, hører til dette prosjektet" in html  # the school has a calculation
