@@ -67,7 +67,7 @@ def test_the_report_forms_period_and_unit_are_lists_of_what_exists(report_people
     assert options(html, "year") == ["2025", "2024", "2023"]  # publishing: the years with figures
     client.force_login(report_people["unit_leader"])
     html = client.get("/rapporter/").content.decode()
-    assert options(html, "unit") == ["", "1100"]  # a unit leader: their own unit only
+    assert options(html, "unit") == ["1100"]  # a unit leader: their own unit only (no whole organisation)
 
 
 @pytest.mark.django_db

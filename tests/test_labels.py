@@ -80,7 +80,7 @@ def test_the_screening_rule_is_a_sentence_with_norwegian_numbers():
 
 
 @pytest.mark.django_db
-def test_the_fields_of_an_imports_and_a_compute_runs_audit_records_have_labels_in_bokmal(org):
+def test_the_fields_of_an_imports_and_a_compute_runs_audit_records_have_labels_in_bokmal(reference, org):
     """The audit log showed an import's record with English field names (Lines added, Sha256, Errors, ...)."""
     from klimainnkjop.services.compute import do_compute
     from klimainnkjop.storage.models import AuditEntry
