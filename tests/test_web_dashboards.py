@@ -506,29 +506,51 @@ def test_cached_line_reads_stay_within_each_scope_and_follow_a_new_compute_run(k
 
 # --- the year under way --------------------------------------------------------------------------------------
 
+def test_a_year_is_under_way_in_its_calendar_year_until_its_purchases_reach_december():
+    import datetime as dt
+
+    today = dt.date(2026, 12, 1)
+    assert dashboard.under_way_through(2026, 11, today) == 11
+    assert dashboard.under_way_through(2026, 12, today) is None  # December reached: the whole year
+    assert dashboard.under_way_through(2025, 11, today) is None  # a past year is compared whole
+    assert dashboard.under_way_through(2026, 0, today) is None  # KOSTRA's annual lines only
+
+
 @pytest.mark.django_db
 def test_the_year_under_way_is_compared_with_the_same_months_of_the_year_before(reference, org, client):
-    """A year whose purchases end before December (here March 2025) is compared with January to March of the year
-    before, and says so; the whole of 2024 made every year under way look like a cut."""
-    rows = "".join(f"15.{m:02d}.2024;10000;1100;982463718;Kontorgiganten AS;{1000 * m},00;Papir;{m};1;1\n"
+    """This year's purchases (to March here) are compared with January to March of the year before, and the page
+    says so; the whole of the year before made every year under way look like a cut."""
+    import datetime as dt
+
+    from klimainnkjop.reports import data as report_data
+    from klimainnkjop.reports.periods import parse_period
+
+    year = dt.date.today().year
+    before = year - 1
+    rows = "".join(f"15.{m:02d}.{before};10000;1100;982463718;Kontorgiganten AS;{1000 * m},00;Papir;{m};1;1\n"
                    for m in range(1, 13))
-    rows += "".join(f"15.{m:02d}.2025;10000;1100;982463718;Kontorgiganten AS;{2000 * m},00;Papir;{20 + m};1;1\n"
+    rows += "".join(f"15.{m:02d}.{year};10000;1100;982463718;Kontorgiganten AS;{2000 * m},00;Papir;{20 + m};1;1\n"
                     for m in range(1, 4))
     import_ledger(org, WEB_HEADER + rows, "kontor.csv", profile=WEB_PROFILE)
     do_compute(actor="test")
-    overview = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.Period(2025))
+    overview = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.Period(year))
     assert overview.through_month == 3
-    first_quarter_2024 = sum(kg(1000 * m, "goods.office", 2024) for m in (1, 2, 3))
-    assert overview.previous.kg == pytest.approx(first_quarter_2024, rel=1e-9)
-    assert overview.total.kg == pytest.approx(sum(kg(2000 * m, "goods.office", 2025) for m in (1, 2, 3)), rel=1e-9)
-    quarter = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.Period(2024, "Q", 1))
+    first_quarter = sum(kg(1000 * m, "goods.office", before) for m in (1, 2, 3))
+    assert overview.previous.kg == pytest.approx(first_quarter, rel=1e-9)
+    assert overview.total.kg == pytest.approx(sum(kg(2000 * m, "goods.office", year) for m in (1, 2, 3)), rel=1e-9)
+    quarter = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.Period(before, "Q", 1))
     assert overview.previous.kg == pytest.approx(quarter.total.kg, rel=1e-12)
-    # a complete year is compared with the whole year before, as before
-    complete = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.Period(2024))
+    # a past year is compared with the whole year before it, as before
+    complete = dashboard.period_overview(system_scope(), org=KONGSVINGER, period=dashboard.Period(before))
     assert complete.through_month is None and complete.total.kg == pytest.approx(
-        sum(kg(1000 * m, "goods.office", 2024) for m in range(1, 13)), rel=1e-9)
+        sum(kg(1000 * m, "goods.office", before) for m in range(1, 13)), rel=1e-9)
     client.force_login(make_user("admin", org, "region-admin"))
-    html, tree = page(client, f"/org/{KONGSVINGER}/?periode=2025")
+    html, tree = page(client, f"/org/{KONGSVINGER}/?periode={year}")
     text = squash(tree.find_all("section", class_="key-figures")[0].text())
-    assert "Nøkkeltall 2025 (januar–mars)" in text and "Endring fra januar–mars 2024" in text
-    assert f"Samme periode året før (januar–mars 2024): {norwegian(first_quarter_2024 / 1000)} tonn CO2e" in text
+    assert f"Nøkkeltall {year} (januar–mars)" in text and f"Endring fra januar–mars {before}" in text
+    assert f"Samme periode året før (januar–mars {before}): {norwegian(first_quarter / 1000)} tonn CO2e" in text
+    # the report of the year under way compares the same months too, and says so
+    report = report_data.build(system_scope(), scope_kind="org", period=parse_period(str(year)), orgnr=KONGSVINGER)
+    assert report.previous.kg == pytest.approx(first_quarter, rel=1e-9)
+    assert report.previous.name == f"{before} (januar–mars)"
+    assert any(f"sammenlignes med januar–mars {before}" in note for note in report.notes)

@@ -21,7 +21,7 @@ from django.db.models import Max
 from klimainnkjop import access
 from klimainnkjop.access import Scope
 from klimainnkjop.reports.periods import Period
-from klimainnkjop.selectors import measures, results
+from klimainnkjop.selectors import dashboard, measures, results
 from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.core.figures import Figures, grouped, total as total_of
 from klimainnkjop.storage.models import Category, FactorSet, ImportBatch, Organisation, Region, Report, Unit
@@ -198,6 +198,10 @@ def _grouped(rows: list[dict], key, names: dict | None = None) -> list[Figures]:
     return grouped(rows, key, lambda k: str((names or {}).get(k, k if k not in (None, "") else "–")))
 
 
+MONTHS_NB = {1: "januar", 2: "februar", 3: "mars", 4: "april", 5: "mai", 6: "juni", 7: "juli", 8: "august",
+             9: "september", 10: "oktober", 11: "november", 12: "desember"}
+
+
 def _total(rows: list[dict], name: str = "") -> Figures:
     return total_of(rows, None, name)
 
@@ -247,7 +251,10 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
     reader = _Reader(scope, orgnr, units)
     months = period.months
     current = reader.rows(period.year, months, ["category"])
-    previous = reader.rows(period.year - 1, months, [])
+    # the year under way is compared with the same months of the year before (as the dashboards do)
+    through = dashboard.under_way_through(period.year, max((r["month"] for r in current if r["lines"]), default=0)) \
+        if period.full_year else None
+    previous = reader.rows(period.year - 1, tuple(range(1, through + 1)) if through else months, [])
     document = reader.document
     run = results.latest_run()
     if run is None or document is None:
@@ -291,12 +298,17 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
         consolidated=bool(document["consolidated"]), run_id=run.run.pk, run_created_at=run.run.created_at,
         factor_set=run.factor_set_label, factor_sets=factor_sets, data_as_of=as_of,
         generated_at=dt.datetime.now(dt.timezone.utc),
-        total=_total(current, "Totalt"), previous=_total(previous, f"{period.previous_year().code}"),
+        total=_total(current, "Totalt"),
+        previous=_total(previous, period.previous_year().code
+                        + (f" (januar–{MONTHS_NB[through]})" if through else "")),
         annual_left_out=_total(annual), by_category=by_category, by_part=by_part, part_label=part_label,
         by_month=by_month, by_method=by_method, by_quality=by_quality, layout=layout, texts=texts,
     )
     if period.full_year:
         data.notes.append("Årsrapporten tar med linjer uten måned (KOSTRA-tall for hele året, måned 0).")
+    if through:
+        data.notes.append(f"Året {period.year} er ikke avsluttet: tallene går til og med {MONTHS_NB[through]}, og "
+                          f"de sammenlignes med januar–{MONTHS_NB[through]} {period.year - 1}, ikke med hele året.")
     else:
         left_out = f"{data.annual_left_out.kg / 1000:.1f}".replace(".", ",")
         data.notes.append("KOSTRA-tall gjelder hele året og har ingen måned; de er bare med i årsrapporter."

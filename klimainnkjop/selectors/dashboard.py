@@ -6,8 +6,11 @@ selectors.results. Nothing here reads raw lines: only the run's aggregates and s
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
+
+from django.utils import timezone
 
 from klimainnkjop.access import Scope
 from klimainnkjop.core.figures import Figures, grouped, total as total_of
@@ -190,8 +193,8 @@ class PeriodOverview:
     # the total's 95 % range combined from the lines' lognormal spreads (results.combined_range); None for a run
     # made before the moments were kept (then the summed low-high of total.kg_low/kg_high is shown)
     combined_range: tuple[float, float] | None = None
-    # a year whose purchases end before December (the year under way): its last month, and `previous` holds the
-    # same months of the year before (January to that month), not the whole year; None for a complete year
+    # the year under way (under_way_through): its last month with purchases, and `previous` holds the same months
+    # of the year before (January to that month), not the whole year; None for a past year
     through_month: int | None = None
 
     @property
@@ -242,6 +245,14 @@ def period_overview(scope: Scope, *, org: str | None = None, period: Period | No
                    lambda: _period_overview(scope, run, org, period, units))
 
 
+def under_way_through(year: int, last_month: int, today: dt.date | None = None) -> int | None:
+    """The last month with purchases of a year under way (this calendar year or a later one, its purchases ending
+    before December), which is compared with the same months of the year before; None for a past year, compared
+    whole (a past year without purchases in December is no less complete)."""
+    today = today or timezone.localdate()
+    return last_month if year >= today.year and 1 <= last_month < 12 else None
+
+
 def _period_overview(scope: Scope, run: results.Run, org: str | None, period: Period,
                      units: list[str] | None) -> PeriodOverview:
     document = results.period_totals(scope, org=org, year=period.year, months=period.months, units=units, run=run)
@@ -249,8 +260,8 @@ def _period_overview(scope: Scope, run: results.Run, org: str | None, period: Pe
     rows = document["period"]
     total = total_of(rows, period.code)
     # the year under way is compared with the same months of the year before, not with a whole year
-    last = max((r["last_month"] or 0 for r in rows), default=0)
-    through = last if period.whole_year and 1 <= last < 12 else None
+    through = under_way_through(period.year, max((r["last_month"] or 0 for r in rows), default=0)) \
+        if period.whole_year else None
     previous = total_of([r for r in document["previous"] if through is None or 1 <= (r["month"] or 0) <= through],
                         period.previous().code)
     by_kg = lambda f: -f.kg  # noqa: E731
