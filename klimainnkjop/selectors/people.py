@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 
-from klimainnkjop.access import OutsideScope, Scope, in_scope
+from klimainnkjop.access import Scope, in_scope
+from klimainnkjop.selectors.organisations import import_batches
 from klimainnkjop.storage.models import ImportBatch, Invitation, Membership, TotpDevice, Unit
 
 
@@ -78,7 +79,6 @@ def invitation(scope: Scope, orgnr: str, pk: int) -> Invitation:
 
 @in_scope
 def import_batch(scope: Scope, orgnr: str, pk: int) -> ImportBatch:
-    scope.check(orgnr)
-    if scope.unit_filter(orgnr) is not None:  # a file of the whole organisation (organisations.import_batches)
-        raise OutsideScope(f"the imports of {orgnr} are the whole organisation's")
-    return get_object_or_404(ImportBatch, organisation__orgnr=orgnr, pk=pk)
+    """One of the organisation's imports, as organisations.import_batches lists them (not for a scope of some of
+    its units)."""
+    return get_object_or_404(import_batches(scope, orgnr), pk=pk)

@@ -573,8 +573,10 @@ def organisation(request, orgnr):
 
     def build() -> dict:
         overview = dashboard.period_overview(scope, org=org.orgnr, period=period, run=run)
-        # the imports are the whole organisation's: none for a unit leader (selectors.organisations.import_batches)
-        batches = list(org_selectors.import_batches(scope, org.orgnr)) if scope.unit_filter(org.orgnr) is None else []
+        try:
+            batches = list(org_selectors.import_batches(scope, org.orgnr))
+        except OutsideScope:  # a unit leader: the imports are the whole organisation's
+            batches = []
         # no silent zero (method v2): imports whose spend mostly has no KOSTRA art, as their warning was kept
         warned = [b for b in batches if b.status == "done"
                   and any(isinstance(e, dict) and e.get("warning") for e in (b.errors or []))]
