@@ -60,6 +60,17 @@ def fast_password_hashing():
         yield
 
 
+@pytest.fixture(autouse=True)
+def english_outside_requests():
+    """A service speaks the language of the face that asks (core/errors.InvalidInput): a test that calls it directly
+    speaks English, as the CLI does; a request through the test client runs in the language its middleware picks,
+    bokmål by default, as the web does."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def train_each_example_set_once():
     """Training the text model is deterministic (TF-IDF + logistic regression with lbfgs) and takes about 3 s of CPU;

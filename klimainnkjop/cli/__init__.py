@@ -93,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         _setup(args.data_dir)
         from klimainnkjop import access
 
-        with access.operator():  # the operator's face: every organisation, no scope filter (README: Design)
+        from django.utils import translation
+
+        # the operator's face: every organisation, no scope filter (README: Design); its messages in English
+        with access.operator(), translation.override("en"):
             return args.handler(args)
     except BaseException as exc:  # noqa: BLE001 - mapped to exit codes below
         from klimainnkjop.importers.errors import is_reader_panic

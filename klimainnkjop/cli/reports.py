@@ -191,8 +191,14 @@ def cmd_worker(args) -> int:
     from klimainnkjop.cli.maintenance import clean_at_start
 
     clean_at_start("worker")
-    call_command("db_worker", batch=args.batch, interval=args.interval, reload=False, startup_delay=False,
-                 verbosity=1)
+    from django.conf import settings
+    from django.utils import translation
+
+    # the jobs write what the web shows later (an upload's errors, a report's progress): in the site's language,
+    # not the CLI's English
+    with translation.override(settings.LANGUAGE_CODE):
+        call_command("db_worker", batch=args.batch, interval=args.interval, reload=False, startup_delay=False,
+                     verbosity=1)
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ OutsideScope: an organisation outside the person's scope; NoResults: no compute 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 MAX_QUOTED = 60    # characters of a value from the file that a message quotes
@@ -78,8 +79,35 @@ class ImportRejected(Exception):
         super().__init__(f"{len(errors)} error(s), nothing imported:\n{shown}")
 
 
+_FIELD_KEY = re.compile(r"(--)?[a-z][a-z0-9_-]*")
+
+
 class InvalidInput(ValueError):
-    """Bad input from a user; the message says what and where."""
+    """Bad input from a user; the message says what and where.
+
+    The message is `field: text` where the input is one field (`name: must not be empty`), else just the text.
+    The field is the input's own name, never translated: the web shows the text at that field of its form, the CLI
+    the whole message. The text is in the language of the face that asked (services mark it with gettext; the web
+    runs in the person's language, bokmål by default, the CLI in English).
+    """
+
+    @classmethod
+    def at(cls, field: str | None, text: str, **params: object) -> InvalidInput:
+        """`InvalidInput.at("name", gettext("a measure named %(name)r exists already"), name=name)`: the text
+        (translated by the caller, so that the msgid is found) with its parameters, at the field."""
+        text = text % params if params else text
+        return cls(f"{field}: {text}" if field else text)
+
+    @property
+    def field(self) -> str | None:
+        key, sep, _text = str(self).partition(": ")
+        return key if sep and _FIELD_KEY.fullmatch(key) else None
+
+    @property
+    def text(self) -> str:
+        """The message without its field, as a page shows it beside or above the field."""
+        message = str(self)
+        return message.partition(": ")[2] if self.field else message
 
 
 class OutsideScope(PermissionError):

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput, organisation_dict
@@ -32,7 +33,7 @@ def normalise_email(email: str) -> str:
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise InvalidInput(f"email: {email!r} is not an e-mail address") from exc
+        raise InvalidInput.at("email", gettext("%(email)r is not an e-mail address"), email=email) from exc
     return email
 
 
@@ -48,16 +49,17 @@ def _membership_dict(m: Membership) -> dict:
 
 def _check_role(role: str, organisation: Organisation, unit_code: str | None) -> Unit | None:
     if role not in ROLES:
-        raise InvalidInput(f"role: {role!r} must be one of {', '.join(ROLES)}")
+        raise InvalidInput.at("role", gettext("%(role)r must be one of %(roles)s"), role=role, roles=", ".join(ROLES))
     if role == "unit-leader" and not unit_code:
-        raise InvalidInput("unit: a unit-leader needs --unit, a unit (ansvar) code of the organisation")
+        raise InvalidInput.at("unit", gettext("a unit-leader needs --unit, a unit (ansvar) code of the organisation"))
     if unit_code and role != "unit-leader":
-        raise InvalidInput(f"unit: only a unit-leader is limited to a unit, not a {role}")
+        raise InvalidInput.at("unit", gettext("only a unit-leader is limited to a unit, not a %(role)s"), role=role)
     if not unit_code:
         return None
     unit = Unit.objects.filter(organisation=organisation, code=unit_code).first()
     if unit is None:
-        raise InvalidInput(f"unit: {organisation.orgnr} has no unit {unit_code!r}")
+        raise InvalidInput.at("unit", gettext("%(orgnr)s has no unit %(unit)r"), orgnr=organisation.orgnr,
+                              unit=unit_code)
     return unit
 
 
@@ -80,7 +82,7 @@ def do_create_user(*, email: str, password: str | None = None, organisation: Org
     users = get_user_model().objects
     with transaction.atomic():
         if users.filter(username=email).exists():
-            raise InvalidInput(f"email: a user {email} exists already")
+            raise InvalidInput.at("email", gettext("a user %(email)s exists already"), email=email)
         user = users.model(username=email, email=email)
         if password is not None:
             check_password(password, user)
@@ -130,7 +132,8 @@ def do_add_user(*, email: str, organisation: Organisation, role: str, unit_code:
         if created:
             user = do_create_user(email=email, password=password, organisation=organisation, actor=actor)
         elif password is not None:
-            raise InvalidInput(f"password: {email} exists already; change a password with `user set-password`")
+            raise InvalidInput.at("password", gettext(
+                "%(email)s exists already; change a password with `user set-password`"), email=email)
         membership, _ = do_add_membership(user=user, organisation=organisation, role=role, unit_code=unit_code,
                                           actor=actor)
     return user, membership, created
@@ -217,7 +220,7 @@ def do_accept_invitation(*, invitation: Invitation, user, actor: ActorLike = Non
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not open_invitations().filter(pk=invitation.pk).exists():
-            raise InvalidInput("invitation: expired, revoked or used already")
+            raise InvalidInput.at("invitation", gettext("expired, revoked or used already"))
         before = _invitation_dict(invitation)
         membership, _ = do_add_membership(user=user, organisation=invitation.organisation, role=invitation.role,
                                           unit_code=invitation.unit.code if invitation.unit_id else None,
@@ -236,9 +239,9 @@ def do_accept_invitation(*, invitation: Invitation, user, actor: ActorLike = Non
 def do_update_organisation(*, organisation: Organisation, name: str | None = None, kind: str | None = None,
                            actor: ActorLike = None) -> Organisation:
     if name is not None and not name.strip():
-        raise InvalidInput("name: must not be empty")
+        raise InvalidInput.at("name", gettext("must not be empty"))
     if kind is not None and kind not in {Organisation.KIND_KOMMUNE, Organisation.KIND_IKS}:
-        raise InvalidInput(f"kind: {kind!r} must be kommune or iks")
+        raise InvalidInput.at("kind", gettext("%(kind)r must be kommune or iks"), kind=kind)
     with transaction.atomic():
         before = organisation_dict(organisation)
         if name is not None:
@@ -263,11 +266,13 @@ def do_update_unit(*, unit: Unit, name: str | None = None, parent_code: str | No
     if parent_code:
         parent = Unit.objects.filter(organisation=unit.organisation, code=parent_code).first()
         if parent is None:
-            raise InvalidInput(f"parent: {unit.organisation.orgnr} has no unit {parent_code!r}")
+            raise InvalidInput.at("parent", gettext("%(orgnr)s has no unit %(unit)r"), orgnr=unit.organisation.orgnr,
+                                   unit=parent_code)
         ancestor = parent
         while ancestor is not None:
             if ancestor.pk == unit.pk:
-                raise InvalidInput(f"parent: {parent_code} is {unit.code} or below it; units form a tree")
+                raise InvalidInput.at("parent", gettext("%(parent)s is %(unit)s or below it; units form a tree"),
+                                      parent=parent_code, unit=unit.code)
             ancestor = ancestor.parent
     with transaction.atomic():
         before = _unit_dict(unit)

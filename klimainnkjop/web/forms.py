@@ -23,6 +23,7 @@ from django.conf import settings  # noqa: E402
 from django.utils.translation import gettext_lazy, ngettext  # noqa: E402
 
 from klimainnkjop.selectors import organisations as org_selectors  # noqa: E402
+from klimainnkjop.core.errors import InvalidInput  # noqa: E402
 from klimainnkjop.core.kostra import OrgNumber  # noqa: E402
 
 ROLE_LABELS = {
@@ -39,6 +40,12 @@ ROLE_LABELS = {
 def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
 
+
+
+def error_text(error: Exception | str) -> str:
+    """What a page shows of a service's refusal: an InvalidInput's text without its field's name, else the
+    message as it is."""
+    return error.text if isinstance(error, InvalidInput) else str(error)
 
 class DesignsystemetForm(forms.Form):
     """Designsystemet classes; aria-invalid and aria-describedby pointing at the field's error or help text."""
@@ -67,11 +74,13 @@ class DesignsystemetForm(forms.Form):
         super().full_clean()
         self.style()
 
-    def add_service_error(self, message: str) -> None:
-        """An InvalidInput from a service ('field: text') as an error of that field, else of the form."""
-        field, _, text = str(message).partition(": ")
-        field = {"kostra-region": "kostra_region", "unit": "unit", "parent": "parent"}.get(field, field)
-        self.add_error(field if field in self.fields and text else None, text or str(message))
+    def add_service_error(self, error: Exception | str, fields: dict[str, str] | None = None) -> None:
+        """An InvalidInput from a service ('field: text') as an error of that field, else of the form (without
+        the field's name, which is the service's own and English). `fields` maps a service's name of an input
+        (a CLI option, say) to the form's field where they differ."""
+        names = {"kostra-region": "kostra_region", **(fields or {})}
+        field = names.get(error.field, error.field) if isinstance(error, InvalidInput) else None
+        self.add_error(field if field in self.fields else None, error_text(error))
         self.style()
 
 

@@ -235,7 +235,7 @@ def invitation(request, token):
             else:
                 user_services.do_set_password(user=person, password=password, actor=INVITATION)
         except InvalidInput as exc:
-            form.add_service_error(str(exc))
+            form.add_service_error(exc)
         else:
             return _accept(request, found, person, sign_in=True)
     return render(request, "web/account_invitation.html", context | {"form": form},

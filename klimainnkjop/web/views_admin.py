@@ -104,7 +104,7 @@ def organisation_new(request):
                 orgnr=data["orgnr"], name=data["name"], kind=data["kind"], kostra_region=data["kostra_region"],
                 region_name=data["region_name"] or None, actor=request.user)
         except InvalidInput as exc:
-            form.add_service_error(str(exc))
+            form.add_service_error(exc)
         else:
             messages.success(request, _("Organisation %(name)s added.") % {"name": org.name})
             return redirect("admin_organisations")
@@ -122,7 +122,7 @@ def organisation_edit(request, orgnr):
             user_services.do_update_organisation(organisation=org, name=form.cleaned_data["name"],
                                                  kind=form.cleaned_data["kind"], actor=request.user)
         except InvalidInput as exc:
-            form.add_service_error(str(exc))
+            form.add_service_error(exc)
         else:
             messages.success(request, _("Organisation %(name)s saved.") % {"name": org.name})
             return redirect("admin_organisations")
@@ -170,7 +170,7 @@ def unit_edit(request, orgnr, pk):
             user_services.do_update_unit(unit=unit, name=form.cleaned_data["name"], parent_code=parent or None,
                                          clear_parent=not parent, actor=request.user)
         except InvalidInput as exc:
-            form.add_service_error(str(exc))
+            form.add_service_error(exc)
         else:
             messages.success(request, _("Unit %(code)s saved.") % {"code": unit.code})
             return redirect("admin_units", orgnr=org.orgnr)
@@ -193,7 +193,7 @@ def people(request, orgnr):
                 email=data["email"], organisation=org, role=data["role"], unit_code=data["unit"] or None,
                 actor=request.user)
         except InvalidInput as exc:
-            form.add_service_error(str(exc))
+            form.add_service_error(exc)
         else:
             messages.success(request, _("%(email)s now has the role %(role)s.") % {
                 "email": user.get_username(), "role": role_label(data["role"])})
@@ -244,7 +244,7 @@ def invitations(request, orgnr):
                 email=data["email"], organisation=org, role=data["role"], unit_code=data["unit"] or None,
                 days=data["days"], actor=request.user)
         except InvalidInput as exc:
-            form.add_service_error(str(exc))
+            form.add_service_error(exc)
         else:
             # shown in this response only: the token is stored hashed and cannot be shown again
             link = request.build_absolute_uri(reverse("invitation", args=[token]))

@@ -68,7 +68,7 @@ def publish(request):
                 done = admin_services.do_publish_region_figures(
                     year=data["year"], region=data["region"], orgnrs=data["organisations"], actor=request.user)
             except InvalidInput as exc:
-                form.add_error(None, str(exc))
+                form.add_service_error(exc)
             else:
                 messages.success(request, ngettext("Published %(count)d set of figures for %(year)s.",
                                                    "Published %(count)d sets of figures for %(year)s.",
@@ -160,7 +160,7 @@ def exchange_rates(request):
             try:
                 rate = admin_services.do_set_exchange_rate(actor=request.user, **form.cleaned_data)
             except InvalidInput as exc:
-                form.add_error(None, str(exc))
+                form.add_service_error(exc)
             else:
                 messages.success(request, _("Rate %(currency)s %(year)s saved. The account is recomputed.")
                                  % {"currency": rate.currency, "year": rate.year})

@@ -197,7 +197,7 @@ def _save(request, form, item=None):
             option_months=data["option_months"], estimated_yearly_ore=data["estimated_yearly_nok"] * 100,
             note=data["note"], actor=request.user)
     except InvalidInput as exc:
-        form.add_service_error(str(exc))
+        form.add_service_error(exc)
         return None
 
 
@@ -263,8 +263,7 @@ def _requirement_form(request, item=None):
                 saved = do_save_requirement(code=data["code"], values={**values, "expected_effect":
                                                                        form.effect_value()}, actor=request.user)
             except InvalidInput as exc:
-                message = str(exc).replace("expected_effect: ", "effect: ")
-                form.add_service_error(message)
+                form.add_service_error(exc, fields={"expected_effect": "effect"})
             else:
                 messages.success(request, _("Requirement %(code)s saved (version %(version)s).") % {
                     "code": saved.code, "version": saved.version})

@@ -73,7 +73,7 @@ def api_tokens(request, orgnr):
             created, secret = token_services.do_create_api_token(organisation=org, name=data["name"], scopes=scopes,
                                                                  expires_at=expires, actor=request.user)
         except InvalidInput as exc:
-            form.add_service_error(str(exc))
+            form.add_service_error(exc)
         else:
             form = ApiTokenForm()
     now = timezone.now()

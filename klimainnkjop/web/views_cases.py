@@ -24,7 +24,7 @@ from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors import requirements as requirement_selectors
 from klimainnkjop.services import cases as case_services
 from klimainnkjop.web import labels
-from klimainnkjop.web.forms import role_label
+from klimainnkjop.web.forms import error_text, role_label
 from klimainnkjop.web.views_agreements import KIND_LABELS
 
 STATE_LABELS = {
@@ -91,7 +91,7 @@ def case_new(request):
                                               procedure=values.get("procedure", ""), agreement=agreement,
                                               actor=request.user)
         except InvalidInput as exc:
-            error = str(exc)
+            error = error_text(exc)
         else:
             messages.success(request, _("The case is opened."))
             return redirect("case", pk=case.pk)
@@ -188,7 +188,7 @@ def case_step(request, pk: int):
         raise PermissionDenied(str(exc)) from exc
     except InvalidInput as exc:
         item.refresh_from_db()
-        return _render_case(request, item, error=str(exc), status=400)
+        return _render_case(request, item, error=error_text(exc), status=400)
     return redirect("case", pk=item.pk)
 
 

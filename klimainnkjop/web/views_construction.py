@@ -23,7 +23,7 @@ from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
 from klimainnkjop.services import construction as services
 from klimainnkjop.web import formatting
-from klimainnkjop.web.forms import DesignsystemetForm
+from klimainnkjop.web.forms import DesignsystemetForm, error_text
 from klimainnkjop.web.views_lines import line_href
 
 TYPE_LABELS = {
@@ -102,12 +102,6 @@ SERVICE_FIELDS = {"--name": "name", "--project-code": "project_code", "--area": 
                   "--phase": "phase", "--reference": "reference_kg_per_m2", "--target-cut": "target_cut_percent"}
 
 
-def _service_message(message: str) -> str:
-    """A service's 'option: text' as 'form field: text', for DesignsystemetForm.add_service_error."""
-    option, sep, text = message.partition(": ")
-    return f"{SERVICE_FIELDS[option]}: {text}" if sep and option in SERVICE_FIELDS else message
-
-
 def _save(form: ProjectForm, org, project=None, actor=None):
     data = dict(form.cleaned_data)
     if project is None:
@@ -128,7 +122,7 @@ def projects(request, orgnr):
             try:
                 project = _save(form, org, actor=request.user)
             except InvalidInput as exc:
-                form.add_service_error(_service_message(str(exc)))
+                form.add_service_error(exc, fields=SERVICE_FIELDS)
             else:
                 messages.success(request, _("Construction project “%(name)s” added.") % {"name": project.name})
                 return redirect("construction_project", org.orgnr, project.pk)
@@ -167,7 +161,7 @@ def project(request, orgnr, pk):
                 try:
                     _save(edit_form, org, project=item, actor=request.user)
                 except InvalidInput as exc:
-                    edit_form.add_service_error(_service_message(str(exc)))
+                    edit_form.add_service_error(exc, fields=SERVICE_FIELDS)
                 else:
                     messages.success(request, _("Construction project saved."))
                     return redirect("construction_project", org.orgnr, item.pk)
@@ -185,7 +179,7 @@ def project(request, orgnr, pk):
                                                  len(exc.errors))
                                         % {"count": len(exc.errors)})
                 except InvalidInput as exc:
-                    calc_form.add_error("file", str(exc))
+                    calc_form.add_error("file", error_text(exc))
                 else:
                     messages.success(request, ngettext(
                         "Climate calculation imported: %(rows)s row, %(kg)s kg CO2e. It replaces the spend estimate "

@@ -23,6 +23,7 @@ from klimainnkjop.selectors.results import NoResults
 from klimainnkjop.services.documents import (CONTENT_TYPES, InvalidInput, do_generate_saksfremlegg,
                                              do_publish_baseline, do_record_decision)
 from klimainnkjop.services.reports import do_request_document
+from klimainnkjop.web.forms import error_text
 from klimainnkjop.web.views import existing_years
 
 REGION, ALL = "region", "all"
@@ -84,7 +85,7 @@ def documents(request):
         else:
             raise InvalidInput(_("Choose a document."))
     except (InvalidInput, OutsideScope, PermissionError, NoResults) as exc:
-        return _page(request, error=str(exc), status=400)
+        return _page(request, error=error_text(exc), status=400)
     response = HttpResponse(content, content_type=CONTENT_TYPES["zip" if name.endswith(".zip") else fmt])
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
@@ -98,7 +99,7 @@ def publish(request):
     try:
         do_publish_baseline(year=_chosen_year(request, scope_for(request.user)), actor=request.user)
     except (InvalidInput, NoResults) as exc:
-        return _page(request, error=str(exc), status=400)
+        return _page(request, error=error_text(exc), status=400)
     return redirect(reverse("public_region"))
 
 
@@ -131,5 +132,5 @@ def decision(request):
                            body=request.POST.get("body", ""), case_number=request.POST.get("case_number", ""),
                            package_name=request.POST.get("package", ""), actor=request.user)
     except (InvalidInput, OutsideScope) as exc:
-        return _page(request, error=str(exc), status=400)
+        return _page(request, error=error_text(exc), status=400)
     return redirect(reverse("documents") + "?vedtak=1")

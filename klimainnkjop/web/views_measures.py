@@ -194,7 +194,7 @@ def measure_status(request, pk: int):
                 actor=request.user)
             return redirect(reverse("measure", args=[m.pk]) + "#history-heading")
         except services.InvalidInput as exc:
-            form.add_error(None, str(exc))
+            form.add_service_error(exc)
     return _measure_page(request, scope, m, status_form=form, status=400)
 
 
@@ -217,7 +217,7 @@ def package_adopt(request, pk: int):
                 case_number=form.cleaned_data["case_number"], actor=request.user)
             return redirect(reverse("measure_packages") + f"#package-{pkg.pk}-heading")
         except services.InvalidInput as exc:
-            form.add_error(None, str(exc))
+            form.add_service_error(exc)
     return _packages_page(request, scope, forms_by_package={pkg.pk: form}, status=400)
 
 

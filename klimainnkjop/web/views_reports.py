@@ -23,6 +23,7 @@ from klimainnkjop.services.reports import (CONTENT_TYPES, do_add_report_schedule
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors import reports as report_selectors
 from klimainnkjop.selectors.reports import visible_reports
+from klimainnkjop.web.forms import error_text
 from klimainnkjop.web.views import existing_years, period_choices
 
 REGION = "region"
@@ -206,7 +207,7 @@ def reports(request):
                                        texts=texts)
             return redirect(f"{reverse('reports')}?ny={report.pk}")
         except (InvalidInput, PermissionError, results.NoResults) as exc:
-            form.add_error(None, str(exc))
+            form.add_service_error(exc)
     return _page(request, form=form, status=400)
 
 
@@ -232,7 +233,7 @@ def schedule_add(request):
                                    actor=request.user)
             return redirect(f"{reverse('reports')}#schedules-heading")
         except (InvalidInput, PermissionError) as exc:
-            form.add_error(None, str(exc))
+            form.add_service_error(exc)
     return _page(request, form=ReportForm(scope=scope_for(request.user)), schedule_form=form, status=400)
 
 
@@ -287,5 +288,5 @@ def publish(request, orgnr: str):
     try:
         do_publish_figures(year=year, orgnr=orgnr, actor=request.user)
     except (InvalidInput, results.NoResults) as exc:
-        return render(request, "web/report_publish_error.html", {"error": str(exc), "orgnr": orgnr}, status=400)
+        return render(request, "web/report_publish_error.html", {"error": error_text(exc), "orgnr": orgnr}, status=400)
     return redirect(reverse("public_organisation", args=[orgnr]))

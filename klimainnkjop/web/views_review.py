@@ -163,7 +163,7 @@ def review(request, orgnr):
                         do_add_classification_rule(kind="keyword", value=form.cleaned_data["keyword"],
                                                    category_code=category, organisation=org, actor=request.user)
                 except InvalidInput as exc:
-                    form.add_error(None, str(exc))
+                    form.add_service_error(exc)
                 else:
                     messages.success(request, ngettext(
                         "%(count)s line moved to %(category)s. The change counts from the next computation and "

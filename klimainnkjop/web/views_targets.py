@@ -78,7 +78,7 @@ def budgets(request, orgnr):
                 budget = do_set_budget(organisation=org, unit_code=data["unit"] or "", year=data["year"],
                                        tonnes=data["tonnes"], cut_percent=data["cut"] or 0.0, actor=request.user)
             except InvalidInput as exc:
-                form.add_service_error(str(exc))
+                form.add_service_error(exc)
             else:
                 messages.success(request, _("Budget %(year)s version %(version)s saved.") % {
                     "year": budget.year, "version": budget.version})
@@ -150,7 +150,7 @@ def targets(request):
                 adopted = do_adopt_target_templates(baseline_year=form.cleaned_data["baseline_year"],
                                                     target_year=form.cleaned_data["target_year"], actor=request.user)
             except InvalidInput as exc:
-                form.add_service_error(str(exc))
+                form.add_service_error(exc)
             else:
                 messages.success(request, ngettext("%(count)s target adopted.", "%(count)s targets adopted.",
                                                             len(adopted)) % {"count": len(adopted)})

@@ -20,6 +20,7 @@ from klimainnkjop.importers.guess import WIZARD_FIELDS
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors import uploads as upload_selectors
 from klimainnkjop.services import uploads as upload_services
+from klimainnkjop.web.forms import error_text
 
 KIND_CHOICES = [("ledger", gettext_lazy("Ledger export (CSV or XLSX)")), ("kostra", gettext_lazy("KOSTRA file")),
                 ("saft", gettext_lazy("SAF-T Financial (XML)")),
@@ -106,7 +107,7 @@ def upload(request, orgnr):
                     profile_name=profile, confirm_other=data["confirm_other"] and kind in ("kostra", "saft", "ehf"),
                     actor=request.user)
             except InvalidInput as exc:
-                form.add_error(None, str(exc))
+                form.add_service_error(exc)
             else:
                 if done.status == upload_selectors.STATUS_MAPPING:
                     return redirect("upload_mapping", orgnr=org.orgnr, pk=done.pk)
@@ -178,7 +179,7 @@ def upload_mapping(request, orgnr, pk):
         data = upload_services.uploaded_bytes(item)
         sample, guessed, date_format = upload_services.guess_mapping(data, item.file_name)
     except (InvalidInput, ImportRejected) as exc:
-        context["unreadable"] = exc.errors if isinstance(exc, ImportRejected) else [str(exc)]
+        context["unreadable"] = exc.errors if isinstance(exc, ImportRejected) else [error_text(exc)]
         return render(request, "web/upload_mapping.html", context, status=400)
     context.update({"sample": sample, "guessed": guessed})
     status = 200
@@ -189,14 +190,14 @@ def upload_mapping(request, orgnr, pk):
             try:
                 preview = upload_services.preview_ledger(data, item.file_name, spec)
             except InvalidInput as exc:
-                form.add_error(None, str(exc))
+                form.add_service_error(exc)
                 preview = None
             context["preview"] = preview
             if preview is not None and not preview.errors and request.POST.get("action") == "save":
                 try:
                     upload_services.do_map_upload(upload=item, spec=spec, actor=request.user)
                 except InvalidInput as exc:
-                    form.add_error(None, str(exc))
+                    form.add_service_error(exc)
                 else:
                     return redirect("upload_result", orgnr=org.orgnr, pk=item.pk)
             if form.errors or (preview is not None and preview.errors):
