@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "klimainnkjop.web.middleware.DefaultLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "klimainnkjop.api.language.EnglishApiMiddleware",  # the JSON API speaks English, as the CLI
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

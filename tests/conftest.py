@@ -64,11 +64,19 @@ def fast_password_hashing():
 def english_outside_requests():
     """A service speaks the language of the face that asks (core/errors.InvalidInput): a test that calls it directly
     speaks English, as the CLI does; a request through the test client runs in the language its middleware picks,
-    bokmål by default, as the web does."""
+    bokmål by default, as the web does (and leaves the thread in it: English is put back when it finishes)."""
+    from django.core.signals import request_finished
     from django.utils import translation
 
-    with translation.override("en"):
-        yield
+    def back_to_english(**_kwargs):
+        translation.activate("en")
+
+    request_finished.connect(back_to_english, dispatch_uid="tests-english-outside-requests")
+    try:
+        with translation.override("en"):
+            yield
+    finally:
+        request_finished.disconnect(dispatch_uid="tests-english-outside-requests")
 
 
 @pytest.fixture(scope="session", autouse=True)

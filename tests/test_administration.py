@@ -77,7 +77,7 @@ def test_a_chosen_organisation_without_figures_in_the_year_refuses_the_whole_for
     response = admin.post("/administrasjon/publiser/", {"year": "2023", "region": "on",
                                                         "organisations": [KONGSVINGER, GRUE]})
     assert response.status_code == 400
-    assert "Grue kommune (964950113)" in response.content.decode() and "untick" in response.content.decode()
+    assert "Grue kommune (964950113)" in response.content.decode() and "fjern krysset" in response.content.decode()
     assert not Publication.objects.exists() and not AuditEntry.objects.filter(action="publish_figures").exists()
     # unticked, the rest is published
     assert admin.post("/administrasjon/publiser/", {"year": "2023", "region": "on",
@@ -88,7 +88,7 @@ def test_a_chosen_organisation_without_figures_in_the_year_refuses_the_whole_for
 
 def test_nothing_chosen_is_a_message_and_the_service_refuses_others_than_region_administrators(admin, region):
     response = admin.post("/administrasjon/publiser/", {"year": "2024"})
-    assert response.status_code == 400 and "choose the region or at least one organisation" in \
+    assert response.status_code == 400 and "velg regionen eller minst én organisasjon" in \
         response.content.decode()
     org, _ = region
     with pytest.raises(PermissionError):
@@ -223,8 +223,8 @@ def test_a_rate_added_on_the_web_is_the_rate_imports_use_and_is_audited(admin, r
 
 
 @pytest.mark.parametrize("posted,message", [
-    ({"year": "2016", "currency": "NOK", "nok_per_unit": "1", "source": "x"}, "NOK is the account&#x27;s own currency"),
-    ({"year": "2016", "currency": "E1R", "nok_per_unit": "1", "source": "x"}, "three-letter ISO 4217 code"),
+    ({"year": "2016", "currency": "NOK", "nok_per_unit": "1", "source": "x"}, "NOK er regnskapets egen valuta"),
+    ({"year": "2016", "currency": "E1R", "nok_per_unit": "1", "source": "x"}, "tre bokstaver etter ISO 4217"),
     ({"year": "2016", "currency": "EUR", "nok_per_unit": "0", "source": "x"}, "id_nok_per_unit"),
     ({"year": "16", "currency": "EUR", "nok_per_unit": "10", "source": "x"}, "id_year"),
 ])

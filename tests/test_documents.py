@@ -11,6 +11,7 @@ import subprocess
 import zipfile
 
 import pytest
+from django.utils import translation
 from django_scopes import scopes_disabled
 
 from klimainnkjop.demo import region as R
@@ -144,7 +145,8 @@ def test_the_kpi_table_is_the_follow_up_of_the_pages(shared_documents):
 
     number, _, _ = _fmt()
     table = _table(_read(shared_documents["org"][1]), "Måleindikatorer og mål")
-    rows = kpis.follow_up(system_scope(), kpis.Subject(org=KONGSVINGER), dashboard.Period(YEAR, "", 0))
+    with translation.override("nb"):  # the document is in bokmål (shared_documents), as the page
+        rows = kpis.follow_up(system_scope(), kpis.Subject(org=KONGSVINGER), dashboard.Period(YEAR, "", 0))
     assert [r[0] for r in table[1:]] == [str(k.name) for k in rows]
     tonnes_row = next(r for r, k in zip(table[1:], rows) if k.key == "tonnes_co2e")
     value = next(k.value for k in rows if k.key == "tonnes_co2e")
@@ -548,7 +550,8 @@ def test_the_case_documents_the_baseline_reports_and_a_saksfremlegg_open_in_libr
     assert [c["code"] for c in case.requirements] == ["MOB-01", "MOB-02"]
     (region_doc, region), (org_doc, org) = shared_documents["region"], shared_documents["org"]
     with scopes_disabled():  # rendered as the report worker renders them: as the operator
-        files = {"annex.docx": case_documents.docx(case, "annex"), "record.docx": case_documents.docx(case, "record"),
+        files = {"annex.docx": case_documents.docx(case, "annex", language="nb"),
+                 "record.docx": case_documents.docx(case, "record", language="nb"),
                  "region.docx": region, "org.docx": org, "saksfremlegg.docx": shared_documents["cases"][GRUE]}
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)

@@ -120,7 +120,8 @@ def test_the_wizard_does_not_overwrite_a_profile_of_the_same_name(finance, org):
     location = _upload(finance, "ny-erp.csv", NEW_LAYOUT.encode())["Location"]
     response = finance.post(location, _mapping_post({"posting_date": "Bokført", "account": "Hovedbokskonto",
                                                      "amount": "Beløp NOK"}, "save"))
-    assert response.status_code == 400 and "has a profile named &#x27;ny-erp&#x27; already" in response.content.decode()
+    assert response.status_code == 400 and "har allerede en profil med navnet &#x27;ny-erp&#x27;" in \
+        response.content.decode()
     assert MappingProfile.objects.with_scopes_disabled().get().spec["columns"] == VISMA["columns"]
     assert Upload.objects.with_scopes_disabled().get().status == Upload.STATUS_MAPPING and not ImportBatch.objects.with_scopes_disabled().exists()
 
@@ -224,7 +225,7 @@ def test_a_zip_without_xml_documents_is_refused_by_its_own_name(finance):
     upload = Upload.objects.with_scopes_disabled().get()
     assert upload.status == Upload.STATUS_FAILED and not ImportBatch.objects.with_scopes_disabled().exists()
     assert upload.errors == [{"file": "tom.zip", "row": None, "column": None, "reason": (
-        "tom.zip: no XML documents found (an EHF upload is an XML file or a zip of them)")}]
+        "tom.zip: fant ingen XML-dokumenter (en EHF-opplasting er en XML-fil eller en zip-fil med slike)")}]
 
 
 def test_a_queued_upload_shows_its_progress_until_the_worker_has_run_the_job(finance, org, settings):

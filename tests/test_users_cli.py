@@ -88,6 +88,16 @@ def test_bad_email_or_organisation_exits_2(region):
     assert bad_org.returncode == 2 and "--org: " in bad_org.stderr
 
 
+def test_the_cli_refuses_in_english_whatever_language_the_process_has(region):
+    from django.utils import translation
+
+    with translation.override("nb"):  # the site's default, which a service's gettext would otherwise speak
+        result = cli(region, "user", "add", "not-an-address", "--org", KONGSVINGER, "--role", "reader")
+        assert translation.get_language() == "nb"  # and the process's language is as it was
+    assert result.returncode == 2
+    assert "klimainnkjop: email: 'not-an-address' is not an e-mail address" in result.stderr
+
+
 def test_audit_export_writes_semicolon_csv_for_norwegian_excel_and_json(region):
     assert cli(region, "user", "add", "kari@kongsvinger.kommune.no", "--org", KONGSVINGER, "--role",
                "reader").returncode == 0

@@ -554,3 +554,12 @@ def test_the_year_under_way_is_compared_with_the_same_months_of_the_year_before(
     assert report.previous.kg == pytest.approx(first_quarter, rel=1e-9)
     assert report.previous.name == f"{before} (januar–mars)"
     assert any(f"sammenlignes med januar–mars {before}" in note for note in report.notes)
+    # and so do the funder layout's comparison tables (the year before is the baseline year here)
+    funder = report_data.build(system_scope(), scope_kind="org", period=parse_period(str(year)), orgnr=KONGSVINGER,
+                               layout="funder", texts={"project": "p", "activities": "a", "deviations": "d",
+                                                       "next_steps": "n"})
+    (comparison,) = funder.comparisons
+    assert comparison.label == f"{before} (januar–mars, basisår)"
+    assert comparison.total.kg == pytest.approx(first_quarter, rel=1e-9)
+    assert sum(c.kg for c in comparison.by_category.values()) == pytest.approx(first_quarter, rel=1e-9)
+    assert sum(p.kg for p in comparison.by_part.values()) == pytest.approx(first_quarter, rel=1e-9)

@@ -4,6 +4,8 @@ other, each after a line with its title and before an empty line. Cells go throu
 from __future__ import annotations
 
 from klimainnkjop.core import cells
+from django.utils import translation
+
 from klimainnkjop.reports import rows as R
 from klimainnkjop.reports.data import ReportData
 
@@ -19,6 +21,7 @@ def value(v, kind: str):
     return cells.number(v, DECIMALS.get(kind, 3))
 
 
+@translation.override("nb")  # the report is in bokmål whichever face asks (the CLI speaks English)
 def write(data: ReportData) -> bytes:
     writer = cells.CsvWriter(cells.EXCEL)
     out = [writer.start()]

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db.models import Max
+from django.utils import translation
 
 from klimainnkjop import access
 from klimainnkjop.access import Scope
@@ -145,6 +146,7 @@ class ReportData:
     layout: str = LAYOUT_STANDARD
     texts: dict[str, str] = field(default_factory=dict)  # the funder layout's texts (clean_layout)
     baseline_year: int | None = None  # funder layout: the year compared with, when before the period
+    through_month: int | None = None  # the year under way: its last month (dashboard.under_way_through)
     comparisons: list[Comparison] = field(default_factory=list)  # funder layout: year before, baseline year
     measures: list[dict] = field(default_factory=list)  # selectors.measures.measure_rows of the subject (issue 10)
     packages: list[dict] = field(default_factory=list)  # selectors.measures.package_rows (region and org reports)
@@ -221,6 +223,7 @@ def _categories(rows: list[dict], names: dict) -> list[Figures]:
     return sorted(_grouped(rows, lambda r: r["category"] or "", {**names, "": "Uten kategori"}), key=lambda s: -s.kg)
 
 
+@translation.override("nb")  # the report is written in bokmål, whichever face asks for it (the CLI speaks English)
 def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = None,
           unit_code: str | None = None, layout: str = LAYOUT_STANDARD, texts: dict | None = None) -> ReportData:
     """The figures of a report. Raises OutsideScope / PermissionError / InvalidInput / results.NoResults.
@@ -303,6 +306,7 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
                         + (f" (januar–{MONTHS_NB[through]})" if through else "")),
         annual_left_out=_total(annual), by_category=by_category, by_part=by_part, part_label=part_label,
         by_month=by_month, by_method=by_method, by_quality=by_quality, layout=layout, texts=texts,
+        through_month=through,
     )
     if period.full_year:
         data.notes.append("Årsrapporten tar med linjer uten måned (KOSTRA-tall for hele året, måned 0).")
@@ -393,12 +397,17 @@ def kpi_rows(scope: Scope, period: Period, orgnr: str | None, unit_code: str | N
     return kpis.follow_up(scope, kpis.Subject(org=orgnr, unit=unit_code), same, run)
 
 
-def _comparison(reader: _Reader, data: ReportData, year: int, label: str, baseline: bool, category_names: dict,
+def _comparison(reader: _Reader, data: ReportData, year: int, baseline: bool, category_names: dict,
                 part_names: dict) -> Comparison:
-    """The report's months in an earlier year, in total, per category and per organisation or unit."""
+    """The report's months in an earlier year, in total, per category and per organisation or unit (for the year
+    under way, the months it has so far)."""
     period = Period(year, data.period.kind, data.period.number)
-    rows = reader.rows(year, period.months, ["category"])
-    parts = _parts(reader, year, period.months, data.scope_kind, data.orgnr, part_names)
+    months = tuple(range(1, data.through_month + 1)) if data.through_month else period.months
+    said = [f"januar–{MONTHS_NB[data.through_month]}"] if data.through_month else []
+    said += ["basisår"] if baseline else []
+    label = period.code + (f" ({', '.join(said)})" if said else "")
+    rows = reader.rows(year, months, ["category"])
+    parts = _parts(reader, year, months, data.scope_kind, data.orgnr, part_names)
     annual = 0 if period.full_year else _total(reader.rows(year, (0,), [])).lines
     return Comparison(period=period, label=label, baseline=baseline, total=_total(rows, label),
                       by_category={s.key: s for s in _categories(rows, category_names)},
@@ -416,14 +425,10 @@ def _add_comparisons(data: ReportData, reader: _Reader, category_names: dict, pa
     else:
         baseline = years[0] if years else period.year
     data.baseline_year = baseline if baseline < period.year else None
-    previous_code = period.previous_year().code
-    data.comparisons.append(_comparison(
-        reader, data, period.year - 1, previous_code + (" (basisår)" if baseline == period.year - 1 else ""),
-        baseline == period.year - 1, category_names, part_names))
+    data.comparisons.append(_comparison(reader, data, period.year - 1, baseline == period.year - 1, category_names,
+                                        part_names))
     if baseline < period.year - 1:
-        code = Period(baseline, period.kind, period.number).code
-        data.comparisons.append(_comparison(reader, data, baseline, f"{code} (basisår)", True, category_names,
-                                            part_names))
+        data.comparisons.append(_comparison(reader, data, baseline, True, category_names, part_names))
     if data.baseline_year is None:
         data.notes.append(f"Ingen tall fra før {period.year}, så ingen basisår å sammenligne med.")
     else:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import vl_convert as vlc
 from django.template import Context, Engine
+from django.utils import translation
 
 from klimainnkjop.reports import rows as R
 from klimainnkjop.reports.data import ReportData
@@ -102,6 +103,7 @@ def layout(data: ReportData):
     return weasyprint.HTML(string=html(data), base_url=str(TEMPLATES)).render()
 
 
+@translation.override("nb")  # the report is in bokmål whichever face asks (the CLI speaks English)
 def write(data: ReportData) -> bytes:
     document = layout(data)
     return document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=False, uncompressed_pdf=False)

@@ -10,6 +10,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from klimainnkjop.core import cells
+from django.utils import translation
+
 from klimainnkjop.reports import rows as R
 from klimainnkjop.reports.data import ReportData
 
@@ -43,6 +45,7 @@ def native_chart(table: R.Table, sheet) -> BarChart | None:
     return chart
 
 
+@translation.override("nb")  # the report is in bokmål whichever face asks (the CLI speaks English)
 def write(data: ReportData) -> bytes:
     book = Workbook()
     book.remove(book.active)

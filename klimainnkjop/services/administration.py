@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from django_tasks import task
 
 from klimainnkjop import access
@@ -50,22 +50,24 @@ def do_publish_region_figures(*, year: int, region: bool, orgnrs: list[str], act
 
     _check(actor)
     if not 1900 <= int(year) <= 2999:
-        raise InvalidInput(f"year: {year!r} is not a year")
+        raise InvalidInput.at("year", gettext("%(year)r is not a year"), year=year)
     orgnrs = list(dict.fromkeys(orgnrs))
     if not region and not orgnrs:
-        raise InvalidInput("choose the region or at least one organisation to publish")
+        raise InvalidInput.at(None, gettext("choose the region or at least one organisation to publish"))
     known = dict(Organisation.objects.filter(orgnr__in=orgnrs).values_list("orgnr", "name"))
     unknown = [o for o in orgnrs if o not in known]
     if unknown:
-        raise InvalidInput(f"organisations: no organisation {', '.join(unknown)}")
+        raise InvalidInput.at("organisations", gettext("no organisation %(orgnrs)s"), orgnrs=", ".join(unknown))
     try:
-        without = [("the region" if o is None else f"{known[o]} ({o})") for o in ([None] if region else []) + orgnrs
-                   if not published_figures(o, int(year))["categories"]]
+        without = [(gettext("the region") if o is None else f"{known[o]} ({o})")
+                   for o in ([None] if region else []) + orgnrs if not published_figures(o, int(year))["categories"]]
     except NoResults:
-        raise InvalidInput("nothing is computed yet; compute the account before publishing") from None
+        raise InvalidInput.at(None, gettext("nothing is computed yet; compute the account before publishing")) \
+            from None
     if without:
-        raise InvalidInput(f"year {year}: no computed figures for {', '.join(without)}; untick them or choose "
-                           "another year (nothing was published)")
+        raise InvalidInput.at(None, gettext("year %(year)s: no computed figures for %(names)s; untick them or choose "
+                                            "another year (nothing was published)"),
+                              year=year, names=", ".join(without))
     with transaction.atomic():
         done = [do_publish_figures(year=int(year), orgnr=None, actor=actor)] if region else []
         done += [do_publish_figures(year=int(year), orgnr=o, actor=actor) for o in orgnrs]

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from klimainnkjop.core.errors import ImportRejected, InvalidInput, RowError, quoted
 from klimainnkjop.core.kostra import OrgNumber
@@ -102,8 +103,9 @@ def _profile(name: str | None) -> ProfileSpec:
     saved = AgreementProfile.objects.filter(name=name).first()
     if saved is None:
         known = ", ".join(AgreementProfile.objects.values_list("name", flat=True)) or "none"
-        raise InvalidInput(f"--profile: no agreement profile named {quoted(name)} (saved: {known}); "
-                           "save one with `klimainnkjop agreements profile import FILE`")
+        raise InvalidInput.at("--profile", gettext("no agreement profile named %(name)s (saved: %(known)s); "
+                                                   "save one with `klimainnkjop agreements profile import FILE`"),
+                              name=quoted(name), known=known)
     return ProfileSpec.from_spec(saved.spec, source=f"profile {name}")
 
 
@@ -128,24 +130,26 @@ def do_save_agreement(*, number: str, name: str, suppliers: list[str], start: dt
     """Create or change one agreement (the web form, the demo); InvalidInput naming the field for bad values."""
     number, name = number.strip(), name.strip()
     if not number or len(number) > 40:
-        raise InvalidInput("number: must be 1 to 40 characters")
+        raise InvalidInput.at("number", gettext("must be 1 to 40 characters"))
     if not name or len(name) > 200:
-        raise InvalidInput("name: must be 1 to 200 characters")
+        raise InvalidInput.at("name", gettext("must be 1 to 200 characters"))
     suppliers = [s.replace(" ", "") for s in suppliers if s.strip()]
     if not suppliers or not all(OrgNumber.is_well_formed(s) for s in suppliers):
-        raise InvalidInput(f"suppliers: one or more 9-digit organisation numbers, not {suppliers!r}")
+        raise InvalidInput.at("suppliers", gettext("one or more 9-digit organisation numbers, not %(suppliers)r"),
+                              suppliers=suppliers)
     if end < start:
-        raise InvalidInput(f"end: {end} is before the start {start}")
+        raise InvalidInput.at("end", gettext("%(end)s is before the start %(start)s"), end=end, start=start)
     if min(options_used, options_left) < 0 or option_months < 1 or estimated_yearly_ore < 0:
-        raise InvalidInput("options and the estimated value must not be negative")
+        raise InvalidInput.at(None, gettext("options and the estimated value must not be negative"))
     categories = list(categories or [])
     unknown = sorted(set(categories) - set(Category.objects.filter(code__in=categories).values_list("code", flat=True)))
     if unknown:
-        raise InvalidInput(f"categories: unknown category {', '.join(unknown)}")
+        raise InvalidInput.at("categories", gettext("unknown category %(codes)s"), codes=", ".join(unknown))
     organisations = {o.orgnr: o for o in Organisation.objects.filter(orgnr__in=[*(participants or []), owner])}
     missing = [o for o in [*(participants or []), *([owner] if owner else [])] if o not in organisations]
     if missing:
-        raise InvalidInput(f"participants: not an organisation of the region: {', '.join(missing)}")
+        raise InvalidInput.at("participants", gettext("not an organisation of the region: %(orgnrs)s"),
+                              orgnrs=", ".join(missing))
     row = AgreementRow(row_no=0, number=number, name=name, suppliers=list(dict.fromkeys(suppliers)), start=start,
                        end=end, categories=categories, participants=list(dict.fromkeys(participants or [])),
                        owner=owner, contact=contact.strip()[:200], options_used=options_used,

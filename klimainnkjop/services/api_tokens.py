@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.selectors.api_tokens import secret_hash
@@ -31,8 +32,8 @@ def parse_scopes(text: str | list[str]) -> list[str]:
     items = [s.strip() for s in (text.split(",") if isinstance(text, str) else text) if s and s.strip()]
     unknown = [s for s in items if s not in ApiToken.SCOPES]
     if unknown or not items:
-        raise InvalidInput(f"scope: {', '.join(unknown) or 'none given'}; choose read, import or both "
-                           "(read,import)")
+        raise InvalidInput.at("scope", gettext("%(scopes)s; choose read, import or both (read,import)"),
+                              scopes=", ".join(unknown) or gettext("none given"))
     return [s for s in ApiToken.SCOPES if s in items]
 
 
@@ -41,10 +42,10 @@ def do_create_api_token(*, organisation: Organisation, name: str, scopes: str | 
     """A new token and its secret (shown once; only the secret's SHA-256 is stored)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise InvalidInput("name: give the token a name of 1 to 100 characters (who or what uses it)")
+        raise InvalidInput.at("name", gettext("give the token a name of 1 to 100 characters (who or what uses it)"))
     wanted = parse_scopes(scopes)
     if expires_at is not None and expires_at <= timezone.now():
-        raise InvalidInput("expires: the date has passed")
+        raise InvalidInput.at("expires", gettext("the date has passed"))
     secret = PREFIX + secrets.token_urlsafe(32)
     user = actor if getattr(actor, "is_authenticated", False) else None
     with transaction.atomic():

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
@@ -145,7 +146,8 @@ def do_start_totp_enrolment(*, user, actor: ActorLike = None) -> tuple[str, str]
     """A new secret, not yet in force. Returns (secret, otpauth URI for the QR code). Refused while a confirmed
     second factor exists (disable it first)."""
     if has_second_factor(user):
-        raise InvalidInput("totp: a second factor is in force already; disable it before enrolling a new one")
+        raise InvalidInput.at("totp", gettext("a second factor is in force already; disable it before enrolling a "
+                                              "new one"))
     secret = pyotp.random_base32()
     with transaction.atomic():
         TotpDevice.objects.update_or_create(user=user, defaults={"secret": secret, "confirmed_at": None,
@@ -174,12 +176,12 @@ def do_confirm_totp(*, user, code: str, actor: ActorLike = None, now: dt.datetim
     with transaction.atomic():
         device = TotpDevice.objects.select_for_update().filter(user=user).first()
         if device is None:
-            raise InvalidInput("totp: no enrolment started")
+            raise InvalidInput.at("totp", gettext("no enrolment started"))
         if device.confirmed_at is not None:
-            raise InvalidInput("totp: confirmed already")
+            raise InvalidInput.at("totp", gettext("confirmed already"))
         step = _matching_step(device.secret, code, now)
         if step is None:
-            raise InvalidInput("code: not a valid code of the authenticator app; check the phone's clock")
+            raise InvalidInput.at("code", gettext("not a valid code of the authenticator app; check the phone's clock"))
         device.confirmed_at = now
         device.last_used_step = step
         device.save(update_fields=["confirmed_at", "last_used_step"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from klimainnkjop.access import system_scope
 from klimainnkjop.core.errors import InvalidInput
@@ -36,34 +37,38 @@ def do_set_budget(*, organisation: Organisation, year: int, tonnes: float | None
     monthly profile of the same organisation or unit."""
     unit_code = (unit_code or "").strip()
     if unit_code and not Unit.objects.filter(organisation=organisation, code=unit_code).exists():
-        raise InvalidInput(f"--unit: {organisation.orgnr} has no unit {unit_code!r}")
+        raise InvalidInput.at("--unit", gettext("%(orgnr)s has no unit %(unit)r"), orgnr=organisation.orgnr,
+                              unit=unit_code)
     try:
         year = int(year)
     except (TypeError, ValueError):
-        raise InvalidInput(f"--year: {year!r} is not a year") from None
+        raise InvalidInput.at("--year", gettext("%(value)r is not a year"), value=year) from None
     if not 1990 <= year <= 2100:
-        raise InvalidInput(f"--year: {year} is outside 1990–2100")
+        raise InvalidInput.at("--year", gettext("%(year)s is outside 1990–2100"), year=year)
     if not 0 <= float(cut_percent) <= 100:
-        raise InvalidInput(f"--cut: {cut_percent} must be a percentage between 0 and 100")
+        raise InvalidInput.at("--cut", gettext("%(value)s must be a percentage between 0 and 100"), value=cut_percent)
     scope = system_scope()
     last_year = budget_selectors.monthly_kg(scope, organisation.orgnr, unit_code or None, year - 1)
     proposed = tonnes is None
     if proposed:
         if not sum(last_year):
-            raise InvalidInput(f"--tonnes: {year - 1} has no figures to propose a budget from; give the tonnes")
+            raise InvalidInput.at("--tonnes", gettext(
+                "%(year)s has no figures to propose a budget from; give the tonnes"), year=year - 1)
         tonnes = sum(last_year) / 1000.0 * (1.0 - float(cut_percent) / 100.0)
     try:
         tonnes = float(tonnes)
     except (TypeError, ValueError):
-        raise InvalidInput(f"--tonnes: {tonnes!r} is not a number") from None
+        raise InvalidInput.at("--tonnes", gettext("%(value)r is not a number"), value=tonnes) from None
     if not 0 <= tonnes <= MAX_BUDGET_TONNES:
-        raise InvalidInput(f"--tonnes: {tonnes!r} must be a number of tonnes from 0 to {MAX_BUDGET_TONNES:,.0f}")
+        raise InvalidInput.at("--tonnes", gettext("%(value)r must be a number of tonnes from 0 to %(most)s"),
+                              value=tonnes, most=f"{MAX_BUDGET_TONNES:,.0f}")
     if monthly_tonnes is not None:
         if len(monthly_tonnes) != 12 or not all(0 <= float(v) <= MAX_BUDGET_TONNES for v in monthly_tonnes):
-            raise InvalidInput("monthly tonnes: give 12 values, zero or more, January first")
+            raise InvalidInput.at("monthly tonnes", gettext("give 12 values, zero or more, January first"))
         monthly = [float(v) for v in monthly_tonnes]
         if abs(sum(monthly) - tonnes) > 1e-6 * max(tonnes, 1.0):
-            raise InvalidInput(f"monthly tonnes: they add up to {sum(monthly):g}, not the budget's {tonnes:g}")
+            raise InvalidInput.at("monthly tonnes", gettext("they add up to %(sum)s, not the budget's %(tonnes)s"),
+                                  sum=f"{sum(monthly):g}", tonnes=f"{tonnes:g}")
         profile = "given"
     else:
         monthly, profile = spread(tonnes, last_year)

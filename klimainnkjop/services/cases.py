@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from klimainnkjop import access
 from klimainnkjop.core.errors import InvalidInput
@@ -46,6 +47,16 @@ NEXT = {"screen": ("opened",), "propose": ("screened", "ambition_decided"), "dec
         "requirements": ("ambition_decided", "requirements_set"), "considerations": ("ambition_decided",
                                                                                      "requirements_set"),
         "announce": ("requirements_set",), "award": ("announced",), "close": ("awarded",)}
+# a case's state as a refusal names it: its code in English, the word the web shows in bokmål
+STATE_WORDS = {"opened": gettext_noop("opened"), "screened": gettext_noop("screened"),
+               "ambition_decided": gettext_noop("ambition_decided"),
+               "requirements_set": gettext_noop("requirements_set"),
+               "announced": gettext_noop("announced"), "awarded": gettext_noop("awarded"),
+               "closed": gettext_noop("closed"), "cancelled": gettext_noop("cancelled")}
+
+
+def _state_word(state: str) -> str:
+    return gettext(STATE_WORDS[state]) if state in STATE_WORDS else state
 
 
 def case_dict(case: ProcurementCase) -> dict:
@@ -69,7 +80,10 @@ def _log(case: ProcurementCase, step: str, actor: ActorLike, reason: str, before
 
 def _step(case: ProcurementCase, step: str) -> dict:
     if case.state not in NEXT[step]:
-        raise InvalidInput(f"state: case {case.pk} is {case.state}; this step needs {' or '.join(NEXT[step])}")
+        needs = functools.reduce(lambda first, second: gettext("%(first)s or %(second)s")
+                                 % {"first": first, "second": second}, map(_state_word, NEXT[step]))
+        raise InvalidInput.at("state", gettext("case %(case)s is %(state)s; this step needs %(needs)s"), case=case.pk,
+                              state=_state_word(case.state), needs=needs)
     return case_dict(case)
 
 
@@ -94,12 +108,13 @@ def do_open_case(*, organisation: Organisation, title: str, category: str, estim
                  procedure: str = "", agreement: Agreement | None = None, actor: ActorLike = None) -> ProcurementCase:
     title = title.strip()
     if not title or len(title) > 200:
-        raise InvalidInput("title: must be 1 to 200 characters")
+        raise InvalidInput.at("title", gettext("must be 1 to 200 characters"))
     found = Category.objects.filter(code=category).first()
     if found is None:
-        raise InvalidInput(f"category: unknown category {category!r}")
+        raise InvalidInput.at("category", gettext("unknown category %(category)r"), category=category)
     if not 0 <= estimated_value_nok <= MAX_ESTIMATED_VALUE_NOK:
-        raise InvalidInput(f"estimated_value: must be 0 to {MAX_ESTIMATED_VALUE_NOK:,} kroner")
+        raise InvalidInput.at("estimated_value", gettext("must be 0 to %(most)s kroner"),
+                              most=f"{MAX_ESTIMATED_VALUE_NOK:,}")
     with transaction.atomic():
         user = as_actor(actor).user
         case = ProcurementCase.objects.create(organisation=organisation, title=title, category=found,
@@ -172,12 +187,15 @@ def do_set_approval_rules(*, organisation: Organisation | None, rules: list[dict
     for number, rule in enumerate(rules, start=1):
         relevances = list(rule.get("relevances") or [])
         if not relevances or set(relevances) - set(ProcurementCase.RELEVANCES):
-            raise InvalidInput(f"rule {number}: relevances must be some of high, medium, low")
+            raise InvalidInput.at(None, gettext("rule %(number)s: relevances must be some of high, medium, low"),
+                                  number=number)
         if rule.get("assess_role") not in ROLES or rule.get("approve_role") not in ROLES:
-            raise InvalidInput(f"rule {number}: roles must be among {', '.join(sorted(ROLES))}")
+            raise InvalidInput.at(None, gettext("rule %(number)s: roles must be among %(roles)s"), number=number,
+                                  roles=", ".join(sorted(ROLES)))
         value = rule.get("min_value_nok", 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InvalidInput(f"rule {number}: min_value_nok must be a whole number, 0 or more")
+            raise InvalidInput.at(None, gettext("rule %(number)s: min_value_nok must be a whole number, 0 or more"),
+                                  number=number)
         cleaned.append(ApprovalRule(organisation=organisation, position=number, min_value_nok=value,
                                     relevances=relevances, assess_role=rule["assess_role"],
                                     approve_role=rule["approve_role"]))
@@ -219,7 +237,8 @@ def do_screen_case(*, case: ProcurementCase, actor: ActorLike = None) -> Procure
 def do_propose_ambition(*, case: ProcurementCase, ambition: str, reason: str = "", actor: ActorLike = None):
     before = _step(case, "propose")
     if ambition not in ProcurementCase.AMBITIONS:
-        raise InvalidInput(f"ambition: one of {', '.join(ProcurementCase.AMBITIONS)}")
+        raise InvalidInput.at("ambition", gettext("one of %(ambitions)s"),
+                              ambitions=", ".join(ProcurementCase.AMBITIONS))
     if not _person_may(actor, case, case.assess_role or "purchaser"):
         raise PermissionError(f"the ambition of this case is proposed by a {case.assess_role}")
     with transaction.atomic():
@@ -232,13 +251,14 @@ def do_propose_ambition(*, case: ProcurementCase, ambition: str, reason: str = "
 def do_decide_ambition(*, case: ProcurementCase, ambition: str, reason: str = "", actor: ActorLike = None):
     before = _step(case, "decide")
     if ambition not in ProcurementCase.AMBITIONS:
-        raise InvalidInput(f"ambition: one of {', '.join(ProcurementCase.AMBITIONS)}")
+        raise InvalidInput.at("ambition", gettext("one of %(ambitions)s"),
+                              ambitions=", ".join(ProcurementCase.AMBITIONS))
     if not case.ambition_proposed:
-        raise InvalidInput("ambition: the purchaser proposes an ambition level first")
+        raise InvalidInput.at("ambition", gettext("the purchaser proposes an ambition level first"))
     if not _person_may(actor, case, case.approve_role or "org-admin"):
         raise PermissionError(f"the ambition of this case is decided by a {case.approve_role}")
     if ambition != case.ambition_proposed and not reason.strip():
-        raise InvalidInput("reason: say why the decision differs from the proposal")
+        raise InvalidInput.at("reason", gettext("say why the decision differs from the proposal"))
     with transaction.atomic():
         case.ambition, case.state = ambition, "ambition_decided"
         case.save()
@@ -257,13 +277,16 @@ def do_set_case_requirements(*, case: ProcurementCase, requirements: list[dict],
     for entry in requirements:
         item = found.get(entry.get("code"))
         if item is None or item.status != Requirement.STATUS_ACTIVE:
-            raise InvalidInput(f"requirements: {entry.get('code')!r} is not an active requirement of the library")
+            raise InvalidInput.at("requirements", gettext("%(code)r is not an active requirement of the library"),
+                                  code=entry.get("code"))
         weight = entry.get("weight_percent")
         if item.kind == Requirement.KIND_AWARD:
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 100:
-                raise InvalidInput(f"requirements: the award criterion {item.code} needs a weight from 1 to 100 %")
+                raise InvalidInput.at("requirements", gettext(
+                    "the award criterion %(code)s needs a weight from 1 to 100 %%"), code=item.code)
         elif weight:
-            raise InvalidInput(f"requirements: only award criteria have a weight ({item.code} is {item.kind})")
+            raise InvalidInput.at("requirements", gettext("only award criteria have a weight (%(code)s is %(kind)s)"),
+                                  code=item.code, kind=item.kind)
         chosen.append({"code": item.code, "kind": item.kind, "weight_percent": weight if weight else None})
     with transaction.atomic():
         case.requirements, case.state = chosen, "requirements_set"
@@ -279,14 +302,17 @@ def do_record_considerations(*, case: ProcurementCase, option: str, weight_perce
     rules = considerations_rules()
     chosen = next((o for o in rules["options"] if o["code"] == option), None)
     if chosen is None:
-        raise InvalidInput(f"option: one of {', '.join(o['code'] for o in rules['options'])}")
+        raise InvalidInput.at("option", gettext("one of %(options)s"),
+                              options=", ".join(o["code"] for o in rules["options"]))
     values = {"weight_percent": weight_percent, "description": description.strip(), "reason": reason.strip()}
     missing = [k for k in chosen["requires"] if not values[k]]
     if missing:
-        raise InvalidInput(f"{missing[0]}: {chosen['label']} needs {', '.join(missing)}")
+        raise InvalidInput.at(missing[0], gettext("%(option)s needs %(fields)s"), option=chosen["label"],
+                              fields=", ".join(missing))
     if chosen.get("min_weight_percent") and (weight_percent or 0) < chosen["min_weight_percent"]:
-        raise InvalidInput(f"weight_percent: at least {chosen['min_weight_percent']} % under {rules['regulation']} "
-                           f"({rules['version']})")
+        raise InvalidInput.at("weight_percent", gettext("at least %(least)s %% under %(regulation)s (%(version)s)"),
+                              least=chosen["min_weight_percent"], regulation=rules["regulation"],
+                              version=rules["version"])
     record = {"option": option, "label": chosen["label"], **{k: v for k, v in values.items() if v},
               "regulation": rules["regulation"], "rule_version": rules["version"]}
     with transaction.atomic():
@@ -299,7 +325,8 @@ def do_record_considerations(*, case: ProcurementCase, option: str, weight_perce
 def do_announce_case(*, case: ProcurementCase, actor: ActorLike = None) -> ProcurementCase:
     before = _step(case, "announce")
     if not case.considerations:
-        raise InvalidInput("considerations: record how climate and environment are taken into account first")
+        raise InvalidInput.at("considerations", gettext(
+            "record how climate and environment are taken into account first"))
     with transaction.atomic():
         case.state = "announced"
         case.save()
@@ -312,11 +339,13 @@ def do_award_case(*, case: ProcurementCase, supplier_orgnr: str, requirements: l
     before = _step(case, "award")
     supplier = supplier_orgnr.replace(" ", "")
     if not (supplier.isdigit() and len(supplier) == 9):
-        raise InvalidInput(f"supplier: {supplier_orgnr!r} is not a 9-digit organisation number")
+        raise InvalidInput.at("supplier", gettext("%(orgnr)r is not a 9-digit organisation number"),
+                              orgnr=supplier_orgnr)
     chosen = {r["code"] for r in case.requirements}
     unknown = [c for c in requirements if c not in chosen]
     if unknown:
-        raise InvalidInput(f"requirements: {', '.join(unknown)} were not among the case's requirements")
+        raise InvalidInput.at("requirements", gettext("%(codes)s were not among the case's requirements"),
+                              codes=", ".join(unknown))
     with transaction.atomic():
         case.award = {"supplier_orgnr": supplier, "requirements": list(requirements),
                       "climate_weight_percent": climate_weight_percent}
@@ -337,9 +366,10 @@ def do_close_case(*, case: ProcurementCase, reason: str = "", actor: ActorLike =
 
 def do_cancel_case(*, case: ProcurementCase, reason: str, actor: ActorLike = None) -> ProcurementCase:
     if case.state in ("closed", "cancelled"):
-        raise InvalidInput(f"state: case {case.pk} is {case.state} already")
+        raise InvalidInput.at("state", gettext("case %(case)s is %(state)s already"), case=case.pk,
+                              state=_state_word(case.state))
     if not reason.strip():
-        raise InvalidInput("reason: say why the procurement is cancelled")
+        raise InvalidInput.at("reason", gettext("say why the procurement is cancelled"))
     before = case_dict(case)
     with transaction.atomic():
         case.state = "cancelled"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
@@ -19,18 +20,18 @@ def _rule_dict(rule: ClassificationRule) -> dict:
 def _category(code: str) -> Category:
     category = Category.objects.filter(code=code).first()
     if category is None:
-        raise InvalidInput(f"category: no category {code!r}")
+        raise InvalidInput.at("category", gettext("no category %(code)r"), code=code)
     return category
 
 
 def do_add_classification_rule(*, kind: str, value: str, category_code: str, organisation: Organisation | None = None,
                                priority: int = 100, note: str = "", actor: ActorLike = None) -> ClassificationRule:
     if kind not in dict(ClassificationRule.KINDS) or kind == "line":
-        raise InvalidInput(f"kind: {kind!r} must be supplier, account, item_code or keyword")
+        raise InvalidInput.at("kind", gettext("%(kind)r must be supplier, account, item_code or keyword"), kind=kind)
     value = value.strip().lower() if kind == "keyword" else value.strip()
     if not value or (kind == "keyword" and not value.isalnum()):
-        raise InvalidInput("value: a keyword is one word (letters and digits)" if kind == "keyword"
-                           else "value: must not be empty")
+        raise InvalidInput.at("value", gettext("a keyword is one word (letters and digits)") if kind == "keyword"
+                              else gettext("must not be empty"))
     with transaction.atomic():
         rule = ClassificationRule.objects.create(
             kind=kind, value=value, category=_category(category_code), organisation=organisation, priority=priority,
@@ -46,7 +47,7 @@ def do_override_line_categories(*, organisation: Organisation, line_keys: list[s
     category = _category(category_code)
     keys = sorted({k.strip() for k in line_keys if k.strip()})
     if not keys:
-        raise InvalidInput("lines: choose at least one line")
+        raise InvalidInput.at("lines", gettext("choose at least one line"))
     with transaction.atomic():
         previous = {r.value: r.category.code for r in ClassificationRule.objects.filter(
             kind="line", organisation=organisation, value__in=keys, active=True).select_related("category")}

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from klimainnkjop import access, paths
 from klimainnkjop.core.kostra import KOSTRA_FUNCTION_SCHEME, parse_art_function_code
@@ -43,7 +44,7 @@ def default_factor_set() -> FactorSet:
     sets = list(_published(FactorSet.ROLE_SPEND_DEFAULT))
     preferred = [s for s in sets if not s.name.startswith(PROVISIONAL_PREFIX)] or sets
     if not preferred:
-        raise InvalidInput("factor set: none loaded; run `klimainnkjop demo` or load the reference data")
+        raise InvalidInput.at("factor set", gettext("none loaded; run `klimainnkjop demo` or load the reference data"))
     return preferred[0]
 
 
@@ -56,10 +57,12 @@ def resolve_factor_set(name: str | None) -> FactorSet:
         found = found.filter(version=version)
     factor_set = found.order_by("-id").first()
     if factor_set is None:
-        known = ", ".join(f.label for f in FactorSet.objects.all()) or "none"
-        raise InvalidInput(f"factor set: no factor set named {name!r} (known: {known})")
+        known = ", ".join(f.label for f in FactorSet.objects.all()) or gettext("none")
+        raise InvalidInput.at("factor set", gettext("no factor set named %(name)r (known: %(known)s)"), name=name,
+                              known=known)
     if factor_set.status != FactorSet.STATUS_PUBLISHED:
-        raise InvalidInput(f"factor set: {factor_set.label} is a draft; publish it before computing with it")
+        raise InvalidInput.at("factor set", gettext("%(label)s is a draft; publish it before computing with it"),
+                              label=factor_set.label)
     return factor_set
 
 

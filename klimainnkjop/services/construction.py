@@ -11,6 +11,7 @@ import hashlib
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from klimainnkjop import paths
 from klimainnkjop.core.errors import InvalidInput
@@ -48,22 +49,25 @@ def _clean(*, name: str, area_m2: Any, building_type: str, phase: str, project_c
            reference_kg_per_m2: Any, target_cut_percent: Any) -> dict:
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("--name: must not be empty")
+        raise InvalidInput.at("--name", gettext("must not be empty"))
     if len(name) > 200:
-        raise InvalidInput("--name: longer than 200 characters")
+        raise InvalidInput.at("--name", gettext("longer than 200 characters"))
     project_code = (project_code or "").strip()
     if len(project_code) > 60:
-        raise InvalidInput("--project-code: longer than 60 characters")
+        raise InvalidInput.at("--project-code", gettext("longer than 60 characters"))
     if building_type not in ConstructionProject.TYPES:
-        raise InvalidInput(f"--type: {building_type!r} is not one of {', '.join(ConstructionProject.TYPES)}")
+        raise InvalidInput.at("--type", gettext("%(type)r is not one of %(types)s"), type=building_type,
+                              types=", ".join(ConstructionProject.TYPES))
     if phase not in ConstructionProject.PHASES:
-        raise InvalidInput(f"--phase: {phase!r} is not one of {', '.join(ConstructionProject.PHASES)}")
+        raise InvalidInput.at("--phase", gettext("%(phase)r is not one of %(phases)s"), phase=phase,
+                              phases=", ".join(ConstructionProject.PHASES))
     try:
         area = float(area_m2)
     except (TypeError, ValueError):
-        raise InvalidInput(f"--area: {area_m2!r} is not a number of m²") from None
+        raise InvalidInput.at("--area", gettext("%(area)r is not a number of m²"), area=area_m2) from None
     if not 0 < area < 10_000_000:
-        raise InvalidInput(f"--area: {area:g} m² must be above 0 (the heated floor area, BRA)")
+        raise InvalidInput.at("--area", gettext("%(area)s m² must be above 0 (the heated floor area, BRA)"),
+                              area=f"{area:g}")
     source = ""
     if reference_kg_per_m2 is None or reference_kg_per_m2 == "":
         default = reference_table()[building_type]
@@ -72,15 +76,19 @@ def _clean(*, name: str, area_m2: Any, building_type: str, phase: str, project_c
         try:
             reference = float(reference_kg_per_m2)
         except (TypeError, ValueError):
-            raise InvalidInput(f"--reference: {reference_kg_per_m2!r} is not a number of kg CO2e per m²") from None
+            raise InvalidInput.at("--reference", gettext("%(reference)r is not a number of kg CO2e per m²"),
+                                  reference=reference_kg_per_m2) from None
         if not 0 < reference < 100_000:
-            raise InvalidInput(f"--reference: {reference:g} kg CO2e per m² must be above 0")
+            raise InvalidInput.at("--reference", gettext("%(reference)s kg CO2e per m² must be above 0"),
+                                  reference=f"{reference:g}")
     try:
         cut = float(50.0 if target_cut_percent is None or target_cut_percent == "" else target_cut_percent)
     except (TypeError, ValueError):
-        raise InvalidInput(f"--target-cut: {target_cut_percent!r} is not a percentage") from None
+        raise InvalidInput.at("--target-cut", gettext("%(cut)r is not a percentage"),
+                              cut=target_cut_percent) from None
     if not 0 <= cut <= 100:
-        raise InvalidInput(f"--target-cut: {cut:g} must be a percentage between 0 and 100")
+        raise InvalidInput.at("--target-cut", gettext("%(cut)s must be a percentage between 0 and 100"),
+                              cut=f"{cut:g}")
     return {"name": name, "area_m2": area, "building_type": building_type, "phase": phase,
             "project_code": project_code, "reference_kg_per_m2": reference, "target_cut_percent": cut,
             "_default_source": source}
@@ -89,8 +97,8 @@ def _clean(*, name: str, area_m2: Any, building_type: str, phase: str, project_c
 def _code_free(organisation: Organisation, code: str, exclude: int | None = None) -> None:
     if code and ConstructionProject.objects.filter(organisation=organisation, project_code=code) \
             .exclude(pk=exclude).exists():
-        raise InvalidInput(f"--project-code: {organisation.orgnr} has a construction project with code {code!r} "
-                           "already")
+        raise InvalidInput.at("--project-code", gettext("%(orgnr)s has a construction project with code %(code)r "
+                                                        "already"), orgnr=organisation.orgnr, code=code)
 
 
 def do_add_construction_project(*, organisation: Organisation, name: str, area_m2: Any, building_type: str = "other",
@@ -139,10 +147,12 @@ def do_import_climate_calculation(*, project: ConstructionProject, data: bytes, 
     """Validate the whole NS 3720 file (ImportRejected with every error by file, row and column), then store it as
     the project's calculation in one transaction; an earlier calculation of the project is set inactive (kept)."""
     if len(data) > MAX_FILE_BYTES:
-        raise InvalidInput(f"{file_name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise InvalidInput.at(None, gettext("%(file)s: larger than %(mb)s MB"), file=file_name,
+                              mb=MAX_FILE_BYTES // (1024 * 1024))
     phase = phase or project.phase
     if phase not in ConstructionProject.PHASES:
-        raise InvalidInput(f"--phase: {phase!r} is not one of {', '.join(ConstructionProject.PHASES)}")
+        raise InvalidInput.at("--phase", gettext("%(phase)r is not one of %(phases)s"), phase=phase,
+                              phases=", ".join(ConstructionProject.PHASES))
     parsed = parse_calculation(data, file_name)
     with transaction.atomic():
         earlier = list(project.calculations.filter(active=True).values_list("pk", flat=True))

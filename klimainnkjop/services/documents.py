@@ -15,7 +15,7 @@ import zipfile
 
 from django.db import transaction
 from django.utils import translation
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from klimainnkjop import paths
 from klimainnkjop.access import Scope
@@ -42,12 +42,14 @@ def render(doc: documents.Document, fmt: str) -> bytes:
     if fmt == "pdf":
         from klimainnkjop.reports import documents_pdf
         return documents_pdf.write(doc)
-    raise InvalidInput(f"--format: {fmt!r} must be one of {', '.join(FORMATS)}")
+    raise InvalidInput.at("--format", gettext("%(format)r must be one of %(formats)s"), format=fmt,
+                          formats=", ".join(FORMATS))
 
 
 def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise InvalidInput(f"--format: {fmt!r} must be one of {', '.join(FORMATS)}")
+        raise InvalidInput.at("--format", gettext("%(format)r must be one of %(formats)s"), format=fmt,
+                              formats=", ".join(FORMATS))
 
 
 def _slug(text: str) -> str:
@@ -61,7 +63,8 @@ def document_language(language: str | None) -> str:
         return "nb"
     if language.startswith("en"):
         return "en"
-    raise InvalidInput(f"--language: {language!r} must be one of {', '.join(LANGUAGES)}")
+    raise InvalidInput.at("--language", gettext("%(language)r must be one of %(languages)s"), language=language,
+                          languages=", ".join(LANGUAGES))
 
 
 def do_generate_baseline(scope: Scope, *, year: int, fmt: str, orgnr: str | None = None,
@@ -97,7 +100,7 @@ def do_generate_saksfremlegg(scope: Scope, *, package_name: str, fmt: str, orgnr
 def _saksfremlegg(scope: Scope, *, package_name: str, fmt: str, orgnr: str | None, every: bool, language: str,
                   actor: ActorLike) -> tuple[str, bytes]:
     if every == bool(orgnr):
-        raise InvalidInput("--org or --all: name one organisation or ask for all of them")
+        raise InvalidInput.at(None, gettext("--org or --all: name one organisation or ask for all of them"))
     texts = documents.document_texts(language)
     if not every:
         doc = documents.saksfremlegg(scope, orgnr=orgnr, package_name=package_name, texts=texts)
@@ -108,7 +111,7 @@ def _saksfremlegg(scope: Scope, *, package_name: str, fmt: str, orgnr: str | Non
     else:
         orgnrs = list(scope.organisations().order_by("orgnr").values_list("orgnr", flat=True))
         if not orgnrs:
-            raise InvalidInput("--all: there are no organisations")
+            raise InvalidInput.at("--all", gettext("there are no organisations"))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for number in orgnrs:
@@ -211,9 +214,9 @@ def do_record_decision(scope: Scope, *, organisation: Organisation, decided_on: 
     named adopted for it. Returns what was set."""
     body, case_number = (body or "").strip(), (case_number or "").strip()
     if not body:
-        raise InvalidInput("--body: name the body that decided (e.g. kommunestyret)")
+        raise InvalidInput.at("--body", gettext("name the body that decided (e.g. kommunestyret)"))
     if not case_number:
-        raise InvalidInput("--case: the decision's case number must be given")
+        raise InvalidInput.at("--case", gettext("the decision's case number must be given"))
     scope.check(organisation.orgnr)
     pkg = documents.find_package(scope, package_name)
     with transaction.atomic():
@@ -241,7 +244,7 @@ def do_record_decision(scope: Scope, *, organisation: Organisation, decided_on: 
             decided.append(new.kpi)
         if target_templates:
             if baseline_year is None:
-                raise InvalidInput("--baseline-year: the targets adopted need their baseline year")
+                raise InvalidInput.at("--baseline-year", gettext("the targets adopted need their baseline year"))
             for new in do_adopt_target_templates(baseline_year=baseline_year, target_year=target_year,
                                                  organisation=organisation, keys=target_templates,
                                                  decision_date=decided_on, case_number=case_number, actor=actor):

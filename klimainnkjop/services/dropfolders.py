@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext
+
 from klimainnkjop import access, paths
 from klimainnkjop.core.errors import ImportRejected, InvalidInput
 from klimainnkjop.services.audit import record_audit
@@ -181,8 +183,8 @@ def _one(root: Path, file: Path, actor: ActorLike) -> DropOutcome:
     org = Organisation.objects.filter(orgnr=orgnr).first()
     try:
         if org is None:
-            raise InvalidInput(f"{relative}: no organisation {orgnr}; the folder must be named by the orgnr of an "
-                               "organisation of the region")
+            raise InvalidInput.at(relative, gettext("no organisation %(orgnr)s; the folder must be named by the orgnr "
+                                                    "of an organisation of the region"), orgnr=orgnr)
         already, added = _import(file, org, source, profile, actor)
     except (ImportRejected, InvalidInput, FileNotFoundError, ValueError, LookupError) as exc:
         outcome.message = str(exc)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.factors import parse_factor_set
@@ -77,15 +78,16 @@ def do_add_category(*, code: str, name_nb: str, name_en: str = "", parent_code: 
                     actor: ActorLike = None) -> Category:
     code = code.strip()
     if not code or " " in code:
-        raise InvalidInput(f"code: {code!r} must be a non-empty code without spaces, e.g. goods.food.rice")
+        raise InvalidInput.at("code", gettext("%(code)r must be a non-empty code without spaces, e.g. goods.food.rice"),
+                              code=code)
     with transaction.atomic():
         if Category.objects.filter(code=code).exists():
-            raise InvalidInput(f"code: category {code} exists already")
+            raise InvalidInput.at("code", gettext("category %(code)s exists already"), code=code)
         parent = None
         if parent_code:
             parent = Category.objects.filter(code=parent_code).first()
             if parent is None:
-                raise InvalidInput(f"parent: no category {parent_code}")
+                raise InvalidInput.at("parent", gettext("no category %(code)s"), code=parent_code)
         category = Category.objects.create(code=code, name_nb=name_nb, name_en=name_en or name_nb, parent=parent)
         record_audit(actor=actor, action=Action.ADD_CATEGORY, obj=category,
                      after={"code": code, "parent": parent_code, "name_nb": name_nb})
@@ -96,7 +98,8 @@ def do_set_category_mapping(*, scheme: str, code: str, category_code: str, note:
                             actor: ActorLike = None) -> CategoryMapping:
     schemes = [*dict(CategoryMapping.SCHEMES), KOSTRA_FUNCTION_SCHEME]
     if scheme not in schemes:
-        raise InvalidInput(f"scheme: {scheme!r} must be one of {', '.join(schemes)}")
+        raise InvalidInput.at("scheme", gettext("%(scheme)r must be one of %(schemes)s"), scheme=scheme,
+                              schemes=", ".join(schemes))
     if scheme == KOSTRA_FUNCTION_SCHEME:
         try:
             parse_art_function_code(code)
@@ -104,7 +107,7 @@ def do_set_category_mapping(*, scheme: str, code: str, category_code: str, note:
             raise InvalidInput(f"code: {exc}") from None
     category = Category.objects.filter(code=category_code).first()
     if category is None:
-        raise InvalidInput(f"category: no category {category_code}")
+        raise InvalidInput.at("category", gettext("no category %(code)s"), code=category_code)
     with transaction.atomic():
         existing = CategoryMapping.objects.filter(scheme=scheme, code=code).select_related("category").first()
         before = {"category": existing.category.code} if existing else None

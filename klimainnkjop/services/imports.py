@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from django.db import transaction
+from django.utils.translation import gettext
 
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.kostra import BALANCE_FORMS
@@ -166,13 +167,15 @@ def _profile_for(organisation: Organisation, name: str | None) -> MappingProfile
     if name:
         found = profiles.filter(name=name).first()
         if found is None:
-            known = ", ".join(p.name for p in profiles) or "none"
-            raise InvalidInput(f"profile: {organisation.orgnr} has no profile named {name!r} (known: {known})")
+            known = ", ".join(p.name for p in profiles) or gettext("none")
+            raise InvalidInput.at("profile", gettext("%(orgnr)s has no profile named %(name)r (known: %(known)s)"),
+                                  orgnr=organisation.orgnr, name=name, known=known)
         return found
     count = profiles.count()
     if count == 1:
         return profiles.get()
-    raise InvalidInput(f"profile: {organisation.orgnr} has {count} profiles; name one with --profile")
+    raise InvalidInput.at("profile", gettext("%(orgnr)s has %(count)s profiles; name one with --profile"),
+                          orgnr=organisation.orgnr, count=count)
 
 
 def _existing(organisation: Organisation, kind: str, sha: str) -> ImportBatch | None:
@@ -332,15 +335,16 @@ def do_import_kostra(*, data: bytes, file_name: str, organisation: Organisation 
                                     parsed=read)
     if organisation is None:
         if len(parsed.regions) != 1:
-            raise InvalidInput(f"{file_name}: the file holds regions {', '.join(sorted(parsed.regions))}; name "
-                               "one organisation with --org")
+            raise InvalidInput.at(file_name, gettext("the file holds regions %(regions)s; name one organisation with "
+                                                     "--org"), regions=", ".join(sorted(parsed.regions)))
         region = next(iter(parsed.regions))
         organisation = Organisation.objects.filter(kostra_region=region).first()
         if organisation is None:
             orgnrs = {o for o in parsed.orgnrs if OrgNumber.is_well_formed(o)}
             if len(orgnrs) != 1:
-                raise InvalidInput(f"{file_name}: no organisation has KOSTRA region {region}, and the file names "
-                                   "no single orgnr to create one with; add it with `klimainnkjop org add` first")
+                raise InvalidInput.at(file_name, gettext(
+                    "no organisation has KOSTRA region %(region)s, and the file names no single orgnr to create one "
+                    "with; add it with `klimainnkjop org add` first"), region=region)
             organisation = do_create_organisation(orgnr=orgnrs.pop(), name=f"Kommune {region}",
                                                   kostra_region=region, actor=actor)
     return run_import(organisation=organisation, kind="kostra", file_name=file_name, sha=linestore.sha256_bytes(data),
@@ -377,7 +381,8 @@ def do_delete_import_batch(*, batch: ImportBatch, actor: ActorLike = None) -> Im
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().select_related("organisation").get(pk=batch.pk)
         if batch.status == ImportBatch.STATUS_DELETED:
-            raise InvalidInput(f"batch: import {batch.pk} ({batch.file_name}) is deleted already")
+            raise InvalidInput.at("batch", gettext("import %(id)s (%(file)s) is deleted already"), id=batch.pk,
+                                  file=batch.file_name)
         before = _batch_dict(batch)
         batch.status = ImportBatch.STATUS_DELETED
         batch.save(update_fields=["status"])
@@ -412,12 +417,13 @@ def do_import_ledger_lines(*, organisation: Organisation, lines: list[dict], act
     from klimainnkjop.importers.ledger import FIELDS
 
     if not lines:
-        raise InvalidInput("lines: the batch has no lines")
+        raise InvalidInput.at("lines", gettext("the batch has no lines"))
     if len(lines) > MAX_LINES:
-        raise InvalidInput(f"lines: at most {MAX_LINES} lines in one batch, not {len(lines)}")
+        raise InvalidInput.at("lines", gettext("at most %(most)s lines in one batch, not %(count)s"), most=MAX_LINES,
+                              count=len(lines))
     unknown = sorted({k for line in lines for k in line if k not in FIELDS})
     if unknown:
-        raise InvalidInput(f"lines: unknown field(s) {', '.join(unknown)}")
+        raise InvalidInput.at("lines", gettext("unknown field(s) %(fields)s"), fields=", ".join(unknown))
     errors = [RowError(LINES_FILE, no, name, "a value may not hold control characters (NUL, line breaks)")
               for no, line in enumerate(lines, start=1) for name, value in line.items()
               if any(ord(c) < 32 and c != "\t" for c in _cell(value))]

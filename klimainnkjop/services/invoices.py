@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext
 
 from klimainnkjop.importers import archives
 from klimainnkjop.importers.ehf import InvoiceDocument, parse_documents
@@ -61,7 +62,7 @@ def read_inputs(paths: list[str | Path], budget: archives.Budget | None = None) 
         else:
             out.append((path.name, archives.read_file(path, budget)))
     if not out:
-        raise InvalidInput(f"{', '.join(str(p) for p in paths)}: no XML documents found")
+        raise InvalidInput.at(", ".join(str(p) for p in paths), gettext("no XML documents found"))
     return out
 
 
@@ -260,9 +261,9 @@ def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | 
         if organisation is None:
             organisation = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
             if organisation is None:
-                raise InvalidInput(f"{file_name}: no organisation has the file's company orgnr "
-                                   f"{parsed.company_orgnr or '(none)'}; add it with `klimainnkjop org add` or name "
-                                   "one with --org")
+                raise InvalidInput.at(file_name, gettext(
+                    "no organisation has the file's company orgnr %(orgnr)s; add it with `klimainnkjop org add` or "
+                    "name one with --org"), orgnr=parsed.company_orgnr or gettext("(none)"))
         elif parsed.company_orgnr and parsed.company_orgnr != organisation.orgnr:
             if not confirm_other:
                 known = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()

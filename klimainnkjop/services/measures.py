@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from klimainnkjop.core.errors import ImportRejected, InvalidInput
 from klimainnkjop.importers.measures import MeasureRow, parse_measures
@@ -24,6 +25,14 @@ from klimainnkjop.core.actors import ActorLike, as_actor
 
 # The order of the status steps; a change may go forward (by any number of steps) or back one step at a time.
 STATUS_ORDER = Measure.STATUSES
+# a status as a refusal names it: its code in English, the word the web shows in bokmål
+STATUS_WORDS = {"proposed": gettext_noop("proposed"), "recommended": gettext_noop("recommended"),
+                "adopted": gettext_noop("adopted"), "implemented": gettext_noop("implemented"),
+                "verified": gettext_noop("verified")}
+
+
+def _status_word(status: str) -> str:
+    return gettext(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
 def _label(actor: ActorLike) -> str:
@@ -78,15 +87,15 @@ def _store(row: MeasureRow, actor: ActorLike) -> Measure:
     known = {c.code: c for c in Category.objects.filter(code__in=[*row.categories, row.to_category or ""])}
     missing = [c for c in [*row.categories, *([row.to_category] if row.to_category else [])] if c not in known]
     if missing:
-        raise InvalidInput(f"categories: no category {', '.join(missing)}")
+        raise InvalidInput.at("categories", gettext("no category %(codes)s"), codes=", ".join(missing))
     orgs = list(Organisation.objects.filter(orgnr__in=row.organisations).order_by("orgnr"))
     unknown = sorted(set(row.organisations) - {o.orgnr for o in orgs})
     if unknown:
-        raise InvalidInput(f"organisations: no organisation {', '.join(unknown)}")
+        raise InvalidInput.at("organisations", gettext("no organisation %(orgnrs)s"), orgnrs=", ".join(unknown))
     if Measure.objects.filter(name=row.name).exists():
-        raise InvalidInput(f"name: a measure named {row.name!r} exists already")
+        raise InvalidInput.at("name", gettext("a measure named %(name)r exists already"), name=row.name)
     if row.requirement and not Requirement.objects.filter(code=row.requirement).exists():
-        raise InvalidInput(f"requirement: no requirement {row.requirement!r} in the library")
+        raise InvalidInput.at("requirement", gettext("no requirement %(code)r in the library"), code=row.requirement)
     measure = Measure.objects.create(
         name=row.name, description=row.description, kind=row.kind, mechanism=row.mechanism, percent=row.percent,
         to_category=known.get(row.to_category or ""), baseline_year=row.baseline_year,
@@ -124,22 +133,27 @@ def do_change_measure_status(*, measure: Measure, status: str, date: dt.date | N
     """proposed → recommended → adopted (by an organisation: date and case number) → implemented (date, and the
     agreement for a measure bound to one) → verified. Forward by any number of steps, back by one."""
     if status not in STATUS_ORDER:
-        raise InvalidInput(f"status: {status!r} is not one of {', '.join(STATUS_ORDER)}")
+        raise InvalidInput.at("status", gettext("%(status)r is not one of %(statuses)s"), status=status,
+                              statuses=", ".join(STATUS_ORDER))
     old, new = STATUS_ORDER.index(measure.status), STATUS_ORDER.index(status)
     # another organisation's adoption of a measure adopted (or implemented) already: recorded, status kept
     another_adoption = status == Measure.STATUS_ADOPTED and old >= new and organisation is not None
     if another_adoption and MeasureStatusChange.objects.filter(measure=measure, status=status,
                                                                 organisation=organisation).exists():
-        raise InvalidInput(f"status: {organisation.orgnr} has adopted this measure already")
+        raise InvalidInput.at("status", gettext("%(orgnr)s has adopted this measure already"),
+                              orgnr=organisation.orgnr)
     if not another_adoption and (new == old or new < old - 1):
-        raise InvalidInput(f"status: a measure that is {measure.status} cannot become {status}")
+        raise InvalidInput.at("status", gettext("a measure that is %(old)s cannot become %(new)s"),
+                              old=_status_word(measure.status), new=_status_word(status))
     if status == Measure.STATUS_ADOPTED and (organisation is None or date is None or not case_number.strip()):
-        raise InvalidInput("status: adopted needs the organisation, the date and the case number of the decision")
+        raise InvalidInput.at("status", gettext(
+            "adopted needs the organisation, the date and the case number of the decision"))
     if status == Measure.STATUS_IMPLEMENTED and date is None:
-        raise InvalidInput("status: implemented needs the date it was put into effect")
+        raise InvalidInput.at("status", gettext("implemented needs the date it was put into effect"))
     if organisation is not None and measure.organisations.exists() \
             and not measure.organisations.filter(pk=organisation.pk).exists():
-        raise InvalidInput(f"organisation: the measure does not apply to {organisation.orgnr}")
+        raise InvalidInput.at("organisation", gettext("the measure does not apply to %(orgnr)s"),
+                              orgnr=organisation.orgnr)
     with transaction.atomic():
         before = {"status": measure.status}
         change = MeasureStatusChange.objects.create(
@@ -168,14 +182,14 @@ def do_create_package(*, name: str, measures: list[Measure], baseline_year: int,
     """An ambition package: the measures in the order they are applied."""
     name = name.strip()
     if not name:
-        raise InvalidInput("name: must not be empty")
+        raise InvalidInput.at("name", gettext("must not be empty"))
     if not measures:
-        raise InvalidInput("measures: a package needs at least one measure")
+        raise InvalidInput.at("measures", gettext("a package needs at least one measure"))
     if len({m.pk for m in measures}) != len(measures):
-        raise InvalidInput("measures: a measure is named twice")
+        raise InvalidInput.at("measures", gettext("a measure is named twice"))
     with transaction.atomic():
         if MeasurePackage.objects.filter(name=name).exists():
-            raise InvalidInput(f"name: a package named {name!r} exists already")
+            raise InvalidInput.at("name", gettext("a package named %(name)r exists already"), name=name)
         package = MeasurePackage.objects.create(name=name, description=description, baseline_year=baseline_year)
         PackageMeasure.objects.bulk_create([PackageMeasure(package=package, measure=m, position=i)
                                             for i, m in enumerate(measures, start=1)])
@@ -188,7 +202,7 @@ def do_adopt_package(*, package: MeasurePackage, organisation: Organisation, ado
                      actor: ActorLike = None) -> PackageAdoption:
     """An organisation's decision to adopt the package (its latest adoption is what its trajectory uses)."""
     if not case_number.strip():
-        raise InvalidInput("case_number: the decision's case number must be given")
+        raise InvalidInput.at("case_number", gettext("the decision's case number must be given"))
     with transaction.atomic():
         adoption = PackageAdoption.objects.create(package=package, organisation=organisation, adopted_on=adopted_on,
                                                   case_number=case_number.strip())

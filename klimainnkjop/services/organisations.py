@@ -2,6 +2,7 @@ from __future__ import annotations
 
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from klimainnkjop.core import kostra
 from klimainnkjop.storage.models import Organisation, Region, Unit
@@ -22,22 +23,24 @@ def do_create_organisation(*, orgnr: str, name: str, kind: str = "kommune", kost
                            region_name: str | None = None, actor: ActorLike = None) -> Organisation:
     orgnr = orgnr.replace(" ", "")
     if not OrgNumber.is_well_formed(orgnr):
-        raise InvalidInput(f"orgnr: {orgnr!r} is not a 9-digit organisation number")
+        raise InvalidInput.at("orgnr", gettext("%(orgnr)r is not a 9-digit organisation number"), orgnr=orgnr)
     if not OrgNumber.is_valid(orgnr):
-        raise InvalidInput(f"orgnr: {orgnr!r} is not an organisation number: the check digit (MOD11) is wrong")
+        raise InvalidInput.at("orgnr", gettext(
+            "%(orgnr)r is not an organisation number: the check digit (MOD11) is wrong"), orgnr=orgnr)
     if kind not in {Organisation.KIND_KOMMUNE, Organisation.KIND_IKS}:
-        raise InvalidInput(f"kind: {kind!r} must be kommune or iks")
+        raise InvalidInput.at("kind", gettext("%(kind)r must be kommune or iks"), kind=kind)
     if not name.strip():
-        raise InvalidInput("name: must not be empty")
+        raise InvalidInput.at("name", gettext("must not be empty"))
     region_code = ""
     if kostra_region:
         code = kostra_region.strip()
         if not (code.isdigit() and len(code) in (4, 6)):
-            raise InvalidInput(f"kostra-region: {kostra_region!r} is not a 4-digit municipality number")
+            raise InvalidInput.at("kostra-region", gettext("%(municipality)r is not a 4-digit municipality number"),
+                                  municipality=kostra_region)
         region_code = kostra.current_region_code(code)
     with transaction.atomic():
         if Organisation.objects.filter(orgnr=orgnr).exists():
-            raise InvalidInput(f"orgnr: an organisation with orgnr {orgnr} exists already")
+            raise InvalidInput.at("orgnr", gettext("an organisation with orgnr %(orgnr)s exists already"), orgnr=orgnr)
         region = None
         if region_name:
             region, _ = Region.objects.get_or_create(name=region_name)

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from klimainnkjop.importers.ledger import Profile
 from klimainnkjop.services.audit import record_audit
@@ -18,15 +19,17 @@ def read_profile_file(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read the file ({exc.strerror})") from exc
+        raise InvalidInput.at(str(path), gettext("cannot read the file (%(reason)s)"), reason=exc.strerror) from exc
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
+        raise InvalidInput.at(str(path), gettext("not UTF-8 text (byte %(byte)s: %(reason)s)"), byte=exc.start,
+                              reason=exc.reason) from exc
     try:
         spec = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from exc
+        raise InvalidInput.at(str(path), gettext("line %(line)s, column %(column)s: not valid JSON (%(reason)s)"),
+                              line=exc.lineno, column=exc.colno, reason=exc.msg) from exc
     except RecursionError as exc:
-        raise InvalidInput(f"{path}: not a profile: the JSON is nested too deeply") from exc
+        raise InvalidInput.at(str(path), gettext("not a profile: the JSON is nested too deeply")) from exc
     return spec
 
 

@@ -105,20 +105,25 @@ MAX_NOK_PER_UNIT = 10_000.0  # the dearest currency is a few dozen kroner a unit
 
 def do_set_exchange_rate(*, year: int, currency: str, nok_per_unit: float, source: str,
                          actor: ActorLike = None) -> ExchangeRate:
+    from django.utils.translation import gettext
+
     from klimainnkjop.core.errors import InvalidInput
 
     currency = (currency or "").strip().upper()
     problems = []
     if not 1900 <= int(year) <= 2999:
-        problems.append(f"year: {year!r} is not a year")
+        problems.append("year: " + gettext("%(year)r is not a year") % {"year": year})
     if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
-        problems.append(f"currency: {currency!r} is not a three-letter ISO 4217 code such as EUR")
+        problems.append("currency: " + gettext("%(currency)r is not a three-letter ISO 4217 code such as EUR")
+                        % {"currency": currency})
     elif currency == "NOK":
-        problems.append("currency: NOK is the account's own currency (always 1)")
+        problems.append("currency: " + gettext("NOK is the account's own currency (always 1)"))
     if not 0 < nok_per_unit <= MAX_NOK_PER_UNIT:
-        problems.append(f"nok_per_unit must be above 0 and at most {MAX_NOK_PER_UNIT:,.0f}")
+        problems.append(gettext("nok_per_unit must be above 0 and at most %(most)s")
+                        % {"most": f"{MAX_NOK_PER_UNIT:,.0f}"})
     if not (source or "").strip():
-        problems.append("source: say where the rate comes from (for example Norges Bank, annual average)")
+        problems.append("source: " + gettext("say where the rate comes from (for example Norges Bank, annual "
+                                             "average)"))
     if problems:
         raise InvalidInput("; ".join(problems))
     with transaction.atomic():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from django_tasks import task
 
 from klimainnkjop import access, paths
@@ -43,7 +43,7 @@ def _organisation(orgnr: str) -> Organisation:
     """The organisation with this orgnr, or a clear error naming the option."""
     organisation = Organisation.objects.filter(orgnr=orgnr).first()
     if organisation is None:
-        raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+        raise InvalidInput.at("--org", gettext("no organisation with orgnr %(orgnr)s"), orgnr=orgnr)
     return organisation
 
 
@@ -57,7 +57,8 @@ def render(data: report_data.ReportData, fmt: str) -> bytes:
     if fmt == "csv":
         from klimainnkjop.reports import csv_writer
         return csv_writer.write(data)
-    raise InvalidInput(f"--format: {fmt!r} must be one of {', '.join(FORMATS)}")
+    raise InvalidInput.at("--format", gettext("%(format)r must be one of %(formats)s"), format=fmt,
+                          formats=", ".join(FORMATS))
 
 
 def _file_name(report: Report, data: report_data.ReportData) -> str:
@@ -77,14 +78,15 @@ def _new_report(scope: Scope, *, scope_kind: str, period: str, fmt: str, orgnr: 
     parsed = parse_period(period)
     layout, texts = report_data.clean_layout(layout, texts, parsed)  # a bad layout or text: no row, no file
     if fmt not in FORMATS:
-        raise InvalidInput(f"--format: {fmt!r} must be one of {', '.join(FORMATS)}")
+        raise InvalidInput.at("--format", gettext("%(format)r must be one of %(formats)s"), format=fmt,
+                              formats=", ".join(FORMATS))
     if scope_kind not in (Report.SCOPE_ORG, Report.SCOPE_UNIT, Report.SCOPE_REGION):
-        raise InvalidInput(f"scope: {scope_kind!r} must be org, unit or region")
+        raise InvalidInput.at("scope", gettext("%(scope)r must be org, unit or region"), scope=scope_kind)
     if scope_kind == Report.SCOPE_UNIT and not unit_code:
-        raise InvalidInput("--unit: a unit report needs a unit code")
+        raise InvalidInput.at("--unit", gettext("a unit report needs a unit code"))
     organisation = None
     if scope_kind != report_data.SCOPE_REGION and not orgnr:
-        raise InvalidInput("--org: an organisation report needs an organisation number")
+        raise InvalidInput.at("--org", gettext("an organisation report needs an organisation number"))
     access.check_report_subject(scope, scope_kind=scope_kind, orgnr=orgnr, unit_code=unit_code)
     if scope_kind != report_data.SCOPE_REGION:
         organisation = _organisation(orgnr)
@@ -209,23 +211,24 @@ def do_request_document(scope: Scope, *, document: str, fmt: str, year: int | No
     language = document_language(language)
     if document == "baseline":
         if year is None or not 1990 <= int(year) <= 2100:
-            raise InvalidInput(f"--year: {year} is not a year")
+            raise InvalidInput.at("--year", gettext("%(year)s is not a year"), year=year)
         period, params = str(int(year)), {"year": int(year), "package": package_name or None}
         scope_kind = Report.SCOPE_REGION if orgnr is None else Report.SCOPE_ORG
     elif document == "saksfremlegg":
         if every == bool(orgnr):
-            raise InvalidInput("--org or --all: name one organisation or ask for all of them")
+            raise InvalidInput.at(None, gettext("--org or --all: name one organisation or ask for all of them"))
         pkg = documents.find_package(scope, package_name)
         period, params = str(pkg.baseline_year), {"package": pkg.name, "all": every}
         scope_kind = Report.SCOPE_REGION if every else Report.SCOPE_ORG
     else:
-        raise InvalidInput(f"document: {document!r} must be one of {', '.join(DOCUMENT_LAYOUTS)}")
+        raise InvalidInput.at("document", gettext("%(document)r must be one of %(documents)s"), document=document,
+                              documents=", ".join(DOCUMENT_LAYOUTS))
     access.check_report_subject(scope, scope_kind=scope_kind, orgnr=orgnr, unit_code=None)
     organisation = None
     if orgnr is not None:
         organisation = Organisation.objects.filter(orgnr=orgnr).first()
         if organisation is None:
-            raise InvalidInput(f"--org: no organisation with orgnr {orgnr}")
+            raise InvalidInput.at("--org", gettext("no organisation with orgnr %(orgnr)s"), orgnr=orgnr)
     user = actor if getattr(actor, "is_authenticated", False) else None
     report = Report.objects.create(scope_kind=scope_kind, organisation=organisation, period=period, format=fmt,
                                    layout=document, texts={**params, "language": language},
@@ -268,7 +271,8 @@ def due_period(cadence: str, today: dt.date) -> str:
     kind, length = {ReportSchedule.CADENCE_QUARTER: ("Q", 3), ReportSchedule.CADENCE_HALF_YEAR: ("H", 6),
                     ReportSchedule.CADENCE_TERTIAL: ("T", 4)}.get(cadence, ("", 0))
     if not kind:
-        raise InvalidInput(f"--cadence: {cadence!r} must be one of {', '.join(ReportSchedule.CADENCES)}")
+        raise InvalidInput.at("--cadence", gettext("%(cadence)r must be one of %(cadences)s"), cadence=cadence,
+                              cadences=", ".join(ReportSchedule.CADENCES))
     current = (month - 1) // length + 1
     return f"{year - 1}{kind}{12 // length}" if current == 1 else f"{year}{kind}{current - 1}"
 
@@ -293,20 +297,23 @@ def do_add_report_schedule(*, cadence: str, fmt: str, orgnr: str | None = None, 
     """Adds a schedule for an organisation (optionally one of its units) or, with orgnr None, the region. A person
     must administer the organisation (or the region); the CLI acts as the operator."""
     if cadence not in ReportSchedule.CADENCES:
-        raise InvalidInput(f"--cadence: {cadence!r} must be one of {', '.join(ReportSchedule.CADENCES)}")
+        raise InvalidInput.at("--cadence", gettext("%(cadence)r must be one of %(cadences)s"), cadence=cadence,
+                              cadences=", ".join(ReportSchedule.CADENCES))
     if fmt not in FORMATS:
-        raise InvalidInput(f"--format: {fmt!r} must be one of {', '.join(FORMATS)}")
+        raise InvalidInput.at("--format", gettext("%(format)r must be one of %(formats)s"), format=fmt,
+                              formats=", ".join(FORMATS))
     if layout != Report.LAYOUT_STANDARD:
-        raise InvalidInput(f"--layout: schedules make the {Report.LAYOUT_STANDARD} layout; the funder's report "
-                           f"takes texts written for it")
+        raise InvalidInput.at("--layout", gettext("schedules make the %(layout)s layout; the funder's report takes "
+                                                  "texts written for it"), layout=Report.LAYOUT_STANDARD)
     unit_code = (unit_code or "").strip()
     if unit_code and not orgnr:
-        raise InvalidInput("--unit: only with --org")
+        raise InvalidInput.at("--unit", gettext("only with --org"))
     organisation = None
     if orgnr:
         organisation = _organisation(orgnr)
         if unit_code and not organisation.units.filter(code=unit_code).exists():
-            raise InvalidInput(f"--unit: {organisation.name} has no unit {unit_code!r}")
+            raise InvalidInput.at("--unit", gettext("%(name)s has no unit %(unit)r"), name=organisation.name,
+                                  unit=unit_code)
     _check_schedule_rights(actor, orgnr)
     user = as_actor(actor).user
     with transaction.atomic():
@@ -321,7 +328,7 @@ def do_remove_report_schedule(*, schedule_id: int, actor: ActorLike = None) -> N
     """Removes a schedule; the reports it made stay in the archive."""
     schedule = ReportSchedule.objects.select_related("organisation").filter(pk=schedule_id).first()
     if schedule is None:
-        raise InvalidInput(f"schedule: there is no report schedule {schedule_id}")
+        raise InvalidInput.at("schedule", gettext("there is no report schedule %(schedule)s"), schedule=schedule_id)
     _check_schedule_rights(actor, schedule.organisation.orgnr if schedule.organisation_id else None)
     with transaction.atomic():
         record_audit(actor=actor, action=Action.REMOVE_REPORT_SCHEDULE, obj=schedule,
@@ -432,10 +439,13 @@ def do_publish_figures(*, year: int, orgnr: str | None = None, actor: ActorLike 
     if orgnr:
         organisation = _organisation(orgnr)
     if not 1900 <= int(year) <= 2999:
-        raise InvalidInput(f"--year: {year!r} is not a year")
+        raise InvalidInput.at("--year", gettext("%(year)r is not a year"), year=year)
     figures = published_figures(orgnr, int(year))
     if not figures["categories"]:
-        raise InvalidInput(f"--year: no computed figures for {orgnr or 'the region'} in {year}")
+        if orgnr:
+            raise InvalidInput.at("--year", gettext("no computed figures for %(orgnr)s in %(year)s"), orgnr=orgnr,
+                                  year=year)
+        raise InvalidInput.at("--year", gettext("no computed figures for the region in %(year)s"), year=year)
     user = as_actor(actor).user
     with transaction.atomic():
         previous = Publication.objects.filter(organisation=organisation, year=year).first()

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.paths import SHIPPED_DATA
@@ -37,20 +38,21 @@ def requirement_dict(item: Requirement) -> dict:
 def check_effect(effect: Any, categories: set[str] | None = None) -> dict:
     """The effect as stored, or InvalidInput saying what is wrong with it."""
     if not isinstance(effect, dict) or effect.get("kind") not in ("switch", "intensity_cut", "none"):
-        raise InvalidInput("expected_effect: an object with kind switch, intensity_cut or none")
+        raise InvalidInput.at("expected_effect", gettext("an object with kind switch, intensity_cut or none"))
     known = categories if categories is not None else set(Category.objects.values_list("code", flat=True))
     if effect["kind"] == "switch":
         share = effect.get("share")
         if effect.get("from") not in known or effect.get("to") not in known:
-            raise InvalidInput(f"expected_effect: 'from' and 'to' must be categories, not {effect.get('from')!r} "
-                               f"and {effect.get('to')!r}")
+            raise InvalidInput.at("expected_effect", gettext(
+                "'from' and 'to' must be categories, not %(source)r and %(target)r"), source=effect.get("from"),
+                target=effect.get("to"))
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
-            raise InvalidInput("expected_effect: 'share' must be a number above 0 and at most 1")
+            raise InvalidInput.at("expected_effect", gettext("'share' must be a number above 0 and at most 1"))
         return {"kind": "switch", "from": effect["from"], "to": effect["to"], "share": float(share)}
     if effect["kind"] == "intensity_cut":
         percent = effect.get("percent")
         if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < percent <= 100:
-            raise InvalidInput("expected_effect: 'percent' must be a number above 0 and at most 100")
+            raise InvalidInput.at("expected_effect", gettext("'percent' must be a number above 0 and at most 100"))
         return {"kind": "intensity_cut", "percent": float(percent)}
     return {"kind": "none"}
 
@@ -58,22 +60,26 @@ def check_effect(effect: Any, categories: set[str] | None = None) -> dict:
 def _clean(values: dict, known: set[str]) -> dict:
     kind = values.get("kind")
     if kind not in KINDS:
-        raise InvalidInput(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
+        raise InvalidInput.at("kind", gettext("%(kind)r is not one of %(kinds)s"), kind=kind, kinds=", ".join(KINDS))
     categories = list(values.get("categories") or [])
     unknown = [c for c in categories if c not in known]
     if not categories or unknown:
-        raise InvalidInput(f"categories: one or more known categories{f'; unknown: {unknown}' if unknown else ''}")
+        if unknown:
+            raise InvalidInput.at("categories", gettext("one or more known categories; unknown: %(unknown)s"),
+                                  unknown=unknown)
+        raise InvalidInput.at("categories", gettext("one or more known categories"))
     title, text = str(values.get("title") or "").strip(), str(values.get("text") or "").strip()
     if not title or len(title) > 200:
-        raise InvalidInput("title: must be 1 to 200 characters")
+        raise InvalidInput.at("title", gettext("must be 1 to 200 characters"))
     if not text:
-        raise InvalidInput("text: must not be empty")
+        raise InvalidInput.at("text", gettext("must not be empty"))
     status = values.get("status") or Requirement.STATUS_ACTIVE
     if status not in Requirement.STATUSES:
-        raise InvalidInput(f"status: {status!r} is not one of {', '.join(Requirement.STATUSES)}")
+        raise InvalidInput.at("status", gettext("%(status)r is not one of %(statuses)s"), status=status,
+                              statuses=", ".join(Requirement.STATUSES))
     min_value = values.get("min_value_nok") or 0
     if isinstance(min_value, bool) or not isinstance(min_value, int) or min_value < 0:
-        raise InvalidInput("min_value_nok: a whole number of kroner, 0 or more")
+        raise InvalidInput.at("min_value_nok", gettext("a whole number of kroner, 0 or more"))
     return {"kind": kind, "categories": categories, "title": title, "text": text,
             "verification": str(values.get("verification") or "").strip(),
             "legal_note": str(values.get("legal_note") or "").strip(),
@@ -87,7 +93,7 @@ def do_save_requirement(*, code: str, values: dict, actor: ActorLike = None, shi
     changes."""
     code = code.strip()
     if not code or len(code) > 40:
-        raise InvalidInput("id: must be 1 to 40 characters")
+        raise InvalidInput.at("id", gettext("must be 1 to 40 characters"))
     known = set(Category.objects.values_list("code", flat=True))
     content = _clean(values, known)
     with transaction.atomic():

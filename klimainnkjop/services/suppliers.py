@@ -10,6 +10,7 @@ from typing import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from klimainnkjop.clients.brreg import DELETED, FOUND, BrregClient, BrregError
 from klimainnkjop.importers.brreg import Unit, iter_units, unit_from_record
@@ -236,14 +237,15 @@ def _stats_profile_for(organisation: Organisation, name: str | None) -> Supplier
     if name:
         found = profiles.filter(name=name).first()
         if found is None:
-            known = ", ".join(p.name for p in profiles) or "none"
-            raise InvalidInput(f"profile: {organisation.orgnr} has no supplier-statistics profile named {name!r} "
-                               f"(known: {known})")
+            known = ", ".join(p.name for p in profiles) or gettext("none")
+            raise InvalidInput.at("profile", gettext("%(orgnr)s has no supplier-statistics profile named %(name)r "
+                                                     "(known: %(known)s)"),
+                                  orgnr=organisation.orgnr, name=name, known=known)
         return found
     if profiles.count() == 1:
         return profiles.get()
-    raise InvalidInput(f"profile: {organisation.orgnr} has {profiles.count()} supplier-statistics profiles; "
-                       "name one with --profile")
+    raise InvalidInput.at("profile", gettext("%(orgnr)s has %(count)s supplier-statistics profiles; name one with "
+                                             "--profile"), orgnr=organisation.orgnr, count=profiles.count())
 
 
 @dataclass

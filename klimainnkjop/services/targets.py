@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.selectors.kpis import KPIS
@@ -55,9 +56,9 @@ def _year(name: str, value: Any) -> int:
     try:
         year = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name}: {value!r} is not a year") from None
+        raise InvalidInput.at(name, gettext("%(value)r is not a year"), value=value) from None
     if not 1990 <= year <= 2100:
-        raise InvalidInput(f"{name}: {year} is outside 1990–2100")
+        raise InvalidInput.at(name, gettext("%(year)s is outside 1990–2100"), year=year)
     return year
 
 
@@ -68,43 +69,49 @@ def do_set_target(*, kpi: str, target_year: int, value: float | None, baseline_y
                   actor: ActorLike = None) -> Target:
     """A new target; an active target of the same subject, KPI and category steps aside (kept, inactive)."""
     if kpi not in KPIS:
-        raise InvalidInput(f"--kpi: {kpi!r} is not a KPI; choose among {', '.join(KPIS)}")
+        raise InvalidInput.at("--kpi", gettext("%(kpi)r is not a KPI; choose among %(kpis)s"), kpi=kpi,
+                              kpis=", ".join(KPIS))
     if kind not in Target.KINDS:
-        raise InvalidInput(f"--kind: {kind!r} must be level or cut")
+        raise InvalidInput.at("--kind", gettext("%(kind)r must be level or cut"), kind=kind)
     target_year = _year("--target-year", target_year)
     if baseline_year is not None:
         baseline_year = _year("--baseline-year", baseline_year)
         if baseline_year >= target_year:
-            raise InvalidInput(f"--baseline-year: {baseline_year} must be before the target year {target_year}")
+            raise InvalidInput.at("--baseline-year", gettext(
+                "%(baseline_year)s must be before the target year %(target_year)s"),
+                baseline_year=baseline_year, target_year=target_year)
     elif kind == Target.KIND_CUT:
-        raise InvalidInput("--baseline-year: a cut needs the year it is measured against")
+        raise InvalidInput.at("--baseline-year", gettext("a cut needs the year it is measured against"))
     if value is not None:
         try:
             value = float(value)
         except (TypeError, ValueError):
-            raise InvalidInput(f"--value: {value!r} is not a number") from None
+            raise InvalidInput.at("--value", gettext("%(value)r is not a number"), value=value) from None
         if value != value or value in (float("inf"), float("-inf")):
-            raise InvalidInput(f"--value: {value!r} is not a number")
+            raise InvalidInput.at("--value", gettext("%(value)r is not a number"), value=value)
         if (kind == Target.KIND_CUT or KPIS[kpi].unit == "%") and not 0 <= value <= 100:
-            raise InvalidInput(f"--value: {value:g} must be a percentage between 0 and 100")
+            raise InvalidInput.at("--value", gettext("%(value)s must be a percentage between 0 and 100"),
+                                  value=f"{value:g}")
         if value < 0:
-            raise InvalidInput(f"--value: {value:g} must not be negative")
+            raise InvalidInput.at("--value", gettext("%(value)s must not be negative"), value=f"{value:g}")
     unit_code = (unit_code or "").strip()
     if unit_code:
         if organisation is None:
-            raise InvalidInput("--unit: a unit target needs --org")
+            raise InvalidInput.at("--unit", gettext("a unit target needs --org"))
         if not Unit.objects.filter(organisation=organisation, code=unit_code).exists():
-            raise InvalidInput(f"--unit: {organisation.orgnr} has no unit {unit_code!r}")
+            raise InvalidInput.at("--unit", gettext("%(orgnr)s has no unit %(unit)r"), orgnr=organisation.orgnr,
+                                  unit=unit_code)
     category = (category or "").strip()
     if category and not Category.objects.filter(code=category).exists():
-        raise InvalidInput(f"--category: {category!r} is not a category; see `klimainnkjop categories list`")
+        raise InvalidInput.at("--category", gettext(
+            "%(category)r is not a category; see `klimainnkjop categories list`"), category=category)
     checked = []
     for number, milestone in enumerate(milestones or [], start=1):
         try:
             checked.append({"year": _year(f"milestone {number} year", milestone["year"]),
                             "value": float(milestone["value"])})
         except (KeyError, TypeError, ValueError):
-            raise InvalidInput(f"milestone {number}: give a year and a value") from None
+            raise InvalidInput.at(f"milestone {number}", gettext("give a year and a value")) from None
     with transaction.atomic():
         previous = list(Target.objects.filter(organisation=organisation, unit_code=unit_code, category=category,
                                               kpi=kpi, active=True))
@@ -142,10 +149,12 @@ def do_adopt_target_templates(*, baseline_year: int, target_year: int | None = N
     keys = keys or [t.key for t in TEMPLATES]
     unknown = [k for k in keys if k not in TEMPLATES_BY_KEY]
     if unknown:
-        raise InvalidInput(f"--template: unknown {', '.join(unknown)}; choose among {', '.join(TEMPLATES_BY_KEY)}")
+        raise InvalidInput.at("--template", gettext("unknown %(unknown)s; choose among %(templates)s"),
+                              unknown=", ".join(unknown), templates=", ".join(TEMPLATES_BY_KEY))
     missing_year = [k for k in keys if TEMPLATES_BY_KEY[k].target_year is None and target_year is None]
     if missing_year:
-        raise InvalidInput(f"--target-year: the steering document gives no year for {', '.join(missing_year)}")
+        raise InvalidInput.at("--target-year", gettext("the steering document gives no year for %(templates)s"),
+                              templates=", ".join(missing_year))
     adopted = []
     with transaction.atomic():
         for key in keys:
@@ -165,12 +174,13 @@ def do_set_population(*, municipality: str, year: int, inhabitants: int, source:
     """An edited number of inhabitants (wins over the shipped SSB table)."""
     municipality = (municipality or "").strip()
     if not (municipality.isdigit() and len(municipality) == 4):
-        raise InvalidInput(f"municipality: {municipality!r} is not a 4-digit municipality number")
+        raise InvalidInput.at("municipality", gettext("%(municipality)r is not a 4-digit municipality number"),
+                              municipality=municipality)
     year = _year("year", year)
     if int(inhabitants) <= 0:
-        raise InvalidInput(f"inhabitants: {inhabitants} must be positive")
+        raise InvalidInput.at("inhabitants", gettext("%(inhabitants)s must be positive"), inhabitants=inhabitants)
     if not source.strip():
-        raise InvalidInput("source: say where the figure comes from")
+        raise InvalidInput.at("source", gettext("say where the figure comes from"))
     before = PopulationFigure.objects.filter(municipality=municipality, year=year).first()
     old = {"inhabitants": before.inhabitants, "source": before.source} if before else None
     figure, _ = PopulationFigure.objects.update_or_create(

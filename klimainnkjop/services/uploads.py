@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from django_tasks import task
 
 from klimainnkjop import paths
@@ -120,19 +120,23 @@ def do_upload_file(*, organisation: Organisation, kind: str, data: bytes, file_n
     """Records an upload and keeps its file; a ledger without a profile waits for the mapping wizard, anything else
     is handed to the background job (done already when this returns with the immediate backend)."""
     if kind not in KINDS:
-        raise InvalidInput(f"kind: {kind!r} must be one of {', '.join(KINDS)}")
+        raise InvalidInput.at("kind", gettext("%(kind)r must be one of %(kinds)s"), kind=kind, kinds=", ".join(KINDS))
     limit = max_upload_bytes()
     if len(data) > limit:
-        raise InvalidInput(f"{file_name}: {len(data) / archives.MIB:.1f} MiB is larger than the limit of "
-                           f"{limit // archives.MIB} MiB per file ({archives.setting_name('max_member_mib')})")
+        raise InvalidInput.at(file_name, gettext("%(size)s MiB is larger than the limit of %(limit)s MiB per file "
+                                                 "(%(setting)s)"),
+                              size=f"{len(data) / archives.MIB:.1f}", limit=limit // archives.MIB,
+                              setting=archives.setting_name("max_member_mib"))
     if not data:
-        raise InvalidInput(f"{file_name}: the file is empty")
+        raise InvalidInput.at(file_name, gettext("the file is empty"))
     if kind == "ledger" and profile_name and \
             not MappingProfile.objects.filter(organisation=organisation, name=profile_name).exists():
-        raise InvalidInput(f"profile: {organisation.orgnr} has no ledger profile named {profile_name!r}")
+        raise InvalidInput.at("profile", gettext("%(orgnr)s has no ledger profile named %(name)r"),
+                              orgnr=organisation.orgnr, name=profile_name)
     if kind == "supplier-stats" and profile_name and \
             not SupplierStatsProfile.objects.filter(organisation=organisation, name=profile_name).exists():
-        raise InvalidInput(f"profile: {organisation.orgnr} has no supplier-statistics profile named {profile_name!r}")
+        raise InvalidInput.at("profile", gettext("%(orgnr)s has no supplier-statistics profile named %(name)r"),
+                              orgnr=organisation.orgnr, name=profile_name)
     mapping = kind == "ledger" and not profile_name
     sha = linestore.sha256_bytes(data)
     safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in file_name.rsplit("/", 1)[-1])[-200:] \
@@ -164,7 +168,7 @@ def uploaded_bytes(upload: Upload) -> bytes:
     """The kept file of an upload that waits (mapping or queued); InvalidInput once it has been processed."""
     path = _stored(upload)
     if not upload.stored_path or not path.is_file():
-        raise InvalidInput(f"{upload.file_name}: the uploaded file is no longer kept; upload it again")
+        raise InvalidInput.at(upload.file_name, gettext("the uploaded file is no longer kept; upload it again"))
     return path.read_bytes()
 
 
@@ -236,11 +240,12 @@ def do_map_upload(*, upload: Upload, spec: dict, actor: ActorLike = None) -> Upl
     from klimainnkjop.services.profiles import do_save_profile
 
     if upload.status != Upload.STATUS_MAPPING:
-        raise InvalidInput(f"{upload.file_name}: the file is not waiting for a mapping")
+        raise InvalidInput.at(upload.file_name, gettext("the file is not waiting for a mapping"))
     name = spec.get("name") if isinstance(spec, dict) else None
     if MappingProfile.objects.filter(organisation=upload.organisation, name=name).exists():
-        raise InvalidInput(f"profile: {upload.organisation.name} has a profile named {name!r} already; give the new "
-                           "layout another name (or upload the file with that profile)")
+        raise InvalidInput.at("profile", gettext("%(organisation)s has a profile named %(name)r already; give the new "
+                                                 "layout another name (or upload the file with that profile)"),
+                              organisation=upload.organisation.name, name=name)
     saved = do_save_profile(organisation=upload.organisation, spec=spec, actor=actor, source="mapping")
     with transaction.atomic():
         upload.profile_name, upload.status, upload.progress = saved.name, Upload.STATUS_QUEUED, PROGRESS_QUEUED
@@ -269,8 +274,8 @@ def _run(upload: Upload, actor: ActorLike) -> dict:
         try:
             documents = read_inputs([path])
         except InvalidInput:  # its message names the kept file's path in the data directory
-            raise InvalidInput(f"{upload.file_name}: no XML documents found (an EHF upload is an XML file or a zip "
-                               "of them)") from None
+            raise InvalidInput.at(upload.file_name, gettext("no XML documents found (an EHF upload is an XML file or "
+                                                            "a zip of them)")) from None
         _progress(upload, Upload.STATUS_RUNNING, PROGRESS_STORING)
         result = do_import_ehf(documents=documents, organisation=org, confirm_other=upload.confirmed_other,
                                actor=actor)
@@ -318,7 +323,8 @@ def import_file(kind: str, *, data: bytes, file_name: str, organisation: Organis
 
         return do_import_supplier_stats(organisation=organisation, data=data, file_name=file_name,
                                         profile_name=profile_name, actor=actor)
-    raise InvalidInput(f"kind: {kind!r} must be one of ledger, kostra, saft, supplier-stats")
+    raise InvalidInput.at("kind", gettext("%(kind)r must be one of %(kinds)s"), kind=kind,
+                          kinds="ledger, kostra, saft, supplier-stats")
 
 
 def process_upload(upload: Upload, *, actor: ActorLike = None) -> Upload:

@@ -18,6 +18,7 @@ from klimainnkjop.selectors import administration as admin_selectors
 from klimainnkjop.services import administration as admin_services
 from klimainnkjop.services.reference import MAX_NOK_PER_UNIT
 from klimainnkjop.web import formatting
+from klimainnkjop.web.forms import error_text
 
 
 def _region_admin(request):
@@ -68,7 +69,7 @@ def publish(request):
                 done = admin_services.do_publish_region_figures(
                     year=data["year"], region=data["region"], orgnrs=data["organisations"], actor=request.user)
             except InvalidInput as exc:
-                form.add_service_error(exc)
+                form.add_error(None, error_text(exc))
             else:
                 messages.success(request, ngettext("Published %(count)d set of figures for %(year)s.",
                                                    "Published %(count)d sets of figures for %(year)s.",
@@ -160,7 +161,7 @@ def exchange_rates(request):
             try:
                 rate = admin_services.do_set_exchange_rate(actor=request.user, **form.cleaned_data)
             except InvalidInput as exc:
-                form.add_service_error(exc)
+                form.add_error(None, error_text(exc))
             else:
                 messages.success(request, _("Rate %(currency)s %(year)s saved. The account is recomputed.")
                                  % {"currency": rate.currency, "year": rate.year})

@@ -26,6 +26,7 @@ from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.selectors.results import NoResults
 from klimainnkjop.services import measures as services
 from klimainnkjop.web import formatting
+from klimainnkjop.web.forms import error_text
 
 KIND_LABELS = {
     1: gettext_lazy("Reuse and circularity"),
@@ -194,7 +195,7 @@ def measure_status(request, pk: int):
                 actor=request.user)
             return redirect(reverse("measure", args=[m.pk]) + "#history-heading")
         except services.InvalidInput as exc:
-            form.add_service_error(exc)
+            form.add_error(None, error_text(exc))
     return _measure_page(request, scope, m, status_form=form, status=400)
 
 
@@ -217,7 +218,7 @@ def package_adopt(request, pk: int):
                 case_number=form.cleaned_data["case_number"], actor=request.user)
             return redirect(reverse("measure_packages") + f"#package-{pkg.pk}-heading")
         except services.InvalidInput as exc:
-            form.add_service_error(exc)
+            form.add_error(None, error_text(exc))
     return _packages_page(request, scope, forms_by_package={pkg.pk: form}, status=400)
 
 

@@ -207,7 +207,7 @@ def reports(request):
                                        texts=texts)
             return redirect(f"{reverse('reports')}?ny={report.pk}")
         except (InvalidInput, PermissionError, results.NoResults) as exc:
-            form.add_service_error(exc)
+            form.add_error(None, error_text(exc))
     return _page(request, form=form, status=400)
 
 
@@ -233,7 +233,7 @@ def schedule_add(request):
                                    actor=request.user)
             return redirect(f"{reverse('reports')}#schedules-heading")
         except (InvalidInput, PermissionError) as exc:
-            form.add_service_error(exc)
+            form.add_error(None, error_text(exc))
     return _page(request, form=ReportForm(scope=scope_for(request.user)), schedule_form=form, status=400)
 
 

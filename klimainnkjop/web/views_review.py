@@ -22,6 +22,7 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import organisations as org_selectors
 from klimainnkjop.web import formatting
+from klimainnkjop.web.forms import error_text
 
 QUEUE_LENGTH = 50
 METHOD_LABELS = {"supplier": gettext_lazy("Supplier-specific"), "activity": gettext_lazy("Activity-based"),
@@ -163,7 +164,7 @@ def review(request, orgnr):
                         do_add_classification_rule(kind="keyword", value=form.cleaned_data["keyword"],
                                                    category_code=category, organisation=org, actor=request.user)
                 except InvalidInput as exc:
-                    form.add_service_error(exc)
+                    form.add_error(None, error_text(exc))
                 else:
                     messages.success(request, ngettext(
                         "%(count)s line moved to %(category)s. The change counts from the next computation and "

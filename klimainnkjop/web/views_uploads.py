@@ -107,7 +107,7 @@ def upload(request, orgnr):
                     profile_name=profile, confirm_other=data["confirm_other"] and kind in ("kostra", "saft", "ehf"),
                     actor=request.user)
             except InvalidInput as exc:
-                form.add_service_error(exc)
+                form.add_error(None, error_text(exc))
             else:
                 if done.status == upload_selectors.STATUS_MAPPING:
                     return redirect("upload_mapping", orgnr=org.orgnr, pk=done.pk)
@@ -190,14 +190,14 @@ def upload_mapping(request, orgnr, pk):
             try:
                 preview = upload_services.preview_ledger(data, item.file_name, spec)
             except InvalidInput as exc:
-                form.add_service_error(exc)
+                form.add_error(None, error_text(exc))
                 preview = None
             context["preview"] = preview
             if preview is not None and not preview.errors and request.POST.get("action") == "save":
                 try:
                     upload_services.do_map_upload(upload=item, spec=spec, actor=request.user)
                 except InvalidInput as exc:
-                    form.add_service_error(exc)
+                    form.add_error(None, error_text(exc))
                 else:
                     return redirect("upload_result", orgnr=org.orgnr, pk=item.pk)
             if form.errors or (preview is not None and preview.errors):
