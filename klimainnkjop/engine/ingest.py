@@ -458,7 +458,7 @@ class Ingest:
         """View `fresh`: the lines whose key is in none of `files` (the organisation's stored batches), without
         copying them (table `stored_keys` holds the keys found stored, few or none). Returns the number of
         duplicates."""
-        existing = [partitions.literal(f) for f in files if f.exists()]
+        existing = partitions.literal([f for f in files if f.exists()])
         if existing:
             self.con.execute("CREATE OR REPLACE TABLE stored_keys AS SELECT DISTINCT line_key FROM lines SEMI JOIN "
                              "(SELECT line_key FROM read_parquet(?, hive_partitioning = false)) s USING (line_key)",

@@ -100,10 +100,16 @@ def parquet(files, by_name: bool = False, filename: bool = False) -> str:
     partitioning off, so that a folder named `key=value` in the data directory's path never becomes a column (DuckDB
     detects it by default). `by_name`: the files' columns matched by name, a column a file lacks null and a type
     widened over the files (else every file is cast to the first one's types); `filename`: each row's file too."""
-    listed = "[" + ", ".join(quoted(literal(p)) for p in files) + "]" if isinstance(files, (list, tuple)) \
-        else quoted(literal(files))
+    paths = literal(files)
+    listed = "[" + ", ".join(map(quoted, paths)) + "]" if isinstance(paths, list) else quoted(paths)
     options = ["hive_partitioning = false"] + ["union_by_name = true"] * by_name + ["filename = true"] * filename
     return f"read_parquet({listed}, {', '.join(options)})"
+
+
+def read(con, files):
+    """DuckDB's relation of the Parquet `files` (a path or a list of paths, never a glob) on `con`, as `parquet`
+    reads them in SQL: the paths literal, hive partitioning off, the columns matched by name."""
+    return con.read_parquet(literal(files), hive_partitioning=False, union_by_name=True)
 
 
 def columns(raw, source: str) -> list[tuple[str, str]]:
@@ -112,10 +118,12 @@ def columns(raw, source: str) -> list[tuple[str, str]]:
     return [(c, t) for c, t, *_ in raw.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
 
 
-def literal(path) -> str:
-    """A file's path as DuckDB's readers take it literally. They read `[`, `*` and `?` anywhere in a path as a glob
-    (the results of a data directory /srv/data[1]/ were read from /srv/data1/, and /srv/data*/ read every sibling),
-    so each is written as a class of one character; other paths are unchanged."""
+def literal(path):
+    """A file's path (or a list of them, as a list) as DuckDB's readers take it literally. They read `[`, `*` and
+    `?` anywhere in a path as a glob (the results of a data directory /srv/data[1]/ were read from /srv/data1/, and
+    /srv/data*/ read every sibling), so each is written as a class of one character; other paths are unchanged."""
+    if isinstance(path, (list, tuple)):
+        return [literal(p) for p in path]
     return "".join(f"[{c}]" if c in "[*?" else c for c in str(path))
 
 

@@ -37,13 +37,8 @@ def result_table(path: Path | str | list[str]) -> ibis.Table:
                 _local.tables.pop(name)
         # by name: the files of one result (per organisation, linked from earlier runs) may type a column
         # otherwise, and DuckDB would cast every file to the first one's types
-        _local.tables[key] = _local.con.read_parquet(_literal(path), hive_partitioning=False, union_by_name=True)
+        _local.tables[key] = partitions.read(_local.con, path)
     return _local.tables[key]
-
-
-def _literal(files: Path | str | list) -> str | list[str]:
-    """The path or paths for DuckDB to read as they are (engine.partitions.literal: no glob characters read)."""
-    return [partitions.literal(f) for f in files] if isinstance(files, list) else partitions.literal(files)
 
 
 def _over_files(files: list[str], query) -> list[tuple]:
@@ -53,7 +48,7 @@ def _over_files(files: list[str], query) -> list[tuple]:
         return []
     con = duckdb.connect()
     try:
-        return query(con.read_parquet(_literal(files), union_by_name=True, hive_partitioning=False)).fetchall()
+        return query(partitions.read(con, files)).fetchall()
     finally:
         con.close()
 
