@@ -61,7 +61,8 @@ def test_a_period_not_in_the_budget_pages_list_is_refused_with_a_message_in_bokm
 def test_the_report_forms_period_and_unit_are_lists_of_what_exists(report_people, client):
     client.force_login(report_people["region_admin"])
     html = client.get("/rapporter/").content.decode()
-    assert options(html, "period") == periods(2025, 2024, 2023)  # KOSTRA 2023, the ledgers 2024-2025
+    # the ledgers 2024-2025 with their parts; 2023 has KOSTRA's annual lines only, so no half-year or quarter
+    assert options(html, "period") == periods(2025, 2024) + ["2023"]
     assert options(html, "unit") == ["", "2100", "1100", "1200"]  # Grue's units, then Kongsvinger's (by name)
     assert options(html, "plan-unit") == ["", "2100", "1100", "1200"]
     assert options(html, "year") == ["2025", "2024", "2023"]  # publishing: the years with figures
@@ -142,7 +143,8 @@ def test_the_documents_pages_years_are_the_years_with_figures_and_another_is_ref
 def test_the_effect_pages_periods_are_lists_of_what_exists_and_others_are_refused_in_bokmal(report_people, client):
     client.force_login(report_people["region_admin"])
     html = client.get(f"/tiltak/effekt/?org={KONGSVINGER}").content.decode()
-    assert options(html, "fra") == options(html, "til") == periods(2025, 2024, 2023)
+    assert options(html, "fra") == options(html, "til") == periods(2025, 2024) + ["2023"]  # 2023: KOSTRA only
+    assert client.get(f"/tiltak/effekt/?org={KONGSVINGER}&fra=2023H1&til=2024H1").status_code == 400
     assert options(html, "enhet") == ["", "1100", "1200"]
     response = client.get(f"/tiltak/effekt/?org={KONGSVINGER}&fra=2019&til=2025")
     assert response.status_code == 400
@@ -151,6 +153,21 @@ def test_the_effect_pages_periods_are_lists_of_what_exists_and_others_are_refuse
     assert response.status_code == 400
     assert "«9999» er ikke en enhet du kan velge. Velg en enhet i lista." in response.content.decode()
     assert client.get(f"/tiltak/effekt/?org={KONGSVINGER}&fra=2024H1&til=2025H1").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_dashboards_period_links_offer_the_parts_of_a_year_only_when_it_has_months(report_people, client):
+    from tests.factories import parse
+
+    client.force_login(report_people["region_admin"])
+    for period, parts in (("2024", ["2024H1", "2024H2", "2024T1", "2024T2", "2024T3", "2024Q1", "2024Q2", "2024Q3",
+                                    "2024Q4"]), ("2023", [])):  # 2023: KOSTRA's annual lines only
+        response = client.get(f"/org/{KONGSVINGER}/?periode={period}")
+        assert response.status_code == 200
+        (nav,) = parse(response.content.decode()).find_all("nav", class_="period-nav")
+        codes = [a.attrs["href"].rpartition("=")[2] for a in nav.find_all("a")]
+        assert codes == ["2023", "2024", "2025"] + parts
+        assert ("Kvartaler" in nav.text()) == bool(parts)
 
 
 # --- the agreements' year ------------------------------------------------------------------------------------

@@ -142,6 +142,11 @@ def test_a_bad_file_lists_its_errors_by_row_and_column_and_stores_nothing(financ
     assert "Filen ble avvist; ingenting ble lagret." in html
     assert re.search(r'<td class="num">3</td><td>Dato</td>', html) and re.search(r'<td class="num">4</td><td>Beløp</td>',
                                                                                  html)
+    # each reason is kept in English (the CLI and the API read the same record) and shown in bokmål
+    assert [e["reason"] for e in upload.errors] == ["not a date: '32.03.2025'",
+                                                    "not a number: 'hundre'"]
+    assert "<td>ikke en dato: &#x27;32.03.2025&#x27;</td>" in html
+    assert "<td>ikke et tall: &#x27;hundre&#x27;</td>" in html
     assert AuditEntry.objects.filter(action="fail_upload", object_id=str(upload.pk)).count() == 1
 
 

@@ -17,7 +17,7 @@ from ninja.security import HttpBearer
 from klimainnkjop import access
 from klimainnkjop.api import ratelimit
 from klimainnkjop.api.schemas import (ErrorOut, ImportKind, ImportOut, KpisOut, LinesIn, LinesOut, TotalsOut)
-from klimainnkjop.core.errors import ImportRejected, InvalidInput, NoResults, OutsideScope, RowError
+from klimainnkjop.core.errors import ImportRejected, InvalidInput, NoResults, OutsideScope, RowError, reason
 from klimainnkjop.selectors import api_tokens as token_selectors
 from klimainnkjop.selectors import organisations as org_selectors
 
@@ -129,7 +129,8 @@ def totals(request, orgnr: str, year: int | None = Query(None, ge=1900, le=2999)
     unknown = [k for k in by if k not in BY_KEYS]
     if unknown:
         raise ApiError(422, f"group_by: unknown key(s) {', '.join(unknown)}; choose among {', '.join(BY_KEYS)}",
-                       [RowError("request", None, "group_by", f"unknown key(s) {', '.join(unknown)}")])
+                       [RowError("request", None, "group_by",
+                                 reason("unknown key(s) %(keys)s", keys=", ".join(unknown)))])
     try:
         document = read_totals(scope, org=orgnr, year=year, by=list(dict.fromkeys(by)))
     except NoResults as exc:
@@ -151,7 +152,7 @@ def kpis(request, orgnr: str, period: str = Query(..., description="2025, 2025H1
         parsed = dashboard.parse_period(period)
     except dashboard.PeriodError:
         raise ApiError(422, f"period: {period!r} is not a period; write 2025 (year), 2025H1, 2025T2 or 2025Q3",
-                       [RowError("request", None, "period", "write 2025, 2025H1, 2025T2 or 2025Q3")])
+                       [RowError("request", None, "period", reason("write 2025, 2025H1, 2025T2 or 2025Q3"))])
     rows = kpi_selectors.follow_up(scope, kpi_selectors.Subject(org=orgnr), parsed)
     return Status(200, {"organisation": orgnr, "period": parsed.code, "kpis": [r.as_dict() for r in rows]})
 
@@ -206,14 +207,14 @@ def import_a_file(request, orgnr: str, file: File[UploadedFile], kind: Form[Impo
     organisation = _organisation(scope, orgnr)
     if any(ord(c) < 32 for c in profile) or len(profile) > 100:
         raise ApiError(422, "profile: the name of a saved column profile (at most 100 characters, no control "
-                            "characters)", [RowError("request", None, "profile", "not a profile name")])
+                            "characters)", [RowError("request", None, "profile", reason("not a profile name"))])
     name = "".join(c for c in (file.name or "file") if ord(c) >= 32)[:200] or "file"
     if file.size is not None and file.size > max_upload_bytes():
         raise ApiError(422, f"{name}: larger than the limit of {max_upload_bytes() // 2**20} MiB per file",
-                       [RowError(name, None, None, "the file is too large")])
+                       [RowError(name, None, None, reason("the file is too large"))])
     data = file.read()
     if not data:
-        raise ApiError(422, f"{name}: the file is empty", [RowError(name, None, None, "the file is empty")])
+        raise ApiError(422, f"{name}: the file is empty", [RowError(name, None, None, reason("the file is empty"))])
     try:
         result = import_file(kind, data=data, file_name=name, organisation=organisation, profile_name=profile or None,
                              confirm_other=confirm_other, actor=api_actor(request.auth))

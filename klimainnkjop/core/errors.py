@@ -39,6 +39,17 @@ def is_reader_panic(exc: BaseException) -> bool:
     return kind.__name__ == "PanicException" and kind.__module__ == "pyo3_runtime"
 
 
+REASON_CONTEXT = "reason"  # the msgctxt of a refused row's reason in django.po
+
+
+def reason(template: str, **params: object) -> str:
+    """A refused row's reason, in English: `reason("not a date: %(value)s", value=quoted(text))`. The template is a
+    msgid of django.po in the context "reason"; a page shows the reason in its language by matching it against the
+    templates (web/reasons.py), so that the importers, the CLI, the API and the stored errors of an upload keep one
+    English text. Named placeholders only (%(name)s, or %(name)r for a value to quote)."""
+    return template % params if params else template
+
+
 @dataclass(frozen=True)
 class RowError:
     file: str

@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation, ROUND_HALF_EVEN
 
-from klimainnkjop.core.errors import quoted
+from klimainnkjop.core.errors import quoted, reason
 from klimainnkjop.core.kostra import OrgNumber
 
 # No amount or quantity in a purchase is near these; larger ones are a broken or hostile file (and would
@@ -25,7 +25,7 @@ def parse_amount_ore(text: str) -> int:
     """'-1 234,50' / '1.234,50' / '1,234.50' / '(1234.50)' / '1234.5-' -> integer øre (hundredths)."""
     number = parse_number(text)
     if abs(number) >= MAX_AMOUNT:
-        raise ValueError(f"amount out of range: {quoted(text)}")
+        raise ValueError(reason("amount out of range: %(value)s", value=quoted(text)))
     return int((number * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
@@ -35,7 +35,7 @@ def parse_quantity(text: str) -> float | None:
         return None
     number = parse_number(text)
     if abs(number) >= MAX_QUANTITY:
-        raise ValueError(f"quantity out of range: {quoted(text)}")
+        raise ValueError(reason("quantity out of range: %(value)s", value=quoted(text)))
     return float(number)
 
 
@@ -43,9 +43,9 @@ def parse_number(text: str) -> Decimal:
     """A number as Norwegian and English exports write it, exactly, as a Decimal."""
     raw = text.strip()
     if not raw:
-        raise ValueError("empty amount")
+        raise ValueError(reason("empty amount"))
     if len(raw) > MAX_NUMBER_CHARS:
-        raise ValueError(f"not a number: {quoted(text)}")
+        raise ValueError(reason("not a number: %(value)s", value=quoted(text)))
     negative = False
     if raw.startswith("(") and raw.endswith(")"):
         negative, raw = True, raw[1:-1]
@@ -60,7 +60,7 @@ def parse_number(text: str) -> Decimal:
     elif raw.startswith("+"):
         raw = raw[1:]
     if not raw or not re.fullmatch(r"[0-9.,]+", raw):
-        raise ValueError(f"not a number: {quoted(text)}")
+        raise ValueError(reason("not a number: %(value)s", value=quoted(text)))
     last_comma, last_dot = raw.rfind(","), raw.rfind(".")
     if last_comma >= 0 and last_dot >= 0:
         decimal_sep = "," if last_comma > last_dot else "."
@@ -80,7 +80,7 @@ def parse_number(text: str) -> Decimal:
     try:
         value = Decimal(raw)
     except InvalidOperation as exc:  # e.g. '1.2.3' read with '.' as decimal separator after the rules above
-        raise ValueError(f"not a number: {quoted(text)}") from exc
+        raise ValueError(reason("not a number: %(value)s", value=quoted(text))) from exc
     return -value if negative else value
 
 
@@ -93,14 +93,16 @@ _DATE_FORMATS = (
 def parse_date(text: str, fmt: str | None = None) -> dt.date:
     raw = text.strip()
     if not raw:
-        raise ValueError("empty date")
+        raise ValueError(reason("empty date"))
     formats = (fmt,) if fmt else _DATE_FORMATS
     for candidate in formats:
         try:
             return dt.datetime.strptime(raw, candidate).date()
         except ValueError:
             continue
-    raise ValueError(f"not a date: {quoted(text)}" + (f" (expected format {fmt})" if fmt else ""))
+    if fmt:
+        raise ValueError(reason("not a date: %(value)s (expected format %(format)s)", value=quoted(text), format=fmt))
+    raise ValueError(reason("not a date: %(value)s", value=quoted(text)))
 
 
 def parse_orgnr(text: str) -> str:
@@ -110,7 +112,7 @@ def parse_orgnr(text: str) -> str:
     if not raw:
         return ""
     if not OrgNumber.is_well_formed(raw):
-        raise ValueError(f"not a 9-digit organisation number: {quoted(text)}")
+        raise ValueError(reason("not a 9-digit organisation number: %(value)s", value=quoted(text)))
     return raw
 
 
@@ -119,14 +121,14 @@ def parse_art(text: str) -> str:
     if not raw:
         return ""
     if not raw.isdigit() or len(raw) > 3:
-        raise ValueError(f"not a KOSTRA art code: {quoted(text)}")
+        raise ValueError(reason("not a KOSTRA art code: %(value)s", value=quoted(text)))
     return raw.zfill(3)
 
 
 def parse_currency(text: str) -> str:
     raw = text.strip().upper() or "NOK"
     if not re.fullmatch(r"[A-Z]{3}", raw):
-        raise ValueError(f"not an ISO 4217 currency code: {quoted(text)}")
+        raise ValueError(reason("not an ISO 4217 currency code: %(value)s", value=quoted(text)))
     return raw
 
 
@@ -137,4 +139,4 @@ def parse_kontoklasse(text: str) -> bool:
         return True
     if raw in {"", "1", "3", "d", "drift", "operating", "false", "nei"}:
         return False
-    raise ValueError(f"not a kontoklasse (0/4 investment, 1/3 drift): {quoted(text)}")
+    raise ValueError(reason("not a kontoklasse (0/4 investment, 1/3 drift): %(value)s", value=quoted(text)))

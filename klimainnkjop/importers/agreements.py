@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from klimainnkjop.core import values
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import column_positions, profile_columns, read_table, setting_problems
 
@@ -118,7 +119,8 @@ def _whole(text: str, low: int, high: int) -> int:
     if not raw:
         return 0
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValueError(f"not a whole number from {low} to {high}: {quoted(text)}")
+        raise ValueError(reason("not a whole number from %(low)s to %(high)s: %(value)s", low=low, high=high,
+                                value=quoted(text)))
     return int(raw)
 
 
@@ -139,7 +141,8 @@ def parse_agreements(data: bytes, file_name: str, profile: AgreementProfile | No
             continue
         if row.number in first_row:
             errors.append(RowError(file_name, row_no, columns["number"],
-                                   f"agreement {quoted(row.number)} is also on row {first_row[row.number]}"))
+                                   reason("agreement %(number)s is also on row %(row)s", number=quoted(row.number),
+                                          row=first_row[row.number])))
             continue
         first_row[row.number] = row_no
         rows.append(row)
@@ -171,27 +174,29 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
 
     def required(fld: str, parser: Callable[[str], object]) -> object:
         if not raw(fld):
-            errors.append(RowError(file_name, row_no, columns[fld], "must not be empty"))
+            errors.append(RowError(file_name, row_no, columns[fld], reason("must not be empty")))
             return None
         return parsed(fld, parser)
 
     def text(fld: str, limit: int) -> str:
         value = raw(fld)
         if len(value) > limit:
-            errors.append(RowError(file_name, row_no, columns[fld], f"longer than {limit} characters"))
+            errors.append(RowError(file_name, row_no, columns[fld],
+                                   reason("longer than %(limit)s characters", limit=limit)))
         return value
 
     number = text("number", 40)
     if not number:
-        errors.append(RowError(file_name, row_no, columns["number"], "must not be empty"))
+        errors.append(RowError(file_name, row_no, columns["number"], reason("must not be empty")))
     name = text("name", 200)
     if not name:
-        errors.append(RowError(file_name, row_no, columns["name"], "must not be empty"))
+        errors.append(RowError(file_name, row_no, columns["name"], reason("must not be empty")))
     suppliers = required("suppliers", parse_orgnrs)
     start = required("start", lambda t: values.parse_date(t, profile.date_format))
     end = required("end", lambda t: values.parse_date(t, profile.date_format))
     if start and end and end < start:
-        errors.append(RowError(file_name, row_no, columns["end"], f"ends ({end}) before it starts ({start})"))
+        errors.append(RowError(file_name, row_no, columns["end"],
+                               reason("ends (%(end)s) before it starts (%(start)s)", end=end, start=start)))
     categories = split_list(raw("categories")) if "categories" in positions else []
     participants = parsed("participants", parse_orgnrs, [])
     owner = parsed("owner", values.parse_orgnr, "")
@@ -200,7 +205,7 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
     option_months = parsed("option_months", lambda t: _whole(t, 1, 120) if t.strip() else 12, 12)
     value_ore = parsed("estimated_yearly_value", lambda t: values.parse_amount_ore(t) if t.strip() else 0, 0)
     if value_ore and value_ore < 0:
-        errors.append(RowError(file_name, row_no, columns["estimated_yearly_value"], "must not be negative"))
+        errors.append(RowError(file_name, row_no, columns["estimated_yearly_value"], reason("must not be negative")))
     contact = text("contact", 200) if "contact" in positions else ""
     note = raw("note")
     if len(errors) > before:

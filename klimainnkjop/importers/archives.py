@@ -32,20 +32,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
 
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError
-
-def _(message: str) -> str:
-    """gettext (Norwegian bokmål by default, English available) where Django is set up; the English otherwise."""
-    from django.conf import settings
-
-    if not settings.configured:
-        return message
-    from django.utils.translation import gettext
-
-    return gettext(message)
-
-
-translated = _
 
 MIB = 1024 * 1024
 CHUNK_BYTES = MIB
@@ -89,15 +77,16 @@ def limits() -> Limits:
             value = os.environ.get(name) or None
         values[field.name] = int(value) if value is not None else getattr(DEFAULTS, field.name)
         if values[field.name] < 1:
-            raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+            raise ValueError(reason("%(setting)s must be a positive whole number, not %(value)r", setting=name,
+                                    value=value))
     return Limits(**values)
 
 
 class ArchiveRefused(ImportRejected):
     """An archive or file over a limit, nested, encrypted or damaged; nothing was read from it."""
 
-    def __init__(self, file: str, reason: str):
-        super().__init__([RowError(file, None, None, reason)])
+    def __init__(self, file: str, why: str):
+        super().__init__([RowError(file, None, None, why)])
 
 
 def _size(n: int) -> str:
@@ -123,29 +112,30 @@ class Budget:
             raise self.total_too_large(file)
 
     def too_many(self, file: str) -> ArchiveRefused:
-        return ArchiveRefused(file, _("more than %(limit)s files in one import or archive (the limit, %(setting)s)")
-                              % {"limit": self.limits.max_members, "setting": setting_name("max_members")})
+        return ArchiveRefused(file, reason("more than %(limit)s files in one import or archive (the limit, "
+                                           "%(setting)s)", limit=self.limits.max_members,
+                                           setting=setting_name("max_members")))
 
     def total_too_large(self, file: str) -> ArchiveRefused:
-        return ArchiveRefused(file, _("more than %(limit)s uncompressed in one import or archive (the limit, "
-                                      "%(setting)s)")
-                              % {"limit": _size(self.limits.max_total_bytes), "setting": setting_name("max_total_mib")})
+        return ArchiveRefused(file, reason("more than %(limit)s uncompressed in one import or archive (the limit, "
+                                           "%(setting)s)", limit=_size(self.limits.max_total_bytes),
+                                           setting=setting_name("max_total_mib")))
 
     def member_too_large(self, file: str) -> ArchiveRefused:
         limit, setting = _size(self.limits.max_member_bytes), setting_name("max_member_mib")
-        return ArchiveRefused(file, _("larger than %(limit)s uncompressed (the limit per file, %(setting)s)")
-                              % {"limit": limit, "setting": setting})
+        return ArchiveRefused(file, reason("larger than %(limit)s uncompressed (the limit per file, %(setting)s)",
+                                           limit=limit, setting=setting))
 
     def ratio_too_high(self, file: str) -> ArchiveRefused:
-        return ArchiveRefused(file, _("compressed more than %(limit)s times (the limit, %(setting)s); a zip bomb?")
-                              % {"limit": self.limits.max_ratio, "setting": setting_name("max_ratio")})
+        return ArchiveRefused(file, reason("compressed more than %(limit)s times (the limit, %(setting)s); a zip "
+                                           "bomb?", limit=self.limits.max_ratio, setting=setting_name("max_ratio")))
 
 
 def read_file(path: Path, budget: Budget, *, name: str | None = None) -> bytes:
     """A plain file's bytes, read no further than the per-file limit (the size on disk is not trusted)."""
     name = name or path.name
     if not path.is_file():
-        raise ArchiveRefused(name, _("not a regular file"))
+        raise ArchiveRefused(name, reason("not a regular file"))
     budget.count(name)
     with path.open("rb") as fh:
         data = fh.read(budget.limits.max_member_bytes + 1)
@@ -166,12 +156,12 @@ def _check_directory(archive: zipfile.ZipFile, name: str, size: int, budget: Bud
         if info.is_dir():
             continue
         if not nested and info.filename.lower().endswith(NESTED_SUFFIXES):
-            raise ArchiveRefused(where, _("an archive inside an archive is not accepted; unpack it first"))
+            raise ArchiveRefused(where, reason("an archive inside an archive is not accepted; unpack it first"))
         if info.flag_bits & 0x1:
-            raise ArchiveRefused(where, _("encrypted; not accepted"))
+            raise ArchiveRefused(where, reason("encrypted; not accepted"))
         if info.header_offset + info.compress_size > size or info.compress_size < 0 or info.file_size < 0:
-            raise ArchiveRefused(where, _("the archive's directory gives sizes beyond the end of the file; damaged "
-                                          "or forged"))
+            raise ArchiveRefused(where, reason("the archive's directory gives sizes beyond the end of the file; "
+                                               "damaged or forged"))
         if info.file_size > budget.limits.max_member_bytes:
             raise budget.member_too_large(where)
         if info.file_size > RATIO_FROM_BYTES and info.file_size > budget.limits.max_ratio * max(info.compress_size, 1):
@@ -192,7 +182,7 @@ def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, budget:
             if not chunk:
                 break
             if produced == 0 and not nested and chunk.startswith(ZIP_MAGIC):
-                raise ArchiveRefused(where, _("an archive inside an archive is not accepted; unpack it first"))
+                raise ArchiveRefused(where, reason("an archive inside an archive is not accepted; unpack it first"))
             produced += len(chunk)
             if produced > budget.limits.max_member_bytes:
                 raise budget.member_too_large(where)
@@ -234,7 +224,7 @@ def read_zip(source: Path | bytes, name: str, budget: Budget | None = None, *,
     except ImportRejected:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
-        raise ArchiveRefused(name, _("not a readable zip archive (%(reason)s)") % {"reason": str(exc)[:200]}) from None
+        raise ArchiveRefused(name, reason("not a readable zip archive (%(error)s)", error=str(exc)[:200])) from None
 
 
 def check_zip(data: bytes, name: str) -> None:

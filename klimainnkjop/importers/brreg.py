@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
 
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import RowError, quoted
 from klimainnkjop.core.kostra import OrgNumber
 
@@ -83,27 +84,29 @@ def unit_from_record(record: dict, file_name: str, position: int | None) -> tupl
 
     orgnr = _text(_get(record, "organisasjonsnummer")).replace(" ", "")
     if not OrgNumber.is_well_formed(orgnr):
-        bad("organisasjonsnummer", f"not a 9-digit organisation number: {quoted(orgnr)}")
+        bad("organisasjonsnummer", reason("not a 9-digit organisation number: %(value)s", value=quoted(orgnr)))
     name = _text(_get(record, "navn"))
     deleted_on = _text(_get(record, "slettedato"))
     if not name and not deleted_on:
-        bad("navn", "the unit has no name")
+        bad("navn", reason("the unit has no name"))
     codes = []
     for n in (1, 2, 3):
         code = _text(_get(record, f"naeringskode{n}.kode"))
         if code and not NACE.match(code):
-            bad(f"naeringskode{n}.kode", f"not a NACE code (like 46.391): {quoted(code)}")
+            bad(f"naeringskode{n}.kode", reason("not a NACE code (like 46.391): %(value)s", value=quoted(code)))
         codes.append(code)
     # The business address; units without one (many associations) have a postal address only.
     prefix = "forretningsadresse" if any(_text(_get(record, f"forretningsadresse.{p}"))
                                          for p in ("adresse", "postnummer", "kommunenummer")) else "postadresse"
     municipality = _text(_get(record, f"{prefix}.kommunenummer"))
     if municipality and not (len(municipality) == 4 and municipality.isdigit()):
-        bad(f"{prefix}.kommunenummer", f"not a 4-digit municipality number: {quoted(municipality)}")
+        bad(f"{prefix}.kommunenummer",
+            reason("not a 4-digit municipality number: %(value)s", value=quoted(municipality)))
     country = _text(_get(record, f"{prefix}.landkode")) or "NO"
     postal_code = _text(_get(record, f"{prefix}.postnummer"))
     if postal_code and country == "NO" and not (len(postal_code) == 4 and postal_code.isdigit()):
-        bad(f"{prefix}.postnummer", f"not a 4-digit Norwegian postal code: {quoted(postal_code)}")
+        bad(f"{prefix}.postnummer",
+            reason("not a 4-digit Norwegian postal code: %(value)s", value=quoted(postal_code)))
     if errors:
         return None, errors
     return Unit(
@@ -142,7 +145,7 @@ def iter_units(path: Path, file_name: str | None = None) -> Iterator[tuple[int, 
         elif first:
             yield from _iter_csv(stream, name)
         else:
-            yield 0, None, [RowError(name, None, None, "the file is empty")]
+            yield 0, None, [RowError(name, None, None, reason("the file is empty"))]
 
 
 def _iter_json(stream: IO[bytes], name: str) -> Iterator[tuple[int, Unit | None, list[RowError]]]:
@@ -182,16 +185,17 @@ def _iter_json(stream: IO[bytes], name: str) -> Iterator[tuple[int, Unit | None,
                 try:
                     document = json.loads(rest)
                 except json.JSONDecodeError as exc:
-                    yield 0, None, [RowError(name, None, None, f"not valid JSON: {exc.msg} at line {exc.lineno}")]
+                    yield 0, None, [RowError(name, None, None, reason("not valid JSON: %(error)s at line %(line)s",
+                                                                      error=exc.msg, line=exc.lineno))]
                     return
                 units = document.get("_embedded", {}).get("enheter") if "_embedded" in document else [document]
                 for position, record in enumerate(units or [], start=1):
                     unit, errors = unit_from_record(record, name, position) if isinstance(record, dict) else (
-                        None, [RowError(name, position, None, "not a JSON object")])
+                        None, [RowError(name, position, None, reason("not a JSON object"))])
                     yield position, unit, errors
                 return
             if char != "[":
-                yield 0, None, [RowError(name, None, None, "not a JSON array of units")]
+                yield 0, None, [RowError(name, None, None, reason("not a JSON array of units"))]
                 return
             started = True
             pos += 1
@@ -204,17 +208,19 @@ def _iter_json(stream: IO[bytes], name: str) -> Iterator[tuple[int, Unit | None,
             if not eof:
                 fill()  # the object continues in the next chunk
                 continue
-            yield 0, None, [RowError(name, position + 1, None, f"not valid JSON after unit {position}: {exc.msg}")]
+            yield 0, None, [RowError(name, position + 1, None, reason("not valid JSON after unit %(unit)s: %(error)s",
+                                                                      unit=position, error=exc.msg))]
             return
         pos = end
         position += 1
         if not isinstance(record, dict):
-            yield position, None, [RowError(name, position, None, "not a JSON object")]
+            yield position, None, [RowError(name, position, None, reason("not a JSON object"))]
             continue
         unit, errors = unit_from_record(record, name, position)
         yield position, unit, errors
     yield 0, None, [RowError(name, None, None,
-                             f"the JSON array ends without ']' after unit {position} (a cut-off file?)")]
+                             reason("the JSON array ends without ']' after unit %(unit)s (a cut-off file?)",
+                                    unit=position))]
 
 
 def _iter_csv(stream: IO[bytes], name: str) -> Iterator[tuple[int, Unit | None, list[RowError]]]:
@@ -224,8 +230,9 @@ def _iter_csv(stream: IO[bytes], name: str) -> Iterator[tuple[int, Unit | None, 
     header = next(csv.reader([header_line], delimiter=delimiter))
     header = [h.strip() for h in header]
     if "organisasjonsnummer" not in header:
-        yield 1, None, [RowError(name, 1, "organisasjonsnummer", "no column 'organisasjonsnummer' in the header "
-                                 f"({', '.join(header[:8])}…)")]
+        yield 1, None, [RowError(name, 1, "organisasjonsnummer",
+                                 reason("no column 'organisasjonsnummer' in the header (%(header)s…)",
+                                        header=", ".join(header[:8])))]
         return
     reader = csv.reader(text, delimiter=delimiter)
     line = 1
@@ -235,9 +242,10 @@ def _iter_csv(stream: IO[bytes], name: str) -> Iterator[tuple[int, Unit | None, 
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(header):
-                yield line, None, [RowError(name, line, None, f"{len(cells)} fields, the header has {len(header)}")]
+                yield line, None, [RowError(name, line, None, reason("%(count)s fields, the header has %(expected)s",
+                                                                     count=len(cells), expected=len(header)))]
                 continue
             unit, errors = unit_from_record(dict(zip(header, cells)), name, line)
             yield line, unit, errors
     except (csv.Error, UnicodeDecodeError) as exc:
-        yield line, None, [RowError(name, line, None, f"malformed CSV: {exc}")]
+        yield line, None, [RowError(name, line, None, reason("malformed CSV: %(error)s", error=str(exc)))]

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from klimainnkjop.core import values
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import read_table
 
@@ -80,7 +81,8 @@ def parse_calculation(data: bytes, file_name: str) -> Calculation:
         module = module_of(name)
         if module is not None:
             if module in module_positions:
-                raise ImportRejected([RowError(file_name, 1, name, f"module {module} is in two columns")])
+                raise ImportRejected([RowError(file_name, 1, name,
+                                               reason("module %(module)s is in two columns", module=module))])
             module_positions[module] = index
         elif key in ALIASES:
             positions[ALIASES[key]] = index
@@ -89,20 +91,23 @@ def parse_calculation(data: bytes, file_name: str) -> Calculation:
     errors: list[RowError] = []
     if "building_part" not in positions:
         errors.append(RowError(file_name, 1, "building_part",
-                               "required column is missing (the NS 3451 building part: 'bygningsdel')"))
+                               reason("required column is missing (the NS 3451 building part: 'bygningsdel')")))
     if not module_positions:
         errors.append(RowError(file_name, 1, None,
-                               f"no module column with kg CO2e; expected some of {', '.join(MODULES)}"))
+                               reason("no module column with kg CO2e; expected some of %(modules)s",
+                                      modules=", ".join(MODULES))))
     if unknown:
-        errors.append(RowError(file_name, 1, None, f"unknown column(s) {listing(unknown)}; known: building_part "
-                                                   f"(bygningsdel), building_part_name (navn), material (materiale), "
-                                                   f"{', '.join(MODULES)}"))
+        errors.append(RowError(file_name, 1, None, reason("unknown column(s) %(columns)s; known: building_part "
+                                                          "(bygningsdel), building_part_name (navn), material "
+                                                          "(materiale), %(modules)s",
+                                                          columns=listing(unknown), modules=", ".join(MODULES))))
     if errors:
         raise ImportRejected(errors)
     if not table.rows:
-        raise ImportRejected([RowError(file_name, None, None, "the file has a header but no rows")])
+        raise ImportRejected([RowError(file_name, None, None, reason("the file has a header but no rows"))])
     if len(table.rows) > MAX_ROWS:
-        raise ImportRejected([RowError(file_name, None, None, f"more than {MAX_ROWS} rows in one calculation")])
+        raise ImportRejected([RowError(file_name, None, None, reason("more than %(limit)s rows in one calculation",
+                                                                     limit=MAX_ROWS))])
     header = table.header
     rows: list[CalculationRow] = []
     for row_no, cells in table.rows:
@@ -113,18 +118,18 @@ def parse_calculation(data: bytes, file_name: str) -> Calculation:
         match = _PART.match(part_text)
         row = CalculationRow(row_no, match.group(1) if match else part_text)
         if not part_text:
-            errors.append(RowError(file_name, row_no, header[positions["building_part"]], "must not be empty"))
+            errors.append(RowError(file_name, row_no, header[positions["building_part"]], reason("must not be empty")))
         elif match is None:
             errors.append(RowError(file_name, row_no, header[positions["building_part"]],
-                                   f"{quoted(part_text)} is not an NS 3451 building part (1-3 digits, 2 to 7 "
-                                   f"first: 2 Bygning, 3 VVS, 4 Elkraft, 5 Tele og automatisering, 6 Andre "
-                                   f"installasjoner, 7 Utendørs)"))
+                                   reason("%(value)s is not an NS 3451 building part (1-3 digits, 2 to 7 "
+                                          "first: 2 Bygning, 3 VVS, 4 Elkraft, 5 Tele og automatisering, 6 Andre "
+                                          "installasjoner, 7 Utendørs)", value=quoted(part_text))))
         for name in ("building_part_name", "material"):
             if name in positions:
                 text = cell(positions[name])
                 if len(text) > TEXT_LIMITS[name]:
                     errors.append(RowError(file_name, row_no, header[positions[name]],
-                                           f"longer than {TEXT_LIMITS[name]} characters"))
+                                           reason("longer than %(limit)s characters", limit=TEXT_LIMITS[name])))
                 setattr(row, name, text[:TEXT_LIMITS[name]])
         if match is not None and match.group(2) and not row.building_part_name:
             row.building_part_name = match.group(2)[:200]
@@ -135,20 +140,22 @@ def parse_calculation(data: bytes, file_name: str) -> Calculation:
             try:
                 kg = float(values.parse_number(text))
             except ValueError as exc:
-                errors.append(RowError(file_name, row_no, header[index], f"{exc} (kg CO2e)"))
+                errors.append(RowError(file_name, row_no, header[index],
+                                       reason("%(reason)s (kg CO2e)", reason=str(exc))))
                 continue
             if not math.isfinite(kg) or abs(kg) >= MAX_KG:
-                errors.append(RowError(file_name, row_no, header[index], f"{quoted(text)} kg CO2e is out of range"))
+                errors.append(RowError(file_name, row_no, header[index],
+                                       reason("%(value)s kg CO2e is out of range", value=quoted(text))))
                 continue
             row.modules[module] = kg
         if not any(cell(i) for i in module_positions.values()):
-            errors.append(RowError(file_name, row_no, None, "no kg CO2e in any module column"))
+            errors.append(RowError(file_name, row_no, None, reason("no kg CO2e in any module column")))
         rows.append(row)
     calculation = Calculation(rows)
     if not errors and calculation.kg_co2e <= 0:
         errors.append(RowError(file_name, None, None,
-                               f"the calculation's total (every module but D) is {calculation.kg_co2e:g} kg CO2e; "
-                               "it must be above zero"))
+                               reason("the calculation's total (every module but D) is %(total)s kg CO2e; "
+                                      "it must be above zero", total=format(calculation.kg_co2e, "g"))))
     if errors:
         raise ImportRejected(errors)
     return calculation

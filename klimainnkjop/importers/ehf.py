@@ -35,6 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from lxml import etree
 
 from klimainnkjop.core import units
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers import validation, xmlsafe
 from klimainnkjop.core.kostra import OrgNumber
@@ -247,18 +248,15 @@ def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> Inv
         raise InvalidDocument(exc.errors) from None
     kind = KINDS.get(root.tag)
     if kind is None:
-        raise InvalidDocument([RowError(file_name, None, None,
-                                        f"not a UBL 2.1 Invoice or CreditNote (root element {root.tag})")])
+        raise InvalidDocument([RowError(file_name, None, None, reason(
+            "not a UBL 2.1 Invoice or CreditNote (root element %(element)s)", element=root.tag))])
     seconds: dict[str, float] = {}
     warnings: list[str] = []
     sha = hashlib.sha256(data).hexdigest()
     if validate:
         report, seconds = _verdict(root, kind, sha)
         if not report.ok:
-            raise InvalidDocument([RowError(file_name, None, None, f"rule {f.rule} ({f.layer}, {f.flag}): "
-                                                                   f"{f.message}"
-                                                                   + (f" at {f.location}" if f.location else ""))
-                                   for f in report.fatal])
+            raise InvalidDocument([RowError(file_name, None, None, _rule_failed(f)) for f in report.fatal])
         warnings.extend(f"{file_name}: rule {f.rule} ({f.layer}, {f.flag}): {f.message}" for f in report.warnings)
     try:
         doc = _read(root, kind, file_name, data, seconds, warnings, sha)
@@ -266,7 +264,17 @@ def parse_document(data: bytes, file_name: str, *, validate: bool = True) -> Inv
             doc.findings = list(report.warnings)
         return doc
     except (InvalidOperation, ValueError) as exc:  # only reachable with validation off
-        raise InvalidDocument([RowError(file_name, None, None, f"cannot read the document: {exc}")]) from exc
+        raise InvalidDocument([RowError(file_name, None, None,
+                                        reason("cannot read the document: %(error)s", error=exc))]) from exc
+
+
+def _rule_failed(failure: validation.RuleFailure) -> str:
+    """A fatal rule's reason: its id, layer and flag ours, its message the rule set's own (never translated)."""
+    if failure.location:
+        return reason("rule %(rule)s (%(layer)s, %(flag)s): %(message)s at %(location)s", rule=failure.rule,
+                      layer=failure.layer, flag=failure.flag, message=failure.message, location=failure.location)
+    return reason("rule %(rule)s (%(layer)s, %(flag)s): %(message)s", rule=failure.rule, layer=failure.layer,
+                  flag=failure.flag, message=failure.message)
 
 
 def _read(root, kind: str, file_name: str, data: bytes, seconds: dict, warnings: list[str],
@@ -309,12 +317,12 @@ def _read(root, kind: str, file_name: str, data: bytes, seconds: dict, warnings:
         amount = sign * (1 if charge else -1) * _minor(_text(ac, "cbc:Amount"))
         category = ac.find("cac:TaxCategory", NS)
         percent = _percent(category)
-        reason = _text(ac, "cbc:AllowanceChargeReason") or _text(ac, "cbc:AllowanceChargeReasonCode")
+        why = _text(ac, "cbc:AllowanceChargeReason") or _text(ac, "cbc:AllowanceChargeReasonCode")
         label = "charge" if charge else "allowance"
         lines.append(InvoiceLine(
             line_id=f"AC{index}", amount_minor=amount, vat_minor=_vat(amount, percent),
             vat_category=_text(category, "cbc:ID"), vat_percent=percent, quantity=None, quantity_unit="",
-            unit_code="", item_name=f"{label}: {reason}" if reason else label, item_description="",
+            unit_code="", item_name=f"{label}: {why}" if why else label, item_description="",
             seller_item_id="", item_class_scheme="", item_class_code="", is_document_allowance_charge=True,
         ))
     totals = root.find("cac:LegalMonetaryTotal", NS)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from klimainnkjop.core import units, values
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import XLSX_MAGIC, _cell_text, decode, open_workbook, sheet_values
 
@@ -57,25 +58,29 @@ def parse_factor_set(data: bytes, file_name: str, categories: set[str]) -> Facto
     errors: list[RowError] = []
     for key in REQUIRED_META:
         if not meta.get(key, "").strip():
-            errors.append(RowError(file_name, None, key, f"metadata '{key}' is missing"))
+            errors.append(RowError(file_name, None, key, reason("metadata '%(key)s' is missing", key=key)))
     for key, limit in MAX_META.items():
         if len(meta.get(key, "").strip()) > limit:
-            errors.append(RowError(file_name, None, key, f"metadata '{key}' is longer than {limit} characters"))
+            errors.append(RowError(file_name, None, key,
+                                   reason("metadata '%(key)s' is longer than %(limit)s characters", key=key,
+                                          limit=limit)))
     unknown_meta = sorted(set(meta) - set(REQUIRED_META) - set(OPTIONAL_META))
     if unknown_meta:
         errors.append(RowError(file_name, None, None,
-                               f"unknown metadata {listing(unknown_meta)}"))
+                               reason("unknown metadata %(keys)s", keys=listing(unknown_meta))))
     if meta.get("status", "published") not in ("published", "draft"):
-        errors.append(RowError(file_name, None, "status", "status must be published or draft"))
+        errors.append(RowError(file_name, None, "status", reason("status must be published or draft")))
     if meta.get("role", "") not in ROLES:
-        errors.append(RowError(file_name, None, "role", f"role must be one of {', '.join(r for r in ROLES if r)}"))
+        errors.append(RowError(file_name, None, "role", reason("role must be one of %(expected)s",
+                                                               expected=", ".join(r for r in ROLES if r))))
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        errors.append(RowError(file_name, header_row, None, f"missing column(s) {', '.join(missing)}"))
+        errors.append(RowError(file_name, header_row, None,
+                               reason("missing column(s) %(columns)s", columns=", ".join(missing))))
     extra = [c for c in header if c and c not in COLUMNS]
     if extra:
         errors.append(RowError(file_name, header_row, None,
-                               f"unknown column(s) {listing(extra)}"))
+                               reason("unknown column(s) %(columns)s", columns=listing(extra))))
     if errors:
         raise ImportRejected(errors)
     rows = []
@@ -86,12 +91,14 @@ def parse_factor_set(data: bytes, file_name: str, categories: set[str]) -> Facto
         if row is not None:
             identity = (row.key, row.basis, row.unit, row.valid_from)
             if identity in seen:
-                errors.append(RowError(file_name, row_no, "key", f"duplicate of row {seen[identity]} "
-                                       f"({row.key}, {row.basis}, {row.unit}, from {row.valid_from})"))
+                errors.append(RowError(file_name, row_no, "key",
+                                       reason("duplicate of row %(row)s (%(key)s, %(basis)s, %(unit)s, from %(year)s)",
+                                              row=seen[identity], key=row.key, basis=row.basis, unit=row.unit,
+                                              year=row.valid_from)))
             seen[identity] = row_no
             rows.append(row)
     if not records:
-        errors.append(RowError(file_name, None, None, "the set has no factors"))
+        errors.append(RowError(file_name, None, None, reason("the set has no factors")))
     if errors:
         raise ImportRejected(errors)
     return FactorSetFile(meta={k: v.strip() for k, v in meta.items()}, rows=rows)
@@ -107,7 +114,7 @@ def _parse_row(file_name, row_no, r, categories, errors) -> FactorRow | None:
         text = r.get(column, "")
         if not text:
             if required:
-                err(column, "a number is required")
+                err(column, reason("a number is required"))
             return None
         try:
             number = values.parse_number(text)
@@ -115,7 +122,7 @@ def _parse_row(file_name, row_no, r, categories, errors) -> FactorRow | None:
             err(column, str(exc))
             return None
         if abs(number) > MAX_FACTOR:
-            err(column, f"out of range: {quoted(text)}")
+            err(column, reason("out of range: %(value)s", value=quoted(text)))
             return None
         return float(number)
 
@@ -124,58 +131,61 @@ def _parse_row(file_name, row_no, r, categories, errors) -> FactorRow | None:
         if not text:
             return default
         if not re.fullmatch(r"\d{4}", text):
-            err(column, f"not a year: {quoted(text)}")
+            err(column, reason("not a year: %(value)s", value=quoted(text)))
             return default
         return int(text)
 
     key = r.get("key", "")
     if key not in categories:
-        err("key", f"unknown category {quoted(key)}; add it to the taxonomy first")
+        err("key", reason("unknown category %(code)s; add it to the taxonomy first", code=quoted(key)))
     basis = r.get("basis", "")
     unit = r.get("unit", "")
     price_year = None
     if basis == "spend":
         if not re.fullmatch(r"[A-Z]{3}", unit):
-            err("unit", f"a spend factor's unit is a currency code (NOK, USD, EUR), not {quoted(unit)}")
+            err("unit", reason("a spend factor's unit is a currency code (NOK, USD, EUR), not %(value)s",
+                               value=quoted(unit)))
         price_year = year("price_year", None)
         if price_year is None and "price_year" not in {e.column for e in errors[before:]}:
-            err("price_year", "a spend factor needs the price year of its currency")
+            err("price_year", reason("a spend factor needs the price year of its currency"))
     elif basis == "activity":
         canonical = units.canonical(unit)
         if canonical is None or canonical not in units.CANONICAL:
-            err("unit", f"unknown physical unit {quoted(unit)}; use one of {', '.join(units.CANONICAL)}")
+            err("unit", reason("unknown physical unit %(value)s; use one of %(expected)s", value=quoted(unit),
+                               expected=", ".join(units.CANONICAL)))
         else:
             unit = canonical
     else:
-        err("basis", f"basis must be spend or activity, not {quoted(basis)}")
+        err("basis", reason("basis must be spend or activity, not %(value)s", value=quoted(basis)))
     price_type = r.get("price_type", "") or "purchaser"
     if price_type not in ("purchaser", "basic"):
-        err("price_type", "price_type must be purchaser or basic")
+        err("price_type", reason("price_type must be purchaser or basic"))
     value = number("value", required=True)
     if value is not None and value < 0:
-        err("value", "a factor must not be negative")
+        err("value", reason("a factor must not be negative"))
     quality_text = r.get("quality", "")
     quality = 4 if basis == "spend" else 3
     if quality_text:
         if quality_text in {"1", "2", "3", "4", "5"}:
             quality = int(quality_text)
         else:
-            err("quality", f"quality is 1 (best) to 5, not {quoted(quality_text)}")
+            err("quality", reason("quality is 1 (best) to 5, not %(value)s", value=quoted(quality_text)))
     low, high = number("low"), number("high")
     if value is not None:
         spread = DEFAULT_RANGE[quality]
         low = value * (1 - spread) if low is None else low
         high = value * (1 + spread) if high is None else high
         if not low <= value <= high:
-            err("low", f"the range {low}–{high} must contain the value {value}")
+            err("low", reason("the range %(low)s–%(high)s must contain the value %(value)s", low=low, high=high,
+                              value=value))
     valid_from, valid_to = year("valid_from", 1900), year("valid_to", 9999)
     if valid_from > valid_to:
-        err("valid_to", "valid_to is before valid_from")
+        err("valid_to", reason("valid_to is before valid_from"))
     if not r.get("source_ref"):
-        err("source_ref", "every factor names its source")
+        err("source_ref", reason("every factor names its source"))
     for column, limit in MAX_COLUMN.items():
         if len(r.get(column, "")) > limit:
-            err(column, f"at most {limit} characters: {quoted(r[column])}")
+            err(column, reason("at most %(limit)s characters: %(value)s", limit=limit, value=quoted(r[column])))
     if len(errors) > before:
         return None
     return FactorRow(row_no, key, basis, unit, price_year, price_type, value, low, high, r.get("region") or "NO",
@@ -212,14 +222,15 @@ def _read_csv(data: bytes, file_name: str):
                 records.append((body_start + reader.line_num, record))
     except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
         raise ImportRejected([RowError(file_name, body_start + reader.line_num, None,
-                                       f"malformed CSV: {exc}")]) from exc
+                                       reason("malformed CSV: %(error)s", error=str(exc)))]) from exc
     return meta, header or [], records, body_start + 1
 
 
 def _read_xlsx(data: bytes, file_name: str):
     book = open_workbook(data, file_name)
     if "set" not in book.sheet_names or "factors" not in book.sheet_names:
-        raise ImportRejected([RowError(file_name, None, None, "an XLSX factor set has sheets 'set' and 'factors'")])
+        raise ImportRejected([RowError(file_name, None, None,
+                                       reason("an XLSX factor set has sheets 'set' and 'factors'"))])
     meta_rows = sheet_values(book, "set", file_name)
     factor_rows = sheet_values(book, "factors", file_name)
     meta = {_cell_text(r[0]).strip(): _cell_text(r[1]) for r in meta_rows if len(r) >= 2 and _cell_text(r[0]).strip()}

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from klimainnkjop.core import kostra
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, quoted
 from klimainnkjop.importers.tabular import decode
 
@@ -57,7 +58,7 @@ def parse_kostra(data: bytes, file_name: str) -> KostraFile:
         if record is not None:
             records.append(record)
     if not rows_read:
-        errors.append(RowError(file_name, None, None, "the file is empty"))
+        errors.append(RowError(file_name, None, None, reason("the file is empty")))
     if errors:
         raise ImportRejected(errors)
     return KostraFile(file_name, rows_read, records, {r.region for r in records}, {r.year for r in records})
@@ -67,7 +68,8 @@ def parse_line(file_name: str, row_no: int, line: str, errors: list[RowError]) -
     """One non-blank record line; None with its errors appended when it is refused."""
     if len(line.rstrip("\r")) < RECORD_LENGTH:
         errors.append(RowError(file_name, row_no, None,
-                               f"record is {len(line)} characters, the KOSTRA layout needs {RECORD_LENGTH}"))
+                               reason("record is %(length)s characters, the KOSTRA layout needs %(expected)s",
+                                      length=len(line), expected=RECORD_LENGTH)))
         return None
     raw = {name: line[start - 1: start - 1 + size] for name, start, size in FIELDS}
     return _parse_record(file_name, row_no, raw, errors)
@@ -82,26 +84,29 @@ def _parse_record(file_name: str, row_no: int, raw: dict[str, str], errors: list
     before = len(errors)
     skjema = raw["skjema"].strip()
     if skjema not in ACCOUNT_FORMS | BALANCE_FORMS:
-        errors.append(RowError(file_name, row_no, "skjema", f"unknown form {quoted(skjema)}"))
+        errors.append(RowError(file_name, row_no, "skjema", reason("unknown form %(value)s", value=quoted(skjema))))
     year_text = raw["aargang"].strip()
     if not (year_text.isdigit() and 1990 <= int(year_text) <= max_year()):
-        errors.append(RowError(file_name, row_no, "aargang", f"not a year: {quoted(year_text)}"))
+        errors.append(RowError(file_name, row_no, "aargang", reason("not a year: %(value)s", value=quoted(year_text))))
     region = raw["region"].strip()
     if not (region.isdigit() and len(region) == 6):
-        errors.append(RowError(file_name, row_no, "region", f"not a 6-digit region number: {quoted(region)}"))
+        errors.append(RowError(file_name, row_no, "region",
+                               reason("not a 6-digit region number: %(value)s", value=quoted(region))))
     klasse = raw["kontoklasse"]
     if klasse not in kostra.INVESTMENT_CLASSES | kostra.OPERATING_CLASSES | kostra.BALANCE_CLASSES:
-        errors.append(RowError(file_name, row_no, "kontoklasse", f"unknown kontoklasse {quoted(klasse)}"))
+        errors.append(RowError(file_name, row_no, "kontoklasse",
+                               reason("unknown kontoklasse %(value)s", value=quoted(klasse))))
     function = raw["funksjon"].strip()
     art = raw["art"].strip()
     if not art.isdigit():
-        errors.append(RowError(file_name, row_no, "art", f"not an art code: {quoted(raw['art'])}"))
+        errors.append(RowError(file_name, row_no, "art",
+                               reason("not an art code: %(value)s", value=quoted(raw["art"]))))
     amount_text = raw["belop"].strip().replace(" ", "")
     try:
         amount_k = int(amount_text)
     except ValueError:
         errors.append(RowError(file_name, row_no, "belop",
-                               f"not an integer amount in 1000 NOK: {quoted(raw['belop'])}"))
+                               reason("not an integer amount in 1000 NOK: %(value)s", value=quoted(raw["belop"]))))
         amount_k = 0
     if len(errors) > before:
         return None

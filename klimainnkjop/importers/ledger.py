@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from klimainnkjop.core import kostra, units, values
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import column_positions, profile_columns, read_table, setting_problems
 
@@ -154,7 +155,8 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
             return default
 
     if max(positions.values()) >= len(cells):
-        errors.append(RowError(file_name, row_no, None, f"only {len(cells)} fields, the header has more"))
+        errors.append(RowError(file_name, row_no, None, reason("only %(count)s fields, the header has more",
+                                                               count=len(cells))))
         return None
 
     posting_date = parsed("posting_date", lambda t: values.parse_date(t, profile.date_format))
@@ -168,7 +170,8 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
     supplier_orgnr = parsed("supplier_orgnr", values.parse_orgnr, "")
     if len(raw("unit")) > MAX_UNIT_CODE:
         errors.append(RowError(file_name, row_no, profile.columns["unit"],
-                               f"a unit code is at most {MAX_UNIT_CODE} characters: {quoted(raw('unit'))}"))
+                               reason("a unit code is at most %(limit)s characters: %(value)s", limit=MAX_UNIT_CODE,
+                                      value=quoted(raw("unit")))))
     investment = parsed("kontoklasse", values.parse_kontoklasse, False)
     quantity = parsed("quantity", values.parse_quantity, None)
     quantity_unit = ""
@@ -176,9 +179,9 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
         normalized = units.normalize(quantity, raw("quantity_unit")) if raw("quantity_unit") else None
         if normalized is None:
             column = profile.columns.get("quantity_unit") or profile.columns["quantity"]
-            reason = (f"unknown unit {quoted(raw('quantity_unit'))}" if raw("quantity_unit")
-                      else "a quantity needs a unit")
-            errors.append(RowError(file_name, row_no, column, reason))
+            why = (reason("unknown unit %(value)s", value=quoted(raw("quantity_unit"))) if raw("quantity_unit")
+                   else reason("a quantity needs a unit"))
+            errors.append(RowError(file_name, row_no, column, why))
         else:
             quantity, quantity_unit = normalized
     if len(errors) > before:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from klimainnkjop.core import values
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import read_table
 
@@ -47,40 +48,43 @@ class MeasureRow:
         """(field, reason) of every rule the row breaks; categories and orgnrs: the known ones, when given."""
         out: list[tuple[str, str]] = []
         if not self.name:
-            out.append(("name", "must not be empty"))
+            out.append(("name", reason("must not be empty")))
         for name, limit in MAX_TEXT.items():
             if len(getattr(self, name)) > limit:
-                out.append((name, f"longer than {limit} characters"))
+                out.append((name, reason("longer than %(limit)s characters", limit=limit)))
         if self.kind not in KINDS:
-            out.append(("kind", f"{quoted(self.kind)} must be 1, 2, 3 or 4"))
+            out.append(("kind", reason("%(value)s must be 1, 2, 3 or 4", value=quoted(self.kind))))
         if self.mechanism not in MECHANISMS:
-            out.append(("mechanism", f"{quoted(self.mechanism)} must be one of {', '.join(MECHANISMS)}"))
+            out.append(("mechanism", reason("%(value)s must be one of %(expected)s", value=quoted(self.mechanism),
+                                            expected=", ".join(MECHANISMS))))
         if not 0 < self.percent <= 100:
-            out.append(("percent", f"{self.percent:g} must be above 0 and at most 100"))
+            out.append(("percent", reason("%(value)s must be above 0 and at most 100",
+                                          value=format(self.percent, "g"))))
         if not self.categories:
-            out.append(("categories", "at least one category must be given"))
+            out.append(("categories", reason("at least one category must be given")))
         if self.mechanism == "switch" and not self.to_category:
-            out.append(("to_category", "a switch needs the category it switches to"))
+            out.append(("to_category", reason("a switch needs the category it switches to")))
         if self.mechanism != "switch" and self.to_category:
-            out.append(("to_category", "only a switch has a category it switches to"))
+            out.append(("to_category", reason("only a switch has a category it switches to")))
         if self.to_category and self.to_category in self.categories:
-            out.append(("to_category", "is one of the categories it switches from"))
+            out.append(("to_category", reason("is one of the categories it switches from")))
         if not 2000 <= self.baseline_year <= 2100:
-            out.append(("baseline_year", f"{self.baseline_year} is not a year"))
+            out.append(("baseline_year", reason("%(value)s is not a year", value=self.baseline_year)))
         if not 1 <= self.lifetime_years <= 100:
-            out.append(("lifetime_years", f"{self.lifetime_years} must be 1 to 100"))
+            out.append(("lifetime_years", reason("%(value)s must be 1 to 100", value=self.lifetime_years)))
         if self.agreement_renewal and not self.agreement:
-            out.append(("agreement", "a renewal date needs the agreement it renews"))
+            out.append(("agreement", reason("a renewal date needs the agreement it renews")))
         if categories is not None:
             unknown = [c for c in [*self.categories, *([self.to_category] if self.to_category else [])]
                        if c not in categories]
             if unknown:
                 out.append(("categories" if set(unknown) - {self.to_category} else "to_category",
-                            f"no category {listing([quoted(c) for c in unknown])}"))
+                            reason("no category %(codes)s", codes=listing([quoted(c) for c in unknown]))))
         if orgnrs is not None:
             unknown = [o for o in self.organisations if o not in orgnrs]
             if unknown:
-                out.append(("organisations", f"no organisation {listing([quoted(o) for o in unknown])}"))
+                out.append(("organisations", reason("no organisation %(orgnrs)s",
+                                                    orgnrs=listing([quoted(o) for o in unknown]))))
         return out
 
 
@@ -91,24 +95,27 @@ def parse_measures(data: bytes, file_name: str, *, categories: set[str], orgnrs:
     rows: list[MeasureRow] = []
     seen: dict[str, int] = {}
     if len(records) > MAX_ROWS:
-        raise ImportRejected([RowError(file_name, None, None, f"more than {MAX_ROWS} measures in one file")])
+        raise ImportRejected([RowError(file_name, None, None, reason("more than %(limit)s measures in one file",
+                                                                     limit=MAX_ROWS))])
     for row_no, record in records:
         row = _row(file_name, row_no, record, errors)
         if row is None:
             continue
-        for column, reason in row.problems(categories, orgnrs):
-            errors.append(RowError(file_name, row_no, column, reason))
+        for column, problem in row.problems(categories, orgnrs):
+            errors.append(RowError(file_name, row_no, column, problem))
         if requirements is not None and row.requirement and row.requirement not in requirements:
-            errors.append(RowError(file_name, row_no, "requirement", f"no requirement {quoted(row.requirement)} in the "
-                                                                     "library"))
+            errors.append(RowError(file_name, row_no, "requirement",
+                                   reason("no requirement %(code)s in the library", code=quoted(row.requirement))))
         if row.name in existing_names:
-            errors.append(RowError(file_name, row_no, "name", f"a measure named {quoted(row.name)} exists already"))
+            errors.append(RowError(file_name, row_no, "name",
+                                   reason("a measure named %(name)s exists already", name=quoted(row.name))))
         elif row.name in seen:
-            errors.append(RowError(file_name, row_no, "name", f"{quoted(row.name)} is also in row {seen[row.name]}"))
+            errors.append(RowError(file_name, row_no, "name", reason("%(name)s is also in row %(row)s",
+                                                                     name=quoted(row.name), row=seen[row.name])))
         seen.setdefault(row.name, row_no)
         rows.append(row)
     if not records:
-        errors.append(RowError(file_name, None, None, "the file has no measures"))
+        errors.append(RowError(file_name, None, None, reason("the file has no measures")))
     if errors:
         raise ImportRejected(errors)
     return rows
@@ -120,16 +127,18 @@ def _records(data: bytes, file_name: str) -> list[tuple[int, dict[str, str]]]:
         try:
             document = json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise ImportRejected([RowError(file_name, None, None, f"not JSON: {str(exc)[:200]}")]) from None
+            raise ImportRejected([RowError(file_name, None, None,
+                                           reason("not JSON: %(error)s", error=str(exc)[:200]))]) from None
         if isinstance(document, dict):
             document = document.get("measures")
         if not isinstance(document, list):
             raise ImportRejected([RowError(file_name, None, None,
-                                           "expected a list of measures, or an object with a list 'measures'")])
+                                           reason("expected a list of measures, or an object with a list "
+                                                  "'measures'"))])
         out = []
         for index, item in enumerate(document, start=1):
             if not isinstance(item, dict):
-                raise ImportRejected([RowError(file_name, index, None, "a measure must be an object")])
+                raise ImportRejected([RowError(file_name, index, None, reason("a measure must be an object"))])
             out.append((index, {str(k).strip().lower(): _json_text(v) for k, v in item.items()}))
         _check_columns(file_name, {k for _, r in out for k in r})
         return out
@@ -151,11 +160,13 @@ def _json_text(value) -> str:
 
 
 def _check_columns(file_name: str, columns: set[str], header_row: int | None = None) -> None:
-    errors = [RowError(file_name, header_row, c, "required column is missing") for c in REQUIRED if c not in columns]
+    errors = [RowError(file_name, header_row, c, reason("required column is missing"))
+              for c in REQUIRED if c not in columns]
     unknown = sorted(c for c in columns if c and c not in COLUMNS)
     if unknown:
         errors.append(RowError(file_name, header_row, None,
-                               f"unknown column(s) {listing(unknown)}; known: {', '.join(COLUMNS)}"))
+                               reason("unknown column(s) %(columns)s; known: %(known)s", columns=listing(unknown),
+                                      known=", ".join(COLUMNS))))
     if errors:
         raise ImportRejected(errors)
 
@@ -170,7 +181,7 @@ def _row(file_name: str, row_no: int, r: dict[str, str], errors: list[RowError])
         text = r.get(column, "").strip()
         if not text:
             if default is None:
-                err(column, "must not be empty")
+                err(column, reason("must not be empty"))
             return default or 0
         try:
             number = values.parse_number(text)
@@ -178,13 +189,13 @@ def _row(file_name: str, row_no: int, r: dict[str, str], errors: list[RowError])
             err(column, str(exc))
             return 0
         if number != number.to_integral_value():
-            err(column, f"{quoted(text)} is not a whole number")
+            err(column, reason("%(value)s is not a whole number", value=quoted(text)))
         return int(number)
 
     def number(column: str) -> float:
         text = r.get(column, "").strip().rstrip("%").strip()
         if not text:
-            err(column, "must not be empty")
+            err(column, reason("must not be empty"))
             return 0.0
         try:
             return float(values.parse_number(text))

@@ -30,6 +30,7 @@ import pyarrow as pa
 from lxml import etree
 
 from klimainnkjop.importers import validation, xmlsafe
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, quoted
 from klimainnkjop.core.kostra import OrgNumber
 
@@ -99,9 +100,9 @@ def _ore(text: str) -> int:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise ValueError(f"not a number: {quoted(text.strip())}") from None
+        raise ValueError(reason("not a number: %(value)s", value=quoted(text.strip()))) from None
     if not value.is_finite() or abs(value) >= MAX_AMOUNT:
-        raise ValueError(f"amount out of range: {quoted(text.strip())}")
+        raise ValueError(reason("amount out of range: %(value)s", value=quoted(text.strip())))
     return int((value * 100).to_integral_value(ROUND_HALF_UP))
 
 
@@ -112,9 +113,10 @@ def _open(data: bytes, file_name: str):
 
     root = xmlsafe.parse(data, file_name, huge_tree=True)  # no DOCTYPE, entities, XInclude or network
     if root.tag != f"{{{NS_URI}}}AuditFile":
-        raise ImportRejected([RowError(file_name, root.sourceline, None,
-                                       f"not a SAF-T Financial file: the root element is {root.tag}, expected "
-                                       f"AuditFile in namespace {NS_URI}")])
+        why = reason(
+            "not a SAF-T Financial file: the root element is %(tag)s, expected AuditFile in namespace %(namespace)s",
+            tag=root.tag, namespace=NS_URI)
+        raise ImportRejected([RowError(file_name, root.sourceline, None, why)])
     version = (root.findtext("s:Header/s:AuditFileVersion", "", NS) or "").strip()
     began = time.perf_counter()
     failures = validation.xsd_failures(etree.ElementTree(root), validation.SAFT_XSD)
@@ -122,7 +124,8 @@ def _open(data: bytes, file_name: str):
     warnings: list[str] = []
     if failures:
         if version in STRICT_VERSIONS:
-            raise ImportRejected([RowError(file_name, _line(f.location), None, f"SAF-T 1.30 schema: {f.message}")
+            raise ImportRejected([RowError(file_name, _line(f.location), None,
+                                           reason("SAF-T 1.30 schema: %(error)s", error=f.message))
                                   for f in failures])
         warnings.append(f"{file_name}: AuditFileVersion {quoted(version)} is older than 1.30; "
                         f"{len(failures)} deviation(s) "
@@ -179,7 +182,8 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
             try:
                 posting = dt.date.fromisoformat(date_text)
             except ValueError:
-                errors.append(RowError(file_name, tx.sourceline, "GLPostingDate", f"not a date: {quoted(date_text)}"))
+                errors.append(RowError(file_name, tx.sourceline, "GLPostingDate",
+                                       reason("not a date: %(value)s", value=quoted(date_text))))
                 continue
             tx_lines = tx.findall("s:Line", NS)
             named = {(ln.findtext("s:SupplierID", "", NS) or "").strip() for ln in tx_lines} - {""}
@@ -201,7 +205,7 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
 
 
 def not_unique(file_name: str) -> RowError:
-    return RowError(file_name, None, "RecordID", "TransactionID + RecordID is not unique in the file")
+    return RowError(file_name, None, "RecordID", reason("TransactionID + RecordID is not unique in the file"))
 
 
 # ---------------------------------------------------------------- the lines as columns (the import's read)
@@ -369,7 +373,8 @@ def _line_of(file_name, ln, posting, journal_id, tx_id, tx_supplier, suppliers, 
     record_id = (ln.findtext("s:RecordID", "", NS) or "").strip()
     account = (ln.findtext("s:AccountID", "", NS) or "").strip()
     if not record_id or not account:
-        errors.append(RowError(file_name, ln.sourceline, "RecordID" if not record_id else "AccountID", "missing"))
+        errors.append(RowError(file_name, ln.sourceline, "RecordID" if not record_id else "AccountID",
+                               reason("missing")))
         return None
     try:
         amount = _amount(ln, "DebitAmount") - _amount(ln, "CreditAmount")

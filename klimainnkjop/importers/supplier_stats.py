@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from klimainnkjop.core import units, values
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import column_positions, profile_columns, read_table, setting_problems
 
@@ -130,7 +131,7 @@ def parse_period(text: str, fmt: str | None) -> dt.date:
         if m:
             year, month = int(m.group(year_group)), int(m.group(month_group))
             if not 1 <= month <= 12:
-                raise ValueError(f"not a month: {quoted(text)}")
+                raise ValueError(reason("not a month: %(value)s", value=quoted(text)))
             return dt.date(year, month, 1)
     return values.parse_date(raw, fmt)
 
@@ -150,7 +151,8 @@ def parse_supplier_stats(data: bytes, file_name: str, profile: StatsProfile, cus
     if not errors and not lines and others:
         found = ", ".join(f"{o} ({n} rows)" for o, n in others.most_common(5))
         errors.append(RowError(file_name, None, profile.columns.get("customer_orgnr"),
-                               f"no row is customer {customer_orgnr}'s; the file's customers are {found}"))
+                               reason("no row is customer %(customer)s's; the file's customers are %(customers)s",
+                                      customer=customer_orgnr, customers=found)))
     if errors:
         raise ImportRejected(errors)
     _assign_keys(lines)
@@ -179,7 +181,8 @@ def parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[str
             return default
 
     if max(positions.values()) >= len(cells):
-        errors.append(RowError(file_name, row_no, None, f"only {len(cells)} fields, the header has more"))
+        errors.append(RowError(file_name, row_no, None, reason("only %(count)s fields, the header has more",
+                                                               count=len(cells))))
         return None
     customer = parsed("customer_orgnr", values.parse_orgnr, "")
     if customer and customer != customer_orgnr:
@@ -189,7 +192,8 @@ def parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[str
     amount = parsed("amount", values.parse_amount_ore, 0)
     supplier = parsed("supplier_orgnr", values.parse_orgnr, "") or profile.supplier_orgnr
     if not supplier and len(errors) == before:
-        errors.append(RowError(file_name, row_no, profile.columns.get("supplier_orgnr"), "no supplier orgnr"))
+        errors.append(RowError(file_name, row_no, profile.columns.get("supplier_orgnr"),
+                               reason("no supplier orgnr")))
     quantity = parsed("quantity", values.parse_quantity, None)
     quantity_unit, unit_text = "", raw("quantity_unit")
     if quantity is not None:
@@ -197,7 +201,8 @@ def parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[str
         if normalized is None:
             column = profile.columns.get("quantity_unit") or profile.columns["quantity"]
             errors.append(RowError(file_name, row_no, column,
-                                   f"unknown unit {quoted(unit_text)}" if unit_text else "a quantity needs a unit"))
+                                   reason("unknown unit %(value)s", value=quoted(unit_text)) if unit_text
+                                   else reason("a quantity needs a unit")))
         else:
             quantity, quantity_unit = normalized
     code = raw("item_class_code").replace(" ", "")
@@ -205,13 +210,14 @@ def parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[str
     if scheme:
         if scheme not in SCHEMES:
             errors.append(RowError(file_name, row_no, profile.columns["item_class_scheme"],
-                                   f"unknown classification scheme {quoted(scheme)} (cpv, unspsc, gtin)"))
+                                   reason("unknown classification scheme %(value)s (cpv, unspsc, gtin)",
+                                          value=quoted(scheme))))
         scheme = SCHEMES.get(scheme, scheme)
     elif code:
         scheme = profile.item_class_scheme
         if not scheme:
-            errors.append(RowError(file_name, row_no, profile.columns["item_class_code"],
-                                   "an item code needs its scheme: map 'item_class_scheme' or set it in the profile"))
+            why = reason("an item code needs its scheme: map 'item_class_scheme' or set it in the profile")
+            errors.append(RowError(file_name, row_no, profile.columns["item_class_code"], why))
     if scheme == "cpv" and code:
         code = code.split("-")[0]  # '09134100-8': the check digit is not part of the code
     if len(errors) > before:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from python_calamine import CalamineWorkbook
 
 from klimainnkjop.importers import archives
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, is_reader_panic, listing, quoted
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -40,13 +41,14 @@ def column_positions(table: Table, columns: dict[str, str], file_name: str, head
         if index is None:
             shown = [_printable(h) for h in table.header]
             errors.append(RowError(file_name, header_row, column,
-                                   f"column for '{fld}' not found in the header ({listing(shown)})"))
+                                   reason("column for '%(field)s' not found in the header (%(header)s)", field=fld,
+                                          header=listing(shown))))
         else:
             positions[fld] = index
     if errors:
         raise ImportRejected(errors)
     if not table.rows:
-        raise ImportRejected([RowError(file_name, None, None, "the file has a header but no lines")])
+        raise ImportRejected([RowError(file_name, None, None, reason("the file has a header but no lines"))])
     return positions
 
 
@@ -64,13 +66,17 @@ def decode(data: bytes, file_name: str, encoding: str | None = None) -> str:
             return data.decode(candidate)
         except (UnicodeDecodeError, LookupError):
             continue
-    raise ImportRejected([RowError(file_name, None, None, f"cannot decode the file as {' or '.join(candidates)}")])
+    if len(candidates) == 2:
+        raise ImportRejected([RowError(file_name, None, None, reason(
+            "cannot decode the file as %(first)s or %(second)s", first=candidates[0], second=candidates[1]))])
+    raise ImportRejected([RowError(file_name, None, None, reason("cannot decode the file as %(encoding)s",
+                                                                 encoding=candidates[0]))])
 
 
 def _read_csv(data: bytes, file_name: str, *, encoding: str | None, delimiter: str | None, header_row: int) -> Table:
     text = decode(data, file_name, encoding)
     if not text.strip():
-        raise ImportRejected([RowError(file_name, None, None, "the file is empty")])
+        raise ImportRejected([RowError(file_name, None, None, reason("the file is empty"))])
     if not delimiter:
         # bounded: the sniffer's regular expressions take seconds on a line of a few hundred kilobytes
         sample = "\n".join(line[:2000] for line in text.splitlines()[header_row - 1: header_row + 20])
@@ -79,13 +85,14 @@ def _read_csv(data: bytes, file_name: str, *, encoding: str | None, delimiter: s
         except csv.Error:
             lines = text.splitlines()
             if len(lines) < header_row:
-                raise ImportRejected([RowError(file_name, header_row, None, "no header row")]) from None
+                raise ImportRejected([RowError(file_name, header_row, None, reason("no header row"))]) from None
             delimiter = max(DELIMITERS, key=lines[header_row - 1].count)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     except (TypeError, csv.Error) as exc:  # a profile's delimiter that is not one character
-        raise ImportRejected([RowError(file_name, None, None, f"cannot read the file with delimiter "
-                                                              f"{quoted(delimiter)}: {exc}")]) from exc
+        raise ImportRejected([RowError(file_name, None, None, reason(
+            "cannot read the file with delimiter %(delimiter)s: %(error)s", delimiter=quoted(delimiter),
+            error=exc))]) from exc
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -99,9 +106,10 @@ def _read_csv(data: bytes, file_name: str, *, encoding: str | None, delimiter: s
                 continue
             rows.append((index, record))
     except csv.Error as exc:
-        raise ImportRejected([RowError(file_name, reader.line_num, None, f"malformed CSV: {exc}")]) from exc
+        raise ImportRejected([RowError(file_name, reader.line_num, None,
+                                       reason("malformed CSV: %(error)s", error=exc))]) from exc
     if header is None:
-        raise ImportRejected([RowError(file_name, header_row, None, "no header row")])
+        raise ImportRejected([RowError(file_name, header_row, None, reason("no header row"))])
     return Table(header, rows)
 
 
@@ -210,7 +218,8 @@ def open_workbook(data: bytes, file_name: str) -> CalamineWorkbook:
     try:
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for broken files
-        raise ImportRejected([RowError(file_name, None, None, f"cannot read the spreadsheet: {exc}")]) from exc
+        raise ImportRejected([RowError(file_name, None, None,
+                                       reason("cannot read the spreadsheet: %(error)s", error=exc))]) from exc
 
 
 def sheet_values(book: CalamineWorkbook, name: str, file_name: str) -> list[list]:
@@ -223,8 +232,9 @@ def sheet_values(book: CalamineWorkbook, name: str, file_name: str) -> list[list
         if not (isinstance(exc, Exception) or is_reader_panic(exc)):
             raise
         row = _failing_row(book, name)
-        raise ImportRejected([RowError(file_name, row, None, f"sheet {quoted(name)}: a cell cannot be read "
-                                                            f"(a date or duration out of range?): {exc}")]) from None
+        raise ImportRejected([RowError(file_name, row, None, reason(
+            "sheet %(sheet)s: a cell cannot be read (a date or duration out of range?): %(error)s",
+            sheet=quoted(name), error=exc))]) from None
 
 
 def _failing_row(book: CalamineWorkbook, name: str) -> int | None:
@@ -244,14 +254,15 @@ def _read_xlsx(data: bytes, file_name: str, *, sheet: str | None, header_row: in
     book = open_workbook(data, file_name)
     names = book.sheet_names
     if not names:
-        raise ImportRejected([RowError(file_name, None, None, "the spreadsheet has no sheets")])
+        raise ImportRejected([RowError(file_name, None, None, reason("the spreadsheet has no sheets"))])
     name = sheet or names[0]
     if name not in names:
-        raise ImportRejected([RowError(file_name, None, None, f"no sheet named {quoted(name)} "
-                                                              f"(sheets: {', '.join(quoted(n) for n in names[:20])})")])
+        raise ImportRejected([RowError(file_name, None, None, reason(
+            "no sheet named %(sheet)s (sheets: %(sheets)s)", sheet=quoted(name),
+            sheets=", ".join(quoted(n) for n in names[:20])))])
     values = sheet_values(book, name, file_name)
     if len(values) < header_row:
-        raise ImportRejected([RowError(file_name, header_row, None, "no header row")])
+        raise ImportRejected([RowError(file_name, header_row, None, reason("no header row"))])
     header = [_cell_text(v).strip() for v in values[header_row - 1]]
     rows = []
     for index, record in enumerate(values[header_row:], start=header_row + 1):

@@ -20,7 +20,7 @@ import re
 
 from lxml import etree
 
-from klimainnkjop.importers.archives import translated as _
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError
 
 XINCLUDE_NAMESPACES = ("http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude")
@@ -40,8 +40,8 @@ _PROLOG_ITEMS = re.compile(r"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.S)
 
 
 def _doctype_refused() -> str:
-    return _("the document has a document type declaration (DOCTYPE); DTDs and entities are not accepted in "
-             "e-invoices or SAF-T files")
+    return reason("the document has a document type declaration (DOCTYPE); DTDs and entities are not accepted in "
+                  "e-invoices or SAF-T files")
 
 
 def _prolog_text(data: bytes) -> str:
@@ -67,8 +67,8 @@ def declares_doctype(data: bytes) -> bool:
     return rest.startswith("<!") and not rest.startswith("<!--")  # an unfinished comment: checked after parsing
 
 
-def _refused(file_name: str, reason: str) -> ImportRejected:
-    return ImportRejected([RowError(file_name, None, None, reason)])
+def _refused(file_name: str, why: str) -> ImportRejected:
+    return ImportRejected([RowError(file_name, None, None, why)])
 
 
 def parse(data: bytes, file_name: str, *, huge_tree: bool = False) -> etree._Element:
@@ -84,16 +84,16 @@ def parse(data: bytes, file_name: str, *, huge_tree: bool = False) -> etree._Ele
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         raise ImportRejected([RowError(file_name, exc.lineno, None,
-                                       f"not well-formed XML: {_short(exc.msg)}")]) from None
+                                       reason("not well-formed XML: %(error)s", error=_short(exc.msg)))]) from None
     except ValueError as exc:  # e.g. lxml refusing a str with an encoding declaration; not reachable with bytes
-        raise _refused(file_name, f"not readable as XML: {_short(str(exc))}") from None
+        raise _refused(file_name, reason("not readable as XML: %(error)s", error=_short(str(exc)))) from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise _refused(file_name, _doctype_refused())
     for namespace in XINCLUDE_NAMESPACES:
         for element in root.iter(f"{{{namespace}}}*"):
             raise ImportRejected([RowError(file_name, element.sourceline, None,
-                                           _("the document uses XInclude; not accepted"))])
+                                           reason("the document uses XInclude; not accepted"))])
     return root
 
 

@@ -245,6 +245,20 @@ def period_overview(scope: Scope, *, org: str | None = None, period: Period | No
                    lambda: _period_overview(scope, run, org, period, units))
 
 
+def monthly_years(scope: Scope, *, org: str | None = None, units: list[str] | None = None,
+                  run: results.Run | None = None) -> set[int]:
+    """The years with purchases dated to a month: only they have halves, tertials and quarters to show (a year of
+    KOSTRA files alone has annual lines, month 0, and every part of it would be empty). Cached per compute run."""
+    if org is not None:
+        scope.check(org)
+    run = run or results.latest_run()
+    if run is None:
+        return set()
+    return set(_cached("monthly_years", scope, run, (org, _key(units)), lambda: sorted(
+        {r["year"] for r in results.totals(scope, org=org, by=["year", "month"], units=units, run=run)["rows"]
+         if (r["month"] or 0) >= 1})))
+
+
 def under_way_through(year: int, last_month: int, today: dt.date | None = None) -> int | None:
     """The last month with purchases of a year under way (this calendar year or a later one, its purchases ending
     before December), which is compared with the same months of the year before; None for a past year, compared

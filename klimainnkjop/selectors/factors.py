@@ -146,6 +146,3 @@ def exchange_rates() -> dict[tuple[int, str], float]:
     return {(year, currency): value for year, currency, value
             in ExchangeRate.objects.values_list("year", "currency", "nok_per_unit")}
 
-
-MISSING_RATE_HINT = ("add it on /administrasjon/valutakurser/ or with "
-                     "`klimainnkjop rate set {year} {currency} NOK_PER_UNIT`")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext
 
-from klimainnkjop.core.errors import ImportRejected, InvalidInput, RowError, quoted
+from klimainnkjop.core.errors import ImportRejected, InvalidInput, RowError, quoted, reason
 from klimainnkjop.core.kostra import OrgNumber
 from klimainnkjop.importers.agreements import AgreementProfile as ProfileSpec
 from klimainnkjop.importers.agreements import AgreementRow, parse_agreements
@@ -54,16 +54,16 @@ def do_import_agreements(*, data: bytes, file_name: str, profile_name: str | Non
     for row in parsed.rows:
         unknown = [o for o in row.participants if o not in organisations]
         if unknown:
-            errors.append(RowError(file_name, row.row_no, columns.get("participants"),
-                                   f"not an organisation of the region: {', '.join(unknown[:10])}"))
+            errors.append(RowError(file_name, row.row_no, columns.get("participants"), reason(
+                "not an organisation of the region: %(orgnrs)s", orgnrs=", ".join(unknown[:10]))))
         if row.owner and row.owner not in organisations:
-            errors.append(RowError(file_name, row.row_no, columns.get("owner"),
-                                   f"not an organisation of the region: {row.owner}"))
+            errors.append(RowError(file_name, row.row_no, columns.get("owner"), reason(
+                "not an organisation of the region: %(orgnrs)s", orgnrs=row.owner)))
         bad = [c for c in row.categories if c not in categories]
         if bad:
-            errors.append(RowError(file_name, row.row_no, columns.get("categories"),
-                                   f"unknown category {', '.join(quoted(c, 40) for c in bad[:10])} "
-                                   "(see `klimainnkjop categories list`)"))
+            errors.append(RowError(file_name, row.row_no, columns.get("categories"), reason(
+                "unknown category %(codes)s (see `klimainnkjop categories list`)",
+                codes=", ".join(quoted(c, 40) for c in bad[:10]))))
     if errors:
         raise ImportRejected(errors)
     created = updated = unchanged = 0

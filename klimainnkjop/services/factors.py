@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext
 
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.factors import parse_factor_set
 from klimainnkjop.services.audit import record_audit
@@ -123,15 +124,15 @@ def do_add_supplier_factor(*, supplier_orgnr: str, value: float, price_year: int
                            currency: str = "NOK", quality: int = 2, actor: ActorLike = None) -> SupplierFactor:
     problems = []
     if not OrgNumber.is_well_formed(supplier_orgnr):
-        problems.append(RowError("supplier factor", None, "supplier_orgnr", "must be 9 digits"))
+        problems.append(RowError("supplier factor", None, "supplier_orgnr", reason("must be 9 digits")))
     if value < 0:
-        problems.append(RowError("supplier factor", None, "value", "must not be negative"))
+        problems.append(RowError("supplier factor", None, "value", reason("must not be negative")))
     if not evidence.strip():
-        problems.append(RowError("supplier factor", None, "evidence", "say what documents the figure"))
+        problems.append(RowError("supplier factor", None, "evidence", reason("say what documents the figure")))
     low = value * 0.8 if low is None else low
     high = value * 1.2 if high is None else high
     if not low <= value <= high:
-        problems.append(RowError("supplier factor", None, "low", "the range must contain the value"))
+        problems.append(RowError("supplier factor", None, "low", reason("the range must contain the value")))
     if problems:
         raise ImportRejected(problems)
     with transaction.atomic():

@@ -10,6 +10,7 @@ import pyarrow as pa
 from django.db import transaction
 from django.utils.translation import gettext
 
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.kostra import BALANCE_FORMS
 from klimainnkjop.importers.ledger import Profile
@@ -196,7 +197,7 @@ def _convert_currency(foreign: list[tuple], file_name: str, profile_columns: dic
     """NOK øre (amount and VAT) of the lines not in NOK, (row_no, year, currency, amount_minor, vat_minor) in file
     order, with the annual average rate of the posting year; ImportRejected naming the first line of each year and
     currency without a rate."""
-    from klimainnkjop.selectors.factors import MISSING_RATE_HINT, exchange_rates
+    from klimainnkjop.selectors.factors import exchange_rates
 
     rates = exchange_rates() if foreign else {}
     errors: list[RowError] = []
@@ -208,9 +209,10 @@ def _convert_currency(foreign: list[tuple], file_name: str, profile_columns: dic
             if (year, currency) not in missing:
                 missing.add((year, currency))
                 errors.append(RowError(
-                    file_name, row_no, profile_columns.get("currency") or profile_columns.get("amount"),
-                    f"no exchange rate {currency}→NOK for {year}; "
-                    + MISSING_RATE_HINT.format(year=year, currency=currency) + " or import in NOK"))
+                    file_name, row_no, profile_columns.get("currency") or profile_columns.get("amount"), reason(
+                        "no exchange rate %(currency)s→NOK for %(year)s; add it on /administrasjon/valutakurser/ or "
+                        "with `klimainnkjop rate set %(year)s %(currency)s NOK_PER_UNIT` or import in NOK",
+                        currency=currency, year=year)))
             continue
         amount = round(amount_minor * rate)
         out["row_no"].append(row_no)
@@ -424,7 +426,7 @@ def do_import_ledger_lines(*, organisation: Organisation, lines: list[dict], act
     unknown = sorted({k for line in lines for k in line if k not in FIELDS})
     if unknown:
         raise InvalidInput.at("lines", gettext("unknown field(s) %(fields)s"), fields=", ".join(unknown))
-    errors = [RowError(LINES_FILE, no, name, "a value may not hold control characters (NUL, line breaks)")
+    errors = [RowError(LINES_FILE, no, name, reason("a value may not hold control characters (NUL, line breaks)"))
               for no, line in enumerate(lines, start=1) for name, value in line.items()
               if any(ord(c) < 32 and c != "\t" for c in _cell(value))]
     if errors:

@@ -26,12 +26,13 @@ from django.utils.translation import gettext
 
 from klimainnkjop.importers import archives
 from klimainnkjop.importers.ehf import InvoiceDocument, parse_documents
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.services.saft_ingest import ReadSaft, parse_saft
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.imports import PARQUET_COLUMNS, ImportResult, Staged, _stored_files, run_import, staged
 from klimainnkjop.services.organisations import InvalidInput
-from klimainnkjop.selectors.factors import MISSING_RATE_HINT, exchange_rates
+from klimainnkjop.selectors.factors import exchange_rates
 from klimainnkjop.storage import linestore
 from klimainnkjop.storage.models import ImportBatch, Organisation
 from klimainnkjop.core.audit_actions import Action
@@ -56,7 +57,7 @@ def read_inputs(paths: list[str | Path], budget: archives.Budget | None = None) 
             files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".xml", ".zip"))
             out.extend(read_inputs(files, budget) if files else [])
         elif not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder")
+            raise FileNotFoundError(reason("%(path)s: no such file or folder", path=path))
         elif path.is_file() and zipfile.is_zipfile(path):
             out.extend(archives.read_zip(path, path.name, budget, wanted=_wanted))
         else:
@@ -107,10 +108,10 @@ def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors
         if buyer and buyer != organisation.orgnr:
             other = Organisation.objects.filter(orgnr=buyer).first()
             if other is not None and not confirm_other:
-                errors.append(RowError(doc.file_name, None, "AccountingCustomerParty", (
-                    f"the buyer is organisation {buyer} ({other.name}), not {organisation.name} "
-                    f"({organisation.orgnr}); confirm that the invoice belongs to this organisation (the checkbox on "
-                    "the web, --force on the command line)")))
+                errors.append(RowError(doc.file_name, None, "AccountingCustomerParty", reason(
+                    "the buyer is organisation %(buyer)s (%(name)s), not %(organisation)s (%(orgnr)s); confirm that "
+                    "the invoice belongs to this organisation (the checkbox on the web, --force on the command line)",
+                    buyer=buyer, name=other.name, organisation=organisation.name, orgnr=organisation.orgnr)))
                 return None
             if other is not None and confirmed is not None:
                 confirmed.append({"file": doc.file_name, "document": doc.document_id, "buyer_orgnr": buyer})
@@ -119,10 +120,16 @@ def _resolve_org(doc: InvoiceDocument, organisation: Organisation | None, errors
         return organisation
     found = Organisation.objects.filter(orgnr=buyer).first() if buyer else None
     if found is None:
-        who = f"orgnr {buyer}" if buyer else f"{doc.buyer.name or 'the buyer'} (no Norwegian orgnr)"
-        errors.append(RowError(doc.file_name, None, None,
-                               f"no organisation matches the buyer {who}; add it with `klimainnkjop org add` or "
-                               "name one with --org"))
+        if buyer:
+            why = reason("no organisation matches the buyer orgnr %(orgnr)s; add it with `klimainnkjop org add` or "
+                         "name one with --org", orgnr=buyer)
+        elif doc.buyer.name:
+            why = reason("no organisation matches the buyer %(name)s (no Norwegian orgnr); add it with `klimainnkjop "
+                         "org add` or name one with --org", name=doc.buyer.name)
+        else:
+            why = reason("no organisation matches the buyer the buyer (no Norwegian orgnr); add it with `klimainnkjop "
+                         "org add` or name one with --org")
+        errors.append(RowError(doc.file_name, None, None, why))
     return found
 
 
@@ -148,9 +155,10 @@ def do_import_ehf(*, documents: list[tuple[str, bytes]], organisation: Organisat
         org = _resolve_org(doc, organisation, errors, result.warnings, confirm_other, confirmed)
         rate = 1.0 if doc.currency == "NOK" else rates.get((doc.issue_date.year, doc.currency))
         if rate is None:
-            errors.append(RowError(doc.file_name, None, "DocumentCurrencyCode",
-                                   f"no exchange rate {doc.currency}→NOK for {doc.issue_date.year}; "
-                                   + MISSING_RATE_HINT.format(year=doc.issue_date.year, currency=doc.currency)))
+            errors.append(RowError(doc.file_name, None, "DocumentCurrencyCode", reason(
+                "no exchange rate %(currency)s→NOK for %(year)s; add it on /administrasjon/valutakurser/ or with "
+                "`klimainnkjop rate set %(year)s %(currency)s NOK_PER_UNIT`",
+                currency=doc.currency, year=doc.issue_date.year)))
         if org is not None and rate is not None:
             by_org.setdefault(org.pk, (org, []))[1].append((doc, rate))
     if errors:
@@ -267,10 +275,17 @@ def do_import_saft(*, data: bytes, file_name: str, organisation: Organisation | 
         elif parsed.company_orgnr and parsed.company_orgnr != organisation.orgnr:
             if not confirm_other:
                 known = Organisation.objects.filter(orgnr=parsed.company_orgnr).first()
-                who = f"{known.name}'s ({parsed.company_orgnr})" if known else f"company {parsed.company_orgnr}'s"
-                raise ImportRejected([RowError(file_name, None, "Header/Company/RegistrationNumber", (
-                    f"the file is {who}, not {organisation.name}'s ({organisation.orgnr}); confirm that it belongs to "
-                    "this organisation (the checkbox on the web, --force on the command line)"))])
+                if known:
+                    why = reason("the file is %(name)s's (%(company)s), not %(organisation)s's (%(orgnr)s); confirm "
+                                 "that it belongs to this organisation (the checkbox on the web, --force on the "
+                                 "command line)", name=known.name, company=parsed.company_orgnr,
+                                 organisation=organisation.name, orgnr=organisation.orgnr)
+                else:
+                    why = reason("the file is company %(company)s's, not %(organisation)s's (%(orgnr)s); confirm "
+                                 "that it belongs to this organisation (the checkbox on the web, --force on the "
+                                 "command line)", company=parsed.company_orgnr, organisation=organisation.name,
+                                 orgnr=organisation.orgnr)
+                raise ImportRejected([RowError(file_name, None, "Header/Company/RegistrationNumber", why)])
             record_audit(actor=actor, action=Action.CONFIRM_SAFT_IMPORT, object_type="File", object_id=file_name[:200],
                          organisation=organisation,
                          after={"file": file_name, "sha256": linestore.sha256_bytes(data), "organisation":

@@ -17,6 +17,7 @@ import pyarrow as pa
 from klimainnkjop.core import kostra as kostra_codes
 from klimainnkjop.engine.ingest import HoldsIngest, KostraIngest, KostraLayout, parsed_into
 from klimainnkjop.importers import kostra
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.tabular import decode
 
@@ -90,7 +91,7 @@ def _parse(ingest: KostraIngest, data: bytes, file_name: str) -> ReadKostra:
         if record is not None:
             odd.append(record)
     if not rows_read:
-        errors.append(RowError(file_name, None, None, "the file is empty"))
+        errors.append(RowError(file_name, None, None, reason("the file is empty")))
     if errors:
         raise ImportRejected(errors)
     ingest.kostra_records(layout, {raw: kostra_codes.current_region_code(raw) for raw in ingest.raw_regions(layout)},

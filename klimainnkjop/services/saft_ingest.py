@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from klimainnkjop.core.errors import quoted
+from klimainnkjop.core.errors import quoted, reason
 from klimainnkjop.engine.ingest import HoldsIngest, SaftIngest, parsed_into
 from klimainnkjop.importers import saft
 from klimainnkjop.importers.errors import ImportRejected, RowError
@@ -71,7 +71,8 @@ def _parse(ingest: SaftIngest, columns: saft.SaftColumns) -> ReadSaft:
     errors = []
     for kind, row, text in ingest.check_saft(dates, amounts, arts):
         if kind == "date":
-            errors.append(RowError(file_name, row, "GLPostingDate", f"not a date: {quoted(text)}"))
+            why = reason("not a date: %(value)s", value=quoted(text))
+            errors.append(RowError(file_name, row, "GLPostingDate", why))
         else:
             errors.append(RowError(file_name, row, kind, text))
     if errors:

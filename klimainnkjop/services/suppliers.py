@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 
 from klimainnkjop.clients.brreg import DELETED, FOUND, BrregClient, BrregError
 from klimainnkjop.importers.brreg import Unit, iter_units, unit_from_record
+from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.supplier_stats import StatsProfile
 from klimainnkjop.services.supplier_stats import STATS_PARQUET_COLUMNS, parse_stats
@@ -95,9 +96,9 @@ def _validated_units(path: Path, file_name: str, wanted: set[str] | None) -> tup
             if wanted is not None and unit.orgnr in wanted:
                 found[unit.orgnr] = unit
     except (OSError, EOFError, UnicodeDecodeError) as exc:
-        errors.append(RowError(file_name, None, None, f"cannot read the file: {exc}"))
+        errors.append(RowError(file_name, None, None, reason("cannot read the file: %(error)s", error=exc)))
     if more:
-        errors.append(RowError(file_name, None, None, f"{more} more errors not listed"))
+        errors.append(RowError(file_name, None, None, reason("%(count)s more errors not listed", count=more)))
     if errors:
         raise ImportRejected(errors)
     return read, found

@@ -26,7 +26,7 @@ from django.utils.translation import gettext, gettext_noop
 from django_tasks import task
 
 from klimainnkjop import paths
-from klimainnkjop.core.errors import ImportRejected, InvalidInput, RowError
+from klimainnkjop.core.errors import ImportRejected, InvalidInput, RowError, reason
 from klimainnkjop.importers import archives, guess
 from klimainnkjop.services.kostra_ingest import ReadKostra, parse_kostra
 from klimainnkjop.importers.ledger import Profile, parse_ledger
@@ -82,13 +82,15 @@ def kostra_mismatches(data: bytes, file_name: str, organisation: Organisation,
     errors: list[RowError] = []
     for row_no, kind, value in parsed.others(organisation.kostra_region or "", organisation.orgnr):
         if kind == "region":
-            errors.append(RowError(file_name, row_no, "region", (
-                f"KOSTRA region {value} is not {organisation.name}'s ({organisation.kostra_region}); confirm that "
-                "the file belongs to this organisation (the checkbox on the web, --force on the command line)")))
+            errors.append(RowError(file_name, row_no, "region", reason(
+                "KOSTRA region %(value)s is not %(organisation)s's (%(region)s); confirm that the file belongs to "
+                "this organisation (the checkbox on the web, --force on the command line)",
+                value=value, organisation=organisation.name, region=organisation.kostra_region)))
         else:
-            errors.append(RowError(file_name, row_no, "orgnr", (
-                f"orgnr {value} is not {organisation.name}'s ({organisation.orgnr}); confirm that the file belongs "
-                "to this organisation (the checkbox on the web, --force on the command line)")))
+            errors.append(RowError(file_name, row_no, "orgnr", reason(
+                "orgnr %(value)s is not %(organisation)s's (%(orgnr)s); confirm that the file belongs to this "
+                "organisation (the checkbox on the web, --force on the command line)",
+                value=value, organisation=organisation.name, orgnr=organisation.orgnr)))
     return errors
 
 
@@ -343,8 +345,8 @@ def process_upload(upload: Upload, *, actor: ActorLike = None) -> Upload:
         upload.result = {"errors_count": 1}
     except Exception as exc:  # noqa: BLE001 - the row must say failed; the worker logs the traceback
         upload.status, upload.progress = Upload.STATUS_FAILED, PROGRESS_FAILED
-        upload.errors = [RowError(upload.file_name, None, None,
-                                  f"the import failed unexpectedly ({type(exc).__name__})").as_dict()]
+        upload.errors = [RowError(upload.file_name, None, None, reason(
+            "the import failed unexpectedly (%(kind)s)", kind=type(exc).__name__)).as_dict()]
         upload.result = {"errors_count": 1}
     else:
         upload.status, upload.progress, upload.result, upload.errors = \
@@ -377,7 +379,7 @@ def process_upload_job(upload_id: int, user_id: int | None = None) -> str:
         if actor is None or not access.can_import(actor, upload.organisation.orgnr):
             upload.status, upload.progress = Upload.STATUS_FAILED, PROGRESS_FAILED
             upload.errors = [RowError(upload.file_name, None, None,
-                                      "the person who uploaded the file may no longer import").as_dict()]
+                                      reason("the person who uploaded the file may no longer import")).as_dict()]
             upload.save()
             return upload.status
     return process_upload(upload, actor=actor).status
@@ -388,18 +390,18 @@ def do_expire_uploads(*, now: dt.datetime | None = None, actor: ActorLike = SYST
     has been running longer than INTERRUPTED_AFTER (its worker was stopped). Called by services/maintenance.py
     (`maintenance clean`, and when serve or a worker starts). Returns the uploads' ids."""
     now = now or timezone.now()
-    reasons = {Upload.STATUS_MAPPING: (now - MAPPING_KEPT, f"the columns were not mapped within "
-                                                         f"{MAPPING_KEPT.days} days; upload the file again"),
-               Upload.STATUS_RUNNING: (now - INTERRUPTED_AFTER, "interrupted: the worker stopped while importing the "
-                                                                "file; nothing was stored; upload it again")}
+    reasons = {Upload.STATUS_MAPPING: (now - MAPPING_KEPT, reason(
+                   "the columns were not mapped within %(days)s days; upload the file again", days=MAPPING_KEPT.days)),
+               Upload.STATUS_RUNNING: (now - INTERRUPTED_AFTER, reason(
+                   "interrupted: the worker stopped while importing the file; nothing was stored; upload it again"))}
     done = []
-    for status, (limit, reason) in reasons.items():
+    for status, (limit, why) in reasons.items():
         for upload in Upload.objects.select_related("organisation").filter(status=status, created_at__lt=limit):
             if upload.stored_path:
                 shutil.rmtree(_stored(upload).parent, ignore_errors=True)
             with transaction.atomic():
                 upload.status, upload.progress, upload.stored_path = Upload.STATUS_FAILED, PROGRESS_FAILED, ""
-                upload.errors = [RowError(upload.file_name, None, None, reason).as_dict()]
+                upload.errors = [RowError(upload.file_name, None, None, why).as_dict()]
                 upload.finished_at = now
                 upload.save()
                 record_audit(actor=actor, action=Action.EXPIRE_UPLOAD, obj=upload, organisation=upload.organisation,

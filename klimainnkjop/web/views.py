@@ -173,10 +173,14 @@ def requested_period(request) -> dashboard.Period | None:
         raise BadPeriod(text)
 
 
-def period_choices(years) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The periods that exist, for a select (grouped by year, newest first): each year with figures and its
-    half-years, tertials and quarters (dashboard.Period.siblings), labelled as the dashboards' period_nav."""
-    return [(str(year), [(p.code, period_label(p)) for p in dashboard.Period(year).siblings()])
+def period_choices(years, monthly=None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The periods that exist, for a select (grouped by year, newest first): each year with figures and, when it
+    has purchases dated to a month (`monthly`, dashboard.monthly_years; every year when None), its half-years,
+    tertials and quarters (dashboard.Period.siblings), labelled as the dashboards' period_nav."""
+    def parts(year: int) -> list[dashboard.Period]:
+        return dashboard.Period(year).siblings() if monthly is None or year in monthly else [dashboard.Period(year)]
+
+    return [(str(year), [(p.code, period_label(p)) for p in parts(year)])
             for year in sorted({y for y in years if y}, reverse=True)]
 
 
@@ -205,13 +209,14 @@ def _key_value(key) -> str:
     return "-" if key in ("", None) else str(key)
 
 
-def period_nav(request, overview: dashboard.PeriodOverview) -> dict:
-    """Links to every year with data and to the parts of the chosen year."""
+def period_nav(request, overview: dashboard.PeriodOverview, monthly: set[int]) -> dict:
+    """Links to every year with data and to the parts of the chosen year (none for a year without purchases dated
+    to a month, `monthly`: dashboard.monthly_years)."""
     def link(p: dashboard.Period) -> dict:
         return {"label": period_label(p), "code": p.code, "href": f"{request.path}?periode={p.code}",
                 "current": p == overview.period}
 
-    parts = overview.period.siblings()
+    parts = overview.period.siblings() if overview.period.year in monthly else []
     return {"years": [link(dashboard.Period(y)) for y in overview.years],
             "halves": [link(p) for p in parts if p.kind == "H"],
             "tertials": [link(p) for p in parts if p.kind == "T"],
@@ -524,10 +529,10 @@ def change_notice(scope: Scope, orgnr: str | None, period: dashboard.Period, uni
 
 # --- views ----------------------------------------------------------------------------------------------------
 
-def _dashboard_context(request, overview) -> dict:
+def _dashboard_context(request, overview, monthly: set[int]) -> dict:
     if overview is None or not overview.years:
         return {}
-    return {"period_nav": period_nav(request, overview), "figures": key_figures(overview),
+    return {"period_nav": period_nav(request, overview, monthly), "figures": key_figures(overview),
             "period_label": period_label(overview.period)}
 
 
@@ -543,9 +548,10 @@ def region(request):
     def build() -> dict:
         org_names = dashboard.organisation_names(scope)
         overview = dashboard.period_overview(scope, period=period, run=run)
+        monthly = dashboard.monthly_years(scope, run=run)
         context = {"organisations": org_names, "overview": overview, "panels": []}
         if overview is not None and overview.years:
-            context.update(_dashboard_context(request, overview))
+            context.update(_dashboard_context(request, overview, monthly))
             partial = kpis.partial_years(scope) if len(org_names) > 1 else {}
             context["panels"] = [year_panel(overview, request, partial), org_panel(overview, org_names),
                                  category_panel(overview, dashboard.category_names(scope, get_language() or "nb")),
@@ -573,6 +579,7 @@ def organisation(request, orgnr):
 
     def build() -> dict:
         overview = dashboard.period_overview(scope, org=org.orgnr, period=period, run=run)
+        monthly = dashboard.monthly_years(scope, org=org.orgnr, run=run)
         try:
             batches = list(org_selectors.import_batches(scope, org.orgnr))
         except OutsideScope:  # a unit leader: the imports are the whole organisation's
@@ -582,7 +589,7 @@ def organisation(request, orgnr):
                   and any(isinstance(e, dict) and e.get("warning") for e in (b.errors or []))]
         context = {"org": org, "overview": overview, "panels": [], "batches": batches, "warned_batches": warned}
         if overview is not None and overview.years:
-            context.update(_dashboard_context(request, overview))
+            context.update(_dashboard_context(request, overview, monthly))
             names = dashboard.category_names(scope, get_language() or "nb")
             context["panels"] = [
                 year_panel(overview, request), category_panel(overview, names, org.orgnr),
@@ -620,10 +627,11 @@ def unit(request, orgnr, unit):
 
     def build() -> dict:
         overview = dashboard.period_overview(scope, org=org.orgnr, period=period, units=codes, run=run)
+        monthly = dashboard.monthly_years(scope, org=org.orgnr, units=codes, run=run)
         context = {"org": org, "overview": overview, "panels": [], "unit": unit, "unit_title": unit_title,
                    "sub_units": [c for c in codes if c != unit]}
         if overview is not None and overview.years:
-            context.update(_dashboard_context(request, overview))
+            context.update(_dashboard_context(request, overview, monthly))
             names = dashboard.category_names(scope, get_language() or "nb")
             context["panels"] = [
                 year_panel(overview, request), category_panel(overview, names, org.orgnr, unit),

@@ -19,6 +19,7 @@ from klimainnkjop.services import administration as admin_services
 from klimainnkjop.services.reference import MAX_NOK_PER_UNIT
 from klimainnkjop.web import formatting
 from klimainnkjop.web.forms import error_text
+from klimainnkjop.web.reasons import translated_reason
 
 
 def _region_admin(request):
@@ -128,7 +129,7 @@ def supplier_factors(request):
             except ImportRejected as exc:
                 for error in exc.errors:
                     field = error.column if error.column in form.fields else None
-                    form.add_error(field, error.reason)
+                    form.add_error(field, translated_reason(error.reason))
             else:
                 messages.success(request, _("Supplier factor added for %(orgnr)s. The account is recomputed.")
                                  % {"orgnr": factor.supplier_orgnr})

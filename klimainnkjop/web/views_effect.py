@@ -63,7 +63,7 @@ def effect(request):
                "org_name": choices["org_names"].get(orgnr, "") if orgnr else ""}
     errors = []
     available = selectors.years(scope, org=orgnr)
-    period_options = period_choices(available)  # the periods that exist, as on the dashboards
+    period_options = period_choices(available, dashboard.monthly_years(scope, org=orgnr))  # as on the dashboards
     context["period_options"] = period_options
     for text in (text_from, text_to):
         if text and text not in period_codes(period_options):

@@ -108,7 +108,7 @@ class ReportForm(forms.Form):
         if organisations and len(self.unit_limited) == len(organisations):  # no whole organisation to offer
             self.fields["unit"].choices = self.fields["unit"].choices[1:]
             self.fields["unit"].required, self.fields["unit"].label = True, _("Unit")
-        self.fields["period"].choices = period_choices(existing_years(scope))
+        self.fields["period"].choices = period_choices(existing_years(scope), dashboard.monthly_years(scope))
 
     def clean(self):
         data = super().clean()

@@ -54,8 +54,9 @@ def budgets(request, orgnr):
     except (access.OutsideScope, org_selectors.NotFound):
         raise Http404
     # the period is chosen from the periods that exist: the years with figures and the years with a budget
-    period_options = period_choices(existing_years(scope, org.orgnr)
-                                    + budget_selectors.budget_years(scope, org.orgnr))
+    budget_years = budget_selectors.budget_years(scope, org.orgnr)  # a budget has months, figures or not
+    period_options = period_choices(existing_years(scope, org.orgnr) + budget_years,
+                                    dashboard.monthly_years(scope, org=org.orgnr) | set(budget_years))
     period_error = ""
     try:
         period = requested_period(request)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import template
 
-from klimainnkjop.web import formatting, labels
+from klimainnkjop.web import formatting, labels, reasons
 
 register = template.Library()
 
@@ -64,3 +64,15 @@ def price_type_label(code) -> str:
 @register.filter
 def set_description(description) -> str:
     return labels.factor_set_description(description or "")
+
+
+@register.filter
+def reason(text) -> str:
+    """A refused row's reason in the page's language (web/reasons.py)."""
+    return reasons.translated_reason(str(text or ""))
+
+
+@register.filter
+def row_error(error) -> str:
+    """A refused row (a RowError or an upload's stored dict): file, row, column and reason in the page's language."""
+    return reasons.row_error_text(error)
