@@ -38,6 +38,33 @@ def data_dir_at(path):
         yield path
 
 
+# The fixtures through which a test reaches the database (pytest-django refuses it to any other test)
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences",
+                     "django_db_serialized_rollback", "separate_database"}
+
+
+def reaches_the_database(item) -> bool:
+    """Whether a test can reach the database: through a database fixture (or the django_db mark), a shared module
+    fixture (`shared_*`, made inside the database), or a process it starts (its module uses subprocess)."""
+    names = set(getattr(item, "fixturenames", ()))
+    if names & DATABASE_FIXTURES or any(n.startswith("shared_") for n in names) \
+            or item.get_closest_marker("django_db") is not None:
+        return True
+    source = getattr(getattr(item, "module", None), "__file__", None)
+    return source is None or "subprocess" in Path(source).read_text(encoding="utf-8")
+
+
+def pytest_collection_modifyitems(config, items):
+    """KLIMAINNKJOP_TESTS_DATABASE_ONLY=1 (.ci/run's second run, on PostgreSQL): only the tests that can reach the
+    database. The others cannot tell one database from the other, and the first run (SQLite) ran them."""
+    if os.environ.get("KLIMAINNKJOP_TESTS_DATABASE_ONLY") != "1":
+        return
+    kept = [item for item in items if reaches_the_database(item)]
+    chosen = set(map(id, kept))
+    config.hook.pytest_deselected(items=[item for item in items if id(item) not in chosen])
+    items[:] = kept
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_fixture_setup(fixturedef, request):
     """Fixtures build their data as the operator, without a scope (the setup of a yielding fixture up to its yield;
