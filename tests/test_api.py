@@ -251,6 +251,7 @@ def test_a_file_is_imported_through_the_uploads_dispatch_and_a_bad_file_named_by
         "profile": "sap"},
         **bearer(secret))
     assert unknown.status_code == 422 and "no profile named 'sap'" in unknown.json()["detail"]
+    assert unknown["Content-Language"] == "en"  # the API speaks English (api/language.py), the pages bokmål
     nul = client.post(f"{API}/{KONGSVINGER}/imports", data={
         "file": SimpleUploadedFile("b.csv", KONGSVINGER_CSV.encode()), "kind": "ledger", "profile": "vi\x00sma"},
         **bearer(secret))

@@ -17,4 +17,6 @@ class EnglishApiMiddleware:
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
         with translation.override("en"):
-            return self.get_response(request)
+            response = self.get_response(request)
+        response.headers["Content-Language"] = "en"  # (LocaleMiddleware only sets it where it is not set)
+        return response
