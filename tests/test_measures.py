@@ -158,6 +158,14 @@ def test_the_trajectory_takes_each_measure_from_its_date_and_the_package_an_orga
     assert bau == pytest.approx([K_TOTAL, K_TOTAL * 1.1, K_TOTAL * 1.21], rel=1e-9)
 
 
+def test_the_trajectory_page_without_an_adopted_package_asks_for_one_in_bokmal(account, client):
+    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
+    client.force_login(make_user("admin", kongsvinger, "region-admin"))
+    html, _tree = page(client, f"/tiltak/bane/?org={KONGSVINGER}&til=2028")
+    assert "Ingen pakke er vedtatt her ennå: velg en pakke for å se utslippsbanen." in html
+    assert "no package" not in html  # the selector's own English words are not shown
+
+
 def test_the_trajectory_shows_the_organisations_tonnes_target_as_its_straight_path(account, client):
     """Issue 10 item 5 against issue 11's targets: a cut of 40 % from 2024 to 2028 for Kongsvinger's tonnes is drawn
     from K_TOTAL in 2024 to 0.6 × K_TOTAL in 2028, a tenth of the cut a year; in the CLI and on the page."""

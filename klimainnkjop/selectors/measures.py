@@ -54,6 +54,10 @@ MECHANISMS = Measure.MECHANISMS
 NotFound = Measure.DoesNotExist
 PackageNotFound = MeasurePackage.DoesNotExist
 
+
+class NoPackageAdopted(ValueError):
+    """A trajectory without a package: none is named and none is adopted by the organisations asked about."""
+
 LIST_FIELDS = ["id", "name", "kind", "mechanism", "percent", "status", "categories", "to_category", "organisations",
                "baseline_year", "expected_kg_per_year", "expected_kg_low", "expected_kg_high", "cost_once_nok",
                "cost_nok_per_year", "nok_per_tonne", "measured_kg_per_year", "effective_from", "not_computed",
@@ -730,7 +734,7 @@ def trajectory(scope: Scope, *, to_year: int, org: str | None = None, package_na
     year0 = baseline_year or (named.baseline_year if named else
                               min((p.baseline_year for p in plans.values()), default=None))
     if year0 is None:
-        raise ValueError("no package is adopted here: name one (--package) or give the baseline year")
+        raise NoPackageAdopted("no package is adopted here: name one (--package) or give the baseline year")
     if to_year < year0:
         raise ValueError(f"--to: {to_year} is before the baseline year {year0}")
     c = cells(scope, year0, org=org)

@@ -378,7 +378,7 @@ def trajectory(request):
                                         growth_percent=growth)
     except (ValueError, NoResults) as exc:
         context["message"] = (_("No package is adopted here yet: choose a package to see its trajectory.")
-                              if "no package" in str(exc) else
+                              if isinstance(exc, selectors.NoPackageAdopted) else
                               _("The trajectory cannot be drawn: %(reason)s") % {"reason": exc})
         return render(request, "web/measure_trajectory.html", context)
     years: dict[int, dict] = {}
