@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import io
 import os
 import shutil
@@ -51,7 +52,13 @@ def reaches_the_database(item) -> bool:
             or item.get_closest_marker("django_db") is not None:
         return True
     source = getattr(getattr(item, "module", None), "__file__", None)
-    return source is None or "subprocess" in Path(source).read_text(encoding="utf-8")
+    return source is None or _starts_processes(source)
+
+
+@functools.cache
+def _starts_processes(source: str) -> bool:
+    """Whether a test module starts processes (read once per module, not once per test)."""
+    return "subprocess" in Path(source).read_text(encoding="utf-8")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -204,6 +204,11 @@ MONTHS_NB = {1: "januar", 2: "februar", 3: "mars", 4: "april", 5: "mai", 6: "jun
              9: "september", 10: "oktober", 11: "november", 12: "desember"}
 
 
+def _so_far(through: int) -> tuple[tuple[int, ...], str]:
+    """The months of a year under way up to `through` (dashboard.under_way_through), and how the report names them."""
+    return tuple(range(1, through + 1)), f"januar–{MONTHS_NB[through]}"
+
+
 def _total(rows: list[dict], name: str = "") -> Figures:
     return total_of(rows, None, name)
 
@@ -257,7 +262,7 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
     # the year under way is compared with the same months of the year before (as the dashboards do)
     through = dashboard.under_way_through(period.year, max((r["month"] for r in current if r["lines"]), default=0)) \
         if period.full_year else None
-    previous = reader.rows(period.year - 1, tuple(range(1, through + 1)) if through else months, [])
+    previous = reader.rows(period.year - 1, _so_far(through)[0] if through else months, [])
     document = reader.document
     run = results.latest_run()
     if run is None or document is None:
@@ -303,7 +308,7 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
         generated_at=dt.datetime.now(dt.timezone.utc),
         total=_total(current, "Totalt"),
         previous=_total(previous, period.previous_year().code
-                        + (f" (januar–{MONTHS_NB[through]})" if through else "")),
+                        + (f" ({_so_far(through)[1]})" if through else "")),
         annual_left_out=_total(annual), by_category=by_category, by_part=by_part, part_label=part_label,
         by_month=by_month, by_method=by_method, by_quality=by_quality, layout=layout, texts=texts,
         through_month=through,
@@ -312,7 +317,7 @@ def build(scope: Scope, *, scope_kind: str, period: Period, orgnr: str | None = 
         data.notes.append("Årsrapporten tar med linjer uten måned (KOSTRA-tall for hele året, måned 0).")
     if through:
         data.notes.append(f"Året {period.year} er ikke avsluttet: tallene går til og med {MONTHS_NB[through]}, og "
-                          f"de sammenlignes med januar–{MONTHS_NB[through]} {period.year - 1}, ikke med hele året.")
+                          f"de sammenlignes med {_so_far(through)[1]} {period.year - 1}, ikke med hele året.")
     else:
         left_out = f"{data.annual_left_out.kg / 1000:.1f}".replace(".", ",")
         data.notes.append("KOSTRA-tall gjelder hele året og har ingen måned; de er bare med i årsrapporter."
@@ -402,9 +407,8 @@ def _comparison(reader: _Reader, data: ReportData, year: int, baseline: bool, ca
     """The report's months in an earlier year, in total, per category and per organisation or unit (for the year
     under way, the months it has so far)."""
     period = Period(year, data.period.kind, data.period.number)
-    months = tuple(range(1, data.through_month + 1)) if data.through_month else period.months
-    said = [f"januar–{MONTHS_NB[data.through_month]}"] if data.through_month else []
-    said += ["basisår"] if baseline else []
+    months, so_far = _so_far(data.through_month) if data.through_month else (period.months, "")
+    said = [w for w in (so_far, "basisår" if baseline else "") if w]
     label = period.code + (f" ({', '.join(said)})" if said else "")
     rows = reader.rows(year, months, ["category"])
     parts = _parts(reader, year, months, data.scope_kind, data.orgnr, part_names)

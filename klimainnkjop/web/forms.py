@@ -41,11 +41,11 @@ def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
 
 
-
 def error_text(error: Exception | str) -> str:
     """What a page shows of a service's refusal: an InvalidInput's text without its field's name, else the
     message as it is."""
     return error.text if isinstance(error, InvalidInput) else str(error)
+
 
 class DesignsystemetForm(forms.Form):
     """Designsystemet classes; aria-invalid and aria-describedby pointing at the field's error or help text."""
