@@ -1,6 +1,7 @@
 """Exports are safe to open (issue 19, part 2): a supplier, line, description, unit, category or organisation
 name that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is written as text with a single quote in
-front in every CSV and XLSX the product writes (OWASP's rule against formula injection), while real numbers
+front in every CSV the product writes, and in every XLSX as a string cell with the quote prefix style (OWASP's
+rule against formula injection), while real numbers
 stay numbers: a negative amount is written as a number, and XLSX number cells stay numeric."""
 from __future__ import annotations
 
@@ -126,7 +127,9 @@ def test_a_text_starting_with_a_formula_sign_gets_a_single_quote_in_front(sign):
     text = sign + "cmd|' /C calc'!A0"
     assert cells.safe_text(text) == "'" + text
     assert cells.csv_cell(text, decimal_comma=True) == "'" + text
-    assert cells.xlsx_value(text) == "'" + text
+    book = openpyxl.Workbook()
+    cell = book.active.cell(cells.append_xlsx_row(book.active, [text]), 1)
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True)  # the quote is the cell's style
 
 
 @pytest.mark.parametrize("text", ["Kontorgiganten AS", "a=b", "1+1", "", "'=already quoted", " =1+1", "E-post"])
@@ -144,12 +147,14 @@ def test_numbers_stay_numbers_negative_ones_too():
     assert cells.csv_cell("-2000", decimal_comma=True) == "'-2000"  # a text that looks like a number is text
 
 
-def test_an_xlsx_text_cell_is_never_a_formula_or_an_error_and_loses_control_characters():
+def test_an_xlsx_text_cell_is_never_a_formula_or_an_error_and_loses_control_characters(tmp_path):
     book = openpyxl.Workbook()
     row = cells.append_xlsx_row(book.active, ["=1+1", "#N/A", "a\x01b", -5, 2.5, None])
-    values = [c.value for c in book.active[row]]
-    assert values == ["'=1+1", "#N/A", "ab", -5, 2.5, None]
-    assert [c.data_type for c in book.active[row]][:5] == ["s", "s", "s", "n", "n"]
+    book.save(tmp_path / "t.xlsx")
+    written = openpyxl.load_workbook(tmp_path / "t.xlsx").active[row]
+    assert [c.value for c in written] == ["=1+1", "#N/A", "ab", -5, 2.5]  # the empty cell is not written
+    assert [c.data_type for c in written][:5] == ["s", "s", "s", "n", "n"]
+    assert [c.quotePrefix for c in written][:3] == [True, False, False]  # no visible quote, text when edited
 
 
 # --- every export path ----------------------------------------------------------------------------------------
@@ -218,7 +223,8 @@ def report_cells(path) -> list[str]:
 
 
 def xlsx_cells(path) -> tuple[list[str], list]:
-    """Every text cell (checked as the CSV's are) and every number cell of a workbook; no formula anywhere."""
+    """Every text cell as the spreadsheet's formula bar shows it (a quote in front where the cell has the quote
+    prefix style; checked as the CSV's are) and every number cell of a workbook; no formula anywhere."""
     book = openpyxl.load_workbook(path)
     texts, numbers = [], []
     for sheet in book.worksheets:
@@ -226,7 +232,7 @@ def xlsx_cells(path) -> tuple[list[str], list]:
             for cell in row:
                 assert cell.data_type != "f"
                 if isinstance(cell.value, str):
-                    texts.append(cell.value)
+                    texts.append(quoted(cell.value) if cell.quotePrefix else cell.value)
                 elif isinstance(cell.value, (int, float)):
                     numbers.append(cell.value)
     assert_no_formula([texts])

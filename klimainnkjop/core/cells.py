@@ -2,7 +2,9 @@
 
 OWASP's rule (CSV Injection): a text cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is
 written with a single quote in front, so that Excel, LibreOffice and Google Sheets show it as text and never
-run it as a formula (`=cmd|' /C calc'!A0`, `@SUM(1+1)*cmd|…`). Numbers are not text: an int, float or Decimal
+run it as a formula (`=cmd|' /C calc'!A0`, `@SUM(1+1)*cmd|…`). In XLSX the quote is the cell's own "quote
+prefix" style (`quotePrefix`, what Excel sets when one types `'=1+1`): the cell is a string cell, shows the text
+as it is and stays text when edited. Numbers are not text: an int, float or Decimal
 is written as a number (in XLSX a numeric cell), so a negative amount stays a negative number. A number that a
 writer has already formatted (with a decimal comma, a fixed number of decimals) is marked with `number()`.
 
@@ -111,23 +113,26 @@ def csv_records(records: Sequence[dict], columns: Sequence[str], dialect: Dialec
 
 def xlsx_value(value):
     """A value for an openpyxl cell: numbers, booleans and dates as they are (numeric cells), a `number()` as the
-    number it is, text through `safe_text` without the control characters XML cannot hold (openpyxl refuses
-    them)."""
+    number it is, text without the control characters XML cannot hold (openpyxl refuses them); `append_xlsx_row`
+    marks a text that could be a formula."""
     if isinstance(value, Number):
         return float(value.replace(",", "."))
     if value is None or isinstance(value, (int, float, Decimal, bool, datetime.date, datetime.time)):
         return value
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    return safe_text(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
 
 
 def append_xlsx_row(sheet, values: Iterable) -> int:
     """Append one row to an openpyxl sheet, each cell through `xlsx_value`; text cells are always string cells
-    (openpyxl would otherwise make `=…` a formula and `#N/A` an error). Returns the row's number."""
+    (openpyxl would otherwise make `=…` a formula and `#N/A` an error), and one that `safe_text` would quote gets
+    the quote prefix style instead of a visible quote. Returns the row's number."""
     sheet.append([xlsx_value(v) for v in values])
     row = sheet.max_row
     for cell in sheet[row]:
         if isinstance(cell.value, str):
             cell.data_type = "s"
+            if safe_text(cell.value) != cell.value:
+                cell.quotePrefix = True
     return row
