@@ -166,6 +166,19 @@ def test_the_trajectory_page_without_an_adopted_package_asks_for_one_in_bokmal(a
     assert "no package" not in html  # the selector's own English words are not shown
 
 
+def test_the_trajectory_page_refuses_a_target_year_before_the_baseline_in_bokmal_and_the_cli_names_its_option(
+        account, client):
+    package = services.do_create_package(name="Tidlig", measures=[make("Mindre", percent=20)], baseline_year=2024,
+                                         actor="test")
+    kongsvinger = Organisation.objects.get(orgnr=KONGSVINGER)
+    client.force_login(make_user("admin", kongsvinger, "region-admin"))
+    html, _tree = page(client, f"/tiltak/bane/?org={KONGSVINGER}&pakke={package.pk}&til=2020")
+    assert "Utslippsbanen kan ikke vises: 2020 er før basisåret 2024" in html
+    assert "--to" not in html and "before the baseline" not in html
+    result = run_cli("trajectory", "--org", KONGSVINGER, "--package", "Tidlig", "--to", "2020")
+    assert result.returncode != 0 and "--to: 2020 is before the baseline year 2024" in result.stderr
+
+
 def test_the_trajectory_shows_the_organisations_tonnes_target_as_its_straight_path(account, client):
     """Issue 10 item 5 against issue 11's targets: a cut of 40 % from 2024 to 2028 for Kongsvinger's tonnes is drawn
     from K_TOTAL in 2024 to 0.6 × K_TOTAL in 2028, a tenth of the cut a year; in the CLI and on the page."""

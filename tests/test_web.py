@@ -192,3 +192,19 @@ def test_an_english_browser_still_gets_bokmal_until_the_person_switches(region_d
     admin_client.post("/i18n/setlang/", {"language": "en", "next": "/"}, HTTP_ACCEPT_LANGUAGE="en-US")
     response = admin_client.get("/", HTTP_ACCEPT_LANGUAGE="nb-NO")
     assert "Emissions per year" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_trajectory_before_anything_is_computed_says_so_in_bokmal_without_the_cli_command(reference, org, client):
+    from klimainnkjop.services import measures as services
+    from tests.conftest import run_cli
+
+    measure = services.do_create_measure(name="Mindre", kind=2, mechanism="quantity", percent=20.0,
+                                         categories=["goods.office"], baseline_year=2024, actor="test")
+    package = services.do_create_package(name="Tidlig", measures=[measure], baseline_year=2024, actor="test")
+    client.force_login(make_user("admin", org, "region-admin"))
+    html = client.get(f"/tiltak/bane/?org={org.orgnr}&pakke={package.pk}&til=2028").content.decode()
+    assert "Utslippsbanen kan ikke vises: Ingenting er beregnet ennå." in html
+    assert "klimainnkjop compute" not in html and "nothing computed" not in html
+    result = run_cli("trajectory", "--org", org.orgnr, "--package", "Tidlig", "--to", "2028")
+    assert result.returncode != 0 and "nothing computed yet; run `klimainnkjop compute`" in result.stderr

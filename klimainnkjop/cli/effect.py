@@ -46,7 +46,7 @@ def cmd_effect(args) -> int:
         option = "--unit" if args.unit and "unit" in str(exc) else "--category"
         raise ValueError(f"{option}: {exc.args[0] if exc.args else exc}") from None
     if split is None:
-        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise NoResults()
     document = split.as_dict()
     emit(document["rows"], args.format, document)
     return EXIT_OK

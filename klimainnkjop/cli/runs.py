@@ -39,6 +39,6 @@ def cmd_runs(args) -> int:
     by = [k.strip() for k in args.by.split(",") if k.strip()]
     result = selectors.run_changes(system_scope(), run=this, base=base, org=org, year=args.year, by=by)
     if result is None:
-        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise NoResults()
     emit(result.rows if by else [result.total], args.format, result.as_dict())
     return EXIT_OK

@@ -125,5 +125,17 @@ class OutsideScope(PermissionError):
     pass
 
 
+NOTHING_COMPUTED = "nothing computed yet; run `klimainnkjop compute`"
+
+
 class NoResults(LookupError):
-    pass
+    """No computed results to read. Raised without a message it means that nothing has been computed yet
+    (`nothing_computed`): the CLI says so with the command that computes, the web in the person's language (it
+    computes after each import by itself)."""
+
+    def __init__(self, message: str = NOTHING_COMPUTED):
+        super().__init__(message)
+
+    @property
+    def nothing_computed(self) -> bool:
+        return self.args == (NOTHING_COMPUTED,)

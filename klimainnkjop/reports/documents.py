@@ -172,7 +172,7 @@ def _organisation(orgnr: str) -> Organisation:
 def _run() -> results.Run:
     run = results.latest_run()
     if run is None:
-        raise results.NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise results.NoResults()
     return run
 
 

@@ -95,7 +95,7 @@ def figures(scope: Scope, items: list[Agreement], *, year: int | None = None, by
     purchase counts once even when the figures asked for are of a few agreements."""
     run = run or latest_run()
     if run is None:
-        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise NoResults()
     wanted = {item.pk for item in items}
     competing = list(agreements(scope))
     rule_rows = rules(competing)
@@ -128,7 +128,7 @@ def covered(scope: Scope, *, year: int, org: str | None = None, months: list[int
     region left out), as the dashboards' totals. None when the scope has no agreements (no register: no data)."""
     run = run or latest_run()
     if run is None:
-        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise NoResults()
     if org is not None:
         scope.check(org)
     rule_rows = rules(list(agreements(scope)))

@@ -127,7 +127,7 @@ def budget_status(scope: Scope, *, orgnr: str, unit_code: str | None, period: da
     budget = versions[0]
     run = run or results.latest_run()
     if run is None:
-        raise results.NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise results.NoResults()
     months = period.months or list(range(1, 13))
     actual_months = period.months or list(range(0, 13))
     monthly = monthly_kg(scope, orgnr, unit_code, period.year, run)

@@ -111,7 +111,7 @@ def project_lines(scope: Scope, *, org: str, code: str, run: Run | None = None) 
     scope.check(org)
     run = run or latest_run()
     if run is None:
-        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise NoResults()
     if not code:
         return []
 

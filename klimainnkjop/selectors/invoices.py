@@ -36,7 +36,7 @@ def invoice_matches(scope: Scope, *, org: str, run: Run | None = None) -> dict:
     scope.check(org)
     run = run or latest_run()
     if run is None:
-        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise NoResults()
     folder = linestore.absolute(run.run.result_dir)
     if not reader.has_result(folder, MATCHES):
         raise NoResults(f"compute run {run.run.pk} was made before runs recorded their invoice matching; "

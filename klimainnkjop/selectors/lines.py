@@ -23,7 +23,7 @@ def _run(scope: Scope, org: str) -> Run:
     scope.check(org)
     run = latest_run()
     if run is None:
-        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise NoResults()
     return run
 
 

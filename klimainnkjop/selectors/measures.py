@@ -31,8 +31,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db.models import Prefetch, Q
+from django.utils.translation import gettext
 
 from klimainnkjop.access import Scope, in_scope
+from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.selectors import effect as effect_split
 from klimainnkjop.selectors import results
 from klimainnkjop.storage.models import (
@@ -736,10 +738,10 @@ def trajectory(scope: Scope, *, to_year: int, org: str | None = None, package_na
     if year0 is None:
         raise NoPackageAdopted("no package is adopted here: name one (--package) or give the baseline year")
     if to_year < year0:
-        raise ValueError(f"--to: {to_year} is before the baseline year {year0}")
+        raise InvalidInput.at("--to", gettext("%(to)s is before the baseline year %(year)s"), to=to_year, year=year0)
     c = cells(scope, year0, org=org)
     if c.run is None:
-        raise results.NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise results.NoResults()
     # one list of (measure, fraction limited to the organisations that adopted the package it is in)
     entries: list[tuple[Measure, Fraction, str]] = []
     for pkg in {p.pk: p for p in plans.values()}.values():

@@ -164,7 +164,7 @@ def totals(scope: Scope, *, org: str | None = None, year: int | None = None, by:
         raise ValueError(f"--by: unknown key(s) {', '.join(unknown)}; choose among {', '.join(BY_KEYS)}")
     run = run or latest_run()
     if run is None:
-        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise NoResults()
     columns = [BY_KEYS[k] for k in by]
     needed = set(columns) | {"exclusion", "intra_region", "covered", "month"}
     needed |= {"unit"} if units is not None else set()
@@ -220,7 +220,7 @@ def period_totals(scope: Scope, *, year: int, org: str | None = None, months: li
     Consolidated (purchases between organisations of the region left out) without `org`, as `totals`."""
     run = run or latest_run()
     if run is None:
-        raise NoResults("nothing computed yet; run `klimainnkjop compute`")
+        raise NoResults()
     needed = {"org", "year", "month", "category", "investment", "method", "quality", "exclusion", "intra_region",
               "covered"} | ({"unit"} if units is not None else set())
     table = _narrowed(_aggregates(run, scope, org, None, needed), None, units)

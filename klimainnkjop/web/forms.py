@@ -20,10 +20,10 @@ class LoginForm(AuthenticationForm):
 from django import forms  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.utils.translation import gettext_lazy, ngettext  # noqa: E402
+from django.utils.translation import gettext, gettext_lazy, ngettext  # noqa: E402
 
 from klimainnkjop.selectors import organisations as org_selectors  # noqa: E402
-from klimainnkjop.core.errors import InvalidInput  # noqa: E402
+from klimainnkjop.core.errors import InvalidInput, NoResults  # noqa: E402
 from klimainnkjop.core.kostra import OrgNumber  # noqa: E402
 
 ROLE_LABELS = {
@@ -42,8 +42,11 @@ def role_label(role: str) -> str:
 
 
 def error_text(error: Exception | str) -> str:
-    """What a page shows of a service's refusal: an InvalidInput's text without its field's name, else the
-    message as it is."""
+    """What a page shows of a service's refusal: an InvalidInput's text without its field's name, "nothing has
+    been computed yet" in the person's language (the CLI's message names its command), else the message as it
+    is."""
+    if isinstance(error, NoResults) and error.nothing_computed:
+        return gettext("Nothing has been computed yet.")
     return error.text if isinstance(error, InvalidInput) else str(error)
 
 

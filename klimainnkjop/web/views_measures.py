@@ -379,7 +379,7 @@ def trajectory(request):
     except (ValueError, NoResults) as exc:
         context["message"] = (_("No package is adopted here yet: choose a package to see its trajectory.")
                               if isinstance(exc, selectors.NoPackageAdopted) else
-                              _("The trajectory cannot be drawn: %(reason)s") % {"reason": exc})
+                              _("The trajectory cannot be drawn: %(reason)s") % {"reason": error_text(exc)})
         return render(request, "web/measure_trajectory.html", context)
     years: dict[int, dict] = {}
     # the targets for the whole subject's tonnes (issue 11), as their straight path over the same years
