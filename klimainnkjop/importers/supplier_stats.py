@@ -136,6 +136,14 @@ def parse_period(text: str, fmt: str | None) -> dt.date:
     return values.parse_date(raw, fmt)
 
 
+def no_rows_of_customer(file_name: str, column: str | None, customer: str, others: list[tuple[str, int]]) -> RowError:
+    """The refusal of a report without a row of `customer`: the file's other customers, most rows first, with their
+    rows (numbers only, so that any language reads them)."""
+    found = ", ".join(f"{orgnr}: {rows}" for orgnr, rows in others)
+    return RowError(file_name, None, column, reason("no row is customer %(customer)s's; rows per customer in the "
+                                                    "file: %(customers)s", customer=customer, customers=found))
+
+
 def parse_supplier_stats(data: bytes, file_name: str, profile: StatsProfile, customer_orgnr: str) -> ParsedStats:
     """Validate the whole file; every line of `customer_orgnr`, or ImportRejected with every error."""
     table = read_table(data, file_name, encoding=profile.encoding, delimiter=profile.delimiter,
@@ -149,10 +157,8 @@ def parse_supplier_stats(data: bytes, file_name: str, profile: StatsProfile, cus
         if line is not None:
             lines.append(line)
     if not errors and not lines and others:
-        found = ", ".join(f"{o} ({n} rows)" for o, n in others.most_common(5))
-        errors.append(RowError(file_name, None, profile.columns.get("customer_orgnr"),
-                               reason("no row is customer %(customer)s's; the file's customers are %(customers)s",
-                                      customer=customer_orgnr, customers=found)))
+        errors.append(no_rows_of_customer(file_name, profile.columns.get("customer_orgnr"), customer_orgnr,
+                                          others.most_common(5)))
     if errors:
         raise ImportRejected(errors)
     _assign_keys(lines)

@@ -16,9 +16,9 @@ import pyarrow as pa
 from klimainnkjop.core import units as core_units
 from klimainnkjop.engine import ingest as engine_ingest
 from klimainnkjop.engine.ingest import HoldsIngest, StatsFields, StatsIngest, parsed_into
-from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError
-from klimainnkjop.importers.supplier_stats import SCHEMES, StatsLine, StatsProfile, line_basis, parse_row
+from klimainnkjop.importers.supplier_stats import (SCHEMES, StatsLine, StatsProfile, line_basis, no_rows_of_customer,
+                                                  parse_row)
 from klimainnkjop.services.ledgers import load_cells
 from klimainnkjop.storage import linestore
 
@@ -97,10 +97,8 @@ def _parse(ingest: StatsIngest, data: bytes, file_name: str, profile: StatsProfi
         ingest.add_lines(_arrow(odd))
     lines = ingest.stats_lines() if not errors else 0
     if not errors and not lines and ranked:
-        found = ", ".join(f"{o} ({n} rows)" for o, (n, _) in ranked[:5])
-        errors.append(RowError(file_name, None, profile.columns.get("customer_orgnr"),
-                               reason("no row is customer %(customer)s's; the file's customers are %(customers)s",
-                                      customer=customer_orgnr, customers=found)))
+        errors.append(no_rows_of_customer(file_name, profile.columns.get("customer_orgnr"), customer_orgnr,
+                                          [(o, n) for o, (n, _) in ranked[:5]]))
     if errors:
         raise ImportRejected(errors)
     return ReadStats(file_name=file_name, rows_read=rows_read, rows_other_customer=sum(n for n, _ in counts.values()),
