@@ -270,7 +270,7 @@ def test_a_generated_funder_report_records_its_layout_texts_run_and_factor_sets(
     ("funder", {"activity": "Noe"}, "unknown field 'activity'"),
     ("funder", {"activities": 42}, "'activities' must be text, not int"),
     ("funder", {"deviations": "x" * 5001}, "'deviations' \\(Avvik fra plan\\) has 5001 characters; at most 5000"),
-    ("funder", {"activities": "Nul\x00tegn"}, "'activities' contains a control character"),
+    ("funder", {"activities": "Nul\x00tegn"}, "'activities' \\(Gjennomførte aktiviteter\\) contains a control character"),
     ("funder", {"kind": "half"}, "'kind' 'half' must be progress or final"),
     ("funder", {"baseline_year": "2030"}, "--baseline-year: 2030 is after the report's period 2025H2"),
     ("funder", {"baseline_year": "twenty"}, "--baseline-year: 'twenty' is not a year"),

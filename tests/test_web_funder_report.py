@@ -1,6 +1,8 @@
 """The report form makes the funder's progress or final report with the author's texts."""
 from __future__ import annotations
 
+from html import unescape
+
 import pytest
 
 from klimainnkjop.storage.models import AuditEntry, Report
@@ -41,6 +43,21 @@ def test_a_too_long_text_is_refused_on_its_field_and_no_report_is_made(report_pe
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="id_activities-error"' in html
+    assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fields, shown", [
+    ({"baseline_year": "2026"}, "2026 er etter rapportens periode 2025H2"),
+    ({"activities": "Kartla\x0binnkjøpene."}, "Gjennomførte aktiviteter ('activities') inneholder et kontrolltegn"),
+])
+def test_a_refused_baseline_year_or_text_is_told_in_bokmal_and_no_report_is_made(report_people, client, fields,  # noqa: F811
+                                                                                  shown):
+    client.force_login(report_people["org_admin"])
+    response = client.post("/rapporter/", {**FORM, "layout": "funder", **fields}, HTTP_ACCEPT_LANGUAGE="nb")
+    html = unescape(response.content.decode())
+    assert response.status_code == 400 and shown in html
+    assert "is after" not in html and "control character" not in html
     assert not Report.objects.exists()
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Max
 from django.utils import translation
+from django.utils.translation import gettext
 
 from klimainnkjop import access
 from klimainnkjop.access import Scope
@@ -58,36 +59,43 @@ def clean_layout(layout: str | None, texts: dict | None, period: Period | None =
     ends are stripped, empty texts dropped. Raises InvalidInput naming the field."""
     layout = layout or LAYOUT_STANDARD
     if layout not in LAYOUTS:
-        raise InvalidInput(f"--layout: {layout!r} must be one of {', '.join(LAYOUTS)}")
+        raise InvalidInput.at("--layout", gettext("%(layout)r must be one of %(layouts)s"), layout=layout,
+                              layouts=", ".join(LAYOUTS))
     if texts is None:
         texts = {}
     if not isinstance(texts, dict):
-        raise InvalidInput(f"texts: must be a mapping of field to text, not {type(texts).__name__}")
+        raise InvalidInput.at("texts", gettext("must be a mapping of field to text, not %(type)s"),
+                              type=type(texts).__name__)
     if texts and layout != LAYOUT_FUNDER:
-        raise InvalidInput(f"texts: only the {LAYOUT_FUNDER} layout takes texts; this report's layout is {layout}")
+        raise InvalidInput.at("texts", gettext("only the %(funder)s layout takes texts; this report's layout is "
+                                               "%(layout)s"), funder=LAYOUT_FUNDER, layout=layout)
     cleaned: dict[str, str] = {}
     for key, value in texts.items():
         if key not in TEXT_FIELDS and key not in OPTION_FIELDS:
-            raise InvalidInput(f"texts: unknown field {key!r}; choose among "
-                               f"{', '.join([*TEXT_FIELDS, *OPTION_FIELDS])}")
+            raise InvalidInput.at("texts", gettext("unknown field %(key)r; choose among %(fields)s"), key=key,
+                                  fields=", ".join([*TEXT_FIELDS, *OPTION_FIELDS]))
         if value is None:
             continue
         if not isinstance(value, str):
-            raise InvalidInput(f"texts: {key!r} must be text, not {type(value).__name__}")
+            raise InvalidInput.at("texts", gettext("%(key)r must be text, not %(type)s"), key=key,
+                                  type=type(value).__name__)
         value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
         if _CONTROL.search(value):
-            raise InvalidInput(f"texts: {key!r} contains a control character")
+            raise InvalidInput.at("texts", gettext("%(key)r (%(label)s) contains a control character"), key=key,
+                                  label=TEXT_FIELDS.get(key, (key,))[0])
         if key == "kind":
             if value and value not in KIND_TITLES:
-                raise InvalidInput(f"texts: 'kind' {value!r} must be {KIND_PROGRESS} or {KIND_FINAL}")
+                raise InvalidInput.at("texts", gettext("'kind' %(value)r must be %(progress)s or %(final)s"),
+                                      value=value, progress=KIND_PROGRESS, final=KIND_FINAL)
         elif key == "baseline_year":
             if value and not re.fullmatch(r"(19|2\d)\d\d", value):
-                raise InvalidInput(f"--baseline-year: {value!r} is not a year")
+                raise InvalidInput.at("--baseline-year", gettext("%(year)r is not a year"), year=value)
             if value and period is not None and int(value) > period.year:
-                raise InvalidInput(f"--baseline-year: {value} is after the report's period {period.code}")
+                raise InvalidInput.at("--baseline-year", gettext("%(year)s is after the report's period %(period)s"),
+                                      year=value, period=period.code)
         elif len(value) > TEXT_FIELDS[key][1]:
-            raise InvalidInput(f"texts: {key!r} ({TEXT_FIELDS[key][0]}) has {len(value)} characters; "
-                               f"at most {TEXT_FIELDS[key][1]}")
+            raise InvalidInput.at("texts", gettext("%(key)r (%(label)s) has %(length)s characters; at most %(limit)s"),
+                                  key=key, label=TEXT_FIELDS[key][0], length=len(value), limit=TEXT_FIELDS[key][1])
         if value:
             cleaned[key] = value
     return layout, cleaned

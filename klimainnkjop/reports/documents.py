@@ -238,7 +238,7 @@ def baseline(scope: Scope, *, year: int, orgnr: str | None = None, package_name:
              to_year: int = TRAJECTORY_TO) -> Document:
     """The baseline report of the region (orgnr None) or an organisation for `year`."""
     if not 1990 <= int(year) <= 2100:
-        raise InvalidInput(f"--year: {year} is not a year")
+        raise InvalidInput.at("--year", _("%(year)s is not a year"), year=year)
     run = _run()
     kind = report_data.SCOPE_REGION if orgnr is None else report_data.SCOPE_ORG
     if orgnr is not None:
@@ -249,7 +249,8 @@ def baseline(scope: Scope, *, year: int, orgnr: str | None = None, package_name:
     subject = data.subject
     total = data.total
     if not total.lines:
-        raise InvalidInput(f"--year: {subject} has no purchases in {year} in the computed account (run {run.run.pk})")
+        raise InvalidInput.at("--year", _("%(subject)s has no purchases in %(year)s in the computed account (run "
+                                          "%(run)s)"), subject=subject, year=year, run=run.run.pk)
     recommended = pgettext("package", "recommended")
     package_rows = measure_selectors.package_rows(scope, org=orgnr)
     pkg = recommended_package(package_rows, package_name)
