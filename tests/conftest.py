@@ -443,8 +443,7 @@ def admin_client(client, org):
     return client
 
 
-@pytest.fixture
-def accounts(reference, org, other_org):
+def load_accounts(org, other_org) -> None:
     """The reports' region (factories.REPORTS_*): two ledgers and a KOSTRA year of Kongsvinger, computed."""
     from klimainnkjop.services.compute import do_compute
     from klimainnkjop.services.imports import do_import_kostra
@@ -456,6 +455,28 @@ def accounts(reference, org, other_org):
     do_import_kostra(data=kostra_file(record(year=2023, art="115", kr=14582), record(year=2023, art="190", kr=3106)),
                      file_name="kostra-2023.dat", organisation=org, actor="test")
     do_compute(actor="test")
+
+
+@pytest.fixture
+def accounts(reference, org, other_org):
+    """The reports' region, made for the test (load_accounts); tests/shared_accounts.py shares it in a module."""
+    load_accounts(org, other_org)
+
+
+@pytest.fixture(scope="module")
+def shared_accounts(request):
+    """The reports' region (load_accounts, with the `org` and `other_org` fixtures' organisations) made once per
+    process (load_once) for a module that imports tests/shared_accounts.py's fixtures."""
+    from klimainnkjop.services.organisations import do_create_organisation
+
+    def load():
+        load_accounts(do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
+                                             region_name="Kongsvingerregionen", actor="test"),
+                      do_create_organisation(orgnr="964950113", name="Grue kommune", kostra_region="0423",
+                                             region_name="Kongsvingerregionen", actor="test"))
+
+    with shared_state(request, "accounts") as path:
+        yield Shared(path, load_once("accounts", path, load))
 
 
 @pytest.fixture

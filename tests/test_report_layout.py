@@ -11,6 +11,7 @@ from klimainnkjop.access import system_scope
 from klimainnkjop.reports import data as report_data
 from klimainnkjop.reports import pdf
 from klimainnkjop.reports.periods import parse_period
+from tests.shared_accounts import accounts, org, other_org  # noqa: F401 - one load of the region for the module
 from tests.factories import KONGSVINGER
 
 A4_PORTRAIT_PX = (793.7, 1122.5)  # 210 × 297 mm at CSS's 96 px per inch

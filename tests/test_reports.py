@@ -16,9 +16,8 @@ from klimainnkjop.services.organisations import InvalidInput
 from klimainnkjop.services.reports import do_generate_report, render, report_path
 from klimainnkjop.storage.models import AuditEntry, Membership, Report
 from tests.conftest import run_cli
+from tests.shared_accounts import accounts, org, other_org  # noqa: F401 - one load of the region for the module
 from tests.factories import GRUE, KONGSVINGER
-from tests.factories import REPORTS_KONGSVINGER_CSV as KONGSVINGER_CSV
-from tests.factories import WEB_PROFILE
 
 
 PERIODS = {"2025Q1": (1, 2, 3), "2025Q3": (7, 8, 9), "2025H1": tuple(range(1, 7)), "2025H2": tuple(range(7, 13)),
@@ -231,36 +230,3 @@ def test_the_cli_refuses_a_bad_period_with_exit_2_naming_the_field(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "--period" in result.stderr
     assert not (tmp_path / "r.csv").exists()
-
-
-@pytest.mark.django_db
-def test_the_cli_writes_an_archived_report_and_publishes_a_year(tmp_path):
-    import json
-
-    import openpyxl
-
-    PROFILE = WEB_PROFILE
-
-    var = tmp_path / "var"
-    profile, ledger = tmp_path / "profile.json", tmp_path / "ledger.csv"
-    profile.write_text(json.dumps(PROFILE), encoding="utf-8")
-    ledger.write_text(KONGSVINGER_CSV, encoding="utf-8")
-    for args in (["org", "add", KONGSVINGER, "Kongsvinger kommune"], ["profile", "import", str(profile), "--org",
-                 KONGSVINGER], ["import", "ledger", str(ledger), "--org", KONGSVINGER], ["compute"]):
-        result = cli(*args, data_dir=var)
-        assert result.returncode == 0, (args, result.stderr)
-    out = tmp_path / "rapport.xlsx"
-    result = cli("report", "--org", KONGSVINGER, "--period", "2025T2", "--format", "xlsx", "-o", str(out),
-                 data_dir=var)
-    assert result.returncode == 0, result.stderr
-    assert "run " in result.stdout and "sha256" in result.stdout
-    summary = {r[0]: r[1] for r in openpyxl.load_workbook(out)["Sammendrag"].iter_rows(min_row=2, values_only=True)}
-    assert round(summary["Innkjøp, kr"] * 100) == 55_555_55 + 300_000_00  # May–August 2025: power, the school
-    assert len(list((var / "reports").iterdir())) == 1
-    result = cli("publish", "--org", KONGSVINGER, "--year", "2025", data_dir=var)
-    assert result.returncode == 0, result.stderr
-    assert "published" in result.stdout
-    result = cli("report", "--region", "--period", "2025", "--format", "pdf", "-o", str(tmp_path / "r.pdf"),
-                 data_dir=var)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")

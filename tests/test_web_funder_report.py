@@ -6,6 +6,7 @@ from html import unescape
 import pytest
 
 from klimainnkjop.storage.models import AuditEntry, Report
+from tests.shared_accounts import accounts, org, other_org  # noqa: F401 - one load of the region for the module
 from tests.factories import KONGSVINGER
 
 FORM = {"subject": KONGSVINGER, "period": "2025H2", "format": "xlsx", "unit": ""}
