@@ -14,22 +14,27 @@ def cli(*args, data_dir):
     return run_cli("--data-dir", data_dir, *args)
 
 
-@pytest.mark.django_db
-def test_the_cli_writes_an_archived_report_and_publishes_a_year(tmp_path):
+def computed_account(tmp_path):
+    """Kongsvinger added, its profile and ledger imported and computed through the CLI in a data directory of its
+    own; returns that directory."""
     import json
-
-    import openpyxl
-
-    PROFILE = WEB_PROFILE
 
     var = tmp_path / "var"
     profile, ledger = tmp_path / "profile.json", tmp_path / "ledger.csv"
-    profile.write_text(json.dumps(PROFILE), encoding="utf-8")
+    profile.write_text(json.dumps(WEB_PROFILE), encoding="utf-8")
     ledger.write_text(KONGSVINGER_CSV, encoding="utf-8")
     for args in (["org", "add", KONGSVINGER, "Kongsvinger kommune"], ["profile", "import", str(profile), "--org",
                  KONGSVINGER], ["import", "ledger", str(ledger), "--org", KONGSVINGER], ["compute"]):
         result = cli(*args, data_dir=var)
         assert result.returncode == 0, (args, result.stderr)
+    return var
+
+
+@pytest.mark.django_db
+def test_the_cli_writes_an_archived_report_and_publishes_a_year(tmp_path):
+    import openpyxl
+
+    var = computed_account(tmp_path)
     out = tmp_path / "rapport.xlsx"
     result = cli("report", "--org", KONGSVINGER, "--period", "2025T2", "--format", "xlsx", "-o", str(out),
                  data_dir=var)
@@ -49,24 +54,12 @@ def test_the_cli_writes_an_archived_report_and_publishes_a_year(tmp_path):
 
 @pytest.mark.django_db
 def test_the_cli_writes_a_funder_report_with_the_texts_from_files(tmp_path):
-    import json
-
     import openpyxl
 
-    PROFILE = WEB_PROFILE
-
-    var = tmp_path / "var"
-    profile, ledger = tmp_path / "profile.json", tmp_path / "ledger.csv"
-    profile.write_text(json.dumps(PROFILE), encoding="utf-8")
-    ledger.write_text(KONGSVINGER_CSV, encoding="utf-8")
+    var = computed_account(tmp_path)
     activities, deviations = tmp_path / "aktiviteter.txt", tmp_path / "avvik.txt"
     activities.write_text("Kartla innkjøpene.\n\nLærte opp innkjøperne.\n", encoding="utf-8")
     deviations.write_text("Ingen avvik.", encoding="utf-8")
-    for args in (["org", "add", KONGSVINGER, "Kongsvinger kommune"],
-                 ["profile", "import", str(profile), "--org", KONGSVINGER],
-                 ["import", "ledger", str(ledger), "--org", KONGSVINGER], ["compute"]):
-        result = cli(*args, data_dir=var)
-        assert result.returncode == 0, (args, result.stderr)
     out = tmp_path / "sluttrapport.xlsx"
     result = cli("report", "--org", KONGSVINGER, "--period", "2025", "--format", "xlsx", "-o", str(out),
                  "--layout", "funder", "--final", "--activities-file", str(activities), "--deviations-file",
