@@ -8,6 +8,7 @@ import io
 import json
 
 import pytest
+from django.utils import translation
 from django_scopes import scopes_disabled
 from openpyxl import Workbook
 
@@ -317,6 +318,14 @@ def test_a_case_is_walked_from_opened_to_closed_by_a_purchaser_and_the_approver(
                         climate_weight_percent=30, actor=purchaser)
     cases.do_close_case(case=case, actor=approver)
     assert case.state == "closed" and cases.has_climate_requirements(case)
+    # a step out of turn names the states it needs, joined in the asker's language
+    with pytest.raises(InvalidInputError, match="is closed; this step needs ambition_decided or requirements_set$"):
+        cases.do_set_case_requirements(case=case, requirements=[{"code": "KON-02"}], actor=purchaser)
+    with translation.override("nb"):
+        with pytest.raises(InvalidInputError) as refused:
+            cases.do_set_case_requirements(case=case, requirements=[{"code": "KON-02"}], actor=purchaser)
+        needs = " eller ".join(translation.gettext(w) for w in ("ambition_decided", "requirements_set"))
+    assert refused.value.text.endswith(needs) and "ambition_decided" not in needs
     with scopes_disabled():  # the test reads as the operator
         log = case_selectors.events(case)
     assert [e.step for e in log] == ["open", "screen", "propose_ambition", "decide_ambition", "set_requirements",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 
 from django.db import transaction
+from django.utils.text import get_text_list
 from django.utils.translation import gettext, gettext_noop
 
 from klimainnkjop import access
@@ -80,8 +81,7 @@ def _log(case: ProcurementCase, step: str, actor: ActorLike, reason: str, before
 
 def _step(case: ProcurementCase, step: str) -> dict:
     if case.state not in NEXT[step]:
-        needs = functools.reduce(lambda first, second: gettext("%(first)s or %(second)s")
-                                 % {"first": first, "second": second}, map(_state_word, NEXT[step]))
+        needs = get_text_list([_state_word(state) for state in NEXT[step]])  # "a, b or c", in the asker's language
         raise InvalidInput.at("state", gettext("case %(case)s is %(state)s; this step needs %(needs)s"), case=case.pk,
                               state=_state_word(case.state), needs=needs)
     return case_dict(case)
