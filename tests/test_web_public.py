@@ -13,26 +13,44 @@ from klimainnkjop.selectors import results
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.reports import do_generate_report, do_publish_figures
 from klimainnkjop.storage.models import AuditEntry, Membership, Publication, Report
+from tests.conftest import Shared, shared_state
 from tests.factories import GRUE_CSV, KONGSVINGER_CSV, WEB_PROFILE, import_ledger
 
 KONGSVINGER, GRUE = "944117784", "964950113"
 
 
+PEOPLE = {"region_admin": "admin", "org_admin": "k-admin", "reader_own": "k-reader", "reader_other": "g-reader",
+          "org_admin_other": "g-admin"}
+
+
+@pytest.fixture(scope="module")
+def shared_public(request):
+    """Kongsvinger's and Grue's 2024 ledgers computed, and a person of each kind (PEOPLE), made once for the module
+    (tests/conftest.py shared_state); each test in its own savepoint."""
+    from klimainnkjop.services.organisations import do_create_organisation
+
+    with shared_state(request, "public") as path:
+        org = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
+                                     region_name="Kongsvingerregionen", actor="test")
+        other_org = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
+                                           region_name="Kongsvingerregionen", actor="test")
+        import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
+        import_ledger(other_org, GRUE_CSV, "grue-2024.csv", profile=WEB_PROFILE)
+        do_compute(actor="test")
+        users = get_user_model().objects
+        for name, organisation, role in [(PEOPLE["region_admin"], org, "region-admin"),
+                                         (PEOPLE["org_admin"], org, "org-admin"), (PEOPLE["reader_own"], org, "reader"),
+                                         (PEOPLE["reader_other"], other_org, "reader"),
+                                         (PEOPLE["org_admin_other"], other_org, "org-admin")]:
+            user = users.create_user(username=name, password="a-long-test-password")
+            Membership.objects.create(user=user, organisation=organisation, role=role)
+        yield Shared(path, None)
+
+
 @pytest.fixture
-def people(reference, org, other_org):
-    import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
-    import_ledger(other_org, GRUE_CSV, "grue-2024.csv", profile=WEB_PROFILE)
-    do_compute(actor="test")
+def people(shared_public, reference):
     users = get_user_model().objects
-
-    def person(name, organisation, role):
-        user = users.create_user(username=name, password="a-long-test-password")
-        Membership.objects.create(user=user, organisation=organisation, role=role)
-        return user
-
-    return {"region_admin": person("admin", org, "region-admin"), "org_admin": person("k-admin", org, "org-admin"),
-            "reader_own": person("k-reader", org, "reader"), "reader_other": person("g-reader", other_org, "reader"),
-            "org_admin_other": person("g-admin", other_org, "org-admin")}
+    return {kind: users.get(username=name) for kind, name in PEOPLE.items()}
 
 
 def as_user(client, user):
