@@ -467,16 +467,18 @@ def accounts(reference, org, other_org):
 def shared_accounts(request):
     """The reports' region (load_accounts, with the `org` and `other_org` fixtures' organisations) made once per
     process (load_once) for a module that imports tests/shared_accounts.py's fixtures."""
+    with shared_state(request, "accounts") as path:
+        yield Shared(path, load_once("accounts", path, lambda: load_accounts(*two_organisations())))
+
+
+def two_organisations():
+    """Kongsvinger and Grue, as the `org` and `other_org` fixtures make them, for a module's shared state."""
     from klimainnkjop.services.organisations import do_create_organisation
 
-    def load():
-        load_accounts(do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
-                                             region_name="Kongsvingerregionen", actor="test"),
-                      do_create_organisation(orgnr="964950113", name="Grue kommune", kostra_region="0423",
-                                             region_name="Kongsvingerregionen", actor="test"))
-
-    with shared_state(request, "accounts") as path:
-        yield Shared(path, load_once("accounts", path, load))
+    return (do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
+                                   region_name="Kongsvingerregionen", actor="test"),
+            do_create_organisation(orgnr="964950113", name="Grue kommune", kostra_region="0423",
+                                   region_name="Kongsvingerregionen", actor="test"))
 
 
 @pytest.fixture

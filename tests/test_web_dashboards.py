@@ -12,7 +12,7 @@ from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import lines as line_selectors
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.storage.models import Membership, Organisation, Unit
-from tests.conftest import Shared, shared_state
+from tests.conftest import Shared, shared_state, two_organisations
 from tests.factories import (GRUE_CSV, KONGSVINGER_CSV, WEB_HEADER, WEB_PROFILE, assert_no_inline_script,
                              import_ledger, kg, make_user, norwegian, page, squash, table_cells)
 
@@ -39,13 +39,8 @@ def by_hand(months: range, table: dict = BY_MONTH_2024) -> float:
 def shared_dashboards(request):
     """Kongsvinger's ledgers of 2023 and 2024 (unit 1110 under 1100) and Grue's of 2024, computed once for the
     module (tests/conftest.py shared_state); each test in its own savepoint."""
-    from klimainnkjop.services.organisations import do_create_organisation
-
     with shared_state(request, "dashboards") as path:
-        org = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
-                                     region_name="Kongsvingerregionen", actor="test")
-        other_org = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
-                                           region_name="Kongsvingerregionen", actor="test")
+        org, other_org = two_organisations()
         import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
         import_ledger(org, KONGSVINGER_2023_CSV, "kongsvinger-2023.csv", profile=WEB_PROFILE)
         import_ledger(org, KONGSVINGER_PENS_CSV, "kongsvinger-2024-penner.csv", profile=WEB_PROFILE)

@@ -13,7 +13,7 @@ from klimainnkjop.selectors import results
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.reports import do_generate_report, do_publish_figures
 from klimainnkjop.storage.models import AuditEntry, Membership, Publication, Report
-from tests.conftest import Shared, shared_state
+from tests.conftest import Shared, shared_state, two_organisations
 from tests.factories import GRUE_CSV, KONGSVINGER_CSV, WEB_PROFILE, import_ledger
 
 KONGSVINGER, GRUE = "944117784", "964950113"
@@ -27,13 +27,8 @@ PEOPLE = {"region_admin": "admin", "org_admin": "k-admin", "reader_own": "k-read
 def shared_public(request):
     """Kongsvinger's and Grue's 2024 ledgers computed, and a person of each kind (PEOPLE), made once for the module
     (tests/conftest.py shared_state); each test in its own savepoint."""
-    from klimainnkjop.services.organisations import do_create_organisation
-
     with shared_state(request, "public") as path:
-        org = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
-                                     region_name="Kongsvingerregionen", actor="test")
-        other_org = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
-                                           region_name="Kongsvingerregionen", actor="test")
+        org, other_org = two_organisations()
         import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
         import_ledger(other_org, GRUE_CSV, "grue-2024.csv", profile=WEB_PROFILE)
         do_compute(actor="test")
