@@ -257,7 +257,6 @@ def _restore(snapshot: Snapshot, path: Path) -> None:
     """Puts back what the load wrote, inside the module's transaction: each table it changed emptied and filled
     with the rows it had after the load (foreign keys are checked at commit, which never comes), the sequences
     moved past them, and its files copied into the module's data directory."""
-    from django.core.management.color import no_style
     from django.db import connection
 
     tables = dict(snapshot.rows)
@@ -279,10 +278,30 @@ def _restore(snapshot: Snapshot, path: Path) -> None:
         finally:
             for field, now, now_add in saved:
                 field.auto_now, field.auto_now_add = now, now_add
-    with connection.cursor() as cursor:
-        for sql in connection.ops.sequence_reset_sql(no_style(), list(tables)):
-            cursor.execute(sql)
+    _move_sequences_past(list(tables))
     shutil.copytree(snapshot.files, path, dirs_exist_ok=True)
+
+
+def _move_sequences_past(models: list) -> None:
+    """Each model's key sequence past its rows, never back. PostgreSQL's setval is not undone by a rollback: moved
+    to the restored rows' highest key, a sequence would stay there after the module's rollback and hand out keys
+    below rows committed before it (reordering "the newest" by key, or taking a key in use). SQLite's sequences
+    are rolled back with the transaction."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            for sql in connection.ops.sequence_reset_sql(no_style(), models):
+                cursor.execute(sql)
+            return
+        for model in models:
+            table, key = model._meta.db_table, model._meta.pk.column
+            cursor.execute(
+                f"SELECT setval(s, greatest((SELECT coalesce(max({connection.ops.quote_name(key)}), 0) FROM "
+                f"{connection.ops.quote_name(table)}), coalesce(pg_sequence_last_value(s), 0), 1)) "
+                "FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS s) q WHERE s IS NOT NULL",
+                [connection.ops.quote_name(table), key])
 
 
 def load_once(name: str, path: Path, load) -> Any:

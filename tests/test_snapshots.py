@@ -54,6 +54,27 @@ def test_a_new_row_after_a_restore_gets_a_fresh_key(reference, data_dir, tmp_pat
     assert second > first
 
 
+def test_a_restore_never_moves_a_key_sequence_back_below_rows_outside_the_modules_transaction(
+        reference, data_dir, tmp_path):
+    """A module's transaction is rolled back, but PostgreSQL's sequences are not: a restore that set a sequence to
+    its own rows' highest key left it below rows made before the module (a test's new rows then came before them,
+    or took their keys)."""
+    from klimainnkjop.services.organisations import do_create_organisation
+
+    def create(orgnr: str):
+        return do_create_organisation(orgnr=orgnr, name=f"Kommune {orgnr}", kostra_region="0402",
+                                      region_name="Kongsvingerregionen", actor="test")
+
+    with transaction.atomic():
+        load_once("snapshot-forward", data_dir, lambda: create("944117784").pk)
+        transaction.set_rollback(True)
+    earlier = create("964947082")  # a row from before the module, as the reference data's are
+    with transaction.atomic():  # the module: its restore, rolled back at its end
+        load_once("snapshot-forward", tmp_path / "again", lambda: pytest.fail("loaded a second time"))
+        transaction.set_rollback(True)
+    assert create("974760673").pk > earlier.pk
+
+
 def test_a_restore_after_the_reference_data_was_loaded_again_gives_back_the_keys_its_rows_point_to(
         reference, data_dir, tmp_path, reference_data_dir):
     """A transactional test empties the database and the reference data is loaded again with new keys; a
