@@ -285,16 +285,14 @@ def _restore(snapshot: Snapshot, path: Path) -> None:
 def _move_sequences_past(models: list) -> None:
     """Each model's key sequence past its rows, never back. PostgreSQL's setval is not undone by a rollback: moved
     to the restored rows' highest key, a sequence would stay there after the module's rollback and hand out keys
-    below rows committed before it (reordering "the newest" by key, or taking a key in use). SQLite's sequences
-    are rolled back with the transaction."""
-    from django.core.management.color import no_style
+    below rows committed before it (reordering "the newest" by key, or taking a key in use). SQLite needs
+    nothing: an AUTOINCREMENT key's counter (sqlite_sequence) follows the keys inserted, and rolls back with the
+    transaction."""
     from django.db import connection
 
+    if connection.vendor != "postgresql":
+        return
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            for sql in connection.ops.sequence_reset_sql(no_style(), models):
-                cursor.execute(sql)
-            return
         for model in models:
             table, key = model._meta.db_table, model._meta.pk.column
             cursor.execute(

@@ -213,8 +213,8 @@ MONTHS_NB = {1: "januar", 2: "februar", 3: "mars", 4: "april", 5: "mai", 6: "jun
 
 
 def _so_far(through: int) -> tuple[tuple[int, ...], str]:
-    """The months of a year under way up to `through` (dashboard.under_way_through), and how the report names them."""
-    return tuple(range(1, through + 1)), f"januar–{MONTHS_NB[through]}"
+    """The months of a year under way up to `through` (dashboard.so_far), and how the report names them."""
+    return dashboard.so_far(through), f"januar–{MONTHS_NB[through]}"
 
 
 def _total(rows: list[dict], name: str = "") -> Figures:

@@ -267,6 +267,12 @@ def under_way_through(year: int, last_month: int, today: dt.date | None = None) 
     return last_month if year >= today.year and 1 <= last_month < 12 else None
 
 
+def so_far(through: int) -> tuple[int, ...]:
+    """The months of a year under way up to `through` (under_way_through), January first: what the year before is
+    compared by (the dashboards and the reports alike)."""
+    return tuple(range(1, through + 1))
+
+
 def _period_overview(scope: Scope, run: results.Run, org: str | None, period: Period,
                      units: list[str] | None) -> PeriodOverview:
     document = results.period_totals(scope, org=org, year=period.year, months=period.months, units=units, run=run)
@@ -276,7 +282,8 @@ def _period_overview(scope: Scope, run: results.Run, org: str | None, period: Pe
     # the year under way is compared with the same months of the year before, not with a whole year
     through = under_way_through(period.year, max((r["last_month"] or 0 for r in rows), default=0)) \
         if period.whole_year else None
-    previous = total_of([r for r in document["previous"] if through is None or 1 <= (r["month"] or 0) <= through],
+    months = so_far(through) if through else None
+    previous = total_of([r for r in document["previous"] if months is None or (r["month"] or 0) in months],
                         period.previous().code)
     by_kg = lambda f: -f.kg  # noqa: E731
     method_groups = {f.key: f for f in grouped(rows, lambda r: r["method"] or "")}
