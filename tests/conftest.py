@@ -364,18 +364,16 @@ def reference(db, data_dir, reference_data_dir):
 
 @pytest.fixture
 def org(db):
-    from klimainnkjop.services.organisations import do_create_organisation
+    from tests.factories import make_kongsvinger
 
-    return do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
-                                  region_name="Kongsvingerregionen", actor="test")
+    return make_kongsvinger()
 
 
 @pytest.fixture
 def other_org(db):
-    from klimainnkjop.services.organisations import do_create_organisation
+    from tests.factories import make_grue
 
-    return do_create_organisation(orgnr="964950113", name="Grue kommune", kostra_region="0423",
-                                  region_name="Kongsvingerregionen", actor="test")
+    return make_grue()
 
 
 @dataclass
@@ -485,17 +483,9 @@ def shared_accounts(request):
     """The reports' region (load_accounts, with the `org` and `other_org` fixtures' organisations) made once per
     process (load_once) for a module that imports tests/shared_accounts.py's fixtures."""
     with shared_state(request, "accounts") as path:
-        yield Shared(path, load_once("accounts", path, lambda: load_accounts(*two_organisations())))
+        from tests.factories import make_grue, make_kongsvinger
 
-
-def two_organisations():
-    """Kongsvinger and Grue, as the `org` and `other_org` fixtures make them, for a module's shared state."""
-    from klimainnkjop.services.organisations import do_create_organisation
-
-    return (do_create_organisation(orgnr="944117784", name="Kongsvinger kommune", kostra_region="0402",
-                                   region_name="Kongsvingerregionen", actor="test"),
-            do_create_organisation(orgnr="964950113", name="Grue kommune", kostra_region="0423",
-                                   region_name="Kongsvingerregionen", actor="test"))
+        yield Shared(path, load_once("accounts", path, lambda: load_accounts(make_kongsvinger(), make_grue())))
 
 
 @pytest.fixture

@@ -910,16 +910,28 @@ EXPECTATIONS.update({
 })
 
 
+def make_kongsvinger():
+    """Kongsvinger kommune (KONGSVINGER) in the region Kongsvingerregionen, created."""
+    from klimainnkjop.services.organisations import do_create_organisation
+
+    return do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
+                                  region_name="Kongsvingerregionen", actor="test")
+
+
+def make_grue():
+    """Grue kommune (GRUE) in the region Kongsvingerregionen, created."""
+    from klimainnkjop.services.organisations import do_create_organisation
+
+    return do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
+                                  region_name="Kongsvingerregionen", actor="test")
+
+
 def make_reports_region():
     """The reports' region in the database: Kongsvinger and Grue with REPORTS_KONGSVINGER_CSV and REPORTS_GRUE_CSV
     imported and computed (for module fixtures; conftest's `accounts` adds a KOSTRA year). Returns both."""
     from klimainnkjop.services.compute import do_compute
-    from klimainnkjop.services.organisations import do_create_organisation
 
-    org = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
-                                 region_name="Kongsvingerregionen", actor="test")
-    other = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
-                                   region_name="Kongsvingerregionen", actor="test")
+    org, other = make_kongsvinger(), make_grue()
     import_ledger(org, REPORTS_KONGSVINGER_CSV, "kongsvinger.csv", profile=WEB_PROFILE)
     import_ledger(other, REPORTS_GRUE_CSV, "grue.csv", profile=WEB_PROFILE)
     do_compute(actor="test")

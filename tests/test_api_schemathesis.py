@@ -12,13 +12,24 @@ from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from klimainnkjop.services.api_tokens import do_create_api_token
 from klimainnkjop.wsgi import application
 from tests.conftest import Shared, shared_state
-from tests.factories import GRUE, GRUE_CSV, KONGSVINGER, KONGSVINGER_CSV, WEB_PROFILE, import_ledger
+from tests.factories import (
+    GRUE_CSV,
+    KONGSVINGER,
+    KONGSVINGER_CSV,
+    WEB_PROFILE,
+    import_ledger,
+    make_grue,
+    make_kongsvinger,
+)
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 10
@@ -42,13 +53,9 @@ def shared_api(request):
     """Kongsvinger and Grue with the web tests' ledgers, computed, a ledger profile and a token of both scopes for
     Kongsvinger: made once for the module (tests/conftest.py shared_state)."""
     from klimainnkjop.services.compute import do_compute
-    from klimainnkjop.services.organisations import do_create_organisation
 
     with shared_state(request, "api") as path:
-        org = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
-                                     region_name="Kongsvingerregionen", actor="test")
-        other = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
-                                       region_name="Kongsvingerregionen", actor="test")
+        org, other = make_kongsvinger(), make_grue()
         import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
         import_ledger(other, GRUE_CSV, "grue-2024.csv", profile=WEB_PROFILE)
         do_compute(actor="test")

@@ -21,7 +21,19 @@ from klimainnkjop.selectors.dashboard import Period
 from klimainnkjop.storage.linestore import absolute
 from klimainnkjop.storage.models import ComputeRun, Organisation
 from tests.conftest import Shared, run_cli, shared_state
-from tests.factories import GRUE, KONGSVINGER, WEB_HEADER, WEB_PROFILE, import_ledger, kg, make_user, norwegian, page
+from tests.factories import (
+    GRUE,
+    KONGSVINGER,
+    WEB_HEADER,
+    WEB_PROFILE,
+    import_ledger,
+    kg,
+    make_grue,
+    make_kongsvinger,
+    make_user,
+    norwegian,
+    page,
+)
 
 FIRST = WEB_HEADER + (
     "15.03.2024;10000;1100;982463718;Kontorgiganten AS;100 000,00;Papir;1;1;1\n"
@@ -37,13 +49,9 @@ NEW_KG = kg(300_000, "goods.consumables", 2024)
 @pytest.fixture(scope="module")
 def shared_runs(request):
     from klimainnkjop.services.compute import do_compute
-    from klimainnkjop.services.organisations import do_create_organisation
 
     with shared_state(request, "changes") as path:
-        kongsvinger = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
-                                             region_name="Kongsvingerregionen", actor="test")
-        grue = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
-                                      region_name="Kongsvingerregionen", actor="test")
+        kongsvinger, grue = make_kongsvinger(), make_grue()
         import_ledger(kongsvinger, FIRST, "first.csv", profile=WEB_PROFILE)
         import_ledger(grue, GRUE_CSV, "grue.csv", profile=WEB_PROFILE)
         first = do_compute(actor="test")

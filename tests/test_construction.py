@@ -10,7 +10,17 @@ import pytest
 from django_scopes import scopes_disabled
 
 from tests.conftest import Shared, run_cli, shared_state
-from tests.factories import GRUE, KONGSVINGER, WEB_PROFILE, import_ledger, kg, make_user, page
+from tests.factories import (
+    GRUE,
+    KONGSVINGER,
+    WEB_PROFILE,
+    import_ledger,
+    kg,
+    make_grue,
+    make_kongsvinger,
+    make_user,
+    page,
+)
 
 WORKS, OFFICE = "construction.works", "goods.office"
 PROFILE = {**WEB_PROFILE, "name": "visma-prosjekt", "columns": {**WEB_PROFILE["columns"], "project": "Prosjekt"}}
@@ -46,13 +56,9 @@ def shared_construction(request):
     run 1 computed before the calculation, run 2 after."""
     from klimainnkjop.services.compute import do_compute
     from klimainnkjop.services.construction import do_add_construction_project, do_import_climate_calculation
-    from klimainnkjop.services.organisations import do_create_organisation
 
     with shared_state(request, "construction") as path:
-        kongsvinger = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
-                                             region_name="Kongsvingerregionen", actor="test")
-        grue = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
-                                      region_name="Kongsvingerregionen", actor="test")
+        kongsvinger, grue = make_kongsvinger(), make_grue()
         import_ledger(kongsvinger, LEDGER, "kongsvinger.csv", profile=PROFILE)
         school = do_add_construction_project(organisation=kongsvinger, name="Ny skole", project_code="100",
                                              area_m2=SCHOOL_AREA, building_type="school", phase="construction",

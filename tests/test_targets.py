@@ -8,7 +8,7 @@ import pytest
 from django_scopes import scopes_disabled
 
 from tests.conftest import Shared, run_cli, shared_state
-from tests.factories import GRUE, KONGSVINGER, WEB_HEADER, WEB_PROFILE, import_ledger, kg
+from tests.factories import KONGSVINGER, WEB_HEADER, WEB_PROFILE, import_ledger, kg, make_grue, make_kongsvinger
 
 OFFICE, POWER = "goods.office", "energy.electricity"
 # Kongsvinger: office supplies (unit 1100) and electricity (unit 1200) in 2024, 2025 and 2026; Grue only in 2025.
@@ -41,15 +41,11 @@ pytestmark = pytest.mark.django_db
 def shared_targets(request):
     """Kongsvinger and Grue with the ledgers above, computed once; a unit leader of Kongsvinger's unit 1100."""
     from klimainnkjop.services.compute import do_compute
-    from klimainnkjop.services.organisations import do_create_organisation
     from klimainnkjop.storage.models import Membership, Unit
     from tests.factories import make_user
 
     with shared_state(request, "targets") as path:
-        kongsvinger = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
-                                             region_name="Kongsvingerregionen", actor="test")
-        grue = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
-                                      region_name="Kongsvingerregionen", actor="test")
+        kongsvinger, grue = make_kongsvinger(), make_grue()
         import_ledger(kongsvinger, KONGSVINGER_LEDGER, "kongsvinger.csv", profile=WEB_PROFILE)
         import_ledger(grue, GRUE_LEDGER, "grue.csv", profile=WEB_PROFILE)
         do_compute(actor="test")

@@ -12,7 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.storage.models import Membership
 from tests.conftest import Shared, shared_state
-from tests.factories import ALL_KINDS, EXPECTATIONS, GRUE, KONGSVINGER, LOGIN, LOGIN_REDIRECT, USER_KINDS
+from tests.factories import ALL_KINDS, EXPECTATIONS, LOGIN, LOGIN_REDIRECT, USER_KINDS, make_grue, make_kongsvinger
+
 
 def all_routes(patterns=None, prefix: str = "") -> list[str]:
     patterns = get_resolver().url_patterns if patterns is None else patterns
@@ -49,13 +50,9 @@ def test_a_new_page_without_a_rule_would_fail_the_permission_table_check():
 def shared_people(request):
     """Two organisations, an (empty) computed account, so the pages render their full layout, and a person of
     each kind: made once for the module (tests/conftest.py shared_state); each case's changes are undone."""
-    from klimainnkjop.services.organisations import do_create_organisation
 
     with shared_state(request, "permissions") as path:
-        org = do_create_organisation(orgnr=KONGSVINGER, name="Kongsvinger kommune", kostra_region="0402",
-                                     region_name="Kongsvingerregionen", actor="test")
-        other_org = do_create_organisation(orgnr=GRUE, name="Grue kommune", kostra_region="0423",
-                                           region_name="Kongsvingerregionen", actor="test")
+        org, other_org = make_kongsvinger(), make_grue()
         do_compute(actor="test")
         users = get_user_model().objects
 

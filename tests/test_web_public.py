@@ -13,8 +13,8 @@ from klimainnkjop.selectors import results
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.reports import do_generate_report, do_publish_figures
 from klimainnkjop.storage.models import AuditEntry, Membership, Publication, Report
-from tests.conftest import Shared, shared_state, two_organisations
-from tests.factories import GRUE_CSV, KONGSVINGER_CSV, WEB_PROFILE, import_ledger
+from tests.conftest import Shared, shared_state
+from tests.factories import GRUE_CSV, KONGSVINGER_CSV, WEB_PROFILE, import_ledger, make_grue, make_kongsvinger
 
 KONGSVINGER, GRUE = "944117784", "964950113"
 
@@ -28,7 +28,7 @@ def shared_public(request):
     """Kongsvinger's and Grue's 2024 ledgers computed, and a person of each kind (PEOPLE), made once for the module
     (tests/conftest.py shared_state); each test in its own savepoint."""
     with shared_state(request, "public") as path:
-        org, other_org = two_organisations()
+        org, other_org = make_kongsvinger(), make_grue()
         import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
         import_ledger(other_org, GRUE_CSV, "grue-2024.csv", profile=WEB_PROFILE)
         do_compute(actor="test")
