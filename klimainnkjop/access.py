@@ -225,6 +225,26 @@ def can_administer(user: ActorLike, orgnr: str) -> bool:
     return is_region_admin(user) or bool(roles_of(user, orgnr) & ADMIN_ROLES)
 
 
+def may_hand_over(inviter: ActorLike, person) -> bool:
+    """Whether an invitation made by `inviter` may give whoever holds its link the existing account `person` (its
+    first password, or the link of a sign-in identity), rather than only a membership to accept once signed in as
+    them. The link's token is shown to the inviter, so only for a person without a password whom the inviter
+    administers wholly: a region administrator may, an organisation's administrator for a person of their
+    organisation(s) alone without a region-wide role, the operator (an invitation made with the CLI, no inviter)
+    may; an administrator of another organisation may not (it would take over that person's account)."""
+    if person.has_usable_password():
+        return False
+    user = person_of(inviter)
+    if user is None:
+        return inviter is None or is_operator(inviter)
+    if is_region_admin(user):
+        return True
+    if person.is_superuser:
+        return False
+    held = Membership.objects.filter(user=person).values_list("role", "organisation__orgnr")
+    return all(role not in REGION_WIDE_ROLES and can_administer(user, orgnr) for role, orgnr in held)
+
+
 def can_administer_region(user: ActorLike) -> bool:
     """May create organisations and change shared reference data (factor sets, categories, rates)."""
     return is_region_admin(user)

@@ -167,6 +167,44 @@ def test_an_oidc_sign_in_with_an_invitation_links_the_identity_and_grants_only_t
     assert Membership.objects.filter(user=user).count() == 1
 
 
+def test_an_oidc_invitation_links_an_existing_account_only_for_someone_who_administers_all_of_it(
+        provider, org, other_org):
+    """The link's token is the inviter's too: an administrator of another organisation who invites a person of
+    Kongsvinger must not link their own identity to that person's account (and take over their roles)."""
+    person, _, _ = do_add_user(email="leder@kongsvinger.kommune.no", organisation=org, role="org-admin",
+                               actor="test")
+    grue_admin, _, _ = do_add_user(email="admin@grue.kommune.no", organisation=other_org, role="org-admin",
+                                   password="a-long-test-password", actor="test")
+    _, token = do_create_invitation(email=person.email, organisation=other_org, role="reader", actor=grue_admin)
+    provider.claims = {"sub": "the-inviters-own-identity"}
+    provider.userinfo = {"sub": "the-inviters-own-identity"}
+    assert callback(invitation_token=token) is None
+    assert not ExternalIdentity.objects.exists()
+    assert not Membership.objects.filter(user=person, organisation=other_org).exists()
+    with pytest.raises(auth.ExternalSignInRefused, match="has an account here already"):
+        auth.do_sign_in_external(claims={"iss": provider.url, "sub": "x"}, issuer=provider.url,
+                                 invitation_token=token)
+
+    # Kongsvinger's own administrator may: the person's first sign-in through the identity provider (ID-porten)
+    kongsvinger_admin, _, _ = do_add_user(email="admin@kongsvinger.kommune.no", organisation=org, role="org-admin",
+                                          password="a-long-test-password", actor="test")
+    _, token = do_create_invitation(email=person.email, organisation=org, role="reader", actor=kongsvinger_admin)
+    provider.claims = {"sub": "the-persons-identity"}
+    provider.userinfo = {"sub": "the-persons-identity"}
+    assert callback(invitation_token=token) == person
+    assert ExternalIdentity.objects.get().user == person
+
+
+def test_an_invitation_never_links_an_identity_to_an_account_that_has_a_password(provider, org):
+    person, _, _ = do_add_user(email="kari@kongsvinger.kommune.no", organisation=org, role="finance",
+                               password="a-long-test-password", actor="test")
+    _, token = do_create_invitation(email=person.email, organisation=org, role="reader", actor="test")
+    provider.claims = {"sub": "someone"}
+    provider.userinfo = {"sub": "someone"}
+    assert callback(invitation_token=token) is None
+    assert not ExternalIdentity.objects.exists()
+
+
 def test_an_oidc_identity_without_invitation_or_trusted_email_gets_no_account(provider, org):
     do_add_user(email="ola@kongsvinger.kommune.no", organisation=org, role="reader", actor="test")
     provider.claims = {"sub": "stranger", "email": "ola@kongsvinger.kommune.no", "email_verified": True}

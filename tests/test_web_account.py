@@ -194,3 +194,37 @@ def test_the_lockout_message_names_the_configured_duration_in_norwegian(client, 
         response = client.post("/logg-inn/", {"username": EMAIL, "password": "feil-passord-igjen"})
     page = text(response)
     assert "sperret en stund" in page and "prøv igjen om 30 minutter" in page
+
+
+def test_an_invitation_from_another_organisations_administrator_never_hands_over_an_existing_account(
+        client, org, other_org):
+    """An administrator sees the link they invite with: inviting a person of another organisation who has no
+    password yet must not let them choose that person's password (and take over their roles)."""
+    victim, _, _ = do_add_user(email="leder@kongsvinger.kommune.no", organisation=org, role="org-admin",
+                               actor="test")
+    grue_admin, _, _ = do_add_user(email="admin@grue.kommune.no", organisation=other_org, role="org-admin",
+                                   password=PASSWORD, actor="test")
+    _, token = do_create_invitation(email=victim.email, organisation=other_org, role="reader", actor=grue_admin)
+    page = client.get(f"/invitasjon/{token}/")
+    assert page.status_code == 200 and f"/logg-inn/?next=/invitasjon/{token}/" in page.content.decode()
+    response = client.post(f"/invitasjon/{token}/", {"password1": "et-helt-annet-passord",
+                                                     "password2": "et-helt-annet-passord"})
+    assert response.status_code == 200 and not signed_in(client)
+    victim.refresh_from_db()
+    assert not victim.has_usable_password()
+    assert not Membership.objects.filter(user=victim, organisation=other_org).exists()
+
+
+def test_an_administrator_of_every_organisation_of_the_person_may_give_them_their_first_password(
+        client, org, other_org):
+    person, _, _ = do_add_user(email="ny.leder@kongsvinger.kommune.no", organisation=org, role="purchaser",
+                               actor="test")
+    kongsvinger_admin, _, _ = do_add_user(email="admin@kongsvinger.kommune.no", organisation=org, role="org-admin",
+                                          password=PASSWORD, actor="test")
+    _, token = do_create_invitation(email=person.email, organisation=org, role="reader", actor=kongsvinger_admin)
+    response = client.post(f"/invitasjon/{token}/", {"password1": "et-helt-annet-passord",
+                                                     "password2": "et-helt-annet-passord"})
+    assert response.status_code == 302 and signed_in(client)
+    person.refresh_from_db()
+    assert person.check_password("et-helt-annet-passord")
+    assert Membership.objects.filter(user=person, organisation=org, role="reader").exists()

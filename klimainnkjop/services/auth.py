@@ -24,7 +24,13 @@ from django.utils.translation import gettext
 
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput
-from klimainnkjop.services.users import do_accept_invitation, do_create_user, open_invitations, token_hash
+from klimainnkjop.services.users import (
+    do_accept_invitation,
+    do_create_user,
+    hands_over,
+    open_invitations,
+    token_hash,
+)
 from klimainnkjop.storage.models import ExternalIdentity, LoginFailure, TotpDevice
 from klimainnkjop.core.audit_actions import Action
 from klimainnkjop.core.actors import ANONYMOUS, OIDC, SYSTEM, ActorLike
@@ -281,8 +287,14 @@ def do_sign_in_external(*, claims: dict, issuer: str, invitation_token: str | No
         else:
             user = None
             if invitation is not None:
-                user = users.filter(username=invitation.email).first() or do_create_user(
-                    email=invitation.email, organisation=invitation.organisation, actor=OIDC)
+                user = users.filter(username=invitation.email).first()
+                if user is not None and not hands_over(invitation, user):
+                    # the link's token is the inviter's too: an existing account is linked only where the inviter
+                    # administers all of it (access.may_hand_over); else the person signs in as before and accepts
+                    raise ExternalSignInRefused("the invitation names a person who has an account here already; "
+                                                "sign in as that person to accept it")
+                user = user or do_create_user(email=invitation.email, organisation=invitation.organisation,
+                                              actor=OIDC)
             elif email is not None:
                 user = users.filter(username=email).first()
                 if user is None and open_invitations().filter(email=email).exists():

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from klimainnkjop import access
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.services.organisations import InvalidInput, organisation_dict
 from klimainnkjop.storage.models import Invitation, Membership, Organisation, Unit
@@ -213,6 +214,13 @@ def do_revoke_invitation(*, invitation: Invitation, actor: ActorLike = None) -> 
 def open_invitations():
     now = timezone.now()
     return Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+
+
+def hands_over(invitation: Invitation, person) -> bool:
+    """Whether the invitation's link may give its holder the existing account `person` (a first password, a
+    sign-in identity linked): access.may_hand_over for the person who made it. Otherwise the person signs in as
+    themselves and accepts."""
+    return access.may_hand_over(invitation.created_by, person)
 
 
 def do_accept_invitation(*, invitation: Invitation, user, actor: ActorLike = None) -> Membership:

@@ -216,8 +216,9 @@ def invitation(request, token):
         return redirect("oidc_authentication_init")
     person = user_services.find_user(found.email)
     context = {"invitation": found, "role": role_label(found.role), "person": person}
-    if person is not None and person.has_usable_password():
-        # a password exists: the person signs in and accepts; the link alone never changes a password
+    if person is not None and not user_services.hands_over(found, person):
+        # a password exists, or the inviter does not administer every organisation of the person's: the person
+        # signs in and accepts; the link alone never changes another's password (access.may_hand_over)
         if not (request.user.is_authenticated and request.user.pk == person.pk):
             context["sign_in_href"] = f"{reverse('login')}?next={request.path}"
             return render(request, "web/account_invitation.html", context)
