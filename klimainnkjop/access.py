@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django_scopes import ScopeError, get_scope, scope as _activate_scope, scopes_disabled  # noqa: F401 - re-exported
 
 from klimainnkjop.core.actors import Actor, ActorLike
-from klimainnkjop.storage.models import Membership, Organisation, Report, Unit
+from klimainnkjop.storage.models import Measure, Membership, Organisation, Report, Unit
 
 REGION_WIDE_ROLES = {"region-admin"}
 ADMIN_ROLES = {"org-admin"}  # people, units and invitations of their organisation
@@ -308,6 +308,24 @@ def can_manage_measures(user: ActorLike, orgnr: str | None = None) -> bool:
     if is_region_admin(user):
         return True
     return orgnr is not None and bool(roles_of(user, orgnr) & MEASURE_ROLES)
+
+
+# an organisation's own steps; the others are the region's
+ORGANISATION_MEASURE_STEPS = (Measure.STATUS_ADOPTED, Measure.STATUS_IMPLEMENTED)
+
+
+def can_record_measure_step(user: ActorLike, current: str, status: str, orgnr: str | None) -> bool:
+    """May record the step of a measure from `current` to `status` for the organisation `orgnr` (None: the
+    region). Adopting and implementing are an organisation's steps (its administrators and purchasers, for that
+    organisation); recommending, verifying and every step back change the measure for the whole region: region
+    administrators only. (Adopting a measure another organisation took further already is no step back.)"""
+    if is_region_admin(user):
+        return True
+    order = Measure.STATUSES
+    back = status in order and current in order and order.index(status) < order.index(current) \
+        and status != Measure.STATUS_ADOPTED
+    return status in ORGANISATION_MEASURE_STEPS and not back and orgnr is not None \
+        and can_manage_measures(user, orgnr)
 
 
 # --- targets and climate budgets (issue 11) ----------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -424,7 +425,8 @@ def test_an_organisations_purchaser_records_its_adoptions_and_a_reader_may_not(a
     assert client.post(f"/tiltak/pakker/{package.pk}/vedta/", {}).status_code == 403
     client.force_login(make_user("innkjop-g", grue, "purchaser"))
     assert client.post(f"/tiltak/{measure.pk}/status/", adoption).status_code == 400  # not Grue's to record
-    assert client.post(f"/tiltak/{measure.pk}/status/", {"status-status": "recommended"}).status_code == 403
+    # recommending is the region's step: not offered to an organisation's purchaser, and refused if posted
+    assert client.post(f"/tiltak/{measure.pk}/status/", {"status-status": "recommended"}).status_code == 400
     response = client.post(f"/tiltak/{measure.pk}/status/", adoption | {"status-organisation": GRUE})
     assert response.status_code == 302
     measure.refresh_from_db()
@@ -439,6 +441,50 @@ def test_an_organisations_purchaser_records_its_adoptions_and_a_reader_may_not(a
     assert entry.actor.username == "innkjop-g" and entry.organisation == grue
     response = client.post(f"/tiltak/pakker/{package.pk}/vedta/", {f"adopt{package.pk}-organisation": GRUE})
     assert response.status_code == 400 and f'id="adopt{package.pk}-errors"' in response.content.decode()
+
+
+def test_an_organisations_purchaser_records_only_its_own_steps_of_a_measure_of_the_whole_region(account, client):
+    """Recommending and verifying a measure, and moving it back, change it for every organisation: region
+    administrators' steps. A purchaser adopts and implements it for their own organisation."""
+    measure = make()  # no organisations: the region's
+    grue = Organisation.objects.get(orgnr=GRUE)
+    client.force_login(make_user("innkjop-g", grue, "purchaser"))
+    html, _ = page(client, f"/tiltak/{measure.pk}/")
+    offered = set(re.findall(r'<option value="([a-z]+)"', html.split('name="status-status"', 1)[1].split("</select>")[0]))
+    assert offered == {"adopted", "implemented"}
+    url = f"/tiltak/{measure.pk}/status/"
+    for status in ("recommended", "verified"):
+        assert client.post(url, {"status-status": status, "status-organisation": GRUE}).status_code == 400
+    measure.refresh_from_db()
+    assert measure.status == "proposed" and not measure.history.exclude(note="created").exists()
+    services.do_change_measure_status(measure=measure, status="verified", actor="test")
+    response = client.post(url, {"status-status": "implemented", "status-organisation": GRUE,
+                                 "status-date": "2025-05-01"})  # a step back for the whole region
+    assert response.status_code == 403
+    measure.refresh_from_db()
+    assert measure.status == "verified"
+    adoption = {"status-status": "adopted", "status-organisation": GRUE, "status-date": "2025-03-01",
+                "status-case_number": "25/7"}
+    assert client.post(url, adoption).status_code == 302  # its own adoption, recorded; the status kept
+    measure.refresh_from_db()
+    assert measure.status == "verified" and measure.history.filter(status="adopted", organisation=grue).exists()
+
+
+def test_who_may_record_which_step_of_a_measure(account):
+    from klimainnkjop.access import can_record_measure_step
+
+    kongsvinger, grue = Organisation.objects.get(orgnr=KONGSVINGER), Organisation.objects.get(orgnr=GRUE)
+    purchaser, admin = make_user("innkjop-g", grue, "purchaser"), make_user("region", kongsvinger, "region-admin")
+    reader = make_user("les-g", grue, "reader")
+    for current, status, orgnr, allowed in [
+            ("proposed", "adopted", GRUE, True), ("recommended", "implemented", GRUE, True),
+            ("implemented", "adopted", GRUE, True),  # another adoption of a measure taken further
+            ("proposed", "recommended", GRUE, False), ("implemented", "verified", GRUE, False),
+            ("verified", "implemented", GRUE, False), ("recommended", "proposed", GRUE, False),  # back
+            ("proposed", "adopted", KONGSVINGER, False), ("proposed", "adopted", None, False)]:
+        assert can_record_measure_step(purchaser, current, status, orgnr) is allowed, (current, status, orgnr)
+        assert can_record_measure_step(admin, current, status, orgnr)
+        assert not can_record_measure_step(reader, current, status, orgnr)
 
 
 def test_a_measures_workbook_is_read_like_the_csv_and_a_missing_column_is_named(account, tmp_path):

@@ -152,6 +152,9 @@ class StatusForm(_Styled):
         super().__init__(*args, **kwargs)
         self.fields["organisation"].choices = ([("", _("The region (no organisation)"))] if region else []) \
             + organisations
+        if not region:  # an organisation's own steps only (access.can_record_measure_step)
+            self.fields["status"].choices = [(s, label) for s, label in STATUS_LABELS.items()
+                                             if s in access.ORGANISATION_MEASURE_STEPS]
 
 
 class AdoptionForm(_Styled):
@@ -185,8 +188,10 @@ def measure_status(request, pk: int):
         return HttpResponseForbidden(_("Only administrators and purchasers may record a measure's status."))
     if form.is_valid():
         orgnr = form.cleaned_data["organisation"] or None
-        if not access.can_manage_measures(request.user, orgnr):
-            return HttpResponseForbidden(_("Only administrators and purchasers may record a measure's status."))
+        if not access.can_record_measure_step(request.user, m.status, form.cleaned_data["status"], orgnr):
+            return HttpResponseForbidden(_("Only region administrators may recommend or verify a measure or move it "
+                                           "back; an organisation's administrators and purchasers record its "
+                                           "adoption and implementation."))
         try:
             services.do_change_measure_status(
                 measure=m, status=form.cleaned_data["status"], date=form.cleaned_data["date"],
