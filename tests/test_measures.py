@@ -470,6 +470,26 @@ def test_an_organisations_purchaser_records_only_its_own_steps_of_a_measure_of_t
     assert measure.status == "verified" and measure.history.filter(status="adopted", organisation=grue).exists()
 
 
+def test_a_package_shows_a_person_only_the_measures_they_may_see(account, client):
+    """A package is the region's; a measure of Kongsvinger's in it is not Grue's to see (its page is 404 for Grue):
+    neither the packages page nor the curve names it, costs it or counts it for a person of Grue."""
+    own = make("Bare for Kongsvinger", organisations=[KONGSVINGER], cost_yearly_nok=987_654)
+    shared = make("For hele regionen", percent=10)
+    package = services.do_create_package(name="Blandet", measures=[own, shared], baseline_year=2024, actor="test")
+    grue = Organisation.objects.get(orgnr=GRUE)
+    scope = Scope(orgnrs=frozenset({GRUE}))
+    assert [m.name for m in selectors.package_measures(scope, package)] == ["For hele regionen"]
+    assert [m.name for m in selectors.package_measures(system_scope(), package)] == ["Bare for Kongsvinger",
+                                                                                    "For hele regionen"]
+    row = selectors.package_rows(scope)[0]
+    assert row["measures"] == ["For hele regionen"] and row["cost_nok_per_year"] == 0
+    client.force_login(make_user("les-g", grue, "reader"))
+    assert client.get(f"/tiltak/{own.pk}/").status_code == 404
+    for url in ("/tiltak/pakker/", f"/tiltak/kurve/?pakke={package.pk}"):
+        html = client.get(url).content.decode()
+        assert "For hele regionen" in html and "Bare for Kongsvinger" not in html and "987" not in html, url
+
+
 def test_who_may_record_which_step_of_a_measure(account):
     from klimainnkjop.access import can_record_measure_step
 

@@ -120,11 +120,12 @@ def package_by_id(scope: Scope, pk: int) -> MeasurePackage:
 
 @in_scope
 def package_measures(scope: Scope, pkg: MeasurePackage) -> list[Measure]:
-    """The package's measures in the order they are applied (prefetched like `measures`)."""
+    """The package's measures that the scope may see (_visible: the region's and its organisations'), in the order
+    they are applied (prefetched like `measures`). A package is the region's; a measure of another organisation in
+    it is not shown, nor counted, to a person outside that organisation."""
     ids = [item.measure_id for item in pkg.items.all()]
-    found = {m.pk: m for m in Measure.objects.filter(pk__in=ids).select_related("to_category")
-             .prefetch_related("categories", "organisations")}
-    return [found[i] for i in ids]
+    found = {m.pk: m for m in _visible(scope).filter(pk__in=ids)}
+    return [found[i] for i in ids if i in found]
 
 
 @in_scope
@@ -670,7 +671,7 @@ def package_rows(scope: Scope, *, org: str | None = None) -> list[dict]:
     for pkg in packages(scope):
         effect = package_effect(scope, pkg, org=org)
         out.append({"id": pkg.pk, "name": pkg.name, "baseline_year": pkg.baseline_year,
-                    "measures": [item.measure.name for item in pkg.items.all()],
+                    "measures": [row["name"] for row in effect.rows],
                     "expected_kg_per_year": effect.kg, "expected_kg_low": effect.low,
                     "expected_kg_high": effect.high, "cost_nok_per_year": effect.cost_nok_per_year,
                     "nok_per_tonne": effect.nok_per_tonne,
