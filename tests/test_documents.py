@@ -422,6 +422,26 @@ def test_the_documents_page_makes_a_case_document_within_the_readers_scope_only(
 
 
 @pytest.mark.django_db
+def test_a_unit_leader_gets_no_case_document_of_the_whole_organisation(shared_demo, client):
+    """The case document is the organisation's, like its baseline report: a unit leader sees their units'
+    figures only, and would get an organisation's document of part of it."""
+    from klimainnkjop.access import scope_for
+    from klimainnkjop.services.documents import do_generate_saksfremlegg
+    from klimainnkjop.storage.models import Organisation, Unit
+    from tests.factories import make_user
+
+    grue = Organisation.objects.get(orgnr=GRUE)
+    leader = make_user("enhetsleder", grue, "unit-leader")
+    leader.memberships.update(unit=Unit.objects.filter(organisation=grue).order_by("code").first())
+    with pytest.raises(PermissionError):
+        do_generate_saksfremlegg(scope_for(leader), package_name="Basis", fmt="docx", orgnr=GRUE, actor=leader)
+    client.force_login(leader)
+    refused = client.post("/dokumenter/", {"document": "saksfremlegg", "subject": GRUE, "package": "Basis",
+                                           "format": "docx"})
+    assert refused.status_code == 400 and "Ingen dokumenter ble laget" in refused.content.decode()
+
+
+@pytest.mark.django_db
 def test_a_region_administrator_makes_every_case_document_and_publishes_the_baseline_report(shared_demo, client):
     from pypdf import PdfReader
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from django.utils.translation import gettext as _, gettext_lazy, ngettext, pgettext, pgettext_lazy
 
 from klimainnkjop import paths
-from klimainnkjop.access import Scope
+from klimainnkjop.access import Scope, check_report_subject
 from klimainnkjop.core.errors import InvalidInput
 from klimainnkjop.reports import charts
 from klimainnkjop.reports import data as report_data
@@ -623,7 +623,9 @@ def saksfremlegg(scope: Scope, *, orgnr: str, package_name: str, texts: dict | N
     """The council case document of one organisation: the shared texts with its own names and figures."""
     run = _run()
     org = _organisation(orgnr)
-    scope.check(orgnr)
+    # the organisation's document, like its baseline report: for scopes that see every unit of it (a unit leader
+    # would get an organisation's document of their units' figures)
+    check_report_subject(scope, scope_kind=report_data.SCOPE_ORG, orgnr=orgnr, unit_code=None)
     pkg = find_package(scope, package_name)
     effect = measure_selectors.package_effect(scope, pkg, org=orgnr)
     region_effect = measure_selectors.package_effect(scope, pkg)
