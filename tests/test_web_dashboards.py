@@ -12,9 +12,23 @@ from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import lines as line_selectors
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.storage.models import Membership, Organisation, Unit
-from tests.conftest import Shared, shared_state, two_organisations
-from tests.factories import (GRUE_CSV, KONGSVINGER_CSV, WEB_HEADER, WEB_PROFILE, assert_no_inline_script,
-                             import_ledger, kg, make_user, norwegian, page, squash, table_cells)
+from tests.conftest import Shared, shared_state
+from tests.factories import (
+    GRUE_CSV,
+    KONGSVINGER_CSV,
+    WEB_HEADER,
+    WEB_PROFILE,
+    assert_no_inline_script,
+    import_ledger,
+    kg,
+    make_grue,
+    make_kongsvinger,
+    make_user,
+    norwegian,
+    page,
+    squash,
+    table_cells,
+)
 
 # 2023 for the comparison (office supplies in the second quarter), and 2024 pens bought by unit 1110,
 # a sub-unit of 1100, in November.
@@ -40,7 +54,7 @@ def shared_dashboards(request):
     """Kongsvinger's ledgers of 2023 and 2024 (unit 1110 under 1100) and Grue's of 2024, computed once for the
     module (tests/conftest.py shared_state); each test in its own savepoint."""
     with shared_state(request, "dashboards") as path:
-        org, other_org = two_organisations()
+        org, other_org = make_kongsvinger(), make_grue()
         import_ledger(org, KONGSVINGER_CSV, "kongsvinger-2024.csv", profile=WEB_PROFILE)
         import_ledger(org, KONGSVINGER_2023_CSV, "kongsvinger-2023.csv", profile=WEB_PROFILE)
         import_ledger(org, KONGSVINGER_PENS_CSV, "kongsvinger-2024-penner.csv", profile=WEB_PROFILE)

@@ -36,6 +36,7 @@ def test_the_year_under_way_is_compared_with_the_same_months_of_the_year_before(
     import datetime as dt
 
     from klimainnkjop.reports import data as report_data
+    from klimainnkjop.reports import rows as report_rows
     from klimainnkjop.reports.periods import parse_period
 
     year = dt.date.today().year
@@ -66,6 +67,10 @@ def test_the_year_under_way_is_compared_with_the_same_months_of_the_year_before(
     report = report_data.build(system_scope(), scope_kind="org", period=parse_period(str(year)), orgnr=KONGSVINGER)
     assert report.previous.kg == pytest.approx(first_quarter, rel=1e-9)
     assert report.previous.name == f"{before} (januar–mars)"
+    # its range is the combined range of those months too (was the whole year before's), and the summary says so
+    assert quarter.combined_range is not None
+    assert (report.previous.kg_low, report.previous.kg_high) == pytest.approx(quarter.combined_range, rel=1e-9)
+    assert [c.label for c in report_rows.summary(report).columns][2] == f"{before} (januar–mars)"
     assert any(f"sammenlignes med januar–mars {before}" in note for note in report.notes)
     # and so do the funder layout's comparison tables (the year before is the baseline year here)
     funder = report_data.build(system_scope(), scope_kind="org", period=parse_period(str(year)), orgnr=KONGSVINGER,

@@ -361,7 +361,9 @@ def _combine_ranges(data: ReportData, scope: Scope, orgnr: str | None, units: se
         return False
     total = results.combined_range(scope, org=orgnr, year=data.period.year, months=list(months), units=unit_list,
                                    run=run) or {}
-    before = results.combined_range(scope, org=orgnr, year=data.period.year - 1, months=list(months),
+    # the year before over the months it is compared by (for a year under way, January to its last month)
+    months_before = _so_far(data.through_month)[0] if data.through_month else months
+    before = results.combined_range(scope, org=orgnr, year=data.period.year - 1, months=list(months_before),
                                     units=unit_list, run=run) or {}
     for target, ranged in ((data.total, total.get(())), (data.previous, before.get(()))):
         if ranged is not None:

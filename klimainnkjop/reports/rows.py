@@ -104,7 +104,8 @@ def summary(data: ReportData) -> Table:
         key="sammendrag", title="Sammendrag",
         caption=f"Nøkkeltall for {data.period.label}, sammenlignet med samme periode året før",
         columns=[Column("Nøkkeltall"), Column(data.period.code, TONNES),
-                 Column(data.period.previous_year().code, TONNES), Column("Endring", SHARE)],
+                 # the year under way: "2025 (januar–november)", the months it is compared by
+                 Column(data.previous.name or data.period.previous_year().code, TONNES), Column("Endring", SHARE)],
         rows=[[label, now, before, change(now, before) if kind not in (SHARE,) else None]
               for label, kind, now, before in rows_spec],
         row_kinds=[kind for _, kind, _, _ in rows_spec],
