@@ -63,6 +63,18 @@ def test_the_year_under_way_is_compared_with_the_same_months_of_the_year_before(
     text = squash(tree.find_all("section", class_="key-figures")[0].text())
     assert f"Nøkkeltall {year} (januar–mars)" in text and f"Endring fra januar–mars {before}" in text
     assert f"Samme periode året før (januar–mars {before}): {norwegian(first_quarter / 1000)} tonn CO2e" in text
+    # the measured effect's split of the change compares the same months (a whole year against three months of the
+    # next looked like a cut), and its page says so
+    from klimainnkjop.selectors import effect
+
+    split = effect.effect_split(system_scope(), period_from=dashboard.Period(before),
+                                period_to=dashboard.Period(year), org=KONGSVINGER)
+    assert split.through_month == 3
+    assert split.kg_from == pytest.approx(first_quarter, rel=1e-9)
+    assert split.kg_to == pytest.approx(overview.total.kg, rel=1e-9)
+    assert split.volume_kg + split.intensity_kg + split.method_kg == pytest.approx(split.change_kg, rel=1e-9)
+    effect_page = client.get(f"/tiltak/effekt/?org={KONGSVINGER}&fra={before}&til={year}").content.decode()
+    assert f"{before} (januar–mars)" in effect_page and f"{year} (januar–mars)" in effect_page
     # the report of the year under way compares the same months too, and says so
     report = report_data.build(system_scope(), scope_kind="org", period=parse_period(str(year)), orgnr=KONGSVINGER)
     assert report.previous.kg == pytest.approx(first_quarter, rel=1e-9)

@@ -41,7 +41,7 @@ import numpy as np
 
 from klimainnkjop.access import Scope
 from klimainnkjop.selectors import results
-from klimainnkjop.selectors.dashboard import Period, unit_subtree
+from klimainnkjop.selectors.dashboard import Period, so_far, under_way_through, unit_subtree
 from klimainnkjop.storage.models import Category, PriceIndex
 
 
@@ -155,6 +155,9 @@ class Split:
     factor_set: str
     rows: list[dict] = field(default_factory=list)   # per category, largest change first
     method_kg: float = 0.0           # the part from a change of method (spend moved between methods)
+    # the second period a year under way (dashboard.under_way_through): both years compared from January to its
+    # last month with purchases, as the dashboards compare them; None: the periods whole
+    through_month: int | None = None
 
     @property
     def change_kg(self) -> float:
@@ -171,13 +174,21 @@ class Split:
                 "method_kg": self.method_kg, "spend_from_nok": self.spend_from_nok, "spend_to_nok": self.spend_to_nok,
                 "spend_to_constant_nok": self.spend_to_constant_nok, "price_year": self.price_year,
                 "deflated": self.deflated, "method": "LMDI-I", "run": self.run, "factor_set": self.factor_set,
-                "rows": self.rows}
+                "through_month": self.through_month, "rows": self.rows}
 
 
-def _per_category(scope: Scope, run: results.Run, org: str | None, period: Period,
-                  units: list[str] | None) -> list[dict]:
-    return results.totals(scope, org=org, year=period.year, months=period.months, units=units,
-                          by=["category", "method"], run=run)["rows"]
+def _per_category(scope: Scope, run: results.Run, org: str | None, period: Period, units: list[str] | None,
+                  months: list[int] | None) -> list[dict]:
+    return results.totals(scope, org=org, year=period.year, months=months if months else period.months,
+                          units=units, by=["category", "method"], run=run)["rows"]
+
+
+def _through(scope: Scope, run: results.Run, org: str | None, period: Period, units: list[str] | None) -> int | None:
+    """The last month of a whole year under way (dashboard.under_way_through), else None."""
+    if not period.whole_year:
+        return None
+    rows = results.totals(scope, org=org, year=period.year, units=units, by=["month"], run=run)["rows"]
+    return under_way_through(period.year, max((r["month"] or 0 for r in rows if r["lines"]), default=0))
 
 
 def _by_method(rows: list[dict]) -> dict:
@@ -210,8 +221,12 @@ def effect_split(scope: Scope, *, period_from: Period, period_to: Period, org: s
 
 
 def _split(scope, run, period_from, period_to, org, unit, units, category, codes) -> Split:
-    cells0 = _by_method(_per_category(scope, run, org, period_from, units))
-    cells1 = _by_method(_per_category(scope, run, org, period_to, units))
+    # a year under way is compared with the same months of the earlier year (a whole year against eleven months
+    # of the next looked like a cut)
+    through = _through(scope, run, org, period_to, units)
+    months = list(so_far(through)) if through else None
+    cells0 = _by_method(_per_category(scope, run, org, period_from, units, months))
+    cells1 = _by_method(_per_category(scope, run, org, period_to, units, months))
     if codes is not None:
         cells0 = {c: m for c, m in cells0.items() if c in codes}
         cells1 = {c: m for c, m in cells1.items() if c in codes}
@@ -239,7 +254,7 @@ def _split(scope, run, period_from, period_to, org, unit, units, category, codes
                  intensity_kg=float(intensity.sum()), spend_from_nok=float(s0.sum()), spend_to_nok=float(s1.sum()),
                  spend_to_constant_nok=float(s1_constant.sum()),
                  price_year=period_from.year if factor is not None else None, run=run.run.pk,
-                 factor_set=run.factor_set_label, rows=rows, method_kg=float(method.sum()))
+                 factor_set=run.factor_set_label, rows=rows, method_kg=float(method.sum()), through_month=through)
 
 
 def years(scope: Scope, *, org: str | None = None, run: results.Run | None = None) -> list[int]:
