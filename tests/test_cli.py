@@ -57,7 +57,11 @@ def test_the_cli_imports_computes_and_reports_totals_as_json(tmp_path, files, se
     assert cli(data, "profile", "import", str(profile), "--org", "944117784").returncode == 0
     first = cli(data, "import", "ledger", str(ledger), "--org", "944117784", "--profile", "visma")
     assert first.returncode == 0 and "3 lines added" in first.stdout
-    assert cli(data, "compute").returncode == 0
+    computed = cli(data, "compute")
+    assert computed.returncode == 0
+    # what the run's totals are (every account added up, all years), the factor sets named with single spaces
+    assert "all years, the organisations' own accounts added up (not consolidated): 2 purchases, " \
+        in computed.stdout and "  " not in computed.stdout
     out = cli(data, "totals", "--org", "944117784", "--year", "2024", "--by", "org,year,category", "--format", "json")
     document = json.loads(out.stdout)
     assert document["factor_set"] == "dfo-klimaintensiteter 2026.1"

@@ -75,6 +75,20 @@ def test_the_year_under_way_is_compared_with_the_same_months_of_the_year_before(
     assert split.volume_kg + split.intensity_kg + split.method_kg == pytest.approx(split.change_kg, rel=1e-9)
     effect_page = client.get(f"/tiltak/effekt/?org={KONGSVINGER}&fra={before}&til={year}").content.decode()
     assert f"{before} (januar–mars)" in effect_page and f"{year} (januar–mars)" in effect_page
+    # and so does a measure implemented this year: its measured effect is of the same months of both years
+    from klimainnkjop.selectors import measures as measure_selectors
+    from klimainnkjop.services import measures as measure_services
+
+    measure = measure_services.do_create_measure(name="Mindre papir", kind=2, mechanism="quantity", percent=10,
+                                                 categories=["goods.office"], baseline_year=before, actor="test")
+    measure_services.do_change_measure_status(measure=measure, status="implemented", date=dt.date(year, 1, 1),
+                                              actor="test")
+    measured = measure_selectors.measured_effect(system_scope(), measure)
+    assert (measured.from_year, measured.to_year, measured.through_month) == (before, year, 3)
+    assert measured.kg_from == pytest.approx(first_quarter, rel=1e-9)
+    assert measured.kg_to == pytest.approx(overview.total.kg, rel=1e-9)
+    measure_page = client.get(f"/tiltak/{measure.pk}/").content.decode()
+    assert f"Fra {before} (januar–mars) til {year} (januar–mars)" in " ".join(measure_page.split())
     # the report of the year under way compares the same months too, and says so
     report = report_data.build(system_scope(), scope_kind="org", period=parse_period(str(year)), orgnr=KONGSVINGER)
     assert report.previous.kg == pytest.approx(first_quarter, rel=1e-9)

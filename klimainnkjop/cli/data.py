@@ -206,9 +206,15 @@ def cmd_compute(args) -> int:
     from klimainnkjop.services.compute import do_compute
 
     run = do_compute(factor_set_name=args.factor_set, actor=CLI)
-    print(f"run {run.pk} with {', '.join(run.factor_sets)}: {run.lines_in} lines, "
-          f"{run.lines_purchase} purchases, {run.spend_ore / 100:,.0f} NOK, {run.kg_co2e / 1000:,.1f} t CO2e "
-          f"({run.kg_low / 1000:,.1f}–{run.kg_high / 1000:,.1f})".replace(",", " "))
+    def grouped(value: float, decimals: int = 0) -> str:
+        return f"{value:,.{decimals}f}".replace(",", " ")
+
+    # the run's totals are every organisation's own account over all years: a purchase from another member counts
+    # in the buyer's account, so they exceed the region's consolidated figures (`totals`, the pages)
+    print(f"run {run.pk} with {', '.join(run.factor_sets)}: {grouped(run.lines_in)} lines; all years, the "
+          f"organisations' own accounts added up (not consolidated): {grouped(run.lines_purchase)} purchases, "
+          f"{grouped(run.spend_ore / 100)} NOK, {grouped(run.kg_co2e / 1000, 1)} t CO2e "
+          f"({grouped(run.kg_low / 1000, 1)}–{grouped(run.kg_high / 1000, 1)})")
     return EXIT_OK
 
 

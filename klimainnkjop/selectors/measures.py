@@ -35,6 +35,7 @@ from django.utils.translation import gettext
 
 from klimainnkjop.access import Scope, in_scope
 from klimainnkjop.core.errors import InvalidInput
+from klimainnkjop.selectors import dashboard
 from klimainnkjop.selectors import effect as effect_split
 from klimainnkjop.selectors import results
 from klimainnkjop.storage.models import (
@@ -164,17 +165,28 @@ class Cells:
 
 
 @in_scope
-def cells(scope: Scope, year: int, *, org: str | None = None) -> Cells:
-    """One grouped read of the latest run's results (selectors.results.totals by org × category), cached per run
-    and scope like the dashboards' figures. Empty when nothing is computed."""
+def cells(scope: Scope, year: int, *, org: str | None = None, months: tuple[int, ...] | None = None) -> Cells:
+    """One grouped read of the latest run's results (selectors.results.totals by org × category; of `months` only,
+    when given), cached per run and scope like the dashboards' figures. Empty when nothing is computed."""
     run = results.latest_run()
     if run is None:
         return _cells(year, [], None)
     if org is not None:
         scope.check(org)
-    rows = results.cached("measure-cells", scope, run, (year, org), lambda: results.totals(
-        scope, org=org, year=year, by=["org", "category"], consolidated=True, run=run)["rows"])
+    rows = results.cached("measure-cells", scope, run, (year, org, months), lambda: results.totals(
+        scope, org=org, year=year, months=list(months) if months else None, by=["org", "category"],
+        consolidated=True, run=run)["rows"])
     return _cells(year, rows, run.run.pk)
+
+
+def _under_way(scope: Scope, year: int, org: str | None) -> int | None:
+    """The last month of `year` when it is a year under way (dashboard.under_way_through), else None."""
+    run = results.latest_run()
+    if run is None:
+        return None
+    rows = results.cached("measure-months", scope, run, (year, org), lambda: results.totals(
+        scope, org=org, year=year, by=["month"], consolidated=True, run=run)["rows"])
+    return dashboard.under_way_through(year, max((r["month"] or 0 for r in rows if r["lines"]), default=0))
 
 
 def _cells(year: int, rows: list[dict], run: int | None) -> Cells:
@@ -362,7 +374,7 @@ def expected_effect(scope: Scope, m: Measure, *, org: str | None = None, year: i
     """The measure's expected cut per year, computed from the baseline year's purchases in the scope (and of
     `org` only, when given)."""
     year = year or m.baseline_year
-    key = (year, org)
+    key = (year, org, None)  # the whole year (measured_effect's key names the months it reads)
     if cell_cache is not None and key in cell_cache:
         c = cell_cache[key]
     else:
@@ -505,6 +517,7 @@ class Measured:
     rows: list = field(default_factory=list)  # per organisation × category
     reason: str = ""
     method_kg: float = 0.0  # the part from a change of method (selectors/effect.py), not in intensity_kg
+    through_month: int | None = None  # the implementation year under way: both years to this month (dashboards')
 
     @property
     def computed(self) -> bool:
@@ -538,11 +551,15 @@ def measured_effect(scope: Scope, m: Measure, *, org: str | None = None, cell_ca
         return Measured(reason="no date of implementation")
     year = start.year
 
+    # a year under way is compared with the same months of the year before (the dashboards' rule)
+    through = _under_way(scope, year, org)
+    months = dashboard.so_far(through) if through else None
+
     def of(y: int) -> Cells:
-        key = (y, org)
+        key = (y, org, months)
         if cell_cache is not None and key in cell_cache:
             return cell_cache[key]
-        c = cells(scope, y, org=org)
+        c = cells(scope, y, org=org, months=months)
         if cell_cache is not None:
             cell_cache[key] = c
         return c
@@ -572,7 +589,7 @@ def measured_effect(scope: Scope, m: Measure, *, org: str | None = None, cell_ca
     s1_constant = s1 * (factor if factor is not None else 1.0)
     # a change of method (spend-based to quantities, say) is its own part, never a measured cut (issue 15 item 6)
     wanted = set(keys)
-    by_method = effect_split.method_part(*(_method_cells(scope, y, org, wanted) for y in (year - 1, year)),
+    by_method = effect_split.method_part(*(_method_cells(scope, y, org, wanted, months) for y in (year - 1, year)),
                                          factor if factor is not None else 1.0)
     method = np.array([by_method.get(k, 0.0) for k in keys], dtype=float)
     volume, intensity = effect_split.lmdi(kg0, kg1 - method, float(s0.sum()), float(s1_constant.sum()))
@@ -582,17 +599,20 @@ def measured_effect(scope: Scope, m: Measure, *, org: str | None = None, cell_ca
                   key=lambda r: (r["intensity_kg"], r["org"], r["category"]))
     return Measured(year - 1, year, float(kg0.sum()), float(kg1.sum()), float(volume.sum()), float(intensity.sum()),
                     float(s0.sum()), float(s1.sum()), float(s1_constant.sum()), factor is not None, rows,
-                    method_kg=float(method.sum()))
+                    method_kg=float(method.sum()), through_month=through)
 
 
 @in_scope
-def _method_cells(scope: Scope, year: int, org: str | None, wanted: set) -> dict:
-    """{(org, category): {method: (spend_nok, kg)}} of a year's purchases (consolidated), for the cells wanted."""
+def _method_cells(scope: Scope, year: int, org: str | None, wanted: set, months: tuple[int, ...] | None = None
+                  ) -> dict:
+    """{(org, category): {method: (spend_nok, kg)}} of a year's purchases (consolidated; of `months` only, when
+    given), for the cells wanted."""
     run = results.latest_run()
     if run is None:
         return {}
-    rows = results.cached("measure-method-cells", scope, run, (year, org), lambda: results.totals(
-        scope, org=org, year=year, by=["org", "category", "method"], consolidated=True, run=run)["rows"])
+    rows = results.cached("measure-method-cells", scope, run, (year, org, months), lambda: results.totals(
+        scope, org=org, year=year, months=list(months) if months else None, by=["org", "category", "method"],
+        consolidated=True, run=run)["rows"])
     out: dict = {}
     for r in rows:
         key = (r["org"], r["category"] or "")

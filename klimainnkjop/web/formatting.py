@@ -5,7 +5,8 @@ import functools
 from decimal import Decimal
 
 from django.utils import formats
-from django.utils.translation import get_language
+from django.utils.dates import MONTHS
+from django.utils.translation import get_language, gettext as _
 
 
 @functools.lru_cache(maxsize=16)
@@ -36,3 +37,13 @@ def percent(value, decimals: int = 1) -> str:
     text = number(value, decimals)
     # Norwegian typesetting puts a (non-breaking) space before the percent sign.
     return f"{text}\u00a0%" if (get_language() or "nb").startswith(("nb", "no")) else f"{text}%"
+
+
+def months_so_far(through: int) -> str:
+    """The months of a year under way, January to `through`, as a page names them ("januar–mars")."""
+    return _("%(first)s–%(last)s") % {"first": MONTHS[1], "last": MONTHS[through]}
+
+
+def year_so_far(label, through: int | None) -> str:
+    """A year's label with the months it is compared by when a year under way sets them ("2025 (januar–mars)")."""
+    return _("%(year)s (%(months)s)") % {"year": label, "months": months_so_far(through)} if through else str(label)

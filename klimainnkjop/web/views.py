@@ -12,7 +12,6 @@ from django.template.loader import render_to_string
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext as _
 
@@ -228,8 +227,8 @@ def key_figures(overview: dashboard.PeriodOverview) -> dict:
     diff_percent = overview.difference_percent
     label, previous_label = period_label(overview.period), period_label(overview.period.previous())
     if overview.through_month:  # the year under way, compared with the same months of the year before
-        months = _("%(first)s–%(last)s") % {"first": MONTHS[1], "last": MONTHS[overview.through_month]}
-        label = _("%(year)s (%(months)s)") % {"year": label, "months": months}
+        months = formatting.months_so_far(overview.through_month)
+        label = formatting.year_so_far(label, overview.through_month)
         previous_label = _("%(months)s %(year)s") % {"months": months, "year": previous_label}
     return {
         "label": label,

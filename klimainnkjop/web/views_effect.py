@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.dates import MONTHS
 from django.utils.translation import get_language, gettext as _
 
 from klimainnkjop.access import scope_for
@@ -110,10 +109,8 @@ def effect(request):
 
 def _split_context(split: selectors.Split, names: dict[str, str], orgnr: str | None, period_from, period_to) -> dict:
     label_from, label_to = split.period_from, split.period_to
-    if split.through_month:  # the year under way: both years from January to its last month (the dashboards' rule)
-        months = _("%(first)s–%(last)s") % {"first": MONTHS[1], "last": MONTHS[split.through_month]}
-        label_from, label_to = (_("%(year)s (%(months)s)") % {"year": label, "months": months}
-                                for label in (label_from, label_to))
+    # the year under way: both years from January to its last month (the dashboards' rule)
+    label_from, label_to = (formatting.year_so_far(label, split.through_month) for label in (label_from, label_to))
     kinds = {"total": _("Tonnes CO2e"), "volume": _("Volume: spending more or less"),
              "intensity": _("Intensity and mix: buying differently"),
              "method": _("Change of method: another kind of data, not a cut")}

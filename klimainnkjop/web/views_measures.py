@@ -277,7 +277,9 @@ def _measured_view(measured, row: dict, names: dict[str, str], orgs: dict[str, s
     expected = row["expected_kg_per_year"]
     cut = -measured.intensity_kg
     return {
-        "computed": True, "from_year": measured.from_year, "to_year": measured.to_year,
+        # the implementation year under way: both years to its last month (the dashboards' rule), and named so
+        "computed": True, "from_year": formatting.year_so_far(measured.from_year, measured.through_month),
+        "to_year": formatting.year_so_far(measured.to_year, measured.through_month),
         "cut": _tonnes(cut), "expected": _tonnes(expected),
         "share": formatting.percent(100.0 * cut / expected, 0) if expected else "–",
         "from": _tonnes(measured.kg_from), "to": _tonnes(measured.kg_to),
