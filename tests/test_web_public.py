@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from klimainnkjop.access import system_scope
-from klimainnkjop.selectors import results
+from klimainnkjop.selectors import dashboard, results
 from klimainnkjop.services.compute import do_compute
 from klimainnkjop.services.reports import do_generate_report, do_publish_figures
 from klimainnkjop.storage.models import AuditEntry, Membership, Publication, Report
@@ -129,6 +129,12 @@ def test_the_region_publication_is_consolidated_and_served_as_open_data(people, 
     assert document["publications"][0]["consolidated"] is True
     assert document["publications"][0]["total"]["spend_nok"] == region["rows"][0]["spend_nok"]
     assert client.get("/offentlig/data.csv").status_code == 200
+    # the total's range is the dashboard's: combined from the lines' spreads, not their low and high added up
+    overview = dashboard.period_overview(system_scope(), period=dashboard.Period(2024))
+    total = document["publications"][0]["total"]
+    assert overview.combined_range is not None
+    assert (total["kg_co2e_low"], total["kg_co2e_high"]) == pytest.approx(overview.combined_range, abs=1e-3)
+    assert total["kg_co2e_low"] > region["rows"][0]["kg_co2e_low"]  # narrower than the summed range
 
 
 @pytest.mark.django_db

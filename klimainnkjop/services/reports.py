@@ -421,6 +421,11 @@ def published_figures(orgnr: str | None, year: int) -> dict:
     for entry in [total, *rows]:
         entry["kg_co2e"] = round(entry["kg_co2e"], 3)
         entry["spend_nok"] = round(entry.pop("spend_ore") / 100, 2)
+    # the total's range as the dashboards and reports give it: the 95 % range combined from the lines' spreads
+    # (selectors.results.combined_range), where the run keeps the moments; the summed low-high otherwise
+    combined = (results.combined_range(scope, org=orgnr, year=year) or {}).get(())
+    if combined is not None:
+        total["kg_co2e_low"], total["kg_co2e_high"] = combined
     for key in ("kg_co2e_operating", "kg_co2e_investment", "kg_co2e_low", "kg_co2e_high", "kg_co2e_market"):
         total[key] = None if total[key] is None else round(total[key], 3)
     return {"orgnr": orgnr, "year": year, "consolidated": document["consolidated"], "run": document["run"],
