@@ -171,6 +171,9 @@ def test_the_region_page_takes_a_period_and_links_each_organisation_with_it(admi
         in key_total(tree)
     links = [a.attrs["href"] for a in tree.find_all("table", id="per-organisation-table")[0].find_all("a")]
     assert f"/org/{KONGSVINGER}/?periode=2024H1" in links
+    # the rows are the consolidated region's: the panel says why a row can be lower than the organisation's page
+    heading = tree.find_all("h2", id="per-organisation-heading")[0]
+    assert "Kjøp fra en annen organisasjon i regionen er holdt utenfor her" in squash(heading.parent.text())
 
 
 # --- drill-down -----------------------------------------------------------------------------------------------

@@ -285,6 +285,10 @@ def org_panel(overview, org_names: dict[str, str]) -> Panel:
             for f in figures]
     return Panel(
         id="per-organisation", title=_("Emissions per organisation"),
+        # the region is consolidated: a row differs from the organisation's own page by its purchases from members
+        intro=_("Purchases from another organisation of the region are left out here: the seller's own purchases "
+                "count them once. An organisation's own page includes them, so its figures can be higher than its "
+                "row here.") if len(figures) > 1 else "",
         caption=_("Emissions and purchases per organisation in %(year)s") % {"year": label},
         columns=_figure_columns(_("Organisation")), rows=rows,
         chart=_chart(_bars(figures, org_names), series=_series(), horizontal=True), chart_summary=summary,
