@@ -532,6 +532,7 @@ def test_a_region_administrator_adopts_the_steering_documents_targets_on_the_pag
     html, tree = page(client, "/mal/")
     assert "Klima-/miljøkrav i 90 % av alle enkeltanskaffelser i regionen." in html
     assert "100 % under 2024" in html and "fastsettes senere" in html
+    assert "90,0\u00a0%" in html and "90,00" not in html  # a share as the KPI panels write it
     client.force_login(shared_targets.value["leader"])  # a unit leader sees the region's targets, may not adopt
     assert "100 % under 2024" in page(client, "/mal/")[0]
     assert client.post("/mal/", {"baseline_year": 2024, "target_year": 2030}).status_code == 403

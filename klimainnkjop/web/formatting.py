@@ -39,6 +39,20 @@ def percent(value, decimals: int = 1) -> str:
     return f"{text}\u00a0%" if (get_language() or "nb").startswith(("nb", "no")) else f"{text}%"
 
 
+def kpi_value(value, unit: str) -> str:
+    """A KPI's value (or a target's level) in its unit's precision, the same wherever it is shown: per cent with
+    one decimal, kg CO2e per krone with four, per inhabitant with three, tonnes with one."""
+    if value is None:
+        return "–"
+    if unit == "%":
+        return percent(value)
+    if unit.startswith("kg CO2e/kr"):
+        return number(value, 4)
+    if "innb" in unit:
+        return number(value, 3)
+    return number(value, 1)
+
+
 def months_so_far(through: int) -> str:
     """The months of a year under way, January to `through`, as a page names them ("januar–mars")."""
     return _("%(first)s–%(last)s") % {"first": MONTHS[1], "last": MONTHS[through]}

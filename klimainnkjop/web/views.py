@@ -236,7 +236,7 @@ def key_figures(overview: dashboard.PeriodOverview) -> dict:
         "range": _range(total) if overview.combined_range is None else
         f"{_tonnes(overview.combined_range[0] / 1000)}–{_tonnes(overview.combined_range[1] / 1000)}",
         "combined": overview.combined_range is not None,
-        "intensity": formatting.number(total.intensity, 3),
+        "intensity": formatting.kpi_value(total.intensity, "kg CO2e/kr"),  # as the KPI table writes it
         "previous_tonnes": _tonnes(previous.tonnes),
         "difference_tonnes": ("+" if overview.difference_kg > 0 else "") + _tonnes(overview.difference_kg / 1000),
         "difference_percent": ("+" if diff_percent and diff_percent > 0 else "") + formatting.percent(diff_percent)
@@ -445,18 +445,6 @@ def supplier_panel(scope: Scope, orgnr: str, period: dashboard.Period, units: li
 
 # --- KPIs and targets (issue 11) ------------------------------------------------------------------------------
 
-def _kpi_number(value, unit: str) -> str:
-    if value is None:
-        return "–"
-    if unit == "%":
-        return formatting.percent(value)
-    if unit.startswith("kg CO2e/kr"):
-        return formatting.number(value, 4)
-    if "innb" in unit:
-        return formatting.number(value, 3)
-    return formatting.number(value, 1)
-
-
 def kpi_panel(scope: Scope, subject: kpis.Subject, period: dashboard.Period, run=None) -> Panel:
     """Every KPI of the subject for the period against its target and the straight path (selectors/kpis.py)."""
     rows = []
@@ -470,9 +458,9 @@ def kpi_panel(scope: Scope, subject: kpis.Subject, period: dashboard.Period, run
         if row.missing_in_baseline:
             status += " " + _("(partial baseline %(year)s: no figures for %(names)s)") % {
                 "year": row.baseline_year, "names": ", ".join(row.missing_in_baseline)}
-        rows.append([Cell(name, header=True), Cell(_kpi_number(row.value, row.unit), True), Cell(row.unit),
-                     Cell(_kpi_number(row.target, row.unit), True), Cell(str(row.target_year or "–"), True),
-                     Cell(_kpi_number(row.expected_now, row.unit), True), Cell(status)])
+        rows.append([Cell(name, header=True), Cell(formatting.kpi_value(row.value, row.unit), True), Cell(row.unit),
+                     Cell(formatting.kpi_value(row.target, row.unit), True), Cell(str(row.target_year or "–"), True),
+                     Cell(formatting.kpi_value(row.expected_now, row.unit), True), Cell(status)])
     return Panel(
         id="kpis", title=_("KPIs and targets"),
         caption=_("KPIs in %(period)s against their targets") % {"period": period_label(period)},

@@ -170,7 +170,10 @@ def targets(request):
             level = _("%(value)s %% below %(year)s") % {"value": formatting.number(target.value, 0),
                                                          "year": target.baseline_year}
         else:
-            level = f"{formatting.number(target.value, 2)} {kpi.unit if kpi else ''}".strip()
+            unit = kpi.unit if kpi else ""
+            # "90,0 %", as the KPI panels write it (formatting.kpi_value), not "90,00 %"
+            level = formatting.kpi_value(target.value, unit) if unit == "%" \
+                else f"{formatting.kpi_value(target.value, unit)} {unit}".strip()
         rows.append({"subject": subject, "kpi": str(kpi.name) if kpi else target.kpi, "category": target.category,
                      "level": level, "baseline_year": target.baseline_year or "–", "target_year": target.target_year,
                      "decision": " ".join(str(x) for x in (target.decision_date or "", target.case_number) if x)
