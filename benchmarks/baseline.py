@@ -200,7 +200,16 @@ decided AS (
         WHEN s_value IS NOT NULL AND cpi_line IS NOT NULL AND s_cpi IS NOT NULL AND s_fx IS NOT NULL THEN 'spend'
       END AS method_,
       amount_ore::DOUBLE / 100.0 / cpi_line AS nok_per_cpi
-    FROM joined)
+    FROM joined),
+ranged AS (
+    SELECT *,
+      CASE method_ WHEN 'supplier' THEN nok_per_cpi * u_cpi / u_fx * u_low
+                   WHEN 'activity' THEN a_quantity * a_low
+                   WHEN 'spend' THEN nok_per_cpi * s_cpi / s_fx * s_low ELSE 0.0 END AS by_low,
+      CASE method_ WHEN 'supplier' THEN nok_per_cpi * u_cpi / u_fx * u_high
+                   WHEN 'activity' THEN a_quantity * a_high
+                   WHEN 'spend' THEN nok_per_cpi * s_cpi / s_fx * s_high ELSE 0.0 END AS by_high
+    FROM decided)
 SELECT line_key, org, batch, source, year, month, unit, art, category_ AS category, supplier_orgnr, investment,
        exclusion, amount_ore, quantity, quantity_unit, method_ AS method,
        (CASE method_ WHEN 'supplier' THEN u_quality WHEN 'activity' THEN a_quality WHEN 'spend' THEN s_quality
@@ -209,14 +218,9 @@ SELECT line_key, org, batch, source, year, month, unit, art, category_ AS catego
        CASE method_ WHEN 'supplier' THEN nok_per_cpi * u_cpi / u_fx * u_value
                     WHEN 'activity' THEN a_quantity * a_value
                     WHEN 'spend' THEN nok_per_cpi * s_cpi / s_fx * s_value ELSE 0.0 END AS kg_co2e,
-       CASE method_ WHEN 'supplier' THEN nok_per_cpi * u_cpi / u_fx * u_low
-                    WHEN 'activity' THEN a_quantity * a_low
-                    WHEN 'spend' THEN nok_per_cpi * s_cpi / s_fx * s_low ELSE 0.0 END AS kg_low,
-       CASE method_ WHEN 'supplier' THEN nok_per_cpi * u_cpi / u_fx * u_high
-                    WHEN 'activity' THEN a_quantity * a_high
-                    WHEN 'spend' THEN nok_per_cpi * s_cpi / s_fx * s_high ELSE 0.0 END AS kg_high,
+       least(by_low, by_high) AS kg_low, greatest(by_low, by_high) AS kg_high,  -- a credit turns them round
        coalesce(member IS NOT NULL AND supplier_orgnr <> org, false) AS intra_region
-FROM decided
+FROM ranged
 """
 
 

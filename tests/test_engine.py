@@ -53,6 +53,31 @@ def test_a_factor_in_another_currency_and_price_year_is_applied_after_conversion
     assert run.kg_low == pytest.approx(expected / 2) and run.kg_high == pytest.approx(expected * 1.5)
 
 
+def test_a_credit_keeps_its_low_below_its_estimate_and_its_high_above(org, reference):
+    """amount x the factor's low is the higher end for a negative amount: low and high are the lower and the higher
+    of the two products, so low <= kg <= high holds for a credit note as for a purchase, and for their sums."""
+    food = Category.objects.get(code="goods.food")
+    ranged = FactorSet.objects.create(name="test-range", version="1", publisher="test", licence="CC0", attribution="t")
+    Factor.objects.create(factor_set=ranged, category=food, value=0.02, low=0.01, high=0.04, unit="NOK",
+                          price_year=2024, source_ref="hand-made")
+    import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;1 000,00;Matvarer",
+                                  "02.03.2024;115000;2020;2100;999999999;Mat AS;-3 000,00;Kreditnota"))
+    run = do_compute(factor_set_name="test-range", actor="test")
+    lines = pq.read_table(sorted((org_results(run) / "lines").glob("*.parquet"))).to_pylist()
+    credit = next(r for r in lines if r["amount_ore"] < 0)
+    assert credit["kg_co2e"] == pytest.approx(-3000 * 0.02, rel=1e-12)
+    assert (credit["kg_low"], credit["kg_high"]) == pytest.approx((-3000 * 0.04, -3000 * 0.01), rel=1e-12)
+    assert all(r["kg_low"] <= r["kg_co2e"] <= r["kg_high"] for r in lines)
+    # 1 000 kr: 10, 20, 40 kg; -3 000 kr: -120, -60, -30 kg
+    assert (run.kg_low, run.kg_co2e, run.kg_high) == pytest.approx((-110.0, -40.0, 10.0), rel=1e-12)
+
+
+def org_results(run):
+    from klimainnkjop.storage.linestore import absolute
+
+    return absolute(run.result_dir)
+
+
 def test_recomputing_with_another_factor_set_keeps_the_earlier_results(org, reference, data_dir):
     import_ledger(org, ledger_csv("01.03.2024;115000;2020;2100;999999999;Mat AS;1 000,00;Matvarer"))
     first = do_compute(actor="test")

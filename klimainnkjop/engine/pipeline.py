@@ -420,6 +420,8 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
     market_kwh = pick(ibis.null("float64"), t.quantity * t.m_kwh_per_unit,
                       (t.amount_ore.cast("float64") / 100.0) / (t.m_price_nok * t.cpi_line / t.m_cpi),
                       ibis.null("float64"))
+    by_low = pick(u_spend * t.u_low, a_quantity * t.a_low, s_spend * t.s_low, zero)
+    by_high = pick(u_spend * t.u_high, a_quantity * t.a_high, s_spend * t.s_high, zero)
     out = t.select(
         "line_key", "org", "batch", "source", "year", "month", "unit", "art", "category", "supplier_orgnr",
         "investment", "exclusion", "project", "amount_ore", "quantity", "quantity_unit", "classification_rule",
@@ -438,8 +440,10 @@ def line_results(lines: ibis.Table, art_classes: ibis.Table, ancestors: ibis.Tab
         covered=covered,
         kg_co2e=kg,
         kg_co2e_market=ibis.ifelse(t.m_value.notnull() & market_kwh.notnull(), market_kwh * t.m_value, kg),
-        kg_low=pick(u_spend * t.u_low, a_quantity * t.a_low, s_spend * t.s_low, zero),
-        kg_high=pick(u_spend * t.u_high, a_quantity * t.a_high, s_spend * t.s_high, zero),
+        # the lower and the higher of amount x the factor's low and high: a credit (a negative amount or quantity)
+        # turns their order round, and low <= kg <= high holds for every line
+        kg_low=ibis.least(by_low, by_high),
+        kg_high=ibis.greatest(by_low, by_high),
         intra_region=(t.member_orgnr.notnull() & (t.supplier_orgnr != t.org)) | t.seller_in_total,
     )
     return apply_calculations(out, calculations)
@@ -490,8 +494,8 @@ def apply_calculations(out: ibis.Table, calculations: ibis.Table | None) -> ibis
         "covered": when(ibis.literal(True), o.covered),
         "kg_co2e": when(kg, o.kg_co2e),
         "kg_co2e_market": when(kg, o.kg_co2e_market),
-        "kg_low": when(kg * math.exp(-Z_95 * sigma), o.kg_low),
-        "kg_high": when(kg * math.exp(Z_95 * sigma), o.kg_high),
+        "kg_low": when(ibis.least(kg * math.exp(-Z_95 * sigma), kg * math.exp(Z_95 * sigma)), o.kg_low),
+        "kg_high": when(ibis.greatest(kg * math.exp(-Z_95 * sigma), kg * math.exp(Z_95 * sigma)), o.kg_high),
     }
     return o.select(*[replaced.get(c, o[c]).name(c) if c in replaced else o[c] for c in out.columns],
                     replaced_kg=when(o.kg_co2e, ibis.null("float64")))
