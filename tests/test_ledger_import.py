@@ -2,6 +2,7 @@ import io
 from pathlib import Path
 
 import openpyxl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -135,6 +136,44 @@ def test_voucher_and_line_id_are_the_natural_key_when_present(org):
     corrected = ROWS[0].replace("Matvarer", "Matvarer (rettet tekst)") + ";100;1"
     result = import_ledger(org, ledger_csv(corrected, ROWS[2] + ";100;2", header=header), profile=profile, name="b.csv")
     assert (result.lines_added, result.lines_duplicate) == (1, 1)
+
+
+def test_a_new_years_ledger_that_numbers_its_vouchers_from_one_again_adds_its_lines(org):
+    """Many ledgers number vouchers from 1 again each year: voucher 100 line 1 of 2025 is not 2024's (the key holds
+    the posting year); the same year's file again adds nothing."""
+    profile = {"name": "ids", "columns": {**VISMA["columns"], "voucher": "Bilag", "line_id": "Linje"}}
+    header = HEADER.rstrip("\n") + ";Bilag;Linje\n"
+    first = import_ledger(org, ledger_csv(ROWS[0] + ";100;1", header=header), profile=profile, name="2024.csv")
+    next_year = ROWS[2].replace("2024", "2025") + ";100;1"
+    second = import_ledger(org, ledger_csv(next_year, header=header), profile=profile, name="2025.csv")
+    assert (first.lines_added, second.lines_added, second.lines_duplicate) == (1, 1, 0)
+    again = import_ledger(org, ledger_csv(next_year, ROWS[0] + ";100;1", header=header), profile=profile,
+                          name="both.csv")
+    assert (again.lines_added, again.lines_duplicate) == (0, 2)
+    assert sorted(r["year"] for r in stored_lines(org)) == [2024, 2025]
+    assert len({r["line_key"] for r in stored_lines(org)}) == 2
+
+
+def test_a_line_stored_under_the_key_without_its_year_is_still_the_same_line(org):
+    """Lines imported before the key held the posting year (voucher and line id only) are recognised by that key and
+    their year: the same file again adds nothing, a new year's line of the same voucher and line id is added."""
+    import hashlib
+
+    profile = {"name": "ids", "columns": {**VISMA["columns"], "voucher": "Bilag", "line_id": "Linje"}}
+    header = HEADER.rstrip("\n") + ";Bilag;Linje\n"
+    import_ledger(org, ledger_csv(ROWS[0] + ";100;1", header=header), profile=profile, name="2024.csv")
+    batch = ImportBatch.objects.with_scopes_disabled().get(organisation=org, status="done")
+    path = linestore.absolute(batch.parquet_path)
+    table = pq.read_table(path)
+    legacy = hashlib.sha256(b"id|100|1|1").hexdigest()[:32]  # the key as an earlier version stored it
+    pq.write_table(table.set_column(table.schema.get_field_index("line_key"), "line_key",
+                                    pa.array([legacy], pa.string())), path)
+    again = import_ledger(org, ledger_csv(ROWS[0] + ";100;1", ROWS[2] + ";101;1", header=header), profile=profile,
+                          name="2024-igjen.csv")  # another file (not recognised by its SHA-256) with the line
+    assert (again.lines_added, again.lines_duplicate) == (1, 1)
+    next_year = ROWS[0].replace("2024", "2025") + ";100;1"
+    added = import_ledger(org, ledger_csv(next_year, header=header), profile=profile, name="2025.csv")
+    assert (added.lines_added, added.lines_duplicate) == (1, 0)
 
 
 def test_a_killed_import_leaves_nothing_behind_and_can_be_repeated(org, data_dir, monkeypatch):

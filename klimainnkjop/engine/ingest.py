@@ -460,8 +460,21 @@ class Ingest:
         duplicates."""
         existing = partitions.literal([f for f in files if f.exists()])
         if existing:
-            self.con.execute("CREATE OR REPLACE TABLE stored_keys AS SELECT DISTINCT line_key FROM lines SEMI JOIN "
-                             "(SELECT line_key FROM read_parquet(?, hive_partitioning = false)) s USING (line_key)",
+            # a line with a line id is stored too under the key it had before the key held the posting year
+            # (voucher and line id, numbered per file): the same voucher, line id and year are the same line
+            columns = {row[0] for row in self.con.execute("DESCRIBE lines").fetchall()}
+            legacy = _line_key("'id|' || voucher || '|' || line_id",
+                               "row_number() OVER (PARTITION BY voucher, line_id ORDER BY row_no)")
+            by_legacy_key = f"""
+                UNION
+                SELECT l.line_key FROM (SELECT line_key, year(posting_date) AS year, {legacy} AS legacy_key
+                                        FROM lines WHERE line_id <> '') AS l
+                SEMI JOIN stored AS s ON s.line_key = l.legacy_key AND s.year = l.year""" \
+                if {"voucher", "line_id", "posting_date"} <= columns else ""
+            self.con.execute(f"""
+                CREATE OR REPLACE TABLE stored_keys AS
+                WITH stored AS (SELECT line_key, year FROM read_parquet(?, hive_partitioning = false))
+                SELECT DISTINCT line_key FROM lines SEMI JOIN stored USING (line_key) {by_legacy_key}""",
                              [existing])
         else:
             self.con.execute("CREATE OR REPLACE TABLE stored_keys (line_key VARCHAR)")
@@ -521,7 +534,8 @@ _COMMON_DATES = {
 }
 _WHITESPACE_CODES = ", ".join(str(ord(c)) for c in WHITESPACE)
 # importers.ledger.line_basis, of a line's columns
-_LEDGER_BASIS = """(CASE WHEN line_id <> '' THEN 'id|' || voucher || '|' || line_id
+_LEDGER_BASIS = """(CASE WHEN line_id <> '' THEN 'id|' || voucher || '|' || line_id || '|'
+                                             || coalesce(year(posting_date)::VARCHAR, '')
     ELSE concat_ws('|', posting_date::VARCHAR, account, art, function, unit, project, supplier_orgnr,
                    amount_minor::VARCHAR, vat_minor::VARCHAR, currency, description, invoice_no, voucher,
                    CASE WHEN investment THEN 'True' ELSE 'False' END, 'None', '') END)"""

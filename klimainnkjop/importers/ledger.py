@@ -198,9 +198,10 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
 
 
 def line_basis(line: ParsedLine) -> str:
-    """What a line's natural key hashes (before its repetition number): voucher and line id, or its content."""
+    """What a line's natural key hashes (before its repetition number): voucher, line id and the posting year (many
+    ledgers number their vouchers from 1 again each year), or its content (which holds the date)."""
     if line.line_id:
-        return f"id|{line.voucher}|{line.line_id}"
+        return f"id|{line.voucher}|{line.line_id}|{line.posting_date.year if line.posting_date else ''}"
     return "|".join(str(x) for x in (
         line.posting_date, line.account, line.art, line.function, line.unit, line.project,
         line.supplier_orgnr, line.amount_minor, line.vat_minor, line.currency, line.description,
