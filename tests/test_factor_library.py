@@ -114,6 +114,20 @@ def test_a_supplier_specific_factor_beats_activity_and_spend(org, reference):
     assert (2023, "spend") in rows  # outside the supplier factor's validity
 
 
+def test_a_supplier_factor_of_zero_is_refused_naming_the_field(reference):
+    """A supplier's factor applies to all its spend (rank 3): zero would count every purchase from it as no
+    emissions, covered, a silent zero."""
+    from klimainnkjop.core.errors import ImportRejected
+    from klimainnkjop.storage.models import SupplierFactor
+
+    for value in (0.0, -0.01):
+        with pytest.raises(ImportRejected) as refused:
+            do_add_supplier_factor(supplier_orgnr="977777777", value=value, price_year=2024, valid_from_year=2024,
+                                   valid_to_year=2025, evidence="a climate account", actor="test")
+        assert ("value", "must be above zero") in [(e.column, e.reason.split(" (")[0]) for e in refused.value.errors]
+    assert not SupplierFactor.objects.exists()
+
+
 def test_a_category_without_its_own_factor_uses_its_parents(org, reference):
     do_add_category(code="goods.food.rice", name_nb="Ris", parent_code="goods.food", actor="test")
     do_set_category_mapping(scheme="kostra_art", code="115", category_code="goods.food.rice", actor="test")

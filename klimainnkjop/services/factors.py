@@ -125,8 +125,9 @@ def do_add_supplier_factor(*, supplier_orgnr: str, value: float, price_year: int
     problems = []
     if not OrgNumber.is_well_formed(supplier_orgnr):
         problems.append(RowError("supplier factor", None, "supplier_orgnr", reason("must be 9 digits")))
-    if value < 0:
-        problems.append(RowError("supplier factor", None, "value", reason("must not be negative")))
+    if value <= 0:  # a supplier's factor applies to all its spend: 0 would count every purchase of it as nothing
+        problems.append(RowError("supplier factor", None, "value", reason(
+            "must be above zero (a zero would count all the supplier's purchases as no emissions)")))
     if not evidence.strip():
         problems.append(RowError("supplier factor", None, "evidence", reason("say what documents the figure")))
     low = value * 0.8 if low is None else low
