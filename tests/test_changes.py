@@ -193,7 +193,9 @@ def _rows(*cells):
 
 def _split_of(monkeypatch, rows_from, rows_to):
     by_year = {2024: rows_from, 2025: rows_to}
-    monkeypatch.setattr(effect_selectors, "_per_category", lambda scope, run, org, period, units: by_year[period.year])
+    monkeypatch.setattr(effect_selectors, "_per_category",
+                        lambda scope, run, org, period, units, months: by_year[period.year])
+    monkeypatch.setattr(effect_selectors, "_through", lambda *args: None)  # two past years, compared whole
     monkeypatch.setattr(effect_selectors, "price_factor", lambda a, b: 1.0)
     run = types.SimpleNamespace(run=types.SimpleNamespace(pk=1), factor_set_label="test 1")
     return effect_selectors._split(system_scope(), run, Period(2024), Period(2025), None, None, None, None, None)

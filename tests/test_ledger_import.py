@@ -210,6 +210,13 @@ def test_a_profile_must_map_the_required_fields(org):
     with pytest.raises(InvalidInput, match="unknown field"):
         do_save_profile(organisation=org, spec={"name": "x", "columns": {"posting_date": "D", "amount": "B",
                                                                           "art": "A", "colour": "C"}}, actor="t")
+    # amounts with VAT need the VAT column, else the VAT would silently stay in the spend
+    with pytest.raises(InvalidInput, match="'amount_includes_vat' needs the VAT column"):
+        do_save_profile(organisation=org, spec={"name": "x", "columns": {"posting_date": "D", "amount": "B", "art": "A"},
+                                                "amount_includes_vat": True}, actor="t")
+    do_save_profile(organisation=org, spec={"name": "x", "columns": {"posting_date": "D", "amount": "B", "art": "A",
+                                                                      "vat": "M"}, "amount_includes_vat": True},
+                    actor="t")
 
 
 OXFORD_PROFILE = {

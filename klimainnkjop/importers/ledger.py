@@ -47,6 +47,9 @@ class Profile:
         if extra:
             problems.append(f"unknown setting(s) {listing(extra)}")
         problems += setting_problems(spec)
+        if spec.get("amount_includes_vat") is True and not columns.get("vat"):
+            problems.append("'amount_includes_vat' needs the VAT column mapped ('vat'): without it the VAT would "
+                            "stay in the spend")
         if isinstance(spec.get("currency"), str):
             try:
                 values.parse_currency(spec["currency"])
