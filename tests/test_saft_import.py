@@ -63,6 +63,32 @@ def test_the_same_saft_file_twice_adds_nothing(company):
     assert len(stored_lines(company)) == 170
 
 
+def test_a_new_years_saft_file_that_numbers_its_transactions_from_one_again_adds_its_lines(company):
+    """TransactionID + RecordID start again in many systems' next year: the key holds the posting year, so the
+    next year's file (here the example moved a year on) is not taken for the first one's duplicate; a line stored
+    under the key without the year is still recognised by it and its year."""
+    import hashlib
+
+    import pyarrow as pa
+
+    first = do_import_saft(data=EXAMPLE.read_bytes(), file_name=EXAMPLE.name, actor="test")
+    next_year = EXAMPLE.read_bytes().replace(b"<n1:GLPostingDate>2017-", b"<n1:GLPostingDate>2018-")
+    second = do_import_saft(data=next_year, file_name="2018.xml", actor="test")
+    assert (first.lines_added, second.lines_added, second.lines_duplicate) == (170, 170, 0)
+    assert sorted({line["year"] for line in stored_lines(company)}) == [2017, 2018]
+    # the 2017 batch as an earlier version stored it (keys without the year): the same lines again add nothing
+    batch = ImportBatch.objects.with_scopes_disabled().filter(organisation=company, status="done").order_by("pk")[0]
+    path = linestore.absolute(batch.parquet_path)
+    table = pq.read_table(path)
+    legacy = [hashlib.sha256(f"saft|{v}|{r}".encode()).hexdigest()[:32]
+              for v, r in zip(table.column("voucher").to_pylist(), table.column("line_id").to_pylist())]
+    pq.write_table(table.set_column(table.schema.get_field_index("line_key"), "line_key", pa.array(legacy)), path)
+    reexported = EXAMPLE.read_bytes().replace(b"<n1:AuditFileDateCreated>2018-01-10<",
+                                              b"<n1:AuditFileDateCreated>2018-03-01<", 1)
+    overlap = do_import_saft(data=reexported, file_name="again.xml", actor="test")
+    assert (overlap.lines_added, overlap.lines_duplicate) == (0, 170)
+
+
 def test_a_municipal_account_gives_its_kostra_art_and_a_private_one_does_not():
     assert art_for_account("115001") == "115"
     assert art_for_account("11500") == "115"

@@ -155,6 +155,11 @@ class HoldsIngest:
 class Ingest:
     """One import's DuckDB connection, in memory (spilling to a temporary folder)."""
 
+    # SQL of a ledger line's key before the key held the posting year (voucher and line id, numbered per file), by
+    # which drop_stored still finds such lines stored (None: the kind's keys did not change)
+    LEGACY_KEY: str | None = ("substr(sha256('id|' || voucher || '|' || line_id || '|' || "
+                              "row_number() OVER (PARTITION BY voucher, line_id ORDER BY row_no)), 1, 32)")
+
     def __init__(self) -> None:
         self.con = _database().cursor()  # a connection of its own to the process's in-memory database
         self.schema = f"ingest_{uuid.uuid4().hex}"
@@ -461,16 +466,12 @@ class Ingest:
         existing = partitions.literal([f for f in files if f.exists()])
         if existing:
             # a line with a line id is stored too under the key it had before the key held the posting year
-            # (voucher and line id, numbered per file): the same voucher, line id and year are the same line
-            columns = {row[0] for row in self.con.execute("DESCRIBE lines").fetchall()}
-            legacy = _line_key("'id|' || voucher || '|' || line_id",
-                               "row_number() OVER (PARTITION BY voucher, line_id ORDER BY row_no)")
+            # (LEGACY_KEY): the same voucher, line id and year are the same line
             by_legacy_key = f"""
                 UNION
-                SELECT l.line_key FROM (SELECT line_key, year(posting_date) AS year, {legacy} AS legacy_key
+                SELECT l.line_key FROM (SELECT line_key, year(posting_date) AS year, {self.LEGACY_KEY} AS legacy_key
                                         FROM lines WHERE line_id <> '') AS l
-                SEMI JOIN stored AS s ON s.line_key = l.legacy_key AND s.year = l.year""" \
-                if {"voucher", "line_id", "posting_date"} <= columns else ""
+                SEMI JOIN stored AS s ON s.line_key = l.legacy_key AND s.year = l.year""" if self.LEGACY_KEY else ""
             self.con.execute(f"""
                 CREATE OR REPLACE TABLE stored_keys AS
                 WITH stored AS (SELECT line_key, year FROM read_parquet(?, hive_partitioning = false))
@@ -709,6 +710,8 @@ def _in(values: set[str]) -> str:
 
 
 class KostraIngest(Ingest):
+    LEGACY_KEY = None  # KOSTRA's keys never held voucher and line id
+
     """A KOSTRA file's records parsed in SQL; the rows whose reading is not certain are the importer's."""
 
     def load_lines(self, utf8: bytes) -> int:
@@ -901,6 +904,8 @@ def _merge(stages: list[list[str]], more: list[list[str]]) -> None:
 
 
 class StatsIngest(Ingest):
+    LEGACY_KEY = None  # supplier statistics' keys are their own (importers.supplier_stats.line_basis)
+
     """A supplier's purchase report parsed in SQL (services/suppliers.py); the rows whose reading is not certain
     are the importer's (importers.supplier_stats.parse_row), as for the ledger."""
 
@@ -1053,6 +1058,10 @@ _ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
 class SaftIngest(Ingest):
+    # a SAF-T line's key before it held the posting year: TransactionID + RecordID (which restart in a new year's
+    # file of many systems, as vouchers do)
+    LEGACY_KEY = "substr(sha256('saft|' || voucher || '|' || line_id), 1, 32)"
+
     """A SAF-T file's lines, collected as columns by importers.saft.read_columns, checked, converted and keyed in
     SQL; the values the SQL does not read (dates and amounts of another shape) are read by the importer's own
     functions, once per distinct text."""
@@ -1154,7 +1163,8 @@ class SaftIngest(Ingest):
                    coalesce(s.name, '') AS supplier_name, l.amount_ore, l.amount_ore AS amount_minor, l.vat_ore,
                    'NOK' AS currency, l.description, l.invoice_no, t.tx_id AS voucher, l.record_id AS line_id,
                    false AS investment, NULL::DOUBLE AS quantity, '' AS quantity_unit,
-                   substr(sha256('saft|' || t.tx_id || '|' || l.record_id), 1, 32) AS line_key
+                   substr(sha256('saft|' || t.tx_id || '|' || l.record_id || '|' || year(t.posting_date)::VARCHAR),
+                          1, 32) AS line_key
             FROM s_lines l JOIN s_dated t USING (tx_no) JOIN named n USING (tx_no)
                  LEFT JOIN s_arts r ON r.account = l.account
                  LEFT JOIN s_suppliers s

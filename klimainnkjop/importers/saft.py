@@ -11,7 +11,7 @@ positive, like the ledger import), VAT from the line's TaxInformation (debit −
 The supplier is the line's SupplierID, or else the one supplier named on another line of the same
 transaction (SAF-T puts SupplierID on the creditor line, not on the cost line), looked up in
 MasterFiles/Suppliers for name and RegistrationNumber (orgnr). invoice_no = the line's
-ReferenceNumber, else SourceDocumentID. Natural key: TransactionID + RecordID.
+ReferenceNumber, else SourceDocumentID. Natural key: TransactionID + RecordID + the posting year.
 
 KOSTRA art: the account's first three digits when the account looks municipal — at least five digits
 whose first three are a KOSTRA art code; otherwise empty (a private NS 4102 chart, e.g. 4000, would give
@@ -195,7 +195,9 @@ def parse_saft(data: bytes, file_name: str) -> SaftFile:
     if errors:
         raise ImportRejected(errors)
     for line in lines:
-        line.key = hashlib.sha256(f"saft|{line.transaction_id}|{line.record_id}".encode()).hexdigest()[:32]
+        # the posting year too: many systems number transactions from 1 again in a new year's file
+        line.key = hashlib.sha256(f"saft|{line.transaction_id}|{line.record_id}|{line.posting_date.year}"
+                                  .encode()).hexdigest()[:32]
     keys = [line.key for line in lines]
     if len(set(keys)) != len(keys):
         raise ImportRejected([not_unique(file_name)])
