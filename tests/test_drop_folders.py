@@ -81,6 +81,17 @@ def test_a_bad_file_moves_to_failed_with_its_reason_and_an_audit_entry_and_store
     assert entry.after["file"] == f"{KONGSVINGER}/ledger/visma/feil.csv" and entry.organisation.orgnr == KONGSVINGER
 
 
+def test_a_file_whose_name_is_near_the_file_systems_limit_moves_to_failed_shortened(drop):
+    """248 bytes of 'ø' is a legal name; the time stamp in failed/ made it too long, and every run crashed on it."""
+    name = "ø" * 122 + ".csv"
+    put(drop / KONGSVINGER / "ledger" / "visma" / name, KONGSVINGER_CSV.replace("123 456,00", "mange kroner"))
+    [outcome] = dropfolders.do_import_due_files(actor="test").outcomes
+    assert outcome.status == "failed"
+    [moved] = [p for p in (drop / KONGSVINGER / "ledger" / "failed").iterdir() if not p.name.endswith(".reason.txt")]
+    assert moved.name.endswith("ø.csv") and len(moved.name.encode()) <= 255
+    assert not list((drop / KONGSVINGER / "ledger" / "visma").glob("*.csv"))  # the next run does not see it again
+
+
 def test_a_file_still_being_written_waits_for_the_next_run(drop):
     put(drop / KONGSVINGER / "ledger" / "visma" / "ny.csv", KONGSVINGER_CSV, age=1)
     put(drop / KONGSVINGER / "ledger" / "visma" / "eksport.csv.part", KONGSVINGER_CSV)

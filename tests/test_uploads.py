@@ -5,6 +5,7 @@ file of another organisation is refused unless confirmed (web checkbox, CLI --fo
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -124,6 +125,16 @@ def test_the_wizard_does_not_overwrite_a_profile_of_the_same_name(finance, org):
         response.content.decode()
     assert MappingProfile.objects.with_scopes_disabled().get().spec["columns"] == VISMA["columns"]
     assert Upload.objects.with_scopes_disabled().get().status == Upload.STATUS_MAPPING and not ImportBatch.objects.with_scopes_disabled().exists()
+
+
+def test_a_file_name_longer_than_the_file_system_allows_is_stored_shortened(finance, org):
+    """200 "å" are 400 bytes: the upload was a 500 (the file could not be saved under that name)."""
+    name = "å" * 200 + ".csv"  # Django keeps 255 characters of an uploaded name
+    response = _upload(finance, name, ledger_csv("15.03.2025;10000;1100;1100;;;100,00;Papir").encode())
+    assert response.status_code in (200, 302)
+    upload = Upload.objects.with_scopes_disabled().get()
+    stored = Path(upload.stored_path).name
+    assert stored.endswith("å.csv") and len(stored.encode()) <= 200 and upload.file_name.endswith("å.csv")
 
 
 def test_a_bad_file_lists_its_errors_by_row_and_column_and_stores_nothing(finance, org):

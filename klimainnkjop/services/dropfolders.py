@@ -126,11 +126,12 @@ def _move(file: Path, source_dir: Path, outcome: str, reason: str = "") -> Path:
     target_dir = source_dir / outcome
     target_dir.mkdir(exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    target = target_dir / f"{stamp}-{file.name}"
+    name = paths.fitting_name(file.name)  # with the stamp and ".reason.txt" still under 255 bytes
+    target = target_dir / f"{stamp}-{name}"
     n = 1
     while target.exists():
         n += 1
-        target = target_dir / f"{stamp}-{n}-{file.name}"
+        target = target_dir / f"{stamp}-{n}-{name}"
     shutil.move(str(file), target)
     if reason:
         target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")

@@ -141,8 +141,8 @@ def do_upload_file(*, organisation: Organisation, kind: str, data: bytes, file_n
                               orgnr=organisation.orgnr, name=profile_name)
     mapping = kind == "ledger" and not profile_name
     sha = linestore.sha256_bytes(data)
-    safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in file_name.rsplit("/", 1)[-1])[-200:] \
-        or "file"
+    safe_name = paths.fitting_name("".join(c if c.isalnum() or c in "._-" else "_"
+                                           for c in file_name.rsplit("/", 1)[-1])) or "file"
     folder = paths.data_dir() / "uploads" / linestore.new_token()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / safe_name).write_bytes(data)
