@@ -383,6 +383,15 @@ def docx_text(data: bytes) -> tuple[list[str], list[list[list[str]]]]:
             [[[cell.text for cell in row.cells] for row in table.rows] for table in document.tables])
 
 
+def test_a_superscript_or_other_scripts_digit_in_a_number_parameter_is_refused_not_a_500(shared_agreements, client):
+    """str.isdigit() takes '²', which int() refuses (a 500): numbers from outsiders are read with isdecimal()."""
+    from klimainnkjop.storage.models import Organisation
+
+    client.force_login(make_user("p2", Organisation.objects.get(orgnr=KONGSVINGER), "purchaser"))
+    for url in ("/avtaler/?ar=202²", "/avtaler/fornyelser/?maaneder=²"):
+        assert client.get(url).status_code == 400, url
+
+
 def test_a_case_is_walked_in_the_browser_pages_by_a_purchaser_and_an_approver(shared_agreements, client, tmp_path):
     from klimainnkjop.storage.models import Organisation, ProcurementCase
 

@@ -51,6 +51,17 @@ def test_bad_kostra_records_are_reported_by_row_and_field_and_nothing_is_stored(
     assert ImportBatch.objects.with_scopes_disabled().count() == 0
 
 
+def test_a_superscript_digit_is_not_a_digit_in_a_kostra_record(org):
+    """str.isdigit() takes '²' (and int() then raised, with no row or column; an art '1²0' was stored)."""
+    data = kostra_file(record(year="201²"), record(art="1²5"))
+    with pytest.raises(ImportRejected) as caught:
+        do_import_kostra(data=data, file_name="k.dat", actor="test")
+    messages = [str(e) for e in caught.value.errors]
+    assert "k.dat, row 1, column 'aargang': not a year: '201²'" in messages
+    assert "k.dat, row 2, column 'art': not an art code: '1²5'" in messages
+    assert ImportBatch.objects.with_scopes_disabled().count() == 0
+
+
 def test_the_same_kostra_year_twice_is_not_counted_twice(org, reference):
     do_import_kostra(data=kostra_file(record()), file_name="a.dat", actor="test")
     again = do_import_kostra(data=kostra_file(record()) + b"\r\n", file_name="b.dat", actor="test")

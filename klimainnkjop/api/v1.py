@@ -88,7 +88,7 @@ def _invalid(request, exc: ValidationError):
         loc = [str(p) for p in item.get("loc", [])]
         where = loc[2:] if loc[:2] == ["body", "payload"] else loc[1:]  # body.payload.lines.1.amount, query.year
         reason = str(item.get("msg", "invalid"))
-        if len(where) >= 2 and where[0] == "lines" and where[1].isdigit():  # a line of a JSON batch, as a file row
+        if len(where) >= 2 and where[0] == "lines" and where[1].isdecimal():  # a line of a JSON batch, as a file row
             errors.append({"file": "lines", "row": int(where[1]) + 1, "column": ".".join(where[2:]) or None,
                            "reason": reason})
         else:

@@ -54,7 +54,7 @@ def _fmt_cell(value) -> str:
 
 
 def _numeric(text: str) -> bool:
-    return text.replace(" ", "").replace(".", "").replace("-", "").isdigit()
+    return text.replace(" ", "").replace(".", "").replace("-", "").isdecimal()
 
 
 

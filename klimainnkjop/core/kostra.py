@@ -23,7 +23,7 @@ def exclusion_reason(art: str, known_arts: frozenset[str] | None = None) -> str 
 
     With `known_arts` (the official code list), codes not on it are `unknown_art`.
     """
-    if not art or not art.isdigit() or (known_arts is not None and art not in known_arts):
+    if not art or not art.isdecimal() or (known_arts is not None and art not in known_arts):
         return "unknown_art"
     code = int(art)
     for low, high, reason in EXCLUDED_RANGES:
@@ -37,7 +37,7 @@ def exclusion_reason(art: str, known_arts: frozenset[str] | None = None) -> str 
 def art_from_account(account: str) -> str | None:
     """Norwegian municipal ledgers often carry the KOSTRA art as the account's first three digits."""
     digits = account.strip()
-    if len(digits) >= 3 and digits[:3].isdigit():
+    if len(digits) >= 3 and digits[:3].isdecimal():
         return digits[:3]
     return None
 
@@ -86,7 +86,7 @@ class OrgNumber:
 
     @staticmethod
     def is_well_formed(value: str) -> bool:
-        return len(value) == 9 and value.isdigit()
+        return len(value) == 9 and value.isdecimal()
 
     @staticmethod
     def is_valid(value: str) -> bool:
@@ -110,8 +110,8 @@ def art_function_code(art: str, function: str, investment: str) -> str:
 def parse_art_function_code(code: str) -> tuple[str, str, str]:
     """(art, function prefix, side) of a kostra_function mapping's code; a malformed code raises ValueError."""
     parts = code.split(":")
-    if len(parts) != 3 or not (len(parts[0]) == 3 and parts[0].isdigit()) \
-            or not (parts[1] == "" or (parts[1].isdigit() and len(parts[1]) <= 4)) or parts[2] not in ("", "I", "D"):
+    if len(parts) != 3 or not (len(parts[0]) == 3 and parts[0].isdecimal()) \
+            or not (parts[1] == "" or (parts[1].isdecimal() and len(parts[1]) <= 4)) or parts[2] not in ("", "I", "D"):
         raise ValueError("a KOSTRA art × function code is ART:FUNCTION:SIDE, e.g. 375:355: or 230::I "
                          "(art 3 digits, function a prefix of up to 4 digits or empty, side empty, I or D)")
     return parts[0], parts[1], parts[2]

@@ -120,7 +120,7 @@ def parse_art(text: str) -> str:
     raw = text.strip()
     if not raw:
         return ""
-    if not raw.isdigit() or len(raw) > 3:
+    if not raw.isdecimal() or len(raw) > 3:
         raise ValueError(reason("not a KOSTRA art code: %(value)s", value=quoted(text)))
     return raw.zfill(3)
 

@@ -356,7 +356,7 @@ class Ingest:
         acc = _strip(account)
         art_sql = (f"(CASE WHEN {art_given} <> '' THEN {art_given} "
                    f"WHEN regexp_matches({acc}, '^[0-9]{{3}}') THEN substr({acc}, 1, 3) ELSE '' END)")
-        # art_from_account's isdigit() counts other scripts' digits too: those accounts are read by the importer
+        # art_from_account's isdecimal() counts other scripts' digits too: those accounts are read by the importer
         art_ok = (f"({art_ok} AND ({art_given} <> '' OR {account} = '' OR regexp_matches({acc}, '^[0-9]{{3}}') "
                   f"OR length({acc}) < 3 OR regexp_matches(substr({acc}, 1, 3), '[\\x00-\\x2f\\x3a-\\x7f]')))")
         if "supplier_orgnr" in pos:

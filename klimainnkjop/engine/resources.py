@@ -49,7 +49,7 @@ def memory_limit() -> str | None:
 def threads() -> int:
     """DuckDB's threads: KLIMAINNKJOP_DUCKDB_THREADS, else every core."""
     configured = os.environ.get(ENV_THREADS, "").strip()
-    if configured.isdigit() and int(configured) > 0:
+    if configured.isdecimal() and int(configured) > 0:
         return int(configured)
     return os.cpu_count() or 1
 
@@ -68,6 +68,6 @@ def duckdb_config() -> dict[str, str]:
     if limit:
         config["memory_limit"] = limit
     threads = os.environ.get(ENV_THREADS, "").strip()
-    if threads.isdigit() and int(threads) > 0:
+    if threads.isdecimal() and int(threads) > 0:
         config["threads"] = threads
     return config

@@ -118,7 +118,7 @@ def _whole(text: str, low: int, high: int) -> int:
     raw = text.strip()
     if not raw:
         return 0
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isdecimal() or not low <= int(raw) <= high:
         raise ValueError(reason("not a whole number from %(low)s to %(high)s: %(value)s", low=low, high=high,
                                 value=quoted(text)))
     return int(raw)

@@ -99,12 +99,12 @@ def unit_from_record(record: dict, file_name: str, position: int | None) -> tupl
     prefix = "forretningsadresse" if any(_text(_get(record, f"forretningsadresse.{p}"))
                                          for p in ("adresse", "postnummer", "kommunenummer")) else "postadresse"
     municipality = _text(_get(record, f"{prefix}.kommunenummer"))
-    if municipality and not (len(municipality) == 4 and municipality.isdigit()):
+    if municipality and not (len(municipality) == 4 and municipality.isdecimal()):
         bad(f"{prefix}.kommunenummer",
             reason("not a 4-digit municipality number: %(value)s", value=quoted(municipality)))
     country = _text(_get(record, f"{prefix}.landkode")) or "NO"
     postal_code = _text(_get(record, f"{prefix}.postnummer"))
-    if postal_code and country == "NO" and not (len(postal_code) == 4 and postal_code.isdigit()):
+    if postal_code and country == "NO" and not (len(postal_code) == 4 and postal_code.isdecimal()):
         bad(f"{prefix}.postnummer",
             reason("not a 4-digit Norwegian postal code: %(value)s", value=quoted(postal_code)))
     if errors:

@@ -351,7 +351,7 @@ POOL_MIN_DOCUMENTS = 400  # below this a worker's start and rule compilation (se
 def pool_workers() -> int:
     """Worker processes for a batch: KLIMAINNKJOP_EHF_WORKERS, else one per core available to this process."""
     configured = os.environ.get("KLIMAINNKJOP_EHF_WORKERS", "").strip()
-    if configured.isdigit():
+    if configured.isdecimal():
         return max(1, int(configured))
     try:
         return max(1, len(os.sched_getaffinity(0)))

@@ -86,10 +86,10 @@ def _parse_record(file_name: str, row_no: int, raw: dict[str, str], errors: list
     if skjema not in ACCOUNT_FORMS | BALANCE_FORMS:
         errors.append(RowError(file_name, row_no, "skjema", reason("unknown form %(value)s", value=quoted(skjema))))
     year_text = raw["aargang"].strip()
-    if not (year_text.isdigit() and 1990 <= int(year_text) <= max_year()):
+    if not (year_text.isascii() and year_text.isdecimal() and 1990 <= int(year_text) <= max_year()):
         errors.append(RowError(file_name, row_no, "aargang", reason("not a year: %(value)s", value=quoted(year_text))))
     region = raw["region"].strip()
-    if not (region.isdigit() and len(region) == 6):
+    if not (region.isascii() and region.isdecimal() and len(region) == 6):
         errors.append(RowError(file_name, row_no, "region",
                                reason("not a 6-digit region number: %(value)s", value=quoted(region))))
     klasse = raw["kontoklasse"]
@@ -98,7 +98,7 @@ def _parse_record(file_name: str, row_no: int, raw: dict[str, str], errors: list
                                reason("unknown kontoklasse %(value)s", value=quoted(klasse))))
     function = raw["funksjon"].strip()
     art = raw["art"].strip()
-    if not art.isdigit():
+    if not (art.isascii() and art.isdecimal()):
         errors.append(RowError(file_name, row_no, "art",
                                reason("not an art code: %(value)s", value=quoted(raw["art"]))))
     amount_text = raw["belop"].strip().replace(" ", "")

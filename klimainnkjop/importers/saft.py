@@ -87,7 +87,7 @@ def _kostra_arts() -> frozenset[str]:
 
 def art_for_account(account: str) -> str:
     account = account.strip()
-    if len(account) >= 5 and account.isdigit() and account[:3] in _kostra_arts():
+    if len(account) >= 5 and account.isdecimal() and account[:3] in _kostra_arts():
         return account[:3]
     return ""
 
@@ -363,7 +363,7 @@ def date_reading(text: str) -> dt.date | None:
 
 
 def _line(location: str) -> int | None:
-    return int(location[5:]) if location.startswith("line ") and location[5:].isdigit() else None
+    return int(location[5:]) if location.startswith("line ") and location[5:].isdecimal() else None
 
 
 def _amount(node, name: str) -> int:

@@ -327,7 +327,7 @@ def setting_problems(spec: dict, text_settings: tuple[str, ...] = ()) -> list[st
     if isinstance(delimiter, str) and delimiter and (len(delimiter) != 1 or delimiter in "\r\n\""):
         problems.append(f"'delimiter' must be one character (not a quote or line break), not {quoted(delimiter)}")
     header_row = spec.get("header_row", 1)
-    if isinstance(header_row, str) and header_row.strip().isdigit():
+    if isinstance(header_row, str) and header_row.strip().isdecimal():
         header_row = int(header_row)
     if isinstance(header_row, bool) or not isinstance(header_row, int) or not 1 <= header_row <= MAX_HEADER_ROW:
         problems.append(f"'header_row' must be a row number from 1 to {MAX_HEADER_ROW}, not {quoted(header_row, 30)}")

@@ -166,7 +166,7 @@ def do_start_totp_enrolment(*, user, actor: ActorLike = None) -> tuple[str, str]
 
 def _matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
     code = (code or "").strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isdecimal() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret)
     for offset in (0, -1, 1):

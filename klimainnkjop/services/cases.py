@@ -338,7 +338,7 @@ def do_award_case(*, case: ProcurementCase, supplier_orgnr: str, requirements: l
                   climate_weight_percent: float | None = None, reason: str = "", actor: ActorLike = None):
     before = _step(case, "award")
     supplier = supplier_orgnr.replace(" ", "")
-    if not (supplier.isdigit() and len(supplier) == 9):
+    if not (supplier.isdecimal() and len(supplier) == 9):
         raise InvalidInput.at("supplier", gettext("%(orgnr)r is not a 9-digit organisation number"),
                               orgnr=supplier_orgnr)
     chosen = {r["code"] for r in case.requirements}

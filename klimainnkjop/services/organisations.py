@@ -34,7 +34,7 @@ def do_create_organisation(*, orgnr: str, name: str, kind: str = "kommune", kost
     region_code = ""
     if kostra_region:
         code = kostra_region.strip()
-        if not (code.isdigit() and len(code) in (4, 6)):
+        if not (code.isdecimal() and len(code) in (4, 6)):
             raise InvalidInput.at("kostra-region", gettext("%(municipality)r is not a 4-digit municipality number"),
                                   municipality=kostra_region)
         region_code = kostra.current_region_code(code)

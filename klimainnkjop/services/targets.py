@@ -173,7 +173,7 @@ def do_set_population(*, municipality: str, year: int, inhabitants: int, source:
                       actor: ActorLike = None) -> PopulationFigure:
     """An edited number of inhabitants (wins over the shipped SSB table)."""
     municipality = (municipality or "").strip()
-    if not (municipality.isdigit() and len(municipality) == 4):
+    if not (municipality.isdecimal() and len(municipality) == 4):
         raise InvalidInput.at("municipality", gettext("%(municipality)r is not a 4-digit municipality number"),
                               municipality=municipality)
     year = _year("year", year)

@@ -43,7 +43,7 @@ class AgreementForm(DesignsystemetForm):
 
     def clean_suppliers(self):
         suppliers = [s.replace(" ", "") for s in _list(self.cleaned_data["suppliers"])]
-        if not suppliers or not all(s.isdigit() and len(s) == 9 for s in suppliers):
+        if not suppliers or not all(s.isdecimal() and len(s) == 9 for s in suppliers):
             raise ValidationError(gettext_lazy("Enter one or more organisation numbers of nine digits."))
         return suppliers
 

@@ -104,7 +104,7 @@ class SupplierFactorForm(forms.Form):
 
     def clean_supplier_orgnr(self):
         orgnr = "".join(self.cleaned_data["supplier_orgnr"].split())
-        if not (len(orgnr) == 9 and orgnr.isdigit()):
+        if not (len(orgnr) == 9 and orgnr.isdecimal()):
             raise forms.ValidationError(_("An organisation number has nine digits."))
         return orgnr
 

@@ -44,7 +44,7 @@ def _whole(request, name: str, default: int | None, low: int, high: int) -> int 
     raw = request.GET.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isdecimal() or not low <= int(raw) <= high:
         raise ValueError(raw)
     return int(raw)
 

@@ -39,7 +39,7 @@ def _chosen_year(request, scope) -> int:
     text = request.POST.get("year", "").strip()
     if not text:
         raise InvalidInput(_("Give a year."))
-    if not text.isdigit() or int(text) not in existing_years(scope):
+    if not text.isdecimal() or int(text) not in existing_years(scope):
         raise InvalidInput(_("“%(value)s” is not a year with figures. Choose a year in the list.") % {"value": text})
     return int(text)
 

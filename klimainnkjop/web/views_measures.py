@@ -297,7 +297,7 @@ def _measured_view(measured, row: dict, names: dict[str, str], orgs: dict[str, s
 def _factor_href(ref: str) -> str:
     """The factor page of a reference 'set:version#pk'."""
     _, _, pk = ref.rpartition("#")
-    return reverse("factor", args=[int(pk)]) if pk.isdigit() else ""
+    return reverse("factor", args=[int(pk)]) if pk.isdecimal() else ""
 
 
 @login_required

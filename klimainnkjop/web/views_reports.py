@@ -280,7 +280,7 @@ def publish(request, orgnr: str):
         return HttpResponseForbidden(_("Only the organisation's administrators may publish figures."))
     text = request.POST.get("year", "").strip()
     years = existing_years(scope)
-    if not text.isdigit() or int(text) not in years:
+    if not text.isdecimal() or int(text) not in years:
         error = (_("“%(value)s” is not a year with figures. Choose a year in the list.") % {"value": text} if text
                  else _("Give a year."))
         return render(request, "web/report_publish_error.html", {"error": error, "orgnr": orgnr}, status=400)

@@ -77,7 +77,7 @@ def factor_pk(factor_ref: str | None) -> int | None:
     if not factor_ref or factor_ref.startswith("supplier#") or "#" not in factor_ref:
         return None
     tail = factor_ref.rsplit("#", 1)[1]
-    return int(tail) if tail.isdigit() else None
+    return int(tail) if tail.isdecimal() else None
 
 
 def _text(row: dict) -> str:
