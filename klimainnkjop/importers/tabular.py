@@ -33,12 +33,19 @@ def column_positions(table: Table, columns: dict[str, str], file_name: str, head
     """Field -> index in the table's rows for a profile's `columns` (field -> column name, matched on the
     header case- and space-insensitively). ImportRejected with every column that is not in the header, or
     when the file has a header but no lines."""
-    header = {h.strip().lower(): i for i, h in enumerate(table.header)}
+    header: dict[str, list[int]] = {}
+    for i, h in enumerate(table.header):
+        header.setdefault(h.strip().lower(), []).append(i)
     errors: list[RowError] = []
     positions: dict[str, int] = {}
     for fld, column in columns.items():
-        index = header.get(column.strip().lower())
-        if index is None:
+        indexes = header.get(column.strip().lower())
+        index = indexes[0] if indexes else None
+        if indexes and len(indexes) > 1:  # which one is meant is not ours to guess (the last used to win silently)
+            errors.append(RowError(file_name, header_row, column, reason(
+                "the column for '%(field)s' is in the header %(times)s times (%(names)s): rename all but one",
+                field=fld, times=len(indexes), names=listing([_printable(table.header[i]) for i in indexes]))))
+        elif index is None:
             shown = [_printable(h) for h in table.header]
             errors.append(RowError(file_name, header_row, column,
                                    reason("column for '%(field)s' not found in the header (%(header)s)", field=fld,
@@ -58,9 +65,21 @@ def _printable(text: str) -> str:
     return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def _codecs(data: bytes, encoding: str | None) -> list[str]:
+    """The encodings to try: the profile's; else UTF-16 for a file that starts with its byte-order mark (Excel's
+    "Unicode text"), else UTF-8 (with or without BOM) first, then Windows-1252, the usual Norwegian ERP export's."""
+    import codecs
+
+    if encoding:
+        return [encoding]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ["utf-16"]
+    return ["utf-8-sig", "cp1252"]
+
+
 def decode(data: bytes, file_name: str, encoding: str | None = None) -> str:
-    """UTF-8 (with or without BOM) first, then Windows-1252, the usual Norwegian ERP export encoding."""
-    candidates = [encoding] if encoding else ["utf-8-sig", "cp1252"]
+    """The file's text in the first of `_codecs` that reads all of it."""
+    candidates = _codecs(data, encoding)
     for candidate in candidates:
         try:
             return data.decode(candidate)
@@ -175,7 +194,7 @@ def _whole_file_codec(data: bytes, encoding: str | None) -> str | None:
     """The codec `decode` would succeed with (canonical name), checked without keeping the text where cheap."""
     import codecs
 
-    candidates = [encoding] if encoding else ["utf-8-sig", "cp1252"]
+    candidates = _codecs(data, encoding)
     for candidate in candidates:
         try:
             name = codecs.lookup(candidate).name
