@@ -66,8 +66,10 @@ def test_the_cli_imports_computes_and_reports_totals_as_json(tmp_path, files, se
     document = json.loads(out.stdout)
     assert document["factor_set"] == "dfo-klimaintensiteter 2026.1"
     kg = 8765.5 * 141.0 / 133.6 * shipped_factor("dfo-klimaintensiteter", "goods.food")
-    low, high = (kg * shipped_factor("dfo-klimaintensiteter", "goods.food", column) /
-                 shipped_factor("dfo-klimaintensiteter", "goods.food") for column in ("low", "high"))
+    # per line: 10 000 kr from the factor's low to its high; the credit of -1 234,50 from its high to its low
+    low, high = ((10_000 * shipped_factor("dfo-klimaintensiteter", "goods.food", a)
+                  - 1_234.5 * shipped_factor("dfo-klimaintensiteter", "goods.food", b)) * 141.0 / 133.6
+                 for a, b in (("low", "high"), ("high", "low")))
     assert document["rows"] == [{"org": "944117784", "year": 2024, "category": "goods.food", "spend_nok": 8765.5,
                                  "kg_co2e": pytest.approx(kg), "kg_co2e_market": pytest.approx(kg),  # no power
                                  "kg_co2e_low": pytest.approx(low),

@@ -97,21 +97,6 @@ def test_a_mapped_column_twice_in_the_header_is_refused_naming_both(org):
     assert not stored_lines(org)
 
 
-@pytest.mark.parametrize("bom", ["utf-16-le", "utf-16-be"])
-def test_a_utf16_file_with_its_byte_order_mark_imports(org, bom):
-    """Excel's "Unicode text" is UTF-16 with a byte-order mark; it was read as Windows-1252 into a garbled header."""
-    import codecs
-
-    mark = codecs.BOM_UTF16_LE if bom.endswith("le") else codecs.BOM_UTF16_BE
-    data = mark + ledger_csv(*ROWS).encode(bom)
-    profile_name = VISMA["name"]
-    do_save_profile(organisation=org, spec=VISMA, actor="test")
-    result = do_import_ledger(organisation=org, data=data, file_name="unicode.txt", profile_name=profile_name,
-                              actor="test")
-    assert result.lines_added == 3
-    assert sorted(r["description"] for r in stored_lines(org)) == ["Lønn", "Matvarer", "Strøm"]
-
-
 def test_an_empty_file_and_a_header_only_file_are_refused(org):
     with pytest.raises(ImportRejected, match="empty"):
         import_ledger(org, "", name="empty.csv")

@@ -10,12 +10,14 @@ from klimainnkjop.core import kostra, values
     ("-1 234,50", -123450), ("1.234,50", 123450), ("1,234.50", 123450), ("1234.5", 123450),
     ("(1 234,50)", -123450), ("1234,50-", -123450), ("1\u00a0234,5", 123450), ("kr 12", 1200),
     ("−7,25", -725), ("0,005", 0), ("0,015", 2), ("1.234.567,89", 123456789), ("+3", 300),
+    ("1,234,567", 123456700), ("1.234.567", 123456700),
 ])
 def test_norwegian_and_english_amounts_parse_to_ore(text, ore):
     assert values.parse_amount_ore(text) == ore
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1,2,3,4x", "--5"])
+@pytest.mark.parametrize("text", ["", "abc", "1,2,3,4x", "--5",
+                                  "12,345,67", "12.34.56", "1,23,456", "1234,567,89"])  # separators not by threes
 def test_garbage_amounts_are_refused_with_a_reason(text):
     with pytest.raises(ValueError):
         values.parse_amount_ore(text)

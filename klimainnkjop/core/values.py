@@ -39,6 +39,9 @@ def parse_quantity(text: str) -> float | None:
     return float(number)
 
 
+_GROUPED = re.compile(r"[0-9]{1,3}(?:[.,][0-9]{3})+")  # digits grouped by threes with ',' or '.'
+
+
 def parse_number(text: str) -> Decimal:
     """A number as Norwegian and English exports write it, exactly, as a Decimal."""
     raw = text.strip()
@@ -72,6 +75,10 @@ def parse_number(text: str) -> Decimal:
         decimal_sep = "." if raw.count(".") == 1 else ""
     else:
         decimal_sep = ""
+    # thousands separators only between groups of three: '12,345,67' is no number (it was read as 1 234 567)
+    integer = raw.rsplit(decimal_sep, 1)[0] if decimal_sep else raw
+    if ("," in integer or "." in integer) and not _GROUPED.fullmatch(integer):
+        raise ValueError(reason("not a number: %(value)s", value=quoted(text)))
     thousands = {",", "."} - {decimal_sep}
     for sep in thousands:
         raw = raw.replace(sep, "")

@@ -634,6 +634,10 @@ def _date_stages(text: str, fmt: str | None, p: str) -> tuple[list[list[str]], s
     return stages, f"{p}_date", f"{p}_ok"
 
 
+# core.values._GROUPED of the digits before the decimal separator (`ip`): no separator, or groups of three
+_GROUPED_SQL = "(NOT regexp_matches({ip}, '[.,]') OR regexp_full_match({ip}, '[0-9]{{1,3}}(?:[.,][0-9]{{3}})+'))"
+
+
 def _amount_stages(text: str, p: str) -> tuple[list[list[str]], str, str]:
     """(stages of columns, øre column, 'its reading is certain' column) for core.values.parse_amount_ore(text):
     an optional sign, digits with ',' and '.' read as the importer reads them, spaces and apostrophes between."""
@@ -650,11 +654,14 @@ def _amount_stages(text: str, p: str) -> tuple[list[list[str]], str, str]:
         [f"(CASE WHEN {p}_cl = 1 THEN {p}_lp ELSE 0 END) AS {p}_dp"],  # the decimal separator, from the end
         [f"ltrim(replace(replace(replace(replace(CASE WHEN {p}_dp = 0 THEN {p}_n ELSE left({p}_n, length({p}_n) - "
          f"{p}_dp) END, ',', ''), '.', ''), '-', ''), '+', ''), '0') AS {p}_int",
-         f"(CASE WHEN {p}_dp = 0 THEN '' ELSE right({p}_n, {p}_dp - 1) END) AS {p}_frac"],
+         f"(CASE WHEN {p}_dp = 0 THEN '' ELSE right({p}_n, {p}_dp - 1) END) AS {p}_frac",
+         # the digits before the decimal separator, whose separators must group by threes (core.values._GROUPED)
+         f"ltrim(CASE WHEN {p}_dp = 0 THEN {p}_n ELSE left({p}_n, length({p}_n) - {p}_dp) END, '+-') AS {p}_ip"],
         [f"(coalesce(TRY_CAST(nullif(CASE WHEN length({p}_int) <= 13 THEN {p}_int END, '') AS BIGINT), 0) * 100 "
          f"+ coalesce(TRY_CAST(rpad(substr({p}_frac, 1, 2), 2, '0') AS BIGINT), 0)) AS {p}_cents",
          f"rtrim(substr({p}_frac, 3), '0') AS {p}_rest",
-         f"coalesce({p}_ok0 AND NOT ({p}_other AND {p}_cl > 1) AND length({p}_int) <= 13, false) AS {p}_ok"],
+         f"coalesce({p}_ok0 AND NOT ({p}_other AND {p}_cl > 1) AND length({p}_int) <= 13 AND "
+         f"{_GROUPED_SQL.format(ip=f'{p}_ip')}, false) AS {p}_ok"],
         [f"((CASE WHEN starts_with({p}_n, '-') THEN -1 ELSE 1 END) * ({p}_cents + CASE WHEN {p}_rest = '' THEN 0 "
          f"WHEN {p}_rest > '5' THEN 1 WHEN {p}_rest = '5' THEN {p}_cents % 2 ELSE 0 END)) AS {p}_ore"],
     ]
@@ -960,8 +967,9 @@ class StatsIngest(Ingest):
                 "(CASE WHEN qt_frac = '' THEN '0' ELSE qt_frac END) AS DOUBLE) END) AS qt_val"]])
             quantity_sql = "(qt_val * unit_m)"  # units.normalize: quantity * multiplier (1.0 for a canonical unit)
             quantity_ok = ("(r_quantity = '' OR (coalesce(qt_ok0 AND NOT (qt_other AND qt_cl > 1) AND "
-                           "length(qt_int) <= 15, false) AND qt_val IS NOT NULL AND NOT (qt_val = 0 AND "
-                           "starts_with(qt_n, '-')) AND r_quantity_unit <> '' AND unit_m IS NOT NULL))"
+                           f"length(qt_int) <= 15 AND {_GROUPED_SQL.format(ip='qt_ip')}, false) AND "
+                           "qt_val IS NOT NULL AND NOT (qt_val = 0 AND starts_with(qt_n, '-')) AND "
+                           "r_quantity_unit <> '' AND unit_m IS NOT NULL))"
                            if "quantity_unit" in pos else "(r_quantity = '')")
             quantity_unit_sql = "(CASE WHEN r_quantity = '' THEN '' ELSE unit_canon END)"
         else:

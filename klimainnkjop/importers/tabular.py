@@ -66,14 +66,10 @@ def _printable(text: str) -> str:
 
 
 def _codecs(data: bytes, encoding: str | None) -> list[str]:
-    """The encodings to try: the profile's; else UTF-16 for a file that starts with its byte-order mark (Excel's
-    "Unicode text"), else UTF-8 (with or without BOM) first, then Windows-1252, the usual Norwegian ERP export's."""
-    import codecs
-
+    """The encodings to try: the profile's; else UTF-8 (with or without BOM) first, then Windows-1252, the usual
+    Norwegian ERP export's."""
     if encoding:
         return [encoding]
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return ["utf-16"]
     return ["utf-8-sig", "cp1252"]
 
 
