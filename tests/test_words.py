@@ -152,6 +152,17 @@ def test_the_word_check_finds_a_raw_code_and_an_english_word_but_not_kostra_in_c
     assert findings(visible_text("<p>KOSTRA-regnskap 2019, faktura EHF</p>")) == []
 
 
+def test_an_uploads_kind_is_named_like_its_lines_source():
+    """An upload's kind "supplier-stats" (a hyphen) showed as the code on the bokmål result page."""
+    from django.utils import translation
+
+    from klimainnkjop.web.labels import source_label
+
+    with translation.override("nb"):
+        assert source_label("supplier-stats") == source_label("supplier_stats") == "Leverandørstatistikk"
+        assert source_label("ledger") == "Regnskapsuttrekk" and source_label("unknown-kind") == "unknown-kind"
+
+
 def test_every_route_is_visited_or_skipped_by_name():
     assert SKIP <= set(all_routes()), sorted(SKIP - set(all_routes()))
     assert get_resolver()

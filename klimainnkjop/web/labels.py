@@ -251,7 +251,8 @@ def exclusion_label(reason: str) -> str:
 
 
 def source_label(source: str) -> str:
-    return str(SOURCE_LABELS.get(source, source))
+    """A line source's or an upload kind's label (an upload's kind is spelt with a hyphen: "supplier-stats")."""
+    return str(SOURCE_LABELS.get(source, SOURCE_LABELS.get(source.replace("-", "_"), source)))
 
 
 def method_label(method: str) -> str:
