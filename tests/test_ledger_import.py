@@ -68,6 +68,24 @@ def test_an_xlsx_export_imports_like_a_csv(org):
     assert str(lines[0]["posting_date"]) == "2024-03-01"
 
 
+def test_without_a_sheet_in_the_profile_the_first_visible_sheet_is_read(org):
+    """A hidden first sheet (a lookup table, an old version) was imported without a word."""
+    book = openpyxl.Workbook()
+    hidden = book.active
+    hidden.title, hidden.sheet_state = "Gammel", "hidden"
+    hidden.append(["Dato", "Konto", "Funksjon", "Ansvar", "Orgnr", "Leverandør", "Beløp", "Tekst"])
+    hidden.append(["01.03.2024", "115000", "2020", "2100", "999999999", "Mat AS", "999 999,00", "Skjult"])
+    shown = book.create_sheet("Regnskap")
+    shown.append(["Dato", "Konto", "Funksjon", "Ansvar", "Orgnr", "Leverandør", "Beløp", "Tekst"])
+    shown.append(["01.03.2024", "115000", "2020", "2100", "999999999", "Mat AS", "100,00", "Synlig"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    do_save_profile(organisation=org, spec=VISMA, actor="test")
+    result = do_import_ledger(organisation=org, data=buffer.getvalue(), file_name="to-ark.xlsx", actor="test")
+    assert result.lines_added == 1
+    assert [(r["description"], r["amount_ore"]) for r in stored_lines(org)] == [("Synlig", 10000)]
+
+
 def test_every_bad_row_is_reported_with_file_row_and_column_and_nothing_is_written(org, data_dir):
     text = ledger_csv(ROWS[0], "32.13.2024;115000;2020;2100;;;12,00;x", "01.05.2024;115000;2020;2100;12345;;abc;y")
     with pytest.raises(ImportRejected) as caught:

@@ -6,7 +6,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from klimainnkjop.importers import archives
 from klimainnkjop.core.errors import reason
@@ -270,7 +270,9 @@ def _read_xlsx(data: bytes, file_name: str, *, sheet: str | None, header_row: in
     names = book.sheet_names
     if not names:
         raise ImportRejected([RowError(file_name, None, None, reason("the spreadsheet has no sheets"))])
-    name = sheet or names[0]
+    # without a sheet in the profile, the first sheet a person sees (a hidden first sheet was imported silently)
+    visible = [m.name for m in book.sheets_metadata if m.visible == SheetVisibleEnum.Visible]
+    name = sheet or (visible or names)[0]
     if name not in names:
         raise ImportRejected([RowError(file_name, None, None, reason(
             "no sheet named %(sheet)s (sheets: %(sheets)s)", sheet=quoted(name),
