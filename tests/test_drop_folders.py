@@ -90,6 +90,9 @@ def test_a_file_whose_name_is_near_the_file_systems_limit_moves_to_failed_shorte
     [moved] = [p for p in (drop / KONGSVINGER / "ledger" / "failed").iterdir() if not p.name.endswith(".reason.txt")]
     assert moved.name.endswith("ø.csv") and len(moved.name.encode()) <= 255
     assert not list((drop / KONGSVINGER / "ledger" / "visma").glob("*.csv"))  # the next run does not see it again
+    # its audit entry names the file whole in `after`, and its object id within the column (PostgreSQL refused it)
+    entry = AuditEntry.objects.get(action="fail_drop_import")
+    assert entry.after["file"] == f"{KONGSVINGER}/ledger/visma/{name}" and len(entry.object_id) <= 60
 
 
 def test_a_file_still_being_written_waits_for_the_next_run(drop):

@@ -34,11 +34,14 @@ def record_audit(*, actor: ActorLike, action: str, obj: Any = None, object_type:
             raise UnknownAuditAction(f"audit action {action!r} is not in core/audit_actions.Action; add it there")
         logger.warning("audit action %r is not in core/audit_actions.Action", action)
     who = as_actor(actor)
+    object_id = object_id or (str(getattr(obj, "pk", "")) if obj is not None else "")
+    limit = AuditEntry._meta.get_field("object_id").max_length
+    if len(object_id) > limit:  # a dropped file's path, say (kept whole in `after`); PostgreSQL refuses longer
+        object_id = object_id[:limit - 1] + "…"
     entry = AuditEntry.objects.create(
         actor=who.user, actor_label=who.label, organisation=organisation, action=action,
         object_type=object_type or (type(obj).__name__ if obj is not None else ""),
-        object_id=object_id or (str(getattr(obj, "pk", "")) if obj is not None else ""),
-        before=before, after=after,
+        object_id=object_id, before=before, after=after,
     )
     if action in DATA_ACTIONS:  # the figures are stale from now on: ask for a compute run once this commits
         transaction.on_commit(lambda: data_changed.send(sender=AuditEntry, action=action))
