@@ -136,3 +136,10 @@ def append_xlsx_row(sheet, values: Iterable) -> int:
             if safe_text(cell.value) != cell.value:
                 cell.quotePrefix = True
     return row
+
+
+def db_text(value: str | None, limit: int) -> str:
+    """A file's text as the database keeps it in a column of `limit` characters: without NUL characters (which
+    PostgreSQL's text refuses; an export's NUL is never meant) and cut to the column (the line files keep the text
+    whole)."""
+    return (value or "").replace("\x00", "")[:limit]

@@ -160,8 +160,9 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
     before = len(errors)
 
     def raw(fld: str) -> str:
+        # without NUL characters: the agreements are kept in the database, whose text (PostgreSQL's) refuses them
         index = positions.get(fld)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
+        return cells[index].replace("\x00", "").strip() if index is not None and index < len(cells) else ""
 
     def parsed(fld: str, parser: Callable[[str], object], default: object = None) -> object:
         if fld not in positions:

@@ -10,6 +10,7 @@ import pyarrow as pa
 from django.db import transaction
 from django.utils.translation import gettext
 
+from klimainnkjop.core.cells import db_text
 from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError
 from klimainnkjop.importers.kostra import BALANCE_FORMS
@@ -322,7 +323,7 @@ def _commit_batch(*, organisation: Organisation, kind: str, data: bytes | None, 
 def _ensure_suppliers(suppliers: dict[str, str]) -> None:
     known = set(Supplier.objects.filter(orgnr__in=list(suppliers)).values_list("orgnr", flat=True))
     limit = Supplier._meta.get_field("name").max_length  # the lines keep the whole name
-    Supplier.objects.bulk_create([Supplier(orgnr=o, name=(n or o)[:limit]) for o, n in suppliers.items()
+    Supplier.objects.bulk_create([Supplier(orgnr=o, name=db_text(n or o, limit)) for o, n in suppliers.items()
                                   if o not in known])
 
 
