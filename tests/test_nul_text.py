@@ -21,3 +21,13 @@ def test_a_nul_in_an_agreements_name_is_left_out(org, other_org):
                            "01.03.2024", "31.08.2025", "0", "0", "150 000"))
     do_import_agreements(data=data.encode(), file_name="avtaler.csv", actor="test")
     assert Agreement.objects.get(number="2023-101").name == "Kontorrekvisita"
+
+
+def test_a_nul_in_a_measures_name_is_left_out(reference):
+    from klimainnkjop.services.measures import do_import_measures
+    from klimainnkjop.storage.models import Measure
+
+    data = ("name;kind;mechanism;percent;categories;baseline_year\n"
+            "Gjen\x00bruk av møbler;1;quantity;15;goods.office;2024\n").encode()
+    do_import_measures(data=data, file_name="tiltak.csv", actor="test")
+    assert Measure.objects.get().name == "Gjenbruk av møbler"
