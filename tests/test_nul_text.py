@@ -12,7 +12,7 @@ def test_a_nul_in_a_supplier_or_unit_name_is_left_out_of_the_name_kept(org):
     assert Unit.objects.filter(organisation=org, code="1100").exists()
 
 
-def test_a_nul_in_an_agreements_name_is_left_out(org, other_org):
+def test_a_nul_in_an_agreements_name_is_left_out(reference, org, other_org):
     from klimainnkjop.services.agreements import do_import_agreements
     from klimainnkjop.storage.models import Agreement
     from tests.test_agreements import KONGSVINGER, OFFICE, agreement_list
