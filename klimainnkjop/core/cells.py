@@ -138,8 +138,13 @@ def append_xlsx_row(sheet, values: Iterable) -> int:
     return row
 
 
+def without_nul(value: str | None) -> str:
+    """A file's text without NUL characters, as the database keeps it (PostgreSQL's text refuses NUL; an export's NUL
+    is never meant)."""
+    return (value or "").replace("\x00", "")
+
+
 def db_text(value: str | None, limit: int) -> str:
-    """A file's text as the database keeps it in a column of `limit` characters: without NUL characters (which
-    PostgreSQL's text refuses; an export's NUL is never meant) and cut to the column (the line files keep the text
-    whole)."""
-    return (value or "").replace("\x00", "")[:limit]
+    """A file's text as the database keeps it in a column of `limit` characters: without_nul, cut to the column (the
+    line files keep the text whole)."""
+    return without_nul(value)[:limit]

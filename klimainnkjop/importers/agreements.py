@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from klimainnkjop.core import values
+from klimainnkjop.core.cells import without_nul
 from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import column_positions, profile_columns, read_table, setting_problems
@@ -162,7 +163,7 @@ def _parse_row(file_name: str, row_no: int, cells: list[str], positions: dict[st
     def raw(fld: str) -> str:
         # without NUL characters: the agreements are kept in the database, whose text (PostgreSQL's) refuses them
         index = positions.get(fld)
-        return cells[index].replace("\x00", "").strip() if index is not None and index < len(cells) else ""
+        return without_nul(cells[index]).strip() if index is not None and index < len(cells) else ""
 
     def parsed(fld: str, parser: Callable[[str], object], default: object = None) -> object:
         if fld not in positions:

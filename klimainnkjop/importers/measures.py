@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from klimainnkjop.core import values
+from klimainnkjop.core.cells import without_nul
 from klimainnkjop.core.errors import reason
 from klimainnkjop.importers.errors import ImportRejected, RowError, listing, quoted
 from klimainnkjop.importers.tabular import read_table
@@ -139,14 +140,14 @@ def _records(data: bytes, file_name: str) -> list[tuple[int, dict[str, str]]]:
         for index, item in enumerate(document, start=1):
             if not isinstance(item, dict):
                 raise ImportRejected([RowError(file_name, index, None, reason("a measure must be an object"))])
-            out.append((index, {str(k).strip().lower(): _json_text(v).replace("\x00", "") for k, v in item.items()}))
+            out.append((index, {str(k).strip().lower(): without_nul(_json_text(v)) for k, v in item.items()}))
         _check_columns(file_name, {k for _, r in out for k in r})
         return out
     table = read_table(data, file_name)
     header = [h.strip().lower() for h in table.header]
     _check_columns(file_name, set(header), header_row=1)
     # without NUL characters: measures are kept in the database, whose text (PostgreSQL's) refuses them
-    return [(row_no, {h: (cells[i].replace("\x00", "") if i < len(cells) else "") for i, h in enumerate(header) if h})
+    return [(row_no, {h: (without_nul(cells[i]) if i < len(cells) else "") for i, h in enumerate(header) if h})
             for row_no, cells in table.rows]
 
 

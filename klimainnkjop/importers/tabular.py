@@ -65,7 +65,7 @@ def _printable(text: str) -> str:
     return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _codecs(data: bytes, encoding: str | None) -> list[str]:
+def _codecs(encoding: str | None) -> list[str]:
     """The encodings to try: the profile's; else UTF-8 (with or without BOM) first, then Windows-1252, the usual
     Norwegian ERP export's."""
     if encoding:
@@ -75,7 +75,7 @@ def _codecs(data: bytes, encoding: str | None) -> list[str]:
 
 def decode(data: bytes, file_name: str, encoding: str | None = None) -> str:
     """The file's text in the first of `_codecs` that reads all of it."""
-    candidates = _codecs(data, encoding)
+    candidates = _codecs(encoding)
     for candidate in candidates:
         try:
             return data.decode(candidate)
@@ -190,7 +190,7 @@ def _whole_file_codec(data: bytes, encoding: str | None) -> str | None:
     """The codec `decode` would succeed with (canonical name), checked without keeping the text where cheap."""
     import codecs
 
-    candidates = _codecs(data, encoding)
+    candidates = _codecs(encoding)
     for candidate in candidates:
         try:
             name = codecs.lookup(candidate).name

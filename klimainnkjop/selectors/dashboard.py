@@ -267,6 +267,14 @@ def under_way_through(year: int, last_month: int, today: dt.date | None = None) 
     return last_month if year >= today.year and 1 <= last_month < 12 else None
 
 
+def year_under_way(scope: Scope, run: results.Run, year: int, *, org: str | None = None,
+                   units: list[str] | None = None, consolidated: bool | None = None) -> int | None:
+    """under_way_through of `year` from its months with purchases (one grouped read of the run's results)."""
+    rows = results.totals(scope, org=org, year=year, units=units, by=["month"], consolidated=consolidated,
+                          run=run)["rows"]
+    return under_way_through(year, max((r["month"] or 0 for r in rows if r["lines"]), default=0))
+
+
 def so_far(through: int) -> tuple[int, ...]:
     """The months of a year under way up to `through` (under_way_through), January first: what the year before is
     compared by (the dashboards and the reports alike)."""

@@ -41,7 +41,7 @@ import numpy as np
 
 from klimainnkjop.access import Scope
 from klimainnkjop.selectors import results
-from klimainnkjop.selectors.dashboard import Period, so_far, under_way_through, unit_subtree
+from klimainnkjop.selectors.dashboard import Period, so_far, unit_subtree, year_under_way
 from klimainnkjop.storage.models import Category, PriceIndex
 
 
@@ -184,11 +184,8 @@ def _per_category(scope: Scope, run: results.Run, org: str | None, period: Perio
 
 
 def _through(scope: Scope, run: results.Run, org: str | None, period: Period, units: list[str] | None) -> int | None:
-    """The last month of a whole year under way (dashboard.under_way_through), else None."""
-    if not period.whole_year:
-        return None
-    rows = results.totals(scope, org=org, year=period.year, units=units, by=["month"], run=run)["rows"]
-    return under_way_through(period.year, max((r["month"] or 0 for r in rows if r["lines"]), default=0))
+    """The last month of a whole year under way (dashboard.year_under_way), else None."""
+    return year_under_way(scope, run, period.year, org=org, units=units) if period.whole_year else None
 
 
 def _by_method(rows: list[dict]) -> dict:

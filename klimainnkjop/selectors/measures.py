@@ -184,9 +184,8 @@ def _under_way(scope: Scope, year: int, org: str | None) -> int | None:
     run = results.latest_run()
     if run is None:
         return None
-    rows = results.cached("measure-months", scope, run, (year, org), lambda: results.totals(
-        scope, org=org, year=year, by=["month"], consolidated=True, run=run)["rows"])
-    return dashboard.under_way_through(year, max((r["month"] or 0 for r in rows if r["lines"]), default=0))
+    return results.cached("measure-under-way", scope, run, (year, org), lambda: dashboard.year_under_way(
+        scope, run, year, org=org, consolidated=True))
 
 
 def _cells(year: int, rows: list[dict], run: int | None) -> Cells:

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from klimainnkjop.core import kostra
-from klimainnkjop.core.cells import db_text
+from klimainnkjop.core.cells import db_text, without_nul
 from klimainnkjop.storage.models import Organisation, Region, Unit
 from klimainnkjop.services.audit import record_audit
 from klimainnkjop.core.kostra import OrgNumber
@@ -55,7 +55,7 @@ def do_ensure_units(*, organisation: Organisation, units: dict[str, str], actor:
     """Create units (ansvar codes) seen in an import; names fill in where empty. Returns how many were new."""
     existing = {u.code: u for u in Unit.objects.filter(organisation=organisation)}
     limit = Unit._meta.get_field("name").max_length
-    units = {(code or "").replace("\x00", ""): db_text(name, limit) for code, name in units.items()}
+    units = {without_nul(code): db_text(name, limit) for code, name in units.items()}
     new = [Unit(organisation=organisation, code=code, name=name) for code, name in units.items()
            if code and code not in existing]
     Unit.objects.bulk_create(new)
